@@ -1,0 +1,909 @@
+/* broker.c: mcpgw-broker, the process systemd starts: loads the config, binds the listeners,
+ * supervises routers and workers, holds the catalog and the session map, answers gateway-level
+ * methods, pushes the routing table and serves the control socket. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+
+#include "broker/catalog.h"
+#include "broker/supervise.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/envelope.h"
+#include "common/ipc.h"
+#include "common/json.h"
+#include "common/jsonrpc.h"
+#include "common/log.h"
+#include "common/mcp.h"
+#include "common/token.h"
+
+#define MAX_LISTEN 16
+#define MAX_ROUTERS 64
+#define SESSION_BUCKETS 4096
+#define READY_WAIT_MS 10000 /* longest wait for backends before declaring ready anyway */
+
+typedef struct subscriber {
+    int active;
+    uint64_t corr;
+} subscriber_t;
+
+#define MAX_OUTBOXES (MAX_ROUTERS + 256)
+#define OUTBOX_MAX_QUEUED 65536
+
+typedef struct session {
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    int64_t created_s;
+    int64_t expires_s;
+    int64_t last_s;
+    int revoked;
+    struct session *next;
+} session_t;
+
+typedef struct broker {
+    gw_config_t *cfg;
+    char config_path[PATH_MAX];
+    gw_keyring_t *keys;
+    brk_catalog_t cat;
+    brk_supervisor_t sup;
+    nng_socket inbox; /* broker.ipc: requests and reports from routers and workers */
+    nng_socket csock; /* control socket: mcpgwctl (raw REP: one or two replies a command) */
+    gw_outbox_t *outboxes[MAX_OUTBOXES]; /* to routers and workers, opened on first use */
+    size_t noutboxes;
+    int listen_fds[MAX_LISTEN + 1];
+    size_t nlisten;
+    char listen_desc[512];
+    subscriber_t subs[MAX_ROUTERS];
+    session_t *sessions[SESSION_BUCKETS];
+    size_t nsessions;
+    size_t nrevoked;
+    int signal_pipe[2];
+    int ready;
+    int stopping;
+    int64_t start_ms;
+    int64_t next_sweep_ms;
+} broker_t;
+
+static broker_t B;
+
+/* ---- sessions ---- */
+
+static unsigned session_hash(const char *uuid)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = uuid; *p; p++) {
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    }
+    return h & (SESSION_BUCKETS - 1);
+}
+
+static session_t *session_find(const char *uuid, size_t len)
+{
+    char key[GW_UUID_TEXT_LEN + 1];
+    if (len != GW_UUID_TEXT_LEN) {
+        return NULL;
+    }
+    memcpy(key, uuid, len);
+    key[len] = '\0';
+    for (session_t *s = B.sessions[session_hash(key)]; s != NULL; s = s->next) {
+        if (strcmp(s->uuid, key) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static session_t *session_add(const char *uuid, int64_t now, int64_t expires)
+{
+    session_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return NULL;
+    }
+    snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
+    s->created_s = s->last_s = now;
+    s->expires_s = expires;
+    unsigned h = session_hash(s->uuid);
+    s->next = B.sessions[h];
+    B.sessions[h] = s;
+    B.nsessions++;
+    return s;
+}
+
+/* Drops sessions past their expiry; a revoked one can go too, its token no longer opens. */
+static int sessions_sweep(int64_t now)
+{
+    int changed = 0;
+    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+        session_t **pp = &B.sessions[i];
+        while (*pp != NULL) {
+            session_t *s = *pp;
+            if (s->expires_s > now) {
+                pp = &s->next;
+                continue;
+            }
+            *pp = s->next;
+            B.nsessions--;
+            if (s->revoked) {
+                B.nrevoked--;
+                changed = 1;
+            }
+            free(s);
+        }
+    }
+    return changed;
+}
+
+static char **revoked_list(size_t *n)
+{
+    char **v = calloc(B.nrevoked + 1, sizeof(char *));
+    *n = 0;
+    for (size_t i = 0; v != NULL && i < SESSION_BUCKETS; i++) {
+        for (session_t *s = B.sessions[i]; s != NULL; s = s->next) {
+            if (s->revoked) {
+                v[(*n)++] = s->uuid;
+            }
+        }
+    }
+    return v;
+}
+
+/* ---- replies ---- */
+
+/* The outbox to the inbox called name ("router-0", "worker-alpha"); NULL when it cannot be made
+ * (a name no mcpgw process uses is refused: it would otherwise make a socket per message). */
+static gw_outbox_t *outbox_for(gw_str_t name)
+{
+    for (size_t i = 0; i < B.noutboxes; i++) {
+        if (gw_str_eq(name, B.outboxes[i]->name)) {
+            return B.outboxes[i];
+        }
+    }
+    char n[64];
+    if (name.len == 0 || name.len >= sizeof(n) || B.noutboxes == MAX_OUTBOXES) {
+        return NULL;
+    }
+    memcpy(n, name.ptr, name.len);
+    n[name.len] = '\0';
+    if (strncmp(n, "router-", 7) != 0 && strncmp(n, "worker-", 7) != 0) {
+        return NULL;
+    }
+    gw_outbox_t *o = calloc(1, sizeof(*o));
+    if (o == NULL || gw_outbox_open(o, B.cfg->runtime_dir, n, OUTBOX_MAX_QUEUED) != GW_OK) {
+        gw_log_err("msg=\"cannot open an outbox\" peer=%s", n);
+        free(o);
+        return NULL;
+    }
+    B.outboxes[B.noutboxes++] = o;
+    return o;
+}
+
+static void send_to(gw_str_t to, gw_envelope_t *e)
+{
+    gw_outbox_t *o = outbox_for(to);
+    e->origin = GW_STR("broker");
+    gw_err_t err = o != NULL ? gw_outbox_send(o, e) : GW_ENOTFOUND;
+    if (err != GW_OK) {
+        gw_log_warn("msg=\"send failed\" peer=%.*s error=\"%s\"", (int)to.len, to.ptr,
+                    gw_strerror(err));
+    }
+}
+
+static void reply(gw_str_t to, uint64_t corr, uint8_t kind, unsigned status, const char *body,
+                  size_t len)
+{
+    gw_envelope_t e = {.kind = kind, .corr = corr, .status = status};
+    e.body = (gw_str_t){body, len};
+    send_to(to, &e);
+}
+
+/* Answers one JSON-RPC message as a whole JSON reply: HEAD, CHUNK, END. */
+static void reply_json(gw_str_t to, uint64_t corr, const gw_env_header_t *hdr, const char *body,
+                       size_t len)
+{
+    gw_envelope_t e = {.kind = GW_ENV_HEAD, .corr = corr, .status = 200};
+    if (hdr != NULL) {
+        e.headers[0] = *hdr;
+        e.nheaders = 1;
+    }
+    send_to(to, &e);
+    reply(to, corr, GW_ENV_CHUNK, 0, body, len);
+    reply(to, corr, GW_ENV_END, 0, NULL, 0);
+}
+
+static void reply_rpc_error(const gw_envelope_t *req, int code, const char *msg)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    gw_rpc_error(&b, req->rpc_id.ptr, req->rpc_id.len, code, msg);
+    reply_json(req->origin, req->corr, NULL, b.data, b.len);
+    gw_buf_fini(&b);
+}
+
+static void push_routes(void)
+{
+    gw_buf_t b;
+    size_t n = 0;
+    gw_buf_init(&b);
+    char **rev = revoked_list(&n);
+    if (rev == NULL || brk_catalog_routes(&B.cat, rev, n, &b) != GW_OK) {
+        gw_log_err("msg=\"cannot build the routing table\"");
+        free(rev);
+        gw_buf_fini(&b);
+        return;
+    }
+    free(rev);
+    for (size_t i = 0; i < MAX_ROUTERS; i++) {
+        if (B.subs[i].active) {
+            char name[32];
+            snprintf(name, sizeof(name), "router-%zu", i);
+            reply((gw_str_t){name, strlen(name)}, B.subs[i].corr, GW_ENV_CHUNK, 0, b.data, b.len);
+        }
+    }
+    gw_buf_fini(&b);
+}
+
+/* ---- gateway-level methods ---- */
+
+static void handle_initialize(const gw_envelope_t *e)
+{
+    gw_proto_t proto = e->proto != GW_PROTO_NONE ? (gw_proto_t)e->proto : GW_PROTO_LATEST;
+    int64_t now = gw_wallclock_s();
+    gw_session_claims_t c = {.issued = now,
+                             .expires = now + (int64_t)B.cfg->session_ttl_s,
+                             .proto = (uint8_t)proto,
+                             .caps = e->caps};
+    char token[GW_TOKEN_MAX];
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    if (gw_uuid_random(c.uuid) != GW_OK || gw_token_seal(B.keys, &c, token, sizeof(token)) != GW_OK) {
+        reply_rpc_error(e, GW_RPC_INTERNAL_ERROR, "cannot create a session");
+        return;
+    }
+    gw_uuid_format(c.uuid, uuid);
+    if (session_add(uuid, now, c.expires) == NULL) {
+        reply_rpc_error(e, GW_RPC_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    gw_buf_t result;
+    gw_buf_init(&result);
+    yajl_gen g = gw_json_gen_to_buf(&result);
+    yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "protocolVersion");
+    gw_json_gen_cstr(g, gw_proto_name(proto));
+    gw_json_gen_cstr(g, "capabilities");
+    brk_catalog_gen_capabilities(&B.cat, g);
+    gw_json_gen_cstr(g, "serverInfo");
+    yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "name");
+    gw_json_gen_cstr(g, "mcpgw");
+    gw_json_gen_cstr(g, "version");
+    gw_json_gen_cstr(g, PACKAGE_VERSION);
+    yajl_gen_map_close(g);
+    yajl_gen_map_close(g);
+    yajl_gen_free(g);
+    gw_buf_t msg;
+    gw_buf_init(&msg);
+    gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data, result.len);
+    gw_env_header_t h = {GW_STR("mcp-session-id"), {token, strlen(token)}};
+    reply_json(e->origin, e->corr, &h, msg.data, msg.len);
+    gw_log_info("msg=\"session created\" session=%s protocol=%s request_id=%.*s", uuid,
+                gw_proto_name(proto), (int)e->request_id.len, e->request_id.ptr);
+    gw_buf_fini(&result);
+    gw_buf_fini(&msg);
+}
+
+static void handle_list(const gw_envelope_t *e)
+{
+    gw_buf_t result;
+    gw_buf_t msg;
+    gw_buf_init(&result);
+    gw_buf_init(&msg);
+    session_t *s = session_find(e->session.ptr, e->session.len);
+    if (s != NULL) {
+        s->last_s = gw_wallclock_s();
+    }
+    gw_err_t err = GW_OK;
+    if (gw_str_eq(e->method, "tools/list")) {
+        err = brk_catalog_tools_result(&B.cat, &result);
+    } else if (gw_str_eq(e->method, "prompts/list")) {
+        err = gw_buf_appends(&result, "{\"prompts\":[]}");
+    } else if (gw_str_eq(e->method, "resources/list")) {
+        err = gw_buf_appends(&result, "{\"resources\":[]}");
+    } else if (gw_str_eq(e->method, "resources/templates/list")) {
+        err = gw_buf_appends(&result, "{\"resourceTemplates\":[]}");
+    } else {
+        reply_rpc_error(e, GW_RPC_METHOD_NOT_FOUND, "Method not found");
+        goto out;
+    }
+    if (err != GW_OK ||
+        gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data, result.len) != GW_OK) {
+        reply_rpc_error(e, GW_RPC_INTERNAL_ERROR, "out of memory");
+        goto out;
+    }
+    reply_json(e->origin, e->corr, NULL, msg.data, msg.len);
+out:
+    gw_buf_fini(&result);
+    gw_buf_fini(&msg);
+}
+
+static void handle_session_delete(const gw_envelope_t *e)
+{
+    session_t *s = session_find(e->session.ptr, e->session.len);
+    if (s != NULL && s->revoked) {
+        reply(e->origin, e->corr, GW_ENV_END, 404, NULL, 0);
+        return;
+    }
+    if (s == NULL) {
+        /* A session this broker never saw (it was restarted): the router checked the token,
+         * so the session exists; remember the revocation until the longest possible expiry. */
+        char uuid[GW_UUID_TEXT_LEN + 1];
+        snprintf(uuid, sizeof(uuid), "%.*s", (int)e->session.len, e->session.ptr);
+        int64_t now = gw_wallclock_s();
+        s = session_add(uuid, now, now + (int64_t)B.cfg->session_ttl_s);
+        if (s == NULL) {
+            reply(e->origin, e->corr, GW_ENV_END, 503, NULL, 0);
+            return;
+        }
+    }
+    s->revoked = 1;
+    B.nrevoked++;
+    push_routes();
+    gw_envelope_t close = {.kind = GW_ENV_CONTROL, .session = e->session};
+    close.method = GW_STR("session/close");
+    close.request_id = e->request_id;
+    for (size_t i = 0; i < B.cfg->nservers; i++) {
+        char name[GW_SERVER_NAME_MAX + 8];
+        snprintf(name, sizeof(name), "worker-%s", B.cfg->servers[i].name);
+        close.corr = i + 1;
+        send_to((gw_str_t){name, strlen(name)}, &close);
+    }
+    gw_log_info("msg=\"session deleted\" session=%s request_id=%.*s", s->uuid,
+                (int)e->request_id.len, e->request_id.ptr);
+    reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0);
+}
+
+static void check_ready(void);
+
+static void handle_routes_subscribe(const gw_envelope_t *e)
+{
+    char idx[16];
+    snprintf(idx, sizeof(idx), "%.*s", (int)(e->body.len < 15 ? e->body.len : 15), e->body.ptr);
+    unsigned long i = strtoul(idx, NULL, 10);
+    if (i >= MAX_ROUTERS) {
+        return;
+    }
+    char expect[32];
+    snprintf(expect, sizeof(expect), "router-%lu", i);
+    if (!gw_str_eq(e->origin, expect)) {
+        return;
+    }
+    B.subs[i].active = 1;
+    B.subs[i].corr = e->corr;
+    gw_log_debug("msg=\"router subscribed\" router=%lu", i);
+    push_routes();
+    check_ready();
+}
+
+static void on_inbox_message(const gw_ipc_route_t *route, const gw_envelope_t *e)
+{
+    if (e->kind == GW_ENV_CONTROL) {
+        if (gw_str_eq(e->method, "routes")) {
+            handle_routes_subscribe(e);
+        } else if (gw_str_eq(e->method, "catalog")) {
+            if (brk_catalog_apply_report(&B.cat, e->body.ptr, e->body.len) == GW_OK) {
+                push_routes();
+                check_ready();
+            }
+            reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0);
+        } else if (gw_str_eq(e->method, "session/delete")) {
+            handle_session_delete(e);
+        } else {
+            reply(e->origin, e->corr, GW_ENV_END, 400, NULL, 0);
+        }
+        return;
+    }
+    if (e->kind != GW_ENV_CALL) {
+        return;
+    }
+    if (gw_str_eq(e->method, "initialize")) {
+        handle_initialize(e);
+    } else {
+        handle_list(e);
+    }
+}
+
+/* ---- control socket ---- */
+
+static void control_status(yajl_gen g)
+{
+    yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "version");
+    gw_json_gen_cstr(g, PACKAGE_VERSION);
+    gw_json_gen_cstr(g, "ready");
+    yajl_gen_bool(g, B.ready);
+    gw_json_gen_cstr(g, "listen");
+    gw_json_gen_cstr(g, B.listen_desc);
+    gw_json_gen_cstr(g, "sessions");
+    yajl_gen_integer(g, (long long)(B.nsessions - B.nrevoked));
+    gw_json_gen_cstr(g, "processes");
+    yajl_gen_array_open(g);
+    yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "pid");
+    yajl_gen_integer(g, getpid());
+    gw_json_gen_cstr(g, "role");
+    gw_json_gen_cstr(g, "broker");
+    gw_json_gen_cstr(g, "name");
+    gw_json_gen_cstr(g, "broker");
+    gw_json_gen_cstr(g, "state");
+    gw_json_gen_cstr(g, "running");
+    gw_json_gen_cstr(g, "restarts");
+    yajl_gen_integer(g, 0);
+    yajl_gen_map_close(g);
+    for (size_t i = 0; i < B.sup.nchildren; i++) {
+        const brk_child_t *c = &B.sup.children[i];
+        yajl_gen_map_open(g);
+        gw_json_gen_cstr(g, "pid");
+        yajl_gen_integer(g, c->pid);
+        gw_json_gen_cstr(g, "role");
+        gw_json_gen_cstr(g, brk_role_name(c->role));
+        gw_json_gen_cstr(g, "name");
+        gw_json_gen_cstr(g, c->name);
+        gw_json_gen_cstr(g, "state");
+        gw_json_gen_cstr(g, brk_child_state_name(c->state));
+        gw_json_gen_cstr(g, "restarts");
+        yajl_gen_integer(g, c->restarts);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    gw_json_gen_cstr(g, "backends");
+    yajl_gen_array_open(g);
+    static const char *const states[] = {"pending", "up", "down"};
+    for (size_t i = 0; i < B.cat.nbackends; i++) {
+        const brk_backend_t *b = &B.cat.backends[i];
+        char wname[64];
+        snprintf(wname, sizeof(wname), "worker.%s", b->conf->name);
+        const brk_child_t *w = brk_sup_find(&B.sup, wname);
+        yajl_gen_map_open(g);
+        gw_json_gen_cstr(g, "name");
+        gw_json_gen_cstr(g, b->conf->name);
+        gw_json_gen_cstr(g, "url");
+        gw_json_gen_cstr(g, b->conf->url);
+        gw_json_gen_cstr(g, "prefix");
+        gw_json_gen_cstr(g, b->conf->prefix);
+        gw_json_gen_cstr(g, "state");
+        gw_json_gen_cstr(g, w != NULL && w->state == BRK_CHILD_FAILED ? "failed"
+                                                                       : states[b->state]);
+        gw_json_gen_cstr(g, "tools");
+        yajl_gen_integer(g, (long long)b->ntools);
+        if (b->error != NULL) {
+            gw_json_gen_cstr(g, "error");
+            gw_json_gen_cstr(g, b->error);
+        }
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+}
+
+static void on_control_message(const gw_ipc_route_t *route, const gw_envelope_t *e)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    unsigned status = 0;
+    if (gw_str_eq(e->method, "status")) {
+        yajl_gen g = gw_json_gen_to_buf(&b);
+        control_status(g);
+        yajl_gen_free(g);
+    } else {
+        status = 2;
+        gw_buf_appendf(&b, "{\"error\":\"unknown command: %.*s\"}", (int)e->method.len,
+                       e->method.ptr);
+    }
+    gw_envelope_t r = {.kind = GW_ENV_CHUNK, .corr = e->corr};
+    r.body = (gw_str_t){b.data, b.len};
+    gw_ipc_reply(B.csock, route, &r);
+    r.kind = GW_ENV_END;
+    r.status = status;
+    r.body = GW_STR_NULL;
+    gw_ipc_reply(B.csock, route, &r);
+    gw_buf_fini(&b);
+}
+
+/* ---- readiness ---- */
+
+/* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET. */
+static void sd_notify_ready(void)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (path == NULL || (path[0] != '/' && path[0] != '@')) {
+        return;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof(sa.sun_path)) {
+        return;
+    }
+    memcpy(sa.sun_path, path, len);
+    if (sa.sun_path[0] == '@') {
+        sa.sun_path[0] = '\0';
+    }
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return;
+    }
+    static const char msg[] = "READY=1";
+    sendto(fd, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sa,
+           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+    close(fd);
+}
+
+static void check_ready(void)
+{
+    if (B.ready) {
+        return;
+    }
+    unsigned routers = 0;
+    for (unsigned i = 0; i < B.cfg->routers && i < MAX_ROUTERS; i++) {
+        routers += B.subs[i].active;
+    }
+    int backends_in = brk_catalog_reported(&B.cat) == B.cat.nbackends ||
+                      gw_clock_ms() - B.start_ms > READY_WAIT_MS;
+    if (routers < B.cfg->routers || !backends_in) {
+        return;
+    }
+    B.ready = 1;
+    gw_log_info("msg=ready listen=%s routers=%u backends=%zu backends_up=%zu", B.listen_desc,
+                routers, B.cat.nbackends, brk_catalog_reported(&B.cat));
+    sd_notify_ready();
+}
+
+/* ---- startup ---- */
+
+static int bind_listeners(void)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < B.cfg->nlisten && i < MAX_LISTEN; i++) {
+        const gw_listen_t *l = &B.cfg->listen[i];
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        memset(&ss, 0, sizeof(ss));
+        int family = strchr(l->address, ':') ? AF_INET6 : AF_INET;
+        if (family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            a->sin6_family = AF_INET6;
+            a->sin6_port = htons(l->port);
+            inet_pton(AF_INET6, l->address, &a->sin6_addr);
+            sl = sizeof(*a);
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            a->sin_family = AF_INET;
+            a->sin_port = htons(l->port);
+            inet_pton(AF_INET, l->address, &a->sin_addr);
+            sl = sizeof(*a);
+        }
+        int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+            (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+            bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0 ||
+            getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+            gw_log_err("msg=\"cannot listen\" address=%s port=%u error=\"%s\"", l->address,
+                       l->port, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+            }
+            return -1;
+        }
+        unsigned port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+        off += (size_t)snprintf(B.listen_desc + off, sizeof(B.listen_desc) - off,
+                                family == AF_INET6 ? "%s[%s]:%u" : "%s%s:%u", i ? "," : "",
+                                l->address, port);
+        if (off >= sizeof(B.listen_desc)) {
+            off = sizeof(B.listen_desc) - 1;
+        }
+        B.listen_fds[B.nlisten++] = fd;
+    }
+    B.listen_fds[B.nlisten] = -1;
+    return 0;
+}
+
+/* Finds a child program next to this one (build tree, tests) or in the libexec directory. */
+static int find_program(const char *name, char *out, size_t outlen)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            int w = snprintf(out, outlen, "%s/%s", self, name);
+            if (w > 0 && (size_t)w < outlen && access(out, X_OK) == 0) {
+                return 0;
+            }
+        }
+    }
+    snprintf(out, outlen, "%s/%s", MCPGW_LIBEXECDIR, name);
+    return access(out, X_OK) == 0 ? 0 : -1;
+}
+
+static int add_children(void)
+{
+    char router[PATH_MAX];
+    char worker[PATH_MAX];
+    if (find_program("mcpgw-router", router, sizeof(router)) != 0 ||
+        (B.cfg->nservers > 0 && find_program("mcpgw-worker", worker, sizeof(worker)) != 0)) {
+        gw_log_err("msg=\"cannot find mcpgw-router or mcpgw-worker\" libexecdir=%s",
+                   MCPGW_LIBEXECDIR);
+        return -1;
+    }
+    char fds[128] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < B.nlisten; i++) {
+        off += (size_t)snprintf(fds + off, sizeof(fds) - off, "%s%d", i ? "," : "",
+                                B.listen_fds[i]);
+    }
+    for (unsigned i = 0; i < B.cfg->routers; i++) {
+        char idx[16];
+        char name[32];
+        snprintf(idx, sizeof(idx), "%u", i);
+        snprintf(name, sizeof(name), "router.%u", i);
+        char *argv[] = {router, "-c", B.config_path, "--index", idx, "--listen-fd", fds, NULL};
+        if (brk_sup_add(&B.sup, BRK_ROLE_ROUTER, name, argv, B.listen_fds) == NULL) {
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < B.cfg->nservers; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "worker.%s", B.cfg->servers[i].name);
+        char *argv[] = {worker, "-c", B.config_path, "--server", B.cfg->servers[i].name, NULL};
+        if (brk_sup_add(&B.sup, BRK_ROLE_WORKER, name, argv, NULL) == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int open_sockets(void)
+{
+    char url[GW_IPC_URL_MAX];
+    if (gw_ipc_url(url, sizeof(url), B.cfg->runtime_dir, "broker") != GW_OK ||
+        gw_ipc_inbox(&B.inbox, url) != GW_OK) {
+        gw_log_err("msg=\"cannot listen on the broker socket\" url=%s", url);
+        return -1;
+    }
+    snprintf(url, sizeof(url), "ipc://%s", B.cfg->control_socket);
+    if (gw_ipc_listen(&B.csock, url) != GW_OK) {
+        gw_log_err("msg=\"cannot listen on the control socket\" url=%s", url);
+        return -1;
+    }
+    return 0;
+}
+
+static int make_dirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* ---- the loop ---- */
+
+static void on_signal(int sig)
+{
+    char c = (char)sig;
+    ssize_t n = write(B.signal_pipe[1], &c, 1);
+    (void)n;
+}
+
+/* Handles every waiting message; route is filled on the control socket (raw REP) only. */
+static void drain(nng_socket s, int has_route,
+                  void (*handle)(const gw_ipc_route_t *, const gw_envelope_t *))
+{
+    for (;;) {
+        nng_msg *m = NULL;
+        gw_envelope_t e;
+        gw_ipc_route_t route = {.len = 0};
+        gw_err_t err = gw_ipc_recv(s, &m, &e, has_route ? &route : NULL);
+        if (err == GW_EAGAIN) {
+            return;
+        }
+        if (err != GW_OK) {
+            gw_log_warn("msg=\"dropped a message\" error=\"%s\"", gw_strerror(err));
+            continue;
+        }
+        handle(&route, &e);
+        nng_msg_free(m);
+    }
+}
+
+static void run(void)
+{
+    struct pollfd pfd[3 + MAX_OUTBOXES];
+    gw_outbox_t *watched[MAX_OUTBOXES];
+    pfd[0] = (struct pollfd){.fd = B.signal_pipe[0], .events = POLLIN};
+    pfd[1] = (struct pollfd){.fd = gw_ipc_recv_fd(B.inbox), .events = POLLIN};
+    pfd[2] = (struct pollfd){.fd = gw_ipc_recv_fd(B.csock), .events = POLLIN};
+    while (!B.stopping) {
+        int64_t now = gw_clock_ms();
+        brk_sup_start_due(&B.sup, now);
+        int timeout = brk_sup_next_timeout(&B.sup, now);
+        if (!B.ready || timeout < 0 || timeout > 1000) {
+            timeout = B.ready ? 1000 : 100;
+        }
+        size_t nwatched = 0;
+        for (size_t i = 0; i < B.noutboxes; i++) {
+            if (B.outboxes[i]->count > 0) {
+                watched[nwatched] = B.outboxes[i];
+                pfd[3 + nwatched++] =
+                    (struct pollfd){.fd = gw_outbox_send_fd(B.outboxes[i]), .events = POLLIN};
+            }
+        }
+        if (poll(pfd, 3 + nwatched, timeout) < 0 && errno != EINTR) {
+            gw_log_err("msg=\"poll failed\" error=\"%s\"", strerror(errno));
+            break;
+        }
+        if (pfd[0].revents & POLLIN) {
+            char sigs[32];
+            ssize_t n = read(B.signal_pipe[0], sigs, sizeof(sigs));
+            for (ssize_t i = 0; i < n; i++) {
+                if (sigs[i] == SIGCHLD) {
+                    brk_sup_reap(&B.sup, gw_clock_ms());
+                } else if (sigs[i] == SIGTERM || sigs[i] == SIGINT) {
+                    B.stopping = 1;
+                }
+            }
+        }
+        for (size_t i = 0; i < nwatched; i++) {
+            if (pfd[3 + i].revents & POLLIN) {
+                gw_outbox_flush(watched[i]);
+            }
+        }
+        drain(B.inbox, 0, on_inbox_message);
+        drain(B.csock, 1, on_control_message);
+        now = gw_clock_ms();
+        check_ready();
+        if (now >= B.next_sweep_ms) {
+            B.next_sweep_ms = now + 60000;
+            if (sessions_sweep(gw_wallclock_s())) {
+                push_routes();
+            }
+        }
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mcpgw-broker [-c FILE] [-t] [--version] [--help]\n"
+            "  -c, --config FILE  configuration file (default %s/mcpgw/mcpgw.yaml)\n"
+            "  -t, --test         check the configuration and exit (0 good, 1 bad)\n"
+            "  -V, --version      print the version and exit\n"
+            "  -h, --help         print this help and exit\n"
+            "Runs in the foreground until SIGTERM or SIGINT; see mcpgw-broker(8).\n",
+            MCPGW_SYSCONFDIR);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"test", no_argument, NULL, 't'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *path = MCPGW_SYSCONFDIR "/mcpgw/mcpgw.yaml";
+    int test_only = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 't':
+            test_only = 1;
+            break;
+        case 'V':
+            printf("mcpgw-broker %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    char err[512];
+    gw_log_setup("broker", GW_LOG_INFO);
+    if (gw_config_load(path, &B.cfg, err, sizeof(err)) != GW_OK) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    if (test_only) {
+        printf("%s: configuration is valid (%zu servers)\n", path, B.cfg->nservers);
+        gw_config_destroy(B.cfg);
+        return 0;
+    }
+    gw_log_setup("broker", B.cfg->log_level);
+    if (realpath(path, B.config_path) == NULL) {
+        gw_log_err("msg=\"cannot resolve the config path\" path=%s", path);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (pipe2(B.signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+
+    B.start_ms = gw_clock_ms();
+    B.next_sweep_ms = B.start_ms + 60000;
+    brk_sup_init(&B.sup);
+    int rc = 1;
+    if (make_dirs(B.cfg->runtime_dir) != 0) {
+        gw_log_err("msg=\"cannot create the runtime directory\" path=%s error=\"%s\"",
+                   B.cfg->runtime_dir, strerror(errno));
+        goto out;
+    }
+    if (gw_keyring_load(B.cfg->key_file, 1, &B.keys, err, sizeof(err)) != GW_OK) {
+        gw_log_err("msg=\"cannot load session keys\" error=\"%s\"", err);
+        goto out;
+    }
+    if (brk_catalog_init(&B.cat, B.cfg) != GW_OK || open_sockets() != 0 ||
+        bind_listeners() != 0 || add_children() != 0) {
+        goto out;
+    }
+    gw_log_info("msg=starting version=%s config=%s routers=%u servers=%zu", PACKAGE_VERSION,
+                B.config_path, B.cfg->routers, B.cfg->nservers);
+    run();
+    gw_log_info("msg=stopping");
+    rc = 0;
+out:
+    brk_sup_stop_all(&B.sup, 5000);
+    brk_sup_fini(&B.sup);
+    nng_close(B.inbox);
+    nng_close(B.csock);
+    for (size_t i = 0; i < B.noutboxes; i++) {
+        gw_outbox_close(B.outboxes[i]);
+        free(B.outboxes[i]);
+    }
+    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+        while (B.sessions[i] != NULL) {
+            session_t *s = B.sessions[i];
+            B.sessions[i] = s->next;
+            free(s);
+        }
+    }
+    brk_catalog_fini(&B.cat);
+    gw_keyring_destroy(B.keys);
+    gw_config_destroy(B.cfg);
+    return rc;
+}

@@ -1,0 +1,230 @@
+/* ctl.c: mcpgwctl, the admin CLI: sends one command over the broker's control socket and prints
+ * the answer as a table (or JSON with --json). Exit status: 0 done, 1 the command failed,
+ * 2 usage error or no broker to talk to. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/envelope.h"
+#include "common/ipc.h"
+#include "common/json.h"
+
+#define DEFAULT_SOCKET "/run/mcpgw/control.ipc"
+#define REPLY_TIMEOUT_MS 5000
+
+typedef int (*print_fn)(yajl_val v);
+
+typedef struct command {
+    const char *name;
+    const char *help;
+    print_fn print; /* human-readable output of the reply */
+} command_t;
+
+static const char *str_or(yajl_val v, const char *key, const char *dflt)
+{
+    const char *s = gw_json_get_string(v, key);
+    return s != NULL ? s : dflt;
+}
+
+static long long int_or(yajl_val v, const char *key, long long dflt)
+{
+    yajl_val x = gw_json_get(v, key);
+    return YAJL_IS_INTEGER(x) ? YAJL_GET_INTEGER(x) : dflt;
+}
+
+static int print_status(yajl_val v)
+{
+    printf("mcpgw %s  %s  listen %s  sessions %lld\n\n", str_or(v, "version", "?"),
+           YAJL_IS_TRUE(gw_json_get(v, "ready")) ? "ready" : "starting", str_or(v, "listen", "-"),
+           int_or(v, "sessions", 0));
+    printf("%-8s %-8s %-24s %-10s %s\n", "PID", "ROLE", "NAME", "STATE", "RESTARTS");
+    yajl_val procs = gw_json_get(v, "processes");
+    for (size_t i = 0; YAJL_IS_ARRAY(procs) && i < YAJL_GET_ARRAY(procs)->len; i++) {
+        yajl_val p = YAJL_GET_ARRAY(procs)->values[i];
+        printf("%-8lld %-8s %-24s %-10s %lld\n", int_or(p, "pid", 0), str_or(p, "role", "?"),
+               str_or(p, "name", "?"), str_or(p, "state", "?"), int_or(p, "restarts", 0));
+    }
+    printf("\n%-16s %-8s %-6s %-12s %s\n", "BACKEND", "STATE", "TOOLS", "PREFIX", "URL");
+    yajl_val bes = gw_json_get(v, "backends");
+    for (size_t i = 0; YAJL_IS_ARRAY(bes) && i < YAJL_GET_ARRAY(bes)->len; i++) {
+        yajl_val b = YAJL_GET_ARRAY(bes)->values[i];
+        printf("%-16s %-8s %-6lld %-12s %s", str_or(b, "name", "?"), str_or(b, "state", "?"),
+               int_or(b, "tools", 0), str_or(b, "prefix", ""), str_or(b, "url", "?"));
+        const char *err = gw_json_get_string(b, "error");
+        printf(err != NULL ? "  (%s)\n" : "\n", err);
+    }
+    return 0;
+}
+
+static int print_version(yajl_val v)
+{
+    printf("mcpgwctl %s, broker %s\n", PACKAGE_VERSION, str_or(v, "version", "?"));
+    return 0;
+}
+
+static const command_t commands[] = {
+    {"status", "processes (pid, role, state) and backends (state, tools, url)", print_status},
+    {"version", "the versions of mcpgwctl and of the running broker", print_version},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mcpgwctl [-s SOCKET] [--json] COMMAND\n"
+               "  -s, --socket PATH  the broker's control socket (default " DEFAULT_SOCKET ")\n"
+               "  -j, --json         print the broker's answer as JSON\n"
+               "  -V, --version      print mcpgwctl's version and exit\n"
+               "  -h, --help         print this help and exit\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    }
+    fprintf(f, "exit status: 0 done, 1 the command failed, 2 usage error or broker unreachable\n");
+}
+
+/* Sends the command and collects the reply's CHUNKs into out; returns the END status or -1. */
+static int call_broker(const char *path, const char *method, gw_buf_t *out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "mcpgwctl: cannot reach the broker at %s: %s (is mcpgw-broker running?)\n",
+                path, strerror(errno));
+        return -1;
+    }
+    if (access(path, R_OK | W_OK) != 0) {
+        fprintf(stderr, "mcpgwctl: cannot use %s: %s (run as root or as a member of its group)\n",
+                path, strerror(errno));
+        return -1;
+    }
+    char url[GW_IPC_URL_MAX];
+    int w = snprintf(url, sizeof(url), "ipc://%s", path);
+    nng_socket s;
+    if (w < 0 || (size_t)w >= sizeof(url) || gw_ipc_dial(&s, url) != GW_OK) {
+        fprintf(stderr, "mcpgwctl: cannot open %s\n", path);
+        return -1;
+    }
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .corr = 1};
+    e.method = (gw_str_t){method, strlen(method)};
+    int64_t deadline = gw_clock_ms() + REPLY_TIMEOUT_MS;
+    int status = -1;
+    int sent = 0;
+    struct pollfd pfd = {.fd = gw_ipc_recv_fd(s), .events = POLLIN};
+    while (gw_clock_ms() < deadline) {
+        if (!sent) {
+            /* The dial is asynchronous: retry until the pipe is up. */
+            sent = gw_ipc_send(s, &e) == GW_OK;
+        }
+        poll(&pfd, 1, sent ? 100 : 20);
+        nng_msg *m = NULL;
+        gw_envelope_t r;
+        while (gw_ipc_recv(s, &m, &r, NULL) == GW_OK) {
+            if (r.kind == GW_ENV_CHUNK) {
+                gw_buf_append(out, r.body.ptr, r.body.len);
+            } else if (r.kind == GW_ENV_END) {
+                status = (int)r.status;
+            }
+            nng_msg_free(m);
+        }
+        if (status >= 0) {
+            break;
+        }
+    }
+    nng_close(s);
+    if (status < 0) {
+        fprintf(stderr, "mcpgwctl: no answer from the broker at %s within %d ms\n", path,
+                REPLY_TIMEOUT_MS);
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *path = DEFAULT_SOCKET;
+    int json = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+s:jVh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            path = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'V':
+            printf("mcpgwctl %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    /* Options may also follow the command ("mcpgwctl status --json"). */
+    const char *cmd_name = NULL;
+    for (int i = optind; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
+            json = 1;
+        } else if (cmd_name == NULL) {
+            cmd_name = argv[i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    const command_t *cmd = NULL;
+    for (size_t i = 0; cmd_name != NULL && i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].name, cmd_name) == 0) {
+            cmd = &commands[i];
+        }
+    }
+    if (cmd == NULL) {
+        if (cmd_name != NULL) {
+            fprintf(stderr, "mcpgwctl: unknown command: %s\n", cmd_name);
+        }
+        usage(stderr);
+        return 2;
+    }
+    gw_buf_t out;
+    gw_buf_init(&out);
+    /* "version" is answered from the status the broker reports. */
+    int status = call_broker(path, strcmp(cmd->name, "version") == 0 ? "status" : cmd->name, &out);
+    if (status < 0) {
+        gw_buf_fini(&out);
+        return 2;
+    }
+    int rc = status == 0 ? 0 : 1;
+    if (json) {
+        printf("%.*s\n", (int)out.len, out.data ? out.data : "");
+    } else {
+        char err[128];
+        yajl_val v = gw_json_parse(out.data ? out.data : "", out.len, err, sizeof(err));
+        if (v == NULL) {
+            fprintf(stderr, "mcpgwctl: unreadable answer from the broker: %s\n", err);
+            rc = 1;
+        } else if (status != 0) {
+            fprintf(stderr, "mcpgwctl: %s\n", str_or(v, "error", "the command failed"));
+        } else {
+            rc = cmd->print(v);
+        }
+        yajl_tree_free(v);
+    }
+    gw_buf_fini(&out);
+    return rc;
+}

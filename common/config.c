@@ -1,0 +1,1230 @@
+/* config.c: mcpgw.yaml read with libyaml into a line-numbered tree, then checked by directive
+ * tables into an immutable gw_config_t. */
+#include <config.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/log.h"
+
+#define CONFIG_FILE_MAX (4u << 20) /* a config file is never this big; refuse to slurp more */
+#define TREE_DEPTH_MAX 32
+#define KEY_PATH_MAX 256
+#define ROUTERS_MAX 64
+#define LISTEN_MAX 64
+#define SERVERS_MAX 4096
+#define HEADERS_MAX 64
+
+#define DEFAULT_ADDRESS "127.0.0.1"
+#define DEFAULT_PORT 8080
+#define DEFAULT_MCP_PATH "/mcp"
+#define DEFAULT_RUNTIME_DIR "/run/mcpgw"
+#define DEFAULT_KEY_FILE "/var/lib/mcpgw/session.key"
+#define DEFAULT_MAX_BODY (1ull << 20)
+#define MIN_MAX_BODY (1ull << 10)
+#define MAX_MAX_BODY (64ull << 20)
+#define DEFAULT_TTL_MS (24ull * 3600 * 1000)
+#define DEFAULT_TIMEOUT_MS (30ull * 1000)
+
+/* ---- the tree: what libyaml saw, with the line of every node ---- */
+
+typedef enum node_kind {
+    NODE_SCALAR,
+    NODE_SEQUENCE,
+    NODE_MAPPING,
+} node_kind_t;
+
+typedef struct node node_t;
+struct node {
+    node_kind_t kind;
+    unsigned line; /* 1-based */
+    char *text;    /* scalar: owned, NUL-terminated (may also contain NULs) */
+    size_t len;
+    int plain;      /* scalar written without quotes (so "~" and "" can mean null) */
+    node_t **items; /* sequence: items; mapping: key, value, key, value ... (owned) */
+    size_t nitems;
+    size_t cap;
+};
+
+static void node_destroy(node_t *n)
+{
+    if (n == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n->nitems; i++) {
+        node_destroy(n->items[i]);
+    }
+    free(n->items);
+    free(n->text);
+    free(n);
+}
+
+/* ---- checking context and error text ---- */
+
+typedef struct ctx {
+    const char *name; /* file name as given, for messages */
+    char *err;
+    size_t errlen;
+} ctx_t;
+
+static gw_err_t failv(ctx_t *cx, gw_err_t code, unsigned line, const char *path, const char *fmt,
+                      va_list ap)
+{
+    if (cx->err == NULL || cx->errlen == 0) {
+        return code;
+    }
+    int n;
+    if (path != NULL && path[0] != '\0') {
+        n = snprintf(cx->err, cx->errlen, "%s:%u: %s: ", cx->name, line, path);
+    } else {
+        n = snprintf(cx->err, cx->errlen, "%s:%u: ", cx->name, line);
+    }
+    if (n >= 0 && (size_t)n < cx->errlen) {
+        vsnprintf(cx->err + n, cx->errlen - (size_t)n, fmt, ap);
+    }
+    return code;
+}
+
+__attribute__((format(printf, 4, 5))) static gw_err_t fail(ctx_t *cx, const node_t *n,
+                                                           const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gw_err_t err = failv(cx, GW_EINVAL, n != NULL ? n->line : 1, path, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+/* For what is wrong with the YAML itself, before any key has a meaning. */
+__attribute__((format(printf, 3, 4))) static gw_err_t fail_yaml(ctx_t *cx, unsigned line,
+                                                                const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gw_err_t err = failv(cx, GW_EPARSE, line, NULL, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+static gw_err_t fail_nomem(ctx_t *cx)
+{
+    if (cx->err != NULL && cx->errlen > 0) {
+        snprintf(cx->err, cx->errlen, "%s: out of memory", cx->name);
+    }
+    return GW_ENOMEM;
+}
+
+/* ---- building the tree from libyaml events ---- */
+
+typedef struct reader {
+    yaml_parser_t parser;
+    ctx_t *cx;
+} reader_t;
+
+static gw_err_t next_event(reader_t *r, yaml_event_t *ev)
+{
+    if (yaml_parser_parse(&r->parser, ev)) {
+        return GW_OK;
+    }
+    if (r->parser.error == YAML_MEMORY_ERROR) {
+        return fail_nomem(r->cx);
+    }
+    unsigned line = (unsigned)r->parser.problem_mark.line + 1;
+    if (r->parser.context != NULL) {
+        unsigned cline = (unsigned)r->parser.context_mark.line + 1;
+        return fail_yaml(r->cx, line, "YAML: %s (%s started on line %u)",
+                         r->parser.problem != NULL ? r->parser.problem : "syntax error",
+                         r->parser.context, cline);
+    }
+    return fail_yaml(r->cx, line, "YAML: %s",
+                     r->parser.problem != NULL ? r->parser.problem : "syntax error");
+}
+
+static gw_err_t node_push(node_t *parent, node_t *child)
+{
+    if (parent->nitems == parent->cap) {
+        size_t cap = parent->cap == 0 ? 8 : parent->cap * 2;
+        node_t **p = realloc(parent->items, cap * sizeof(*p));
+        if (p == NULL) {
+            return GW_ENOMEM;
+        }
+        parent->items = p;
+        parent->cap = cap;
+    }
+    parent->items[parent->nitems++] = child;
+    return GW_OK;
+}
+
+static gw_err_t read_node(reader_t *r, yaml_event_t *ev, int depth, node_t **out);
+
+/* Reads the children of a sequence or mapping up to its end event. */
+static gw_err_t read_children(reader_t *r, node_t *n, yaml_event_type_t end, int depth)
+{
+    for (;;) {
+        yaml_event_t ev;
+        gw_err_t err = next_event(r, &ev);
+        if (err != GW_OK) {
+            return err;
+        }
+        if (ev.type == end) {
+            yaml_event_delete(&ev);
+            return GW_OK;
+        }
+        node_t *child = NULL;
+        err = read_node(r, &ev, depth + 1, &child);
+        yaml_event_delete(&ev);
+        if (err != GW_OK) {
+            return err;
+        }
+        if (n->kind == NODE_MAPPING && (n->nitems % 2) == 0 && child->kind != NODE_SCALAR) {
+            unsigned line = child->line;
+            node_destroy(child);
+            return fail_yaml(r->cx, line, "mapping keys must be scalars");
+        }
+        if (node_push(n, child) != GW_OK) {
+            node_destroy(child);
+            return fail_nomem(r->cx);
+        }
+    }
+}
+
+/* ev is borrowed; on success *out is a new tree owned by the caller. */
+static gw_err_t read_node(reader_t *r, yaml_event_t *ev, int depth, node_t **out)
+{
+    unsigned line = (unsigned)ev->start_mark.line + 1;
+    if (ev->type == YAML_ALIAS_EVENT) {
+        return fail_yaml(r->cx, line, "YAML aliases are not supported");
+    }
+    if (depth > TREE_DEPTH_MAX) {
+        return fail_yaml(r->cx, line, "nesting too deep");
+    }
+    node_t *n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        return fail_nomem(r->cx);
+    }
+    n->line = line;
+    gw_err_t err = GW_OK;
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT:
+        n->kind = NODE_SCALAR;
+        n->len = ev->data.scalar.length;
+        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        n->text = malloc(n->len + 1);
+        if (n->text == NULL) {
+            err = fail_nomem(r->cx);
+            break;
+        }
+        memcpy(n->text, ev->data.scalar.value, n->len);
+        n->text[n->len] = '\0';
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+        n->kind = NODE_SEQUENCE;
+        err = read_children(r, n, YAML_SEQUENCE_END_EVENT, depth);
+        break;
+    case YAML_MAPPING_START_EVENT:
+        n->kind = NODE_MAPPING;
+        err = read_children(r, n, YAML_MAPPING_END_EVENT, depth);
+        break;
+    default:
+        err = fail(r->cx, n, NULL, "YAML: unexpected event");
+        break;
+    }
+    if (err != GW_OK) {
+        node_destroy(n);
+        return err;
+    }
+    *out = n;
+    return GW_OK;
+}
+
+/* Parses text into *root (NULL for a file with no document). */
+static gw_err_t read_tree(ctx_t *cx, const char *text, size_t len, node_t **root)
+{
+    reader_t r = {.cx = cx};
+    node_t *doc = NULL;
+    gw_err_t err = GW_OK;
+    int have_event = 0;
+    yaml_event_t ev;
+
+    *root = NULL;
+    if (!yaml_parser_initialize(&r.parser)) {
+        return fail_nomem(cx);
+    }
+    yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
+    for (;;) {
+        err = next_event(&r, &ev);
+        if (err != GW_OK) {
+            goto out;
+        }
+        have_event = 1;
+        if (ev.type == YAML_STREAM_END_EVENT) {
+            break;
+        }
+        if (ev.type == YAML_DOCUMENT_START_EVENT && doc != NULL) {
+            err = fail_yaml(cx, (unsigned)ev.start_mark.line + 1,
+                            "only one YAML document is allowed");
+            goto out;
+        }
+        if (ev.type != YAML_STREAM_START_EVENT && ev.type != YAML_DOCUMENT_START_EVENT &&
+            ev.type != YAML_DOCUMENT_END_EVENT) {
+            err = read_node(&r, &ev, 0, &doc);
+            if (err != GW_OK) {
+                goto out;
+            }
+        }
+        yaml_event_delete(&ev);
+        have_event = 0;
+    }
+out:
+    if (have_event) {
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&r.parser);
+    if (err != GW_OK) {
+        node_destroy(doc);
+        return err;
+    }
+    *root = doc;
+    return GW_OK;
+}
+
+/* ---- scalar helpers ---- */
+
+static int node_is_null(const node_t *n)
+{
+    if (n->kind != NODE_SCALAR || !n->plain) {
+        return 0;
+    }
+    return n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
+           strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
+}
+
+/* Sets *dst to a copy of the scalar n (a plain null reads as ""); frees the old value. */
+static gw_err_t take_string(ctx_t *cx, const node_t *n, const char *path, char **dst)
+{
+    if (n->kind != NODE_SCALAR) {
+        return fail(cx, n, path, "expected a string");
+    }
+    const char *s = node_is_null(n) ? "" : n->text;
+    size_t len = node_is_null(n) ? 0 : n->len;
+    if (memchr(s, '\0', len) != NULL) {
+        return fail(cx, n, path, "contains a NUL byte");
+    }
+    char *copy = strdup(s);
+    if (copy == NULL) {
+        return fail_nomem(cx);
+    }
+    free(*dst);
+    *dst = copy;
+    return GW_OK;
+}
+
+static gw_err_t take_nonempty(ctx_t *cx, const node_t *n, const char *path, char **dst)
+{
+    gw_err_t err = take_string(cx, n, path, dst);
+    if (err == GW_OK && (*dst)[0] == '\0') {
+        return fail(cx, n, path, "must not be empty");
+    }
+    return err;
+}
+
+/* A decimal unsigned integer no greater than max. */
+static int scalar_uint(const node_t *n, uint64_t max, uint64_t *out)
+{
+    if (n->kind != NODE_SCALAR || n->len == 0 || n->len > 20) {
+        return 0;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < n->len; i++) {
+        unsigned char c = (unsigned char)n->text[i];
+        if (c < '0' || c > '9') {
+            return 0;
+        }
+        if (v > (max - (c - '0')) / 10) {
+            return 0;
+        }
+        v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* Key paths only go into messages, so an absurdly long one is cut rather than refused. */
+static void path_join(char *dst, const char *parent, const char *key)
+{
+    size_t len = 0;
+    size_t plen = strnlen(parent, KEY_PATH_MAX - 1);
+    memcpy(dst, parent, plen);
+    len = plen;
+    if (plen > 0 && len < KEY_PATH_MAX - 1) {
+        dst[len++] = '.';
+    }
+    size_t klen = strnlen(key, KEY_PATH_MAX - 1 - len);
+    memcpy(dst + len, key, klen);
+    dst[len + klen] = '\0';
+}
+
+static void path_index(char *dst, const char *parent, size_t i)
+{
+    snprintf(dst, KEY_PATH_MAX, "%s[%zu]", parent, i);
+}
+
+/* ---- directive tables ---- */
+
+typedef gw_err_t (*directive_fn)(ctx_t *cx, const node_t *value, const char *path, void *obj);
+
+typedef struct directive {
+    const char *key;
+    directive_fn set;
+} directive_t;
+
+/* Runs the directive for every key of mapping n over obj. Unknown and repeated keys are errors.
+ * seen, when not NULL, receives one flag per directive (the caller checks required keys). */
+static gw_err_t check_map(ctx_t *cx, const node_t *n, const char *path, const directive_t *table,
+                          size_t ntable, void *obj, unsigned char *seen)
+{
+    if (n->kind != NODE_MAPPING) {
+        return fail(cx, n, path, "expected a mapping");
+    }
+    for (size_t i = 0; i + 1 < n->nitems; i += 2) {
+        const node_t *key = n->items[i];
+        const node_t *value = n->items[i + 1];
+        char sub[KEY_PATH_MAX];
+        path_join(sub, path, key->text);
+        for (size_t j = 0; j < i; j += 2) {
+            if (strcmp(n->items[j]->text, key->text) == 0) {
+                return fail(cx, key, sub, "duplicate key");
+            }
+        }
+        size_t d = 0;
+        while (d < ntable && strcmp(table[d].key, key->text) != 0) {
+            d++;
+        }
+        if (d == ntable) {
+            return fail(cx, key, sub, "unknown key");
+        }
+        if (seen != NULL) {
+            seen[d] = 1;
+        }
+        gw_err_t err = table[d].set(cx, value, sub, obj);
+        if (err != GW_OK) {
+            return err;
+        }
+    }
+    return GW_OK;
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- listen ---- */
+
+static gw_err_t set_listen_address(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_listen_t *l = obj;
+    gw_err_t err = take_string(cx, v, path, &l->address);
+    if (err != GW_OK) {
+        return err;
+    }
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, l->address, addr) != 1 && inet_pton(AF_INET6, l->address, addr) != 1) {
+        return fail(cx, v, path, "not a numeric IPv4 or IPv6 address");
+    }
+    return GW_OK;
+}
+
+static gw_err_t set_listen_port(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_listen_t *l = obj;
+    uint64_t port;
+    if (!scalar_uint(v, 65535, &port)) {
+        return fail(cx, v, path, "not a port number (0..65535)");
+    }
+    l->port = (uint16_t)port;
+    return GW_OK;
+}
+
+static const directive_t listen_directives[] = {
+    {"address", set_listen_address},
+    {"port", set_listen_port},
+};
+
+static gw_err_t set_listen(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    if (v->kind != NODE_SEQUENCE) {
+        return fail(cx, v, path, "expected a list of {address, port}");
+    }
+    if (v->nitems == 0) {
+        return fail(cx, v, path, "at least one address is required");
+    }
+    if (v->nitems > LISTEN_MAX) {
+        return fail(cx, v, path, "at most %d addresses", LISTEN_MAX);
+    }
+    gw_listen_t *l = calloc(v->nitems, sizeof(*l));
+    if (l == NULL) {
+        return fail_nomem(cx);
+    }
+    /* Owned by c from here, so that gw_config_destroy frees whatever got filled in. */
+    for (size_t i = 0; i < c->nlisten; i++) {
+        free(c->listen[i].address);
+    }
+    free(c->listen);
+    c->listen = l;
+    c->nlisten = v->nitems;
+    for (size_t i = 0; i < v->nitems; i++) {
+        char sub[KEY_PATH_MAX];
+        path_index(sub, path, i);
+        unsigned char seen[NELEM(listen_directives)] = {0};
+        gw_err_t err = check_map(cx, v->items[i], sub, listen_directives, NELEM(listen_directives),
+                                 &l[i], seen);
+        if (err != GW_OK) {
+            return err;
+        }
+        if (!seen[0]) {
+            return fail(cx, v->items[i], sub, "missing required key address");
+        }
+        if (!seen[1]) {
+            return fail(cx, v->items[i], sub, "missing required key port");
+        }
+    }
+    return GW_OK;
+}
+
+/* ---- top-level scalars ---- */
+
+static gw_err_t set_mcp_path(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    gw_err_t err = take_string(cx, v, path, &c->mcp_path);
+    if (err != GW_OK) {
+        return err;
+    }
+    if (c->mcp_path[0] != '/') {
+        return fail(cx, v, path, "must start with '/'");
+    }
+    for (const char *p = c->mcp_path; *p != '\0'; p++) {
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#') {
+            return fail(cx, v, path, "must be a plain URL path (no spaces, '?' or '#')");
+        }
+    }
+    return GW_OK;
+}
+
+static gw_err_t set_runtime_dir(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    return take_nonempty(cx, v, path, &c->runtime_dir);
+}
+
+static gw_err_t set_routers(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t n;
+    if (!scalar_uint(v, UINT32_MAX, &n) || n < 1 || n > ROUTERS_MAX) {
+        return fail(cx, v, path, "must be a number from 1 to %d", ROUTERS_MAX);
+    }
+    c->routers = (unsigned)n;
+    return GW_OK;
+}
+
+static gw_err_t set_max_request_body(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t n;
+    if (v->kind != NODE_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
+        return fail(cx, v, path, "not a size (e.g. 1MiB, 512KiB, 1048576)");
+    }
+    if (n < MIN_MAX_BODY || n > MAX_MAX_BODY) {
+        return fail(cx, v, path, "must be between 1KiB and 64MiB");
+    }
+    c->max_request_body = n;
+    return GW_OK;
+}
+
+static const directive_t limits_directives[] = {
+    {"max_request_body", set_max_request_body},
+};
+
+static gw_err_t set_limits(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    return check_map(cx, v, path, limits_directives, NELEM(limits_directives), obj, NULL);
+}
+
+static gw_err_t set_key_file(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    return take_nonempty(cx, v, path, &c->key_file);
+}
+
+static gw_err_t set_ttl(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t ms;
+    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
+        return fail(cx, v, path, "not a duration (e.g. 30s, 5m, 24h, 7d)");
+    }
+    if (ms < 1000) {
+        return fail(cx, v, path, "must be at least 1s");
+    }
+    c->session_ttl_s = ms / 1000;
+    return GW_OK;
+}
+
+static const directive_t sessions_directives[] = {
+    {"key_file", set_key_file},
+    {"ttl", set_ttl},
+};
+
+static gw_err_t set_sessions(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    return check_map(cx, v, path, sessions_directives, NELEM(sessions_directives), obj, NULL);
+}
+
+static gw_err_t set_control_socket(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    return take_nonempty(cx, v, path, &c->control_socket);
+}
+
+static const directive_t control_directives[] = {
+    {"socket", set_control_socket},
+};
+
+static gw_err_t set_control(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    return check_map(cx, v, path, control_directives, NELEM(control_directives), obj, NULL);
+}
+
+static gw_err_t set_log_level(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    int level = v->kind == NODE_SCALAR ? gw_log_level_parse(v->text) : -1;
+    if (level < 0) {
+        return fail(cx, v, path, "must be one of err, warning, notice, info, debug");
+    }
+    c->log_level = level;
+    return GW_OK;
+}
+
+static const directive_t log_directives[] = {
+    {"level", set_log_level},
+};
+
+static gw_err_t set_log(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    return check_map(cx, v, path, log_directives, NELEM(log_directives), obj, NULL);
+}
+
+/* ---- servers ---- */
+
+static int is_name_char(int c, const char *extra)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr(extra, c) != NULL);
+}
+
+static int is_word(const char *s, const char *extra, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!is_name_char((unsigned char)s[i], extra)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static gw_err_t set_server_name(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_server_conf_t *s = obj;
+    gw_err_t err = take_string(cx, v, path, &s->name);
+    if (err != GW_OK) {
+        return err;
+    }
+    if (!is_word(s->name, "_-", 1, GW_SERVER_NAME_MAX)) {
+        return fail(cx, v, path, "must be 1 to %d characters of [A-Za-z0-9_-]", GW_SERVER_NAME_MAX);
+    }
+    return GW_OK;
+}
+
+/* Checks "http(s)://host[:port][/...]"; returns NULL or what is wrong. */
+static const char *url_problem(const char *url)
+{
+    const char *p;
+    if (strncasecmp(url, "http://", 7) == 0) {
+        p = url + 7;
+    } else if (strncasecmp(url, "https://", 8) == 0) {
+        p = url + 8;
+    } else {
+        return "not an http(s) URL";
+    }
+    for (const char *q = url; *q != '\0'; q++) {
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f) {
+            return "URL contains spaces or control characters";
+        }
+    }
+    size_t alen = strcspn(p, "/?#");
+    const char *end = p + alen;
+    if (memchr(p, '@', alen) != NULL) {
+        return "URL must not carry user:password (use headers)";
+    }
+    const char *port = NULL;
+    if (*p == '[') {
+        const char *close = memchr(p, ']', alen);
+        if (close == NULL || close == p + 1) {
+            return "URL has a malformed IPv6 host";
+        }
+        if (close + 1 < end) {
+            if (close[1] != ':') {
+                return "URL has a malformed IPv6 host";
+            }
+            port = close + 2;
+        }
+    } else {
+        const char *colon = memchr(p, ':', alen);
+        if (colon == p || alen == 0) {
+            return "http(s) URL without a host";
+        }
+        if (colon != NULL) {
+            port = colon + 1;
+        }
+    }
+    if (port != NULL) {
+        unsigned long n = 0;
+        if (port == end) {
+            return "URL has an empty port";
+        }
+        for (const char *q = port; q < end; q++) {
+            if (*q < '0' || *q > '9' || (n = n * 10 + (unsigned long)(*q - '0')) > 65535) {
+                return "URL has a bad port";
+            }
+        }
+        if (n == 0) {
+            return "URL has a bad port";
+        }
+    }
+    return NULL;
+}
+
+static gw_err_t set_server_url(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_server_conf_t *s = obj;
+    gw_err_t err = take_string(cx, v, path, &s->url);
+    if (err != GW_OK) {
+        return err;
+    }
+    const char *problem = url_problem(s->url);
+    if (problem != NULL) {
+        return fail(cx, v, path, "%s", problem);
+    }
+    return GW_OK;
+}
+
+static gw_err_t set_server_prefix(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_server_conf_t *s = obj;
+    gw_err_t err = take_string(cx, v, path, &s->prefix);
+    if (err != GW_OK) {
+        return err;
+    }
+    if (!is_word(s->prefix, "_.-", 0, GW_PREFIX_MAX)) {
+        return fail(cx, v, path, "must be at most %d characters of [A-Za-z0-9_.-]", GW_PREFIX_MAX);
+    }
+    return GW_OK;
+}
+
+/* Headers the gateway itself owns on the upstream hop. */
+static const char *const reserved_headers[] = {
+    "mcp-session-id", "mcp-protocol-version", "content-type", "accept", "content-length",
+    "host",           "transfer-encoding",
+};
+
+static int is_http_token(const char *s)
+{
+    return is_word(s, "!#$%&'*+-.^_`|~", 1, SIZE_MAX);
+}
+
+static gw_err_t set_server_headers(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_server_conf_t *s = obj;
+    if (node_is_null(v)) {
+        return GW_OK;
+    }
+    if (v->kind != NODE_MAPPING) {
+        return fail(cx, v, path, "expected a mapping of header names to values");
+    }
+    size_t n = v->nitems / 2;
+    if (n > HEADERS_MAX) {
+        return fail(cx, v, path, "at most %d headers", HEADERS_MAX);
+    }
+    for (size_t i = 0; i < s->nheaders; i++) {
+        free(s->headers[i].name);
+        free(s->headers[i].value);
+    }
+    free(s->headers);
+    s->headers = NULL;
+    s->nheaders = 0;
+    if (n == 0) {
+        return GW_OK;
+    }
+    s->headers = calloc(n, sizeof(*s->headers));
+    if (s->headers == NULL) {
+        return fail_nomem(cx);
+    }
+    s->nheaders = n;
+    for (size_t i = 0; i < n; i++) {
+        const node_t *key = v->items[2 * i];
+        const node_t *value = v->items[2 * i + 1];
+        gw_header_t *h = &s->headers[i];
+        char sub[KEY_PATH_MAX];
+        path_join(sub, path, key->text);
+        if (memchr(key->text, '\0', key->len) != NULL || !is_http_token(key->text)) {
+            return fail(cx, key, sub, "not a valid HTTP header name");
+        }
+        for (size_t r = 0; r < NELEM(reserved_headers); r++) {
+            if (strcasecmp(key->text, reserved_headers[r]) == 0) {
+                return fail(cx, key, sub, "header is set by the gateway");
+            }
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcasecmp(s->headers[j].name, key->text) == 0) {
+                return fail(cx, key, sub, "duplicate header");
+            }
+        }
+        h->name = strdup(key->text);
+        if (h->name == NULL) {
+            return fail_nomem(cx);
+        }
+        gw_err_t err = take_string(cx, value, sub, &h->value);
+        if (err != GW_OK) {
+            return err;
+        }
+        for (const char *p = h->value; *p != '\0'; p++) {
+            if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+                return fail(cx, value, sub, "header value contains control characters");
+            }
+        }
+    }
+    return GW_OK;
+}
+
+static gw_err_t set_server_timeout(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_server_conf_t *s = obj;
+    uint64_t ms;
+    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
+        return fail(cx, v, path, "not a duration (e.g. 250ms, 30s, 5m)");
+    }
+    if (ms == 0) {
+        return fail(cx, v, path, "must be greater than 0");
+    }
+    s->timeout_ms = ms;
+    return GW_OK;
+}
+
+enum { SRV_NAME, SRV_URL, SRV_PREFIX, SRV_HEADERS, SRV_TIMEOUT };
+static const directive_t server_directives[] = {
+    [SRV_NAME] = {"name", set_server_name},
+    [SRV_URL] = {"url", set_server_url},
+    [SRV_PREFIX] = {"prefix", set_server_prefix},
+    [SRV_HEADERS] = {"headers", set_server_headers},
+    [SRV_TIMEOUT] = {"timeout", set_server_timeout},
+};
+
+/* Finds the value node of key in mapping n (for pointing messages at the right line). */
+static const node_t *map_value(const node_t *n, const char *key)
+{
+    for (size_t i = 0; i + 1 < n->nitems; i += 2) {
+        if (strcmp(n->items[i]->text, key) == 0) {
+            return n->items[i + 1];
+        }
+    }
+    return n;
+}
+
+static gw_err_t set_servers(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    if (node_is_null(v)) {
+        return GW_OK;
+    }
+    if (v->kind != NODE_SEQUENCE) {
+        return fail(cx, v, path, "expected a list of servers");
+    }
+    if (v->nitems > SERVERS_MAX) {
+        return fail(cx, v, path, "at most %d servers", SERVERS_MAX);
+    }
+    if (v->nitems == 0) {
+        return GW_OK;
+    }
+    gw_server_conf_t *s = calloc(v->nitems, sizeof(*s));
+    if (s == NULL) {
+        return fail_nomem(cx);
+    }
+    c->servers = s;
+    c->nservers = v->nitems;
+    for (size_t i = 0; i < v->nitems; i++) {
+        const node_t *item = v->items[i];
+        char sub[KEY_PATH_MAX];
+        char field[KEY_PATH_MAX];
+        path_index(sub, path, i);
+        s[i].timeout_ms = DEFAULT_TIMEOUT_MS;
+        unsigned char seen[NELEM(server_directives)] = {0};
+        gw_err_t err =
+            check_map(cx, item, sub, server_directives, NELEM(server_directives), &s[i], seen);
+        if (err != GW_OK) {
+            return err;
+        }
+        if (!seen[SRV_NAME]) {
+            return fail(cx, item, sub, "missing required key name");
+        }
+        if (!seen[SRV_URL]) {
+            return fail(cx, item, sub, "missing required key url");
+        }
+        if (s[i].prefix == NULL) {
+            s[i].prefix = strdup("");
+            if (s[i].prefix == NULL) {
+                return fail_nomem(cx);
+            }
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(s[j].name, s[i].name) == 0) {
+                path_join(field, sub, "name");
+                return fail(cx, map_value(item, "name"), field,
+                            "duplicate server name \"%s\" (also servers[%zu])", s[i].name, j);
+            }
+            if (s[i].prefix[0] != '\0' && strcmp(s[j].prefix, s[i].prefix) == 0) {
+                path_join(field, sub, "prefix");
+                return fail(cx, map_value(item, "prefix"), field,
+                            "prefix \"%s\" is already used by server \"%s\"", s[i].prefix,
+                            s[j].name);
+            }
+        }
+    }
+    return GW_OK;
+}
+
+static const directive_t top_directives[] = {
+    {"listen", set_listen},   {"mcp_path", set_mcp_path}, {"runtime_dir", set_runtime_dir},
+    {"routers", set_routers}, {"limits", set_limits},     {"sessions", set_sessions},
+    {"control", set_control}, {"log", set_log},           {"servers", set_servers},
+};
+
+/* ---- defaults and the public functions ---- */
+
+static unsigned default_routers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) {
+        return 1;
+    }
+    return n > ROUTERS_MAX ? ROUTERS_MAX : (unsigned)n;
+}
+
+static gw_err_t fill_defaults(gw_config_t *c)
+{
+    if (c->listen == NULL) {
+        c->listen = calloc(1, sizeof(*c->listen));
+        if (c->listen == NULL) {
+            return GW_ENOMEM;
+        }
+        c->nlisten = 1;
+        c->listen[0].port = DEFAULT_PORT;
+        if ((c->listen[0].address = strdup(DEFAULT_ADDRESS)) == NULL) {
+            return GW_ENOMEM;
+        }
+    }
+    if (c->mcp_path == NULL && (c->mcp_path = strdup(DEFAULT_MCP_PATH)) == NULL) {
+        return GW_ENOMEM;
+    }
+    if (c->runtime_dir == NULL && (c->runtime_dir = strdup(DEFAULT_RUNTIME_DIR)) == NULL) {
+        return GW_ENOMEM;
+    }
+    if (c->key_file == NULL && (c->key_file = strdup(DEFAULT_KEY_FILE)) == NULL) {
+        return GW_ENOMEM;
+    }
+    if (c->control_socket == NULL) {
+        gw_buf_t b;
+        gw_buf_init(&b);
+        if (gw_buf_appendf(&b, "%s/control.ipc", c->runtime_dir) != GW_OK) {
+            gw_buf_fini(&b);
+            return GW_ENOMEM;
+        }
+        c->control_socket = gw_buf_steal(&b, NULL);
+    }
+    return GW_OK;
+}
+
+gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_config_t **out,
+                         char *err, size_t errlen)
+{
+    ctx_t cx = {.name = name != NULL ? name : "config", .err = err, .errlen = errlen};
+    node_t *root = NULL;
+    gw_config_t *c = NULL;
+    gw_err_t rc;
+
+    *out = NULL;
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    rc = read_tree(&cx, text, len, &root);
+    if (rc != GW_OK) {
+        goto out;
+    }
+    if (root == NULL || node_is_null(root)) {
+        rc = fail(&cx, root, NULL, "empty configuration: expected a mapping of settings");
+        goto out;
+    }
+    if (root->kind != NODE_MAPPING) {
+        rc = fail(&cx, root, NULL, "the top level must be a mapping of settings");
+        goto out;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->path = strdup(cx.name)) == NULL) {
+        rc = fail_nomem(&cx);
+        goto out;
+    }
+    c->routers = default_routers();
+    c->max_request_body = DEFAULT_MAX_BODY;
+    c->session_ttl_s = DEFAULT_TTL_MS / 1000;
+    c->log_level = GW_LOG_INFO;
+    rc = check_map(&cx, root, "", top_directives, NELEM(top_directives), c, NULL);
+    if (rc != GW_OK) {
+        goto out;
+    }
+    if (fill_defaults(c) != GW_OK) {
+        rc = fail_nomem(&cx);
+        goto out;
+    }
+    *out = c;
+    c = NULL;
+out:
+    gw_config_destroy(c);
+    node_destroy(root);
+    return rc;
+}
+
+gw_err_t gw_config_load(const char *path, gw_config_t **out, char *err, size_t errlen)
+{
+    gw_buf_t b;
+    gw_err_t rc = GW_OK;
+    int fd = -1;
+
+    *out = NULL;
+    gw_buf_init(&b);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = errno == ENOENT ? GW_ENOTFOUND : GW_EIO;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        if (b.len > CONFIG_FILE_MAX) {
+            rc = GW_ETOOBIG;
+            snprintf(err, errlen, "%s: larger than %u bytes", path, CONFIG_FILE_MAX);
+            goto out;
+        }
+        if (gw_buf_reserve(&b, 16384) != GW_OK) {
+            rc = GW_ENOMEM;
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto out;
+        }
+        ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            rc = GW_EIO;
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        b.len += (size_t)n;
+    }
+    rc = gw_config_parse(path, b.data != NULL ? b.data : "", b.len, out, err, errlen);
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    gw_buf_fini(&b);
+    return rc;
+}
+
+void gw_config_destroy(gw_config_t *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < c->nlisten; i++) {
+        free(c->listen[i].address);
+    }
+    free(c->listen);
+    for (size_t i = 0; i < c->nservers; i++) {
+        gw_server_conf_t *s = &c->servers[i];
+        for (size_t j = 0; j < s->nheaders; j++) {
+            free(s->headers[j].name);
+            free(s->headers[j].value);
+        }
+        free(s->headers);
+        free(s->name);
+        free(s->url);
+        free(s->prefix);
+    }
+    free(c->servers);
+    free(c->path);
+    free(c->mcp_path);
+    free(c->runtime_dir);
+    free(c->key_file);
+    free(c->control_socket);
+    free(c);
+}
+
+const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->nservers; i++) {
+        if (strcmp(c->servers[i].name, name) == 0) {
+            return &c->servers[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- sizes and durations ---- */
+
+/* Reads the leading decimal digits of *s into *out and advances *s; 0 when there are none or
+ * the value overflows. */
+static int read_decimal(const char **s, uint64_t *out, int *overflow)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+    if (*p < '0' || *p > '9') {
+        return 0;
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            *overflow = 1;
+            return 0;
+        }
+        v = v * 10 + d;
+    }
+    *s = p;
+    *out = v;
+    return 1;
+}
+
+static int mul_overflows(uint64_t a, uint64_t b, uint64_t *out)
+{
+    if (b != 0 && a > UINT64_MAX / b) {
+        return 1;
+    }
+    *out = a * b;
+    return 0;
+}
+
+static const struct unit {
+    const char *name;
+    uint64_t mult;
+} size_units[] = {
+    {"", 1},
+    {"B", 1},
+    {"kB", 1000ull},
+    {"KB", 1000ull},
+    {"MB", 1000ull * 1000},
+    {"GB", 1000ull * 1000 * 1000},
+    {"KiB", 1ull << 10},
+    {"MiB", 1ull << 20},
+    {"GiB", 1ull << 30},
+};
+
+static const struct unit duration_units[] = {
+    {"ms", 1}, {"s", 1000ull}, {"m", 60ull * 1000}, {"h", 3600ull * 1000}, {"d", 86400ull * 1000},
+};
+
+static const struct unit *find_unit(const struct unit *units, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(units[i].name) == len && memcmp(units[i].name, s, len) == 0) {
+            return &units[i];
+        }
+    }
+    return NULL;
+}
+
+gw_err_t gw_parse_size(const char *s, uint64_t *out)
+{
+    uint64_t v;
+    int overflow = 0;
+    if (s == NULL || !read_decimal(&s, &v, &overflow)) {
+        return overflow ? GW_ETOOBIG : GW_EINVAL;
+    }
+    while (*s == ' ') {
+        s++;
+    }
+    const struct unit *u = find_unit(size_units, NELEM(size_units), s, strlen(s));
+    if (u == NULL) {
+        return GW_EINVAL;
+    }
+    if (mul_overflows(v, u->mult, out)) {
+        return GW_ETOOBIG;
+    }
+    return GW_OK;
+}
+
+gw_err_t gw_parse_duration_ms(const char *s, uint64_t *out)
+{
+    uint64_t total = 0;
+    int overflow = 0;
+    if (s == NULL || *s == '\0') {
+        return GW_EINVAL;
+    }
+    /* "1h30m" is a sum of parts; a bare number alone means seconds. */
+    for (int first = 1; *s != '\0'; first = 0) {
+        uint64_t v;
+        uint64_t part;
+        if (!read_decimal(&s, &v, &overflow)) {
+            return overflow ? GW_ETOOBIG : GW_EINVAL;
+        }
+        size_t ulen = 0;
+        while ((s[ulen] >= 'a' && s[ulen] <= 'z') || (s[ulen] >= 'A' && s[ulen] <= 'Z')) {
+            ulen++;
+        }
+        uint64_t mult;
+        if (ulen == 0) {
+            if (!first || *s != '\0') {
+                return GW_EINVAL;
+            }
+            mult = 1000;
+        } else {
+            const struct unit *u = find_unit(duration_units, NELEM(duration_units), s, ulen);
+            if (u == NULL) {
+                return GW_EINVAL;
+            }
+            mult = u->mult;
+        }
+        s += ulen;
+        if (mul_overflows(v, mult, &part) || part > UINT64_MAX - total) {
+            return GW_ETOOBIG;
+        }
+        total += part;
+    }
+    *out = total;
+    return GW_OK;
+}

@@ -1,0 +1,65 @@
+/* config.h: the mcpgw.yaml configuration, loaded with libyaml, checked by a directive table, and
+ * immutable once loaded (a reload builds a new one). */
+#ifndef MCPGW_COMMON_CONFIG_H
+#define MCPGW_COMMON_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define GW_SERVER_NAME_MAX 32 /* [A-Za-z0-9_-]{1,32}: it names ipc sockets and log fields */
+#define GW_PREFIX_MAX 64      /* [A-Za-z0-9_.-]{0,64} */
+
+typedef struct gw_header {
+    char *name;
+    char *value;
+} gw_header_t;
+
+typedef struct gw_listen {
+    char *address; /* numeric IPv4 or IPv6 address */
+    uint16_t port; /* 0 asks the kernel for an ephemeral port (tests) */
+} gw_listen_t;
+
+typedef struct gw_server_conf {
+    char *name;
+    char *url; /* http:// or https:// */
+    char *prefix;
+    gw_header_t *headers; /* sent to this backend only */
+    size_t nheaders;
+    uint64_t timeout_ms; /* default 30 s */
+} gw_server_conf_t;
+
+typedef struct gw_config {
+    char *path;             /* the file it came from (for messages) */
+    gw_listen_t *listen;    /* at least one */
+    size_t nlisten;
+    char *mcp_path;         /* default "/mcp" */
+    char *runtime_dir;      /* default "/run/mcpgw" */
+    unsigned routers;       /* default: number of online CPUs; 1..64 */
+    uint64_t max_request_body; /* limits.max_request_body, default 1 MiB */
+    char *key_file;         /* sessions.key_file, default /var/lib/mcpgw/session.key */
+    uint64_t session_ttl_s; /* sessions.ttl, default 24h */
+    char *control_socket;   /* control.socket, default <runtime_dir>/control.ipc */
+    int log_level;          /* log.level, default info (GW_LOG_INFO) */
+    gw_server_conf_t *servers;
+    size_t nservers;
+} gw_config_t;
+
+/* Loads and validates path. On failure returns an error and writes one line to err, in the form
+ * "mcpgw.yaml:12: servers[1].url: not an http(s) URL" (the file name as given). *out is owned by
+ * the caller and freed with gw_config_destroy. */
+gw_err_t gw_config_load(const char *path, gw_config_t **out, char *err, size_t errlen);
+/* The same for text already in memory; name is used in messages. */
+gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_config_t **out,
+                         char *err, size_t errlen);
+void gw_config_destroy(gw_config_t *c);
+/* Returns the server called name, or NULL. */
+const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name);
+
+/* "1MiB", "512KiB", "64kB", "1048576" -> bytes (KiB/MiB/GiB are 1024-based, kB/MB/GB 1000). */
+gw_err_t gw_parse_size(const char *s, uint64_t *out);
+/* "250ms", "30s", "5m", "24h", "7d", or a bare number of seconds -> milliseconds. */
+gw_err_t gw_parse_duration_ms(const char *s, uint64_t *out);
+
+#endif

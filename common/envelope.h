@@ -1,0 +1,72 @@
+/* envelope.h: the one message type between mcpgw processes, msgpack-encoded and versioned.
+ * Decoding is zero-copy: every string of a decoded envelope points into the message buffer. */
+#ifndef MCPGW_COMMON_ENVELOPE_H
+#define MCPGW_COMMON_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define GW_ENV_VERSION 2
+#define GW_ENV_MAX_HEADERS 16
+
+typedef enum gw_env_kind {
+    GW_ENV_CALL = 1,    /* a client's JSON-RPC message for the receiver to handle */
+    GW_ENV_HEAD = 2,    /* reply start: status, flags (GW_ENV_F_SSE), headers */
+    GW_ENV_CHUNK = 3,   /* one JSON-RPC message of the reply (an SSE event, or the JSON body) */
+    GW_ENV_END = 4,     /* the reply is complete; status != 0 on HEAD-less failure */
+    GW_ENV_CONTROL = 5, /* an internal operation named by method ("catalog", "routes", ...) */
+} gw_env_kind_t;
+
+/* HEAD: the reply is an event stream; CHUNKs are events. Without it the single CHUNK is the
+ * whole application/json body. */
+#define GW_ENV_F_SSE 0x01u
+/* CALL/CONTROL: the sender expects a stream of replies that stays open (subscriptions). */
+#define GW_ENV_F_STREAM 0x02u
+
+typedef struct gw_str {
+    const char *ptr; /* not NUL-terminated */
+    size_t len;
+} gw_str_t;
+
+#define GW_STR(lit) ((gw_str_t){(lit), sizeof(lit) - 1})
+#define GW_STR_NULL ((gw_str_t){NULL, 0})
+
+typedef struct gw_env_header {
+    gw_str_t name;
+    gw_str_t value;
+} gw_env_header_t;
+
+typedef struct gw_envelope {
+    uint8_t kind;        /* gw_env_kind_t */
+    uint64_t corr;       /* the sender's correlation id, echoed on every reply */
+    int64_t deadline_ms; /* absolute gw_clock_ms(); 0 for none */
+    gw_str_t session;    /* gateway session uuid text, or empty */
+    gw_str_t method;     /* JSON-RPC method or control operation */
+    gw_str_t rpc_id;     /* the raw JSON of the JSON-RPC id, or empty */
+    gw_str_t request_id; /* x-request-id that follows the request across processes */
+    gw_str_t origin;     /* the sender's inbox name ("router-0"): where replies go */
+    uint32_t status;     /* HTTP status on HEAD/END */
+    uint32_t flags;      /* GW_ENV_F_* */
+    uint8_t proto;       /* gw_proto_t of the client session */
+    uint8_t caps;        /* GW_CAP_* of the client session */
+    size_t nheaders;
+    gw_env_header_t headers[GW_ENV_MAX_HEADERS];
+    gw_str_t body;
+} gw_envelope_t;
+
+/* Called by gw_env_encode with successive pieces of the encoding; returns 0 on success. */
+typedef int (*gw_env_write_fn)(void *data, const char *buf, size_t len);
+
+/* Encodes e through write (e.g. appending to an nng_msg or a gw_buf_t). */
+gw_err_t gw_env_encode(const gw_envelope_t *e, gw_env_write_fn write, void *data);
+/* Decodes one envelope from data; strings in *out point into data, which must outlive it.
+ * GW_EPARSE for anything malformed, GW_EPROTO for another version, GW_ETOOBIG for more than
+ * GW_ENV_MAX_HEADERS headers. */
+gw_err_t gw_env_decode(const void *data, size_t len, gw_envelope_t *out);
+
+/* Returns 1 when s equals the NUL-terminated lit. */
+int gw_str_eq(gw_str_t s, const char *lit);
+
+#endif

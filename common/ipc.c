@@ -1,0 +1,458 @@
+/* ipc.c: raw REQ/REP nng sockets carrying msgpack envelopes between mcpgw processes. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <stdlib.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "common/ipc.h"
+
+#define IPC_SCHEME "ipc://"
+#define IPC_SCHEME_LEN (sizeof(IPC_SCHEME) - 1)
+/* Messages queued per socket before a send says GW_EAGAIN (nng's default is 0: unbuffered). */
+#define IPC_QUEUE_MSGS 128
+#define IPC_RECONNECT_MIN_MS 10
+#define IPC_RECONNECT_MAX_MS 500
+/* A raw REQ's request id word: nng's REP looks for the word with the high bit set to know
+ * where the backtrace ends. */
+#define IPC_REQUEST_ID_BIT 0x80000000u
+
+static gw_err_t from_nng(int rv)
+{
+    switch (rv) {
+    case 0:
+        return GW_OK;
+    case NNG_EAGAIN:
+        return GW_EAGAIN;
+    case NNG_ENOMEM:
+        return GW_ENOMEM;
+    case NNG_ECLOSED:
+        return GW_ECLOSED;
+    case NNG_ETIMEDOUT:
+        return GW_ETIMEDOUT;
+    case NNG_EMSGSIZE:
+        return GW_ETOOBIG;
+    case NNG_EINVAL:
+    case NNG_EADDRINVAL:
+    case NNG_ENOTSUP:
+    case NNG_EBADTYPE:
+    case NNG_ESTATE:
+        return GW_EINVAL;
+    case NNG_ENOENT:
+        return GW_ENOTFOUND;
+    case NNG_EPROTO:
+        return GW_EPROTO;
+    case NNG_ECONNREFUSED:
+    case NNG_ECONNRESET:
+    case NNG_ECONNSHUT:
+    case NNG_ECONNABORTED:
+    case NNG_EUNREACHABLE:
+        return GW_EUNAVAIL;
+    default:
+        return GW_EIO; /* NNG_ESYSERR, NNG_EADDRINUSE, NNG_EPERM and the rest */
+    }
+}
+
+gw_err_t gw_ipc_url(char *out, size_t outlen, const char *rundir, const char *name)
+{
+    size_t path_len = strlen(rundir) + 1 + strlen(name) + sizeof(".ipc") - 1;
+    if (path_len >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        return GW_ETOOBIG;
+    }
+    int n = snprintf(out, outlen, IPC_SCHEME "%s/%s.ipc", rundir, name);
+    if (n < 0 || (size_t)n >= outlen) {
+        return GW_ETOOBIG;
+    }
+    return GW_OK;
+}
+
+/* A socket file nobody accepts on is left over from a dead process; nng cannot bind over it. */
+static void remove_stale_socket(const char *url)
+{
+    struct sockaddr_un sa;
+    struct stat st;
+    const char *path;
+
+    if (strncmp(url, IPC_SCHEME, IPC_SCHEME_LEN) != 0) {
+        return;
+    }
+    path = url + IPC_SCHEME_LEN;
+    if (strlen(path) >= sizeof(sa.sun_path) || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+        return;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == ECONNREFUSED) {
+        (void)unlink(path);
+    }
+    close(fd);
+}
+
+static int set_socket_options(nng_socket s)
+{
+    int rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, GW_IPC_RECV_MAX);
+    if (rv == 0) {
+        rv = nng_socket_set_int(s, NNG_OPT_SENDBUF, IPC_QUEUE_MSGS);
+    }
+    if (rv == 0) {
+        rv = nng_socket_set_int(s, NNG_OPT_RECVBUF, IPC_QUEUE_MSGS);
+    }
+    return rv;
+}
+
+gw_err_t gw_ipc_listen(nng_socket *s, const char *url)
+{
+    int rv;
+
+    remove_stale_socket(url);
+    rv = nng_rep0_open_raw(s);
+    if (rv != 0) {
+        return from_nng(rv);
+    }
+    rv = set_socket_options(*s);
+    if (rv == 0) {
+        rv = nng_listen(*s, url, NULL, 0);
+    }
+    if (rv != 0) {
+        nng_close(*s);
+        *s = (nng_socket)NNG_SOCKET_INITIALIZER;
+    }
+    return from_nng(rv);
+}
+
+gw_err_t gw_ipc_dial(nng_socket *s, const char *url)
+{
+    nng_dialer d;
+    int rv;
+
+    rv = nng_req0_open_raw(s);
+    if (rv != 0) {
+        return from_nng(rv);
+    }
+    /* Raw REQ never re-sends (that is the cooked socket's NNG_OPT_REQ_RESENDTIME), so a
+     * tools/call is never executed twice by the transport. */
+    rv = set_socket_options(*s);
+    if (rv == 0) {
+        rv = nng_dialer_create(&d, *s, url);
+    }
+    if (rv == 0) {
+        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, IPC_RECONNECT_MIN_MS);
+    }
+    if (rv == 0) {
+        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, IPC_RECONNECT_MAX_MS);
+    }
+    if (rv == 0) {
+        rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+    }
+    if (rv != 0) {
+        nng_close(*s);
+        *s = (nng_socket)NNG_SOCKET_INITIALIZER;
+    }
+    return from_nng(rv);
+}
+
+static int append_to_msg(void *data, const char *buf, size_t len)
+{
+    return nng_msg_append(data, buf, len);
+}
+
+/* An upper bound of the encoded size, so the message grows once. */
+static size_t encoded_size_bound(const gw_envelope_t *e)
+{
+    size_t n =
+        96 + e->session.len + e->method.len + e->rpc_id.len + e->request_id.len + e->origin.len +
+        e->body.len;
+    for (size_t i = 0; i < e->nheaders && i < GW_ENV_MAX_HEADERS; i++) {
+        n += 11 + e->headers[i].name.len + e->headers[i].value.len;
+    }
+    return n;
+}
+
+/* Encodes e after the header already in m; m is freed on failure. */
+static gw_err_t encode_into(nng_msg *m, const gw_envelope_t *e)
+{
+    gw_err_t err;
+    int rv = nng_msg_reserve(m, encoded_size_bound(e));
+
+    if (rv != 0) {
+        nng_msg_free(m);
+        return from_nng(rv);
+    }
+    err = gw_env_encode(e, append_to_msg, m);
+    if (err != GW_OK) {
+        nng_msg_free(m);
+    }
+    return err;
+}
+
+/* Encodes e after the header already in m and sends it; m is freed on failure. */
+static gw_err_t send_envelope(nng_socket s, nng_msg *m, const gw_envelope_t *e)
+{
+    gw_err_t err = encode_into(m, e);
+    if (err != GW_OK) {
+        return err;
+    }
+    int rv = nng_sendmsg(s, m, NNG_FLAG_NONBLOCK);
+    if (rv != 0) {
+        nng_msg_free(m); /* still ours: nng takes a message only when the send succeeds */
+        return from_nng(rv);
+    }
+    return GW_OK;
+}
+
+gw_err_t gw_ipc_send(nng_socket s, const gw_envelope_t *e)
+{
+    nng_msg *m;
+    int rv = nng_msg_alloc(&m, 0);
+
+    if (rv != 0) {
+        return from_nng(rv);
+    }
+    rv = nng_msg_header_append_u32(m, IPC_REQUEST_ID_BIT | (uint32_t)e->corr);
+    if (rv != 0) {
+        nng_msg_free(m);
+        return from_nng(rv);
+    }
+    return send_envelope(s, m, e);
+}
+
+gw_err_t gw_ipc_reply(nng_socket s, const gw_ipc_route_t *route, const gw_envelope_t *e)
+{
+    nng_msg *m;
+    int rv;
+
+    if (route->len == 0 || route->len > GW_IPC_ROUTE_MAX) {
+        return GW_EINVAL;
+    }
+    rv = nng_msg_alloc(&m, 0);
+    if (rv != 0) {
+        return from_nng(rv);
+    }
+    rv = nng_msg_header_append(m, route->hdr, route->len);
+    if (rv != 0) {
+        nng_msg_free(m);
+        return from_nng(rv);
+    }
+    return send_envelope(s, m, e);
+}
+
+gw_err_t gw_ipc_recv(nng_socket s, nng_msg **msg, gw_envelope_t *e, gw_ipc_route_t *route)
+{
+    nng_msg *m;
+    int rv;
+
+    *msg = NULL;
+    rv = nng_recvmsg(s, &m, NNG_FLAG_NONBLOCK);
+    if (rv != 0) {
+        return from_nng(rv);
+    }
+    if (gw_env_decode(nng_msg_body(m), nng_msg_len(m), e) != GW_OK) {
+        nng_msg_free(m);
+        return GW_EPARSE;
+    }
+    if (route != NULL) {
+        size_t hlen = nng_msg_header_len(m);
+        if (hlen == 0 || hlen > GW_IPC_ROUTE_MAX) {
+            nng_msg_free(m);
+            memset(e, 0, sizeof(*e));
+            return GW_EPROTO;
+        }
+        memcpy(route->hdr, nng_msg_header(m), hlen);
+        route->len = hlen;
+    }
+    *msg = m;
+    return GW_OK;
+}
+
+int gw_ipc_recv_fd(nng_socket s)
+{
+    int fd;
+    if (nng_socket_get_int(s, NNG_OPT_RECVFD, &fd) != 0) {
+        return -1;
+    }
+    return fd;
+}
+
+/* Runs on an nng thread: it may only poke the caller's eventfd. */
+static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    uint64_t one = 1;
+    ssize_t r = write((int)(intptr_t)arg, &one, sizeof(one));
+    (void)r; /* an eventfd only refuses at a counter of 2^64-2, and then it is readable anyway */
+}
+
+gw_err_t gw_ipc_notify_pipe_loss(nng_socket s, int fd)
+{
+    if (fd < 0) {
+        return GW_EINVAL;
+    }
+    return from_nng(
+        nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, on_pipe_removed, (void *)(intptr_t)fd));
+}
+
+/* ---- inboxes and outboxes ---- */
+
+gw_err_t gw_ipc_inbox(nng_socket *s, const char *url)
+{
+    int rv;
+
+    remove_stale_socket(url);
+    rv = nng_pull0_open(s);
+    if (rv != 0) {
+        return from_nng(rv);
+    }
+    rv = set_socket_options(*s);
+    if (rv == 0) {
+        rv = nng_listen(*s, url, NULL, 0);
+    }
+    if (rv != 0) {
+        nng_close(*s);
+        *s = (nng_socket)NNG_SOCKET_INITIALIZER;
+    }
+    return from_nng(rv);
+}
+
+gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued)
+{
+    char url[GW_IPC_URL_MAX];
+    nng_dialer d;
+    int rv;
+
+    memset(o, 0, sizeof(*o));
+    snprintf(o->name, sizeof(o->name), "%s", name);
+    o->max_queued = max_queued;
+    gw_err_t err = gw_ipc_url(url, sizeof(url), rundir, name);
+    if (err != GW_OK) {
+        return err;
+    }
+    rv = nng_push0_open(&o->sock);
+    if (rv != 0) {
+        return from_nng(rv);
+    }
+    rv = set_socket_options(o->sock);
+    if (rv == 0) {
+        rv = nng_dialer_create(&d, o->sock, url);
+    }
+    if (rv == 0) {
+        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, IPC_RECONNECT_MIN_MS);
+    }
+    if (rv == 0) {
+        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, IPC_RECONNECT_MAX_MS);
+    }
+    if (rv == 0) {
+        rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+    }
+    if (rv != 0) {
+        nng_close(o->sock);
+        o->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
+    }
+    return from_nng(rv);
+}
+
+void gw_outbox_close(gw_outbox_t *o)
+{
+    while (o->count > 0) {
+        nng_msg_free(o->queue[o->head]);
+        o->head = (o->head + 1) % o->cap;
+        o->count--;
+    }
+    free(o->queue);
+    o->queue = NULL;
+    o->cap = 0;
+    nng_close(o->sock);
+    o->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
+}
+
+static gw_err_t enqueue(gw_outbox_t *o, nng_msg *m)
+{
+    if (o->count == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 64;
+        nng_msg **q = malloc(cap * sizeof(*q));
+        if (q == NULL) {
+            return GW_ENOMEM;
+        }
+        for (size_t i = 0; i < o->count; i++) {
+            q[i] = o->queue[(o->head + i) % o->cap];
+        }
+        free(o->queue);
+        o->queue = q;
+        o->head = 0;
+        o->cap = cap;
+    }
+    o->queue[(o->head + o->count) % o->cap] = m;
+    o->count++;
+    return GW_OK;
+}
+
+void gw_outbox_flush(gw_outbox_t *o)
+{
+    while (o->count > 0) {
+        nng_msg *m = o->queue[o->head];
+        if (nng_sendmsg(o->sock, m, NNG_FLAG_NONBLOCK) != 0) {
+            return; /* still ours; nng says when it can take more (gw_outbox_send_fd) */
+        }
+        o->head = (o->head + 1) % o->cap;
+        o->count--;
+    }
+}
+
+gw_err_t gw_outbox_send(gw_outbox_t *o, const gw_envelope_t *e)
+{
+    nng_msg *m;
+    int rv = nng_msg_alloc(&m, 0);
+
+    if (rv != 0) {
+        return from_nng(rv);
+    }
+    gw_err_t err = encode_into(m, e);
+    if (err != GW_OK) {
+        return err;
+    }
+    gw_outbox_flush(o);
+    if (o->count == 0) {
+        rv = nng_sendmsg(o->sock, m, NNG_FLAG_NONBLOCK);
+        if (rv == 0) {
+            return GW_OK;
+        }
+        if (rv != NNG_EAGAIN) {
+            nng_msg_free(m);
+            return from_nng(rv);
+        }
+    }
+    if (o->count >= o->max_queued) {
+        nng_msg_free(m);
+        return GW_ETOOBIG;
+    }
+    err = enqueue(o, m);
+    if (err != GW_OK) {
+        nng_msg_free(m);
+    }
+    return err;
+}
+
+int gw_outbox_send_fd(const gw_outbox_t *o)
+{
+    int fd;
+    if (nng_socket_get_int(o->sock, NNG_OPT_SENDFD, &fd) != 0) {
+        return -1;
+    }
+    return fd;
+}

@@ -1,0 +1,77 @@
+/* ipc.h: nng sockets between mcpgw processes: raw REQ (callers) and raw REP (servers) carrying
+ * gw_envelope_t, so one request can have a stream of replies matched by our correlation ids. */
+#ifndef MCPGW_COMMON_IPC_H
+#define MCPGW_COMMON_IPC_H
+
+#include <nng/nng.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/envelope.h"
+#include "common/err.h"
+
+#define GW_IPC_URL_MAX 128
+#define GW_IPC_RECV_MAX (16u << 20) /* NNG_OPT_RECVMAXSZ: larger messages are dropped */
+#define GW_IPC_ROUTE_MAX 64         /* bytes of nng backtrace a reply needs */
+
+/* "ipc://<rundir>/<name>.ipc"; GW_ETOOBIG when it would not fit a unix socket path. */
+gw_err_t gw_ipc_url(char *out, size_t outlen, const char *rundir, const char *name);
+
+/* Opens a raw REP socket listening on url (the server side: broker, worker). A stale socket file
+ * from a dead process is removed first. */
+gw_err_t gw_ipc_listen(nng_socket *s, const char *url);
+/* Opens a raw REQ socket dialing url without blocking (nng reconnects by itself). */
+gw_err_t gw_ipc_dial(nng_socket *s, const char *url);
+
+/* The backtrace of a received request: what its replies must carry to find their way home. */
+typedef struct gw_ipc_route {
+    uint8_t hdr[GW_IPC_ROUTE_MAX];
+    size_t len;
+} gw_ipc_route_t;
+
+/* Sends e as a new request on a raw REQ socket, without blocking. On failure nothing was sent. */
+gw_err_t gw_ipc_send(nng_socket s, const gw_envelope_t *e);
+/* Sends e as a reply along route on a raw REP socket, without blocking. */
+gw_err_t gw_ipc_reply(nng_socket s, const gw_ipc_route_t *route, const gw_envelope_t *e);
+
+/* Receives one message without blocking: GW_EAGAIN when none is waiting. On GW_OK *msg is the
+ * caller's (free with nng_msg_free after use; e's strings point into it), route is filled when
+ * non-NULL (REP side). A message that does not decode is freed and GW_EPARSE returned. */
+gw_err_t gw_ipc_recv(nng_socket s, nng_msg **msg, gw_envelope_t *e, gw_ipc_route_t *route);
+
+/* The fd that polls readable when a message can be received (NNG_OPT_RECVFD). */
+int gw_ipc_recv_fd(nng_socket s);
+
+/* Makes fd (an eventfd the caller owns and reads) readable each time a pipe of s goes away, so
+ * a loop learns of a dead peer without an nng thread touching its state. */
+gw_err_t gw_ipc_notify_pipe_loss(nng_socket s, int fd);
+
+/* An inbox: a PULL socket listening on url. Every message sent to a process (requests and the
+ * replies to its own requests) arrives in its inbox; envelope.origin names the sender's inbox. */
+gw_err_t gw_ipc_inbox(nng_socket *s, const char *url);
+
+/* An outbox: a PUSH socket dialing a peer's inbox, with a queue in front of it. Replies travel
+ * this way, never back through a raw REP: nng's raw REP silently drops replies once 64 wait for
+ * one pipe, while PUSH pushes back and the queue holds the rest, in order. */
+typedef struct gw_outbox {
+    char name[64]; /* the peer's inbox name ("router-0", "worker-alpha", "broker") */
+    nng_socket sock;
+    nng_msg **queue; /* ring of encoded messages nng could not take yet */
+    size_t head;
+    size_t count;
+    size_t cap;
+    size_t max_queued;
+} gw_outbox_t;
+
+/* Dials <rundir>/<name>.ipc without blocking (nng reconnects by itself). */
+gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued);
+void gw_outbox_close(gw_outbox_t *o);
+/* Sends e after everything already queued. GW_ETOOBIG (e dropped) when max_queued messages
+ * wait already: the peer is gone or stuck, and its requests fail by their deadlines. */
+gw_err_t gw_outbox_send(gw_outbox_t *o, const gw_envelope_t *e);
+/* Hands queued messages to nng until it pushes back. Call when the send fd polls readable. */
+void gw_outbox_flush(gw_outbox_t *o);
+/* Readable while nng can take a message (NNG_OPT_SENDFD); poll it only while count > 0. */
+int gw_outbox_send_fd(const gw_outbox_t *o);
+
+#endif

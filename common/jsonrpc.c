@@ -1,0 +1,560 @@
+/* jsonrpc.c: one validating yajl SAX pass over a JSON-RPC body that records the routing fields
+ * and their byte offsets, and the byte splices and replies built on them. */
+#include <config.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "common/jsonrpc.h"
+#include "common/mcp.h"
+
+/* Only members up to this depth matter: params (1) . _meta (2) . progressToken (3). */
+#define TRACKED_DEPTH 3
+
+enum key {
+    K_NONE = 0,
+    /* top level */
+    K_JSONRPC,
+    K_ID,
+    K_METHOD,
+    K_PARAMS,
+    K_RESULT,
+    K_ERROR,
+    /* params */
+    K_NAME,
+    K_URI,
+    K_PROTOCOL_VERSION,
+    K_CAPABILITIES,
+    K_META,
+    /* params._meta */
+    K_PROGRESS_TOKEN,
+};
+
+enum value_type { V_NULL, V_BOOL, V_NUMBER, V_STRING, V_MAP, V_ARRAY };
+
+enum jsonrpc_member { JSONRPC_ABSENT, JSONRPC_OK, JSONRPC_BAD };
+
+struct scan {
+    yajl_handle h;
+    const char *body;
+    gw_rpc_t *out;
+    unsigned depth; /* containers open now */
+    unsigned max_depth;
+    int too_deep;
+    int top_type;    /* enum value_type of the top-level value, -1 before it starts */
+    int params_open; /* params is a container that has not closed yet */
+    int jsonrpc;     /* enum jsonrpc_member */
+    unsigned seen;   /* 1 << K_* of members that must not repeat */
+    uint8_t key[TRACKED_DEPTH + 1]; /* the member being read in the container at each depth */
+};
+
+static void set_invalid(struct scan *st, const char *why)
+{
+    if (st->out->invalid_reason == NULL) {
+        st->out->invalid_reason = why;
+    }
+}
+
+static enum key top_key(const unsigned char *k, size_t n)
+{
+    switch (n) {
+    case 2:
+        return memcmp(k, "id", 2) == 0 ? K_ID : K_NONE;
+    case 5:
+        return memcmp(k, "error", 5) == 0 ? K_ERROR : K_NONE;
+    case 6:
+        if (memcmp(k, "method", 6) == 0) {
+            return K_METHOD;
+        }
+        if (memcmp(k, "params", 6) == 0) {
+            return K_PARAMS;
+        }
+        return memcmp(k, "result", 6) == 0 ? K_RESULT : K_NONE;
+    case 7:
+        return memcmp(k, "jsonrpc", 7) == 0 ? K_JSONRPC : K_NONE;
+    default:
+        return K_NONE;
+    }
+}
+
+static enum key params_key(const unsigned char *k, size_t n)
+{
+    switch (n) {
+    case 3:
+        return memcmp(k, "uri", 3) == 0 ? K_URI : K_NONE;
+    case 4:
+        return memcmp(k, "name", 4) == 0 ? K_NAME : K_NONE;
+    case 5:
+        return memcmp(k, "_meta", 5) == 0 ? K_META : K_NONE;
+    case 12:
+        return memcmp(k, "capabilities", 12) == 0 ? K_CAPABILITIES : K_NONE;
+    case 15:
+        return memcmp(k, "protocolVersion", 15) == 0 ? K_PROTOCOL_VERSION : K_NONE;
+    default:
+        return K_NONE;
+    }
+}
+
+static unsigned capability_bit(const unsigned char *k, size_t n)
+{
+    if (n == 5 && memcmp(k, "roots", 5) == 0) {
+        return GW_CAP_ROOTS;
+    }
+    if (n == 8 && memcmp(k, "sampling", 8) == 0) {
+        return GW_CAP_SAMPLING;
+    }
+    if (n == 11 && memcmp(k, "elicitation", 11) == 0) {
+        return GW_CAP_ELICITATION;
+    }
+    return 0;
+}
+
+/* Inside a callback yajl has consumed the bytes up to just past the current token. */
+static uint32_t consumed(const struct scan *st)
+{
+    return (uint32_t)yajl_get_bytes_consumed(st->h);
+}
+
+/* The span of the string token that just ended, quotes included. When the string had no escapes
+ * yajl hands out a pointer into the body and the start is known; otherwise (s is yajl's
+ * unescaped copy) walk back to the opening quote: the first '"' not escaped by an odd run of
+ * backslashes. */
+static gw_span_t string_span(const struct scan *st, const unsigned char *s, size_t n)
+{
+    uint32_t end = consumed(st);
+    uintptr_t b = (uintptr_t)st->body, p = (uintptr_t)s;
+    size_t i;
+
+    if (p > b && p + n == b + end - 1) {
+        i = p - b - 1;
+    } else {
+        i = end - 1;
+        while (i > 0) {
+            i--;
+            if (st->body[i] != '"') {
+                continue;
+            }
+            size_t j = i;
+            while (j > 0 && st->body[j - 1] == '\\') {
+                j--;
+            }
+            if (((i - j) & 1) == 0) {
+                break;
+            }
+        }
+    }
+    return (gw_span_t){(uint32_t)i, end - (uint32_t)i};
+}
+
+static gw_span_t number_span(const struct scan *st, size_t n)
+{
+    uint32_t end = consumed(st);
+    return (gw_span_t){end - (uint32_t)n, (uint32_t)n};
+}
+
+/* Copies an unescaped string for matching; 0 when it does not fit or holds a NUL (which a C
+ * string would silently cut: "tools/call\u0000x" must not be taken for "tools/call"). */
+static int copy_text(char *dst, size_t cap, const unsigned char *s, size_t n)
+{
+    if (n >= cap || memchr(s, '\0', n) != NULL) {
+        dst[0] = '\0';
+        return 0;
+    }
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return 1;
+}
+
+static void top_value(struct scan *st, enum key key, enum value_type t, const unsigned char *s,
+                      size_t n)
+{
+    gw_rpc_t *out = st->out;
+
+    switch (key) {
+    case K_JSONRPC:
+        st->jsonrpc =
+            t == V_STRING && n == 3 && memcmp(s, "2.0", 3) == 0 ? JSONRPC_OK : JSONRPC_BAD;
+        break;
+    case K_ID:
+        if (t == V_STRING) {
+            out->id = string_span(st, s, n);
+        } else if (t == V_NUMBER) {
+            out->id = number_span(st, n);
+        } else if (t == V_NULL) {
+            /* the span of the null token too, so an error reply's id can be spliced */
+            out->id = (gw_span_t){consumed(st) - 4, 4};
+            out->id_is_null = 1;
+        } else {
+            set_invalid(st, "id must be a string or number");
+        }
+        break;
+    case K_METHOD:
+        if (t != V_STRING) {
+            set_invalid(st, "method must be a string");
+            break;
+        }
+        out->method = string_span(st, s, n);
+        out->method_too_long = !copy_text(out->method_str, sizeof(out->method_str), s, n);
+        break;
+    case K_PARAMS:
+        if (t != V_MAP && t != V_ARRAY) {
+            set_invalid(st, "params must be an object or array");
+            break;
+        }
+        out->params.off = consumed(st) - 1;
+        st->params_open = 1;
+        break;
+    case K_RESULT:
+        out->has_result = 1;
+        break;
+    case K_ERROR:
+        out->has_error = 1;
+        if (t != V_MAP) {
+            set_invalid(st, "error must be an object");
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void params_value(struct scan *st, enum key key, enum value_type t, const unsigned char *s,
+                         size_t n)
+{
+    gw_rpc_t *out = st->out;
+
+    if (t != V_STRING) {
+        return; /* wrong types are the backend's to reject; nothing here is routed on them */
+    }
+    switch (key) {
+    case K_NAME:
+        out->name = string_span(st, s, n);
+        out->name_too_long = !copy_text(out->name_str, sizeof(out->name_str), s, n);
+        break;
+    case K_URI:
+        out->uri = string_span(st, s, n);
+        break;
+    case K_PROTOCOL_VERSION:
+        out->protocol_version = string_span(st, s, n);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Every value (scalar or container start) passes here before its container is entered. */
+static int on_value(struct scan *st, enum value_type t, const unsigned char *s, size_t n)
+{
+    unsigned d = st->depth;
+
+    if (d == 0) {
+        st->top_type = (int)t;
+        return 1;
+    }
+    if (d > TRACKED_DEPTH || st->key[d] == K_NONE) {
+        return 1;
+    }
+    switch (d) {
+    case 1:
+        top_value(st, (enum key)st->key[1], t, s, n);
+        break;
+    case 2:
+        params_value(st, (enum key)st->key[2], t, s, n);
+        break;
+    default: /* only params._meta.progressToken is tracked at depth 3 */
+        if (t == V_STRING) {
+            st->out->progress_token = string_span(st, s, n);
+        } else if (t == V_NUMBER) {
+            st->out->progress_token = number_span(st, n);
+        }
+        break;
+    }
+    return 1;
+}
+
+static int on_null(void *ctx)
+{
+    return on_value(ctx, V_NULL, NULL, 0);
+}
+
+static int on_boolean(void *ctx, int v)
+{
+    return on_value(ctx, V_BOOL, NULL, 0);
+}
+
+static int on_number(void *ctx, const char *s, size_t n)
+{
+    return on_value(ctx, V_NUMBER, (const unsigned char *)s, n);
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t n)
+{
+    return on_value(ctx, V_STRING, s, n);
+}
+
+static int open_container(struct scan *st, enum value_type t)
+{
+    if (st->depth >= st->max_depth) {
+        st->too_deep = 1;
+        return 0;
+    }
+    on_value(st, t, NULL, 0);
+    st->depth++;
+    if (st->depth <= TRACKED_DEPTH) {
+        st->key[st->depth] = K_NONE;
+    }
+    return 1;
+}
+
+static int close_container(struct scan *st)
+{
+    if (st->depth == 2 && st->params_open) {
+        st->out->params.len = consumed(st) - st->out->params.off;
+        st->params_open = 0;
+    }
+    st->depth--;
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_container(ctx, V_MAP);
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, V_ARRAY);
+}
+
+static int on_end(void *ctx)
+{
+    return close_container(ctx);
+}
+
+static void note_member(struct scan *st, enum key key)
+{
+    unsigned bit = 1u << key;
+    if (st->seen & bit) {
+        set_invalid(st, "duplicate member");
+    }
+    st->seen |= bit;
+}
+
+static int on_map_key(void *ctx, const unsigned char *k, size_t n)
+{
+    struct scan *st = ctx;
+    enum key key = K_NONE;
+
+    switch (st->depth) {
+    case 1:
+        key = top_key(k, n);
+        if (key != K_NONE) {
+            note_member(st, key);
+        }
+        break;
+    case 2:
+        if (st->key[1] != K_PARAMS) {
+            break;
+        }
+        key = params_key(k, n);
+        if (key == K_NAME || key == K_URI) {
+            note_member(st, key);
+        } else if (key == K_CAPABILITIES) {
+            st->out->caps = 0; /* a repeated member: the backend's parser keeps the last */
+        } else if (key == K_META) {
+            st->out->progress_token = (gw_span_t){0, 0};
+        }
+        break;
+    case 3:
+        if (st->key[1] != K_PARAMS) {
+            break;
+        }
+        if (st->key[2] == K_CAPABILITIES) {
+            st->out->caps |= capability_bit(k, n);
+        } else if (st->key[2] == K_META && n == 13 && memcmp(k, "progressToken", 13) == 0) {
+            key = K_PROGRESS_TOKEN;
+        }
+        break;
+    default:
+        return 1;
+    }
+    st->key[st->depth] = (uint8_t)key;
+    return 1;
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
+};
+
+static void classify(struct scan *st)
+{
+    gw_rpc_t *out = st->out;
+    int has_id = out->id.len > 0 && !out->id_is_null;
+
+    if (st->top_type == V_ARRAY) {
+        out->kind = GW_MSG_BATCH;
+        return;
+    }
+    out->kind = GW_MSG_INVALID;
+    if (st->top_type != V_MAP) {
+        out->invalid_reason = "not a JSON-RPC object";
+        return;
+    }
+    if (out->invalid_reason != NULL) {
+        return;
+    }
+    if (st->jsonrpc != JSONRPC_OK) {
+        out->invalid_reason = "jsonrpc must be \"2.0\"";
+    } else if (out->method.len > 0) {
+        if (out->has_result || out->has_error) {
+            out->invalid_reason = "a request has no result or error";
+        } else if (out->id_is_null) {
+            out->invalid_reason = "id must be a string or number";
+        } else {
+            out->kind = has_id ? GW_MSG_REQUEST : GW_MSG_NOTIFICATION;
+        }
+    } else if (out->has_result || out->has_error) {
+        if (out->has_result && out->has_error) {
+            out->invalid_reason = "a response has either result or error";
+        } else if (!has_id && !(out->id_is_null && out->has_error)) {
+            out->invalid_reason = "id must be a string or number";
+        } else {
+            out->kind = GW_MSG_RESPONSE;
+        }
+    } else {
+        out->invalid_reason = "method must be a string";
+    }
+}
+
+gw_err_t gw_rpc_scan(const char *body, size_t len, unsigned max_depth, gw_rpc_t *out)
+{
+    struct scan st;
+    yajl_status s;
+    gw_err_t err = GW_OK;
+
+    memset(out, 0, sizeof(*out));
+    if (len > UINT32_MAX) {
+        return GW_ETOOBIG;
+    }
+    memset(&st, 0, sizeof(st));
+    st.body = body;
+    st.out = out;
+    st.max_depth = max_depth != 0 ? max_depth : GW_RPC_DEFAULT_MAX_DEPTH;
+    st.top_type = -1;
+    st.h = yajl_alloc(&callbacks, NULL, &st);
+    if (st.h == NULL) {
+        return GW_ENOMEM;
+    }
+    yajl_config(st.h, yajl_dont_validate_strings, 0);
+    s = yajl_parse(st.h, (const unsigned char *)body, len);
+    if (s == yajl_status_ok) {
+        s = yajl_complete_parse(st.h);
+    }
+    if (s != yajl_status_ok) {
+        err = st.too_deep ? GW_ETOOBIG : GW_EPARSE;
+    }
+    yajl_free(st.h);
+    if (err != GW_OK) {
+        memset(out, 0, sizeof(*out));
+        return err;
+    }
+    classify(&st);
+    return GW_OK;
+}
+
+static int span_fits(size_t len, gw_span_t span)
+{
+    return span.len > 0 && (uint64_t)span.off + span.len <= len;
+}
+
+gw_err_t gw_rpc_splice_string(gw_buf_t *out, const char *body, size_t len, gw_span_t span,
+                              const char *s, size_t n)
+{
+    gw_err_t err;
+
+    if (!span_fits(len, span)) {
+        return GW_EINVAL;
+    }
+    err = gw_buf_reserve(out, len - span.len + n + 2);
+    if (err == GW_OK) {
+        err = gw_buf_append(out, body, span.off);
+    }
+    if (err == GW_OK) {
+        err = gw_buf_append_json_string(out, s, n);
+    }
+    if (err == GW_OK) {
+        err = gw_buf_append(out, body + span.off + span.len, len - span.off - span.len);
+    }
+    return err;
+}
+
+gw_err_t gw_rpc_splice_raw(gw_buf_t *out, const char *body, size_t len, gw_span_t span,
+                           const char *raw, size_t n)
+{
+    gw_err_t err;
+
+    if (!span_fits(len, span)) {
+        return GW_EINVAL;
+    }
+    err = gw_buf_reserve(out, len - span.len + n);
+    if (err == GW_OK) {
+        err = gw_buf_append(out, body, span.off);
+    }
+    if (err == GW_OK) {
+        err = gw_buf_append(out, raw, n);
+    }
+    if (err == GW_OK) {
+        err = gw_buf_append(out, body + span.off + span.len, len - span.off - span.len);
+    }
+    return err;
+}
+
+static gw_err_t append_head(gw_buf_t *out, const char *id, size_t id_len)
+{
+    gw_err_t err = gw_buf_appends(out, "{\"jsonrpc\":\"2.0\",\"id\":");
+    if (err == GW_OK) {
+        err = id_len > 0 ? gw_buf_append(out, id, id_len) : gw_buf_appends(out, "null");
+    }
+    return err;
+}
+
+gw_err_t gw_rpc_error(gw_buf_t *out, const char *id, size_t id_len, int code, const char *msg)
+{
+    gw_err_t err = append_head(out, id, id_len);
+    if (err == GW_OK) {
+        err = gw_buf_appendf(out, ",\"error\":{\"code\":%d,\"message\":", code);
+    }
+    if (err == GW_OK) {
+        err = gw_buf_append_json_string(out, msg != NULL ? msg : "", msg != NULL ? strlen(msg) : 0);
+    }
+    if (err == GW_OK) {
+        err = gw_buf_appends(out, "}}");
+    }
+    return err;
+}
+
+gw_err_t gw_rpc_result(gw_buf_t *out, const char *id, size_t id_len, const char *result,
+                       size_t result_len)
+{
+    gw_err_t err = append_head(out, id, id_len);
+    if (err == GW_OK) {
+        err = gw_buf_appends(out, ",\"result\":");
+    }
+    if (err == GW_OK) {
+        err = result_len > 0 ? gw_buf_append(out, result, result_len) : gw_buf_appends(out, "null");
+    }
+    if (err == GW_OK) {
+        err = gw_buf_appends(out, "}");
+    }
+    return err;
+}

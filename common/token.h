@@ -1,0 +1,49 @@
+/* token.h: the sealed gateway session id (AES-256-GCM, base64url) and the key ring behind it.
+ * Any router opens a token without a hop; keys carry ids so they can be rotated. */
+#ifndef MCPGW_COMMON_TOKEN_H
+#define MCPGW_COMMON_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define GW_TOKEN_MAX 256     /* longest token text, with its NUL */
+#define GW_SUBJECT_MAX 64    /* authenticated subject, with its NUL */
+#define GW_UUID_TEXT_LEN 36  /* 8-4-4-4-12 hex */
+
+typedef struct gw_session_claims {
+    uint8_t uuid[16];
+    int64_t issued;  /* unix seconds */
+    int64_t expires; /* unix seconds */
+    uint8_t proto;   /* gw_proto_t negotiated at initialize */
+    uint8_t caps;    /* GW_CAP_* the client declared */
+    char subject[GW_SUBJECT_MAX]; /* "" when unauthenticated */
+} gw_session_claims_t;
+
+typedef struct gw_keyring gw_keyring_t;
+
+/* Reads the key file: one key per line, "<kid> <64 hex digits>" (kid 1..255), '#' comments;
+ * the first key seals, every key opens. With create != 0 and no file, writes a new random key
+ * (kid 1) with mode 0600, O_EXCL so two processes never race. A file readable by group or others
+ * is refused. */
+gw_err_t gw_keyring_load(const char *path, int create, gw_keyring_t **out, char *err,
+                         size_t errlen);
+/* A ring with one given key (tests, benchmarks). */
+gw_err_t gw_keyring_from_key(uint8_t kid, const uint8_t key[32], gw_keyring_t **out);
+void gw_keyring_destroy(gw_keyring_t *k);
+
+/* Seals claims into out (NUL-terminated, visible ASCII, at most GW_TOKEN_MAX with NUL). */
+gw_err_t gw_token_seal(const gw_keyring_t *k, const gw_session_claims_t *c, char *out,
+                       size_t outlen);
+/* Opens a token: GW_EPARSE for a malformed one, GW_EAUTH for a tampered one or an unknown key,
+ * GW_EEXPIRED when now >= expires. */
+gw_err_t gw_token_open(const gw_keyring_t *k, const char *tok, size_t len, int64_t now,
+                       gw_session_claims_t *out);
+
+/* Fills uuid with 16 random bytes (version 4 layout). */
+gw_err_t gw_uuid_random(uint8_t uuid[16]);
+/* Writes the 36-character text form plus NUL. */
+void gw_uuid_format(const uint8_t uuid[16], char out[GW_UUID_TEXT_LEN + 1]);
+
+#endif

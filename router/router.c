@@ -1,0 +1,1202 @@
+/* router.c: mcpgw-router, the HTTP front: buffers each request body in full, classifies its
+ * JSON-RPC message, dispatches it over nng to the broker or the owning worker and streams the
+ * answer back (JSON or SSE). One thread, one h2o event loop; nng's threads never touch h2o. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <h2o.h>
+#include <nng/nng.h>
+#include <openssl/rand.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/envelope.h"
+#include "common/ipc.h"
+#include "common/json.h"
+#include "common/jsonrpc.h"
+#include "common/log.h"
+#include "common/mcp.h"
+#include "common/token.h"
+
+#define BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
+#define DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
+#define CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
+#define MAX_LISTENERS 16
+#define REQUEST_ID_MAX 64
+
+typedef struct peer peer_t;
+typedef struct call call_t;
+
+/* A process the router sends to: the broker or one worker. */
+struct peer {
+    char name[GW_SERVER_NAME_MAX + 16]; /* "broker" or "worker-<server>" */
+    gw_outbox_t out;                    /* to the peer's inbox */
+    h2o_socket_t *send_sock;            /* the outbox's send fd, watched while it queues */
+    int event_fd;
+    h2o_socket_t *event_sock;
+    atomic_uint pipes_added; /* written by nng threads, read by the loop */
+    atomic_uint pipes_removed;
+    unsigned seen_added;
+    unsigned seen_removed;
+    h2o_linklist_t calls; /* call_t.peer_link, in flight to this peer */
+    h2o_timeout_t timeout;
+    uint64_t timeout_ms;
+    peer_t *next;
+};
+
+typedef struct route_server {
+    char *name;
+    size_t prefix_len;
+    peer_t *peer;
+} route_server_t;
+
+typedef struct route_tool {
+    char *name;
+    size_t server;
+} route_tool_t;
+
+/* The routing table pushed by the broker; replaced whole on every push. */
+typedef struct routes {
+    uint64_t generation;
+    route_server_t *servers;
+    size_t nservers;
+    route_tool_t *tools; /* sorted by name */
+    size_t ntools;
+    char **revoked; /* sorted session uuids */
+    size_t nrevoked;
+} routes_t;
+
+/* Keeps the link from an h2o request (freed by h2o whenever it likes) to its call. */
+typedef struct req_guard {
+    call_t *call;
+} req_guard_t;
+
+typedef enum call_state {
+    CALL_WAITING,   /* sent; nothing received yet */
+    CALL_STREAMING, /* an SSE response has started */
+} call_state_t;
+
+struct call {
+    uint64_t corr;
+    peer_t *peer;
+    h2o_linklist_t peer_link;
+    call_t *hash_next;
+    h2o_req_t *req; /* NULL once the client has gone */
+    req_guard_t *guard;
+    h2o_generator_t gen;
+    h2o_timeout_entry_t timer;
+    call_state_t state;
+    unsigned status; /* from HEAD */
+    int sse;
+    int ended;        /* END received */
+    int send_pending; /* h2o_send issued, proceed not yet called */
+    char *rpc_id;     /* raw JSON id, for error answers */
+    size_t rpc_id_len;
+    gw_buf_t body;    /* JSON: the body; SSE: events not yet handed to h2o */
+    gw_buf_t sending; /* SSE: the bytes h2o is writing now */
+};
+
+typedef struct router {
+    gw_config_t *cfg;
+    gw_keyring_t *keys;
+    unsigned index;
+    h2o_globalconf_t h2o_config;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listeners[MAX_LISTENERS];
+    size_t nlisteners;
+    char inbox_name[32]; /* "router-<index>": where every reply to this router arrives */
+    nng_socket inbox;
+    h2o_socket_t *inbox_sock;
+    peer_t *broker;
+    peer_t *peers; /* every peer, broker first */
+    routes_t *routes;
+    uint64_t routes_corr; /* correlation id of the live routes subscription */
+    h2o_timeout_t retry_timeout;
+    h2o_timeout_entry_t retry_entry;
+    call_t *calls[CALL_BUCKETS];
+    uint64_t next_corr;
+    size_t ncalls;
+    char request_id_prefix[9];
+    uint64_t next_request_id;
+    int signal_pipe[2];
+    h2o_socket_t *signal_sock;
+    int stopping;
+    int64_t stop_deadline;
+} router_t;
+
+static router_t R;
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- small helpers ---- */
+
+static void add_header(h2o_req_t *req, const char *name, const char *value, size_t len)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, len);
+}
+
+static void respond_raw(h2o_req_t *req, unsigned status, const char *body, size_t len)
+{
+    static h2o_generator_t none = {NULL, NULL};
+    req->res.status = (int)status;
+    req->res.reason = status == 202 ? "Accepted" : "OK";
+    if (len > 0) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                       H2O_STRLIT("application/json"));
+        req->res.content_length = len;
+        h2o_send_inline(req, body, len);
+    } else {
+        req->res.content_length = 0;
+        h2o_start_response(req, &none);
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    }
+}
+
+/* Answers a JSON-RPC error with the given HTTP status (and logs it at info). */
+static void respond_error(h2o_req_t *req, unsigned status, const char *id, size_t id_len, int code,
+                          const char *msg)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    if (gw_rpc_error(&b, id, id_len, code, msg) != GW_OK) {
+        gw_buf_fini(&b);
+        h2o_send_error_503(req, "Service Unavailable", "out of memory", 0);
+        return;
+    }
+    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\"", status, code, msg);
+    respond_raw(req, status, b.data, b.len);
+    gw_buf_fini(&b);
+}
+
+static h2o_iovec_t find_header(h2o_req_t *req, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+    if (i < 0) {
+        return h2o_iovec_init(NULL, 0);
+    }
+    return req->headers.entries[i].value;
+}
+
+static h2o_iovec_t find_token(h2o_req_t *req, const h2o_token_t *token)
+{
+    ssize_t i = h2o_find_header(&req->headers, token, -1);
+    if (i < 0) {
+        return h2o_iovec_init(NULL, 0);
+    }
+    return req->headers.entries[i].value;
+}
+
+/* Does the comma-separated media-type list v contain type (ignoring parameters and case)? */
+static int accepts(h2o_iovec_t v, const char *type)
+{
+    size_t tlen = strlen(type);
+    size_t i = 0;
+    while (i < v.len) {
+        while (i < v.len && (v.base[i] == ' ' || v.base[i] == '\t' || v.base[i] == ',')) {
+            i++;
+        }
+        size_t start = i;
+        while (i < v.len && v.base[i] != ',' && v.base[i] != ';' && v.base[i] != ' ') {
+            i++;
+        }
+        size_t n = i - start;
+        if ((n == tlen && strncasecmp(v.base + start, type, n) == 0) ||
+            (n == 3 && memcmp(v.base + start, "*/*", 3) == 0)) {
+            return 1;
+        }
+        while (i < v.len && v.base[i] != ',') {
+            i++;
+        }
+    }
+    return 0;
+}
+
+static int is_json_content_type(h2o_iovec_t v)
+{
+    static const char ct[] = "application/json";
+    size_t n = sizeof(ct) - 1;
+    if (v.len < n || strncasecmp(v.base, ct, n) != 0) {
+        return 0;
+    }
+    return v.len == n || v.base[n] == ';' || v.base[n] == ' ';
+}
+
+static void make_request_id(h2o_req_t *req, char out[REQUEST_ID_MAX + 1])
+{
+    h2o_iovec_t v = find_header(req, "x-request-id");
+    if (v.len > 0 && v.len <= REQUEST_ID_MAX) {
+        size_t i;
+        for (i = 0; i < v.len; i++) {
+            char c = v.base[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.' || c == ':')) {
+                break;
+            }
+        }
+        if (i == v.len) {
+            memcpy(out, v.base, v.len);
+            out[v.len] = '\0';
+            return;
+        }
+    }
+    snprintf(out, REQUEST_ID_MAX + 1, "%s%08llx", R.request_id_prefix,
+             (unsigned long long)(++R.next_request_id & 0xffffffffu));
+}
+
+/* ---- the routing table ---- */
+
+static int cmp_tool(const void *a, const void *b)
+{
+    return strcmp(((const route_tool_t *)a)->name, ((const route_tool_t *)b)->name);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void routes_destroy(routes_t *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < r->nservers; i++) {
+        free(r->servers[i].name);
+    }
+    for (size_t i = 0; i < r->ntools; i++) {
+        free(r->tools[i].name);
+    }
+    for (size_t i = 0; i < r->nrevoked; i++) {
+        free(r->revoked[i]);
+    }
+    free(r->servers);
+    free(r->tools);
+    free(r->revoked);
+    free(r);
+}
+
+static const route_tool_t *routes_find_tool(const routes_t *r, const char *name)
+{
+    if (r == NULL || r->ntools == 0) {
+        return NULL;
+    }
+    route_tool_t key = {(char *)name, 0};
+    return bsearch(&key, r->tools, r->ntools, sizeof(key), cmp_tool);
+}
+
+static int routes_revoked(const routes_t *r, const char *uuid)
+{
+    if (r == NULL || r->nrevoked == 0) {
+        return 0;
+    }
+    return bsearch(&uuid, r->revoked, r->nrevoked, sizeof(char *), cmp_str) != NULL;
+}
+
+static peer_t *peer_create(const char *name, uint64_t timeout_ms);
+
+static peer_t *peer_find(const char *name)
+{
+    for (peer_t *p = R.peers; p != NULL; p = p->next) {
+        if (strcmp(p->name, name) == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Builds a routes_t from the broker's JSON (docs/ipc.md); NULL when it is malformed. */
+static routes_t *routes_parse(const char *json, size_t len)
+{
+    char err[128];
+    yajl_val root = gw_json_parse(json, len, err, sizeof(err));
+    if (root == NULL) {
+        gw_log_err("msg=\"bad routing table\" error=\"%s\"", err);
+        return NULL;
+    }
+    routes_t *r = calloc(1, sizeof(*r));
+    yajl_val gen = gw_json_get(root, "generation");
+    yajl_val servers = gw_json_get(root, "servers");
+    yajl_val tools = gw_json_get(root, "tools");
+    yajl_val revoked = gw_json_get(root, "revoked");
+    if (r == NULL || !YAJL_IS_INTEGER(gen) || !YAJL_IS_ARRAY(servers) || !YAJL_IS_OBJECT(tools) ||
+        !YAJL_IS_ARRAY(revoked)) {
+        goto fail;
+    }
+    r->generation = (uint64_t)YAJL_GET_INTEGER(gen);
+    size_t ns = YAJL_GET_ARRAY(servers)->len;
+    r->servers = calloc(ns + 1, sizeof(*r->servers));
+    r->tools = calloc(YAJL_GET_OBJECT(tools)->len + 1, sizeof(*r->tools));
+    r->revoked = calloc(YAJL_GET_ARRAY(revoked)->len + 1, sizeof(*r->revoked));
+    if (r->servers == NULL || r->tools == NULL || r->revoked == NULL) {
+        goto fail;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        yajl_val s = YAJL_GET_ARRAY(servers)->values[i];
+        const char *name = gw_json_get_string(s, "name");
+        const char *prefix = gw_json_get_string(s, "prefix");
+        yajl_val tmo = gw_json_get(s, "timeout_ms");
+        if (name == NULL || prefix == NULL || !YAJL_IS_INTEGER(tmo)) {
+            goto fail;
+        }
+        char pname[sizeof(((peer_t *)0)->name)];
+        snprintf(pname, sizeof(pname), "worker-%s", name);
+        peer_t *p = peer_find(pname);
+        if (p == NULL && (p = peer_create(pname, (uint64_t)YAJL_GET_INTEGER(tmo))) == NULL) {
+            goto fail;
+        }
+        r->servers[i].name = strdup(name);
+        r->servers[i].prefix_len = strlen(prefix);
+        r->servers[i].peer = p;
+        r->nservers++;
+        if (r->servers[i].name == NULL) {
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < YAJL_GET_OBJECT(tools)->len; i++) {
+        yajl_val idx = YAJL_GET_OBJECT(tools)->values[i];
+        if (!YAJL_IS_INTEGER(idx) || YAJL_GET_INTEGER(idx) < 0 ||
+            (size_t)YAJL_GET_INTEGER(idx) >= r->nservers) {
+            goto fail;
+        }
+        r->tools[i].name = strdup(YAJL_GET_OBJECT(tools)->keys[i]);
+        r->tools[i].server = (size_t)YAJL_GET_INTEGER(idx);
+        r->ntools++;
+        if (r->tools[i].name == NULL) {
+            goto fail;
+        }
+    }
+    qsort(r->tools, r->ntools, sizeof(*r->tools), cmp_tool);
+    for (size_t i = 0; i < YAJL_GET_ARRAY(revoked)->len; i++) {
+        const char *u = YAJL_GET_STRING(YAJL_GET_ARRAY(revoked)->values[i]);
+        if (u == NULL || (r->revoked[i] = strdup(u)) == NULL) {
+            goto fail;
+        }
+        r->nrevoked++;
+    }
+    qsort(r->revoked, r->nrevoked, sizeof(char *), cmp_str);
+    yajl_tree_free(root);
+    return r;
+fail:
+    gw_log_err("msg=\"bad routing table\"");
+    yajl_tree_free(root);
+    routes_destroy(r);
+    return NULL;
+}
+
+/* ---- calls in flight ---- */
+
+static call_t **call_slot(uint64_t corr)
+{
+    call_t **slot = &R.calls[corr & (CALL_BUCKETS - 1)];
+    while (*slot != NULL && (*slot)->corr != corr) {
+        slot = &(*slot)->hash_next;
+    }
+    return slot;
+}
+
+static void on_req_dispose(void *p)
+{
+    req_guard_t *g = p;
+    if (g->call != NULL) {
+        g->call->req = NULL;
+        g->call->guard = NULL;
+    }
+}
+
+static void call_destroy(call_t *c)
+{
+    call_t **slot = call_slot(c->corr);
+    if (*slot == c) {
+        *slot = c->hash_next;
+    }
+    h2o_linklist_unlink(&c->peer_link);
+    if (h2o_timeout_is_linked(&c->timer)) {
+        h2o_timeout_unlink(&c->timer);
+    }
+    if (c->guard != NULL) {
+        c->guard->call = NULL;
+    }
+    gw_buf_fini(&c->body);
+    gw_buf_fini(&c->sending);
+    free(c->rpc_id);
+    free(c);
+    R.ncalls--;
+}
+
+static void call_flush(call_t *c);
+
+static void on_generator_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    call_t *c = container_of(gen, call_t, gen);
+    c->send_pending = 0;
+    gw_buf_reset(&c->sending);
+    call_flush(c);
+}
+
+static void on_generator_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    call_t *c = container_of(gen, call_t, gen);
+    c->req = NULL;
+    if (c->ended) {
+        call_destroy(c);
+    }
+}
+
+/* Hands the buffered SSE events to h2o when it is ready for them; ends the response and frees
+ * the call once END has come and everything is written. */
+static void call_flush(call_t *c)
+{
+    if (c->req == NULL) {
+        if (c->ended) {
+            call_destroy(c);
+        }
+        return;
+    }
+    if (c->send_pending) {
+        return;
+    }
+    if (c->ended) {
+        /* The final piece must outlive the call: copy it into the request's pool. */
+        h2o_iovec_t last = h2o_strdup(&c->req->pool, c->body.data ? c->body.data : "", c->body.len);
+        h2o_req_t *req = c->req;
+        call_destroy(c);
+        h2o_send(req, &last, last.len > 0 ? 1 : 0, H2O_SEND_STATE_FINAL);
+        return;
+    }
+    if (c->body.len == 0) {
+        return;
+    }
+    gw_buf_t t = c->sending;
+    c->sending = c->body;
+    c->body = t;
+    gw_buf_reset(&c->body);
+    h2o_iovec_t v = h2o_iovec_init(c->sending.data, c->sending.len);
+    c->send_pending = 1;
+    h2o_send(c->req, &v, 1, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void sse_append(call_t *c, const char *data, size_t len)
+{
+    if (gw_buf_appends(&c->body, "event: message\ndata: ") != GW_OK ||
+        gw_buf_append(&c->body, data, len) != GW_OK || gw_buf_appends(&c->body, "\n\n") != GW_OK) {
+        gw_log_err("msg=\"out of memory buffering an event\"");
+    }
+}
+
+/* Ends a call that will get no (more) answer from its peer, telling the client why. */
+static void call_fail(call_t *c, int code, const char *msg)
+{
+    gw_log_warn("msg=\"call failed\" peer=%s code=%d reason=\"%s\"", c->peer->name, code, msg);
+    if (c->req == NULL) {
+        call_destroy(c);
+        return;
+    }
+    if (c->state == CALL_STREAMING) {
+        gw_buf_t e;
+        gw_buf_init(&e);
+        if (c->rpc_id_len > 0 &&
+            gw_rpc_error(&e, c->rpc_id, c->rpc_id_len, code, msg) == GW_OK) {
+            sse_append(c, e.data, e.len);
+        }
+        gw_buf_fini(&e);
+        c->ended = 1;
+        call_flush(c);
+        return;
+    }
+    h2o_req_t *req = c->req;
+    char *id = c->rpc_id;
+    size_t id_len = c->rpc_id_len;
+    c->rpc_id = NULL;
+    call_destroy(c);
+    respond_error(req, id_len > 0 ? 200 : 503, id, id_len, code, msg);
+    free(id);
+}
+
+static void on_call_timeout(h2o_timeout_entry_t *entry)
+{
+    call_t *c = container_of(entry, call_t, timer);
+    char msg[96];
+    snprintf(msg, sizeof(msg), "gateway timed out waiting for %s", c->peer->name);
+    call_fail(c, GW_RPC_TIMEOUT, msg);
+}
+
+static void call_on_head(call_t *c, const gw_envelope_t *e)
+{
+    c->status = e->status ? e->status : 200;
+    c->sse = (e->flags & GW_ENV_F_SSE) != 0;
+    if (c->req == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < e->nheaders; i++) {
+        h2o_iovec_t name = h2o_strdup(&c->req->pool, e->headers[i].name.ptr, e->headers[i].name.len);
+        h2o_iovec_t value =
+            h2o_strdup(&c->req->pool, e->headers[i].value.ptr, e->headers[i].value.len);
+        h2o_add_header_by_str(&c->req->pool, &c->req->res.headers, name.base, name.len, 1, NULL,
+                              value.base, value.len);
+    }
+    if (c->sse) {
+        c->state = CALL_STREAMING;
+        c->req->res.status = (int)c->status;
+        c->req->res.reason = "OK";
+        h2o_add_header(&c->req->pool, &c->req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                       H2O_STRLIT("text/event-stream"));
+        h2o_add_header(&c->req->pool, &c->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                       H2O_STRLIT("no-cache"));
+        c->gen.proceed = on_generator_proceed;
+        c->gen.stop = on_generator_stop;
+        h2o_start_response(c->req, &c->gen);
+        /* Send the headers now: the client learns the stream is open before the first event. */
+        c->send_pending = 1;
+        h2o_send(c->req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
+    }
+}
+
+static void call_on_reply(call_t *c, const gw_envelope_t *e)
+{
+    switch (e->kind) {
+    case GW_ENV_HEAD:
+        call_on_head(c, e);
+        return;
+    case GW_ENV_CHUNK:
+        if (c->sse) {
+            sse_append(c, e->body.ptr, e->body.len);
+            call_flush(c);
+        } else if (gw_buf_append(&c->body, e->body.ptr, e->body.len) != GW_OK) {
+            call_fail(c, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
+        }
+        return;
+    case GW_ENV_END:
+        break;
+    default:
+        return;
+    }
+    if (c->sse) {
+        c->ended = 1;
+        call_flush(c);
+        return;
+    }
+    h2o_req_t *req = c->req;
+    if (req == NULL) {
+        call_destroy(c);
+        return;
+    }
+    unsigned status = c->status ? c->status : (e->status ? e->status : 502);
+    if (c->status == 0 && e->body.len > 0) {
+        gw_buf_reset(&c->body);
+        gw_buf_append(&c->body, e->body.ptr, e->body.len);
+    }
+    gw_buf_t body = c->body;
+    gw_buf_init(&c->body);
+    call_destroy(c);
+    respond_raw(req, status, body.data, body.len);
+    gw_buf_fini(&body);
+}
+
+static gw_err_t peer_send(peer_t *p, gw_envelope_t *e);
+
+/* Sends a CALL/CONTROL for req to peer and tracks it; answers the client at once on failure. */
+static void dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t timeout_ms)
+{
+    call_t *c = calloc(1, sizeof(*c));
+    req_guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_req_dispose);
+    if (c == NULL) {
+        respond_error(req, 503, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR,
+                      "gateway out of memory");
+        return;
+    }
+    c->corr = ++R.next_corr;
+    c->peer = peer;
+    c->req = req;
+    c->guard = g;
+    g->call = c;
+    gw_buf_init(&c->body);
+    gw_buf_init(&c->sending);
+    if (e->rpc_id.len > 0 && (c->rpc_id = malloc(e->rpc_id.len)) != NULL) {
+        memcpy(c->rpc_id, e->rpc_id.ptr, e->rpc_id.len);
+        c->rpc_id_len = e->rpc_id.len;
+    }
+    c->hash_next = NULL;
+    *call_slot(c->corr) = c;
+    h2o_linklist_insert(&peer->calls, &c->peer_link);
+    R.ncalls++;
+    c->timer.cb = on_call_timeout;
+    h2o_timeout_link(R.ctx.loop, &peer->timeout, &c->timer);
+
+    e->corr = c->corr;
+    e->deadline_ms = gw_clock_ms() + (int64_t)timeout_ms;
+    gw_err_t err = peer_send(peer, e);
+    if (err != GW_OK) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s unavailable: %s", peer->name, gw_strerror(err));
+        call_fail(c, GW_RPC_BACKEND_UNAVAILABLE, msg);
+    }
+}
+
+/* ---- peers ---- */
+
+static void on_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+    peer_t *p = arg;
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        atomic_fetch_add(&p->pipes_added, 1);
+    } else {
+        atomic_fetch_add(&p->pipes_removed, 1);
+    }
+    uint64_t one = 1;
+    ssize_t n = write(p->event_fd, &one, sizeof(one));
+    (void)n;
+}
+
+static void subscribe_routes(void);
+
+static void on_peer_event(h2o_socket_t *sock, const char *err)
+{
+    peer_t *p = sock->data;
+    uint64_t v;
+    ssize_t n = read(p->event_fd, &v, sizeof(v));
+    (void)n;
+    unsigned removed = atomic_load(&p->pipes_removed);
+    unsigned added = atomic_load(&p->pipes_added);
+    if (removed != p->seen_removed) {
+        p->seen_removed = removed;
+        gw_log_warn("msg=\"peer went away\" peer=%s in_flight=%s", p->name,
+                    h2o_linklist_is_empty(&p->calls) ? "0" : "some");
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%s went away while handling the request", p->name);
+        while (!h2o_linklist_is_empty(&p->calls)) {
+            call_t *c = H2O_STRUCT_FROM_MEMBER(call_t, peer_link, p->calls.next);
+            call_fail(c, GW_RPC_BACKEND_UNAVAILABLE, msg);
+        }
+    }
+    if (added != p->seen_added) {
+        p->seen_added = added;
+        if (p == R.broker) {
+            subscribe_routes();
+        }
+    }
+}
+
+static void on_routes(const gw_envelope_t *e)
+{
+    if (e->kind != GW_ENV_CHUNK) {
+        return;
+    }
+    routes_t *r = routes_parse(e->body.ptr, e->body.len);
+    if (r == NULL) {
+        return;
+    }
+    gw_log_debug("msg=\"routing table\" generation=%llu tools=%zu",
+                 (unsigned long long)r->generation, r->ntools);
+    routes_destroy(R.routes);
+    R.routes = r;
+}
+
+static void on_inbox_readable(h2o_socket_t *sock, const char *err)
+{
+    for (;;) { /* drain: the fd stays readable only while messages wait */
+        nng_msg *m = NULL;
+        gw_envelope_t e;
+        gw_err_t rc = gw_ipc_recv(R.inbox, &m, &e, NULL);
+        if (rc == GW_EAGAIN) {
+            return;
+        }
+        if (rc != GW_OK) {
+            gw_log_warn("msg=\"dropped a message\" error=\"%s\"", gw_strerror(rc));
+            continue;
+        }
+        if (e.corr == R.routes_corr && gw_str_eq(e.origin, "broker")) {
+            on_routes(&e);
+        } else {
+            call_t *c = *call_slot(e.corr);
+            if (c != NULL && gw_str_eq(e.origin, c->peer->name)) {
+                call_on_reply(c, &e);
+            }
+        }
+        nng_msg_free(m);
+    }
+}
+
+static void on_peer_writable(h2o_socket_t *sock, const char *err)
+{
+    peer_t *p = sock->data;
+    gw_outbox_flush(&p->out);
+    if (p->out.count == 0) {
+        h2o_socket_read_stop(sock);
+    }
+}
+
+/* Sends to a peer through its outbox; while the outbox queues, its send fd is watched. */
+static gw_err_t peer_send(peer_t *p, gw_envelope_t *e)
+{
+    e->origin = (gw_str_t){R.inbox_name, strlen(R.inbox_name)};
+    gw_err_t err = gw_outbox_send(&p->out, e);
+    if (p->out.count > 0 && !h2o_socket_is_reading(p->send_sock)) {
+        h2o_socket_read_start(p->send_sock, on_peer_writable);
+    }
+    return err;
+}
+
+#define OUTBOX_MAX_QUEUED 4096
+
+static peer_t *peer_create(const char *name, uint64_t timeout_ms)
+{
+    peer_t *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return NULL;
+    }
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    h2o_linklist_init_anchor(&p->calls);
+    if ((p->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        goto fail;
+    }
+    if (gw_outbox_open(&p->out, R.cfg->runtime_dir, name, OUTBOX_MAX_QUEUED) != GW_OK) {
+        close(p->event_fd);
+        goto fail;
+    }
+    nng_pipe_notify(p->out.sock, NNG_PIPE_EV_ADD_POST, on_pipe_event, p);
+    nng_pipe_notify(p->out.sock, NNG_PIPE_EV_REM_POST, on_pipe_event, p);
+    p->timeout_ms = timeout_ms + DEADLINE_GRACE_MS;
+    h2o_timeout_init(R.ctx.loop, &p->timeout, p->timeout_ms);
+    p->send_sock =
+        h2o_evloop_socket_create(R.ctx.loop, gw_outbox_send_fd(&p->out), H2O_SOCKET_FLAG_DONT_READ);
+    p->send_sock->data = p;
+    p->event_sock = h2o_evloop_socket_create(R.ctx.loop, p->event_fd, H2O_SOCKET_FLAG_DONT_READ);
+    p->event_sock->data = p;
+    h2o_socket_read_start(p->event_sock, on_peer_event);
+    p->next = R.peers;
+    R.peers = p;
+    return p;
+fail:
+    gw_log_err("msg=\"cannot open a socket\" peer=%s", name);
+    free(p);
+    return NULL;
+}
+
+static void subscribe_routes(void)
+{
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_STREAM};
+    char idx[16];
+    snprintf(idx, sizeof(idx), "%u", R.index);
+    e.method = GW_STR("routes");
+    e.body = (gw_str_t){idx, strlen(idx)};
+    e.corr = ++R.next_corr;
+    if (peer_send(R.broker, &e) == GW_OK) {
+        R.routes_corr = e.corr;
+    }
+}
+
+static void on_retry_timer(h2o_timeout_entry_t *entry)
+{
+    if (R.routes == NULL) {
+        subscribe_routes();
+    }
+    h2o_timeout_link(R.ctx.loop, &R.retry_timeout, &R.retry_entry);
+}
+
+/* ---- requests ---- */
+
+typedef enum dest {
+    DEST_BROKER,
+    DEST_PING,
+    DEST_TOOL,
+} dest_t;
+
+static const struct method_route {
+    const char *method;
+    dest_t dest;
+} method_routes[] = {
+    {"ping", DEST_PING},
+    {"tools/call", DEST_TOOL},
+    {"tools/list", DEST_BROKER},
+    {"prompts/list", DEST_BROKER},
+    {"resources/list", DEST_BROKER},
+    {"resources/templates/list", DEST_BROKER},
+};
+
+static const struct method_route *find_method_route(const char *m)
+{
+    for (size_t i = 0; i < sizeof(method_routes) / sizeof(method_routes[0]); i++) {
+        if (strcmp(method_routes[i].method, m) == 0) {
+            return &method_routes[i];
+        }
+    }
+    return NULL;
+}
+
+/* Validates the session header; on success fills claims and uuid text, else answers. */
+static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid,
+                         const char *id, size_t id_len)
+{
+    h2o_iovec_t sid = find_header(req, "mcp-session-id");
+    if (sid.len == 0) {
+        respond_error(req, 400, id, id_len, GW_RPC_INVALID_REQUEST,
+                      "Bad Request: Mcp-Session-Id header is required");
+        return 0;
+    }
+    gw_err_t err = gw_token_open(R.keys, sid.base, sid.len, gw_wallclock_s(), claims);
+    if (err == GW_OK) {
+        gw_uuid_format(claims->uuid, uuid);
+        if (!routes_revoked(R.routes, uuid)) {
+            return 1;
+        }
+    }
+    gw_log_debug("msg=\"session refused\" error=\"%s\"", gw_strerror(err));
+    respond_error(req, 404, id, id_len, GW_RPC_SESSION_NOT_FOUND, "Session not found");
+    return 0;
+}
+
+static void handle_delete(h2o_req_t *req, const char *request_id)
+{
+    gw_session_claims_t claims;
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    if (!check_session(req, &claims, uuid, NULL, 0)) {
+        return;
+    }
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL};
+    e.method = GW_STR("session/delete");
+    e.session = (gw_str_t){uuid, strlen(uuid)};
+    e.request_id = (gw_str_t){request_id, strlen(request_id)};
+    dispatch(req, R.broker, &e, BROKER_TIMEOUT_MS);
+}
+
+static void handle_post(h2o_req_t *req, const char *request_id)
+{
+    if (!is_json_content_type(find_token(req, H2O_TOKEN_CONTENT_TYPE))) {
+        respond_error(req, 415, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Unsupported Media Type: Content-Type must be application/json");
+        return;
+    }
+    h2o_iovec_t accept = find_token(req, H2O_TOKEN_ACCEPT);
+    if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+        respond_error(req, 406, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Not Acceptable: Accept must list application/json and text/event-stream");
+        return;
+    }
+    if (req->entity.len > R.cfg->max_request_body) {
+        respond_error(req, 413, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Payload Too Large: the request body exceeds limits.max_request_body");
+        return;
+    }
+    h2o_iovec_t pv = find_header(req, "mcp-protocol-version");
+    if (pv.len > 0 && gw_proto_parse(pv.base, pv.len) == GW_PROTO_NONE) {
+        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Bad Request: Unsupported MCP-Protocol-Version");
+        return;
+    }
+    const char *body = req->entity.base ? req->entity.base : "";
+    size_t len = req->entity.len;
+    gw_rpc_t rpc;
+    gw_err_t err = gw_rpc_scan(body, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc);
+    if (err != GW_OK) {
+        respond_error(req, 400, NULL, 0, GW_RPC_PARSE_ERROR,
+                      err == GW_ETOOBIG ? "Parse error: nesting too deep" : "Parse error");
+        return;
+    }
+    const char *id = body + rpc.id.off;
+    size_t id_len = rpc.id.len;
+    if (rpc.kind == GW_MSG_INVALID) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "Invalid Request: %s",
+                 rpc.invalid_reason ? rpc.invalid_reason : "not a JSON-RPC 2.0 message");
+        respond_error(req, 400, id, id_len, GW_RPC_INVALID_REQUEST, msg);
+        return;
+    }
+    if (rpc.kind == GW_MSG_BATCH) {
+        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Invalid Request: batches are not supported in this protocol version");
+        return;
+    }
+    gw_envelope_t e = {.kind = GW_ENV_CALL};
+    e.method = (gw_str_t){rpc.method_str, strlen(rpc.method_str)};
+    e.rpc_id = (gw_str_t){id, id_len};
+    e.request_id = (gw_str_t){request_id, strlen(request_id)};
+    e.body = (gw_str_t){body, len};
+
+    if (rpc.kind == GW_MSG_REQUEST && strcmp(rpc.method_str, "initialize") == 0) {
+        /* The broker negotiates from what the client asked for; it need not parse again. */
+        if (rpc.protocol_version.len >= 2) {
+            e.proto = (uint8_t)gw_proto_parse(body + rpc.protocol_version.off + 1,
+                                              rpc.protocol_version.len - 2);
+        }
+        e.caps = (uint8_t)rpc.caps;
+        dispatch(req, R.broker, &e, BROKER_TIMEOUT_MS);
+        return;
+    }
+    gw_session_claims_t claims;
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    if (!check_session(req, &claims, uuid, id, id_len)) {
+        return;
+    }
+    e.session = (gw_str_t){uuid, strlen(uuid)};
+    e.proto = claims.proto;
+    e.caps = claims.caps;
+    if (rpc.kind == GW_MSG_NOTIFICATION) {
+        respond_raw(req, 202, NULL, 0);
+        return;
+    }
+    if (rpc.kind == GW_MSG_RESPONSE) {
+        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Bad Request: no server request with this id is pending");
+        return;
+    }
+    const struct method_route *mr = rpc.method_too_long ? NULL : find_method_route(rpc.method_str);
+    if (mr == NULL) {
+        respond_error(req, 200, id, id_len, GW_RPC_METHOD_NOT_FOUND, "Method not found");
+        return;
+    }
+    switch (mr->dest) {
+    case DEST_PING: {
+        gw_buf_t b;
+        gw_buf_init(&b);
+        gw_rpc_result(&b, id, id_len, "{}", 2);
+        respond_raw(req, 200, b.data, b.len);
+        gw_buf_fini(&b);
+        return;
+    }
+    case DEST_BROKER:
+        dispatch(req, R.broker, &e, BROKER_TIMEOUT_MS);
+        return;
+    case DEST_TOOL:
+        break;
+    }
+    const route_tool_t *t = rpc.name_too_long || rpc.name.len == 0
+                                ? NULL
+                                : routes_find_tool(R.routes, rpc.name_str);
+    if (t == NULL) {
+        char msg[GW_RPC_NAME_MAX + 32];
+        snprintf(msg, sizeof(msg), "Unknown tool: %s", rpc.name_str);
+        respond_error(req, 200, id, id_len, GW_RPC_INVALID_PARAMS, msg);
+        return;
+    }
+    const route_server_t *s = &R.routes->servers[t->server];
+    gw_buf_t rewritten;
+    gw_buf_init(&rewritten);
+    if (gw_rpc_splice_string(&rewritten, body, len, rpc.name, rpc.name_str + s->prefix_len,
+                             strlen(rpc.name_str) - s->prefix_len) != GW_OK) {
+        gw_buf_fini(&rewritten);
+        respond_error(req, 503, id, id_len, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
+        return;
+    }
+    e.body = (gw_str_t){rewritten.data, rewritten.len};
+    dispatch(req, s->peer, &e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
+    gw_buf_fini(&rewritten);
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    h2o_iovec_t path = req->path_normalized;
+    if (!h2o_memis(path.base, path.len, R.cfg->mcp_path, strlen(R.cfg->mcp_path))) {
+        return -1; /* h2o answers 404 */
+    }
+    char request_id[REQUEST_ID_MAX + 1];
+    make_request_id(req, request_id);
+    add_header(req, "x-request-id", h2o_strdup(&req->pool, request_id, SIZE_MAX).base,
+               strlen(request_id));
+    if (R.stopping) {
+        respond_error(req, 503, NULL, 0, GW_RPC_INTERNAL_ERROR, "gateway is shutting down");
+        return 0;
+    }
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        handle_post(req, request_id);
+    } else if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"))) {
+        handle_delete(req, request_id);
+    } else if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
+        /* No server-initiated stream yet: clients tolerate 405 (transports spec). */
+        add_header(req, "allow", "GET, POST, DELETE", 17);
+        req->res.status = 405;
+        req->res.reason = "Method Not Allowed";
+        h2o_send_inline(req, NULL, 0);
+    } else {
+        add_header(req, "allow", "GET, POST, DELETE", 17);
+        respond_error(req, 405, NULL, 0, GW_RPC_INVALID_REQUEST, "Method Not Allowed");
+    }
+    return 0;
+}
+
+/* ---- listeners, signals, main ---- */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err != NULL) {
+        return;
+    }
+    for (int i = 0; i < 16; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL) {
+            return;
+        }
+        h2o_accept(&R.accept_ctx, sock);
+    }
+}
+
+static void on_signal(int sig)
+{
+    char c = (char)sig;
+    ssize_t n = write(R.signal_pipe[1], &c, 1);
+    (void)n;
+}
+
+static void on_signal_readable(h2o_socket_t *sock, const char *err)
+{
+    char buf[16];
+    ssize_t n = read(R.signal_pipe[0], buf, sizeof(buf));
+    if (n <= 0 || R.stopping) {
+        return;
+    }
+    R.stopping = 1;
+    R.stop_deadline = gw_clock_ms() + 5000;
+    gw_log_info("msg=stopping in_flight=%zu", R.ncalls);
+    for (size_t i = 0; i < R.nlisteners; i++) {
+        h2o_socket_read_stop(R.listeners[i]);
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mcpgw-router -c CONFIG --index N --listen-fd FD[,FD...]\n"
+               "The HTTP front of mcpgw; started and supervised by mcpgw-broker.\n");
+}
+
+static int parse_fds(const char *s, int *fds, size_t max, size_t *n)
+{
+    *n = 0;
+    while (*s != '\0') {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || v > 65535 || *n >= max) {
+            return -1;
+        }
+        fds[(*n)++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end != ',' && *end != '\0') {
+            return -1;
+        }
+    }
+    return *n > 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"index", required_argument, NULL, 'i'},
+                                         {"listen-fd", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *config_path = NULL;
+    const char *fds_arg = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:i:l:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'i':
+            R.index = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'l':
+            fds_arg = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    int fds[MAX_LISTENERS];
+    size_t nfds = 0;
+    if (config_path == NULL || fds_arg == NULL || parse_fds(fds_arg, fds, MAX_LISTENERS, &nfds)) {
+        usage(stderr);
+        return 2;
+    }
+    char proc[32];
+    snprintf(proc, sizeof(proc), "router.%u", R.index);
+    gw_log_setup(proc, GW_LOG_INFO);
+    char err[512];
+    if (gw_config_load(config_path, &R.cfg, err, sizeof(err)) != GW_OK) {
+        gw_log_err("msg=\"bad config\" error=\"%s\"", err);
+        return 1;
+    }
+    gw_log_setup(proc, R.cfg->log_level);
+    if (gw_keyring_load(R.cfg->key_file, 0, &R.keys, err, sizeof(err)) != GW_OK) {
+        gw_log_err("msg=\"cannot load session keys\" error=\"%s\"", err);
+        return 1;
+    }
+    unsigned char rnd[4];
+    RAND_bytes(rnd, sizeof(rnd));
+    snprintf(R.request_id_prefix, sizeof(R.request_id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1],
+             rnd[2], rnd[3]);
+    signal(SIGPIPE, SIG_IGN);
+
+    h2o_config_init(&R.h2o_config);
+    R.h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("mcpgw"));
+    /* h2o's own (plain-text) 413 only past twice our limit; between the two we answer a
+     * JSON-RPC 413 ourselves. */
+    R.h2o_config.max_request_entity_size = R.cfg->max_request_body * 2 + 65536;
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&R.h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof(*handler));
+    handler->on_req = on_req;
+    h2o_context_init(&R.ctx, h2o_evloop_create(), &R.h2o_config);
+    R.accept_ctx.ctx = &R.ctx;
+    R.accept_ctx.hosts = R.h2o_config.hosts;
+
+    char url[GW_IPC_URL_MAX];
+    snprintf(R.inbox_name, sizeof(R.inbox_name), "router-%u", R.index);
+    if (gw_ipc_url(url, sizeof(url), R.cfg->runtime_dir, R.inbox_name) != GW_OK ||
+        gw_ipc_inbox(&R.inbox, url) != GW_OK) {
+        gw_log_err("msg=\"cannot open the inbox\" name=%s", R.inbox_name);
+        return 1;
+    }
+    R.inbox_sock =
+        h2o_evloop_socket_create(R.ctx.loop, gw_ipc_recv_fd(R.inbox), H2O_SOCKET_FLAG_DONT_READ);
+    h2o_socket_read_start(R.inbox_sock, on_inbox_readable);
+    R.broker = peer_create("broker", BROKER_TIMEOUT_MS);
+    if (R.broker == NULL) {
+        return 1;
+    }
+    for (size_t i = 0; i < nfds; i++) {
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        R.listeners[i] = h2o_evloop_socket_create(R.ctx.loop, fds[i], H2O_SOCKET_FLAG_DONT_READ);
+        h2o_socket_read_start(R.listeners[i], on_accept);
+        R.nlisteners++;
+    }
+    if (pipe2(R.signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        return 1;
+    }
+    R.signal_sock =
+        h2o_evloop_socket_create(R.ctx.loop, R.signal_pipe[0], H2O_SOCKET_FLAG_DONT_READ);
+    h2o_socket_read_start(R.signal_sock, on_signal_readable);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    h2o_timeout_init(R.ctx.loop, &R.retry_timeout, 500);
+    R.retry_entry.cb = on_retry_timer;
+    h2o_timeout_link(R.ctx.loop, &R.retry_timeout, &R.retry_entry);
+    subscribe_routes();
+    gw_log_info("msg=started listeners=%zu", R.nlisteners);
+
+    while (!R.stopping || (R.ncalls > 0 && gw_clock_ms() < R.stop_deadline)) {
+        h2o_evloop_run(R.ctx.loop, R.stopping ? 100 : INT32_MAX);
+    }
+    gw_log_info("msg=stopped in_flight=%zu", R.ncalls);
+    return 0;
+}

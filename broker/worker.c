@@ -45,7 +45,9 @@
 #define WRK_IDLE_EASY_MAX 64   /* easy handles kept for reuse */
 #define WRK_CATALOG_PAGES_MAX 1000
 #define WRK_RECV_BATCH 256    /* messages taken from one socket per loop turn */
-#define WRK_BACKLOG_POLL_MS 5 /* nng has no per-pipe writability event: poll while backlogged */
+#define WRK_BACKLOG_POLL_MS 10 /* safety net: the outboxes' send fds wake the loop first */
+#define WRK_OUTBOXES 128      /* distinct callers (routers, the broker) replied to */
+#define WRK_OUTBOX_MAX_QUEUED 65536
 #define WRK_IDLE_POLL_MS 1000
 #define WRK_SESSMAP_MIN 64
 
@@ -375,7 +377,7 @@ struct call {
     upstream_t *up; /* a reference */
     nng_msg *msg;   /* owns the bytes env points into */
     gw_envelope_t env;
-    gw_ipc_route_t route;
+    gw_outbox_t *out; /* to the caller's inbox (env.origin) */
     char rid[WRK_RID_MAX + 1];
     int64_t received_ms;
     int retried;  /* already sent again after a 404 */
@@ -421,10 +423,11 @@ struct wrk {
     gw_config_t *cfg;
     const gw_server_conf_t *srv;
     const char *name;
-    nng_socket rep;    /* worker-NAME.ipc: routers and the broker call us */
-    nng_socket broker; /* broker.ipc: we report the catalog */
-    int rep_open;
-    int broker_open;
+    char inbox_name[GW_SERVER_NAME_MAX + 8]; /* "worker-NAME" */
+    nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
+    int inbox_open;
+    gw_outbox_t *outboxes[WRK_OUTBOXES]; /* to callers' inboxes, opened on first use */
+    size_t noutboxes;
     CURLM *multi;
     CURL *idle[WRK_IDLE_EASY_MAX];
     size_t nidle;
@@ -1267,6 +1270,48 @@ static void session_lost(upstream_t *up)
 
 /* ---- replies to callers ---- */
 
+/* Replies go to the caller's inbox through an outbox (docs/ipc.md). While an outbox queues (the
+ * caller is slow), further replies wait in the calls' own queues and their transfers pause, so
+ * the slowdown reaches the backend instead of growing memory. */
+static gw_outbox_t *outbox_for(wrk_t *w, gw_str_t name)
+{
+    for (size_t i = 0; i < w->noutboxes; i++) {
+        if (gw_str_eq(name, w->outboxes[i]->name)) {
+            return w->outboxes[i];
+        }
+    }
+    char n[64];
+    if (name.len == 0 || name.len >= sizeof(n) || w->noutboxes == WRK_OUTBOXES) {
+        return NULL;
+    }
+    memcpy(n, name.ptr, name.len);
+    n[name.len] = '\0';
+    if (strcmp(n, "broker") != 0 && strncmp(n, "router-", 7) != 0) {
+        return NULL; /* only mcpgw's own inboxes: never a socket per hostile name */
+    }
+    gw_outbox_t *o = calloc(1, sizeof(*o));
+    if (o == NULL || gw_outbox_open(o, w->cfg->runtime_dir, n, WRK_OUTBOX_MAX_QUEUED) != GW_OK) {
+        gw_log_warn("msg=\"cannot open an outbox\" backend=%s peer=%s", w->name, n);
+        free(o);
+        return NULL;
+    }
+    w->outboxes[w->noutboxes++] = o;
+    return o;
+}
+
+/* May a reply go to o now? Only when nothing queues ahead of it. */
+static int out_admit(gw_outbox_t *o)
+{
+    gw_outbox_flush(o);
+    return o->count == 0;
+}
+
+static gw_err_t out_send(wrk_t *w, gw_outbox_t *o, gw_envelope_t *e)
+{
+    e->origin = (gw_str_t){w->inbox_name, strlen(w->inbox_name)};
+    return o != NULL ? gw_outbox_send(o, e) : GW_ENOTFOUND;
+}
+
 static int send_retryable(gw_err_t err)
 {
     return err == GW_EAGAIN || err == GW_ETIMEDOUT;
@@ -1284,7 +1329,7 @@ static gw_err_t call_send_now(call_t *c, uint8_t kind, uint32_t status, uint32_t
     e.flags = flags;
     e.request_id = c->env.request_id;
     e.body = (gw_str_t){body, len};
-    return gw_ipc_reply(c->w->rep, &c->route, &e);
+    return out_send(c->w, c->out, &e);
 }
 
 /* Sends one reply of the call's stream, or queues it (and the call's backlog keeps the order)
@@ -1298,7 +1343,7 @@ static void call_send(call_t *c, uint8_t kind, uint32_t status, uint32_t flags, 
     if (c->lost) {
         return;
     }
-    if (list_empty(&c->outq)) {
+    if (list_empty(&c->outq) && out_admit(c->out)) {
         err = call_send_now(c, kind, status, flags, body, len);
         if (err == GW_OK) {
             return;
@@ -1472,7 +1517,49 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
     return c->lost ? GW_ECLOSED : GW_OK;
 }
 
-/* A non-2xx answer: relay a JSON-RPC error body, else describe the status. */
+/* The message of a JSON error body ({"error":{"message":...}}), or NULL; *tree is the caller's
+ * to free. Error bodies are rare and small: a tree is fine here. */
+static const char *error_body_message(const xfer_t *x, yajl_val *tree, long long *code)
+{
+    char err[64];
+    yajl_val e;
+    yajl_val c;
+
+    *tree = NULL;
+    if (x->ctype != CTYPE_JSON || x->body.len == 0 ||
+        (*tree = gw_json_parse(x->body.data, x->body.len, err, sizeof(err))) == NULL) {
+        return NULL;
+    }
+    e = gw_json_get(*tree, "error");
+    c = gw_json_get(e, "code");
+    if (code != NULL) {
+        *code = c != NULL && YAJL_IS_INTEGER(c) ? YAJL_GET_INTEGER(c) : GW_RPC_INTERNAL_ERROR;
+    }
+    return gw_json_get_string(e, "message");
+}
+
+/* The spec says a backend answers 404 for a session it does not know; the reference server
+ * (server-everything, the SDK's examples) answers 400 "No valid session ID provided". Either
+ * way the call was not executed, so a 400 whose error names the session counts as a lost
+ * session too. */
+static int session_rejected(const call_t *c)
+{
+    const xfer_t *x = &c->x;
+    yajl_val tree;
+    const char *m;
+    int yes;
+
+    if (x->status != 400 || !c->sent_sid || c->retried || c->w->stopping) {
+        return 0;
+    }
+    m = error_body_message(x, &tree, NULL);
+    yes = m != NULL && strcasestr(m, "session") != NULL;
+    yajl_tree_free(tree);
+    return yes;
+}
+
+/* A non-2xx answer: relay a JSON-RPC error body (with the client's id when the backend gave
+ * none), else describe the status. */
 static void call_relay_http_error(call_t *c)
 {
     xfer_t *x = &c->x;
@@ -1480,27 +1567,50 @@ static void call_relay_http_error(call_t *c)
     gw_buf_t b;
     const char *body = x->body.data;
     size_t len = x->body.len;
+    yajl_val tree = NULL;
 
     if (c->env.rpc_id.len == 0 || x->ctype != CTYPE_JSON || len == 0 ||
-        gw_rpc_scan(body, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK ||
-        rpc.kind != GW_MSG_RESPONSE || !rpc.has_error) {
+        gw_rpc_scan(body, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK || !rpc.has_error ||
+        rpc.has_result || rpc.method.len > 0) {
         call_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s answered HTTP %ld", c->w->name, x->status);
         return;
     }
     gw_log_warn("msg=\"backend error relayed\" request_id=%s backend=%s method=%.*s status=%ld",
                 c->rid, c->w->name, (int)c->env.method.len, c->env.method.ptr, x->status);
     gw_buf_init(&b);
-    /* An error about the transport (no session, bad header) comes with id null; the client
-     * waits for its own id. */
-    if (rpc.id_is_null && rpc.id.len == 4 && memcmp(body + rpc.id.off, "null", 4) == 0 &&
-        gw_rpc_splice_raw(&b, body, len, rpc.id, c->env.rpc_id.ptr, c->env.rpc_id.len) == GW_OK) {
+    if (rpc.kind == GW_MSG_RESPONSE && rpc.id_is_null && rpc.id.len == 4 &&
+        memcmp(body + rpc.id.off, "null", 4) == 0) {
+        /* An error about the transport (no session, bad header) comes with id null; the client
+         * waits for its own id. */
+        if (gw_rpc_splice_raw(&b, body, len, rpc.id, c->env.rpc_id.ptr, c->env.rpc_id.len) ==
+            GW_OK) {
+            body = b.data;
+            len = b.len;
+        }
+    } else if (rpc.kind != GW_MSG_RESPONSE && rpc.id.len == 0) {
+        /* No id at all: rebuild the error around the client's id. */
+        long long code = GW_RPC_INTERNAL_ERROR;
+        const char *m = error_body_message(x, &tree, &code);
+        if (m == NULL || code < INT32_MIN || code > INT32_MAX ||
+            gw_rpc_error(&b, c->env.rpc_id.ptr, c->env.rpc_id.len, (int)code, m) != GW_OK) {
+            yajl_tree_free(tree);
+            gw_buf_fini(&b);
+            call_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s answered HTTP %ld", c->w->name,
+                       x->status);
+            return;
+        }
         body = b.data;
         len = b.len;
+    } else if (rpc.kind != GW_MSG_RESPONSE) {
+        gw_buf_fini(&b);
+        call_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s answered HTTP %ld", c->w->name, x->status);
+        return;
     }
     call_head(c, 200, 0);
     call_send(c, GW_ENV_CHUNK, 0, 0, body, len);
     c->answered = 1;
     call_end(c, 0, NULL, 0);
+    yajl_tree_free(tree);
     gw_buf_fini(&b);
 }
 
@@ -1511,10 +1621,10 @@ static void call_on_done(xfer_t *x, CURLcode rc)
     char msg[512];
     int code;
 
-    if (x->discard && x->aborted == ABORT_NONE) {
+    if ((x->discard && x->aborted == ABORT_NONE) || (rc == CURLE_OK && session_rejected(c))) {
         gw_log_info("msg=\"upstream session lost, initializing a new one\" request_id=%s "
-                    "backend=%s session=%s",
-                    c->rid, w->name, c->up->key);
+                    "backend=%s session=%s status=%ld",
+                    c->rid, w->name, c->up->key, x->status);
         c->retried = 1;
         session_lost(c->up);
         session_unref(c->up);
@@ -1664,10 +1774,10 @@ static int session_key_valid(gw_str_t s)
 }
 
 /* Takes ownership of msg (env points into it). */
-static void call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env,
-                        const gw_ipc_route_t *route)
+static void call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
 {
-    call_t *c = calloc(1, sizeof(*c));
+    gw_outbox_t *out = outbox_for(w, env->origin);
+    call_t *c = out != NULL ? calloc(1, sizeof(*c)) : NULL;
 
     if (c == NULL) {
         gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\"", w->name);
@@ -1677,7 +1787,7 @@ static void call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env,
     c->w = w;
     c->msg = msg;
     c->env = *env;
-    c->route = *route;
+    c->out = out;
     c->received_ms = gw_clock_ms();
     list_init(&c->qlink);
     list_init(&c->blink);
@@ -1710,14 +1820,19 @@ static void call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env,
  * from slow callers) and resumes the others. */
 static void backlog_flush(wrk_t *w)
 {
-    link_t *l = w->backlog.next;
+    link_t *l;
 
+    l = w->backlog.next;
     while (l != &w->backlog) {
         call_t *c = container_of(l, call_t, blink);
         l = l->next;
         while (!list_empty(&c->outq) && !c->lost) {
             outmsg_t *m = container_of(c->outq.next, outmsg_t, link);
-            gw_err_t err = call_send_now(c, m->kind, m->status, m->flags, m->body, m->len);
+            gw_err_t err;
+            if (!out_admit(c->out)) {
+                break;
+            }
+            err = call_send_now(c, m->kind, m->status, m->flags, m->body, m->len);
             if (send_retryable(err)) {
                 break;
             }
@@ -1774,8 +1889,7 @@ static int64_t sweep_waiting(wrk_t *w, int64_t now)
 
 /* ---- control operations from the broker ---- */
 
-static void reply_end(wrk_t *w, const gw_envelope_t *req, const gw_ipc_route_t *route,
-                      uint32_t status)
+static void reply_end(wrk_t *w, const gw_envelope_t *req, uint32_t status)
 {
     gw_envelope_t e;
     gw_err_t err;
@@ -1785,13 +1899,13 @@ static void reply_end(wrk_t *w, const gw_envelope_t *req, const gw_ipc_route_t *
     e.corr = req->corr;
     e.status = status;
     e.request_id = req->request_id;
-    if ((err = gw_ipc_reply(w->rep, route, &e)) != GW_OK) {
+    if ((err = out_send(w, outbox_for(w, req->origin), &e)) != GW_OK) {
         gw_log_warn("msg=\"reply lost\" backend=%s method=%.*s error=\"%s\"", w->name,
                     (int)req->method.len, req->method.ptr, gw_strerror(err));
     }
 }
 
-static void handle_session_close(wrk_t *w, const gw_envelope_t *env, const gw_ipc_route_t *route)
+static void handle_session_close(wrk_t *w, const gw_envelope_t *env)
 {
     upstream_t *up = NULL;
 
@@ -1808,25 +1922,24 @@ static void handle_session_close(wrk_t *w, const gw_envelope_t *env, const gw_ip
         }
         session_detach(up);
     }
-    reply_end(w, env, route, 200);
+    reply_end(w, env, 200);
 }
 
 /* Takes ownership of msg. */
-static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env,
-                           const gw_ipc_route_t *route)
+static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
 {
     if (env->kind == GW_ENV_CALL && !(env->flags & GW_ENV_F_STREAM)) {
-        call_accept(w, msg, env, route);
+        call_accept(w, msg, env);
         return;
     }
     if (env->kind == GW_ENV_CALL) {
-        reply_end(w, env, route, 405); /* no server-to-client stream from this worker yet */
+        reply_end(w, env, 405); /* no server-to-client stream from this worker yet */
     } else if (env->kind == GW_ENV_CONTROL && gw_str_eq(env->method, "session/close")) {
-        handle_session_close(w, env, route);
+        handle_session_close(w, env);
     } else if (env->kind == GW_ENV_CONTROL) {
         gw_log_warn("msg=\"unknown control operation\" backend=%s method=%.*s", w->name,
                     (int)env->method.len, env->method.ptr);
-        reply_end(w, env, route, 404);
+        reply_end(w, env, 404);
     } else {
         gw_log_warn("msg=\"unexpected envelope dropped\" backend=%s kind=%u", w->name,
                     (unsigned)env->kind);
@@ -1878,7 +1991,7 @@ static void catalog_send(wrk_t *w, const gw_buf_t *body, uint64_t corr)
     e.corr = corr;
     e.method = GW_STR("catalog");
     e.body = (gw_str_t){body->data, body->len};
-    if ((err = gw_ipc_send(w->broker, &e)) != GW_OK) {
+    if ((err = out_send(w, outbox_for(w, GW_STR("broker")), &e)) != GW_OK) {
         gw_log_debug("msg=\"catalog report not sent\" backend=%s error=\"%s\"", w->name,
                      gw_strerror(err));
     }
@@ -1957,8 +2070,11 @@ static int catalog_build_report(wrk_t *w, gw_buf_t *out)
     bad |= yajl_gen_array_open(g);
     for (size_t i = 0; i < cat->npages; i++) {
         yajl_val tools = gw_json_get(gw_json_get(cat->pages[i], "result"), "tools");
-        for (size_t j = 0; j < YAJL_GET_ARRAY(tools)->len; j++) {
-            bad |= gw_json_gen(g, YAJL_GET_ARRAY(tools)->values[j]);
+        if (tools == NULL || !YAJL_IS_ARRAY(tools)) {
+            continue; /* checked when the page came in */
+        }
+        for (size_t j = 0; j < tools->u.array.len; j++) {
+            bad |= gw_json_gen(g, tools->u.array.values[j]);
         }
     }
     bad |= yajl_gen_array_close(g);
@@ -2062,7 +2178,7 @@ static void catalog_on_list_done(xfer_t *x, CURLcode rc)
         cat->cappages = n;
     }
     cat->pages[cat->npages++] = tree;
-    cat->ntools += YAJL_GET_ARRAY(tools)->len;
+    cat->ntools += tools->u.array.len;
     next = gw_json_get_string(result, "nextCursor");
     if (next == NULL || next[0] == '\0') {
         catalog_report(w);
@@ -2217,13 +2333,12 @@ static void drain_signals(wrk_t *w)
     }
 }
 
-static void drain_rep(wrk_t *w)
+static void drain_inbox(wrk_t *w)
 {
     for (int i = 0; i < WRK_RECV_BATCH; i++) {
         nng_msg *msg = NULL;
         gw_envelope_t env;
-        gw_ipc_route_t route;
-        gw_err_t err = gw_ipc_recv(w->rep, &msg, &env, &route);
+        gw_err_t err = gw_ipc_recv(w->inbox, &msg, &env, NULL);
 
         if (err == GW_EAGAIN) {
             return;
@@ -2238,30 +2353,15 @@ static void drain_rep(wrk_t *w)
                         gw_strerror(err));
             return;
         }
-        handle_request(w, msg, &env, &route);
-    }
-}
-
-static void drain_broker(wrk_t *w)
-{
-    for (int i = 0; i < WRK_RECV_BATCH; i++) {
-        nng_msg *msg = NULL;
-        gw_envelope_t env;
-        gw_err_t err = gw_ipc_recv(w->broker, &msg, &env, NULL);
-
-        if (err == GW_EAGAIN) {
-            return;
-        }
-        if (err != GW_OK) {
-            gw_log_warn("msg=\"broker message dropped\" backend=%s error=\"%s\"", w->name,
-                        gw_strerror(err));
-            if (err == GW_EPARSE || err == GW_EPROTO || err == GW_ETOOBIG) {
-                continue;
+        if (env.kind == GW_ENV_HEAD || env.kind == GW_ENV_CHUNK || env.kind == GW_ENV_END) {
+            /* a reply to this worker's own request: the broker answering a catalog report */
+            if (gw_str_eq(env.origin, "broker")) {
+                catalog_on_broker_reply(w, &env);
             }
-            return;
+            nng_msg_free(msg);
+            continue;
         }
-        catalog_on_broker_reply(w, &env);
-        nng_msg_free(msg);
+        handle_request(w, msg, &env);
     }
 }
 
@@ -2298,31 +2398,36 @@ static void run(wrk_t *w)
     int64_t next = 0;
 
     for (;;) {
-        struct curl_waitfd fds[3];
+        struct curl_waitfd fds[2 + WRK_OUTBOXES];
+        unsigned nfds = 2;
         int64_t now = gw_clock_ms();
         int running = 0;
         CURLMcode mc;
 
-        if (w->stopping && (list_empty(&w->calls) || now >= w->stop_deadline)) {
+        if (w->stopping &&
+            ((list_empty(&w->calls) && list_empty(&w->closers)) || now >= w->stop_deadline)) {
             return;
         }
         memset(fds, 0, sizeof(fds));
-        fds[0].fd = gw_ipc_recv_fd(w->rep);
+        fds[0].fd = gw_ipc_recv_fd(w->inbox);
         fds[0].events = CURL_WAIT_POLLIN;
-        fds[1].fd = gw_ipc_recv_fd(w->broker);
+        fds[1].fd = w->sig_fd;
         fds[1].events = CURL_WAIT_POLLIN;
-        fds[2].fd = w->sig_fd;
-        fds[2].events = CURL_WAIT_POLLIN;
-        mc = curl_multi_poll(w->multi, fds, 3, loop_timeout(w, now, next), NULL);
+        for (size_t i = 0; i < w->noutboxes; i++) {
+            if (w->outboxes[i]->count > 0) { /* readable once nng can take more */
+                fds[nfds].fd = gw_outbox_send_fd(w->outboxes[i]);
+                fds[nfds++].events = CURL_WAIT_POLLIN;
+            }
+        }
+        mc = curl_multi_poll(w->multi, fds, nfds, loop_timeout(w, now, next), NULL);
         if (mc != CURLM_OK) {
             gw_log_warn("msg=\"poll failed\" backend=%s error=\"%s\"", w->name,
                         curl_multi_strerror(mc));
         }
-        if (fds[2].revents != 0 || (stop_signal && !w->stopping)) {
+        if (fds[1].revents != 0 || (stop_signal && !w->stopping)) {
             drain_signals(w);
         }
-        drain_rep(w);
-        drain_broker(w);
+        drain_inbox(w);
         curl_multi_perform(w->multi, &running);
         process_done(w);
         backlog_flush(w);
@@ -2400,7 +2505,6 @@ static int headers_build(wrk_t *w)
 static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
 {
     char url[GW_IPC_URL_MAX];
-    char name[GW_SERVER_NAME_MAX + 16];
     gw_err_t err;
 
     memset(w, 0, sizeof(*w));
@@ -2424,21 +2528,17 @@ static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
         gw_log_err("msg=\"cannot set up libcurl\" backend=%s", w->name);
         return -1;
     }
-    snprintf(name, sizeof(name), "worker-%s", w->name);
-    if ((err = gw_ipc_url(url, sizeof(url), cfg->runtime_dir, name)) != GW_OK ||
-        (err = gw_ipc_listen(&w->rep, url)) != GW_OK) {
+    snprintf(w->inbox_name, sizeof(w->inbox_name), "worker-%s", w->name);
+    if ((err = gw_ipc_url(url, sizeof(url), cfg->runtime_dir, w->inbox_name)) != GW_OK ||
+        (err = gw_ipc_inbox(&w->inbox, url)) != GW_OK) {
         gw_log_err("msg=\"cannot listen\" backend=%s url=%s error=\"%s\"", w->name, url,
                    gw_strerror(err));
         return -1;
     }
-    w->rep_open = 1;
-    if ((err = gw_ipc_url(url, sizeof(url), cfg->runtime_dir, "broker")) != GW_OK ||
-        (err = gw_ipc_dial(&w->broker, url)) != GW_OK) {
-        gw_log_err("msg=\"cannot dial the broker\" backend=%s url=%s error=\"%s\"", w->name, url,
-                   gw_strerror(err));
+    w->inbox_open = 1;
+    if (outbox_for(w, GW_STR("broker")) == NULL) {
         return -1;
     }
-    w->broker_open = 1;
     gw_log_info("msg=started backend=%s url=%s timeout_ms=%" PRIu64, w->name, srv->url,
                 srv->timeout_ms);
     return 0;
@@ -2479,11 +2579,12 @@ static void wrk_fini(wrk_t *w)
     }
     curl_slist_free_all(w->post_hdrs);
     curl_slist_free_all(w->plain_hdrs);
-    if (w->rep_open) {
-        nng_close(w->rep);
+    if (w->inbox_open) {
+        nng_close(w->inbox);
     }
-    if (w->broker_open) {
-        nng_close(w->broker);
+    for (size_t i = 0; i < w->noutboxes; i++) {
+        gw_outbox_close(w->outboxes[i]);
+        free(w->outboxes[i]);
     }
     signals_teardown(w);
 }

@@ -1,11 +1,10 @@
-/* mcpgw-testbackend: a fast MCP Streamable HTTP server that tests and benchmarks put behind the gateway. */
+/* mcpgw-testbackend: a fast MCP backend server for the gateway's tests and benchmarks. */
 
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -16,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,6 +39,7 @@
 #define ACCEPT_BATCH 32
 #define TIMER_LEVELS 18 /* 0 ms, then 1 ms .. 65536 ms */
 #define SHUTDOWN_GRACE_MS 1000
+#define STOP_POLL_MS 250 /* bounds the wait when a signal slips in just before epoll_wait */
 #define SCRATCH_KEEP (1024 * 1024)
 
 #define SSE_PREFIX "event: message\ndata: "
@@ -51,7 +50,7 @@ static const char *const supported_versions[] = {"2025-03-26", "2025-06-18", "20
 typedef struct tb_server tb_server_t;
 
 /* A one-shot timer with any delay. h2o 2.2 only has fixed-delay queues, so the timer waits in the
- * queue of the largest power-of-two delay that does not pass its deadline, and hops on from there. */
+ * queue of the largest power-of-two delay not past its deadline, and hops on from there. */
 typedef struct tb_timer {
     h2o_timeout_entry_t entry;
     tb_server_t *srv;
@@ -87,8 +86,6 @@ struct tb_server {
     h2o_accept_ctx_t accept_ctx;
     h2o_evloop_t *loop;
     h2o_socket_t *listener;
-    h2o_socket_t *signals;
-    int stopping;
     size_t streaming; /* responses still owing data (slow and big), drained on shutdown */
     h2o_timeout_t timer_levels[TIMER_LEVELS];
     session_table_t sessions;
@@ -610,8 +607,10 @@ static h2o_iovec_t concat3(h2o_mem_pool_t *pool, h2o_iovec_t a, h2o_iovec_t b, h
 /* A copy of json in pool, framed as one SSE message event when sse is set. */
 static h2o_iovec_t frame_body(h2o_mem_pool_t *pool, h2o_iovec_t json, int sse)
 {
+    h2o_iovec_t none = h2o_iovec_init(NULL, 0);
+
     if (!sse) {
-        return h2o_strdup(pool, json.base, json.len);
+        return concat3(pool, none, json, none);
     }
     return concat3(pool, h2o_iovec_init(H2O_STRLIT(SSE_PREFIX)), json,
                    h2o_iovec_init(H2O_STRLIT(SSE_SUFFIX)));
@@ -857,9 +856,10 @@ static h2o_iovec_t joined_header(h2o_mem_pool_t *pool, const h2o_headers_t *head
         if (!h2o_memis(h->name->base, h->name->len, name->base, name->len)) {
             continue;
         }
-        joined = concat3(pool, joined, is_cookie ? h2o_iovec_init(H2O_STRLIT("; "))
-                                                 : h2o_iovec_init(H2O_STRLIT(", ")),
-                         h->value);
+        joined =
+            concat3(pool, joined,
+                    is_cookie ? h2o_iovec_init(H2O_STRLIT("; ")) : h2o_iovec_init(H2O_STRLIT(", ")),
+                    h->value);
     }
     return joined;
 }
@@ -988,7 +988,8 @@ static void on_slow_due(tb_timer_t *timer)
     slow_call_t *call = H2O_STRUCT_FROM_MEMBER(slow_call_t, timer, timer);
     uint64_t now = h2o_now(call->srv->loop);
 
-    while (call->progress_due < call->steps && now >= slow_progress_at(call, call->progress_due + 1)) {
+    while (call->progress_due < call->steps &&
+           now >= slow_progress_at(call, call->progress_due + 1)) {
         ++call->progress_due;
     }
     if (call->progress_due == call->steps && now >= call->started_at + call->ms) {
@@ -1157,8 +1158,7 @@ static int tool_big(rpc_call_t *c, yajl_val args)
     body->generator.proceed = on_filler_proceed;
     body->generator.stop = NULL;
     body->srv = srv;
-    body->head = concat3(&req->pool,
-                         srv->sse ? h2o_iovec_init(H2O_STRLIT(SSE_PREFIX)) : empty,
+    body->head = concat3(&req->pool, srv->sse ? h2o_iovec_init(H2O_STRLIT(SSE_PREFIX)) : empty,
                          h2o_iovec_init(json.base, (size_t)(mark - json.base)), empty);
     body->tail = concat3(&req->pool, h2o_iovec_init(after, (size_t)(json.base + json.len - after)),
                          srv->sse ? h2o_iovec_init(H2O_STRLIT(SSE_SUFFIX)) : empty, empty);
@@ -1346,7 +1346,8 @@ static int classify_message(rpc_call_t *c, enum rpc_kind *kind)
         *kind = id != NULL ? RPC_REQUEST : RPC_NOTIFICATION;
         return 0;
     }
-    if (id == NULL || (object_get(c->msg, "result") == NULL) == (object_get(c->msg, "error") == NULL)) {
+    if (id == NULL ||
+        (object_get(c->msg, "result") == NULL) == (object_get(c->msg, "error") == NULL)) {
         return -1;
     }
     *kind = RPC_RESPONSE;
@@ -1599,14 +1600,29 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     }
 }
 
-static void on_signal(h2o_socket_t *sock, const char *err)
-{
-    tb_server_t *srv = sock->data;
+/* Set by SIGINT and SIGTERM; a signal also interrupts epoll_wait, so the loop sees it at once. */
+static volatile sig_atomic_t stop_signalled;
 
-    srv->stopping = 1;
-    if (err == NULL) {
-        h2o_buffer_consume(&sock->input, sock->input->size);
+static void on_stop_signal(int signo)
+{
+    stop_signalled = 1;
+}
+
+static int install_signal_handlers(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL) != 0) {
+        return -1;
     }
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+        return -1;
+    }
+    return 0;
 }
 
 /* Returns a listening socket's fd, or -1 after printing why. */
@@ -1661,21 +1677,7 @@ static int bound_port(int fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-/* SIGINT and SIGTERM arrive through a signalfd polled by the loop, so no handler runs at all. */
-static int signal_fd(void)
-{
-    sigset_t set;
-
-    signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
-        return -1;
-    }
-    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
+/* h2o 2.2 has no public count of open connections; its graceful-shutdown lists are the truth. */
 static int has_connections(tb_server_t *srv)
 {
     return !h2o_linklist_is_empty(&srv->ctx.http1._conns) ||
@@ -1770,13 +1772,13 @@ int main(int argc, char **argv)
     static tb_server_t srv;
     const char *address = "127.0.0.1";
     uint16_t port = 0;
-    int rc, listen_fd, sig_fd;
+    int rc, listen_fd;
 
     if ((rc = parse_args(&srv, argc, argv, &address, &port)) != -1) {
         return rc;
     }
-    if ((sig_fd = signal_fd()) == -1) {
-        fprintf(stderr, "mcpgw-testbackend: signalfd: %s\n", strerror(errno));
+    if (install_signal_handlers() != 0) {
+        fprintf(stderr, "mcpgw-testbackend: sigaction: %s\n", strerror(errno));
         return 1;
     }
     if ((listen_fd = listen_on(address, port)) == -1) {
@@ -1810,15 +1812,12 @@ int main(int argc, char **argv)
     srv.listener = h2o_evloop_socket_create(srv.loop, listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     srv.listener->data = &srv;
     h2o_socket_read_start(srv.listener, on_accept);
-    srv.signals = h2o_evloop_socket_create(srv.loop, sig_fd, 0);
-    srv.signals->data = &srv;
-    h2o_socket_read_start(srv.signals, on_signal);
 
     printf("listening port=%d\n", bound_port(listen_fd));
     fflush(stdout);
 
-    while (!srv.stopping) {
-        h2o_evloop_run(srv.loop, INT32_MAX);
+    while (!stop_signalled) {
+        h2o_evloop_run(srv.loop, STOP_POLL_MS);
     }
 
     /* stop taking connections, give streaming responses a moment, then leave */
@@ -1828,9 +1827,7 @@ int main(int argc, char **argv)
     while (srv.streaming != 0 && h2o_now(srv.loop) < give_up_at) {
         h2o_evloop_run(srv.loop, 10);
     }
-    h2o_socket_read_stop(srv.signals);
-    h2o_socket_close(srv.signals);
-    h2o_evloop_run(srv.loop, 0); /* let the closed sockets go */
+    h2o_evloop_run(srv.loop, 0); /* let the closed listener go */
 
     if (!has_connections(&srv) && timer_levels_idle(&srv)) {
         timer_levels_dispose(&srv);

@@ -191,6 +191,7 @@ test('backends get their configured header, never the client\'s credentials or s
         headers: { Authorization: 'Bearer client-token-must-not-pass', 'X-Client-Thing': 'x' },
     });
     assert.equal(r.status, 200, r.text);
+    assert.ok(r.response?.result, `alpha_headers result: ${r.text.slice(0, 300)}`);
     const got = headersOf(toolJson(r.response.result));
     assert.equal(got[ALPHA_HEADER.name.toLowerCase()], ALPHA_HEADER.value, 'configured server header reaches alpha');
     assert.equal(got.authorization, undefined, 'client Authorization must not reach the backend');
@@ -200,6 +201,7 @@ test('backends get their configured header, never the client\'s credentials or s
     const rb = await s.request('tools/call', { name: 'beta_headers', arguments: {} }, {
         headers: { Authorization: 'Bearer client-token-must-not-pass' },
     });
+    assert.ok(rb.response?.result, `beta_headers result: ${rb.text.slice(0, 300)}`);
     const gotB = headersOf(toolJson(rb.response.result));
     assert.equal(gotB[ALPHA_HEADER.name.toLowerCase()], undefined, 'alpha\'s header must not reach beta');
     assert.equal(gotB.authorization, undefined);

@@ -240,7 +240,7 @@ export function toolText(result) {
     const c = (result && result.content) || [];
     const first = c.find((x) => x && x.type === 'text');
     if (!first) {
-        throw new Error(`tool result has no text content: ${JSON.stringify(result).slice(0, 300)}`);
+        throw new Error(`tool result has no text content: ${String(JSON.stringify(result)).slice(0, 300)}`);
     }
     return first.text;
 }

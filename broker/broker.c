@@ -212,18 +212,17 @@ static void reply(gw_str_t to, uint64_t corr, uint8_t kind, unsigned status, con
     send_to(to, &e);
 }
 
-/* Answers one JSON-RPC message as a whole JSON reply: HEAD, CHUNK, END. */
+/* Answers one JSON-RPC message as a whole JSON reply, in one message (HEAD + F_FINAL). */
 static void reply_json(gw_str_t to, uint64_t corr, const gw_env_header_t *hdr, const char *body,
                        size_t len)
 {
-    gw_envelope_t e = {.kind = GW_ENV_HEAD, .corr = corr, .status = 200};
+    gw_envelope_t e = {.kind = GW_ENV_HEAD, .corr = corr, .status = 200, .flags = GW_ENV_F_FINAL};
     if (hdr != NULL) {
         e.headers[0] = *hdr;
         e.nheaders = 1;
     }
+    e.body = (gw_str_t){body, len};
     send_to(to, &e);
-    reply(to, corr, GW_ENV_CHUNK, 0, body, len);
-    reply(to, corr, GW_ENV_END, 0, NULL, 0);
 }
 
 static void reply_rpc_error(const gw_envelope_t *req, int code, const char *msg)

@@ -383,6 +383,9 @@ struct call {
     int retried;  /* already sent again after a 404 */
     int sent_sid; /* the POST carried an upstream session id */
     int head_sent;
+    int head_held;      /* a JSON reply's HEAD, held to go out with the body in one message */
+    uint32_t held_status;
+    gw_buf_t held_body; /* the JSON body, while the HEAD is held */
     int answered; /* the response to env.rpc_id went out */
     int lost;     /* replies cannot reach the caller any more */
     xfer_t x;
@@ -1408,6 +1411,7 @@ static void call_destroy(call_t *c)
         c->up = NULL;
     }
     list_remove(&c->link);
+    gw_buf_fini(&c->held_body);
     nng_msg_free(c->msg);
     free(c);
 }
@@ -1415,7 +1419,27 @@ static void call_destroy(call_t *c)
 static void call_head(call_t *c, uint32_t status, uint32_t flags)
 {
     c->head_sent = 1;
+    if (!(flags & GW_ENV_F_SSE)) {
+        /* A JSON reply is one body: send HEAD, body and end as one message (call_end). */
+        c->head_held = 1;
+        c->held_status = status;
+        return;
+    }
     call_send(c, GW_ENV_HEAD, status, flags, NULL, 0);
+}
+
+/* Sends one CHUNK of the reply, or keeps it for the held HEAD. */
+static void call_chunk(call_t *c, const char *body, size_t len)
+{
+    if (c->head_held) {
+        if (gw_buf_append(&c->held_body, body, len) != GW_OK) {
+            gw_log_warn("msg=\"reply lost\" request_id=%s backend=%s error=\"out of memory\"",
+                        c->rid, c->w->name);
+            c->lost = 1;
+        }
+        return;
+    }
+    call_send(c, GW_ENV_CHUNK, 0, 0, body, len);
 }
 
 /* Ends the reply stream. c is destroyed here unless replies are still queued; do not touch it
@@ -1429,7 +1453,14 @@ static void call_end(call_t *c, uint32_t status, const char *body, size_t len)
     gw_log_debug("msg=call request_id=%s backend=%s method=%.*s status=%ld retried=%d ms=%" PRId64,
                  c->rid, w->name, (int)c->env.method.len, c->env.method.ptr, c->x.status,
                  c->retried, gw_clock_ms() - c->received_ms);
-    call_send(c, GW_ENV_END, status, 0, body, len);
+    if (c->head_held) {
+        c->head_held = 0;
+        call_send(c, GW_ENV_HEAD, c->held_status, GW_ENV_F_FINAL, c->held_body.data,
+                  c->held_body.len);
+        gw_buf_fini(&c->held_body);
+    } else {
+        call_send(c, GW_ENV_END, status, 0, body, len);
+    }
     if (list_empty(&c->outq)) {
         call_destroy(c);
     }
@@ -1455,7 +1486,7 @@ static void call_fail(call_t *c, int code, const char *msg)
             call_head(c, 200, 0);
         }
         if (!c->answered && b.len > 0) {
-            call_send(c, GW_ENV_CHUNK, 0, 0, b.data, b.len);
+            call_chunk(c, b.data, b.len);
         }
         call_end(c, 0, NULL, 0);
     }
@@ -1513,7 +1544,7 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
     if (!c->answered && is_response_to(data, len, c->env.rpc_id)) {
         c->answered = 1;
     }
-    call_send(c, GW_ENV_CHUNK, 0, 0, data, len);
+    call_chunk(c, data, len);
     return c->lost ? GW_ECLOSED : GW_OK;
 }
 
@@ -1607,7 +1638,7 @@ static void call_relay_http_error(call_t *c)
         return;
     }
     call_head(c, 200, 0);
-    call_send(c, GW_ENV_CHUNK, 0, 0, body, len);
+    call_chunk(c, body, len);
     c->answered = 1;
     call_end(c, 0, NULL, 0);
     yajl_tree_free(tree);
@@ -1662,7 +1693,7 @@ static void call_on_done(xfer_t *x, CURLcode rc)
                        w->name, x->status);
             return;
         }
-        call_send(c, GW_ENV_CHUNK, 0, 0, x->body.data, x->body.len);
+        call_chunk(c, x->body.data, x->body.len);
         c->answered = 1;
         call_end(c, 0, NULL, 0);
         return;

@@ -24,6 +24,10 @@ typedef enum gw_env_kind {
 #define GW_ENV_F_SSE 0x01u
 /* CALL/CONTROL: the sender expects a stream of replies that stays open (subscriptions). */
 #define GW_ENV_F_STREAM 0x02u
+/* HEAD: this message is the whole reply: its body is the JSON body, no CHUNK or END follows.
+ * One message instead of three is what makes a JSON answer cheap (each nng message costs
+ * thread hand-offs on both sides). */
+#define GW_ENV_F_FINAL 0x04u
 
 typedef struct gw_str {
     const char *ptr; /* not NUL-terminated */

@@ -569,6 +569,14 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
     switch (e->kind) {
     case GW_ENV_HEAD:
         call_on_head(c, e);
+        if ((e->flags & GW_ENV_F_FINAL) && !c->sse) {
+            /* the whole JSON reply in one message: answer straight from it */
+            h2o_req_t *req = c->req;
+            call_destroy(c);
+            if (req != NULL) {
+                respond_raw(req, e->status ? e->status : 200, e->body.ptr, e->body.len);
+            }
+        }
         return;
     case GW_ENV_CHUNK:
         if (c->sse) {

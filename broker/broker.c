@@ -308,34 +308,63 @@ static void handle_initialize(const gw_envelope_t *e)
 
 static void handle_list(const gw_envelope_t *e)
 {
-    gw_buf_t result;
-    gw_buf_t msg;
-    gw_buf_init(&result);
-    gw_buf_init(&msg);
+    static const struct {
+        const char *method;
+        brk_list_t list;
+        const char *capability;
+    } list_methods[] = {
+        {"tools/list", BRK_TOOLS, NULL},
+        {"prompts/list", BRK_PROMPTS, "prompts"},
+        {"resources/list", BRK_RESOURCES, "resources"},
+        {"resources/templates/list", BRK_TEMPLATES, "resources"},
+    };
+    size_t m = 0;
+    while (m < sizeof(list_methods) / sizeof(list_methods[0]) &&
+           !gw_str_eq(e->method, list_methods[m].method)) {
+        m++;
+    }
+    if (m == sizeof(list_methods) / sizeof(list_methods[0])) {
+        reply_rpc_error(e, GW_RPC_METHOD_NOT_FOUND, "Method not found");
+        return;
+    }
+    if (list_methods[m].capability != NULL &&
+        !brk_catalog_offers(&B.cat, list_methods[m].capability)) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "Method not found: no backend offers %s",
+                 list_methods[m].capability);
+        reply_rpc_error(e, GW_RPC_METHOD_NOT_FOUND, msg);
+        return;
+    }
     session_t *s = session_find(e->session.ptr, e->session.len);
     if (s != NULL) {
         s->last_s = gw_wallclock_s();
     }
-    gw_err_t err = GW_OK;
-    if (gw_str_eq(e->method, "tools/list")) {
-        err = brk_catalog_tools_result(&B.cat, &result);
-    } else if (gw_str_eq(e->method, "prompts/list")) {
-        err = gw_buf_appends(&result, "{\"prompts\":[]}");
-    } else if (gw_str_eq(e->method, "resources/list")) {
-        err = gw_buf_appends(&result, "{\"resources\":[]}");
-    } else if (gw_str_eq(e->method, "resources/templates/list")) {
-        err = gw_buf_appends(&result, "{\"resourceTemplates\":[]}");
-    } else {
-        reply_rpc_error(e, GW_RPC_METHOD_NOT_FOUND, "Method not found");
-        goto out;
+    /* The control path may afford a tree: the cursor is all it needs from the body. */
+    char err[64];
+    yajl_val body = gw_json_parse(e->body.ptr, e->body.len, err, sizeof(err));
+    yajl_val cursor = gw_json_get(gw_json_get(body, "params"), "cursor");
+    if (cursor != NULL && !YAJL_IS_STRING(cursor)) {
+        yajl_tree_free(body);
+        reply_rpc_error(e, GW_RPC_INVALID_PARAMS, "Invalid params: cursor must be a string");
+        return;
     }
-    if (err != GW_OK ||
-        gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data, result.len) != GW_OK) {
+    gw_buf_t result;
+    gw_buf_t msg;
+    gw_buf_init(&result);
+    gw_buf_init(&msg);
+    gw_err_t rc = brk_catalog_page(&B.cat, list_methods[m].list,
+                                   cursor ? YAJL_GET_STRING(cursor) : NULL, B.cfg->page_size,
+                                   &result);
+    yajl_tree_free(body);
+    if (rc == GW_EINVAL) {
+        reply_rpc_error(e, GW_RPC_INVALID_PARAMS,
+                        "Invalid params: unknown or stale cursor (the list changed; start over)");
+    } else if (rc != GW_OK ||
+               gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data, result.len) != GW_OK) {
         reply_rpc_error(e, GW_RPC_INTERNAL_ERROR, "out of memory");
-        goto out;
+    } else {
+        reply_json(e->origin, e->corr, NULL, msg.data, msg.len);
     }
-    reply_json(e->origin, e->corr, NULL, msg.data, msg.len);
-out:
     gw_buf_fini(&result);
     gw_buf_fini(&msg);
 }
@@ -488,7 +517,7 @@ static void control_status(yajl_gen g)
         gw_json_gen_cstr(g, w != NULL && w->state == BRK_CHILD_FAILED ? "failed"
                                                                        : states[b->state]);
         gw_json_gen_cstr(g, "tools");
-        yajl_gen_integer(g, (long long)b->ntools);
+        yajl_gen_integer(g, (long long)b->nitems[BRK_TOOLS]);
         if (b->error != NULL) {
             gw_json_gen_cstr(g, "error");
             gw_json_gen_cstr(g, b->error);

@@ -1,7 +1,10 @@
-/* catalog.c: the aggregated catalog: workers' reports in, prefixed tool lists, the union of
- * capabilities and the routers' routing table out. Control path: yajl trees and generators. */
+/* catalog.c: the aggregated catalog: workers' reports in; prefixed tools and prompts, resources
+ * and templates under their own URIs, pages with gateway cursors, the union of capabilities and
+ * the routers' routing table out. Control path: yajl trees and generators. */
 #include <config.h> /* autoconf's, not common/config.h */
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,17 +12,49 @@
 #include "common/json.h"
 #include "common/log.h"
 
+/* The spec's limit for tool and prompt names. */
+#define NAME_MAX_LEN 128
+
+static const struct list_info {
+    const char *method;
+    const char *key;  /* the result's array, and the report's */
+    const char *name; /* the member that identifies an item */
+    int prefixed;     /* tools and prompts get the backend's prefix */
+} lists[BRK_NLISTS] = {
+    [BRK_TOOLS] = {"tools/list", "tools", "name", 1},
+    [BRK_PROMPTS] = {"prompts/list", "prompts", "name", 1},
+    [BRK_RESOURCES] = {"resources/list", "resources", "uri", 0},
+    [BRK_TEMPLATES] = {"resources/templates/list", "resourceTemplates", "uriTemplate", 0},
+};
+
+const char *brk_list_method(brk_list_t l)
+{
+    return lists[l].method;
+}
+
+const char *brk_list_key(brk_list_t l)
+{
+    return lists[l].key;
+}
+
+static void items_free(brk_item_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].key);
+        free(items[i].json);
+    }
+    free(items);
+}
+
 static void backend_clear(brk_backend_t *b)
 {
-    for (size_t i = 0; i < b->ntools; i++) {
-        free(b->tool_names[i]);
+    for (size_t l = 0; l < BRK_NLISTS; l++) {
+        items_free(b->items[l], b->nitems[l]);
+        b->items[l] = NULL;
+        b->nitems[l] = 0;
     }
-    free(b->tool_names);
     free(b->error);
     free(b->capabilities);
-    gw_buf_fini(&b->tools_json);
-    b->tool_names = NULL;
-    b->ntools = 0;
     b->error = NULL;
     b->capabilities = NULL;
 }
@@ -35,7 +70,6 @@ gw_err_t brk_catalog_init(brk_catalog_t *cat, const gw_config_t *cfg)
     cat->nbackends = cfg->nservers;
     for (size_t i = 0; i < cfg->nservers; i++) {
         cat->backends[i].conf = &cfg->servers[i];
-        gw_buf_init(&cat->backends[i].tools_json);
     }
     return GW_OK;
 }
@@ -44,6 +78,9 @@ void brk_catalog_fini(brk_catalog_t *cat)
 {
     for (size_t i = 0; i < cat->nbackends; i++) {
         backend_clear(&cat->backends[i]);
+    }
+    for (size_t l = 0; l < BRK_NLISTS; l++) {
+        free(cat->merged[l]);
     }
     free(cat->backends);
     memset(cat, 0, sizeof(*cat));
@@ -68,71 +105,148 @@ size_t brk_catalog_reported(const brk_catalog_t *cat)
     return n;
 }
 
-/* Is name exposed by a backend earlier in config order than before? */
-static const brk_backend_t *owner_before(const brk_catalog_t *cat, const brk_backend_t *before,
-                                         const char *name)
+/* ---- building the merged lists ---- */
+
+static uint64_t hash_str(const char *s)
 {
-    for (const brk_backend_t *b = cat->backends; b < before; b++) {
-        for (size_t i = 0; i < b->ntools; i++) {
-            if (strcmp(b->tool_names[i], name) == 0) {
-                return b;
-            }
-        }
+    uint64_t h = 1469598103934665603u;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
     }
-    return NULL;
+    return h;
 }
 
-/* Re-generates one tool object with its name prefixed; appends the exposed name. */
-static gw_err_t add_tool(brk_backend_t *b, yajl_val tool, size_t *count)
+/* Rebuilds cat->merged from the backends: config order, first owner of a key wins. */
+static gw_err_t merge(brk_catalog_t *cat)
 {
-    const char *name = gw_json_get_string(tool, "name");
-    if (name == NULL) {
+    size_t collisions = 0;
+    for (size_t l = 0; l < BRK_NLISTS; l++) {
+        size_t total = 0;
+        for (size_t i = 0; i < cat->nbackends; i++) {
+            if (cat->backends[i].state == BRK_BACKEND_UP) {
+                total += cat->backends[i].nitems[l];
+            }
+        }
+        size_t cap = 16;
+        while (cap < total * 2) {
+            cap *= 2;
+        }
+        const brk_item_t **seen = calloc(cap, sizeof(*seen));
+        const brk_item_t **out = calloc(total + 1, sizeof(*out));
+        if (seen == NULL || out == NULL) {
+            free(seen);
+            free(out);
+            return GW_ENOMEM;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < cat->nbackends; i++) {
+            const brk_backend_t *b = &cat->backends[i];
+            for (size_t k = 0; b->state == BRK_BACKEND_UP && k < b->nitems[l]; k++) {
+                const brk_item_t *it = &b->items[l][k];
+                size_t slot = hash_str(it->key) & (cap - 1);
+                while (seen[slot] != NULL && strcmp(seen[slot]->key, it->key) != 0) {
+                    slot = (slot + 1) & (cap - 1);
+                }
+                if (seen[slot] != NULL) {
+                    collisions++;
+                    gw_log_warn("msg=\"name collision; the later backend's item is hidden\" "
+                                "list=%s key=\"%s\" kept=%s hidden=%s",
+                                lists[l].key, it->key,
+                                cat->backends[seen[slot]->server].conf->name, b->conf->name);
+                    continue;
+                }
+                seen[slot] = it;
+                out[n++] = it;
+            }
+        }
+        free(seen);
+        free(cat->merged[l]);
+        cat->merged[l] = out;
+        cat->nmerged[l] = n;
+    }
+    cat->collisions = collisions;
+    return GW_OK;
+}
+
+/* Makes the client-visible item of one listed object: tools and prompts get the prefix. */
+static gw_err_t make_item(const brk_backend_t *b, size_t server, brk_list_t l, yajl_val obj,
+                          brk_item_t *it)
+{
+    const char *id = gw_json_get_string(obj, lists[l].name);
+    if (id == NULL || id[0] == '\0') {
         return GW_EINVAL;
     }
-    size_t plen = strlen(b->conf->prefix);
-    size_t nlen = strlen(name);
-    char *exposed = malloc(plen + nlen + 1);
-    if (exposed == NULL) {
+    const char *prefix = lists[l].prefixed ? b->conf->prefix : "";
+    size_t plen = strlen(prefix);
+    size_t nlen = strlen(id);
+    if (lists[l].prefixed && plen + nlen > NAME_MAX_LEN) {
+        gw_log_warn("msg=\"name too long with its prefix; hidden\" backend=%s list=%s name=\"%s\"",
+                    b->conf->name, lists[l].key, id);
+        return GW_ETOOBIG;
+    }
+    memset(it, 0, sizeof(*it));
+    it->server = server;
+    if ((it->key = malloc(plen + nlen + 1)) == NULL) {
         return GW_ENOMEM;
     }
-    memcpy(exposed, b->conf->prefix, plen);
-    memcpy(exposed + plen, name, nlen + 1);
-    if (plen + nlen > 128) {
-        gw_log_warn("msg=\"tool name too long with prefix; hidden\" backend=%s tool=%s",
-                    b->conf->name, name);
-        free(exposed);
-        return GW_OK;
-    }
+    memcpy(it->key, prefix, plen);
+    memcpy(it->key + plen, id, nlen + 1);
     gw_buf_t one;
     gw_buf_init(&one);
-    yajl_gen g = gw_json_gen_to_buf(&one);
-    if (g == NULL) {
-        free(exposed);
-        return GW_ENOMEM;
-    }
-    yajl_gen_map_open(g);
-    for (size_t i = 0; i < YAJL_GET_OBJECT(tool)->len; i++) {
-        const char *key = YAJL_GET_OBJECT(tool)->keys[i];
-        gw_json_gen_cstr(g, key);
-        if (strcmp(key, "name") == 0) {
-            gw_json_gen_cstr(g, exposed);
+    gw_err_t err = GW_OK;
+    if (!lists[l].prefixed) {
+        err = gw_json_to_buf(obj, &one);
+    } else {
+        yajl_gen g = gw_json_gen_to_buf(&one);
+        if (g == NULL) {
+            err = GW_ENOMEM;
         } else {
-            gw_json_gen(g, YAJL_GET_OBJECT(tool)->values[i]);
+            yajl_gen_map_open(g);
+            for (size_t i = 0; i < YAJL_GET_OBJECT(obj)->len; i++) {
+                const char *k = YAJL_GET_OBJECT(obj)->keys[i];
+                gw_json_gen_cstr(g, k);
+                if (strcmp(k, "name") == 0) {
+                    gw_json_gen_cstr(g, it->key);
+                } else {
+                    gw_json_gen(g, YAJL_GET_OBJECT(obj)->values[i]);
+                }
+            }
+            yajl_gen_map_close(g);
+            yajl_gen_free(g);
         }
     }
-    yajl_gen_map_close(g);
-    yajl_gen_free(g);
-    gw_err_t err = GW_OK;
-    if ((*count > 0 && gw_buf_append(&b->tools_json, ",", 1) != GW_OK) ||
-        gw_buf_append(&b->tools_json, one.data, one.len) != GW_OK) {
+    if (err == GW_OK && (it->json = gw_buf_steal(&one, NULL)) == NULL) {
         err = GW_ENOMEM;
     }
     gw_buf_fini(&one);
     if (err != GW_OK) {
-        free(exposed);
-        return err;
+        free(it->key);
+        it->key = NULL;
     }
-    b->tool_names[(*count)++] = exposed;
+    return err;
+}
+
+static gw_err_t take_list(brk_backend_t *b, size_t server, brk_list_t l, yajl_val arr)
+{
+    size_t n = YAJL_IS_ARRAY(arr) ? YAJL_GET_ARRAY(arr)->len : 0;
+    b->items[l] = calloc(n + 1, sizeof(brk_item_t));
+    if (b->items[l] == NULL) {
+        return GW_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yajl_val obj = YAJL_GET_ARRAY(arr)->values[i];
+        brk_item_t *it = &b->items[l][b->nitems[l]];
+        gw_err_t err = YAJL_IS_OBJECT(obj) ? make_item(b, server, l, obj, it) : GW_EINVAL;
+        if (err == GW_ENOMEM) {
+            return err;
+        }
+        if (err != GW_OK) {
+            gw_log_warn("msg=\"skipped a malformed item\" backend=%s list=%s index=%zu",
+                        b->conf->name, lists[l].key, i);
+            continue;
+        }
+        b->nitems[l]++;
+    }
     return GW_OK;
 }
 
@@ -153,106 +267,131 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
         return GW_ENOTFOUND;
     }
     backend_clear(b);
-    gw_buf_init(&b->tools_json);
     cat->generation++;
+    gw_err_t rc = GW_OK;
     if (!YAJL_IS_TRUE(gw_json_get(root, "ok"))) {
         const char *why = gw_json_get_string(root, "error");
         b->state = BRK_BACKEND_DOWN;
         b->error = strdup(why ? why : "unknown error");
         gw_log_warn("msg=\"backend down\" backend=%s error=\"%s\"", b->conf->name,
                     why ? why : "unknown error");
-        yajl_tree_free(root);
-        return GW_OK;
-    }
-    yajl_val caps = gw_json_get(root, "capabilities");
-    if (YAJL_IS_OBJECT(caps)) {
-        gw_buf_t cb;
-        gw_buf_init(&cb);
-        if (gw_json_to_buf(caps, &cb) == GW_OK) {
-            b->capabilities = gw_buf_steal(&cb, NULL);
+    } else {
+        yajl_val caps = gw_json_get(root, "capabilities");
+        if (YAJL_IS_OBJECT(caps)) {
+            gw_buf_t cb;
+            gw_buf_init(&cb);
+            if (gw_json_to_buf(caps, &cb) == GW_OK) {
+                b->capabilities = gw_buf_steal(&cb, NULL);
+            }
+            gw_buf_fini(&cb);
         }
-        gw_buf_fini(&cb);
-    }
-    yajl_val tools = gw_json_get(root, "tools");
-    size_t n = YAJL_IS_ARRAY(tools) ? YAJL_GET_ARRAY(tools)->len : 0;
-    b->tool_names = calloc(n + 1, sizeof(char *));
-    if (b->tool_names == NULL) {
-        yajl_tree_free(root);
-        return GW_ENOMEM;
-    }
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++) {
-        yajl_val t = YAJL_GET_ARRAY(tools)->values[i];
-        if (!YAJL_IS_OBJECT(t) || add_tool(b, t, &count) != GW_OK) {
-            gw_log_warn("msg=\"skipped a malformed tool\" backend=%s index=%zu", b->conf->name, i);
+        size_t server_idx = (size_t)(b - cat->backends);
+        for (size_t l = 0; l < BRK_NLISTS && rc == GW_OK; l++) {
+            rc = take_list(b, server_idx, (brk_list_t)l, gw_json_get(root, lists[l].key));
         }
+        b->state = rc == GW_OK ? BRK_BACKEND_UP : BRK_BACKEND_DOWN;
+        gw_log_info("msg=\"backend up\" backend=%s tools=%zu prompts=%zu resources=%zu "
+                    "templates=%zu",
+                    b->conf->name, b->nitems[BRK_TOOLS], b->nitems[BRK_PROMPTS],
+                    b->nitems[BRK_RESOURCES], b->nitems[BRK_TEMPLATES]);
     }
-    b->ntools = count;
-    b->state = BRK_BACKEND_UP;
-    gw_log_info("msg=\"backend up\" backend=%s tools=%zu", b->conf->name, count);
     yajl_tree_free(root);
-    return GW_OK;
+    gw_err_t merr = merge(cat);
+    return rc != GW_OK ? rc : merr;
 }
 
-gw_err_t brk_catalog_tools_result(const brk_catalog_t *cat, gw_buf_t *out)
+/* ---- pages ---- */
+
+/* A gateway cursor: "<generation>.<offset>" in base 36, opaque to clients. It names a position
+ * in one version of the merged list; after any change the version differs and the cursor is
+ * refused (-32602) rather than answered with a page of another list. */
+static void cursor_make(char *out, size_t outlen, uint64_t generation, size_t offset)
 {
-    gw_err_t err = gw_buf_appends(out, "{\"tools\":[");
-    int first = 1;
-    for (size_t i = 0; i < cat->nbackends && err == GW_OK; i++) {
-        const brk_backend_t *b = &cat->backends[i];
-        if (b->state != BRK_BACKEND_UP || b->tools_json.len == 0) {
-            continue;
+    char g[16];
+    char o[16];
+    size_t gi = sizeof(g);
+    size_t oi = sizeof(o);
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    g[--gi] = '\0';
+    o[--oi] = '\0';
+    do {
+        g[--gi] = digits[generation % 36];
+        generation /= 36;
+    } while (generation > 0 && gi > 0);
+    do {
+        o[--oi] = digits[offset % 36];
+        offset /= 36;
+    } while (offset > 0 && oi > 0);
+    snprintf(out, outlen, "%s.%s", g + gi, o + oi);
+}
+
+static int cursor_parse(const char *c, uint64_t *generation, size_t *offset)
+{
+    char *end;
+    if (strlen(c) > 30) {
+        return -1;
+    }
+    unsigned long long g = strtoull(c, &end, 36);
+    if (end == c || *end != '.') {
+        return -1;
+    }
+    const char *o = end + 1;
+    unsigned long long off = strtoull(o, &end, 36);
+    if (end == o || *end != '\0' || c[0] == '-' || c[0] == '+' || o[0] == '-' || o[0] == '+') {
+        return -1;
+    }
+    *generation = g;
+    *offset = (size_t)off;
+    return 0;
+}
+
+gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cursor,
+                          size_t page_size, gw_buf_t *out)
+{
+    size_t offset = 0;
+    if (cursor != NULL) {
+        uint64_t gen;
+        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != cat->generation ||
+            offset == 0 || offset >= cat->nmerged[l]) {
+            return GW_EINVAL;
         }
-        int collides = 0;
-        for (size_t t = 0; t < b->ntools && !collides; t++) {
-            collides = owner_before(cat, b, b->tool_names[t]) != NULL;
+    }
+    size_t end = cat->nmerged[l];
+    if (page_size > 0 && end - offset > page_size) {
+        end = offset + page_size;
+    }
+    gw_err_t err = gw_buf_appendf(out, "{\"%s\":[", lists[l].key);
+    for (size_t i = offset; i < end && err == GW_OK; i++) {
+        if (i > offset) {
+            err = gw_buf_append(out, ",", 1);
         }
-        if (!collides) {
-            if (!first) {
-                err = gw_buf_append(out, ",", 1);
-            }
-            if (err == GW_OK) {
-                err = gw_buf_append(out, b->tools_json.data, b->tools_json.len);
-            }
-            first = 0;
-            continue;
+        if (err == GW_OK) {
+            err = gw_buf_appends(out, cat->merged[l][i]->json);
         }
-        /* Rare: a name collision; fall back to emitting this backend's tools one by one. */
-        char e[64];
-        yajl_val arr = NULL;
-        gw_buf_t wrapped;
-        gw_buf_init(&wrapped);
-        if (gw_buf_appendf(&wrapped, "[%.*s]", (int)b->tools_json.len, b->tools_json.data) ==
-            GW_OK) {
-            arr = gw_json_parse(wrapped.data, wrapped.len, e, sizeof(e));
-        }
-        gw_buf_fini(&wrapped);
-        for (size_t t = 0; arr != NULL && t < YAJL_GET_ARRAY(arr)->len && err == GW_OK; t++) {
-            if (owner_before(cat, b, b->tool_names[t]) != NULL) {
-                continue;
-            }
-            if (!first) {
-                err = gw_buf_append(out, ",", 1);
-            }
-            if (err == GW_OK) {
-                err = gw_json_to_buf(YAJL_GET_ARRAY(arr)->values[t], out);
-            }
-            first = 0;
-        }
-        yajl_tree_free(arr);
     }
     if (err == GW_OK) {
-        err = gw_buf_appends(out, "]}");
+        err = gw_buf_append(out, "]", 1);
+    }
+    if (err == GW_OK && end < cat->nmerged[l]) {
+        char next[48];
+        cursor_make(next, sizeof(next), cat->generation, end);
+        err = gw_buf_appendf(out, ",\"nextCursor\":\"%s\"", next);
+    }
+    if (err == GW_OK) {
+        err = gw_buf_append(out, "}", 1);
     }
     return err;
 }
+
+/* ---- capabilities and routes ---- */
 
 void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
 {
     /* The gateway's tool list can change (backends come and go), so it always says so. */
     static const char *const known[] = {"tools", "prompts", "resources", "logging", "completions"};
-    int present[5] = {1, 0, 0, 0, 0};
-    int list_changed[5] = {1, 0, 0, 0, 0};
+    enum { N = sizeof(known) / sizeof(known[0]) };
+    int present[N] = {1, 0, 0, 0, 0};
+    int list_changed[N] = {1, 0, 0, 0, 0};
     int subscribe = 0;
     for (size_t i = 0; i < cat->nbackends; i++) {
         const brk_backend_t *b = &cat->backends[i];
@@ -260,7 +399,7 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
         yajl_val caps =
             b->capabilities ? gw_json_parse(b->capabilities, strlen(b->capabilities), e, sizeof(e))
                             : NULL;
-        for (size_t k = 0; caps != NULL && k < 5; k++) {
+        for (size_t k = 0; caps != NULL && k < N; k++) {
             yajl_val v = gw_json_get(caps, known[k]);
             if (v == NULL) {
                 continue;
@@ -274,7 +413,7 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
         yajl_tree_free(caps);
     }
     yajl_gen_map_open(g);
-    for (size_t k = 0; k < 5; k++) {
+    for (size_t k = 0; k < N; k++) {
         if (!present[k]) {
             continue;
         }
@@ -293,7 +432,41 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
     yajl_gen_map_close(g);
 }
 
-gw_err_t brk_catalog_routes(brk_catalog_t *cat, char *const *revoked, size_t nrevoked,
+/* Does backend b advertise the capability named cap? */
+static int has_capability(const brk_backend_t *b, const char *cap)
+{
+    char e[64];
+    if (b->state != BRK_BACKEND_UP || b->capabilities == NULL) {
+        return 0;
+    }
+    yajl_val caps = gw_json_parse(b->capabilities, strlen(b->capabilities), e, sizeof(e));
+    int has = gw_json_get(caps, cap) != NULL;
+    yajl_tree_free(caps);
+    return has;
+}
+
+int brk_catalog_offers(const brk_catalog_t *cat, const char *capability)
+{
+    for (size_t i = 0; i < cat->nbackends; i++) {
+        if (has_capability(&cat->backends[i], capability)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void gen_owner_map(const brk_catalog_t *cat, brk_list_t l, yajl_gen g)
+{
+    gw_json_gen_cstr(g, lists[l].key);
+    yajl_gen_map_open(g);
+    for (size_t i = 0; i < cat->nmerged[l]; i++) {
+        gw_json_gen_cstr(g, cat->merged[l][i]->key);
+        yajl_gen_integer(g, (long long)cat->merged[l][i]->server);
+    }
+    yajl_gen_map_close(g);
+}
+
+gw_err_t brk_catalog_routes(const brk_catalog_t *cat, char *const *revoked, size_t nrevoked,
                             gw_buf_t *out)
 {
     yajl_gen g = gw_json_gen_to_buf(out);
@@ -306,39 +479,27 @@ gw_err_t brk_catalog_routes(brk_catalog_t *cat, char *const *revoked, size_t nre
     gw_json_gen_cstr(g, "servers");
     yajl_gen_array_open(g);
     for (size_t i = 0; i < cat->nbackends; i++) {
-        const gw_server_conf_t *s = cat->backends[i].conf;
+        const brk_backend_t *b = &cat->backends[i];
         yajl_gen_map_open(g);
         gw_json_gen_cstr(g, "name");
-        gw_json_gen_cstr(g, s->name);
+        gw_json_gen_cstr(g, b->conf->name);
         gw_json_gen_cstr(g, "prefix");
-        gw_json_gen_cstr(g, s->prefix);
+        gw_json_gen_cstr(g, b->conf->prefix);
         gw_json_gen_cstr(g, "timeout_ms");
-        yajl_gen_integer(g, (long long)s->timeout_ms);
+        yajl_gen_integer(g, (long long)b->conf->timeout_ms);
+        gw_json_gen_cstr(g, "up");
+        yajl_gen_bool(g, b->state == BRK_BACKEND_UP);
+        gw_json_gen_cstr(g, "resources");
+        yajl_gen_bool(g, has_capability(b, "resources"));
+        gw_json_gen_cstr(g, "completions");
+        yajl_gen_bool(g, has_capability(b, "completions"));
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
-    gw_json_gen_cstr(g, "tools");
-    yajl_gen_map_open(g);
-    size_t hidden = 0;
-    for (size_t i = 0; i < cat->nbackends; i++) {
-        const brk_backend_t *b = &cat->backends[i];
-        if (b->state != BRK_BACKEND_UP) {
-            continue;
-        }
-        for (size_t t = 0; t < b->ntools; t++) {
-            const brk_backend_t *owner = owner_before(cat, b, b->tool_names[t]);
-            if (owner != NULL) {
-                hidden++;
-                gw_log_warn("msg=\"tool name collision; later backend's tool hidden\" tool=%s "
-                            "kept=%s hidden=%s",
-                            b->tool_names[t], owner->conf->name, b->conf->name);
-                continue;
-            }
-            gw_json_gen_cstr(g, b->tool_names[t]);
-            yajl_gen_integer(g, (long long)i);
-        }
-    }
-    yajl_gen_map_close(g);
+    gen_owner_map(cat, BRK_TOOLS, g);
+    gen_owner_map(cat, BRK_PROMPTS, g);
+    gen_owner_map(cat, BRK_RESOURCES, g);
+    gen_owner_map(cat, BRK_TEMPLATES, g);
     gw_json_gen_cstr(g, "revoked");
     yajl_gen_array_open(g);
     for (size_t i = 0; i < nrevoked; i++) {
@@ -346,8 +507,6 @@ gw_err_t brk_catalog_routes(brk_catalog_t *cat, char *const *revoked, size_t nre
     }
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
-    yajl_gen_status st = yajl_gen_status_ok;
     yajl_gen_free(g);
-    cat->collisions = hidden;
-    return st == yajl_gen_status_ok ? GW_OK : GW_ENOMEM;
+    return GW_OK;
 }

@@ -1,5 +1,6 @@
 /* catalog.h: the aggregated catalog the broker builds from its workers' reports: every backend's
- * tools under its prefix, the union of capabilities, and the routing table routers receive. */
+ * tools and prompts under its prefix, resources and templates under their own URIs, the union of
+ * capabilities, the pages of every list method and the routing table routers receive. */
 #ifndef MCPGW_BROKER_CATALOG_H
 #define MCPGW_BROKER_CATALOG_H
 
@@ -11,28 +12,48 @@
 #include "common/config.h"
 #include "common/err.h"
 
+typedef enum brk_list {
+    BRK_TOOLS = 0,
+    BRK_PROMPTS,
+    BRK_RESOURCES,
+    BRK_TEMPLATES,
+    BRK_NLISTS,
+} brk_list_t;
+
 typedef enum brk_backend_state {
     BRK_BACKEND_PENDING = 0, /* no report from its worker yet */
     BRK_BACKEND_UP,
     BRK_BACKEND_DOWN, /* the worker reported a failure */
 } brk_backend_state_t;
 
+/* One listed thing: its key (exposed tool or prompt name, resource URI, URI template) and its
+ * JSON object as clients see it. */
+typedef struct brk_item {
+    char *key;
+    char *json;
+    size_t server; /* index of the owning backend */
+} brk_item_t;
+
 typedef struct brk_backend {
     const gw_server_conf_t *conf; /* borrowed from the config the catalog was made for */
     brk_backend_state_t state;
-    char *error;         /* the worker's reason when DOWN */
-    char *capabilities;  /* the backend's capabilities object, JSON text, or NULL */
-    char **tool_names;   /* exposed (prefixed) names of the tools this backend serves */
-    size_t ntools;
-    gw_buf_t tools_json; /* those tools' objects, prefixed, comma-joined */
+    char *error;        /* the worker's reason when DOWN */
+    char *capabilities; /* the backend's capabilities object, JSON text, or NULL */
+    brk_item_t *items[BRK_NLISTS];
+    size_t nitems[BRK_NLISTS];
 } brk_backend_t;
 
 typedef struct brk_catalog {
     const gw_config_t *cfg;
     brk_backend_t *backends; /* in config order, one per server */
     size_t nbackends;
-    uint64_t generation; /* bumped on every change */
-    size_t collisions;   /* tools hidden because an earlier backend exposes the same name */
+    uint64_t generation; /* bumped on every change; gateway cursors carry it */
+    /* What clients see: every UP backend's items in config order, an item whose key an earlier
+     * backend already uses left out (and counted: "collisions are reported, never silently
+     * shadowed"). Pointers into the backends' items. */
+    const brk_item_t **merged[BRK_NLISTS];
+    size_t nmerged[BRK_NLISTS];
+    size_t collisions;
 } brk_catalog_t;
 
 gw_err_t brk_catalog_init(brk_catalog_t *cat, const gw_config_t *cfg);
@@ -42,13 +63,19 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
 brk_backend_t *brk_catalog_backend(brk_catalog_t *cat, const char *name);
 /* How many backends have reported (up or down). */
 size_t brk_catalog_reported(const brk_catalog_t *cat);
-/* Appends the tools/list result object {"tools":[…]} to out. */
-gw_err_t brk_catalog_tools_result(const brk_catalog_t *cat, gw_buf_t *out);
+/* The JSON-RPC method that lists l ("tools/list"), and l's array key ("tools"). */
+const char *brk_list_method(brk_list_t l);
+const char *brk_list_key(brk_list_t l);
+/* Appends one page of list l as a result object ({"tools":[…],"nextCursor":"…"}) to out.
+ * cursor is the client's (NULL for the first page). GW_EINVAL for a stale or forged cursor. */
+gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cursor,
+                          size_t page_size, gw_buf_t *out);
+/* Does any backend that is up advertise the capability (e.g. "prompts")? */
+int brk_catalog_offers(const brk_catalog_t *cat, const char *capability);
 /* Writes the union of the backends' capabilities (plus the gateway's own) as an object into g. */
 void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g);
-/* Appends the routing table JSON (docs/ipc.md) to out; revoked is a list of session uuids.
- * Counts (and logs) name collisions into cat->collisions. */
-gw_err_t brk_catalog_routes(brk_catalog_t *cat, char *const *revoked, size_t nrevoked,
+/* Appends the routing table JSON (docs/ipc.md) to out; revoked is a list of session uuids. */
+gw_err_t brk_catalog_routes(const brk_catalog_t *cat, char *const *revoked, size_t nrevoked,
                             gw_buf_t *out);
 
 #endif

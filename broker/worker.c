@@ -33,6 +33,7 @@
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "common/mcp.h"
+#include "common/sse.h"
 
 /* A reply body must fit one envelope under the receivers' NNG_OPT_RECVMAXSZ, with room for the
  * envelope's other fields. */
@@ -128,135 +129,6 @@ static void copy_token(char *out, size_t outlen, const char *s, size_t n)
     out[o] = '\0';
 }
 
-/* ---- server-sent events: a resumable parser ---- */
-
-typedef gw_err_t (*sse_event_fn)(void *arg, const char *data, size_t len);
-
-typedef struct sse {
-    gw_buf_t line; /* a line split across reads */
-    gw_buf_t data; /* the current event's data lines, each followed by \n */
-    int after_cr;  /* the last byte was \r: a \n right after it ends no second line */
-    int seen_line; /* a UTF-8 BOM may only precede the first line */
-    size_t max;
-} sse_t;
-
-static void sse_init(sse_t *p, size_t max)
-{
-    gw_buf_init(&p->line);
-    gw_buf_init(&p->data);
-    p->after_cr = 0;
-    p->seen_line = 0;
-    p->max = max;
-}
-
-static void sse_reset(sse_t *p)
-{
-    gw_buf_reset(&p->line);
-    gw_buf_reset(&p->data);
-    p->after_cr = 0;
-    p->seen_line = 0;
-}
-
-static void sse_fini(sse_t *p)
-{
-    gw_buf_fini(&p->line);
-    gw_buf_fini(&p->data);
-}
-
-static gw_err_t sse_line(sse_t *p, const char *s, size_t n, sse_event_fn fn, void *arg)
-{
-    const char *colon;
-    const char *v;
-    size_t vlen;
-    gw_err_t err;
-
-    if (!p->seen_line) {
-        p->seen_line = 1;
-        if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
-            s += 3;
-            n -= 3;
-        }
-    }
-    if (n == 0) {
-        /* Dispatch. Events without data (the 2025-11-25 priming event, keep-alives) carry
-         * nothing for the client. */
-        size_t len = p->data.len > 0 ? p->data.len - 1 : 0;
-        err = GW_OK;
-        if (len > 0) {
-            err = fn(arg, p->data.data, len);
-        }
-        gw_buf_reset(&p->data);
-        return err;
-    }
-    if (s[0] == ':') {
-        return GW_OK; /* comment */
-    }
-    colon = memchr(s, ':', n);
-    if ((colon ? (size_t)(colon - s) : n) != 4 || memcmp(s, "data", 4) != 0) {
-        return GW_OK; /* event, id, retry and unknown fields mean nothing to a relay */
-    }
-    v = colon ? colon + 1 : s + n;
-    vlen = (size_t)(s + n - v);
-    if (vlen > 0 && v[0] == ' ') {
-        v++;
-        vlen--;
-    }
-    if (vlen + 1 > p->max - p->data.len) {
-        return GW_ETOOBIG;
-    }
-    if ((err = gw_buf_append(&p->data, v, vlen)) != GW_OK) {
-        return err;
-    }
-    return gw_buf_append(&p->data, "\n", 1);
-}
-
-/* Feeds len bytes of the stream; calls fn with each complete event's data. */
-static gw_err_t sse_feed(sse_t *p, const char *buf, size_t len, sse_event_fn fn, void *arg)
-{
-    const char *s = buf;
-    const char *end = buf + len;
-    gw_err_t err;
-
-    while (s < end) {
-        const char *eol = s;
-
-        if (p->after_cr) {
-            p->after_cr = 0;
-            if (*s == '\n') {
-                s++;
-                continue;
-            }
-        }
-        while (eol < end && *eol != '\n' && *eol != '\r') {
-            eol++;
-        }
-        if (eol == end) {
-            if ((size_t)(end - s) > p->max - p->line.len) {
-                return GW_ETOOBIG;
-            }
-            return gw_buf_append(&p->line, s, (size_t)(end - s));
-        }
-        if (p->line.len > 0) {
-            if ((size_t)(eol - s) > p->max - p->line.len) {
-                return GW_ETOOBIG;
-            }
-            if ((err = gw_buf_append(&p->line, s, (size_t)(eol - s))) != GW_OK) {
-                return err;
-            }
-            err = sse_line(p, p->line.data, p->line.len, fn, arg);
-            gw_buf_reset(&p->line);
-        } else {
-            err = sse_line(p, s, (size_t)(eol - s), fn, arg);
-        }
-        if (err != GW_OK) {
-            return err;
-        }
-        p->after_cr = *eol == '\r';
-        s = eol + 1;
-    }
-    return GW_OK;
-}
-
 /* ---- HTTP transfers to the backend ---- */
 
 typedef enum xfer_ctype {
@@ -315,7 +187,7 @@ struct xfer {
     int discard;  /* the body is not wanted */
     int rpc_seen; /* the response to expect_id was collected into body */
     xfer_abort_t aborted;
-    sse_t sse;
+    gw_sse_t sse;
     gw_buf_t body;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -406,14 +278,31 @@ typedef enum cat_state {
     CAT_DONE,
 } cat_state_t;
 
+/* The lists a catalog holds, fetched in this order; a list is fetched when the backend
+ * advertises its capability. */
+static const struct cat_list {
+    const char *method;
+    const char *key;        /* the array in the result, and in the report */
+    const char *capability; /* in the backend's capabilities */
+} cat_lists[] = {
+    {"tools/list", "tools", "tools"},
+    {"prompts/list", "prompts", "prompts"},
+    {"resources/list", "resources", "resources"},
+    {"resources/templates/list", "resourceTemplates", "resources"},
+};
+#define CAT_LISTS (sizeof(cat_lists) / sizeof(cat_lists[0]))
+
 typedef struct catalog {
     cat_state_t state;
     upstream_t *up;  /* its own upstream session (a reference), not in the map */
-    xfer_t x;        /* tools/list */
-    yajl_val *pages; /* each tools/list response tree */
+    xfer_t x;        /* the list request under way */
+    size_t list;     /* index in cat_lists of the list being fetched */
+    yajl_val *pages; /* each list response tree */
+    unsigned char *page_list; /* which list each page belongs to */
     size_t npages;
     size_t cappages;
     size_t ntools;
+    size_t nitems[CAT_LISTS];
     char *cursor;
     gw_buf_t report;
     uint64_t report_corr;
@@ -488,7 +377,7 @@ static void xfer_init(xfer_t *x, wrk_t *w, const xfer_ops_t *ops)
     x->ops = ops;
     gw_buf_init(&x->req);
     gw_buf_init(&x->body);
-    sse_init(&x->sse, WRK_BODY_MAX);
+    gw_sse_init(&x->sse, WRK_BODY_MAX);
 }
 
 static void xfer_reset_response(xfer_t *x)
@@ -504,7 +393,7 @@ static void xfer_reset_response(xfer_t *x)
     x->aborted = ABORT_NONE;
     x->paused = 0;
     x->errbuf[0] = '\0';
-    sse_reset(&x->sse);
+    gw_sse_reset(&x->sse);
     gw_buf_reset(&x->body);
 }
 
@@ -526,7 +415,7 @@ static void xfer_fini(xfer_t *x)
     x->sid = NULL;
     gw_buf_fini(&x->req);
     gw_buf_fini(&x->body);
-    sse_fini(&x->sse);
+    gw_sse_fini(&x->sse);
 }
 
 static void xfer_see_head(xfer_t *x, long status)
@@ -650,7 +539,7 @@ static size_t on_curl_write(char *buf, size_t size, size_t nmemb, void *arg)
         return len;
     }
     if (x->ctype == CTYPE_SSE && x->status / 100 == 2) {
-        if ((err = sse_feed(&x->sse, buf, len, xfer_on_sse_event, x)) != GW_OK) {
+        if ((err = gw_sse_feed(&x->sse, buf, len, xfer_on_sse_event, x)) != GW_OK) {
             x->aborted = err == GW_ETOOBIG  ? ABORT_TOO_BIG
                          : err == GW_ENOMEM ? ABORT_NOMEM
                                             : ABORT_RELAY;
@@ -1997,6 +1886,8 @@ static void catalog_clear(wrk_t *w)
     }
     cat->npages = 0;
     cat->ntools = 0;
+    cat->list = 0;
+    memset(cat->nitems, 0, sizeof(cat->nitems));
     free(cat->cursor);
     cat->cursor = NULL;
     if (cat->up != NULL) {
@@ -2097,18 +1988,20 @@ static int catalog_build_report(wrk_t *w, gw_buf_t *out)
     }
     bad |= gw_json_gen_cstr(g, "serverInfo");
     bad |= info != NULL ? gw_json_gen(g, info) : yajl_gen_null(g);
-    bad |= gw_json_gen_cstr(g, "tools");
-    bad |= yajl_gen_array_open(g);
-    for (size_t i = 0; i < cat->npages; i++) {
-        yajl_val tools = gw_json_get(gw_json_get(cat->pages[i], "result"), "tools");
-        if (tools == NULL || !YAJL_IS_ARRAY(tools)) {
-            continue; /* checked when the page came in */
+    for (size_t l = 0; l < CAT_LISTS; l++) {
+        bad |= gw_json_gen_cstr(g, cat_lists[l].key);
+        bad |= yajl_gen_array_open(g);
+        for (size_t i = 0; i < cat->npages; i++) {
+            yajl_val items = gw_json_get(gw_json_get(cat->pages[i], "result"), cat_lists[l].key);
+            if (cat->page_list[i] != l || items == NULL || !YAJL_IS_ARRAY(items)) {
+                continue; /* checked when the page came in */
+            }
+            for (size_t j = 0; j < items->u.array.len; j++) {
+                bad |= gw_json_gen(g, items->u.array.values[j]);
+            }
         }
-        for (size_t j = 0; j < tools->u.array.len; j++) {
-            bad |= gw_json_gen(g, tools->u.array.values[j]);
-        }
+        bad |= yajl_gen_array_close(g);
     }
-    bad |= yajl_gen_array_close(g);
     bad |= yajl_gen_map_close(g);
     yajl_gen_free(g);
     return bad ? -1 : 0;
@@ -2122,8 +2015,10 @@ static void catalog_report(wrk_t *w)
         catalog_fail(w, "cannot generate the catalog report");
         return;
     }
-    gw_log_info("msg=\"catalog fetched\" backend=%s tools=%zu pages=%zu protocol=%s", w->name,
-                cat->ntools, cat->npages, cat->up->proto);
+    gw_log_info("msg=\"catalog fetched\" backend=%s tools=%zu prompts=%zu resources=%zu "
+                "templates=%zu pages=%zu protocol=%s",
+                w->name, cat->nitems[0], cat->nitems[1], cat->nitems[2], cat->nitems[3],
+                cat->npages, cat->up->proto);
     /* The trees are in the report now; the session stays for later use. */
     for (size_t i = 0; i < cat->npages; i++) {
         yajl_tree_free(cat->pages[i]);
@@ -2144,8 +2039,8 @@ static void catalog_list(wrk_t *w)
 
     x->expect_id = ++w->next_rpc_id;
     gw_buf_reset(&x->req);
-    err = gw_buf_appendf(
-        &x->req, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"tools/list\"", x->expect_id);
+    err = gw_buf_appendf(&x->req, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"%s\"",
+                         x->expect_id, cat_lists[cat->list].method);
     if (err == GW_OK && cat->cursor != NULL) {
         err = gw_buf_appends(&x->req, ",\"params\":{\"cursor\":");
         if (err == GW_OK) {
@@ -2171,52 +2066,86 @@ static void catalog_list(wrk_t *w)
     }
     if (err != GW_OK) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "cannot start tools/list: %s", gw_strerror(err));
+        snprintf(msg, sizeof(msg), "cannot start %s: %s", cat_lists[cat->list].method,
+                 gw_strerror(err));
         catalog_fail(w, msg);
     }
+}
+
+/* Does the backend advertise the capability list l needs? */
+static int catalog_wants(const catalog_t *cat, size_t l)
+{
+    yajl_val caps = gw_json_get(gw_json_get(cat->up->init_result, "result"), "capabilities");
+    return gw_json_get(caps, cat_lists[l].capability) != NULL;
+}
+
+/* Fetches the next list the backend offers, or reports when none is left. */
+static void catalog_next_list(wrk_t *w)
+{
+    catalog_t *cat = &w->cat;
+
+    free(cat->cursor);
+    cat->cursor = NULL;
+    while (++cat->list < CAT_LISTS) {
+        if (catalog_wants(cat, cat->list)) {
+            catalog_list(w);
+            return;
+        }
+    }
+    catalog_report(w);
 }
 
 static void catalog_on_list_done(xfer_t *x, CURLcode rc)
 {
     wrk_t *w = x->w;
     catalog_t *cat = &w->cat;
+    const struct cat_list *l = &cat_lists[cat->list];
     char msg[512];
     yajl_val tree;
     yajl_val result;
-    yajl_val tools;
+    yajl_val items;
     const char *next;
 
-    if (rpc_outcome(x, rc, "tools/list", &tree, &result, msg, sizeof(msg)) != 0) {
+    if (rpc_outcome(x, rc, l->method, &tree, &result, msg, sizeof(msg)) != 0) {
         catalog_fail(w, msg);
         return;
     }
-    tools = gw_json_get(result, "tools");
-    if (tools == NULL || !YAJL_IS_ARRAY(tools)) {
+    items = gw_json_get(result, l->key);
+    if (items == NULL || !YAJL_IS_ARRAY(items)) {
         yajl_tree_free(tree);
-        snprintf(msg, sizeof(msg), "backend %s answered tools/list without a tools array", w->name);
+        snprintf(msg, sizeof(msg), "backend %s answered %s without a %s array", w->name, l->method,
+                 l->key);
         catalog_fail(w, msg);
         return;
     }
     if (cat->npages == cat->cappages) {
         size_t n = cat->cappages ? cat->cappages * 2 : 4;
         yajl_val *p = realloc(cat->pages, n * sizeof(*p));
-        if (p == NULL) {
+        unsigned char *pl = p != NULL ? realloc(cat->page_list, n) : NULL;
+        if (p != NULL) {
+            cat->pages = p;
+        }
+        if (pl == NULL) {
             yajl_tree_free(tree);
             catalog_fail(w, "out of memory");
             return;
         }
-        cat->pages = p;
+        cat->page_list = pl;
         cat->cappages = n;
     }
+    cat->page_list[cat->npages] = (unsigned char)cat->list;
     cat->pages[cat->npages++] = tree;
-    cat->ntools += tools->u.array.len;
+    cat->nitems[cat->list] += items->u.array.len;
+    if (cat->list == 0) {
+        cat->ntools += items->u.array.len;
+    }
     next = gw_json_get_string(result, "nextCursor");
     if (next == NULL || next[0] == '\0') {
-        catalog_report(w);
+        catalog_next_list(w);
         return;
     }
     if (cat->npages >= WRK_CATALOG_PAGES_MAX || (cat->cursor && strcmp(cat->cursor, next) == 0)) {
-        snprintf(msg, sizeof(msg), "backend %s paginates tools/list without end", w->name);
+        snprintf(msg, sizeof(msg), "backend %s paginates %s without end", w->name, l->method);
         catalog_fail(w, msg);
         return;
     }
@@ -2240,7 +2169,13 @@ static void catalog_on_session(wrk_t *w, int code, const char *msg)
         catalog_fail(w, msg);
         return;
     }
-    catalog_list(w);
+    cat->list = 0;
+    if (catalog_wants(cat, 0)) {
+        catalog_list(w);
+    } else {
+        cat->list = 0;
+        catalog_next_list(w);
+    }
 }
 
 static void catalog_start(wrk_t *w)
@@ -2583,6 +2518,7 @@ static void wrk_fini(wrk_t *w)
     catalog_clear(w);
     xfer_fini(&w->cat.x);
     free(w->cat.pages);
+    free(w->cat.page_list);
     gw_buf_fini(&w->cat.report);
     while (!list_empty(&w->closers)) {
         closer_t *cl = container_of(w->closers.next, closer_t, link);

@@ -553,8 +553,20 @@ static gw_err_t set_max_request_body(ctx_t *cx, const node_t *v, const char *pat
     return GW_OK;
 }
 
+static gw_err_t set_page_size(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t n;
+    if (!scalar_uint(v, UINT32_MAX, &n) || n < 1 || n > 10000) {
+        return fail(cx, v, path, "must be a number from 1 to 10000");
+    }
+    c->page_size = (unsigned)n;
+    return GW_OK;
+}
+
 static const directive_t limits_directives[] = {
     {"max_request_body", set_max_request_body},
+    {"page_size", set_page_size},
 };
 
 static gw_err_t set_limits(ctx_t *cx, const node_t *v, const char *path, void *obj)
@@ -1001,6 +1013,7 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
     }
     c->routers = default_routers();
     c->max_request_body = DEFAULT_MAX_BODY;
+    c->page_size = 100;
     c->session_ttl_s = DEFAULT_TTL_MS / 1000;
     c->log_level = GW_LOG_INFO;
     rc = check_map(&cx, root, "", top_directives, NELEM(top_directives), c, NULL);

@@ -38,6 +38,7 @@ typedef struct gw_config {
     char *runtime_dir;      /* default "/run/mcpgw" */
     unsigned routers;       /* default: number of online CPUs; 1..64 */
     uint64_t max_request_body; /* limits.max_request_body, default 1 MiB */
+    unsigned page_size;        /* limits.page_size: items per page of a list method, default 100 */
     char *key_file;         /* sessions.key_file, default /var/lib/mcpgw/session.key */
     uint64_t session_ttl_s; /* sessions.ttl, default 24h */
     char *control_socket;   /* control.socket, default <runtime_dir>/control.ipc */

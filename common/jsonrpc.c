@@ -28,8 +28,12 @@ enum key {
     K_PROTOCOL_VERSION,
     K_CAPABILITIES,
     K_META,
+    K_REF,
     /* params._meta */
     K_PROGRESS_TOKEN,
+    /* params.ref (completion/complete) */
+    K_REF_NAME,
+    K_REF_URI,
 };
 
 enum value_type { V_NULL, V_BOOL, V_NUMBER, V_STRING, V_MAP, V_ARRAY };
@@ -83,7 +87,7 @@ static enum key params_key(const unsigned char *k, size_t n)
 {
     switch (n) {
     case 3:
-        return memcmp(k, "uri", 3) == 0 ? K_URI : K_NONE;
+        return memcmp(k, "uri", 3) == 0 ? K_URI : memcmp(k, "ref", 3) == 0 ? K_REF : K_NONE;
     case 4:
         return memcmp(k, "name", 4) == 0 ? K_NAME : K_NONE;
     case 5:
@@ -263,10 +267,16 @@ static int on_value(struct scan *st, enum value_type t, const unsigned char *s, 
     case 2:
         params_value(st, (enum key)st->key[2], t, s, n);
         break;
-    default: /* only params._meta.progressToken is tracked at depth 3 */
-        if (t == V_STRING) {
+    default: /* params._meta.progressToken, params.ref.name and params.ref.uri */
+        if (st->key[3] == K_REF_NAME && t == V_STRING) {
+            st->out->ref_name = string_span(st, s, n);
+            st->out->ref_name_too_long =
+                !copy_text(st->out->ref_name_str, sizeof(st->out->ref_name_str), s, n);
+        } else if (st->key[3] == K_REF_URI && t == V_STRING) {
+            st->out->ref_uri = string_span(st, s, n);
+        } else if (st->key[3] == K_PROGRESS_TOKEN && t == V_STRING) {
             st->out->progress_token = string_span(st, s, n);
-        } else if (t == V_NUMBER) {
+        } else if (st->key[3] == K_PROGRESS_TOKEN && t == V_NUMBER) {
             st->out->progress_token = number_span(st, n);
         }
         break;
@@ -359,7 +369,7 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n)
             break;
         }
         key = params_key(k, n);
-        if (key == K_NAME || key == K_URI) {
+        if (key == K_NAME || key == K_URI || key == K_REF) {
             note_member(st, key);
         } else if (key == K_CAPABILITIES) {
             st->out->caps = 0; /* a repeated member: the backend's parser keeps the last */
@@ -375,6 +385,12 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n)
             st->out->caps |= capability_bit(k, n);
         } else if (st->key[2] == K_META && n == 13 && memcmp(k, "progressToken", 13) == 0) {
             key = K_PROGRESS_TOKEN;
+        } else if (st->key[2] == K_REF && n == 4 && memcmp(k, "name", 4) == 0) {
+            key = K_REF_NAME;
+            note_member(st, key);
+        } else if (st->key[2] == K_REF && n == 3 && memcmp(k, "uri", 3) == 0) {
+            key = K_REF_URI;
+            note_member(st, key);
         }
         break;
     default:

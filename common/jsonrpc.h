@@ -43,6 +43,10 @@ typedef struct gw_rpc {
     gw_span_t protocol_version; /* params.protocolVersion string token (initialize) */
     unsigned caps;              /* GW_CAP_* keys present in params.capabilities (initialize) */
     gw_span_t progress_token;   /* params._meta.progressToken raw token */
+    gw_span_t ref_name;         /* params.ref.name string token (completion/complete) */
+    char ref_name_str[GW_RPC_NAME_MAX + 1];
+    int ref_name_too_long;
+    gw_span_t ref_uri; /* params.ref.uri string token (completion/complete) */
     int has_result;
     int has_error;
 } gw_rpc_t;
@@ -50,7 +54,8 @@ typedef struct gw_rpc {
 /* Scans one complete body. Returns GW_EPARSE for anything that is not well-formed UTF-8 JSON
  * (answer -32700) and GW_ETOOBIG for nesting deeper than max_depth; otherwise GW_OK with
  * out->kind saying what the message is (GW_MSG_INVALID answers -32600). Duplicate keys among
- * jsonrpc/id/method/params/result/error and params.name/uri make the message GW_MSG_INVALID: the
+ * jsonrpc/id/method/params/result/error, params.name/uri/ref and params.ref.name/uri make the
+ * message GW_MSG_INVALID: the
  * gateway must route on exactly what the backend will read. */
 gw_err_t gw_rpc_scan(const char *body, size_t len, unsigned max_depth, gw_rpc_t *out);
 

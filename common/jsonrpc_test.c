@@ -297,6 +297,29 @@ static void test_progress_token(void **state)
     assert_span(b, r.progress_token, NULL);
 }
 
+static void test_completion_ref(void **state)
+{
+    gw_rpc_t r;
+    const char *prompt = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"completion/complete\","
+                         "\"params\":{\"argument\":{\"name\":\"a\",\"value\":\"x\"},"
+                         "\"ref\":{\"type\":\"ref/prompt\",\"name\":\"ev1_simple\"}}}";
+    assert_int_equal(scan(prompt, &r), GW_OK);
+    assert_span(prompt, r.ref_name, "\"ev1_simple\"");
+    assert_string_equal(r.ref_name_str, "ev1_simple");
+    assert_int_equal(r.ref_uri.len, 0);
+    assert_int_equal(r.name.len, 0); /* argument.name is not params.name */
+
+    const char *res = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"completion/complete\","
+                      "\"params\":{\"ref\":{\"type\":\"ref/resource\",\"uri\":\"test://x/{id}\"}}}";
+    assert_int_equal(scan(res, &r), GW_OK);
+    assert_span(res, r.ref_uri, "\"test://x/{id}\"");
+    assert_int_equal(r.ref_name.len, 0);
+
+    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"completion/complete\","
+                   "\"params\":{\"ref\":{\"name\":\"a\",\"name\":\"b\"}}}",
+                   "duplicate member");
+}
+
 static void test_duplicate_members(void **state)
 {
     static const char *dups[] = {
@@ -622,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_member_order),
         cmocka_unit_test(test_initialize_fields),
         cmocka_unit_test(test_progress_token),
+        cmocka_unit_test(test_completion_ref),
         cmocka_unit_test(test_duplicate_members),
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_parse_errors),

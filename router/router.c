@@ -60,20 +60,26 @@ typedef struct route_server {
     char *name;
     size_t prefix_len;
     peer_t *peer;
+    int resources; /* advertises resources */
 } route_server_t;
 
-typedef struct route_tool {
-    char *name;
+/* The kinds of keys the routing table maps to their owning server (docs/ipc.md). */
+enum { KEY_TOOLS, KEY_PROMPTS, KEY_RESOURCES, KEY_TEMPLATES, KEY_KINDS };
+static const char *const key_kind_names[KEY_KINDS] = {"tools", "prompts", "resources",
+                                                      "resourceTemplates"};
+
+typedef struct route_key {
+    char *key;
     size_t server;
-} route_tool_t;
+} route_key_t;
 
 /* The routing table pushed by the broker; replaced whole on every push. */
 typedef struct routes {
     uint64_t generation;
     route_server_t *servers;
     size_t nservers;
-    route_tool_t *tools; /* sorted by name */
-    size_t ntools;
+    route_key_t *keys[KEY_KINDS]; /* sorted by key, but templates in the broker's order */
+    size_t nkeys[KEY_KINDS];
     char **revoked; /* sorted session uuids */
     size_t nrevoked;
 } routes_t;
@@ -258,9 +264,9 @@ static void make_request_id(h2o_req_t *req, char out[REQUEST_ID_MAX + 1])
 
 /* ---- the routing table ---- */
 
-static int cmp_tool(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b)
 {
-    return strcmp(((const route_tool_t *)a)->name, ((const route_tool_t *)b)->name);
+    return strcmp(((const route_key_t *)a)->key, ((const route_key_t *)b)->key);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -276,25 +282,94 @@ static void routes_destroy(routes_t *r)
     for (size_t i = 0; i < r->nservers; i++) {
         free(r->servers[i].name);
     }
-    for (size_t i = 0; i < r->ntools; i++) {
-        free(r->tools[i].name);
+    for (size_t k = 0; k < KEY_KINDS; k++) {
+        for (size_t i = 0; i < r->nkeys[k]; i++) {
+            free(r->keys[k][i].key);
+        }
+        free(r->keys[k]);
     }
     for (size_t i = 0; i < r->nrevoked; i++) {
         free(r->revoked[i]);
     }
     free(r->servers);
-    free(r->tools);
     free(r->revoked);
     free(r);
 }
 
-static const route_tool_t *routes_find_tool(const routes_t *r, const char *name)
+static const route_key_t *routes_find(const routes_t *r, int kind, const char *key)
 {
-    if (r == NULL || r->ntools == 0) {
+    if (r == NULL || r->nkeys[kind] == 0) {
         return NULL;
     }
-    route_tool_t key = {(char *)name, 0};
-    return bsearch(&key, r->tools, r->ntools, sizeof(key), cmp_tool);
+    route_key_t k = {(char *)key, 0};
+    return bsearch(&k, r->keys[kind], r->nkeys[kind], sizeof(k), cmp_key);
+}
+
+/* Does uri match the RFC 6570 template t? Literal characters match themselves; a simple
+ * expression {x} matches one or more characters other than / ? # and ,; a reserved or fragment
+ * expression ({+x}, {#x}) and a query expression ({?x}, {&x}) match any rest, possibly empty. */
+static int template_match(const char *t, const char *uri)
+{
+    while (*t != '\0') {
+        if (*t != '{') {
+            if (*t++ != *uri++) {
+                return 0;
+            }
+            continue;
+        }
+        const char *close = strchr(t, '}');
+        if (close == NULL) {
+            return 0;
+        }
+        char op = t[1];
+        t = close + 1;
+        if (op == '+' || op == '#' || op == '?' || op == '&') {
+            for (const char *u = uri + strlen(uri);; u--) { /* longest first */
+                if (template_match(t, u)) {
+                    return 1;
+                }
+                if (u == uri) {
+                    return 0;
+                }
+            }
+        }
+        size_t n = strcspn(uri, "/?#,");
+        for (size_t k = n; k >= 1; k--) {
+            if (template_match(t, uri + k)) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    return *uri == '\0';
+}
+
+/* The server that owns resource uri: the one listing it, else the first whose template
+ * matches, else the only server offering resources (docs/routing.md); -1 when none. */
+static long routes_resource_owner(const routes_t *r, const char *uri)
+{
+    if (r == NULL) {
+        return -1;
+    }
+    const route_key_t *k = routes_find(r, KEY_RESOURCES, uri);
+    if (k != NULL) {
+        return (long)k->server;
+    }
+    for (size_t i = 0; i < r->nkeys[KEY_TEMPLATES]; i++) {
+        if (template_match(r->keys[KEY_TEMPLATES][i].key, uri)) {
+            return (long)r->keys[KEY_TEMPLATES][i].server;
+        }
+    }
+    long only = -1;
+    for (size_t i = 0; i < r->nservers; i++) {
+        if (r->servers[i].resources) {
+            if (only >= 0) {
+                return -1;
+            }
+            only = (long)i;
+        }
+    }
+    return only;
 }
 
 static int routes_revoked(const routes_t *r, const char *uuid)
@@ -317,6 +392,34 @@ static peer_t *peer_find(const char *name)
     return NULL;
 }
 
+static int parse_key_map(routes_t *r, yajl_val map, int kind)
+{
+    if (!YAJL_IS_OBJECT(map)) {
+        return -1;
+    }
+    size_t n = YAJL_GET_OBJECT(map)->len;
+    if ((r->keys[kind] = calloc(n + 1, sizeof(route_key_t))) == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yajl_val idx = YAJL_GET_OBJECT(map)->values[i];
+        if (!YAJL_IS_INTEGER(idx) || YAJL_GET_INTEGER(idx) < 0 ||
+            (size_t)YAJL_GET_INTEGER(idx) >= r->nservers) {
+            return -1;
+        }
+        route_key_t *k = &r->keys[kind][r->nkeys[kind]];
+        if ((k->key = strdup(YAJL_GET_OBJECT(map)->keys[i])) == NULL) {
+            return -1;
+        }
+        k->server = (size_t)YAJL_GET_INTEGER(idx);
+        r->nkeys[kind]++;
+    }
+    if (kind != KEY_TEMPLATES) { /* templates are tried in the broker's (config) order */
+        qsort(r->keys[kind], r->nkeys[kind], sizeof(route_key_t), cmp_key);
+    }
+    return 0;
+}
+
 /* Builds a routes_t from the broker's JSON (docs/ipc.md); NULL when it is malformed. */
 static routes_t *routes_parse(const char *json, size_t len)
 {
@@ -329,18 +432,15 @@ static routes_t *routes_parse(const char *json, size_t len)
     routes_t *r = calloc(1, sizeof(*r));
     yajl_val gen = gw_json_get(root, "generation");
     yajl_val servers = gw_json_get(root, "servers");
-    yajl_val tools = gw_json_get(root, "tools");
     yajl_val revoked = gw_json_get(root, "revoked");
-    if (r == NULL || !YAJL_IS_INTEGER(gen) || !YAJL_IS_ARRAY(servers) || !YAJL_IS_OBJECT(tools) ||
-        !YAJL_IS_ARRAY(revoked)) {
+    if (r == NULL || !YAJL_IS_INTEGER(gen) || !YAJL_IS_ARRAY(servers) || !YAJL_IS_ARRAY(revoked)) {
         goto fail;
     }
     r->generation = (uint64_t)YAJL_GET_INTEGER(gen);
     size_t ns = YAJL_GET_ARRAY(servers)->len;
     r->servers = calloc(ns + 1, sizeof(*r->servers));
-    r->tools = calloc(YAJL_GET_OBJECT(tools)->len + 1, sizeof(*r->tools));
     r->revoked = calloc(YAJL_GET_ARRAY(revoked)->len + 1, sizeof(*r->revoked));
-    if (r->servers == NULL || r->tools == NULL || r->revoked == NULL) {
+    if (r->servers == NULL || r->revoked == NULL) {
         goto fail;
     }
     for (size_t i = 0; i < ns; i++) {
@@ -360,25 +460,17 @@ static routes_t *routes_parse(const char *json, size_t len)
         r->servers[i].name = strdup(name);
         r->servers[i].prefix_len = strlen(prefix);
         r->servers[i].peer = p;
+        r->servers[i].resources = YAJL_IS_TRUE(gw_json_get(s, "resources"));
         r->nservers++;
         if (r->servers[i].name == NULL) {
             goto fail;
         }
     }
-    for (size_t i = 0; i < YAJL_GET_OBJECT(tools)->len; i++) {
-        yajl_val idx = YAJL_GET_OBJECT(tools)->values[i];
-        if (!YAJL_IS_INTEGER(idx) || YAJL_GET_INTEGER(idx) < 0 ||
-            (size_t)YAJL_GET_INTEGER(idx) >= r->nservers) {
-            goto fail;
-        }
-        r->tools[i].name = strdup(YAJL_GET_OBJECT(tools)->keys[i]);
-        r->tools[i].server = (size_t)YAJL_GET_INTEGER(idx);
-        r->ntools++;
-        if (r->tools[i].name == NULL) {
+    for (int k = 0; k < KEY_KINDS; k++) {
+        if (parse_key_map(r, gw_json_get(root, key_kind_names[k]), k) != 0) {
             goto fail;
         }
     }
-    qsort(r->tools, r->ntools, sizeof(*r->tools), cmp_tool);
     for (size_t i = 0; i < YAJL_GET_ARRAY(revoked)->len; i++) {
         const char *u = YAJL_GET_STRING(YAJL_GET_ARRAY(revoked)->values[i]);
         if (u == NULL || (r->revoked[i] = strdup(u)) == NULL) {
@@ -707,7 +799,7 @@ static void on_routes(const gw_envelope_t *e)
         return;
     }
     gw_log_debug("msg=\"routing table\" generation=%llu tools=%zu",
-                 (unsigned long long)r->generation, r->ntools);
+                 (unsigned long long)r->generation, r->nkeys[KEY_TOOLS]);
     routes_destroy(R.routes);
     R.routes = r;
 }
@@ -817,9 +909,12 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
 /* ---- requests ---- */
 
 typedef enum dest {
-    DEST_BROKER,
-    DEST_PING,
-    DEST_TOOL,
+    DEST_BROKER,   /* gateway-level: the broker answers */
+    DEST_PING,     /* answered here */
+    DEST_TOOL,     /* to the owner of params.name among tools, prefix removed */
+    DEST_PROMPT,   /* to the owner of params.name among prompts, prefix removed */
+    DEST_RESOURCE, /* to the owner of params.uri */
+    DEST_COMPLETE, /* to the owner of params.ref (a prompt name or a resource URI) */
 } dest_t;
 
 static const struct method_route {
@@ -828,6 +923,11 @@ static const struct method_route {
 } method_routes[] = {
     {"ping", DEST_PING},
     {"tools/call", DEST_TOOL},
+    {"prompts/get", DEST_PROMPT},
+    {"resources/read", DEST_RESOURCE},
+    {"resources/subscribe", DEST_RESOURCE},
+    {"resources/unsubscribe", DEST_RESOURCE},
+    {"completion/complete", DEST_COMPLETE},
     {"tools/list", DEST_BROKER},
     {"prompts/list", DEST_BROKER},
     {"resources/list", DEST_BROKER},
@@ -864,6 +964,79 @@ static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid
     gw_log_debug("msg=\"session refused\" error=\"%s\"", gw_strerror(err));
     respond_error(req, 404, id, id_len, GW_RPC_SESSION_NOT_FOUND, "Session not found");
     return 0;
+}
+
+static void send_to_server(h2o_req_t *req, gw_envelope_t *e, size_t server)
+{
+    const route_server_t *s = &R.routes->servers[server];
+    dispatch(req, s->peer, e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
+}
+
+/* Routes a message naming a tool or prompt (span/name) to its owner, with the owner's prefix
+ * removed from exactly that string and nothing else. */
+static void route_by_name(h2o_req_t *req, gw_envelope_t *e, const char *body, size_t len,
+                          const gw_rpc_t *rpc, int kind, gw_span_t span, const char *name,
+                          int too_long)
+{
+    const char *id = body + rpc->id.off;
+    const route_key_t *k = too_long || span.len == 0 ? NULL : routes_find(R.routes, kind, name);
+    if (k == NULL) {
+        char msg[GW_RPC_NAME_MAX + 32];
+        snprintf(msg, sizeof(msg), "Unknown %s: %s", kind == KEY_TOOLS ? "tool" : "prompt", name);
+        respond_error(req, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS, msg);
+        return;
+    }
+    size_t plen = R.routes->servers[k->server].prefix_len;
+    gw_buf_t rewritten;
+    gw_buf_init(&rewritten);
+    if (gw_rpc_splice_string(&rewritten, body, len, span, name + plen, strlen(name) - plen) !=
+        GW_OK) {
+        gw_buf_fini(&rewritten);
+        respond_error(req, 503, id, rpc->id.len, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
+        return;
+    }
+    e->body = (gw_str_t){rewritten.data, rewritten.len};
+    send_to_server(req, e, k->server);
+    gw_buf_fini(&rewritten);
+}
+
+/* The text of a JSON string token; NULL when it does not fit out. */
+static const char *string_token_text(const char *body, gw_span_t span, char *out, size_t outlen)
+{
+    if (span.len < 2 || span.len - 2 >= outlen) {
+        return NULL;
+    }
+    const char *s = body + span.off + 1;
+    size_t n = span.len - 2;
+    if (memchr(s, '\\', n) == NULL) {
+        memcpy(out, s, n);
+        out[n] = '\0';
+        return memchr(out, '\0', n) == NULL ? out : NULL;
+    }
+    char err[32];
+    yajl_val v = gw_json_parse(body + span.off, span.len, err, sizeof(err)); /* rare: escapes */
+    const char *t = YAJL_GET_STRING(v);
+    const char *r = NULL;
+    if (t != NULL && strlen(t) < outlen) {
+        r = strcpy(out, t);
+    }
+    yajl_tree_free(v);
+    return r;
+}
+
+/* Routes a message naming a resource URI (never rewritten: URIs stay the backend's). */
+static void route_by_uri(h2o_req_t *req, gw_envelope_t *e, const char *body, const gw_rpc_t *rpc,
+                         gw_span_t span)
+{
+    const char *id = body + rpc->id.off;
+    char uri[2048];
+    const char *u = string_token_text(body, span, uri, sizeof(uri));
+    long owner = u != NULL ? routes_resource_owner(R.routes, u) : -1;
+    if (owner < 0) {
+        respond_error(req, 200, id, rpc->id.len, GW_RPC_RESOURCE_NOT_FOUND, "Resource not found");
+        return;
+    }
+    send_to_server(req, e, (size_t)owner);
 }
 
 static void handle_delete(h2o_req_t *req, const char *request_id)
@@ -978,29 +1151,25 @@ static void handle_post(h2o_req_t *req, const char *request_id)
         dispatch(req, R.broker, &e, BROKER_TIMEOUT_MS);
         return;
     case DEST_TOOL:
-        break;
-    }
-    const route_tool_t *t = rpc.name_too_long || rpc.name.len == 0
-                                ? NULL
-                                : routes_find_tool(R.routes, rpc.name_str);
-    if (t == NULL) {
-        char msg[GW_RPC_NAME_MAX + 32];
-        snprintf(msg, sizeof(msg), "Unknown tool: %s", rpc.name_str);
-        respond_error(req, 200, id, id_len, GW_RPC_INVALID_PARAMS, msg);
+        route_by_name(req, &e, body, len, &rpc, KEY_TOOLS, rpc.name, rpc.name_str,
+                      rpc.name_too_long);
+        return;
+    case DEST_PROMPT:
+        route_by_name(req, &e, body, len, &rpc, KEY_PROMPTS, rpc.name, rpc.name_str,
+                      rpc.name_too_long);
+        return;
+    case DEST_RESOURCE:
+        route_by_uri(req, &e, body, &rpc, rpc.uri);
+        return;
+    case DEST_COMPLETE:
+        if (rpc.ref_name.len > 0) {
+            route_by_name(req, &e, body, len, &rpc, KEY_PROMPTS, rpc.ref_name, rpc.ref_name_str,
+                          rpc.ref_name_too_long);
+        } else {
+            route_by_uri(req, &e, body, &rpc, rpc.ref_uri);
+        }
         return;
     }
-    const route_server_t *s = &R.routes->servers[t->server];
-    gw_buf_t rewritten;
-    gw_buf_init(&rewritten);
-    if (gw_rpc_splice_string(&rewritten, body, len, rpc.name, rpc.name_str + s->prefix_len,
-                             strlen(rpc.name_str) - s->prefix_len) != GW_OK) {
-        gw_buf_fini(&rewritten);
-        respond_error(req, 503, id, id_len, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
-        return;
-    }
-    e.body = (gw_str_t){rewritten.data, rewritten.len};
-    dispatch(req, s->peer, &e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
-    gw_buf_fini(&rewritten);
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)

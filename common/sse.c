@@ -1,0 +1,124 @@
+/* sse.c: a resumable parser of server-sent event streams (the WHATWG event-stream format) that
+ * hands each complete event's data to a callback; the only fields a relay needs are data lines. */
+#include <config.h>
+
+#include <string.h>
+
+#include "common/sse.h"
+
+void gw_sse_init(gw_sse_t *p, size_t max)
+{
+    gw_buf_init(&p->line);
+    gw_buf_init(&p->data);
+    p->after_cr = 0;
+    p->seen_line = 0;
+    p->max = max;
+}
+
+void gw_sse_reset(gw_sse_t *p)
+{
+    gw_buf_reset(&p->line);
+    gw_buf_reset(&p->data);
+    p->after_cr = 0;
+    p->seen_line = 0;
+}
+
+void gw_sse_fini(gw_sse_t *p)
+{
+    gw_buf_fini(&p->line);
+    gw_buf_fini(&p->data);
+}
+
+static gw_err_t on_line(gw_sse_t *p, const char *s, size_t n, gw_sse_event_fn fn, void *arg)
+{
+    const char *colon;
+    const char *v;
+    size_t vlen;
+    gw_err_t err;
+
+    if (!p->seen_line) {
+        p->seen_line = 1;
+        if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+            s += 3;
+            n -= 3;
+        }
+    }
+    if (n == 0) {
+        /* Dispatch. Events without data (the 2025-11-25 priming event, keep-alives) carry
+         * nothing for the client. */
+        size_t len = p->data.len > 0 ? p->data.len - 1 : 0;
+        err = GW_OK;
+        if (len > 0) {
+            err = fn(arg, p->data.data, len);
+        }
+        gw_buf_reset(&p->data);
+        return err;
+    }
+    if (s[0] == ':') {
+        return GW_OK; /* comment */
+    }
+    colon = memchr(s, ':', n);
+    if ((colon ? (size_t)(colon - s) : n) != 4 || memcmp(s, "data", 4) != 0) {
+        return GW_OK; /* event, id, retry and unknown fields mean nothing to a relay */
+    }
+    v = colon ? colon + 1 : s + n;
+    vlen = (size_t)(s + n - v);
+    if (vlen > 0 && v[0] == ' ') {
+        v++;
+        vlen--;
+    }
+    if (vlen + 1 > p->max - p->data.len) {
+        return GW_ETOOBIG;
+    }
+    if ((err = gw_buf_append(&p->data, v, vlen)) != GW_OK) {
+        return err;
+    }
+    return gw_buf_append(&p->data, "\n", 1);
+}
+
+gw_err_t gw_sse_feed(gw_sse_t *p, const char *buf, size_t len, gw_sse_event_fn fn, void *arg)
+{
+    const char *s = buf;
+    const char *end = buf + len;
+    gw_err_t err;
+
+    while (s < end) {
+        const char *eol = s;
+
+        if (p->after_cr) {
+            p->after_cr = 0;
+            if (*s == '\n') {
+                s++;
+                continue;
+            }
+        }
+        while (eol < end && *eol != '\n' && *eol != '\r') {
+            eol++;
+        }
+        if (eol == end) {
+            if ((size_t)(end - s) > p->max - p->line.len) {
+                return GW_ETOOBIG;
+            }
+            return gw_buf_append(&p->line, s, (size_t)(end - s));
+        }
+        if (p->line.len > 0) {
+            if ((size_t)(eol - s) > p->max - p->line.len) {
+                return GW_ETOOBIG;
+            }
+            if ((err = gw_buf_append(&p->line, s, (size_t)(eol - s))) != GW_OK) {
+                return err;
+            }
+            err = on_line(p, p->line.data, p->line.len, fn, arg);
+            gw_buf_reset(&p->line);
+        } else {
+            err = on_line(p, s, (size_t)(eol - s), fn, arg);
+        }
+        if (err != GW_OK) {
+            return err;
+        }
+        p->after_cr = *eol == '\r';
+        s = eol + 1;
+    }
+    return GW_OK;
+}
+

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,6 +103,7 @@ brk_child_t *brk_sup_find(brk_supervisor_t *s, const char *name)
 
 static void spawn(brk_child_t *c, int64_t now_ms)
 {
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         gw_log_err("msg=\"fork failed\" child=%s error=\"%s\"", c->name, strerror(errno));
@@ -110,6 +112,12 @@ static void spawn(brk_child_t *c, int64_t now_ms)
         return;
     }
     if (pid == 0) {
+        /* A child never outlives its broker: a broker killed with SIGKILL and started again
+         * finds no orphans holding the sockets. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) {
+            _exit(0); /* it died before prctl took effect */
+        }
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

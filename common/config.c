@@ -361,9 +361,12 @@ static int scalar_uint(const node_t *n, uint64_t max, uint64_t *out)
     return 1;
 }
 
-/* Key paths only go into messages, so an absurdly long one is cut rather than refused. */
+/* Key paths only go into messages, so an absurdly long one is cut rather than refused. A quoted
+ * key may hold any character; control characters are written as \xNN so that a message stays one
+ * line (and one log line). */
 static void path_join(char *dst, const char *parent, const char *key)
 {
+    static const char hex[] = "0123456789abcdef";
     size_t len = 0;
     size_t plen = strnlen(parent, KEY_PATH_MAX - 1);
     memcpy(dst, parent, plen);
@@ -371,9 +374,22 @@ static void path_join(char *dst, const char *parent, const char *key)
     if (plen > 0 && len < KEY_PATH_MAX - 1) {
         dst[len++] = '.';
     }
-    size_t klen = strnlen(key, KEY_PATH_MAX - 1 - len);
-    memcpy(dst + len, key, klen);
-    dst[len + klen] = '\0';
+    for (const char *k = key; *k != '\0'; k++) {
+        unsigned char c = (unsigned char)*k;
+        int control = c < 0x20 || c == 0x7f;
+        if (len + (control ? 4 : 1) > KEY_PATH_MAX - 1) {
+            break;
+        }
+        if (control) {
+            dst[len++] = '\\';
+            dst[len++] = 'x';
+            dst[len++] = hex[c >> 4];
+            dst[len++] = hex[c & 15];
+        } else {
+            dst[len++] = (char)c;
+        }
+    }
+    dst[len] = '\0';
 }
 
 static void path_index(char *dst, const char *parent, size_t i)
@@ -931,10 +947,67 @@ static gw_err_t set_servers(ctx_t *cx, const node_t *v, const char *path, void *
     return GW_OK;
 }
 
+/* ---- http ---- */
+
+/* A list of strings into a NULL-terminated vector (a null value is an empty list). */
+static gw_err_t take_string_list(ctx_t *cx, const node_t *v, const char *path, char ***out,
+                                 size_t *n)
+{
+    if (node_is_null(v)) {
+        return GW_OK;
+    }
+    if (v->kind != NODE_SEQUENCE) {
+        return fail(cx, v, path, "expected a list of strings");
+    }
+    char **list = calloc(v->nitems + 1, sizeof(char *));
+    if (list == NULL) {
+        return fail_nomem(cx);
+    }
+    *out = list;
+    for (size_t i = 0; i < v->nitems; i++) {
+        char sub[KEY_PATH_MAX];
+        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        gw_err_t err = take_nonempty(cx, v->items[i], sub, &list[i]);
+        if (err != GW_OK) {
+            return err;
+        }
+        for (char *c = list[i]; *c; c++) {
+            if ((unsigned char)*c <= 0x20 || *c == 0x7f) {
+                return fail(cx, v->items[i], sub, "must not contain spaces or control characters");
+            }
+        }
+        (*n)++;
+    }
+    return GW_OK;
+}
+
+static gw_err_t set_allowed_hosts(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    return take_string_list(cx, v, path, &c->allowed_hosts, &c->nallowed_hosts);
+}
+
+static gw_err_t set_allowed_origins(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    return take_string_list(cx, v, path, &c->allowed_origins, &c->nallowed_origins);
+}
+
+static const directive_t http_directives[] = {
+    {"allowed_hosts", set_allowed_hosts},
+    {"allowed_origins", set_allowed_origins},
+};
+
+static gw_err_t set_http(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    return check_map(cx, v, path, http_directives, NELEM(http_directives), obj, NULL);
+}
+
 static const directive_t top_directives[] = {
     {"listen", set_listen},   {"mcp_path", set_mcp_path}, {"runtime_dir", set_runtime_dir},
     {"routers", set_routers}, {"limits", set_limits},     {"sessions", set_sessions},
     {"control", set_control}, {"log", set_log},           {"servers", set_servers},
+    {"http", set_http},
 };
 
 /* ---- defaults and the public functions ---- */
@@ -1101,6 +1174,14 @@ void gw_config_destroy(gw_config_t *c)
         free(s->prefix);
     }
     free(c->servers);
+    for (size_t i = 0; i < c->nallowed_hosts; i++) {
+        free(c->allowed_hosts[i]);
+    }
+    free(c->allowed_hosts);
+    for (size_t i = 0; i < c->nallowed_origins; i++) {
+        free(c->allowed_origins[i]);
+    }
+    free(c->allowed_origins);
     free(c->path);
     free(c->mcp_path);
     free(c->runtime_dir);

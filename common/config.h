@@ -45,6 +45,12 @@ typedef struct gw_config {
     int log_level;          /* log.level, default info (GW_LOG_INFO) */
     gw_server_conf_t *servers;
     size_t nservers;
+    /* http.allowed_hosts / http.allowed_origins: besides loopback, the Host names and Origins
+     * clients may use (DNS-rebinding protection); "*" allows any. */
+    char **allowed_hosts;
+    size_t nallowed_hosts;
+    char **allowed_origins;
+    size_t nallowed_origins;
 } gw_config_t;
 
 /* Loads and validates path. On failure returns an error and writes one line to err, in the form

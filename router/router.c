@@ -240,6 +240,70 @@ static int is_json_content_type(h2o_iovec_t v)
     return v.len == n || v.base[n] == ';' || v.base[n] == ' ';
 }
 
+/* Is host (no port, no brackets) a loopback name or address? */
+static int is_loopback_host(const char *h, size_t n)
+{
+    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 3 && memcmp(h, "::1", 3) == 0) ||
+           (n >= 4 && memcmp(h, "127.", 4) == 0 && strspn(h, "0123456789.") == n);
+}
+
+/* Splits "host:port", "[v6]:port" or "host" into the host part. */
+static void host_part(const char *s, size_t n, const char **h, size_t *hn)
+{
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        *h = s + 1;
+        *hn = close != NULL ? (size_t)(close - s - 1) : n - 1;
+        return;
+    }
+    const char *colon = memchr(s, ':', n);
+    *h = s;
+    *hn = colon != NULL ? (size_t)(colon - s) : n;
+}
+
+static int in_list(char *const *list, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i], "*") == 0 || (strlen(list[i]) == len && strncasecmp(list[i], s, len) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* DNS-rebinding protection (transports spec): the Host must be loopback, one of the listen
+ * addresses or in http.allowed_hosts; an Origin, when sent, must be loopback or in
+ * http.allowed_origins. */
+static int host_and_origin_allowed(h2o_req_t *req)
+{
+    const char *h;
+    size_t hn;
+    host_part(req->input.authority.base, req->input.authority.len, &h, &hn);
+    int host_ok = is_loopback_host(h, hn) ||
+                  in_list(R.cfg->allowed_hosts, R.cfg->nallowed_hosts, h, hn);
+    for (size_t i = 0; !host_ok && i < R.cfg->nlisten; i++) {
+        const char *a = R.cfg->listen[i].address;
+        host_ok = strlen(a) == hn && strncasecmp(a, h, hn) == 0;
+    }
+    if (!host_ok) {
+        return 0;
+    }
+    h2o_iovec_t origin = find_header(req, "origin");
+    if (origin.len == 0) {
+        return 1;
+    }
+    if (in_list(R.cfg->allowed_origins, R.cfg->nallowed_origins, origin.base, origin.len)) {
+        return 1;
+    }
+    const char *sep = origin.len > 3 ? memmem(origin.base, origin.len, "://", 3) : NULL;
+    if (sep == NULL) {
+        return 0;
+    }
+    const char *auth = sep + 3;
+    host_part(auth, (size_t)(origin.base + origin.len - auth), &h, &hn);
+    return is_loopback_host(h, hn);
+}
+
 static void make_request_id(h2o_req_t *req, char out[REQUEST_ID_MAX + 1])
 {
     h2o_iovec_t v = find_header(req, "x-request-id");
@@ -1184,6 +1248,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                strlen(request_id));
     if (R.stopping) {
         respond_error(req, 503, NULL, 0, GW_RPC_INTERNAL_ERROR, "gateway is shutting down");
+        return 0;
+    }
+    if (!host_and_origin_allowed(req)) {
+        respond_error(req, 403, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Forbidden: Host or Origin not allowed (http.allowed_hosts, "
+                      "http.allowed_origins)");
         return 0;
     }
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {

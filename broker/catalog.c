@@ -493,6 +493,8 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, char *const *revoked, size
         yajl_gen_bool(g, has_capability(b, "resources"));
         gw_json_gen_cstr(g, "completions");
         yajl_gen_bool(g, has_capability(b, "completions"));
+        gw_json_gen_cstr(g, "logging");
+        yajl_gen_bool(g, has_capability(b, "logging"));
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);

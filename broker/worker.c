@@ -333,6 +333,11 @@ struct wrk {
     link_t backlog;
     link_t closers;
     catalog_t cat;
+    link_t srvreqs;     /* server-initiated requests waiting for the client's answer */
+    size_t nsrvreqs;
+    uint64_t next_srvreq;
+    link_t levels;      /* logging/setLevel of sessions without an upstream session yet */
+    size_t nlevels;
     uint64_t next_corr;
     uint64_t next_rpc_id;
     int stopping;
@@ -944,9 +949,47 @@ static void closer_on_done(xfer_t *x, CURLcode rc)
     free(cl);
 }
 
+static gw_err_t ignore_event(xfer_t *x, const char *data, size_t len)
+{
+    return GW_OK;
+}
+
 static const xfer_ops_t closer_ops = {
     .on_done = closer_on_done,
+    .on_event = ignore_event,
 };
+
+/* POSTs one message on the upstream session, fire and forget (answers to server requests,
+ * notifications, logging/setLevel): the result is only logged. */
+static void session_post(upstream_t *up, const char *body, size_t len)
+{
+    wrk_t *w = up->w;
+    closer_t *cl = calloc(1, sizeof(*cl));
+
+    if (cl == NULL) {
+        return;
+    }
+    xfer_init(&cl->x, w, &closer_ops);
+    if (gw_buf_append(&cl->x.req, body, len) != GW_OK) {
+        xfer_fini(&cl->x);
+        free(cl);
+        return;
+    }
+    xfer_req_t rq = {
+        .method = "POST",
+        .body = cl->x.req.data,
+        .len = cl->x.req.len,
+        .sid = up->sid,
+        .proto = up->proto[0] ? up->proto : NULL,
+        .timeout_ms = w->srv->timeout_ms,
+    };
+    if (xfer_start(&cl->x, &rq) != GW_OK) {
+        xfer_fini(&cl->x);
+        free(cl);
+        return;
+    }
+    list_append(&w->closers, &cl->link);
+}
 
 /* DELETE the backend's session: fire and forget (the result is only logged). */
 static void session_send_delete(upstream_t *up)
@@ -997,6 +1040,45 @@ static void session_fail(upstream_t *up, int code, const char *msg)
     session_unref(up); /* the initialization's reference */
 }
 
+/* ---- per-session log levels (logging/setLevel) ---- */
+
+/* A session's logging/setLevel request, kept until that session first uses this backend. */
+typedef struct level {
+    link_t link; /* w->levels */
+    char key[WRK_KEY_MAX + 1];
+    gw_buf_t body; /* the client's logging/setLevel message, sent as it is */
+} level_t;
+
+#define WRK_LEVELS_MAX 65536
+
+static level_t *level_find(wrk_t *w, const char *key, size_t n)
+{
+    for (link_t *l = w->levels.next; l != &w->levels; l = l->next) {
+        level_t *lv = container_of(l, level_t, link);
+        if (strlen(lv->key) == n && memcmp(lv->key, key, n) == 0) {
+            return lv;
+        }
+    }
+    return NULL;
+}
+
+static void level_drop(wrk_t *w, level_t *lv)
+{
+    list_remove(&lv->link);
+    gw_buf_fini(&lv->body);
+    free(lv);
+    w->nlevels--;
+}
+
+static void level_apply_pending(upstream_t *up)
+{
+    level_t *lv = level_find(up->w, up->key, strlen(up->key));
+    if (lv != NULL) {
+        session_post(up, lv->body.data, lv->body.len);
+        level_drop(up->w, lv);
+    }
+}
+
 static void session_ready(upstream_t *up)
 {
     wrk_t *w = up->w;
@@ -1015,6 +1097,7 @@ static void session_ready(upstream_t *up)
             call_fail(c, GW_RPC_INTERNAL_ERROR, "the session was closed");
         }
     } else {
+        level_apply_pending(up);
         while (!list_empty(&up->waiting)) {
             call_t *c = container_of(up->waiting.next, call_t, qlink);
             list_remove(&c->qlink);
@@ -1398,15 +1481,98 @@ static void call_failf(call_t *c, int code, const char *fmt, ...)
 
 /* ---- calls: the backend exchange ---- */
 
-static int is_response_to(const char *data, size_t len, gw_str_t id)
-{
-    gw_rpc_t rpc;
+/* ---- server-initiated requests (sampling, elicitation, roots, ping) ---- */
 
-    if (gw_rpc_scan(data, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK) {
-        return 0;
+/* One request a backend sent the client, waiting for the client's answer. Its id went to the
+ * client as "mcpgw:<server>:<n>" so that any router can send the answer to this worker, and
+ * the answer only counts from the session it was sent to. */
+typedef struct srvreq {
+    link_t link; /* w->srvreqs, oldest first */
+    uint64_t n;
+    char key[WRK_KEY_MAX + 1];
+    gw_buf_t id; /* the backend's own id (raw JSON) */
+    int64_t expires_ms;
+} srvreq_t;
+
+#define WRK_SRVREQS_MAX 65536
+
+static void srvreq_drop(wrk_t *w, srvreq_t *r)
+{
+    list_remove(&r->link);
+    gw_buf_fini(&r->id);
+    free(r);
+    w->nsrvreqs--;
+}
+
+/* Which client capability a server request needs; NULL for one the gateway does not relay. */
+static int srvreq_allowed(const char *method, uint8_t caps, const char **need)
+{
+    static const struct {
+        const char *method;
+        uint8_t cap;
+        const char *name;
+    } table[] = {
+        {"sampling/createMessage", GW_CAP_SAMPLING, "sampling"},
+        {"elicitation/create", GW_CAP_ELICITATION, "elicitation"},
+        {"roots/list", GW_CAP_ROOTS, "roots"},
+        {"ping", 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (strcmp(table[i].method, method) == 0) {
+            *need = table[i].name;
+            return table[i].cap == 0 || (caps & table[i].cap) != 0;
+        }
     }
-    return rpc.kind == GW_MSG_RESPONSE && rpc.id.len == id.len &&
-           memcmp(data + rpc.id.off, id.ptr, id.len) == 0;
+    *need = method;
+    return 0;
+}
+
+/* A request from the backend inside a call's event stream: relayed to the client with a
+ * gateway id, or refused to the backend when the client cannot answer it. Returns 1 when the
+ * event was consumed (not to be relayed as it is). */
+static int call_relay_server_request(call_t *c, const char *data, size_t len, const gw_rpc_t *rpc,
+                                     gw_buf_t *out)
+{
+    wrk_t *w = c->w;
+    const char *need;
+    if (!srvreq_allowed(rpc->method_str, c->env.caps, &need)) {
+        gw_buf_t err;
+        char msg[GW_RPC_METHOD_MAX + 64];
+        gw_buf_init(&err);
+        snprintf(msg, sizeof(msg), "the client did not declare the %.128s capability", need);
+        if (c->up != NULL &&
+            gw_rpc_error(&err, data + rpc->id.off, rpc->id.len, GW_RPC_METHOD_NOT_FOUND, msg) ==
+                GW_OK) {
+            session_post(c->up, err.data, err.len);
+        }
+        gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\"", w->name,
+                    rpc->method_str, msg);
+        gw_buf_fini(&err);
+        return 1;
+    }
+    while (w->nsrvreqs >= WRK_SRVREQS_MAX) {
+        srvreq_drop(w, container_of(w->srvreqs.next, srvreq_t, link));
+    }
+    srvreq_t *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return 1;
+    }
+    r->n = ++w->next_srvreq;
+    memcpy(r->key, c->env.session.ptr, c->env.session.len);
+    r->key[c->env.session.len] = '\0';
+    gw_buf_init(&r->id);
+    r->expires_ms = gw_clock_ms() + (int64_t)w->srv->timeout_ms * 10;
+    char gid[GW_SERVER_NAME_MAX + 48];
+    snprintf(gid, sizeof(gid), "mcpgw:%s:%" PRIu64, w->name, r->n);
+    if (gw_buf_append(&r->id, data + rpc->id.off, rpc->id.len) != GW_OK ||
+        gw_rpc_splice_string(out, data, len, rpc->id, gid, strlen(gid)) != GW_OK) {
+        gw_buf_fini(&r->id);
+        free(r);
+        return 1;
+    }
+    list_append(&w->srvreqs, &r->link);
+    w->nsrvreqs++;
+    return 0;
 }
 
 static void call_on_head(xfer_t *x)
@@ -1430,8 +1596,20 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
     if (!c->head_sent) {
         return GW_OK; /* an event stream answering a notification: nobody to give it to */
     }
-    if (!c->answered && is_response_to(data, len, c->env.rpc_id)) {
-        c->answered = 1;
+    gw_rpc_t rpc;
+    if (gw_rpc_scan(data, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) == GW_OK) {
+        if (!c->answered && rpc.kind == GW_MSG_RESPONSE && rpc.id.len == c->env.rpc_id.len &&
+            memcmp(data + rpc.id.off, c->env.rpc_id.ptr, rpc.id.len) == 0) {
+            c->answered = 1;
+        } else if (rpc.kind == GW_MSG_REQUEST) {
+            gw_buf_t out;
+            gw_buf_init(&out);
+            if (!call_relay_server_request(c, data, len, &rpc, &out)) {
+                call_chunk(c, out.data, out.len);
+            }
+            gw_buf_fini(&out);
+            return c->lost ? GW_ECLOSED : GW_OK;
+        }
     }
     call_chunk(c, data, len);
     return c->lost ? GW_ECLOSED : GW_OK;
@@ -1828,6 +2006,19 @@ static void reply_end(wrk_t *w, const gw_envelope_t *req, uint32_t status)
 static void handle_session_close(wrk_t *w, const gw_envelope_t *env)
 {
     upstream_t *up = NULL;
+    level_t *lv = session_key_valid(env->session)
+                      ? level_find(w, env->session.ptr, env->session.len)
+                      : NULL;
+    if (lv != NULL) {
+        level_drop(w, lv);
+    }
+    for (link_t *l = w->srvreqs.next; l != &w->srvreqs;) {
+        srvreq_t *r = container_of(l, srvreq_t, link);
+        l = l->next;
+        if (gw_str_eq(env->session, r->key)) {
+            srvreq_drop(w, r);
+        }
+    }
 
     if (session_key_valid(env->session)) {
         up = sessmap_find(w, env->session.ptr, env->session.len);
@@ -1845,9 +2036,99 @@ static void handle_session_close(wrk_t *w, const gw_envelope_t *env)
     reply_end(w, env, 200);
 }
 
+/* A message for the upstream session of env->session, if this worker has a live one: client
+ * notifications (cancelled, roots/list_changed, ...) and logging/setLevel. Never creates an
+ * upstream session; a log level waits for the session's first call here. */
+static void handle_broadcast(wrk_t *w, const gw_envelope_t *env)
+{
+    upstream_t *up = session_key_valid(env->session)
+                         ? sessmap_find(w, env->session.ptr, env->session.len)
+                         : NULL;
+    int is_level = gw_str_eq(env->method, "logging/setLevel");
+    if (up != NULL && up->state == UP_READY) {
+        session_post(up, env->body.ptr, env->body.len);
+        return;
+    }
+    if (!is_level || !session_key_valid(env->session)) {
+        return; /* a notification about requests this backend never saw */
+    }
+    level_t *lv = level_find(w, env->session.ptr, env->session.len);
+    if (lv == NULL) {
+        if (w->nlevels >= WRK_LEVELS_MAX || (lv = calloc(1, sizeof(*lv))) == NULL) {
+            return;
+        }
+        memcpy(lv->key, env->session.ptr, env->session.len);
+        lv->key[env->session.len] = '\0';
+        gw_buf_init(&lv->body);
+        list_append(&w->levels, &lv->link);
+        w->nlevels++;
+    }
+    gw_buf_reset(&lv->body);
+    gw_buf_append(&lv->body, env->body.ptr, env->body.len);
+}
+
+/* The client's answer (a JSON-RPC response whose id is one of ours) to a server request: back to
+ * the backend with the backend's own id, on the upstream session it came from. */
+static void handle_client_response(wrk_t *w, const gw_envelope_t *env)
+{
+    char want[GW_SERVER_NAME_MAX + 16];
+    unsigned status = 400;
+    const char *why = "no server request with this id is pending";
+    snprintf(want, sizeof(want), "\"mcpgw:%s:", w->name);
+    size_t wl = strlen(want);
+    if (env->rpc_id.len > wl + 1 && memcmp(env->rpc_id.ptr, want, wl) == 0) {
+        uint64_t n = strtoull(env->rpc_id.ptr + wl, NULL, 10);
+        for (link_t *l = w->srvreqs.next; l != &w->srvreqs; l = l->next) {
+            srvreq_t *r = container_of(l, srvreq_t, link);
+            if (r->n != n || !gw_str_eq(env->session, r->key)) {
+                continue;
+            }
+            upstream_t *up = sessmap_find(w, r->key, strlen(r->key));
+            gw_rpc_t rpc;
+            gw_buf_t body;
+            gw_buf_init(&body);
+            if (up != NULL && up->state == UP_READY &&
+                gw_rpc_scan(env->body.ptr, env->body.len, 0, &rpc) == GW_OK && rpc.id.len > 0 &&
+                gw_rpc_splice_raw(&body, env->body.ptr, env->body.len, rpc.id, r->id.data,
+                                  r->id.len) == GW_OK) {
+                session_post(up, body.data, body.len);
+                status = 202;
+            } else {
+                why = "the backend session this request came from is gone";
+            }
+            gw_buf_fini(&body);
+            srvreq_drop(w, r);
+            break;
+        }
+    }
+    gw_envelope_t e;
+    gw_buf_t b;
+    memset(&e, 0, sizeof(e));
+    gw_buf_init(&b);
+    e.kind = GW_ENV_END;
+    e.corr = env->corr;
+    e.status = status;
+    e.request_id = env->request_id;
+    if (status != 202 && gw_rpc_error(&b, NULL, 0, GW_RPC_INVALID_REQUEST, why) == GW_OK) {
+        e.body = (gw_str_t){b.data, b.len};
+    }
+    out_send(w, outbox_for(w, env->origin), &e);
+    gw_buf_fini(&b);
+}
+
 /* Takes ownership of msg. */
 static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
 {
+    if (env->flags & GW_ENV_F_NOREPLY) {
+        handle_broadcast(w, env);
+        nng_msg_free(msg);
+        return;
+    }
+    if (env->kind == GW_ENV_CALL && env->method.len == 0) {
+        handle_client_response(w, env);
+        nng_msg_free(msg);
+        return;
+    }
     if (env->kind == GW_ENV_CALL && !(env->flags & GW_ENV_F_STREAM)) {
         call_accept(w, msg, env);
         return;
@@ -2184,7 +2465,10 @@ static void catalog_start(wrk_t *w)
 
     catalog_clear(w);
     cat->state = CAT_FETCHING;
-    if ((cat->up = session_create(w, "", 0, GW_PROTO_LATEST, 0)) == NULL) {
+    /* Declaring every client capability makes backends list the tools that need one (sampling,
+     * elicitation, roots); whether a client may use them is decided per session. */
+    if ((cat->up = session_create(w, "", 0, GW_PROTO_LATEST,
+                                  GW_CAP_SAMPLING | GW_CAP_ELICITATION | GW_CAP_ROOTS)) == NULL) {
         catalog_fail(w, "out of memory");
         return;
     }
@@ -2482,6 +2766,8 @@ static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
     list_init(&w->calls);
     list_init(&w->backlog);
     list_init(&w->closers);
+    list_init(&w->srvreqs);
+    list_init(&w->levels);
     gw_buf_init(&w->cat.report);
     xfer_init(&w->cat.x, w, &catalog_list_ops);
 
@@ -2520,6 +2806,12 @@ static void wrk_fini(wrk_t *w)
     free(w->cat.pages);
     free(w->cat.page_list);
     gw_buf_fini(&w->cat.report);
+    while (!list_empty(&w->srvreqs)) {
+        srvreq_drop(w, container_of(w->srvreqs.next, srvreq_t, link));
+    }
+    while (!list_empty(&w->levels)) {
+        level_drop(w, container_of(w->levels.next, level_t, link));
+    }
     while (!list_empty(&w->closers)) {
         closer_t *cl = container_of(w->closers.next, closer_t, link);
         list_remove(&cl->link);

@@ -28,6 +28,8 @@ typedef enum gw_env_kind {
  * One message instead of three is what makes a JSON answer cheap (each nng message costs
  * thread hand-offs on both sides). */
 #define GW_ENV_F_FINAL 0x04u
+/* CALL/CONTROL: fire and forget; the receiver sends no reply (broadcast notifications). */
+#define GW_ENV_F_NOREPLY 0x08u
 
 typedef struct gw_str {
     const char *ptr; /* not NUL-terminated */

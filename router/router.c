@@ -61,6 +61,7 @@ typedef struct route_server {
     size_t prefix_len;
     peer_t *peer;
     int resources; /* advertises resources */
+    int logging;   /* advertises logging */
 } route_server_t;
 
 /* The kinds of keys the routing table maps to their owning server (docs/ipc.md). */
@@ -525,6 +526,7 @@ static routes_t *routes_parse(const char *json, size_t len)
         r->servers[i].prefix_len = strlen(prefix);
         r->servers[i].peer = p;
         r->servers[i].resources = YAJL_IS_TRUE(gw_json_get(s, "resources"));
+        r->servers[i].logging = YAJL_IS_TRUE(gw_json_get(s, "logging"));
         r->nservers++;
         if (r->servers[i].name == NULL) {
             goto fail;
@@ -1103,6 +1105,49 @@ static void route_by_uri(h2o_req_t *req, gw_envelope_t *e, const char *body, con
     send_to_server(req, e, (size_t)owner);
 }
 
+/* Sends e to every backend's worker, no reply expected; with logging_only, only to those that
+ * offer logging. Returns how many it was sent to. */
+static size_t broadcast(gw_envelope_t *e, int logging_only)
+{
+    size_t n = 0;
+    e->flags |= GW_ENV_F_NOREPLY;
+    e->corr = 0;
+    for (size_t i = 0; R.routes != NULL && i < R.routes->nservers; i++) {
+        if (logging_only && !R.routes->servers[i].logging) {
+            continue;
+        }
+        if (peer_send(R.routes->servers[i].peer, e) == GW_OK) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A client's answer to a server-initiated request: its id ("mcpgw:<server>:<n>", given by the
+ * worker that relayed the request) names the worker to take it there. */
+static void route_client_response(h2o_req_t *req, gw_envelope_t *e, const char *body,
+                                  const gw_rpc_t *rpc)
+{
+    static const char tag[] = "\"mcpgw:";
+    const char *id = body + rpc->id.off;
+    size_t n = rpc->id.len;
+    if (n > sizeof(tag) && memcmp(id, tag, sizeof(tag) - 1) == 0) {
+        const char *name = id + sizeof(tag) - 1;
+        const char *colon = memchr(name, ':', n - (sizeof(tag) - 1));
+        for (size_t i = 0; colon != NULL && R.routes != NULL && i < R.routes->nservers; i++) {
+            const route_server_t *s = &R.routes->servers[i];
+            if (strlen(s->name) == (size_t)(colon - name) &&
+                memcmp(s->name, name, (size_t)(colon - name)) == 0) {
+                e->method = GW_STR_NULL;
+                dispatch(req, s->peer, e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
+                return;
+            }
+        }
+    }
+    respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                  "Bad Request: no server request with this id is pending");
+}
+
 static void handle_delete(h2o_req_t *req, const char *request_id)
 {
     gw_session_claims_t claims;
@@ -1189,12 +1234,29 @@ static void handle_post(h2o_req_t *req, const char *request_id)
     e.proto = claims.proto;
     e.caps = claims.caps;
     if (rpc.kind == GW_MSG_NOTIFICATION) {
+        /* cancelled, roots/list_changed, ...: every backend this session uses gets it (a
+         * cancelled requestId is the client's own id, which backends saw unchanged) */
+        if (strcmp(rpc.method_str, "notifications/initialized") != 0) {
+            broadcast(&e, 0);
+        }
         respond_raw(req, 202, NULL, 0);
         return;
     }
     if (rpc.kind == GW_MSG_RESPONSE) {
-        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
-                      "Bad Request: no server request with this id is pending");
+        route_client_response(req, &e, body, &rpc);
+        return;
+    }
+    if (strcmp(rpc.method_str, "logging/setLevel") == 0) {
+        if (!broadcast(&e, 1)) {
+            respond_error(req, 200, id, id_len, GW_RPC_METHOD_NOT_FOUND,
+                          "Method not found: no backend offers logging");
+            return;
+        }
+        gw_buf_t b;
+        gw_buf_init(&b);
+        gw_rpc_result(&b, id, id_len, "{}", 2);
+        respond_raw(req, 200, b.data, b.len);
+        gw_buf_fini(&b);
         return;
     }
     const struct method_route *mr = rpc.method_too_long ? NULL : find_method_route(rpc.method_str);

@@ -21,6 +21,7 @@
 
 #include <nng/nng.h>
 
+#include "broker/admin.h"
 #include "broker/catalog.h"
 #include "broker/supervise.h"
 #include "common/buf.h"
@@ -32,6 +33,7 @@
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "common/mcp.h"
+#include "common/metrics.h"
 #include "common/token.h"
 
 #define MAX_LISTEN 16
@@ -73,6 +75,9 @@ typedef struct broker {
     session_t *sessions[SESSION_BUCKETS];
     size_t nsessions;
     size_t nrevoked;
+    gw_metrics_t *metrics; /* <runtime_dir>/metrics: one slot per child */
+    brk_admin_t *admin;
+    char admin_desc[80];
     int signal_pipe[2];
     int ready;
     int stopping;
@@ -406,6 +411,7 @@ static void handle_session_delete(const gw_envelope_t *e)
 }
 
 static void check_ready(void);
+static size_t backends_up(void);
 
 static void handle_routes_subscribe(const gw_envelope_t *e)
 {
@@ -466,6 +472,8 @@ static void control_status(yajl_gen g)
     yajl_gen_bool(g, B.ready);
     gw_json_gen_cstr(g, "listen");
     gw_json_gen_cstr(g, B.listen_desc);
+    gw_json_gen_cstr(g, "admin");
+    gw_json_gen_cstr(g, B.admin != NULL ? B.admin_desc : "");
     gw_json_gen_cstr(g, "sessions");
     yajl_gen_integer(g, (long long)(B.nsessions - B.nrevoked));
     gw_json_gen_cstr(g, "processes");
@@ -595,8 +603,9 @@ static void check_ready(void)
         return;
     }
     B.ready = 1;
-    gw_log_info("msg=ready listen=%s routers=%u backends=%zu backends_up=%zu", B.listen_desc,
-                routers, B.cat.nbackends, brk_catalog_reported(&B.cat));
+    gw_log_info("msg=ready listen=%s admin=%s routers=%u backends=%zu backends_up=%zu",
+                B.listen_desc, B.admin != NULL ? B.admin_desc : "off", routers, B.cat.nbackends,
+                backends_up());
     sd_notify_ready();
 }
 
@@ -700,7 +709,10 @@ static int add_children(void)
     for (size_t i = 0; i < B.cfg->nservers; i++) {
         char name[64];
         snprintf(name, sizeof(name), "worker.%s", B.cfg->servers[i].name);
-        char *argv[] = {worker, "-c", B.config_path, "--server", B.cfg->servers[i].name, NULL};
+        char slot[16];
+        snprintf(slot, sizeof(slot), "%zu", B.cfg->routers + i);
+        char *argv[] = {worker,          "-c",          B.config_path, "--server",
+                        B.cfg->servers[i].name, "--metrics-slot", slot,          NULL};
         if (brk_sup_add(&B.sup, BRK_ROLE_WORKER, name, argv, NULL) == NULL) {
             return -1;
         }
@@ -749,6 +761,69 @@ static void on_signal(int sig)
     (void)n;
 }
 
+/* ---- admin listener ---- */
+
+static size_t backends_up(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < B.cat.nbackends; i++) {
+        n += B.cat.backends[i].state == BRK_BACKEND_UP;
+    }
+    return n;
+}
+
+static void admin_metrics(void *arg, gw_buf_t *out)
+{
+    gw_metrics_render(B.metrics, out);
+    gw_buf_appendf(out,
+                   "# HELP mcpgw_ready Whether the gateway is ready (listeners up, backends in).\n"
+                   "# TYPE mcpgw_ready gauge\nmcpgw_ready %d\n"
+                   "# HELP mcpgw_sessions Live gateway sessions known to the broker.\n"
+                   "# TYPE mcpgw_sessions gauge\nmcpgw_sessions %zu\n"
+                   "# HELP mcpgw_backend_up Whether a backend is up (its worker fetched its "
+                   "catalog).\n# TYPE mcpgw_backend_up gauge\n",
+                   B.ready, B.nsessions - B.nrevoked);
+    for (size_t i = 0; i < B.cat.nbackends; i++) {
+        gw_buf_appendf(out, "mcpgw_backend_up{backend=\"%s\"} %d\n", B.cat.backends[i].conf->name,
+                       B.cat.backends[i].state == BRK_BACKEND_UP);
+    }
+    gw_buf_appends(out, "# HELP mcpgw_backend_tools Tools a backend offers.\n"
+                        "# TYPE mcpgw_backend_tools gauge\n");
+    for (size_t i = 0; i < B.cat.nbackends; i++) {
+        gw_buf_appendf(out, "mcpgw_backend_tools{backend=\"%s\"} %zu\n",
+                       B.cat.backends[i].conf->name, B.cat.backends[i].nitems[BRK_TOOLS]);
+    }
+    gw_buf_appends(out, "# HELP mcpgw_process_restarts_total Restarts of a child process.\n"
+                        "# TYPE mcpgw_process_restarts_total counter\n");
+    for (size_t i = 0; i < B.sup.nchildren; i++) {
+        gw_buf_appendf(out, "mcpgw_process_restarts_total{process=\"%s\"} %u\n",
+                       B.sup.children[i].name, B.sup.children[i].restarts);
+    }
+    gw_buf_appendf(out, "# HELP mcpgw_name_collisions Catalog items hidden by a name collision.\n"
+                        "# TYPE mcpgw_name_collisions gauge\nmcpgw_name_collisions %zu\n",
+                   B.cat.collisions);
+}
+
+static int admin_ready(void *arg, char *why, size_t whylen)
+{
+    size_t need = B.cfg->ready_min_backends < B.cat.nbackends ? B.cfg->ready_min_backends
+                                                                : B.cat.nbackends;
+    if (!B.ready) {
+        snprintf(why, whylen, "starting");
+        return 0;
+    }
+    if (B.stopping) {
+        snprintf(why, whylen, "stopping");
+        return 0;
+    }
+    if (backends_up() < need) {
+        snprintf(why, whylen, "%zu of %zu backends up, %zu needed (admin.ready_min_backends)",
+                 backends_up(), B.cat.nbackends, need);
+        return 0;
+    }
+    return 1;
+}
+
 /* Handles every waiting message; route is filled on the control socket (raw REP) only. */
 static void drain(nng_socket s, int has_route,
                   void (*handle)(const gw_ipc_route_t *, const gw_envelope_t *))
@@ -772,7 +847,7 @@ static void drain(nng_socket s, int has_route,
 
 static void run(void)
 {
-    struct pollfd pfd[3 + MAX_OUTBOXES];
+    struct pollfd pfd[3 + MAX_OUTBOXES + 64];
     gw_outbox_t *watched[MAX_OUTBOXES];
     pfd[0] = (struct pollfd){.fd = B.signal_pipe[0], .events = POLLIN};
     pfd[1] = (struct pollfd){.fd = gw_ipc_recv_fd(B.inbox), .events = POLLIN};
@@ -792,7 +867,8 @@ static void run(void)
                     (struct pollfd){.fd = gw_outbox_send_fd(B.outboxes[i]), .events = POLLIN};
             }
         }
-        if (poll(pfd, 3 + nwatched, timeout) < 0 && errno != EINTR) {
+        size_t nadmin = B.admin != NULL ? brk_admin_pollfds(B.admin, pfd + 3 + nwatched, 64) : 0;
+        if (poll(pfd, 3 + nwatched + nadmin, timeout) < 0 && errno != EINTR) {
             gw_log_err("msg=\"poll failed\" error=\"%s\"", strerror(errno));
             break;
         }
@@ -811,6 +887,9 @@ static void run(void)
             if (pfd[3 + i].revents & POLLIN) {
                 gw_outbox_flush(watched[i]);
             }
+        }
+        if (B.admin != NULL) {
+            brk_admin_serve(B.admin, pfd + 3 + nwatched, nadmin);
         }
         drain(B.inbox, 0, on_inbox_message);
         drain(B.csock, 1, on_control_message);
@@ -905,6 +984,19 @@ int main(int argc, char **argv)
         gw_log_err("msg=\"cannot load session keys\" error=\"%s\"", err);
         goto out;
     }
+    char mpath[PATH_MAX];
+    snprintf(mpath, sizeof(mpath), "%s/metrics", B.cfg->runtime_dir);
+    if (gw_metrics_create(mpath, B.cfg->routers + (unsigned)B.cfg->nservers, &B.metrics) !=
+        GW_OK) {
+        gw_log_err("msg=\"cannot create the metrics file\" path=%s", mpath);
+        goto out;
+    }
+    brk_admin_ops_t aops = {.metrics = admin_metrics, .ready = admin_ready};
+    if (B.cfg->admin_enabled &&
+        brk_admin_open(&B.admin, B.cfg->admin_address, B.cfg->admin_port, &aops, B.admin_desc,
+                       sizeof(B.admin_desc)) != GW_OK) {
+        goto out;
+    }
     if (brk_catalog_init(&B.cat, B.cfg) != GW_OK || open_sockets() != 0 ||
         bind_listeners() != 0 || add_children() != 0) {
         goto out;
@@ -931,6 +1023,8 @@ out:
         }
     }
     brk_catalog_fini(&B.cat);
+    brk_admin_close(B.admin);
+    gw_metrics_destroy(B.metrics);
     gw_keyring_destroy(B.keys);
     gw_config_destroy(B.cfg);
     return rc;

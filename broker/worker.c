@@ -33,6 +33,7 @@
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "common/mcp.h"
+#include "common/metrics.h"
 #include "common/sse.h"
 
 /* A reply body must fit one envelope under the receivers' NNG_OPT_RECVMAXSZ, with room for the
@@ -338,6 +339,7 @@ struct wrk {
     uint64_t next_srvreq;
     link_t levels;      /* logging/setLevel of sessions without an upstream session yet */
     size_t nlevels;
+    gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
     uint64_t next_corr;
     uint64_t next_rpc_id;
     int stopping;
@@ -857,6 +859,8 @@ static gw_err_t sessmap_insert(wrk_t *w, upstream_t *up)
     up->in_map = 1;
     up->refs++;
     w->nsessions++;
+    gw_metric_add(w->m, GW_MC_UPSTREAM_CREATED, 1);
+    gw_gauge_set(w->m, GW_MG_UPSTREAM_SESSIONS, (int64_t)w->nsessions);
     return GW_OK;
 }
 
@@ -877,6 +881,7 @@ static void session_detach(upstream_t *up)
     up->hnext = NULL;
     up->in_map = 0;
     w->nsessions--;
+    gw_gauge_set(w->m, GW_MG_UPSTREAM_SESSIONS, (int64_t)w->nsessions);
     session_unref(up);
 }
 
@@ -1422,6 +1427,8 @@ static void call_end(call_t *c, uint32_t status, const char *body, size_t len)
 
     call_set_state(c, CALL_DONE);
     xfer_cancel(&c->x);
+    gw_metric_add(w->m, GW_MC_BACKEND_CALLS, 1);
+    gw_metric_observe_us(w->m, GW_MH_BACKEND, (uint64_t)(gw_clock_ms() - c->received_ms) * 1000);
     gw_log_debug("msg=call request_id=%s backend=%s method=%.*s status=%ld retried=%d ms=%" PRId64,
                  c->rid, w->name, (int)c->env.method.len, c->env.method.ptr, c->x.status,
                  c->retried, gw_clock_ms() - c->received_ms);
@@ -1444,6 +1451,7 @@ static void call_fail(call_t *c, int code, const char *msg)
     gw_buf_t b;
     char q[512];
 
+    gw_metric_add(c->w->m, code == GW_RPC_TIMEOUT ? GW_MC_BACKEND_TIMEOUTS : GW_MC_BACKEND_ERRORS, 1);
     gw_log_warn("msg=\"call failed\" request_id=%s backend=%s method=%.*s code=%d error=\"%s\"",
                 c->rid, c->w->name, (int)c->env.method.len, c->env.method.ptr, code,
                 log_quote(q, sizeof(q), msg, strlen(msg)));
@@ -1724,6 +1732,7 @@ static void call_on_done(xfer_t *x, CURLcode rc)
                     "backend=%s session=%s status=%ld",
                     c->rid, w->name, c->up->key, x->status);
         c->retried = 1;
+        gw_metric_add(w->m, GW_MC_UPSTREAM_REINIT, 1);
         session_lost(c->up);
         session_unref(c->up);
         c->up = NULL;
@@ -2850,7 +2859,7 @@ static void wrk_fini(wrk_t *w)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mcpgw-worker -c CONFIG --server NAME\n"
+    fprintf(f, "usage: mcpgw-worker -c CONFIG --server NAME [--metrics-slot N]\n"
                "\n"
                "Serves one backend MCP server of the mcpgw gateway: started by mcpgw-broker.\n"
                "\n"
@@ -2864,6 +2873,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"server", required_argument, NULL, 's'},
+        {"metrics-slot", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -2876,14 +2886,18 @@ int main(int argc, char **argv)
     wrk_t w;
     int opt;
     int rc = 1;
+    long slot = -1;
 
-    while ((opt = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:s:m:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             path = optarg;
             break;
         case 's':
             name = optarg;
+            break;
+        case 'm':
+            slot = strtol(optarg, NULL, 10);
             break;
         case 'h':
             usage(stdout);
@@ -2913,7 +2927,16 @@ int main(int argc, char **argv)
         gw_config_destroy(cfg);
         return 1;
     }
+    gw_metrics_slot_t *m = NULL;
+    if (slot >= 0) {
+        char mpath[GW_IPC_URL_MAX + 16];
+        snprintf(mpath, sizeof(mpath), "%s/metrics", cfg->runtime_dir);
+        if (gw_metrics_attach(mpath, (unsigned)slot, proc, &m) != GW_OK) {
+            gw_log_warn("msg=\"running without metrics\" path=%s", mpath);
+        }
+    }
     if (wrk_init(&w, cfg, srv) == 0) {
+        w.m = m;
         run(&w);
         if (!list_empty(&w.calls)) {
             abort_calls(&w);

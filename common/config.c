@@ -580,8 +580,23 @@ static gw_err_t set_page_size(ctx_t *cx, const node_t *v, const char *path, void
     return GW_OK;
 }
 
+static gw_err_t set_max_header_size(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t n;
+    if (v->kind != NODE_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
+        return fail(cx, v, path, "not a size (e.g. 16KiB)");
+    }
+    if (n < 1024 || n > (1u << 20)) {
+        return fail(cx, v, path, "must be between 1KiB and 1MiB");
+    }
+    c->max_header_size = n;
+    return GW_OK;
+}
+
 static const directive_t limits_directives[] = {
     {"max_request_body", set_max_request_body},
+    {"max_header_size", set_max_header_size},
     {"page_size", set_page_size},
 };
 
@@ -968,6 +983,9 @@ static gw_err_t take_string_list(ctx_t *cx, const node_t *v, const char *path, c
         char sub[KEY_PATH_MAX];
         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
         gw_err_t err = take_nonempty(cx, v->items[i], sub, &list[i]);
+        /* Counted before any check: a string that take_nonempty stored and a check below refuses
+         * is still freed by gw_config_destroy (list[i] may be NULL; free copes). */
+        (*n)++;
         if (err != GW_OK) {
             return err;
         }
@@ -976,7 +994,6 @@ static gw_err_t take_string_list(ctx_t *cx, const node_t *v, const char *path, c
                 return fail(cx, v->items[i], sub, "must not contain spaces or control characters");
             }
         }
-        (*n)++;
     }
     return GW_OK;
 }
@@ -1003,11 +1020,72 @@ static gw_err_t set_http(ctx_t *cx, const node_t *v, const char *path, void *obj
     return check_map(cx, v, path, http_directives, NELEM(http_directives), obj, NULL);
 }
 
+/* ---- admin ---- */
+
+static gw_err_t set_admin_address(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    gw_err_t err = take_string(cx, v, path, &c->admin_address);
+    if (err != GW_OK) {
+        return err;
+    }
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, c->admin_address, addr) != 1 &&
+        inet_pton(AF_INET6, c->admin_address, addr) != 1) {
+        return fail(cx, v, path, "not a numeric IPv4 or IPv6 address");
+    }
+    return GW_OK;
+}
+
+static gw_err_t set_admin_port(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t port;
+    if (!scalar_uint(v, 65535, &port)) {
+        return fail(cx, v, path, "not a port number (0..65535)");
+    }
+    c->admin_port = (uint16_t)port;
+    return GW_OK;
+}
+
+static gw_err_t set_admin_enabled(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    if (v->kind != NODE_SCALAR || (strcmp(v->text, "true") != 0 && strcmp(v->text, "false") != 0)) {
+        return fail(cx, v, path, "must be true or false");
+    }
+    c->admin_enabled = strcmp(v->text, "true") == 0;
+    return GW_OK;
+}
+
+static gw_err_t set_ready_min_backends(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t n;
+    if (!scalar_uint(v, 1024, &n)) {
+        return fail(cx, v, path, "must be a number from 0 to 1024");
+    }
+    c->ready_min_backends = (unsigned)n;
+    return GW_OK;
+}
+
+static const directive_t admin_directives[] = {
+    {"enabled", set_admin_enabled},
+    {"address", set_admin_address},
+    {"port", set_admin_port},
+    {"ready_min_backends", set_ready_min_backends},
+};
+
+static gw_err_t set_admin(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    return check_map(cx, v, path, admin_directives, NELEM(admin_directives), obj, NULL);
+}
+
 static const directive_t top_directives[] = {
     {"listen", set_listen},   {"mcp_path", set_mcp_path}, {"runtime_dir", set_runtime_dir},
     {"routers", set_routers}, {"limits", set_limits},     {"sessions", set_sessions},
     {"control", set_control}, {"log", set_log},           {"servers", set_servers},
-    {"http", set_http},
+    {"http", set_http},       {"admin", set_admin},
 };
 
 /* ---- defaults and the public functions ---- */
@@ -1052,6 +1130,9 @@ static gw_err_t fill_defaults(gw_config_t *c)
         }
         c->control_socket = gw_buf_steal(&b, NULL);
     }
+    if (c->admin_address == NULL && (c->admin_address = strdup("127.0.0.1")) == NULL) {
+        return GW_ENOMEM;
+    }
     return GW_OK;
 }
 
@@ -1087,6 +1168,10 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
     c->routers = default_routers();
     c->max_request_body = DEFAULT_MAX_BODY;
     c->page_size = 100;
+    c->max_header_size = 16384;
+    c->admin_enabled = 1;
+    c->admin_port = 9090;
+    c->ready_min_backends = 1;
     c->session_ttl_s = DEFAULT_TTL_MS / 1000;
     c->log_level = GW_LOG_INFO;
     rc = check_map(&cx, root, "", top_directives, NELEM(top_directives), c, NULL);
@@ -1187,6 +1272,7 @@ void gw_config_destroy(gw_config_t *c)
     free(c->runtime_dir);
     free(c->key_file);
     free(c->control_socket);
+    free(c->admin_address);
     free(c);
 }
 

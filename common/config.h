@@ -39,6 +39,7 @@ typedef struct gw_config {
     unsigned routers;       /* default: number of online CPUs; 1..64 */
     uint64_t max_request_body; /* limits.max_request_body, default 1 MiB */
     unsigned page_size;        /* limits.page_size: items per page of a list method, default 100 */
+    uint64_t max_header_size;  /* limits.max_header_size: all request headers, default 16 KiB */
     char *key_file;         /* sessions.key_file, default /var/lib/mcpgw/session.key */
     uint64_t session_ttl_s; /* sessions.ttl, default 24h */
     char *control_socket;   /* control.socket, default <runtime_dir>/control.ipc */
@@ -51,6 +52,11 @@ typedef struct gw_config {
     size_t nallowed_hosts;
     char **allowed_origins;
     size_t nallowed_origins;
+    /* admin: the listener for /metrics, /healthz and /readyz (separate from client traffic) */
+    int admin_enabled;           /* admin.enabled, default true */
+    char *admin_address;         /* admin.address, default 127.0.0.1 */
+    uint16_t admin_port;         /* admin.port, default 9090 (0: ephemeral, for tests) */
+    unsigned ready_min_backends; /* admin.ready_min_backends: /readyz needs this many up (1) */
 } gw_config_t;
 
 /* Loads and validates path. On failure returns an error and writes one line to err, in the form

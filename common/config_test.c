@@ -234,6 +234,30 @@ static void test_err_unknown_key(void **state)
                  "mcpgw.yaml:4: servers[0].tiemout: unknown key");
 }
 
+/* A quoted key can hold a newline; the message must stay one line (it is logged as one field).
+ * Found by tests/fuzz/fuzz_config. */
+static void test_err_key_with_control_characters(void **state)
+{
+    expect_error("\"a\\nb\": 1\n", "mcpgw.yaml:1: a\\x0ab: unknown key");
+    expect_error("servers:\n  - name: a\n    url: http://h/\n    \"t\\r\\x7f\": 3s\n",
+                 "mcpgw.yaml:4: servers[0].t\\x0d\\x7f: unknown key");
+    expect_error("servers:\n  - name: a\n    url: http://h/\n    headers:\n      \"X-\\tA\": v\n",
+                 "mcpgw.yaml:5: servers[0].headers.X-\\x09A: not a valid HTTP header name");
+}
+
+/* A refused entry of http.allowed_hosts/allowed_origins is freed with the rest (LeakSanitizer
+ * reported it). Found by tests/fuzz/fuzz_config. */
+static void test_err_allowed_hosts_entry_freed(void **state)
+{
+    expect_error(
+        "http:\n  allowed_hosts: [\"a b\"]\n",
+        "mcpgw.yaml:2: http.allowed_hosts[0]: must not contain spaces or control characters");
+    expect_error("http:\n  allowed_origins: [\"http://ok\", \"\"]\n",
+                 "mcpgw.yaml:2: http.allowed_origins[1]: must not be empty");
+    expect_error("http:\n  allowed_hosts: [ok, [x]]\n",
+                 "mcpgw.yaml:2: http.allowed_hosts[1]: expected a string");
+}
+
 static void test_err_duplicate_server_name(void **state)
 {
     expect_error(
@@ -525,6 +549,8 @@ int main(void)
         cmocka_unit_test(test_err_bad_url_line),
         cmocka_unit_test(test_err_url_without_host),
         cmocka_unit_test(test_err_unknown_key),
+        cmocka_unit_test(test_err_key_with_control_characters),
+        cmocka_unit_test(test_err_allowed_hosts_entry_freed),
         cmocka_unit_test(test_err_duplicate_server_name),
         cmocka_unit_test(test_err_duplicate_prefix),
         cmocka_unit_test(test_err_bad_duration),

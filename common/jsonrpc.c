@@ -158,11 +158,68 @@ static gw_span_t number_span(const struct scan *st, size_t n)
     return (gw_span_t){end - (uint32_t)n, (uint32_t)n};
 }
 
-/* Copies an unescaped string for matching; 0 when it does not fit or holds a NUL (which a C
- * string would silently cut: "tools/call\u0000x" must not be taken for "tools/call"). */
+/* Is p[0..n) UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates (U+D800..U+DFFF),
+ * nothing above U+10FFFF? yajl's own check lets all three through. ASCII, most of any body, is
+ * skipped eight bytes at a time. */
+static int utf8_valid(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        if (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t more;
+        unsigned lo = 0x80, hi = 0xbf; /* the range of the second byte */
+        if (c >= 0xc2 && c <= 0xdf) {
+            more = 1;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            more = 2;
+            if (c == 0xe0) {
+                lo = 0xa0; /* overlong below U+0800 */
+            } else if (c == 0xed) {
+                hi = 0x9f; /* surrogates */
+            }
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            more = 3;
+            if (c == 0xf0) {
+                lo = 0x90; /* overlong below U+10000 */
+            } else if (c == 0xf4) {
+                hi = 0x8f; /* above U+10FFFF */
+            }
+        } else {
+            return 0; /* a continuation byte, C0/C1 (always overlong) or F5..FF */
+        }
+        if (n - i - 1 < more || p[i + 1] < lo || p[i + 1] > hi) {
+            return 0;
+        }
+        for (size_t k = 2; k <= more; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+        }
+        i += more + 1;
+    }
+    return 1;
+}
+
+/* Copies an unescaped string for matching; 0 when it does not fit, holds a NUL (which a C string
+ * would silently cut: "tools/call\u0000x" must not be taken for "tools/call") or is not UTF-8
+ * (yajl turns a lone "\udc00" escape into surrogate bytes, which must not reach a backend or a
+ * reply as a name). */
 static int copy_text(char *dst, size_t cap, const unsigned char *s, size_t n)
 {
-    if (n >= cap || memchr(s, '\0', n) != NULL) {
+    if (n >= cap || memchr(s, '\0', n) != NULL || !utf8_valid(s, n)) {
         dst[0] = '\0';
         return 0;
     }
@@ -461,6 +518,10 @@ gw_err_t gw_rpc_scan(const char *body, size_t len, unsigned max_depth, gw_rpc_t 
     memset(out, 0, sizeof(*out));
     if (len > UINT32_MAX) {
         return GW_ETOOBIG;
+    }
+    /* JSON text is UTF-8 (RFC 8259); what yajl's looser check would pass must not be routed. */
+    if (!utf8_valid((const unsigned char *)body, len)) {
+        return GW_EPARSE;
     }
     memset(&st, 0, sizeof(st));
     st.body = body;

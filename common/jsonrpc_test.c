@@ -429,6 +429,78 @@ static void test_parse_errors(void **state)
     assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"m\"}\r\n \t", GW_MSG_NOTIFICATION);
 }
 
+/* UTF-8 that yajl's own check lets through but RFC 3629 forbids: overlong forms, surrogates and
+ * code points above U+10FFFF, in values and in keys, and at the very end of the body. Found by
+ * tests/fuzz/fuzz_jsonrpc (the gateway answered them 200 and passed them on to backends). */
+static void test_strict_utf8(void **state)
+{
+    static const char *bad[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":\"\xc0\xaf\"}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":\"\xc1\xbf\"}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":\"\xe0\x80\xaf\"}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":\"\xed\xa0\x80\"}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":\"\xed\xbf\xbf\"}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":\"\xf0\x80\x80\xaf\"}"
+        "}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":\"\xf4\x90\x80\x80\"}"
+        "}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":\"\xf5\x80\x80\x80\"}"
+        "}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"\xed\xa0\x80\":1}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/"
+        "call\",\"params\":{\"name\":\"a\xc0\x80\"}}",
+    };
+    gw_rpc_t r;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (scan(bad[i], &r) != GW_EPARSE) {
+            fail_msg("case %zu is not a parse error", i);
+        }
+    }
+    /* the edges that are valid: U+0080, U+07FF, U+0800, U+D7FF, U+E000, U+FFFF, U+10000,
+     * U+10FFFF, each also as the last bytes before the closing quote */
+    assert_kind(
+        "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{\"x\":\"\xc2\x80\xdf\xbf"
+        "\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"}}",
+        GW_MSG_NOTIFICATION);
+    /* more than eight bytes of ASCII before and after a multi-byte character */
+    assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{\"text\":\"abcdefghij"
+                "\xc3\xa9klmnopqrstu\"}}",
+                GW_MSG_NOTIFICATION);
+}
+
+/* A lone low surrogate escape is valid JSON, but yajl unescapes it into surrogate bytes (ED B0
+ * 80), which are not UTF-8: such a name or method must not match, be spliced into what goes to a
+ * backend, or be echoed in an "Unknown tool" reply. Found by tests/fuzz/fuzz_jsonrpc. */
+static void test_escaped_surrogate_never_routed(void **state)
+{
+    gw_rpc_t r;
+    const char *b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                    "\"name\":\"alpha_\\udc00\"}}";
+    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(r.kind, GW_MSG_REQUEST);
+    assert_int_equal(r.name_too_long, 1);
+    assert_string_equal(r.name_str, "");
+    assert_int_equal(r.name.len, strlen("\"alpha_\\udc00\""));
+
+    b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/c\\udc00all\"}";
+    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(r.method_too_long, 1);
+    assert_string_equal(r.method_str, "");
+
+    b = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"completion/complete\",\"params\":{\"ref\":{"
+        "\"type\":\"ref/prompt\",\"name\":\"\\udfff\"}}}";
+    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(r.ref_name_too_long, 1);
+    assert_string_equal(r.ref_name_str, "");
+
+    /* a proper surrogate pair is one character and routes as such */
+    b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+        "\"name\":\"a\\ud83d\\ude00\"}}";
+    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(r.name_too_long, 0);
+    assert_string_equal(r.name_str, "a\xf0\x9f\x98\x80");
+}
+
 static void test_truncated_every_length(void **state)
 {
     const char *b = "{\"jsonrpc\":\"2.0\",\"id\":-12.5e1,\"method\":\"tools\\/call\",\"params\":{"
@@ -649,6 +721,8 @@ int main(void)
         cmocka_unit_test(test_duplicate_members),
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_strict_utf8),
+        cmocka_unit_test(test_escaped_surrogate_never_routed),
         cmocka_unit_test(test_truncated_every_length),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_deep_nesting),

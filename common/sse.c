@@ -111,6 +111,11 @@ gw_err_t gw_sse_feed(gw_sse_t *p, const char *buf, size_t len, gw_sse_event_fn f
             err = on_line(p, p->line.data, p->line.len, fn, arg);
             gw_buf_reset(&p->line);
         } else {
+            /* The same limit as for a line that arrives in pieces: what a stream may carry must
+             * not depend on how the network cut it. */
+            if ((size_t)(eol - s) > p->max) {
+                return GW_ETOOBIG;
+            }
             err = on_line(p, s, (size_t)(eol - s), fn, arg);
         }
         if (err != GW_OK) {

@@ -99,6 +99,29 @@ static void test_limits(void **state)
     gw_buf_fini(&s.all);
 }
 
+/* A line over the limit is refused however it arrives: whole in one read as well as split (the
+ * fate of a backend stream must not depend on how TCP cut it). Found by tests/fuzz/fuzz_sse. */
+static void test_long_line_refused_in_one_read(void **state)
+{
+    static const char line[] = ": a comment line longer than sixteen bytes\n";
+    gw_sse_t p;
+    seen_t s = {.events = 0};
+    gw_buf_init(&s.all);
+    gw_sse_init(&p, 16);
+    assert_int_equal(gw_sse_feed(&p, line, sizeof(line) - 1, on_event, &s), GW_ETOOBIG);
+    gw_sse_reset(&p);
+    assert_int_equal(gw_sse_feed(&p, line, 20, on_event, &s), GW_ETOOBIG);
+    gw_sse_reset(&p);
+    /* exactly the limit is fine either way */
+    assert_int_equal(gw_sse_feed(&p, "id: 0123456789ab\ndata: x\n\n", 26, on_event, &s), GW_OK);
+    assert_int_equal(gw_sse_feed(&p, "id: 0123456789ab", 16, on_event, &s), GW_OK);
+    assert_int_equal(gw_sse_feed(&p, "\ndata: y\n\n", 10, on_event, &s), GW_OK);
+    assert_int_equal(s.events, 2);
+    assert_string_equal(s.all.data, "x|y|");
+    gw_sse_fini(&p);
+    gw_buf_fini(&s.all);
+}
+
 static gw_err_t stop_at_first(void *arg, const char *data, size_t len)
 {
     (*(int *)arg)++;
@@ -125,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_comments_fields_and_priming),
         cmocka_unit_test(test_bom_and_unterminated_event),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_long_line_refused_in_one_read),
         cmocka_unit_test(test_callback_error_stops_the_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,7 @@
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "common/mcp.h"
+#include "common/metrics.h"
 #include "common/token.h"
 
 #define BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
@@ -105,6 +106,7 @@ struct call {
     h2o_generator_t gen;
     h2o_timeout_entry_t timer;
     call_state_t state;
+    int64_t start_us;
     unsigned status; /* from HEAD */
     int sse;
     int ended;        /* END received */
@@ -138,6 +140,7 @@ typedef struct router {
     size_t ncalls;
     char request_id_prefix[9];
     uint64_t next_request_id;
+    gw_metrics_slot_t *m; /* this router's metrics slot, or NULL */
     int signal_pipe[2];
     h2o_socket_t *signal_sock;
     int stopping;
@@ -155,11 +158,107 @@ static void add_header(h2o_req_t *req, const char *name, const char *value, size
     h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, len);
 }
 
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void count_response(unsigned status, size_t bytes)
+{
+    gw_metric_add(R.m, status < 300 ? GW_MC_RESP_2XX : status < 500 ? GW_MC_RESP_4XX : GW_MC_RESP_5XX,
+                  1);
+    gw_metric_add(R.m, GW_MC_BYTES_OUT, bytes);
+}
+
+/* Which rejection an error answer is, for the metrics (one place, from what the client gets). */
+static gw_counter_t rejection_of(unsigned status, int code, const char *msg)
+{
+    switch (status) {
+    case 413:
+        return GW_MC_REJ_BODY_TOO_LARGE;
+    case 431:
+        return GW_MC_REJ_HEADER_TOO_LARGE;
+    case 406:
+        return GW_MC_REJ_NOT_ACCEPTABLE;
+    case 415:
+        return GW_MC_REJ_UNSUPPORTED_MEDIA_TYPE;
+    case 403:
+        return GW_MC_REJ_FORBIDDEN;
+    case 404:
+        return GW_MC_REJ_UNKNOWN_SESSION;
+    case 405:
+        return GW_MC_REJ_METHOD_NOT_ALLOWED;
+    case 503:
+        return GW_MC_REJ_UNAVAILABLE;
+    default:
+        break;
+    }
+    switch (code) {
+    case GW_RPC_PARSE_ERROR:
+        return GW_MC_REJ_PARSE_ERROR;
+    case GW_RPC_METHOD_NOT_FOUND:
+        return GW_MC_REJ_UNKNOWN_METHOD;
+    case GW_RPC_INVALID_PARAMS:
+    case GW_RPC_RESOURCE_NOT_FOUND:
+        return GW_MC_REJ_UNKNOWN_NAME;
+    case GW_RPC_TIMEOUT:
+        return GW_MC_REJ_TIMEOUT;
+    case GW_RPC_BACKEND_UNAVAILABLE:
+        return GW_MC_REJ_UNAVAILABLE;
+    default:
+        break;
+    }
+    if (strstr(msg, "Mcp-Session-Id") != NULL) {
+        return GW_MC_REJ_MISSING_SESSION;
+    }
+    if (strstr(msg, "MCP-Protocol-Version") != NULL) {
+        return GW_MC_REJ_BAD_PROTOCOL_VERSION;
+    }
+    return GW_MC_REJ_INVALID_REQUEST;
+}
+
+static const char *reason_phrase(unsigned status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
 static void respond_raw(h2o_req_t *req, unsigned status, const char *body, size_t len)
 {
     static h2o_generator_t none = {NULL, NULL};
+    count_response(status, len);
     req->res.status = (int)status;
-    req->res.reason = status == 202 ? "Accepted" : "OK";
+    req->res.reason = reason_phrase(status);
     if (len > 0) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                        H2O_STRLIT("application/json"));
@@ -184,6 +283,7 @@ static void respond_error(h2o_req_t *req, unsigned status, const char *id, size_
         return;
     }
     gw_log_info("msg=rejected status=%u code=%d reason=\"%s\"", status, code, msg);
+    gw_metric_add(R.m, rejection_of(status, code, msg), 1);
     respond_raw(req, status, b.data, b.len);
     gw_buf_fini(&b);
 }
@@ -590,8 +690,10 @@ static void call_destroy(call_t *c)
     gw_buf_fini(&c->body);
     gw_buf_fini(&c->sending);
     free(c->rpc_id);
+    gw_metric_observe_us(R.m, GW_MH_GATEWAY, (uint64_t)(now_us() - c->start_us));
     free(c);
     R.ncalls--;
+    gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)R.ncalls);
 }
 
 static void call_flush(call_t *c);
@@ -648,6 +750,7 @@ static void call_flush(call_t *c)
 
 static void sse_append(call_t *c, const char *data, size_t len)
 {
+    gw_metric_add(R.m, GW_MC_BYTES_OUT, len);
     if (gw_buf_appends(&c->body, "event: message\ndata: ") != GW_OK ||
         gw_buf_append(&c->body, data, len) != GW_OK || gw_buf_appends(&c->body, "\n\n") != GW_OK) {
         gw_log_err("msg=\"out of memory buffering an event\"");
@@ -706,6 +809,7 @@ static void call_on_head(call_t *c, const gw_envelope_t *e)
                               value.base, value.len);
     }
     if (c->sse) {
+        count_response(c->status, 0);
         c->state = CALL_STREAMING;
         c->req->res.status = (int)c->status;
         c->req->res.reason = "OK";
@@ -784,6 +888,7 @@ static void dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t ti
         return;
     }
     c->corr = ++R.next_corr;
+    c->start_us = now_us();
     c->peer = peer;
     c->req = req;
     c->guard = g;
@@ -798,6 +903,7 @@ static void dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t ti
     *call_slot(c->corr) = c;
     h2o_linklist_insert(&peer->calls, &c->peer_link);
     R.ncalls++;
+    gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)R.ncalls);
     c->timer.cb = on_call_timeout;
     h2o_timeout_link(R.ctx.loop, &peer->timeout, &c->timer);
 
@@ -1155,11 +1261,39 @@ static void handle_delete(h2o_req_t *req, const char *request_id)
     if (!check_session(req, &claims, uuid, NULL, 0)) {
         return;
     }
+    gw_metric_add(R.m, GW_MC_REQ_DELETE, 1);
     gw_envelope_t e = {.kind = GW_ENV_CONTROL};
     e.method = GW_STR("session/delete");
     e.session = (gw_str_t){uuid, strlen(uuid)};
     e.request_id = (gw_str_t){request_id, strlen(request_id)};
     dispatch(req, R.broker, &e, BROKER_TIMEOUT_MS);
+}
+
+static gw_counter_t count_of_method(const gw_rpc_t *rpc)
+{
+    const char *m = rpc->method_str;
+    if (rpc->kind == GW_MSG_NOTIFICATION) {
+        return GW_MC_REQ_NOTIFICATION;
+    }
+    if (rpc->kind == GW_MSG_RESPONSE) {
+        return GW_MC_REQ_RESPONSE;
+    }
+    if (strcmp(m, "tools/call") == 0) {
+        return GW_MC_REQ_TOOLS_CALL;
+    }
+    if (strcmp(m, "tools/list") == 0) {
+        return GW_MC_REQ_TOOLS_LIST;
+    }
+    if (strcmp(m, "initialize") == 0) {
+        return GW_MC_REQ_INITIALIZE;
+    }
+    if (strncmp(m, "prompts/", 8) == 0) {
+        return GW_MC_REQ_PROMPTS;
+    }
+    if (strncmp(m, "resources/", 10) == 0) {
+        return GW_MC_REQ_RESOURCES;
+    }
+    return GW_MC_REQ_OTHER;
 }
 
 static void handle_post(h2o_req_t *req, const char *request_id)
@@ -1209,6 +1343,7 @@ static void handle_post(h2o_req_t *req, const char *request_id)
                       "Invalid Request: batches are not supported in this protocol version");
         return;
     }
+    gw_metric_add(R.m, count_of_method(&rpc), 1);
     gw_envelope_t e = {.kind = GW_ENV_CALL};
     e.method = (gw_str_t){rpc.method_str, strlen(rpc.method_str)};
     e.rpc_id = (gw_str_t){id, id_len};
@@ -1305,11 +1440,21 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return -1; /* h2o answers 404 */
     }
     char request_id[REQUEST_ID_MAX + 1];
+    gw_metric_add(R.m, GW_MC_BYTES_IN, req->entity.len);
     make_request_id(req, request_id);
     add_header(req, "x-request-id", h2o_strdup(&req->pool, request_id, SIZE_MAX).base,
                strlen(request_id));
     if (R.stopping) {
         respond_error(req, 503, NULL, 0, GW_RPC_INTERNAL_ERROR, "gateway is shutting down");
+        return 0;
+    }
+    size_t header_bytes = 0;
+    for (size_t i = 0; i < req->headers.size; i++) {
+        header_bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    }
+    if (header_bytes > R.cfg->max_header_size) {
+        respond_error(req, 431, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Request Header Fields Too Large: over limits.max_header_size");
         return 0;
     }
     if (!host_and_origin_allowed(req)) {
@@ -1441,6 +1586,11 @@ int main(int argc, char **argv)
         return 1;
     }
     gw_log_setup(proc, R.cfg->log_level);
+    char mpath[GW_IPC_URL_MAX + 16];
+    snprintf(mpath, sizeof(mpath), "%s/metrics", R.cfg->runtime_dir);
+    if (gw_metrics_attach(mpath, R.index, proc, &R.m) != GW_OK) {
+        gw_log_warn("msg=\"running without metrics\" path=%s", mpath);
+    }
     if (gw_keyring_load(R.cfg->key_file, 0, &R.keys, err, sizeof(err)) != GW_OK) {
         gw_log_err("msg=\"cannot load session keys\" error=\"%s\"", err);
         return 1;
@@ -1453,9 +1603,14 @@ int main(int argc, char **argv)
 
     h2o_config_init(&R.h2o_config);
     R.h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("mcpgw"));
-    /* h2o's own (plain-text) 413 only past twice our limit; between the two we answer a
-     * JSON-RPC 413 ourselves. */
-    R.h2o_config.max_request_entity_size = R.cfg->max_request_body * 2 + 65536;
+    /* h2o buffers a body before our handler sees it and cuts the connection (a plain 413 that
+     * clients often see as a reset) past this cap; below it a client gets our JSON-RPC 413. A
+     * clear answer for anything up to 64 MiB is worth reading that much before refusing it. */
+    uint64_t cap = 64u << 20;
+    if (cap < R.cfg->max_request_body + 65536) {
+        cap = R.cfg->max_request_body + 65536;
+    }
+    R.h2o_config.max_request_entity_size = cap;
     h2o_hostconf_t *host =
         h2o_config_register_host(&R.h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);

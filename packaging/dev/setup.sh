@@ -107,8 +107,11 @@ mcpgw_make() {
     local dir=$1
     mcpgw_log "make -j$(nproc) (in $dir)"
     if ! make -C "$dir" -j"$(nproc)" all >"$dir/build.log" 2>&1; then
-        grep -E 'error|Error' "$dir/build.log" | head -n 40 >&2
-        tail -n 15 "$dir/build.log" >&2
+        if grep -q -E 'error:' "$dir/build.log"; then
+            grep -E 'error:' "$dir/build.log" | head -n 40 >&2
+        else
+            tail -n 20 "$dir/build.log" >&2
+        fi
         return 1
     fi
 }

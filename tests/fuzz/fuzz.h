@@ -25,7 +25,7 @@
  * kid 7 opens too. Test keys, never used anywhere else. */
 #define FUZZ_KID_SEAL 1
 #define FUZZ_KID_OTHER 7
-#define FUZZ_KID_FOREIGN 9 /* a key the driver's ring does not hold */
+#define FUZZ_KID_FOREIGN 9  /* a key the driver's ring does not hold */
 #define FUZZ_NOW 1750000000 /* the "now" every token is opened at */
 
 static const uint8_t fuzz_key_seal[32] = {

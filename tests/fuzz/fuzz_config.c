@@ -41,8 +41,8 @@ static void check_config(const gw_config_t *c)
     FUZZ_CHECK(c->nlisten >= 1 && c->listen != NULL, "no listener");
     for (size_t i = 0; i < c->nlisten; i++) {
         const char *a = c->listen[i].address;
-        FUZZ_CHECK(a != NULL && (inet_pton(AF_INET, a, addr) == 1 ||
-                                 inet_pton(AF_INET6, a, addr) == 1),
+        FUZZ_CHECK(a != NULL &&
+                       (inet_pton(AF_INET, a, addr) == 1 || inet_pton(AF_INET6, a, addr) == 1),
                    "listen[%zu].address '%s'", i, a ? a : "(null)");
     }
     FUZZ_CHECK(c->mcp_path != NULL && c->mcp_path[0] == '/', "mcp_path");

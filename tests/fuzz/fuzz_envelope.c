@@ -48,8 +48,7 @@ static void check_same(const gw_envelope_t *a, const gw_envelope_t *b)
                    str_same(a->rpc_id, b->rpc_id) && str_same(a->request_id, b->request_id) &&
                    str_same(a->origin, b->origin) && str_same(a->body, b->body),
                "a string changed in a round trip");
-    FUZZ_CHECK(a->nheaders == b->nheaders, "header count %zu became %zu", a->nheaders,
-               b->nheaders);
+    FUZZ_CHECK(a->nheaders == b->nheaders, "header count %zu became %zu", a->nheaders, b->nheaders);
     for (size_t i = 0; i < a->nheaders; i++) {
         FUZZ_CHECK(str_same(a->headers[i].name, b->headers[i].name) &&
                        str_same(a->headers[i].value, b->headers[i].value),

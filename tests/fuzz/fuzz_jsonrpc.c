@@ -3,15 +3,18 @@
  *
  * Properties checked on every input:
  * - gw_rpc_scan returns OK, EPARSE or ETOOBIG, and leaves *out zeroed when it fails;
+ * - what it accepts is strict UTF-8 (RFC 3629), and so is every text it unescaped for routing
+ *   (a "\udc00" escape must not turn into bytes that are not UTF-8);
  * - every span lies inside the body, holds exactly one JSON token of the expected type, and a
  *   string span decodes (on its own) to the unescaped text the scanner copied;
  * - the kind agrees with the members found (a request has a method and a non-null id, ...);
  * - a scan with a tiny depth limit either refuses the body as too deep or finds the same;
  * - gw_rpc_error and gw_rpc_result with the scanned id produce a JSON-RPC response that scans
  *   back with that id;
- * - for a tools/call with a name, splicing in the name without a leading prefix (what the router
- *   sends to a backend) and splicing a gateway id over the id give bodies that scan back to the
- *   same message with just those two fields changed. */
+ * - for a request routed by name (tools/call, prompts/get: params.name; completion/complete:
+ *   params.ref.name), splicing in the name without a leading prefix (what the router sends to a
+ *   backend) and splicing a gateway id over the id give bodies that scan back to the same message
+ *   with just those two fields changed. */
 #include <config.h>
 
 #include <stddef.h>
@@ -105,6 +108,44 @@ static enum token_type decode_token(const char *p, size_t n, struct token *t)
     return t->type;
 }
 
+/* RFC 3629 UTF-8, written from its table independently of the scanner: no overlong forms, no
+ * surrogates (U+D800..U+DFFF), nothing above U+10FFFF. */
+static int utf8_strict(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        size_t need;
+        unsigned lo = 0x80, hi = 0xbf;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            need = 1;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            lo = c == 0xe0 ? 0xa0 : 0x80;
+            hi = c == 0xed ? 0x9f : 0xbf;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            lo = c == 0xf0 ? 0x90 : 0x80;
+            hi = c == 0xf4 ? 0x8f : 0xbf;
+        } else {
+            return 0;
+        }
+        if (n - i - 1 < need || p[i + 1] < lo || p[i + 1] > hi) {
+            return 0;
+        }
+        for (size_t k = 2; k <= need; k++) {
+            if (p[i + k] < 0x80 || p[i + k] > 0xbf) {
+                return 0;
+            }
+        }
+        i += need + 1;
+    }
+    return 1;
+}
+
 static void check_span_inside(gw_span_t sp, size_t len, const char *what)
 {
     FUZZ_CHECK((uint64_t)sp.off + sp.len <= len, "%s span [%u,+%u) outside a body of %zu bytes",
@@ -161,12 +202,16 @@ static void check_scan(const char *body, size_t len, const gw_rpc_t *r, struct t
 {
     FUZZ_CHECK(r->kind <= GW_MSG_BATCH, "kind %d", r->kind);
     check_scalar_span(body, len, r->id, 1, t, "id");
-    if (r->id.len > 0 && r->id_is_null) {
+    /* With a repeated "id" (an invalid message) the flag may describe another of its values. */
+    if (r->id.len > 0 && r->id_is_null && r->kind != GW_MSG_INVALID) {
         FUZZ_CHECK(r->id.len == 4 && memcmp(body + r->id.off, "null", 4) == 0, "null id span");
     }
     check_string_span(body, len, r->method, r->method_str, r->method_too_long, t, "method");
     check_string_span(body, len, r->name, r->name_str, r->name_too_long, t, "params.name");
     check_string_span(body, len, r->uri, NULL, 0, t, "params.uri");
+    check_string_span(body, len, r->ref_name, r->ref_name_str, r->ref_name_too_long, t,
+                      "params.ref.name");
+    check_string_span(body, len, r->ref_uri, NULL, 0, t, "params.ref.uri");
     check_string_span(body, len, r->protocol_version, NULL, 0, t, "params.protocolVersion");
     check_scalar_span(body, len, r->progress_token, 0, t, "progressToken");
     if (r->params.len > 0) {
@@ -214,8 +259,7 @@ static void check_replies(const char *body, const gw_rpc_t *r)
                "error reply does not scan as a response (err %d kind %d): %s", err, back.kind,
                out.data);
     if (id_len > 0) {
-        FUZZ_CHECK(span_eq(out.data, back.id, body, r->id), "error reply id differs: %s",
-                   out.data);
+        FUZZ_CHECK(span_eq(out.data, back.id, body, r->id), "error reply id differs: %s", out.data);
     } else {
         FUZZ_CHECK(back.id_is_null, "error reply without id is not id null: %s", out.data);
     }
@@ -234,35 +278,56 @@ static void check_replies(const char *body, const gw_rpc_t *r)
     gw_buf_fini(&out);
 }
 
-/* Strips a data-chosen prefix of the tool name, as the router strips the backend prefix (always
- * at a character boundary: prefixes are ASCII), and swaps the id for a gateway id. */
+/* The routed name of a request and where it lies: params.name of tools/call and prompts/get,
+ * params.ref.name of completion/complete. */
+static int routed_name(const gw_rpc_t *r, gw_span_t *span, const char **name)
+{
+    if (r->kind != GW_MSG_REQUEST) {
+        return 0;
+    }
+    if (strcmp(r->method_str, "tools/call") == 0 || strcmp(r->method_str, "prompts/get") == 0) {
+        *span = r->name;
+        *name = r->name_str;
+        return r->name.len > 0 && !r->name_too_long;
+    }
+    if (strcmp(r->method_str, "completion/complete") == 0) {
+        *span = r->ref_name;
+        *name = r->ref_name_str;
+        return r->ref_name.len > 0 && !r->ref_name_too_long;
+    }
+    return 0;
+}
+
+/* Strips a data-chosen prefix of the routed name, as the router strips the backend prefix
+ * (always at a character boundary: prefixes are ASCII), and swaps the id for a gateway id. */
 static void check_splices(const char *body, size_t len, const gw_rpc_t *r, struct token *t)
 {
-    if (r->kind != GW_MSG_REQUEST || strcmp(r->method_str, "tools/call") != 0 ||
-        r->name.len == 0 || r->name_too_long) {
+    gw_span_t span;
+    const char *name;
+    if (!routed_name(r, &span, &name)) {
         return;
     }
-    size_t nlen = strlen(r->name_str);
+    size_t nlen = strlen(name);
     size_t k = nlen > 0 ? len % (nlen + 1) : 0;
-    while (k > 0 && k < nlen && ((unsigned char)r->name_str[k] & 0xc0) == 0x80) {
+    while (k > 0 && k < nlen && ((unsigned char)name[k] & 0xc0) == 0x80) {
         k--;
     }
     gw_buf_t out;
     gw_rpc_t back;
+    gw_span_t bspan;
+    const char *bname;
     gw_buf_init(&out);
-    FUZZ_CHECK(gw_rpc_splice_string(&out, body, len, r->name, r->name_str + k, nlen - k) ==
-                   GW_OK,
+    FUZZ_CHECK(gw_rpc_splice_string(&out, body, len, span, name + k, nlen - k) == GW_OK,
                "splice name");
     gw_err_t err = gw_rpc_scan(out.data, out.len, 0, &back);
     FUZZ_CHECK(err == GW_OK, "name splice output does not scan (%d): %s", err, out.data);
     check_scan(out.data, out.len, &back, t);
-    FUZZ_CHECK(back.kind == GW_MSG_REQUEST && strcmp(back.method_str, "tools/call") == 0,
-               "name splice changed the message: kind %d method '%s'", back.kind,
-               back.method_str);
-    FUZZ_CHECK(!back.name_too_long && strcmp(back.name_str, r->name_str + k) == 0,
-               "spliced name '%s', want '%s'", back.name_str, r->name_str + k);
+    FUZZ_CHECK(back.kind == GW_MSG_REQUEST && strcmp(back.method_str, r->method_str) == 0,
+               "name splice changed the message: kind %d method '%s'", back.kind, back.method_str);
+    FUZZ_CHECK(routed_name(&back, &bspan, &bname) && strcmp(bname, name + k) == 0,
+               "spliced name '%s', want '%s'", bname, name + k);
     FUZZ_CHECK(span_eq(out.data, back.id, body, r->id), "name splice changed the id");
-    FUZZ_CHECK(out.len == len - r->name.len + back.name.len, "name splice length");
+    FUZZ_CHECK(out.len == len - span.len + bspan.len, "name splice length");
 
     static const char gwid[] = "\"gw-4f2a-17\"";
     gw_buf_reset(&out);
@@ -274,7 +339,8 @@ static void check_splices(const char *body, size_t len, const gw_rpc_t *r, struc
     FUZZ_CHECK(back.id.len == sizeof(gwid) - 1 &&
                    memcmp(out.data + back.id.off, gwid, back.id.len) == 0,
                "spliced id");
-    FUZZ_CHECK(strcmp(back.name_str, r->name_str) == 0, "id splice changed the name");
+    FUZZ_CHECK(routed_name(&back, &bspan, &bname) && strcmp(bname, name) == 0,
+               "id splice changed the name");
     gw_buf_fini(&out);
 }
 
@@ -293,6 +359,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     check_scan(body, size, &r, &t);
+    /* JSON text is UTF-8 (RFC 8259): the gateway must not pass on what is not. */
+    FUZZ_CHECK(utf8_strict(data, size), "a body that is not UTF-8 was accepted");
+    FUZZ_CHECK(utf8_strict((const unsigned char *)r.method_str, strlen(r.method_str)) &&
+                   utf8_strict((const unsigned char *)r.name_str, strlen(r.name_str)) &&
+                   utf8_strict((const unsigned char *)r.ref_name_str, strlen(r.ref_name_str)),
+               "a routed text (method, name) that is not UTF-8: '%s' '%s' '%s'", r.method_str,
+               r.name_str, r.ref_name_str);
 
     err = gw_rpc_scan(body, size, 3, &shallow);
     FUZZ_CHECK(err == GW_OK || err == GW_ETOOBIG, "depth-3 scan returned %d", err);

@@ -63,8 +63,8 @@ static int claims_equal(const gw_session_claims_t *a, const gw_session_claims_t 
 
 static int b64url_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 static void reseal_and_open(const gw_session_claims_t *c, char tok[GW_TOKEN_MAX])

@@ -80,6 +80,12 @@ class Ledger {
     }
 }
 
+/** An error with its cause (fetch hides the socket error there). */
+function describe(err) {
+    const c = err.cause;
+    return c ? `${err.message} (${c.code || ''} ${c.message || c})` : err.message;
+}
+
 async function callWhoami(ledger, s, backend) {
     ledger.sent[backend]++;
     try {
@@ -98,7 +104,7 @@ async function callWhoami(ledger, s, backend) {
         }
         ledger.record(s.sessionId, backend, toolJson(r.response.result));
     } catch (err) {
-        ledger.error(`${backend}_whoami: ${err.message}`);
+        ledger.error(`${backend}_whoami: ${describe(err)}`);
     }
 }
 
@@ -117,7 +123,15 @@ async function endSession(ledger, s) {
     }
     const r = await s.request('tools/call', { name: 'alpha_whoami', arguments: {} });
     if (r.status !== 404) {
-        ledger.error(`call on a deleted session: HTTP ${r.status} (want 404)`);
+        let which = '';
+        try {
+            const j = toolJson(r.response.result);
+            const before = ledger.upstreamOf.get(s.sessionId)?.alpha;
+            which = j.session === before ? ' on its old upstream session' : ` on upstream ${j.session} (before: ${before})`;
+        } catch {
+            which = `: ${r.text.slice(0, 160)}`;
+        }
+        ledger.error(`call on a deleted session: HTTP ${r.status} (want 404)${which}`);
     }
 }
 
@@ -131,7 +145,7 @@ async function client(ledger, seed) {
         try {
             s = await newSession(ledger);
         } catch (err) {
-            ledger.error(`initialize: ${err.message}`);
+            ledger.error(`initialize: ${describe(err)}`);
             done++;
             continue;
         }
@@ -147,7 +161,7 @@ async function client(ledger, seed) {
         try {
             await endSession(ledger, s);
         } catch (err) {
-            ledger.error(`DELETE: ${err.message}`);
+            ledger.error(`DELETE: ${describe(err)}`);
         }
     }
 }
@@ -161,7 +175,7 @@ async function churn(ledger, isDone) {
             await callWhoami(ledger, s, i++ % 2 ? 'beta' : 'alpha');
             await endSession(ledger, s);
         } catch (err) {
-            ledger.error(`churn: ${err.message}`);
+            ledger.error(`churn: ${describe(err)}`);
         }
     }
 }

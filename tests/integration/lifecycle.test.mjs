@@ -233,6 +233,20 @@ test('DELETE ends the session and its upstream sessions', T, async () => {
     assert.ok(a.session && b.session);
 });
 
+test('once DELETE has answered, every router rejects the session at once', T, async () => {
+    // Concurrent requests open several connections, which SO_REUSEPORT spreads over both routers.
+    let accepted = 0;
+    for (let i = 0; i < 10; i++) {
+        const s = await initializeSession(gw.url);
+        await s.tool(i % 2 ? 'alpha_whoami' : 'beta_whoami');
+        assert.equal(await s.delete(), 200);
+        const rs = await Promise.all(Array.from({ length: 6 }, (_, k) =>
+            s.request('tools/call', { name: k % 2 ? 'alpha_whoami' : 'beta_whoami', arguments: {} })));
+        accepted += rs.filter((r) => r.status !== 404).length;
+    }
+    assert.equal(accepted, 0, `${accepted} of 60 calls on just-deleted sessions were not 404`);
+});
+
 test('DELETE of a session that never used a backend, and a second DELETE', T, async () => {
     const s = await initializeSession(gw.url);
     assert.equal(await s.delete(), 200);

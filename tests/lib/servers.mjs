@@ -164,6 +164,8 @@ export function gatewayConfig(dir, { servers = [], routers = 2, extra = {} } = {
         limits: { max_request_body: '1MiB' },
         sessions: { key_file: path.join(dir, 'session.key') },
         log: { level: 'info' },
+        // the admin listener on an ephemeral port: several gateways run at once in the tests
+        admin: { port: 0 },
         servers: servers.map((s) => {
             const o = { name: s.name, url: s.url, prefix: s.prefix };
             if (s.headers) {
@@ -238,6 +240,10 @@ export async function startGateway({ servers = [], extra = {}, routers = 2, read
         throw new Error(`gateway ready line has no listen=127.0.0.1:PORT: ${ready}`);
     }
     gw.readyLine = ready;
+    const a = /admin=([0-9.]+):(\d+)/.exec(ready);
+    if (a) {
+        gw.adminOrigin = `http://127.0.0.1:${a[2]}`;
+    }
     gw.port = Number(m[2]);
     gw.origin = `http://127.0.0.1:${gw.port}`;
     gw.url = `${gw.origin}${config.mcp_path}`;

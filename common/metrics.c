@@ -1,0 +1,277 @@
+/* metrics.c: the shared-memory metrics file and its Prometheus rendering. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/metrics.h"
+
+#define METRICS_MAGIC 0x6d637067u /* "mcpg" */
+#define METRICS_VERSION 1
+
+typedef struct shm_header {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t nslots;
+    uint32_t slot_size;
+} shm_header_t;
+
+struct gw_metrics {
+    shm_header_t *hdr;
+    gw_metrics_slot_t *slots;
+    size_t len;
+};
+
+static const uint64_t bucket_bounds_us[GW_HIST_BUCKETS] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000,
+    30000000,
+};
+
+/* name, type (counter/gauge), label name, label value, help: families are grouped by name. */
+static const struct counter_info {
+    const char *name;
+    const char *label;
+    const char *value;
+    const char *help;
+} counters[GW_MC_COUNT] = {
+    [GW_MC_REQ_INITIALIZE] = {"mcpgw_requests_total", "method", "initialize",
+                              "Client messages by method (router)."},
+    [GW_MC_REQ_TOOLS_CALL] = {"mcpgw_requests_total", "method", "tools/call", NULL},
+    [GW_MC_REQ_TOOLS_LIST] = {"mcpgw_requests_total", "method", "tools/list", NULL},
+    [GW_MC_REQ_PROMPTS] = {"mcpgw_requests_total", "method", "prompts", NULL},
+    [GW_MC_REQ_RESOURCES] = {"mcpgw_requests_total", "method", "resources", NULL},
+    [GW_MC_REQ_NOTIFICATION] = {"mcpgw_requests_total", "method", "notification", NULL},
+    [GW_MC_REQ_RESPONSE] = {"mcpgw_requests_total", "method", "response", NULL},
+    [GW_MC_REQ_DELETE] = {"mcpgw_requests_total", "method", "DELETE", NULL},
+    [GW_MC_REQ_OTHER] = {"mcpgw_requests_total", "method", "other", NULL},
+    [GW_MC_RESP_2XX] = {"mcpgw_responses_total", "code", "2xx",
+                        "HTTP responses by status class (router)."},
+    [GW_MC_RESP_4XX] = {"mcpgw_responses_total", "code", "4xx", NULL},
+    [GW_MC_RESP_5XX] = {"mcpgw_responses_total", "code", "5xx", NULL},
+    [GW_MC_REJ_BODY_TOO_LARGE] = {"mcpgw_rejections_total", "reason", "body_too_large",
+                                  "Requests refused before reaching a backend, by reason."},
+    [GW_MC_REJ_HEADER_TOO_LARGE] = {"mcpgw_rejections_total", "reason", "header_too_large", NULL},
+    [GW_MC_REJ_PARSE_ERROR] = {"mcpgw_rejections_total", "reason", "parse_error", NULL},
+    [GW_MC_REJ_INVALID_REQUEST] = {"mcpgw_rejections_total", "reason", "invalid_request", NULL},
+    [GW_MC_REJ_NOT_ACCEPTABLE] = {"mcpgw_rejections_total", "reason", "not_acceptable", NULL},
+    [GW_MC_REJ_UNSUPPORTED_MEDIA_TYPE] = {"mcpgw_rejections_total", "reason",
+                                          "unsupported_media_type", NULL},
+    [GW_MC_REJ_BAD_PROTOCOL_VERSION] = {"mcpgw_rejections_total", "reason",
+                                        "bad_protocol_version", NULL},
+    [GW_MC_REJ_MISSING_SESSION] = {"mcpgw_rejections_total", "reason", "missing_session", NULL},
+    [GW_MC_REJ_UNKNOWN_SESSION] = {"mcpgw_rejections_total", "reason", "unknown_session", NULL},
+    [GW_MC_REJ_FORBIDDEN] = {"mcpgw_rejections_total", "reason", "forbidden", NULL},
+    [GW_MC_REJ_UNKNOWN_NAME] = {"mcpgw_rejections_total", "reason", "unknown_name", NULL},
+    [GW_MC_REJ_UNKNOWN_METHOD] = {"mcpgw_rejections_total", "reason", "unknown_method", NULL},
+    [GW_MC_REJ_METHOD_NOT_ALLOWED] = {"mcpgw_rejections_total", "reason", "method_not_allowed",
+                                      NULL},
+    [GW_MC_REJ_TIMEOUT] = {"mcpgw_rejections_total", "reason", "timeout", NULL},
+    [GW_MC_REJ_UNAVAILABLE] = {"mcpgw_rejections_total", "reason", "unavailable", NULL},
+    [GW_MC_BYTES_IN] = {"mcpgw_http_bytes_total", "direction", "in",
+                        "Request and response body bytes (router)."},
+    [GW_MC_BYTES_OUT] = {"mcpgw_http_bytes_total", "direction", "out", NULL},
+    [GW_MC_BACKEND_CALLS] = {"mcpgw_backend_calls_total", "result", "all",
+                             "Messages a worker sent to its backend, and how they ended."},
+    [GW_MC_BACKEND_ERRORS] = {"mcpgw_backend_calls_total", "result", "error", NULL},
+    [GW_MC_BACKEND_TIMEOUTS] = {"mcpgw_backend_calls_total", "result", "timeout", NULL},
+    [GW_MC_UPSTREAM_CREATED] = {"mcpgw_upstream_sessions_created_total", NULL, NULL,
+                                "Upstream sessions a worker initialized."},
+    [GW_MC_UPSTREAM_REINIT] = {"mcpgw_upstream_sessions_reinitialized_total", NULL, NULL,
+                               "Upstream sessions re-created after the backend lost them."},
+};
+
+static const struct gauge_info {
+    const char *name;
+    const char *help;
+} gauges[GW_MG_COUNT] = {
+    [GW_MG_IN_FLIGHT] = {"mcpgw_in_flight_requests", "Requests a router is waiting on."},
+    [GW_MG_UPSTREAM_SESSIONS] = {"mcpgw_upstream_sessions", "Live upstream sessions (worker)."},
+};
+
+static const struct hist_info {
+    const char *name;
+    const char *help;
+} hists[GW_MH_COUNT] = {
+    [GW_MH_GATEWAY] = {"mcpgw_request_duration_seconds",
+                       "Time from a complete request to its answer, through a peer (router)."},
+    [GW_MH_BACKEND] = {"mcpgw_backend_duration_seconds",
+                       "Time of one backend exchange (worker)."},
+};
+
+static size_t file_size(unsigned nslots)
+{
+    return sizeof(shm_header_t) + (size_t)nslots * sizeof(gw_metrics_slot_t);
+}
+
+gw_err_t gw_metrics_create(const char *path, unsigned nslots, gw_metrics_t **out)
+{
+    if (nslots == 0 || nslots > GW_METRICS_SLOTS_MAX) {
+        return GW_EINVAL;
+    }
+    gw_metrics_t *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        return GW_ENOMEM;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    m->len = file_size(nslots);
+    if (fd < 0 || ftruncate(fd, (off_t)m->len) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        free(m);
+        return GW_EIO;
+    }
+    void *p = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        free(m);
+        return GW_EIO;
+    }
+    m->hdr = p;
+    m->slots = (gw_metrics_slot_t *)(m->hdr + 1);
+    m->hdr->version = METRICS_VERSION;
+    m->hdr->nslots = nslots;
+    m->hdr->slot_size = sizeof(gw_metrics_slot_t);
+    __atomic_store_n(&m->hdr->magic, METRICS_MAGIC, __ATOMIC_RELEASE);
+    *out = m;
+    return GW_OK;
+}
+
+gw_err_t gw_metrics_attach(const char *path, unsigned slot, const char *name,
+                           gw_metrics_slot_t **out)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == ENOENT ? GW_ENOTFOUND : GW_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(shm_header_t)) {
+        close(fd);
+        return GW_EPROTO;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        return GW_EIO;
+    }
+    shm_header_t *hdr = p;
+    if (hdr->magic != METRICS_MAGIC || hdr->version != METRICS_VERSION ||
+        hdr->slot_size != sizeof(gw_metrics_slot_t) || slot >= hdr->nslots ||
+        (size_t)st.st_size < file_size(hdr->nslots)) {
+        munmap(p, (size_t)st.st_size);
+        return GW_EPROTO;
+    }
+    gw_metrics_slot_t *s = (gw_metrics_slot_t *)(hdr + 1) + slot;
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->pid = getpid();
+    *out = s; /* mapped for the life of the process */
+    return GW_OK;
+}
+
+void gw_metrics_destroy(gw_metrics_t *m)
+{
+    if (m != NULL) {
+        munmap(m->hdr, m->len);
+        free(m);
+    }
+}
+
+void gw_metric_observe_us(gw_metrics_slot_t *s, gw_histogram_t h, uint64_t us)
+{
+    if (s == NULL) {
+        return;
+    }
+    size_t b = 0;
+    while (b < GW_HIST_BUCKETS && us > bucket_bounds_us[b]) {
+        b++;
+    }
+    __atomic_fetch_add(&s->buckets[h][b], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->sum_us[h], us, __ATOMIC_RELAXED);
+}
+
+/* The labels every series of a slot carries: process, and backend for a worker. */
+static void slot_labels(const gw_metrics_slot_t *s, char *out, size_t outlen)
+{
+    if (strncmp(s->name, "worker.", 7) == 0) {
+        snprintf(out, outlen, "process=\"%s\",backend=\"%s\"", s->name, s->name + 7);
+    } else {
+        snprintf(out, outlen, "process=\"%s\"", s->name);
+    }
+}
+
+gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out)
+{
+    gw_err_t err = GW_OK;
+    unsigned n = m->hdr->nslots;
+    char labels[160];
+    for (size_t c = 0; c < GW_MC_COUNT && err == GW_OK; c++) {
+        if (counters[c].help != NULL) {
+            err = gw_buf_appendf(out, "# HELP %s %s\n# TYPE %s counter\n", counters[c].name,
+                                 counters[c].help, counters[c].name);
+        }
+        for (unsigned i = 0; i < n && err == GW_OK; i++) {
+            const gw_metrics_slot_t *s = &m->slots[i];
+            uint64_t v = __atomic_load_n(&s->counters[c], __ATOMIC_RELAXED);
+            if (s->name[0] == '\0' || (v == 0 && counters[c].label != NULL &&
+                                       strcmp(counters[c].name, "mcpgw_rejections_total") == 0)) {
+                continue;
+            }
+            slot_labels(s, labels, sizeof(labels));
+            if (counters[c].label != NULL) {
+                err = gw_buf_appendf(out, "%s{%s,%s=\"%s\"} %" PRIu64 "\n", counters[c].name, labels,
+                                     counters[c].label, counters[c].value, v);
+            } else {
+                err = gw_buf_appendf(out, "%s{%s} %" PRIu64 "\n", counters[c].name, labels, v);
+            }
+        }
+    }
+    for (size_t g = 0; g < GW_MG_COUNT && err == GW_OK; g++) {
+        err = gw_buf_appendf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
+                             gauges[g].name);
+        for (unsigned i = 0; i < n && err == GW_OK; i++) {
+            const gw_metrics_slot_t *s = &m->slots[i];
+            int64_t v = __atomic_load_n(&s->gauges[g], __ATOMIC_RELAXED);
+            if (s->name[0] == '\0' || (g == GW_MG_UPSTREAM_SESSIONS) != (s->name[0] == 'w')) {
+                continue;
+            }
+            slot_labels(s, labels, sizeof(labels));
+            err = gw_buf_appendf(out, "%s{%s} %" PRId64 "\n", gauges[g].name, labels, v);
+        }
+    }
+    for (size_t h = 0; h < GW_MH_COUNT && err == GW_OK; h++) {
+        err = gw_buf_appendf(out, "# HELP %s %s\n# TYPE %s histogram\n", hists[h].name,
+                             hists[h].help, hists[h].name);
+        for (unsigned i = 0; i < n && err == GW_OK; i++) {
+            const gw_metrics_slot_t *s = &m->slots[i];
+            if (s->name[0] == '\0' || (h == GW_MH_BACKEND) != (s->name[0] == 'w')) {
+                continue;
+            }
+            slot_labels(s, labels, sizeof(labels));
+            uint64_t cum = 0;
+            for (size_t b = 0; b <= GW_HIST_BUCKETS && err == GW_OK; b++) {
+                cum += __atomic_load_n(&s->buckets[h][b], __ATOMIC_RELAXED);
+                if (b < GW_HIST_BUCKETS) {
+                    err = gw_buf_appendf(out, "%s_bucket{%s,le=\"%g\"} %" PRIu64 "\n",
+                                         hists[h].name, labels, bucket_bounds_us[b] / 1e6, cum);
+                } else {
+                    err = gw_buf_appendf(out, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n",
+                                         hists[h].name, labels, cum);
+                }
+            }
+            if (err == GW_OK) {
+                err = gw_buf_appendf(out, "%s_sum{%s} %.6f\n%s_count{%s} %" PRIu64 "\n",
+                                     hists[h].name, labels,
+                                     __atomic_load_n(&s->sum_us[h], __ATOMIC_RELAXED) / 1e6,
+                                     hists[h].name, labels, cum);
+            }
+        }
+    }
+    return err;
+}

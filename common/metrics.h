@@ -1,0 +1,115 @@
+/* metrics.h: counters, gauges and latency histograms shared by every mcpgw process through one
+ * shared-memory file in the runtime directory. Each process writes only its own slot with relaxed
+ * atomic adds (no locks, no syscalls on the hot path); the broker reads every slot and renders the
+ * Prometheus text format on its admin listener. */
+#ifndef MCPGW_COMMON_METRICS_H
+#define MCPGW_COMMON_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+#define GW_METRICS_SLOTS_MAX 256
+#define GW_METRICS_NAME_MAX 48
+
+/* Counters. The rendering table in metrics.c gives each its Prometheus name and labels. */
+typedef enum gw_counter {
+    /* router: requests by method */
+    GW_MC_REQ_INITIALIZE,
+    GW_MC_REQ_TOOLS_CALL,
+    GW_MC_REQ_TOOLS_LIST,
+    GW_MC_REQ_PROMPTS,
+    GW_MC_REQ_RESOURCES,
+    GW_MC_REQ_NOTIFICATION,
+    GW_MC_REQ_RESPONSE,
+    GW_MC_REQ_DELETE,
+    GW_MC_REQ_OTHER,
+    /* router: responses by status class */
+    GW_MC_RESP_2XX,
+    GW_MC_RESP_4XX,
+    GW_MC_RESP_5XX,
+    /* router: rejections by reason */
+    GW_MC_REJ_BODY_TOO_LARGE,
+    GW_MC_REJ_HEADER_TOO_LARGE,
+    GW_MC_REJ_PARSE_ERROR,
+    GW_MC_REJ_INVALID_REQUEST,
+    GW_MC_REJ_NOT_ACCEPTABLE,
+    GW_MC_REJ_UNSUPPORTED_MEDIA_TYPE,
+    GW_MC_REJ_BAD_PROTOCOL_VERSION,
+    GW_MC_REJ_MISSING_SESSION,
+    GW_MC_REJ_UNKNOWN_SESSION,
+    GW_MC_REJ_FORBIDDEN,
+    GW_MC_REJ_UNKNOWN_NAME,
+    GW_MC_REJ_UNKNOWN_METHOD,
+    GW_MC_REJ_METHOD_NOT_ALLOWED,
+    GW_MC_REJ_TIMEOUT,
+    GW_MC_REJ_UNAVAILABLE,
+    /* router: bytes */
+    GW_MC_BYTES_IN,
+    GW_MC_BYTES_OUT,
+    /* worker */
+    GW_MC_BACKEND_CALLS,
+    GW_MC_BACKEND_ERRORS,
+    GW_MC_BACKEND_TIMEOUTS,
+    GW_MC_UPSTREAM_CREATED,
+    GW_MC_UPSTREAM_REINIT,
+    GW_MC_COUNT
+} gw_counter_t;
+
+typedef enum gw_gauge {
+    GW_MG_IN_FLIGHT,          /* router: requests waiting for a peer */
+    GW_MG_UPSTREAM_SESSIONS,  /* worker */
+    GW_MG_COUNT
+} gw_gauge_t;
+
+typedef enum gw_histogram {
+    GW_MH_GATEWAY, /* router: from a complete request to its answer's start, via a peer */
+    GW_MH_BACKEND, /* worker: one call to the backend, first byte sent to the end */
+    GW_MH_COUNT
+} gw_histogram_t;
+
+/* Upper bounds of the histogram buckets, in microseconds (+Inf is implied). */
+#define GW_HIST_BUCKETS 14
+
+typedef struct gw_metrics_slot {
+    char name[GW_METRICS_NAME_MAX]; /* "router.0", "worker.alpha"; "" while unused */
+    int64_t pid;
+    uint64_t counters[GW_MC_COUNT];
+    int64_t gauges[GW_MG_COUNT];
+    uint64_t buckets[GW_MH_COUNT][GW_HIST_BUCKETS + 1];
+    uint64_t sum_us[GW_MH_COUNT];
+} gw_metrics_slot_t;
+
+typedef struct gw_metrics gw_metrics_t;
+
+/* The broker: creates (or empties) the file at path with room for nslots and maps it. */
+gw_err_t gw_metrics_create(const char *path, unsigned nslots, gw_metrics_t **out);
+/* A child: maps the file and claims slot (its name and pid are written there). */
+gw_err_t gw_metrics_attach(const char *path, unsigned slot, const char *name,
+                           gw_metrics_slot_t **out);
+/* A restarted child attaches to its old slot again: its counters go on from where they were. */
+void gw_metrics_destroy(gw_metrics_t *m);
+
+/* Appends every slot's metrics in the Prometheus text format. */
+gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out);
+
+/* Hot-path updates; s may be NULL (a process running without metrics). */
+static inline void gw_metric_add(gw_metrics_slot_t *s, gw_counter_t c, uint64_t n)
+{
+    if (s != NULL) {
+        __atomic_fetch_add(&s->counters[c], n, __ATOMIC_RELAXED);
+    }
+}
+
+static inline void gw_gauge_set(gw_metrics_slot_t *s, gw_gauge_t g, int64_t v)
+{
+    if (s != NULL) {
+        __atomic_store_n(&s->gauges[g], v, __ATOMIC_RELAXED);
+    }
+}
+
+void gw_metric_observe_us(gw_metrics_slot_t *s, gw_histogram_t h, uint64_t us);
+
+#endif

@@ -44,7 +44,24 @@
 typedef struct subscriber {
     int active;
     uint64_t corr;
+    uint64_t acked; /* the last routing-table push this router confirmed having applied */
 } subscriber_t;
+
+/* A DELETE answered only once every router applied the revocation and every worker closed its
+ * upstream session: a call made after the client saw 200 can never slip through (a router
+ * still holding the old table would otherwise accept it). Bounded by a deadline. */
+typedef struct pending_delete {
+    uint64_t id;  /* correlation id of the session/close messages */
+    uint64_t seq; /* the routing-table push that carries the revocation */
+    unsigned workers_left;
+    int64_t deadline_ms;
+    char origin[32];
+    uint64_t corr;
+} pending_delete_t;
+
+#define MAX_PENDING_DELETES 1024
+#define DELETE_WAIT_MS 1000
+#define DELETE_CORR_BASE (UINT64_C(1) << 62)
 
 #define MAX_OUTBOXES (MAX_ROUTERS + 256)
 #define OUTBOX_MAX_QUEUED 65536
@@ -75,6 +92,10 @@ typedef struct broker {
     session_t *sessions[SESSION_BUCKETS];
     size_t nsessions;
     size_t nrevoked;
+    uint64_t routes_seq;
+    pending_delete_t deletes[MAX_PENDING_DELETES];
+    size_t ndeletes;
+    uint64_t next_delete;
     gw_metrics_t *metrics; /* <runtime_dir>/metrics: one slot per child */
     brk_admin_t *admin;
     char admin_desc[80];
@@ -245,7 +266,8 @@ static void push_routes(void)
     size_t n = 0;
     gw_buf_init(&b);
     char **rev = revoked_list(&n);
-    if (rev == NULL || brk_catalog_routes(&B.cat, rev, n, &b) != GW_OK) {
+    B.routes_seq++;
+    if (rev == NULL || brk_catalog_routes(&B.cat, B.routes_seq, rev, n, &b) != GW_OK) {
         gw_log_err("msg=\"cannot build the routing table\"");
         free(rev);
         gw_buf_fini(&b);
@@ -396,18 +418,86 @@ static void handle_session_delete(const gw_envelope_t *e)
     s->revoked = 1;
     B.nrevoked++;
     push_routes();
+    pending_delete_t *d = NULL;
+    if (B.ndeletes < MAX_PENDING_DELETES && e->origin.len < sizeof(d->origin)) {
+        d = &B.deletes[B.ndeletes++];
+        d->id = DELETE_CORR_BASE + ++B.next_delete;
+        d->seq = B.routes_seq;
+        d->workers_left = 0;
+        d->deadline_ms = gw_clock_ms() + DELETE_WAIT_MS;
+        memcpy(d->origin, e->origin.ptr, e->origin.len);
+        d->origin[e->origin.len] = '\0';
+        d->corr = e->corr;
+    }
     gw_envelope_t close = {.kind = GW_ENV_CONTROL, .session = e->session};
     close.method = GW_STR("session/close");
     close.request_id = e->request_id;
+    close.corr = d != NULL ? d->id : 0;
     for (size_t i = 0; i < B.cfg->nservers; i++) {
         char name[GW_SERVER_NAME_MAX + 8];
         snprintf(name, sizeof(name), "worker-%s", B.cfg->servers[i].name);
-        close.corr = i + 1;
-        send_to((gw_str_t){name, strlen(name)}, &close);
+        gw_outbox_t *o = outbox_for((gw_str_t){name, strlen(name)});
+        close.origin = GW_STR("broker");
+        if (o != NULL && gw_outbox_send(o, &close) == GW_OK && d != NULL) {
+            d->workers_left++;
+        }
     }
     gw_log_info("msg=\"session deleted\" session=%s request_id=%.*s", s->uuid,
                 (int)e->request_id.len, e->request_id.ptr);
-    reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0);
+    if (d == NULL) {
+        reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0); /* too many at once: don't wait */
+    }
+}
+
+/* Answers the DELETEs whose revocation every router applied and every worker acted on (or
+ * whose deadline passed: a dead router or worker does not hold a client up). */
+static void finish_deletes(void)
+{
+    int64_t now = gw_clock_ms();
+    for (size_t i = 0; i < B.ndeletes;) {
+        pending_delete_t *d = &B.deletes[i];
+        int routers_done = 1;
+        for (size_t r = 0; r < MAX_ROUTERS && routers_done; r++) {
+            routers_done = !B.subs[r].active || B.subs[r].acked >= d->seq;
+        }
+        if ((routers_done && d->workers_left == 0) || now >= d->deadline_ms) {
+            reply((gw_str_t){d->origin, strlen(d->origin)}, d->corr, GW_ENV_END, 200, NULL, 0);
+            B.deletes[i] = B.deletes[--B.ndeletes];
+            continue;
+        }
+        i++;
+    }
+}
+
+static void on_worker_reply(const gw_envelope_t *e)
+{
+    for (size_t i = 0; i < B.ndeletes; i++) {
+        if (B.deletes[i].id == e->corr && B.deletes[i].workers_left > 0) {
+            B.deletes[i].workers_left--;
+            return;
+        }
+    }
+}
+
+static void on_routes_ack(const gw_envelope_t *e)
+{
+    char name[32];
+    char buf[24];
+    unsigned long r;
+    if (e->origin.len >= sizeof(name) || e->body.len >= sizeof(buf)) {
+        return;
+    }
+    memcpy(name, e->origin.ptr, e->origin.len);
+    name[e->origin.len] = '\0';
+    if (sscanf(name, "router-%lu", &r) != 1 || r >= MAX_ROUTERS) {
+        return;
+    }
+    memcpy(buf, e->body.ptr, e->body.len);
+    buf[e->body.len] = '\0';
+    uint64_t seq = strtoull(buf, NULL, 10);
+    if (seq > B.subs[r].acked) {
+        B.subs[r].acked = seq;
+    }
 }
 
 static void check_ready(void);
@@ -446,9 +536,15 @@ static void on_inbox_message(const gw_ipc_route_t *route, const gw_envelope_t *e
             reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0);
         } else if (gw_str_eq(e->method, "session/delete")) {
             handle_session_delete(e);
+        } else if (gw_str_eq(e->method, "routes/ack")) {
+            on_routes_ack(e);
         } else {
             reply(e->origin, e->corr, GW_ENV_END, 400, NULL, 0);
         }
+        return;
+    }
+    if (e->kind == GW_ENV_END && e->corr > DELETE_CORR_BASE) {
+        on_worker_reply(e);
         return;
     }
     if (e->kind != GW_ENV_CALL) {
@@ -893,6 +989,7 @@ static void run(void)
         }
         drain(B.inbox, 0, on_inbox_message);
         drain(B.csock, 1, on_control_message);
+        finish_deletes();
         now = gw_clock_ms();
         check_ready();
         if (now >= B.next_sweep_ms) {

@@ -466,14 +466,16 @@ static void gen_owner_map(const brk_catalog_t *cat, brk_list_t l, yajl_gen g)
     yajl_gen_map_close(g);
 }
 
-gw_err_t brk_catalog_routes(const brk_catalog_t *cat, char *const *revoked, size_t nrevoked,
-                            gw_buf_t *out)
+gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const *revoked,
+                            size_t nrevoked, gw_buf_t *out)
 {
     yajl_gen g = gw_json_gen_to_buf(out);
     if (g == NULL) {
         return GW_ENOMEM;
     }
     yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "seq");
+    yajl_gen_integer(g, (long long)seq);
     gw_json_gen_cstr(g, "generation");
     yajl_gen_integer(g, (long long)cat->generation);
     gw_json_gen_cstr(g, "servers");

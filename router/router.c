@@ -78,6 +78,7 @@ typedef struct route_key {
 /* The routing table pushed by the broker; replaced whole on every push. */
 typedef struct routes {
     uint64_t generation;
+    uint64_t seq; /* the broker's push number, acknowledged back */
     route_server_t *servers;
     size_t nservers;
     route_key_t *keys[KEY_KINDS]; /* sorted by key, but templates in the broker's order */
@@ -602,6 +603,8 @@ static routes_t *routes_parse(const char *json, size_t len)
         goto fail;
     }
     r->generation = (uint64_t)YAJL_GET_INTEGER(gen);
+    yajl_val seq = gw_json_get(root, "seq");
+    r->seq = YAJL_IS_INTEGER(seq) ? (uint64_t)YAJL_GET_INTEGER(seq) : 0;
     size_t ns = YAJL_GET_ARRAY(servers)->len;
     r->servers = calloc(ns + 1, sizeof(*r->servers));
     r->revoked = calloc(YAJL_GET_ARRAY(revoked)->len + 1, sizeof(*r->revoked));
@@ -974,6 +977,13 @@ static void on_routes(const gw_envelope_t *e)
                  (unsigned long long)r->generation, r->nkeys[KEY_TOOLS]);
     routes_destroy(R.routes);
     R.routes = r;
+    /* Tell the broker this table is in force (a DELETE waits for it). */
+    char seq[24];
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)r->seq);
+    gw_envelope_t ack = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    ack.method = GW_STR("routes/ack");
+    ack.body = (gw_str_t){seq, strlen(seq)};
+    peer_send(R.broker, &ack);
 }
 
 static void on_inbox_readable(h2o_socket_t *sock, const char *err)

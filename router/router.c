@@ -114,6 +114,11 @@ struct call {
     int send_pending; /* h2o_send issued, proceed not yet called */
     char *rpc_id;     /* raw JSON id, for error answers */
     size_t rpc_id_len;
+    char *audit_tool; /* tools/call: the tool, for the audit line when the call ends */
+    char audit_backend[GW_SERVER_NAME_MAX + 1]; /* a copy: the routing table may change */
+    char audit_session[GW_UUID_TEXT_LEN + 1];
+    char audit_request_id[REQUEST_ID_MAX + 1];
+    const char *outcome; /* NULL: answered by the peer; else why the gateway answered */
     gw_buf_t body;    /* JSON: the body; SSE: events not yet handed to h2o */
     gw_buf_t sending; /* SSE: the bytes h2o is writing now */
 };
@@ -693,7 +698,17 @@ static void call_destroy(call_t *c)
     gw_buf_fini(&c->body);
     gw_buf_fini(&c->sending);
     free(c->rpc_id);
-    gw_metric_observe_us(R.m, GW_MH_GATEWAY, (uint64_t)(now_us() - c->start_us));
+    int64_t took_us = now_us() - c->start_us;
+    gw_metric_observe_us(R.m, GW_MH_GATEWAY, (uint64_t)took_us);
+    if (c->audit_tool != NULL) {
+        /* One audit line per tools/call: who called what, where, and how it ended. */
+        gw_log_info("msg=audit request_id=%s session=%s subject=\"\" tool=%s backend=%s "
+                    "status=%u outcome=%s duration_ms=%.3f",
+                    c->audit_request_id, c->audit_session, c->audit_tool, c->audit_backend,
+                    c->status ? c->status : 200, c->outcome ? c->outcome : "answered",
+                    took_us / 1000.0);
+        free(c->audit_tool);
+    }
     free(c);
     R.ncalls--;
     gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)R.ncalls);
@@ -763,6 +778,7 @@ static void sse_append(call_t *c, const char *data, size_t len)
 /* Ends a call that will get no (more) answer from its peer, telling the client why. */
 static void call_fail(call_t *c, int code, const char *msg)
 {
+    c->outcome = code == GW_RPC_TIMEOUT ? "timeout" : "unavailable";
     gw_log_warn("msg=\"call failed\" peer=%s code=%d reason=\"%s\"", c->peer->name, code, msg);
     if (c->req == NULL) {
         call_destroy(c);
@@ -880,15 +896,16 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
 
 static gw_err_t peer_send(peer_t *p, gw_envelope_t *e);
 
-/* Sends a CALL/CONTROL for req to peer and tracks it; answers the client at once on failure. */
-static void dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t timeout_ms)
+/* Sends a CALL/CONTROL for req to peer and tracks it; answers the client at once on failure.
+ * Returns the call while it is in flight (NULL once answered), for the caller to annotate. */
+static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t timeout_ms)
 {
     call_t *c = calloc(1, sizeof(*c));
     req_guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_req_dispose);
     if (c == NULL) {
         respond_error(req, 503, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR,
                       "gateway out of memory");
-        return;
+        return NULL;
     }
     c->corr = ++R.next_corr;
     c->start_us = now_us();
@@ -917,7 +934,9 @@ static void dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t ti
         char msg[128];
         snprintf(msg, sizeof(msg), "%s unavailable: %s", peer->name, gw_strerror(err));
         call_fail(c, GW_RPC_BACKEND_UNAVAILABLE, msg);
+        return NULL;
     }
+    return c;
 }
 
 /* ---- peers ---- */
@@ -1148,10 +1167,10 @@ static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid
     return 0;
 }
 
-static void send_to_server(h2o_req_t *req, gw_envelope_t *e, size_t server)
+static call_t *send_to_server(h2o_req_t *req, gw_envelope_t *e, size_t server)
 {
     const route_server_t *s = &R.routes->servers[server];
-    dispatch(req, s->peer, e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
+    return dispatch(req, s->peer, e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
 }
 
 /* Routes a message naming a tool or prompt (span/name) to its owner, with the owner's prefix
@@ -1178,8 +1197,17 @@ static void route_by_name(h2o_req_t *req, gw_envelope_t *e, const char *body, si
         return;
     }
     e->body = (gw_str_t){rewritten.data, rewritten.len};
-    send_to_server(req, e, k->server);
+    call_t *c = send_to_server(req, e, k->server);
     gw_buf_fini(&rewritten);
+    if (c != NULL && kind == KEY_TOOLS && strcmp(rpc->method_str, "tools/call") == 0) {
+        c->audit_tool = strdup(name);
+        snprintf(c->audit_backend, sizeof(c->audit_backend), "%s",
+                 R.routes->servers[k->server].name);
+        snprintf(c->audit_session, sizeof(c->audit_session), "%.*s", (int)e->session.len,
+                 e->session.ptr);
+        snprintf(c->audit_request_id, sizeof(c->audit_request_id), "%.*s",
+                 (int)e->request_id.len, e->request_id.ptr);
+    }
 }
 
 /* The text of a JSON string token; NULL when it does not fit out. */

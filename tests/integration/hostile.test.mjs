@@ -149,24 +149,48 @@ function requestHead({ method = 'POST', headers = {} } = {}) {
 }
 
 /**
- * Sends head then body on a new connection, reading all the while as any HTTP client does, and
- * resolves when the server closes (or after timeoutMs) with {status, statusLine, text, err}.
- * A write error (the server closed early) is recorded, not thrown.
+ * Sends head then body on a new connection, reading all the while as any HTTP client does.
+ * Resolves with {status, statusLine, text, err} once the first response is complete (or, with
+ * untilClose, when the server closes), or after timeoutMs. A write error (the server closed
+ * early) is recorded, not thrown.
  */
-async function rawExchange(head, body, { timeoutMs = 5000 } = {}) {
+async function rawExchange(head, body, { timeoutMs = 5000, untilClose = false } = {}) {
     const sock = await connectRaw();
     return new Promise((resolve) => {
         const chunks = [];
         let err = null;
+        let settled = false;
         const done = () => {
+            if (settled) {
+                return;
+            }
+            settled = true;
             clearTimeout(timer);
+            sock.destroy();
             const text = Buffer.concat(chunks).toString('latin1');
             const statusLine = text.split('\r\n')[0];
             const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
             resolve({ status: m ? Number(m[1]) : 0, statusLine, text, err });
         };
-        const timer = setTimeout(() => sock.destroy(), timeoutMs);
-        sock.on('data', (d) => chunks.push(d));
+        const complete = () => {
+            const text = Buffer.concat(chunks).toString('latin1');
+            const end = text.indexOf('\r\n\r\n');
+            if (end < 0) {
+                return false;
+            }
+            const cl = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end));
+            if (cl) {
+                return text.length - end - 4 >= Number(cl[1]);
+            }
+            return /\r\ntransfer-encoding: *chunked/i.test(text.slice(0, end)) && text.endsWith('\r\n0\r\n\r\n');
+        };
+        const timer = setTimeout(done, timeoutMs);
+        sock.on('data', (d) => {
+            chunks.push(d);
+            if (!untilClose && complete()) {
+                done();
+            }
+        });
         sock.on('error', (e) => (err = e.code || e.message));
         sock.on('close', done);
         sock.write(head);
@@ -540,7 +564,7 @@ test('100 pipelined HTTP/1.1 calls on one connection are all answered, in order'
         const body = JSON.stringify(call(i, i % 2 ? 'alpha_whoami' : 'beta_whoami'));
         text += requestHead({ headers: { 'Content-Length': Buffer.byteLength(body), ...(i === 99 ? { Connection: 'close' } : {}) } }) + body;
     }
-    const r = await rawExchange(text, '', { timeoutMs: 10000 });
+    const r = await rawExchange(text, '', { timeoutMs: 10000, untilClose: true });
     const statuses = [...r.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
     assert.equal(statuses.length, 100, `responses: ${statuses.length}`);
     assert.ok(statuses.every((x) => x === 200), `statuses: ${statuses.join(',')}`);

@@ -419,7 +419,7 @@ static void handle_session_delete(const gw_envelope_t *e)
     B.nrevoked++;
     push_routes();
     pending_delete_t *d = NULL;
-    if (B.ndeletes < MAX_PENDING_DELETES && e->origin.len < sizeof(d->origin)) {
+    if (e->origin.len > 0 && B.ndeletes < MAX_PENDING_DELETES && e->origin.len < sizeof(d->origin)) {
         d = &B.deletes[B.ndeletes++];
         d->id = DELETE_CORR_BASE + ++B.next_delete;
         d->seq = B.routes_seq;
@@ -444,7 +444,7 @@ static void handle_session_delete(const gw_envelope_t *e)
     }
     gw_log_info("msg=\"session deleted\" session=%s request_id=%.*s", s->uuid,
                 (int)e->request_id.len, e->request_id.ptr);
-    if (d == NULL) {
+    if (d == NULL && e->origin.len > 0) {
         reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0); /* too many at once: don't wait */
     }
 }
@@ -632,20 +632,213 @@ static void control_status(yajl_gen g)
     yajl_gen_map_close(g);
 }
 
+/* ---- control commands (mcpgwctl) ---- */
+
+static void gen_kv_str(yajl_gen g, const char *k, const char *v)
+{
+    gw_json_gen_cstr(g, k);
+    gw_json_gen_cstr(g, v != NULL ? v : "");
+}
+
+static void gen_kv_int(yajl_gen g, const char *k, long long v)
+{
+    gw_json_gen_cstr(g, k);
+    yajl_gen_integer(g, v);
+}
+
+static int ctl_status(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    control_status(g);
+    return 0;
+}
+
+static int ctl_backends(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    static const char *const states[] = {"pending", "up", "down"};
+    yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "backends");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < B.cat.nbackends; i++) {
+        const brk_backend_t *b = &B.cat.backends[i];
+        char wname[64];
+        snprintf(wname, sizeof(wname), "worker.%s", b->conf->name);
+        const brk_child_t *w = brk_sup_find(&B.sup, wname);
+        const gw_metrics_slot_t *m = gw_metrics_slot(B.metrics, B.cfg->routers + (unsigned)i);
+        yajl_gen_map_open(g);
+        gen_kv_str(g, "name", b->conf->name);
+        gen_kv_str(g, "url", b->conf->url);
+        gen_kv_str(g, "prefix", b->conf->prefix);
+        gen_kv_str(g, "state",
+                   w != NULL && w->state == BRK_CHILD_FAILED ? "failed" : states[b->state]);
+        gen_kv_int(g, "tools", (long long)b->nitems[BRK_TOOLS]);
+        gen_kv_int(g, "prompts", (long long)b->nitems[BRK_PROMPTS]);
+        gen_kv_int(g, "resources", (long long)b->nitems[BRK_RESOURCES]);
+        gen_kv_int(g, "pid", w != NULL ? w->pid : 0);
+        gen_kv_int(g, "restarts", w != NULL ? w->restarts : 0);
+        uint64_t calls = m ? m->counters[GW_MC_BACKEND_CALLS] : 0;
+        uint64_t count = 0;
+        for (size_t k = 0; m != NULL && k <= GW_HIST_BUCKETS; k++) {
+            count += m->buckets[GW_MH_BACKEND][k];
+        }
+        gen_kv_int(g, "upstream_sessions", m ? m->gauges[GW_MG_UPSTREAM_SESSIONS] : 0);
+        gen_kv_int(g, "requests", (long long)calls);
+        gen_kv_int(g, "errors", m ? (long long)(m->counters[GW_MC_BACKEND_ERRORS] +
+                                                m->counters[GW_MC_BACKEND_TIMEOUTS])
+                                  : 0);
+        gw_json_gen_cstr(g, "latency_ms");
+        yajl_gen_double(g, count > 0 ? m->sum_us[GW_MH_BACKEND] / 1000.0 / (double)count : 0.0);
+        if (b->error != NULL) {
+            gen_kv_str(g, "error", b->error);
+        }
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    return 0;
+}
+
+static int ctl_tools(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    const char *only = gw_json_get_string(args, "backend");
+    if (only != NULL && brk_catalog_backend(&B.cat, only) == NULL) {
+        snprintf(err, errlen, "no backend named %s", only);
+        return 1;
+    }
+    yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "tools");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < B.cat.nmerged[BRK_TOOLS]; i++) {
+        const brk_item_t *it = B.cat.merged[BRK_TOOLS][i];
+        const char *backend = B.cat.backends[it->server].conf->name;
+        if (only != NULL && strcmp(only, backend) != 0) {
+            continue;
+        }
+        yajl_gen_map_open(g);
+        gen_kv_str(g, "name", it->key);
+        gen_kv_str(g, "backend", backend);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    return 0;
+}
+
+static void gen_session(yajl_gen g, const session_t *s)
+{
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "id", s->uuid);
+    gen_kv_int(g, "created", s->created_s);
+    gen_kv_int(g, "last_activity", s->last_s);
+    gen_kv_int(g, "expires", s->expires_s);
+    gw_json_gen_cstr(g, "revoked");
+    yajl_gen_bool(g, s->revoked);
+    yajl_gen_map_close(g);
+}
+
+static int ctl_sessions(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "sessions");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+        for (const session_t *s = B.sessions[i]; s != NULL; s = s->next) {
+            if (!s->revoked) {
+                gen_session(g, s);
+            }
+        }
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    return 0;
+}
+
+static session_t *session_arg(yajl_val args, char *err, size_t errlen)
+{
+    const char *id = gw_json_get_string(args, "id");
+    session_t *s = id != NULL ? session_find(id, strlen(id)) : NULL;
+    if (s == NULL) {
+        snprintf(err, errlen, "no session %s (ids are the uuids `mcpgwctl sessions` lists)",
+                 id != NULL ? id : "(none given)");
+    }
+    return s;
+}
+
+static int ctl_session_show(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    session_t *s = session_arg(args, err, errlen);
+    if (s == NULL) {
+        return 1;
+    }
+    gen_session(g, s);
+    return 0;
+}
+
+static int ctl_session_kill(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    session_t *s = session_arg(args, err, errlen);
+    if (s == NULL) {
+        return 1;
+    }
+    if (!s->revoked) {
+        /* The same path as a client's DELETE, answered to nobody. */
+        gw_envelope_t e = {.kind = GW_ENV_CONTROL, .corr = 0};
+        e.session = (gw_str_t){s->uuid, strlen(s->uuid)};
+        e.origin = GW_STR("");
+        handle_session_delete(&e);
+    }
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "killed", s->uuid);
+    yajl_gen_map_close(g);
+    return 0;
+}
+
+/* The broker side of mcpgwctl's commands: one table, arguments as a JSON object. */
+static const struct control_command {
+    const char *name;
+    int (*run)(yajl_val args, yajl_gen g, char *err, size_t errlen); /* 0 done, 1 failed */
+} control_commands[] = {
+    {"status", ctl_status},
+    {"backends", ctl_backends},
+    {"tools", ctl_tools},
+    {"sessions", ctl_sessions},
+    {"session/show", ctl_session_show},
+    {"session/kill", ctl_session_kill},
+};
+
 static void on_control_message(const gw_ipc_route_t *route, const gw_envelope_t *e)
 {
     gw_buf_t b;
     gw_buf_init(&b);
-    unsigned status = 0;
-    if (gw_str_eq(e->method, "status")) {
-        yajl_gen g = gw_json_gen_to_buf(&b);
-        control_status(g);
-        yajl_gen_free(g);
-    } else {
-        status = 2;
-        gw_buf_appendf(&b, "{\"error\":\"unknown command: %.*s\"}", (int)e->method.len,
-                       e->method.ptr);
+    unsigned status = 2;
+    char err[256] = "";
+    const struct control_command *cmd = NULL;
+    for (size_t i = 0; i < sizeof(control_commands) / sizeof(control_commands[0]); i++) {
+        if (gw_str_eq(e->method, control_commands[i].name)) {
+            cmd = &control_commands[i];
+        }
     }
+    yajl_val args = e->body.len > 0 ? gw_json_parse(e->body.ptr, e->body.len, err, sizeof(err))
+                                    : NULL;
+    if (cmd == NULL) {
+        snprintf(err, sizeof(err), "unknown command: %.*s", (int)e->method.len, e->method.ptr);
+    } else if (e->body.len == 0 || args != NULL) {
+        err[0] = '\0';
+        yajl_gen g = gw_json_gen_to_buf(&b);
+        status = (unsigned)cmd->run(args, g, err, sizeof(err));
+        yajl_gen_free(g);
+    }
+    if (err[0] != '\0') {
+        gw_buf_reset(&b);
+        yajl_gen g = gw_json_gen_to_buf(&b);
+        yajl_gen_map_open(g);
+        gen_kv_str(g, "error", err);
+        yajl_gen_map_close(g);
+        yajl_gen_free(g);
+        if (status == 0) {
+            status = 1;
+        }
+    }
+    yajl_tree_free(args);
     gw_envelope_t r = {.kind = GW_ENV_CHUNK, .corr = e->corr};
     r.body = (gw_str_t){b.data, b.len};
     gw_ipc_reply(B.csock, route, &r);

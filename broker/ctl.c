@@ -16,6 +16,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/envelope.h"
 #include "common/ipc.h"
 #include "common/json.h"
@@ -25,10 +26,15 @@
 
 typedef int (*print_fn)(yajl_val v);
 
+/* One mcpgwctl command: the words that name it, its one optional argument, the broker's
+ * operation (NULL: answered here) and how its answer is printed for people. */
 typedef struct command {
-    const char *name;
+    const char *words; /* "session kill" */
+    const char *arg;   /* "ID", "FILE", "[--backend NAME]" or NULL */
     const char *help;
-    print_fn print; /* human-readable output of the reply */
+    const char *op;       /* the control operation; NULL for local commands */
+    const char *arg_key;  /* the argument's key in the request's JSON */
+    print_fn print;       /* human-readable output of the reply */
 } command_t;
 
 static const char *str_or(yajl_val v, const char *key, const char *dflt)
@@ -73,9 +79,80 @@ static int print_version(yajl_val v)
     return 0;
 }
 
+static int print_backends(yajl_val v)
+{
+    printf("%-16s %-8s %-6s %-8s %-9s %-8s %-7s %-10s %s\n", "BACKEND", "STATE", "TOOLS",
+           "SESSIONS", "REQUESTS", "ERRORS", "AVG_MS", "RESTARTS", "URL");
+    yajl_val bes = gw_json_get(v, "backends");
+    for (size_t i = 0; YAJL_IS_ARRAY(bes) && i < YAJL_GET_ARRAY(bes)->len; i++) {
+        yajl_val b = YAJL_GET_ARRAY(bes)->values[i];
+        yajl_val lat = gw_json_get(b, "latency_ms");
+        printf("%-16s %-8s %-6lld %-8lld %-9lld %-8lld %-7.2f %-10lld %s\n", str_or(b, "name", "?"),
+               str_or(b, "state", "?"), int_or(b, "tools", 0), int_or(b, "upstream_sessions", 0),
+               int_or(b, "requests", 0), int_or(b, "errors", 0),
+               YAJL_IS_NUMBER(lat) ? YAJL_GET_DOUBLE(lat) : 0.0, int_or(b, "restarts", 0),
+               str_or(b, "url", "?"));
+    }
+    return 0;
+}
+
+static int print_tools(yajl_val v)
+{
+    printf("%-48s %s\n", "TOOL", "BACKEND");
+    yajl_val tools = gw_json_get(v, "tools");
+    for (size_t i = 0; YAJL_IS_ARRAY(tools) && i < YAJL_GET_ARRAY(tools)->len; i++) {
+        yajl_val t = YAJL_GET_ARRAY(tools)->values[i];
+        printf("%-48s %s\n", str_or(t, "name", "?"), str_or(t, "backend", "?"));
+    }
+    return 0;
+}
+
+static void print_session_row(yajl_val s)
+{
+    printf("%-36s %-11lld %-13lld %-11lld %s\n", str_or(s, "id", "?"), int_or(s, "created", 0),
+           int_or(s, "last_activity", 0), int_or(s, "expires", 0),
+           YAJL_IS_TRUE(gw_json_get(s, "revoked")) ? "yes" : "no");
+}
+
+static int print_sessions(yajl_val v)
+{
+    printf("%-36s %-11s %-13s %-11s %s\n", "SESSION", "CREATED", "LAST_ACTIVITY", "EXPIRES",
+           "REVOKED");
+    yajl_val list = gw_json_get(v, "sessions");
+    for (size_t i = 0; YAJL_IS_ARRAY(list) && i < YAJL_GET_ARRAY(list)->len; i++) {
+        print_session_row(YAJL_GET_ARRAY(list)->values[i]);
+    }
+    return 0;
+}
+
+static int print_session(yajl_val v)
+{
+    printf("%-36s %-11s %-13s %-11s %s\n", "SESSION", "CREATED", "LAST_ACTIVITY", "EXPIRES",
+           "REVOKED");
+    print_session_row(v);
+    return 0;
+}
+
+static int print_killed(yajl_val v)
+{
+    printf("session %s ended\n", str_or(v, "killed", "?"));
+    return 0;
+}
+
 static const command_t commands[] = {
-    {"status", "processes (pid, role, state) and backends (state, tools, url)", print_status},
-    {"version", "the versions of mcpgwctl and of the running broker", print_version},
+    {"status", NULL, "processes (pid, role, state) and backends (state, tools, url)", "status",
+     NULL, print_status},
+    {"backends", NULL, "backends: state, url, tools, upstream sessions, requests, errors, latency",
+     "backends", NULL, print_backends},
+    {"tools", "[--backend NAME]", "the tools clients see, and their backends", "tools", "backend",
+     print_tools},
+    {"sessions", NULL, "the live gateway sessions", "sessions", NULL, print_sessions},
+    {"session show", "ID", "one session", "session/show", "id", print_session},
+    {"session kill", "ID", "end a session (as the client's DELETE would)", "session/kill", "id",
+     print_killed},
+    {"check-config", "FILE", "check a configuration file (no broker needed)", NULL, NULL, NULL},
+    {"version", NULL, "the versions of mcpgwctl and of the running broker", "status", NULL,
+     print_version},
 };
 
 static void usage(FILE *f)
@@ -87,13 +164,16 @@ static void usage(FILE *f)
                "  -h, --help         print this help and exit\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+        char w[48];
+        snprintf(w, sizeof(w), "%s%s%s", commands[i].words, commands[i].arg ? " " : "",
+                 commands[i].arg ? commands[i].arg : "");
+        fprintf(f, "  %-30s %s\n", w, commands[i].help);
     }
     fprintf(f, "exit status: 0 done, 1 the command failed, 2 usage error or broker unreachable\n");
 }
 
 /* Sends the command and collects the reply's CHUNKs into out; returns the END status or -1. */
-static int call_broker(const char *path, const char *method, gw_buf_t *out)
+static int call_broker(const char *path, const char *method, const gw_buf_t *args, gw_buf_t *out)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -115,6 +195,7 @@ static int call_broker(const char *path, const char *method, gw_buf_t *out)
     }
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .corr = 1};
     e.method = (gw_str_t){method, strlen(method)};
+    e.body = (gw_str_t){args->data, args->len};
     int64_t deadline = gw_clock_ms() + REPLY_TIMEOUT_MS;
     int status = -1;
     int sent = 0;
@@ -177,34 +258,68 @@ int main(int argc, char **argv)
         }
     }
     /* Options may also follow the command ("mcpgwctl status --json"). */
-    const char *cmd_name = NULL;
+    const char *words[4];
+    size_t nwords = 0;
+    const char *backend = NULL;
     for (int i = optind; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
             json = 1;
-        } else if (cmd_name == NULL) {
-            cmd_name = argv[i];
+        } else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
+            backend = argv[++i];
+        } else if (nwords < 4) {
+            words[nwords++] = argv[i];
         } else {
             usage(stderr);
             return 2;
         }
     }
+    /* The longest command whose words start the argument list; the next word is its argument. */
     const command_t *cmd = NULL;
-    for (size_t i = 0; cmd_name != NULL && i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(commands[i].name, cmd_name) == 0) {
-            cmd = &commands[i];
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        char joined[64] = "";
+        for (size_t k = 0; k < nwords; k++) {
+            size_t len = strlen(joined);
+            snprintf(joined + len, sizeof(joined) - len, "%s%s", k ? " " : "", words[k]);
+            if (strcmp(joined, commands[i].words) == 0 && k + 1 > used) {
+                cmd = &commands[i];
+                used = k + 1;
+            }
         }
     }
-    if (cmd == NULL) {
-        if (cmd_name != NULL) {
-            fprintf(stderr, "mcpgwctl: unknown command: %s\n", cmd_name);
+    const char *arg = used < nwords ? words[used] : NULL;
+    int needs_arg = cmd != NULL && cmd->arg != NULL && cmd->arg[0] != '[';
+    if (cmd == NULL || (needs_arg && arg == NULL) || (!needs_arg && arg != NULL) ||
+        used + (arg != NULL) != nwords) {
+        if (nwords > 0 && cmd == NULL) {
+            fprintf(stderr, "mcpgwctl: unknown command: %s\n", words[0]);
         }
         usage(stderr);
         return 2;
     }
+    if (cmd->op == NULL) { /* check-config: the same loader the broker uses, here */
+        gw_config_t *cfg = NULL;
+        char err[512];
+        if (gw_config_load(arg, &cfg, err, sizeof(err)) != GW_OK) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        printf("%s: configuration is valid (%zu servers)\n", arg, cfg->nservers);
+        gw_config_destroy(cfg);
+        return 0;
+    }
+    gw_buf_t args;
+    gw_buf_init(&args);
+    const char *value = cmd->arg_key != NULL && strcmp(cmd->arg_key, "backend") == 0 ? backend : arg;
+    if (cmd->arg_key != NULL && value != NULL) {
+        gw_buf_appendf(&args, "{\"%s\":", cmd->arg_key);
+        gw_buf_append_json_string(&args, value, strlen(value));
+        gw_buf_appends(&args, "}");
+    }
     gw_buf_t out;
     gw_buf_init(&out);
-    /* "version" is answered from the status the broker reports. */
-    int status = call_broker(path, strcmp(cmd->name, "version") == 0 ? "status" : cmd->name, &out);
+    int status = call_broker(path, cmd->op, &args, &out);
+    gw_buf_fini(&args);
     if (status < 0) {
         gw_buf_fini(&out);
         return 2;

@@ -183,6 +183,11 @@ void gw_metrics_destroy(gw_metrics_t *m)
     }
 }
 
+const gw_metrics_slot_t *gw_metrics_slot(const gw_metrics_t *m, unsigned i)
+{
+    return m != NULL && i < m->hdr->nslots ? &m->slots[i] : NULL;
+}
+
 void gw_metric_observe_us(gw_metrics_slot_t *s, gw_histogram_t h, uint64_t us)
 {
     if (s == NULL) {

@@ -92,6 +92,9 @@ gw_err_t gw_metrics_attach(const char *path, unsigned slot, const char *name,
 /* A restarted child attaches to its old slot again: its counters go on from where they were. */
 void gw_metrics_destroy(gw_metrics_t *m);
 
+/* Slot i as the broker reads it (NULL past the end). */
+const gw_metrics_slot_t *gw_metrics_slot(const gw_metrics_t *m, unsigned i);
+
 /* Appends every slot's metrics in the Prometheus text format. */
 gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out);
 

@@ -1,0 +1,95 @@
+// mcpgwctl's commands against a running gateway: backends, tools, sessions, session show/kill,
+// check-config, and their exit statuses.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { binPath, initializeSession, run, startStack, stopAll } from '../lib/index.mjs';
+
+let stack;
+
+before(async () => {
+    stack = await startStack();
+});
+
+after(async () => {
+    await stopAll();
+});
+
+async function ctlJson(args) {
+    const r = await stack.gw.ctl([...args, '--json']);
+    assert.equal(r.code, 0, `mcpgwctl ${args.join(' ')}: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+}
+
+test('backends: state, tools, upstream sessions, requests, errors and latency per backend', async () => {
+    const s = await initializeSession(stack.gw.url);
+    await s.call('tools/call', { name: 'alpha_whoami', arguments: {} });
+    await s.call('tools/call', { name: 'alpha_whoami', arguments: {} });
+    const b = await ctlJson(['backends']);
+    const alpha = b.backends.find((x) => x.name === 'alpha');
+    assert.equal(alpha.state, 'up');
+    assert.equal(alpha.tools, 7);
+    assert.ok(alpha.requests >= 2, JSON.stringify(alpha));
+    assert.ok(alpha.upstream_sessions >= 1, JSON.stringify(alpha));
+    assert.equal(alpha.errors, 0);
+    assert.ok(alpha.latency_ms > 0);
+    const text = await stack.gw.ctl(['backends']);
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /^BACKEND +STATE/m);
+    assert.match(text.stdout, /^alpha +up +7 /m);
+});
+
+test('tools, optionally for one backend; an unknown backend exits 1', async () => {
+    const all = await ctlJson(['tools']);
+    assert.ok(all.tools.some((t) => t.name === 'alpha_echo' && t.backend === 'alpha'));
+    assert.ok(all.tools.some((t) => t.name === 'beta_echo' && t.backend === 'beta'));
+    const beta = await ctlJson(['tools', '--backend', 'beta']);
+    assert.ok(beta.tools.length > 0 && beta.tools.every((t) => t.backend === 'beta'));
+    const bad = await stack.gw.ctl(['tools', '--backend', 'nope']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /no backend named nope/);
+});
+
+test('sessions, session show and session kill (the client then gets 404)', async () => {
+    const before = new Set((await ctlJson(['sessions'])).sessions.map((x) => x.id));
+    const s = await initializeSession(stack.gw.url);
+    const added = (await ctlJson(['sessions'])).sessions.filter((x) => !before.has(x.id));
+    assert.equal(added.length, 1, 'the new session is listed');
+    const id = added[0].id;
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const shown = await ctlJson(['session', 'show', id]);
+    assert.equal(shown.id, id);
+    assert.equal(shown.revoked, false);
+    assert.equal((await s.request('ping')).status, 200);
+    const killed = await stack.gw.ctl(['session', 'kill', id]);
+    assert.equal(killed.code, 0, killed.stderr);
+    assert.match(killed.stdout, new RegExp(`session ${id} ended`));
+    assert.ok(!(await ctlJson(['sessions'])).sessions.some((x) => x.id === id));
+    // the revocation reaches the routers asynchronously after a kill from the CLI
+    let status;
+    for (let i = 0; i < 50 && status !== 404; i++) {
+        status = (await s.request('ping')).status;
+        if (status !== 404) {
+            await new Promise((r) => setTimeout(r, 20));
+        }
+    }
+    assert.equal(status, 404);
+    const missing = await stack.gw.ctl(['session', 'show', '00000000-0000-4000-8000-000000000000']);
+    assert.equal(missing.code, 1);
+});
+
+test('check-config works without a broker; usage errors exit 2', async () => {
+    const good = await run(binPath('mcpgwctl'), ['check-config', stack.gw.configFile]);
+    assert.equal(good.code, 0);
+    assert.match(good.stdout, /configuration is valid \(2 servers\)/);
+    const badFile = path.join(stack.gw.dir, 'bad.yaml');
+    fs.writeFileSync(badFile, 'servers:\n  - name: x\n    url: ftp://nope\n');
+    const bad = await run(binPath('mcpgwctl'), ['check-config', badFile]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /bad\.yaml:3: servers\[0\]\.url: /);
+    const usage = await stack.gw.ctl(['session', 'show']);
+    assert.equal(usage.code, 2);
+    const unknown = await stack.gw.ctl(['frobnicate']);
+    assert.equal(unknown.code, 2);
+});

@@ -118,12 +118,11 @@ static int set_socket_options(nng_socket s)
     return rv;
 }
 
-gw_err_t gw_ipc_listen(nng_socket *s, const char *url)
+/* Opens a socket with open_fn and listens on url (a stale socket file removed first). */
+static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), const char *url)
 {
-    int rv;
-
     remove_stale_socket(url);
-    rv = nng_rep0_open_raw(s);
+    int rv = open_fn(s);
     if (rv != 0) {
         return from_nng(rv);
     }
@@ -138,17 +137,14 @@ gw_err_t gw_ipc_listen(nng_socket *s, const char *url)
     return from_nng(rv);
 }
 
-gw_err_t gw_ipc_dial(nng_socket *s, const char *url)
+/* Opens a socket with open_fn and dials url without blocking; nng reconnects by itself. */
+static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const char *url)
 {
     nng_dialer d;
-    int rv;
-
-    rv = nng_req0_open_raw(s);
+    int rv = open_fn(s);
     if (rv != 0) {
         return from_nng(rv);
     }
-    /* Raw REQ never re-sends (that is the cooked socket's NNG_OPT_REQ_RESENDTIME), so a
-     * tools/call is never executed twice by the transport. */
     rv = set_socket_options(*s);
     if (rv == 0) {
         rv = nng_dialer_create(&d, *s, url);
@@ -167,6 +163,18 @@ gw_err_t gw_ipc_dial(nng_socket *s, const char *url)
         *s = (nng_socket)NNG_SOCKET_INITIALIZER;
     }
     return from_nng(rv);
+}
+
+gw_err_t gw_ipc_listen(nng_socket *s, const char *url)
+{
+    return open_listening(s, nng_rep0_open_raw, url);
+}
+
+/* Raw REQ never re-sends (that is the cooked socket's NNG_OPT_REQ_RESENDTIME), so a tools/call
+ * is never executed twice by the transport. */
+gw_err_t gw_ipc_dial(nng_socket *s, const char *url)
+{
+    return open_dialing(s, nng_req0_open_raw, url);
 }
 
 static int append_to_msg(void *data, const char *buf, size_t len)
@@ -312,29 +320,12 @@ gw_err_t gw_ipc_notify_pipe_loss(nng_socket s, int fd)
 
 gw_err_t gw_ipc_inbox(nng_socket *s, const char *url)
 {
-    int rv;
-
-    remove_stale_socket(url);
-    rv = nng_pull0_open(s);
-    if (rv != 0) {
-        return from_nng(rv);
-    }
-    rv = set_socket_options(*s);
-    if (rv == 0) {
-        rv = nng_listen(*s, url, NULL, 0);
-    }
-    if (rv != 0) {
-        nng_close(*s);
-        *s = (nng_socket)NNG_SOCKET_INITIALIZER;
-    }
-    return from_nng(rv);
+    return open_listening(s, nng_pull0_open, url);
 }
 
 gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued)
 {
     char url[GW_IPC_URL_MAX];
-    nng_dialer d;
-    int rv;
 
     memset(o, 0, sizeof(*o));
     snprintf(o->name, sizeof(o->name), "%s", name);
@@ -343,28 +334,7 @@ gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, si
     if (err != GW_OK) {
         return err;
     }
-    rv = nng_push0_open(&o->sock);
-    if (rv != 0) {
-        return from_nng(rv);
-    }
-    rv = set_socket_options(o->sock);
-    if (rv == 0) {
-        rv = nng_dialer_create(&d, o->sock, url);
-    }
-    if (rv == 0) {
-        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, IPC_RECONNECT_MIN_MS);
-    }
-    if (rv == 0) {
-        rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, IPC_RECONNECT_MAX_MS);
-    }
-    if (rv == 0) {
-        rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
-    }
-    if (rv != 0) {
-        nng_close(o->sock);
-        o->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
-    }
-    return from_nng(rv);
+    return open_dialing(&o->sock, nng_push0_open, url);
 }
 
 void gw_outbox_close(gw_outbox_t *o)

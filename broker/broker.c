@@ -1204,6 +1204,11 @@ static void run(void)
         drain(B.inbox, 0, on_inbox_message);
         drain(B.csock, 1, on_control_message);
         finish_deletes();
+        for (size_t i = 0; i < B.noutboxes; i++) {
+            if (B.outboxes[i]->count > 0) { /* the send fd is the usual wake-up; this, the net */
+                gw_outbox_flush(B.outboxes[i]);
+            }
+        }
         now = gw_clock_ms();
         check_ready();
         if (now >= B.next_sweep_ms) {

@@ -1104,6 +1104,15 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
     if (R.routes == NULL) {
         subscribe_routes();
     }
+    /* Safety net: an outbox that queued while its peer was away is flushed at least this often,
+     * even if nng's send fd never signals (seen once in CI right after a worker restart). */
+    for (peer_t *p = R.peers; p != NULL; p = p->next) {
+        if (p->out.count > 0) {
+            gw_log_debug("msg=\"flushing a queued outbox\" peer=%s queued=%zu", p->name,
+                         p->out.count);
+            gw_outbox_flush(&p->out);
+        }
+    }
     h2o_timeout_link(R.ctx.loop, &R.retry_timeout, &R.retry_entry);
 }
 

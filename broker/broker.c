@@ -68,6 +68,7 @@ typedef struct pending_delete {
 
 typedef struct session {
     char uuid[GW_UUID_TEXT_LEN + 1];
+    char client[48]; /* the client address it was created from */
     int64_t created_s;
     int64_t expires_s;
     int64_t last_s;
@@ -149,6 +150,19 @@ static session_t *session_add(const char *uuid, int64_t now, int64_t expires)
     B.sessions[h] = s;
     B.nsessions++;
     return s;
+}
+
+/* Live sessions created from one client address (limits.max_sessions_per_client). A scan is
+ * fine at initialize rates; a map per address is the step up if it shows in a profile. */
+static size_t sessions_of_client(const char *client)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+        for (const session_t *s = B.sessions[i]; s != NULL; s = s->next) {
+            n += !s->revoked && strcmp(s->client, client) == 0;
+        }
+    }
+    return n;
 }
 
 /* Drops sessions past their expiry; a revoked one can go too, its token no longer opens. */
@@ -260,6 +274,20 @@ static void reply_rpc_error(const gw_envelope_t *req, int code, const char *msg)
     gw_buf_fini(&b);
 }
 
+/* A JSON-RPC error with an HTTP status of its own (429, 503). */
+static void reply_rpc_error_status(const gw_envelope_t *req, unsigned status, int code,
+                                   const char *msg)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    gw_rpc_error(&b, req->rpc_id.ptr, req->rpc_id.len, code, msg);
+    gw_envelope_t e = {.kind = GW_ENV_HEAD, .corr = req->corr, .status = status,
+                       .flags = GW_ENV_F_FINAL};
+    e.body = (gw_str_t){b.data, b.len};
+    send_to(req->origin, &e);
+    gw_buf_fini(&b);
+}
+
 static void push_routes(void)
 {
     gw_buf_t b;
@@ -288,6 +316,31 @@ static void push_routes(void)
 
 static void handle_initialize(const gw_envelope_t *e)
 {
+    char client[48] = "";
+    for (size_t i = 0; i < e->nheaders; i++) {
+        if (gw_str_eq(e->headers[i].name, "client-address") &&
+            e->headers[i].value.len < sizeof(client)) {
+            memcpy(client, e->headers[i].value.ptr, e->headers[i].value.len);
+            client[e->headers[i].value.len] = '\0';
+        }
+    }
+    if (B.cfg->max_sessions > 0 && B.nsessions - B.nrevoked >= B.cfg->max_sessions) {
+        gw_log_warn("msg=\"session refused: limits.max_sessions reached\" client=%s limit=%u",
+                    client, B.cfg->max_sessions);
+        reply_rpc_error_status(e, 503, GW_RPC_INTERNAL_ERROR,
+                               "Service Unavailable: the gateway has reached limits.max_sessions");
+        return;
+    }
+    if (B.cfg->max_sessions_per_client > 0 &&
+        sessions_of_client(client) >= B.cfg->max_sessions_per_client) {
+        gw_log_warn("msg=\"session refused: limits.max_sessions_per_client reached\" client=%s "
+                    "limit=%u",
+                    client, B.cfg->max_sessions_per_client);
+        reply_rpc_error_status(e, 429, GW_RPC_INTERNAL_ERROR,
+                               "Too Many Requests: this client has reached "
+                               "limits.max_sessions_per_client");
+        return;
+    }
     gw_proto_t proto = e->proto != GW_PROTO_NONE ? (gw_proto_t)e->proto : GW_PROTO_LATEST;
     int64_t now = gw_wallclock_s();
     gw_session_claims_t c = {.issued = now,
@@ -301,10 +354,12 @@ static void handle_initialize(const gw_envelope_t *e)
         return;
     }
     gw_uuid_format(c.uuid, uuid);
-    if (session_add(uuid, now, c.expires) == NULL) {
+    session_t *sess = session_add(uuid, now, c.expires);
+    if (sess == NULL) {
         reply_rpc_error(e, GW_RPC_INTERNAL_ERROR, "out of memory");
         return;
     }
+    snprintf(sess->client, sizeof(sess->client), "%s", client);
     gw_buf_t result;
     gw_buf_init(&result);
     yajl_gen g = gw_json_gen_to_buf(&result);

@@ -38,7 +38,6 @@
 
 /* A reply body must fit one envelope under the receivers' NNG_OPT_RECVMAXSZ, with room for the
  * envelope's other fields. */
-#define WRK_BODY_MAX ((size_t)GW_IPC_RECV_MAX - ((size_t)64 << 10))
 #define WRK_RETRY_MS 2000      /* catalog retry and report resend interval */
 #define WRK_STOP_GRACE_MS 2000 /* how long in-flight calls may finish after SIGTERM */
 #define WRK_SID_MAX 255        /* longest upstream Mcp-Session-Id accepted */
@@ -141,7 +140,7 @@ typedef enum xfer_ctype {
 
 typedef enum xfer_abort {
     ABORT_NONE = 0,
-    ABORT_TOO_BIG, /* the answer exceeded WRK_BODY_MAX */
+    ABORT_TOO_BIG, /* the answer exceeded limits.max_response_body */
     ABORT_NOMEM,
     ABORT_RELAY, /* the reply could not be passed on */
 } xfer_abort_t;
@@ -384,7 +383,7 @@ static void xfer_init(xfer_t *x, wrk_t *w, const xfer_ops_t *ops)
     x->ops = ops;
     gw_buf_init(&x->req);
     gw_buf_init(&x->body);
-    gw_sse_init(&x->sse, WRK_BODY_MAX);
+    gw_sse_init(&x->sse, w->cfg->max_response_body);
 }
 
 static void xfer_reset_response(xfer_t *x)
@@ -554,7 +553,7 @@ static size_t on_curl_write(char *buf, size_t size, size_t nmemb, void *arg)
         }
         return len;
     }
-    if (len > WRK_BODY_MAX - x->body.len) {
+    if (len > x->w->cfg->max_response_body - x->body.len) {
         x->aborted = ABORT_TOO_BIG;
         return 0;
     }
@@ -686,7 +685,8 @@ static int xfer_failure(const xfer_t *x, CURLcode rc, char *msg, size_t len)
     const char *name = x->w->name;
 
     if (x->aborted == ABORT_TOO_BIG) {
-        snprintf(msg, len, "backend %s answer exceeds %zu bytes", name, (size_t)WRK_BODY_MAX);
+        snprintf(msg, len, "backend %s answer exceeds limits.max_response_body (%zu bytes)", name,
+                 (size_t)x->w->cfg->max_response_body);
         return GW_RPC_INTERNAL_ERROR;
     }
     if (x->aborted == ABORT_NOMEM) {

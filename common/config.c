@@ -594,9 +594,60 @@ static gw_err_t set_max_header_size(ctx_t *cx, const node_t *v, const char *path
     return GW_OK;
 }
 
+static gw_err_t set_max_response_body(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t n;
+    if (v->kind != NODE_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
+        return fail(cx, v, path, "not a size (e.g. 8MiB)");
+    }
+    if (n < 1024 || n > GW_MAX_RESPONSE_BODY_LIMIT) {
+        return fail(cx, v, path, "must be between 1KiB and 15MiB");
+    }
+    c->max_response_body = n;
+    return GW_OK;
+}
+
+static gw_err_t set_count(ctx_t *cx, const node_t *v, const char *path, unsigned *out)
+{
+    uint64_t n;
+    if (!scalar_uint(v, 10000000, &n)) {
+        return fail(cx, v, path, "must be a number from 0 (no limit) to 10000000");
+    }
+    *out = (unsigned)n;
+    return GW_OK;
+}
+
+static gw_err_t set_max_sessions(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    return set_count(cx, v, path, &((gw_config_t *)obj)->max_sessions);
+}
+
+static gw_err_t set_max_sessions_per_client(ctx_t *cx, const node_t *v, const char *path,
+                                            void *obj)
+{
+    return set_count(cx, v, path, &((gw_config_t *)obj)->max_sessions_per_client);
+}
+
+static gw_err_t set_client_timeout(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t ms;
+    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK || ms < 100 ||
+        ms > 3600000) {
+        return fail(cx, v, path, "must be a duration from 100ms to 1h");
+    }
+    c->client_timeout_ms = ms;
+    return GW_OK;
+}
+
 static const directive_t limits_directives[] = {
     {"max_request_body", set_max_request_body},
     {"max_header_size", set_max_header_size},
+    {"max_response_body", set_max_response_body},
+    {"max_sessions", set_max_sessions},
+    {"max_sessions_per_client", set_max_sessions_per_client},
+    {"client_timeout", set_client_timeout},
     {"page_size", set_page_size},
 };
 
@@ -1169,6 +1220,10 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
     c->max_request_body = DEFAULT_MAX_BODY;
     c->page_size = 100;
     c->max_header_size = 16384;
+    c->max_response_body = 8u << 20;
+    c->max_sessions = 100000;
+    c->max_sessions_per_client = 10000;
+    c->client_timeout_ms = 10000;
     c->admin_enabled = 1;
     c->admin_port = 9090;
     c->ready_min_backends = 1;

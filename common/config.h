@@ -10,6 +10,8 @@
 
 #define GW_SERVER_NAME_MAX 32 /* [A-Za-z0-9_-]{1,32}: it names ipc sockets and log fields */
 #define GW_PREFIX_MAX 64      /* [A-Za-z0-9_.-]{0,64} */
+/* One backend answer must fit an inter-process message with room for the envelope. */
+#define GW_MAX_RESPONSE_BODY_LIMIT (15u << 20)
 
 typedef struct gw_header {
     char *name;
@@ -40,6 +42,12 @@ typedef struct gw_config {
     uint64_t max_request_body; /* limits.max_request_body, default 1 MiB */
     unsigned page_size;        /* limits.page_size: items per page of a list method, default 100 */
     uint64_t max_header_size;  /* limits.max_header_size: all request headers, default 16 KiB */
+    uint64_t max_response_body; /* limits.max_response_body: one backend answer, default 8 MiB */
+    unsigned max_sessions;      /* limits.max_sessions: live sessions, default 100000 (0: none) */
+    unsigned max_sessions_per_client; /* limits.max_sessions_per_client: per client address,
+                                         default 10000 (0: none) */
+    uint64_t client_timeout_ms; /* limits.client_timeout: a client's request must arrive within
+                                   it, and an idle connection closes after it; default 10s */
     char *key_file;         /* sessions.key_file, default /var/lib/mcpgw/session.key */
     uint64_t session_ttl_s; /* sessions.ttl, default 24h */
     char *control_socket;   /* control.socket, default <runtime_dir>/control.ipc */

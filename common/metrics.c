@@ -58,6 +58,7 @@ static const struct counter_info {
     [GW_MC_REJ_BODY_TOO_LARGE] = {"mcpgw_rejections_total", "reason", "body_too_large",
                                   "Requests refused before reaching a backend, by reason."},
     [GW_MC_REJ_HEADER_TOO_LARGE] = {"mcpgw_rejections_total", "reason", "header_too_large", NULL},
+    [GW_MC_REJ_SESSION_LIMIT] = {"mcpgw_rejections_total", "reason", "session_limit", NULL},
     [GW_MC_REJ_PARSE_ERROR] = {"mcpgw_rejections_total", "reason", "parse_error", NULL},
     [GW_MC_REJ_INVALID_REQUEST] = {"mcpgw_rejections_total", "reason", "invalid_request", NULL},
     [GW_MC_REJ_NOT_ACCEPTABLE] = {"mcpgw_rejections_total", "reason", "not_acceptable", NULL},

@@ -33,6 +33,7 @@ typedef enum gw_counter {
     /* router: rejections by reason */
     GW_MC_REJ_BODY_TOO_LARGE,
     GW_MC_REJ_HEADER_TOO_LARGE,
+    GW_MC_REJ_SESSION_LIMIT,
     GW_MC_REJ_PARSE_ERROR,
     GW_MC_REJ_INVALID_REQUEST,
     GW_MC_REJ_NOT_ACCEPTABLE,

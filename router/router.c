@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <h2o.h>
@@ -186,6 +187,8 @@ static gw_counter_t rejection_of(unsigned status, int code, const char *msg)
         return GW_MC_REJ_BODY_TOO_LARGE;
     case 431:
         return GW_MC_REJ_HEADER_TOO_LARGE;
+    case 429:
+        return GW_MC_REJ_SESSION_LIMIT;
     case 406:
         return GW_MC_REJ_NOT_ACCEPTABLE;
     case 415:
@@ -250,6 +253,8 @@ static const char *reason_phrase(unsigned status)
         return "Request Header Fields Too Large";
     case 502:
         return "Bad Gateway";
+    case 429:
+        return "Too Many Requests";
     case 503:
         return "Service Unavailable";
     case 504:
@@ -853,9 +858,13 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
         if ((e->flags & GW_ENV_F_FINAL) && !c->sse) {
             /* the whole JSON reply in one message: answer straight from it */
             h2o_req_t *req = c->req;
+            unsigned status = e->status ? e->status : 200;
             call_destroy(c);
+            if (status >= 400) { /* a refusal decided behind the router (session limits) */
+                gw_metric_add(R.m, rejection_of(status, 0, ""), 1);
+            }
             if (req != NULL) {
-                respond_raw(req, e->status ? e->status : 200, e->body.ptr, e->body.len);
+                respond_raw(req, status, e->body.ptr, e->body.len);
             }
         }
         return;
@@ -1404,6 +1413,17 @@ static void handle_post(h2o_req_t *req, const char *request_id)
                                               rpc.protocol_version.len - 2);
         }
         e.caps = (uint8_t)rpc.caps;
+        /* The broker limits sessions per client address. */
+        char addr[INET6_ADDRSTRLEN] = "";
+        struct sockaddr_storage ss;
+        socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+        if (sl > 0 && ss.ss_family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof(addr));
+        } else if (sl > 0 && ss.ss_family == AF_INET6) {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
+        }
+        e.headers[0] = (gw_env_header_t){GW_STR("client-address"), {addr, strlen(addr)}};
+        e.nheaders = 1;
         dispatch(req, R.broker, &e, BROKER_TIMEOUT_MS);
         return;
     }
@@ -1658,6 +1678,8 @@ int main(int argc, char **argv)
         cap = R.cfg->max_request_body + 65536;
     }
     R.h2o_config.max_request_entity_size = cap;
+    R.h2o_config.http1.req_timeout = R.cfg->client_timeout_ms;
+    R.h2o_config.http2.idle_timeout = R.cfg->client_timeout_ms;
     h2o_hostconf_t *host =
         h2o_config_register_host(&R.h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);

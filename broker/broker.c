@@ -1187,6 +1187,28 @@ static void check_new_config(void)
     gw_config_destroy(next);
 }
 
+/* Handles every envelope waiting in the inbox (batches of frames). */
+static void drain_inbox(void)
+{
+    for (;;) {
+        nng_msg *m = NULL;
+        if (gw_ipc_recv_frames(B.inbox, &m) != GW_OK) {
+            return;
+        }
+        size_t off = 0;
+        gw_envelope_t e;
+        gw_err_t err;
+        while ((err = gw_ipc_next_frame(m, &off, &e, NULL)) != GW_ENOTFOUND) {
+            if (err != GW_OK) {
+                gw_log_warn("msg=\"dropped a message\" error=\"%s\"", gw_strerror(err));
+                continue;
+            }
+            on_inbox_message(NULL, &e);
+        }
+        nng_msg_free(m);
+    }
+}
+
 /* Handles every waiting message; route is filled on the control socket (raw REP) only. */
 static void drain(nng_socket s, int has_route,
                   void (*handle)(const gw_ipc_route_t *, const gw_envelope_t *))
@@ -1256,13 +1278,11 @@ static void run(void)
         if (B.admin != NULL) {
             brk_admin_serve(B.admin, pfd + 3 + nwatched, nadmin);
         }
-        drain(B.inbox, 0, on_inbox_message);
+        drain_inbox();
         drain(B.csock, 1, on_control_message);
         finish_deletes();
         for (size_t i = 0; i < B.noutboxes; i++) {
-            if (B.outboxes[i]->count > 0) { /* the send fd is the usual wake-up; this, the net */
-                gw_outbox_flush(B.outboxes[i]);
-            }
+            gw_outbox_flush(B.outboxes[i]); /* the end of the turn: batches go out */
         }
         now = gw_clock_ms();
         check_ready();

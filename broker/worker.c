@@ -1282,8 +1282,7 @@ static gw_outbox_t *outbox_for(wrk_t *w, gw_str_t name)
 /* May a reply go to o now? Only when nothing queues ahead of it. */
 static int out_admit(gw_outbox_t *o)
 {
-    gw_outbox_flush(o);
-    return o->count == 0;
+    return !gw_outbox_backlogged(o);
 }
 
 static gw_err_t out_send(wrk_t *w, gw_outbox_t *o, gw_envelope_t *e)
@@ -2592,35 +2591,52 @@ static void drain_signals(wrk_t *w)
     }
 }
 
+/* A call keeps its message for its life: a frame of a batch gets a message of its own. */
+static nng_msg *frame_message(gw_str_t frame, gw_envelope_t *env)
+{
+    nng_msg *m;
+    if (nng_msg_alloc(&m, frame.len) != 0) {
+        return NULL;
+    }
+    memcpy(nng_msg_body(m), frame.ptr, frame.len);
+    if (gw_env_decode(nng_msg_body(m), nng_msg_len(m), env) != GW_OK) {
+        nng_msg_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 static void drain_inbox(wrk_t *w)
 {
     for (int i = 0; i < WRK_RECV_BATCH; i++) {
-        nng_msg *msg = NULL;
+        nng_msg *batch = NULL;
+        if (gw_ipc_recv_frames(w->inbox, &batch) != GW_OK) {
+            return;
+        }
+        size_t off = 0;
         gw_envelope_t env;
-        gw_err_t err = gw_ipc_recv(w->inbox, &msg, &env, NULL);
-
-        if (err == GW_EAGAIN) {
-            return;
-        }
-        if (err == GW_EPARSE || err == GW_EPROTO || err == GW_ETOOBIG) {
-            gw_log_warn("msg=\"undecodable envelope dropped\" backend=%s error=\"%s\"", w->name,
-                        gw_strerror(err));
-            continue;
-        }
-        if (err != GW_OK) {
-            gw_log_warn("msg=\"receive failed\" backend=%s error=\"%s\"", w->name,
-                        gw_strerror(err));
-            return;
-        }
-        if (env.kind == GW_ENV_HEAD || env.kind == GW_ENV_CHUNK || env.kind == GW_ENV_END) {
-            /* a reply to this worker's own request: the broker answering a catalog report */
-            if (gw_str_eq(env.origin, "broker")) {
-                catalog_on_broker_reply(w, &env);
+        gw_str_t frame;
+        gw_err_t err;
+        while ((err = gw_ipc_next_frame(batch, &off, &env, &frame)) != GW_ENOTFOUND) {
+            if (err != GW_OK) {
+                gw_log_warn("msg=\"undecodable envelope dropped\" backend=%s", w->name);
+                continue;
             }
-            nng_msg_free(msg);
-            continue;
+            if (env.kind == GW_ENV_HEAD || env.kind == GW_ENV_CHUNK || env.kind == GW_ENV_END) {
+                /* a reply to this worker's own request: the broker answering a catalog report */
+                if (gw_str_eq(env.origin, "broker")) {
+                    catalog_on_broker_reply(w, &env);
+                }
+                continue;
+            }
+            nng_msg *own = frame_message(frame, &env);
+            if (own == NULL) {
+                gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\"", w->name);
+                continue;
+            }
+            handle_request(w, own, &env);
         }
-        handle_request(w, msg, &env);
+        nng_msg_free(batch);
     }
 }
 
@@ -2690,6 +2706,9 @@ static void run(wrk_t *w)
         curl_multi_perform(w->multi, &running);
         process_done(w);
         backlog_flush(w);
+        for (size_t i = 0; i < w->noutboxes; i++) {
+            gw_outbox_flush(w->outboxes[i]); /* the end of the turn: batches go out */
+        }
         now = gw_clock_ms();
         next = sweep_waiting(w, now);
         {
@@ -2940,6 +2959,9 @@ int main(int argc, char **argv)
         run(&w);
         if (!list_empty(&w.calls)) {
             abort_calls(&w);
+            for (size_t i = 0; i < w.noutboxes; i++) {
+                gw_outbox_flush(w.outboxes[i]);
+            }
         }
         gw_log_info("msg=stopped backend=%s", w.name);
         rc = 0;

@@ -587,8 +587,9 @@ static gw_err_t set_max_header_size(ctx_t *cx, const node_t *v, const char *path
     if (v->kind != NODE_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
         return fail(cx, v, path, "not a size (e.g. 16KiB)");
     }
-    if (n < 1024 || n > (1u << 20)) {
-        return fail(cx, v, path, "must be between 1KiB and 1MiB");
+    /* h2o itself refuses request heads past about 408 KiB, closing the connection. */
+    if (n < 1024 || n > (256u << 10)) {
+        return fail(cx, v, path, "must be between 1KiB and 256KiB");
     }
     c->max_header_size = n;
     return GW_OK;

@@ -19,6 +19,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "common/ipc.h"
+#include "common/log.h"
 
 #define IPC_SCHEME "ipc://"
 #define IPC_SCHEME_LEN (sizeof(IPC_SCHEME) - 1)
@@ -344,6 +345,10 @@ void gw_outbox_close(gw_outbox_t *o)
         o->head = (o->head + 1) % o->cap;
         o->count--;
     }
+    if (o->batch != NULL) {
+        nng_msg_free(o->batch);
+        o->batch = NULL;
+    }
     free(o->queue);
     o->queue = NULL;
     o->cap = 0;
@@ -372,7 +377,8 @@ static gw_err_t enqueue(gw_outbox_t *o, nng_msg *m)
     return GW_OK;
 }
 
-void gw_outbox_flush(gw_outbox_t *o)
+/* Hands queued messages to nng, oldest first, until it pushes back. */
+static void send_queued(gw_outbox_t *o)
 {
     while (o->count > 0) {
         nng_msg *m = o->queue[o->head];
@@ -384,38 +390,107 @@ void gw_outbox_flush(gw_outbox_t *o)
     }
 }
 
-gw_err_t gw_outbox_send(gw_outbox_t *o, const gw_envelope_t *e)
+/* Moves the open batch behind the queued messages. */
+static gw_err_t close_batch(gw_outbox_t *o)
 {
-    nng_msg *m;
-    int rv = nng_msg_alloc(&m, 0);
-
-    if (rv != 0) {
-        return from_nng(rv);
+    if (o->batch == NULL) {
+        return GW_OK;
     }
-    gw_err_t err = encode_into(m, e);
-    if (err != GW_OK) {
-        return err;
-    }
-    gw_outbox_flush(o);
-    if (o->count == 0) {
-        rv = nng_sendmsg(o->sock, m, NNG_FLAG_NONBLOCK);
-        if (rv == 0) {
-            return GW_OK;
-        }
-        if (rv != NNG_EAGAIN) {
-            nng_msg_free(m);
-            return from_nng(rv);
-        }
-    }
+    nng_msg *m = o->batch;
+    o->batch = NULL;
     if (o->count >= o->max_queued) {
         nng_msg_free(m);
         return GW_ETOOBIG;
     }
-    err = enqueue(o, m);
+    gw_err_t err = enqueue(o, m);
     if (err != GW_OK) {
         nng_msg_free(m);
     }
     return err;
+}
+
+void gw_outbox_flush(gw_outbox_t *o)
+{
+    if (close_batch(o) != GW_OK) {
+        gw_log_warn("msg=\"messages dropped: the peer is gone or stuck\" peer=%s queued=%zu",
+                    o->name, o->count);
+    }
+    send_queued(o);
+}
+
+int gw_outbox_backlogged(gw_outbox_t *o)
+{
+    send_queued(o);
+    return o->count > 0;
+}
+
+gw_err_t gw_outbox_send(gw_outbox_t *o, const gw_envelope_t *e)
+{
+    size_t bound = encoded_size_bound(e);
+    if (o->batch != NULL && nng_msg_len(o->batch) + bound > GW_IPC_BATCH_MAX) {
+        gw_err_t err = close_batch(o);
+        if (err != GW_OK) {
+            return err;
+        }
+    }
+    if (o->count >= o->max_queued) {
+        return GW_ETOOBIG; /* the peer is gone or stuck; its requests fail by their deadlines */
+    }
+    if (o->batch == NULL) {
+        int rv = nng_msg_alloc(&o->batch, 0);
+        if (rv != 0) {
+            o->batch = NULL;
+            return from_nng(rv);
+        }
+    }
+    /* A frame: 4 bytes of length (big-endian), then the envelope. */
+    size_t start = nng_msg_len(o->batch);
+    if (nng_msg_reserve(o->batch, bound + 4) != 0 || nng_msg_append_u32(o->batch, 0) != 0) {
+        return GW_ENOMEM;
+    }
+    gw_err_t err = gw_env_encode(e, append_to_msg, o->batch);
+    if (err != GW_OK) {
+        nng_msg_chop(o->batch, nng_msg_len(o->batch) - start);
+        return err;
+    }
+    uint32_t len = (uint32_t)(nng_msg_len(o->batch) - start - 4);
+    uint8_t *p = (uint8_t *)nng_msg_body(o->batch) + start;
+    p[0] = (uint8_t)(len >> 24);
+    p[1] = (uint8_t)(len >> 16);
+    p[2] = (uint8_t)(len >> 8);
+    p[3] = (uint8_t)len;
+    return GW_OK;
+}
+
+gw_err_t gw_ipc_recv_frames(nng_socket s, nng_msg **msg)
+{
+    *msg = NULL;
+    return from_nng(nng_recvmsg(s, msg, NNG_FLAG_NONBLOCK));
+}
+
+gw_err_t gw_ipc_next_frame(nng_msg *msg, size_t *off, gw_envelope_t *e, gw_str_t *frame)
+{
+    const uint8_t *p = nng_msg_body(msg);
+    size_t len = nng_msg_len(msg);
+    if (*off >= len) {
+        return GW_ENOTFOUND;
+    }
+    if (len - *off < 4) {
+        *off = len;
+        return GW_EPARSE;
+    }
+    size_t n = ((size_t)p[*off] << 24) | ((size_t)p[*off + 1] << 16) | ((size_t)p[*off + 2] << 8) |
+               (size_t)p[*off + 3];
+    if (n > len - *off - 4) {
+        *off = len;
+        return GW_EPARSE;
+    }
+    const char *f = (const char *)p + *off + 4;
+    *off += 4 + n;
+    if (frame != NULL) {
+        *frame = (gw_str_t){f, n};
+    }
+    return gw_env_decode(f, n, e) == GW_OK ? GW_OK : GW_EPARSE;
 }
 
 int gw_outbox_send_fd(const gw_outbox_t *o)

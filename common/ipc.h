@@ -50,28 +50,45 @@ gw_err_t gw_ipc_notify_pipe_loss(nng_socket s, int fd);
  * replies to its own requests) arrives in its inbox; envelope.origin names the sender's inbox. */
 gw_err_t gw_ipc_inbox(nng_socket *s, const char *url);
 
-/* An outbox: a PUSH socket dialing a peer's inbox, with a queue in front of it. Replies travel
- * this way, never back through a raw REP: nng's raw REP silently drops replies once 64 wait for
- * one pipe, while PUSH pushes back and the queue holds the rest, in order. */
+/* An outbox: a PUSH socket dialing a peer's inbox, with a batch and a queue in front of it.
+ * Replies travel this way, never back through a raw REP: nng's raw REP silently drops replies
+ * once 64 wait for one pipe, while PUSH pushes back and the queue holds the rest, in order.
+ * What a loop turn sends to one peer travels as one nng message (a batch of frames: 4 bytes of
+ * big-endian length, then an envelope), because each nng message costs thread hand-offs on both
+ * sides; gw_outbox_flush at the end of the turn sends it. */
 typedef struct gw_outbox {
     char name[64]; /* the peer's inbox name ("router-0", "worker-alpha", "broker") */
     nng_socket sock;
-    nng_msg **queue; /* ring of encoded messages nng could not take yet */
+    nng_msg *batch;  /* the frames of this loop turn, not yet handed on */
+    nng_msg **queue; /* ring of batches nng could not take yet */
     size_t head;
     size_t count;
     size_t cap;
     size_t max_queued;
 } gw_outbox_t;
 
+#define GW_IPC_BATCH_MAX (64u << 10) /* a batch is closed once it would grow past this */
+
 /* Dials <rundir>/<name>.ipc without blocking (nng reconnects by itself). */
 gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued);
 void gw_outbox_close(gw_outbox_t *o);
-/* Sends e after everything already queued. GW_ETOOBIG (e dropped) when max_queued messages
- * wait already: the peer is gone or stuck, and its requests fail by their deadlines. */
+/* Adds e to this turn's batch. GW_ETOOBIG (e dropped) when max_queued batches wait already: the
+ * peer is gone or stuck, and its requests fail by their deadlines. */
 gw_err_t gw_outbox_send(gw_outbox_t *o, const gw_envelope_t *e);
-/* Hands queued messages to nng until it pushes back. Call when the send fd polls readable. */
+/* Closes the batch and hands queued batches to nng until it pushes back. Call at the end of
+ * every loop turn, and when the send fd polls readable. */
 void gw_outbox_flush(gw_outbox_t *o);
+/* Tries the queue; 1 while batches still wait for nng (the peer reads slowly). */
+int gw_outbox_backlogged(gw_outbox_t *o);
 /* Readable while nng can take a message (NNG_OPT_SENDFD); poll it only while count > 0. */
 int gw_outbox_send_fd(const gw_outbox_t *o);
+
+/* Receives one inbox message (a batch of frames) without blocking: GW_EAGAIN when none waits.
+ * The caller frees *msg after reading its frames. */
+gw_err_t gw_ipc_recv_frames(nng_socket s, nng_msg **msg);
+/* Decodes the frame at *off and moves *off past it: GW_ENOTFOUND after the last frame,
+ * GW_EPARSE for a frame that does not decode (a broken length ends the message). e's strings
+ * and *frame (the frame's envelope bytes; may be NULL) point into msg. */
+gw_err_t gw_ipc_next_frame(nng_msg *msg, size_t *off, gw_envelope_t *e, gw_str_t *frame);
 
 #endif

@@ -1018,21 +1018,24 @@ static void on_inbox_readable(h2o_socket_t *sock, const char *err)
 {
     for (;;) { /* drain: the fd stays readable only while messages wait */
         nng_msg *m = NULL;
-        gw_envelope_t e;
-        gw_err_t rc = gw_ipc_recv(R.inbox, &m, &e, NULL);
-        if (rc == GW_EAGAIN) {
+        if (gw_ipc_recv_frames(R.inbox, &m) != GW_OK) {
             return;
         }
-        if (rc != GW_OK) {
-            gw_log_warn("msg=\"dropped a message\" error=\"%s\"", gw_strerror(rc));
-            continue;
-        }
-        if (e.corr == R.routes_corr && gw_str_eq(e.origin, "broker")) {
-            on_routes(&e);
-        } else {
-            call_t *c = *call_slot(e.corr);
-            if (c != NULL && gw_str_eq(e.origin, c->peer->name)) {
-                call_on_reply(c, &e);
+        size_t off = 0;
+        gw_envelope_t e;
+        gw_err_t rc;
+        while ((rc = gw_ipc_next_frame(m, &off, &e, NULL)) != GW_ENOTFOUND) {
+            if (rc != GW_OK) {
+                gw_log_warn("msg=\"dropped a message\" error=\"%s\"", gw_strerror(rc));
+                continue;
+            }
+            if (e.corr == R.routes_corr && gw_str_eq(e.origin, "broker")) {
+                on_routes(&e);
+            } else {
+                call_t *c = *call_slot(e.corr);
+                if (c != NULL && gw_str_eq(e.origin, c->peer->name)) {
+                    call_on_reply(c, &e);
+                }
             }
         }
         nng_msg_free(m);
@@ -1049,14 +1052,23 @@ static void on_peer_writable(h2o_socket_t *sock, const char *err)
 }
 
 /* Sends to a peer through its outbox; while the outbox queues, its send fd is watched. */
+/* Adds e to this loop turn's batch for p; flush_peers sends it when the turn ends. */
 static gw_err_t peer_send(peer_t *p, gw_envelope_t *e)
 {
     e->origin = (gw_str_t){R.inbox_name, strlen(R.inbox_name)};
-    gw_err_t err = gw_outbox_send(&p->out, e);
-    if (p->out.count > 0 && !h2o_socket_is_reading(p->send_sock)) {
-        h2o_socket_read_start(p->send_sock, on_peer_writable);
+    return gw_outbox_send(&p->out, e);
+}
+
+/* The end of a loop turn: every peer's batch goes out; an outbox nng cannot take whole is
+ * watched until it can. */
+static void flush_peers(void)
+{
+    for (peer_t *p = R.peers; p != NULL; p = p->next) {
+        gw_outbox_flush(&p->out);
+        if (p->out.count > 0 && !h2o_socket_is_reading(p->send_sock)) {
+            h2o_socket_read_start(p->send_sock, on_peer_writable);
+        }
     }
-    return err;
 }
 
 #define OUTBOX_MAX_QUEUED 4096
@@ -1725,10 +1737,12 @@ int main(int argc, char **argv)
     R.retry_entry.cb = on_retry_timer;
     h2o_timeout_link(R.ctx.loop, &R.retry_timeout, &R.retry_entry);
     subscribe_routes();
+    flush_peers();
     gw_log_info("msg=started listeners=%zu", R.nlisteners);
 
     while (!R.stopping || (R.ncalls > 0 && gw_clock_ms() < R.stop_deadline)) {
         h2o_evloop_run(R.ctx.loop, R.stopping ? 100 : INT32_MAX);
+        flush_peers();
     }
     gw_log_info("msg=stopped in_flight=%zu", R.ncalls);
     return 0;

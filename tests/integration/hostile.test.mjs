@@ -537,10 +537,16 @@ test('a 100 KB request header is refused with a 4xx and the gateway keeps servin
     assert.ok(typeof status === 'number' && status >= 400 && status < 500, `answer to a 100 KB header: ${status}`);
 });
 
-test('a 1 MiB request header and 1000 request headers are refused with a 4xx', T, async () => {
+// A request head past h2o's compile-time limit (H2O_MAX_REQLEN, about 408 KiB) is refused by
+// h2o itself, which closes at once: the client sees its 400 or a reset, depending on whether it
+// was still sending (documented with limits.max_header_size, which stays under 256 KiB). Under
+// that size the gateway's own 431 is tested above.
+test('a 1 MiB request header is refused (4xx, or a reset past the HTTP layer limit); 1000 headers get a 4xx', T, async () => {
     const ping = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
     const big = await rawExchange(requestHead({ headers: { 'X-Big': 'b'.repeat(1 << 20), 'Content-Length': ping.length } }), ping);
-    assert.ok(big.status >= 400 && big.status < 500, `1 MiB header: ${JSON.stringify(big.statusLine)} (${big.err})`);
+    assert.ok((big.status >= 400 && big.status < 500) || (big.status === 0 && /ECONNRESET|EPIPE/.test(String(big.err))),
+        `1 MiB header: ${JSON.stringify(big.statusLine)} (${big.err})`);
+    assert.notEqual(big.status, 200);
     const many = {};
     for (let i = 0; i < 1000; i++) {
         many[`X-H${i}`] = 'v';

@@ -63,7 +63,6 @@ typedef struct pending_delete {
 #define DELETE_WAIT_MS 1000
 #define DELETE_CORR_BASE (UINT64_C(1) << 62)
 
-#define MAX_OUTBOXES (MAX_ROUTERS + 256)
 #define OUTBOX_MAX_QUEUED 65536
 
 typedef struct session {
@@ -84,8 +83,7 @@ typedef struct broker {
     brk_supervisor_t sup;
     nng_socket inbox; /* broker.ipc: requests and reports from routers and workers */
     nng_socket csock; /* control socket: mcpgwctl (raw REP: one or two replies a command) */
-    gw_outbox_t *outboxes[MAX_OUTBOXES]; /* to routers and workers, opened on first use */
-    size_t noutboxes;
+    gw_outboxes_t out; /* to routers and workers, opened on first use */
     int listen_fds[MAX_LISTEN + 1];
     size_t nlisten;
     char listen_desc[512];
@@ -205,37 +203,9 @@ static char **revoked_list(size_t *n)
 
 /* ---- replies ---- */
 
-/* The outbox to the inbox called name ("router-0", "worker-alpha"); NULL when it cannot be made
- * (a name no mcpgw process uses is refused: it would otherwise make a socket per message). */
-static gw_outbox_t *outbox_for(gw_str_t name)
-{
-    for (size_t i = 0; i < B.noutboxes; i++) {
-        if (gw_str_eq(name, B.outboxes[i]->name)) {
-            return B.outboxes[i];
-        }
-    }
-    char n[64];
-    if (name.len == 0 || name.len >= sizeof(n) || B.noutboxes == MAX_OUTBOXES) {
-        return NULL;
-    }
-    memcpy(n, name.ptr, name.len);
-    n[name.len] = '\0';
-    if (strncmp(n, "router-", 7) != 0 && strncmp(n, "worker-", 7) != 0) {
-        return NULL;
-    }
-    gw_outbox_t *o = calloc(1, sizeof(*o));
-    if (o == NULL || gw_outbox_open(o, B.cfg->runtime_dir, n, OUTBOX_MAX_QUEUED) != GW_OK) {
-        gw_log_err("msg=\"cannot open an outbox\" peer=%s", n);
-        free(o);
-        return NULL;
-    }
-    B.outboxes[B.noutboxes++] = o;
-    return o;
-}
-
 static void send_to(gw_str_t to, gw_envelope_t *e)
 {
-    gw_outbox_t *o = outbox_for(to);
+    gw_outbox_t *o = gw_outboxes_get(&B.out, to);
     e->origin = GW_STR("broker");
     gw_err_t err = o != NULL ? gw_outbox_send(o, e) : GW_ENOTFOUND;
     if (err != GW_OK) {
@@ -491,7 +461,7 @@ static void handle_session_delete(const gw_envelope_t *e)
     for (size_t i = 0; i < B.cfg->nservers; i++) {
         char name[GW_SERVER_NAME_MAX + 8];
         snprintf(name, sizeof(name), "worker-%s", B.cfg->servers[i].name);
-        gw_outbox_t *o = outbox_for((gw_str_t){name, strlen(name)});
+        gw_outbox_t *o = gw_outboxes_get(&B.out, (gw_str_t){name, strlen(name)});
         close.origin = GW_STR("broker");
         if (o != NULL && gw_outbox_send(o, &close) == GW_OK && d != NULL) {
             d->workers_left++;
@@ -1067,6 +1037,7 @@ static int add_children(void)
 static int open_sockets(void)
 {
     char url[GW_IPC_URL_MAX];
+    gw_outboxes_init(&B.out, B.cfg->runtime_dir, OUTBOX_MAX_QUEUED);
     if (gw_ipc_url(url, sizeof(url), B.cfg->runtime_dir, "broker") != GW_OK ||
         gw_ipc_inbox(&B.inbox, url) != GW_OK) {
         gw_log_err("msg=\"cannot listen on the broker socket\" url=%s", url);
@@ -1232,8 +1203,8 @@ static void drain(nng_socket s, int has_route,
 
 static void run(void)
 {
-    struct pollfd pfd[3 + MAX_OUTBOXES + 64];
-    gw_outbox_t *watched[MAX_OUTBOXES];
+    struct pollfd pfd[3 + GW_OUTBOXES_MAX + 64];
+    gw_outbox_t *watched[GW_OUTBOXES_MAX];
     pfd[0] = (struct pollfd){.fd = B.signal_pipe[0], .events = POLLIN};
     pfd[1] = (struct pollfd){.fd = gw_ipc_recv_fd(B.inbox), .events = POLLIN};
     pfd[2] = (struct pollfd){.fd = gw_ipc_recv_fd(B.csock), .events = POLLIN};
@@ -1245,11 +1216,11 @@ static void run(void)
             timeout = B.ready ? 1000 : 100;
         }
         size_t nwatched = 0;
-        for (size_t i = 0; i < B.noutboxes; i++) {
-            if (B.outboxes[i]->count > 0) {
-                watched[nwatched] = B.outboxes[i];
+        for (size_t i = 0; i < B.out.n; i++) {
+            if (B.out.v[i]->count > 0) {
+                watched[nwatched] = B.out.v[i];
                 pfd[3 + nwatched++] =
-                    (struct pollfd){.fd = gw_outbox_send_fd(B.outboxes[i]), .events = POLLIN};
+                    (struct pollfd){.fd = gw_outbox_send_fd(B.out.v[i]), .events = POLLIN};
             }
         }
         size_t nadmin = B.admin != NULL ? brk_admin_pollfds(B.admin, pfd + 3 + nwatched, 64) : 0;
@@ -1281,9 +1252,7 @@ static void run(void)
         drain_inbox();
         drain(B.csock, 1, on_control_message);
         finish_deletes();
-        for (size_t i = 0; i < B.noutboxes; i++) {
-            gw_outbox_flush(B.outboxes[i]); /* the end of the turn: batches go out */
-        }
+        gw_outboxes_flush(&B.out); /* the end of the turn: batches go out */
         now = gw_clock_ms();
         check_ready();
         if (now >= B.next_sweep_ms) {
@@ -1403,10 +1372,7 @@ out:
     brk_sup_fini(&B.sup);
     nng_close(B.inbox);
     nng_close(B.csock);
-    for (size_t i = 0; i < B.noutboxes; i++) {
-        gw_outbox_close(B.outboxes[i]);
-        free(B.outboxes[i]);
-    }
+    gw_outboxes_fini(&B.out);
     for (size_t i = 0; i < SESSION_BUCKETS; i++) {
         while (B.sessions[i] != NULL) {
             session_t *s = B.sessions[i];

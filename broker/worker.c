@@ -318,8 +318,7 @@ struct wrk {
     char inbox_name[GW_SERVER_NAME_MAX + 8]; /* "worker-NAME" */
     nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
     int inbox_open;
-    gw_outbox_t *outboxes[WRK_OUTBOXES]; /* to callers' inboxes, opened on first use */
-    size_t noutboxes;
+    gw_outboxes_t out; /* to callers' inboxes, opened on first use */
     CURLM *multi;
     CURL *idle[WRK_IDLE_EASY_MAX];
     size_t nidle;
@@ -1255,28 +1254,7 @@ static void session_lost(upstream_t *up)
  * the slowdown reaches the backend instead of growing memory. */
 static gw_outbox_t *outbox_for(wrk_t *w, gw_str_t name)
 {
-    for (size_t i = 0; i < w->noutboxes; i++) {
-        if (gw_str_eq(name, w->outboxes[i]->name)) {
-            return w->outboxes[i];
-        }
-    }
-    char n[64];
-    if (name.len == 0 || name.len >= sizeof(n) || w->noutboxes == WRK_OUTBOXES) {
-        return NULL;
-    }
-    memcpy(n, name.ptr, name.len);
-    n[name.len] = '\0';
-    if (strcmp(n, "broker") != 0 && strncmp(n, "router-", 7) != 0) {
-        return NULL; /* only mcpgw's own inboxes: never a socket per hostile name */
-    }
-    gw_outbox_t *o = calloc(1, sizeof(*o));
-    if (o == NULL || gw_outbox_open(o, w->cfg->runtime_dir, n, WRK_OUTBOX_MAX_QUEUED) != GW_OK) {
-        gw_log_warn("msg=\"cannot open an outbox\" backend=%s peer=%s", w->name, n);
-        free(o);
-        return NULL;
-    }
-    w->outboxes[w->noutboxes++] = o;
-    return o;
+    return gw_outboxes_get(&w->out, name);
 }
 
 /* May a reply go to o now? Only when nothing queues ahead of it. */
@@ -2688,9 +2666,9 @@ static void run(wrk_t *w)
         fds[0].events = CURL_WAIT_POLLIN;
         fds[1].fd = w->sig_fd;
         fds[1].events = CURL_WAIT_POLLIN;
-        for (size_t i = 0; i < w->noutboxes; i++) {
-            if (w->outboxes[i]->count > 0) { /* readable once nng can take more */
-                fds[nfds].fd = gw_outbox_send_fd(w->outboxes[i]);
+        for (size_t i = 0; i < w->out.n && nfds < sizeof(fds) / sizeof(fds[0]); i++) {
+            if (w->out.v[i]->count > 0) { /* readable once nng can take more */
+                fds[nfds].fd = gw_outbox_send_fd(w->out.v[i]);
                 fds[nfds++].events = CURL_WAIT_POLLIN;
             }
         }
@@ -2706,9 +2684,7 @@ static void run(wrk_t *w)
         curl_multi_perform(w->multi, &running);
         process_done(w);
         backlog_flush(w);
-        for (size_t i = 0; i < w->noutboxes; i++) {
-            gw_outbox_flush(w->outboxes[i]); /* the end of the turn: batches go out */
-        }
+        gw_outboxes_flush(&w->out); /* the end of the turn: batches go out */
         now = gw_clock_ms();
         next = sweep_waiting(w, now);
         {
@@ -2816,6 +2792,7 @@ static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
         return -1;
     }
     w->inbox_open = 1;
+    gw_outboxes_init(&w->out, cfg->runtime_dir, WRK_OUTBOX_MAX_QUEUED);
     if (outbox_for(w, GW_STR("broker")) == NULL) {
         return -1;
     }
@@ -2869,10 +2846,7 @@ static void wrk_fini(wrk_t *w)
     if (w->inbox_open) {
         nng_close(w->inbox);
     }
-    for (size_t i = 0; i < w->noutboxes; i++) {
-        gw_outbox_close(w->outboxes[i]);
-        free(w->outboxes[i]);
-    }
+    gw_outboxes_fini(&w->out);
     signals_teardown(w);
 }
 
@@ -2959,9 +2933,7 @@ int main(int argc, char **argv)
         run(&w);
         if (!list_empty(&w.calls)) {
             abort_calls(&w);
-            for (size_t i = 0; i < w.noutboxes; i++) {
-                gw_outbox_flush(w.outboxes[i]);
-            }
+            gw_outboxes_flush(&w.out);
         }
         gw_log_info("msg=stopped backend=%s", w.name);
         rc = 0;

@@ -501,3 +501,73 @@ int gw_outbox_send_fd(const gw_outbox_t *o)
     }
     return fd;
 }
+
+/* ---- sets of outboxes ---- */
+
+void gw_outboxes_init(gw_outboxes_t *set, const char *rundir, size_t max_queued)
+{
+    memset(set, 0, sizeof(*set));
+    snprintf(set->rundir, sizeof(set->rundir), "%s", rundir);
+    set->max_queued = max_queued;
+}
+
+void gw_outboxes_fini(gw_outboxes_t *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        gw_outbox_close(set->v[i]);
+        free(set->v[i]);
+    }
+    set->n = 0;
+}
+
+static int is_inbox_name(const char *n)
+{
+    const char *rest = NULL;
+    if (strcmp(n, "broker") == 0) {
+        return 1;
+    }
+    if (strncmp(n, "router-", 7) == 0) {
+        rest = n + 7;
+        return *rest != '\0' && strspn(rest, "0123456789") == strlen(rest);
+    }
+    if (strncmp(n, "worker-", 7) == 0) {
+        rest = n + 7;
+        return *rest != '\0' &&
+               strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                   strlen(rest);
+    }
+    return 0;
+}
+
+gw_outbox_t *gw_outboxes_get(gw_outboxes_t *set, gw_str_t name)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (gw_str_eq(name, set->v[i]->name)) {
+            return set->v[i];
+        }
+    }
+    char n[64];
+    if (name.len == 0 || name.len >= sizeof(n) || set->n == GW_OUTBOXES_MAX) {
+        return NULL;
+    }
+    memcpy(n, name.ptr, name.len);
+    n[name.len] = '\0';
+    if (!is_inbox_name(n)) {
+        return NULL;
+    }
+    gw_outbox_t *o = calloc(1, sizeof(*o));
+    if (o == NULL || gw_outbox_open(o, set->rundir, n, set->max_queued) != GW_OK) {
+        gw_log_warn("msg=\"cannot open an outbox\" peer=%s", n);
+        free(o);
+        return NULL;
+    }
+    set->v[set->n++] = o;
+    return o;
+}
+
+void gw_outboxes_flush(gw_outboxes_t *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        gw_outbox_flush(set->v[i]);
+    }
+}

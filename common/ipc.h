@@ -83,6 +83,25 @@ int gw_outbox_backlogged(gw_outbox_t *o);
 /* Readable while nng can take a message (NNG_OPT_SENDFD); poll it only while count > 0. */
 int gw_outbox_send_fd(const gw_outbox_t *o);
 
+/* The outboxes a process replies through, opened on first use by the peer's inbox name. */
+#define GW_OUTBOXES_MAX 320
+
+typedef struct gw_outboxes {
+    char rundir[96];
+    size_t max_queued;
+    gw_outbox_t *v[GW_OUTBOXES_MAX];
+    size_t n;
+} gw_outboxes_t;
+
+void gw_outboxes_init(gw_outboxes_t *set, const char *rundir, size_t max_queued);
+void gw_outboxes_fini(gw_outboxes_t *set);
+/* The outbox to the inbox called name, opened if need be; NULL for a name that is not one of
+ * mcpgw's own inboxes ("broker", "router-<n>", "worker-<server>": a hostile origin never makes a
+ * socket), when the set is full, or when it cannot be opened. */
+gw_outbox_t *gw_outboxes_get(gw_outboxes_t *set, gw_str_t name);
+/* gw_outbox_flush on every outbox: the end of a loop turn. */
+void gw_outboxes_flush(gw_outboxes_t *set);
+
 /* Receives one inbox message (a batch of frames) without blocking: GW_EAGAIN when none waits.
  * The caller frees *msg after reading its frames. */
 gw_err_t gw_ipc_recv_frames(nng_socket s, nng_msg **msg);

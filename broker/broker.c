@@ -1158,26 +1158,9 @@ static void check_new_config(void)
     gw_config_destroy(next);
 }
 
-/* Handles every envelope waiting in the inbox (batches of frames). */
-static void drain_inbox(void)
+static void on_inbox_envelope(void *arg, const gw_envelope_t *e, gw_str_t frame)
 {
-    for (;;) {
-        nng_msg *m = NULL;
-        if (gw_ipc_recv_frames(B.inbox, &m) != GW_OK) {
-            return;
-        }
-        size_t off = 0;
-        gw_envelope_t e;
-        gw_err_t err;
-        while ((err = gw_ipc_next_frame(m, &off, &e, NULL)) != GW_ENOTFOUND) {
-            if (err != GW_OK) {
-                gw_log_warn("msg=\"dropped a message\" error=\"%s\"", gw_strerror(err));
-                continue;
-            }
-            on_inbox_message(NULL, &e);
-        }
-        nng_msg_free(m);
-    }
+    on_inbox_message(NULL, e);
 }
 
 /* Handles every waiting message; route is filled on the control socket (raw REP) only. */
@@ -1249,7 +1232,7 @@ static void run(void)
         if (B.admin != NULL) {
             brk_admin_serve(B.admin, pfd + 3 + nwatched, nadmin);
         }
-        drain_inbox();
+        gw_ipc_drain_inbox(B.inbox, on_inbox_envelope, NULL, 0);
         drain(B.csock, 1, on_control_message);
         finish_deletes();
         gw_outboxes_flush(&B.out); /* the end of the turn: batches go out */

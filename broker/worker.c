@@ -2584,38 +2584,28 @@ static nng_msg *frame_message(gw_str_t frame, gw_envelope_t *env)
     return m;
 }
 
+static void on_inbox_envelope(void *arg, const gw_envelope_t *env, gw_str_t frame)
+{
+    wrk_t *w = arg;
+    if (env->kind == GW_ENV_HEAD || env->kind == GW_ENV_CHUNK || env->kind == GW_ENV_END) {
+        /* a reply to this worker's own request: the broker answering a catalog report */
+        if (gw_str_eq(env->origin, "broker")) {
+            catalog_on_broker_reply(w, env);
+        }
+        return;
+    }
+    gw_envelope_t own_env;
+    nng_msg *own = frame_message(frame, &own_env);
+    if (own == NULL) {
+        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\"", w->name);
+        return;
+    }
+    handle_request(w, own, &own_env);
+}
+
 static void drain_inbox(wrk_t *w)
 {
-    for (int i = 0; i < WRK_RECV_BATCH; i++) {
-        nng_msg *batch = NULL;
-        if (gw_ipc_recv_frames(w->inbox, &batch) != GW_OK) {
-            return;
-        }
-        size_t off = 0;
-        gw_envelope_t env;
-        gw_str_t frame;
-        gw_err_t err;
-        while ((err = gw_ipc_next_frame(batch, &off, &env, &frame)) != GW_ENOTFOUND) {
-            if (err != GW_OK) {
-                gw_log_warn("msg=\"undecodable envelope dropped\" backend=%s", w->name);
-                continue;
-            }
-            if (env.kind == GW_ENV_HEAD || env.kind == GW_ENV_CHUNK || env.kind == GW_ENV_END) {
-                /* a reply to this worker's own request: the broker answering a catalog report */
-                if (gw_str_eq(env.origin, "broker")) {
-                    catalog_on_broker_reply(w, &env);
-                }
-                continue;
-            }
-            nng_msg *own = frame_message(frame, &env);
-            if (own == NULL) {
-                gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\"", w->name);
-                continue;
-            }
-            handle_request(w, own, &env);
-        }
-        nng_msg_free(batch);
-    }
+    gw_ipc_drain_inbox(w->inbox, on_inbox_envelope, w, WRK_RECV_BATCH);
 }
 
 static void process_done(wrk_t *w)

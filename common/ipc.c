@@ -571,3 +571,26 @@ void gw_outboxes_flush(gw_outboxes_t *set)
         gw_outbox_flush(set->v[i]);
     }
 }
+
+void gw_ipc_drain_inbox(nng_socket s, gw_frame_fn fn, void *arg, size_t max_messages)
+{
+    for (size_t i = 0; max_messages == 0 || i < max_messages; i++) {
+        nng_msg *m = NULL;
+        if (gw_ipc_recv_frames(s, &m) != GW_OK) {
+            return;
+        }
+        size_t off = 0;
+        gw_envelope_t e;
+        gw_str_t frame;
+        gw_err_t err;
+        while ((err = gw_ipc_next_frame(m, &off, &e, &frame)) != GW_ENOTFOUND) {
+            if (err != GW_OK) {
+                gw_log_warn("msg=\"dropped an undecodable message\" error=\"%s\"",
+                            gw_strerror(err));
+                continue;
+            }
+            fn(arg, &e, frame);
+        }
+        nng_msg_free(m);
+    }
+}

@@ -83,6 +83,13 @@ int gw_outbox_backlogged(gw_outbox_t *o);
 /* Readable while nng can take a message (NNG_OPT_SENDFD); poll it only while count > 0. */
 int gw_outbox_send_fd(const gw_outbox_t *o);
 
+/* Called for each envelope of an inbox message; frame is its encoded bytes (valid during the
+ * call, like e's strings). */
+typedef void (*gw_frame_fn)(void *arg, const gw_envelope_t *e, gw_str_t frame);
+/* Hands every envelope waiting in inbox s to fn (at most max_messages inbox messages; 0: until
+ * none waits). Frames that do not decode are logged and skipped. */
+void gw_ipc_drain_inbox(nng_socket s, gw_frame_fn fn, void *arg, size_t max_messages);
+
 /* The outboxes a process replies through, opened on first use by the peer's inbox name. */
 #define GW_OUTBOXES_MAX 320
 

@@ -1014,32 +1014,22 @@ static void on_routes(const gw_envelope_t *e)
     peer_send(R.broker, &ack);
 }
 
+static void on_inbox_envelope(void *arg, const gw_envelope_t *e, gw_str_t frame)
+{
+    if (e->corr == R.routes_corr && gw_str_eq(e->origin, "broker")) {
+        on_routes(e);
+        return;
+    }
+    call_t *c = *call_slot(e->corr);
+    if (c != NULL && gw_str_eq(e->origin, c->peer->name)) {
+        call_on_reply(c, e);
+    }
+}
+
 static void on_inbox_readable(h2o_socket_t *sock, const char *err)
 {
-    for (;;) { /* drain: the fd stays readable only while messages wait */
-        nng_msg *m = NULL;
-        if (gw_ipc_recv_frames(R.inbox, &m) != GW_OK) {
-            return;
-        }
-        size_t off = 0;
-        gw_envelope_t e;
-        gw_err_t rc;
-        while ((rc = gw_ipc_next_frame(m, &off, &e, NULL)) != GW_ENOTFOUND) {
-            if (rc != GW_OK) {
-                gw_log_warn("msg=\"dropped a message\" error=\"%s\"", gw_strerror(rc));
-                continue;
-            }
-            if (e.corr == R.routes_corr && gw_str_eq(e.origin, "broker")) {
-                on_routes(&e);
-            } else {
-                call_t *c = *call_slot(e.corr);
-                if (c != NULL && gw_str_eq(e.origin, c->peer->name)) {
-                    call_on_reply(c, &e);
-                }
-            }
-        }
-        nng_msg_free(m);
-    }
+    /* drain: the fd stays readable only while messages wait */
+    gw_ipc_drain_inbox(R.inbox, on_inbox_envelope, NULL, 0);
 }
 
 static void on_peer_writable(h2o_socket_t *sock, const char *err)

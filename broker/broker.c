@@ -96,6 +96,9 @@ typedef struct broker {
     size_t ndeletes;
     uint64_t next_delete;
     gw_metrics_t *metrics; /* <runtime_dir>/metrics: one slot per child */
+    unsigned metrics_slots;
+    char worker_slots[GW_METRICS_SLOTS_MAX][GW_SERVER_NAME_MAX + 1]; /* server of each worker slot */
+    unsigned nworker_slots;
     brk_admin_t *admin;
     char admin_desc[80];
     int signal_pipe[2];
@@ -527,6 +530,9 @@ static void on_routes_ack(const gw_envelope_t *e)
 
 static void check_ready(void);
 static size_t backends_up(void);
+static long worker_slot(const char *server);
+static int add_worker(const char *program, const char *server);
+static int find_program(const char *name, char *out, size_t outlen);
 
 static void handle_routes_subscribe(const gw_envelope_t *e)
 {
@@ -688,7 +694,8 @@ static int ctl_backends(yajl_val args, yajl_gen g, char *err, size_t errlen)
         char wname[64];
         snprintf(wname, sizeof(wname), "worker.%s", b->conf->name);
         const brk_child_t *w = brk_sup_find(&B.sup, wname);
-        const gw_metrics_slot_t *m = gw_metrics_slot(B.metrics, B.cfg->routers + (unsigned)i);
+        long slot = worker_slot(b->conf->name);
+        const gw_metrics_slot_t *m = slot >= 0 ? gw_metrics_slot(B.metrics, (unsigned)slot) : NULL;
         yajl_gen_map_open(g);
         gen_kv_str(g, "name", b->conf->name);
         gen_kv_str(g, "url", b->conf->url);
@@ -798,6 +805,21 @@ static int ctl_session_show(yajl_val args, yajl_gen g, char *err, size_t errlen)
     return 0;
 }
 
+static int reload_config(char *msg, size_t msglen);
+
+static int ctl_reload(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    char msg[600];
+    if (reload_config(msg, sizeof(msg)) != 0) {
+        snprintf(err, errlen, "%s", msg);
+        return 1;
+    }
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "reload", msg);
+    yajl_gen_map_close(g);
+    return 0;
+}
+
 static int ctl_session_kill(yajl_val args, yajl_gen g, char *err, size_t errlen)
 {
     session_t *s = session_arg(args, err, errlen);
@@ -828,6 +850,7 @@ static const struct control_command {
     {"sessions", ctl_sessions},
     {"session/show", ctl_session_show},
     {"session/kill", ctl_session_kill},
+    {"reload", ctl_reload},
 };
 
 static void on_control_message(const gw_ipc_route_t *route, const gw_envelope_t *e)
@@ -994,6 +1017,33 @@ static int find_program(const char *name, char *out, size_t outlen)
     return access(out, X_OK) == 0 ? 0 : -1;
 }
 
+/* The metrics slot of a server's worker: kept across restarts and reloads; -1 when none is left
+ * (the worker then runs without metrics). */
+static long worker_slot(const char *server)
+{
+    for (unsigned i = 0; i < B.nworker_slots; i++) {
+        if (strcmp(B.worker_slots[i], server) == 0) {
+            return (long)(B.cfg->routers + i);
+        }
+    }
+    if (B.cfg->routers + B.nworker_slots >= B.metrics_slots) {
+        return -1;
+    }
+    snprintf(B.worker_slots[B.nworker_slots], sizeof(B.worker_slots[0]), "%s", server);
+    return (long)(B.cfg->routers + B.nworker_slots++);
+}
+
+static int add_worker(const char *program, const char *server)
+{
+    char name[64];
+    char slot[16];
+    snprintf(name, sizeof(name), "worker.%s", server);
+    snprintf(slot, sizeof(slot), "%ld", worker_slot(server));
+    char *argv[] = {(char *)program, "-c", B.config_path, "--server", (char *)server,
+                    "--metrics-slot", slot, NULL};
+    return brk_sup_add(&B.sup, BRK_ROLE_WORKER, name, argv, NULL) != NULL ? 0 : -1;
+}
+
 static int add_children(void)
 {
     char router[PATH_MAX];
@@ -1021,13 +1071,7 @@ static int add_children(void)
         }
     }
     for (size_t i = 0; i < B.cfg->nservers; i++) {
-        char name[64];
-        snprintf(name, sizeof(name), "worker.%s", B.cfg->servers[i].name);
-        char slot[16];
-        snprintf(slot, sizeof(slot), "%zu", B.cfg->routers + i);
-        char *argv[] = {worker,          "-c",          B.config_path, "--server",
-                        B.cfg->servers[i].name, "--metrics-slot", slot,          NULL};
-        if (brk_sup_add(&B.sup, BRK_ROLE_WORKER, name, argv, NULL) == NULL) {
+        if (add_worker(worker, B.cfg->servers[i].name) != 0) {
             return -1;
         }
     }
@@ -1139,23 +1183,114 @@ static int admin_ready(void *arg, char *why, size_t whylen)
     return 1;
 }
 
-/* SIGHUP: the new file is checked and a broken one is reported with its file:line error while
- * the running configuration stays. Applying a changed server list without a restart is the
- * reload work still to do (issue 4); until then a valid new file is reported as needing one. */
-static void check_new_config(void)
+/* Settings only a restart can change: listeners, processes, sockets, keys. */
+static const char *immutable_change(const gw_config_t *a, const gw_config_t *b)
+{
+    if (a->nlisten != b->nlisten) {
+        return "listen";
+    }
+    for (size_t i = 0; i < a->nlisten; i++) {
+        if (strcmp(a->listen[i].address, b->listen[i].address) != 0 ||
+            a->listen[i].port != b->listen[i].port) {
+            return "listen";
+        }
+    }
+    if (strcmp(a->mcp_path, b->mcp_path) != 0) {
+        return "mcp_path";
+    }
+    if (strcmp(a->runtime_dir, b->runtime_dir) != 0) {
+        return "runtime_dir";
+    }
+    if (a->routers != b->routers) {
+        return "routers";
+    }
+    if (strcmp(a->key_file, b->key_file) != 0) {
+        return "sessions.key_file";
+    }
+    if (strcmp(a->control_socket, b->control_socket) != 0) {
+        return "control.socket";
+    }
+    if (a->admin_enabled != b->admin_enabled || a->admin_port != b->admin_port ||
+        strcmp(a->admin_address, b->admin_address) != 0) {
+        return "admin";
+    }
+    return NULL;
+}
+
+/* Reload (SIGHUP, mcpgwctl reload): the new file is built completely and swapped in only if it
+ * is valid; servers are added, removed and changed while traffic runs (only the workers concerned
+ * are started, stopped or restarted; the others keep their upstream sessions); sessions continue.
+ * Settings routers read at start (limits, http) apply as routers restart. Returns 0 when applied,
+ * with a summary in msg; else 1 with the reason. */
+static int reload_config(char *msg, size_t msglen)
 {
     char err[512];
     gw_config_t *next = NULL;
     if (gw_config_load(B.config_path, &next, err, sizeof(err)) != GW_OK) {
+        snprintf(msg, msglen, "the new configuration is broken; the running one stays: %s", err);
         gw_log_err("msg=\"reload refused: the new configuration is broken; the running one stays\" "
                    "error=\"%s\"",
                    err);
-        return;
+        return 1;
     }
-    gw_log_warn("msg=\"reload: the new configuration is valid but is applied only by a restart "
-                "in this version\" path=%s servers=%zu",
-                B.config_path, next->nservers);
-    gw_config_destroy(next);
+    const char *fixed = immutable_change(B.cfg, next);
+    if (fixed != NULL) {
+        snprintf(msg, msglen, "%s changed: restart mcpgw to apply it; nothing was changed", fixed);
+        gw_log_err("msg=\"reload refused\" reason=\"%s changed: needs a restart\"", fixed);
+        gw_config_destroy(next);
+        return 1;
+    }
+    char worker[PATH_MAX];
+    brk_catalog_t cat;
+    if (brk_catalog_init(&cat, next) != GW_OK ||
+        (next->nservers > 0 && find_program("mcpgw-worker", worker, sizeof(worker)) != 0)) {
+        snprintf(msg, msglen, "cannot prepare the new catalog");
+        gw_config_destroy(next);
+        return 1;
+    }
+    size_t added = 0, removed = 0, changed = 0;
+    for (size_t i = 0; i < B.cfg->nservers; i++) {
+        const gw_server_conf_t *old = &B.cfg->servers[i];
+        char wname[64];
+        snprintf(wname, sizeof(wname), "worker.%s", old->name);
+        const gw_server_conf_t *now = gw_config_server(next, old->name);
+        if (now == NULL) {
+            brk_sup_retire(&B.sup, wname);
+            removed++;
+        } else if (!brk_server_same(old, now)) {
+            brk_sup_restart(&B.sup, wname);
+            changed++;
+        }
+    }
+    gw_config_t *prev = B.cfg;
+    B.cfg = next;
+    for (size_t i = 0; i < next->nservers; i++) {
+        const char *name = next->servers[i].name;
+        if (gw_config_server(prev, name) == NULL) {
+            add_worker(worker, name);
+            added++;
+        } else {
+            brk_catalog_adopt(&cat, &B.cat, name);
+        }
+    }
+    cat.generation = B.cat.generation;
+    brk_catalog_fini(&B.cat);
+    B.cat = cat;
+    brk_catalog_refresh(&B.cat);
+    gw_log_setup("broker", B.cfg->log_level);
+    gw_config_destroy(prev);
+    push_routes();
+    snprintf(msg, msglen, "applied: %zu servers added, %zu removed, %zu changed", added, removed,
+             changed);
+    gw_log_notice("msg=\"reload applied\" added=%zu removed=%zu changed=%zu servers=%zu", added,
+                  removed, changed, B.cfg->nservers);
+    return 0;
+}
+
+static void on_sighup(void)
+{
+    char msg[600];
+    reload_config(msg, sizeof(msg));
 }
 
 static void on_inbox_envelope(void *arg, const gw_envelope_t *e, gw_str_t frame)
@@ -1218,7 +1353,7 @@ static void run(void)
                 if (sigs[i] == SIGCHLD) {
                     brk_sup_reap(&B.sup, gw_clock_ms());
                 } else if (sigs[i] == SIGHUP) {
-                    check_new_config();
+                    on_sighup();
                 } else if (sigs[i] == SIGTERM || sigs[i] == SIGINT) {
                     B.stopping = 1;
                 }
@@ -1330,8 +1465,12 @@ int main(int argc, char **argv)
     }
     char mpath[PATH_MAX];
     snprintf(mpath, sizeof(mpath), "%s/metrics", B.cfg->runtime_dir);
-    if (gw_metrics_create(mpath, B.cfg->routers + (unsigned)B.cfg->nservers, &B.metrics) !=
-        GW_OK) {
+    /* Room for the routers, the workers and servers added by later reloads. */
+    B.metrics_slots = B.cfg->routers + (unsigned)B.cfg->nservers + 64;
+    if (B.metrics_slots > GW_METRICS_SLOTS_MAX) {
+        B.metrics_slots = GW_METRICS_SLOTS_MAX;
+    }
+    if (gw_metrics_create(mpath, B.metrics_slots, &B.metrics) != GW_OK) {
         gw_log_err("msg=\"cannot create the metrics file\" path=%s", mpath);
         goto out;
     }

@@ -300,6 +300,49 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
     return rc != GW_OK ? rc : merr;
 }
 
+int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
+{
+    if (strcmp(a->url, b->url) != 0 || strcmp(a->prefix, b->prefix) != 0 ||
+        a->timeout_ms != b->timeout_ms || a->nheaders != b->nheaders) {
+        return 0;
+    }
+    for (size_t i = 0; i < a->nheaders; i++) {
+        if (strcmp(a->headers[i].name, b->headers[i].name) != 0 ||
+            strcmp(a->headers[i].value, b->headers[i].value) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name)
+{
+    brk_backend_t *to = brk_catalog_backend(cat, name);
+    brk_backend_t *from = brk_catalog_backend(old, name);
+    if (to == NULL || from == NULL || !brk_server_same(to->conf, from->conf)) {
+        return 0;
+    }
+    size_t index = (size_t)(to - cat->backends);
+    const gw_server_conf_t *conf = to->conf;
+    backend_clear(to);
+    *to = *from;
+    to->conf = conf;
+    for (size_t l = 0; l < BRK_NLISTS; l++) {
+        for (size_t i = 0; i < to->nitems[l]; i++) {
+            to->items[l][i].server = index;
+        }
+    }
+    memset(from, 0, sizeof(*from));
+    from->conf = conf; /* never read again: old is being dropped */
+    return 1;
+}
+
+gw_err_t brk_catalog_refresh(brk_catalog_t *cat)
+{
+    cat->generation++;
+    return merge(cat);
+}
+
 /* ---- pages ---- */
 
 /* A gateway cursor: "<generation>.<offset>" in base 36, opaque to clients. It names a position

@@ -61,6 +61,13 @@ void brk_catalog_fini(brk_catalog_t *cat);
 /* Takes a worker's "catalog" report (docs/ipc.md). Returns GW_OK when it was applied. */
 gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t len);
 brk_backend_t *brk_catalog_backend(brk_catalog_t *cat, const char *name);
+/* Reload: moves what old learnt about server name (its worker's last report) into cat, where the
+ * server kept its settings; returns 1 when it did. Call brk_catalog_refresh after the moves. */
+int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name);
+/* Rebuilds what clients see after adoptions (a new generation: old cursors are refused). */
+gw_err_t brk_catalog_refresh(brk_catalog_t *cat);
+/* Do two server settings route and call alike (url, prefix, headers, timeout)? */
+int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b);
 /* How many backends have reported (up or down). */
 size_t brk_catalog_reported(const brk_catalog_t *cat);
 /* The JSON-RPC method that lists l ("tools/list"), and l's array key ("tools"). */

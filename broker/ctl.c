@@ -133,6 +133,12 @@ static int print_session(yajl_val v)
     return 0;
 }
 
+static int print_reload(yajl_val v)
+{
+    printf("reload %s\n", str_or(v, "reload", "done"));
+    return 0;
+}
+
 static int print_killed(yajl_val v)
 {
     printf("session %s ended\n", str_or(v, "killed", "?"));
@@ -150,6 +156,8 @@ static const command_t commands[] = {
     {"session show", "ID", "one session", "session/show", "id", print_session},
     {"session kill", "ID", "end a session (as the client's DELETE would)", "session/kill", "id",
      print_killed},
+    {"reload", NULL, "apply the configuration file again (servers added, removed, changed)",
+     "reload", NULL, print_reload},
     {"check-config", "FILE", "check a configuration file (no broker needed)", NULL, NULL, NULL},
     {"version", NULL, "the versions of mcpgwctl and of the running broker", "status", NULL,
      print_version},

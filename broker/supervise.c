@@ -153,6 +153,13 @@ static void note_exit(brk_child_t *c, int status, int64_t now_ms)
     if (c->state == BRK_CHILD_STOPPED) {
         return;
     }
+    if (c->restart_planned) {
+        c->restart_planned = 0;
+        c->state = BRK_CHILD_BACKOFF;
+        c->restart_at_ms = now_ms;
+        gw_log_info("msg=\"child stopped for a planned restart\" child=%s", c->name);
+        return;
+    }
     if (WIFSIGNALED(status)) {
         gw_log_warn("msg=\"child died\" child=%s signal=%d", c->name, WTERMSIG(status));
     } else {
@@ -175,6 +182,16 @@ static void note_exit(brk_child_t *c, int status, int64_t now_ms)
     c->restart_at_ms = now_ms + (backoff < BACKOFF_MAX_MS ? backoff : BACKOFF_MAX_MS);
 }
 
+/* Drops the child at i from the list (its strings freed). */
+static void drop_child(brk_supervisor_t *s, size_t i)
+{
+    for (char **a = s->children[i].argv; *a != NULL; a++) {
+        free(*a);
+    }
+    memmove(&s->children[i], &s->children[i + 1], (s->nchildren - i - 1) * sizeof(brk_child_t));
+    s->nchildren--;
+}
+
 void brk_sup_reap(brk_supervisor_t *s, int64_t now_ms)
 {
     for (;;) {
@@ -184,11 +201,48 @@ void brk_sup_reap(brk_supervisor_t *s, int64_t now_ms)
             return;
         }
         for (size_t i = 0; i < s->nchildren; i++) {
-            if (s->children[i].pid == pid) {
-                note_exit(&s->children[i], status, now_ms);
-                break;
+            if (s->children[i].pid != pid) {
+                continue;
             }
+            note_exit(&s->children[i], status, now_ms);
+            if (s->children[i].retiring) {
+                gw_log_info("msg=\"child retired\" child=%s", s->children[i].name);
+                drop_child(s, i);
+            }
+            break;
         }
+    }
+}
+
+void brk_sup_retire(brk_supervisor_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nchildren; i++) {
+        brk_child_t *c = &s->children[i];
+        if (strcmp(c->name, name) != 0) {
+            continue;
+        }
+        c->state = BRK_CHILD_STOPPED;
+        c->retiring = 1;
+        if (c->pid > 0) {
+            kill(c->pid, SIGTERM);
+        } else {
+            drop_child(s, i);
+        }
+        return;
+    }
+}
+
+void brk_sup_restart(brk_supervisor_t *s, const char *name)
+{
+    brk_child_t *c = brk_sup_find(s, name);
+    if (c == NULL) {
+        return;
+    }
+    if (c->pid > 0) {
+        c->restart_planned = 1;
+        kill(c->pid, SIGTERM);
+    } else {
+        c->restart_at_ms = 0; /* due now */
     }
 }
 

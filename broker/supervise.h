@@ -32,6 +32,8 @@ typedef struct brk_child {
     int64_t restart_at_ms;
     unsigned quick_failures; /* consecutive deaths within 10 s of starting */
     int last_status;         /* wait status of the last exit */
+    int retiring;            /* stopped for good (its server left the config): dropped on exit */
+    int restart_planned;     /* stopped to start again at once (its server changed) */
 } brk_child_t;
 
 typedef struct brk_supervisor {
@@ -51,6 +53,10 @@ void brk_sup_start_due(brk_supervisor_t *s, int64_t now_ms);
 void brk_sup_reap(brk_supervisor_t *s, int64_t now_ms);
 /* Milliseconds until the next scheduled restart, or -1 when none. */
 int brk_sup_next_timeout(const brk_supervisor_t *s, int64_t now_ms);
+/* Stops the child for good (SIGTERM); it leaves the list once it has exited. */
+void brk_sup_retire(brk_supervisor_t *s, const char *name);
+/* Stops the child to start it again at once, not counted as a failure (a changed server). */
+void brk_sup_restart(brk_supervisor_t *s, const char *name);
 /* SIGTERM to all, wait up to grace_ms, then SIGKILL. */
 void brk_sup_stop_all(brk_supervisor_t *s, int grace_ms);
 const char *brk_child_state_name(brk_child_state_t st);

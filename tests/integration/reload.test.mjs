@@ -1,41 +1,127 @@
-// SIGHUP: a broken configuration is refused with its file:line error and the gateway keeps
-// serving with the running one; a valid one is checked (applying it still needs a restart).
+// Reload (SIGHUP and mcpgwctl reload): servers added, removed and changed while traffic runs;
+// calls to unaffected backends see zero failures; sessions continue; a broken file is refused
+// with its file:line error and the running configuration stays.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
-import { initializeSession, startStack, stopAll, toolJson, waitFor } from '../lib/index.mjs';
+import {
+    ALPHA_HEADER, gatewayConfig, initializeSession, startBackend, startStack, stopAll, toolJson, toYaml, waitFor,
+} from '../lib/index.mjs';
 
 let stack;
+let gamma;
+let servers;
 
 before(async () => {
     stack = await startStack();
+    gamma = await startBackend({ name: 'gamma' });
+    servers = [
+        // exactly as startStack configured it, so that alpha counts as unchanged
+        { name: 'alpha', url: stack.alpha.url, prefix: 'alpha_', headers: { [ALPHA_HEADER.name]: ALPHA_HEADER.value } },
+        { name: 'beta', url: stack.beta.url, prefix: 'beta_' },
+    ];
 });
 
 after(async () => {
     await stopAll();
 });
 
-test('SIGHUP with a broken file: refused with file:line, the gateway keeps serving', async () => {
+/* Rewrites the gateway's config file with these servers, keeping everything else. */
+function writeServers(list) {
+    const cfg = gatewayConfig(stack.gw.dir, { servers: list });
+    fs.writeFileSync(stack.gw.configFile, toYaml(cfg));
+}
+
+async function reload() {
+    const r = await stack.gw.ctl(['reload']);
+    return r;
+}
+
+test('a broken file is refused with file:line and the gateway keeps serving', async () => {
     const good = fs.readFileSync(stack.gw.configFile, 'utf8');
     try {
         fs.writeFileSync(stack.gw.configFile, `${good}\nbogus_key: 1\n`);
+        const r = await reload();
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /mcpgw\.yaml:\d+: bogus_key: unknown key/);
         process.kill(stack.gw.proc.pid, 'SIGHUP');
-        const line = await waitFor(() => stack.gw.logs().split('\n').find((l) => l.includes('reload refused')), { what: 'the refusal' });
-        assert.match(line, /mcpgw\.yaml:\d+: bogus_key: unknown key/);
+        await waitFor(() => stack.gw.logs().includes('reload refused'), { what: 'the refusal in the log' });
         const s = await initializeSession(stack.gw.url);
-        const r = await s.call('tools/call', { name: 'alpha_whoami', arguments: {} });
-        assert.equal(toolJson(r).backend, 'alpha');
-        const st = JSON.parse((await stack.gw.ctl(['status', '--json'])).stdout);
-        assert.ok(st.processes.every((p) => p.restarts === 0), 'nothing was restarted');
+        assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
     } finally {
         fs.writeFileSync(stack.gw.configFile, good);
     }
 });
 
-test('SIGHUP with a valid file: checked and reported, the broker stays up', async () => {
-    process.kill(stack.gw.proc.pid, 'SIGHUP');
-    await waitFor(() => stack.gw.logs().includes('the new configuration is valid'), { what: 'the check' });
+test('a change that needs a restart is refused and nothing changes', async () => {
+    const good = fs.readFileSync(stack.gw.configFile, 'utf8');
+    try {
+        fs.writeFileSync(stack.gw.configFile, good.replace(/routers: \d+/, 'routers: 1'));
+        const r = await reload();
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /routers changed: restart mcpgw/);
+    } finally {
+        fs.writeFileSync(stack.gw.configFile, good);
+    }
+});
+
+test('servers added, changed and removed while calls to alpha never fail', { timeout: 60000 }, async () => {
     const s = await initializeSession(stack.gw.url);
-    const r = await s.call('tools/call', { name: 'beta_whoami', arguments: {} });
-    assert.equal(toolJson(r).backend, 'beta');
+    const alphaBefore = await s.tool('alpha_whoami');
+    let stop = false;
+    let calls = 0;
+    const failures = [];
+    const traffic = (async () => {
+        while (!stop) {
+            const r = await s.request('tools/call', { name: 'alpha_whoami', arguments: {} });
+            calls++;
+            if (!r.response?.result) {
+                failures.push(JSON.stringify(r.response ?? r.status));
+            }
+        }
+    })();
+    try {
+        // add gamma
+        writeServers([...servers, { name: 'gamma', url: gamma.url, prefix: 'gamma_' }]);
+        const add = await reload();
+        assert.equal(add.code, 0, add.stderr);
+        assert.match(add.stdout, /1 servers added, 0 removed, 0 changed/);
+        const g = await waitFor(async () => {
+            const r = await s.request('tools/call', { name: 'gamma_whoami', arguments: {} });
+            return r.response?.result ? toolJson(r.response.result) : null;
+        }, { what: 'gamma to be served' });
+        assert.equal(g.backend, 'gamma');
+        // change beta's prefix: its tools are renamed, the old names are unknown
+        writeServers([servers[0], { ...servers[1], prefix: 'b2_' }, { name: 'gamma', url: gamma.url, prefix: 'gamma_' }]);
+        const change = await reload();
+        assert.equal(change.code, 0, change.stderr);
+        assert.match(change.stdout, /0 servers added, 0 removed, 1 changed/);
+        const b = await waitFor(async () => {
+            const r = await s.request('tools/call', { name: 'b2_whoami', arguments: {} });
+            return r.response?.result ? toolJson(r.response.result) : null;
+        }, { what: 'beta under its new prefix' });
+        assert.equal(b.backend, 'beta');
+        const old = await s.request('tools/call', { name: 'beta_whoami', arguments: {} });
+        assert.equal(old.response?.error?.code, -32602);
+        // remove gamma (SIGHUP this time)
+        writeServers([servers[0], { ...servers[1], prefix: 'b2_' }]);
+        process.kill(stack.gw.proc.pid, 'SIGHUP');
+        await waitFor(async () => {
+            const r = await s.request('tools/call', { name: 'gamma_whoami', arguments: {} });
+            return r.response?.error?.code === -32602;
+        }, { what: 'gamma to be gone' });
+        const st = await stack.gw.status();
+        assert.ok(!st.processes.some((p) => p.name === 'worker.gamma'), 'its worker is gone');
+        assert.ok(!st.backends.some((x) => x.name === 'gamma'));
+    } finally {
+        stop = true;
+        await traffic;
+    }
+    assert.ok(calls > 10, `calls during the reloads: ${calls}`);
+    assert.deepEqual(failures, [], 'calls to alpha never failed');
+    // alpha kept its upstream session through all of it
+    assert.deepEqual(await s.tool('alpha_whoami'), alphaBefore);
+    const st = await stack.gw.status();
+    const alphaWorker = st.processes.find((p) => p.name === 'worker.alpha');
+    assert.equal(alphaWorker.restarts, 0);
 });

@@ -303,7 +303,8 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
 int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
 {
     if (strcmp(a->url, b->url) != 0 || strcmp(a->prefix, b->prefix) != 0 ||
-        a->timeout_ms != b->timeout_ms || a->nheaders != b->nheaders) {
+        a->timeout_ms != b->timeout_ms || a->health_interval_ms != b->health_interval_ms ||
+        a->nheaders != b->nheaders) {
         return 0;
     }
     for (size_t i = 0; i < a->nheaders; i++) {

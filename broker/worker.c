@@ -307,6 +307,9 @@ typedef struct catalog {
     gw_buf_t report;
     uint64_t report_corr;
     int64_t next_ms;
+    xfer_t hx;              /* the health check (ping) under way */
+    int health_in_flight;
+    int64_t next_health_ms; /* when CAT_DONE: the next ping */
 } catalog_t;
 
 /* ---- the process ---- */
@@ -2148,6 +2151,8 @@ static void catalog_clear(wrk_t *w)
     catalog_t *cat = &w->cat;
 
     xfer_cancel(&cat->x);
+    xfer_cancel(&cat->hx);
+    cat->health_in_flight = 0;
     for (size_t i = 0; i < cat->npages; i++) {
         yajl_tree_free(cat->pages[i]);
     }
@@ -2475,8 +2480,61 @@ static void catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e)
         return; /* resent on the timer */
     }
     cat->state = CAT_DONE;
+    cat->next_health_ms = gw_clock_ms() + (int64_t)w->srv->health_interval_ms;
     gw_buf_fini(&cat->report);
     gw_log_info("msg=\"catalog reported\" backend=%s tools=%zu", w->name, cat->ntools);
+}
+
+/* Health checks: a ping on the catalog's own live upstream session (never a second
+ * initialize on it). A failure reports the backend down (its tools leave the catalog) and starts
+ * the catalog again, which reports it up once the backend answers. */
+static void health_on_done(xfer_t *x, CURLcode rc)
+{
+    wrk_t *w = x->w;
+    catalog_t *cat = &w->cat;
+    char msg[512];
+    char why[600];
+    yajl_val tree = NULL;
+    yajl_val result = NULL;
+
+    cat->health_in_flight = 0;
+    if (rpc_outcome(x, rc, "ping", &tree, &result, msg, sizeof(msg)) != 0) {
+        snprintf(why, sizeof(why), "health check failed: %s", msg);
+        catalog_fail(w, why);
+        return;
+    }
+    yajl_tree_free(tree);
+    cat->next_health_ms = gw_clock_ms() + (int64_t)w->srv->health_interval_ms;
+}
+
+static const xfer_ops_t health_ops = {
+    .on_event = rpc_collect_event,
+    .on_done = health_on_done,
+};
+
+static void health_start(wrk_t *w)
+{
+    catalog_t *cat = &w->cat;
+    xfer_t *x = &cat->hx;
+
+    x->expect_id = ++w->next_rpc_id;
+    gw_buf_reset(&x->req);
+    if (gw_buf_appendf(&x->req, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"ping\"}",
+                       x->expect_id) != GW_OK) {
+        return;
+    }
+    uint64_t timeout = w->srv->timeout_ms < 10000 ? w->srv->timeout_ms : 10000;
+    xfer_req_t rq = {
+        .method = "POST",
+        .body = x->req.data,
+        .len = x->req.len,
+        .sid = cat->up->sid,
+        .proto = cat->up->proto,
+        .timeout_ms = timeout,
+    };
+    if (xfer_start(x, &rq) == GW_OK) {
+        cat->health_in_flight = 1;
+    }
 }
 
 static int64_t catalog_tick(wrk_t *w, int64_t now)
@@ -2485,6 +2543,12 @@ static int64_t catalog_tick(wrk_t *w, int64_t now)
 
     if (w->stopping) {
         return INT64_MAX;
+    }
+    if (cat->state == CAT_DONE && w->srv->health_interval_ms > 0 && cat->up != NULL) {
+        if (!cat->health_in_flight && now >= cat->next_health_ms) {
+            health_start(w);
+        }
+        return cat->health_in_flight ? INT64_MAX : cat->next_health_ms;
     }
     if (cat->state == CAT_IDLE && now >= cat->next_ms) {
         catalog_start(w);
@@ -2764,6 +2828,7 @@ static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
     list_init(&w->levels);
     gw_buf_init(&w->cat.report);
     xfer_init(&w->cat.x, w, &catalog_list_ops);
+    xfer_init(&w->cat.hx, w, &health_ops);
 
     if (signals_setup(w) != 0) {
         gw_log_err("msg=\"cannot create the signal pipe\" backend=%s error=\"%s\"", w->name,
@@ -2798,6 +2863,7 @@ static void wrk_fini(wrk_t *w)
     }
     catalog_clear(w);
     xfer_fini(&w->cat.x);
+    xfer_fini(&w->cat.hx);
     free(w->cat.pages);
     free(w->cat.page_list);
     gw_buf_fini(&w->cat.report);

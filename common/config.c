@@ -932,13 +932,29 @@ static gw_err_t set_server_timeout(ctx_t *cx, const node_t *v, const char *path,
     return GW_OK;
 }
 
-enum { SRV_NAME, SRV_URL, SRV_PREFIX, SRV_HEADERS, SRV_TIMEOUT };
+static gw_err_t set_server_health_interval(ctx_t *cx, const node_t *v, const char *path,
+                                           void *obj)
+{
+    gw_server_conf_t *s = obj;
+    uint64_t ms;
+    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
+        return fail(cx, v, path, "not a duration (e.g. 10s; 0 turns health checks off)");
+    }
+    if (ms != 0 && ms < 100) {
+        return fail(cx, v, path, "must be 0 (off) or at least 100ms");
+    }
+    s->health_interval_ms = ms;
+    return GW_OK;
+}
+
+enum { SRV_NAME, SRV_URL, SRV_PREFIX, SRV_HEADERS, SRV_TIMEOUT, SRV_HEALTH };
 static const directive_t server_directives[] = {
     [SRV_NAME] = {"name", set_server_name},
     [SRV_URL] = {"url", set_server_url},
     [SRV_PREFIX] = {"prefix", set_server_prefix},
     [SRV_HEADERS] = {"headers", set_server_headers},
     [SRV_TIMEOUT] = {"timeout", set_server_timeout},
+    [SRV_HEALTH] = {"health_interval", set_server_health_interval},
 };
 
 /* Finds the value node of key in mapping n (for pointing messages at the right line). */
@@ -979,6 +995,7 @@ static gw_err_t set_servers(ctx_t *cx, const node_t *v, const char *path, void *
         char field[KEY_PATH_MAX];
         path_index(sub, path, i);
         s[i].timeout_ms = DEFAULT_TIMEOUT_MS;
+        s[i].health_interval_ms = 10000;
         unsigned char seen[NELEM(server_directives)] = {0};
         gw_err_t err =
             check_map(cx, item, sub, server_directives, NELEM(server_directives), &s[i], seen);

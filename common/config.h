@@ -30,6 +30,7 @@ typedef struct gw_server_conf {
     gw_header_t *headers; /* sent to this backend only */
     size_t nheaders;
     uint64_t timeout_ms; /* default 30 s */
+    uint64_t health_interval_ms; /* ping the backend this often; 0: never; default 10 s */
 } gw_server_conf_t;
 
 typedef struct gw_config {

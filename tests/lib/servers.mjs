@@ -174,6 +174,9 @@ export function gatewayConfig(dir, { servers = [], routers = 2, extra = {} } = {
             if (s.timeout !== undefined) {
                 o.timeout = s.timeout;
             }
+            if (s.health_interval !== undefined) {
+                o.health_interval = s.health_interval;
+            }
             return o;
         }),
     };

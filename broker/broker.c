@@ -805,6 +805,45 @@ static int ctl_session_show(yajl_val args, yajl_gen g, char *err, size_t errlen)
     return 0;
 }
 
+/* log-level LEVEL: every process logs at LEVEL from now on (until it restarts or a reload sets
+ * the configured level again). */
+static int ctl_log_level(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    const char *name = gw_json_get_string(args, "level");
+    int level = name != NULL ? gw_log_level_parse(name) : -1;
+    if (level < 0) {
+        snprintf(err, errlen, "not a log level: %s (err, warning, notice, info, debug)",
+                 name != NULL ? name : "(none given)");
+        return 1;
+    }
+    gw_log_threshold = level;
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    e.method = GW_STR("log-level");
+    e.body = (gw_str_t){gw_log_level_name(level), strlen(gw_log_level_name(level))};
+    size_t sent = 0;
+    for (size_t i = 0; i < MAX_ROUTERS; i++) {
+        if (B.subs[i].active) {
+            char to[32];
+            snprintf(to, sizeof(to), "router-%zu", i);
+            send_to((gw_str_t){to, strlen(to)}, &e);
+            sent++;
+        }
+    }
+    for (size_t i = 0; i < B.cfg->nservers; i++) {
+        char to[GW_SERVER_NAME_MAX + 8];
+        snprintf(to, sizeof(to), "worker-%s", B.cfg->servers[i].name);
+        send_to((gw_str_t){to, strlen(to)}, &e);
+        sent++;
+    }
+    gw_log_notice("msg=\"log level set\" level=%s processes=%zu", gw_log_level_name(level),
+                  sent + 1);
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "level", gw_log_level_name(level));
+    gen_kv_int(g, "processes", (long long)(sent + 1));
+    yajl_gen_map_close(g);
+    return 0;
+}
+
 static int reload_config(char *msg, size_t msglen);
 
 static int ctl_reload(yajl_val args, yajl_gen g, char *err, size_t errlen)
@@ -851,6 +890,7 @@ static const struct control_command {
     {"session/show", ctl_session_show},
     {"session/kill", ctl_session_kill},
     {"reload", ctl_reload},
+    {"log-level", ctl_log_level},
 };
 
 static void on_control_message(const gw_ipc_route_t *route, const gw_envelope_t *e)

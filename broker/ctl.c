@@ -139,6 +139,12 @@ static int print_reload(yajl_val v)
     return 0;
 }
 
+static int print_level(yajl_val v)
+{
+    printf("log level %s in %lld processes\n", str_or(v, "level", "?"), int_or(v, "processes", 0));
+    return 0;
+}
+
 static int print_killed(yajl_val v)
 {
     printf("session %s ended\n", str_or(v, "killed", "?"));
@@ -158,6 +164,8 @@ static const command_t commands[] = {
      print_killed},
     {"reload", NULL, "apply the configuration file again (servers added, removed, changed)",
      "reload", NULL, print_reload},
+    {"log-level", "LEVEL", "log at LEVEL (err, warning, notice, info, debug) in every process",
+     "log-level", "level", print_level},
     {"check-config", "FILE", "check a configuration file (no broker needed)", NULL, NULL, NULL},
     {"version", NULL, "the versions of mcpgwctl and of the running broker", "status", NULL,
      print_version},

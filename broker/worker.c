@@ -2108,6 +2108,17 @@ static void handle_client_response(wrk_t *w, const gw_envelope_t *env)
 /* Takes ownership of msg. */
 static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
 {
+    if (env->kind == GW_ENV_CONTROL && gw_str_eq(env->method, "log-level")) {
+        char name[16];
+        snprintf(name, sizeof(name), "%.*s", (int)(env->body.len < 15 ? env->body.len : 15),
+                 env->body.ptr);
+        int level = gw_log_level_parse(name);
+        if (level >= 0) {
+            gw_log_threshold = level; /* mcpgwctl log-level, relayed by the broker */
+        }
+        nng_msg_free(msg);
+        return;
+    }
     if (env->flags & GW_ENV_F_NOREPLY) {
         handle_broadcast(w, env);
         nng_msg_free(msg);

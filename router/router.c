@@ -1014,8 +1014,24 @@ static void on_routes(const gw_envelope_t *e)
     peer_send(R.broker, &ack);
 }
 
+/* log-level from the broker (mcpgwctl log-level). */
+static void set_log_level(const gw_envelope_t *e)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "%.*s", (int)(e->body.len < 15 ? e->body.len : 15), e->body.ptr);
+    int level = gw_log_level_parse(name);
+    if (level >= 0) {
+        gw_log_threshold = level;
+    }
+}
+
 static void on_inbox_envelope(void *arg, const gw_envelope_t *e, gw_str_t frame)
 {
+    if (e->kind == GW_ENV_CONTROL && gw_str_eq(e->origin, "broker") &&
+        gw_str_eq(e->method, "log-level")) {
+        set_log_level(e);
+        return;
+    }
     if (e->corr == R.routes_corr && gw_str_eq(e->origin, "broker")) {
         on_routes(e);
         return;

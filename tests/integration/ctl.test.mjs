@@ -79,6 +79,22 @@ test('sessions, session show and session kill (the client then gets 404)', async
     assert.equal(missing.code, 1);
 });
 
+test('log-level changes every process at once; a bad level exits 1', async () => {
+    const set = await stack.gw.ctl(['log-level', 'debug']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /log level debug in 5 processes/);
+    const s = await initializeSession(stack.gw.url);
+    await s.tool('alpha_whoami');
+    const { waitFor } = await import('../lib/index.mjs');
+    await waitFor(() => /level=debug proc=worker\.alpha .*msg="call received"/.test(stack.gw.logs()),
+        { what: 'a debug line from the worker' });
+    const back = await stack.gw.ctl(['log-level', 'info']);
+    assert.equal(back.code, 0, back.stderr);
+    const bad = await stack.gw.ctl(['log-level', 'loud']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /not a log level: loud/);
+});
+
 test('check-config works without a broker; usage errors exit 2', async () => {
     const good = await run(binPath('mcpgwctl'), ['check-config', stack.gw.configFile]);
     assert.equal(good.code, 0);

@@ -1318,6 +1318,7 @@ static int reload_config(char *msg, size_t msglen)
     B.cat = cat;
     brk_catalog_refresh(&B.cat);
     gw_log_setup("broker", B.cfg->log_level);
+    gw_log_set_json(B.cfg->log_json);
     gw_config_destroy(prev);
     push_routes();
     snprintf(msg, msglen, "applied: %zu servers added, %zu removed, %zu changed", added, removed,
@@ -1475,6 +1476,7 @@ int main(int argc, char **argv)
         return 0;
     }
     gw_log_setup("broker", B.cfg->log_level);
+    gw_log_set_json(B.cfg->log_json);
     if (realpath(path, B.config_path) == NULL) {
         gw_log_err("msg=\"cannot resolve the config path\" path=%s", path);
         return 1;

@@ -2982,6 +2982,7 @@ int main(int argc, char **argv)
     }
     snprintf(proc, sizeof(proc), "worker.%s", srv->name);
     gw_log_setup(proc, cfg->log_level);
+    gw_log_set_json(cfg->log_json);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         gw_log_err("msg=\"cannot initialise libcurl\" backend=%s", srv->name);
         gw_config_destroy(cfg);

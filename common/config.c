@@ -713,8 +713,19 @@ static gw_err_t set_log_level(ctx_t *cx, const node_t *v, const char *path, void
     return GW_OK;
 }
 
+static gw_err_t set_log_format(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    if (v->kind != NODE_SCALAR || (strcmp(v->text, "logfmt") != 0 && strcmp(v->text, "json") != 0)) {
+        return fail(cx, v, path, "must be logfmt or json");
+    }
+    c->log_json = strcmp(v->text, "json") == 0;
+    return GW_OK;
+}
+
 static const directive_t log_directives[] = {
     {"level", set_log_level},
+    {"format", set_log_format},
 };
 
 static gw_err_t set_log(ctx_t *cx, const node_t *v, const char *path, void *obj)

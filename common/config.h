@@ -53,6 +53,7 @@ typedef struct gw_config {
     uint64_t session_ttl_s; /* sessions.ttl, default 24h */
     char *control_socket;   /* control.socket, default <runtime_dir>/control.ipc */
     int log_level;          /* log.level, default info (GW_LOG_INFO) */
+    int log_json;           /* log.format: json (1) or logfmt (0, the default) */
     gw_server_conf_t *servers;
     size_t nservers;
     /* http.allowed_hosts / http.allowed_origins: besides loopback, the Host names and Origins

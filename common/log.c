@@ -19,6 +19,7 @@
 static const char truncated_mark[] = " truncated=true";
 
 int gw_log_threshold = GW_LOG_INFO;
+static int log_json; /* log.format: json */
 static char log_proc[LOG_PROC_MAX] = "mcpgw";
 
 static const struct {
@@ -36,6 +37,11 @@ void gw_log_setup(const char *proc, int level)
         snprintf(log_proc, sizeof(log_proc), "%s", proc);
     }
     gw_log_threshold = level;
+}
+
+void gw_log_set_json(int json)
+{
+    log_json = json;
 }
 
 int gw_log_level_parse(const char *s)
@@ -82,6 +88,96 @@ static void write_all(int fd, const char *p, size_t n)
         p += w;
         n -= (size_t)w;
     }
+}
+
+/* Appends s[0..n) as a JSON string body (no quotes) to out; returns the new length, never
+ * past max (a value cut short stays valid JSON). */
+static size_t json_escape(char *out, size_t o, size_t max, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        size_t k = 0;
+        if (c == '"' || c == '\\') {
+            esc[k++] = '\\';
+            esc[k++] = (char)c;
+        } else if (c < 0x20) {
+            k = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c);
+        } else {
+            esc[k++] = (char)c;
+        }
+        if (o + k > max) {
+            break;
+        }
+        memcpy(out + o, esc, k);
+        o += k;
+    }
+    return o;
+}
+
+/* The logfmt line in[0..n) (key=value, values bare or "quoted" with \" and \\ escapes) as one
+ * JSON object of strings; text that is not key=value goes under "text". */
+static size_t logfmt_to_json(const char *in, size_t n, char *out, size_t max)
+{
+    size_t o = 0;
+    const char *end = in + n;
+    const char *p = in;
+    const char *text = NULL;
+    size_t textlen = 0;
+    out[o++] = '{';
+    int first = 1;
+    char val[LOG_LINE_MAX];
+    while (p < end && o + 8 < max) {
+        while (p < end && *p == ' ') {
+            p++;
+        }
+        const char *k = p;
+        while (p < end && *p != '=' && *p != ' ') {
+            p++;
+        }
+        if (p >= end || *p != '=') { /* a word that is no key=value */
+            if (text == NULL) {
+                text = k;
+            }
+            textlen = (size_t)(p - text);
+            continue;
+        }
+        size_t klen = (size_t)(p - k);
+        p++;
+        size_t vlen = 0;
+        if (p < end && *p == '"') {
+            p++;
+            while (p < end && *p != '"') {
+                if (*p == '\\' && p + 1 < end) {
+                    p++;
+                }
+                val[vlen++] = *p++;
+            }
+            p++; /* the closing quote */
+        } else {
+            while (p < end && *p != ' ') {
+                val[vlen++] = *p++;
+            }
+        }
+        if (!first) {
+            out[o++] = ',';
+        }
+        first = 0;
+        out[o++] = '"';
+        o = json_escape(out, o, max - 4, k, klen);
+        out[o++] = '"';
+        out[o++] = ':';
+        out[o++] = '"';
+        o = json_escape(out, o, max - 2, val, vlen);
+        out[o++] = '"';
+    }
+    if (text != NULL && o + 12 < max) {
+        o += (size_t)snprintf(out + o, max - o, "%s\"text\":\"", first ? "" : ",");
+        o = json_escape(out, o, max - 2, text, textlen);
+        out[o++] = '"';
+    }
+    out[o++] = '}';
+    return o;
 }
 
 void gw_log_write(int level, const char *fmt, ...)
@@ -135,6 +231,14 @@ void gw_log_write(int level, const char *fmt, ...)
     if (truncated) {
         memcpy(line + len, truncated_mark, sizeof(truncated_mark) - 1);
         len += sizeof(truncated_mark) - 1;
+    }
+    if (log_json) {
+        char json[LOG_LINE_MAX];
+        size_t jlen = logfmt_to_json(line, len, json, sizeof(json) - 1);
+        json[jlen++] = '\n';
+        write_all(STDERR_FILENO, json, jlen);
+        errno = saved_errno;
+        return;
     }
     line[len++] = '\n';
     write_all(STDERR_FILENO, line, len);

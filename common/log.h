@@ -17,6 +17,9 @@ extern int gw_log_threshold;
 
 /* Sets the process name shown in proc= (e.g. "router.1", "worker.alpha") and the level. */
 void gw_log_setup(const char *proc, int level);
+/* log.format: json writes each event as one JSON object (every field a string) instead of
+ * logfmt. */
+void gw_log_set_json(int json);
 /* Parses "err|error|warning|warn|notice|info|debug"; returns -1 when unknown. */
 int gw_log_level_parse(const char *s);
 const char *gw_log_level_name(int level);

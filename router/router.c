@@ -1671,6 +1671,7 @@ int main(int argc, char **argv)
         return 1;
     }
     gw_log_setup(proc, R.cfg->log_level);
+    gw_log_set_json(R.cfg->log_json);
     char mpath[GW_IPC_URL_MAX + 16];
     snprintf(mpath, sizeof(mpath), "%s/metrics", R.cfg->runtime_dir);
     if (gw_metrics_attach(mpath, R.index, proc, &R.m) != GW_OK) {

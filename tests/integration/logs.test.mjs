@@ -57,3 +57,28 @@ test('a hostile x-request-id is replaced, not passed on', async () => {
     assert.match(rid, /^[0-9a-f]{16}$/);
     assert.equal(toolJson(r.json.result).headers['x-request-id'], rid);
 });
+
+test('log.format: json writes every line of every process as one JSON object', async () => {
+    const { startStack: start } = await import('../lib/index.mjs');
+    const js = await start({ extra: { log: { level: 'info', format: 'json' } } });
+    const s = await initializeSession(js.gw.url);
+    const r = await rawPost(js.gw.url, JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'alpha_whoami', arguments: {} } }), {
+        'mcp-session-id': s.sessionId,
+        'x-request-id': 'json-log-1',
+    });
+    assert.equal(r.status, 200);
+    const audit = await waitFor(() => js.gw.logs().split('\n').find((l) => l.includes('"msg":"audit"')), { what: 'the JSON audit line' });
+    const lines = js.gw.logs().split('\n').filter((l) => l.trim() !== '');
+    const procs = new Set();
+    for (const line of lines) {
+        const o = JSON.parse(line); // throws on anything that is not one JSON object
+        assert.ok(o.ts && o.level && o.proc && o.pid, line);
+        procs.add(o.proc.split('.')[0]);
+    }
+    assert.ok(procs.has('broker') && procs.has('router') && procs.has('worker'), [...procs].join(','));
+    const a = JSON.parse(audit);
+    assert.equal(a.request_id, 'json-log-1');
+    assert.equal(a.tool, 'alpha_whoami');
+    assert.equal(a.backend, 'alpha');
+    await js.stop();
+});

@@ -232,18 +232,19 @@ export async function startGateway({ servers = [], extra = {}, routers = 2, read
 
     let ready;
     try {
-        ready = await proc.waitForLine(/\bmsg="?ready\b/, { stream: 'stderr', timeoutMs: readyTimeoutMs });
+        // logfmt (msg=ready listen=…) or log.format: json ("msg":"ready","listen":"…")
+        ready = await proc.waitForLine(/\bmsg"?[=:]"?ready\b/, { stream: 'stderr', timeoutMs: readyTimeoutMs });
     } catch (err) {
         await proc.stop({ graceMs: 2000 });
         throw new Error(`gateway did not become ready: ${err.message}\n--- config ---\n${toYaml(config)}--- broker log (tail) ---\n${proc.output().split('\n').slice(-40).join('\n')}`);
     }
-    const m = /listen=(?:"?)([0-9.]+):(\d+)/.exec(ready);
+    const m = /listen"?[=:]"?([0-9.]+):(\d+)/.exec(ready);
     if (!m) {
         await proc.stop({ graceMs: 2000 });
         throw new Error(`gateway ready line has no listen=127.0.0.1:PORT: ${ready}`);
     }
     gw.readyLine = ready;
-    const a = /admin=([0-9.]+):(\d+)/.exec(ready);
+    const a = /admin"?[=:]"?([0-9.]+):(\d+)/.exec(ready);
     if (a) {
         gw.adminOrigin = `http://127.0.0.1:${a[2]}`;
     }

@@ -104,6 +104,8 @@ typedef struct broker {
     int signal_pipe[2];
     int ready;
     int stopping;
+    int64_t drain_deadline_ms; /* non-zero while draining (mcpgwctl drain) */
+    int64_t drain_started_ms;
     int64_t start_ms;
     int64_t next_sweep_ms;
 } broker_t;
@@ -296,6 +298,11 @@ static void handle_initialize(const gw_envelope_t *e)
             memcpy(client, e->headers[i].value.ptr, e->headers[i].value.len);
             client[e->headers[i].value.len] = '\0';
         }
+    }
+    if (B.drain_deadline_ms != 0) {
+        reply_rpc_error_status(e, 503, GW_RPC_INTERNAL_ERROR,
+                               "Service Unavailable: the gateway is draining");
+        return;
     }
     if (B.cfg->max_sessions > 0 && B.nsessions - B.nrevoked >= B.cfg->max_sessions) {
         gw_log_warn("msg=\"session refused: limits.max_sessions reached\" client=%s limit=%u",
@@ -844,6 +851,48 @@ static int ctl_log_level(yajl_val args, yajl_gen g, char *err, size_t errlen)
     return 0;
 }
 
+#define DRAIN_MAX_MS 60000
+
+/* drain: no new sessions (initialize gets 503, /readyz 503 so balancers move away), requests in
+ * flight finish (the routers' in-flight gauges reach 0), then the gateway exits as on SIGTERM;
+ * at most DRAIN_MAX_MS. */
+static int ctl_drain(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    if (B.drain_deadline_ms == 0) {
+        B.drain_started_ms = gw_clock_ms();
+        B.drain_deadline_ms = B.drain_started_ms + DRAIN_MAX_MS;
+        gw_log_notice("msg=draining max_ms=%d", DRAIN_MAX_MS);
+    }
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "drain", "started: no new sessions; exiting once requests in flight are done");
+    yajl_gen_map_close(g);
+    return 0;
+}
+
+/* Requests the routers are waiting on, from their metrics slots. */
+static int64_t routers_in_flight(void)
+{
+    int64_t n = 0;
+    for (unsigned i = 0; i < B.cfg->routers; i++) {
+        const gw_metrics_slot_t *m = gw_metrics_slot(B.metrics, i);
+        n += m != NULL ? __atomic_load_n(&m->gauges[GW_MG_IN_FLIGHT], __ATOMIC_RELAXED) : 0;
+    }
+    return n;
+}
+
+static void check_drain(void)
+{
+    /* a moment first: mcpgwctl gets its answer, and calls just accepted reach a router's count */
+    if (B.drain_deadline_ms == 0 || B.stopping || gw_clock_ms() < B.drain_started_ms + 300) {
+        return;
+    }
+    int64_t left = routers_in_flight();
+    if (left == 0 || gw_clock_ms() >= B.drain_deadline_ms) {
+        gw_log_notice("msg=\"drained; stopping\" in_flight=%lld", (long long)left);
+        B.stopping = 1;
+    }
+}
+
 static int reload_config(char *msg, size_t msglen);
 
 static int ctl_reload(yajl_val args, yajl_gen g, char *err, size_t errlen)
@@ -891,6 +940,7 @@ static const struct control_command {
     {"session/kill", ctl_session_kill},
     {"reload", ctl_reload},
     {"log-level", ctl_log_level},
+    {"drain", ctl_drain},
 };
 
 static void on_control_message(const gw_ipc_route_t *route, const gw_envelope_t *e)
@@ -1211,8 +1261,8 @@ static int admin_ready(void *arg, char *why, size_t whylen)
         snprintf(why, whylen, "starting");
         return 0;
     }
-    if (B.stopping) {
-        snprintf(why, whylen, "stopping");
+    if (B.stopping || B.drain_deadline_ms != 0) {
+        snprintf(why, whylen, B.stopping ? "stopping" : "draining");
         return 0;
     }
     if (backends_up() < need) {
@@ -1411,6 +1461,7 @@ static void run(void)
         gw_ipc_drain_inbox(B.inbox, on_inbox_envelope, NULL, 0);
         drain(B.csock, 1, on_control_message);
         finish_deletes();
+        check_drain();
         gw_outboxes_flush(&B.out); /* the end of the turn: batches go out */
         now = gw_clock_ms();
         check_ready();

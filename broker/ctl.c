@@ -145,6 +145,12 @@ static int print_level(yajl_val v)
     return 0;
 }
 
+static int print_drain(yajl_val v)
+{
+    printf("drain %s\n", str_or(v, "drain", "started"));
+    return 0;
+}
+
 static int print_killed(yajl_val v)
 {
     printf("session %s ended\n", str_or(v, "killed", "?"));
@@ -164,6 +170,8 @@ static const command_t commands[] = {
      print_killed},
     {"reload", NULL, "apply the configuration file again (servers added, removed, changed)",
      "reload", NULL, print_reload},
+    {"drain", NULL, "stop taking new sessions, finish what is in flight, then exit", "drain", NULL,
+     print_drain},
     {"log-level", "LEVEL", "log at LEVEL (err, warning, notice, info, debug) in every process",
      "log-level", "level", print_level},
     {"check-config", "FILE", "check a configuration file (no broker needed)", NULL, NULL, NULL},

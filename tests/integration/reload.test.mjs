@@ -110,8 +110,10 @@ test('servers added, changed and removed while calls to alpha never fail', { tim
             const r = await s.request('tools/call', { name: 'gamma_whoami', arguments: {} });
             return r.response?.error?.code === -32602;
         }, { what: 'gamma to be gone' });
+        // the retired worker gets SIGTERM and up to 2 s to finish what it was doing
+        await waitFor(async () => !(await stack.gw.status()).processes.some((p) => p.name === 'worker.gamma'),
+            { what: "gamma's worker to leave", timeoutMs: 10000 });
         const st = await stack.gw.status();
-        assert.ok(!st.processes.some((p) => p.name === 'worker.gamma'), 'its worker is gone');
         assert.ok(!st.backends.some((x) => x.name === 'gamma'));
     } finally {
         stop = true;

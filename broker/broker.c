@@ -561,7 +561,7 @@ static void handle_routes_subscribe(const gw_envelope_t *e)
     check_ready();
 }
 
-static void on_inbox_message(const gw_ipc_route_t *route, const gw_envelope_t *e)
+static void on_inbox_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
 {
     if (e->kind == GW_ENV_CONTROL) {
         if (gw_str_eq(e->method, "routes")) {
@@ -1384,20 +1384,14 @@ static void on_sighup(void)
     reload_config(msg, sizeof(msg));
 }
 
-static void on_inbox_envelope(void *arg, const gw_envelope_t *e, gw_str_t frame)
-{
-    on_inbox_message(NULL, e);
-}
-
-/* Handles every waiting message; route is filled on the control socket (raw REP) only. */
-static void drain(nng_socket s, int has_route,
-                  void (*handle)(const gw_ipc_route_t *, const gw_envelope_t *))
+/* Handles every command waiting on the control socket (raw REP: replies follow the route). */
+static void drain_control(void)
 {
     for (;;) {
         nng_msg *m = NULL;
         gw_envelope_t e;
         gw_ipc_route_t route = {.len = 0};
-        gw_err_t err = gw_ipc_recv(s, &m, &e, has_route ? &route : NULL);
+        gw_err_t err = gw_ipc_recv(B.csock, &m, &e, &route);
         if (err == GW_EAGAIN) {
             return;
         }
@@ -1405,7 +1399,7 @@ static void drain(nng_socket s, int has_route,
             gw_log_warn("msg=\"dropped a message\" error=\"%s\"", gw_strerror(err));
             continue;
         }
-        handle(&route, &e);
+        on_control_message(&route, &e);
         nng_msg_free(m);
     }
 }
@@ -1458,8 +1452,8 @@ static void run(void)
         if (B.admin != NULL) {
             brk_admin_serve(B.admin, pfd + 3 + nwatched, nadmin);
         }
-        gw_ipc_drain_inbox(B.inbox, on_inbox_envelope, NULL, 0);
-        drain(B.csock, 1, on_control_message);
+        gw_ipc_drain_inbox(B.inbox, on_inbox_message, NULL, 0);
+        drain_control();
         finish_deletes();
         check_drain();
         gw_outboxes_flush(&B.out); /* the end of the turn: batches go out */

@@ -677,9 +677,20 @@ static gw_err_t set_ttl(ctx_t *cx, const node_t *v, const char *path, void *obj)
     return GW_OK;
 }
 
+static gw_err_t set_stream_replay(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    uint64_t n;
+    if (!scalar_uint(v, 100000, &n)) {
+        return fail(cx, v, path, "must be a number of events from 0 (no replay) to 100000");
+    }
+    ((gw_config_t *)obj)->stream_replay = (unsigned)n;
+    return GW_OK;
+}
+
 static const directive_t sessions_directives[] = {
     {"key_file", set_key_file},
     {"ttl", set_ttl},
+    {"stream_replay", set_stream_replay},
 };
 
 static gw_err_t set_sessions(ctx_t *cx, const node_t *v, const char *path, void *obj)
@@ -1090,9 +1101,21 @@ static gw_err_t set_allowed_origins(ctx_t *cx, const node_t *v, const char *path
     return take_string_list(cx, v, path, &c->allowed_origins, &c->nallowed_origins);
 }
 
+static gw_err_t set_sse_heartbeat(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    uint64_t ms;
+    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK ||
+        (ms != 0 && ms < 100) || ms > 3600000) {
+        return fail(cx, v, path, "must be 0 (never) or a duration from 100ms to 1h");
+    }
+    ((gw_config_t *)obj)->sse_heartbeat_ms = ms;
+    return GW_OK;
+}
+
 static const directive_t http_directives[] = {
     {"allowed_hosts", set_allowed_hosts},
     {"allowed_origins", set_allowed_origins},
+    {"sse_heartbeat", set_sse_heartbeat},
 };
 
 static gw_err_t set_http(ctx_t *cx, const node_t *v, const char *path, void *obj)
@@ -1257,6 +1280,8 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
     c->admin_port = 9090;
     c->ready_min_backends = 1;
     c->session_ttl_s = DEFAULT_TTL_MS / 1000;
+    c->stream_replay = 64;
+    c->sse_heartbeat_ms = 15000;
     c->log_level = GW_LOG_INFO;
     rc = check_map(&cx, root, "", top_directives, NELEM(top_directives), c, NULL);
     if (rc != GW_OK) {

@@ -51,6 +51,8 @@ typedef struct gw_config {
                                    it, and an idle connection closes after it; default 10s */
     char *key_file;         /* sessions.key_file, default /var/lib/mcpgw/session.key */
     uint64_t session_ttl_s; /* sessions.ttl, default 24h */
+    unsigned stream_replay; /* sessions.stream_replay: events of a session's GET stream kept for
+                               Last-Event-ID resumption, default 64 (0: no replay) */
     char *control_socket;   /* control.socket, default <runtime_dir>/control.ipc */
     int log_level;          /* log.level, default info (GW_LOG_INFO) */
     int log_json;           /* log.format: json (1) or logfmt (0, the default) */
@@ -62,6 +64,8 @@ typedef struct gw_config {
     size_t nallowed_hosts;
     char **allowed_origins;
     size_t nallowed_origins;
+    uint64_t sse_heartbeat_ms; /* http.sse_heartbeat: comment on an idle GET stream, default 15s
+                                  (0: never) */
     /* admin: the listener for /metrics, /healthz and /readyz (separate from client traffic) */
     int admin_enabled;           /* admin.enabled, default true */
     char *admin_address;         /* admin.address, default 127.0.0.1 */

@@ -152,6 +152,8 @@ static void test_defaults(void **state)
     assert_int_equal(c->max_request_body, 1024 * 1024);
     assert_string_equal(c->key_file, "/var/lib/mcpgw/session.key");
     assert_int_equal(c->session_ttl_s, 24 * 3600);
+    assert_int_equal(c->stream_replay, 64);
+    assert_int_equal(c->sse_heartbeat_ms, 15000);
     assert_string_equal(c->control_socket, "/run/mcpgw/control.ipc");
     assert_int_equal(c->log_level, GW_LOG_INFO);
     assert_int_equal(c->nservers, 0);
@@ -198,6 +200,20 @@ static void test_levels_and_sizes_accepted(void **state)
     assert_int_equal(c->routers, 64);
     assert_int_equal(c->session_ttl_s, 1);
     gw_config_destroy(c);
+    c = parse_ok("http:\n  sse_heartbeat: 0\nsessions:\n  stream_replay: 0\n");
+    assert_int_equal(c->sse_heartbeat_ms, 0);
+    assert_int_equal(c->stream_replay, 0);
+    gw_config_destroy(c);
+    c = parse_ok("http:\n  sse_heartbeat: 250ms\nsessions:\n  stream_replay: 1000\n");
+    assert_int_equal(c->sse_heartbeat_ms, 250);
+    assert_int_equal(c->stream_replay, 1000);
+    gw_config_destroy(c);
+    expect_error("http:\n  sse_heartbeat: 5ms\n",
+                 "mcpgw.yaml:2: http.sse_heartbeat: must be 0 (never) or a duration from 100ms to "
+                 "1h");
+    expect_error("sessions:\n  stream_replay: lots\n",
+                 "mcpgw.yaml:2: sessions.stream_replay: must be a number of events from 0 (no "
+                 "replay) to 100000");
     c = parse_ok("log:\n  level: error\nlimits:\n  max_request_body: 64MiB\n");
     assert_int_equal(c->log_level, GW_LOG_ERR);
     assert_int_equal(c->max_request_body, 64u << 20);

@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
+#include "common/streams.h"
 #include "common/token.h"
 
 #define MAX_LISTEN 16
@@ -64,6 +65,7 @@ typedef struct pending_delete {
 #define DELETE_CORR_BASE (UINT64_C(1) << 62)
 
 #define OUTBOX_MAX_QUEUED 65536
+#define STREAM_REPLAY_BYTES (1u << 20) /* per session, besides sessions.stream_replay events */
 
 typedef struct session {
     char uuid[GW_UUID_TEXT_LEN + 1];
@@ -108,6 +110,8 @@ typedef struct broker {
     int64_t drain_started_ms;
     int64_t start_ms;
     int64_t next_sweep_ms;
+    gw_streams_t streams;                /* the clients' GET streams */
+    uint64_t list_digest[BRK_NLISTS];    /* what clients last saw of each list */
 } broker_t;
 
 static broker_t B;
@@ -168,6 +172,8 @@ static size_t sessions_of_client(const char *client)
     return n;
 }
 
+static void stream_forget(const char *uuid, size_t len);
+
 /* Drops sessions past their expiry; a revoked one can go too, its token no longer opens. */
 static int sessions_sweep(int64_t now)
 {
@@ -182,6 +188,7 @@ static int sessions_sweep(int64_t now)
             }
             *pp = s->next;
             B.nsessions--;
+            stream_forget(s->uuid, strlen(s->uuid));
             if (s->revoked) {
                 B.nrevoked--;
                 changed = 1;
@@ -261,6 +268,155 @@ static void reply_rpc_error_status(const gw_envelope_t *req, unsigned status, in
     e.body = (gw_str_t){b.data, b.len};
     send_to(req->origin, &e);
     gw_buf_fini(&b);
+}
+
+/* ---- GET streams (docs/ipc.md "GET streams") ---- */
+
+static void stream_send(const gw_stream_t *st, const char *id, const char *json, size_t len)
+{
+    if (st->holder[0] == '\0') {
+        return; /* kept for replay: the client resumes with Last-Event-ID */
+    }
+    gw_envelope_t e = {.kind = GW_ENV_CHUNK, .corr = st->holder_corr};
+    e.headers[0] = (gw_env_header_t){GW_STR("event-id"), {id, strlen(id)}};
+    e.nheaders = 1;
+    e.body = (gw_str_t){json, len};
+    send_to((gw_str_t){st->holder, strlen(st->holder)}, &e);
+}
+
+static void stream_publish(gw_stream_t *st, const char *json, size_t len)
+{
+    char id[GW_EVENT_ID_MAX];
+    if (gw_stream_publish(&B.streams, st, json, len, id) != GW_OK) {
+        gw_log_warn("msg=\"event not kept for replay: out of memory\" session=%s", st->key);
+    }
+    stream_send(st, id, json, len);
+}
+
+/* Ends the session's GET stream, if one is open, and forgets it (DELETE, expiry). */
+static void stream_forget(const char *uuid, size_t len)
+{
+    gw_stream_t *st = gw_streams_find(&B.streams, uuid, len);
+    if (st == NULL) {
+        return;
+    }
+    if (st->holder[0] != '\0') {
+        reply((gw_str_t){st->holder, strlen(st->holder)}, st->holder_corr, GW_ENV_END, 200, NULL,
+              0);
+    }
+    gw_streams_drop(&B.streams, uuid, len);
+}
+
+static void replay_one(void *arg, const char *id, const char *json, size_t len)
+{
+    stream_send(arg, id, json, len);
+}
+
+static session_t *session_add(const char *uuid, int64_t now, int64_t expires);
+
+/* A router opens a client's GET stream: the newest stream of a session holds it (an older one is
+ * ended), events after Last-Event-ID are replayed, then every new event follows. */
+static void handle_stream_open(const gw_envelope_t *e)
+{
+    session_t *s = session_find(e->session.ptr, e->session.len);
+    if (s != NULL && s->revoked) {
+        gw_buf_t b;
+        gw_buf_init(&b);
+        gw_rpc_error(&b, NULL, 0, GW_RPC_SESSION_NOT_FOUND, "Session not found");
+        reply(e->origin, e->corr, GW_ENV_END, 404, b.data, b.len);
+        gw_buf_fini(&b);
+        return;
+    }
+    if (s == NULL) { /* a session from before a broker restart: the router checked its token */
+        char uuid[GW_UUID_TEXT_LEN + 1];
+        snprintf(uuid, sizeof(uuid), "%.*s", (int)e->session.len, e->session.ptr);
+        int64_t now = gw_wallclock_s();
+        s = session_add(uuid, now, now + (int64_t)B.cfg->session_ttl_s);
+    }
+    gw_stream_t *st = s != NULL ? gw_streams_get(&B.streams, e->session.ptr, e->session.len) : NULL;
+    if (st == NULL) {
+        reply(e->origin, e->corr, GW_ENV_END, 503, NULL, 0);
+        return;
+    }
+    char prev[GW_STREAM_HOLDER_MAX];
+    uint64_t prev_corr;
+    gw_stream_hold(st, e->origin.ptr, e->origin.len, e->corr, prev, &prev_corr);
+    if (prev[0] != '\0') {
+        reply((gw_str_t){prev, strlen(prev)}, prev_corr, GW_ENV_END, 200, NULL, 0);
+    }
+    gw_envelope_t h = {.kind = GW_ENV_HEAD, .corr = e->corr, .status = 200, .flags = GW_ENV_F_SSE};
+    send_to(e->origin, &h);
+    gw_str_t last = GW_STR_NULL;
+    for (size_t i = 0; i < e->nheaders; i++) {
+        if (gw_str_eq(e->headers[i].name, "last-event-id")) {
+            last = e->headers[i].value;
+        }
+    }
+    size_t missed = gw_stream_replay(&B.streams, st, last.ptr, last.len, replay_one, st);
+    gw_log_info("msg=\"stream opened\" session=%s request_id=%.*s last_event_id=\"%.*s\" "
+                "replaced=%d missed=%zu",
+                st->key, (int)e->request_id.len, e->request_id.ptr,
+                (int)(last.len < 40 ? last.len : 40), last.ptr ? last.ptr : "", prev[0] != '\0',
+                missed);
+}
+
+static void handle_stream_close(const gw_envelope_t *e)
+{
+    gw_stream_t *st = gw_streams_find(&B.streams, e->session.ptr, e->session.len);
+    if (st != NULL && gw_stream_release(st, e->origin.ptr, e->origin.len, e->corr)) {
+        gw_log_debug("msg=\"stream closed\" session=%s", st->key);
+    }
+}
+
+/* A message for one client from a backend (its upstream GET stream): onto the client's stream. */
+static void handle_session_event(const gw_envelope_t *e)
+{
+    gw_stream_t *st = gw_streams_find(&B.streams, e->session.ptr, e->session.len);
+    if (st == NULL) {
+        gw_log_debug("msg=\"event dropped: the session never opened a GET stream\" session=%.*s "
+                     "from=%.*s",
+                     (int)e->session.len, e->session.ptr, (int)e->origin.len, e->origin.ptr);
+        return;
+    }
+    stream_publish(st, e->body.ptr, e->body.len);
+}
+
+typedef struct announce {
+    const char *json;
+    size_t len;
+} announce_t;
+
+static void announce_one(void *arg, gw_stream_t *st)
+{
+    const announce_t *a = arg;
+    stream_publish(st, a->json, a->len);
+}
+
+/* After every catalog change: each client with a GET stream gets list_changed for the lists
+ * whose contents changed (templates count as resources: the spec has one notification). */
+static void announce_list_changes(void)
+{
+    static const char *const notes[BRK_NLISTS] = {
+        [BRK_TOOLS] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}",
+        [BRK_PROMPTS] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/prompts/list_changed\"}",
+        [BRK_RESOURCES] =
+            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/list_changed\"}",
+    };
+    int changed[BRK_NLISTS] = {0};
+    for (int l = 0; l < BRK_NLISTS; l++) {
+        uint64_t d = brk_catalog_digest(&B.cat, (brk_list_t)l);
+        changed[l == BRK_TEMPLATES ? BRK_RESOURCES : l] |= d != B.list_digest[l];
+        B.list_digest[l] = d;
+    }
+    for (int l = 0; l < BRK_NLISTS; l++) {
+        if (!changed[l] || notes[l] == NULL) {
+            continue;
+        }
+        gw_log_info("msg=\"list changed\" list=%s streams=%zu", brk_list_key((brk_list_t)l),
+                    B.streams.count);
+        announce_t a = {notes[l], strlen(notes[l])};
+        gw_streams_each(&B.streams, announce_one, &a);
+    }
 }
 
 static void push_routes(void)
@@ -452,6 +608,7 @@ static void handle_session_delete(const gw_envelope_t *e)
     }
     s->revoked = 1;
     B.nrevoked++;
+    stream_forget(s->uuid, strlen(s->uuid));
     push_routes();
     pending_delete_t *d = NULL;
     if (e->origin.len > 0 && B.ndeletes < MAX_PENDING_DELETES && e->origin.len < sizeof(d->origin)) {
@@ -556,6 +713,8 @@ static void handle_routes_subscribe(const gw_envelope_t *e)
     }
     B.subs[i].active = 1;
     B.subs[i].corr = e->corr;
+    /* a router (re)subscribes when it starts: streams an earlier one held are gone */
+    gw_streams_release_holder(&B.streams, expect);
     gw_log_debug("msg=\"router subscribed\" router=%lu", i);
     push_routes();
     check_ready();
@@ -570,12 +729,19 @@ static void on_inbox_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
             if (brk_catalog_apply_report(&B.cat, e->body.ptr, e->body.len) == GW_OK) {
                 push_routes();
                 check_ready();
+                announce_list_changes();
             }
             reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0);
         } else if (gw_str_eq(e->method, "session/delete")) {
             handle_session_delete(e);
         } else if (gw_str_eq(e->method, "routes/ack")) {
             on_routes_ack(e);
+        } else if (gw_str_eq(e->method, "session/event")) {
+            handle_session_event(e);
+        } else if (gw_str_eq(e->method, "stream/open")) {
+            handle_stream_open(e);
+        } else if (gw_str_eq(e->method, "stream/close")) {
+            handle_stream_close(e);
         } else {
             reply(e->origin, e->corr, GW_ENV_END, 400, NULL, 0);
         }
@@ -1297,6 +1463,9 @@ static const char *immutable_change(const gw_config_t *a, const gw_config_t *b)
     if (strcmp(a->key_file, b->key_file) != 0) {
         return "sessions.key_file";
     }
+    if (a->stream_replay != b->stream_replay) {
+        return "sessions.stream_replay";
+    }
     if (strcmp(a->control_socket, b->control_socket) != 0) {
         return "control.socket";
     }
@@ -1367,6 +1536,7 @@ static int reload_config(char *msg, size_t msglen)
     brk_catalog_fini(&B.cat);
     B.cat = cat;
     brk_catalog_refresh(&B.cat);
+    announce_list_changes();
     gw_log_setup("broker", B.cfg->log_level);
     gw_log_set_json(B.cfg->log_json);
     gw_config_destroy(prev);
@@ -1538,6 +1708,13 @@ int main(int argc, char **argv)
     sigaction(SIGCHLD, &sa, NULL);
 
     B.start_ms = gw_clock_ms();
+    /* event ids name this run: a client resuming with an id of an earlier run gets all we kept */
+    if (gw_streams_init(&B.streams, B.cfg->stream_replay, STREAM_REPLAY_BYTES,
+                        (uint64_t)gw_wallclock_s() * 100000u + (uint64_t)getpid() % 100000u) !=
+        GW_OK) {
+        fprintf(stderr, "mcpgw-broker: out of memory\n");
+        return 1;
+    }
     B.next_sweep_ms = B.start_ms + 60000;
     brk_sup_init(&B.sup);
     int rc = 1;
@@ -1571,6 +1748,9 @@ int main(int argc, char **argv)
         bind_listeners() != 0 || add_children() != 0) {
         goto out;
     }
+    for (int l = 0; l < BRK_NLISTS; l++) {
+        B.list_digest[l] = brk_catalog_digest(&B.cat, (brk_list_t)l);
+    }
     gw_log_info("msg=starting version=%s config=%s routers=%u servers=%zu", PACKAGE_VERSION,
                 B.config_path, B.cfg->routers, B.cfg->nservers);
     run();
@@ -1590,6 +1770,7 @@ out:
         }
     }
     brk_catalog_fini(&B.cat);
+    gw_streams_fini(&B.streams);
     brk_admin_close(B.admin);
     gw_metrics_destroy(B.metrics);
     gw_keyring_destroy(B.keys);

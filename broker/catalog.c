@@ -338,6 +338,18 @@ int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name)
     return 1;
 }
 
+uint64_t brk_catalog_digest(const brk_catalog_t *cat, brk_list_t l)
+{
+    uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a over the items as clients see them */
+    for (size_t i = 0; i < cat->nmerged[l]; i++) {
+        for (const char *p = cat->merged[l][i]->json; *p; p++) {
+            h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
+        }
+        h = (h ^ 0xffu) * UINT64_C(1099511628211); /* item boundary */
+    }
+    return h;
+}
+
 gw_err_t brk_catalog_refresh(brk_catalog_t *cat)
 {
     cat->generation++;
@@ -431,11 +443,11 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cu
 
 void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
 {
-    /* The gateway's tool list can change (backends come and go), so it always says so. */
+    /* The gateway's lists change whenever backends come and go, so every list it offers says
+     * listChanged (the broker announces changes on the clients' GET streams). */
     static const char *const known[] = {"tools", "prompts", "resources", "logging", "completions"};
     enum { N = sizeof(known) / sizeof(known[0]) };
     int present[N] = {1, 0, 0, 0, 0};
-    int list_changed[N] = {1, 0, 0, 0, 0};
     int subscribe = 0;
     for (size_t i = 0; i < cat->nbackends; i++) {
         const brk_backend_t *b = &cat->backends[i];
@@ -449,7 +461,6 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
                 continue;
             }
             present[k] = 1;
-            list_changed[k] |= YAJL_IS_TRUE(gw_json_get(v, "listChanged"));
             if (k == 2) {
                 subscribe |= YAJL_IS_TRUE(gw_json_get(v, "subscribe"));
             }
@@ -463,7 +474,7 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
         }
         gw_json_gen_cstr(g, known[k]);
         yajl_gen_map_open(g);
-        if (k <= 2 && list_changed[k]) {
+        if (k <= 2) {
             gw_json_gen_cstr(g, "listChanged");
             yajl_gen_bool(g, 1);
         }

@@ -68,6 +68,8 @@ int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name);
 gw_err_t brk_catalog_refresh(brk_catalog_t *cat);
 /* Do two server settings route and call alike (url, prefix, headers, timeout)? */
 int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b);
+/* A fingerprint of what clients see of list l: it differs when the list changed. */
+uint64_t brk_catalog_digest(const brk_catalog_t *cat, brk_list_t l);
 /* How many backends have reported (up or down). */
 size_t brk_catalog_reported(const brk_catalog_t *cat);
 /* The JSON-RPC method that lists l ("tools/list"), and l's array key ("tools"). */

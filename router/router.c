@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
+#include "common/streams.h"
 #include "common/token.h"
 
 #define BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
@@ -119,6 +120,8 @@ struct call {
     char audit_backend[GW_SERVER_NAME_MAX + 1]; /* a copy: the routing table may change */
     char audit_session[GW_UUID_TEXT_LEN + 1];
     char audit_request_id[REQUEST_ID_MAX + 1];
+    int stream;          /* a client's GET stream (held open by the broker) */
+    char stream_session[GW_UUID_TEXT_LEN + 1];
     const char *outcome; /* NULL: answered by the peer; else why the gateway answered */
     gw_buf_t body;    /* JSON: the body; SSE: events not yet handed to h2o */
     gw_buf_t sending; /* SSE: the bytes h2o is writing now */
@@ -145,6 +148,8 @@ typedef struct router {
     call_t *calls[CALL_BUCKETS];
     uint64_t next_corr;
     size_t ncalls;
+    size_t nstreams;           /* of ncalls, GET streams: not requests in flight */
+    h2o_timeout_t heartbeat;   /* http.sse_heartbeat, for idle GET streams */
     char request_id_prefix[9];
     uint64_t next_request_id;
     gw_metrics_slot_t *m; /* this router's metrics slot, or NULL */
@@ -714,9 +719,28 @@ static void call_destroy(call_t *c)
                     took_us / 1000.0);
         free(c->audit_tool);
     }
+    R.nstreams -= c->stream != 0;
     free(c);
     R.ncalls--;
-    gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)R.ncalls);
+    gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)(R.ncalls - R.nstreams));
+}
+
+static gw_err_t peer_send(peer_t *p, gw_envelope_t *e);
+
+/* Tells the broker to stop sending to this GET stream. */
+static void stream_release(call_t *c)
+{
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .corr = c->corr, .flags = GW_ENV_F_NOREPLY};
+    e.method = GW_STR("stream/close");
+    e.session = (gw_str_t){c->stream_session, strlen(c->stream_session)};
+    peer_send(R.broker, &e);
+}
+
+/* The client left its GET stream. */
+static void stream_gone(call_t *c)
+{
+    stream_release(c);
+    call_destroy(c);
 }
 
 static void call_flush(call_t *c);
@@ -735,6 +759,8 @@ static void on_generator_stop(h2o_generator_t *gen, h2o_req_t *req)
     c->req = NULL;
     if (c->ended) {
         call_destroy(c);
+    } else if (c->stream) {
+        stream_gone(c);
     }
 }
 
@@ -771,13 +797,46 @@ static void call_flush(call_t *c)
     h2o_send(c->req, &v, 1, H2O_SEND_STATE_IN_PROGRESS);
 }
 
-static void sse_append(call_t *c, const char *data, size_t len)
+static void sse_append_id(call_t *c, gw_str_t id, const char *data, size_t len)
 {
     gw_metric_add(R.m, GW_MC_BYTES_OUT, len);
-    if (gw_buf_appends(&c->body, "event: message\ndata: ") != GW_OK ||
+    if ((id.len > 0 && (gw_buf_appends(&c->body, "id: ") != GW_OK ||
+                        gw_buf_append(&c->body, id.ptr, id.len) != GW_OK ||
+                        gw_buf_appends(&c->body, "\n") != GW_OK)) ||
+        gw_buf_appends(&c->body, "event: message\ndata: ") != GW_OK ||
         gw_buf_append(&c->body, data, len) != GW_OK || gw_buf_appends(&c->body, "\n\n") != GW_OK) {
         gw_log_err("msg=\"out of memory buffering an event\"");
     }
+}
+
+static void sse_append(call_t *c, const char *data, size_t len)
+{
+    sse_append_id(c, GW_STR_NULL, data, len);
+}
+
+/* An idle GET stream gets a comment now and then: proxies and clients see it is alive. */
+static void on_heartbeat(h2o_timeout_entry_t *entry)
+{
+    call_t *c = container_of(entry, call_t, timer);
+    if (gw_buf_appends(&c->body, ": keepalive\n\n") == GW_OK) {
+        call_flush(c);
+    }
+    if (!c->ended) {
+        h2o_timeout_link(R.ctx.loop, &R.heartbeat, &c->timer);
+    }
+}
+
+/* Restarts the heartbeat wait of a GET stream (something was just sent). */
+static void heartbeat_rearm(call_t *c)
+{
+    if (R.cfg->sse_heartbeat_ms == 0) {
+        return;
+    }
+    if (h2o_timeout_is_linked(&c->timer)) {
+        h2o_timeout_unlink(&c->timer);
+    }
+    c->timer.cb = on_heartbeat;
+    h2o_timeout_link(R.ctx.loop, &R.heartbeat, &c->timer);
 }
 
 /* Ends a call that will get no (more) answer from its peer, telling the client why. */
@@ -825,6 +884,11 @@ static void call_on_head(call_t *c, const gw_envelope_t *e)
     if (c->req == NULL) {
         return;
     }
+    if (c->stream && c->sse) {
+        /* open: no deadline from now on, a heartbeat while idle */
+        h2o_timeout_unlink(&c->timer);
+        heartbeat_rearm(c);
+    }
     for (size_t i = 0; i < e->nheaders; i++) {
         h2o_iovec_t name = h2o_strdup(&c->req->pool, e->headers[i].name.ptr, e->headers[i].name.len);
         h2o_iovec_t value =
@@ -855,6 +919,10 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
     switch (e->kind) {
     case GW_ENV_HEAD:
         call_on_head(c, e);
+        if (c->stream && c->req == NULL) {
+            stream_gone(c); /* the client left before the stream opened */
+            return;
+        }
         if ((e->flags & GW_ENV_F_FINAL) && !c->sse) {
             /* the whole JSON reply in one message: answer straight from it */
             h2o_req_t *req = c->req;
@@ -870,7 +938,16 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
         return;
     case GW_ENV_CHUNK:
         if (c->sse) {
-            sse_append(c, e->body.ptr, e->body.len);
+            gw_str_t id = GW_STR_NULL;
+            for (size_t i = 0; i < e->nheaders; i++) {
+                if (gw_str_eq(e->headers[i].name, "event-id")) {
+                    id = e->headers[i].value;
+                }
+            }
+            sse_append_id(c, id, e->body.ptr, e->body.len);
+            if (c->stream) {
+                heartbeat_rearm(c);
+            }
             call_flush(c);
         } else if (gw_buf_append(&c->body, e->body.ptr, e->body.len) != GW_OK) {
             call_fail(c, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
@@ -902,8 +979,6 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
     respond_raw(req, status, body.data, body.len);
     gw_buf_fini(&body);
 }
-
-static gw_err_t peer_send(peer_t *p, gw_envelope_t *e);
 
 /* Sends a CALL/CONTROL for req to peer and tracks it; answers the client at once on failure.
  * Returns the call while it is in flight (NULL once answered), for the caller to annotate. */
@@ -1518,6 +1593,46 @@ static void handle_post(h2o_req_t *req, const char *request_id)
     }
 }
 
+/* GET: the session's stream of server-initiated messages (list_changed, requests and
+ * notifications from backends' GET streams). The broker holds its state and replay buffer;
+ * this router relays the events with their ids and sends the heartbeat. */
+static void handle_get(h2o_req_t *req, const char *request_id)
+{
+    if (!accepts(find_token(req, H2O_TOKEN_ACCEPT), "text/event-stream")) {
+        respond_error(req, 406, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Not Acceptable: Accept must list text/event-stream");
+        return;
+    }
+    h2o_iovec_t pv = find_header(req, "mcp-protocol-version");
+    if (pv.len > 0 && gw_proto_parse(pv.base, pv.len) == GW_PROTO_NONE) {
+        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Bad Request: Unsupported MCP-Protocol-Version");
+        return;
+    }
+    gw_session_claims_t claims;
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    if (!check_session(req, &claims, uuid, NULL, 0)) {
+        return;
+    }
+    gw_metric_add(R.m, GW_MC_REQ_OTHER, 1);
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_STREAM};
+    e.method = GW_STR("stream/open");
+    e.session = (gw_str_t){uuid, strlen(uuid)};
+    e.request_id = (gw_str_t){request_id, strlen(request_id)};
+    h2o_iovec_t last = find_header(req, "last-event-id");
+    if (last.len > 0 && last.len <= GW_EVENT_ID_MAX) {
+        e.headers[0] = (gw_env_header_t){GW_STR("last-event-id"), {last.base, last.len}};
+        e.nheaders = 1;
+    }
+    call_t *c = dispatch(req, R.broker, &e, BROKER_TIMEOUT_MS);
+    if (c != NULL) {
+        c->stream = 1;
+        R.nstreams++;
+        gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)(R.ncalls - R.nstreams));
+        memcpy(c->stream_session, uuid, sizeof(c->stream_session));
+    }
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     h2o_iovec_t path = req->path_normalized;
@@ -1553,11 +1668,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     } else if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"))) {
         handle_delete(req, request_id);
     } else if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
-        /* No server-initiated stream yet: clients tolerate 405 (transports spec). */
-        add_header(req, "allow", "GET, POST, DELETE", 17);
-        req->res.status = 405;
-        req->res.reason = "Method Not Allowed";
-        h2o_send_inline(req, NULL, 0);
+        handle_get(req, request_id);
     } else {
         add_header(req, "allow", "GET, POST, DELETE", 17);
         respond_error(req, 405, NULL, 0, GW_RPC_INVALID_REQUEST, "Method Not Allowed");
@@ -1597,7 +1708,17 @@ static void on_signal_readable(h2o_socket_t *sock, const char *err)
     }
     R.stopping = 1;
     R.stop_deadline = gw_clock_ms() + 5000;
-    gw_log_info("msg=stopping in_flight=%zu", R.ncalls);
+    gw_log_info("msg=stopping in_flight=%zu streams=%zu", R.ncalls - R.nstreams, R.nstreams);
+    /* GET streams never end by themselves: end them now (clients reconnect elsewhere) */
+    for (h2o_linklist_t *l = R.broker->calls.next; l != &R.broker->calls;) {
+        call_t *c = H2O_STRUCT_FROM_MEMBER(call_t, peer_link, l);
+        l = l->next;
+        if (c->stream && c->req != NULL && c->sse) {
+            stream_release(c);
+            c->ended = 1;
+            call_flush(c);
+        }
+    }
     for (size_t i = 0; i < R.nlisteners; i++) {
         h2o_socket_read_stop(R.listeners[i]);
     }
@@ -1741,6 +1862,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     h2o_timeout_init(R.ctx.loop, &R.retry_timeout, 500);
+    h2o_timeout_init(R.ctx.loop, &R.heartbeat, R.cfg->sse_heartbeat_ms);
     R.retry_entry.cb = on_retry_timer;
     h2o_timeout_link(R.ctx.loop, &R.retry_timeout, &R.retry_entry);
     subscribe_routes();

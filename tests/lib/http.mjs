@@ -219,6 +219,64 @@ export class McpSession {
         return toolJson(result);
     }
 
+    /**
+     * Opens the session's GET stream. Resolves with {status, headers, events, raw, next(pred,
+     * ms), close()} once the response headers are in; events accumulate as they arrive (each
+     * {id, data, json}); raw is all text received (heartbeat comments included).
+     */
+    async openStream({ lastEventId, headers = {} } = {}) {
+        const ac = new AbortController();
+        const h = this.headers({ Accept: 'text/event-stream', ...headers });
+        if (lastEventId !== undefined) {
+            h['Last-Event-ID'] = lastEventId;
+        }
+        const res = await fetch(this.url, { method: 'GET', headers: h, signal: ac.signal });
+        const s = {
+            status: res.status,
+            headers: res.headers,
+            events: [],
+            raw: '',
+            ended: false,
+            waiters: [],
+            close() { ac.abort(); },
+            /** Resolves with the first event (from the start) matching pred. */
+            next(pred = () => true, ms = 10000) {
+                const found = s.events.find(pred);
+                if (found) {
+                    return Promise.resolve(found);
+                }
+                return new Promise((resolve, reject) => {
+                    const t = setTimeout(() => reject(new Error(`no matching event within ${ms} ms; got ${JSON.stringify(s.events.map((e) => e.data))}`)), ms);
+                    s.waiters.push({ pred, resolve: (e) => { clearTimeout(t); resolve(e); } });
+                });
+            },
+        };
+        if (res.status !== 200) {
+            s.text = await res.text();
+            s.ended = true;
+            return s;
+        }
+        (async () => {
+            const parser = new SseParser();
+            const decoder = new TextDecoder();
+            try {
+                for await (const chunk of res.body) {
+                    const text = decoder.decode(chunk, { stream: true });
+                    s.raw += text;
+                    for (const ev of parser.feed(text)) {
+                        const e = { ...ev, json: ev.data ? parseJson(ev.data) : undefined };
+                        s.events.push(e);
+                        s.waiters = s.waiters.filter((w) => (w.pred(e) ? (w.resolve(e), false) : true));
+                    }
+                }
+            } catch {
+                // aborted by close()
+            }
+            s.ended = true;
+        })();
+        return s;
+    }
+
     async delete() {
         const res = await fetch(this.url, { method: 'DELETE', headers: this.headers() });
         await res.arrayBuffer();

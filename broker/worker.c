@@ -51,6 +51,7 @@
 #define WRK_OUTBOX_MAX_QUEUED 65536
 #define WRK_IDLE_POLL_MS 1000
 #define WRK_SESSMAP_MIN 64
+#define WRK_STREAM_RETRY_MS 2000 /* an upstream GET stream that ended is opened again after */
 
 #define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
@@ -219,6 +220,9 @@ struct upstream {
     yajl_val init_result; /* catalog session only: the InitializeResult tree */
     link_t waiting;       /* calls queued until UP_READY */
     xfer_t x;
+    xfer_t gx;            /* the GET stream of server-initiated messages, while open */
+    link_t rlink;         /* in w->relisten while its GET stream waits to be opened again */
+    int64_t relisten_ms;
 };
 
 /* ---- calls from routers ---- */
@@ -310,6 +314,7 @@ typedef struct catalog {
     xfer_t hx;              /* the health check (ping) under way */
     int health_in_flight;
     int64_t next_health_ms; /* when CAT_DONE: the next ping */
+    int again;              /* a list changed while fetching: fetch once more when done */
 } catalog_t;
 
 /* ---- the process ---- */
@@ -338,6 +343,7 @@ struct wrk {
     link_t srvreqs;     /* server-initiated requests waiting for the client's answer */
     size_t nsrvreqs;
     uint64_t next_srvreq;
+    link_t relisten;    /* upstream sessions whose GET stream opens again soon */
     link_t levels;      /* logging/setLevel of sessions without an upstream session yet */
     size_t nlevels;
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
@@ -882,6 +888,8 @@ static void session_detach(upstream_t *up)
     *pp = up->hnext;
     up->hnext = NULL;
     up->in_map = 0;
+    xfer_cancel(&up->gx); /* no more server messages for a session that is gone */
+    list_remove(&up->rlink);
     w->nsessions--;
     gw_gauge_set(w->m, GW_MG_UPSTREAM_SESSIONS, (int64_t)w->nsessions);
     session_unref(up);
@@ -890,6 +898,8 @@ static void session_detach(upstream_t *up)
 /* ---- upstream sessions: lifecycle ---- */
 
 static void session_on_done(xfer_t *x, CURLcode rc);
+static void stream_start(upstream_t *up);
+static const xfer_ops_t stream_ops;
 
 static const xfer_ops_t session_ops = {
     .on_event = rpc_collect_event,
@@ -926,6 +936,8 @@ static upstream_t *session_create(wrk_t *w, const char *key, size_t n, gw_proto_
     up->want_proto = gw_proto_name(proto) != NULL ? proto : GW_PROTO_LATEST;
     up->caps = caps;
     xfer_init(&up->x, w, &session_ops);
+    xfer_init(&up->gx, w, &stream_ops);
+    list_init(&up->rlink);
     return up;
 }
 
@@ -937,7 +949,9 @@ static void session_unref(upstream_t *up)
     }
     assert(!up->in_map && list_empty(&up->waiting) && up->x.easy == NULL);
     list_remove(&up->ilink);
+    list_remove(&up->rlink);
     xfer_fini(&up->x);
+    xfer_fini(&up->gx);
     free(up->sid);
     if (up->init_result != NULL) {
         yajl_tree_free(up->init_result);
@@ -1092,6 +1106,9 @@ static void session_ready(upstream_t *up)
 
     session_set_state(up, UP_READY);
     list_remove(&up->ilink);
+    if (!up->close_requested) {
+        stream_start(up);
+    }
     gw_log_debug("msg=\"upstream session ready\" backend=%s session=%s protocol=%s stateless=%d",
                  w->name, up->is_catalog ? "catalog" : up->key, up->proto, up->sid == NULL);
     if (up->is_catalog) {
@@ -1515,23 +1532,22 @@ static int srvreq_allowed(const char *method, uint8_t caps, const char **need)
     return 0;
 }
 
-/* A request from the backend inside a call's event stream: relayed to the client with a
- * gateway id, or refused to the backend when the client cannot answer it. Returns 1 when the
- * event was consumed (not to be relayed as it is). */
-static int call_relay_server_request(call_t *c, const char *data, size_t len, const gw_rpc_t *rpc,
-                                     gw_buf_t *out)
+/* A request from the backend (in a call's event stream or on the session's GET stream) for the
+ * client of session key: written to out with a gateway id, or refused to the backend on up when
+ * the client cannot answer it. Returns 1 when the event was consumed (nothing to relay). */
+static int relay_server_request(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps,
+                                const char *data, size_t len, const gw_rpc_t *rpc, gw_buf_t *out)
 {
-    wrk_t *w = c->w;
     const char *need;
-    if (!srvreq_allowed(rpc->method_str, c->env.caps, &need)) {
+    if (!srvreq_allowed(rpc->method_str, caps, &need)) {
         gw_buf_t err;
         char msg[GW_RPC_METHOD_MAX + 64];
         gw_buf_init(&err);
         snprintf(msg, sizeof(msg), "the client did not declare the %.128s capability", need);
-        if (c->up != NULL &&
+        if (up != NULL &&
             gw_rpc_error(&err, data + rpc->id.off, rpc->id.len, GW_RPC_METHOD_NOT_FOUND, msg) ==
                 GW_OK) {
-            session_post(c->up, err.data, err.len);
+            session_post(up, err.data, err.len);
         }
         gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\"", w->name,
                     rpc->method_str, msg);
@@ -1546,8 +1562,8 @@ static int call_relay_server_request(call_t *c, const char *data, size_t len, co
         return 1;
     }
     r->n = ++w->next_srvreq;
-    memcpy(r->key, c->env.session.ptr, c->env.session.len);
-    r->key[c->env.session.len] = '\0';
+    memcpy(r->key, key.ptr, key.len);
+    r->key[key.len] = '\0';
     gw_buf_init(&r->id);
     r->expires_ms = gw_clock_ms() + (int64_t)w->srv->timeout_ms * 10;
     char gid[GW_SERVER_NAME_MAX + 48];
@@ -1561,6 +1577,152 @@ static int call_relay_server_request(call_t *c, const char *data, size_t len, co
     list_append(&w->srvreqs, &r->link);
     w->nsrvreqs++;
     return 0;
+}
+
+/* ---- upstream GET streams: the backend's server-initiated messages ---- */
+
+static void catalog_changed(wrk_t *w);
+
+static int is_list_changed(const char *method)
+{
+    return strcmp(method, "notifications/tools/list_changed") == 0 ||
+           strcmp(method, "notifications/prompts/list_changed") == 0 ||
+           strcmp(method, "notifications/resources/list_changed") == 0;
+}
+
+/* Opens the GET stream of a ready upstream session (every one: the backend may send requests,
+ * resource updates and log messages there; the catalog's session hears list_changed). */
+static void stream_start(upstream_t *up)
+{
+    wrk_t *w = up->w;
+    xfer_req_t rq = {
+        .method = "GET",
+        .sid = up->sid,
+        .proto = up->proto[0] ? up->proto : NULL,
+        .timeout_ms = 0, /* as long as the session lives */
+    };
+    if (w->stopping || up->sid == NULL || up->gx.easy != NULL) {
+        return; /* a stateless backend has no session to listen on */
+    }
+    list_remove(&up->rlink);
+    if (xfer_start(&up->gx, &rq) != GW_OK) {
+        up->relisten_ms = gw_clock_ms() + WRK_STREAM_RETRY_MS;
+        list_append(&w->relisten, &up->rlink);
+    }
+}
+
+/* A message on a client session's GET stream goes to the broker, which puts it on the client's
+ * GET stream (or keeps it for the client's Last-Event-ID). */
+static void stream_to_client(upstream_t *up, const char *body, size_t len)
+{
+    wrk_t *w = up->w;
+    gw_envelope_t e;
+    memset(&e, 0, sizeof(e));
+    e.kind = GW_ENV_CONTROL;
+    e.flags = GW_ENV_F_NOREPLY;
+    e.method = GW_STR("session/event");
+    e.session = (gw_str_t){up->key, strlen(up->key)};
+    e.body = (gw_str_t){body, len};
+    gw_outbox_t *o = outbox_for(w, GW_STR("broker"));
+    if (o == NULL || out_send(w, o, &e) != GW_OK) {
+        gw_log_warn("msg=\"server message lost: the broker is unreachable\" backend=%s session=%s",
+                    w->name, up->key);
+    }
+}
+
+/* The catalog's own session answers what a backend asks it: no roots, pings; nothing else. */
+static void catalog_answer(upstream_t *up, const char *data, const gw_rpc_t *rpc)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    const char *id = data + rpc->id.off;
+    gw_err_t err = strcmp(rpc->method_str, "roots/list") == 0
+                       ? gw_rpc_result(&b, id, rpc->id.len, "{\"roots\":[]}", 12)
+                   : strcmp(rpc->method_str, "ping") == 0
+                       ? gw_rpc_result(&b, id, rpc->id.len, "{}", 2)
+                       : gw_rpc_error(&b, id, rpc->id.len, GW_RPC_METHOD_NOT_FOUND,
+                                      "the gateway's catalog session has no client to ask");
+    if (err == GW_OK) {
+        session_post(up, b.data, b.len);
+    }
+    gw_buf_fini(&b);
+}
+
+static gw_err_t stream_on_event(xfer_t *x, const char *data, size_t len)
+{
+    upstream_t *up = container_of(x, upstream_t, gx);
+    wrk_t *w = up->w;
+    gw_rpc_t rpc;
+    if (gw_rpc_scan(data, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK ||
+        rpc.kind == GW_MSG_INVALID || rpc.kind == GW_MSG_BATCH) {
+        gw_log_warn("msg=\"bad message on a backend GET stream\" backend=%s", w->name);
+        return GW_OK;
+    }
+    if (rpc.kind == GW_MSG_NOTIFICATION && is_list_changed(rpc.method_str)) {
+        catalog_changed(w);
+        return GW_OK;
+    }
+    if (up->is_catalog) {
+        if (rpc.kind == GW_MSG_REQUEST) {
+            catalog_answer(up, data, &rpc);
+        }
+        return GW_OK;
+    }
+    if (rpc.kind == GW_MSG_REQUEST) {
+        gw_buf_t out;
+        gw_buf_init(&out);
+        if (!relay_server_request(w, up, (gw_str_t){up->key, strlen(up->key)}, up->caps, data, len,
+                                  &rpc, &out)) {
+            stream_to_client(up, out.data, out.len);
+        }
+        gw_buf_fini(&out);
+    } else if (rpc.kind == GW_MSG_NOTIFICATION) {
+        stream_to_client(up, data, len);
+    }
+    return GW_OK;
+}
+
+static void stream_on_done(xfer_t *x, CURLcode rc)
+{
+    upstream_t *up = container_of(x, upstream_t, gx);
+    wrk_t *w = up->w;
+    int live = up->state == UP_READY && (up->in_map || (up->is_catalog && w->cat.up == up));
+    if (x->status == 405 || x->status == 404 || x->status == 400 ||
+        (x->head_seen && x->status / 100 == 2 && x->ctype != CTYPE_SSE)) {
+        /* no GET stream here (405), or the session is gone: calls find out and re-initialize */
+        gw_log_debug("msg=\"no GET stream\" backend=%s session=%s status=%ld", w->name,
+                     up->is_catalog ? "catalog" : up->key, x->status);
+        return;
+    }
+    if (!live || w->stopping) {
+        return;
+    }
+    gw_log_debug("msg=\"GET stream ended, opening it again\" backend=%s session=%s status=%ld "
+                 "curl=\"%s\"",
+                 w->name, up->is_catalog ? "catalog" : up->key, x->status, curl_easy_strerror(rc));
+    up->relisten_ms = gw_clock_ms() + WRK_STREAM_RETRY_MS;
+    list_append(&w->relisten, &up->rlink);
+}
+
+static const xfer_ops_t stream_ops = {
+    .on_event = stream_on_event,
+    .on_done = stream_on_done,
+};
+
+/* Opens again the GET streams that are due; returns when the next one is. */
+static int64_t streams_tick(wrk_t *w, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    for (link_t *l = w->relisten.next; l != &w->relisten;) {
+        upstream_t *up = container_of(l, upstream_t, rlink);
+        l = l->next;
+        if (now >= up->relisten_ms) {
+            stream_start(up); /* takes it off the list, or puts it back at the end */
+        } else if (up->relisten_ms < next) {
+            next = up->relisten_ms;
+        }
+    }
+    return next;
 }
 
 static void call_on_head(xfer_t *x)
@@ -1589,10 +1751,14 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
         if (!c->answered && rpc.kind == GW_MSG_RESPONSE && rpc.id.len == c->env.rpc_id.len &&
             memcmp(data + rpc.id.off, c->env.rpc_id.ptr, rpc.id.len) == 0) {
             c->answered = 1;
+        } else if (rpc.kind == GW_MSG_NOTIFICATION && is_list_changed(rpc.method_str)) {
+            catalog_changed(c->w); /* the broker tells the clients once the catalog is fresh */
+            return c->lost ? GW_ECLOSED : GW_OK;
         } else if (rpc.kind == GW_MSG_REQUEST) {
             gw_buf_t out;
             gw_buf_init(&out);
-            if (!call_relay_server_request(c, data, len, &rpc, &out)) {
+            if (!relay_server_request(c->w, c->up, c->env.session, c->env.caps, data, len, &rpc,
+                                      &out)) {
                 call_chunk(c, out.data, out.len);
             }
             gw_buf_fini(&out);
@@ -2478,6 +2644,28 @@ static void catalog_start(wrk_t *w)
     session_start(cat->up, NULL);
 }
 
+/* A list_changed from the backend: fetch the lists again on the live catalog session (no new
+ * initialize), or once more after the fetch under way. */
+static void catalog_changed(wrk_t *w)
+{
+    catalog_t *cat = &w->cat;
+    gw_log_info("msg=\"backend lists changed\" backend=%s", w->name);
+    if (cat->state != CAT_DONE) {
+        cat->again = cat->state != CAT_IDLE; /* an idle catalog starts over anyway */
+        return;
+    }
+    upstream_t *up = cat->up;
+    if (up == NULL || up->state != UP_READY) {
+        catalog_start(w);
+        return;
+    }
+    cat->up = NULL; /* keep the session (and its reference) through the clear */
+    catalog_clear(w);
+    cat->up = up;
+    cat->state = CAT_FETCHING;
+    catalog_on_session(w, 0, NULL);
+}
+
 static void catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e)
 {
     catalog_t *cat = &w->cat;
@@ -2494,6 +2682,10 @@ static void catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e)
     cat->next_health_ms = gw_clock_ms() + (int64_t)w->srv->health_interval_ms;
     gw_buf_fini(&cat->report);
     gw_log_info("msg=\"catalog reported\" backend=%s tools=%zu", w->name, cat->ntools);
+    if (cat->again) {
+        cat->again = 0;
+        catalog_changed(w);
+    }
 }
 
 /* Health checks: a ping on the catalog's own live upstream session (never a second
@@ -2754,8 +2946,12 @@ static void run(wrk_t *w)
         next = sweep_waiting(w, now);
         {
             int64_t cat_next = catalog_tick(w, now);
+            int64_t streams_next = streams_tick(w, now);
             if (cat_next < next) {
                 next = cat_next;
+            }
+            if (streams_next < next) {
+                next = streams_next;
             }
         }
     }
@@ -2837,6 +3033,7 @@ static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
     list_init(&w->closers);
     list_init(&w->srvreqs);
     list_init(&w->levels);
+    list_init(&w->relisten);
     gw_buf_init(&w->cat.report);
     xfer_init(&w->cat.x, w, &catalog_list_ops);
     xfer_init(&w->cat.hx, w, &health_ops);

@@ -1,14 +1,19 @@
 // Interop: the official SDK client through the gateway to two server-everything backends (ev1_,
-// ev2_): prompts, resources, resource templates, completion and gateway pagination.
+// ev2_): prompts, resources, resource templates, completion, gateway pagination, resource
+// subscriptions (updates on the subscriber's GET stream only) and list_changed after a reload.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { startEverything, startGateway, stopAll } from '../lib/index.mjs';
+import fs from 'node:fs';
+import {
+    McpError, PromptListChangedNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { gatewayConfig, sleep, startEverything, startGateway, stopAll, toYaml, waitFor } from '../lib/index.mjs';
 
 let gw;
 let paged;
+let gwServers;
 
 before(async () => {
     const [ev1, ev2] = await Promise.all([
@@ -19,6 +24,7 @@ before(async () => {
         { name: 'ev1', url: ev1.url, prefix: 'ev1_' },
         { name: 'ev2', url: ev2.url, prefix: 'ev2_' },
     ];
+    gwServers = servers;
     [gw, paged] = await Promise.all([
         startGateway({ servers }),
         startGateway({ servers, extra: { limits: { page_size: 3 } } }),
@@ -129,5 +135,54 @@ test('pagination: gateway cursors walk every list; a forged cursor gets -32602',
     } finally {
         await full.close();
         await small.close();
+    }
+});
+
+test('resources/updated reaches the subscribing client only (on its GET stream)', { timeout: 60000 }, async () => {
+    const a = await connect(gw);
+    const b = await connect(gw);
+    const got = { a: [], b: [] };
+    a.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => got.a.push(n.params.uri));
+    b.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => got.b.push(n.params.uri));
+    try {
+        const { items } = await all((p) => a.listResources(p), 'resources');
+        const uri = items[0].uri;
+        await a.subscribeResource({ uri });
+        await a.callTool({ name: 'ev1_toggle-subscriber-updates', arguments: {} });
+        await b.callTool({ name: 'ev1_toggle-subscriber-updates', arguments: {} });
+        await waitFor(() => got.a.includes(uri), { what: `resources/updated for ${uri}`, timeoutMs: 15000 });
+        await sleep(5500); // one more round of the backend's updates
+        assert.deepEqual(got.b, [], 'the client that did not subscribe got nothing');
+        await a.unsubscribeResource({ uri });
+    } finally {
+        await a.close();
+        await b.close();
+    }
+});
+
+test('list_changed: a reload that removes a backend reaches the SDK client, whose next list is right', { timeout: 60000 }, async () => {
+    const c = await connect(gw);
+    const changes = [];
+    c.setNotificationHandler(ToolListChangedNotificationSchema, () => changes.push('tools'));
+    c.setNotificationHandler(PromptListChangedNotificationSchema, () => changes.push('prompts'));
+    const good = fs.readFileSync(gw.configFile, 'utf8');
+    try {
+        await sleep(300); // the client opens its GET stream after initialization
+        const cfg = gatewayConfig(gw.dir, { servers: [gwServers[0]] });
+        fs.writeFileSync(gw.configFile, toYaml(cfg));
+        assert.equal((await gw.ctl(['reload'])).code, 0);
+        await waitFor(() => changes.includes('tools') && changes.includes('prompts'), { what: 'tools and prompts list_changed', timeoutMs: 15000 });
+        const { items } = await all((p) => c.listTools(p), 'tools');
+        assert.ok(items.length > 0 && items.every((t) => t.name.startsWith('ev1_')), items.map((t) => t.name).join(', '));
+    } finally {
+        fs.writeFileSync(gw.configFile, good);
+        await gw.ctl(['reload']);
+        await c.close();
+    }
+    const c2 = await connect(gw);
+    try {
+        await waitFor(async () => (await all((p) => c2.listTools(p), 'tools')).items.some((t) => t.name.startsWith('ev2_')), { what: 'ev2 back' });
+    } finally {
+        await c2.close();
     }
 });

@@ -12,7 +12,7 @@ import {
     ListRootsRequestSchema,
     LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { startEverything, startGateway, stopAll } from '../lib/index.mjs';
+import { startEverything, startGateway, stopAll, waitFor } from '../lib/index.mjs';
 
 let gw;
 
@@ -88,9 +88,34 @@ test('elicitation requests reach the client and its answer the backend', { timeo
     }
 });
 
-// server-everything asks for roots on its GET stream, which the gateway does not open yet
-// (issue 3, item 8): roots are exercised once that lands.
-test('roots/list on the backend GET stream', { skip: 'GET streams to backends are not relayed yet' }, () => {});
+test('roots/list on the backend GET stream reaches the client; roots/list_changed goes back', { timeout: 60000 }, async () => {
+    const seen = newSeen();
+    const c = await capableClient(seen);
+    try {
+        const r = await c.callTool({ name: 'ev1_get-roots-list', arguments: {} });
+        assert.match(JSON.stringify(r.content), /mcpgw-root/, JSON.stringify(r.content));
+        assert.ok(seen.roots.length >= 1, 'the client was asked for its roots');
+        const before = seen.roots.length;
+        await c.sendRootsListChanged();
+        await waitFor(() => seen.roots.length > before, { what: 'the backend to ask again after roots/list_changed', timeoutMs: 10000 });
+    } finally {
+        await c.close();
+    }
+});
+
+test('log messages a backend sends on its GET stream reach the client', { timeout: 60000 }, async () => {
+    const seen = newSeen();
+    const c = await capableClient(seen);
+    try {
+        await c.setLoggingLevel('debug');
+        await c.callTool({ name: 'ev2_toggle-simulated-logging', arguments: {} });
+        const n = seen.logs.length;
+        await waitFor(() => seen.logs.length > n, { what: 'a simulated log message on the GET stream', timeoutMs: 15000 });
+        await c.callTool({ name: 'ev2_toggle-simulated-logging', arguments: {} });
+    } finally {
+        await c.close();
+    }
+});
 
 test('a client without the sampling capability is never asked; the backend gets an error', { timeout: 60000 }, async () => {
     const c = new Client({ name: 'mcpgw-interop', version: '0.1.0' });

@@ -38,9 +38,11 @@
 #define CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
 #define MAX_LISTENERS 16
 #define REQUEST_ID_MAX 64
+#define BATCH_MAX 256 /* messages in one batch (2025-03-26 sessions) */
 
 typedef struct peer peer_t;
 typedef struct call call_t;
+typedef struct batch batch_t;
 
 /* A process the router sends to: the broker or one worker. */
 struct peer {
@@ -89,6 +91,21 @@ typedef struct routes {
     size_t nrevoked;
 } routes_t;
 
+/* A batch of a 2025-03-26 session: every message is handled as if it came alone; the answers
+ * are collected and sent as one JSON array once the last one is in (202 when none is). */
+struct batch {
+    h2o_req_t *req;  /* NULL once the client has gone */
+    struct batch_guard *guard;
+    size_t pending;  /* messages not answered yet */
+    size_t nanswers;
+    int building;    /* still going through the messages */
+    gw_buf_t out;    /* "[" and the answers so far, comma-separated */
+};
+
+typedef struct batch_guard {
+    batch_t *batch;
+} batch_guard_t;
+
 /* Keeps the link from an h2o request (freed by h2o whenever it likes) to its call. */
 typedef struct req_guard {
     call_t *call;
@@ -120,6 +137,7 @@ struct call {
     char audit_backend[GW_SERVER_NAME_MAX + 1]; /* a copy: the routing table may change */
     char audit_session[GW_UUID_TEXT_LEN + 1];
     char audit_request_id[REQUEST_ID_MAX + 1];
+    batch_t *batch;      /* the batch this call answers a message of (req is NULL then) */
     int stream;          /* a client's GET stream (held open by the broker) */
     char stream_session[GW_UUID_TEXT_LEN + 1];
     const char *outcome; /* NULL: answered by the peer; else why the gateway answered */
@@ -149,6 +167,7 @@ typedef struct router {
     uint64_t next_corr;
     size_t ncalls;
     size_t nstreams;           /* of ncalls, GET streams: not requests in flight */
+    batch_t *cur_batch;        /* while a batch's messages are handled: answers go to it */
     h2o_timeout_t heartbeat;   /* http.sse_heartbeat, for idle GET streams */
     char request_id_prefix[9];
     uint64_t next_request_id;
@@ -269,9 +288,15 @@ static const char *reason_phrase(unsigned status)
     }
 }
 
+static void batch_answer(batch_t *b, const char *body, size_t len);
+
 static void respond_raw(h2o_req_t *req, unsigned status, const char *body, size_t len)
 {
     static h2o_generator_t none = {NULL, NULL};
+    if (R.cur_batch != NULL && R.cur_batch->req == req) {
+        batch_answer(R.cur_batch, body, len); /* one message of a batch answered here */
+        return;
+    }
     count_response(status, len);
     req->res.status = (int)status;
     req->res.reason = reason_phrase(status);
@@ -302,6 +327,50 @@ static void respond_error(h2o_req_t *req, unsigned status, const char *id, size_
     gw_metric_add(R.m, rejection_of(status, code, msg), 1);
     respond_raw(req, status, b.data, b.len);
     gw_buf_fini(&b);
+}
+
+static void on_batch_req_dispose(void *p)
+{
+    batch_guard_t *g = p;
+    if (g->batch != NULL) {
+        g->batch->req = NULL;
+        g->batch->guard = NULL;
+    }
+}
+
+/* Sends the batch's answer once every message has one, and frees the batch. */
+static void batch_maybe_finish(batch_t *b)
+{
+    if (b->building || b->pending > 0) {
+        return;
+    }
+    if (b->req != NULL) {
+        if (b->nanswers > 0 && gw_buf_append(&b->out, "]", 1) == GW_OK) {
+            respond_raw(b->req, 200, b->out.data, b->out.len);
+        } else {
+            respond_raw(b->req, 202, NULL, 0);
+        }
+    }
+    if (b->guard != NULL) {
+        b->guard->batch = NULL;
+    }
+    gw_buf_fini(&b->out);
+    free(b);
+}
+
+/* One message of the batch is done: its answer (a JSON-RPC response) or nothing (202). */
+static void batch_answer(batch_t *b, const char *body, size_t len)
+{
+    if (len > 0 && body[0] == '{') {
+        if ((b->nanswers > 0 && gw_buf_append(&b->out, ",", 1) != GW_OK) ||
+            gw_buf_append(&b->out, body, len) != GW_OK) {
+            gw_log_err("msg=\"out of memory collecting a batch answer\"");
+        } else {
+            b->nanswers++;
+        }
+    }
+    b->pending--;
+    batch_maybe_finish(b);
 }
 
 static h2o_iovec_t find_header(h2o_req_t *req, const char *name)
@@ -705,7 +774,9 @@ static void call_destroy(call_t *c)
     if (c->guard != NULL) {
         c->guard->call = NULL;
     }
-    gw_buf_fini(&c->body);
+    batch_t *batch = c->batch;
+    gw_buf_t answer = c->body; /* a batch message's answer, handed over below */
+    gw_buf_init(&c->body);
     gw_buf_fini(&c->sending);
     free(c->rpc_id);
     int64_t took_us = now_us() - c->start_us;
@@ -723,6 +794,10 @@ static void call_destroy(call_t *c)
     free(c);
     R.ncalls--;
     gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)(R.ncalls - R.nstreams));
+    if (batch != NULL) {
+        batch_answer(batch, answer.data, answer.len);
+    }
+    gw_buf_fini(&answer);
 }
 
 static gw_err_t peer_send(peer_t *p, gw_envelope_t *e);
@@ -844,6 +919,14 @@ static void call_fail(call_t *c, int code, const char *msg)
 {
     c->outcome = code == GW_RPC_TIMEOUT ? "timeout" : "unavailable";
     gw_log_warn("msg=\"call failed\" peer=%s code=%d reason=\"%s\"", c->peer->name, code, msg);
+    if (c->batch != NULL) {
+        gw_buf_reset(&c->body);
+        if (c->rpc_id_len > 0) {
+            gw_rpc_error(&c->body, c->rpc_id, c->rpc_id_len, code, msg);
+        }
+        call_destroy(c);
+        return;
+    }
     if (c->req == NULL) {
         call_destroy(c);
         return;
@@ -914,8 +997,48 @@ static void call_on_head(call_t *c, const gw_envelope_t *e)
     }
 }
 
+/* A reply to one message of a batch: only its JSON-RPC response is kept (what an event stream
+ * carries besides, progress and server requests, has nowhere to go in a JSON array). */
+static void batch_call_on_reply(call_t *c, const gw_envelope_t *e)
+{
+    gw_rpc_t rpc;
+    switch (e->kind) {
+    case GW_ENV_HEAD:
+        c->status = e->status ? e->status : 200;
+        c->sse = (e->flags & GW_ENV_F_SSE) != 0;
+        if (e->flags & GW_ENV_F_FINAL) {
+            gw_buf_reset(&c->body);
+            gw_buf_append(&c->body, e->body.ptr, e->body.len);
+            call_destroy(c);
+        }
+        return;
+    case GW_ENV_CHUNK:
+        if (!c->sse) {
+            gw_buf_append(&c->body, e->body.ptr, e->body.len);
+        } else if (gw_rpc_scan(e->body.ptr, e->body.len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) == GW_OK &&
+                   rpc.kind == GW_MSG_RESPONSE && rpc.id.len == c->rpc_id_len &&
+                   memcmp(e->body.ptr + rpc.id.off, c->rpc_id, rpc.id.len) == 0) {
+            gw_buf_reset(&c->body);
+            gw_buf_append(&c->body, e->body.ptr, e->body.len);
+        }
+        return;
+    case GW_ENV_END:
+        if (c->body.len == 0 && e->body.len > 0) {
+            gw_buf_append(&c->body, e->body.ptr, e->body.len);
+        }
+        call_destroy(c);
+        return;
+    default:
+        return;
+    }
+}
+
 static void call_on_reply(call_t *c, const gw_envelope_t *e)
 {
+    if (c->batch != NULL) {
+        batch_call_on_reply(c, e);
+        return;
+    }
     switch (e->kind) {
     case GW_ENV_HEAD:
         call_on_head(c, e);
@@ -985,7 +1108,6 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
 static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t timeout_ms)
 {
     call_t *c = calloc(1, sizeof(*c));
-    req_guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_req_dispose);
     if (c == NULL) {
         respond_error(req, 503, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR,
                       "gateway out of memory");
@@ -994,9 +1116,14 @@ static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t
     c->corr = ++R.next_corr;
     c->start_us = now_us();
     c->peer = peer;
-    c->req = req;
-    c->guard = g;
-    g->call = c;
+    if (R.cur_batch != NULL && R.cur_batch->req == req) {
+        c->batch = R.cur_batch; /* the batch answers the client, not this call */
+    } else {
+        req_guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_req_dispose);
+        c->req = req;
+        c->guard = g;
+        g->call = c;
+    }
     gw_buf_init(&c->body);
     gw_buf_init(&c->sending);
     if (e->rpc_id.len > 0 && (c->rpc_id = malloc(e->rpc_id.len)) != NULL) {
@@ -1445,6 +1572,139 @@ static gw_counter_t count_of_method(const gw_rpc_t *rpc)
     return GW_MC_REQ_OTHER;
 }
 
+static void handle_message(h2o_req_t *req, gw_envelope_t *ep, const char *body, size_t len,
+                           const gw_rpc_t *rp);
+
+/* The spans of the elements of a JSON array the scanner already validated. Returns how many, or
+ * more than max when there are too many. */
+static size_t split_array(const char *p, size_t len, gw_span_t *spans, size_t max)
+{
+    size_t n = 0;
+    size_t i = 0;
+    while (i < len && p[i] != '[') {
+        i++;
+    }
+    i++;
+    int depth = 0;
+    int in_string = 0;
+    size_t start = SIZE_MAX;
+    for (; i < len; i++) {
+        char ch = p[i];
+        if (in_string) {
+            if (ch == '\\') {
+                i++;
+            } else if (ch == '"') {
+                in_string = 0;
+            }
+            continue;
+        }
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            continue;
+        }
+        if (depth == 0 && (ch == ',' || ch == ']')) {
+            if (start != SIZE_MAX) {
+                if (n < max) {
+                    size_t end = i;
+                    while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t' ||
+                                           p[end - 1] == '\n' || p[end - 1] == '\r')) {
+                        end--;
+                    }
+                    spans[n] = (gw_span_t){.off = start, .len = end - start};
+                }
+                n++;
+                start = SIZE_MAX;
+            }
+            if (ch == ']') {
+                break;
+            }
+            continue;
+        }
+        if (start == SIZE_MAX) {
+            start = i;
+        }
+        if (ch == '"') {
+            in_string = 1;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        }
+    }
+    return n;
+}
+
+/* A batch: allowed in 2025-03-26 sessions only (later revisions removed them). Each message is
+ * handled as if it came alone; the answers go back as one JSON array. */
+static void handle_batch(h2o_req_t *req, const char *body, size_t len, const char *request_id)
+{
+    gw_session_claims_t claims;
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    if (!check_session(req, &claims, uuid, NULL, 0)) {
+        return;
+    }
+    if (claims.proto != GW_PROTO_2025_03_26) {
+        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Invalid Request: batches are not supported in this protocol version");
+        return;
+    }
+    static gw_span_t spans[BATCH_MAX];
+    size_t n = split_array(body, len, spans, BATCH_MAX);
+    if (n == 0 || n > BATCH_MAX) {
+        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      n == 0 ? "Invalid Request: empty batch"
+                             : "Invalid Request: more than 256 messages in one batch");
+        return;
+    }
+    batch_t *b = calloc(1, sizeof(*b));
+    batch_guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_batch_req_dispose);
+    if (b == NULL) {
+        respond_error(req, 503, NULL, 0, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
+        return;
+    }
+    b->req = req;
+    b->guard = g;
+    g->batch = b;
+    b->building = 1;
+    gw_buf_init(&b->out);
+    gw_buf_append(&b->out, "[", 1);
+    R.cur_batch = b;
+    for (size_t i = 0; i < n; i++) {
+        const char *m = body + spans[i].off;
+        size_t ml = spans[i].len;
+        gw_rpc_t rpc;
+        b->pending++;
+        gw_err_t err = gw_rpc_scan(m, ml, GW_RPC_DEFAULT_MAX_DEPTH, &rpc);
+        if (err != GW_OK) {
+            respond_error(req, 400, NULL, 0, GW_RPC_PARSE_ERROR, "Parse error");
+            continue;
+        }
+        if (rpc.kind == GW_MSG_INVALID || rpc.kind == GW_MSG_BATCH ||
+            (rpc.kind == GW_MSG_REQUEST && strcmp(rpc.method_str, "initialize") == 0)) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "Invalid Request: %s",
+                     rpc.kind == GW_MSG_BATCH     ? "a batch inside a batch"
+                     : rpc.kind == GW_MSG_REQUEST ? "initialize cannot be part of a batch"
+                     : rpc.invalid_reason         ? rpc.invalid_reason
+                                                  : "not a JSON-RPC 2.0 message");
+            respond_error(req, 400, m + rpc.id.off, rpc.id.len, GW_RPC_INVALID_REQUEST, msg);
+            continue;
+        }
+        gw_metric_add(R.m, count_of_method(&rpc), 1);
+        gw_envelope_t e = {.kind = GW_ENV_CALL};
+        e.method = (gw_str_t){rpc.method_str, strlen(rpc.method_str)};
+        e.rpc_id = (gw_str_t){m + rpc.id.off, rpc.id.len};
+        e.request_id = (gw_str_t){request_id, strlen(request_id)};
+        e.body = (gw_str_t){m, ml};
+        e.session = (gw_str_t){uuid, strlen(uuid)};
+        e.proto = claims.proto;
+        e.caps = claims.caps;
+        handle_message(req, &e, m, ml, &rpc);
+    }
+    R.cur_batch = NULL;
+    b->building = 0;
+    batch_maybe_finish(b);
+}
+
 static void handle_post(h2o_req_t *req, const char *request_id)
 {
     if (!is_json_content_type(find_token(req, H2O_TOKEN_CONTENT_TYPE))) {
@@ -1488,8 +1748,7 @@ static void handle_post(h2o_req_t *req, const char *request_id)
         return;
     }
     if (rpc.kind == GW_MSG_BATCH) {
-        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
-                      "Invalid Request: batches are not supported in this protocol version");
+        handle_batch(req, body, len, request_id);
         return;
     }
     gw_metric_add(R.m, count_of_method(&rpc), 1);
@@ -1528,6 +1787,19 @@ static void handle_post(h2o_req_t *req, const char *request_id)
     e.session = (gw_str_t){uuid, strlen(uuid)};
     e.proto = claims.proto;
     e.caps = claims.caps;
+    handle_message(req, &e, body, len, &rpc);
+}
+
+/* Handles one JSON-RPC message (not initialize) of a checked session; e carries the session.
+ * Every path answers through respond_raw/respond_error or dispatch, exactly once (batches count
+ * on it). */
+static void handle_message(h2o_req_t *req, gw_envelope_t *ep, const char *body, size_t len,
+                           const gw_rpc_t *rp)
+{
+    gw_envelope_t e = *ep;
+    gw_rpc_t rpc = *rp;
+    const char *id = body + rpc.id.off;
+    size_t id_len = rpc.id.len;
     if (rpc.kind == GW_MSG_NOTIFICATION) {
         /* cancelled, roots/list_changed, ...: every backend this session uses gets it (a
          * cancelled requestId is the client's own id, which backends saw unchanged) */

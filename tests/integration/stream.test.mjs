@@ -111,3 +111,14 @@ test('a backend going down and coming back sends tools/list_changed', async () =
         st.close();
     }
 });
+
+test('an open stream does not hold up a stop; the gateway stops cleanly with no sanitizer report', async () => {
+    const s = await initializeSession(stack.gw.url);
+    const st = await s.openStream();
+    const t0 = Date.now();
+    const r = await stack.gw.proc.stop({ signal: 'SIGTERM', graceMs: 10000 });
+    assert.ok(Date.now() - t0 < 4000, `stopped in ${Date.now() - t0} ms`);
+    await waitFor(() => st.ended, { what: 'the stream to end' });
+    assert.equal(r.code, 0, stack.gw.logs().split('\n').slice(-15).join('\n'));
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
+});

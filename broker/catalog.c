@@ -441,6 +441,43 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cu
 
 /* ---- capabilities and routes ---- */
 
+/* Writes the union of objects vals[0..n) (keys of all, values merged the same way; a value that
+ * is not an object is taken from the first that has the key). */
+static void gen_union(yajl_gen g, yajl_val *vals, size_t n)
+{
+    if (!YAJL_IS_OBJECT(vals[0])) {
+        gw_json_gen(g, vals[0]);
+        return;
+    }
+    yajl_gen_map_open(g);
+    for (size_t i = 0; i < n; i++) {
+        if (!YAJL_IS_OBJECT(vals[i])) {
+            continue;
+        }
+        for (size_t k = 0; k < YAJL_GET_OBJECT(vals[i])->len; k++) {
+            const char *key = YAJL_GET_OBJECT(vals[i])->keys[k];
+            int earlier = 0;
+            for (size_t j = 0; j < i && !earlier; j++) {
+                earlier = gw_json_get(vals[j], key) != NULL;
+            }
+            if (earlier) {
+                continue; /* merged when its first owner came */
+            }
+            yajl_val sub[16];
+            size_t m = 0;
+            for (size_t j = i; j < n && m < 16; j++) {
+                yajl_val v = gw_json_get(vals[j], key);
+                if (v != NULL) {
+                    sub[m++] = v;
+                }
+            }
+            gw_json_gen_cstr(g, key);
+            gen_union(g, sub, m);
+        }
+    }
+    yajl_gen_map_close(g);
+}
+
 void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
 {
     /* The gateway's lists change whenever backends come and go, so every list it offers says
@@ -449,12 +486,22 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
     enum { N = sizeof(known) / sizeof(known[0]) };
     int present[N] = {1, 0, 0, 0, 0};
     int subscribe = 0;
+    yajl_val trees[64];
+    yajl_val tasks[64]; /* the backends' tasks capabilities: their union is the gateway's */
+    size_t ntrees = 0, ntasks = 0;
     for (size_t i = 0; i < cat->nbackends; i++) {
         const brk_backend_t *b = &cat->backends[i];
         char e[64];
         yajl_val caps =
             b->capabilities ? gw_json_parse(b->capabilities, strlen(b->capabilities), e, sizeof(e))
                             : NULL;
+        if (caps != NULL && ntrees < 64) {
+            trees[ntrees++] = caps;
+            yajl_val t = gw_json_get(caps, "tasks");
+            if (t != NULL) {
+                tasks[ntasks++] = t;
+            }
+        }
         for (size_t k = 0; caps != NULL && k < N; k++) {
             yajl_val v = gw_json_get(caps, known[k]);
             if (v == NULL) {
@@ -465,7 +512,9 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
                 subscribe |= YAJL_IS_TRUE(gw_json_get(v, "subscribe"));
             }
         }
-        yajl_tree_free(caps);
+        if (caps != NULL && trees[ntrees - 1] != caps) {
+            yajl_tree_free(caps); /* beyond 64 backends: not kept */
+        }
     }
     yajl_gen_map_open(g);
     for (size_t k = 0; k < N; k++) {
@@ -484,7 +533,14 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
         }
         yajl_gen_map_close(g);
     }
+    if (ntasks > 0) {
+        gw_json_gen_cstr(g, "tasks");
+        gen_union(g, tasks, ntasks);
+    }
     yajl_gen_map_close(g);
+    for (size_t i = 0; i < ntrees; i++) {
+        yajl_tree_free(trees[i]);
+    }
 }
 
 /* Does backend b advertise the capability named cap? */
@@ -552,6 +608,8 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const 
         yajl_gen_bool(g, has_capability(b, "completions"));
         gw_json_gen_cstr(g, "logging");
         yajl_gen_bool(g, has_capability(b, "logging"));
+        gw_json_gen_cstr(g, "tasks");
+        yajl_gen_bool(g, has_capability(b, "tasks"));
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);

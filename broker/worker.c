@@ -1402,18 +1402,132 @@ static void call_head(call_t *c, uint32_t status, uint32_t flags)
     call_send(c, GW_ENV_HEAD, status, flags, NULL, 0);
 }
 
+/* ---- task ids ---- */
+
+/* Task ids reach clients as "mcpgw:<server>:<the backend's id>", so that a router can send
+ * tasks/get, tasks/result and tasks/cancel to the backend that owns the task (and two backends'
+ * ids never collide). Only the members the spec gives task ids are rewritten. */
+
+/* Prefixes the string member key of obj in place; returns 1 when it did. */
+static int task_prefix_member(wrk_t *w, yajl_val obj, const char *key)
+{
+    yajl_val v = gw_json_get(obj, key);
+    if (!YAJL_IS_STRING(v)) {
+        return 0;
+    }
+    size_t n = strlen(w->name) + strlen(v->u.string) + 8;
+    char *p = malloc(n);
+    if (p == NULL) {
+        return 0;
+    }
+    snprintf(p, n, "mcpgw:%s:%s", w->name, v->u.string);
+    free(v->u.string);
+    v->u.string = p;
+    return 1;
+}
+
+/* Adds the string member key (obj has none) to obj; returns 1 when it did. */
+static int json_add_string(yajl_val obj, const char *key, const char *value)
+{
+    size_t n = obj->u.object.len;
+    const char **keys = realloc((void *)obj->u.object.keys, (n + 1) * sizeof(*keys));
+    if (keys == NULL) {
+        return 0;
+    }
+    obj->u.object.keys = keys;
+    yajl_val *values = realloc(obj->u.object.values, (n + 1) * sizeof(*values));
+    if (values == NULL) {
+        return 0;
+    }
+    obj->u.object.values = values;
+    yajl_val v = calloc(1, sizeof(*v));
+    char *k = strdup(key);
+    char *s = strdup(value);
+    if (v == NULL || k == NULL || s == NULL) {
+        free(v);
+        free(k);
+        free(s);
+        return 0;
+    }
+    v->type = yajl_t_string;
+    v->u.string = s;
+    keys[n] = k;
+    values[n] = v;
+    obj->u.object.len = n + 1;
+    return 1;
+}
+
+/* Writes into out the message with its task ids (and, for a tasks/list answer, its nextCursor)
+ * made the gateway's; returns 0 when there was nothing to change. next names the backend whose
+ * tasks come after this one's in tasks/list (NULL: none). */
+static int tasks_rewrite(wrk_t *w, const char *data, size_t len, int list_reply, gw_str_t next,
+                         gw_buf_t *out)
+{
+    static const char related[] = "io.modelcontextprotocol/related-task";
+    if (!list_reply && memmem(data, len, "\"taskId\"", 8) == NULL) {
+        return 0;
+    }
+    char err[64];
+    yajl_val tree = gw_json_parse(data, len, err, sizeof(err));
+    if (tree == NULL) {
+        return 0;
+    }
+    yajl_val result = gw_json_get(tree, "result");
+    yajl_val params = gw_json_get(tree, "params");
+    int changed = task_prefix_member(w, gw_json_get(result, "task"), "taskId"); /* CreateTaskResult */
+    changed |= task_prefix_member(w, result, "taskId");       /* tasks/get, tasks/cancel */
+    changed |= task_prefix_member(w, params, "taskId");       /* notifications/tasks/status */
+    changed |= task_prefix_member(w, gw_json_get(gw_json_get(result, "_meta"), related), "taskId");
+    changed |= task_prefix_member(w, gw_json_get(gw_json_get(params, "_meta"), related), "taskId");
+    yajl_val tasks = gw_json_get(result, "tasks");
+    for (size_t i = 0; list_reply && YAJL_IS_ARRAY(tasks) && i < tasks->u.array.len; i++) {
+        changed |= task_prefix_member(w, tasks->u.array.values[i], "taskId");
+    }
+    if (list_reply && YAJL_IS_OBJECT(result)) {
+        if (gw_json_get(result, "nextCursor") != NULL) {
+            changed |= task_prefix_member(w, result, "nextCursor");
+        } else if (next.len > 0 && next.len <= GW_SERVER_NAME_MAX) {
+            char cursor[GW_SERVER_NAME_MAX + 16];
+            snprintf(cursor, sizeof(cursor), "mcpgw:%.*s:", (int)next.len, next.ptr);
+            changed |= json_add_string(result, "nextCursor", cursor);
+        }
+    }
+    if (changed && gw_json_to_buf(tree, out) != GW_OK) {
+        changed = 0;
+    }
+    yajl_tree_free(tree);
+    return changed;
+}
+
+/* The next-task-server header of a tasks/list call (see the router's route_task_list). */
+static gw_str_t call_next_task_server(const call_t *c)
+{
+    for (size_t i = 0; i < c->env.nheaders; i++) {
+        if (gw_str_eq(c->env.headers[i].name, "next-task-server")) {
+            return c->env.headers[i].value;
+        }
+    }
+    return GW_STR_NULL;
+}
+
 /* Sends one CHUNK of the reply, or keeps it for the held HEAD. */
 static void call_chunk(call_t *c, const char *body, size_t len)
 {
-    if (c->head_held) {
-        if (gw_buf_append(&c->held_body, body, len) != GW_OK) {
-            gw_log_warn("msg=\"reply lost\" request_id=%s backend=%s error=\"out of memory\"",
-                        c->rid, c->w->name);
-            c->lost = 1;
-        }
-        return;
+    gw_buf_t t;
+    gw_buf_init(&t);
+    if (tasks_rewrite(c->w, body, len, gw_str_eq(c->env.method, "tasks/list"),
+                      call_next_task_server(c), &t)) {
+        body = t.data;
+        len = t.len;
     }
-    call_send(c, GW_ENV_CHUNK, 0, 0, body, len);
+    if (!c->head_held) {
+        call_send(c, GW_ENV_CHUNK, 0, 0, body, len);
+    } else if (gw_buf_append(&c->held_body, body, len) != GW_OK) {
+        gw_log_warn("msg=\"reply lost\" request_id=%s backend=%s error=\"out of memory\"",
+                    c->rid, c->w->name);
+        c->lost = 1;
+    }
+    gw_buf_fini(&t);
 }
 
 /* Ends the reply stream. c is destroyed here unless replies are still queued; do not touch it
@@ -1616,6 +1730,12 @@ static void stream_start(upstream_t *up)
 static void stream_to_client(upstream_t *up, const char *body, size_t len)
 {
     wrk_t *w = up->w;
+    gw_buf_t t;
+    gw_buf_init(&t);
+    if (tasks_rewrite(w, body, len, 0, GW_STR_NULL, &t)) {
+        body = t.data;
+        len = t.len;
+    }
     gw_envelope_t e;
     memset(&e, 0, sizeof(e));
     e.kind = GW_ENV_CONTROL;
@@ -1628,6 +1748,7 @@ static void stream_to_client(upstream_t *up, const char *body, size_t len)
         gw_log_warn("msg=\"server message lost: the broker is unreachable\" backend=%s session=%s",
                     w->name, up->key);
     }
+    gw_buf_fini(&t);
 }
 
 /* The catalog's own session answers what a backend asks it: no roots, pings; nothing else. */

@@ -29,6 +29,8 @@ enum key {
     K_CAPABILITIES,
     K_META,
     K_REF,
+    K_TASK_ID,
+    K_CURSOR,
     /* params._meta */
     K_PROGRESS_TOKEN,
     /* params.ref (completion/complete) */
@@ -92,6 +94,9 @@ static enum key params_key(const unsigned char *k, size_t n)
         return memcmp(k, "name", 4) == 0 ? K_NAME : K_NONE;
     case 5:
         return memcmp(k, "_meta", 5) == 0 ? K_META : K_NONE;
+    case 6:
+        return memcmp(k, "taskId", 6) == 0 ? K_TASK_ID : memcmp(k, "cursor", 6) == 0 ? K_CURSOR
+                                                                                       : K_NONE;
     case 12:
         return memcmp(k, "capabilities", 12) == 0 ? K_CAPABILITIES : K_NONE;
     case 15:
@@ -300,6 +305,12 @@ static void params_value(struct scan *st, enum key key, enum value_type t, const
     case K_PROTOCOL_VERSION:
         out->protocol_version = string_span(st, s, n);
         break;
+    case K_TASK_ID:
+        out->task_id = string_span(st, s, n);
+        break;
+    case K_CURSOR:
+        out->cursor = string_span(st, s, n);
+        break;
     default:
         break;
     }
@@ -426,7 +437,7 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n)
             break;
         }
         key = params_key(k, n);
-        if (key == K_NAME || key == K_URI || key == K_REF) {
+        if (key == K_NAME || key == K_URI || key == K_REF || key == K_TASK_ID || key == K_CURSOR) {
             note_member(st, key);
         } else if (key == K_CAPABILITIES) {
             st->out->caps = 0; /* a repeated member: the backend's parser keeps the last */

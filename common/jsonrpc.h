@@ -47,6 +47,8 @@ typedef struct gw_rpc {
     char ref_name_str[GW_RPC_NAME_MAX + 1];
     int ref_name_too_long;
     gw_span_t ref_uri; /* params.ref.uri string token (completion/complete) */
+    gw_span_t task_id; /* params.taskId string token (tasks/get, tasks/result, tasks/cancel) */
+    gw_span_t cursor;  /* params.cursor string token (list methods) */
     int has_result;
     int has_error;
 } gw_rpc_t;
@@ -54,9 +56,8 @@ typedef struct gw_rpc {
 /* Scans one complete body. Returns GW_EPARSE for anything that is not well-formed UTF-8 JSON
  * (answer -32700) and GW_ETOOBIG for nesting deeper than max_depth; otherwise GW_OK with
  * out->kind saying what the message is (GW_MSG_INVALID answers -32600). Duplicate keys among
- * jsonrpc/id/method/params/result/error, params.name/uri/ref and params.ref.name/uri make the
- * message GW_MSG_INVALID: the
- * gateway must route on exactly what the backend will read. */
+ * jsonrpc/id/method/params/result/error, params.name/uri/ref/taskId/cursor and params.ref.name/uri
+ * make the message GW_MSG_INVALID: the gateway must route on exactly what the backend will read. */
 gw_err_t gw_rpc_scan(const char *body, size_t len, unsigned max_depth, gw_rpc_t *out);
 
 /* Writes body to out with the bytes of span replaced by the JSON string of s[0..n). */

@@ -320,6 +320,27 @@ static void test_completion_ref(void **state)
                    "duplicate member");
 }
 
+static void test_task_id_and_cursor(void **state)
+{
+    gw_rpc_t r;
+    const char *get = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tasks/get\","
+                      "\"params\":{\"_meta\":{\"taskId\":\"no\"},\"taskId\":\"mcpgw:ev1:abc\"}}";
+    assert_int_equal(scan(get, &r), GW_OK);
+    assert_span(get, r.task_id, "\"mcpgw:ev1:abc\"");
+    assert_int_equal(r.cursor.len, 0);
+    const char *list = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tasks/list\","
+                       "\"params\":{\"cursor\":\"mcpgw:ev2:\"}}";
+    assert_int_equal(scan(list, &r), GW_OK);
+    assert_span(list, r.cursor, "\"mcpgw:ev2:\"");
+    assert_int_equal(r.task_id.len, 0);
+    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/get\","
+                   "\"params\":{\"taskId\":\"a\",\"taskId\":\"b\"}}",
+                   "duplicate member");
+    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/list\","
+                   "\"params\":{\"cursor\":\"a\",\"cursor\":\"b\"}}",
+                   "duplicate member");
+}
+
 static void test_duplicate_members(void **state)
 {
     static const char *dups[] = {
@@ -718,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_initialize_fields),
         cmocka_unit_test(test_progress_token),
         cmocka_unit_test(test_completion_ref),
+        cmocka_unit_test(test_task_id_and_cursor),
         cmocka_unit_test(test_duplicate_members),
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_parse_errors),

@@ -67,6 +67,7 @@ typedef struct route_server {
     peer_t *peer;
     int resources; /* advertises resources */
     int logging;   /* advertises logging */
+    int tasks;     /* advertises tasks */
 } route_server_t;
 
 /* The kinds of keys the routing table maps to their owning server (docs/ipc.md). */
@@ -714,6 +715,7 @@ static routes_t *routes_parse(const char *json, size_t len)
         r->servers[i].peer = p;
         r->servers[i].resources = YAJL_IS_TRUE(gw_json_get(s, "resources"));
         r->servers[i].logging = YAJL_IS_TRUE(gw_json_get(s, "logging"));
+        r->servers[i].tasks = YAJL_IS_TRUE(gw_json_get(s, "tasks"));
         r->nservers++;
         if (r->servers[i].name == NULL) {
             goto fail;
@@ -1354,6 +1356,8 @@ typedef enum dest {
     DEST_PROMPT,   /* to the owner of params.name among prompts, prefix removed */
     DEST_RESOURCE, /* to the owner of params.uri */
     DEST_COMPLETE, /* to the owner of params.ref (a prompt name or a resource URI) */
+    DEST_TASK,     /* to the backend named in params.taskId ("mcpgw:<server>:<its id>") */
+    DEST_TASK_LIST, /* to the backend named in params.cursor, else the first offering tasks */
 } dest_t;
 
 static const struct method_route {
@@ -1367,6 +1371,10 @@ static const struct method_route {
     {"resources/subscribe", DEST_RESOURCE},
     {"resources/unsubscribe", DEST_RESOURCE},
     {"completion/complete", DEST_COMPLETE},
+    {"tasks/get", DEST_TASK},
+    {"tasks/result", DEST_TASK},
+    {"tasks/cancel", DEST_TASK},
+    {"tasks/list", DEST_TASK_LIST},
     {"tools/list", DEST_BROKER},
     {"prompts/list", DEST_BROKER},
     {"resources/list", DEST_BROKER},
@@ -1485,6 +1493,107 @@ static void route_by_uri(h2o_req_t *req, gw_envelope_t *e, const char *body, con
         return;
     }
     send_to_server(req, e, (size_t)owner);
+}
+
+/* A gateway task id or tasks/list cursor names its backend: "mcpgw:<server>:<the backend's>".
+ * Returns the server's index (and where the backend's part starts in text), or -1. */
+static long task_owner(const char *text, const char **rest)
+{
+    static const char tag[] = "mcpgw:";
+    if (text == NULL || strncmp(text, tag, sizeof(tag) - 1) != 0) {
+        return -1;
+    }
+    const char *name = text + sizeof(tag) - 1;
+    const char *colon = strchr(name, ':');
+    for (size_t i = 0; colon != NULL && R.routes != NULL && i < R.routes->nservers; i++) {
+        const route_server_t *s = &R.routes->servers[i];
+        if (s->tasks && strlen(s->name) == (size_t)(colon - name) &&
+            memcmp(s->name, name, (size_t)(colon - name)) == 0) {
+            *rest = colon + 1;
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* tasks/get, tasks/result, tasks/cancel: to the backend the task id names, with its own id. */
+static void route_task(h2o_req_t *req, gw_envelope_t *e, const char *body, size_t len,
+                       const gw_rpc_t *rpc)
+{
+    const char *id = body + rpc->id.off;
+    char text[1024];
+    const char *rest = NULL;
+    const char *t = string_token_text(body, rpc->task_id, text, sizeof(text));
+    long owner = task_owner(t, &rest);
+    if (owner < 0) {
+        respond_error(req, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
+                      t == NULL ? "Invalid params: taskId is required" : "Unknown task");
+        return;
+    }
+    gw_buf_t b;
+    gw_buf_init(&b);
+    if (gw_rpc_splice_string(&b, body, len, rpc->task_id, rest, strlen(rest)) != GW_OK) {
+        gw_buf_fini(&b);
+        respond_error(req, 503, id, rpc->id.len, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
+        return;
+    }
+    e->body = (gw_str_t){b.data, b.len};
+    send_to_server(req, e, (size_t)owner);
+    gw_buf_fini(&b);
+}
+
+/* tasks/list walks the backends that offer tasks one after the other: the worker turns each
+ * backend's nextCursor into a gateway cursor, and its last page's into the next backend's
+ * start ("mcpgw:<next>:"), which it learns from the next-task-server header. */
+static void route_task_list(h2o_req_t *req, gw_envelope_t *e, const char *body, size_t len,
+                            const gw_rpc_t *rpc)
+{
+    const char *id = body + rpc->id.off;
+    char text[1024];
+    const char *rest = "";
+    long owner = -1;
+    if (rpc->cursor.len > 0) {
+        owner = task_owner(string_token_text(body, rpc->cursor, text, sizeof(text)), &rest);
+        if (owner < 0) {
+            respond_error(req, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
+                          "Invalid params: unknown cursor");
+            return;
+        }
+    } else {
+        for (size_t i = 0; R.routes != NULL && i < R.routes->nservers && owner < 0; i++) {
+            owner = R.routes->servers[i].tasks ? (long)i : -1;
+        }
+        if (owner < 0) {
+            respond_error(req, 200, id, rpc->id.len, GW_RPC_METHOD_NOT_FOUND,
+                          "Method not found: no backend offers tasks");
+            return;
+        }
+    }
+    for (size_t i = (size_t)owner + 1; i < R.routes->nservers; i++) {
+        if (R.routes->servers[i].tasks && e->nheaders < GW_ENV_MAX_HEADERS) {
+            const char *n = R.routes->servers[i].name;
+            e->headers[e->nheaders++] =
+                (gw_env_header_t){GW_STR("next-task-server"), {n, strlen(n)}};
+            break;
+        }
+    }
+    gw_buf_t b;
+    gw_buf_init(&b);
+    gw_err_t err = GW_OK;
+    if (rpc->cursor.len > 0) {
+        /* the backend's own cursor, or none at all for the first page of the next backend */
+        err = rest[0] != '\0'
+                  ? gw_rpc_splice_string(&b, body, len, rpc->cursor, rest, strlen(rest))
+                  : gw_rpc_splice_raw(&b, body, len, rpc->params, "{}", 2);
+        e->body = (gw_str_t){b.data, b.len};
+    }
+    if (err != GW_OK) {
+        gw_buf_fini(&b);
+        respond_error(req, 503, id, rpc->id.len, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
+        return;
+    }
+    send_to_server(req, e, (size_t)owner);
+    gw_buf_fini(&b);
 }
 
 /* Sends e to every backend's worker, no reply expected; with logging_only, only to those that
@@ -1853,6 +1962,12 @@ static void handle_message(h2o_req_t *req, gw_envelope_t *ep, const char *body, 
         return;
     case DEST_RESOURCE:
         route_by_uri(req, &e, body, &rpc, rpc.uri);
+        return;
+    case DEST_TASK:
+        route_task(req, &e, body, len, &rpc);
+        return;
+    case DEST_TASK_LIST:
+        route_task_list(req, &e, body, len, &rpc);
         return;
     case DEST_COMPLETE:
         if (rpc.ref_name.len > 0) {

@@ -92,25 +92,24 @@ typedef struct routes {
     size_t nrevoked;
 } routes_t;
 
+/* Links an h2o request (freed by h2o whenever it likes) to what answers it (a call or a batch):
+ * when the request goes, the owner's req and guard become NULL; when the owner goes first, it
+ * clears the guard's pointers. */
+typedef struct req_guard {
+    h2o_req_t **req;
+    struct req_guard **guard;
+} req_guard_t;
+
 /* A batch of a 2025-03-26 session: every message is handled as if it came alone; the answers
  * are collected and sent as one JSON array once the last one is in (202 when none is). */
 struct batch {
-    h2o_req_t *req;  /* NULL once the client has gone */
-    struct batch_guard *guard;
-    size_t pending;  /* messages not answered yet */
+    h2o_req_t *req; /* NULL once the client has gone */
+    req_guard_t *guard;
+    size_t pending; /* messages not answered yet */
     size_t nanswers;
-    int building;    /* still going through the messages */
-    gw_buf_t out;    /* "[" and the answers so far, comma-separated */
+    int building; /* still going through the messages */
+    gw_buf_t out; /* "[" and the answers so far, comma-separated */
 };
-
-typedef struct batch_guard {
-    batch_t *batch;
-} batch_guard_t;
-
-/* Keeps the link from an h2o request (freed by h2o whenever it likes) to its call. */
-typedef struct req_guard {
-    call_t *call;
-} req_guard_t;
 
 typedef enum call_state {
     CALL_WAITING,   /* sent; nothing received yet */
@@ -330,12 +329,30 @@ static void respond_error(h2o_req_t *req, unsigned status, const char *id, size_
     gw_buf_fini(&b);
 }
 
-static void on_batch_req_dispose(void *p)
+static void on_req_dispose(void *p)
 {
-    batch_guard_t *g = p;
-    if (g->batch != NULL) {
-        g->batch->req = NULL;
-        g->batch->guard = NULL;
+    req_guard_t *g = p;
+    if (g->req != NULL) {
+        *g->req = NULL;
+        *g->guard = NULL;
+    }
+}
+
+/* Ties req to owner's req and guard fields (see req_guard_t). */
+static void req_guard(h2o_req_t *req, h2o_req_t **owner_req, req_guard_t **owner_guard)
+{
+    req_guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_req_dispose);
+    *owner_req = req;
+    *owner_guard = g;
+    g->req = owner_req;
+    g->guard = owner_guard;
+}
+
+/* The owner goes first: the request no longer points at it. */
+static void req_unguard(req_guard_t *g)
+{
+    if (g != NULL) {
+        g->req = NULL;
     }
 }
 
@@ -352,9 +369,7 @@ static void batch_maybe_finish(batch_t *b)
             respond_raw(b->req, 202, NULL, 0);
         }
     }
-    if (b->guard != NULL) {
-        b->guard->batch = NULL;
-    }
+    req_unguard(b->guard);
     gw_buf_fini(&b->out);
     free(b);
 }
@@ -754,15 +769,6 @@ static call_t **call_slot(uint64_t corr)
     return slot;
 }
 
-static void on_req_dispose(void *p)
-{
-    req_guard_t *g = p;
-    if (g->call != NULL) {
-        g->call->req = NULL;
-        g->call->guard = NULL;
-    }
-}
-
 static void call_destroy(call_t *c)
 {
     call_t **slot = call_slot(c->corr);
@@ -773,9 +779,7 @@ static void call_destroy(call_t *c)
     if (h2o_timeout_is_linked(&c->timer)) {
         h2o_timeout_unlink(&c->timer);
     }
-    if (c->guard != NULL) {
-        c->guard->call = NULL;
-    }
+    req_unguard(c->guard);
     batch_t *batch = c->batch;
     gw_buf_t answer = c->body; /* a batch message's answer, handed over below */
     gw_buf_init(&c->body);
@@ -1121,10 +1125,7 @@ static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t
     if (R.cur_batch != NULL && R.cur_batch->req == req) {
         c->batch = R.cur_batch; /* the batch answers the client, not this call */
     } else {
-        req_guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_req_dispose);
-        c->req = req;
-        c->guard = g;
-        g->call = c;
+        req_guard(req, &c->req, &c->guard);
     }
     gw_buf_init(&c->body);
     gw_buf_init(&c->sending);
@@ -1765,14 +1766,11 @@ static void handle_batch(h2o_req_t *req, const char *body, size_t len, const cha
         return;
     }
     batch_t *b = calloc(1, sizeof(*b));
-    batch_guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_batch_req_dispose);
     if (b == NULL) {
         respond_error(req, 503, NULL, 0, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
         return;
     }
-    b->req = req;
-    b->guard = g;
-    g->batch = b;
+    req_guard(req, &b->req, &b->guard);
     b->building = 1;
     gw_buf_init(&b->out);
     gw_buf_append(&b->out, "[", 1);

@@ -304,8 +304,14 @@ int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
 {
     if (strcmp(a->url, b->url) != 0 || strcmp(a->prefix, b->prefix) != 0 ||
         a->timeout_ms != b->timeout_ms || a->health_interval_ms != b->health_interval_ms ||
-        a->nheaders != b->nheaders) {
+        a->nheaders != b->nheaders || a->ntool_timeouts != b->ntool_timeouts) {
         return 0;
+    }
+    for (size_t i = 0; i < a->ntool_timeouts; i++) {
+        if (strcmp(a->tool_timeouts[i].tool, b->tool_timeouts[i].tool) != 0 ||
+            a->tool_timeouts[i].timeout_ms != b->tool_timeouts[i].timeout_ms) {
+            return 0;
+        }
     }
     for (size_t i = 0; i < a->nheaders; i++) {
         if (strcmp(a->headers[i].name, b->headers[i].name) != 0 ||
@@ -533,6 +539,15 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const 
         gw_json_gen_cstr(g, b->conf->prefix);
         gw_json_gen_cstr(g, "timeout_ms");
         yajl_gen_integer(g, (long long)b->conf->timeout_ms);
+        if (b->conf->ntool_timeouts > 0) {
+            gw_json_gen_cstr(g, "tool_timeouts");
+            yajl_gen_map_open(g);
+            for (size_t t = 0; t < b->conf->ntool_timeouts; t++) {
+                gw_json_gen_cstr(g, b->conf->tool_timeouts[t].tool);
+                yajl_gen_integer(g, (long long)b->conf->tool_timeouts[t].timeout_ms);
+            }
+            yajl_gen_map_close(g);
+        }
         gw_json_gen_cstr(g, "up");
         yajl_gen_bool(g, b->state == BRK_BACKEND_UP);
         gw_json_gen_cstr(g, "resources");

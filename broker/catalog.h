@@ -66,7 +66,7 @@ brk_backend_t *brk_catalog_backend(brk_catalog_t *cat, const char *name);
 int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name);
 /* Rebuilds what clients see after adoptions (a new generation: old cursors are refused). */
 gw_err_t brk_catalog_refresh(brk_catalog_t *cat);
-/* Do two server settings route and call alike (url, prefix, headers, timeout)? */
+/* Do two server settings route and call alike (url, prefix, headers, timeouts)? */
 int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b);
 /* How many backends have reported (up or down). */
 size_t brk_catalog_reported(const brk_catalog_t *cat);

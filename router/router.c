@@ -53,15 +53,30 @@ struct peer {
     unsigned seen_added;
     unsigned seen_removed;
     h2o_linklist_t calls; /* call_t.peer_link, in flight to this peer */
-    h2o_timeout_t timeout;
-    uint64_t timeout_ms;
     peer_t *next;
 };
+
+/* A call's timer waits in the list of its duration (h2o_timeout_t lists have one duration each):
+ * one list per distinct deadline the routing tables have named, never freed (a handful). */
+typedef struct timeout_list {
+    uint64_t ms;
+    h2o_timeout_t timeout;
+    struct timeout_list *next;
+} timeout_list_t;
+
+/* servers[].tool_timeouts from the routing table: a backend tool's deadline. */
+typedef struct route_tool_timeout {
+    char *tool; /* the backend's own name, without the prefix */
+    uint64_t ms;
+} route_tool_timeout_t;
 
 typedef struct route_server {
     char *name;
     size_t prefix_len;
     peer_t *peer;
+    uint64_t timeout_ms; /* the backend deadline of a call to this server (servers[].timeout) */
+    route_tool_timeout_t *tool_timeouts;
+    size_t ntool_timeouts;
     int resources; /* advertises resources */
     int logging;   /* advertises logging */
 } route_server_t;
@@ -140,6 +155,7 @@ typedef struct router {
     peer_t *peers; /* every peer, broker first */
     routes_t *routes;
     uint64_t routes_corr; /* correlation id of the live routes subscription */
+    timeout_list_t *timeouts;
     h2o_timeout_t retry_timeout;
     h2o_timeout_entry_t retry_entry;
     call_t *calls[CALL_BUCKETS];
@@ -457,6 +473,10 @@ static void routes_destroy(routes_t *r)
     }
     for (size_t i = 0; i < r->nservers; i++) {
         free(r->servers[i].name);
+        for (size_t j = 0; j < r->servers[i].ntool_timeouts; j++) {
+            free(r->servers[i].tool_timeouts[j].tool);
+        }
+        free(r->servers[i].tool_timeouts);
     }
     for (size_t k = 0; k < KEY_KINDS; k++) {
         for (size_t i = 0; i < r->nkeys[k]; i++) {
@@ -556,7 +576,7 @@ static int routes_revoked(const routes_t *r, const char *uuid)
     return bsearch(&uuid, r->revoked, r->nrevoked, sizeof(char *), cmp_str) != NULL;
 }
 
-static peer_t *peer_create(const char *name, uint64_t timeout_ms);
+static peer_t *peer_create(const char *name);
 
 static peer_t *peer_find(const char *name)
 {
@@ -596,6 +616,45 @@ static int parse_key_map(routes_t *r, yajl_val map, int kind)
     return 0;
 }
 
+/* A server's "tool_timeouts" object ({tool: ms}), absent when it has none. */
+static int parse_tool_timeouts(route_server_t *s, yajl_val map)
+{
+    if (map == NULL) {
+        return 0;
+    }
+    if (!YAJL_IS_OBJECT(map)) {
+        return -1;
+    }
+    size_t n = YAJL_GET_OBJECT(map)->len;
+    if ((s->tool_timeouts = calloc(n + 1, sizeof(*s->tool_timeouts))) == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yajl_val ms = YAJL_GET_OBJECT(map)->values[i];
+        if (!YAJL_IS_INTEGER(ms) || YAJL_GET_INTEGER(ms) <= 0) {
+            return -1;
+        }
+        route_tool_timeout_t *t = &s->tool_timeouts[s->ntool_timeouts];
+        if ((t->tool = strdup(YAJL_GET_OBJECT(map)->keys[i])) == NULL) {
+            return -1;
+        }
+        t->ms = (uint64_t)YAJL_GET_INTEGER(ms);
+        s->ntool_timeouts++;
+    }
+    return 0;
+}
+
+/* The backend deadline of a tools/call of tool (the backend's name) on s. */
+static uint64_t route_tool_timeout(const route_server_t *s, const char *tool)
+{
+    for (size_t i = 0; i < s->ntool_timeouts; i++) {
+        if (strcmp(s->tool_timeouts[i].tool, tool) == 0) {
+            return s->tool_timeouts[i].ms;
+        }
+    }
+    return s->timeout_ms;
+}
+
 /* Builds a routes_t from the broker's JSON (docs/ipc.md); NULL when it is malformed. */
 static routes_t *routes_parse(const char *json, size_t len)
 {
@@ -632,16 +691,18 @@ static routes_t *routes_parse(const char *json, size_t len)
         char pname[sizeof(((peer_t *)0)->name)];
         snprintf(pname, sizeof(pname), "worker-%s", name);
         peer_t *p = peer_find(pname);
-        if (p == NULL && (p = peer_create(pname, (uint64_t)YAJL_GET_INTEGER(tmo))) == NULL) {
+        if (p == NULL && (p = peer_create(pname)) == NULL) {
             goto fail;
         }
         r->servers[i].name = strdup(name);
         r->servers[i].prefix_len = strlen(prefix);
         r->servers[i].peer = p;
+        r->servers[i].timeout_ms = (uint64_t)YAJL_GET_INTEGER(tmo);
         r->servers[i].resources = YAJL_IS_TRUE(gw_json_get(s, "resources"));
         r->servers[i].logging = YAJL_IS_TRUE(gw_json_get(s, "logging"));
         r->nservers++;
-        if (r->servers[i].name == NULL) {
+        if (r->servers[i].name == NULL ||
+            parse_tool_timeouts(&r->servers[i], gw_json_get(s, "tool_timeouts")) != 0) {
             goto fail;
         }
     }
@@ -905,6 +966,32 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
 
 static gw_err_t peer_send(peer_t *p, gw_envelope_t *e);
 
+/* The timer list for ms: the router's own wait for a peer, which is the hop's deadline plus
+ * DEADLINE_GRACE_MS so that the peer's clearer answer (a worker's -32011 naming the backend)
+ * arrives first. */
+static h2o_timeout_t *timeout_list(uint64_t ms)
+{
+    for (timeout_list_t *t = R.timeouts; t != NULL; t = t->next) {
+        if (t->ms == ms) {
+            return &t->timeout;
+        }
+    }
+    timeout_list_t *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        /* out of memory: any list times the call out; the first one made is the broker's */
+        timeout_list_t *last = R.timeouts;
+        while (last->next != NULL) {
+            last = last->next;
+        }
+        return &last->timeout;
+    }
+    t->ms = ms;
+    h2o_timeout_init(R.ctx.loop, &t->timeout, ms);
+    t->next = R.timeouts;
+    R.timeouts = t;
+    return &t->timeout;
+}
+
 /* Sends a CALL/CONTROL for req to peer and tracks it; answers the client at once on failure.
  * Returns the call while it is in flight (NULL once answered), for the caller to annotate. */
 static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t timeout_ms)
@@ -934,7 +1021,7 @@ static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t
     R.ncalls++;
     gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)R.ncalls);
     c->timer.cb = on_call_timeout;
-    h2o_timeout_link(R.ctx.loop, &peer->timeout, &c->timer);
+    h2o_timeout_link(R.ctx.loop, timeout_list(timeout_ms + DEADLINE_GRACE_MS), &c->timer);
 
     e->corr = c->corr;
     e->deadline_ms = gw_clock_ms() + (int64_t)timeout_ms;
@@ -1079,7 +1166,7 @@ static void flush_peers(void)
 
 #define OUTBOX_MAX_QUEUED 4096
 
-static peer_t *peer_create(const char *name, uint64_t timeout_ms)
+static peer_t *peer_create(const char *name)
 {
     peer_t *p = calloc(1, sizeof(*p));
     if (p == NULL) {
@@ -1096,8 +1183,6 @@ static peer_t *peer_create(const char *name, uint64_t timeout_ms)
     }
     nng_pipe_notify(p->out.sock, NNG_PIPE_EV_ADD_POST, on_pipe_event, p);
     nng_pipe_notify(p->out.sock, NNG_PIPE_EV_REM_POST, on_pipe_event, p);
-    p->timeout_ms = timeout_ms + DEADLINE_GRACE_MS;
-    h2o_timeout_init(R.ctx.loop, &p->timeout, p->timeout_ms);
     p->send_sock =
         h2o_evloop_socket_create(R.ctx.loop, gw_outbox_send_fd(&p->out), H2O_SOCKET_FLAG_DONT_READ);
     p->send_sock->data = p;
@@ -1206,7 +1291,7 @@ static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid
 static call_t *send_to_server(h2o_req_t *req, gw_envelope_t *e, size_t server)
 {
     const route_server_t *s = &R.routes->servers[server];
-    return dispatch(req, s->peer, e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
+    return dispatch(req, s->peer, e, s->timeout_ms);
 }
 
 /* Routes a message naming a tool or prompt (span/name) to its owner, with the owner's prefix
@@ -1233,9 +1318,12 @@ static void route_by_name(h2o_req_t *req, gw_envelope_t *e, const char *body, si
         return;
     }
     e->body = (gw_str_t){rewritten.data, rewritten.len};
-    call_t *c = send_to_server(req, e, k->server);
+    const route_server_t *s = &R.routes->servers[k->server];
+    int is_call = kind == KEY_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
+    call_t *c = dispatch(req, s->peer, e,
+                         is_call ? route_tool_timeout(s, name + plen) : s->timeout_ms);
     gw_buf_fini(&rewritten);
-    if (c != NULL && kind == KEY_TOOLS && strcmp(rpc->method_str, "tools/call") == 0) {
+    if (c != NULL && is_call) {
         c->audit_tool = strdup(name);
         snprintf(c->audit_backend, sizeof(c->audit_backend), "%s",
                  R.routes->servers[k->server].name);
@@ -1319,7 +1407,7 @@ static void route_client_response(h2o_req_t *req, gw_envelope_t *e, const char *
             if (strlen(s->name) == (size_t)(colon - name) &&
                 memcmp(s->name, name, (size_t)(colon - name)) == 0) {
                 e->method = GW_STR_NULL;
-                dispatch(req, s->peer, e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
+                dispatch(req, s->peer, e, s->timeout_ms);
                 return;
             }
         }
@@ -1718,7 +1806,8 @@ int main(int argc, char **argv)
     R.inbox_sock =
         h2o_evloop_socket_create(R.ctx.loop, gw_ipc_recv_fd(R.inbox), H2O_SOCKET_FLAG_DONT_READ);
     h2o_socket_read_start(R.inbox_sock, on_inbox_readable);
-    R.broker = peer_create("broker", BROKER_TIMEOUT_MS);
+    timeout_list(BROKER_TIMEOUT_MS + DEADLINE_GRACE_MS);
+    R.broker = peer_create("broker");
     if (R.broker == NULL) {
         return 1;
     }

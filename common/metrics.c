@@ -75,6 +75,8 @@ static const struct counter_info {
                                       NULL},
     [GW_MC_REJ_TIMEOUT] = {"mcpgw_rejections_total", "reason", "timeout", NULL},
     [GW_MC_REJ_UNAVAILABLE] = {"mcpgw_rejections_total", "reason", "unavailable", NULL},
+    [GW_MC_REJ_SESSION_REQUESTS] = {"mcpgw_rejections_total", "reason", "concurrent_requests",
+                                    NULL},
     [GW_MC_BYTES_IN] = {"mcpgw_http_bytes_total", "direction", "in",
                         "Request and response body bytes (router)."},
     [GW_MC_BYTES_OUT] = {"mcpgw_http_bytes_total", "direction", "out", NULL},

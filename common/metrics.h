@@ -47,6 +47,7 @@ typedef enum gw_counter {
     GW_MC_REJ_METHOD_NOT_ALLOWED,
     GW_MC_REJ_TIMEOUT,
     GW_MC_REJ_UNAVAILABLE,
+    GW_MC_REJ_SESSION_REQUESTS, /* limits.max_concurrent_requests_per_session */
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,

@@ -35,11 +35,13 @@
 #define BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
 #define DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
 #define CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
+#define USE_BUCKETS 4096        /* sessions in use: hash buckets (a power of two) */
 #define MAX_LISTENERS 16
 #define REQUEST_ID_MAX 64
 
 typedef struct peer peer_t;
 typedef struct call call_t;
+typedef struct session_use session_use_t;
 
 /* A process the router sends to: the broker or one worker. */
 struct peer {
@@ -135,8 +137,17 @@ struct call {
     char audit_session[GW_UUID_TEXT_LEN + 1];
     char audit_request_id[REQUEST_ID_MAX + 1];
     const char *outcome; /* NULL: answered by the peer; else why the gateway answered */
+    session_use_t *use;  /* the session's count this call holds a place in, or NULL */
     gw_buf_t body;    /* JSON: the body; SSE: events not yet handed to h2o */
     gw_buf_t sending; /* SSE: the bytes h2o is writing now */
+};
+
+/* A session with requests in flight in this router: their number, held against
+ * limits.max_concurrent_requests_per_session. Kept only while it is not zero. */
+struct session_use {
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    unsigned in_flight;
+    session_use_t *hash_next;
 };
 
 typedef struct router {
@@ -161,6 +172,7 @@ typedef struct router {
     call_t *calls[CALL_BUCKETS];
     uint64_t next_corr;
     size_t ncalls;
+    session_use_t *uses[USE_BUCKETS];
     char request_id_prefix[9];
     uint64_t next_request_id;
     gw_metrics_slot_t *m; /* this router's metrics slot, or NULL */
@@ -204,7 +216,9 @@ static gw_counter_t rejection_of(unsigned status, int code, const char *msg)
     case 431:
         return GW_MC_REJ_HEADER_TOO_LARGE;
     case 429:
-        return GW_MC_REJ_SESSION_LIMIT;
+        return strstr(msg, "max_concurrent_requests_per_session") != NULL
+                   ? GW_MC_REJ_SESSION_REQUESTS
+                   : GW_MC_REJ_SESSION_LIMIT;
     case 406:
         return GW_MC_REJ_NOT_ACCEPTABLE;
     case 415:
@@ -728,6 +742,57 @@ fail:
     return NULL;
 }
 
+/* ---- sessions in use ---- */
+
+/* The slot of session uuid's entry (where a new one goes when there is none). */
+static session_use_t **session_use_slot(gw_str_t uuid)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < uuid.len; i++) {
+        h = (h ^ (unsigned char)uuid.ptr[i]) * 16777619u;
+    }
+    session_use_t **slot = &R.uses[h & (USE_BUCKETS - 1)];
+    while (*slot != NULL && !gw_str_eq(uuid, (*slot)->uuid)) {
+        slot = &(*slot)->hash_next;
+    }
+    return slot;
+}
+
+/* The entry of session uuid, created when missing; NULL when out of memory (or not a uuid). */
+static session_use_t *session_use_get(gw_str_t uuid)
+{
+    session_use_t **slot = session_use_slot(uuid);
+    if (*slot != NULL || uuid.len > GW_UUID_TEXT_LEN) {
+        return *slot;
+    }
+    session_use_t *u = calloc(1, sizeof(*u));
+    if (u != NULL) {
+        memcpy(u->uuid, uuid.ptr, uuid.len);
+        *slot = u;
+    }
+    return u;
+}
+
+/* Frees u once nothing holds it. */
+static void session_use_put(session_use_t *u)
+{
+    if (u == NULL || u->in_flight > 0) {
+        return;
+    }
+    session_use_t **slot = session_use_slot((gw_str_t){u->uuid, strlen(u->uuid)});
+    *slot = u->hash_next;
+    free(u);
+}
+
+/* Does a call of e take a place among its session's concurrent requests? Requests the router
+ * waits on do; notifications, answers to server requests, DELETE and long-lived streams do
+ * not (nor ping, answered without a peer). */
+static int counts_against_session(const gw_envelope_t *e)
+{
+    return e->kind == GW_ENV_CALL && e->method.len > 0 && e->session.len > 0 &&
+           !(e->flags & GW_ENV_F_STREAM);
+}
+
 /* ---- calls in flight ---- */
 
 static call_t **call_slot(uint64_t corr)
@@ -760,6 +825,10 @@ static void call_destroy(call_t *c)
     }
     if (c->guard != NULL) {
         c->guard->call = NULL;
+    }
+    if (c->use != NULL) {
+        c->use->in_flight--;
+        session_use_put(c->use);
     }
     gw_buf_fini(&c->body);
     gw_buf_fini(&c->sending);
@@ -996,12 +1065,32 @@ static h2o_timeout_t *timeout_list(uint64_t ms)
  * Returns the call while it is in flight (NULL once answered), for the caller to annotate. */
 static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t timeout_ms)
 {
+    session_use_t *use = counts_against_session(e) ? session_use_get(e->session) : NULL;
+    unsigned limit = R.cfg->max_concurrent_requests_per_session;
+    if (use != NULL && limit > 0 && use->in_flight >= limit) {
+        char msg[160];
+        gw_log_warn("msg=\"request refused: limits.max_concurrent_requests_per_session reached\" "
+                    "session=%s limit=%u",
+                    use->uuid, limit);
+        snprintf(msg, sizeof(msg),
+                 "Too Many Requests: this session already has %u requests in flight "
+                 "(limits.max_concurrent_requests_per_session)",
+                 use->in_flight);
+        respond_error(req, 429, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR, msg);
+        return NULL;
+    }
     call_t *c = calloc(1, sizeof(*c));
     req_guard_t *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), on_req_dispose);
+    g->call = NULL;
     if (c == NULL) {
+        session_use_put(use);
         respond_error(req, 503, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR,
                       "gateway out of memory");
         return NULL;
+    }
+    if (use != NULL) {
+        use->in_flight++;
+        c->use = use;
     }
     c->corr = ++R.next_corr;
     c->start_us = now_us();

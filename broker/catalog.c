@@ -516,6 +516,15 @@ static void gen_owner_map(const brk_catalog_t *cat, brk_list_t l, yajl_gen g)
     yajl_gen_map_close(g);
 }
 
+uint64_t brk_activity_ms(const gw_config_t *cfg)
+{
+    uint64_t ms = cfg->session_idle_ms / 4;
+    if (cfg->session_idle_ms == 0 || ms > 5000) {
+        return 5000;
+    }
+    return ms < 500 ? 500 : ms;
+}
+
 gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const *revoked,
                             size_t nrevoked, gw_buf_t *out)
 {
@@ -528,6 +537,8 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const 
     yajl_gen_integer(g, (long long)seq);
     gw_json_gen_cstr(g, "generation");
     yajl_gen_integer(g, (long long)cat->generation);
+    gw_json_gen_cstr(g, "activity_ms");
+    yajl_gen_integer(g, (long long)brk_activity_ms(cat->cfg));
     gw_json_gen_cstr(g, "servers");
     yajl_gen_array_open(g);
     for (size_t i = 0; i < cat->nbackends; i++) {

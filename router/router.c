@@ -36,6 +36,8 @@
 #define DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
 #define CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
 #define USE_BUCKETS 4096        /* sessions in use: hash buckets (a power of two) */
+#define ACTIVITY_MS_DEFAULT 5000 /* session activity reports, until the broker says otherwise */
+#define ACTIVITY_BATCH (64u << 10) /* bytes of one activity report message, at most (about) */
 #define MAX_LISTENERS 16
 #define REQUEST_ID_MAX 64
 
@@ -103,6 +105,7 @@ typedef struct routes {
     size_t nkeys[KEY_KINDS];
     char **revoked; /* sorted session uuids */
     size_t nrevoked;
+    uint64_t activity_ms; /* how often to report the sessions in use to the broker */
 } routes_t;
 
 /* Keeps the link from an h2o request (freed by h2o whenever it likes) to its call. */
@@ -142,11 +145,15 @@ struct call {
     gw_buf_t sending; /* SSE: the bytes h2o is writing now */
 };
 
-/* A session with requests in flight in this router: their number, held against
- * limits.max_concurrent_requests_per_session. Kept only while it is not zero. */
+/* A session this router has seen lately: its requests in flight, held against
+ * limits.max_concurrent_requests_per_session, and whether a request came since the last activity
+ * report to the broker (which ends sessions idle for sessions.idle_timeout; it does not see
+ * calls). Kept while either holds. */
 struct session_use {
     char uuid[GW_UUID_TEXT_LEN + 1];
+    int64_t expires; /* the token's expiry (unix seconds): a restarted broker learns it again */
     unsigned in_flight;
+    int seen;
     session_use_t *hash_next;
 };
 
@@ -173,6 +180,7 @@ typedef struct router {
     uint64_t next_corr;
     size_t ncalls;
     session_use_t *uses[USE_BUCKETS];
+    int64_t next_activity_ms; /* when the next activity report is due */
     char request_id_prefix[9];
     uint64_t next_request_id;
     gw_metrics_slot_t *m; /* this router's metrics slot, or NULL */
@@ -686,6 +694,10 @@ static routes_t *routes_parse(const char *json, size_t len)
         goto fail;
     }
     r->generation = (uint64_t)YAJL_GET_INTEGER(gen);
+    yajl_val activity = gw_json_get(root, "activity_ms");
+    r->activity_ms = YAJL_IS_INTEGER(activity) && YAJL_GET_INTEGER(activity) > 0
+                         ? (uint64_t)YAJL_GET_INTEGER(activity)
+                         : ACTIVITY_MS_DEFAULT;
     yajl_val seq = gw_json_get(root, "seq");
     r->seq = YAJL_IS_INTEGER(seq) ? (uint64_t)YAJL_GET_INTEGER(seq) : 0;
     size_t ns = YAJL_GET_ARRAY(servers)->len;
@@ -776,12 +788,22 @@ static session_use_t *session_use_get(gw_str_t uuid)
 /* Frees u once nothing holds it. */
 static void session_use_put(session_use_t *u)
 {
-    if (u == NULL || u->in_flight > 0) {
+    if (u == NULL || u->in_flight > 0 || u->seen) {
         return;
     }
     session_use_t **slot = session_use_slot((gw_str_t){u->uuid, strlen(u->uuid)});
     *slot = u->hash_next;
     free(u);
+}
+
+/* A request of a valid session came: it counts as activity at the next report. */
+static void session_seen(const char *uuid, int64_t expires)
+{
+    session_use_t *u = session_use_get((gw_str_t){uuid, strlen(uuid)});
+    if (u != NULL) {
+        u->seen = 1;
+        u->expires = expires;
+    }
 }
 
 /* Does a call of e take a place among its session's concurrent requests? Requests the router
@@ -1300,10 +1322,60 @@ static void subscribe_routes(void)
     }
 }
 
+static void send_activity(gw_buf_t *b)
+{
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    e.method = GW_STR("sessions/active");
+    e.body = (gw_str_t){b->data, b->len};
+    gw_err_t err = peer_send(R.broker, &e);
+    if (err != GW_OK) {
+        gw_log_warn("msg=\"activity report lost\" error=\"%s\"", gw_strerror(err));
+    }
+    gw_buf_reset(b);
+}
+
+/* Tells the broker which sessions were used since the last report, or have requests in flight
+ * (a long call is activity too): one "<uuid> <expires>" line each, in messages of at most about
+ * ACTIVITY_BATCH bytes. Entries nothing holds any more are dropped. */
+static void report_activity(void)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    for (size_t i = 0; i < USE_BUCKETS; i++) {
+        session_use_t **slot = &R.uses[i];
+        while (*slot != NULL) {
+            session_use_t *u = *slot;
+            if (gw_buf_appendf(&b, "%s %lld\n", u->uuid, (long long)u->expires) != GW_OK) {
+                gw_log_err("msg=\"out of memory building an activity report\"");
+            }
+            u->seen = 0;
+            if (u->in_flight == 0) {
+                *slot = u->hash_next;
+                free(u);
+            } else {
+                slot = &u->hash_next;
+            }
+            if (b.len >= ACTIVITY_BATCH) {
+                send_activity(&b);
+            }
+        }
+    }
+    if (b.len > 0) {
+        send_activity(&b);
+    }
+    gw_buf_fini(&b);
+}
+
 static void on_retry_timer(h2o_timeout_entry_t *entry)
 {
     if (R.routes == NULL) {
         subscribe_routes();
+    }
+    int64_t now = gw_clock_ms();
+    if (now >= R.next_activity_ms) {
+        report_activity();
+        R.next_activity_ms =
+            now + (int64_t)(R.routes != NULL ? R.routes->activity_ms : ACTIVITY_MS_DEFAULT);
     }
     /* Safety net: an outbox that queued while its peer was away is flushed at least this often,
      * even if nng's send fd never signals (seen once in CI right after a worker restart). */
@@ -1369,6 +1441,7 @@ static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid
     if (err == GW_OK) {
         gw_uuid_format(claims->uuid, uuid);
         if (!routes_revoked(R.routes, uuid)) {
+            session_seen(uuid, claims->expires);
             return 1;
         }
     }

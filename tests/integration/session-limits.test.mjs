@@ -3,7 +3,7 @@
 // DELETEd, its next request gets 404).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { initializeSession, startStack, stopAll } from '../lib/index.mjs';
+import { initializeSession, sleep, startStack, stopAll } from '../lib/index.mjs';
 
 after(async () => {
     await stopAll();
@@ -51,5 +51,70 @@ test('limits.max_concurrent_requests_per_session: the extra request gets 429, ot
     assert.match(await metricsText(stack.gw), /mcpgw_rejections_total\{process="router\.0",reason="concurrent_requests"\} 1\n/);
     assert.match(stack.gw.logs(), new RegExp(`request refused: limits.max_concurrent_requests_per_session reached" session=[0-9a-f-]{36} limit=3`));
     assert.deepEqual(stack.gw.sanitizerReports(), []);
+    await stack.stop();
+});
+
+test('sessions.idle_timeout: an idle session ends like a DELETE; busy ones and long calls keep theirs', T, async () => {
+    const stack = await startStack({ extra: { sessions: { idle_timeout: '2s' } } });
+    const { gw } = stack;
+    const ctlSessions = async () => {
+        const r = await gw.ctl(['sessions', '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        return JSON.parse(r.stdout).sessions.map((x) => x.id);
+    };
+    // which uuid is which client session: each is created alone and picked out of the list
+    const make = async () => {
+        const before = new Set(await ctlSessions());
+        const s = await initializeSession(gw.url);
+        const added = (await ctlSessions()).filter((id) => !before.has(id));
+        assert.equal(added.length, 1);
+        s.uuid = added[0];
+        return s;
+    };
+    const idle = await make();
+    const busy = await make();
+    const long = await make();
+    assert.equal((await idle.tool('alpha_whoami')).tool, 'whoami'); // an upstream session at alpha
+    const alphaDeletes = (await stack.alpha.stats()).deletes;
+
+    const t0 = Date.now();
+    // busy: a call every 500 ms, across both routers (new connections); long: one call longer
+    // than the idle timeout, then a request right after it
+    const busyLoop = (async () => {
+        const statuses = [];
+        while (Date.now() - t0 < 4500) {
+            const r = await busy.request('tools/call', { name: 'beta_whoami', arguments: {} }, { headers: { connection: 'close' } });
+            statuses.push(r.status);
+            await sleep(500);
+        }
+        return statuses;
+    })();
+    const longCall = await long.request('tools/call', { name: 'alpha_slow', arguments: { ms: 3500, steps: 0 } });
+    assert.ok(longCall.response?.result, `the long call: ${longCall.text.slice(0, 200)}`);
+    const afterLong = await long.request('tools/call', { name: 'alpha_whoami', arguments: {} });
+    assert.equal(afterLong.status, 200, `right after a call longer than the idle timeout: ${afterLong.text}`);
+    const statuses = await busyLoop;
+    assert.ok(statuses.length >= 7 && statuses.every((x) => x === 200), `busy session: ${statuses.join(',')}`);
+    assert.ok(Date.now() - t0 >= 4500);
+
+    // idle for 4.5 s: gone, as after a DELETE
+    const r = await idle.request('tools/call', { name: 'alpha_whoami', arguments: {} });
+    assert.equal(r.status, 404, r.text);
+    assert.equal(r.response?.error?.code, -32001);
+    assert.equal((await idle.request('tools/list')).status, 404);
+    const listed = await ctlSessions();
+    assert.ok(!listed.includes(idle.uuid), 'the expired session is no longer listed');
+    assert.ok(listed.includes(busy.uuid) && listed.includes(long.uuid), 'the used ones still are');
+    assert.match(gw.logs(), new RegExp(`msg="session expired" session=${idle.uuid} reason=idle idle_ms=\\d+`));
+    assert.doesNotMatch(gw.logs(), new RegExp(`msg="session expired" session=(${busy.uuid}|${long.uuid})`));
+    const metrics = await metricsText(gw);
+    assert.match(metrics, /mcpgw_sessions_expired_total\{reason="idle"\} 1\n/);
+    // the backend's upstream session was closed too
+    assert.equal((await stack.alpha.stats()).deletes, alphaDeletes + 1);
+    // the client starts over
+    const again = await initializeSession(gw.url);
+    assert.equal((await again.tool('alpha_whoami')).tool, 'whoami');
+    assert.equal((await busy.request('ping')).status, 200);
+    assert.deepEqual(gw.sanitizerReports(), []);
     await stack.stop();
 });

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include <h2o.h>
+#include <h2o/http2.h>
 #include <nng/nng.h>
 #include <openssl/rand.h>
 #include <yajl/yajl_tree.h>
@@ -176,6 +178,8 @@ typedef struct router {
     timeout_list_t *timeouts;
     h2o_timeout_t retry_timeout;
     h2o_timeout_entry_t retry_entry;
+    h2o_timeout_t arrival_timeout; /* the sweep for HTTP/2 requests that arrive too slowly */
+    h2o_timeout_entry_t arrival_entry;
     call_t *calls[CALL_BUCKETS];
     uint64_t next_corr;
     size_t ncalls;
@@ -1815,6 +1819,48 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* ---- slow clients ---- */
+
+/* limits.client_timeout for HTTP/2. HTTP/1 needs nothing here: h2o closes a connection whose
+ * request has not arrived within http1.req_timeout. On HTTP/2 its idle timeout restarts with every
+ * frame, so a stream whose headers or body trickle in a byte at a time would live on. A request
+ * still arriving past the limit gets its connection shut down (h2o then closes it as if the client
+ * had gone), logged and counted. */
+static int check_arrival(h2o_req_t *req, void *arg)
+{
+    const struct timeval *now = arg;
+    if (h2o_timeval_is_null(&req->timestamps.request_begin_at) ||
+        !h2o_timeval_is_null(&req->processed_at.at) || req->entity.base != NULL ||
+        h2o_timeval_subtract(&req->timestamps.request_begin_at, (struct timeval *)now) <
+            (int64_t)R.cfg->client_timeout_ms * 1000) {
+        return 0; /* not arriving (being answered, or waiting for its turn), or not late */
+    }
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    int fd = sock != NULL ? h2o_socket_get_fd(sock) : -1;
+    if (fd < 0) {
+        return 0;
+    }
+    char addr[INET6_ADDRSTRLEN] = "";
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sl > 0) {
+        h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, addr);
+    }
+    gw_log_warn("msg=\"client too slow: request not received within limits.client_timeout; "
+                "connection closed\" client=%s protocol=HTTP/2 timeout_ms=%llu",
+                addr, (unsigned long long)R.cfg->client_timeout_ms);
+    gw_metric_add(R.m, GW_MC_REJ_CLIENT_TIMEOUT, 1);
+    shutdown(fd, SHUT_RDWR);
+    return 0;
+}
+
+static void on_arrival_timer(h2o_timeout_entry_t *entry)
+{
+    struct timeval now = *h2o_get_timestamp(&R.ctx, NULL, NULL);
+    H2O_HTTP2_CALLBACKS.foreach_request(&R.ctx, check_arrival, &now);
+    h2o_timeout_link(R.ctx.loop, &R.arrival_timeout, &R.arrival_entry);
+}
+
 /* ---- listeners, signals, main ---- */
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -1991,6 +2037,12 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
+    /* HTTP/2 requests are cut off between client_timeout and a quarter of it later */
+    uint64_t sweep_ms = R.cfg->client_timeout_ms / 4;
+    sweep_ms = sweep_ms < 50 ? 50 : sweep_ms > 1000 ? 1000 : sweep_ms;
+    h2o_timeout_init(R.ctx.loop, &R.arrival_timeout, sweep_ms);
+    R.arrival_entry.cb = on_arrival_timer;
+    h2o_timeout_link(R.ctx.loop, &R.arrival_timeout, &R.arrival_entry);
     h2o_timeout_init(R.ctx.loop, &R.retry_timeout, 500);
     R.retry_entry.cb = on_retry_timer;
     h2o_timeout_link(R.ctx.loop, &R.retry_timeout, &R.retry_entry);

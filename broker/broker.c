@@ -1501,6 +1501,9 @@ static void run(void)
         if (!B.ready || timeout < 0 || timeout > 1000) {
             timeout = B.ready ? 1000 : 100;
         }
+        if (B.cfg->session_idle_ms > 0 && B.next_idle_ms - now < timeout) {
+            timeout = B.next_idle_ms > now ? (int)(B.next_idle_ms - now) : 0;
+        }
         size_t nwatched = 0;
         for (size_t i = 0; i < B.out.n; i++) {
             if (B.out.v[i]->count > 0) {

@@ -73,6 +73,7 @@ typedef struct session {
     int64_t created_s;
     int64_t expires_s;
     int64_t last_s;
+    int64_t last_ms; /* gw_clock_ms() of the last request seen (sessions.idle_timeout) */
     int revoked;
     struct session *next;
 } session_t;
@@ -112,6 +113,8 @@ typedef struct broker {
     int64_t next_sweep_ms;
     gw_streams_t streams;                /* the clients' GET streams */
     uint64_t list_digest[BRK_NLISTS];    /* what clients last saw of each list */
+    int64_t next_idle_ms;   /* when to look for idle sessions next */
+    uint64_t idle_expired; /* sessions ended by sessions.idle_timeout */
 } broker_t;
 
 static broker_t B;
@@ -151,6 +154,7 @@ static session_t *session_add(const char *uuid, int64_t now, int64_t expires)
     }
     snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
     s->created_s = s->last_s = now;
+    s->last_ms = gw_clock_ms();
     s->expires_s = expires;
     unsigned h = session_hash(s->uuid);
     s->next = B.sessions[h];
@@ -556,6 +560,7 @@ static void handle_list(const gw_envelope_t *e)
     session_t *s = session_find(e->session.ptr, e->session.len);
     if (s != NULL) {
         s->last_s = gw_wallclock_s();
+        s->last_ms = gw_clock_ms();
     }
     /* The control path may afford a tree: the cursor is all it needs from the body. */
     char err[64];
@@ -585,6 +590,27 @@ static void handle_list(const gw_envelope_t *e)
     }
     gw_buf_fini(&result);
     gw_buf_fini(&msg);
+}
+
+/* Asks every worker to close its upstream session of the gateway session (a DELETE upstream);
+ * corr is for their answers (0: none awaited). Returns how many were asked. */
+static unsigned close_upstream(gw_str_t session, gw_str_t request_id, uint64_t corr)
+{
+    unsigned sent = 0;
+    gw_envelope_t close = {.kind = GW_ENV_CONTROL, .session = session};
+    close.method = GW_STR("session/close");
+    close.request_id = request_id;
+    close.corr = corr;
+    for (size_t i = 0; i < B.cfg->nservers; i++) {
+        char name[GW_SERVER_NAME_MAX + 8];
+        snprintf(name, sizeof(name), "worker-%s", B.cfg->servers[i].name);
+        gw_outbox_t *o = gw_outboxes_get(&B.out, (gw_str_t){name, strlen(name)});
+        close.origin = GW_STR("broker");
+        if (o != NULL && gw_outbox_send(o, &close) == GW_OK) {
+            sent++;
+        }
+    }
+    return sent;
 }
 
 static void handle_session_delete(const gw_envelope_t *e)
@@ -621,23 +647,81 @@ static void handle_session_delete(const gw_envelope_t *e)
         d->origin[e->origin.len] = '\0';
         d->corr = e->corr;
     }
-    gw_envelope_t close = {.kind = GW_ENV_CONTROL, .session = e->session};
-    close.method = GW_STR("session/close");
-    close.request_id = e->request_id;
-    close.corr = d != NULL ? d->id : 0;
-    for (size_t i = 0; i < B.cfg->nservers; i++) {
-        char name[GW_SERVER_NAME_MAX + 8];
-        snprintf(name, sizeof(name), "worker-%s", B.cfg->servers[i].name);
-        gw_outbox_t *o = gw_outboxes_get(&B.out, (gw_str_t){name, strlen(name)});
-        close.origin = GW_STR("broker");
-        if (o != NULL && gw_outbox_send(o, &close) == GW_OK && d != NULL) {
-            d->workers_left++;
-        }
+    unsigned sent = close_upstream(e->session, e->request_id, d != NULL ? d->id : 0);
+    if (d != NULL) {
+        d->workers_left = sent;
     }
     gw_log_info("msg=\"session deleted\" session=%s request_id=%.*s", s->uuid,
                 (int)e->request_id.len, e->request_id.ptr);
     if (d == NULL && e->origin.len > 0) {
         reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0); /* too many at once: don't wait */
+    }
+}
+
+/* Ends the sessions with no request for sessions.idle_timeout as a DELETE would: revoked (their
+ * next request gets 404), their upstream sessions closed. Routers report activity every
+ * brk_activity_ms(); that much more is allowed, so that a report on its way is not missed. */
+static void expire_idle_sessions(int64_t now_ms)
+{
+    int64_t limit = (int64_t)(B.cfg->session_idle_ms + brk_activity_ms(B.cfg));
+    size_t n = 0;
+    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+        for (session_t *s = B.sessions[i]; s != NULL; s = s->next) {
+            if (s->revoked || now_ms - s->last_ms < limit) {
+                continue;
+            }
+            const gw_stream_t *st = gw_streams_find(&B.streams, s->uuid, strlen(s->uuid));
+            if (st != NULL && st->holder[0] != '\0') {
+                s->last_ms = now_ms; /* a client listening on its GET stream is using it */
+                continue;
+            }
+            s->revoked = 1;
+            B.nrevoked++;
+            stream_forget(s->uuid, strlen(s->uuid));
+            close_upstream((gw_str_t){s->uuid, strlen(s->uuid)}, GW_STR_NULL, 0);
+            gw_log_info("msg=\"session expired\" session=%s reason=idle idle_ms=%lld", s->uuid,
+                        (long long)(now_ms - s->last_ms));
+            n++;
+        }
+    }
+    if (n > 0) {
+        B.idle_expired += n;
+        push_routes();
+    }
+}
+
+/* A router's report of the sessions used since its last one ("sessions/active", docs/ipc.md):
+ * "<uuid> <expires>" lines. A session this broker does not know (it was restarted) is learnt
+ * again from it; a revoked one stays revoked. */
+static void handle_sessions_active(const gw_envelope_t *e)
+{
+    int64_t now_ms = gw_clock_ms();
+    int64_t now_s = gw_wallclock_s();
+    const char *p = e->body.ptr;
+    const char *end = p + e->body.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl != NULL ? nl : end;
+        char uuid[GW_UUID_TEXT_LEN + 1];
+        char num[24];
+        size_t nlen = (size_t)(eol - p) - (GW_UUID_TEXT_LEN + 1);
+        if (eol - p > GW_UUID_TEXT_LEN + 1 && p[GW_UUID_TEXT_LEN] == ' ' && nlen < sizeof(num) &&
+            strspn(p, "0123456789abcdef-") >= GW_UUID_TEXT_LEN) {
+            memcpy(uuid, p, GW_UUID_TEXT_LEN);
+            uuid[GW_UUID_TEXT_LEN] = '\0';
+            memcpy(num, p + GW_UUID_TEXT_LEN + 1, nlen);
+            num[nlen] = '\0';
+            int64_t expires = strtoll(num, NULL, 10);
+            session_t *s = session_find(uuid, GW_UUID_TEXT_LEN);
+            if (s == NULL && expires > now_s && (s = session_add(uuid, now_s, expires)) != NULL) {
+                gw_log_debug("msg=\"session learnt from a router\" session=%s", uuid);
+            }
+            if (s != NULL && !s->revoked) {
+                s->last_s = now_s;
+                s->last_ms = now_ms;
+            }
+        }
+        p = eol + 1;
     }
 }
 
@@ -742,6 +826,8 @@ static void on_inbox_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
             handle_stream_open(e);
         } else if (gw_str_eq(e->method, "stream/close")) {
             handle_stream_close(e);
+        } else if (gw_str_eq(e->method, "sessions/active")) {
+            handle_sessions_active(e);
         } else {
             reply(e->origin, e->corr, GW_ENV_END, 400, NULL, 0);
         }
@@ -1395,9 +1481,12 @@ static void admin_metrics(void *arg, gw_buf_t *out)
                    "# TYPE mcpgw_ready gauge\nmcpgw_ready %d\n"
                    "# HELP mcpgw_sessions Live gateway sessions known to the broker.\n"
                    "# TYPE mcpgw_sessions gauge\nmcpgw_sessions %zu\n"
+                   "# HELP mcpgw_sessions_expired_total Sessions the gateway ended, by reason.\n"
+                   "# TYPE mcpgw_sessions_expired_total counter\n"
+                   "mcpgw_sessions_expired_total{reason=\"idle\"} %llu\n"
                    "# HELP mcpgw_backend_up Whether a backend is up (its worker fetched its "
                    "catalog).\n# TYPE mcpgw_backend_up gauge\n",
-                   B.ready, B.nsessions - B.nrevoked);
+                   B.ready, B.nsessions - B.nrevoked, (unsigned long long)B.idle_expired);
     for (size_t i = 0; i < B.cat.nbackends; i++) {
         gw_buf_appendf(out, "mcpgw_backend_up{backend=\"%s\"} %d\n", B.cat.backends[i].conf->name,
                        B.cat.backends[i].state == BRK_BACKEND_UP);
@@ -1588,6 +1677,9 @@ static void run(void)
         if (!B.ready || timeout < 0 || timeout > 1000) {
             timeout = B.ready ? 1000 : 100;
         }
+        if (B.cfg->session_idle_ms > 0 && B.next_idle_ms - now < timeout) {
+            timeout = B.next_idle_ms > now ? (int)(B.next_idle_ms - now) : 0;
+        }
         size_t nwatched = 0;
         for (size_t i = 0; i < B.out.n; i++) {
             if (B.out.v[i]->count > 0) {
@@ -1634,6 +1726,10 @@ static void run(void)
             if (sessions_sweep(gw_wallclock_s())) {
                 push_routes();
             }
+        }
+        if (B.cfg->session_idle_ms > 0 && now >= B.next_idle_ms) {
+            B.next_idle_ms = now + (int64_t)brk_activity_ms(B.cfg);
+            expire_idle_sessions(now);
         }
     }
 }

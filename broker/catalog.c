@@ -304,8 +304,14 @@ int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
 {
     if (strcmp(a->url, b->url) != 0 || strcmp(a->prefix, b->prefix) != 0 ||
         a->timeout_ms != b->timeout_ms || a->health_interval_ms != b->health_interval_ms ||
-        a->nheaders != b->nheaders) {
+        a->nheaders != b->nheaders || a->ntool_timeouts != b->ntool_timeouts) {
         return 0;
+    }
+    for (size_t i = 0; i < a->ntool_timeouts; i++) {
+        if (strcmp(a->tool_timeouts[i].tool, b->tool_timeouts[i].tool) != 0 ||
+            a->tool_timeouts[i].timeout_ms != b->tool_timeouts[i].timeout_ms) {
+            return 0;
+        }
     }
     for (size_t i = 0; i < a->nheaders; i++) {
         if (strcmp(a->headers[i].name, b->headers[i].name) != 0 ||
@@ -577,6 +583,15 @@ static void gen_owner_map(const brk_catalog_t *cat, brk_list_t l, yajl_gen g)
     yajl_gen_map_close(g);
 }
 
+uint64_t brk_activity_ms(const gw_config_t *cfg)
+{
+    uint64_t ms = cfg->session_idle_ms / 4;
+    if (cfg->session_idle_ms == 0 || ms > 5000) {
+        return 5000;
+    }
+    return ms < 500 ? 500 : ms;
+}
+
 gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const *revoked,
                             size_t nrevoked, gw_buf_t *out)
 {
@@ -589,6 +604,8 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const 
     yajl_gen_integer(g, (long long)seq);
     gw_json_gen_cstr(g, "generation");
     yajl_gen_integer(g, (long long)cat->generation);
+    gw_json_gen_cstr(g, "activity_ms");
+    yajl_gen_integer(g, (long long)brk_activity_ms(cat->cfg));
     gw_json_gen_cstr(g, "servers");
     yajl_gen_array_open(g);
     for (size_t i = 0; i < cat->nbackends; i++) {
@@ -600,6 +617,15 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const 
         gw_json_gen_cstr(g, b->conf->prefix);
         gw_json_gen_cstr(g, "timeout_ms");
         yajl_gen_integer(g, (long long)b->conf->timeout_ms);
+        if (b->conf->ntool_timeouts > 0) {
+            gw_json_gen_cstr(g, "tool_timeouts");
+            yajl_gen_map_open(g);
+            for (size_t t = 0; t < b->conf->ntool_timeouts; t++) {
+                gw_json_gen_cstr(g, b->conf->tool_timeouts[t].tool);
+                yajl_gen_integer(g, (long long)b->conf->tool_timeouts[t].timeout_ms);
+            }
+            yajl_gen_map_close(g);
+        }
         gw_json_gen_cstr(g, "up");
         yajl_gen_bool(g, b->state == BRK_BACKEND_UP);
         gw_json_gen_cstr(g, "resources");

@@ -66,7 +66,7 @@ brk_backend_t *brk_catalog_backend(brk_catalog_t *cat, const char *name);
 int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name);
 /* Rebuilds what clients see after adoptions (a new generation: old cursors are refused). */
 gw_err_t brk_catalog_refresh(brk_catalog_t *cat);
-/* Do two server settings route and call alike (url, prefix, headers, timeout)? */
+/* Do two server settings route and call alike (url, prefix, headers, timeouts)? */
 int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b);
 /* A fingerprint of what clients see of list l: it differs when the list changed. */
 uint64_t brk_catalog_digest(const brk_catalog_t *cat, brk_list_t l);
@@ -83,6 +83,9 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cu
 int brk_catalog_offers(const brk_catalog_t *cat, const char *capability);
 /* Writes the union of the backends' capabilities (plus the gateway's own) as an object into g. */
 void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g);
+/* How often routers report the sessions in use to the broker (the routing table's activity_ms):
+ * a quarter of sessions.idle_timeout, from 500 ms to 5 s; 5 s when sessions never idle out. */
+uint64_t brk_activity_ms(const gw_config_t *cfg);
 /* Appends the routing table JSON (docs/ipc.md) to out; seq numbers the push (routers
  * acknowledge it), revoked is a list of session uuids. */
 gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const *revoked,

@@ -2054,11 +2054,26 @@ static const xfer_ops_t call_ops = {
     .on_done = call_on_done,
 };
 
+/* The backend timeout of a call: servers[].tool_timeouts for a tools/call of a tool listed
+ * there, else servers[].timeout. The body is scanned only when the server has such a list. */
+static uint64_t call_timeout_ms(const call_t *c)
+{
+    const gw_server_conf_t *srv = c->w->srv;
+    gw_rpc_t rpc;
+
+    if (srv->ntool_timeouts == 0 || !gw_str_eq(c->env.method, "tools/call") ||
+        gw_rpc_scan(c->env.body.ptr, c->env.body.len, 0, &rpc) != GW_OK || rpc.name.len == 0 ||
+        rpc.name_too_long) {
+        return srv->timeout_ms;
+    }
+    return gw_server_tool_timeout_ms(srv, rpc.name_str, strlen(rpc.name_str));
+}
+
 static void call_run(call_t *c)
 {
     wrk_t *w = c->w;
     upstream_t *up = c->up;
-    uint64_t timeout = w->srv->timeout_ms;
+    uint64_t timeout = call_timeout_ms(c);
     xfer_req_t rq;
     gw_err_t err;
 

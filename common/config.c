@@ -26,6 +26,8 @@
 #define LISTEN_MAX 64
 #define SERVERS_MAX 4096
 #define HEADERS_MAX 64
+#define TOOL_TIMEOUTS_MAX 1024
+#define TOOL_NAME_MAX 128 /* the MCP spec's limit on a tool name */
 
 #define DEFAULT_ADDRESS "127.0.0.1"
 #define DEFAULT_PORT 8080
@@ -37,6 +39,8 @@
 #define MAX_MAX_BODY (64ull << 20)
 #define DEFAULT_TTL_MS (24ull * 3600 * 1000)
 #define DEFAULT_TIMEOUT_MS (30ull * 1000)
+#define DEFAULT_IDLE_MS (3600ull * 1000)
+#define DEFAULT_REQUESTS_PER_SESSION 64
 
 /* ---- the tree: what libyaml saw, with the line of every node ---- */
 
@@ -642,12 +646,19 @@ static gw_err_t set_client_timeout(ctx_t *cx, const node_t *v, const char *path,
     return GW_OK;
 }
 
+static gw_err_t set_max_concurrent_requests_per_session(ctx_t *cx, const node_t *v,
+                                                        const char *path, void *obj)
+{
+    return set_count(cx, v, path, &((gw_config_t *)obj)->max_concurrent_requests_per_session);
+}
+
 static const directive_t limits_directives[] = {
     {"max_request_body", set_max_request_body},
     {"max_header_size", set_max_header_size},
     {"max_response_body", set_max_response_body},
     {"max_sessions", set_max_sessions},
     {"max_sessions_per_client", set_max_sessions_per_client},
+    {"max_concurrent_requests_per_session", set_max_concurrent_requests_per_session},
     {"client_timeout", set_client_timeout},
     {"page_size", set_page_size},
 };
@@ -687,10 +698,25 @@ static gw_err_t set_stream_replay(ctx_t *cx, const node_t *v, const char *path, 
     return GW_OK;
 }
 
+static gw_err_t set_idle_timeout(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    uint64_t ms;
+    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
+        return fail(cx, v, path, "not a duration (e.g. 30m, 1h; 0 never ends an idle session)");
+    }
+    if (ms != 0 && ms < 1000) {
+        return fail(cx, v, path, "must be 0 (never) or at least 1s");
+    }
+    c->session_idle_ms = ms;
+    return GW_OK;
+}
+
 static const directive_t sessions_directives[] = {
     {"key_file", set_key_file},
     {"ttl", set_ttl},
     {"stream_replay", set_stream_replay},
+    {"idle_timeout", set_idle_timeout},
 };
 
 static gw_err_t set_sessions(ctx_t *cx, const node_t *v, const char *path, void *obj)
@@ -940,9 +966,9 @@ static gw_err_t set_server_headers(ctx_t *cx, const node_t *v, const char *path,
     return GW_OK;
 }
 
-static gw_err_t set_server_timeout(ctx_t *cx, const node_t *v, const char *path, void *obj)
+/* A backend timeout: a duration greater than 0. */
+static gw_err_t take_timeout(ctx_t *cx, const node_t *v, const char *path, uint64_t *out)
 {
-    gw_server_conf_t *s = obj;
     uint64_t ms;
     if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
         return fail(cx, v, path, "not a duration (e.g. 250ms, 30s, 5m)");
@@ -950,7 +976,72 @@ static gw_err_t set_server_timeout(ctx_t *cx, const node_t *v, const char *path,
     if (ms == 0) {
         return fail(cx, v, path, "must be greater than 0");
     }
-    s->timeout_ms = ms;
+    *out = ms;
+    return GW_OK;
+}
+
+static gw_err_t set_server_timeout(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_server_conf_t *s = obj;
+    return take_timeout(cx, v, path, &s->timeout_ms);
+}
+
+/* tool_timeouts: {backend tool name: duration}. A name the backend does not list is allowed (it
+ * may list it later); it just never matches. */
+static gw_err_t set_server_tool_timeouts(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_server_conf_t *s = obj;
+    if (node_is_null(v)) {
+        return GW_OK;
+    }
+    if (v->kind != NODE_MAPPING) {
+        return fail(cx, v, path, "expected a mapping of tool names to durations");
+    }
+    size_t n = v->nitems / 2;
+    if (n > TOOL_TIMEOUTS_MAX) {
+        return fail(cx, v, path, "at most %d tools", TOOL_TIMEOUTS_MAX);
+    }
+    for (size_t i = 0; i < s->ntool_timeouts; i++) {
+        free(s->tool_timeouts[i].tool);
+    }
+    free(s->tool_timeouts);
+    s->tool_timeouts = NULL;
+    s->ntool_timeouts = 0;
+    if (n == 0) {
+        return GW_OK;
+    }
+    if ((s->tool_timeouts = calloc(n, sizeof(*s->tool_timeouts))) == NULL) {
+        return fail_nomem(cx);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const node_t *key = v->items[2 * i];
+        char sub[KEY_PATH_MAX];
+        path_join(sub, path, key->text);
+        if (key->len == 0 || key->len > TOOL_NAME_MAX) {
+            return fail(cx, key, key->len == 0 ? path : sub, "a tool name is 1 to %d characters",
+                        TOOL_NAME_MAX);
+        }
+        for (size_t k = 0; k < key->len; k++) {
+            unsigned char c = (unsigned char)key->text[k];
+            if (c <= 0x20 || c == 0x7f) {
+                return fail(cx, key, sub, "a tool name has no spaces or control characters");
+            }
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(s->tool_timeouts[j].tool, key->text) == 0) {
+                return fail(cx, key, sub, "duplicate tool");
+            }
+        }
+        gw_tool_timeout_t *t = &s->tool_timeouts[s->ntool_timeouts];
+        if ((t->tool = strdup(key->text)) == NULL) {
+            return fail_nomem(cx);
+        }
+        s->ntool_timeouts++;
+        gw_err_t err = take_timeout(cx, v->items[2 * i + 1], sub, &t->timeout_ms);
+        if (err != GW_OK) {
+            return err;
+        }
+    }
     return GW_OK;
 }
 
@@ -969,7 +1060,7 @@ static gw_err_t set_server_health_interval(ctx_t *cx, const node_t *v, const cha
     return GW_OK;
 }
 
-enum { SRV_NAME, SRV_URL, SRV_PREFIX, SRV_HEADERS, SRV_TIMEOUT, SRV_HEALTH };
+enum { SRV_NAME, SRV_URL, SRV_PREFIX, SRV_HEADERS, SRV_TIMEOUT, SRV_HEALTH, SRV_TOOL_TIMEOUTS };
 static const directive_t server_directives[] = {
     [SRV_NAME] = {"name", set_server_name},
     [SRV_URL] = {"url", set_server_url},
@@ -977,6 +1068,7 @@ static const directive_t server_directives[] = {
     [SRV_HEADERS] = {"headers", set_server_headers},
     [SRV_TIMEOUT] = {"timeout", set_server_timeout},
     [SRV_HEALTH] = {"health_interval", set_server_health_interval},
+    [SRV_TOOL_TIMEOUTS] = {"tool_timeouts", set_server_tool_timeouts},
 };
 
 /* Finds the value node of key in mapping n (for pointing messages at the right line). */
@@ -1276,6 +1368,8 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
     c->max_sessions = 100000;
     c->max_sessions_per_client = 10000;
     c->client_timeout_ms = 10000;
+    c->max_concurrent_requests_per_session = DEFAULT_REQUESTS_PER_SESSION;
+    c->session_idle_ms = DEFAULT_IDLE_MS;
     c->admin_enabled = 1;
     c->admin_port = 9090;
     c->ready_min_backends = 1;
@@ -1363,6 +1457,10 @@ void gw_config_destroy(gw_config_t *c)
             free(s->headers[j].value);
         }
         free(s->headers);
+        for (size_t j = 0; j < s->ntool_timeouts; j++) {
+            free(s->tool_timeouts[j].tool);
+        }
+        free(s->tool_timeouts);
         free(s->name);
         free(s->url);
         free(s->prefix);
@@ -1393,6 +1491,17 @@ const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name)
         }
     }
     return NULL;
+}
+
+uint64_t gw_server_tool_timeout_ms(const gw_server_conf_t *s, const char *tool, size_t len)
+{
+    for (size_t i = 0; i < s->ntool_timeouts; i++) {
+        if (strlen(s->tool_timeouts[i].tool) == len &&
+            memcmp(s->tool_timeouts[i].tool, tool, len) == 0) {
+            return s->tool_timeouts[i].timeout_ms;
+        }
+    }
+    return s->timeout_ms;
 }
 
 /* ---- sizes and durations ---- */

@@ -23,6 +23,13 @@ typedef struct gw_listen {
     uint16_t port; /* 0 asks the kernel for an ephemeral port (tests) */
 } gw_listen_t;
 
+/* servers[].tool_timeouts: one backend tool (its own name, without the prefix) and the longest
+ * wait for a tools/call of it. */
+typedef struct gw_tool_timeout {
+    char *tool;
+    uint64_t timeout_ms;
+} gw_tool_timeout_t;
+
 typedef struct gw_server_conf {
     char *name;
     char *url; /* http:// or https:// */
@@ -31,6 +38,8 @@ typedef struct gw_server_conf {
     size_t nheaders;
     uint64_t timeout_ms; /* default 30 s */
     uint64_t health_interval_ms; /* ping the backend this often; 0: never; default 10 s */
+    gw_tool_timeout_t *tool_timeouts; /* per-tool overrides of timeout_ms, in file order */
+    size_t ntool_timeouts;
 } gw_server_conf_t;
 
 typedef struct gw_config {
@@ -49,10 +58,15 @@ typedef struct gw_config {
                                          default 10000 (0: none) */
     uint64_t client_timeout_ms; /* limits.client_timeout: a client's request must arrive within
                                    it, and an idle connection closes after it; default 10s */
+    /* limits.max_concurrent_requests_per_session: requests of one session a router process
+     * waits on at once (answers and notifications do not count); default 64 (0: no limit) */
+    unsigned max_concurrent_requests_per_session;
     char *key_file;         /* sessions.key_file, default /var/lib/mcpgw/session.key */
     uint64_t session_ttl_s; /* sessions.ttl, default 24h */
     unsigned stream_replay; /* sessions.stream_replay: events of a session's GET stream kept for
                                Last-Event-ID resumption, default 64 (0: no replay) */
+    uint64_t session_idle_ms; /* sessions.idle_timeout: a session with no request for this long
+                                 is ended; default 1h (0: never) */
     char *control_socket;   /* control.socket, default <runtime_dir>/control.ipc */
     int log_level;          /* log.level, default info (GW_LOG_INFO) */
     int log_json;           /* log.format: json (1) or logfmt (0, the default) */
@@ -83,6 +97,9 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
 void gw_config_destroy(gw_config_t *c);
 /* Returns the server called name, or NULL. */
 const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name);
+/* The longest wait for a tools/call of tool (the backend's own name, len bytes) on server s: its
+ * servers[].tool_timeouts entry, else servers[].timeout. */
+uint64_t gw_server_tool_timeout_ms(const gw_server_conf_t *s, const char *tool, size_t len);
 
 /* "1MiB", "512KiB", "64kB", "1048576" -> bytes (KiB/MiB/GiB are 1024-based, kB/MB/GB 1000). */
 gw_err_t gw_parse_size(const char *s, uint64_t *out);

@@ -156,6 +156,8 @@ static void test_defaults(void **state)
     assert_int_equal(c->sse_heartbeat_ms, 15000);
     assert_string_equal(c->control_socket, "/run/mcpgw/control.ipc");
     assert_int_equal(c->log_level, GW_LOG_INFO);
+    assert_int_equal(c->max_concurrent_requests_per_session, 64);
+    assert_int_equal(c->session_idle_ms, 3600 * 1000);
     assert_int_equal(c->nservers, 0);
     assert_null(c->servers);
     gw_config_destroy(c);
@@ -217,6 +219,109 @@ static void test_levels_and_sizes_accepted(void **state)
     c = parse_ok("log:\n  level: error\nlimits:\n  max_request_body: 64MiB\n");
     assert_int_equal(c->log_level, GW_LOG_ERR);
     assert_int_equal(c->max_request_body, 64u << 20);
+    gw_config_destroy(c);
+}
+
+static void test_session_limits(void **state)
+{
+    gw_config_t *c = parse_ok("limits:\n  max_concurrent_requests_per_session: 3\n"
+                              "sessions:\n  idle_timeout: 2s\n");
+    assert_int_equal(c->max_concurrent_requests_per_session, 3);
+    assert_int_equal(c->session_idle_ms, 2000);
+    gw_config_destroy(c);
+    c = parse_ok("limits:\n  max_concurrent_requests_per_session: 0\n"
+                 "sessions:\n  idle_timeout: 0\n");
+    assert_int_equal(c->max_concurrent_requests_per_session, 0);
+    assert_int_equal(c->session_idle_ms, 0);
+    gw_config_destroy(c);
+    c = parse_ok("sessions:\n  idle_timeout: 1h30m\n");
+    assert_int_equal(c->session_idle_ms, 5400 * 1000);
+    gw_config_destroy(c);
+}
+
+static void test_err_session_limits(void **state)
+{
+    expect_error("limits:\n  max_concurrent_requests_per_session: -1\n",
+                 "mcpgw.yaml:2: limits.max_concurrent_requests_per_session: must be a number "
+                 "from 0 (no limit) to 10000000");
+    expect_error("limits:\n  max_concurrent_requests_per_session: [1]\n",
+                 "mcpgw.yaml:2: limits.max_concurrent_requests_per_session: must be a number "
+                 "from 0 (no limit) to 10000000");
+    expect_error("sessions:\n  ttl: 1h\n  idle_timeout: soon\n",
+                 "mcpgw.yaml:3: sessions.idle_timeout: not a duration (e.g. 30m, 1h; 0 never ends "
+                 "an idle session)");
+    expect_error("sessions:\n  idle_timeout: 500ms\n",
+                 "mcpgw.yaml:2: sessions.idle_timeout: must be 0 (never) or at least 1s");
+}
+
+static void test_tool_timeouts(void **state)
+{
+    gw_config_t *c = parse_ok("servers:\n"
+                              "  - name: a\n"
+                              "    url: http://a/\n"
+                              "    timeout: 20s\n"
+                              "    tool_timeouts:\n"
+                              "      slow_report: 5m\n"
+                              "      quick: 250ms\n"
+                              "      \"ns.tool-2\": 1h\n"
+                              "  - name: b\n"
+                              "    url: http://b/\n"
+                              "    tool_timeouts:\n");
+    const gw_server_conf_t *a = &c->servers[0];
+    assert_int_equal(a->ntool_timeouts, 3);
+    assert_string_equal(a->tool_timeouts[0].tool, "slow_report");
+    assert_int_equal(a->tool_timeouts[0].timeout_ms, 300000);
+    assert_string_equal(a->tool_timeouts[1].tool, "quick");
+    assert_int_equal(a->tool_timeouts[1].timeout_ms, 250);
+    assert_int_equal(gw_server_tool_timeout_ms(a, "slow_report", 11), 300000);
+    assert_int_equal(gw_server_tool_timeout_ms(a, "quick", 5), 250);
+    assert_int_equal(gw_server_tool_timeout_ms(a, "ns.tool-2", 9), 3600000);
+    /* anything else, a prefix of a name included, has the server's timeout */
+    assert_int_equal(gw_server_tool_timeout_ms(a, "slow", 4), 20000);
+    assert_int_equal(gw_server_tool_timeout_ms(a, "quick_", 6), 20000);
+    assert_int_equal(gw_server_tool_timeout_ms(a, "", 0), 20000);
+    const gw_server_conf_t *b = &c->servers[1];
+    assert_int_equal(b->ntool_timeouts, 0);
+    assert_int_equal(gw_server_tool_timeout_ms(b, "quick", 5), 30000);
+    gw_config_destroy(c);
+}
+
+static void test_err_tool_timeouts(void **state)
+{
+    static const char head[] = "servers:\n  - name: a\n    url: http://a/\n    tool_timeouts:\n";
+    char yaml[512];
+    snprintf(yaml, sizeof(yaml), "%s      ok: 1s\n      slow_report: 5 minutes\n", head);
+    expect_error(yaml, "mcpgw.yaml:6: servers[0].tool_timeouts.slow_report: not a duration (e.g. "
+                       "250ms, 30s, 5m)");
+    snprintf(yaml, sizeof(yaml), "%s      slow_report: 0s\n", head);
+    expect_error(yaml,
+                 "mcpgw.yaml:5: servers[0].tool_timeouts.slow_report: must be greater than 0");
+    snprintf(yaml, sizeof(yaml), "%s      x: 1s\n      \"x\": 2s\n", head);
+    expect_error(yaml, "mcpgw.yaml:6: servers[0].tool_timeouts.x: duplicate tool");
+    snprintf(yaml, sizeof(yaml), "%s      \"\": 2s\n", head);
+    expect_error(yaml, "mcpgw.yaml:5: servers[0].tool_timeouts: a tool name is 1 to 128 characters");
+    snprintf(yaml, sizeof(yaml), "%s      \"a b\": 2s\n", head);
+    expect_error(yaml, "mcpgw.yaml:5: servers[0].tool_timeouts.a b: a tool name has no spaces or "
+                       "control characters");
+    snprintf(yaml, sizeof(yaml), "%s      - slow: 1s\n", head);
+    expect_error(yaml, "mcpgw.yaml:5: servers[0].tool_timeouts: expected a mapping of tool names "
+                       "to durations");
+    snprintf(yaml, sizeof(yaml), "%s      x: {a: 1}\n", head);
+    expect_error(yaml, "mcpgw.yaml:5: servers[0].tool_timeouts.x: not a duration (e.g. 250ms, 30s, "
+                       "5m)");
+    char name[200];
+    memset(name, 'n', 129);
+    name[129] = '\0';
+    snprintf(yaml, sizeof(yaml), "%s      %s: 1s\n", head, name);
+    gw_config_t *c = NULL;
+    char err[512] = "";
+    assert_int_not_equal(gw_config_parse("mcpgw.yaml", yaml, strlen(yaml), &c, err, sizeof(err)),
+                         GW_OK);
+    assert_non_null(strstr(err, "a tool name is 1 to 128 characters"));
+    name[128] = '\0'; /* 128 is fine */
+    snprintf(yaml, sizeof(yaml), "%s      %s: 1s\n", head, name);
+    c = parse_ok(yaml);
+    assert_int_equal(gw_server_tool_timeout_ms(&c->servers[0], name, 128), 1000);
     gw_config_destroy(c);
 }
 
@@ -562,6 +667,10 @@ int main(void)
         cmocka_unit_test(test_control_socket_follows_runtime_dir),
         cmocka_unit_test(test_server_defaults_and_empty_prefixes),
         cmocka_unit_test(test_levels_and_sizes_accepted),
+        cmocka_unit_test(test_session_limits),
+        cmocka_unit_test(test_err_session_limits),
+        cmocka_unit_test(test_tool_timeouts),
+        cmocka_unit_test(test_err_tool_timeouts),
         cmocka_unit_test(test_err_bad_url_line),
         cmocka_unit_test(test_err_url_without_host),
         cmocka_unit_test(test_err_unknown_key),

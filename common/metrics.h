@@ -47,6 +47,8 @@ typedef enum gw_counter {
     GW_MC_REJ_METHOD_NOT_ALLOWED,
     GW_MC_REJ_TIMEOUT,
     GW_MC_REJ_UNAVAILABLE,
+    GW_MC_REJ_SESSION_REQUESTS, /* limits.max_concurrent_requests_per_session */
+    GW_MC_REJ_CLIENT_TIMEOUT,   /* limits.client_timeout (HTTP/2; h2o closes HTTP/1 itself) */
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include <h2o.h>
+#include <h2o/http2.h>
 #include <nng/nng.h>
 #include <openssl/rand.h>
 #include <yajl/yajl_tree.h>
@@ -36,6 +38,9 @@
 #define BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
 #define DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
 #define CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
+#define USE_BUCKETS 4096        /* sessions in use: hash buckets (a power of two) */
+#define ACTIVITY_MS_DEFAULT 5000 /* session activity reports, until the broker says otherwise */
+#define ACTIVITY_BATCH (64u << 10) /* bytes of one activity report message, at most (about) */
 #define MAX_LISTENERS 16
 #define REQUEST_ID_MAX 64
 #define BATCH_MAX 256 /* messages in one batch (2025-03-26 sessions) */
@@ -43,6 +48,7 @@
 typedef struct peer peer_t;
 typedef struct call call_t;
 typedef struct batch batch_t;
+typedef struct session_use session_use_t;
 
 /* A process the router sends to: the broker or one worker. */
 struct peer {
@@ -56,15 +62,30 @@ struct peer {
     unsigned seen_added;
     unsigned seen_removed;
     h2o_linklist_t calls; /* call_t.peer_link, in flight to this peer */
-    h2o_timeout_t timeout;
-    uint64_t timeout_ms;
     peer_t *next;
 };
+
+/* A call's timer waits in the list of its duration (h2o_timeout_t lists have one duration each):
+ * one list per distinct deadline the routing tables have named, never freed (a handful). */
+typedef struct timeout_list {
+    uint64_t ms;
+    h2o_timeout_t timeout;
+    struct timeout_list *next;
+} timeout_list_t;
+
+/* servers[].tool_timeouts from the routing table: a backend tool's deadline. */
+typedef struct route_tool_timeout {
+    char *tool; /* the backend's own name, without the prefix */
+    uint64_t ms;
+} route_tool_timeout_t;
 
 typedef struct route_server {
     char *name;
     size_t prefix_len;
     peer_t *peer;
+    uint64_t timeout_ms; /* the backend deadline of a call to this server (servers[].timeout) */
+    route_tool_timeout_t *tool_timeouts;
+    size_t ntool_timeouts;
     int resources; /* advertises resources */
     int logging;   /* advertises logging */
     int tasks;     /* advertises tasks */
@@ -90,6 +111,7 @@ typedef struct routes {
     size_t nkeys[KEY_KINDS];
     char **revoked; /* sorted session uuids */
     size_t nrevoked;
+    uint64_t activity_ms; /* how often to report the sessions in use to the broker */
 } routes_t;
 
 /* Links an h2o request (freed by h2o whenever it likes) to what answers it (a call or a batch):
@@ -141,8 +163,21 @@ struct call {
     int stream;          /* a client's GET stream (held open by the broker) */
     char stream_session[GW_UUID_TEXT_LEN + 1];
     const char *outcome; /* NULL: answered by the peer; else why the gateway answered */
+    session_use_t *use;  /* the session's count this call holds a place in, or NULL */
     gw_buf_t body;    /* JSON: the body; SSE: events not yet handed to h2o */
     gw_buf_t sending; /* SSE: the bytes h2o is writing now */
+};
+
+/* A session this router has seen lately: its requests in flight, held against
+ * limits.max_concurrent_requests_per_session, and whether a request came since the last activity
+ * report to the broker (which ends sessions idle for sessions.idle_timeout; it does not see
+ * calls). Kept while either holds. */
+struct session_use {
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    int64_t expires; /* the token's expiry (unix seconds): a restarted broker learns it again */
+    unsigned in_flight;
+    int seen;
+    session_use_t *hash_next;
 };
 
 typedef struct router {
@@ -161,14 +196,19 @@ typedef struct router {
     peer_t *peers; /* every peer, broker first */
     routes_t *routes;
     uint64_t routes_corr; /* correlation id of the live routes subscription */
+    timeout_list_t *timeouts;
     h2o_timeout_t retry_timeout;
     h2o_timeout_entry_t retry_entry;
+    h2o_timeout_t arrival_timeout; /* the sweep for HTTP/2 requests that arrive too slowly */
+    h2o_timeout_entry_t arrival_entry;
     call_t *calls[CALL_BUCKETS];
     uint64_t next_corr;
     size_t ncalls;
     size_t nstreams;           /* of ncalls, GET streams: not requests in flight */
     batch_t *cur_batch;        /* while a batch's messages are handled: answers go to it */
     h2o_timeout_t heartbeat;   /* http.sse_heartbeat, for idle GET streams */
+    session_use_t *uses[USE_BUCKETS];
+    int64_t next_activity_ms; /* when the next activity report is due */
     char request_id_prefix[9];
     uint64_t next_request_id;
     gw_metrics_slot_t *m; /* this router's metrics slot, or NULL */
@@ -212,7 +252,9 @@ static gw_counter_t rejection_of(unsigned status, int code, const char *msg)
     case 431:
         return GW_MC_REJ_HEADER_TOO_LARGE;
     case 429:
-        return GW_MC_REJ_SESSION_LIMIT;
+        return strstr(msg, "max_concurrent_requests_per_session") != NULL
+                   ? GW_MC_REJ_SESSION_REQUESTS
+                   : GW_MC_REJ_SESSION_LIMIT;
     case 406:
         return GW_MC_REJ_NOT_ACCEPTABLE;
     case 415:
@@ -547,6 +589,10 @@ static void routes_destroy(routes_t *r)
     }
     for (size_t i = 0; i < r->nservers; i++) {
         free(r->servers[i].name);
+        for (size_t j = 0; j < r->servers[i].ntool_timeouts; j++) {
+            free(r->servers[i].tool_timeouts[j].tool);
+        }
+        free(r->servers[i].tool_timeouts);
     }
     for (size_t k = 0; k < KEY_KINDS; k++) {
         for (size_t i = 0; i < r->nkeys[k]; i++) {
@@ -646,7 +692,7 @@ static int routes_revoked(const routes_t *r, const char *uuid)
     return bsearch(&uuid, r->revoked, r->nrevoked, sizeof(char *), cmp_str) != NULL;
 }
 
-static peer_t *peer_create(const char *name, uint64_t timeout_ms);
+static peer_t *peer_create(const char *name);
 
 static peer_t *peer_find(const char *name)
 {
@@ -686,6 +732,45 @@ static int parse_key_map(routes_t *r, yajl_val map, int kind)
     return 0;
 }
 
+/* A server's "tool_timeouts" object ({tool: ms}), absent when it has none. */
+static int parse_tool_timeouts(route_server_t *s, yajl_val map)
+{
+    if (map == NULL) {
+        return 0;
+    }
+    if (!YAJL_IS_OBJECT(map)) {
+        return -1;
+    }
+    size_t n = YAJL_GET_OBJECT(map)->len;
+    if ((s->tool_timeouts = calloc(n + 1, sizeof(*s->tool_timeouts))) == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yajl_val ms = YAJL_GET_OBJECT(map)->values[i];
+        if (!YAJL_IS_INTEGER(ms) || YAJL_GET_INTEGER(ms) <= 0) {
+            return -1;
+        }
+        route_tool_timeout_t *t = &s->tool_timeouts[s->ntool_timeouts];
+        if ((t->tool = strdup(YAJL_GET_OBJECT(map)->keys[i])) == NULL) {
+            return -1;
+        }
+        t->ms = (uint64_t)YAJL_GET_INTEGER(ms);
+        s->ntool_timeouts++;
+    }
+    return 0;
+}
+
+/* The backend deadline of a tools/call of tool (the backend's name) on s. */
+static uint64_t route_tool_timeout(const route_server_t *s, const char *tool)
+{
+    for (size_t i = 0; i < s->ntool_timeouts; i++) {
+        if (strcmp(s->tool_timeouts[i].tool, tool) == 0) {
+            return s->tool_timeouts[i].ms;
+        }
+    }
+    return s->timeout_ms;
+}
+
 /* Builds a routes_t from the broker's JSON (docs/ipc.md); NULL when it is malformed. */
 static routes_t *routes_parse(const char *json, size_t len)
 {
@@ -703,6 +788,10 @@ static routes_t *routes_parse(const char *json, size_t len)
         goto fail;
     }
     r->generation = (uint64_t)YAJL_GET_INTEGER(gen);
+    yajl_val activity = gw_json_get(root, "activity_ms");
+    r->activity_ms = YAJL_IS_INTEGER(activity) && YAJL_GET_INTEGER(activity) > 0
+                         ? (uint64_t)YAJL_GET_INTEGER(activity)
+                         : ACTIVITY_MS_DEFAULT;
     yajl_val seq = gw_json_get(root, "seq");
     r->seq = YAJL_IS_INTEGER(seq) ? (uint64_t)YAJL_GET_INTEGER(seq) : 0;
     size_t ns = YAJL_GET_ARRAY(servers)->len;
@@ -722,17 +811,19 @@ static routes_t *routes_parse(const char *json, size_t len)
         char pname[sizeof(((peer_t *)0)->name)];
         snprintf(pname, sizeof(pname), "worker-%s", name);
         peer_t *p = peer_find(pname);
-        if (p == NULL && (p = peer_create(pname, (uint64_t)YAJL_GET_INTEGER(tmo))) == NULL) {
+        if (p == NULL && (p = peer_create(pname)) == NULL) {
             goto fail;
         }
         r->servers[i].name = strdup(name);
         r->servers[i].prefix_len = strlen(prefix);
         r->servers[i].peer = p;
+        r->servers[i].timeout_ms = (uint64_t)YAJL_GET_INTEGER(tmo);
         r->servers[i].resources = YAJL_IS_TRUE(gw_json_get(s, "resources"));
         r->servers[i].logging = YAJL_IS_TRUE(gw_json_get(s, "logging"));
         r->servers[i].tasks = YAJL_IS_TRUE(gw_json_get(s, "tasks"));
         r->nservers++;
-        if (r->servers[i].name == NULL) {
+        if (r->servers[i].name == NULL ||
+            parse_tool_timeouts(&r->servers[i], gw_json_get(s, "tool_timeouts")) != 0) {
             goto fail;
         }
     }
@@ -758,6 +849,67 @@ fail:
     return NULL;
 }
 
+/* ---- sessions in use ---- */
+
+/* The slot of session uuid's entry (where a new one goes when there is none). */
+static session_use_t **session_use_slot(gw_str_t uuid)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < uuid.len; i++) {
+        h = (h ^ (unsigned char)uuid.ptr[i]) * 16777619u;
+    }
+    session_use_t **slot = &R.uses[h & (USE_BUCKETS - 1)];
+    while (*slot != NULL && !gw_str_eq(uuid, (*slot)->uuid)) {
+        slot = &(*slot)->hash_next;
+    }
+    return slot;
+}
+
+/* The entry of session uuid, created when missing; NULL when out of memory (or not a uuid). */
+static session_use_t *session_use_get(gw_str_t uuid)
+{
+    session_use_t **slot = session_use_slot(uuid);
+    if (*slot != NULL || uuid.len > GW_UUID_TEXT_LEN) {
+        return *slot;
+    }
+    session_use_t *u = calloc(1, sizeof(*u));
+    if (u != NULL) {
+        memcpy(u->uuid, uuid.ptr, uuid.len);
+        *slot = u;
+    }
+    return u;
+}
+
+/* Frees u once nothing holds it. */
+static void session_use_put(session_use_t *u)
+{
+    if (u == NULL || u->in_flight > 0 || u->seen) {
+        return;
+    }
+    session_use_t **slot = session_use_slot((gw_str_t){u->uuid, strlen(u->uuid)});
+    *slot = u->hash_next;
+    free(u);
+}
+
+/* A request of a valid session came: it counts as activity at the next report. */
+static void session_seen(const char *uuid, int64_t expires)
+{
+    session_use_t *u = session_use_get((gw_str_t){uuid, strlen(uuid)});
+    if (u != NULL) {
+        u->seen = 1;
+        u->expires = expires;
+    }
+}
+
+/* Does a call of e take a place among its session's concurrent requests? Requests the router
+ * waits on do; notifications, answers to server requests, DELETE and long-lived streams do
+ * not (nor ping, answered without a peer). */
+static int counts_against_session(const gw_envelope_t *e)
+{
+    return e->kind == GW_ENV_CALL && e->method.len > 0 && e->session.len > 0 &&
+           !(e->flags & GW_ENV_F_STREAM);
+}
+
 /* ---- calls in flight ---- */
 
 static call_t **call_slot(uint64_t corr)
@@ -780,6 +932,10 @@ static void call_destroy(call_t *c)
         h2o_timeout_unlink(&c->timer);
     }
     req_unguard(c->guard);
+    if (c->use != NULL) {
+        c->use->in_flight--;
+        session_use_put(c->use);
+    }
     batch_t *batch = c->batch;
     gw_buf_t answer = c->body; /* a batch message's answer, handed over below */
     gw_buf_init(&c->body);
@@ -1109,15 +1265,60 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
     gw_buf_fini(&body);
 }
 
+/* The timer list for ms: the router's own wait for a peer, which is the hop's deadline plus
+ * DEADLINE_GRACE_MS so that the peer's clearer answer (a worker's -32011 naming the backend)
+ * arrives first. */
+static h2o_timeout_t *timeout_list(uint64_t ms)
+{
+    for (timeout_list_t *t = R.timeouts; t != NULL; t = t->next) {
+        if (t->ms == ms) {
+            return &t->timeout;
+        }
+    }
+    timeout_list_t *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        /* out of memory: any list times the call out; the first one made is the broker's */
+        timeout_list_t *last = R.timeouts;
+        while (last->next != NULL) {
+            last = last->next;
+        }
+        return &last->timeout;
+    }
+    t->ms = ms;
+    h2o_timeout_init(R.ctx.loop, &t->timeout, ms);
+    t->next = R.timeouts;
+    R.timeouts = t;
+    return &t->timeout;
+}
+
 /* Sends a CALL/CONTROL for req to peer and tracks it; answers the client at once on failure.
  * Returns the call while it is in flight (NULL once answered), for the caller to annotate. */
 static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t timeout_ms)
 {
+    session_use_t *use = counts_against_session(e) ? session_use_get(e->session) : NULL;
+    unsigned limit = R.cfg->max_concurrent_requests_per_session;
+    if (use != NULL && limit > 0 && use->in_flight >= limit) {
+        char msg[160];
+        gw_log_warn("msg=\"request refused: limits.max_concurrent_requests_per_session reached\" "
+                    "session=%s limit=%u",
+                    use->uuid, limit);
+        snprintf(msg, sizeof(msg),
+                 "Too Many Requests: this session already has %u requests in flight "
+                 "(limits.max_concurrent_requests_per_session)",
+                 use->in_flight);
+        respond_error(req, 429, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR, msg);
+        return NULL;
+    }
     call_t *c = calloc(1, sizeof(*c));
     if (c == NULL) {
+        session_use_put(use);
         respond_error(req, 503, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR,
                       "gateway out of memory");
         return NULL;
+    }
+    if (use != NULL) {
+        use->in_flight++;
+        c->use = use;
     }
     c->corr = ++R.next_corr;
     c->start_us = now_us();
@@ -1137,9 +1338,9 @@ static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t
     *call_slot(c->corr) = c;
     h2o_linklist_insert(&peer->calls, &c->peer_link);
     R.ncalls++;
-    gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)R.ncalls);
+    gw_gauge_set(R.m, GW_MG_IN_FLIGHT, (int64_t)(R.ncalls - R.nstreams));
     c->timer.cb = on_call_timeout;
-    h2o_timeout_link(R.ctx.loop, &peer->timeout, &c->timer);
+    h2o_timeout_link(R.ctx.loop, timeout_list(timeout_ms + DEADLINE_GRACE_MS), &c->timer);
 
     e->corr = c->corr;
     e->deadline_ms = gw_clock_ms() + (int64_t)timeout_ms;
@@ -1284,7 +1485,7 @@ static void flush_peers(void)
 
 #define OUTBOX_MAX_QUEUED 4096
 
-static peer_t *peer_create(const char *name, uint64_t timeout_ms)
+static peer_t *peer_create(const char *name)
 {
     peer_t *p = calloc(1, sizeof(*p));
     if (p == NULL) {
@@ -1301,8 +1502,6 @@ static peer_t *peer_create(const char *name, uint64_t timeout_ms)
     }
     nng_pipe_notify(p->out.sock, NNG_PIPE_EV_ADD_POST, on_pipe_event, p);
     nng_pipe_notify(p->out.sock, NNG_PIPE_EV_REM_POST, on_pipe_event, p);
-    p->timeout_ms = timeout_ms + DEADLINE_GRACE_MS;
-    h2o_timeout_init(R.ctx.loop, &p->timeout, p->timeout_ms);
     p->send_sock =
         h2o_evloop_socket_create(R.ctx.loop, gw_outbox_send_fd(&p->out), H2O_SOCKET_FLAG_DONT_READ);
     p->send_sock->data = p;
@@ -1331,10 +1530,60 @@ static void subscribe_routes(void)
     }
 }
 
+static void send_activity(gw_buf_t *b)
+{
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    e.method = GW_STR("sessions/active");
+    e.body = (gw_str_t){b->data, b->len};
+    gw_err_t err = peer_send(R.broker, &e);
+    if (err != GW_OK) {
+        gw_log_warn("msg=\"activity report lost\" error=\"%s\"", gw_strerror(err));
+    }
+    gw_buf_reset(b);
+}
+
+/* Tells the broker which sessions were used since the last report, or have requests in flight
+ * (a long call is activity too): one "<uuid> <expires>" line each, in messages of at most about
+ * ACTIVITY_BATCH bytes. Entries nothing holds any more are dropped. */
+static void report_activity(void)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    for (size_t i = 0; i < USE_BUCKETS; i++) {
+        session_use_t **slot = &R.uses[i];
+        while (*slot != NULL) {
+            session_use_t *u = *slot;
+            if (gw_buf_appendf(&b, "%s %lld\n", u->uuid, (long long)u->expires) != GW_OK) {
+                gw_log_err("msg=\"out of memory building an activity report\"");
+            }
+            u->seen = 0;
+            if (u->in_flight == 0) {
+                *slot = u->hash_next;
+                free(u);
+            } else {
+                slot = &u->hash_next;
+            }
+            if (b.len >= ACTIVITY_BATCH) {
+                send_activity(&b);
+            }
+        }
+    }
+    if (b.len > 0) {
+        send_activity(&b);
+    }
+    gw_buf_fini(&b);
+}
+
 static void on_retry_timer(h2o_timeout_entry_t *entry)
 {
     if (R.routes == NULL) {
         subscribe_routes();
+    }
+    int64_t now = gw_clock_ms();
+    if (now >= R.next_activity_ms) {
+        report_activity();
+        R.next_activity_ms =
+            now + (int64_t)(R.routes != NULL ? R.routes->activity_ms : ACTIVITY_MS_DEFAULT);
     }
     /* Safety net: an outbox that queued while its peer was away is flushed at least this often,
      * even if nng's send fd never signals (seen once in CI right after a worker restart). */
@@ -1406,6 +1655,7 @@ static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid
     if (err == GW_OK) {
         gw_uuid_format(claims->uuid, uuid);
         if (!routes_revoked(R.routes, uuid)) {
+            session_seen(uuid, claims->expires);
             return 1;
         }
     }
@@ -1417,7 +1667,7 @@ static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid
 static call_t *send_to_server(h2o_req_t *req, gw_envelope_t *e, size_t server)
 {
     const route_server_t *s = &R.routes->servers[server];
-    return dispatch(req, s->peer, e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
+    return dispatch(req, s->peer, e, s->timeout_ms);
 }
 
 /* Routes a message naming a tool or prompt (span/name) to its owner, with the owner's prefix
@@ -1444,9 +1694,12 @@ static void route_by_name(h2o_req_t *req, gw_envelope_t *e, const char *body, si
         return;
     }
     e->body = (gw_str_t){rewritten.data, rewritten.len};
-    call_t *c = send_to_server(req, e, k->server);
+    const route_server_t *s = &R.routes->servers[k->server];
+    int is_call = kind == KEY_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
+    call_t *c = dispatch(req, s->peer, e,
+                         is_call ? route_tool_timeout(s, name + plen) : s->timeout_ms);
     gw_buf_fini(&rewritten);
-    if (c != NULL && kind == KEY_TOOLS && strcmp(rpc->method_str, "tools/call") == 0) {
+    if (c != NULL && is_call) {
         c->audit_tool = strdup(name);
         snprintf(c->audit_backend, sizeof(c->audit_backend), "%s",
                  R.routes->servers[k->server].name);
@@ -1631,7 +1884,7 @@ static void route_client_response(h2o_req_t *req, gw_envelope_t *e, const char *
             if (strlen(s->name) == (size_t)(colon - name) &&
                 memcmp(s->name, name, (size_t)(colon - name)) == 0) {
                 e->method = GW_STR_NULL;
-                dispatch(req, s->peer, e, s->peer->timeout_ms - DEADLINE_GRACE_MS);
+                dispatch(req, s->peer, e, s->timeout_ms);
                 return;
             }
         }
@@ -2061,6 +2314,48 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* ---- slow clients ---- */
+
+/* limits.client_timeout for HTTP/2. HTTP/1 needs nothing here: h2o closes a connection whose
+ * request has not arrived within http1.req_timeout. On HTTP/2 its idle timeout restarts with every
+ * frame, so a stream whose headers or body trickle in a byte at a time would live on. A request
+ * still arriving past the limit gets its connection shut down (h2o then closes it as if the client
+ * had gone), logged and counted. */
+static int check_arrival(h2o_req_t *req, void *arg)
+{
+    const struct timeval *now = arg;
+    if (h2o_timeval_is_null(&req->timestamps.request_begin_at) ||
+        !h2o_timeval_is_null(&req->processed_at.at) || req->entity.base != NULL ||
+        h2o_timeval_subtract(&req->timestamps.request_begin_at, (struct timeval *)now) <
+            (int64_t)R.cfg->client_timeout_ms * 1000) {
+        return 0; /* not arriving (being answered, or waiting for its turn), or not late */
+    }
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    int fd = sock != NULL ? h2o_socket_get_fd(sock) : -1;
+    if (fd < 0) {
+        return 0;
+    }
+    char addr[INET6_ADDRSTRLEN] = "";
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sl > 0) {
+        h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, addr);
+    }
+    gw_log_warn("msg=\"client too slow: request not received within limits.client_timeout; "
+                "connection closed\" client=%s protocol=HTTP/2 timeout_ms=%llu",
+                addr, (unsigned long long)R.cfg->client_timeout_ms);
+    gw_metric_add(R.m, GW_MC_REJ_CLIENT_TIMEOUT, 1);
+    shutdown(fd, SHUT_RDWR);
+    return 0;
+}
+
+static void on_arrival_timer(h2o_timeout_entry_t *entry)
+{
+    struct timeval now = *h2o_get_timestamp(&R.ctx, NULL, NULL);
+    H2O_HTTP2_CALLBACKS.foreach_request(&R.ctx, check_arrival, &now);
+    h2o_timeout_link(R.ctx.loop, &R.arrival_timeout, &R.arrival_entry);
+}
+
 /* ---- listeners, signals, main ---- */
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -2224,7 +2519,8 @@ int main(int argc, char **argv)
     R.inbox_sock =
         h2o_evloop_socket_create(R.ctx.loop, gw_ipc_recv_fd(R.inbox), H2O_SOCKET_FLAG_DONT_READ);
     h2o_socket_read_start(R.inbox_sock, on_inbox_readable);
-    R.broker = peer_create("broker", BROKER_TIMEOUT_MS);
+    timeout_list(BROKER_TIMEOUT_MS + DEADLINE_GRACE_MS);
+    R.broker = peer_create("broker");
     if (R.broker == NULL) {
         return 1;
     }
@@ -2246,6 +2542,12 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
+    /* HTTP/2 requests are cut off between client_timeout and a quarter of it later */
+    uint64_t sweep_ms = R.cfg->client_timeout_ms / 4;
+    sweep_ms = sweep_ms < 50 ? 50 : sweep_ms > 1000 ? 1000 : sweep_ms;
+    h2o_timeout_init(R.ctx.loop, &R.arrival_timeout, sweep_ms);
+    R.arrival_entry.cb = on_arrival_timer;
+    h2o_timeout_link(R.ctx.loop, &R.arrival_timeout, &R.arrival_entry);
     h2o_timeout_init(R.ctx.loop, &R.retry_timeout, 500);
     h2o_timeout_init(R.ctx.loop, &R.heartbeat, R.cfg->sse_heartbeat_ms);
     R.retry_entry.cb = on_retry_timer;

@@ -1184,6 +1184,10 @@ static const tool_t tools[] = {
      "{\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000},"
      "\"steps\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1000,\"default\":3}}",
      "[\"ms\"]", tool_slow},
+    {"sleep", "The same as slow under another name (per-tool settings of a gateway).",
+     "{\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60000},"
+     "\"steps\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1000,\"default\":3}}",
+     "[\"ms\"]", tool_slow},
     {"fail", "Always fails with a tool error.", "{}", NULL, tool_fail},
     {"big", "Returns a text holding the given number of bytes of data.",
      "{\"bytes\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":16777216}}", "[\"bytes\"]",

@@ -67,18 +67,22 @@ test('batches are refused in 2025-06-18 and 2025-11-25 sessions', async () => {
     }
 });
 
-test('a large batch of calls to both backends comes back whole and matched by id', async () => {
+test('a large batch of calls to both backends comes back whole and matched by id; each message counts against the session limit', async () => {
     const s = await initializeSession(stack.gw.url, { protocolVersion: '2025-03-26' });
-    const msgs = [];
-    for (let i = 0; i < 100; i++) {
-        msgs.push(call(i, i % 2 ? 'beta_echo' : 'alpha_echo', { text: `m${i}` }));
-    }
-    const r = await s.post(msgs);
+    const batch = (n) => Array.from({ length: n }, (_, i) => call(i, i % 2 ? 'beta_echo' : 'alpha_echo', { text: `m${i}` }));
+    const r = await s.post(batch(60));
     assert.equal(r.status, 200);
-    assert.equal(r.json.length, 100);
+    assert.equal(r.json.length, 60);
     for (const m of r.json) {
         assert.match(JSON.stringify(m.result), new RegExp(`m${m.id}\\b`), JSON.stringify(m));
     }
+    // limits.max_concurrent_requests_per_session (64 by default): the messages past it are refused
+    const big = await s.post(batch(100));
+    assert.equal(big.status, 200);
+    assert.equal(big.json.length, 100);
+    const refused = big.json.filter((m) => m.error);
+    assert.equal(refused.length, 36, JSON.stringify(refused[0]));
+    assert.match(refused[0].error.message, /max_concurrent_requests_per_session/);
     const tooMany = await s.post(Array.from({ length: 257 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' })));
     assert.equal(tooMany.status, 400);
 });

@@ -1,9 +1,10 @@
 // Limits from the config, each answered with the right status and JSON-RPC error: sessions in all
 // and per client address, a backend answer's size, and slow clients.
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { after, test } from 'node:test';
-import { initializeBody, initializeSession, rawPost, startStack, stopAll } from '../lib/index.mjs';
+import { DEFAULT_HEADERS, H2Client, initializeBody, initializeSession, rawPost, startStack, stopAll } from '../lib/index.mjs';
 
 after(async () => {
     await stopAll();
@@ -48,20 +49,107 @@ test('limits.max_response_body: a larger backend answer is a clear JSON-RPC erro
     await stack.stop();
 });
 
-test('limits.client_timeout: a client that never finishes its request is cut off', async () => {
-    const stack = await startStack({ extra: { limits: { client_timeout: '500ms' } } });
-    const sock = net.connect(stack.gw.port, '127.0.0.1');
+// How long until the gateway closes a connection on which fn(socket) sends a request too slowly.
+async function cutOffAfter(port, fn) {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.on('error', () => {});
     await new Promise((resolve) => sock.on('connect', resolve));
-    sock.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // and never the rest
+    let data = '';
+    sock.on('data', (d) => (data += d));
     const t0 = Date.now();
-    await new Promise((resolve) => {
-        sock.on('close', resolve);
-        sock.on('error', resolve);
-        setTimeout(resolve, 5000);
+    const stop = fn(sock);
+    const how = await new Promise((resolve) => {
+        sock.on('close', () => resolve('closed'));
+        setTimeout(() => resolve('still open'), 5000);
     });
-    const took = Date.now() - t0;
-    assert.ok(sock.destroyed || sock.readableEnded, 'the gateway closed the connection');
-    assert.ok(took < 3000, `closed after ${took} ms`);
+    if (stop) {
+        stop();
+    }
     sock.destroy();
+    return { how, took: Date.now() - t0, data };
+}
+
+function drip(write, everyMs) {
+    const t = setInterval(() => {
+        try {
+            write();
+        } catch {
+            /* closed */
+        }
+    }, everyMs);
+    return () => clearInterval(t);
+}
+
+test('limits.client_timeout: requests that do not arrive in time are cut off, HTTP/1.1 and HTTP/2', async () => {
+    const stack = await startStack({ extra: { limits: { client_timeout: '500ms' } } });
+    const { port } = stack.gw;
+    const head = (extra = '') => `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+        `Accept: application/json, text/event-stream\r\n${extra}`;
+    const cases = {
+        'HTTP/1.1 headers never finished': (sock) => {
+            sock.write(head());
+        },
+        'HTTP/1.1 headers a line every 200 ms': (sock) => {
+            sock.write(head());
+            return drip(() => sock.write('X-Slow: 1\r\n'), 200);
+        },
+        'HTTP/1.1 body never finished': (sock) => {
+            sock.write(`${head('Content-Length: 100\r\n')}\r\n{"jsonrpc":`);
+        },
+        'HTTP/1.1 body a byte every 100 ms': (sock) => {
+            sock.write(`${head('Content-Length: 1000\r\n')}\r\n`);
+            return drip(() => sock.write(' '), 100);
+        },
+        'HTTP/1.1 chunked body a chunk every 100 ms': (sock) => {
+            sock.write(`${head('Transfer-Encoding: chunked\r\n')}\r\n`);
+            return drip(() => sock.write('1\r\n \r\n'), 100);
+        },
+    };
+    for (const [name, fn] of Object.entries(cases)) {
+        const r = await cutOffAfter(port, fn);
+        assert.equal(r.how, 'closed', name);
+        assert.ok(r.took >= 400 && r.took < 2000, `${name}: closed after ${r.took} ms`);
+    }
+
+    // HTTP/2: frames keep a connection from being idle, so a trickling body must be cut off too
+    for (const [name, every] of [['HTTP/2 body never finished', 0], ['HTTP/2 body a byte every 100 ms', 100]]) {
+        const t0 = Date.now();
+        const session = http2.connect(stack.gw.origin);
+        session.on('error', () => {});
+        const stream = session.request({ ':method': 'POST', ':path': '/mcp', 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, { endStream: false });
+        stream.on('error', () => {});
+        stream.write('{"jsonrpc":');
+        const stop = every ? drip(() => stream.write(' '), every) : null;
+        const how = await new Promise((resolve) => {
+            stream.on('response', (h) => resolve(`answered ${h[':status']}`));
+            stream.on('close', () => resolve('closed'));
+            setTimeout(() => resolve('still open'), 5000);
+        });
+        if (stop) {
+            stop();
+        }
+        const took = Date.now() - t0;
+        session.destroy();
+        assert.equal(how, 'closed', name);
+        assert.ok(took >= 400 && took < 2000, `${name}: closed after ${took} ms`);
+    }
+    const metrics = await (await fetch(`${stack.gw.adminOrigin}/metrics`)).text();
+    const cut = [...metrics.matchAll(/mcpgw_rejections_total\{process="router\.\d",reason="client_timeout"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.ok(cut >= 1, 'the HTTP/2 cut-off is counted');
+    assert.match(stack.gw.logs(), /client too slow: request not received within limits\.client_timeout; connection closed" client=127\.0\.0\.1 protocol=HTTP\/2/);
+
+    // the limit is on the request arriving, not on the answer: a call slower than it is served
+    const s = await initializeSession(stack.gw.url);
+    const slow = await s.request('tools/call', { name: 'beta_slow', arguments: { ms: 1200, steps: 2 } });
+    assert.ok(slow.response?.result, `HTTP/1.1: ${slow.text.slice(0, 200)}`);
+    const h2 = new H2Client(stack.gw.origin);
+    const r = await h2.request('/mcp', {
+        headers: { ...DEFAULT_HEADERS, ...s.headers() },
+        body: { jsonrpc: '2.0', id: 'h2-slow', method: 'tools/call', params: { name: 'alpha_slow', arguments: { ms: 1200 } } },
+    });
+    assert.equal(r.status, 200);
+    assert.ok(r.messages.find((m) => m.id === 'h2-slow')?.result, `HTTP/2: ${r.text.slice(0, 200)}`);
+    await h2.close();
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
     await stack.stop();
 });

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #define IPC_QUEUE_MSGS 128
 #define IPC_RECONNECT_MIN_MS 10
 #define IPC_RECONNECT_MAX_MS 500
+#define STALE_PROBE_WAIT_MS 1000 /* a live listener greets within this */
 /* A raw REQ's request id word: nng's REP looks for the word with the high bit set to know
  * where the backtrace ends. */
 #define IPC_REQUEST_ID_BIT 0x80000000u
@@ -56,6 +58,8 @@ static gw_err_t from_nng(int rv)
         return GW_ENOTFOUND;
     case NNG_EPROTO:
         return GW_EPROTO;
+    case NNG_EPERM: /* EACCES and EPERM from the system */
+        return GW_EPERM;
     case NNG_ECONNREFUSED:
     case NNG_ECONNRESET:
     case NNG_ECONNSHUT:
@@ -63,7 +67,7 @@ static gw_err_t from_nng(int rv)
     case NNG_EUNREACHABLE:
         return GW_EUNAVAIL;
     default:
-        return GW_EIO; /* NNG_ESYSERR, NNG_EADDRINUSE, NNG_EPERM and the rest */
+        return GW_EIO; /* NNG_ESYSERR, NNG_EADDRINUSE and the rest */
     }
 }
 
@@ -101,8 +105,24 @@ static void remove_stale_socket(const char *url)
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == ECONNREFUSED) {
-        (void)unlink(path);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        if (errno == ECONNREFUSED) {
+            (void)unlink(path);
+        }
+    } else {
+        /* Someone listens. nng 1.5.2 stops accepting for good when a peer hangs up before nng
+         * wrote its 8-byte greeting (nng issue 1518): take the greeting first, so the hang-up
+         * reads as an ordinary failed handshake. Bounded: a startup path. */
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        char greeting[8];
+        size_t got = 0;
+        while (got < sizeof(greeting) && poll(&pfd, 1, STALE_PROBE_WAIT_MS) == 1) {
+            ssize_t n = read(fd, greeting + got, sizeof(greeting) - got);
+            if (n <= 0) {
+                break;
+            }
+            got += (size_t)n;
+        }
     }
     close(fd);
 }
@@ -119,9 +139,12 @@ static int set_socket_options(nng_socket s)
     return rv;
 }
 
-/* Opens a socket with open_fn and listens on url (a stale socket file removed first). */
-static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), const char *url)
+/* Opens a socket with open_fn and listens on url (a stale socket file removed first); a mode
+ * other than 0 becomes the socket file's permission bits. */
+static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), const char *url,
+                               unsigned mode)
 {
+    nng_listener l;
     remove_stale_socket(url);
     int rv = open_fn(s);
     if (rv != 0) {
@@ -129,7 +152,13 @@ static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), cons
     }
     rv = set_socket_options(*s);
     if (rv == 0) {
-        rv = nng_listen(*s, url, NULL, 0);
+        rv = nng_listener_create(&l, *s, url);
+    }
+    if (rv == 0 && mode != 0) {
+        rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, (int)mode);
+    }
+    if (rv == 0) {
+        rv = nng_listener_start(l, 0);
     }
     if (rv != 0) {
         nng_close(*s);
@@ -138,8 +167,10 @@ static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), cons
     return from_nng(rv);
 }
 
-/* Opens a socket with open_fn and dials url without blocking; nng reconnects by itself. */
-static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const char *url)
+/* Opens a socket with open_fn and dials url, without blocking unless wait (then the first
+ * attempt's result is returned); nng reconnects by itself. */
+static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const char *url,
+                             int wait)
 {
     nng_dialer d;
     int rv = open_fn(s);
@@ -157,7 +188,7 @@ static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const 
         rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, IPC_RECONNECT_MAX_MS);
     }
     if (rv == 0) {
-        rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+        rv = nng_dialer_start(d, wait ? 0 : NNG_FLAG_NONBLOCK);
     }
     if (rv != 0) {
         nng_close(*s);
@@ -168,14 +199,24 @@ static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const 
 
 gw_err_t gw_ipc_listen(nng_socket *s, const char *url)
 {
-    return open_listening(s, nng_rep0_open_raw, url);
+    return open_listening(s, nng_rep0_open_raw, url, 0);
+}
+
+gw_err_t gw_ipc_listen_mode(nng_socket *s, const char *url, unsigned mode)
+{
+    return open_listening(s, nng_rep0_open_raw, url, mode);
 }
 
 /* Raw REQ never re-sends (that is the cooked socket's NNG_OPT_REQ_RESENDTIME), so a tools/call
  * is never executed twice by the transport. */
 gw_err_t gw_ipc_dial(nng_socket *s, const char *url)
 {
-    return open_dialing(s, nng_req0_open_raw, url);
+    return open_dialing(s, nng_req0_open_raw, url, 0);
+}
+
+gw_err_t gw_ipc_dial_wait(nng_socket *s, const char *url)
+{
+    return open_dialing(s, nng_req0_open_raw, url, 1);
 }
 
 static int append_to_msg(void *data, const char *buf, size_t len)
@@ -321,7 +362,7 @@ gw_err_t gw_ipc_notify_pipe_loss(nng_socket s, int fd)
 
 gw_err_t gw_ipc_inbox(nng_socket *s, const char *url)
 {
-    return open_listening(s, nng_pull0_open, url);
+    return open_listening(s, nng_pull0_open, url, 0);
 }
 
 gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued)
@@ -335,7 +376,7 @@ gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, si
     if (err != GW_OK) {
         return err;
     }
-    return open_dialing(&o->sock, nng_push0_open, url);
+    return open_dialing(&o->sock, nng_push0_open, url, 0);
 }
 
 void gw_outbox_close(gw_outbox_t *o)

@@ -1168,6 +1168,45 @@ static int add_children(void)
     return 0;
 }
 
+/* The control socket with control.mode and control.group. Giving a file to one of its own
+ * groups needs no privilege, so the broker running as mcpgw (systemd) makes it mcpgw:mcpgw as it
+ * is; another group needs the broker's user to be a member (or root). The default group may be
+ * missing or out of reach (a run from a build tree): the socket then keeps the broker's group. */
+static int open_control_socket(void)
+{
+    const gw_config_t *c = B.cfg;
+    char url[GW_IPC_URL_MAX];
+    int n = snprintf(url, sizeof(url), "ipc://%s", c->control_socket);
+    gw_err_t err = n < 0 || (size_t)n >= sizeof(url) ? GW_ETOOBIG
+                                                     : gw_ipc_listen_mode(&B.csock, url,
+                                                                          c->control_mode);
+    if (err != GW_OK) {
+        gw_log_err("msg=\"cannot listen on the control socket\" path=%s error=\"%s\"",
+                   c->control_socket, gw_strerror(err));
+        return -1;
+    }
+    if (c->control_gid < 0) {
+        gw_log_info("msg=\"control socket keeps the broker's group: group mcpgw does not exist\" "
+                    "path=%s gid=%ld",
+                    c->control_socket, (long)getegid());
+    } else if (chown(c->control_socket, (uid_t)-1, (gid_t)c->control_gid) != 0) {
+        if (c->control_group_set) {
+            gw_log_err("msg=\"cannot give the control socket to control.group (the broker's user "
+                       "must be a member of it)\" path=%s group=%s error=\"%s\"",
+                       c->control_socket, c->control_group, strerror(errno));
+            return -1;
+        }
+        gw_log_info("msg=\"control socket keeps the broker's group: cannot give it to group "
+                    "mcpgw\" path=%s gid=%ld error=\"%s\"",
+                    c->control_socket, (long)getegid(), strerror(errno));
+    }
+    if (c->control_mode & 0002) {
+        gw_log_warn("msg=\"control.mode lets every local user control the gateway\" mode=%04o",
+                    c->control_mode);
+    }
+    return 0;
+}
+
 static int open_sockets(void)
 {
     char url[GW_IPC_URL_MAX];
@@ -1177,12 +1216,7 @@ static int open_sockets(void)
         gw_log_err("msg=\"cannot listen on the broker socket\" url=%s", url);
         return -1;
     }
-    snprintf(url, sizeof(url), "ipc://%s", B.cfg->control_socket);
-    if (gw_ipc_listen(&B.csock, url) != GW_OK) {
-        gw_log_err("msg=\"cannot listen on the control socket\" url=%s", url);
-        return -1;
-    }
-    return 0;
+    return open_control_socket();
 }
 
 static int make_dirs(const char *path)
@@ -1299,6 +1333,12 @@ static const char *immutable_change(const gw_config_t *a, const gw_config_t *b)
     }
     if (strcmp(a->control_socket, b->control_socket) != 0) {
         return "control.socket";
+    }
+    if (a->control_mode != b->control_mode) {
+        return "control.mode";
+    }
+    if (strcmp(a->control_group, b->control_group) != 0) {
+        return "control.group";
     }
     if (a->admin_enabled != b->admin_enabled || a->admin_port != b->admin_port ||
         strcmp(a->admin_address, b->admin_address) != 0) {

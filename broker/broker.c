@@ -108,6 +108,7 @@ typedef struct broker {
     int64_t drain_started_ms;
     int64_t start_ms;
     int64_t next_sweep_ms;
+    gw_str_t request_id; /* of the message being handled, for log lines deep in replies */
 } broker_t;
 
 static broker_t B;
@@ -214,8 +215,8 @@ static void send_to(gw_str_t to, gw_envelope_t *e)
     e->origin = GW_STR("broker");
     gw_err_t err = o != NULL ? gw_outbox_send(o, e) : GW_ENOTFOUND;
     if (err != GW_OK) {
-        gw_log_warn("msg=\"send failed\" peer=%.*s error=\"%s\"", (int)to.len, to.ptr,
-                    gw_strerror(err));
+        gw_log_warn("msg=\"send failed\" peer=%.*s error=\"%s\" request_id=%.*s", (int)to.len,
+                    to.ptr, gw_strerror(err), (int)B.request_id.len, B.request_id.ptr);
     }
 }
 
@@ -244,6 +245,8 @@ static void reply_rpc_error(const gw_envelope_t *req, int code, const char *msg)
 {
     gw_buf_t b;
     gw_buf_init(&b);
+    gw_log_info("msg=rejected code=%d reason=\"%s\" request_id=%.*s", code, msg,
+                (int)req->request_id.len, req->request_id.ptr);
     gw_rpc_error(&b, req->rpc_id.ptr, req->rpc_id.len, code, msg);
     reply_json(req->origin, req->corr, NULL, b.data, b.len);
     gw_buf_fini(&b);
@@ -255,6 +258,8 @@ static void reply_rpc_error_status(const gw_envelope_t *req, unsigned status, in
 {
     gw_buf_t b;
     gw_buf_init(&b);
+    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\" request_id=%.*s", status, code,
+                msg, (int)req->request_id.len, req->request_id.ptr);
     gw_rpc_error(&b, req->rpc_id.ptr, req->rpc_id.len, code, msg);
     gw_envelope_t e = {.kind = GW_ENV_HEAD, .corr = req->corr, .status = status,
                        .flags = GW_ENV_F_FINAL};
@@ -305,8 +310,9 @@ static void handle_initialize(const gw_envelope_t *e)
         return;
     }
     if (B.cfg->max_sessions > 0 && B.nsessions - B.nrevoked >= B.cfg->max_sessions) {
-        gw_log_warn("msg=\"session refused: limits.max_sessions reached\" client=%s limit=%u",
-                    client, B.cfg->max_sessions);
+        gw_log_warn("msg=\"session refused: limits.max_sessions reached\" client=%s limit=%u "
+                    "request_id=%.*s",
+                    client, B.cfg->max_sessions, (int)e->request_id.len, e->request_id.ptr);
         reply_rpc_error_status(e, 503, GW_RPC_INTERNAL_ERROR,
                                "Service Unavailable: the gateway has reached limits.max_sessions");
         return;
@@ -314,8 +320,9 @@ static void handle_initialize(const gw_envelope_t *e)
     if (B.cfg->max_sessions_per_client > 0 &&
         sessions_of_client(client) >= B.cfg->max_sessions_per_client) {
         gw_log_warn("msg=\"session refused: limits.max_sessions_per_client reached\" client=%s "
-                    "limit=%u",
-                    client, B.cfg->max_sessions_per_client);
+                    "limit=%u request_id=%.*s",
+                    client, B.cfg->max_sessions_per_client, (int)e->request_id.len,
+                    e->request_id.ptr);
         reply_rpc_error_status(e, 429, GW_RPC_INTERNAL_ERROR,
                                "Too Many Requests: this client has reached "
                                "limits.max_sessions_per_client");
@@ -573,7 +580,9 @@ static void on_inbox_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
             }
             reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0);
         } else if (gw_str_eq(e->method, "session/delete")) {
+            B.request_id = e->request_id;
             handle_session_delete(e);
+            B.request_id = GW_STR("");
         } else if (gw_str_eq(e->method, "routes/ack")) {
             on_routes_ack(e);
         } else {
@@ -588,11 +597,16 @@ static void on_inbox_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
     if (e->kind != GW_ENV_CALL) {
         return;
     }
+    gw_log_debug("msg=\"call received\" request_id=%.*s method=%.*s session=%.*s from=%.*s",
+                 (int)e->request_id.len, e->request_id.ptr, (int)e->method.len, e->method.ptr,
+                 (int)e->session.len, e->session.ptr, (int)e->origin.len, e->origin.ptr);
+    B.request_id = e->request_id;
     if (gw_str_eq(e->method, "initialize")) {
         handle_initialize(e);
     } else {
         handle_list(e);
     }
+    B.request_id = GW_STR("");
 }
 
 /* ---- control socket ---- */
@@ -1578,6 +1592,7 @@ int main(int argc, char **argv)
     sigaction(SIGCHLD, &sa, NULL);
 
     B.start_ms = gw_clock_ms();
+    B.request_id = GW_STR("");
     B.next_sweep_ms = B.start_ms + 60000;
     brk_sup_init(&B.sup);
     int rc = 1;

@@ -129,6 +129,13 @@ static void copy_token(char *out, size_t outlen, const char *s, size_t n)
     out[o] = '\0';
 }
 
+/* The request id an envelope carries, fit for log lines and headers (out: WRK_RID_MAX + 1). */
+static const char *env_rid(char *out, const gw_envelope_t *env)
+{
+    copy_token(out, WRK_RID_MAX + 1, env->request_id.ptr, env->request_id.len);
+    return out;
+}
+
 /* ---- HTTP transfers to the backend ---- */
 
 typedef enum xfer_ctype {
@@ -212,6 +219,7 @@ struct upstream {
     int close_requested; /* session/close arrived during initialization */
     int init_step;       /* 0: initialize in flight, 1: notifications/initialized in flight */
     char key[WRK_KEY_MAX + 1];
+    char rid[WRK_RID_MAX + 1]; /* the request that started it, then the one that closed it */
     gw_proto_t want_proto;
     uint8_t caps;
     char *sid;            /* upstream Mcp-Session-Id (owned); NULL for a stateless server */
@@ -263,9 +271,11 @@ struct call {
     xfer_t x;
 };
 
-/* A fire-and-forget DELETE of an upstream session. */
+/* A fire-and-forget DELETE of an upstream session, or POST on one. */
 typedef struct closer {
     link_t link; /* w->closers */
+    const char *done_msg;      /* its log line: "upstream session deleted" or "... posted" */
+    char rid[WRK_RID_MAX + 1]; /* the request it was sent for ("" for the gateway's own) */
     xfer_t x;
 } closer_t;
 
@@ -949,8 +959,8 @@ static void closer_on_done(xfer_t *x, CURLcode rc)
 {
     closer_t *cl = container_of(x, closer_t, x);
 
-    gw_log_debug("msg=\"upstream session deleted\" backend=%s status=%ld curl=\"%s\"", x->w->name,
-                 x->status, curl_easy_strerror(rc));
+    gw_log_debug("msg=\"%s\" backend=%s status=%ld curl=\"%s\" request_id=%s", cl->done_msg,
+                 x->w->name, x->status, curl_easy_strerror(rc), cl->rid);
     list_remove(&cl->link);
     xfer_fini(&cl->x);
     free(cl);
@@ -967,8 +977,9 @@ static const xfer_ops_t closer_ops = {
 };
 
 /* POSTs one message on the upstream session, fire and forget (answers to server requests,
- * notifications, logging/setLevel): the result is only logged. */
-static void session_post(upstream_t *up, const char *body, size_t len)
+ * notifications, logging/setLevel): the result is only logged. rid: the client's request it is
+ * sent for, passed on as x-request-id ("" for none). */
+static void session_post(upstream_t *up, const char *body, size_t len, const char *rid)
 {
     wrk_t *w = up->w;
     closer_t *cl = calloc(1, sizeof(*cl));
@@ -976,6 +987,8 @@ static void session_post(upstream_t *up, const char *body, size_t len)
     if (cl == NULL) {
         return;
     }
+    cl->done_msg = "upstream message posted";
+    snprintf(cl->rid, sizeof(cl->rid), "%s", rid);
     xfer_init(&cl->x, w, &closer_ops);
     if (gw_buf_append(&cl->x.req, body, len) != GW_OK) {
         xfer_fini(&cl->x);
@@ -988,6 +1001,7 @@ static void session_post(upstream_t *up, const char *body, size_t len)
         .len = cl->x.req.len,
         .sid = up->sid,
         .proto = up->proto[0] ? up->proto : NULL,
+        .rid = cl->rid,
         .timeout_ms = w->srv->timeout_ms,
     };
     if (xfer_start(&cl->x, &rq) != GW_OK) {
@@ -998,17 +1012,12 @@ static void session_post(upstream_t *up, const char *body, size_t len)
     list_append(&w->closers, &cl->link);
 }
 
-/* DELETE the backend's session: fire and forget (the result is only logged). */
+/* DELETE the backend's session: fire and forget (the result is only logged). It carries
+ * up->rid, the request that closed the session, as x-request-id. */
 static void session_send_delete(upstream_t *up)
 {
     wrk_t *w = up->w;
     closer_t *cl;
-    xfer_req_t rq = {
-        .method = "DELETE",
-        .sid = up->sid,
-        .proto = up->proto[0] ? up->proto : NULL,
-        .timeout_ms = w->srv->timeout_ms,
-    };
 
     if (up->sid == NULL) {
         return;
@@ -1016,6 +1025,15 @@ static void session_send_delete(upstream_t *up)
     if ((cl = calloc(1, sizeof(*cl))) == NULL) {
         return;
     }
+    cl->done_msg = "upstream session deleted";
+    snprintf(cl->rid, sizeof(cl->rid), "%s", up->rid);
+    xfer_req_t rq = {
+        .method = "DELETE",
+        .sid = up->sid,
+        .proto = up->proto[0] ? up->proto : NULL,
+        .rid = cl->rid,
+        .timeout_ms = w->srv->timeout_ms,
+    };
     xfer_init(&cl->x, w, &closer_ops);
     if (xfer_start(&cl->x, &rq) != GW_OK) {
         xfer_fini(&cl->x);
@@ -1036,8 +1054,9 @@ static void session_fail(upstream_t *up, int code, const char *msg)
     if (up->is_catalog) {
         catalog_on_session(w, code, msg); /* logs the failure itself */
     } else {
-        gw_log_warn("msg=\"upstream initialize failed\" backend=%s session=%s error=\"%s\"",
-                    w->name, up->key, log_quote(q, sizeof(q), msg, strlen(msg)));
+        gw_log_warn("msg=\"upstream initialize failed\" backend=%s session=%s error=\"%s\" "
+                    "request_id=%s",
+                    w->name, up->key, log_quote(q, sizeof(q), msg, strlen(msg)), up->rid);
     }
     while (!list_empty(&up->waiting)) {
         call_t *c = container_of(up->waiting.next, call_t, qlink);
@@ -1081,7 +1100,7 @@ static void level_apply_pending(upstream_t *up)
 {
     level_t *lv = level_find(up->w, up->key, strlen(up->key));
     if (lv != NULL) {
-        session_post(up, lv->body.data, lv->body.len);
+        session_post(up, lv->body.data, lv->body.len, up->rid);
         level_drop(up->w, lv);
     }
 }
@@ -1092,8 +1111,10 @@ static void session_ready(upstream_t *up)
 
     session_set_state(up, UP_READY);
     list_remove(&up->ilink);
-    gw_log_debug("msg=\"upstream session ready\" backend=%s session=%s protocol=%s stateless=%d",
-                 w->name, up->is_catalog ? "catalog" : up->key, up->proto, up->sid == NULL);
+    gw_log_debug("msg=\"upstream session ready\" backend=%s session=%s protocol=%s stateless=%d "
+                 "request_id=%s",
+                 w->name, up->is_catalog ? "catalog" : up->key, up->proto, up->sid == NULL,
+                 up->rid);
     if (up->is_catalog) {
         catalog_on_session(w, 0, NULL);
     } else if (up->close_requested) {
@@ -1127,6 +1148,7 @@ static void session_start(upstream_t *up, const char *rid)
 
     session_set_state(up, UP_INITIALIZING);
     list_append(&w->initializing, &up->ilink);
+    snprintf(up->rid, sizeof(up->rid), "%s", rid != NULL ? rid : "");
     up->refs++;
     up->init_step = 0;
     x->expect_id = ++w->next_rpc_id;
@@ -1531,10 +1553,11 @@ static int call_relay_server_request(call_t *c, const char *data, size_t len, co
         if (c->up != NULL &&
             gw_rpc_error(&err, data + rpc->id.off, rpc->id.len, GW_RPC_METHOD_NOT_FOUND, msg) ==
                 GW_OK) {
-            session_post(c->up, err.data, err.len);
+            session_post(c->up, err.data, err.len, c->rid);
         }
-        gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\"", w->name,
-                    rpc->method_str, msg);
+        gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\" "
+                    "request_id=%s",
+                    w->name, rpc->method_str, msg, c->rid);
         gw_buf_fini(&err);
         return 1;
     }
@@ -1867,7 +1890,9 @@ static void call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     call_t *c = out != NULL ? calloc(1, sizeof(*c)) : NULL;
 
     if (c == NULL) {
-        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\"", w->name);
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\" request_id=%s",
+                    w->name, env_rid(rid, env));
         nng_msg_free(msg);
         return;
     }
@@ -1987,8 +2012,10 @@ static void reply_end(wrk_t *w, const gw_envelope_t *req, uint32_t status)
     e.status = status;
     e.request_id = req->request_id;
     if ((err = out_send(w, outbox_for(w, req->origin), &e)) != GW_OK) {
-        gw_log_warn("msg=\"reply lost\" backend=%s method=%.*s error=\"%s\"", w->name,
-                    (int)req->method.len, req->method.ptr, gw_strerror(err));
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"reply lost\" backend=%s method=%.*s error=\"%s\" request_id=%s",
+                    w->name, (int)req->method.len, req->method.ptr, gw_strerror(err),
+                    env_rid(rid, req));
     }
 }
 
@@ -2013,8 +2040,10 @@ static void handle_session_close(wrk_t *w, const gw_envelope_t *env)
         up = sessmap_find(w, env->session.ptr, env->session.len);
     }
     if (up != NULL) {
-        gw_log_debug("msg=\"upstream session closing\" backend=%s session=%s state=%d", w->name,
-                     up->key, (int)up->state);
+        env_rid(up->rid, env); /* the DELETE to the backend carries it */
+        gw_log_debug("msg=\"upstream session closing\" backend=%s session=%s state=%d "
+                     "request_id=%s",
+                     w->name, up->key, (int)up->state, up->rid);
         if (up->state == UP_READY) {
             session_send_delete(up);
         } else {
@@ -2035,7 +2064,8 @@ static void handle_broadcast(wrk_t *w, const gw_envelope_t *env)
                          : NULL;
     int is_level = gw_str_eq(env->method, "logging/setLevel");
     if (up != NULL && up->state == UP_READY) {
-        session_post(up, env->body.ptr, env->body.len);
+        char rid[WRK_RID_MAX + 1];
+        session_post(up, env->body.ptr, env->body.len, env_rid(rid, env));
         return;
     }
     if (!is_level || !session_key_valid(env->session)) {
@@ -2080,7 +2110,8 @@ static void handle_client_response(wrk_t *w, const gw_envelope_t *env)
                 gw_rpc_scan(env->body.ptr, env->body.len, 0, &rpc) == GW_OK && rpc.id.len > 0 &&
                 gw_rpc_splice_raw(&body, env->body.ptr, env->body.len, rpc.id, r->id.data,
                                   r->id.len) == GW_OK) {
-                session_post(up, body.data, body.len);
+                char rid[WRK_RID_MAX + 1];
+                session_post(up, body.data, body.len, env_rid(rid, env));
                 status = 202;
             } else {
                 why = "the backend session this request came from is gone";
@@ -2098,6 +2129,11 @@ static void handle_client_response(wrk_t *w, const gw_envelope_t *env)
     e.corr = env->corr;
     e.status = status;
     e.request_id = env->request_id;
+    if (status != 202) {
+        char rid[WRK_RID_MAX + 1];
+        gw_log_info("msg=\"client response refused\" backend=%s reason=\"%s\" request_id=%s",
+                    w->name, why, env_rid(rid, env));
+    }
     if (status != 202 && gw_rpc_error(&b, NULL, 0, GW_RPC_INVALID_REQUEST, why) == GW_OK) {
         e.body = (gw_str_t){b.data, b.len};
     }
@@ -2138,12 +2174,14 @@ static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     } else if (env->kind == GW_ENV_CONTROL && gw_str_eq(env->method, "session/close")) {
         handle_session_close(w, env);
     } else if (env->kind == GW_ENV_CONTROL) {
-        gw_log_warn("msg=\"unknown control operation\" backend=%s method=%.*s", w->name,
-                    (int)env->method.len, env->method.ptr);
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"unknown control operation\" backend=%s method=%.*s request_id=%s",
+                    w->name, (int)env->method.len, env->method.ptr, env_rid(rid, env));
         reply_end(w, env, 404);
     } else {
-        gw_log_warn("msg=\"unexpected envelope dropped\" backend=%s kind=%u", w->name,
-                    (unsigned)env->kind);
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"unexpected envelope dropped\" backend=%s kind=%u request_id=%s",
+                    w->name, (unsigned)env->kind, env_rid(rid, env));
     }
     nng_msg_free(msg);
 }
@@ -2672,7 +2710,9 @@ static void on_inbox_envelope(void *arg, const gw_envelope_t *env, gw_str_t fram
     gw_envelope_t own_env;
     nng_msg *own = frame_message(frame, &own_env);
     if (own == NULL) {
-        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\"", w->name);
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\" request_id=%s",
+                    w->name, env_rid(rid, env));
         return;
     }
     handle_request(w, own, &own_env);

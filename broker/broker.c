@@ -1225,9 +1225,19 @@ static int open_sockets(void)
 {
     char url[GW_IPC_URL_MAX];
     gw_outboxes_init(&B.out, B.cfg->runtime_dir, OUTBOX_MAX_QUEUED);
-    if (gw_ipc_url(url, sizeof(url), B.cfg->runtime_dir, "broker") != GW_OK ||
-        gw_ipc_inbox(&B.inbox, url) != GW_OK) {
-        gw_log_err("msg=\"cannot listen on the broker socket\" url=%s", url);
+    gw_err_t err = gw_ipc_url(url, sizeof(url), B.cfg->runtime_dir, "broker");
+    if (err == GW_OK) {
+        err = gw_ipc_inbox(&B.inbox, url);
+    }
+    if (err == GW_EBUSY) {
+        gw_log_err("msg=\"another mcpgw-broker runs with this runtime_dir; nothing was touched\" "
+                   "runtime_dir=%s",
+                   B.cfg->runtime_dir);
+        return -1;
+    }
+    if (err != GW_OK) {
+        gw_log_err("msg=\"cannot listen on the broker socket\" url=%s error=\"%s\"", url,
+                   gw_strerror(err));
         return -1;
     }
     return open_control_socket();
@@ -1601,6 +1611,11 @@ int main(int argc, char **argv)
                    B.cfg->runtime_dir, strerror(errno));
         goto out;
     }
+    /* The sockets first: a second broker on the same runtime_dir stops here, before it could
+     * touch the running one's metrics file. */
+    if (open_sockets() != 0) {
+        goto out;
+    }
     if (gw_keyring_load(B.cfg->key_file, 1, &B.keys, err, sizeof(err)) != GW_OK) {
         gw_log_err("msg=\"cannot load session keys\" error=\"%s\"", err);
         goto out;
@@ -1622,8 +1637,7 @@ int main(int argc, char **argv)
                        sizeof(B.admin_desc)) != GW_OK) {
         goto out;
     }
-    if (brk_catalog_init(&B.cat, B.cfg) != GW_OK || open_sockets() != 0 ||
-        bind_listeners() != 0 || add_children() != 0) {
+    if (brk_catalog_init(&B.cat, B.cfg) != GW_OK || bind_listeners() != 0 || add_children() != 0) {
         goto out;
     }
     gw_log_info("msg=starting version=%s config=%s routers=%u servers=%zu", PACKAGE_VERSION,

@@ -28,7 +28,7 @@
 #define IPC_QUEUE_MSGS 128
 #define IPC_RECONNECT_MIN_MS 10
 #define IPC_RECONNECT_MAX_MS 500
-#define STALE_PROBE_WAIT_MS 1000 /* a live listener greets within this */
+#define STALE_PROBE_WAIT_MS 2000 /* a live listener greets within this */
 /* A raw REQ's request id word: nng's REP looks for the word with the high bit set to know
  * where the backtrace ends. */
 #define IPC_REQUEST_ID_BIT 0x80000000u
@@ -84,47 +84,50 @@ gw_err_t gw_ipc_url(char *out, size_t outlen, const char *rundir, const char *na
     return GW_OK;
 }
 
-/* A socket file nobody accepts on is left over from a dead process; nng cannot bind over it. */
-static void remove_stale_socket(const char *url)
+/* Whether a live process accepts on the socket file at path: 0 when nobody does (a file left by
+ * a dead process is removed, so that nng can bind), 1 when someone does.
+ * nng 1.5.2 stops accepting on a listener for good when a peer hangs up in the middle of its
+ * handshake (nng issue 1518), and nng's own check before binding over an existing file does just
+ * that; so mcpgw never lets nng bind over a live socket, and this check completes the handshake
+ * (the listener's 8-byte greeting, then a compatible peer's) before it hangs up, which is an
+ * ordinary peer leaving. Bounded: a startup path. */
+static int socket_in_use(const char *path)
 {
-    struct sockaddr_un sa;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct stat st;
-    const char *path;
 
-    if (strncmp(url, IPC_SCHEME, IPC_SCHEME_LEN) != 0) {
-        return;
-    }
-    path = url + IPC_SCHEME_LEN;
     if (strlen(path) >= sizeof(sa.sun_path) || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-        return;
+        return 0;
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return;
+        return 0;
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         if (errno == ECONNREFUSED) {
             (void)unlink(path);
         }
-    } else {
-        /* Someone listens. nng 1.5.2 stops accepting for good when a peer hangs up before nng
-         * wrote its 8-byte greeting (nng issue 1518): take the greeting first, so the hang-up
-         * reads as an ordinary failed handshake. Bounded: a startup path. */
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        char greeting[8];
-        size_t got = 0;
-        while (got < sizeof(greeting) && poll(&pfd, 1, STALE_PROBE_WAIT_MS) == 1) {
-            ssize_t n = read(fd, greeting + got, sizeof(greeting) - got);
-            if (n <= 0) {
-                break;
-            }
-            got += (size_t)n;
+        close(fd);
+        return 0;
+    }
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    unsigned char greeting[8]; /* 0 'S' 'P' 0, the protocol (16 bits, big-endian), 0 0 */
+    size_t got = 0;
+    while (got < sizeof(greeting) && poll(&pfd, 1, STALE_PROBE_WAIT_MS) == 1) {
+        ssize_t n = read(fd, greeting + got, sizeof(greeting) - got);
+        if (n <= 0) {
+            break;
         }
+        got += (size_t)n;
+    }
+    if (got == sizeof(greeting)) {
+        greeting[5] ^= 1; /* the peer protocol: REP 0x31 -> REQ 0x30, PULL 0x51 -> PUSH 0x50 */
+        ssize_t n = write(fd, greeting, sizeof(greeting));
+        (void)n;
     }
     close(fd);
+    return 1;
 }
 
 static int set_socket_options(nng_socket s)
@@ -139,13 +142,16 @@ static int set_socket_options(nng_socket s)
     return rv;
 }
 
-/* Opens a socket with open_fn and listens on url (a stale socket file removed first); a mode
- * other than 0 becomes the socket file's permission bits. */
+/* Opens a socket with open_fn and listens on url (a stale socket file removed first; GW_EBUSY
+ * when a live process listens there); a mode other than 0 becomes the socket file's permission
+ * bits. */
 static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), const char *url,
                                unsigned mode)
 {
     nng_listener l;
-    remove_stale_socket(url);
+    if (strncmp(url, IPC_SCHEME, IPC_SCHEME_LEN) == 0 && socket_in_use(url + IPC_SCHEME_LEN)) {
+        return GW_EBUSY;
+    }
     int rv = open_fn(s);
     if (rv != 0) {
         return from_nng(rv);

@@ -18,7 +18,8 @@
 gw_err_t gw_ipc_url(char *out, size_t outlen, const char *rundir, const char *name);
 
 /* Opens a raw REP socket listening on url (the server side: broker, worker). A stale socket file
- * from a dead process is removed first. */
+ * from a dead process is removed first; GW_EBUSY when a live process listens on it (left alone:
+ * binding over it would make nng 1.5.2 stop accepting on the live one). */
 gw_err_t gw_ipc_listen(nng_socket *s, const char *url);
 /* The same with mode (0001..0777) as the socket file's permission bits, set by nng right after
  * bind(2) (the control socket). */

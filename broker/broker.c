@@ -258,8 +258,8 @@ static void reply_rpc_error_status(const gw_envelope_t *req, unsigned status, in
 {
     gw_buf_t b;
     gw_buf_init(&b);
-    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\" request_id=%.*s", status, code,
-                msg, (int)req->request_id.len, req->request_id.ptr);
+    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\" request_id=%.*s", status, code, msg,
+                (int)req->request_id.len, req->request_id.ptr);
     gw_rpc_error(&b, req->rpc_id.ptr, req->rpc_id.len, code, msg);
     gw_envelope_t e = {.kind = GW_ENV_HEAD, .corr = req->corr, .status = status,
                        .flags = GW_ENV_F_FINAL};
@@ -1191,9 +1191,9 @@ static int open_control_socket(void)
     const gw_config_t *c = B.cfg;
     char url[GW_IPC_URL_MAX];
     int n = snprintf(url, sizeof(url), "ipc://%s", c->control_socket);
-    gw_err_t err = n < 0 || (size_t)n >= sizeof(url) ? GW_ETOOBIG
-                                                     : gw_ipc_listen_mode(&B.csock, url,
-                                                                          c->control_mode);
+    gw_err_t err = n < 0 || (size_t)n >= sizeof(url)
+                       ? GW_ETOOBIG
+                       : gw_ipc_listen_mode(&B.csock, url, c->control_mode);
     if (err != GW_OK) {
         gw_log_err("msg=\"cannot listen on the control socket\" path=%s error=\"%s\"",
                    c->control_socket, gw_strerror(err));

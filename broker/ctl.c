@@ -234,8 +234,7 @@ static void explain_unreachable(const char *path, gw_err_t err)
                 "control.socket is elsewhere (-s PATH)\n",
                 path);
     } else if (have && !S_ISSOCK(st.st_mode)) {
-        fprintf(stderr, "mcpgwctl: %s is not a socket (control.socket names the broker's)\n",
-                path);
+        fprintf(stderr, "mcpgwctl: %s is not a socket (control.socket names the broker's)\n", path);
     } else if (err == GW_EUNAVAIL) {
         fprintf(stderr,
                 "mcpgwctl: nothing listens on %s: mcpgw-broker is not running (the socket is "
@@ -251,7 +250,8 @@ static int call_broker(const char *path, const char *method, const gw_buf_t *arg
 {
     char url[GW_IPC_URL_MAX];
     int w = snprintf(url, sizeof(url), "ipc://%s", path);
-    if (w < 0 || (size_t)w >= sizeof(url) || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+    if (w < 0 || (size_t)w >= sizeof(url) ||
+        strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
         fprintf(stderr, "mcpgwctl: %s: path too long for a unix socket\n", path);
         return -1;
     }

@@ -2013,9 +2013,8 @@ static void reply_end(wrk_t *w, const gw_envelope_t *req, uint32_t status)
     e.request_id = req->request_id;
     if ((err = out_send(w, outbox_for(w, req->origin), &e)) != GW_OK) {
         char rid[WRK_RID_MAX + 1];
-        gw_log_warn("msg=\"reply lost\" backend=%s method=%.*s error=\"%s\" request_id=%s",
-                    w->name, (int)req->method.len, req->method.ptr, gw_strerror(err),
-                    env_rid(rid, req));
+        gw_log_warn("msg=\"reply lost\" backend=%s method=%.*s error=\"%s\" request_id=%s", w->name,
+                    (int)req->method.len, req->method.ptr, gw_strerror(err), env_rid(rid, req));
     }
 }
 
@@ -2180,8 +2179,8 @@ static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
         reply_end(w, env, 404);
     } else {
         char rid[WRK_RID_MAX + 1];
-        gw_log_warn("msg=\"unexpected envelope dropped\" backend=%s kind=%u request_id=%s",
-                    w->name, (unsigned)env->kind, env_rid(rid, env));
+        gw_log_warn("msg=\"unexpected envelope dropped\" backend=%s kind=%u request_id=%s", w->name,
+                    (unsigned)env->kind, env_rid(rid, env));
     }
     nng_msg_free(msg);
 }

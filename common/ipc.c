@@ -175,8 +175,7 @@ static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), cons
 
 /* Opens a socket with open_fn and dials url, without blocking unless wait (then the first
  * attempt's result is returned); nng reconnects by itself. */
-static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const char *url,
-                             int wait)
+static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const char *url, int wait)
 {
     nng_dialer d;
     int rv = open_fn(s);

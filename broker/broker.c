@@ -115,6 +115,7 @@ typedef struct broker {
     uint64_t list_digest[BRK_NLISTS];    /* what clients last saw of each list */
     int64_t next_idle_ms;   /* when to look for idle sessions next */
     uint64_t idle_expired; /* sessions ended by sessions.idle_timeout */
+    gw_str_t request_id; /* of the message being handled, for log lines deep in replies */
 } broker_t;
 
 static broker_t B;
@@ -225,8 +226,8 @@ static void send_to(gw_str_t to, gw_envelope_t *e)
     e->origin = GW_STR("broker");
     gw_err_t err = o != NULL ? gw_outbox_send(o, e) : GW_ENOTFOUND;
     if (err != GW_OK) {
-        gw_log_warn("msg=\"send failed\" peer=%.*s error=\"%s\"", (int)to.len, to.ptr,
-                    gw_strerror(err));
+        gw_log_warn("msg=\"send failed\" peer=%.*s error=\"%s\" request_id=%.*s", (int)to.len,
+                    to.ptr, gw_strerror(err), (int)B.request_id.len, B.request_id.ptr);
     }
 }
 
@@ -255,6 +256,8 @@ static void reply_rpc_error(const gw_envelope_t *req, int code, const char *msg)
 {
     gw_buf_t b;
     gw_buf_init(&b);
+    gw_log_info("msg=rejected code=%d reason=\"%s\" request_id=%.*s", code, msg,
+                (int)req->request_id.len, req->request_id.ptr);
     gw_rpc_error(&b, req->rpc_id.ptr, req->rpc_id.len, code, msg);
     reply_json(req->origin, req->corr, NULL, b.data, b.len);
     gw_buf_fini(&b);
@@ -266,6 +269,8 @@ static void reply_rpc_error_status(const gw_envelope_t *req, unsigned status, in
 {
     gw_buf_t b;
     gw_buf_init(&b);
+    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\" request_id=%.*s", status, code, msg,
+                (int)req->request_id.len, req->request_id.ptr);
     gw_rpc_error(&b, req->rpc_id.ptr, req->rpc_id.len, code, msg);
     gw_envelope_t e = {.kind = GW_ENV_HEAD, .corr = req->corr, .status = status,
                        .flags = GW_ENV_F_FINAL};
@@ -465,8 +470,9 @@ static void handle_initialize(const gw_envelope_t *e)
         return;
     }
     if (B.cfg->max_sessions > 0 && B.nsessions - B.nrevoked >= B.cfg->max_sessions) {
-        gw_log_warn("msg=\"session refused: limits.max_sessions reached\" client=%s limit=%u",
-                    client, B.cfg->max_sessions);
+        gw_log_warn("msg=\"session refused: limits.max_sessions reached\" client=%s limit=%u "
+                    "request_id=%.*s",
+                    client, B.cfg->max_sessions, (int)e->request_id.len, e->request_id.ptr);
         reply_rpc_error_status(e, 503, GW_RPC_INTERNAL_ERROR,
                                "Service Unavailable: the gateway has reached limits.max_sessions");
         return;
@@ -474,8 +480,9 @@ static void handle_initialize(const gw_envelope_t *e)
     if (B.cfg->max_sessions_per_client > 0 &&
         sessions_of_client(client) >= B.cfg->max_sessions_per_client) {
         gw_log_warn("msg=\"session refused: limits.max_sessions_per_client reached\" client=%s "
-                    "limit=%u",
-                    client, B.cfg->max_sessions_per_client);
+                    "limit=%u request_id=%.*s",
+                    client, B.cfg->max_sessions_per_client, (int)e->request_id.len,
+                    e->request_id.ptr);
         reply_rpc_error_status(e, 429, GW_RPC_INTERNAL_ERROR,
                                "Too Many Requests: this client has reached "
                                "limits.max_sessions_per_client");
@@ -817,7 +824,9 @@ static void on_inbox_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
             }
             reply(e->origin, e->corr, GW_ENV_END, 200, NULL, 0);
         } else if (gw_str_eq(e->method, "session/delete")) {
+            B.request_id = e->request_id;
             handle_session_delete(e);
+            B.request_id = GW_STR("");
         } else if (gw_str_eq(e->method, "routes/ack")) {
             on_routes_ack(e);
         } else if (gw_str_eq(e->method, "session/event")) {
@@ -840,11 +849,16 @@ static void on_inbox_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
     if (e->kind != GW_ENV_CALL) {
         return;
     }
+    gw_log_debug("msg=\"call received\" request_id=%.*s method=%.*s session=%.*s from=%.*s",
+                 (int)e->request_id.len, e->request_id.ptr, (int)e->method.len, e->method.ptr,
+                 (int)e->session.len, e->session.ptr, (int)e->origin.len, e->origin.ptr);
+    B.request_id = e->request_id;
     if (gw_str_eq(e->method, "initialize")) {
         handle_initialize(e);
     } else {
         handle_list(e);
     }
+    B.request_id = GW_STR("");
 }
 
 /* ---- control socket ---- */
@@ -1420,21 +1434,65 @@ static int add_children(void)
     return 0;
 }
 
+/* The control socket with control.mode and control.group. Giving a file to one of its own
+ * groups needs no privilege, so the broker running as mcpgw (systemd) makes it mcpgw:mcpgw as it
+ * is; another group needs the broker's user to be a member (or root). The default group may be
+ * missing or out of reach (a run from a build tree): the socket then keeps the broker's group. */
+static int open_control_socket(void)
+{
+    const gw_config_t *c = B.cfg;
+    char url[GW_IPC_URL_MAX];
+    int n = snprintf(url, sizeof(url), "ipc://%s", c->control_socket);
+    gw_err_t err = n < 0 || (size_t)n >= sizeof(url)
+                       ? GW_ETOOBIG
+                       : gw_ipc_listen_mode(&B.csock, url, c->control_mode);
+    if (err != GW_OK) {
+        gw_log_err("msg=\"cannot listen on the control socket\" path=%s error=\"%s\"",
+                   c->control_socket, gw_strerror(err));
+        return -1;
+    }
+    if (c->control_gid < 0) {
+        gw_log_info("msg=\"control socket keeps the broker's group: group mcpgw does not exist\" "
+                    "path=%s gid=%ld",
+                    c->control_socket, (long)getegid());
+    } else if (chown(c->control_socket, (uid_t)-1, (gid_t)c->control_gid) != 0) {
+        if (c->control_group_set) {
+            gw_log_err("msg=\"cannot give the control socket to control.group (the broker's user "
+                       "must be a member of it)\" path=%s group=%s error=\"%s\"",
+                       c->control_socket, c->control_group, strerror(errno));
+            return -1;
+        }
+        gw_log_info("msg=\"control socket keeps the broker's group: cannot give it to group "
+                    "mcpgw\" path=%s gid=%ld error=\"%s\"",
+                    c->control_socket, (long)getegid(), strerror(errno));
+    }
+    if (c->control_mode & 0002) {
+        gw_log_warn("msg=\"control.mode lets every local user control the gateway\" mode=%04o",
+                    c->control_mode);
+    }
+    return 0;
+}
+
 static int open_sockets(void)
 {
     char url[GW_IPC_URL_MAX];
     gw_outboxes_init(&B.out, B.cfg->runtime_dir, OUTBOX_MAX_QUEUED);
-    if (gw_ipc_url(url, sizeof(url), B.cfg->runtime_dir, "broker") != GW_OK ||
-        gw_ipc_inbox(&B.inbox, url) != GW_OK) {
-        gw_log_err("msg=\"cannot listen on the broker socket\" url=%s", url);
+    gw_err_t err = gw_ipc_url(url, sizeof(url), B.cfg->runtime_dir, "broker");
+    if (err == GW_OK) {
+        err = gw_ipc_inbox(&B.inbox, url);
+    }
+    if (err == GW_EBUSY) {
+        gw_log_err("msg=\"another mcpgw-broker runs with this runtime_dir; nothing was touched\" "
+                   "runtime_dir=%s",
+                   B.cfg->runtime_dir);
         return -1;
     }
-    snprintf(url, sizeof(url), "ipc://%s", B.cfg->control_socket);
-    if (gw_ipc_listen(&B.csock, url) != GW_OK) {
-        gw_log_err("msg=\"cannot listen on the control socket\" url=%s", url);
+    if (err != GW_OK) {
+        gw_log_err("msg=\"cannot listen on the broker socket\" url=%s error=\"%s\"", url,
+                   gw_strerror(err));
         return -1;
     }
-    return 0;
+    return open_control_socket();
 }
 
 static int make_dirs(const char *path)
@@ -1557,6 +1615,12 @@ static const char *immutable_change(const gw_config_t *a, const gw_config_t *b)
     }
     if (strcmp(a->control_socket, b->control_socket) != 0) {
         return "control.socket";
+    }
+    if (a->control_mode != b->control_mode) {
+        return "control.mode";
+    }
+    if (strcmp(a->control_group, b->control_group) != 0) {
+        return "control.group";
     }
     if (a->admin_enabled != b->admin_enabled || a->admin_port != b->admin_port ||
         strcmp(a->admin_address, b->admin_address) != 0) {
@@ -1811,12 +1875,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcpgw-broker: out of memory\n");
         return 1;
     }
+    B.request_id = GW_STR("");
     B.next_sweep_ms = B.start_ms + 60000;
     brk_sup_init(&B.sup);
     int rc = 1;
     if (make_dirs(B.cfg->runtime_dir) != 0) {
         gw_log_err("msg=\"cannot create the runtime directory\" path=%s error=\"%s\"",
                    B.cfg->runtime_dir, strerror(errno));
+        goto out;
+    }
+    /* The sockets first: a second broker on the same runtime_dir stops here, before it could
+     * touch the running one's metrics file. */
+    if (open_sockets() != 0) {
         goto out;
     }
     if (gw_keyring_load(B.cfg->key_file, 1, &B.keys, err, sizeof(err)) != GW_OK) {
@@ -1840,8 +1910,7 @@ int main(int argc, char **argv)
                        sizeof(B.admin_desc)) != GW_OK) {
         goto out;
     }
-    if (brk_catalog_init(&B.cat, B.cfg) != GW_OK || open_sockets() != 0 ||
-        bind_listeners() != 0 || add_children() != 0) {
+    if (brk_catalog_init(&B.cat, B.cfg) != GW_OK || bind_listeners() != 0 || add_children() != 0) {
         goto out;
     }
     for (int l = 0; l < BRK_NLISTS; l++) {

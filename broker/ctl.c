@@ -5,11 +5,14 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -196,25 +199,68 @@ static void usage(FILE *f)
     fprintf(f, "exit status: 0 done, 1 the command failed, 2 usage error or broker unreachable\n");
 }
 
+/* "group mcpgw" or "gid 123" for messages. */
+static const char *group_text(gid_t gid, char *out, size_t outlen)
+{
+    struct group *g = getgrgid(gid);
+    if (g != NULL) {
+        snprintf(out, outlen, "group %s", g->gr_name);
+    } else {
+        snprintf(out, outlen, "gid %ld", (long)gid);
+    }
+    return out;
+}
+
+/* Says why the control socket at path cannot be used, after dialing it failed with err. */
+static void explain_unreachable(const char *path, gw_err_t err)
+{
+    struct stat st;
+    int have = stat(path, &st) == 0;
+    int stat_err = errno;
+    char grp[64];
+    if (err == GW_EPERM && !have) {
+        fprintf(stderr,
+                "mcpgwctl: permission denied: %s is in a directory this user cannot enter "
+                "(run as root or as a member of the gateway's group)\n",
+                path);
+    } else if (err == GW_EPERM) {
+        fprintf(stderr,
+                "mcpgwctl: permission denied on %s (mode %04o, %s): run as root or as a member "
+                "of that group\n",
+                path, (unsigned)(st.st_mode & 07777), group_text(st.st_gid, grp, sizeof(grp)));
+    } else if (!have && (stat_err == ENOENT || stat_err == ENOTDIR)) {
+        fprintf(stderr,
+                "mcpgwctl: no control socket at %s: mcpgw-broker is not running, or its "
+                "control.socket is elsewhere (-s PATH)\n",
+                path);
+    } else if (have && !S_ISSOCK(st.st_mode)) {
+        fprintf(stderr, "mcpgwctl: %s is not a socket (control.socket names the broker's)\n", path);
+    } else if (err == GW_EUNAVAIL) {
+        fprintf(stderr,
+                "mcpgwctl: nothing listens on %s: mcpgw-broker is not running (the socket is "
+                "left from an earlier run)\n",
+                path);
+    } else {
+        fprintf(stderr, "mcpgwctl: cannot connect to %s: %s\n", path, gw_strerror(err));
+    }
+}
+
 /* Sends the command and collects the reply's CHUNKs into out; returns the END status or -1. */
 static int call_broker(const char *path, const char *method, const gw_buf_t *args, gw_buf_t *out)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "mcpgwctl: cannot reach the broker at %s: %s (is mcpgw-broker running?)\n",
-                path, strerror(errno));
-        return -1;
-    }
-    if (access(path, R_OK | W_OK) != 0) {
-        fprintf(stderr, "mcpgwctl: cannot use %s: %s (run as root or as a member of its group)\n",
-                path, strerror(errno));
-        return -1;
-    }
     char url[GW_IPC_URL_MAX];
     int w = snprintf(url, sizeof(url), "ipc://%s", path);
+    if (w < 0 || (size_t)w >= sizeof(url) ||
+        strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        fprintf(stderr, "mcpgwctl: %s: path too long for a unix socket\n", path);
+        return -1;
+    }
+    /* Waiting for the connection gives the system's answer (missing, refused, denied) at once;
+     * the nng dialer would only retry. */
     nng_socket s;
-    if (w < 0 || (size_t)w >= sizeof(url) || gw_ipc_dial(&s, url) != GW_OK) {
-        fprintf(stderr, "mcpgwctl: cannot open %s\n", path);
+    gw_err_t err = gw_ipc_dial_wait(&s, url);
+    if (err != GW_OK) {
+        explain_unreachable(path, err);
         return -1;
     }
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .corr = 1};

@@ -96,27 +96,6 @@ static void list_remove(link_t *l)
 
 /* ---- logging helpers ---- */
 
-/* Copies s into out for use inside a quoted logfmt value: quotes and backslashes escaped,
- * control bytes replaced, truncated to fit. */
-static const char *log_quote(char *out, size_t outlen, const char *s, size_t n)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < n && o + 3 < outlen; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)ch;
-        } else if (ch < 0x20 || ch == 0x7f) {
-            out[o++] = ' ';
-        } else {
-            out[o++] = (char)ch;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* Keeps the visible ASCII of a peer-supplied id (it goes into an HTTP header and log lines). */
 static void copy_token(char *out, size_t outlen, const char *s, size_t n)
 {
@@ -128,6 +107,13 @@ static void copy_token(char *out, size_t outlen, const char *s, size_t n)
         }
     }
     out[o] = '\0';
+}
+
+/* The request id an envelope carries, fit for log lines and headers (out: WRK_RID_MAX + 1). */
+static const char *env_rid(char *out, const gw_envelope_t *env)
+{
+    copy_token(out, WRK_RID_MAX + 1, env->request_id.ptr, env->request_id.len);
+    return out;
 }
 
 /* ---- HTTP transfers to the backend ---- */
@@ -213,6 +199,7 @@ struct upstream {
     int close_requested; /* session/close arrived during initialization */
     int init_step;       /* 0: initialize in flight, 1: notifications/initialized in flight */
     char key[WRK_KEY_MAX + 1];
+    char rid[WRK_RID_MAX + 1]; /* the request that started it, then the one that closed it */
     gw_proto_t want_proto;
     uint8_t caps;
     char *sid;            /* upstream Mcp-Session-Id (owned); NULL for a stateless server */
@@ -267,9 +254,11 @@ struct call {
     xfer_t x;
 };
 
-/* A fire-and-forget DELETE of an upstream session. */
+/* A fire-and-forget DELETE of an upstream session, or POST on one. */
 typedef struct closer {
     link_t link; /* w->closers */
+    const char *done_msg;      /* its log line: "upstream session deleted" or "... posted" */
+    char rid[WRK_RID_MAX + 1]; /* the request it was sent for ("" for the gateway's own) */
     xfer_t x;
 } closer_t;
 
@@ -768,7 +757,7 @@ static int rpc_outcome(xfer_t *x, CURLcode rc, const char *what, yajl_val *tree,
         const char *m = v ? gw_json_get_string(gw_json_get(v, "error"), "message") : NULL;
         if (m != NULL) {
             snprintf(msg, len, "backend %s answered HTTP %ld to %s: %s", name, x->status, what,
-                     log_quote(quoted, sizeof(quoted), m, strlen(m)));
+                     gw_log_quote(quoted, sizeof(quoted), m, strlen(m)));
         } else {
             snprintf(msg, len, "backend %s answered HTTP %ld to %s", name, x->status, what);
         }
@@ -786,7 +775,7 @@ static int rpc_outcome(xfer_t *x, CURLcode rc, const char *what, yajl_val *tree,
     if ((error = gw_json_get(v, "error")) != NULL) {
         const char *m = gw_json_get_string(error, "message");
         snprintf(msg, len, "backend %s refused %s: %s", name, what,
-                 m ? log_quote(quoted, sizeof(quoted), m, strlen(m)) : "no message");
+                 m ? gw_log_quote(quoted, sizeof(quoted), m, strlen(m)) : "no message");
         yajl_tree_free(v);
         return GW_RPC_INTERNAL_ERROR;
     }
@@ -963,8 +952,8 @@ static void closer_on_done(xfer_t *x, CURLcode rc)
 {
     closer_t *cl = container_of(x, closer_t, x);
 
-    gw_log_debug("msg=\"upstream session deleted\" backend=%s status=%ld curl=\"%s\"", x->w->name,
-                 x->status, curl_easy_strerror(rc));
+    gw_log_debug("msg=\"%s\" backend=%s status=%ld curl=\"%s\" request_id=%s", cl->done_msg,
+                 x->w->name, x->status, curl_easy_strerror(rc), cl->rid);
     list_remove(&cl->link);
     xfer_fini(&cl->x);
     free(cl);
@@ -981,8 +970,9 @@ static const xfer_ops_t closer_ops = {
 };
 
 /* POSTs one message on the upstream session, fire and forget (answers to server requests,
- * notifications, logging/setLevel): the result is only logged. */
-static void session_post(upstream_t *up, const char *body, size_t len)
+ * notifications, logging/setLevel): the result is only logged. rid: the client's request it is
+ * sent for, passed on as x-request-id ("" for none). */
+static void session_post(upstream_t *up, const char *body, size_t len, const char *rid)
 {
     wrk_t *w = up->w;
     closer_t *cl = calloc(1, sizeof(*cl));
@@ -990,6 +980,8 @@ static void session_post(upstream_t *up, const char *body, size_t len)
     if (cl == NULL) {
         return;
     }
+    cl->done_msg = "upstream message posted";
+    snprintf(cl->rid, sizeof(cl->rid), "%s", rid);
     xfer_init(&cl->x, w, &closer_ops);
     if (gw_buf_append(&cl->x.req, body, len) != GW_OK) {
         xfer_fini(&cl->x);
@@ -1002,6 +994,7 @@ static void session_post(upstream_t *up, const char *body, size_t len)
         .len = cl->x.req.len,
         .sid = up->sid,
         .proto = up->proto[0] ? up->proto : NULL,
+        .rid = cl->rid,
         .timeout_ms = w->srv->timeout_ms,
     };
     if (xfer_start(&cl->x, &rq) != GW_OK) {
@@ -1012,17 +1005,12 @@ static void session_post(upstream_t *up, const char *body, size_t len)
     list_append(&w->closers, &cl->link);
 }
 
-/* DELETE the backend's session: fire and forget (the result is only logged). */
+/* DELETE the backend's session: fire and forget (the result is only logged). It carries
+ * up->rid, the request that closed the session, as x-request-id. */
 static void session_send_delete(upstream_t *up)
 {
     wrk_t *w = up->w;
     closer_t *cl;
-    xfer_req_t rq = {
-        .method = "DELETE",
-        .sid = up->sid,
-        .proto = up->proto[0] ? up->proto : NULL,
-        .timeout_ms = w->srv->timeout_ms,
-    };
 
     if (up->sid == NULL) {
         return;
@@ -1030,6 +1018,15 @@ static void session_send_delete(upstream_t *up)
     if ((cl = calloc(1, sizeof(*cl))) == NULL) {
         return;
     }
+    cl->done_msg = "upstream session deleted";
+    snprintf(cl->rid, sizeof(cl->rid), "%s", up->rid);
+    xfer_req_t rq = {
+        .method = "DELETE",
+        .sid = up->sid,
+        .proto = up->proto[0] ? up->proto : NULL,
+        .rid = cl->rid,
+        .timeout_ms = w->srv->timeout_ms,
+    };
     xfer_init(&cl->x, w, &closer_ops);
     if (xfer_start(&cl->x, &rq) != GW_OK) {
         xfer_fini(&cl->x);
@@ -1050,8 +1047,9 @@ static void session_fail(upstream_t *up, int code, const char *msg)
     if (up->is_catalog) {
         catalog_on_session(w, code, msg); /* logs the failure itself */
     } else {
-        gw_log_warn("msg=\"upstream initialize failed\" backend=%s session=%s error=\"%s\"",
-                    w->name, up->key, log_quote(q, sizeof(q), msg, strlen(msg)));
+        gw_log_warn("msg=\"upstream initialize failed\" backend=%s session=%s error=\"%s\" "
+                    "request_id=%s",
+                    w->name, up->key, gw_log_quote(q, sizeof(q), msg, strlen(msg)), up->rid);
     }
     while (!list_empty(&up->waiting)) {
         call_t *c = container_of(up->waiting.next, call_t, qlink);
@@ -1095,7 +1093,7 @@ static void level_apply_pending(upstream_t *up)
 {
     level_t *lv = level_find(up->w, up->key, strlen(up->key));
     if (lv != NULL) {
-        session_post(up, lv->body.data, lv->body.len);
+        session_post(up, lv->body.data, lv->body.len, up->rid);
         level_drop(up->w, lv);
     }
 }
@@ -1109,8 +1107,10 @@ static void session_ready(upstream_t *up)
     if (!up->close_requested) {
         stream_start(up);
     }
-    gw_log_debug("msg=\"upstream session ready\" backend=%s session=%s protocol=%s stateless=%d",
-                 w->name, up->is_catalog ? "catalog" : up->key, up->proto, up->sid == NULL);
+    gw_log_debug("msg=\"upstream session ready\" backend=%s session=%s protocol=%s stateless=%d "
+                 "request_id=%s",
+                 w->name, up->is_catalog ? "catalog" : up->key, up->proto, up->sid == NULL,
+                 up->rid);
     if (up->is_catalog) {
         catalog_on_session(w, 0, NULL);
     } else if (up->close_requested) {
@@ -1144,6 +1144,7 @@ static void session_start(upstream_t *up, const char *rid)
 
     session_set_state(up, UP_INITIALIZING);
     list_append(&w->initializing, &up->ilink);
+    snprintf(up->rid, sizeof(up->rid), "%s", rid != NULL ? rid : "");
     up->refs++;
     up->init_step = 0;
     x->expect_id = ++w->next_rpc_id;
@@ -1221,7 +1222,7 @@ static void session_on_done(xfer_t *x, CURLcode rc)
         char q[64];
         snprintf(msg, sizeof(msg),
                  "backend %s answered initialize with unsupported protocolVersion %s", w->name,
-                 pv ? log_quote(q, sizeof(q), pv, strlen(pv)) : "(none)");
+                 pv ? gw_log_quote(q, sizeof(q), pv, strlen(pv)) : "(none)");
         yajl_tree_free(tree);
         session_fail(up, GW_RPC_INTERNAL_ERROR, msg);
         return;
@@ -1565,7 +1566,7 @@ static void call_fail(call_t *c, int code, const char *msg)
     gw_metric_add(c->w->m, code == GW_RPC_TIMEOUT ? GW_MC_BACKEND_TIMEOUTS : GW_MC_BACKEND_ERRORS, 1);
     gw_log_warn("msg=\"call failed\" request_id=%s backend=%s method=%.*s code=%d error=\"%s\"",
                 c->rid, c->w->name, (int)c->env.method.len, c->env.method.ptr, code,
-                log_quote(q, sizeof(q), msg, strlen(msg)));
+                gw_log_quote(q, sizeof(q), msg, strlen(msg)));
     gw_buf_init(&b);
     if (gw_rpc_error(&b, c->env.rpc_id.ptr, c->env.rpc_id.len, code, msg) != GW_OK) {
         gw_buf_reset(&b);
@@ -1650,7 +1651,8 @@ static int srvreq_allowed(const char *method, uint8_t caps, const char **need)
  * client of session key: written to out with a gateway id, or refused to the backend on up when
  * the client cannot answer it. Returns 1 when the event was consumed (nothing to relay). */
 static int relay_server_request(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps,
-                                const char *data, size_t len, const gw_rpc_t *rpc, gw_buf_t *out)
+                                const char *rid, const char *data, size_t len, const gw_rpc_t *rpc,
+                                gw_buf_t *out)
 {
     const char *need;
     if (!srvreq_allowed(rpc->method_str, caps, &need)) {
@@ -1661,10 +1663,11 @@ static int relay_server_request(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t 
         if (up != NULL &&
             gw_rpc_error(&err, data + rpc->id.off, rpc->id.len, GW_RPC_METHOD_NOT_FOUND, msg) ==
                 GW_OK) {
-            session_post(up, err.data, err.len);
+            session_post(up, err.data, err.len, rid);
         }
-        gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\"", w->name,
-                    rpc->method_str, msg);
+        gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\" "
+                    "request_id=%s",
+                    w->name, rpc->method_str, msg, rid != NULL ? rid : "");
         gw_buf_fini(&err);
         return 1;
     }
@@ -1764,7 +1767,7 @@ static void catalog_answer(upstream_t *up, const char *data, const gw_rpc_t *rpc
                        : gw_rpc_error(&b, id, rpc->id.len, GW_RPC_METHOD_NOT_FOUND,
                                       "the gateway's catalog session has no client to ask");
     if (err == GW_OK) {
-        session_post(up, b.data, b.len);
+        session_post(up, b.data, b.len, NULL);
     }
     gw_buf_fini(&b);
 }
@@ -1792,7 +1795,7 @@ static gw_err_t stream_on_event(xfer_t *x, const char *data, size_t len)
     if (rpc.kind == GW_MSG_REQUEST) {
         gw_buf_t out;
         gw_buf_init(&out);
-        if (!relay_server_request(w, up, (gw_str_t){up->key, strlen(up->key)}, up->caps, data, len,
+        if (!relay_server_request(w, up, (gw_str_t){up->key, strlen(up->key)}, up->caps, NULL, data, len,
                                   &rpc, &out)) {
             stream_to_client(up, out.data, out.len);
         }
@@ -1878,7 +1881,7 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
         } else if (rpc.kind == GW_MSG_REQUEST) {
             gw_buf_t out;
             gw_buf_init(&out);
-            if (!relay_server_request(c->w, c->up, c->env.session, c->env.caps, data, len, &rpc,
+            if (!relay_server_request(c->w, c->up, c->env.session, c->env.caps, c->rid, data, len, &rpc,
                                       &out)) {
                 call_chunk(c, out.data, out.len);
             }
@@ -2169,7 +2172,9 @@ static void call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     call_t *c = out != NULL ? calloc(1, sizeof(*c)) : NULL;
 
     if (c == NULL) {
-        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\"", w->name);
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\" request_id=%s",
+                    w->name, env_rid(rid, env));
         nng_msg_free(msg);
         return;
     }
@@ -2289,8 +2294,9 @@ static void reply_end(wrk_t *w, const gw_envelope_t *req, uint32_t status)
     e.status = status;
     e.request_id = req->request_id;
     if ((err = out_send(w, outbox_for(w, req->origin), &e)) != GW_OK) {
-        gw_log_warn("msg=\"reply lost\" backend=%s method=%.*s error=\"%s\"", w->name,
-                    (int)req->method.len, req->method.ptr, gw_strerror(err));
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"reply lost\" backend=%s method=%.*s error=\"%s\" request_id=%s", w->name,
+                    (int)req->method.len, req->method.ptr, gw_strerror(err), env_rid(rid, req));
     }
 }
 
@@ -2315,8 +2321,10 @@ static void handle_session_close(wrk_t *w, const gw_envelope_t *env)
         up = sessmap_find(w, env->session.ptr, env->session.len);
     }
     if (up != NULL) {
-        gw_log_debug("msg=\"upstream session closing\" backend=%s session=%s state=%d", w->name,
-                     up->key, (int)up->state);
+        env_rid(up->rid, env); /* the DELETE to the backend carries it */
+        gw_log_debug("msg=\"upstream session closing\" backend=%s session=%s state=%d "
+                     "request_id=%s",
+                     w->name, up->key, (int)up->state, up->rid);
         if (up->state == UP_READY) {
             session_send_delete(up);
         } else {
@@ -2337,7 +2345,8 @@ static void handle_broadcast(wrk_t *w, const gw_envelope_t *env)
                          : NULL;
     int is_level = gw_str_eq(env->method, "logging/setLevel");
     if (up != NULL && up->state == UP_READY) {
-        session_post(up, env->body.ptr, env->body.len);
+        char rid[WRK_RID_MAX + 1];
+        session_post(up, env->body.ptr, env->body.len, env_rid(rid, env));
         return;
     }
     if (!is_level || !session_key_valid(env->session)) {
@@ -2382,7 +2391,8 @@ static void handle_client_response(wrk_t *w, const gw_envelope_t *env)
                 gw_rpc_scan(env->body.ptr, env->body.len, 0, &rpc) == GW_OK && rpc.id.len > 0 &&
                 gw_rpc_splice_raw(&body, env->body.ptr, env->body.len, rpc.id, r->id.data,
                                   r->id.len) == GW_OK) {
-                session_post(up, body.data, body.len);
+                char rid[WRK_RID_MAX + 1];
+                session_post(up, body.data, body.len, env_rid(rid, env));
                 status = 202;
             } else {
                 why = "the backend session this request came from is gone";
@@ -2400,6 +2410,11 @@ static void handle_client_response(wrk_t *w, const gw_envelope_t *env)
     e.corr = env->corr;
     e.status = status;
     e.request_id = env->request_id;
+    if (status != 202) {
+        char rid[WRK_RID_MAX + 1];
+        gw_log_info("msg=\"client response refused\" backend=%s reason=\"%s\" request_id=%s",
+                    w->name, why, env_rid(rid, env));
+    }
     if (status != 202 && gw_rpc_error(&b, NULL, 0, GW_RPC_INVALID_REQUEST, why) == GW_OK) {
         e.body = (gw_str_t){b.data, b.len};
     }
@@ -2440,12 +2455,14 @@ static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     } else if (env->kind == GW_ENV_CONTROL && gw_str_eq(env->method, "session/close")) {
         handle_session_close(w, env);
     } else if (env->kind == GW_ENV_CONTROL) {
-        gw_log_warn("msg=\"unknown control operation\" backend=%s method=%.*s", w->name,
-                    (int)env->method.len, env->method.ptr);
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"unknown control operation\" backend=%s method=%.*s request_id=%s",
+                    w->name, (int)env->method.len, env->method.ptr, env_rid(rid, env));
         reply_end(w, env, 404);
     } else {
-        gw_log_warn("msg=\"unexpected envelope dropped\" backend=%s kind=%u", w->name,
-                    (unsigned)env->kind);
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"unexpected envelope dropped\" backend=%s kind=%u request_id=%s", w->name,
+                    (unsigned)env->kind, env_rid(rid, env));
     }
     nng_msg_free(msg);
 }
@@ -2513,7 +2530,7 @@ static void catalog_fail(wrk_t *w, const char *reason)
     int bad = 0;
 
     gw_log_warn("msg=\"catalog fetch failed\" backend=%s retry_ms=%d error=\"%s\"", w->name,
-                WRK_RETRY_MS, log_quote(q, sizeof(q), reason, strlen(reason)));
+                WRK_RETRY_MS, gw_log_quote(q, sizeof(q), reason, strlen(reason)));
     if (cat->up != NULL && cat->up->state == UP_READY) {
         session_send_delete(cat->up);
     }
@@ -3000,7 +3017,9 @@ static void on_inbox_envelope(void *arg, const gw_envelope_t *env, gw_str_t fram
     gw_envelope_t own_env;
     nng_msg *own = frame_message(frame, &own_env);
     if (own == NULL) {
-        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\"", w->name);
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\" request_id=%s",
+                    w->name, env_rid(rid, env));
         return;
     }
     handle_request(w, own, &own_env);

@@ -357,6 +357,25 @@ static void test_log_truncates(void **state)
     assert_null(memchr(line, '\n', n - 1));
 }
 
+/* Text a client chose, quoted with gw_log_quote, stays inside its value: no forged field. */
+static void test_log_quote(void **state)
+{
+    char q[64];
+    const char *evil = "x\" request_id=forged \\ z\n";
+    assert_string_equal(gw_log_quote(q, sizeof(q), evil, strlen(evil)),
+                        "x\\\" request_id=forged \\\\ z ");
+    assert_string_equal(gw_log_quote(q, 5, "abcdef", 6), "ab");
+    assert_string_equal(gw_log_quote(q, 5, "\"\"\"", 3), "\\\"");
+    char line[8192];
+    char value[80];
+    snprintf(value, sizeof(value), "\"%s\"", gw_log_quote(q, sizeof(q), evil, strlen(evil)));
+    gw_log_set_json(1);
+    capture_log(line, sizeof(line), GW_LOG_ERR, value);
+    gw_log_set_json(0);
+    assert_non_null(strstr(line, "\"value\":\"x\\\" request_id=forged \\\\ z \"}"));
+    assert_null(strstr(line, "\"request_id\""));
+}
+
 static void test_log_levels(void **state)
 {
     assert_int_equal(gw_log_level_parse("err"), GW_LOG_ERR);
@@ -395,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_json_gen_to_buf),
         cmocka_unit_test(test_log_line),
         cmocka_unit_test(test_log_truncates),
+        cmocka_unit_test(test_log_quote),
         cmocka_unit_test(test_log_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

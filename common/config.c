@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,9 @@
 #define DEFAULT_TIMEOUT_MS (30ull * 1000)
 #define DEFAULT_IDLE_MS (3600ull * 1000)
 #define DEFAULT_REQUESTS_PER_SESSION 64
+#define DEFAULT_CONTROL_MODE 0660
+#define DEFAULT_CONTROL_GROUP "mcpgw"
+#define GROUP_BUF_MAX (1u << 20) /* getgrnam_r's buffer grows up to this for huge groups */
 
 /* ---- the tree: what libyaml saw, with the line of every node ---- */
 
@@ -730,8 +734,81 @@ static gw_err_t set_control_socket(ctx_t *cx, const node_t *v, const char *path,
     return take_nonempty(cx, v, path, &c->control_socket);
 }
 
+/* Permission bits as chmod takes them, in octal with or without a leading 0: "0660", "640". */
+static gw_err_t set_control_mode(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    unsigned mode = 0;
+    int ok = v->kind == NODE_SCALAR && v->len >= 1 && v->len <= 4;
+    for (size_t i = 0; ok && i < v->len; i++) {
+        ok = v->text[i] >= '0' && v->text[i] <= '7';
+        mode = mode * 8 + (unsigned)(v->text[i] - '0');
+    }
+    /* nng takes 0 as "leave the mode alone", so 0000 cannot be asked for. */
+    if (!ok || mode == 0 || mode > 0777) {
+        return fail(cx, v, path, "must be an octal mode from 0001 to 0777, such as 0660");
+    }
+    c->control_mode = mode;
+    return GW_OK;
+}
+
+/* Looks name up in the group database: 0 and *gid when found, ENOENT when there is no such
+ * group, another errno when the lookup itself failed. */
+static int lookup_group(const char *name, int64_t *gid)
+{
+    size_t size = 16384;
+    for (;;) {
+        char *buf = malloc(size);
+        if (buf == NULL) {
+            return ENOMEM;
+        }
+        struct group gr;
+        struct group *found = NULL;
+        int rc = getgrnam_r(name, &gr, buf, size, &found);
+        if (rc == 0 && found != NULL) {
+            *gid = (int64_t)found->gr_gid;
+        }
+        free(buf);
+        if (rc == ERANGE && size < GROUP_BUF_MAX) {
+            size *= 2;
+            continue;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        return found != NULL ? 0 : ENOENT;
+    }
+}
+
+/* A group name, or a number taken as a gid as it is. A name given here must exist: the broker
+ * could not give the socket to it. */
+static gw_err_t set_control_group(ctx_t *cx, const node_t *v, const char *path, void *obj)
+{
+    gw_config_t *c = obj;
+    gw_err_t err = take_nonempty(cx, v, path, &c->control_group);
+    if (err != GW_OK) {
+        return err;
+    }
+    c->control_group_set = 1;
+    uint64_t n;
+    if (scalar_uint(v, 0x7fffffff, &n)) {
+        c->control_gid = (int64_t)n;
+        return GW_OK;
+    }
+    int rc = lookup_group(c->control_group, &c->control_gid);
+    if (rc == ENOENT) {
+        return fail(cx, v, path, "no such group: %s", c->control_group);
+    }
+    if (rc != 0) {
+        return fail(cx, v, path, "cannot look up group %s: %s", c->control_group, strerror(rc));
+    }
+    return GW_OK;
+}
+
 static const directive_t control_directives[] = {
     {"socket", set_control_socket},
+    {"mode", set_control_mode},
+    {"group", set_control_group},
 };
 
 static gw_err_t set_control(ctx_t *cx, const node_t *v, const char *path, void *obj)
@@ -1325,6 +1402,16 @@ static gw_err_t fill_defaults(gw_config_t *c)
         }
         c->control_socket = gw_buf_steal(&b, NULL);
     }
+    if (c->control_group == NULL) {
+        /* The default group may be missing (a run from a build tree): the broker then keeps
+         * its own group on the socket and says so. */
+        if ((c->control_group = strdup(DEFAULT_CONTROL_GROUP)) == NULL) {
+            return GW_ENOMEM;
+        }
+        if (lookup_group(c->control_group, &c->control_gid) != 0) {
+            c->control_gid = -1;
+        }
+    }
     if (c->admin_address == NULL && (c->admin_address = strdup("127.0.0.1")) == NULL) {
         return GW_ENOMEM;
     }
@@ -1377,6 +1464,8 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
     c->stream_replay = 64;
     c->sse_heartbeat_ms = 15000;
     c->log_level = GW_LOG_INFO;
+    c->control_mode = DEFAULT_CONTROL_MODE;
+    c->control_gid = -1;
     rc = check_map(&cx, root, "", top_directives, NELEM(top_directives), c, NULL);
     if (rc != GW_OK) {
         goto out;
@@ -1479,6 +1568,7 @@ void gw_config_destroy(gw_config_t *c)
     free(c->runtime_dir);
     free(c->key_file);
     free(c->control_socket);
+    free(c->control_group);
     free(c->admin_address);
     free(c);
 }

@@ -68,6 +68,11 @@ typedef struct gw_config {
     uint64_t session_idle_ms; /* sessions.idle_timeout: a session with no request for this long
                                  is ended; default 1h (0: never) */
     char *control_socket;   /* control.socket, default <runtime_dir>/control.ipc */
+    unsigned control_mode;  /* control.mode: the socket's permission bits, default 0660 */
+    char *control_group;    /* control.group as written (a name or a number), default "mcpgw" */
+    int64_t control_gid;    /* control.group resolved; -1 when the default group "mcpgw" does not
+                               exist (the socket keeps the broker's own group) */
+    int control_group_set;  /* control.group was written in the file (not the default) */
     int log_level;          /* log.level, default info (GW_LOG_INFO) */
     int log_json;           /* log.format: json (1) or logfmt (0, the default) */
     gw_server_conf_t *servers;

@@ -2,6 +2,7 @@
  */
 #include <config.h>
 
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,6 +170,50 @@ static void test_control_socket_follows_runtime_dir(void **state)
     assert_string_equal(c->control_socket, "/tmp/x/control.ipc");
     assert_int_equal(c->nservers, 0);
     gw_config_destroy(c);
+}
+
+static void test_control_permissions(void **state)
+{
+    /* The default group may be missing (a build tree): then -1, the broker's own group. */
+    gw_config_t *c = parse_ok("servers: []\n");
+    struct group *g = getgrnam("mcpgw");
+    assert_int_equal(c->control_mode, 0660);
+    assert_string_equal(c->control_group, "mcpgw");
+    assert_int_equal(c->control_group_set, 0);
+    assert_int_equal(c->control_gid, g != NULL ? (int64_t)g->gr_gid : -1);
+    gw_config_destroy(c);
+
+    c = parse_ok("control:\n  mode: 0640\n  group: root\n");
+    assert_int_equal(c->control_mode, 0640);
+    assert_string_equal(c->control_group, "root");
+    assert_int_equal(c->control_group_set, 1);
+    assert_int_equal(c->control_gid, 0);
+    gw_config_destroy(c);
+
+    /* quoted or not, with or without the leading 0; a number is a gid as it is */
+    c = parse_ok("control:\n  mode: \"600\"\n  group: 4242\n");
+    assert_int_equal(c->control_mode, 0600);
+    assert_int_equal(c->control_gid, 4242);
+    assert_string_equal(c->control_group, "4242");
+    gw_config_destroy(c);
+}
+
+static void test_err_control_permissions(void **state)
+{
+    const char *want = "must be an octal mode from 0001 to 0777, such as 0660";
+    char msg[160];
+    static const char *const bad_modes[] = {"0680", "999", "01777", "0000", "rw-rw----", "\"\""};
+    for (size_t i = 0; i < sizeof(bad_modes) / sizeof(bad_modes[0]); i++) {
+        char yaml[96];
+        snprintf(yaml, sizeof(yaml), "servers: []\ncontrol:\n  mode: %s\n", bad_modes[i]);
+        snprintf(msg, sizeof(msg), "mcpgw.yaml:3: control.mode: %s", want);
+        expect_error(yaml, msg);
+    }
+    expect_error("control:\n  group: no-such-group-mcpgw-test\n",
+                 "mcpgw.yaml:2: control.group: no such group: no-such-group-mcpgw-test");
+    expect_error("control:\n  group: \"\"\n", "mcpgw.yaml:2: control.group: must not be empty");
+    expect_error("control:\n  group: 99999999999\n",
+                 "mcpgw.yaml:2: control.group: no such group: 99999999999");
 }
 
 static void test_server_defaults_and_empty_prefixes(void **state)
@@ -665,6 +710,8 @@ int main(void)
         cmocka_unit_test(test_brief_example),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_control_socket_follows_runtime_dir),
+        cmocka_unit_test(test_control_permissions),
+        cmocka_unit_test(test_err_control_permissions),
         cmocka_unit_test(test_server_defaults_and_empty_prefixes),
         cmocka_unit_test(test_levels_and_sizes_accepted),
         cmocka_unit_test(test_session_limits),

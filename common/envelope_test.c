@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -452,6 +453,8 @@ static int ipc_teardown(void **state)
     char path[256];
     snprintf(path, sizeof(path), "%s/t.ipc", ipc_dir);
     unlink(path);
+    snprintf(path, sizeof(path), "%s/live.ipc", ipc_dir);
+    unlink(path);
     rmdir(ipc_dir);
     return 0;
 }
@@ -583,6 +586,46 @@ static void test_ipc_dial_without_listener(void **state)
     assert_int_equal(gw_ipc_send(req, &e), GW_ECLOSED);
 }
 
+/* A second listener on a live socket fails with GW_EBUSY, and the first keeps accepting new
+ * peers: nng 1.5.2 stops accepting for good when a peer hangs up during its handshake, as nng's
+ * own check before binding over an existing file does. */
+static void test_ipc_second_listener_leaves_the_first_whole(void **state)
+{
+    char url[GW_IPC_URL_MAX], path[256];
+    nng_socket rep, again, req;
+    nng_msg *m;
+    gw_envelope_t e, d;
+    gw_ipc_route_t route;
+    struct stat st;
+
+    assert_int_equal(gw_ipc_url(url, sizeof(url), ipc_dir, "live"), GW_OK);
+    assert_int_equal(gw_ipc_listen_mode(&rep, url, 0640), GW_OK);
+    snprintf(path, sizeof(path), "%s/live.ipc", ipc_dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(gw_ipc_listen(&again, url), GW_EBUSY);
+    }
+    assert_int_equal(gw_ipc_dial_wait(&req, url), GW_OK);
+    fill_sample(&e);
+    assert_int_equal(gw_ipc_send(req, &e), GW_OK);
+    assert_int_equal(recv_wait(rep, &m, &d, &route), GW_OK);
+    assert_env_same(&e, &d);
+    nng_msg_free(m);
+    nng_close(req);
+    nng_close(rep);
+}
+
+/* Waiting for the connection gives the reason at once: nobody there is GW_EUNAVAIL. */
+static void test_ipc_dial_wait_says_why(void **state)
+{
+    char url[GW_IPC_URL_MAX];
+    nng_socket req;
+
+    assert_int_equal(gw_ipc_url(url, sizeof(url), ipc_dir, "absent"), GW_OK);
+    assert_int_equal(gw_ipc_dial_wait(&req, url), GW_EUNAVAIL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +646,8 @@ int main(void)
         cmocka_unit_test(test_ipc_url),
         cmocka_unit_test(test_ipc_stream_of_replies),
         cmocka_unit_test(test_ipc_dial_without_listener),
+        cmocka_unit_test(test_ipc_second_listener_leaves_the_first_whole),
+        cmocka_unit_test(test_ipc_dial_wait_says_why),
     };
     return cmocka_run_group_tests(tests, ipc_setup, ipc_teardown);
 }

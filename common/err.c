@@ -20,6 +20,8 @@ static const char *const err_texts[] = {
     [GW_ECLOSED] = "closed",
     [GW_EAGAIN] = "try again",
     [GW_EPROTO] = "protocol error",
+    [GW_EPERM] = "permission denied",
+    [GW_EBUSY] = "in use by another process",
 };
 
 const char *gw_strerror(gw_err_t err)

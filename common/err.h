@@ -17,6 +17,8 @@ typedef enum gw_err {
     GW_ECLOSED,   /* the object was closed */
     GW_EAGAIN,    /* try again later (would block) */
     GW_EPROTO,    /* a peer broke the protocol */
+    GW_EPERM,     /* permission denied (a socket or file closed to this user) */
+    GW_EBUSY,     /* in use by another process (a socket someone listens on) */
 } gw_err_t;
 
 /* Returns a static, human-readable text for err; never NULL. */

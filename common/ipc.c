@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #define IPC_QUEUE_MSGS 128
 #define IPC_RECONNECT_MIN_MS 10
 #define IPC_RECONNECT_MAX_MS 500
+#define STALE_PROBE_WAIT_MS 2000 /* a live listener greets within this */
 /* A raw REQ's request id word: nng's REP looks for the word with the high bit set to know
  * where the backtrace ends. */
 #define IPC_REQUEST_ID_BIT 0x80000000u
@@ -56,6 +58,8 @@ static gw_err_t from_nng(int rv)
         return GW_ENOTFOUND;
     case NNG_EPROTO:
         return GW_EPROTO;
+    case NNG_EPERM: /* EACCES and EPERM from the system */
+        return GW_EPERM;
     case NNG_ECONNREFUSED:
     case NNG_ECONNRESET:
     case NNG_ECONNSHUT:
@@ -63,7 +67,7 @@ static gw_err_t from_nng(int rv)
     case NNG_EUNREACHABLE:
         return GW_EUNAVAIL;
     default:
-        return GW_EIO; /* NNG_ESYSERR, NNG_EADDRINUSE, NNG_EPERM and the rest */
+        return GW_EIO; /* NNG_ESYSERR, NNG_EADDRINUSE and the rest */
     }
 }
 
@@ -80,31 +84,50 @@ gw_err_t gw_ipc_url(char *out, size_t outlen, const char *rundir, const char *na
     return GW_OK;
 }
 
-/* A socket file nobody accepts on is left over from a dead process; nng cannot bind over it. */
-static void remove_stale_socket(const char *url)
+/* Whether a live process accepts on the socket file at path: 0 when nobody does (a file left by
+ * a dead process is removed, so that nng can bind), 1 when someone does.
+ * nng 1.5.2 stops accepting on a listener for good when a peer hangs up in the middle of its
+ * handshake (nng issue 1518), and nng's own check before binding over an existing file does just
+ * that; so mcpgw never lets nng bind over a live socket, and this check completes the handshake
+ * (the listener's 8-byte greeting, then a compatible peer's) before it hangs up, which is an
+ * ordinary peer leaving. Bounded: a startup path. */
+static int socket_in_use(const char *path)
 {
-    struct sockaddr_un sa;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct stat st;
-    const char *path;
 
-    if (strncmp(url, IPC_SCHEME, IPC_SCHEME_LEN) != 0) {
-        return;
-    }
-    path = url + IPC_SCHEME_LEN;
     if (strlen(path) >= sizeof(sa.sun_path) || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-        return;
+        return 0;
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return;
+        return 0;
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == ECONNREFUSED) {
-        (void)unlink(path);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        if (errno == ECONNREFUSED) {
+            (void)unlink(path);
+        }
+        close(fd);
+        return 0;
+    }
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    unsigned char greeting[8]; /* 0 'S' 'P' 0, the protocol (16 bits, big-endian), 0 0 */
+    size_t got = 0;
+    while (got < sizeof(greeting) && poll(&pfd, 1, STALE_PROBE_WAIT_MS) == 1) {
+        ssize_t n = read(fd, greeting + got, sizeof(greeting) - got);
+        if (n <= 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    if (got == sizeof(greeting)) {
+        greeting[5] ^= 1; /* the peer protocol: REP 0x31 -> REQ 0x30, PULL 0x51 -> PUSH 0x50 */
+        ssize_t n = write(fd, greeting, sizeof(greeting));
+        (void)n;
     }
     close(fd);
+    return 1;
 }
 
 static int set_socket_options(nng_socket s)
@@ -119,17 +142,29 @@ static int set_socket_options(nng_socket s)
     return rv;
 }
 
-/* Opens a socket with open_fn and listens on url (a stale socket file removed first). */
-static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), const char *url)
+/* Opens a socket with open_fn and listens on url (a stale socket file removed first; GW_EBUSY
+ * when a live process listens there); a mode other than 0 becomes the socket file's permission
+ * bits. */
+static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), const char *url,
+                               unsigned mode)
 {
-    remove_stale_socket(url);
+    nng_listener l;
+    if (strncmp(url, IPC_SCHEME, IPC_SCHEME_LEN) == 0 && socket_in_use(url + IPC_SCHEME_LEN)) {
+        return GW_EBUSY;
+    }
     int rv = open_fn(s);
     if (rv != 0) {
         return from_nng(rv);
     }
     rv = set_socket_options(*s);
     if (rv == 0) {
-        rv = nng_listen(*s, url, NULL, 0);
+        rv = nng_listener_create(&l, *s, url);
+    }
+    if (rv == 0 && mode != 0) {
+        rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, (int)mode);
+    }
+    if (rv == 0) {
+        rv = nng_listener_start(l, 0);
     }
     if (rv != 0) {
         nng_close(*s);
@@ -138,8 +173,9 @@ static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), cons
     return from_nng(rv);
 }
 
-/* Opens a socket with open_fn and dials url without blocking; nng reconnects by itself. */
-static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const char *url)
+/* Opens a socket with open_fn and dials url, without blocking unless wait (then the first
+ * attempt's result is returned); nng reconnects by itself. */
+static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const char *url, int wait)
 {
     nng_dialer d;
     int rv = open_fn(s);
@@ -157,7 +193,7 @@ static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const 
         rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, IPC_RECONNECT_MAX_MS);
     }
     if (rv == 0) {
-        rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+        rv = nng_dialer_start(d, wait ? 0 : NNG_FLAG_NONBLOCK);
     }
     if (rv != 0) {
         nng_close(*s);
@@ -168,14 +204,24 @@ static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const 
 
 gw_err_t gw_ipc_listen(nng_socket *s, const char *url)
 {
-    return open_listening(s, nng_rep0_open_raw, url);
+    return open_listening(s, nng_rep0_open_raw, url, 0);
+}
+
+gw_err_t gw_ipc_listen_mode(nng_socket *s, const char *url, unsigned mode)
+{
+    return open_listening(s, nng_rep0_open_raw, url, mode);
 }
 
 /* Raw REQ never re-sends (that is the cooked socket's NNG_OPT_REQ_RESENDTIME), so a tools/call
  * is never executed twice by the transport. */
 gw_err_t gw_ipc_dial(nng_socket *s, const char *url)
 {
-    return open_dialing(s, nng_req0_open_raw, url);
+    return open_dialing(s, nng_req0_open_raw, url, 0);
+}
+
+gw_err_t gw_ipc_dial_wait(nng_socket *s, const char *url)
+{
+    return open_dialing(s, nng_req0_open_raw, url, 1);
 }
 
 static int append_to_msg(void *data, const char *buf, size_t len)
@@ -321,7 +367,7 @@ gw_err_t gw_ipc_notify_pipe_loss(nng_socket s, int fd)
 
 gw_err_t gw_ipc_inbox(nng_socket *s, const char *url)
 {
-    return open_listening(s, nng_pull0_open, url);
+    return open_listening(s, nng_pull0_open, url, 0);
 }
 
 gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued)
@@ -335,7 +381,7 @@ gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, si
     if (err != GW_OK) {
         return err;
     }
-    return open_dialing(&o->sock, nng_push0_open, url);
+    return open_dialing(&o->sock, nng_push0_open, url, 0);
 }
 
 void gw_outbox_close(gw_outbox_t *o)

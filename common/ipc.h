@@ -18,10 +18,18 @@
 gw_err_t gw_ipc_url(char *out, size_t outlen, const char *rundir, const char *name);
 
 /* Opens a raw REP socket listening on url (the server side: broker, worker). A stale socket file
- * from a dead process is removed first. */
+ * from a dead process is removed first; GW_EBUSY when a live process listens on it (left alone:
+ * binding over it would make nng 1.5.2 stop accepting on the live one). */
 gw_err_t gw_ipc_listen(nng_socket *s, const char *url);
+/* The same with mode (0001..0777) as the socket file's permission bits, set by nng right after
+ * bind(2) (the control socket). */
+gw_err_t gw_ipc_listen_mode(nng_socket *s, const char *url, unsigned mode);
 /* Opens a raw REQ socket dialing url without blocking (nng reconnects by itself). */
 gw_err_t gw_ipc_dial(nng_socket *s, const char *url);
+/* The same, but waits for the first connection (a command-line client): GW_EUNAVAIL when nobody
+ * listens or there is no socket file, GW_EPERM when the socket or a directory on the way is
+ * closed to this user; nothing is left open on failure. */
+gw_err_t gw_ipc_dial_wait(nng_socket *s, const char *url);
 
 /* The backtrace of a received request: what its replies must carry to find their way home. */
 typedef struct gw_ipc_route {

@@ -75,6 +75,25 @@ const char *gw_log_level_name(int level)
     }
 }
 
+const char *gw_log_quote(char *out, size_t outlen, const char *s, size_t n)
+{
+    size_t o = 0;
+    if (outlen == 0) {
+        return out;
+    }
+    for (size_t i = 0; i < n && o + 3 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else {
+            out[o++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static void write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {

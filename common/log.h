@@ -3,6 +3,7 @@
 #define MCPGW_COMMON_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum {
     GW_LOG_ERR = 3,
@@ -23,6 +24,11 @@ void gw_log_set_json(int json);
 /* Parses "err|error|warning|warn|notice|info|debug"; returns -1 when unknown. */
 int gw_log_level_parse(const char *s);
 const char *gw_log_level_name(int level);
+
+/* Copies s[0..n) into out for use inside a quoted logfmt value ("%s" between quotes): quotes and
+ * backslashes escaped, control bytes made spaces, cut to fit. Returns out. For text a peer or
+ * client chose, so that it can never end the value and forge other fields. */
+const char *gw_log_quote(char *out, size_t outlen, const char *s, size_t n);
 
 /* fmt is the event's fields: "msg=listening addr=%s port=%u". The line gets ts=, level=, proc=
  * and pid= in front and a newline after; it goes to stderr in one write(2). */

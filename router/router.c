@@ -158,7 +158,7 @@ struct call {
     char *audit_tool; /* tools/call: the tool, for the audit line when the call ends */
     char audit_backend[GW_SERVER_NAME_MAX + 1]; /* a copy: the routing table may change */
     char audit_session[GW_UUID_TEXT_LEN + 1];
-    char audit_request_id[REQUEST_ID_MAX + 1];
+    char request_id[REQUEST_ID_MAX + 1]; /* for every log line about this call */
     batch_t *batch;      /* the batch this call answers a message of (req is NULL then) */
     int stream;          /* a client's GET stream (held open by the broker) */
     char stream_session[GW_UUID_TEXT_LEN + 1];
@@ -354,18 +354,31 @@ static void respond_raw(h2o_req_t *req, unsigned status, const char *body, size_
     }
 }
 
+/* The request id req is answered with (its x-request-id response header, the first thing on_req
+ * sets), for log lines about req. */
+static h2o_iovec_t request_id_of(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    return i < 0 ? h2o_iovec_init("", 0) : req->res.headers.entries[i].value;
+}
+
 /* Answers a JSON-RPC error with the given HTTP status (and logs it at info). */
 static void respond_error(h2o_req_t *req, unsigned status, const char *id, size_t id_len, int code,
                           const char *msg)
 {
     gw_buf_t b;
     gw_buf_init(&b);
+    h2o_iovec_t rid = request_id_of(req);
     if (gw_rpc_error(&b, id, id_len, code, msg) != GW_OK) {
         gw_buf_fini(&b);
+        gw_log_err("msg=\"out of memory answering an error\" status=%u request_id=%.*s", status,
+                   (int)rid.len, rid.base);
         h2o_send_error_503(req, "Service Unavailable", "out of memory", 0);
         return;
     }
-    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\"", status, code, msg);
+    char reason[512]; /* msg may carry a name the client chose */
+    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\" request_id=%.*s", status, code,
+                gw_log_quote(reason, sizeof(reason), msg, strlen(msg)), (int)rid.len, rid.base);
     gw_metric_add(R.m, rejection_of(status, code, msg), 1);
     respond_raw(req, status, b.data, b.len);
     gw_buf_fini(&b);
@@ -422,7 +435,9 @@ static void batch_answer(batch_t *b, const char *body, size_t len)
     if (len > 0 && body[0] == '{') {
         if ((b->nanswers > 0 && gw_buf_append(&b->out, ",", 1) != GW_OK) ||
             gw_buf_append(&b->out, body, len) != GW_OK) {
-            gw_log_err("msg=\"out of memory collecting a batch answer\"");
+            h2o_iovec_t rid = b->req != NULL ? request_id_of(b->req) : h2o_iovec_init("", 0);
+            gw_log_err("msg=\"out of memory collecting a batch answer\" request_id=%.*s",
+                       (int)rid.len, rid.base);
         } else {
             b->nanswers++;
         }
@@ -947,7 +962,7 @@ static void call_destroy(call_t *c)
         /* One audit line per tools/call: who called what, where, and how it ended. */
         gw_log_info("msg=audit request_id=%s session=%s subject=\"\" tool=%s backend=%s "
                     "status=%u outcome=%s duration_ms=%.3f",
-                    c->audit_request_id, c->audit_session, c->audit_tool, c->audit_backend,
+                    c->request_id, c->audit_session, c->audit_tool, c->audit_backend,
                     c->status ? c->status : 200, c->outcome ? c->outcome : "answered",
                     took_us / 1000.0);
         free(c->audit_tool);
@@ -1042,7 +1057,7 @@ static void sse_append_id(call_t *c, gw_str_t id, const char *data, size_t len)
                         gw_buf_appends(&c->body, "\n") != GW_OK)) ||
         gw_buf_appends(&c->body, "event: message\ndata: ") != GW_OK ||
         gw_buf_append(&c->body, data, len) != GW_OK || gw_buf_appends(&c->body, "\n\n") != GW_OK) {
-        gw_log_err("msg=\"out of memory buffering an event\"");
+        gw_log_err("msg=\"out of memory buffering an event\" request_id=%s", c->request_id);
     }
 }
 
@@ -1080,7 +1095,8 @@ static void heartbeat_rearm(call_t *c)
 static void call_fail(call_t *c, int code, const char *msg)
 {
     c->outcome = code == GW_RPC_TIMEOUT ? "timeout" : "unavailable";
-    gw_log_warn("msg=\"call failed\" peer=%s code=%d reason=\"%s\"", c->peer->name, code, msg);
+    gw_log_warn("msg=\"call failed\" peer=%s code=%d reason=\"%s\" request_id=%s", c->peer->name,
+                code, msg, c->request_id);
     if (c->batch != NULL) {
         gw_buf_reset(&c->body);
         if (c->rpc_id_len > 0) {
@@ -1212,10 +1228,12 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
             /* the whole JSON reply in one message: answer straight from it */
             h2o_req_t *req = c->req;
             unsigned status = e->status ? e->status : 200;
-            call_destroy(c);
             if (status >= 400) { /* a refusal decided behind the router (session limits) */
+                gw_log_info("msg=rejected status=%u by=%s request_id=%s", status, c->peer->name,
+                            c->request_id);
                 gw_metric_add(R.m, rejection_of(status, 0, ""), 1);
             }
+            call_destroy(c);
             if (req != NULL) {
                 respond_raw(req, status, e->body.ptr, e->body.len);
             }
@@ -1254,6 +1272,10 @@ static void call_on_reply(call_t *c, const gw_envelope_t *e)
         return;
     }
     unsigned status = c->status ? c->status : (e->status ? e->status : 502);
+    if (status >= 400) {
+        gw_log_info("msg=\"call ended with an error\" status=%u by=%s request_id=%s", status,
+                    c->peer->name, c->request_id);
+    }
     if (c->status == 0 && e->body.len > 0) {
         gw_buf_reset(&c->body);
         gw_buf_append(&c->body, e->body.ptr, e->body.len);
@@ -1299,9 +1321,10 @@ static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t
     unsigned limit = R.cfg->max_concurrent_requests_per_session;
     if (use != NULL && limit > 0 && use->in_flight >= limit) {
         char msg[160];
+        h2o_iovec_t rid = request_id_of(req);
         gw_log_warn("msg=\"request refused: limits.max_concurrent_requests_per_session reached\" "
-                    "session=%s limit=%u",
-                    use->uuid, limit);
+                    "session=%s limit=%u request_id=%.*s",
+                    use->uuid, limit, (int)rid.len, rid.base);
         snprintf(msg, sizeof(msg),
                  "Too Many Requests: this session already has %u requests in flight "
                  "(limits.max_concurrent_requests_per_session)",
@@ -1330,6 +1353,8 @@ static call_t *dispatch(h2o_req_t *req, peer_t *peer, gw_envelope_t *e, uint64_t
     }
     gw_buf_init(&c->body);
     gw_buf_init(&c->sending);
+    snprintf(c->request_id, sizeof(c->request_id), "%.*s", (int)e->request_id.len,
+             e->request_id.ptr);
     if (e->rpc_id.len > 0 && (c->rpc_id = malloc(e->rpc_id.len)) != NULL) {
         memcpy(c->rpc_id, e->rpc_id.ptr, e->rpc_id.len);
         c->rpc_id_len = e->rpc_id.len;
@@ -1659,7 +1684,9 @@ static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid
             return 1;
         }
     }
-    gw_log_debug("msg=\"session refused\" error=\"%s\"", gw_strerror(err));
+    h2o_iovec_t rid = request_id_of(req);
+    gw_log_debug("msg=\"session refused\" error=\"%s\" request_id=%.*s",
+                 err == GW_OK ? "revoked" : gw_strerror(err), (int)rid.len, rid.base);
     respond_error(req, 404, id, id_len, GW_RPC_SESSION_NOT_FOUND, "Session not found");
     return 0;
 }
@@ -1705,8 +1732,6 @@ static void route_by_name(h2o_req_t *req, gw_envelope_t *e, const char *body, si
                  R.routes->servers[k->server].name);
         snprintf(c->audit_session, sizeof(c->audit_session), "%.*s", (int)e->session.len,
                  e->session.ptr);
-        snprintf(c->audit_request_id, sizeof(c->audit_request_id), "%.*s",
-                 (int)e->request_id.len, e->request_id.ptr);
     }
 }
 

@@ -208,6 +208,30 @@ test('a killed router is restarted and the gateway serves again', T, async () =>
     assert.deepEqual(await s.tool('alpha_whoami'), before);
 });
 
+test('a second mcpgw-broker on the same runtime_dir refuses to start and leaves the running one whole', T, async () => {
+    const s = await initializeSession(gw.url);
+    await s.tool('alpha_whoami');
+    const calls = async () => {
+        const text = await (await fetch(`${gw.adminOrigin}/metrics`)).text();
+        return text.split('\n').filter((l) => l.startsWith('mcpgw_requests_total{') && l.includes('method="tools/call"'))
+            .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    };
+    const before = await calls();
+    assert.ok(before >= 1);
+    const second = await runBroker(['-c', gw.configFile], { timeoutMs: 15000 });
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /msg="another mcpgw-broker runs with this runtime_dir; nothing was touched"/);
+    assert.equal(await calls(), before, 'the running gateway\'s counters are untouched');
+    // Its sockets still take new peers (nng 1.5.2 stops accepting on a listener when a peer hangs
+    // up mid-handshake): a router started now reaches the broker, mcpgwctl reaches the broker.
+    await killAndAwaitRestart('router', (rs) => rs[0]);
+    for (let i = 0; i < 6; i++) {
+        const fresh = await initializeSession(gw.url);
+        assert.equal((await fresh.tool('alpha_whoami')).backend, 'alpha');
+    }
+    assert.equal((await gw.ctl(['status'])).code, 0);
+});
+
 test('a killed worker is restarted and its backend is served again', T, async () => {
     const s = await initializeSession(gw.url);
     const beforeAlpha = await s.tool('alpha_whoami');

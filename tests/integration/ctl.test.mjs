@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { binPath, initializeSession, run, startStack, stopAll } from '../lib/index.mjs';
+import { REPO_DIR, binPath, initializeSession, run, startStack, stopAll } from '../lib/index.mjs';
 
 let stack;
 
@@ -108,4 +108,45 @@ test('check-config works without a broker; usage errors exit 2', async () => {
     assert.equal(usage.code, 2);
     const unknown = await stack.gw.ctl(['frobnicate']);
     assert.equal(unknown.code, 2);
+});
+
+test('version: mcpgwctl\'s and the running broker\'s, as text and as JSON', async () => {
+    const own = await run(binPath('mcpgwctl'), ['--version']);
+    assert.equal(own.code, 0);
+    const m = /^mcpgwctl (\S+)\n$/.exec(own.stdout);
+    assert.ok(m, own.stdout);
+    const v = await stack.gw.ctl(['version']);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout, `mcpgwctl ${m[1]}, broker ${m[1]}\n`);
+    assert.equal((await ctlJson(['version'])).version, m[1]);
+});
+
+/** What the bash completion offers for the words typed so far (the last one being completed). */
+async function complete(...typed) {
+    const script = [
+        // the two helpers of the bash-completion package it relies on, reduced to what it uses
+        '_init_completion() { words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; }',
+        '_filedir() { COMPREPLY=(FILES); }',
+        `source ${JSON.stringify(path.join(REPO_DIR, 'etc/bash-completion/mcpgwctl'))}`,
+        'COMP_WORDS=(mcpgwctl "$@"); COMP_CWORD=$#',
+        '_mcpgwctl; printf "%s\\n" "${COMPREPLY[@]}"',
+    ].join('\n');
+    const r = await run('bash', ['-c', script, 'complete', ...typed]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.split('\n').filter(Boolean).sort();
+}
+
+test('bash completion offers every command of --help, their arguments and options', async () => {
+    const help = await run(binPath('mcpgwctl'), ['--help']);
+    const commands = [...new Set(help.stdout.split('commands:\n')[1].split('\n')
+        .map((l) => /^ {2}(\S+)/.exec(l)?.[1]).filter(Boolean))].sort();
+    assert.ok(commands.includes('drain') && commands.includes('version'), commands.join(' '));
+    assert.deepEqual(await complete(''), commands);
+    assert.deepEqual(await complete('session', ''), ['kill', 'show']);
+    assert.deepEqual(await complete('log-level', ''), ['debug', 'err', 'info', 'notice', 'warning']);
+    assert.deepEqual(await complete('drain', ''), ['--json']);
+    assert.deepEqual(await complete('tools', ''), ['--backend', '--json']);
+    assert.deepEqual(await complete('check-config', ''), ['FILES']);
+    assert.deepEqual(await complete('-s', ''), ['FILES']);
+    assert.ok((await complete('--')).includes('--socket'));
 });

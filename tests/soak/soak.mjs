@@ -723,7 +723,7 @@ async function main() {
         const ok = Number.isFinite(m) && Number.isFinite(l) && l - m <= bound;
         const trend = slope([...mid, ...last].map((smp) => [smp.t / 60000, roleSum(smp, role)]).filter((p) => Number.isFinite(p[1])));
         if (!ok) {
-            failures.push(`memory of the ${role}${role === 'broker' ? '' : 's'} not flat: last third ${fmt(mib(l))} MiB vs middle third ${fmt(mib(m))} MiB (bound +${fmt(mib(bound))} MiB)`);
+            failures.push(`memory of the ${role}${role === 'broker' ? '' : 's'} not flat: last third ${fmt(mib(l), 2)} MiB vs middle third ${fmt(mib(m), 2)} MiB (growth ${fmt(mib(l - m), 2)}, bound +${fmt(mib(bound), 2)} MiB)`);
         }
         return { role, count: final.processes.filter((p) => p.role === role).length, first, mid: m, last: l, bound, trend, ok };
     });
@@ -845,9 +845,12 @@ function printSummary(fig, byOp) {
 
 async function writeResults(fig, byOp, samples, finalSample, perSecond, logLines, recs) {
     const out = opts.out;
-    fs.writeFileSync(path.join(out, 'rss.tsv'), '# t_s\tbroker_MiB\trouters_MiB\tworkers_MiB\tsessions\n' +
+    const base = samples.length ? samples[0] : null;
+    const delta = (smp, role) => (base ? mib(roleSum(smp, role) - roleSum(base, role)) : NaN);
+    fs.writeFileSync(path.join(out, 'rss.tsv'), '# t_s\tbroker_MiB\trouters_MiB\tworkers_MiB\tsessions\tbroker_delta\trouters_delta\tworkers_delta\n' +
         samples.map((s) => [fmt(s.t / 1000, 1), tsvNum(mib(roleSum(s, 'broker'))), tsvNum(mib(roleSum(s, 'router'))),
-            tsvNum(mib(roleSum(s, 'worker'))), s.sessions].join('\t')).join('\n') + '\n');
+            tsvNum(mib(roleSum(s, 'worker'))), s.sessions, tsvNum(delta(s, 'broker')), tsvNum(delta(s, 'router')),
+            tsvNum(delta(s, 'worker'))].join('\t')).join('\n') + '\n');
     fs.writeFileSync(path.join(out, 'rss-by-process.tsv'), '# t_s\tname\tpid\tRSS_KiB\n' +
         [...samples, finalSample].flatMap((s) => s.procs.map((p) => [fmt(s.t / 1000, 1), p.name, p.pid, p.kib].join('\t'))).join('\n') + '\n');
     fs.writeFileSync(path.join(out, 'rate.tsv'), '# t_s\trequests\tnot_ok\n' +
@@ -864,11 +867,13 @@ async function writeResults(fig, byOp, samples, finalSample, perSecond, logLines
 function plot(out, fig) {
     const killLines = fig.kills.filter((k) => !k.error).map((k, i) =>
         `set arrow ${i + 1} from ${fmt(k.t / 1000, 2)}, graph 0 to ${fmt(k.t / 1000, 2)}, graph 1 nohead linecolor rgb "#cc0000"`).join('\n');
-    const script = `set terminal png size 900,640
+    const script = `set terminal png size 900,900
 set output "${path.join(out, 'soak.png')}"
-set multiplot layout 2,1 title "mcpgw soak: ${fig.opts.duration}s, ${fig.opts.clients} clients, a worker SIGKILLed every ${fig.opts.killEvery}s (red lines)"
+set multiplot layout 3,1 title "mcpgw soak: ${fig.opts.duration}s, ${fig.opts.clients} clients, a worker SIGKILLed every ${fig.opts.killEvery}s (red lines)"
 set grid
 set key outside right
+set lmargin at screen 0.08
+set rmargin at screen 0.72
 set xrange [0:${fig.opts.duration}]
 ${killLines}
 set ylabel "RSS (MiB)"
@@ -876,7 +881,13 @@ set yrange [0:*]
 plot "${path.join(out, 'rss.tsv')}" using 1:2 with linespoints title "broker", \\
      "" using 1:3 with linespoints title "routers (sum)", \\
      "" using 1:4 with linespoints title "workers (sum)"
+set ylabel "RSS change since start (MiB)"
+set yrange [*:*]
+plot "${path.join(out, 'rss.tsv')}" using 1:6 with linespoints title "broker", \\
+     "" using 1:7 with linespoints title "routers (sum)", \\
+     "" using 1:8 with linespoints title "workers (sum)"
 set ylabel "requests/s"
+set yrange [0:*]
 set xlabel "seconds"
 set y2label "requests not ok"
 set y2range [0:*]
@@ -911,8 +922,9 @@ function markdown(fig, byOp, plotted) {
     L.push('');
     L.push(`- Date: ${fig.date.slice(0, 10)} (${fig.date})`);
     L.push(`- Command: \`${fig.command}\``);
-    L.push(`- Machine: ${fig.machine}. A **shared** box: other engineers' builds and tests ran on the same`);
-    L.push('  two cores, so throughput and latency are only indicative; the properties are what counts.');
+    L.push(`- Machine: ${fig.machine}.`);
+    L.push('  A **shared** box: other engineers\' builds and tests ran on the same cores, so throughput and');
+    L.push('  latency are only indicative; the properties are what counts.');
     L.push(`- Build: ${fig.build}`);
     L.push(`- Gateway: 2 routers, one worker per backend; backends ${fig.backends.join(', ')}; backend timeout 10s.`);
     L.push(`- Traffic: ${fig.opts.clients} client sessions, each one request at a time, at most ${fig.opts.rate || 'unlimited'} requests/s in all (seed ${fig.opts.seed}): tools/call`);

@@ -180,9 +180,8 @@ static size_t sessions_of_client(const char *client)
 static void stream_forget(const char *uuid, size_t len);
 
 /* Drops sessions past their expiry; a revoked one can go too, its token no longer opens. */
-static int sessions_sweep(int64_t now)
+static void sessions_sweep(int64_t now)
 {
-    int changed = 0;
     for (size_t i = 0; i < SESSION_BUCKETS; i++) {
         session_t **pp = &B.sessions[i];
         while (*pp != NULL) {
@@ -196,26 +195,10 @@ static int sessions_sweep(int64_t now)
             stream_forget(s->uuid, strlen(s->uuid));
             if (s->revoked) {
                 B.nrevoked--;
-                changed = 1;
             }
             free(s);
         }
     }
-    return changed;
-}
-
-static char **revoked_list(size_t *n)
-{
-    char **v = calloc(B.nrevoked + 1, sizeof(char *));
-    *n = 0;
-    for (size_t i = 0; v != NULL && i < SESSION_BUCKETS; i++) {
-        for (session_t *s = B.sessions[i]; s != NULL; s = s->next) {
-            if (s->revoked) {
-                v[(*n)++] = s->uuid;
-            }
-        }
-    }
-    return v;
 }
 
 /* ---- replies ---- */
@@ -428,27 +411,77 @@ static void announce_list_changes(void)
     }
 }
 
+/* Sends one message of the routes subscription to router i, or to every router (i < 0). */
+static void send_routes_message(long only, const gw_buf_t *b)
+{
+    for (size_t i = 0; i < MAX_ROUTERS; i++) {
+        if (B.subs[i].active && (only < 0 || (size_t)only == i)) {
+            char name[32];
+            snprintf(name, sizeof(name), "router-%zu", i);
+            reply((gw_str_t){name, strlen(name)}, B.subs[i].corr, GW_ENV_CHUNK, 0, b->data, b->len);
+        }
+    }
+}
+
+static void gen_revoked_entry(yajl_gen g, const session_t *s)
+{
+    char entry[GW_UUID_TEXT_LEN + 24];
+    snprintf(entry, sizeof(entry), "%s %lld", s->uuid, (long long)s->expires_s);
+    gw_json_gen_cstr(g, entry);
+}
+
+/* Revocations go to the routers as they happen, in small messages of their own ({"seq", "revoke":
+ * ["<uuid> <expires>", ...]}); a router keeps each until its token expires. A router that
+ * subscribes gets them all at once first (only = its index, "reset": true). Returns GW_OK when
+ * the message went out (a DELETE waits for the routers' acknowledgement of its seq). */
+static gw_err_t push_revoked(long only, session_t *const *list, size_t n)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    yajl_gen g = gw_json_gen_to_buf(&b);
+    if (g == NULL) {
+        return GW_ENOMEM;
+    }
+    B.routes_seq++;
+    yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "seq");
+    yajl_gen_integer(g, (long long)B.routes_seq);
+    if (list == NULL) {
+        gw_json_gen_cstr(g, "reset");
+        yajl_gen_bool(g, 1);
+    }
+    gw_json_gen_cstr(g, "revoke");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        gen_revoked_entry(g, list[i]);
+    }
+    for (size_t i = 0; list == NULL && i < SESSION_BUCKETS; i++) {
+        for (const session_t *s = B.sessions[i]; s != NULL; s = s->next) {
+            if (s->revoked) {
+                gen_revoked_entry(g, s);
+            }
+        }
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    yajl_gen_free(g);
+    send_routes_message(only, &b);
+    gw_buf_fini(&b);
+    return GW_OK;
+}
+
+/* The routing table (catalog and settings, no revocations) to every router. */
 static void push_routes(void)
 {
     gw_buf_t b;
-    size_t n = 0;
     gw_buf_init(&b);
-    char **rev = revoked_list(&n);
     B.routes_seq++;
-    if (rev == NULL || brk_catalog_routes(&B.cat, B.routes_seq, rev, n, &b) != GW_OK) {
+    if (brk_catalog_routes(&B.cat, B.routes_seq, &b) != GW_OK) {
         gw_log_err("msg=\"cannot build the routing table\"");
-        free(rev);
         gw_buf_fini(&b);
         return;
     }
-    free(rev);
-    for (size_t i = 0; i < MAX_ROUTERS; i++) {
-        if (B.subs[i].active) {
-            char name[32];
-            snprintf(name, sizeof(name), "router-%zu", i);
-            reply((gw_str_t){name, strlen(name)}, B.subs[i].corr, GW_ENV_CHUNK, 0, b.data, b.len);
-        }
-    }
+    send_routes_message(-1, &b);
     gw_buf_fini(&b);
 }
 
@@ -642,7 +675,7 @@ static void handle_session_delete(const gw_envelope_t *e)
     s->revoked = 1;
     B.nrevoked++;
     stream_forget(s->uuid, strlen(s->uuid));
-    push_routes();
+    push_revoked(-1, &s, 1);
     pending_delete_t *d = NULL;
     if (e->origin.len > 0 && B.ndeletes < MAX_PENDING_DELETES && e->origin.len < sizeof(d->origin)) {
         d = &B.deletes[B.ndeletes++];
@@ -672,6 +705,8 @@ static void expire_idle_sessions(int64_t now_ms)
 {
     int64_t limit = (int64_t)(B.cfg->session_idle_ms + brk_activity_ms(B.cfg));
     size_t n = 0;
+    session_t *batch[256]; /* revocations go out in messages of up to this many */
+    size_t nbatch = 0;
     for (size_t i = 0; i < SESSION_BUCKETS; i++) {
         for (session_t *s = B.sessions[i]; s != NULL; s = s->next) {
             if (s->revoked || now_ms - s->last_ms < limit) {
@@ -689,12 +724,17 @@ static void expire_idle_sessions(int64_t now_ms)
             gw_log_info("msg=\"session expired\" session=%s reason=idle idle_ms=%lld", s->uuid,
                         (long long)(now_ms - s->last_ms));
             n++;
+            batch[nbatch++] = s;
+            if (nbatch == sizeof(batch) / sizeof(batch[0])) {
+                push_revoked(-1, batch, nbatch);
+                nbatch = 0;
+            }
         }
     }
-    if (n > 0) {
-        B.idle_expired += n;
-        push_routes();
+    if (nbatch > 0) {
+        push_revoked(-1, batch, nbatch);
     }
+    B.idle_expired += n;
 }
 
 /* A router's report of the sessions used since its last one ("sessions/active", docs/ipc.md):
@@ -807,6 +847,7 @@ static void handle_routes_subscribe(const gw_envelope_t *e)
     /* a router (re)subscribes when it starts: streams an earlier one held are gone */
     gw_streams_release_holder(&B.streams, expect);
     gw_log_debug("msg=\"router subscribed\" router=%lu", i);
+    push_revoked((long)i, NULL, 0); /* every revocation first: then the table that opens it */
     push_routes();
     check_ready();
 }
@@ -1787,9 +1828,7 @@ static void run(void)
         check_ready();
         if (now >= B.next_sweep_ms) {
             B.next_sweep_ms = now + 60000;
-            if (sessions_sweep(gw_wallclock_s())) {
-                push_routes();
-            }
+            sessions_sweep(gw_wallclock_s()); /* routers drop expired revocations themselves */
         }
         if (B.cfg->session_idle_ms > 0 && now >= B.next_idle_ms) {
             B.next_idle_ms = now + (int64_t)brk_activity_ms(B.cfg);

@@ -592,8 +592,7 @@ uint64_t brk_activity_ms(const gw_config_t *cfg)
     return ms < 500 ? 500 : ms;
 }
 
-gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const *revoked,
-                            size_t nrevoked, gw_buf_t *out)
+gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *out)
 {
     yajl_gen g = gw_json_gen_to_buf(out);
     if (g == NULL) {
@@ -643,12 +642,6 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const 
     gen_owner_map(cat, BRK_PROMPTS, g);
     gen_owner_map(cat, BRK_RESOURCES, g);
     gen_owner_map(cat, BRK_TEMPLATES, g);
-    gw_json_gen_cstr(g, "revoked");
-    yajl_gen_array_open(g);
-    for (size_t i = 0; i < nrevoked; i++) {
-        gw_json_gen_cstr(g, revoked[i]);
-    }
-    yajl_gen_array_close(g);
     yajl_gen_map_close(g);
     yajl_gen_free(g);
     return GW_OK;

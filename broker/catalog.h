@@ -87,8 +87,7 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g);
  * a quarter of sessions.idle_timeout, from 500 ms to 5 s; 5 s when sessions never idle out. */
 uint64_t brk_activity_ms(const gw_config_t *cfg);
 /* Appends the routing table JSON (docs/ipc.md) to out; seq numbers the push (routers
- * acknowledge it), revoked is a list of session uuids. */
-gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, char *const *revoked,
-                            size_t nrevoked, gw_buf_t *out);
+ * acknowledge it). Revocations travel in messages of their own. */
+gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *out);
 
 #endif

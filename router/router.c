@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
+#include "common/revoked.h"
 #include "common/streams.h"
 #include "common/token.h"
 
@@ -104,13 +105,10 @@ typedef struct route_key {
 /* The routing table pushed by the broker; replaced whole on every push. */
 typedef struct routes {
     uint64_t generation;
-    uint64_t seq; /* the broker's push number, acknowledged back */
     route_server_t *servers;
     size_t nservers;
     route_key_t *keys[KEY_KINDS]; /* sorted by key, but templates in the broker's order */
     size_t nkeys[KEY_KINDS];
-    char **revoked; /* sorted session uuids */
-    size_t nrevoked;
     uint64_t activity_ms; /* how often to report the sessions in use to the broker */
 } routes_t;
 
@@ -207,6 +205,8 @@ typedef struct router {
     size_t nstreams;           /* of ncalls, GET streams: not requests in flight */
     batch_t *cur_batch;        /* while a batch's messages are handled: answers go to it */
     h2o_timeout_t heartbeat;   /* http.sse_heartbeat, for idle GET streams */
+    gw_revoked_t revoked;      /* sessions ended before their tokens expire */
+    int64_t next_purge_ms;     /* when expired revocations are dropped next */
     session_use_t *uses[USE_BUCKETS];
     int64_t next_activity_ms; /* when the next activity report is due */
     char request_id_prefix[9];
@@ -592,11 +592,6 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(((const route_key_t *)a)->key, ((const route_key_t *)b)->key);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void routes_destroy(routes_t *r)
 {
     if (r == NULL) {
@@ -615,11 +610,7 @@ static void routes_destroy(routes_t *r)
         }
         free(r->keys[k]);
     }
-    for (size_t i = 0; i < r->nrevoked; i++) {
-        free(r->revoked[i]);
-    }
     free(r->servers);
-    free(r->revoked);
     free(r);
 }
 
@@ -699,13 +690,6 @@ static long routes_resource_owner(const routes_t *r, const char *uri)
     return only;
 }
 
-static int routes_revoked(const routes_t *r, const char *uuid)
-{
-    if (r == NULL || r->nrevoked == 0) {
-        return 0;
-    }
-    return bsearch(&uuid, r->revoked, r->nrevoked, sizeof(char *), cmp_str) != NULL;
-}
 
 static peer_t *peer_create(const char *name);
 
@@ -786,20 +770,13 @@ static uint64_t route_tool_timeout(const route_server_t *s, const char *tool)
     return s->timeout_ms;
 }
 
-/* Builds a routes_t from the broker's JSON (docs/ipc.md); NULL when it is malformed. */
-static routes_t *routes_parse(const char *json, size_t len)
+/* Builds a routes_t from the broker's routing table (docs/ipc.md); NULL when it is malformed. */
+static routes_t *routes_from_tree(yajl_val root)
 {
-    char err[128];
-    yajl_val root = gw_json_parse(json, len, err, sizeof(err));
-    if (root == NULL) {
-        gw_log_err("msg=\"bad routing table\" error=\"%s\"", err);
-        return NULL;
-    }
     routes_t *r = calloc(1, sizeof(*r));
     yajl_val gen = gw_json_get(root, "generation");
     yajl_val servers = gw_json_get(root, "servers");
-    yajl_val revoked = gw_json_get(root, "revoked");
-    if (r == NULL || !YAJL_IS_INTEGER(gen) || !YAJL_IS_ARRAY(servers) || !YAJL_IS_ARRAY(revoked)) {
+    if (r == NULL || !YAJL_IS_INTEGER(gen) || !YAJL_IS_ARRAY(servers)) {
         goto fail;
     }
     r->generation = (uint64_t)YAJL_GET_INTEGER(gen);
@@ -807,12 +784,9 @@ static routes_t *routes_parse(const char *json, size_t len)
     r->activity_ms = YAJL_IS_INTEGER(activity) && YAJL_GET_INTEGER(activity) > 0
                          ? (uint64_t)YAJL_GET_INTEGER(activity)
                          : ACTIVITY_MS_DEFAULT;
-    yajl_val seq = gw_json_get(root, "seq");
-    r->seq = YAJL_IS_INTEGER(seq) ? (uint64_t)YAJL_GET_INTEGER(seq) : 0;
     size_t ns = YAJL_GET_ARRAY(servers)->len;
     r->servers = calloc(ns + 1, sizeof(*r->servers));
-    r->revoked = calloc(YAJL_GET_ARRAY(revoked)->len + 1, sizeof(*r->revoked));
-    if (r->servers == NULL || r->revoked == NULL) {
+    if (r->servers == NULL) {
         goto fail;
     }
     for (size_t i = 0; i < ns; i++) {
@@ -847,21 +821,32 @@ static routes_t *routes_parse(const char *json, size_t len)
             goto fail;
         }
     }
-    for (size_t i = 0; i < YAJL_GET_ARRAY(revoked)->len; i++) {
-        const char *u = YAJL_GET_STRING(YAJL_GET_ARRAY(revoked)->values[i]);
-        if (u == NULL || (r->revoked[i] = strdup(u)) == NULL) {
-            goto fail;
-        }
-        r->nrevoked++;
-    }
-    qsort(r->revoked, r->nrevoked, sizeof(char *), cmp_str);
-    yajl_tree_free(root);
     return r;
 fail:
     gw_log_err("msg=\"bad routing table\"");
-    yajl_tree_free(root);
     routes_destroy(r);
     return NULL;
+}
+
+/* Revocations from the broker: added to the set (all of them after "reset"). */
+static void revoked_apply(yajl_val root)
+{
+    yajl_val list = gw_json_get(root, "revoke");
+    if (YAJL_IS_TRUE(gw_json_get(root, "reset"))) {
+        gw_revoked_clear(&R.revoked);
+    }
+    for (size_t i = 0; YAJL_IS_ARRAY(list) && i < YAJL_GET_ARRAY(list)->len; i++) {
+        const char *entry = YAJL_GET_STRING(YAJL_GET_ARRAY(list)->values[i]);
+        uint8_t uuid[16];
+        int64_t expires;
+        if (entry == NULL || gw_revoked_parse_entry(entry, uuid, &expires) != GW_OK) {
+            gw_log_err("msg=\"bad revocation from the broker\"");
+            continue;
+        }
+        if (gw_revoked_add(&R.revoked, uuid, expires) != GW_OK) {
+            gw_log_err("msg=\"out of memory keeping a revoked session\"");
+        }
+    }
 }
 
 /* ---- sessions in use ---- */
@@ -1428,17 +1413,31 @@ static void on_routes(const gw_envelope_t *e)
     if (e->kind != GW_ENV_CHUNK) {
         return;
     }
-    routes_t *r = routes_parse(e->body.ptr, e->body.len);
-    if (r == NULL) {
+    char err[128];
+    yajl_val root = gw_json_parse(e->body.ptr, e->body.len, err, sizeof(err));
+    if (root == NULL) {
+        gw_log_err("msg=\"bad routing table\" error=\"%s\"", err);
         return;
     }
-    gw_log_debug("msg=\"routing table\" generation=%llu tools=%zu",
-                 (unsigned long long)r->generation, r->nkeys[KEY_TOOLS]);
-    routes_destroy(R.routes);
-    R.routes = r;
-    /* Tell the broker this table is in force (a DELETE waits for it). */
+    yajl_val seqv = gw_json_get(root, "seq");
+    uint64_t seqn = YAJL_IS_INTEGER(seqv) ? (uint64_t)YAJL_GET_INTEGER(seqv) : 0;
+    if (gw_json_get(root, "revoke") != NULL) {
+        revoked_apply(root);
+    } else {
+        routes_t *r = routes_from_tree(root);
+        if (r == NULL) {
+            yajl_tree_free(root);
+            return;
+        }
+        gw_log_debug("msg=\"routing table\" generation=%llu tools=%zu",
+                     (unsigned long long)r->generation, r->nkeys[KEY_TOOLS]);
+        routes_destroy(R.routes);
+        R.routes = r;
+    }
+    yajl_tree_free(root);
+    /* Tell the broker this is in force (a DELETE waits for it). */
     char seq[24];
-    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)r->seq);
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)seqn);
     gw_envelope_t ack = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
     ack.method = GW_STR("routes/ack");
     ack.body = (gw_str_t){seq, strlen(seq)};
@@ -1605,6 +1604,10 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
         subscribe_routes();
     }
     int64_t now = gw_clock_ms();
+    if (now >= R.next_purge_ms) {
+        R.next_purge_ms = now + 60000;
+        gw_revoked_purge(&R.revoked, gw_wallclock_s()); /* their tokens no longer open anyway */
+    }
     if (now >= R.next_activity_ms) {
         report_activity();
         R.next_activity_ms =
@@ -1679,7 +1682,7 @@ static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid
     gw_err_t err = gw_token_open(R.keys, sid.base, sid.len, gw_wallclock_s(), claims);
     if (err == GW_OK) {
         gw_uuid_format(claims->uuid, uuid);
-        if (!routes_revoked(R.routes, uuid)) {
+        if (!gw_revoked_has(&R.revoked, claims->uuid)) {
             session_seen(uuid, claims->expires);
             return 1;
         }

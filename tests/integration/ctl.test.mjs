@@ -29,7 +29,7 @@ test('backends: state, tools, upstream sessions, requests, errors and latency pe
     const b = await ctlJson(['backends']);
     const alpha = b.backends.find((x) => x.name === 'alpha');
     assert.equal(alpha.state, 'up');
-    assert.equal(alpha.tools, 7);
+    assert.equal(alpha.tools, 8);
     assert.ok(alpha.requests >= 2, JSON.stringify(alpha));
     assert.ok(alpha.upstream_sessions >= 1, JSON.stringify(alpha));
     assert.equal(alpha.errors, 0);
@@ -37,7 +37,7 @@ test('backends: state, tools, upstream sessions, requests, errors and latency pe
     const text = await stack.gw.ctl(['backends']);
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^BACKEND +STATE/m);
-    assert.match(text.stdout, /^alpha +up +7 /m);
+    assert.match(text.stdout, /^alpha +up +8 /m);
 });
 
 test('tools, optionally for one backend; an unknown backend exits 1', async () => {

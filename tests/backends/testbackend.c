@@ -50,6 +50,7 @@
 #define LIST_CHANGED_EVENT                                                                         \
     SSE_PREFIX "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}" SSE_SUFFIX
 #define HEARTBEAT_COMMENT ": keepalive\n\n"
+#define STREAM_OPEN_COMMENT ": open\n\n" /* h2o 2.2 sends no head with an empty h2o_send */
 
 static const char *const supported_versions[] = {"2025-03-26", "2025-06-18", "2025-11-25"};
 
@@ -957,11 +958,12 @@ static void send_list_changed(get_stream_t *st)
     flush_stream(st);
 }
 
-/* Opens a GET stream of a live session: the head goes out now, events when they come. */
+/* Opens a GET stream of a live session: the head (with a comment) goes out now, events when
+ * they come. */
 static void open_stream(tb_server_t *srv, h2o_req_t *req, session_t *session)
 {
     get_stream_t *st = h2o_mem_alloc_shared(&req->pool, sizeof(*st), on_stream_dispose);
-    h2o_iovec_t nothing[1];
+    h2o_iovec_t open = h2o_iovec_init(H2O_STRLIT(STREAM_OPEN_COMMENT));
 
     memset(st, 0, sizeof(*st));
     st->generator.proceed = on_stream_proceed;
@@ -979,7 +981,7 @@ static void open_stream(tb_server_t *srv, h2o_req_t *req, session_t *session)
     set_response_head(req, 200, "OK", 1);
     h2o_start_response(req, &st->generator);
     st->writing = 1;
-    h2o_send(req, nothing, 0, H2O_SEND_STATE_IN_PROGRESS);
+    h2o_send(req, &open, 1, H2O_SEND_STATE_IN_PROGRESS);
 }
 
 /* ---- tools ---- */

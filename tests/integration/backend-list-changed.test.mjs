@@ -31,7 +31,10 @@ async function toolNames(s) {
 async function toggleTwice(prefix) {
     const caller = await initializeSession(stack.gw.url);
     const watcher = await initializeSession(stack.gw.url);
+    // The stream is open (its head is in) at once, not at the first heartbeat (15 s by default).
+    const t0 = Date.now();
     const own = await caller.openStream();
+    assert.ok(Date.now() - t0 < 3000, `the GET stream took ${Date.now() - t0} ms to open`);
     const other = await watcher.openStream();
     assert.equal(own.status, 200);
     assert.equal(other.status, 200);
@@ -103,7 +106,7 @@ test('list_changed from every upstream GET stream of a backend: one announcement
 });
 
 test('the test backend\'s GET streams: checks, several per session, dropped when the client goes, ended by DELETE', async () => {
-    const b = await startBackend({ name: 'solo', extraArgs: ['--heartbeat', '200'] });
+    const b = await startBackend({ name: 'solo', extraArgs: ['--heartbeat', '1500'] });
     try {
         const s = await initializeSession(b.url);
         const get = (headers) => fetch(b.url, { method: 'GET', headers });
@@ -117,7 +120,9 @@ test('the test backend\'s GET streams: checks, several per session, dropped when
         assert.equal(r.status, 400);
         await r.arrayBuffer();
 
+        const t0 = Date.now();
         const one = await s.openStream();
+        assert.ok(Date.now() - t0 < 1000, `the head came at once, not with the first heartbeat (${Date.now() - t0} ms)`);
         const two = await s.openStream();
         const three = await s.openStream();
         assert.equal(one.status, 200);

@@ -304,6 +304,7 @@ typedef struct catalog {
     int health_in_flight;
     int64_t next_health_ms; /* when CAT_DONE: the next ping */
     int again;              /* a list changed while fetching: fetch once more when done */
+    int changed; /* a backend said a list changed, inside a curl callback: catalog_tick acts */
 } catalog_t;
 
 /* ---- the process ---- */
@@ -1698,7 +1699,13 @@ static int relay_server_request(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t 
 
 /* ---- upstream GET streams: the backend's server-initiated messages ---- */
 
-static void catalog_changed(wrk_t *w);
+/* A list_changed seen in an event stream, that is inside a curl write callback, where libcurl
+ * refuses curl_multi_add_handle and curl_multi_remove_handle (CURLM_RECURSIVE_API_CALL): the
+ * refetch starts from the loop (catalog_tick), right after this turn's curl_multi_perform. */
+static void catalog_note_changed(wrk_t *w)
+{
+    w->cat.changed = 1;
+}
 
 static int is_list_changed(const char *method)
 {
@@ -1783,7 +1790,7 @@ static gw_err_t stream_on_event(xfer_t *x, const char *data, size_t len)
         return GW_OK;
     }
     if (rpc.kind == GW_MSG_NOTIFICATION && is_list_changed(rpc.method_str)) {
-        catalog_changed(w);
+        catalog_note_changed(w);
         return GW_OK;
     }
     if (up->is_catalog) {
@@ -1876,7 +1883,7 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
             memcmp(data + rpc.id.off, c->env.rpc_id.ptr, rpc.id.len) == 0) {
             c->answered = 1;
         } else if (rpc.kind == GW_MSG_NOTIFICATION && is_list_changed(rpc.method_str)) {
-            catalog_changed(c->w); /* the broker tells the clients once the catalog is fresh */
+            catalog_note_changed(c->w); /* the broker tells the clients once it is fresh */
             return c->lost ? GW_ECLOSED : GW_OK;
         } else if (rpc.kind == GW_MSG_REQUEST) {
             gw_buf_t out;
@@ -2899,6 +2906,10 @@ static int64_t catalog_tick(wrk_t *w, int64_t now)
 
     if (w->stopping) {
         return INT64_MAX;
+    }
+    if (cat->changed) {
+        cat->changed = 0;
+        catalog_changed(w);
     }
     if (cat->state == CAT_DONE && w->srv->health_interval_ms > 0 && cat->up != NULL) {
         if (!cat->health_in_flight && now >= cat->next_health_ms) {

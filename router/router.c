@@ -1154,7 +1154,13 @@ static void call_on_head(call_t *c, const gw_envelope_t *e)
         c->gen.proceed = on_generator_proceed;
         c->gen.stop = on_generator_stop;
         h2o_start_response(c->req, &c->gen);
-        /* Send the headers now: the client learns the stream is open before the first event. */
+        /* Send the headers now: the client learns the stream is open before the first event.
+         * h2o 2.2 holds back a head sent without body bytes, so a GET stream, which may stay
+         * idle until the first heartbeat, starts with a comment. */
+        if (c->stream && gw_buf_appends(&c->body, ": open\n\n") == GW_OK) {
+            call_flush(c);
+            return;
+        }
         c->send_pending = 1;
         h2o_send(c->req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
     }

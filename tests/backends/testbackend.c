@@ -41,9 +41,16 @@
 #define SHUTDOWN_GRACE_MS 1000
 #define STOP_POLL_MS 250 /* bounds the wait when a signal slips in just before epoll_wait */
 #define SCRATCH_KEEP (1024 * 1024)
+#define DEFAULT_HEARTBEAT_MS 15000
+#define MAX_HEARTBEAT_MS 3600000
+#define STREAM_IOVECS 16
 
 #define SSE_PREFIX "event: message\ndata: "
 #define SSE_SUFFIX "\n\n"
+#define LIST_CHANGED_EVENT                                                                         \
+    SSE_PREFIX "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}" SSE_SUFFIX
+#define HEARTBEAT_COMMENT ": keepalive\n\n"
+#define STREAM_OPEN_COMMENT ": open\n\n" /* h2o 2.2 sends no head with an empty h2o_send */
 
 static const char *const supported_versions[] = {"2025-03-26", "2025-06-18", "2025-11-25"};
 
@@ -60,6 +67,7 @@ typedef struct tb_timer {
 
 typedef struct session {
     struct session *next;
+    h2o_linklist_t streams; /* its open GET streams (get_stream_t.link) */
     size_t id_len;
     char id[];
 } session_t;
@@ -75,18 +83,22 @@ typedef struct stats {
     uint64_t calls;
     uint64_t deletes;
     uint64_t notifications;
+    uint64_t streams; /* GET streams open now */
 } stats_t;
 
 struct tb_server {
     const char *name;
     size_t name_len;
     int sse;
+    uint64_t heartbeat_ms; /* an SSE comment on idle GET streams; 0: none */
+    int extra_listed;      /* toggle_tools has added the tool "extra" */
     h2o_globalconf_t config;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     h2o_evloop_t *loop;
     h2o_socket_t *listener;
-    size_t streaming; /* responses still owing data (slow and big), drained on shutdown */
+    size_t streaming; /* responses still owing data (slow, big, GET streams being ended), drained
+                         on shutdown */
     h2o_timeout_t timer_levels[TIMER_LEVELS];
     session_table_t sessions;
     stats_t stats;
@@ -94,7 +106,8 @@ struct tb_server {
     yajl_gen text; /* the JSON text a tool returns as its content */
     char *scratch; /* NUL-terminated copy of the body being parsed */
     size_t scratch_cap;
-    h2o_iovec_t tools_list; /* the constant tools/list result, malloc'd */
+    h2o_iovec_t tools_list;       /* the tools/list result without "extra", malloc'd */
+    h2o_iovec_t tools_list_extra; /* and with it */
     char filler[FILLER_CHUNK];
 };
 
@@ -155,6 +168,23 @@ typedef struct filler_body {
     h2o_iovec_t tail;
     size_t filler_left;
 } filler_body_t;
+
+enum stream_state { STREAM_OPEN, STREAM_ENDING, STREAM_DONE };
+
+/* A GET stream: an SSE response that stays open for the server's messages to a session. Shared
+ * memory of the request pool like slow_call_t; linked into its session's list until the session
+ * goes, the stream ends or h2o disposes of the request (the peer went away). */
+typedef struct get_stream {
+    h2o_generator_t generator;
+    h2o_linklist_t link;
+    tb_timer_t heartbeat;
+    tb_server_t *srv;
+    h2o_req_t *req; /* NULL once h2o has stopped the response */
+    enum stream_state state;
+    int writing;           /* an h2o_send is in flight and proceed has not come yet */
+    int heartbeat_due;     /* nothing was sent for heartbeat_ms */
+    uint32_t list_changed; /* notifications/tools/list_changed events owed */
+} get_stream_t;
 
 /* ---- timers ---- */
 
@@ -245,12 +275,17 @@ static int session_table_init(session_table_t *t)
     return t->buckets != NULL ? 0 : -1;
 }
 
+/* Streams still listed are left to h2o (they are ended before this on shutdown); they are only
+ * unlinked, so that disposing of them later touches no freed session. */
 static void session_table_fini(session_table_t *t)
 {
     for (size_t i = 0; i != t->nbuckets; ++i) {
         session_t *s = t->buckets[i];
         while (s != NULL) {
             session_t *next = s->next;
+            while (!h2o_linklist_is_empty(&s->streams)) {
+                h2o_linklist_unlink(s->streams.next);
+            }
             free(s);
             s = next;
         }
@@ -295,9 +330,9 @@ static void session_table_grow(session_table_t *t)
     t->nbuckets = nbuckets;
 }
 
-static int session_exists(session_table_t *t, h2o_iovec_t id)
+static session_t *session_find(session_table_t *t, h2o_iovec_t id)
 {
-    return *session_link(t, id) != NULL;
+    return *session_link(t, id);
 }
 
 static int session_add(session_table_t *t, h2o_iovec_t id)
@@ -310,6 +345,7 @@ static int session_add(session_table_t *t, h2o_iovec_t id)
     if (t->count >= t->nbuckets) {
         session_table_grow(t);
     }
+    h2o_linklist_init_anchor(&s->streams);
     s->id_len = id.len;
     memcpy(s->id, id.base, id.len);
     session_t **link = session_link(t, id);
@@ -319,7 +355,7 @@ static int session_add(session_table_t *t, h2o_iovec_t id)
     return 0;
 }
 
-/* Returns 1 if the session existed. */
+/* Returns 1 if the session existed. Its GET streams must have been ended (unlinked) first. */
 static int session_remove(session_table_t *t, h2o_iovec_t id)
 {
     session_t **link = session_link(t, id);
@@ -328,6 +364,7 @@ static int session_remove(session_table_t *t, h2o_iovec_t id)
     if (s == NULL) {
         return 0;
     }
+    assert(h2o_linklist_is_empty(&s->streams));
     *link = s->next;
     free(s);
     --t->count;
@@ -796,6 +833,157 @@ static int answer_tool_error(rpc_call_t *c, const char *message)
     return finish_answer(c);
 }
 
+/* ---- GET streams ---- */
+
+static void set_stream_state(get_stream_t *st, enum stream_state next)
+{
+    if (st->state == next) {
+        return;
+    }
+    assert((st->state == STREAM_OPEN && next == STREAM_ENDING) ||
+           (st->state == STREAM_ENDING && next == STREAM_DONE));
+    if (next == STREAM_ENDING) {
+        ++st->srv->streaming;
+    } else {
+        --st->srv->streaming;
+    }
+    st->state = next;
+}
+
+/* Sends the events owed, a heartbeat if nothing else went out for a while, or the end of an
+ * ending stream, unless a send is still in flight. h2o_send comes last: nothing touches the
+ * stream after it. */
+static void flush_stream(get_stream_t *st)
+{
+    h2o_req_t *req = st->req;
+    h2o_iovec_t bufs[STREAM_IOVECS];
+    size_t n = 0;
+
+    if (req == NULL || st->writing || st->state == STREAM_DONE) {
+        return;
+    }
+    while (st->list_changed != 0 && n != STREAM_IOVECS) {
+        bufs[n++] = h2o_iovec_init(H2O_STRLIT(LIST_CHANGED_EVENT));
+        --st->list_changed;
+    }
+    if (n == 0 && st->heartbeat_due) {
+        bufs[n++] = h2o_iovec_init(H2O_STRLIT(HEARTBEAT_COMMENT));
+    }
+    st->heartbeat_due = 0;
+    h2o_send_state_t send_state = H2O_SEND_STATE_IN_PROGRESS;
+    if (st->state == STREAM_ENDING && st->list_changed == 0) {
+        send_state = H2O_SEND_STATE_FINAL;
+        timer_stop(&st->heartbeat);
+        set_stream_state(st, STREAM_DONE);
+    } else if (n == 0) {
+        return;
+    }
+    st->writing = send_state == H2O_SEND_STATE_IN_PROGRESS;
+    h2o_send(req, bufs, n, send_state);
+}
+
+static void on_stream_heartbeat(tb_timer_t *timer)
+{
+    get_stream_t *st = H2O_STRUCT_FROM_MEMBER(get_stream_t, heartbeat, timer);
+
+    st->heartbeat_due = 1;
+    timer_start(&st->heartbeat, h2o_now(st->srv->loop) + st->srv->heartbeat_ms);
+    flush_stream(st);
+}
+
+static void on_stream_proceed(h2o_generator_t *generator, h2o_req_t *req)
+{
+    get_stream_t *st = H2O_STRUCT_FROM_MEMBER(get_stream_t, generator, generator);
+
+    st->writing = 0;
+    flush_stream(st);
+}
+
+static void on_stream_stop(h2o_generator_t *generator, h2o_req_t *req)
+{
+    get_stream_t *st = H2O_STRUCT_FROM_MEMBER(get_stream_t, generator, generator);
+
+    st->req = NULL;
+    timer_stop(&st->heartbeat);
+}
+
+/* Called by h2o when the request pool goes: the stream was ended or the peer went away. */
+static void on_stream_dispose(void *p)
+{
+    get_stream_t *st = p;
+
+    timer_stop(&st->heartbeat);
+    if (h2o_linklist_is_linked(&st->link)) {
+        h2o_linklist_unlink(&st->link);
+    }
+    if (st->state == STREAM_ENDING) {
+        --st->srv->streaming;
+    }
+    --st->srv->stats.streams;
+}
+
+/* Takes the stream off its session and ends the response once what it owes is sent. */
+static void end_stream(get_stream_t *st)
+{
+    h2o_linklist_unlink(&st->link);
+    set_stream_state(st, STREAM_ENDING);
+    flush_stream(st);
+}
+
+static void end_session_streams(session_t *s)
+{
+    while (!h2o_linklist_is_empty(&s->streams)) {
+        end_stream(H2O_STRUCT_FROM_MEMBER(get_stream_t, link, s->streams.next));
+    }
+}
+
+/* Calls fn on every GET stream of every session; fn may take the stream off its list. */
+static void each_stream(tb_server_t *srv, void (*fn)(get_stream_t *st))
+{
+    for (size_t i = 0; i != srv->sessions.nbuckets; ++i) {
+        for (session_t *s = srv->sessions.buckets[i]; s != NULL; s = s->next) {
+            h2o_linklist_t *l = s->streams.next;
+            while (l != &s->streams) {
+                h2o_linklist_t *next = l->next;
+                fn(H2O_STRUCT_FROM_MEMBER(get_stream_t, link, l));
+                l = next;
+            }
+        }
+    }
+}
+
+static void send_list_changed(get_stream_t *st)
+{
+    ++st->list_changed;
+    flush_stream(st);
+}
+
+/* Opens a GET stream of a live session: the head (with a comment) goes out now, events when
+ * they come. */
+static void open_stream(tb_server_t *srv, h2o_req_t *req, session_t *session)
+{
+    get_stream_t *st = h2o_mem_alloc_shared(&req->pool, sizeof(*st), on_stream_dispose);
+    h2o_iovec_t open = h2o_iovec_init(H2O_STRLIT(STREAM_OPEN_COMMENT));
+
+    memset(st, 0, sizeof(*st));
+    st->generator.proceed = on_stream_proceed;
+    st->generator.stop = on_stream_stop;
+    st->heartbeat.srv = srv;
+    st->heartbeat.on_due = on_stream_heartbeat;
+    st->srv = srv;
+    st->req = req;
+    st->state = STREAM_OPEN;
+    h2o_linklist_insert(&session->streams, &st->link);
+    ++srv->stats.streams;
+    if (srv->heartbeat_ms != 0) {
+        timer_start(&st->heartbeat, h2o_now(srv->loop) + srv->heartbeat_ms);
+    }
+    set_response_head(req, 200, "OK", 1);
+    h2o_start_response(req, &st->generator);
+    st->writing = 1;
+    h2o_send(req, &open, 1, H2O_SEND_STATE_IN_PROGRESS);
+}
+
 /* ---- tools ---- */
 
 static int tool_whoami(rpc_call_t *c, yajl_val args)
@@ -1171,6 +1359,34 @@ static int tool_big(rpc_call_t *c, yajl_val args)
     return 0;
 }
 
+static int tool_extra(rpc_call_t *c, yajl_val args)
+{
+    begin_text(c, "extra");
+    return finish_text(c);
+}
+
+/* Flips whether tools/list has "extra" (for every session) and says so: in this call's event
+ * stream before the result with --sse, else on every open GET stream. */
+static int tool_toggle_tools(rpc_call_t *c, yajl_val args)
+{
+    tb_server_t *srv = c->srv;
+
+    srv->extra_listed = !srv->extra_listed;
+    yajl_gen t = begin_text(c, "toggle_tools");
+    gen_cstr(t, "extra");
+    yajl_gen_bool(t, srv->extra_listed);
+    h2o_iovec_t json = close_text_answer(c);
+    if (!srv->sse) {
+        each_stream(srv, send_list_changed);
+        send_json(c->req, 200, "OK", json, 0);
+        return 0;
+    }
+    set_response_head(c->req, 200, "OK", 1);
+    send_whole(c->req, concat3(&c->req->pool, h2o_iovec_init(H2O_STRLIT(LIST_CHANGED_EVENT)),
+                               frame_body(&c->req->pool, json, 1), h2o_iovec_init(NULL, 0)));
+    return 0;
+}
+
 static const tool_t tools[] = {
     {"whoami", "Returns this backend's name and the caller's session id.", "{}", NULL, tool_whoami},
     {"echo", "Returns the given text.", "{\"text\":{\"type\":\"string\"}}", "[\"text\"]",
@@ -1192,10 +1408,40 @@ static const tool_t tools[] = {
     {"big", "Returns a text holding the given number of bytes of data.",
      "{\"bytes\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":16777216}}", "[\"bytes\"]",
      tool_big},
+    {"toggle_tools",
+     "Adds the tool extra to tools/list for every session, or removes it again, and sends "
+     "notifications/tools/list_changed.",
+     "{}", NULL, tool_toggle_tools},
 };
 
-/* Builds the constant tools/list result once, into malloc'd memory. */
-static int build_tools_list(tb_server_t *srv)
+/* Listed, and callable, only while toggle_tools has it on. */
+static const tool_t extra_tool = {
+    "extra", "Returns this backend's name and the caller's session id; listed after toggle_tools.",
+    "{}", NULL, tool_extra};
+
+static void gen_tool(yajl_gen g, const tool_t *tool)
+{
+    yajl_gen_map_open(g);
+    gen_cstr(g, "name");
+    gen_cstr(g, tool->name);
+    gen_cstr(g, "description");
+    gen_cstr(g, tool->description);
+    gen_cstr(g, "inputSchema");
+    yajl_gen_map_open(g);
+    gen_cstr(g, "type");
+    gen_cstr(g, "object");
+    gen_cstr(g, "properties");
+    gen_raw(g, h2o_iovec_init(tool->properties, strlen(tool->properties)));
+    if (tool->required != NULL) {
+        gen_cstr(g, "required");
+        gen_raw(g, h2o_iovec_init(tool->required, strlen(tool->required)));
+    }
+    yajl_gen_map_close(g);
+    yajl_gen_map_close(g);
+}
+
+/* Builds a constant tools/list result, with or without "extra", into malloc'd memory. */
+static int build_tools_list(tb_server_t *srv, int with_extra, h2o_iovec_t *list)
 {
     yajl_gen g = srv->out;
 
@@ -1204,32 +1450,19 @@ static int build_tools_list(tb_server_t *srv)
     gen_cstr(g, "tools");
     yajl_gen_array_open(g);
     for (size_t i = 0; i != sizeof(tools) / sizeof(tools[0]); ++i) {
-        yajl_gen_map_open(g);
-        gen_cstr(g, "name");
-        gen_cstr(g, tools[i].name);
-        gen_cstr(g, "description");
-        gen_cstr(g, tools[i].description);
-        gen_cstr(g, "inputSchema");
-        yajl_gen_map_open(g);
-        gen_cstr(g, "type");
-        gen_cstr(g, "object");
-        gen_cstr(g, "properties");
-        gen_raw(g, h2o_iovec_init(tools[i].properties, strlen(tools[i].properties)));
-        if (tools[i].required != NULL) {
-            gen_cstr(g, "required");
-            gen_raw(g, h2o_iovec_init(tools[i].required, strlen(tools[i].required)));
-        }
-        yajl_gen_map_close(g);
-        yajl_gen_map_close(g);
+        gen_tool(g, &tools[i]);
+    }
+    if (with_extra) {
+        gen_tool(g, &extra_tool);
     }
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
     h2o_iovec_t out = gen_output(g);
-    if (out.base == NULL || (srv->tools_list.base = malloc(out.len)) == NULL) {
+    if (out.base == NULL || (list->base = malloc(out.len)) == NULL) {
         return -1;
     }
-    memcpy(srv->tools_list.base, out.base, out.len);
-    srv->tools_list.len = out.len;
+    memcpy(list->base, out.base, out.len);
+    list->len = out.len;
     return 0;
 }
 
@@ -1242,7 +1475,9 @@ static int answer_ping(rpc_call_t *c)
 
 static int answer_tools_list(rpc_call_t *c)
 {
-    return answer_raw_result(c, c->srv->tools_list);
+    tb_server_t *srv = c->srv;
+
+    return answer_raw_result(c, srv->extra_listed ? srv->tools_list_extra : srv->tools_list);
 }
 
 static int answer_tools_call(rpc_call_t *c)
@@ -1258,6 +1493,9 @@ static int answer_tools_call(rpc_call_t *c)
         if (strcmp(tools[i].name, name->u.string) == 0) {
             return tools[i].call(c, args);
         }
+    }
+    if (c->srv->extra_listed && strcmp(extra_tool.name, name->u.string) == 0) {
+        return extra_tool.call(c, args);
     }
     return answer_error(c, -32602,
                         concat3(&c->req->pool, h2o_iovec_init(H2O_STRLIT("Unknown tool: ")),
@@ -1383,18 +1621,19 @@ static h2o_iovec_t media_type(h2o_iovec_t v)
     return trim(v);
 }
 
-static int accepts_json_and_sse(const h2o_req_t *req)
+/* Which of the two media types the Accept headers list (wildcards do not count). */
+static void accepted_types(const h2o_req_t *req, int *json, int *sse)
 {
-    int json = 0, sse = 0;
-
+    *json = 0;
+    *sse = 0;
     for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, i)) != -1;) {
         h2o_iovec_t rest = req->headers.entries[i].value;
         while (rest.len != 0) {
             const char *comma = memchr(rest.base, ',', rest.len);
             size_t len = comma != NULL ? (size_t)(comma - rest.base) : rest.len;
             h2o_iovec_t type = media_type(h2o_iovec_init(rest.base, len));
-            json |= h2o_lcstris(type.base, type.len, H2O_STRLIT("application/json"));
-            sse |= h2o_lcstris(type.base, type.len, H2O_STRLIT("text/event-stream"));
+            *json |= h2o_lcstris(type.base, type.len, H2O_STRLIT("application/json"));
+            *sse |= h2o_lcstris(type.base, type.len, H2O_STRLIT("text/event-stream"));
             rest.base += len;
             rest.len -= len;
             if (rest.len != 0) {
@@ -1403,7 +1642,22 @@ static int accepts_json_and_sse(const h2o_req_t *req)
             }
         }
     }
+}
+
+static int accepts_json_and_sse(const h2o_req_t *req)
+{
+    int json, sse;
+
+    accepted_types(req, &json, &sse);
     return json && sse;
+}
+
+static int accepts_sse(const h2o_req_t *req)
+{
+    int json, sse;
+
+    accepted_types(req, &json, &sse);
+    return sse;
 }
 
 static int content_type_is_json(const h2o_req_t *req)
@@ -1431,7 +1685,7 @@ static int check_session(tb_server_t *srv, h2o_req_t *req, h2o_iovec_t session, 
         send_rpc_error(srv, req, 400, "Bad Request", raw_id, -32600, "Mcp-Session-Id required");
         return -1;
     }
-    if (!session_exists(&srv->sessions, session)) {
+    if (session_find(&srv->sessions, session) == NULL) {
         send_rpc_error(srv, req, 404, "Not Found", raw_id, -32001, "Session not found");
         return -1;
     }
@@ -1527,6 +1781,21 @@ static int on_post_mcp(tb_server_t *srv, h2o_req_t *req)
     return 0;
 }
 
+static int on_get_mcp(tb_server_t *srv, h2o_req_t *req)
+{
+    h2o_iovec_t session = session_header(req);
+
+    if (!accepts_sse(req)) {
+        return send_rpc_error(srv, req, 406, "Not Acceptable", h2o_iovec_init(NULL, 0), -32000,
+                              "Not Acceptable: Client must accept text/event-stream");
+    }
+    if (check_session(srv, req, session, h2o_iovec_init(NULL, 0)) != 0) {
+        return 0;
+    }
+    open_stream(srv, req, session_find(&srv->sessions, session));
+    return 0;
+}
+
 static int on_delete_mcp(tb_server_t *srv, h2o_req_t *req)
 {
     h2o_iovec_t session = session_header(req);
@@ -1534,6 +1803,7 @@ static int on_delete_mcp(tb_server_t *srv, h2o_req_t *req)
     if (check_session(srv, req, session, h2o_iovec_init(NULL, 0)) != 0) {
         return 0;
     }
+    end_session_streams(session_find(&srv->sessions, session));
     session_remove(&srv->sessions, session);
     ++srv->stats.deletes;
     send_empty(req, 200, "OK");
@@ -1542,12 +1812,13 @@ static int on_delete_mcp(tb_server_t *srv, h2o_req_t *req)
 
 static int on_get_stats(tb_server_t *srv, h2o_req_t *req)
 {
-    char buf[256];
-    int len = snprintf(buf, sizeof(buf),
-                       "{\"initializes\":%" PRIu64 ",\"sessions\":%zu,\"calls\":%" PRIu64
-                       ",\"deletes\":%" PRIu64 ",\"notifications\":%" PRIu64 "}",
-                       srv->stats.initializes, srv->sessions.count, srv->stats.calls,
-                       srv->stats.deletes, srv->stats.notifications);
+    char buf[320];
+    int len =
+        snprintf(buf, sizeof(buf),
+                 "{\"initializes\":%" PRIu64 ",\"sessions\":%zu,\"calls\":%" PRIu64
+                 ",\"deletes\":%" PRIu64 ",\"notifications\":%" PRIu64 ",\"streams\":%" PRIu64 "}",
+                 srv->stats.initializes, srv->sessions.count, srv->stats.calls, srv->stats.deletes,
+                 srv->stats.notifications, srv->stats.streams);
 
     send_json(req, 200, "OK", h2o_iovec_init(buf, (size_t)len), 0);
     return 0;
@@ -1567,10 +1838,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         if (is_method(req, "POST")) {
             return on_post_mcp(srv, req);
         }
+        if (is_method(req, "GET")) {
+            return on_get_mcp(srv, req);
+        }
         if (is_method(req, "DELETE")) {
             return on_delete_mcp(srv, req);
         }
-        return send_not_allowed(srv, req, "POST, DELETE");
+        return send_not_allowed(srv, req, "GET, POST, DELETE");
     }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/stats"))) {
         if (is_method(req, "GET")) {
@@ -1691,12 +1965,15 @@ static int has_connections(tb_server_t *srv)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
+                 "                         [--heartbeat MS]\n"
                  "\n"
                  "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
                  "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
                  "  --address ADDR  IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
                  "  --port N        TCP port; 0 picks a free one (default 0)\n"
                  "  --sse           answer every request as text/event-stream\n"
+                 "  --heartbeat MS  a comment on GET streams idle for MS ms; 0: none\n"
+                 "                  (default 15000)\n"
                  "  --help          show this help\n"
                  "\n"
                  "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
@@ -1722,9 +1999,13 @@ static int valid_name(const char *name)
 static int parse_args(tb_server_t *srv, int argc, char **argv, const char **address, uint16_t *port)
 {
     static const struct option options[] = {
-        {"name", required_argument, NULL, 'n'}, {"address", required_argument, NULL, 'a'},
-        {"port", required_argument, NULL, 'p'}, {"sse", no_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"name", required_argument, NULL, 'n'},
+        {"address", required_argument, NULL, 'a'},
+        {"port", required_argument, NULL, 'p'},
+        {"sse", no_argument, NULL, 's'},
+        {"heartbeat", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int opt;
 
@@ -1749,6 +2030,16 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             break;
         case 's':
             srv->sse = 1;
+            break;
+        case 'b':
+            errno = 0;
+            n = strtoul(optarg, &end, 10);
+            if (errno != 0 || *optarg == '\0' || *end != '\0' || n > MAX_HEARTBEAT_MS) {
+                fprintf(stderr, "mcpgw-testbackend: --heartbeat %s: not a number of ms up to %d\n",
+                        optarg, MAX_HEARTBEAT_MS);
+                return 2;
+            }
+            srv->heartbeat_ms = n;
             break;
         case 'h':
             usage(stdout);
@@ -1778,6 +2069,7 @@ int main(int argc, char **argv)
     uint16_t port = 0;
     int rc, listen_fd;
 
+    srv.heartbeat_ms = DEFAULT_HEARTBEAT_MS;
     if ((rc = parse_args(&srv, argc, argv, &address, &port)) != -1) {
         return rc;
     }
@@ -1792,7 +2084,8 @@ int main(int argc, char **argv)
     srv.out = yajl_gen_alloc(NULL);
     srv.text = yajl_gen_alloc(NULL);
     if (srv.out == NULL || srv.text == NULL || session_table_init(&srv.sessions) != 0 ||
-        build_tools_list(&srv) != 0) {
+        build_tools_list(&srv, 0, &srv.tools_list) != 0 ||
+        build_tools_list(&srv, 1, &srv.tools_list_extra) != 0) {
         fprintf(stderr, "mcpgw-testbackend: out of memory\n");
         return 1;
     }
@@ -1824,9 +2117,10 @@ int main(int argc, char **argv)
         h2o_evloop_run(srv.loop, STOP_POLL_MS);
     }
 
-    /* stop taking connections, give streaming responses a moment, then leave */
+    /* stop taking connections, end the GET streams, give streaming responses a moment, leave */
     h2o_socket_read_stop(srv.listener);
     h2o_socket_close(srv.listener);
+    each_stream(&srv, end_stream);
     uint64_t give_up_at = h2o_now(srv.loop) + SHUTDOWN_GRACE_MS;
     while (srv.streaming != 0 && h2o_now(srv.loop) < give_up_at) {
         h2o_evloop_run(srv.loop, 10);
@@ -1844,5 +2138,6 @@ int main(int argc, char **argv)
     yajl_gen_free(srv.text);
     free(srv.scratch);
     free(srv.tools_list.base);
+    free(srv.tools_list_extra.base);
     return 0;
 }

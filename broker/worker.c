@@ -256,9 +256,11 @@ struct call {
 
 /* A fire-and-forget DELETE of an upstream session, or POST on one. */
 typedef struct closer {
-    link_t link; /* w->closers */
+    link_t link; /* w->posts until started, then w->closers */
     const char *done_msg;      /* its log line: "upstream session deleted" or "... posted" */
     char rid[WRK_RID_MAX + 1]; /* the request it was sent for ("" for the gateway's own) */
+    char sid[WRK_SID_MAX + 1]; /* a post waiting to start: its upstream session ("": none) */
+    char proto[16];
     xfer_t x;
 } closer_t;
 
@@ -329,6 +331,7 @@ struct wrk {
     link_t calls;
     link_t backlog;
     link_t closers;
+    link_t posts; /* session_post()s to start from the loop (closer_t) */
     catalog_t cat;
     link_t srvreqs;     /* server-initiated requests waiting for the client's answer */
     size_t nsrvreqs;
@@ -982,28 +985,44 @@ static void session_post(upstream_t *up, const char *body, size_t len, const cha
         return;
     }
     cl->done_msg = "upstream message posted";
-    snprintf(cl->rid, sizeof(cl->rid), "%s", rid);
+    snprintf(cl->rid, sizeof(cl->rid), "%s", rid != NULL ? rid : "");
+    snprintf(cl->sid, sizeof(cl->sid), "%s", up->sid != NULL ? up->sid : "");
+    snprintf(cl->proto, sizeof(cl->proto), "%s", up->proto);
     xfer_init(&cl->x, w, &closer_ops);
     if (gw_buf_append(&cl->x.req, body, len) != GW_OK) {
         xfer_fini(&cl->x);
         free(cl);
         return;
     }
-    xfer_req_t rq = {
-        .method = "POST",
-        .body = cl->x.req.data,
-        .len = cl->x.req.len,
-        .sid = up->sid,
-        .proto = up->proto[0] ? up->proto : NULL,
-        .rid = cl->rid,
-        .timeout_ms = w->srv->timeout_ms,
-    };
-    if (xfer_start(&cl->x, &rq) != GW_OK) {
-        xfer_fini(&cl->x);
-        free(cl);
-        return;
+    /* Started from the loop: this may run inside a libcurl callback (a server request refused
+     * while its event is being read), where libcurl refuses to add a transfer. */
+    list_append(&w->posts, &cl->link);
+}
+
+/* Starts the posts session_post() queued. */
+static void posts_start(wrk_t *w)
+{
+    while (!list_empty(&w->posts)) {
+        closer_t *cl = container_of(w->posts.next, closer_t, link);
+        list_remove(&cl->link);
+        xfer_req_t rq = {
+            .method = "POST",
+            .body = cl->x.req.data,
+            .len = cl->x.req.len,
+            .sid = cl->sid[0] ? cl->sid : NULL,
+            .proto = cl->proto[0] ? cl->proto : NULL,
+            .rid = cl->rid,
+            .timeout_ms = w->srv->timeout_ms,
+        };
+        if (xfer_start(&cl->x, &rq) != GW_OK) {
+            gw_log_warn("msg=\"cannot post to the backend\" backend=%s request_id=%s", w->name,
+                        cl->rid);
+            xfer_fini(&cl->x);
+            free(cl);
+            continue;
+        }
+        list_append(&w->closers, &cl->link);
     }
-    list_append(&w->closers, &cl->link);
 }
 
 /* DELETE the backend's session: fire and forget (the result is only logged). It carries
@@ -3080,8 +3099,9 @@ static void run(wrk_t *w)
         int running = 0;
         CURLMcode mc;
 
-        if (w->stopping &&
-            ((list_empty(&w->calls) && list_empty(&w->closers)) || now >= w->stop_deadline)) {
+        if (w->stopping && ((list_empty(&w->calls) && list_empty(&w->closers) &&
+                             list_empty(&w->posts)) ||
+                            now >= w->stop_deadline)) {
             return;
         }
         memset(fds, 0, sizeof(fds));
@@ -3104,8 +3124,10 @@ static void run(wrk_t *w)
             drain_signals(w);
         }
         drain_inbox(w);
+        posts_start(w);
         curl_multi_perform(w->multi, &running);
         process_done(w);
+        posts_start(w);
         backlog_flush(w);
         gw_outboxes_flush(&w->out); /* the end of the turn: batches go out */
         now = gw_clock_ms();
@@ -3197,6 +3219,7 @@ static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
     list_init(&w->calls);
     list_init(&w->backlog);
     list_init(&w->closers);
+    list_init(&w->posts);
     list_init(&w->srvreqs);
     list_init(&w->levels);
     list_init(&w->relisten);
@@ -3230,6 +3253,16 @@ static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
     return 0;
 }
 
+static void closers_free(link_t *list)
+{
+    while (!list_empty(list)) {
+        closer_t *cl = container_of(list->next, closer_t, link);
+        list_remove(&cl->link);
+        xfer_fini(&cl->x);
+        free(cl);
+    }
+}
+
 static void wrk_fini(wrk_t *w)
 {
     while (!list_empty(&w->calls)) {
@@ -3247,12 +3280,8 @@ static void wrk_fini(wrk_t *w)
     while (!list_empty(&w->levels)) {
         level_drop(w, container_of(w->levels.next, level_t, link));
     }
-    while (!list_empty(&w->closers)) {
-        closer_t *cl = container_of(w->closers.next, closer_t, link);
-        list_remove(&cl->link);
-        xfer_fini(&cl->x);
-        free(cl);
-    }
+    closers_free(&w->closers);
+    closers_free(&w->posts);
     while (!list_empty(&w->initializing)) {
         upstream_t *up = container_of(w->initializing.next, upstream_t, ilink);
         xfer_cancel(&up->x);

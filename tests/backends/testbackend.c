@@ -90,6 +90,7 @@ struct tb_server {
     const char *name;
     size_t name_len;
     int sse;
+    const char *protocol;  /* --protocol: the only revision spoken, or NULL for all */
     uint64_t heartbeat_ms; /* an SSE comment on idle GET streams; 0: none */
     int extra_listed;      /* toggle_tools has added the tool "extra" */
     h2o_globalconf_t config;
@@ -1525,6 +1526,9 @@ static int answer_initialize(rpc_call_t *c)
             version = supported_versions[i];
         }
     }
+    if (srv->protocol != NULL) {
+        version = srv->protocol; /* whatever was asked: the client must follow (spec) */
+    }
     if ((id_len = new_session_id(srv, id)) == 0 ||
         session_add(&srv->sessions, h2o_iovec_init(id, id_len)) != 0) {
         return send_rpc_error(srv, c->req, 500, "Internal Server Error", c->raw_id, -32603,
@@ -1774,6 +1778,16 @@ static int on_post_mcp(tb_server_t *srv, h2o_req_t *req)
         return send_rpc_error(srv, req, 415, "Unsupported Media Type", none, -32000,
                               "Unsupported Media Type: Content-Type must be application/json");
     }
+    if (srv->protocol != NULL) {
+        /* a strict server of one revision: after initialize, requests must name it */
+        ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("mcp-protocol-version"), -1);
+        if (i >= 0 && !h2o_memis(req->headers.entries[i].value.base,
+                                 req->headers.entries[i].value.len, srv->protocol,
+                                 strlen(srv->protocol))) {
+            return send_rpc_error(srv, req, 400, "Bad Request", none, -32000,
+                                  "Bad Request: Unsupported protocol version");
+        }
+    }
     rpc_call_t c = {.srv = srv, .req = req};
     answer_post(&c);
     yajl_tree_free(c.msg);
@@ -1965,7 +1979,7 @@ static int has_connections(tb_server_t *srv)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
-                 "                         [--heartbeat MS]\n"
+                 "                         [--heartbeat MS] [--protocol VERSION]\n"
                  "\n"
                  "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
                  "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
@@ -1974,6 +1988,9 @@ static void usage(FILE *out)
                  "  --sse           answer every request as text/event-stream\n"
                  "  --heartbeat MS  a comment on GET streams idle for MS ms; 0: none\n"
                  "                  (default 15000)\n"
+                 "  --protocol VERSION  speak only this revision (2025-03-26, 2025-06-18 or\n"
+                 "                  2025-11-25): initialize answers it, other MCP-Protocol-Version\n"
+                 "                  headers get 400\n"
                  "  --help          show this help\n"
                  "\n"
                  "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
@@ -2004,6 +2021,7 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
         {"port", required_argument, NULL, 'p'},
         {"sse", no_argument, NULL, 's'},
         {"heartbeat", required_argument, NULL, 'b'},
+        {"protocol", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -2040,6 +2058,20 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
                 return 2;
             }
             srv->heartbeat_ms = n;
+            break;
+        case 'P':
+            srv->protocol = NULL;
+            for (size_t i = 0; i != sizeof(supported_versions) / sizeof(supported_versions[0]);
+                 ++i) {
+                if (strcmp(optarg, supported_versions[i]) == 0) {
+                    srv->protocol = supported_versions[i];
+                }
+            }
+            if (srv->protocol == NULL) {
+                fprintf(stderr, "mcpgw-testbackend: --protocol %s: not a revision it knows\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'h':
             usage(stdout);

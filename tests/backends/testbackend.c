@@ -84,6 +84,9 @@ typedef struct stats {
     uint64_t deletes;
     uint64_t notifications;
     uint64_t streams; /* GET streams open now */
+    char last_note[1024]; /* the last notification as received (JSON), if it fitted */
+    size_t last_note_len;
+    char last_note_session[SESSION_ID_MAX + 1]; /* the session it came on */
 } stats_t;
 
 struct tb_server {
@@ -1754,6 +1757,12 @@ static void answer_post(rpc_call_t *c)
     switch (kind) {
     case RPC_NOTIFICATION:
         ++srv->stats.notifications;
+        if (c->body.len < sizeof(srv->stats.last_note) && c->session.len <= SESSION_ID_MAX) {
+            memcpy(srv->stats.last_note, c->body.base, c->body.len);
+            srv->stats.last_note_len = c->body.len;
+            memcpy(srv->stats.last_note_session, c->session.base, c->session.len);
+            srv->stats.last_note_session[c->session.len] = '\0';
+        }
         send_empty(req, 202, "Accepted");
         break;
     case RPC_RESPONSE:
@@ -1826,13 +1835,16 @@ static int on_delete_mcp(tb_server_t *srv, h2o_req_t *req)
 
 static int on_get_stats(tb_server_t *srv, h2o_req_t *req)
 {
-    char buf[320];
-    int len =
-        snprintf(buf, sizeof(buf),
-                 "{\"initializes\":%" PRIu64 ",\"sessions\":%zu,\"calls\":%" PRIu64
-                 ",\"deletes\":%" PRIu64 ",\"notifications\":%" PRIu64 ",\"streams\":%" PRIu64 "}",
-                 srv->stats.initializes, srv->sessions.count, srv->stats.calls, srv->stats.deletes,
-                 srv->stats.notifications, srv->stats.streams);
+    char buf[1600];
+    const stats_t *st = &srv->stats;
+    int len = snprintf(buf, sizeof(buf),
+                       "{\"initializes\":%" PRIu64 ",\"sessions\":%zu,\"calls\":%" PRIu64
+                       ",\"deletes\":%" PRIu64 ",\"notifications\":%" PRIu64
+                       ",\"streams\":%" PRIu64 ",\"last_notification\":%.*s"
+                       ",\"last_notification_session\":\"%s\"}",
+                       st->initializes, srv->sessions.count, st->calls, st->deletes,
+                       st->notifications, st->streams, st->last_note_len ? (int)st->last_note_len : 4,
+                       st->last_note_len ? st->last_note : "null", st->last_note_session);
 
     send_json(req, 200, "OK", h2o_iovec_init(buf, (size_t)len), 0);
     return 0;

@@ -1969,6 +1969,19 @@ static gw_counter_t count_of_method(const gw_rpc_t *rpc)
     return GW_MC_REQ_OTHER;
 }
 
+/* An MCP-Protocol-Version header, when present, must name a revision mcpgw speaks (absent means
+ * 2025-03-26, or the session's); answers 400 otherwise. */
+static int protocol_version_ok(h2o_req_t *req)
+{
+    h2o_iovec_t pv = find_header(req, "mcp-protocol-version");
+    if (pv.len > 0 && gw_proto_parse(pv.base, pv.len) == GW_PROTO_NONE) {
+        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Bad Request: Unsupported MCP-Protocol-Version");
+        return 0;
+    }
+    return 1;
+}
+
 static void handle_message(h2o_req_t *req, gw_envelope_t *ep, const char *body, size_t len,
                            const gw_rpc_t *rp);
 
@@ -2117,10 +2130,7 @@ static void handle_post(h2o_req_t *req, const char *request_id)
                       "Payload Too Large: the request body exceeds limits.max_request_body");
         return;
     }
-    h2o_iovec_t pv = find_header(req, "mcp-protocol-version");
-    if (pv.len > 0 && gw_proto_parse(pv.base, pv.len) == GW_PROTO_NONE) {
-        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
-                      "Bad Request: Unsupported MCP-Protocol-Version");
+    if (!protocol_version_ok(req)) {
         return;
     }
     const char *body = req->entity.base ? req->entity.base : "";
@@ -2275,10 +2285,7 @@ static void handle_get(h2o_req_t *req, const char *request_id)
                       "Not Acceptable: Accept must list text/event-stream");
         return;
     }
-    h2o_iovec_t pv = find_header(req, "mcp-protocol-version");
-    if (pv.len > 0 && gw_proto_parse(pv.base, pv.len) == GW_PROTO_NONE) {
-        respond_error(req, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
-                      "Bad Request: Unsupported MCP-Protocol-Version");
+    if (!protocol_version_ok(req)) {
         return;
     }
     gw_session_claims_t claims;

@@ -1021,16 +1021,20 @@ static int ctl_backends(yajl_val args, yajl_gen g, char *err, size_t errlen)
         gen_kv_int(g, "resources", (long long)b->nitems[BRK_RESOURCES]);
         gen_kv_int(g, "pid", w != NULL ? w->pid : 0);
         gen_kv_int(g, "restarts", w != NULL ? w->restarts : 0);
-        uint64_t calls = m ? m->counters[GW_MC_BACKEND_CALLS] : 0;
+        uint64_t calls = 0, errors = 0;
+        for (size_t bm = 0; m != NULL && bm < GW_BM_COUNT; bm++) {
+            for (size_t bs = 0; bs < GW_BS_COUNT; bs++) {
+                calls += m->backend_requests[bm][bs];
+                errors += bs != GW_BS_OK ? m->backend_requests[bm][bs] : 0;
+            }
+        }
         uint64_t count = 0;
         for (size_t k = 0; m != NULL && k <= GW_HIST_BUCKETS; k++) {
             count += m->buckets[GW_MH_BACKEND][k];
         }
         gen_kv_int(g, "upstream_sessions", m ? m->gauges[GW_MG_UPSTREAM_SESSIONS] : 0);
         gen_kv_int(g, "requests", (long long)calls);
-        gen_kv_int(g, "errors", m ? (long long)(m->counters[GW_MC_BACKEND_ERRORS] +
-                                                m->counters[GW_MC_BACKEND_TIMEOUTS])
-                                  : 0);
+        gen_kv_int(g, "errors", (long long)errors);
         gw_json_gen_cstr(g, "latency_ms");
         yajl_gen_double(g, count > 0 ? m->sum_us[GW_MH_BACKEND] / 1000.0 / (double)count : 0.0);
         if (b->error != NULL) {

@@ -250,6 +250,7 @@ struct call {
     uint32_t held_status;
     gw_buf_t held_body; /* the JSON body, while the HEAD is held */
     int answered; /* the response to env.rpc_id went out */
+    int fail_code; /* the JSON-RPC error the gateway answered for the backend (0: none) */
     int lost;     /* replies cannot reach the caller any more */
     xfer_t x;
 };
@@ -1559,7 +1560,10 @@ static void call_end(call_t *c, uint32_t status, const char *body, size_t len)
 
     call_set_state(c, CALL_DONE);
     xfer_cancel(&c->x);
-    gw_metric_add(w->m, GW_MC_BACKEND_CALLS, 1);
+    gw_backend_request_add(w->m, gw_backend_method_of(c->env.method.ptr, c->env.method.len),
+                           c->fail_code == 0               ? GW_BS_OK
+                           : c->fail_code == GW_RPC_TIMEOUT ? GW_BS_TIMEOUT
+                                                           : GW_BS_ERROR);
     gw_metric_observe_us(w->m, GW_MH_BACKEND, (uint64_t)(gw_clock_ms() - c->received_ms) * 1000);
     gw_log_debug("msg=call request_id=%s backend=%s method=%.*s status=%ld retried=%d ms=%" PRId64,
                  c->rid, w->name, (int)c->env.method.len, c->env.method.ptr, c->x.status,
@@ -1583,7 +1587,7 @@ static void call_fail(call_t *c, int code, const char *msg)
     gw_buf_t b;
     char q[512];
 
-    gw_metric_add(c->w->m, code == GW_RPC_TIMEOUT ? GW_MC_BACKEND_TIMEOUTS : GW_MC_BACKEND_ERRORS, 1);
+    c->fail_code = code;
     gw_log_warn("msg=\"call failed\" request_id=%s backend=%s method=%.*s code=%d error=\"%s\"",
                 c->rid, c->w->name, (int)c->env.method.len, c->env.method.ptr, code,
                 gw_log_quote(q, sizeof(q), msg, strlen(msg)));

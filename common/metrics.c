@@ -81,10 +81,6 @@ static const struct counter_info {
     [GW_MC_BYTES_IN] = {"mcpgw_http_bytes_total", "direction", "in",
                         "Request and response body bytes (router)."},
     [GW_MC_BYTES_OUT] = {"mcpgw_http_bytes_total", "direction", "out", NULL},
-    [GW_MC_BACKEND_CALLS] = {"mcpgw_backend_calls_total", "result", "all",
-                             "Messages a worker sent to its backend, and how they ended."},
-    [GW_MC_BACKEND_ERRORS] = {"mcpgw_backend_calls_total", "result", "error", NULL},
-    [GW_MC_BACKEND_TIMEOUTS] = {"mcpgw_backend_calls_total", "result", "timeout", NULL},
     [GW_MC_UPSTREAM_CREATED] = {"mcpgw_upstream_sessions_created_total", NULL, NULL,
                                 "Upstream sessions a worker initialized."},
     [GW_MC_UPSTREAM_REINIT] = {"mcpgw_upstream_sessions_reinitialized_total", NULL, NULL,
@@ -205,6 +201,37 @@ void gw_metric_observe_us(gw_metrics_slot_t *s, gw_histogram_t h, uint64_t us)
     __atomic_fetch_add(&s->sum_us[h], us, __ATOMIC_RELAXED);
 }
 
+static const char *const backend_method_names[GW_BM_COUNT] = {
+    [GW_BM_TOOLS_CALL] = "tools/call",   [GW_BM_PROMPTS_GET] = "prompts/get",
+    [GW_BM_RESOURCES] = "resources",     [GW_BM_COMPLETION] = "completion/complete",
+    [GW_BM_TASKS] = "tasks",             [GW_BM_OTHER] = "other",
+};
+static const char *const backend_status_names[GW_BS_COUNT] = {"ok", "error", "timeout"};
+
+gw_backend_method_t gw_backend_method_of(const char *method, size_t len)
+{
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(method, lit, len) == 0)
+#define STARTS(lit) (len >= sizeof(lit) - 1 && memcmp(method, lit, sizeof(lit) - 1) == 0)
+    if (IS("tools/call")) {
+        return GW_BM_TOOLS_CALL;
+    }
+    if (IS("prompts/get")) {
+        return GW_BM_PROMPTS_GET;
+    }
+    if (STARTS("resources/")) {
+        return GW_BM_RESOURCES;
+    }
+    if (IS("completion/complete")) {
+        return GW_BM_COMPLETION;
+    }
+    if (STARTS("tasks/")) {
+        return GW_BM_TASKS;
+    }
+    return GW_BM_OTHER;
+#undef IS
+#undef STARTS
+}
+
 /* The labels every series of a slot carries: process, and backend for a worker. */
 static void slot_labels(const gw_metrics_slot_t *s, char *out, size_t outlen)
 {
@@ -238,6 +265,30 @@ gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out)
                                      counters[c].label, counters[c].value, v);
             } else {
                 err = gw_buf_appendf(out, "%s{%s} %" PRIu64 "\n", counters[c].name, labels, v);
+            }
+        }
+    }
+    if (err == GW_OK) {
+        err = gw_buf_appends(out, "# HELP mcpgw_backend_requests_total Requests a worker sent to "
+                                  "its backend, by method and how they ended.\n"
+                                  "# TYPE mcpgw_backend_requests_total counter\n");
+    }
+    for (unsigned i = 0; i < n && err == GW_OK; i++) {
+        const gw_metrics_slot_t *s = &m->slots[i];
+        if (strncmp(s->name, "worker.", 7) != 0) {
+            continue;
+        }
+        slot_labels(s, labels, sizeof(labels));
+        for (size_t bm = 0; bm < GW_BM_COUNT && err == GW_OK; bm++) {
+            for (size_t bs = 0; bs < GW_BS_COUNT && err == GW_OK; bs++) {
+                uint64_t v = __atomic_load_n(&s->backend_requests[bm][bs], __ATOMIC_RELAXED);
+                if (v > 0 || (bm == GW_BM_TOOLS_CALL && bs == GW_BS_OK)) {
+                    err = gw_buf_appendf(out,
+                                         "mcpgw_backend_requests_total{%s,method=\"%s\","
+                                         "status=\"%s\"} %" PRIu64 "\n",
+                                         labels, backend_method_names[bm],
+                                         backend_status_names[bs], v);
+                }
             }
         }
     }

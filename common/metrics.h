@@ -52,10 +52,7 @@ typedef enum gw_counter {
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,
-    /* worker */
-    GW_MC_BACKEND_CALLS,
-    GW_MC_BACKEND_ERRORS,
-    GW_MC_BACKEND_TIMEOUTS,
+    /* worker (its calls by method and outcome: gw_backend_request_add) */
     GW_MC_UPSTREAM_CREATED,
     GW_MC_UPSTREAM_REINIT,
     GW_MC_COUNT
@@ -76,6 +73,28 @@ typedef enum gw_histogram {
 /* Upper bounds of the histogram buckets, in microseconds (+Inf is implied). */
 #define GW_HIST_BUCKETS 14
 
+/* A worker's requests to its backend: by method ... */
+typedef enum gw_backend_method {
+    GW_BM_TOOLS_CALL,
+    GW_BM_PROMPTS_GET,
+    GW_BM_RESOURCES, /* resources/read, subscribe, unsubscribe */
+    GW_BM_COMPLETION,
+    GW_BM_TASKS,
+    GW_BM_OTHER, /* answers to server requests, anything else */
+    GW_BM_COUNT
+} gw_backend_method_t;
+
+/* ... and how they ended: the backend answered (a result or its own JSON-RPC error), the gateway
+ * answered an error for it (unreachable, HTTP error, bad answer), or its deadline passed. */
+typedef enum gw_backend_status {
+    GW_BS_OK,
+    GW_BS_ERROR,
+    GW_BS_TIMEOUT,
+    GW_BS_COUNT
+} gw_backend_status_t;
+
+gw_backend_method_t gw_backend_method_of(const char *method, size_t len);
+
 typedef struct gw_metrics_slot {
     char name[GW_METRICS_NAME_MAX]; /* "router.0", "worker.alpha"; "" while unused */
     int64_t pid;
@@ -83,6 +102,7 @@ typedef struct gw_metrics_slot {
     int64_t gauges[GW_MG_COUNT];
     uint64_t buckets[GW_MH_COUNT][GW_HIST_BUCKETS + 1];
     uint64_t sum_us[GW_MH_COUNT];
+    uint64_t backend_requests[GW_BM_COUNT][GW_BS_COUNT]; /* mcpgw_backend_requests_total */
 } gw_metrics_slot_t;
 
 typedef struct gw_metrics gw_metrics_t;
@@ -117,5 +137,13 @@ static inline void gw_gauge_set(gw_metrics_slot_t *s, gw_gauge_t g, int64_t v)
 }
 
 void gw_metric_observe_us(gw_metrics_slot_t *s, gw_histogram_t h, uint64_t us);
+
+static inline void gw_backend_request_add(gw_metrics_slot_t *s, gw_backend_method_t m,
+                                          gw_backend_status_t st)
+{
+    if (s != NULL) {
+        __atomic_fetch_add(&s->backend_requests[m][st], 1, __ATOMIC_RELAXED);
+    }
+}
 
 #endif

@@ -66,8 +66,10 @@ test('request, rejection, backend and session metrics move when requests are mad
         sum(before, 'mcpgw_requests_total', { method: 'initialize' }), 1);
     assert.equal(sum(after, 'mcpgw_rejections_total', { reason: 'parse_error' }) -
         sum(before, 'mcpgw_rejections_total', { reason: 'parse_error' }), 1);
-    assert.equal(sum(after, 'mcpgw_backend_calls_total', { backend: 'alpha', result: 'all' }) -
-        sum(before, 'mcpgw_backend_calls_total', { backend: 'alpha', result: 'all' }), 2);
+    assert.equal(sum(after, 'mcpgw_backend_requests_total', { backend: 'alpha', method: 'tools/call', status: 'ok' }) -
+        sum(before, 'mcpgw_backend_requests_total', { backend: 'alpha', method: 'tools/call', status: 'ok' }), 2);
+    assert.equal(sum(after, 'mcpgw_backend_requests_total', { backend: 'beta' }) -
+        sum(before, 'mcpgw_backend_requests_total', { backend: 'beta' }), 0);
     assert.ok(sum(after, 'mcpgw_upstream_sessions', { backend: 'alpha' }) >= 1);
     assert.ok(sum(after, 'mcpgw_request_duration_seconds_count') >= sum(before, 'mcpgw_request_duration_seconds_count') + 3);
     assert.ok(sum(after, 'mcpgw_sessions') >= 1);

@@ -69,8 +69,8 @@ test('after the timeouts the session and both backends still answer', T, async (
     }
     const metrics = await (await fetch(`${gw.adminOrigin}/metrics`)).text();
     for (const b of ['alpha', 'beta']) {
-        const m = new RegExp(`mcpgw_backend_calls_total\\{process="worker\\.${b}",backend="${b}",result="timeout"\\} (\\d+)`).exec(metrics);
-        assert.ok(m && Number(m[1]) >= 1, `${b} counts its timeout:\n${metrics.split('\n').filter((l) => l.includes('backend_calls')).join('\n')}`);
+        const m = new RegExp(`mcpgw_backend_requests_total\\{process="worker\\.${b}",backend="${b}",method="tools/call",status="timeout"\\} (\\d+)`).exec(metrics);
+        assert.ok(m && Number(m[1]) >= 1, `${b} counts its timeout:\n${metrics.split('\n').filter((l) => l.includes('backend_requests')).join('\n')}`);
     }
     const logs = gw.logs();
     assert.doesNotMatch(logs, /gateway timed out waiting for/);

@@ -86,6 +86,8 @@ typedef struct broker {
     brk_supervisor_t sup;
     nng_socket inbox; /* broker.ipc: requests and reports from routers and workers */
     nng_socket csock; /* control socket: mcpgwctl (raw REP: one or two replies a command) */
+    gw_ipc_guard_t inbox_guard; /* nng 1.5.2: listeners that stop taking peers are replaced */
+    gw_ipc_guard_t control_guard;
     gw_outboxes_t out; /* to routers and workers, opened on first use */
     int listen_fds[MAX_LISTEN + 1];
     size_t nlisten;
@@ -1483,6 +1485,8 @@ static int add_children(void)
  * groups needs no privilege, so the broker running as mcpgw (systemd) makes it mcpgw:mcpgw as it
  * is; another group needs the broker's user to be a member (or root). The default group may be
  * missing or out of reach (a run from a build tree): the socket then keeps the broker's group. */
+static int control_socket_group(void);
+
 static int open_control_socket(void)
 {
     const gw_config_t *c = B.cfg;
@@ -1496,6 +1500,21 @@ static int open_control_socket(void)
                    c->control_socket, gw_strerror(err));
         return -1;
     }
+    gw_ipc_guard_init(&B.control_guard, B.csock, url, c->control_mode);
+    if (control_socket_group() != 0) {
+        return -1;
+    }
+    if (c->control_mode & 0002) {
+        gw_log_warn("msg=\"control.mode lets every local user control the gateway\" mode=%04o",
+                    c->control_mode);
+    }
+    return 0;
+}
+
+/* Gives the control socket file to control.group (again after the guard listened afresh). */
+static int control_socket_group(void)
+{
+    const gw_config_t *c = B.cfg;
     if (c->control_gid < 0) {
         gw_log_info("msg=\"control socket keeps the broker's group: group mcpgw does not exist\" "
                     "path=%s gid=%ld",
@@ -1510,10 +1529,6 @@ static int open_control_socket(void)
         gw_log_info("msg=\"control socket keeps the broker's group: cannot give it to group "
                     "mcpgw\" path=%s gid=%ld error=\"%s\"",
                     c->control_socket, (long)getegid(), strerror(errno));
-    }
-    if (c->control_mode & 0002) {
-        gw_log_warn("msg=\"control.mode lets every local user control the gateway\" mode=%04o",
-                    c->control_mode);
     }
     return 0;
 }
@@ -1537,6 +1552,7 @@ static int open_sockets(void)
                    gw_strerror(err));
         return -1;
     }
+    gw_ipc_guard_init(&B.inbox_guard, B.inbox, url, 0);
     return open_control_socket();
 }
 
@@ -1827,6 +1843,12 @@ static void run(void)
         drain_control();
         finish_deletes();
         check_drain();
+        gw_ipc_guard_tick(&B.inbox_guard, gw_clock_ms());
+        unsigned relistens = B.control_guard.relistens;
+        gw_ipc_guard_tick(&B.control_guard, gw_clock_ms());
+        if (B.control_guard.relistens != relistens) {
+            control_socket_group();
+        }
         gw_outboxes_flush(&B.out); /* the end of the turn: batches go out */
         now = gw_clock_ms();
         check_ready();
@@ -1969,6 +1991,8 @@ out:
     brk_sup_fini(&B.sup);
     nng_close(B.inbox);
     nng_close(B.csock);
+    gw_ipc_guard_fini(&B.inbox_guard);
+    gw_ipc_guard_fini(&B.control_guard);
     gw_outboxes_fini(&B.out);
     for (size_t i = 0; i < SESSION_BUCKETS; i++) {
         while (B.sessions[i] != NULL) {

@@ -319,6 +319,7 @@ struct wrk {
     char inbox_name[GW_SERVER_NAME_MAX + 8]; /* "worker-NAME" */
     nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
     int inbox_open;
+    gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
     gw_outboxes_t out; /* to callers' inboxes, opened on first use */
     CURLM *multi;
     CURL *idle[WRK_IDLE_EASY_MAX];
@@ -3139,6 +3140,10 @@ static void run(wrk_t *w)
         {
             int64_t cat_next = catalog_tick(w, now);
             int64_t streams_next = streams_tick(w, now);
+            int64_t guard_next = gw_ipc_guard_tick(&w->inbox_guard, now);
+            if (guard_next < next) {
+                next = guard_next;
+            }
             if (cat_next < next) {
                 next = cat_next;
             }
@@ -3248,6 +3253,7 @@ static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
         return -1;
     }
     w->inbox_open = 1;
+    gw_ipc_guard_init(&w->inbox_guard, w->inbox, url, 0);
     gw_outboxes_init(&w->out, cfg->runtime_dir, WRK_OUTBOX_MAX_QUEUED);
     if (outbox_for(w, GW_STR("broker")) == NULL) {
         return -1;
@@ -3308,6 +3314,7 @@ static void wrk_fini(wrk_t *w)
     curl_slist_free_all(w->plain_hdrs);
     if (w->inbox_open) {
         nng_close(w->inbox);
+        gw_ipc_guard_fini(&w->inbox_guard);
     }
     gw_outboxes_fini(&w->out);
     signals_teardown(w);

@@ -626,6 +626,105 @@ static void test_ipc_dial_wait_says_why(void **state)
     assert_int_equal(gw_ipc_dial_wait(&req, url), GW_EUNAVAIL);
 }
 
+/* Waits up to ms for a message: GW_ETIMEDOUT when none came. */
+static gw_err_t recv_within(nng_socket s, int ms, nng_msg **m, gw_envelope_t *e, gw_ipc_route_t *r)
+{
+    struct pollfd pfd = {.fd = gw_ipc_recv_fd(s), .events = POLLIN};
+    for (int waited = 0; waited <= ms; waited += 20) {
+        gw_err_t err = gw_ipc_recv(s, m, e, r);
+        if (err != GW_EAGAIN) {
+            return err;
+        }
+        (void)poll(&pfd, 1, 20);
+    }
+    return GW_ETIMEDOUT;
+}
+
+/* A peer that hangs up right after connect(2) stops nng 1.5.2's listener for good (nng issue
+ * 1518): it still greets new peers but never hands their pipes to the socket, so what they send
+ * is lost. The guard notices (no pipe added after its own handshake), closes that listener and
+ * listens afresh: the stuck peer and new ones get through; a healthy listener is left alone. */
+static void test_ipc_guard_relistens_a_wedged_listener(void **state)
+{
+    char url[GW_IPC_URL_MAX], path[256];
+    nng_socket inbox, old, stuck, fresh;
+    nng_msg *m;
+    gw_envelope_t e, d;
+    gw_ipc_route_t route;
+    gw_ipc_guard_t g;
+
+    assert_int_equal(gw_ipc_url(url, sizeof(url), ipc_dir, "guarded"), GW_OK);
+    snprintf(path, sizeof(path), "%s/guarded.ipc", ipc_dir);
+    assert_int_equal(gw_ipc_listen(&inbox, url), GW_OK); /* REP: any protocol wedges alike */
+    gw_ipc_guard_init(&g, inbox, url, 0);
+    /* healthy: probes come and go, nothing is done */
+    for (int i = 0; i < 3; i++) {
+        int64_t t = (int64_t)i * 10000;
+        gw_ipc_guard_tick(&g, t);
+        for (int k = 0; k < 100 && g.fd >= 0; k++) {
+            usleep(10000);
+            gw_ipc_guard_tick(&g, t + 1);
+        }
+        assert_int_equal(g.fd, -1);
+    }
+    assert_int_equal(g.relistens, 0);
+    assert_int_equal(gw_ipc_dial(&old, url), GW_OK);
+    fill_sample(&e);
+    assert_int_equal(gw_ipc_send(old, &e), GW_OK);
+    assert_int_equal(recv_wait(inbox, &m, &d, &route), GW_OK);
+    nng_msg_free(m);
+
+    /* wedge it: connect and hang up before the greeting */
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+    usleep(100000);
+    /* a peer that comes now is greeted, but what it sends never arrives */
+    assert_int_equal(gw_ipc_dial(&stuck, url), GW_OK);
+    usleep(100000);
+    assert_int_equal(gw_ipc_send(stuck, &e), GW_OK);
+    assert_int_equal(recv_within(inbox, 500, &m, &d, &route), GW_ETIMEDOUT);
+    /* the guard's probe: greeted, but no pipe is added; at its deadline it listens afresh */
+    gw_ipc_guard_tick(&g, 100000);
+    assert_int_not_equal(g.fd, -1);
+    usleep(200000);
+    gw_ipc_guard_tick(&g, 100010);
+    assert_int_not_equal(g.fd, -1); /* still waiting: wedged */
+    gw_ipc_guard_tick(&g, 100000 + 2000);
+    assert_int_equal(g.fd, -1);
+    assert_int_equal(g.relistens, 1);
+    /* everyone gets through again: the stuck peer, a new one and the old one (they redial) */
+    assert_int_equal(gw_ipc_dial(&fresh, url), GW_OK);
+    nng_socket peers[] = {stuck, fresh, old};
+    for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
+        gw_err_t err = GW_ETIMEDOUT;
+        for (int tries = 0; tries < 20 && err == GW_ETIMEDOUT; tries++) {
+            /* raw REQ does not resend: a message sent into a pipe that closed is gone */
+            assert_int_equal(gw_ipc_send(peers[i], &e), GW_OK);
+            err = recv_within(inbox, 250, &m, &d, &route);
+        }
+        assert_int_equal(err, GW_OK);
+        nng_msg_free(m);
+        while (recv_within(inbox, 50, &m, &d, &route) == GW_OK) {
+            nng_msg_free(m); /* an earlier try that arrived late */
+        }
+    }
+    /* and the guard finds the new listener healthy */
+    gw_ipc_guard_tick(&g, 200000);
+    for (int k = 0; k < 100 && g.fd >= 0; k++) {
+        usleep(10000);
+        gw_ipc_guard_tick(&g, 200001);
+    }
+    assert_int_equal(g.relistens, 1);
+    gw_ipc_guard_fini(&g);
+    nng_close(fresh);
+    nng_close(stuck);
+    nng_close(old);
+    nng_close(inbox);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_ipc_dial_without_listener),
         cmocka_unit_test(test_ipc_second_listener_leaves_the_first_whole),
         cmocka_unit_test(test_ipc_dial_wait_says_why),
+        cmocka_unit_test(test_ipc_guard_relistens_a_wedged_listener),
     };
     return cmocka_run_group_tests(tests, ipc_setup, ipc_teardown);
 }

@@ -4,6 +4,7 @@
 #define MCPGW_COMMON_IPC_H
 
 #include <nng/nng.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -124,5 +125,38 @@ gw_err_t gw_ipc_recv_frames(nng_socket s, nng_msg **msg);
  * GW_EPARSE for a frame that does not decode (a broken length ends the message). e's strings
  * and *frame (the frame's envelope bytes; may be NULL) point into msg. */
 gw_err_t gw_ipc_next_frame(nng_msg *msg, size_t *off, gw_envelope_t *e, gw_str_t *frame);
+
+/* A listener guard. nng 1.5.2 stops accepting on a listener for good when a peer hangs up in the
+ * middle of its handshake (nng issue 1518): a process killed right after its connect(2) is
+ * enough. The listener still greets new peers, but never hands their pipes to the socket again:
+ * no restarted peer can reach this inbox any more. The guard probes the listener now and then
+ * like a peer would (connect, the greeting, a compatible answer, so the probe never causes what it
+ * looks for) and watches the socket add the pipe (it takes the socket's NNG_PIPE_EV_ADD_POST
+ * notification); when no pipe comes, it closes that listener and binds a fresh one on the path.
+ * Closing drops the pipes the old listener made (peers redial at once; what they had in flight
+ * is answered as after a peer's restart), but it is the only way to free the peers that
+ * connected since: their handshake completed, so they send into a pipe the socket never reads. */
+typedef struct gw_ipc_guard {
+    nng_socket sock;
+    char url[GW_IPC_URL_MAX];
+    unsigned mode; /* the socket file's permission bits for a new listener (0: nng's default) */
+    int fd;        /* the probe under way, or -1 */
+    size_t got;
+    int answered; /* the probe sent its half of the handshake */
+    unsigned adds_before;
+    atomic_uint adds;        /* pipes the socket added (nng's thread) */
+    atomic_uint listener_id; /* the listener that made the last of them */
+    unsigned char greeting[8];
+    int64_t next_ms;     /* when the next probe starts */
+    int64_t deadline_ms; /* when the probe under way has waited long enough */
+    unsigned relistens;
+} gw_ipc_guard_t;
+
+/* Guards the listener of s on url (an "ipc://" path). */
+void gw_ipc_guard_init(gw_ipc_guard_t *g, nng_socket s, const char *url, unsigned mode);
+/* Moves the probe on (now: gw_clock_ms()); call it every loop turn or timer tick. Returns when
+ * it wants to be called again (ms, same clock). */
+int64_t gw_ipc_guard_tick(gw_ipc_guard_t *g, int64_t now_ms);
+void gw_ipc_guard_fini(gw_ipc_guard_t *g);
 
 #endif

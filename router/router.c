@@ -189,6 +189,7 @@ typedef struct router {
     size_t nlisteners;
     char inbox_name[32]; /* "router-<index>": where every reply to this router arrives */
     nng_socket inbox;
+    gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
     h2o_socket_t *inbox_sock;
     peer_t *broker;
     peer_t *peers; /* every peer, broker first */
@@ -1610,6 +1611,7 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
         subscribe_routes();
     }
     int64_t now = gw_clock_ms();
+    gw_ipc_guard_tick(&R.inbox_guard, now); /* this timer's 500 ms are fine for its probes */
     if (now >= R.next_purge_ms) {
         R.next_purge_ms = now + 60000;
         gw_revoked_purge(&R.revoked, gw_wallclock_s()); /* their tokens no longer open anyway */
@@ -2557,6 +2559,7 @@ int main(int argc, char **argv)
         gw_log_err("msg=\"cannot open the inbox\" name=%s", R.inbox_name);
         return 1;
     }
+    gw_ipc_guard_init(&R.inbox_guard, R.inbox, url, 0);
     R.inbox_sock =
         h2o_evloop_socket_create(R.ctx.loop, gw_ipc_recv_fd(R.inbox), H2O_SOCKET_FLAG_DONT_READ);
     h2o_socket_read_start(R.inbox_sock, on_inbox_readable);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <h2o.h>
@@ -2003,6 +2004,8 @@ static void usage(FILE *out)
                  "  --protocol VERSION  speak only this revision (2025-03-26, 2025-06-18 or\n"
                  "                  2025-11-25): initialize answers it, other MCP-Protocol-Version\n"
                  "                  headers get 400\n"
+                 "  --hang-up PATH  connect to the unix socket PATH, close at once and exit\n"
+                 "                  (a peer that hangs up mid-handshake)\n"
                  "  --help          show this help\n"
                  "\n"
                  "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
@@ -2025,6 +2028,25 @@ static int valid_name(const char *name)
     return 1;
 }
 
+/* --hang-up PATH: connects to the unix socket at PATH and closes at once, before its listener
+ * can greet; what wedges an nng 1.5.2 listener (tests/integration/wedge.test.mjs). */
+static int hang_up(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "mcpgw-testbackend: --hang-up %s: path too long\n", path);
+        return 2;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        fprintf(stderr, "mcpgw-testbackend: --hang-up %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    close(fd);
+    return 0;
+}
+
 static int parse_args(tb_server_t *srv, int argc, char **argv, const char **address, uint16_t *port)
 {
     static const struct option options[] = {
@@ -2034,6 +2056,7 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
         {"sse", no_argument, NULL, 's'},
         {"heartbeat", required_argument, NULL, 'b'},
         {"protocol", required_argument, NULL, 'P'},
+        {"hang-up", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -2071,6 +2094,8 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             }
             srv->heartbeat_ms = n;
             break;
+        case 'U':
+            return hang_up(optarg);
         case 'P':
             srv->protocol = NULL;
             for (size_t i = 0; i != sizeof(supported_versions) / sizeof(supported_versions[0]);

@@ -1,0 +1,55 @@
+// nng 1.5.2 stops handing a listener's new pipes to its socket once a peer hangs up in the middle
+// of the handshake (nng issue 1518): a process killed right after connect(2) is enough. A router
+// restarted after that would send its calls to a worker into a pipe the worker never reads. Every
+// process guards its inbox (common/ipc.h, gw_ipc_guard_t): it notices within seconds, closes the
+// stuck listener and listens afresh, and the calls flow again.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { binPath, initializeSession, run, startStack, stopAll, waitFor } from '../lib/index.mjs';
+
+let stack;
+
+before(async () => {
+    stack = await startStack({ routers: 1 });
+});
+
+after(async () => {
+    await stopAll();
+});
+
+/* Connects to a unix socket and hangs up at once, before the listener's greeting (node is too
+ * slow to do it reliably: the test backend does it in C). */
+async function hangUpMidHandshake(file) {
+    const r = await run(binPath('mcpgw-testbackend'), ['--hang-up', file]);
+    assert.equal(r.code, 0, r.stderr);
+}
+
+test('a worker inbox wedged by a peer that hung up mid-handshake recovers, and a restarted router reaches it', { timeout: 60000 }, async () => {
+    const { gw } = stack;
+    const s = await initializeSession(gw.url);
+    assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
+    for (let i = 0; i < 5; i++) { // one is usually enough; how nng's threads race decides
+        await hangUpMidHandshake(path.join(gw.dir, 'run', 'worker-alpha.ipc'));
+    }
+    // a router started now dials worker-alpha: its pipe is greeted but never read until the guard acts
+    const st = JSON.parse((await gw.ctl(['status', '--json'])).stdout);
+    const router = st.processes.find((p) => p.role === 'router');
+    process.kill(router.pid, 'SIGKILL');
+    const t0 = Date.now();
+    await waitFor(async () => {
+        try {
+            const fresh = await initializeSession(gw.url);
+            const r = await fresh.request('tools/call', { name: 'alpha_whoami', arguments: {} }, { headers: { connection: 'close' } });
+            return r.response?.result !== undefined;
+        } catch {
+            return false;
+        }
+    }, { what: 'a call to alpha through the restarted router', timeoutMs: 40000, intervalMs: 500 });
+    const took = Date.now() - t0;
+    assert.match(gw.logs(), /msg="listener stopped accepting; listening afresh" path=[^ ]*worker-alpha\.ipc/);
+    assert.ok(took < 30000, `recovered in ${took} ms`);
+    // the old session still works, on both backends
+    assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
+    assert.equal((await s.tool('beta_whoami')).backend, 'beta');
+});

@@ -52,6 +52,8 @@
 #define WRK_IDLE_POLL_MS 1000
 #define WRK_SESSMAP_MIN 64
 #define WRK_STREAM_RETRY_MS 2000 /* an upstream GET stream that ended is opened again after */
+#define WRK_RESUMES_MAX 8        /* a response stream is resumed at most this often */
+#define WRK_RESUME_WAIT_MAX_MS 10000
 
 #define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
@@ -148,6 +150,7 @@ typedef struct xfer_req {
     const char *sid;   /* Mcp-Session-Id to send, or NULL */
     const char *proto; /* MCP-Protocol-Version to send, or NULL */
     const char *rid;   /* x-request-id to send, or NULL/"" */
+    const char *last_event_id; /* GET: resume a stream after this event, or NULL */
     uint64_t timeout_ms;
 } xfer_req_t;
 
@@ -157,7 +160,8 @@ struct xfer {
     CURL *easy; /* non-NULL while the transfer is in the multi */
     int paused;
     /* request */
-    struct curl_slist hdrs[3]; /* per-transfer headers, chained in front of the shared ones */
+    struct curl_slist hdrs[4]; /* per-transfer headers, chained in front of the shared ones */
+    char lei_hdr[sizeof("Last-Event-ID: ") + GW_SSE_ID_MAX];
     char sid_hdr[sizeof("Mcp-Session-Id: ") + WRK_SID_MAX];
     char proto_hdr[64];
     char rid_hdr[sizeof("x-request-id: ") + WRK_RID_MAX];
@@ -233,7 +237,7 @@ typedef struct outmsg {
 struct call {
     wrk_t *w;
     link_t link;  /* w->calls */
-    link_t qlink; /* up->waiting while CALL_WAITING */
+    link_t qlink; /* up->waiting while CALL_WAITING; w->resuming while it waits to resume */
     link_t blink; /* w->backlog while outq is not empty */
     link_t outq;  /* replies nng did not take yet */
     call_state_t state;
@@ -252,6 +256,9 @@ struct call {
     int answered; /* the response to env.rpc_id went out */
     int fail_code; /* the JSON-RPC error the gateway answered for the backend (0: none) */
     int lost;     /* replies cannot reach the caller any more */
+    int resumes;  /* times its event stream was resumed with GET and Last-Event-ID */
+    char resume_id[GW_SSE_ID_MAX + 1];
+    int64_t resume_ms; /* when to resume (the backend's retry advice) */
     xfer_t x;
 };
 
@@ -339,6 +346,7 @@ struct wrk {
     size_t nsrvreqs;
     uint64_t next_srvreq;
     link_t relisten;    /* upstream sessions whose GET stream opens again soon */
+    link_t resuming;    /* calls whose response stream the backend closed early (call.qlink) */
     link_t levels;      /* logging/setLevel of sessions without an upstream session yet */
     size_t nlevels;
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
@@ -576,7 +584,7 @@ static gw_err_t xfer_start(xfer_t *x, const xfer_req_t *rq)
     wrk_t *w = x->w;
     int post = strcmp(rq->method, "POST") == 0;
     struct curl_slist *head = post ? w->post_hdrs : w->plain_hdrs;
-    struct curl_slist *mine[3];
+    struct curl_slist *mine[4];
     size_t n = 0;
     CURL *e;
     int bad = 0;
@@ -597,6 +605,11 @@ static gw_err_t xfer_start(xfer_t *x, const xfer_req_t *rq)
         snprintf(x->sid_hdr, sizeof(x->sid_hdr), "Mcp-Session-Id: %s", rq->sid);
         mine[n++] = &x->hdrs[2];
         x->hdrs[2].data = x->sid_hdr;
+    }
+    if (rq->last_event_id != NULL) {
+        snprintf(x->lei_hdr, sizeof(x->lei_hdr), "Last-Event-ID: %s", rq->last_event_id);
+        mine[n++] = &x->hdrs[3];
+        x->hdrs[3].data = x->lei_hdr;
     }
     for (size_t i = n; i-- > 0;) {
         mine[i]->next = head;
@@ -1884,11 +1897,11 @@ static void call_on_head(xfer_t *x)
 {
     call_t *c = container_of(x, call_t, x);
 
-    if (x->status == 404 && c->sent_sid && !c->retried && !c->w->stopping) {
+    if (x->status == 404 && c->sent_sid && !c->retried && !c->w->stopping && c->resumes == 0) {
         x->discard = 1; /* not executed: it goes again on a new session */
         return;
     }
-    if (x->status / 100 == 2 && x->status != 202 && c->env.rpc_id.len > 0 &&
+    if (x->status / 100 == 2 && x->status != 202 && c->env.rpc_id.len > 0 && !c->head_sent &&
         (x->ctype == CTYPE_SSE || x->ctype == CTYPE_JSON)) {
         call_head(c, 200, x->ctype == CTYPE_SSE ? GW_ENV_F_SSE : 0);
     }
@@ -1956,7 +1969,7 @@ static int session_rejected(const call_t *c)
     const char *m;
     int yes;
 
-    if (x->status != 400 || !c->sent_sid || c->retried || c->w->stopping) {
+    if (x->status != 400 || !c->sent_sid || c->retried || c->w->stopping || c->resumes > 0) {
         return 0;
     }
     m = error_body_message(x, &tree, NULL);
@@ -2044,6 +2057,13 @@ static void call_on_done(xfer_t *x, CURLcode rc)
         call_fail(c, code, msg);
         return;
     }
+    if (x->status / 100 != 2 && c->resumes > 0) {
+        call_failf(c, GW_RPC_INTERNAL_ERROR,
+                   "backend %s could not resume its event stream (HTTP %ld to GET with "
+                   "Last-Event-ID)",
+                   w->name, x->status);
+        return;
+    }
     if (x->status / 100 != 2) {
         call_relay_http_error(c);
         return;
@@ -2057,6 +2077,19 @@ static void call_on_done(xfer_t *x, CURLcode rc)
     }
     switch (x->ctype) {
     case CTYPE_SSE:
+        if (!c->answered && x->sse.last_id[0] != '\0' && c->resumes < WRK_RESUMES_MAX &&
+            c->up != NULL && c->up->sid != NULL && !w->stopping) {
+            /* closed early with an event id (2025-11-25 polling): resume it with a GET */
+            long wait = x->sse.retry_ms < 0 ? 0 : x->sse.retry_ms;
+            snprintf(c->resume_id, sizeof(c->resume_id), "%s", x->sse.last_id);
+            c->resume_ms = gw_clock_ms() + (wait < WRK_RESUME_WAIT_MAX_MS ? wait
+                                                                           : WRK_RESUME_WAIT_MAX_MS);
+            list_append(&w->resuming, &c->qlink);
+            gw_log_debug("msg=\"response stream closed early; resuming it\" request_id=%s "
+                         "backend=%s last_event_id=%s retry_ms=%ld",
+                         c->rid, w->name, c->resume_id, wait);
+            return;
+        }
         if (!c->answered) {
             call_failf(c, GW_RPC_INTERNAL_ERROR,
                        "backend %s ended the event stream without a response", w->name);
@@ -2103,24 +2136,35 @@ static uint64_t call_timeout_ms(const call_t *c)
     return gw_server_tool_timeout_ms(srv, rpc.name_str, strlen(rpc.name_str));
 }
 
-static void call_run(call_t *c)
+/* The transfer timeout for the call's next exchange with the backend: its own timeout, cut to
+ * the caller's deadline; 0 (and the call answered) when the deadline has passed. */
+static uint64_t call_time_left(call_t *c)
 {
-    wrk_t *w = c->w;
-    upstream_t *up = c->up;
     uint64_t timeout = call_timeout_ms(c);
-    xfer_req_t rq;
-    gw_err_t err;
-
     if (c->env.deadline_ms != 0) {
         int64_t left = c->env.deadline_ms - gw_clock_ms();
         if (left <= 0) {
-            call_failf(c, GW_RPC_TIMEOUT, "backend %s timed out after %" PRId64 " ms", w->name,
+            call_failf(c, GW_RPC_TIMEOUT, "backend %s timed out after %" PRId64 " ms", c->w->name,
                        gw_clock_ms() - c->received_ms);
-            return;
+            return 0;
         }
         if ((uint64_t)left < timeout) {
             timeout = (uint64_t)left;
         }
+    }
+    return timeout;
+}
+
+static void call_run(call_t *c)
+{
+    wrk_t *w = c->w;
+    upstream_t *up = c->up;
+    uint64_t timeout = call_time_left(c);
+    xfer_req_t rq;
+    gw_err_t err;
+
+    if (timeout == 0) {
+        return;
     }
     rq = (xfer_req_t){
         .method = "POST",
@@ -2137,6 +2181,41 @@ static void call_run(call_t *c)
         call_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s: cannot start the request: %s", w->name,
                    gw_strerror(err));
     }
+}
+
+/* Resumes the response streams that are due: GET with Last-Event-ID on the same upstream
+ * session; the events go on into the same reply. Returns when the next one is due. */
+static int64_t resumes_tick(wrk_t *w, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    for (link_t *l = w->resuming.next; l != &w->resuming;) {
+        call_t *c = container_of(l, call_t, qlink);
+        l = l->next;
+        if (now < c->resume_ms) {
+            next = c->resume_ms < next ? c->resume_ms : next;
+            continue;
+        }
+        list_remove(&c->qlink);
+        uint64_t timeout = call_time_left(c);
+        if (timeout == 0) {
+            continue;
+        }
+        c->resumes++;
+        xfer_req_t rq = {
+            .method = "GET",
+            .sid = c->up->sid,
+            .proto = c->up->proto,
+            .rid = c->rid,
+            .last_event_id = c->resume_id,
+            .timeout_ms = timeout,
+        };
+        gw_err_t err = xfer_start(&c->x, &rq);
+        if (err != GW_OK) {
+            call_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s: cannot resume the event stream: %s",
+                       w->name, gw_strerror(err));
+        }
+    }
+    return next;
 }
 
 /* Runs the call on its gateway session's upstream session, creating that lazily: the first
@@ -3141,6 +3220,10 @@ static void run(wrk_t *w)
             int64_t cat_next = catalog_tick(w, now);
             int64_t streams_next = streams_tick(w, now);
             int64_t guard_next = gw_ipc_guard_tick(&w->inbox_guard, now);
+            int64_t resume_next = resumes_tick(w, now);
+            if (resume_next < next) {
+                next = resume_next;
+            }
             if (guard_next < next) {
                 next = guard_next;
             }
@@ -3232,6 +3315,7 @@ static int wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
     list_init(&w->srvreqs);
     list_init(&w->levels);
     list_init(&w->relisten);
+    list_init(&w->resuming);
     gw_buf_init(&w->cat.report);
     xfer_init(&w->cat.x, w, &catalog_list_ops);
     xfer_init(&w->cat.hx, w, &health_ops);

@@ -1,5 +1,6 @@
 /* sse.c: a resumable parser of server-sent event streams (the WHATWG event-stream format) that
- * hands each complete event's data to a callback; the only fields a relay needs are data lines. */
+ * hands each complete event's data to a callback and keeps the last event id and retry advice
+ * (what a relay needs to resume a stream the server closed early). */
 #include <config.h>
 
 #include <string.h>
@@ -13,6 +14,8 @@ void gw_sse_init(gw_sse_t *p, size_t max)
     p->after_cr = 0;
     p->seen_line = 0;
     p->max = max;
+    p->last_id[0] = '\0';
+    p->retry_ms = -1;
 }
 
 void gw_sse_reset(gw_sse_t *p)
@@ -21,6 +24,8 @@ void gw_sse_reset(gw_sse_t *p)
     gw_buf_reset(&p->data);
     p->after_cr = 0;
     p->seen_line = 0;
+    p->last_id[0] = '\0';
+    p->retry_ms = -1;
 }
 
 void gw_sse_fini(gw_sse_t *p)
@@ -58,14 +63,35 @@ static gw_err_t on_line(gw_sse_t *p, const char *s, size_t n, gw_sse_event_fn fn
         return GW_OK; /* comment */
     }
     colon = memchr(s, ':', n);
-    if ((colon ? (size_t)(colon - s) : n) != 4 || memcmp(s, "data", 4) != 0) {
-        return GW_OK; /* event, id, retry and unknown fields mean nothing to a relay */
-    }
+    size_t flen = colon ? (size_t)(colon - s) : n;
     v = colon ? colon + 1 : s + n;
     vlen = (size_t)(s + n - v);
     if (vlen > 0 && v[0] == ' ') {
         v++;
         vlen--;
+    }
+    if (flen == 2 && memcmp(s, "id", 2) == 0) {
+        /* WHATWG: an id with a NUL is ignored; one too long to keep forgets the last one */
+        if (memchr(v, '\0', vlen) == NULL) {
+            size_t k = vlen <= GW_SSE_ID_MAX ? vlen : 0;
+            memcpy(p->last_id, v, k);
+            p->last_id[k] = '\0';
+        }
+        return GW_OK;
+    }
+    if (flen == 5 && memcmp(s, "retry", 5) == 0) {
+        long ms = 0;
+        size_t i = 0;
+        while (i < vlen && v[i] >= '0' && v[i] <= '9' && ms < 100000000) {
+            ms = ms * 10 + (v[i++] - '0');
+        }
+        if (vlen > 0 && i == vlen) {
+            p->retry_ms = ms;
+        }
+        return GW_OK;
+    }
+    if (flen != 4 || memcmp(s, "data", 4) != 0) {
+        return GW_OK; /* event and unknown fields mean nothing to a relay */
     }
     if (vlen + 1 > p->max - p->data.len) {
         return GW_ETOOBIG;

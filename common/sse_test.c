@@ -139,6 +139,40 @@ static void test_callback_error_stops_the_feed(void **state)
     gw_sse_fini(&p);
 }
 
+/* The last id and retry are kept (a stream closed early is resumed with Last-Event-ID), the
+ * priming event (an id and empty data) dispatches nothing. */
+static void test_last_id_and_retry(void **state)
+{
+    seen_t seen;
+    gw_sse_t p;
+    gw_buf_init(&seen.all);
+    seen.events = 0;
+    gw_sse_init(&p, 1024);
+    assert_string_equal(p.last_id, "");
+    assert_int_equal(p.retry_ms, -1);
+    const char *priming = "id: s1-0\nretry: 500\ndata: \n\n";
+    assert_int_equal(gw_sse_feed(&p, priming, strlen(priming), on_event, &seen), GW_OK);
+    assert_int_equal(seen.events, 0);
+    assert_string_equal(p.last_id, "s1-0");
+    assert_int_equal(p.retry_ms, 500);
+    const char *more = "id:s1-1\ndata: {}\n\nretry: soon\nid: bad\0id\n\n";
+    assert_int_equal(gw_sse_feed(&p, more, 42, on_event, &seen), GW_OK);
+    assert_int_equal(seen.events, 1);
+    assert_string_equal(p.last_id, "s1-1"); /* an id holding NUL is ignored */
+    assert_int_equal(p.retry_ms, 500);      /* so is a retry that is not all digits */
+    char longid[300];
+    memset(longid, 'x', sizeof(longid));
+    memcpy(longid, "id: ", 4);
+    longid[sizeof(longid) - 2] = '\n';
+    longid[sizeof(longid) - 1] = '\n';
+    assert_int_equal(gw_sse_feed(&p, longid, sizeof(longid), on_event, &seen), GW_OK);
+    assert_string_equal(p.last_id, ""); /* too long to keep: forgotten, never cut */
+    gw_sse_reset(&p);
+    assert_int_equal(p.retry_ms, -1);
+    gw_sse_fini(&p);
+    gw_buf_fini(&seen.all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_long_line_refused_in_one_read),
         cmocka_unit_test(test_callback_error_stops_the_feed),
+        cmocka_unit_test(test_last_id_and_retry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

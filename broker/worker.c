@@ -212,6 +212,7 @@ struct upstream {
     link_t waiting;       /* calls queued until UP_READY */
     xfer_t x;
     xfer_t gx;            /* the GET stream of server-initiated messages, while open */
+    char gx_last_id[GW_SSE_ID_MAX + 1]; /* its last event id: the next one resumes after it */
     link_t rlink;         /* in w->relisten while its GET stream waits to be opened again */
     int64_t relisten_ms;
 };
@@ -1760,6 +1761,7 @@ static void stream_start(upstream_t *up)
         .method = "GET",
         .sid = up->sid,
         .proto = up->proto[0] ? up->proto : NULL,
+        .last_event_id = up->gx_last_id[0] ? up->gx_last_id : NULL,
         .timeout_ms = 0, /* as long as the session lives */
     };
     if (w->stopping || up->sid == NULL || up->gx.easy != NULL) {
@@ -1855,6 +1857,14 @@ static void stream_on_done(xfer_t *x, CURLcode rc)
     upstream_t *up = container_of(x, upstream_t, gx);
     wrk_t *w = up->w;
     int live = up->state == UP_READY && (up->in_map || (up->is_catalog && w->cat.up == up));
+    if ((x->status == 404 || x->status == 400) && up->gx_last_id[0] != '\0' && live &&
+        !w->stopping) {
+        /* the backend does not know the event id (it forgot, or never resumes): start afresh */
+        up->gx_last_id[0] = '\0';
+        up->relisten_ms = gw_clock_ms();
+        list_append(&w->relisten, &up->rlink);
+        return;
+    }
     if (x->status == 405 || x->status == 404 || x->status == 400 ||
         (x->head_seen && x->status / 100 == 2 && x->ctype != CTYPE_SSE)) {
         /* no GET stream here (405), or the session is gone: calls find out and re-initialize */
@@ -1866,9 +1876,16 @@ static void stream_on_done(xfer_t *x, CURLcode rc)
         return;
     }
     gw_log_debug("msg=\"GET stream ended, opening it again\" backend=%s session=%s status=%ld "
-                 "curl=\"%s\"",
-                 w->name, up->is_catalog ? "catalog" : up->key, x->status, curl_easy_strerror(rc));
-    up->relisten_ms = gw_clock_ms() + WRK_STREAM_RETRY_MS;
+                 "curl=\"%s\" last_event_id=\"%s\"",
+                 w->name, up->is_catalog ? "catalog" : up->key, x->status, curl_easy_strerror(rc),
+                 x->sse.last_id);
+    if (x->sse.last_id[0] != '\0') {
+        memcpy(up->gx_last_id, x->sse.last_id, sizeof(up->gx_last_id));
+    }
+    /* the backend's retry advice, but never a tight loop against one that closes at once */
+    long wait = x->sse.retry_ms >= 0 ? x->sse.retry_ms : WRK_STREAM_RETRY_MS;
+    wait = wait < 100 ? 100 : wait > WRK_RESUME_WAIT_MAX_MS ? WRK_RESUME_WAIT_MAX_MS : wait;
+    up->relisten_ms = gw_clock_ms() + wait;
     list_append(&w->relisten, &up->rlink);
 }
 

@@ -640,6 +640,33 @@ static gw_err_t recv_within(nng_socket s, int ms, nng_msg **m, gw_envelope_t *e,
     return GW_ETIMEDOUT;
 }
 
+/* Connects like a peer (the greeting, a compatible answer) and says whether the socket added a
+ * pipe within 300 ms (the guard's counter): it never wedges the listener itself. */
+static int listener_takes_pipes(gw_ipc_guard_t *g, const struct sockaddr_un *sa)
+{
+    unsigned before = atomic_load(&g->adds);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(connect(fd, (const struct sockaddr *)sa, sizeof(*sa)), 0);
+    unsigned char greeting[8];
+    size_t got = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    while (got < sizeof(greeting) && poll(&pfd, 1, 300) == 1) {
+        ssize_t n = read(fd, greeting + got, sizeof(greeting) - got);
+        if (n <= 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    assert_int_equal(got, sizeof(greeting));
+    greeting[5] ^= 1;
+    assert_int_equal(write(fd, greeting, sizeof(greeting)), sizeof(greeting));
+    for (int i = 0; i < 30 && atomic_load(&g->adds) == before; i++) {
+        usleep(10000);
+    }
+    close(fd);
+    return atomic_load(&g->adds) != before;
+}
+
 /* A peer that hangs up right after connect(2) stops nng 1.5.2's listener for good (nng issue
  * 1518): it still greets new peers but never hands their pipes to the socket, so what they send
  * is lost. The guard notices (no pipe added after its own handshake), closes that listener and
@@ -674,13 +701,19 @@ static void test_ipc_guard_relistens_a_wedged_listener(void **state)
     assert_int_equal(recv_wait(inbox, &m, &d, &route), GW_OK);
     nng_msg_free(m);
 
-    /* wedge it: connect and hang up before the greeting */
+    /* wedge it: connect and hang up before the greeting. Whether nng's thread greets first is
+     * a race, so hang up until a well-behaved probe shows the wedge. */
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    close(fd);
-    usleep(100000);
+    int wedged = 0;
+    for (int attempt = 0; attempt < 50 && !wedged; attempt++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        close(fd);
+        usleep(20000);
+        wedged = !listener_takes_pipes(&g, &sa);
+    }
+    assert_true(wedged);
     /* a peer that comes now is greeted, but what it sends never arrives */
     assert_int_equal(gw_ipc_dial(&stuck, url), GW_OK);
     usleep(100000);

@@ -29,7 +29,7 @@ test('a worker inbox wedged by a peer that hung up mid-handshake recovers, and a
     const { gw } = stack;
     const s = await initializeSession(gw.url);
     assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
-    for (let i = 0; i < 5; i++) { // one is usually enough; how nng's threads race decides
+    for (let i = 0; i < 10; i++) { // one is usually enough; how nng's threads race decides
         await hangUpMidHandshake(path.join(gw.dir, 'run', 'worker-alpha.ipc'));
     }
     // a router started now dials worker-alpha: its pipe is greeted but never read until the guard acts

@@ -9,21 +9,14 @@ import fs from 'node:fs';
 import {
     McpError, PromptListChangedNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { gatewayConfig, sleep, startEverything, startGateway, stopAll, toYaml, waitFor } from '../lib/index.mjs';
+import { gatewayConfig, sleep, startEverythingPair, startGateway, stopAll, toYaml, waitFor } from '../lib/index.mjs';
 
 let gw;
 let paged;
 let gwServers;
 
 before(async () => {
-    const [ev1, ev2] = await Promise.all([
-        startEverything({ label: 'everything-1' }),
-        startEverything({ label: 'everything-2' }),
-    ]);
-    const servers = [
-        { name: 'ev1', url: ev1.url, prefix: 'ev1_' },
-        { name: 'ev2', url: ev2.url, prefix: 'ev2_' },
-    ];
+    const { servers } = await startEverythingPair();
     gwServers = servers;
     [gw, paged] = await Promise.all([
         startGateway({ servers }),

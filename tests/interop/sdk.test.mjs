@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { initializeSession, rawPost, startEverything, startGateway, stopAll } from '../lib/index.mjs';
+import { initializeSession, rawPost, startEverythingPair, startGateway, stopAll } from '../lib/index.mjs';
 
 let gw;
 let ev1;
@@ -13,17 +13,13 @@ let ev2;
 let directTools;
 
 before(async () => {
-    [ev1, ev2] = await Promise.all([startEverything({ label: 'everything-1' }), startEverything({ label: 'everything-2' })]);
+    let servers;
+    ({ ev1, ev2, servers } = await startEverythingPair());
     // What server-everything itself lists, to compare with what the gateway shows.
     const direct = await initializeSession(ev1.url);
     directTools = (await direct.call('tools/list')).tools.map((t) => t.name);
     await direct.delete();
-    gw = await startGateway({
-        servers: [
-            { name: 'ev1', url: ev1.url, prefix: 'ev1_' },
-            { name: 'ev2', url: ev2.url, prefix: 'ev2_' },
-        ],
-    });
+    gw = await startGateway({ servers });
 });
 
 after(async () => {

@@ -12,21 +12,13 @@ import {
     ListRootsRequestSchema,
     LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { startEverything, startGateway, stopAll, waitFor } from '../lib/index.mjs';
+import { startEverythingPair, startGateway, stopAll, waitFor } from '../lib/index.mjs';
 
 let gw;
 
 before(async () => {
-    const [ev1, ev2] = await Promise.all([
-        startEverything({ label: 'everything-1' }),
-        startEverything({ label: 'everything-2' }),
-    ]);
-    gw = await startGateway({
-        servers: [
-            { name: 'ev1', url: ev1.url, prefix: 'ev1_' },
-            { name: 'ev2', url: ev2.url, prefix: 'ev2_' },
-        ],
-    });
+    const { servers } = await startEverythingPair();
+    gw = await startGateway({ servers });
 });
 
 after(async () => {

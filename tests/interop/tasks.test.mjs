@@ -4,21 +4,13 @@
 // backend that offers tasks with gateway cursors.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { initializeSession, sleep, startEverything, startGateway, stopAll, toolText } from '../lib/index.mjs';
+import { initializeSession, sleep, startEverythingPair, startGateway, stopAll, toolText } from '../lib/index.mjs';
 
 let gw;
 
 before(async () => {
-    const [ev1, ev2] = await Promise.all([
-        startEverything({ label: 'everything-1' }),
-        startEverything({ label: 'everything-2' }),
-    ]);
-    gw = await startGateway({
-        servers: [
-            { name: 'ev1', url: ev1.url, prefix: 'ev1_' },
-            { name: 'ev2', url: ev2.url, prefix: 'ev2_' },
-        ],
-    });
+    const { servers } = await startEverythingPair();
+    gw = await startGateway({ servers });
 });
 
 after(async () => {

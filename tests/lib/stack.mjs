@@ -1,6 +1,6 @@
 // The standard integration setup: two C test backends (alpha: JSON replies, beta: SSE replies)
 // behind one gateway with the prefixes alpha_ and beta_.
-import { startBackend, startGateway } from './servers.mjs';
+import { startBackend, startEverything, startGateway } from './servers.mjs';
 
 export const ALPHA_HEADER = { name: 'X-Backend-Secret', value: 'alpha-only-secret' };
 
@@ -31,4 +31,21 @@ export async function startStack({ extra = {}, routers = 2, betaSse = true } = {
             return r;
         },
     };
+}
+
+/**
+ * The interop setup: two @modelcontextprotocol/server-everything behind prefixes ev1_ and ev2_.
+ * Starts them and returns {ev1, ev2, servers} (servers: the gateway config entries); the
+ * caller starts the gateway(s) it wants in front of them.
+ */
+export async function startEverythingPair() {
+    const [ev1, ev2] = await Promise.all([
+        startEverything({ label: 'everything-1' }),
+        startEverything({ label: 'everything-2' }),
+    ]);
+    const servers = [
+        { name: 'ev1', url: ev1.url, prefix: 'ev1_' },
+        { name: 'ev2', url: ev2.url, prefix: 'ev2_' },
+    ];
+    return { ev1, ev2, servers };
 }

@@ -1127,15 +1127,10 @@ static int ctl_session_show(yajl_val args, yajl_gen g, char *err, size_t errlen)
 
 /* log-level LEVEL: every process logs at LEVEL from now on (until it restarts or a reload sets
  * the configured level again). */
-static int ctl_log_level(yajl_val args, yajl_gen g, char *err, size_t errlen)
+/* Sets the log level of every process now (the broker's, and its routers' and workers');
+ * returns how many processes that is. */
+static size_t set_log_level_everywhere(int level)
 {
-    const char *name = gw_json_get_string(args, "level");
-    int level = name != NULL ? gw_log_level_parse(name) : -1;
-    if (level < 0) {
-        snprintf(err, errlen, "not a log level: %s (err, warning, notice, info, debug)",
-                 name != NULL ? name : "(none given)");
-        return 1;
-    }
     gw_log_threshold = level;
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
     e.method = GW_STR("log-level");
@@ -1157,9 +1152,22 @@ static int ctl_log_level(yajl_val args, yajl_gen g, char *err, size_t errlen)
     }
     gw_log_notice("msg=\"log level set\" level=%s processes=%zu", gw_log_level_name(level),
                   sent + 1);
+    return sent + 1;
+}
+
+static int ctl_log_level(yajl_val args, yajl_gen g, char *err, size_t errlen)
+{
+    const char *name = gw_json_get_string(args, "level");
+    int level = name != NULL ? gw_log_level_parse(name) : -1;
+    if (level < 0) {
+        snprintf(err, errlen, "not a log level: %s (err, warning, notice, info, debug)",
+                 name != NULL ? name : "(none given)");
+        return 1;
+    }
+    size_t sent = set_log_level_everywhere(level);
     yajl_gen_map_open(g);
     gen_kv_str(g, "level", gw_log_level_name(level));
-    gen_kv_int(g, "processes", (long long)(sent + 1));
+    gen_kv_int(g, "processes", (long long)sent);
     yajl_gen_map_close(g);
     return 0;
 }
@@ -1695,6 +1703,33 @@ static const char *immutable_change(const gw_config_t *a, const gw_config_t *b)
  * are started, stopped or restarted; the others keep their upstream sessions); sessions continue.
  * Settings routers read at start (limits, http) apply as routers restart. Returns 0 when applied,
  * with a summary in msg; else 1 with the reason. */
+static int same_strings(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb) {
+        return 0;
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i], b[i]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Do the settings a router reads at its start (limits, http, log.format) differ? */
+static int router_settings_differ(const gw_config_t *a, const gw_config_t *b)
+{
+    return a->max_request_body != b->max_request_body ||
+           a->max_header_size != b->max_header_size ||
+           a->client_timeout_ms != b->client_timeout_ms ||
+           a->max_concurrent_requests_per_session != b->max_concurrent_requests_per_session ||
+           a->sse_heartbeat_ms != b->sse_heartbeat_ms || a->log_json != b->log_json ||
+           !same_strings(a->allowed_hosts, a->nallowed_hosts, b->allowed_hosts,
+                         b->nallowed_hosts) ||
+           !same_strings(a->allowed_origins, a->nallowed_origins, b->allowed_origins,
+                         b->nallowed_origins);
+}
+
 static int reload_config(char *msg, size_t msglen)
 {
     char err[512];
@@ -1753,12 +1788,24 @@ static int reload_config(char *msg, size_t msglen)
     announce_list_changes();
     gw_log_setup("broker", B.cfg->log_level);
     gw_log_set_json(B.cfg->log_json);
+    if (prev->log_level != next->log_level) {
+        set_log_level_everywhere(next->log_level);
+    }
+    /* Routers read limits and http at their start: restart them (each finishes what it has in
+     * flight; the shared listening sockets hold new connections until the new one accepts). */
+    int restart_routers = router_settings_differ(prev, next);
+    for (unsigned i = 0; restart_routers && i < next->routers; i++) {
+        char rname[32];
+        snprintf(rname, sizeof(rname), "router.%u", i);
+        brk_sup_restart(&B.sup, rname);
+    }
     gw_config_destroy(prev);
     push_routes();
-    snprintf(msg, msglen, "applied: %zu servers added, %zu removed, %zu changed", added, removed,
-             changed);
-    gw_log_notice("msg=\"reload applied\" added=%zu removed=%zu changed=%zu servers=%zu", added,
-                  removed, changed, B.cfg->nservers);
+    snprintf(msg, msglen, "applied: %zu servers added, %zu removed, %zu changed%s", added, removed,
+             changed, restart_routers ? "; routers restarted for limits/http" : "");
+    gw_log_notice("msg=\"reload applied\" added=%zu removed=%zu changed=%zu servers=%zu "
+                  "routers_restarted=%d",
+                  added, removed, changed, B.cfg->nservers, restart_routers);
     return 0;
 }
 

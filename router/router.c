@@ -1415,6 +1415,19 @@ static void on_peer_event(h2o_socket_t *sock, const char *err)
     }
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+/* A router takes connections once it has a routing table: before, it could only answer
+ * "unknown tool" (a router restarted under load shares the listening sockets with live ones,
+ * which take the connections meanwhile). */
+static void start_accepting(void)
+{
+    for (size_t i = 0; i < R.nlisteners && !R.stopping; i++) {
+        h2o_socket_read_start(R.listeners[i], on_accept);
+    }
+    gw_log_debug("msg=\"accepting connections\" listeners=%zu", R.nlisteners);
+}
+
 static void on_routes(const gw_envelope_t *e)
 {
     if (e->kind != GW_ENV_CHUNK) {
@@ -1438,8 +1451,12 @@ static void on_routes(const gw_envelope_t *e)
         }
         gw_log_debug("msg=\"routing table\" generation=%llu tools=%zu",
                      (unsigned long long)r->generation, r->nkeys[KEY_TOOLS]);
+        int first = R.routes == NULL;
         routes_destroy(R.routes);
         R.routes = r;
+        if (first) {
+            start_accepting();
+        }
     }
     yajl_tree_free(root);
     /* Tell the broker this is in force (a DELETE waits for it). */
@@ -2571,8 +2588,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nfds; i++) {
         fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
         fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        /* accepting starts with the first routing table (start_accepting) */
         R.listeners[i] = h2o_evloop_socket_create(R.ctx.loop, fds[i], H2O_SOCKET_FLAG_DONT_READ);
-        h2o_socket_read_start(R.listeners[i], on_accept);
         R.nlisteners++;
     }
     if (pipe2(R.signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {

@@ -127,3 +127,28 @@ test('servers added, changed and removed while calls to alpha never fail', { tim
     const alphaWorker = st.processes.find((p) => p.name === 'worker.alpha');
     assert.equal(alphaWorker.restarts, 0);
 });
+
+test('a reload that changes limits restarts the routers so that they apply; log.level applies at once everywhere', async () => {
+    const s = await initializeSession(stack.gw.url);
+    const big = { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'alpha_echo', arguments: { text: 'x'.repeat(4096) } } };
+    assert.equal((await s.post(big)).status, 200);
+    const before = (await stack.gw.status()).processes.filter((p) => p.role === 'router').map((p) => p.pid);
+    const write = (extra) => fs.writeFileSync(stack.gw.configFile, toYaml(gatewayConfig(stack.gw.dir, { servers, extra })));
+    try {
+        write({ limits: { max_request_body: '2KiB' }, log: { level: 'debug' } });
+        const r = await reload();
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /routers restarted/);
+        await waitFor(async () => (await s.post(big)).status === 413, { what: 'the new body limit', timeoutMs: 15000 });
+        const after = (await stack.gw.status()).processes.filter((p) => p.role === 'router').map((p) => p.pid);
+        assert.equal(after.length, before.length);
+        assert.ok(after.every((pid) => !before.includes(pid)), 'every router was restarted');
+        // the session survives its router, small requests are served, and debug lines appear in a worker
+        assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
+        await waitFor(() => /level=debug proc=worker\.alpha/.test(stack.gw.logs()), { what: 'a worker debug line' });
+    } finally {
+        write({});
+        assert.equal((await reload()).code, 0);
+    }
+    await waitFor(async () => (await s.post(big)).status === 200, { what: 'the default limit again', timeoutMs: 15000 });
+});

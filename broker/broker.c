@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/envelope.h"
+#include "common/hash.h"
 #include "common/ipc.h"
 #include "common/json.h"
 #include "common/jsonrpc.h"
@@ -126,11 +127,7 @@ static broker_t B;
 
 static unsigned session_hash(const char *uuid)
 {
-    unsigned h = 2166136261u;
-    for (const char *p = uuid; *p; p++) {
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    }
-    return h & (SESSION_BUCKETS - 1);
+    return (unsigned)gw_hash(uuid, strlen(uuid)) & (SESSION_BUCKETS - 1);
 }
 
 static session_t *session_find(const char *uuid, size_t len)

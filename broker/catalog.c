@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "broker/catalog.h"
+#include "common/hash.h"
 #include "common/json.h"
 #include "common/log.h"
 
@@ -109,11 +110,7 @@ size_t brk_catalog_reported(const brk_catalog_t *cat)
 
 static uint64_t hash_str(const char *s)
 {
-    uint64_t h = 1469598103934665603u;
-    for (; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    }
-    return h;
+    return gw_hash(s, strlen(s));
 }
 
 /* Rebuilds cat->merged from the backends: config order, first owner of a key wins. */
@@ -346,12 +343,10 @@ int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name)
 
 uint64_t brk_catalog_digest(const brk_catalog_t *cat, brk_list_t l)
 {
-    uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a over the items as clients see them */
+    uint64_t h = GW_HASH_INIT; /* over the items as clients see them */
     for (size_t i = 0; i < cat->nmerged[l]; i++) {
-        for (const char *p = cat->merged[l][i]->json; *p; p++) {
-            h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
-        }
-        h = (h ^ 0xffu) * UINT64_C(1099511628211); /* item boundary */
+        const char *json = cat->merged[l][i]->json;
+        h = gw_hash_more(h, json, strlen(json) + 1); /* the NUL marks the item's end */
     }
     return h;
 }

@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/envelope.h"
+#include "common/hash.h"
 #include "common/err.h"
 #include "common/ipc.h"
 #include "common/json.h"
@@ -814,13 +815,7 @@ static int rpc_outcome(xfer_t *x, CURLcode rc, const char *what, yajl_val *tree,
 
 static size_t key_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return (size_t)h;
+    return (size_t)gw_hash(s, n);
 }
 
 static upstream_t *sessmap_find(wrk_t *w, const char *key, size_t n)

@@ -6,17 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/streams.h"
 
 #define BUCKETS 4096 /* a power of two */
 
 static size_t hash_key(const char *k, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ (unsigned char)k[i]) * 16777619u;
-    }
-    return h & (BUCKETS - 1);
+    return (size_t)gw_hash(k, n) & (BUCKETS - 1);
 }
 
 static void base36(uint64_t v, char *out, size_t outlen)

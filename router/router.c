@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/envelope.h"
+#include "common/hash.h"
 #include "common/ipc.h"
 #include "common/json.h"
 #include "common/jsonrpc.h"
@@ -855,11 +856,7 @@ static void revoked_apply(yajl_val root)
 /* The slot of session uuid's entry (where a new one goes when there is none). */
 static session_use_t **session_use_slot(gw_str_t uuid)
 {
-    unsigned h = 2166136261u;
-    for (size_t i = 0; i < uuid.len; i++) {
-        h = (h ^ (unsigned char)uuid.ptr[i]) * 16777619u;
-    }
-    session_use_t **slot = &R.uses[h & (USE_BUCKETS - 1)];
+    session_use_t **slot = &R.uses[gw_hash(uuid.ptr, uuid.len) & (USE_BUCKETS - 1)];
     while (*slot != NULL && !gw_str_eq(uuid, (*slot)->uuid)) {
         slot = &(*slot)->hash_next;
     }

@@ -163,6 +163,21 @@ static session_t *session_add(const char *uuid, int64_t now, int64_t expires)
     return s;
 }
 
+/* The session a router names: one this broker never saw (it was restarted) exists all the same,
+ * since the router checked its token; it is learnt, valid until the longest possible expiry.
+ * NULL only when out of memory. */
+static session_t *session_find_or_learn(gw_str_t id)
+{
+    session_t *s = session_find(id.ptr, id.len);
+    if (s == NULL && id.len == GW_UUID_TEXT_LEN) {
+        char uuid[GW_UUID_TEXT_LEN + 1];
+        snprintf(uuid, sizeof(uuid), "%.*s", (int)id.len, id.ptr);
+        int64_t now = gw_wallclock_s();
+        s = session_add(uuid, now, now + (int64_t)B.cfg->session_ttl_s);
+    }
+    return s;
+}
+
 /* Live sessions created from one client address (limits.max_sessions_per_client). A scan is
  * fine at initialize rates; a map per address is the step up if it shows in a profile. */
 static size_t sessions_of_client(const char *client)
@@ -303,13 +318,11 @@ static void replay_one(void *arg, const char *id, const char *json, size_t len)
     stream_send(arg, id, json, len);
 }
 
-static session_t *session_add(const char *uuid, int64_t now, int64_t expires);
-
 /* A router opens a client's GET stream: the newest stream of a session holds it (an older one is
  * ended), events after Last-Event-ID are replayed, then every new event follows. */
 static void handle_stream_open(const gw_envelope_t *e)
 {
-    session_t *s = session_find(e->session.ptr, e->session.len);
+    session_t *s = session_find_or_learn(e->session);
     if (s != NULL && s->revoked) {
         gw_buf_t b;
         gw_buf_init(&b);
@@ -317,12 +330,6 @@ static void handle_stream_open(const gw_envelope_t *e)
         reply(e->origin, e->corr, GW_ENV_END, 404, b.data, b.len);
         gw_buf_fini(&b);
         return;
-    }
-    if (s == NULL) { /* a session from before a broker restart: the router checked its token */
-        char uuid[GW_UUID_TEXT_LEN + 1];
-        snprintf(uuid, sizeof(uuid), "%.*s", (int)e->session.len, e->session.ptr);
-        int64_t now = gw_wallclock_s();
-        s = session_add(uuid, now, now + (int64_t)B.cfg->session_ttl_s);
     }
     gw_stream_t *st = s != NULL ? gw_streams_get(&B.streams, e->session.ptr, e->session.len) : NULL;
     if (st == NULL) {
@@ -654,22 +661,14 @@ static unsigned close_upstream(gw_str_t session, gw_str_t request_id, uint64_t c
 
 static void handle_session_delete(const gw_envelope_t *e)
 {
-    session_t *s = session_find(e->session.ptr, e->session.len);
-    if (s != NULL && s->revoked) {
-        reply(e->origin, e->corr, GW_ENV_END, 404, NULL, 0);
+    session_t *s = session_find_or_learn(e->session); /* its revocation is kept until then */
+    if (s == NULL) {
+        reply(e->origin, e->corr, GW_ENV_END, 503, NULL, 0);
         return;
     }
-    if (s == NULL) {
-        /* A session this broker never saw (it was restarted): the router checked the token,
-         * so the session exists; remember the revocation until the longest possible expiry. */
-        char uuid[GW_UUID_TEXT_LEN + 1];
-        snprintf(uuid, sizeof(uuid), "%.*s", (int)e->session.len, e->session.ptr);
-        int64_t now = gw_wallclock_s();
-        s = session_add(uuid, now, now + (int64_t)B.cfg->session_ttl_s);
-        if (s == NULL) {
-            reply(e->origin, e->corr, GW_ENV_END, 503, NULL, 0);
-            return;
-        }
+    if (s->revoked) {
+        reply(e->origin, e->corr, GW_ENV_END, 404, NULL, 0);
+        return;
     }
     s->revoked = 1;
     B.nrevoked++;

@@ -354,6 +354,7 @@ struct wrk {
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
     uint64_t next_corr;
     uint64_t next_rpc_id;
+    int tasks; /* the backend offers tasks (its catalog session's capabilities) */
     int stopping;
     int64_t stop_deadline;
     int sig_fd; /* read end of the self-pipe */
@@ -1271,6 +1272,7 @@ static void session_on_done(xfer_t *x, CURLcode rc)
     x->sid = NULL;
     if (up->is_catalog) {
         up->init_result = tree;
+        w->tasks = gw_json_get(gw_json_get(result, "capabilities"), "tasks") != NULL;
     } else {
         yajl_tree_free(tree);
     }
@@ -1496,7 +1498,8 @@ static int tasks_rewrite(wrk_t *w, const char *data, size_t len, int list_reply,
                          gw_buf_t *out)
 {
     static const char related[] = "io.modelcontextprotocol/related-task";
-    if (!list_reply && memmem(data, len, "\"taskId\"", 8) == NULL) {
+    if (!w->tasks || (!list_reply && memmem(data, len, "\"taskId\"", 8) == NULL)) {
+        /* a backend without tasks costs its answers nothing here (every reply passes by) */
         return 0;
     }
     char err[64];

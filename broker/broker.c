@@ -1338,12 +1338,14 @@ static void check_ready(void)
         return;
     }
     unsigned routers = 0;
+    int applied = 1; /* every router routes with the latest table (the backends reported in it) */
     for (unsigned i = 0; i < B.cfg->routers && i < MAX_ROUTERS; i++) {
         routers += B.subs[i].active;
+        applied &= !B.subs[i].active || B.subs[i].acked >= B.routes_seq;
     }
     int backends_in = brk_catalog_reported(&B.cat) == B.cat.nbackends ||
                       gw_clock_ms() - B.start_ms > READY_WAIT_MS;
-    if (routers < B.cfg->routers || !backends_in) {
+    if (routers < B.cfg->routers || !backends_in || !applied) {
         return;
     }
     B.ready = 1;

@@ -78,8 +78,8 @@ gw_err_t brk_admin_open(brk_admin_t **out, const char *address, uint16_t port,
         a->conns[i].fd = -1;
         gw_buf_init(&a->conns[i].out);
     }
-    unsigned bound = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                              : ((struct sockaddr_in *)&ss)->sin_port);
+    unsigned bound =
+        ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
     snprintf(desc, desclen, v6 ? "[%s]:%u" : "%s:%u", address, bound);
     *out = a;
     return GW_OK;
@@ -184,8 +184,8 @@ static void conn_read(brk_admin_t *a, conn_t *c)
     char method[8] = "";
     char path[256] = "";
     if (sscanf(c->in, "%7s %255s", method, path) != 2) {
-        gw_buf_appends(&c->out,
-                       "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        gw_buf_appends(
+            &c->out, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;
     }
     char *q = strchr(path, '?');

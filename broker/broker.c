@@ -103,7 +103,8 @@ typedef struct broker {
     uint64_t next_delete;
     gw_metrics_t *metrics; /* <runtime_dir>/metrics: one slot per child */
     unsigned metrics_slots;
-    char worker_slots[GW_METRICS_SLOTS_MAX][GW_SERVER_NAME_MAX + 1]; /* server of each worker slot */
+    char worker_slots[GW_METRICS_SLOTS_MAX]
+                     [GW_SERVER_NAME_MAX + 1]; /* server of each worker slot */
     unsigned nworker_slots;
     brk_admin_t *admin;
     char admin_desc[80];
@@ -114,10 +115,10 @@ typedef struct broker {
     int64_t drain_started_ms;
     int64_t start_ms;
     int64_t next_sweep_ms;
-    gw_streams_t streams;                /* the clients' GET streams */
-    uint64_t list_digest[BRK_NLISTS];    /* what clients last saw of each list */
-    int64_t next_idle_ms;   /* when to look for idle sessions next */
-    uint64_t idle_expired; /* sessions ended by sessions.idle_timeout */
+    gw_streams_t streams;             /* the clients' GET streams */
+    uint64_t list_digest[BRK_NLISTS]; /* what clients last saw of each list */
+    int64_t next_idle_ms;             /* when to look for idle sessions next */
+    uint64_t idle_expired;            /* sessions ended by sessions.idle_timeout */
     gw_str_t request_id; /* of the message being handled, for log lines deep in replies */
 } broker_t;
 
@@ -269,8 +270,8 @@ static void reply_rpc_error_status(const gw_envelope_t *req, unsigned status, in
     gw_log_info("msg=rejected status=%u code=%d reason=\"%s\" request_id=%.*s", status, code, msg,
                 (int)req->request_id.len, req->request_id.ptr);
     gw_rpc_error(&b, req->rpc_id.ptr, req->rpc_id.len, code, msg);
-    gw_envelope_t e = {.kind = GW_ENV_HEAD, .corr = req->corr, .status = status,
-                       .flags = GW_ENV_F_FINAL};
+    gw_envelope_t e = {
+        .kind = GW_ENV_HEAD, .corr = req->corr, .status = status, .flags = GW_ENV_F_FINAL};
     e.body = (gw_str_t){b.data, b.len};
     send_to(req->origin, &e);
     gw_buf_fini(&b);
@@ -535,7 +536,8 @@ static void handle_initialize(const gw_envelope_t *e)
                              .caps = e->caps};
     char token[GW_TOKEN_MAX];
     char uuid[GW_UUID_TEXT_LEN + 1];
-    if (gw_uuid_random(c.uuid) != GW_OK || gw_token_seal(B.keys, &c, token, sizeof(token)) != GW_OK) {
+    if (gw_uuid_random(c.uuid) != GW_OK ||
+        gw_token_seal(B.keys, &c, token, sizeof(token)) != GW_OK) {
         reply_rpc_error(e, GW_RPC_INTERNAL_ERROR, "cannot create a session");
         return;
     }
@@ -621,15 +623,15 @@ static void handle_list(const gw_envelope_t *e)
     gw_buf_t msg;
     gw_buf_init(&result);
     gw_buf_init(&msg);
-    gw_err_t rc = brk_catalog_page(&B.cat, list_methods[m].list,
-                                   cursor ? YAJL_GET_STRING(cursor) : NULL, B.cfg->page_size,
-                                   &result);
+    gw_err_t rc =
+        brk_catalog_page(&B.cat, list_methods[m].list, cursor ? YAJL_GET_STRING(cursor) : NULL,
+                         B.cfg->page_size, &result);
     yajl_tree_free(body);
     if (rc == GW_EINVAL) {
         reply_rpc_error(e, GW_RPC_INVALID_PARAMS,
                         "Invalid params: unknown or stale cursor (the list changed; start over)");
-    } else if (rc != GW_OK ||
-               gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data, result.len) != GW_OK) {
+    } else if (rc != GW_OK || gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data,
+                                            result.len) != GW_OK) {
         reply_rpc_error(e, GW_RPC_INTERNAL_ERROR, "out of memory");
     } else {
         reply_json(e->origin, e->corr, NULL, msg.data, msg.len);
@@ -675,7 +677,8 @@ static void handle_session_delete(const gw_envelope_t *e)
     stream_forget(s->uuid, strlen(s->uuid));
     push_revoked(-1, &s, 1);
     pending_delete_t *d = NULL;
-    if (e->origin.len > 0 && B.ndeletes < MAX_PENDING_DELETES && e->origin.len < sizeof(d->origin)) {
+    if (e->origin.len > 0 && B.ndeletes < MAX_PENDING_DELETES &&
+        e->origin.len < sizeof(d->origin)) {
         d = &B.deletes[B.ndeletes++];
         d->id = DELETE_CORR_BASE + ++B.next_delete;
         d->seq = B.routes_seq;
@@ -961,8 +964,8 @@ static void control_status(yajl_gen g)
         gw_json_gen_cstr(g, "prefix");
         gw_json_gen_cstr(g, b->conf->prefix);
         gw_json_gen_cstr(g, "state");
-        gw_json_gen_cstr(g, w != NULL && w->state == BRK_CHILD_FAILED ? "failed"
-                                                                       : states[b->state]);
+        gw_json_gen_cstr(g,
+                         w != NULL && w->state == BRK_CHILD_FAILED ? "failed" : states[b->state]);
         gw_json_gen_cstr(g, "tools");
         yajl_gen_integer(g, (long long)b->nitems[BRK_TOOLS]);
         if (b->error != NULL) {
@@ -1272,8 +1275,8 @@ static void on_control_message(const gw_ipc_route_t *route, const gw_envelope_t 
             cmd = &control_commands[i];
         }
     }
-    yajl_val args = e->body.len > 0 ? gw_json_parse(e->body.ptr, e->body.len, err, sizeof(err))
-                                    : NULL;
+    yajl_val args =
+        e->body.len > 0 ? gw_json_parse(e->body.ptr, e->body.len, err, sizeof(err)) : NULL;
     if (cmd == NULL) {
         snprintf(err, sizeof(err), "unknown command: %.*s", (int)e->method.len, e->method.ptr);
     } else if (e->body.len == 0 || args != NULL) {
@@ -1385,8 +1388,8 @@ static int bind_listeners(void)
             (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
             bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0 ||
             getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
-            gw_log_err("msg=\"cannot listen\" address=%s port=%u error=\"%s\"", l->address,
-                       l->port, strerror(errno));
+            gw_log_err("msg=\"cannot listen\" address=%s port=%u error=\"%s\"", l->address, l->port,
+                       strerror(errno));
             if (fd >= 0) {
                 close(fd);
             }
@@ -1448,7 +1451,7 @@ static int add_worker(const char *program, const char *server)
     char slot[16];
     snprintf(name, sizeof(name), "worker.%s", server);
     snprintf(slot, sizeof(slot), "%ld", worker_slot(server));
-    char *argv[] = {(char *)program, "-c", B.config_path, "--server", (char *)server,
+    char *argv[] = {(char *)program,  "-c", B.config_path, "--server", (char *)server,
                     "--metrics-slot", slot, NULL};
     return brk_sup_add(&B.sup, BRK_ROLE_WORKER, name, argv, NULL) != NULL ? 0 : -1;
 }
@@ -1466,8 +1469,8 @@ static int add_children(void)
     char fds[128] = "";
     size_t off = 0;
     for (size_t i = 0; i < B.nlisten; i++) {
-        off += (size_t)snprintf(fds + off, sizeof(fds) - off, "%s%d", i ? "," : "",
-                                B.listen_fds[i]);
+        off +=
+            (size_t)snprintf(fds + off, sizeof(fds) - off, "%s%d", i ? "," : "", B.listen_fds[i]);
     }
     for (unsigned i = 0; i < B.cfg->routers; i++) {
         char idx[16];
@@ -1628,15 +1631,16 @@ static void admin_metrics(void *arg, gw_buf_t *out)
         gw_buf_appendf(out, "mcpgw_process_restarts_total{process=\"%s\"} %u\n",
                        B.sup.children[i].name, B.sup.children[i].restarts);
     }
-    gw_buf_appendf(out, "# HELP mcpgw_name_collisions Catalog items hidden by a name collision.\n"
-                        "# TYPE mcpgw_name_collisions gauge\nmcpgw_name_collisions %zu\n",
+    gw_buf_appendf(out,
+                   "# HELP mcpgw_name_collisions Catalog items hidden by a name collision.\n"
+                   "# TYPE mcpgw_name_collisions gauge\nmcpgw_name_collisions %zu\n",
                    B.cat.collisions);
 }
 
 static int admin_ready(void *arg, char *why, size_t whylen)
 {
-    size_t need = B.cfg->ready_min_backends < B.cat.nbackends ? B.cfg->ready_min_backends
-                                                                : B.cat.nbackends;
+    size_t need =
+        B.cfg->ready_min_backends < B.cat.nbackends ? B.cfg->ready_min_backends : B.cat.nbackends;
     if (!B.ready) {
         snprintf(why, whylen, "starting");
         return 0;
@@ -1717,8 +1721,7 @@ static int same_strings(char *const *a, size_t na, char *const *b, size_t nb)
 /* Do the settings a router reads at its start (limits, http, log.format) differ? */
 static int router_settings_differ(const gw_config_t *a, const gw_config_t *b)
 {
-    return a->max_request_body != b->max_request_body ||
-           a->max_header_size != b->max_header_size ||
+    return a->max_request_body != b->max_request_body || a->max_header_size != b->max_header_size ||
            a->client_timeout_ms != b->client_timeout_ms ||
            a->max_concurrent_requests_per_session != b->max_concurrent_requests_per_session ||
            a->sse_heartbeat_ms != b->sse_heartbeat_ms || a->log_json != b->log_json ||

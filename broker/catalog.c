@@ -148,8 +148,8 @@ static gw_err_t merge(brk_catalog_t *cat)
                     collisions++;
                     gw_log_warn("msg=\"name collision; the later backend's item is hidden\" "
                                 "list=%s key=\"%s\" kept=%s hidden=%s",
-                                lists[l].key, it->key,
-                                cat->backends[seen[slot]->server].conf->name, b->conf->name);
+                                lists[l].key, it->key, cat->backends[seen[slot]->server].conf->name,
+                                b->conf->name);
                     continue;
                 }
                 seen[slot] = it;
@@ -408,8 +408,8 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cu
     size_t offset = 0;
     if (cursor != NULL) {
         uint64_t gen;
-        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != cat->generation ||
-            offset == 0 || offset >= cat->nmerged[l]) {
+        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != cat->generation || offset == 0 ||
+            offset >= cat->nmerged[l]) {
             return GW_EINVAL;
         }
     }
@@ -493,8 +493,8 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
     for (size_t i = 0; i < cat->nbackends; i++) {
         const brk_backend_t *b = &cat->backends[i];
         char e[64];
-        yajl_val caps =
-            b->capabilities ? gw_json_parse(b->capabilities, strlen(b->capabilities), e, sizeof(e))
+        yajl_val caps = b->capabilities
+                            ? gw_json_parse(b->capabilities, strlen(b->capabilities), e, sizeof(e))
                             : NULL;
         if (caps != NULL && ntrees < 64) {
             trees[ntrees++] = caps;

@@ -35,9 +35,9 @@ typedef struct command {
     const char *words; /* "session kill" */
     const char *arg;   /* "ID", "FILE", "[--backend NAME]" or NULL */
     const char *help;
-    const char *op;       /* the control operation; NULL for local commands */
-    const char *arg_key;  /* the argument's key in the request's JSON */
-    print_fn print;       /* human-readable output of the reply */
+    const char *op;      /* the control operation; NULL for local commands */
+    const char *arg_key; /* the argument's key in the request's JSON */
+    print_fn print;      /* human-readable output of the reply */
 } command_t;
 
 static const char *str_or(yajl_val v, const char *key, const char *dflt)
@@ -380,7 +380,8 @@ int main(int argc, char **argv)
     }
     gw_buf_t args;
     gw_buf_init(&args);
-    const char *value = cmd->arg_key != NULL && strcmp(cmd->arg_key, "backend") == 0 ? backend : arg;
+    const char *value =
+        cmd->arg_key != NULL && strcmp(cmd->arg_key, "backend") == 0 ? backend : arg;
     if (cmd->arg_key != NULL && value != NULL) {
         gw_buf_appendf(&args, "{\"%s\":", cmd->arg_key);
         gw_buf_append_json_string(&args, value, strlen(value));

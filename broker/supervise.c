@@ -18,8 +18,8 @@
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
-#define QUICK_DEATH_MS 10000   /* a death sooner than this after start counts as quick */
-#define CRASH_LOOP_DEATHS 5    /* this many quick deaths in a row is a crash loop */
+#define QUICK_DEATH_MS 10000  /* a death sooner than this after start counts as quick */
+#define CRASH_LOOP_DEATHS 5   /* this many quick deaths in a row is a crash loop */
 #define FAILED_RETRY_MS 30000 /* a failed child is still retried, this slowly */
 
 static const char *const state_names[] = {
@@ -54,8 +54,8 @@ void brk_sup_fini(brk_supervisor_t *s)
     memset(s, 0, sizeof(*s));
 }
 
-brk_child_t *brk_sup_add(brk_supervisor_t *s, brk_role_t role, const char *name,
-                         char *const argv[], const int *keep_fds)
+brk_child_t *brk_sup_add(brk_supervisor_t *s, brk_role_t role, const char *name, char *const argv[],
+                         const int *keep_fds)
 {
     if (s->nchildren == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;

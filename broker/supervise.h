@@ -22,10 +22,10 @@ typedef enum brk_child_state {
 
 typedef struct brk_child {
     brk_role_t role;
-    char name[48];   /* "router.0", "worker.alpha" */
-    char *argv[12];  /* owned strings, NULL-terminated */
+    char name[48];    /* "router.0", "worker.alpha" */
+    char *argv[12];   /* owned strings, NULL-terminated */
     int keep_fds[16]; /* fds the child inherits (listeners), -1 terminated */
-    pid_t pid;       /* 0 when not running */
+    pid_t pid;        /* 0 when not running */
     brk_child_state_t state;
     unsigned restarts;
     int64_t started_ms;
@@ -45,8 +45,8 @@ typedef struct brk_supervisor {
 void brk_sup_init(brk_supervisor_t *s);
 void brk_sup_fini(brk_supervisor_t *s);
 /* Adds a child; argv[0] is the program path. keep_fds may be NULL. */
-brk_child_t *brk_sup_add(brk_supervisor_t *s, brk_role_t role, const char *name,
-                         char *const argv[], const int *keep_fds);
+brk_child_t *brk_sup_add(brk_supervisor_t *s, brk_role_t role, const char *name, char *const argv[],
+                         const int *keep_fds);
 /* Starts every child that is due (new, or its backoff has passed). */
 void brk_sup_start_due(brk_supervisor_t *s, int64_t now_ms);
 /* Reaps exited children (call on SIGCHLD) and schedules their restarts. */

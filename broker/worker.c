@@ -46,9 +46,9 @@
 #define WRK_KEY_MAX 64         /* longest gateway session uuid text accepted */
 #define WRK_IDLE_EASY_MAX 64   /* easy handles kept for reuse */
 #define WRK_CATALOG_PAGES_MAX 1000
-#define WRK_RECV_BATCH 256    /* messages taken from one socket per loop turn */
+#define WRK_RECV_BATCH 256     /* messages taken from one socket per loop turn */
 #define WRK_BACKLOG_POLL_MS 10 /* safety net: the outboxes' send fds wake the loop first */
-#define WRK_OUTBOXES 128      /* distinct callers (routers, the broker) replied to */
+#define WRK_OUTBOXES 128       /* distinct callers (routers, the broker) replied to */
 #define WRK_OUTBOX_MAX_QUEUED 65536
 #define WRK_IDLE_POLL_MS 1000
 #define WRK_SESSMAP_MIN 64
@@ -148,9 +148,9 @@ typedef struct xfer_req {
     const char *method; /* "POST" or "DELETE" */
     const char *body;   /* POST body, borrowed until the transfer ends */
     size_t len;
-    const char *sid;   /* Mcp-Session-Id to send, or NULL */
-    const char *proto; /* MCP-Protocol-Version to send, or NULL */
-    const char *rid;   /* x-request-id to send, or NULL/"" */
+    const char *sid;           /* Mcp-Session-Id to send, or NULL */
+    const char *proto;         /* MCP-Protocol-Version to send, or NULL */
+    const char *rid;           /* x-request-id to send, or NULL/"" */
     const char *last_event_id; /* GET: resume a stream after this event, or NULL */
     uint64_t timeout_ms;
 } xfer_req_t;
@@ -212,9 +212,9 @@ struct upstream {
     yajl_val init_result; /* catalog session only: the InitializeResult tree */
     link_t waiting;       /* calls queued until UP_READY */
     xfer_t x;
-    xfer_t gx;            /* the GET stream of server-initiated messages, while open */
+    xfer_t gx; /* the GET stream of server-initiated messages, while open */
     char gx_last_id[GW_SSE_ID_MAX + 1]; /* its last event id: the next one resumes after it */
-    link_t rlink;         /* in w->relisten while its GET stream waits to be opened again */
+    link_t rlink; /* in w->relisten while its GET stream waits to be opened again */
     int64_t relisten_ms;
 };
 
@@ -252,13 +252,13 @@ struct call {
     int retried;  /* already sent again after a 404 */
     int sent_sid; /* the POST carried an upstream session id */
     int head_sent;
-    int head_held;      /* a JSON reply's HEAD, held to go out with the body in one message */
+    int head_held; /* a JSON reply's HEAD, held to go out with the body in one message */
     uint32_t held_status;
     gw_buf_t held_body; /* the JSON body, while the HEAD is held */
-    int answered; /* the response to env.rpc_id went out */
-    int fail_code; /* the JSON-RPC error the gateway answered for the backend (0: none) */
-    int lost;     /* replies cannot reach the caller any more */
-    int resumes;  /* times its event stream was resumed with GET and Last-Event-ID */
+    int answered;       /* the response to env.rpc_id went out */
+    int fail_code;      /* the JSON-RPC error the gateway answered for the backend (0: none) */
+    int lost;           /* replies cannot reach the caller any more */
+    int resumes;        /* times its event stream was resumed with GET and Last-Event-ID */
     char resume_id[GW_SSE_ID_MAX + 1];
     int64_t resume_ms; /* when to resume (the backend's retry advice) */
     xfer_t x;
@@ -266,7 +266,7 @@ struct call {
 
 /* A fire-and-forget DELETE of an upstream session, or POST on one. */
 typedef struct closer {
-    link_t link; /* w->posts until started, then w->closers */
+    link_t link;               /* w->posts until started, then w->closers */
     const char *done_msg;      /* its log line: "upstream session deleted" or "... posted" */
     char rid[WRK_RID_MAX + 1]; /* the request it was sent for ("" for the gateway's own) */
     char sid[WRK_SID_MAX + 1]; /* a post waiting to start: its upstream session ("": none) */
@@ -299,10 +299,10 @@ static const struct cat_list {
 
 typedef struct catalog {
     cat_state_t state;
-    upstream_t *up;  /* its own upstream session (a reference), not in the map */
-    xfer_t x;        /* the list request under way */
-    size_t list;     /* index in cat_lists of the list being fetched */
-    yajl_val *pages; /* each list response tree */
+    upstream_t *up;           /* its own upstream session (a reference), not in the map */
+    xfer_t x;                 /* the list request under way */
+    size_t list;              /* index in cat_lists of the list being fetched */
+    yajl_val *pages;          /* each list response tree */
     unsigned char *page_list; /* which list each page belongs to */
     size_t npages;
     size_t cappages;
@@ -312,7 +312,7 @@ typedef struct catalog {
     gw_buf_t report;
     uint64_t report_corr;
     int64_t next_ms;
-    xfer_t hx;              /* the health check (ping) under way */
+    xfer_t hx; /* the health check (ping) under way */
     int health_in_flight;
     int64_t next_health_ms; /* when CAT_DONE: the next ping */
     int again;              /* a list changed while fetching: fetch once more when done */
@@ -329,7 +329,7 @@ struct wrk {
     nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
     int inbox_open;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
-    gw_outboxes_t out; /* to callers' inboxes, opened on first use */
+    gw_outboxes_t out;          /* to callers' inboxes, opened on first use */
     CURLM *multi;
     CURL *idle[WRK_IDLE_EASY_MAX];
     size_t nidle;
@@ -344,12 +344,12 @@ struct wrk {
     link_t closers;
     link_t posts; /* session_post()s to start from the loop (closer_t) */
     catalog_t cat;
-    link_t srvreqs;     /* server-initiated requests waiting for the client's answer */
+    link_t srvreqs; /* server-initiated requests waiting for the client's answer */
     size_t nsrvreqs;
     uint64_t next_srvreq;
-    link_t relisten;    /* upstream sessions whose GET stream opens again soon */
-    link_t resuming;    /* calls whose response stream the backend closed early (call.qlink) */
-    link_t levels;      /* logging/setLevel of sessions without an upstream session yet */
+    link_t relisten; /* upstream sessions whose GET stream opens again soon */
+    link_t resuming; /* calls whose response stream the backend closed early (call.qlink) */
+    link_t levels;   /* logging/setLevel of sessions without an upstream session yet */
     size_t nlevels;
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
     uint64_t next_corr;
@@ -1509,9 +1509,10 @@ static int tasks_rewrite(wrk_t *w, const char *data, size_t len, int list_reply,
     }
     yajl_val result = gw_json_get(tree, "result");
     yajl_val params = gw_json_get(tree, "params");
-    int changed = task_prefix_member(w, gw_json_get(result, "task"), "taskId"); /* CreateTaskResult */
-    changed |= task_prefix_member(w, result, "taskId");       /* tasks/get, tasks/cancel */
-    changed |= task_prefix_member(w, params, "taskId");       /* notifications/tasks/status */
+    int changed =
+        task_prefix_member(w, gw_json_get(result, "task"), "taskId"); /* CreateTaskResult */
+    changed |= task_prefix_member(w, result, "taskId");               /* tasks/get, tasks/cancel */
+    changed |= task_prefix_member(w, params, "taskId"); /* notifications/tasks/status */
     changed |= task_prefix_member(w, gw_json_get(gw_json_get(result, "_meta"), related), "taskId");
     changed |= task_prefix_member(w, gw_json_get(gw_json_get(params, "_meta"), related), "taskId");
     yajl_val tasks = gw_json_get(result, "tasks");
@@ -1558,8 +1559,8 @@ static void call_chunk(call_t *c, const char *body, size_t len)
     if (!c->head_held) {
         call_send(c, GW_ENV_CHUNK, 0, 0, body, len);
     } else if (gw_buf_append(&c->held_body, body, len) != GW_OK) {
-        gw_log_warn("msg=\"reply lost\" request_id=%s backend=%s error=\"out of memory\"",
-                    c->rid, c->w->name);
+        gw_log_warn("msg=\"reply lost\" request_id=%s backend=%s error=\"out of memory\"", c->rid,
+                    c->w->name);
         c->lost = 1;
     }
     gw_buf_fini(&t);
@@ -1574,9 +1575,9 @@ static void call_end(call_t *c, uint32_t status, const char *body, size_t len)
     call_set_state(c, CALL_DONE);
     xfer_cancel(&c->x);
     gw_backend_request_add(w->m, gw_backend_method_of(c->env.method.ptr, c->env.method.len),
-                           c->fail_code == 0               ? GW_BS_OK
+                           c->fail_code == 0                ? GW_BS_OK
                            : c->fail_code == GW_RPC_TIMEOUT ? GW_BS_TIMEOUT
-                                                           : GW_BS_ERROR);
+                                                            : GW_BS_ERROR);
     gw_metric_observe_us(w->m, GW_MH_BACKEND, (uint64_t)(gw_clock_ms() - c->received_ms) * 1000);
     gw_log_debug("msg=call request_id=%s backend=%s method=%.*s status=%ld retried=%d ms=%" PRId64,
                  c->rid, w->name, (int)c->env.method.len, c->env.method.ptr, c->x.status,
@@ -1697,9 +1698,8 @@ static int relay_server_request(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t 
         char msg[GW_RPC_METHOD_MAX + 64];
         gw_buf_init(&err);
         snprintf(msg, sizeof(msg), "the client did not declare the %.128s capability", need);
-        if (up != NULL &&
-            gw_rpc_error(&err, data + rpc->id.off, rpc->id.len, GW_RPC_METHOD_NOT_FOUND, msg) ==
-                GW_OK) {
+        if (up != NULL && gw_rpc_error(&err, data + rpc->id.off, rpc->id.len,
+                                       GW_RPC_METHOD_NOT_FOUND, msg) == GW_OK) {
             session_post(up, err.data, err.len, rid);
         }
         gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\" "
@@ -1839,8 +1839,8 @@ static gw_err_t stream_on_event(xfer_t *x, const char *data, size_t len)
     if (rpc.kind == GW_MSG_REQUEST) {
         gw_buf_t out;
         gw_buf_init(&out);
-        if (!relay_server_request(w, up, (gw_str_t){up->key, strlen(up->key)}, up->caps, NULL, data, len,
-                                  &rpc, &out)) {
+        if (!relay_server_request(w, up, (gw_str_t){up->key, strlen(up->key)}, up->caps, NULL, data,
+                                  len, &rpc, &out)) {
             stream_to_client(up, out.data, out.len);
         }
         gw_buf_fini(&out);
@@ -1940,8 +1940,8 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
         } else if (rpc.kind == GW_MSG_REQUEST) {
             gw_buf_t out;
             gw_buf_init(&out);
-            if (!relay_server_request(c->w, c->up, c->env.session, c->env.caps, c->rid, data, len, &rpc,
-                                      &out)) {
+            if (!relay_server_request(c->w, c->up, c->env.session, c->env.caps, c->rid, data, len,
+                                      &rpc, &out)) {
                 call_chunk(c, out.data, out.len);
             }
             gw_buf_fini(&out);
@@ -2097,8 +2097,8 @@ static void call_on_done(xfer_t *x, CURLcode rc)
             /* closed early with an event id (2025-11-25 polling): resume it with a GET */
             long wait = x->sse.retry_ms < 0 ? 0 : x->sse.retry_ms;
             snprintf(c->resume_id, sizeof(c->resume_id), "%s", x->sse.last_id);
-            c->resume_ms = gw_clock_ms() + (wait < WRK_RESUME_WAIT_MAX_MS ? wait
-                                                                           : WRK_RESUME_WAIT_MAX_MS);
+            c->resume_ms =
+                gw_clock_ms() + (wait < WRK_RESUME_WAIT_MAX_MS ? wait : WRK_RESUME_WAIT_MAX_MS);
             list_append(&w->resuming, &c->qlink);
             gw_log_debug("msg=\"response stream closed early; resuming it\" request_id=%s "
                          "backend=%s last_event_id=%s retry_ms=%ld",
@@ -2428,9 +2428,8 @@ static void reply_end(wrk_t *w, const gw_envelope_t *req, uint32_t status)
 static void handle_session_close(wrk_t *w, const gw_envelope_t *env)
 {
     upstream_t *up = NULL;
-    level_t *lv = session_key_valid(env->session)
-                      ? level_find(w, env->session.ptr, env->session.len)
-                      : NULL;
+    level_t *lv =
+        session_key_valid(env->session) ? level_find(w, env->session.ptr, env->session.len) : NULL;
     if (lv != NULL) {
         level_drop(w, lv);
     }
@@ -3198,9 +3197,9 @@ static void run(wrk_t *w)
         int running = 0;
         CURLMcode mc;
 
-        if (w->stopping && ((list_empty(&w->calls) && list_empty(&w->closers) &&
-                             list_empty(&w->posts)) ||
-                            now >= w->stop_deadline)) {
+        if (w->stopping &&
+            ((list_empty(&w->calls) && list_empty(&w->closers) && list_empty(&w->posts)) ||
+             now >= w->stop_deadline)) {
             return;
         }
         memset(fds, 0, sizeof(fds));

@@ -632,8 +632,7 @@ static gw_err_t set_max_sessions(ctx_t *cx, const node_t *v, const char *path, v
     return set_count(cx, v, path, &((gw_config_t *)obj)->max_sessions);
 }
 
-static gw_err_t set_max_sessions_per_client(ctx_t *cx, const node_t *v, const char *path,
-                                            void *obj)
+static gw_err_t set_max_sessions_per_client(ctx_t *cx, const node_t *v, const char *path, void *obj)
 {
     return set_count(cx, v, path, &((gw_config_t *)obj)->max_sessions_per_client);
 }
@@ -830,7 +829,8 @@ static gw_err_t set_log_level(ctx_t *cx, const node_t *v, const char *path, void
 static gw_err_t set_log_format(ctx_t *cx, const node_t *v, const char *path, void *obj)
 {
     gw_config_t *c = obj;
-    if (v->kind != NODE_SCALAR || (strcmp(v->text, "logfmt") != 0 && strcmp(v->text, "json") != 0)) {
+    if (v->kind != NODE_SCALAR ||
+        (strcmp(v->text, "logfmt") != 0 && strcmp(v->text, "json") != 0)) {
         return fail(cx, v, path, "must be logfmt or json");
     }
     c->log_json = strcmp(v->text, "json") == 0;
@@ -1122,8 +1122,7 @@ static gw_err_t set_server_tool_timeouts(ctx_t *cx, const node_t *v, const char 
     return GW_OK;
 }
 
-static gw_err_t set_server_health_interval(ctx_t *cx, const node_t *v, const char *path,
-                                           void *obj)
+static gw_err_t set_server_health_interval(ctx_t *cx, const node_t *v, const char *path, void *obj)
 {
     gw_server_conf_t *s = obj;
     uint64_t ms;

@@ -36,22 +36,22 @@ typedef struct gw_server_conf {
     char *prefix;
     gw_header_t *headers; /* sent to this backend only */
     size_t nheaders;
-    uint64_t timeout_ms; /* default 30 s */
-    uint64_t health_interval_ms; /* ping the backend this often; 0: never; default 10 s */
+    uint64_t timeout_ms;              /* default 30 s */
+    uint64_t health_interval_ms;      /* ping the backend this often; 0: never; default 10 s */
     gw_tool_timeout_t *tool_timeouts; /* per-tool overrides of timeout_ms, in file order */
     size_t ntool_timeouts;
 } gw_server_conf_t;
 
 typedef struct gw_config {
-    char *path;             /* the file it came from (for messages) */
-    gw_listen_t *listen;    /* at least one */
+    char *path;          /* the file it came from (for messages) */
+    gw_listen_t *listen; /* at least one */
     size_t nlisten;
-    char *mcp_path;         /* default "/mcp" */
-    char *runtime_dir;      /* default "/run/mcpgw" */
-    unsigned routers;       /* default: number of online CPUs; 1..64 */
-    uint64_t max_request_body; /* limits.max_request_body, default 1 MiB */
-    unsigned page_size;        /* limits.page_size: items per page of a list method, default 100 */
-    uint64_t max_header_size;  /* limits.max_header_size: all request headers, default 16 KiB */
+    char *mcp_path;             /* default "/mcp" */
+    char *runtime_dir;          /* default "/run/mcpgw" */
+    unsigned routers;           /* default: number of online CPUs; 1..64 */
+    uint64_t max_request_body;  /* limits.max_request_body, default 1 MiB */
+    unsigned page_size;         /* limits.page_size: items per page of a list method, default 100 */
+    uint64_t max_header_size;   /* limits.max_header_size: all request headers, default 16 KiB */
     uint64_t max_response_body; /* limits.max_response_body: one backend answer, default 8 MiB */
     unsigned max_sessions;      /* limits.max_sessions: live sessions, default 100000 (0: none) */
     unsigned max_sessions_per_client; /* limits.max_sessions_per_client: per client address,
@@ -61,20 +61,20 @@ typedef struct gw_config {
     /* limits.max_concurrent_requests_per_session: requests of one session a router process
      * waits on at once (answers and notifications do not count); default 64 (0: no limit) */
     unsigned max_concurrent_requests_per_session;
-    char *key_file;         /* sessions.key_file, default /var/lib/mcpgw/session.key */
-    uint64_t session_ttl_s; /* sessions.ttl, default 24h */
-    unsigned stream_replay; /* sessions.stream_replay: events of a session's GET stream kept for
-                               Last-Event-ID resumption, default 64 (0: no replay) */
+    char *key_file;           /* sessions.key_file, default /var/lib/mcpgw/session.key */
+    uint64_t session_ttl_s;   /* sessions.ttl, default 24h */
+    unsigned stream_replay;   /* sessions.stream_replay: events of a session's GET stream kept for
+                                 Last-Event-ID resumption, default 64 (0: no replay) */
     uint64_t session_idle_ms; /* sessions.idle_timeout: a session with no request for this long
                                  is ended; default 1h (0: never) */
-    char *control_socket;   /* control.socket, default <runtime_dir>/control.ipc */
-    unsigned control_mode;  /* control.mode: the socket's permission bits, default 0660 */
-    char *control_group;    /* control.group as written (a name or a number), default "mcpgw" */
-    int64_t control_gid;    /* control.group resolved; -1 when the default group "mcpgw" does not
-                               exist (the socket keeps the broker's own group) */
-    int control_group_set;  /* control.group was written in the file (not the default) */
-    int log_level;          /* log.level, default info (GW_LOG_INFO) */
-    int log_json;           /* log.format: json (1) or logfmt (0, the default) */
+    char *control_socket;     /* control.socket, default <runtime_dir>/control.ipc */
+    unsigned control_mode;    /* control.mode: the socket's permission bits, default 0660 */
+    char *control_group;      /* control.group as written (a name or a number), default "mcpgw" */
+    int64_t control_gid;      /* control.group resolved; -1 when the default group "mcpgw" does not
+                                 exist (the socket keeps the broker's own group) */
+    int control_group_set;    /* control.group was written in the file (not the default) */
+    int log_level;            /* log.level, default info (GW_LOG_INFO) */
+    int log_json;             /* log.format: json (1) or logfmt (0, the default) */
     gw_server_conf_t *servers;
     size_t nservers;
     /* http.allowed_hosts / http.allowed_origins: besides loopback, the Host names and Origins

@@ -344,7 +344,8 @@ static void test_err_tool_timeouts(void **state)
     snprintf(yaml, sizeof(yaml), "%s      x: 1s\n      \"x\": 2s\n", head);
     expect_error(yaml, "mcpgw.yaml:6: servers[0].tool_timeouts.x: duplicate tool");
     snprintf(yaml, sizeof(yaml), "%s      \"\": 2s\n", head);
-    expect_error(yaml, "mcpgw.yaml:5: servers[0].tool_timeouts: a tool name is 1 to 128 characters");
+    expect_error(yaml,
+                 "mcpgw.yaml:5: servers[0].tool_timeouts: a tool name is 1 to 128 characters");
     snprintf(yaml, sizeof(yaml), "%s      \"a b\": 2s\n", head);
     expect_error(yaml, "mcpgw.yaml:5: servers[0].tool_timeouts.a b: a tool name has no spaces or "
                        "control characters");

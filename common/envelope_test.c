@@ -247,7 +247,8 @@ static void test_wrong_version(void **state)
     assert_int_equal(gw_env_decode(sb.data, sb.size, &d), GW_EPROTO);
     msgpack_sbuffer_destroy(&sb);
     /* even when it is too big or cut short for this version */
-    static const unsigned char v_next_big[] = {0x92, 0xcd, 0x00, GW_ENV_VERSION + 1, 0xdd, 0x01, 0x00, 0x00, 0x00};
+    static const unsigned char v_next_big[] = {0x92, 0xcd, 0x00, GW_ENV_VERSION + 1, 0xdd, 0x01,
+                                               0x00, 0x00, 0x00};
     assert_int_equal(gw_env_decode(v_next_big, sizeof(v_next_big), &d), GW_EPROTO);
 }
 

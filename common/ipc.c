@@ -235,9 +235,8 @@ static int append_to_msg(void *data, const char *buf, size_t len)
 /* An upper bound of the encoded size, so the message grows once. */
 static size_t encoded_size_bound(const gw_envelope_t *e)
 {
-    size_t n =
-        96 + e->session.len + e->method.len + e->rpc_id.len + e->request_id.len + e->origin.len +
-        e->body.len;
+    size_t n = 96 + e->session.len + e->method.len + e->rpc_id.len + e->request_id.len +
+               e->origin.len + e->body.len;
     for (size_t i = 0; i < e->nheaders && i < GW_ENV_MAX_HEADERS; i++) {
         n += 11 + e->headers[i].name.len + e->headers[i].value.len;
     }
@@ -747,7 +746,8 @@ int64_t gw_ipc_guard_tick(gw_ipc_guard_t *g, int64_t now_ms)
     }
     if (g->got == sizeof(g->greeting) && !g->answered) {
         g->greeting[5] ^= 1; /* the peer protocol: REP 0x31 -> REQ 0x30, PULL 0x51 -> PUSH 0x50 */
-        g->answered = write(g->fd, g->greeting, sizeof(g->greeting)) == (ssize_t)sizeof(g->greeting);
+        g->answered =
+            write(g->fd, g->greeting, sizeof(g->greeting)) == (ssize_t)sizeof(g->greeting);
     }
     if (g->answered && atomic_load(&g->adds) != g->adds_before) {
         close(g->fd); /* a pipe was added (this one, or another peer's): the listener works */

@@ -95,8 +95,9 @@ static enum key params_key(const unsigned char *k, size_t n)
     case 5:
         return memcmp(k, "_meta", 5) == 0 ? K_META : K_NONE;
     case 6:
-        return memcmp(k, "taskId", 6) == 0 ? K_TASK_ID : memcmp(k, "cursor", 6) == 0 ? K_CURSOR
-                                                                                       : K_NONE;
+        return memcmp(k, "taskId", 6) == 0   ? K_TASK_ID
+               : memcmp(k, "cursor", 6) == 0 ? K_CURSOR
+                                             : K_NONE;
     case 12:
         return memcmp(k, "capabilities", 12) == 0 ? K_CAPABILITIES : K_NONE;
     case 15:

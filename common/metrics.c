@@ -30,8 +30,8 @@ struct gw_metrics {
 };
 
 static const uint64_t bucket_bounds_us[GW_HIST_BUCKETS] = {
-    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000,
-    30000000,
+    100,   250,   500,    1000,   2500,    5000,    10000,
+    25000, 50000, 100000, 250000, 1000000, 5000000, 30000000,
 };
 
 /* name, type (counter/gauge), label name, label value, help: families are grouped by name. */
@@ -64,8 +64,8 @@ static const struct counter_info {
     [GW_MC_REJ_NOT_ACCEPTABLE] = {"mcpgw_rejections_total", "reason", "not_acceptable", NULL},
     [GW_MC_REJ_UNSUPPORTED_MEDIA_TYPE] = {"mcpgw_rejections_total", "reason",
                                           "unsupported_media_type", NULL},
-    [GW_MC_REJ_BAD_PROTOCOL_VERSION] = {"mcpgw_rejections_total", "reason",
-                                        "bad_protocol_version", NULL},
+    [GW_MC_REJ_BAD_PROTOCOL_VERSION] = {"mcpgw_rejections_total", "reason", "bad_protocol_version",
+                                        NULL},
     [GW_MC_REJ_MISSING_SESSION] = {"mcpgw_rejections_total", "reason", "missing_session", NULL},
     [GW_MC_REJ_UNKNOWN_SESSION] = {"mcpgw_rejections_total", "reason", "unknown_session", NULL},
     [GW_MC_REJ_FORBIDDEN] = {"mcpgw_rejections_total", "reason", "forbidden", NULL},
@@ -101,8 +101,7 @@ static const struct hist_info {
 } hists[GW_MH_COUNT] = {
     [GW_MH_GATEWAY] = {"mcpgw_request_duration_seconds",
                        "Time from a complete request to its answer, through a peer (router)."},
-    [GW_MH_BACKEND] = {"mcpgw_backend_duration_seconds",
-                       "Time of one backend exchange (worker)."},
+    [GW_MH_BACKEND] = {"mcpgw_backend_duration_seconds", "Time of one backend exchange (worker)."},
 };
 
 static size_t file_size(unsigned nslots)
@@ -202,9 +201,9 @@ void gw_metric_observe_us(gw_metrics_slot_t *s, gw_histogram_t h, uint64_t us)
 }
 
 static const char *const backend_method_names[GW_BM_COUNT] = {
-    [GW_BM_TOOLS_CALL] = "tools/call",   [GW_BM_PROMPTS_GET] = "prompts/get",
-    [GW_BM_RESOURCES] = "resources",     [GW_BM_COMPLETION] = "completion/complete",
-    [GW_BM_TASKS] = "tasks",             [GW_BM_OTHER] = "other",
+    [GW_BM_TOOLS_CALL] = "tools/call", [GW_BM_PROMPTS_GET] = "prompts/get",
+    [GW_BM_RESOURCES] = "resources",   [GW_BM_COMPLETION] = "completion/complete",
+    [GW_BM_TASKS] = "tasks",           [GW_BM_OTHER] = "other",
 };
 static const char *const backend_status_names[GW_BS_COUNT] = {"ok", "error", "timeout"};
 
@@ -261,8 +260,8 @@ gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out)
             }
             slot_labels(s, labels, sizeof(labels));
             if (counters[c].label != NULL) {
-                err = gw_buf_appendf(out, "%s{%s,%s=\"%s\"} %" PRIu64 "\n", counters[c].name, labels,
-                                     counters[c].label, counters[c].value, v);
+                err = gw_buf_appendf(out, "%s{%s,%s=\"%s\"} %" PRIu64 "\n", counters[c].name,
+                                     labels, counters[c].label, counters[c].value, v);
             } else {
                 err = gw_buf_appendf(out, "%s{%s} %" PRIu64 "\n", counters[c].name, labels, v);
             }
@@ -286,8 +285,8 @@ gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out)
                     err = gw_buf_appendf(out,
                                          "mcpgw_backend_requests_total{%s,method=\"%s\","
                                          "status=\"%s\"} %" PRIu64 "\n",
-                                         labels, backend_method_names[bm],
-                                         backend_status_names[bs], v);
+                                         labels, backend_method_names[bm], backend_status_names[bs],
+                                         v);
                 }
             }
         }

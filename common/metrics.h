@@ -59,8 +59,8 @@ typedef enum gw_counter {
 } gw_counter_t;
 
 typedef enum gw_gauge {
-    GW_MG_IN_FLIGHT,          /* router: requests waiting for a peer */
-    GW_MG_UPSTREAM_SESSIONS,  /* worker */
+    GW_MG_IN_FLIGHT,         /* router: requests waiting for a peer */
+    GW_MG_UPSTREAM_SESSIONS, /* worker */
     GW_MG_COUNT
 } gw_gauge_t;
 

@@ -91,17 +91,22 @@ static void test_parse_entry(void **state)
 {
     uint8_t u[16];
     int64_t e = 0;
-    assert_int_equal(gw_revoked_parse_entry("0123abcd-4567-89ab-cdef-0123456789ab 1790000000", u, &e),
-                     GW_OK);
+    assert_int_equal(
+        gw_revoked_parse_entry("0123abcd-4567-89ab-cdef-0123456789ab 1790000000", u, &e), GW_OK);
     assert_int_equal(e, 1790000000);
     assert_int_equal(u[0], 0x01);
     assert_int_equal(u[3], 0xcd);
     assert_int_equal(u[15], 0xab);
     static const char *bad[] = {
-        "", "0123abcd-4567-89ab-cdef-0123456789ab", "0123abcd-4567-89ab-cdef-0123456789ab ",
-        "0123abcd-4567-89ab-cdef-0123456789ab x", "0123abcd-4567-89ab-cdef-0123456789ab 12x",
-        "0123abcd+4567-89ab-cdef-0123456789ab 1", "0123ABCD-4567-89ab-cdef-0123456789ab 1",
-        "0123abcd-4567-89ab-cdef-0123456789a 1", "0123abcd-4567-89ab-cdef-0123456789ab 0",
+        "",
+        "0123abcd-4567-89ab-cdef-0123456789ab",
+        "0123abcd-4567-89ab-cdef-0123456789ab ",
+        "0123abcd-4567-89ab-cdef-0123456789ab x",
+        "0123abcd-4567-89ab-cdef-0123456789ab 12x",
+        "0123abcd+4567-89ab-cdef-0123456789ab 1",
+        "0123ABCD-4567-89ab-cdef-0123456789ab 1",
+        "0123abcd-4567-89ab-cdef-0123456789a 1",
+        "0123abcd-4567-89ab-cdef-0123456789ab 0",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(gw_revoked_parse_entry(bad[i], u, &e), GW_EPARSE);

@@ -152,4 +152,3 @@ gw_err_t gw_sse_feed(gw_sse_t *p, const char *buf, size_t len, gw_sse_event_fn f
     }
     return GW_OK;
 }
-

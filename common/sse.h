@@ -14,8 +14,8 @@ typedef gw_err_t (*gw_sse_event_fn)(void *arg, const char *data, size_t len);
 #define GW_SSE_ID_MAX 255 /* longer event ids are not kept (a stream with one cannot resume) */
 
 typedef struct gw_sse {
-    gw_buf_t line; /* a line split across reads */
-    gw_buf_t data; /* the current event's data lines, each followed by \n */
+    gw_buf_t line;                   /* a line split across reads */
+    gw_buf_t data;                   /* the current event's data lines, each followed by \n */
     char last_id[GW_SSE_ID_MAX + 1]; /* the last "id" field seen ("" for none): Last-Event-ID */
     long retry_ms;                   /* the last "retry" field, or -1 */
     int after_cr;  /* the last byte was \r: a \n right after it ends no second line */

@@ -76,7 +76,9 @@ static void test_comments_fields_and_priming(void **state)
 
 static void test_bom_and_unterminated_event(void **state)
 {
-    expect("\xef\xbb\xbf" "data: first\n\ndata: never dispatched\n", "first|", 1);
+    expect("\xef\xbb\xbf"
+           "data: first\n\ndata: never dispatched\n",
+           "first|", 1);
 }
 
 static void test_limits(void **state)

@@ -27,8 +27,8 @@ typedef struct gw_stream {
     char key[40];                      /* the gateway session uuid text */
     char holder[GW_STREAM_HOLDER_MAX]; /* the router inbox holding the stream; "" when none */
     uint64_t holder_corr;
-    uint64_t last_n;          /* the id of the newest event */
-    gw_stream_event_t *ring;  /* the replay buffer, oldest at head */
+    uint64_t last_n;         /* the id of the newest event */
+    gw_stream_event_t *ring; /* the replay buffer, oldest at head */
     size_t head, count;
     size_t bytes;
     struct gw_stream *next;

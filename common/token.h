@@ -8,16 +8,16 @@
 
 #include "common/err.h"
 
-#define GW_TOKEN_MAX 256     /* longest token text, with its NUL */
-#define GW_SUBJECT_MAX 64    /* authenticated subject, with its NUL */
-#define GW_UUID_TEXT_LEN 36  /* 8-4-4-4-12 hex */
+#define GW_TOKEN_MAX 256    /* longest token text, with its NUL */
+#define GW_SUBJECT_MAX 64   /* authenticated subject, with its NUL */
+#define GW_UUID_TEXT_LEN 36 /* 8-4-4-4-12 hex */
 
 typedef struct gw_session_claims {
     uint8_t uuid[16];
-    int64_t issued;  /* unix seconds */
-    int64_t expires; /* unix seconds */
-    uint8_t proto;   /* gw_proto_t negotiated at initialize */
-    uint8_t caps;    /* GW_CAP_* the client declared */
+    int64_t issued;               /* unix seconds */
+    int64_t expires;              /* unix seconds */
+    uint8_t proto;                /* gw_proto_t negotiated at initialize */
+    uint8_t caps;                 /* GW_CAP_* the client declared */
     char subject[GW_SUBJECT_MAX]; /* "" when unauthenticated */
 } gw_session_claims_t;
 

@@ -37,11 +37,11 @@
 #include "common/streams.h"
 #include "common/token.h"
 
-#define BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
-#define DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
-#define CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
-#define USE_BUCKETS 4096        /* sessions in use: hash buckets (a power of two) */
-#define ACTIVITY_MS_DEFAULT 5000 /* session activity reports, until the broker says otherwise */
+#define BROKER_TIMEOUT_MS 30000    /* gateway-level methods are answered by the broker itself */
+#define DEADLINE_GRACE_MS 1000     /* the router's own timer fires this long after the hop's */
+#define CALL_BUCKETS 4096          /* correlation id hash buckets (a power of two) */
+#define USE_BUCKETS 4096           /* sessions in use: hash buckets (a power of two) */
+#define ACTIVITY_MS_DEFAULT 5000   /* session activity reports, until the broker says otherwise */
 #define ACTIVITY_BATCH (64u << 10) /* bytes of one activity report message, at most (about) */
 #define MAX_LISTENERS 16
 #define REQUEST_ID_MAX 64
@@ -158,13 +158,13 @@ struct call {
     char audit_backend[GW_SERVER_NAME_MAX + 1]; /* a copy: the routing table may change */
     char audit_session[GW_UUID_TEXT_LEN + 1];
     char request_id[REQUEST_ID_MAX + 1]; /* for every log line about this call */
-    batch_t *batch;      /* the batch this call answers a message of (req is NULL then) */
-    int stream;          /* a client's GET stream (held open by the broker) */
+    batch_t *batch; /* the batch this call answers a message of (req is NULL then) */
+    int stream;     /* a client's GET stream (held open by the broker) */
     char stream_session[GW_UUID_TEXT_LEN + 1];
     const char *outcome; /* NULL: answered by the peer; else why the gateway answered */
     session_use_t *use;  /* the session's count this call holds a place in, or NULL */
-    gw_buf_t body;    /* JSON: the body; SSE: events not yet handed to h2o */
-    gw_buf_t sending; /* SSE: the bytes h2o is writing now */
+    gw_buf_t body;       /* JSON: the body; SSE: events not yet handed to h2o */
+    gw_buf_t sending;    /* SSE: the bytes h2o is writing now */
 };
 
 /* A session this router has seen lately: its requests in flight, held against
@@ -204,11 +204,11 @@ typedef struct router {
     call_t *calls[CALL_BUCKETS];
     uint64_t next_corr;
     size_t ncalls;
-    size_t nstreams;           /* of ncalls, GET streams: not requests in flight */
-    batch_t *cur_batch;        /* while a batch's messages are handled: answers go to it */
-    h2o_timeout_t heartbeat;   /* http.sse_heartbeat, for idle GET streams */
-    gw_revoked_t revoked;      /* sessions ended before their tokens expire */
-    int64_t next_purge_ms;     /* when expired revocations are dropped next */
+    size_t nstreams;         /* of ncalls, GET streams: not requests in flight */
+    batch_t *cur_batch;      /* while a batch's messages are handled: answers go to it */
+    h2o_timeout_t heartbeat; /* http.sse_heartbeat, for idle GET streams */
+    gw_revoked_t revoked;    /* sessions ended before their tokens expire */
+    int64_t next_purge_ms;   /* when expired revocations are dropped next */
     session_use_t *uses[USE_BUCKETS];
     int64_t next_activity_ms; /* when the next activity report is due */
     char request_id_prefix[9];
@@ -240,7 +240,10 @@ static int64_t now_us(void)
 
 static void count_response(unsigned status, size_t bytes)
 {
-    gw_metric_add(R.m, status < 300 ? GW_MC_RESP_2XX : status < 500 ? GW_MC_RESP_4XX : GW_MC_RESP_5XX,
+    gw_metric_add(R.m,
+                  status < 300   ? GW_MC_RESP_2XX
+                  : status < 500 ? GW_MC_RESP_4XX
+                                 : GW_MC_RESP_5XX,
                   1);
     gw_metric_add(R.m, GW_MC_BYTES_OUT, bytes);
 }
@@ -504,7 +507,8 @@ static int is_json_content_type(h2o_iovec_t v)
 /* Is host (no port, no brackets) a loopback name or address? */
 static int is_loopback_host(const char *h, size_t n)
 {
-    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 3 && memcmp(h, "::1", 3) == 0) ||
+    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+           (n == 3 && memcmp(h, "::1", 3) == 0) ||
            (n >= 4 && memcmp(h, "127.", 4) == 0 && strspn(h, "0123456789.") == n);
 }
 
@@ -525,7 +529,8 @@ static void host_part(const char *s, size_t n, const char **h, size_t *hn)
 static int in_list(char *const *list, size_t n, const char *s, size_t len)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(list[i], "*") == 0 || (strlen(list[i]) == len && strncasecmp(list[i], s, len) == 0)) {
+        if (strcmp(list[i], "*") == 0 ||
+            (strlen(list[i]) == len && strncasecmp(list[i], s, len) == 0)) {
             return 1;
         }
     }
@@ -540,8 +545,8 @@ static int host_and_origin_allowed(h2o_req_t *req)
     const char *h;
     size_t hn;
     host_part(req->input.authority.base, req->input.authority.len, &h, &hn);
-    int host_ok = is_loopback_host(h, hn) ||
-                  in_list(R.cfg->allowed_hosts, R.cfg->nallowed_hosts, h, hn);
+    int host_ok =
+        is_loopback_host(h, hn) || in_list(R.cfg->allowed_hosts, R.cfg->nallowed_hosts, h, hn);
     for (size_t i = 0; !host_ok && i < R.cfg->nlisten; i++) {
         const char *a = R.cfg->listen[i].address;
         host_ok = strlen(a) == hn && strncasecmp(a, h, hn) == 0;
@@ -691,7 +696,6 @@ static long routes_resource_owner(const routes_t *r, const char *uri)
     }
     return only;
 }
-
 
 static peer_t *peer_create(const char *name);
 
@@ -1095,8 +1099,7 @@ static void call_fail(call_t *c, int code, const char *msg)
     if (c->state == CALL_STREAMING) {
         gw_buf_t e;
         gw_buf_init(&e);
-        if (c->rpc_id_len > 0 &&
-            gw_rpc_error(&e, c->rpc_id, c->rpc_id_len, code, msg) == GW_OK) {
+        if (c->rpc_id_len > 0 && gw_rpc_error(&e, c->rpc_id, c->rpc_id_len, code, msg) == GW_OK) {
             sse_append(c, e.data, e.len);
         }
         gw_buf_fini(&e);
@@ -1134,7 +1137,8 @@ static void call_on_head(call_t *c, const gw_envelope_t *e)
         heartbeat_rearm(c);
     }
     for (size_t i = 0; i < e->nheaders; i++) {
-        h2o_iovec_t name = h2o_strdup(&c->req->pool, e->headers[i].name.ptr, e->headers[i].name.len);
+        h2o_iovec_t name =
+            h2o_strdup(&c->req->pool, e->headers[i].name.ptr, e->headers[i].name.len);
         h2o_iovec_t value =
             h2o_strdup(&c->req->pool, e->headers[i].value.ptr, e->headers[i].value.len);
         h2o_add_header_by_str(&c->req->pool, &c->req->res.headers, name.base, name.len, 1, NULL,
@@ -1650,13 +1654,13 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
 /* ---- requests ---- */
 
 typedef enum dest {
-    DEST_BROKER,   /* gateway-level: the broker answers */
-    DEST_PING,     /* answered here */
-    DEST_TOOL,     /* to the owner of params.name among tools, prefix removed */
-    DEST_PROMPT,   /* to the owner of params.name among prompts, prefix removed */
-    DEST_RESOURCE, /* to the owner of params.uri */
-    DEST_COMPLETE, /* to the owner of params.ref (a prompt name or a resource URI) */
-    DEST_TASK,     /* to the backend named in params.taskId ("mcpgw:<server>:<its id>") */
+    DEST_BROKER,    /* gateway-level: the broker answers */
+    DEST_PING,      /* answered here */
+    DEST_TOOL,      /* to the owner of params.name among tools, prefix removed */
+    DEST_PROMPT,    /* to the owner of params.name among prompts, prefix removed */
+    DEST_RESOURCE,  /* to the owner of params.uri */
+    DEST_COMPLETE,  /* to the owner of params.ref (a prompt name or a resource URI) */
+    DEST_TASK,      /* to the backend named in params.taskId ("mcpgw:<server>:<its id>") */
     DEST_TASK_LIST, /* to the backend named in params.cursor, else the first offering tasks */
 } dest_t;
 
@@ -1692,8 +1696,8 @@ static const struct method_route *find_method_route(const char *m)
 }
 
 /* Validates the session header; on success fills claims and uuid text, else answers. */
-static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid,
-                         const char *id, size_t id_len)
+static int check_session(h2o_req_t *req, gw_session_claims_t *claims, char *uuid, const char *id,
+                         size_t id_len)
 {
     h2o_iovec_t sid = find_header(req, "mcp-session-id");
     if (sid.len == 0) {
@@ -1748,8 +1752,8 @@ static void route_by_name(h2o_req_t *req, gw_envelope_t *e, const char *body, si
     e->body = (gw_str_t){rewritten.data, rewritten.len};
     const route_server_t *s = &R.routes->servers[k->server];
     int is_call = kind == KEY_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
-    call_t *c = dispatch(req, s->peer, e,
-                         is_call ? route_tool_timeout(s, name + plen) : s->timeout_ms);
+    call_t *c =
+        dispatch(req, s->peer, e, is_call ? route_tool_timeout(s, name + plen) : s->timeout_ms);
     gw_buf_fini(&rewritten);
     if (c != NULL && is_call) {
         c->audit_tool = strdup(name);
@@ -1886,9 +1890,8 @@ static void route_task_list(h2o_req_t *req, gw_envelope_t *e, const char *body, 
     gw_err_t err = GW_OK;
     if (rpc->cursor.len > 0) {
         /* the backend's own cursor, or none at all for the first page of the next backend */
-        err = rest[0] != '\0'
-                  ? gw_rpc_splice_string(&b, body, len, rpc->cursor, rest, strlen(rest))
-                  : gw_rpc_splice_raw(&b, body, len, rpc->params, "{}", 2);
+        err = rest[0] != '\0' ? gw_rpc_splice_string(&b, body, len, rpc->cursor, rest, strlen(rest))
+                              : gw_rpc_splice_raw(&b, body, len, rpc->params, "{}", 2);
         e->body = (gw_str_t){b.data, b.len};
     }
     if (err != GW_OK) {

@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 MCPGW_DEB_PACKAGES=(build-essential autoconf automake libtool pkg-config libh2o-evloop-dev
     libnng-dev libmsgpack-dev libyaml-dev libssl-dev libcurl4-openssl-dev libyajl-dev
-    libcmocka-dev curl)
+    libcmocka-dev curl clang-format)
 MCPGW_NODE_MIN=18
 
 mcpgw_log() { printf '==> %s\n' "$*" >&2; }

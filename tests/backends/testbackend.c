@@ -84,7 +84,7 @@ typedef struct stats {
     uint64_t calls;
     uint64_t deletes;
     uint64_t notifications;
-    uint64_t streams; /* GET streams open now */
+    uint64_t streams;     /* GET streams open now */
     char last_note[1024]; /* the last notification as received (JSON), if it fitted */
     size_t last_note_len;
     char last_note_session[SESSION_ID_MAX + 1]; /* the session it came on */
@@ -1791,9 +1791,9 @@ static int on_post_mcp(tb_server_t *srv, h2o_req_t *req)
     if (srv->protocol != NULL) {
         /* a strict server of one revision: after initialize, requests must name it */
         ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("mcp-protocol-version"), -1);
-        if (i >= 0 && !h2o_memis(req->headers.entries[i].value.base,
-                                 req->headers.entries[i].value.len, srv->protocol,
-                                 strlen(srv->protocol))) {
+        if (i >= 0 &&
+            !h2o_memis(req->headers.entries[i].value.base, req->headers.entries[i].value.len,
+                       srv->protocol, strlen(srv->protocol))) {
             return send_rpc_error(srv, req, 400, "Bad Request", none, -32000,
                                   "Bad Request: Unsupported protocol version");
         }
@@ -1838,14 +1838,14 @@ static int on_get_stats(tb_server_t *srv, h2o_req_t *req)
 {
     char buf[1600];
     const stats_t *st = &srv->stats;
-    int len = snprintf(buf, sizeof(buf),
-                       "{\"initializes\":%" PRIu64 ",\"sessions\":%zu,\"calls\":%" PRIu64
-                       ",\"deletes\":%" PRIu64 ",\"notifications\":%" PRIu64
-                       ",\"streams\":%" PRIu64 ",\"last_notification\":%.*s"
-                       ",\"last_notification_session\":\"%s\"}",
-                       st->initializes, srv->sessions.count, st->calls, st->deletes,
-                       st->notifications, st->streams, st->last_note_len ? (int)st->last_note_len : 4,
-                       st->last_note_len ? st->last_note : "null", st->last_note_session);
+    int len = snprintf(
+        buf, sizeof(buf),
+        "{\"initializes\":%" PRIu64 ",\"sessions\":%zu,\"calls\":%" PRIu64 ",\"deletes\":%" PRIu64
+        ",\"notifications\":%" PRIu64 ",\"streams\":%" PRIu64 ",\"last_notification\":%.*s"
+        ",\"last_notification_session\":\"%s\"}",
+        st->initializes, srv->sessions.count, st->calls, st->deletes, st->notifications,
+        st->streams, st->last_note_len ? (int)st->last_note_len : 4,
+        st->last_note_len ? st->last_note : "null", st->last_note_session);
 
     send_json(req, 200, "OK", h2o_iovec_init(buf, (size_t)len), 0);
     return 0;
@@ -1991,24 +1991,25 @@ static int has_connections(tb_server_t *srv)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
-                 "                         [--heartbeat MS] [--protocol VERSION]\n"
-                 "\n"
-                 "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
-                 "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
-                 "  --address ADDR  IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
-                 "  --port N        TCP port; 0 picks a free one (default 0)\n"
-                 "  --sse           answer every request as text/event-stream\n"
-                 "  --heartbeat MS  a comment on GET streams idle for MS ms; 0: none\n"
-                 "                  (default 15000)\n"
-                 "  --protocol VERSION  speak only this revision (2025-03-26, 2025-06-18 or\n"
-                 "                  2025-11-25): initialize answers it, other MCP-Protocol-Version\n"
-                 "                  headers get 400\n"
-                 "  --hang-up PATH  connect to the unix socket PATH, close at once and exit\n"
-                 "                  (a peer that hangs up mid-handshake)\n"
-                 "  --help          show this help\n"
-                 "\n"
-                 "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
+    fprintf(out,
+            "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
+            "                         [--heartbeat MS] [--protocol VERSION]\n"
+            "\n"
+            "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
+            "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
+            "  --address ADDR  IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
+            "  --port N        TCP port; 0 picks a free one (default 0)\n"
+            "  --sse           answer every request as text/event-stream\n"
+            "  --heartbeat MS  a comment on GET streams idle for MS ms; 0: none\n"
+            "                  (default 15000)\n"
+            "  --protocol VERSION  speak only this revision (2025-03-26, 2025-06-18 or\n"
+            "                  2025-11-25): initialize answers it, other MCP-Protocol-Version\n"
+            "                  headers get 400\n"
+            "  --hang-up PATH  connect to the unix socket PATH, close at once and exit\n"
+            "                  (a peer that hangs up mid-handshake)\n"
+            "  --help          show this help\n"
+            "\n"
+            "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
 }
 
 static int valid_name(const char *name)

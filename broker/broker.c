@@ -412,7 +412,7 @@ static void announce_list_changes(void)
             continue;
         }
         gw_log_info("msg=\"list changed\" list=%s streams=%zu", brk_list_key((brk_list_t)l),
-                    B.streams.count);
+                    gw_streams_count(&B.streams));
         announce_t a = {notes[l], strlen(notes[l])};
         gw_streams_each(&B.streams, announce_one, &a);
     }

@@ -21,6 +21,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "common/ipc.h"
+#include "common/names.h"
 #include "common/log.h"
 
 #define IPC_SCHEME "ipc://"
@@ -568,25 +569,6 @@ void gw_outboxes_fini(gw_outboxes_t *set)
     set->n = 0;
 }
 
-static int is_inbox_name(const char *n)
-{
-    const char *rest = NULL;
-    if (strcmp(n, "broker") == 0) {
-        return 1;
-    }
-    if (strncmp(n, "router-", 7) == 0) {
-        rest = n + 7;
-        return *rest != '\0' && strspn(rest, "0123456789") == strlen(rest);
-    }
-    if (strncmp(n, "worker-", 7) == 0) {
-        rest = n + 7;
-        return *rest != '\0' &&
-               strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
-                   strlen(rest);
-    }
-    return 0;
-}
-
 gw_outbox_t *gw_outboxes_get(gw_outboxes_t *set, gw_str_t name)
 {
     for (size_t i = 0; i < set->n; i++) {
@@ -600,7 +582,7 @@ gw_outbox_t *gw_outboxes_get(gw_outboxes_t *set, gw_str_t name)
     }
     memcpy(n, name.ptr, name.len);
     n[name.len] = '\0';
-    if (!is_inbox_name(n)) {
+    if (!gw_is_inbox_name(n)) {
         return NULL;
     }
     gw_outbox_t *o = calloc(1, sizeof(*o));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/metrics.h"
+#include "common/names.h"
 
 #define METRICS_MAGIC 0x6d637067u /* "mcpg" */
 #define METRICS_VERSION 1
@@ -234,8 +235,9 @@ gw_backend_method_t gw_backend_method_of(const char *method, size_t len)
 /* The labels every series of a slot carries: process, and backend for a worker. */
 static void slot_labels(const gw_metrics_slot_t *s, char *out, size_t outlen)
 {
-    if (strncmp(s->name, "worker.", 7) == 0) {
-        snprintf(out, outlen, "process=\"%s\",backend=\"%s\"", s->name, s->name + 7);
+    const char *server = gw_worker_proc_server(s->name);
+    if (server != NULL) {
+        snprintf(out, outlen, "process=\"%s\",backend=\"%s\"", s->name, server);
     } else {
         snprintf(out, outlen, "process=\"%s\"", s->name);
     }
@@ -274,7 +276,7 @@ gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out)
     }
     for (unsigned i = 0; i < n && err == GW_OK; i++) {
         const gw_metrics_slot_t *s = &m->slots[i];
-        if (strncmp(s->name, "worker.", 7) != 0) {
+        if (gw_worker_proc_server(s->name) == NULL) {
             continue;
         }
         slot_labels(s, labels, sizeof(labels));

@@ -9,12 +9,13 @@
 #include "common/hash.h"
 #include "common/streams.h"
 
-#define BUCKETS 4096 /* a power of two */
-
-static size_t hash_key(const char *k, size_t n)
+static int stream_has_key(const gw_hnode_t *n, const void *key, size_t len)
 {
-    return (size_t)gw_hash(k, n) & (BUCKETS - 1);
+    const gw_stream_t *st = GW_CONTAINER_OF(n, gw_stream_t, node);
+    return strlen(st->key) == len && memcmp(st->key, key, len) == 0;
 }
+
+#define STREAM_OF(n) ((n) == NULL ? NULL : GW_CONTAINER_OF((n), gw_stream_t, node))
 
 static void base36(uint64_t v, char *out, size_t outlen)
 {
@@ -34,11 +35,7 @@ static void base36(uint64_t v, char *out, size_t outlen)
 gw_err_t gw_streams_init(gw_streams_t *s, unsigned replay, size_t max_bytes, uint64_t epoch)
 {
     memset(s, 0, sizeof(*s));
-    s->buckets = calloc(BUCKETS, sizeof(*s->buckets));
-    if (s->buckets == NULL) {
-        return GW_ENOMEM;
-    }
-    s->nbuckets = BUCKETS;
+    gw_htable_init(&s->table);
     s->replay = replay;
     s->max_bytes = max_bytes;
     base36(epoch, s->epoch, sizeof(s->epoch));
@@ -56,16 +53,19 @@ static void stream_free(gw_stream_t *st, unsigned cap)
 
 void gw_streams_fini(gw_streams_t *s)
 {
-    for (size_t b = 0; s->buckets != NULL && b < s->nbuckets; b++) {
-        while (s->buckets[b] != NULL) {
-            gw_stream_t *st = s->buckets[b];
-            s->buckets[b] = st->next;
-            stream_free(st, s->replay);
-        }
+    size_t pos = 0;
+    gw_hnode_t *n = gw_htable_next(&s->table, NULL, &pos);
+    while (n != NULL) {
+        gw_hnode_t *next = gw_htable_next(&s->table, n, &pos);
+        stream_free(STREAM_OF(n), s->replay);
+        n = next;
     }
-    free(s->buckets);
-    s->buckets = NULL;
-    s->count = 0;
+    gw_htable_fini(&s->table);
+}
+
+size_t gw_streams_count(const gw_streams_t *s)
+{
+    return s->table.n;
 }
 
 gw_stream_t *gw_streams_find(const gw_streams_t *s, const char *key, size_t len)
@@ -73,12 +73,7 @@ gw_stream_t *gw_streams_find(const gw_streams_t *s, const char *key, size_t len)
     if (len >= sizeof(((gw_stream_t *)0)->key)) {
         return NULL;
     }
-    for (gw_stream_t *st = s->buckets[hash_key(key, len)]; st != NULL; st = st->next) {
-        if (strlen(st->key) == len && memcmp(st->key, key, len) == 0) {
-            return st;
-        }
-    }
-    return NULL;
+    return STREAM_OF(gw_htable_find(&s->table, gw_hash(key, len), key, len, stream_has_key));
 }
 
 gw_stream_t *gw_streams_get(gw_streams_t *s, const char *key, size_t len)
@@ -95,10 +90,10 @@ gw_stream_t *gw_streams_get(gw_streams_t *s, const char *key, size_t len)
         return NULL;
     }
     memcpy(st->key, key, len);
-    size_t b = hash_key(key, len);
-    st->next = s->buckets[b];
-    s->buckets[b] = st;
-    s->count++;
+    if (gw_htable_insert(&s->table, &st->node, gw_hash(key, len)) != GW_OK) {
+        stream_free(st, s->replay);
+        return NULL;
+    }
     return st;
 }
 
@@ -132,13 +127,13 @@ int gw_stream_release(gw_stream_t *st, const char *holder, size_t holder_len, ui
 
 size_t gw_streams_release_holder(gw_streams_t *s, const char *holder)
 {
-    size_t n = 0;
-    for (size_t b = 0; b < s->nbuckets; b++) {
-        for (gw_stream_t *st = s->buckets[b]; st != NULL; st = st->next) {
-            if (st->holder[0] != '\0' && strcmp(st->holder, holder) == 0) {
-                set_holder(st, "", 0, 0);
-                n++;
-            }
+    size_t n = 0, pos = 0;
+    for (gw_hnode_t *h = gw_htable_next(&s->table, NULL, &pos); h != NULL;
+         h = gw_htable_next(&s->table, h, &pos)) {
+        gw_stream_t *st = STREAM_OF(h);
+        if (st->holder[0] != '\0' && strcmp(st->holder, holder) == 0) {
+            set_holder(st, "", 0, 0);
+            n++;
         }
     }
     return n;
@@ -226,27 +221,18 @@ size_t gw_stream_replay(const gw_streams_t *s, const gw_stream_t *st, const char
 
 void gw_streams_drop(gw_streams_t *s, const char *key, size_t len)
 {
-    if (len >= sizeof(((gw_stream_t *)0)->key)) {
-        return;
-    }
-    gw_stream_t **pp = &s->buckets[hash_key(key, len)];
-    while (*pp != NULL) {
-        gw_stream_t *st = *pp;
-        if (strlen(st->key) == len && memcmp(st->key, key, len) == 0) {
-            *pp = st->next;
-            stream_free(st, s->replay);
-            s->count--;
-            return;
-        }
-        pp = &st->next;
+    gw_stream_t *st = gw_streams_find(s, key, len);
+    if (st != NULL) {
+        gw_htable_remove(&s->table, &st->node);
+        stream_free(st, s->replay);
     }
 }
 
 void gw_streams_each(gw_streams_t *s, void (*fn)(void *arg, gw_stream_t *st), void *arg)
 {
-    for (size_t b = 0; b < s->nbuckets; b++) {
-        for (gw_stream_t *st = s->buckets[b]; st != NULL; st = st->next) {
-            fn(arg, st);
-        }
+    size_t pos = 0;
+    for (gw_hnode_t *h = gw_htable_next(&s->table, NULL, &pos); h != NULL;
+         h = gw_htable_next(&s->table, h, &pos)) {
+        fn(arg, STREAM_OF(h));
     }
 }

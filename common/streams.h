@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/htable.h"
 
 #define GW_STREAM_HOLDER_MAX 32 /* longest inbox name ("router-63") */
 #define GW_EVENT_ID_MAX 40      /* "<epoch>-<n>" with its NUL */
@@ -31,21 +32,21 @@ typedef struct gw_stream {
     gw_stream_event_t *ring; /* the replay buffer, oldest at head */
     size_t head, count;
     size_t bytes;
-    struct gw_stream *next;
+    gw_hnode_t node; /* in gw_streams_t.table, by key */
 } gw_stream_t;
 
 typedef struct gw_streams {
-    gw_stream_t **buckets;
-    size_t nbuckets;
-    size_t count;
-    unsigned replay;  /* events kept per session (0: none) */
-    size_t max_bytes; /* bytes kept per session; the newest event is kept whatever its size */
+    gw_htable_t table; /* session uuid -> gw_stream_t */
+    unsigned replay;   /* events kept per session (0: none) */
+    size_t max_bytes;  /* bytes kept per session; the newest event is kept whatever its size */
     char epoch[16];
     uint64_t dropped; /* events pushed out of a full replay buffer */
 } gw_streams_t;
 
 gw_err_t gw_streams_init(gw_streams_t *s, unsigned replay, size_t max_bytes, uint64_t epoch);
 void gw_streams_fini(gw_streams_t *s);
+/* How many sessions have a stream record. */
+size_t gw_streams_count(const gw_streams_t *s);
 gw_stream_t *gw_streams_find(const gw_streams_t *s, const char *key, size_t len);
 /* The session's stream record, made on first use; NULL when out of memory. */
 gw_stream_t *gw_streams_get(gw_streams_t *s, const char *key, size_t len);

@@ -44,7 +44,7 @@ static void test_holders(void **state)
     gw_stream_t *st = gw_streams_get(&s, KEY, strlen(KEY));
     assert_non_null(st);
     assert_ptr_equal(gw_streams_get(&s, KEY, strlen(KEY)), st);
-    assert_int_equal(s.count, 1);
+    assert_int_equal(gw_streams_count(&s), 1);
 
     gw_stream_hold(st, "router-0", 8, 7, prev, &pc);
     assert_string_equal(prev, "");
@@ -62,7 +62,7 @@ static void test_holders(void **state)
 
     gw_streams_drop(&s, KEY, strlen(KEY));
     assert_null(gw_streams_find(&s, KEY, strlen(KEY)));
-    assert_int_equal(s.count, 0);
+    assert_int_equal(gw_streams_count(&s), 0);
     gw_streams_fini(&s);
 }
 

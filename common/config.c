@@ -2,11 +2,9 @@
  * tables into an immutable gw_config_t. */
 #include <config.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #include "common/buf.h"
 #include "common/config.h"
+#include "common/config_int.h"
 #include "common/log.h"
 
 #define CONFIG_FILE_MAX (4u << 20) /* a config file is never this big; refuse to slurp more */
-#define TREE_DEPTH_MAX 32
-#define KEY_PATH_MAX 256
 #define ROUTERS_MAX 64
 #define LISTEN_MAX 64
 #define SERVERS_MAX 4096
@@ -46,312 +41,43 @@
 #define DEFAULT_CONTROL_GROUP "mcpgw"
 #define GROUP_BUF_MAX (1u << 20) /* getgrnam_r's buffer grows up to this for huge groups */
 
-/* ---- the tree: what libyaml saw, with the line of every node ---- */
-
-typedef enum node_kind {
-    NODE_SCALAR,
-    NODE_SEQUENCE,
-    NODE_MAPPING,
-} node_kind_t;
-
-typedef struct node node_t;
-struct node {
-    node_kind_t kind;
-    unsigned line; /* 1-based */
-    char *text;    /* scalar: owned, NUL-terminated (may also contain NULs) */
-    size_t len;
-    int plain;      /* scalar written without quotes (so "~" and "" can mean null) */
-    node_t **items; /* sequence: items; mapping: key, value, key, value ... (owned) */
-    size_t nitems;
-    size_t cap;
-};
-
-static void node_destroy(node_t *n)
-{
-    if (n == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < n->nitems; i++) {
-        node_destroy(n->items[i]);
-    }
-    free(n->items);
-    free(n->text);
-    free(n);
-}
-
-/* ---- checking context and error text ---- */
-
-typedef struct ctx {
-    const char *name; /* file name as given, for messages */
-    char *err;
-    size_t errlen;
-} ctx_t;
-
-static gw_err_t failv(ctx_t *cx, gw_err_t code, unsigned line, const char *path, const char *fmt,
-                      va_list ap)
-{
-    if (cx->err == NULL || cx->errlen == 0) {
-        return code;
-    }
-    int n;
-    if (path != NULL && path[0] != '\0') {
-        n = snprintf(cx->err, cx->errlen, "%s:%u: %s: ", cx->name, line, path);
-    } else {
-        n = snprintf(cx->err, cx->errlen, "%s:%u: ", cx->name, line);
-    }
-    if (n >= 0 && (size_t)n < cx->errlen) {
-        vsnprintf(cx->err + n, cx->errlen - (size_t)n, fmt, ap);
-    }
-    return code;
-}
-
-__attribute__((format(printf, 4, 5))) static gw_err_t fail(ctx_t *cx, const node_t *n,
-                                                           const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    gw_err_t err = failv(cx, GW_EINVAL, n != NULL ? n->line : 1, path, fmt, ap);
-    va_end(ap);
-    return err;
-}
-
-/* For what is wrong with the YAML itself, before any key has a meaning. */
-__attribute__((format(printf, 3, 4))) static gw_err_t fail_yaml(ctx_t *cx, unsigned line,
-                                                                const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    gw_err_t err = failv(cx, GW_EPARSE, line, NULL, fmt, ap);
-    va_end(ap);
-    return err;
-}
-
-static gw_err_t fail_nomem(ctx_t *cx)
-{
-    if (cx->err != NULL && cx->errlen > 0) {
-        snprintf(cx->err, cx->errlen, "%s: out of memory", cx->name);
-    }
-    return GW_ENOMEM;
-}
-
-/* ---- building the tree from libyaml events ---- */
-
-typedef struct reader {
-    yaml_parser_t parser;
-    ctx_t *cx;
-} reader_t;
-
-static gw_err_t next_event(reader_t *r, yaml_event_t *ev)
-{
-    if (yaml_parser_parse(&r->parser, ev)) {
-        return GW_OK;
-    }
-    if (r->parser.error == YAML_MEMORY_ERROR) {
-        return fail_nomem(r->cx);
-    }
-    unsigned line = (unsigned)r->parser.problem_mark.line + 1;
-    if (r->parser.context != NULL) {
-        unsigned cline = (unsigned)r->parser.context_mark.line + 1;
-        return fail_yaml(r->cx, line, "YAML: %s (%s started on line %u)",
-                         r->parser.problem != NULL ? r->parser.problem : "syntax error",
-                         r->parser.context, cline);
-    }
-    return fail_yaml(r->cx, line, "YAML: %s",
-                     r->parser.problem != NULL ? r->parser.problem : "syntax error");
-}
-
-static gw_err_t node_push(node_t *parent, node_t *child)
-{
-    if (parent->nitems == parent->cap) {
-        size_t cap = parent->cap == 0 ? 8 : parent->cap * 2;
-        node_t **p = realloc(parent->items, cap * sizeof(*p));
-        if (p == NULL) {
-            return GW_ENOMEM;
-        }
-        parent->items = p;
-        parent->cap = cap;
-    }
-    parent->items[parent->nitems++] = child;
-    return GW_OK;
-}
-
-static gw_err_t read_node(reader_t *r, yaml_event_t *ev, int depth, node_t **out);
-
-/* Reads the children of a sequence or mapping up to its end event. */
-static gw_err_t read_children(reader_t *r, node_t *n, yaml_event_type_t end, int depth)
-{
-    for (;;) {
-        yaml_event_t ev;
-        gw_err_t err = next_event(r, &ev);
-        if (err != GW_OK) {
-            return err;
-        }
-        if (ev.type == end) {
-            yaml_event_delete(&ev);
-            return GW_OK;
-        }
-        node_t *child = NULL;
-        err = read_node(r, &ev, depth + 1, &child);
-        yaml_event_delete(&ev);
-        if (err != GW_OK) {
-            return err;
-        }
-        if (n->kind == NODE_MAPPING && (n->nitems % 2) == 0 && child->kind != NODE_SCALAR) {
-            unsigned line = child->line;
-            node_destroy(child);
-            return fail_yaml(r->cx, line, "mapping keys must be scalars");
-        }
-        if (node_push(n, child) != GW_OK) {
-            node_destroy(child);
-            return fail_nomem(r->cx);
-        }
-    }
-}
-
-/* ev is borrowed; on success *out is a new tree owned by the caller. */
-static gw_err_t read_node(reader_t *r, yaml_event_t *ev, int depth, node_t **out)
-{
-    unsigned line = (unsigned)ev->start_mark.line + 1;
-    if (ev->type == YAML_ALIAS_EVENT) {
-        return fail_yaml(r->cx, line, "YAML aliases are not supported");
-    }
-    if (depth > TREE_DEPTH_MAX) {
-        return fail_yaml(r->cx, line, "nesting too deep");
-    }
-    node_t *n = calloc(1, sizeof(*n));
-    if (n == NULL) {
-        return fail_nomem(r->cx);
-    }
-    n->line = line;
-    gw_err_t err = GW_OK;
-    switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        n->kind = NODE_SCALAR;
-        n->len = ev->data.scalar.length;
-        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        n->text = malloc(n->len + 1);
-        if (n->text == NULL) {
-            err = fail_nomem(r->cx);
-            break;
-        }
-        memcpy(n->text, ev->data.scalar.value, n->len);
-        n->text[n->len] = '\0';
-        break;
-    case YAML_SEQUENCE_START_EVENT:
-        n->kind = NODE_SEQUENCE;
-        err = read_children(r, n, YAML_SEQUENCE_END_EVENT, depth);
-        break;
-    case YAML_MAPPING_START_EVENT:
-        n->kind = NODE_MAPPING;
-        err = read_children(r, n, YAML_MAPPING_END_EVENT, depth);
-        break;
-    default:
-        err = fail(r->cx, n, NULL, "YAML: unexpected event");
-        break;
-    }
-    if (err != GW_OK) {
-        node_destroy(n);
-        return err;
-    }
-    *out = n;
-    return GW_OK;
-}
-
-/* Parses text into *root (NULL for a file with no document). */
-static gw_err_t read_tree(ctx_t *cx, const char *text, size_t len, node_t **root)
-{
-    reader_t r = {.cx = cx};
-    node_t *doc = NULL;
-    gw_err_t err = GW_OK;
-    int have_event = 0;
-    yaml_event_t ev;
-
-    *root = NULL;
-    if (!yaml_parser_initialize(&r.parser)) {
-        return fail_nomem(cx);
-    }
-    yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
-    for (;;) {
-        err = next_event(&r, &ev);
-        if (err != GW_OK) {
-            goto out;
-        }
-        have_event = 1;
-        if (ev.type == YAML_STREAM_END_EVENT) {
-            break;
-        }
-        if (ev.type == YAML_DOCUMENT_START_EVENT && doc != NULL) {
-            err = fail_yaml(cx, (unsigned)ev.start_mark.line + 1,
-                            "only one YAML document is allowed");
-            goto out;
-        }
-        if (ev.type != YAML_STREAM_START_EVENT && ev.type != YAML_DOCUMENT_START_EVENT &&
-            ev.type != YAML_DOCUMENT_END_EVENT) {
-            err = read_node(&r, &ev, 0, &doc);
-            if (err != GW_OK) {
-                goto out;
-            }
-        }
-        yaml_event_delete(&ev);
-        have_event = 0;
-    }
-out:
-    if (have_event) {
-        yaml_event_delete(&ev);
-    }
-    yaml_parser_delete(&r.parser);
-    if (err != GW_OK) {
-        node_destroy(doc);
-        return err;
-    }
-    *root = doc;
-    return GW_OK;
-}
-
 /* ---- scalar helpers ---- */
 
-static int node_is_null(const node_t *n)
-{
-    if (n->kind != NODE_SCALAR || !n->plain) {
-        return 0;
-    }
-    return n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
-           strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
-}
-
 /* Sets *dst to a copy of the scalar n (a plain null reads as ""); frees the old value. */
-static gw_err_t take_string(ctx_t *cx, const node_t *n, const char *path, char **dst)
+static gw_err_t take_string(gw_config_ctx_t *cx, const gw_config_node_t *n, const char *path,
+                            char **dst)
 {
-    if (n->kind != NODE_SCALAR) {
-        return fail(cx, n, path, "expected a string");
+    if (n->kind != GW_CONFIG_SCALAR) {
+        return gw_config_fail(cx, n, path, "expected a string");
     }
-    const char *s = node_is_null(n) ? "" : n->text;
-    size_t len = node_is_null(n) ? 0 : n->len;
+    const char *s = gw_config_node_is_null(n) ? "" : n->text;
+    size_t len = gw_config_node_is_null(n) ? 0 : n->len;
     if (memchr(s, '\0', len) != NULL) {
-        return fail(cx, n, path, "contains a NUL byte");
+        return gw_config_fail(cx, n, path, "contains a NUL byte");
     }
     char *copy = strdup(s);
     if (copy == NULL) {
-        return fail_nomem(cx);
+        return gw_config_fail_nomem(cx);
     }
     free(*dst);
     *dst = copy;
     return GW_OK;
 }
 
-static gw_err_t take_nonempty(ctx_t *cx, const node_t *n, const char *path, char **dst)
+static gw_err_t take_nonempty(gw_config_ctx_t *cx, const gw_config_node_t *n, const char *path,
+                              char **dst)
 {
     gw_err_t err = take_string(cx, n, path, dst);
     if (err == GW_OK && (*dst)[0] == '\0') {
-        return fail(cx, n, path, "must not be empty");
+        return gw_config_fail(cx, n, path, "must not be empty");
     }
     return err;
 }
 
 /* A decimal unsigned integer no greater than max. */
-static int scalar_uint(const node_t *n, uint64_t max, uint64_t *out)
+static int scalar_uint(const gw_config_node_t *n, uint64_t max, uint64_t *out)
 {
-    if (n->kind != NODE_SCALAR || n->len == 0 || n->len > 20) {
+    if (n->kind != GW_CONFIG_SCALAR || n->len == 0 || n->len > 20) {
         return 0;
     }
     uint64_t v = 0;
@@ -369,45 +95,10 @@ static int scalar_uint(const node_t *n, uint64_t max, uint64_t *out)
     return 1;
 }
 
-/* Key paths only go into messages, so an absurdly long one is cut rather than refused. A quoted
- * key may hold any character; control characters are written as \xNN so that a message stays one
- * line (and one log line). */
-static void path_join(char *dst, const char *parent, const char *key)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t len = 0;
-    size_t plen = strnlen(parent, KEY_PATH_MAX - 1);
-    memcpy(dst, parent, plen);
-    len = plen;
-    if (plen > 0 && len < KEY_PATH_MAX - 1) {
-        dst[len++] = '.';
-    }
-    for (const char *k = key; *k != '\0'; k++) {
-        unsigned char c = (unsigned char)*k;
-        int control = c < 0x20 || c == 0x7f;
-        if (len + (control ? 4 : 1) > KEY_PATH_MAX - 1) {
-            break;
-        }
-        if (control) {
-            dst[len++] = '\\';
-            dst[len++] = 'x';
-            dst[len++] = hex[c >> 4];
-            dst[len++] = hex[c & 15];
-        } else {
-            dst[len++] = (char)c;
-        }
-    }
-    dst[len] = '\0';
-}
-
-static void path_index(char *dst, const char *parent, size_t i)
-{
-    snprintf(dst, KEY_PATH_MAX, "%s[%zu]", parent, i);
-}
-
 /* ---- directive tables ---- */
 
-typedef gw_err_t (*directive_fn)(ctx_t *cx, const node_t *value, const char *path, void *obj);
+typedef gw_err_t (*directive_fn)(gw_config_ctx_t *cx, const gw_config_node_t *value,
+                                 const char *path, void *obj);
 
 typedef struct directive {
     const char *key;
@@ -416,20 +107,20 @@ typedef struct directive {
 
 /* Runs the directive for every key of mapping n over obj. Unknown and repeated keys are errors.
  * seen, when not NULL, receives one flag per directive (the caller checks required keys). */
-static gw_err_t check_map(ctx_t *cx, const node_t *n, const char *path, const directive_t *table,
-                          size_t ntable, void *obj, unsigned char *seen)
+static gw_err_t check_map(gw_config_ctx_t *cx, const gw_config_node_t *n, const char *path,
+                          const directive_t *table, size_t ntable, void *obj, unsigned char *seen)
 {
-    if (n->kind != NODE_MAPPING) {
-        return fail(cx, n, path, "expected a mapping");
+    if (n->kind != GW_CONFIG_MAPPING) {
+        return gw_config_fail(cx, n, path, "expected a mapping");
     }
     for (size_t i = 0; i + 1 < n->nitems; i += 2) {
-        const node_t *key = n->items[i];
-        const node_t *value = n->items[i + 1];
-        char sub[KEY_PATH_MAX];
-        path_join(sub, path, key->text);
+        const gw_config_node_t *key = n->items[i];
+        const gw_config_node_t *value = n->items[i + 1];
+        char sub[GW_CONFIG_KEY_PATH_MAX];
+        gw_config_path_join(sub, path, key->text);
         for (size_t j = 0; j < i; j += 2) {
             if (strcmp(n->items[j]->text, key->text) == 0) {
-                return fail(cx, key, sub, "duplicate key");
+                return gw_config_fail(cx, key, sub, "duplicate key");
             }
         }
         size_t d = 0;
@@ -437,7 +128,7 @@ static gw_err_t check_map(ctx_t *cx, const node_t *n, const char *path, const di
             d++;
         }
         if (d == ntable) {
-            return fail(cx, key, sub, "unknown key");
+            return gw_config_fail(cx, key, sub, "unknown key");
         }
         if (seen != NULL) {
             seen[d] = 1;
@@ -450,30 +141,29 @@ static gw_err_t check_map(ctx_t *cx, const node_t *n, const char *path, const di
     return GW_OK;
 }
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- listen ---- */
 
-static gw_err_t set_listen_address(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_listen_address(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                   void *obj)
 {
     gw_listen_t *l = obj;
     gw_err_t err = take_string(cx, v, path, &l->address);
     if (err != GW_OK) {
         return err;
     }
-    unsigned char addr[sizeof(struct in6_addr)];
-    if (inet_pton(AF_INET, l->address, addr) != 1 && inet_pton(AF_INET6, l->address, addr) != 1) {
-        return fail(cx, v, path, "not a numeric IPv4 or IPv6 address");
+    if (!gw_config_is_address(l->address)) {
+        return gw_config_fail(cx, v, path, "not a numeric IPv4 or IPv6 address");
     }
     return GW_OK;
 }
 
-static gw_err_t set_listen_port(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_listen_port(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                void *obj)
 {
     gw_listen_t *l = obj;
     uint64_t port;
     if (!scalar_uint(v, 65535, &port)) {
-        return fail(cx, v, path, "not a port number (0..65535)");
+        return gw_config_fail(cx, v, path, "not a port number (0..65535)");
     }
     l->port = (uint16_t)port;
     return GW_OK;
@@ -484,21 +174,22 @@ static const directive_t listen_directives[] = {
     {"port", set_listen_port},
 };
 
-static gw_err_t set_listen(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_listen(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                           void *obj)
 {
     gw_config_t *c = obj;
-    if (v->kind != NODE_SEQUENCE) {
-        return fail(cx, v, path, "expected a list of {address, port}");
+    if (v->kind != GW_CONFIG_SEQUENCE) {
+        return gw_config_fail(cx, v, path, "expected a list of {address, port}");
     }
     if (v->nitems == 0) {
-        return fail(cx, v, path, "at least one address is required");
+        return gw_config_fail(cx, v, path, "at least one address is required");
     }
     if (v->nitems > LISTEN_MAX) {
-        return fail(cx, v, path, "at most %d addresses", LISTEN_MAX);
+        return gw_config_fail(cx, v, path, "at most %d addresses", LISTEN_MAX);
     }
     gw_listen_t *l = calloc(v->nitems, sizeof(*l));
     if (l == NULL) {
-        return fail_nomem(cx);
+        return gw_config_fail_nomem(cx);
     }
     /* Owned by c from here, so that gw_config_destroy frees whatever got filled in. */
     for (size_t i = 0; i < c->nlisten; i++) {
@@ -508,19 +199,19 @@ static gw_err_t set_listen(ctx_t *cx, const node_t *v, const char *path, void *o
     c->listen = l;
     c->nlisten = v->nitems;
     for (size_t i = 0; i < v->nitems; i++) {
-        char sub[KEY_PATH_MAX];
-        path_index(sub, path, i);
-        unsigned char seen[NELEM(listen_directives)] = {0};
-        gw_err_t err = check_map(cx, v->items[i], sub, listen_directives, NELEM(listen_directives),
-                                 &l[i], seen);
+        char sub[GW_CONFIG_KEY_PATH_MAX];
+        gw_config_path_index(sub, path, i);
+        unsigned char seen[GW_CONFIG_NELEM(listen_directives)] = {0};
+        gw_err_t err = check_map(cx, v->items[i], sub, listen_directives,
+                                 GW_CONFIG_NELEM(listen_directives), &l[i], seen);
         if (err != GW_OK) {
             return err;
         }
         if (!seen[0]) {
-            return fail(cx, v->items[i], sub, "missing required key address");
+            return gw_config_fail(cx, v->items[i], sub, "missing required key address");
         }
         if (!seen[1]) {
-            return fail(cx, v->items[i], sub, "missing required key port");
+            return gw_config_fail(cx, v->items[i], sub, "missing required key port");
         }
     }
     return GW_OK;
@@ -528,129 +219,137 @@ static gw_err_t set_listen(ctx_t *cx, const node_t *v, const char *path, void *o
 
 /* ---- top-level scalars ---- */
 
-static gw_err_t set_mcp_path(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_mcp_path(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                             void *obj)
 {
     gw_config_t *c = obj;
     gw_err_t err = take_string(cx, v, path, &c->mcp_path);
     if (err != GW_OK) {
         return err;
     }
-    if (c->mcp_path[0] != '/') {
-        return fail(cx, v, path, "must start with '/'");
-    }
-    for (const char *p = c->mcp_path; *p != '\0'; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#') {
-            return fail(cx, v, path, "must be a plain URL path (no spaces, '?' or '#')");
-        }
+    const char *problem = gw_config_url_path_problem(c->mcp_path);
+    if (problem != NULL) {
+        return gw_config_fail(cx, v, path, "%s", problem);
     }
     return GW_OK;
 }
 
-static gw_err_t set_runtime_dir(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_runtime_dir(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                void *obj)
 {
     gw_config_t *c = obj;
     return take_nonempty(cx, v, path, &c->runtime_dir);
 }
 
-static gw_err_t set_routers(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_routers(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                            void *obj)
 {
     gw_config_t *c = obj;
     uint64_t n;
     if (!scalar_uint(v, UINT32_MAX, &n) || n < 1 || n > ROUTERS_MAX) {
-        return fail(cx, v, path, "must be a number from 1 to %d", ROUTERS_MAX);
+        return gw_config_fail(cx, v, path, "must be a number from 1 to %d", ROUTERS_MAX);
     }
     c->routers = (unsigned)n;
     return GW_OK;
 }
 
-static gw_err_t set_max_request_body(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_max_request_body(gw_config_ctx_t *cx, const gw_config_node_t *v,
+                                     const char *path, void *obj)
 {
     gw_config_t *c = obj;
     uint64_t n;
-    if (v->kind != NODE_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
-        return fail(cx, v, path, "not a size (e.g. 1MiB, 512KiB, 1048576)");
+    if (v->kind != GW_CONFIG_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
+        return gw_config_fail(cx, v, path, "not a size (e.g. 1MiB, 512KiB, 1048576)");
     }
     if (n < MIN_MAX_BODY || n > MAX_MAX_BODY) {
-        return fail(cx, v, path, "must be between 1KiB and 64MiB");
+        return gw_config_fail(cx, v, path, "must be between 1KiB and 64MiB");
     }
     c->max_request_body = n;
     return GW_OK;
 }
 
-static gw_err_t set_page_size(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_page_size(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                              void *obj)
 {
     gw_config_t *c = obj;
     uint64_t n;
     if (!scalar_uint(v, UINT32_MAX, &n) || n < 1 || n > 10000) {
-        return fail(cx, v, path, "must be a number from 1 to 10000");
+        return gw_config_fail(cx, v, path, "must be a number from 1 to 10000");
     }
     c->page_size = (unsigned)n;
     return GW_OK;
 }
 
-static gw_err_t set_max_header_size(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_max_header_size(gw_config_ctx_t *cx, const gw_config_node_t *v,
+                                    const char *path, void *obj)
 {
     gw_config_t *c = obj;
     uint64_t n;
-    if (v->kind != NODE_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
-        return fail(cx, v, path, "not a size (e.g. 16KiB)");
+    if (v->kind != GW_CONFIG_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
+        return gw_config_fail(cx, v, path, "not a size (e.g. 16KiB)");
     }
     /* h2o itself refuses request heads past about 408 KiB, closing the connection. */
     if (n < 1024 || n > (256u << 10)) {
-        return fail(cx, v, path, "must be between 1KiB and 256KiB");
+        return gw_config_fail(cx, v, path, "must be between 1KiB and 256KiB");
     }
     c->max_header_size = n;
     return GW_OK;
 }
 
-static gw_err_t set_max_response_body(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_max_response_body(gw_config_ctx_t *cx, const gw_config_node_t *v,
+                                      const char *path, void *obj)
 {
     gw_config_t *c = obj;
     uint64_t n;
-    if (v->kind != NODE_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
-        return fail(cx, v, path, "not a size (e.g. 8MiB)");
+    if (v->kind != GW_CONFIG_SCALAR || gw_parse_size(v->text, &n) != GW_OK) {
+        return gw_config_fail(cx, v, path, "not a size (e.g. 8MiB)");
     }
     if (n < 1024 || n > GW_MAX_RESPONSE_BODY_LIMIT) {
-        return fail(cx, v, path, "must be between 1KiB and 15MiB");
+        return gw_config_fail(cx, v, path, "must be between 1KiB and 15MiB");
     }
     c->max_response_body = n;
     return GW_OK;
 }
 
-static gw_err_t set_count(ctx_t *cx, const node_t *v, const char *path, unsigned *out)
+static gw_err_t set_count(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                          unsigned *out)
 {
     uint64_t n;
     if (!scalar_uint(v, 10000000, &n)) {
-        return fail(cx, v, path, "must be a number from 0 (no limit) to 10000000");
+        return gw_config_fail(cx, v, path, "must be a number from 0 (no limit) to 10000000");
     }
     *out = (unsigned)n;
     return GW_OK;
 }
 
-static gw_err_t set_max_sessions(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_max_sessions(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                 void *obj)
 {
     return set_count(cx, v, path, &((gw_config_t *)obj)->max_sessions);
 }
 
-static gw_err_t set_max_sessions_per_client(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_max_sessions_per_client(gw_config_ctx_t *cx, const gw_config_node_t *v,
+                                            const char *path, void *obj)
 {
     return set_count(cx, v, path, &((gw_config_t *)obj)->max_sessions_per_client);
 }
 
-static gw_err_t set_client_timeout(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_client_timeout(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                   void *obj)
 {
     gw_config_t *c = obj;
     uint64_t ms;
-    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK || ms < 100 ||
+    if (v->kind != GW_CONFIG_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK || ms < 100 ||
         ms > 3600000) {
-        return fail(cx, v, path, "must be a duration from 100ms to 1h");
+        return gw_config_fail(cx, v, path, "must be a duration from 100ms to 1h");
     }
     c->client_timeout_ms = ms;
     return GW_OK;
 }
 
-static gw_err_t set_max_concurrent_requests_per_session(ctx_t *cx, const node_t *v,
-                                                        const char *path, void *obj)
+static gw_err_t set_max_concurrent_requests_per_session(gw_config_ctx_t *cx,
+                                                        const gw_config_node_t *v, const char *path,
+                                                        void *obj)
 {
     return set_count(cx, v, path, &((gw_config_t *)obj)->max_concurrent_requests_per_session);
 }
@@ -666,50 +365,56 @@ static const directive_t limits_directives[] = {
     {"page_size", set_page_size},
 };
 
-static gw_err_t set_limits(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_limits(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                           void *obj)
 {
-    return check_map(cx, v, path, limits_directives, NELEM(limits_directives), obj, NULL);
+    return check_map(cx, v, path, limits_directives, GW_CONFIG_NELEM(limits_directives), obj, NULL);
 }
 
-static gw_err_t set_key_file(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_key_file(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                             void *obj)
 {
     gw_config_t *c = obj;
     return take_nonempty(cx, v, path, &c->key_file);
 }
 
-static gw_err_t set_ttl(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_ttl(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path, void *obj)
 {
     gw_config_t *c = obj;
     uint64_t ms;
-    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
-        return fail(cx, v, path, "not a duration (e.g. 30s, 5m, 24h, 7d)");
+    if (v->kind != GW_CONFIG_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
+        return gw_config_fail(cx, v, path, "not a duration (e.g. 30s, 5m, 24h, 7d)");
     }
     if (ms < 1000) {
-        return fail(cx, v, path, "must be at least 1s");
+        return gw_config_fail(cx, v, path, "must be at least 1s");
     }
     c->session_ttl_s = ms / 1000;
     return GW_OK;
 }
 
-static gw_err_t set_stream_replay(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_stream_replay(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                  void *obj)
 {
     uint64_t n;
     if (!scalar_uint(v, 100000, &n)) {
-        return fail(cx, v, path, "must be a number of events from 0 (no replay) to 100000");
+        return gw_config_fail(cx, v, path,
+                              "must be a number of events from 0 (no replay) to 100000");
     }
     ((gw_config_t *)obj)->stream_replay = (unsigned)n;
     return GW_OK;
 }
 
-static gw_err_t set_idle_timeout(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_idle_timeout(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                 void *obj)
 {
     gw_config_t *c = obj;
     uint64_t ms;
-    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
-        return fail(cx, v, path, "not a duration (e.g. 30m, 1h; 0 never ends an idle session)");
+    if (v->kind != GW_CONFIG_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
+        return gw_config_fail(cx, v, path,
+                              "not a duration (e.g. 30m, 1h; 0 never ends an idle session)");
     }
     if (ms != 0 && ms < 1000) {
-        return fail(cx, v, path, "must be 0 (never) or at least 1s");
+        return gw_config_fail(cx, v, path, "must be 0 (never) or at least 1s");
     }
     c->session_idle_ms = ms;
     return GW_OK;
@@ -722,30 +427,34 @@ static const directive_t sessions_directives[] = {
     {"idle_timeout", set_idle_timeout},
 };
 
-static gw_err_t set_sessions(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_sessions(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                             void *obj)
 {
-    return check_map(cx, v, path, sessions_directives, NELEM(sessions_directives), obj, NULL);
+    return check_map(cx, v, path, sessions_directives, GW_CONFIG_NELEM(sessions_directives), obj,
+                     NULL);
 }
 
-static gw_err_t set_control_socket(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_control_socket(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                   void *obj)
 {
     gw_config_t *c = obj;
     return take_nonempty(cx, v, path, &c->control_socket);
 }
 
 /* Permission bits as chmod takes them, in octal with or without a leading 0: "0660", "640". */
-static gw_err_t set_control_mode(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_control_mode(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                 void *obj)
 {
     gw_config_t *c = obj;
     unsigned mode = 0;
-    int ok = v->kind == NODE_SCALAR && v->len >= 1 && v->len <= 4;
+    int ok = v->kind == GW_CONFIG_SCALAR && v->len >= 1 && v->len <= 4;
     for (size_t i = 0; ok && i < v->len; i++) {
         ok = v->text[i] >= '0' && v->text[i] <= '7';
         mode = mode * 8 + (unsigned)(v->text[i] - '0');
     }
     /* nng takes 0 as "leave the mode alone", so 0000 cannot be asked for. */
     if (!ok || mode == 0 || mode > 0777) {
-        return fail(cx, v, path, "must be an octal mode from 0001 to 0777, such as 0660");
+        return gw_config_fail(cx, v, path, "must be an octal mode from 0001 to 0777, such as 0660");
     }
     c->control_mode = mode;
     return GW_OK;
@@ -781,7 +490,8 @@ static int lookup_group(const char *name, int64_t *gid)
 
 /* A group name, or a number taken as a gid as it is. A name given here must exist: the broker
  * could not give the socket to it. */
-static gw_err_t set_control_group(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_control_group(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                  void *obj)
 {
     gw_config_t *c = obj;
     gw_err_t err = take_nonempty(cx, v, path, &c->control_group);
@@ -796,10 +506,11 @@ static gw_err_t set_control_group(ctx_t *cx, const node_t *v, const char *path, 
     }
     int rc = lookup_group(c->control_group, &c->control_gid);
     if (rc == ENOENT) {
-        return fail(cx, v, path, "no such group: %s", c->control_group);
+        return gw_config_fail(cx, v, path, "no such group: %s", c->control_group);
     }
     if (rc != 0) {
-        return fail(cx, v, path, "cannot look up group %s: %s", c->control_group, strerror(rc));
+        return gw_config_fail(cx, v, path, "cannot look up group %s: %s", c->control_group,
+                              strerror(rc));
     }
     return GW_OK;
 }
@@ -810,28 +521,32 @@ static const directive_t control_directives[] = {
     {"group", set_control_group},
 };
 
-static gw_err_t set_control(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_control(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                            void *obj)
 {
-    return check_map(cx, v, path, control_directives, NELEM(control_directives), obj, NULL);
+    return check_map(cx, v, path, control_directives, GW_CONFIG_NELEM(control_directives), obj,
+                     NULL);
 }
 
-static gw_err_t set_log_level(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_log_level(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                              void *obj)
 {
     gw_config_t *c = obj;
-    int level = v->kind == NODE_SCALAR ? gw_log_level_parse(v->text) : -1;
+    int level = v->kind == GW_CONFIG_SCALAR ? gw_log_level_parse(v->text) : -1;
     if (level < 0) {
-        return fail(cx, v, path, "must be one of err, warning, notice, info, debug");
+        return gw_config_fail(cx, v, path, "must be one of err, warning, notice, info, debug");
     }
     c->log_level = level;
     return GW_OK;
 }
 
-static gw_err_t set_log_format(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_log_format(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                               void *obj)
 {
     gw_config_t *c = obj;
-    if (v->kind != NODE_SCALAR ||
+    if (v->kind != GW_CONFIG_SCALAR ||
         (strcmp(v->text, "logfmt") != 0 && strcmp(v->text, "json") != 0)) {
-        return fail(cx, v, path, "must be logfmt or json");
+        return gw_config_fail(cx, v, path, "must be logfmt or json");
     }
     c->log_json = strcmp(v->text, "json") == 0;
     return GW_OK;
@@ -842,128 +557,54 @@ static const directive_t log_directives[] = {
     {"format", set_log_format},
 };
 
-static gw_err_t set_log(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_log(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path, void *obj)
 {
-    return check_map(cx, v, path, log_directives, NELEM(log_directives), obj, NULL);
+    return check_map(cx, v, path, log_directives, GW_CONFIG_NELEM(log_directives), obj, NULL);
 }
 
 /* ---- servers ---- */
 
-static int is_name_char(int c, const char *extra)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c != '\0' && strchr(extra, c) != NULL);
-}
-
-static int is_word(const char *s, const char *extra, size_t min, size_t max)
-{
-    size_t n = strlen(s);
-    if (n < min || n > max) {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!is_name_char((unsigned char)s[i], extra)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static gw_err_t set_server_name(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_server_name(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                void *obj)
 {
     gw_server_conf_t *s = obj;
     gw_err_t err = take_string(cx, v, path, &s->name);
     if (err != GW_OK) {
         return err;
     }
-    if (!is_word(s->name, "_-", 1, GW_SERVER_NAME_MAX)) {
-        return fail(cx, v, path, "must be 1 to %d characters of [A-Za-z0-9_-]", GW_SERVER_NAME_MAX);
+    if (!gw_config_is_word(s->name, "_-", 1, GW_SERVER_NAME_MAX)) {
+        return gw_config_fail(cx, v, path, "must be 1 to %d characters of [A-Za-z0-9_-]",
+                              GW_SERVER_NAME_MAX);
     }
     return GW_OK;
 }
 
-/* Checks "http(s)://host[:port][/...]"; returns NULL or what is wrong. */
-static const char *url_problem(const char *url)
-{
-    const char *p;
-    if (strncasecmp(url, "http://", 7) == 0) {
-        p = url + 7;
-    } else if (strncasecmp(url, "https://", 8) == 0) {
-        p = url + 8;
-    } else {
-        return "not an http(s) URL";
-    }
-    for (const char *q = url; *q != '\0'; q++) {
-        if ((unsigned char)*q <= 0x20 || *q == 0x7f) {
-            return "URL contains spaces or control characters";
-        }
-    }
-    size_t alen = strcspn(p, "/?#");
-    const char *end = p + alen;
-    if (memchr(p, '@', alen) != NULL) {
-        return "URL must not carry user:password (use headers)";
-    }
-    const char *port = NULL;
-    if (*p == '[') {
-        const char *close = memchr(p, ']', alen);
-        if (close == NULL || close == p + 1) {
-            return "URL has a malformed IPv6 host";
-        }
-        if (close + 1 < end) {
-            if (close[1] != ':') {
-                return "URL has a malformed IPv6 host";
-            }
-            port = close + 2;
-        }
-    } else {
-        const char *colon = memchr(p, ':', alen);
-        if (colon == p || alen == 0) {
-            return "http(s) URL without a host";
-        }
-        if (colon != NULL) {
-            port = colon + 1;
-        }
-    }
-    if (port != NULL) {
-        unsigned long n = 0;
-        if (port == end) {
-            return "URL has an empty port";
-        }
-        for (const char *q = port; q < end; q++) {
-            if (*q < '0' || *q > '9' || (n = n * 10 + (unsigned long)(*q - '0')) > 65535) {
-                return "URL has a bad port";
-            }
-        }
-        if (n == 0) {
-            return "URL has a bad port";
-        }
-    }
-    return NULL;
-}
-
-static gw_err_t set_server_url(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_server_url(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                               void *obj)
 {
     gw_server_conf_t *s = obj;
     gw_err_t err = take_string(cx, v, path, &s->url);
     if (err != GW_OK) {
         return err;
     }
-    const char *problem = url_problem(s->url);
+    const char *problem = gw_config_url_problem(s->url);
     if (problem != NULL) {
-        return fail(cx, v, path, "%s", problem);
+        return gw_config_fail(cx, v, path, "%s", problem);
     }
     return GW_OK;
 }
 
-static gw_err_t set_server_prefix(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_server_prefix(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                  void *obj)
 {
     gw_server_conf_t *s = obj;
     gw_err_t err = take_string(cx, v, path, &s->prefix);
     if (err != GW_OK) {
         return err;
     }
-    if (!is_word(s->prefix, "_.-", 0, GW_PREFIX_MAX)) {
-        return fail(cx, v, path, "must be at most %d characters of [A-Za-z0-9_.-]", GW_PREFIX_MAX);
+    if (!gw_config_is_word(s->prefix, "_.-", 0, GW_PREFIX_MAX)) {
+        return gw_config_fail(cx, v, path, "must be at most %d characters of [A-Za-z0-9_.-]",
+                              GW_PREFIX_MAX);
     }
     return GW_OK;
 }
@@ -974,23 +615,19 @@ static const char *const reserved_headers[] = {
     "host",           "transfer-encoding",
 };
 
-static int is_http_token(const char *s)
-{
-    return is_word(s, "!#$%&'*+-.^_`|~", 1, SIZE_MAX);
-}
-
-static gw_err_t set_server_headers(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_server_headers(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                   void *obj)
 {
     gw_server_conf_t *s = obj;
-    if (node_is_null(v)) {
+    if (gw_config_node_is_null(v)) {
         return GW_OK;
     }
-    if (v->kind != NODE_MAPPING) {
-        return fail(cx, v, path, "expected a mapping of header names to values");
+    if (v->kind != GW_CONFIG_MAPPING) {
+        return gw_config_fail(cx, v, path, "expected a mapping of header names to values");
     }
     size_t n = v->nitems / 2;
     if (n > HEADERS_MAX) {
-        return fail(cx, v, path, "at most %d headers", HEADERS_MAX);
+        return gw_config_fail(cx, v, path, "at most %d headers", HEADERS_MAX);
     }
     for (size_t i = 0; i < s->nheaders; i++) {
         free(s->headers[i].name);
@@ -1004,31 +641,31 @@ static gw_err_t set_server_headers(ctx_t *cx, const node_t *v, const char *path,
     }
     s->headers = calloc(n, sizeof(*s->headers));
     if (s->headers == NULL) {
-        return fail_nomem(cx);
+        return gw_config_fail_nomem(cx);
     }
     s->nheaders = n;
     for (size_t i = 0; i < n; i++) {
-        const node_t *key = v->items[2 * i];
-        const node_t *value = v->items[2 * i + 1];
+        const gw_config_node_t *key = v->items[2 * i];
+        const gw_config_node_t *value = v->items[2 * i + 1];
         gw_header_t *h = &s->headers[i];
-        char sub[KEY_PATH_MAX];
-        path_join(sub, path, key->text);
-        if (memchr(key->text, '\0', key->len) != NULL || !is_http_token(key->text)) {
-            return fail(cx, key, sub, "not a valid HTTP header name");
+        char sub[GW_CONFIG_KEY_PATH_MAX];
+        gw_config_path_join(sub, path, key->text);
+        if (memchr(key->text, '\0', key->len) != NULL || !gw_config_is_http_token(key->text)) {
+            return gw_config_fail(cx, key, sub, "not a valid HTTP header name");
         }
-        for (size_t r = 0; r < NELEM(reserved_headers); r++) {
+        for (size_t r = 0; r < GW_CONFIG_NELEM(reserved_headers); r++) {
             if (strcasecmp(key->text, reserved_headers[r]) == 0) {
-                return fail(cx, key, sub, "header is set by the gateway");
+                return gw_config_fail(cx, key, sub, "header is set by the gateway");
             }
         }
         for (size_t j = 0; j < i; j++) {
             if (strcasecmp(s->headers[j].name, key->text) == 0) {
-                return fail(cx, key, sub, "duplicate header");
+                return gw_config_fail(cx, key, sub, "duplicate header");
             }
         }
         h->name = strdup(key->text);
         if (h->name == NULL) {
-            return fail_nomem(cx);
+            return gw_config_fail_nomem(cx);
         }
         gw_err_t err = take_string(cx, value, sub, &h->value);
         if (err != GW_OK) {
@@ -1036,7 +673,7 @@ static gw_err_t set_server_headers(ctx_t *cx, const node_t *v, const char *path,
         }
         for (const char *p = h->value; *p != '\0'; p++) {
             if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
-                return fail(cx, value, sub, "header value contains control characters");
+                return gw_config_fail(cx, value, sub, "header value contains control characters");
             }
         }
     }
@@ -1044,20 +681,22 @@ static gw_err_t set_server_headers(ctx_t *cx, const node_t *v, const char *path,
 }
 
 /* A backend timeout: a duration greater than 0. */
-static gw_err_t take_timeout(ctx_t *cx, const node_t *v, const char *path, uint64_t *out)
+static gw_err_t take_timeout(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                             uint64_t *out)
 {
     uint64_t ms;
-    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
-        return fail(cx, v, path, "not a duration (e.g. 250ms, 30s, 5m)");
+    if (v->kind != GW_CONFIG_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
+        return gw_config_fail(cx, v, path, "not a duration (e.g. 250ms, 30s, 5m)");
     }
     if (ms == 0) {
-        return fail(cx, v, path, "must be greater than 0");
+        return gw_config_fail(cx, v, path, "must be greater than 0");
     }
     *out = ms;
     return GW_OK;
 }
 
-static gw_err_t set_server_timeout(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_server_timeout(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                   void *obj)
 {
     gw_server_conf_t *s = obj;
     return take_timeout(cx, v, path, &s->timeout_ms);
@@ -1065,18 +704,19 @@ static gw_err_t set_server_timeout(ctx_t *cx, const node_t *v, const char *path,
 
 /* tool_timeouts: {backend tool name: duration}. A name the backend does not list is allowed (it
  * may list it later); it just never matches. */
-static gw_err_t set_server_tool_timeouts(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_server_tool_timeouts(gw_config_ctx_t *cx, const gw_config_node_t *v,
+                                         const char *path, void *obj)
 {
     gw_server_conf_t *s = obj;
-    if (node_is_null(v)) {
+    if (gw_config_node_is_null(v)) {
         return GW_OK;
     }
-    if (v->kind != NODE_MAPPING) {
-        return fail(cx, v, path, "expected a mapping of tool names to durations");
+    if (v->kind != GW_CONFIG_MAPPING) {
+        return gw_config_fail(cx, v, path, "expected a mapping of tool names to durations");
     }
     size_t n = v->nitems / 2;
     if (n > TOOL_TIMEOUTS_MAX) {
-        return fail(cx, v, path, "at most %d tools", TOOL_TIMEOUTS_MAX);
+        return gw_config_fail(cx, v, path, "at most %d tools", TOOL_TIMEOUTS_MAX);
     }
     for (size_t i = 0; i < s->ntool_timeouts; i++) {
         free(s->tool_timeouts[i].tool);
@@ -1088,30 +728,31 @@ static gw_err_t set_server_tool_timeouts(ctx_t *cx, const node_t *v, const char 
         return GW_OK;
     }
     if ((s->tool_timeouts = calloc(n, sizeof(*s->tool_timeouts))) == NULL) {
-        return fail_nomem(cx);
+        return gw_config_fail_nomem(cx);
     }
     for (size_t i = 0; i < n; i++) {
-        const node_t *key = v->items[2 * i];
-        char sub[KEY_PATH_MAX];
-        path_join(sub, path, key->text);
+        const gw_config_node_t *key = v->items[2 * i];
+        char sub[GW_CONFIG_KEY_PATH_MAX];
+        gw_config_path_join(sub, path, key->text);
         if (key->len == 0 || key->len > TOOL_NAME_MAX) {
-            return fail(cx, key, key->len == 0 ? path : sub, "a tool name is 1 to %d characters",
-                        TOOL_NAME_MAX);
+            return gw_config_fail(cx, key, key->len == 0 ? path : sub,
+                                  "a tool name is 1 to %d characters", TOOL_NAME_MAX);
         }
         for (size_t k = 0; k < key->len; k++) {
             unsigned char c = (unsigned char)key->text[k];
             if (c <= 0x20 || c == 0x7f) {
-                return fail(cx, key, sub, "a tool name has no spaces or control characters");
+                return gw_config_fail(cx, key, sub,
+                                      "a tool name has no spaces or control characters");
             }
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(s->tool_timeouts[j].tool, key->text) == 0) {
-                return fail(cx, key, sub, "duplicate tool");
+                return gw_config_fail(cx, key, sub, "duplicate tool");
             }
         }
         gw_tool_timeout_t *t = &s->tool_timeouts[s->ntool_timeouts];
         if ((t->tool = strdup(key->text)) == NULL) {
-            return fail_nomem(cx);
+            return gw_config_fail_nomem(cx);
         }
         s->ntool_timeouts++;
         gw_err_t err = take_timeout(cx, v->items[2 * i + 1], sub, &t->timeout_ms);
@@ -1122,15 +763,16 @@ static gw_err_t set_server_tool_timeouts(ctx_t *cx, const node_t *v, const char 
     return GW_OK;
 }
 
-static gw_err_t set_server_health_interval(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_server_health_interval(gw_config_ctx_t *cx, const gw_config_node_t *v,
+                                           const char *path, void *obj)
 {
     gw_server_conf_t *s = obj;
     uint64_t ms;
-    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
-        return fail(cx, v, path, "not a duration (e.g. 10s; 0 turns health checks off)");
+    if (v->kind != GW_CONFIG_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK) {
+        return gw_config_fail(cx, v, path, "not a duration (e.g. 10s; 0 turns health checks off)");
     }
     if (ms != 0 && ms < 100) {
-        return fail(cx, v, path, "must be 0 (off) or at least 100ms");
+        return gw_config_fail(cx, v, path, "must be 0 (off) or at least 100ms");
     }
     s->health_interval_ms = ms;
     return GW_OK;
@@ -1147,74 +789,65 @@ static const directive_t server_directives[] = {
     [SRV_TOOL_TIMEOUTS] = {"tool_timeouts", set_server_tool_timeouts},
 };
 
-/* Finds the value node of key in mapping n (for pointing messages at the right line). */
-static const node_t *map_value(const node_t *n, const char *key)
-{
-    for (size_t i = 0; i + 1 < n->nitems; i += 2) {
-        if (strcmp(n->items[i]->text, key) == 0) {
-            return n->items[i + 1];
-        }
-    }
-    return n;
-}
-
-static gw_err_t set_servers(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_servers(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                            void *obj)
 {
     gw_config_t *c = obj;
-    if (node_is_null(v)) {
+    if (gw_config_node_is_null(v)) {
         return GW_OK;
     }
-    if (v->kind != NODE_SEQUENCE) {
-        return fail(cx, v, path, "expected a list of servers");
+    if (v->kind != GW_CONFIG_SEQUENCE) {
+        return gw_config_fail(cx, v, path, "expected a list of servers");
     }
     if (v->nitems > SERVERS_MAX) {
-        return fail(cx, v, path, "at most %d servers", SERVERS_MAX);
+        return gw_config_fail(cx, v, path, "at most %d servers", SERVERS_MAX);
     }
     if (v->nitems == 0) {
         return GW_OK;
     }
     gw_server_conf_t *s = calloc(v->nitems, sizeof(*s));
     if (s == NULL) {
-        return fail_nomem(cx);
+        return gw_config_fail_nomem(cx);
     }
     c->servers = s;
     c->nservers = v->nitems;
     for (size_t i = 0; i < v->nitems; i++) {
-        const node_t *item = v->items[i];
-        char sub[KEY_PATH_MAX];
-        char field[KEY_PATH_MAX];
-        path_index(sub, path, i);
+        const gw_config_node_t *item = v->items[i];
+        char sub[GW_CONFIG_KEY_PATH_MAX];
+        char field[GW_CONFIG_KEY_PATH_MAX];
+        gw_config_path_index(sub, path, i);
         s[i].timeout_ms = DEFAULT_TIMEOUT_MS;
         s[i].health_interval_ms = 10000;
-        unsigned char seen[NELEM(server_directives)] = {0};
-        gw_err_t err =
-            check_map(cx, item, sub, server_directives, NELEM(server_directives), &s[i], seen);
+        unsigned char seen[GW_CONFIG_NELEM(server_directives)] = {0};
+        gw_err_t err = check_map(cx, item, sub, server_directives,
+                                 GW_CONFIG_NELEM(server_directives), &s[i], seen);
         if (err != GW_OK) {
             return err;
         }
         if (!seen[SRV_NAME]) {
-            return fail(cx, item, sub, "missing required key name");
+            return gw_config_fail(cx, item, sub, "missing required key name");
         }
         if (!seen[SRV_URL]) {
-            return fail(cx, item, sub, "missing required key url");
+            return gw_config_fail(cx, item, sub, "missing required key url");
         }
         if (s[i].prefix == NULL) {
             s[i].prefix = strdup("");
             if (s[i].prefix == NULL) {
-                return fail_nomem(cx);
+                return gw_config_fail_nomem(cx);
             }
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(s[j].name, s[i].name) == 0) {
-                path_join(field, sub, "name");
-                return fail(cx, map_value(item, "name"), field,
-                            "duplicate server name \"%s\" (also servers[%zu])", s[i].name, j);
+                gw_config_path_join(field, sub, "name");
+                return gw_config_fail(cx, gw_config_node_value_of(item, "name"), field,
+                                      "duplicate server name \"%s\" (also servers[%zu])", s[i].name,
+                                      j);
             }
             if (s[i].prefix[0] != '\0' && strcmp(s[j].prefix, s[i].prefix) == 0) {
-                path_join(field, sub, "prefix");
-                return fail(cx, map_value(item, "prefix"), field,
-                            "prefix \"%s\" is already used by server \"%s\"", s[i].prefix,
-                            s[j].name);
+                gw_config_path_join(field, sub, "prefix");
+                return gw_config_fail(cx, gw_config_node_value_of(item, "prefix"), field,
+                                      "prefix \"%s\" is already used by server \"%s\"", s[i].prefix,
+                                      s[j].name);
             }
         }
     }
@@ -1224,22 +857,22 @@ static gw_err_t set_servers(ctx_t *cx, const node_t *v, const char *path, void *
 /* ---- http ---- */
 
 /* A list of strings into a NULL-terminated vector (a null value is an empty list). */
-static gw_err_t take_string_list(ctx_t *cx, const node_t *v, const char *path, char ***out,
-                                 size_t *n)
+static gw_err_t take_string_list(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                 char ***out, size_t *n)
 {
-    if (node_is_null(v)) {
+    if (gw_config_node_is_null(v)) {
         return GW_OK;
     }
-    if (v->kind != NODE_SEQUENCE) {
-        return fail(cx, v, path, "expected a list of strings");
+    if (v->kind != GW_CONFIG_SEQUENCE) {
+        return gw_config_fail(cx, v, path, "expected a list of strings");
     }
     char **list = calloc(v->nitems + 1, sizeof(char *));
     if (list == NULL) {
-        return fail_nomem(cx);
+        return gw_config_fail_nomem(cx);
     }
     *out = list;
     for (size_t i = 0; i < v->nitems; i++) {
-        char sub[KEY_PATH_MAX];
+        char sub[GW_CONFIG_KEY_PATH_MAX];
         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
         gw_err_t err = take_nonempty(cx, v->items[i], sub, &list[i]);
         /* Counted before any check: a string that take_nonempty stored and a check below refuses
@@ -1250,31 +883,35 @@ static gw_err_t take_string_list(ctx_t *cx, const node_t *v, const char *path, c
         }
         for (char *c = list[i]; *c; c++) {
             if ((unsigned char)*c <= 0x20 || *c == 0x7f) {
-                return fail(cx, v->items[i], sub, "must not contain spaces or control characters");
+                return gw_config_fail(cx, v->items[i], sub,
+                                      "must not contain spaces or control characters");
             }
         }
     }
     return GW_OK;
 }
 
-static gw_err_t set_allowed_hosts(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_allowed_hosts(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                  void *obj)
 {
     gw_config_t *c = obj;
     return take_string_list(cx, v, path, &c->allowed_hosts, &c->nallowed_hosts);
 }
 
-static gw_err_t set_allowed_origins(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_allowed_origins(gw_config_ctx_t *cx, const gw_config_node_t *v,
+                                    const char *path, void *obj)
 {
     gw_config_t *c = obj;
     return take_string_list(cx, v, path, &c->allowed_origins, &c->nallowed_origins);
 }
 
-static gw_err_t set_sse_heartbeat(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_sse_heartbeat(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                  void *obj)
 {
     uint64_t ms;
-    if (v->kind != NODE_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK ||
+    if (v->kind != GW_CONFIG_SCALAR || gw_parse_duration_ms(v->text, &ms) != GW_OK ||
         (ms != 0 && ms < 100) || ms > 3600000) {
-        return fail(cx, v, path, "must be 0 (never) or a duration from 100ms to 1h");
+        return gw_config_fail(cx, v, path, "must be 0 (never) or a duration from 100ms to 1h");
     }
     ((gw_config_t *)obj)->sse_heartbeat_ms = ms;
     return GW_OK;
@@ -1286,55 +923,59 @@ static const directive_t http_directives[] = {
     {"sse_heartbeat", set_sse_heartbeat},
 };
 
-static gw_err_t set_http(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_http(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                         void *obj)
 {
-    return check_map(cx, v, path, http_directives, NELEM(http_directives), obj, NULL);
+    return check_map(cx, v, path, http_directives, GW_CONFIG_NELEM(http_directives), obj, NULL);
 }
 
 /* ---- admin ---- */
 
-static gw_err_t set_admin_address(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_admin_address(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                  void *obj)
 {
     gw_config_t *c = obj;
     gw_err_t err = take_string(cx, v, path, &c->admin_address);
     if (err != GW_OK) {
         return err;
     }
-    unsigned char addr[sizeof(struct in6_addr)];
-    if (inet_pton(AF_INET, c->admin_address, addr) != 1 &&
-        inet_pton(AF_INET6, c->admin_address, addr) != 1) {
-        return fail(cx, v, path, "not a numeric IPv4 or IPv6 address");
+    if (!gw_config_is_address(c->admin_address)) {
+        return gw_config_fail(cx, v, path, "not a numeric IPv4 or IPv6 address");
     }
     return GW_OK;
 }
 
-static gw_err_t set_admin_port(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_admin_port(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                               void *obj)
 {
     gw_config_t *c = obj;
     uint64_t port;
     if (!scalar_uint(v, 65535, &port)) {
-        return fail(cx, v, path, "not a port number (0..65535)");
+        return gw_config_fail(cx, v, path, "not a port number (0..65535)");
     }
     c->admin_port = (uint16_t)port;
     return GW_OK;
 }
 
-static gw_err_t set_admin_enabled(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_admin_enabled(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                  void *obj)
 {
     gw_config_t *c = obj;
-    if (v->kind != NODE_SCALAR || (strcmp(v->text, "true") != 0 && strcmp(v->text, "false") != 0)) {
-        return fail(cx, v, path, "must be true or false");
+    if (v->kind != GW_CONFIG_SCALAR ||
+        (strcmp(v->text, "true") != 0 && strcmp(v->text, "false") != 0)) {
+        return gw_config_fail(cx, v, path, "must be true or false");
     }
     c->admin_enabled = strcmp(v->text, "true") == 0;
     return GW_OK;
 }
 
-static gw_err_t set_ready_min_backends(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_ready_min_backends(gw_config_ctx_t *cx, const gw_config_node_t *v,
+                                       const char *path, void *obj)
 {
     gw_config_t *c = obj;
     uint64_t n;
     if (!scalar_uint(v, 1024, &n)) {
-        return fail(cx, v, path, "must be a number from 0 to 1024");
+        return gw_config_fail(cx, v, path, "must be a number from 0 to 1024");
     }
     c->ready_min_backends = (unsigned)n;
     return GW_OK;
@@ -1347,9 +988,10 @@ static const directive_t admin_directives[] = {
     {"ready_min_backends", set_ready_min_backends},
 };
 
-static gw_err_t set_admin(ctx_t *cx, const node_t *v, const char *path, void *obj)
+static gw_err_t set_admin(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                          void *obj)
 {
-    return check_map(cx, v, path, admin_directives, NELEM(admin_directives), obj, NULL);
+    return check_map(cx, v, path, admin_directives, GW_CONFIG_NELEM(admin_directives), obj, NULL);
 }
 
 static const directive_t top_directives[] = {
@@ -1420,8 +1062,8 @@ static gw_err_t fill_defaults(gw_config_t *c)
 gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_config_t **out,
                          char *err, size_t errlen)
 {
-    ctx_t cx = {.name = name != NULL ? name : "config", .err = err, .errlen = errlen};
-    node_t *root = NULL;
+    gw_config_ctx_t cx = {.name = name != NULL ? name : "config", .err = err, .errlen = errlen};
+    gw_config_node_t *root = NULL;
     gw_config_t *c = NULL;
     gw_err_t rc;
 
@@ -1429,21 +1071,21 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
     if (err != NULL && errlen > 0) {
         err[0] = '\0';
     }
-    rc = read_tree(&cx, text, len, &root);
+    rc = gw_config_tree_read(&cx, text, len, &root);
     if (rc != GW_OK) {
         goto out;
     }
-    if (root == NULL || node_is_null(root)) {
-        rc = fail(&cx, root, NULL, "empty configuration: expected a mapping of settings");
+    if (root == NULL || gw_config_node_is_null(root)) {
+        rc = gw_config_fail(&cx, root, NULL, "empty configuration: expected a mapping of settings");
         goto out;
     }
-    if (root->kind != NODE_MAPPING) {
-        rc = fail(&cx, root, NULL, "the top level must be a mapping of settings");
+    if (root->kind != GW_CONFIG_MAPPING) {
+        rc = gw_config_fail(&cx, root, NULL, "the top level must be a mapping of settings");
         goto out;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL || (c->path = strdup(cx.name)) == NULL) {
-        rc = fail_nomem(&cx);
+        rc = gw_config_fail_nomem(&cx);
         goto out;
     }
     c->routers = default_routers();
@@ -1465,19 +1107,19 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
     c->log_level = GW_LOG_INFO;
     c->control_mode = DEFAULT_CONTROL_MODE;
     c->control_gid = -1;
-    rc = check_map(&cx, root, "", top_directives, NELEM(top_directives), c, NULL);
+    rc = check_map(&cx, root, "", top_directives, GW_CONFIG_NELEM(top_directives), c, NULL);
     if (rc != GW_OK) {
         goto out;
     }
     if (fill_defaults(c) != GW_OK) {
-        rc = fail_nomem(&cx);
+        rc = gw_config_fail_nomem(&cx);
         goto out;
     }
     *out = c;
     c = NULL;
 out:
     gw_config_destroy(c);
-    node_destroy(root);
+    gw_config_node_destroy(root);
     return rc;
 }
 
@@ -1591,127 +1233,4 @@ uint64_t gw_server_tool_timeout_ms(const gw_server_conf_t *s, const char *tool, 
         }
     }
     return s->timeout_ms;
-}
-
-/* ---- sizes and durations ---- */
-
-/* Reads the leading decimal digits of *s into *out and advances *s; 0 when there are none or
- * the value overflows. */
-static int read_decimal(const char **s, uint64_t *out, int *overflow)
-{
-    const char *p = *s;
-    uint64_t v = 0;
-    if (*p < '0' || *p > '9') {
-        return 0;
-    }
-    for (; *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) {
-            *overflow = 1;
-            return 0;
-        }
-        v = v * 10 + d;
-    }
-    *s = p;
-    *out = v;
-    return 1;
-}
-
-static int mul_overflows(uint64_t a, uint64_t b, uint64_t *out)
-{
-    if (b != 0 && a > UINT64_MAX / b) {
-        return 1;
-    }
-    *out = a * b;
-    return 0;
-}
-
-static const struct unit {
-    const char *name;
-    uint64_t mult;
-} size_units[] = {
-    {"", 1},
-    {"B", 1},
-    {"kB", 1000ull},
-    {"KB", 1000ull},
-    {"MB", 1000ull * 1000},
-    {"GB", 1000ull * 1000 * 1000},
-    {"KiB", 1ull << 10},
-    {"MiB", 1ull << 20},
-    {"GiB", 1ull << 30},
-};
-
-static const struct unit duration_units[] = {
-    {"ms", 1}, {"s", 1000ull}, {"m", 60ull * 1000}, {"h", 3600ull * 1000}, {"d", 86400ull * 1000},
-};
-
-static const struct unit *find_unit(const struct unit *units, size_t n, const char *s, size_t len)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strlen(units[i].name) == len && memcmp(units[i].name, s, len) == 0) {
-            return &units[i];
-        }
-    }
-    return NULL;
-}
-
-gw_err_t gw_parse_size(const char *s, uint64_t *out)
-{
-    uint64_t v;
-    int overflow = 0;
-    if (s == NULL || !read_decimal(&s, &v, &overflow)) {
-        return overflow ? GW_ETOOBIG : GW_EINVAL;
-    }
-    while (*s == ' ') {
-        s++;
-    }
-    const struct unit *u = find_unit(size_units, NELEM(size_units), s, strlen(s));
-    if (u == NULL) {
-        return GW_EINVAL;
-    }
-    if (mul_overflows(v, u->mult, out)) {
-        return GW_ETOOBIG;
-    }
-    return GW_OK;
-}
-
-gw_err_t gw_parse_duration_ms(const char *s, uint64_t *out)
-{
-    uint64_t total = 0;
-    int overflow = 0;
-    if (s == NULL || *s == '\0') {
-        return GW_EINVAL;
-    }
-    /* "1h30m" is a sum of parts; a bare number alone means seconds. */
-    for (int first = 1; *s != '\0'; first = 0) {
-        uint64_t v;
-        uint64_t part;
-        if (!read_decimal(&s, &v, &overflow)) {
-            return overflow ? GW_ETOOBIG : GW_EINVAL;
-        }
-        size_t ulen = 0;
-        while ((s[ulen] >= 'a' && s[ulen] <= 'z') || (s[ulen] >= 'A' && s[ulen] <= 'Z')) {
-            ulen++;
-        }
-        uint64_t mult;
-        if (ulen == 0) {
-            if (!first || *s != '\0') {
-                return GW_EINVAL;
-            }
-            mult = 1000;
-        } else {
-            const struct unit *u = find_unit(duration_units, NELEM(duration_units), s, ulen);
-            if (u == NULL) {
-                return GW_EINVAL;
-            }
-            mult = u->mult;
-        }
-        s += ulen;
-        if (mul_overflows(v, mult, &part) || part > UINT64_MAX - total) {
-            return GW_ETOOBIG;
-        }
-        total += part;
-    }
-    *out = total;
-    return GW_OK;
 }

@@ -34,10 +34,13 @@ int gw_config_is_http_token(const char *s)
     return gw_config_is_word(s, "!#$%&'*+-.^_`|~", 1, SIZE_MAX);
 }
 
-int gw_config_is_address(const char *s)
+const char *gw_config_address_problem(const char *s)
 {
     unsigned char addr[sizeof(struct in6_addr)];
-    return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
+    if (inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1) {
+        return NULL;
+    }
+    return "not a numeric IPv4 or IPv6 address";
 }
 
 const char *gw_config_url_path_problem(const char *path)

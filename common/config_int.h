@@ -141,24 +141,17 @@ struct gw_config_directive {
      0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((T *)0)->f), C) ? 1 : -1]))
 
 /* Rows by type: key, the struct and the field (the rest by designated initializers). */
-#define GW_CONFIG_ROW_STRING(k, T, f)                                                              \
-    .key = (k), .type = GW_CONFIG_STRING, .offset = GW_CONFIG_FIELD(T, f, char *)
-#define GW_CONFIG_ROW_NONEMPTY(k, T, f)                                                            \
-    .key = (k), .type = GW_CONFIG_NONEMPTY, .offset = GW_CONFIG_FIELD(T, f, char *)
-#define GW_CONFIG_ROW_UINT(k, T, f)                                                                \
-    .key = (k), .type = GW_CONFIG_UINT, .offset = GW_CONFIG_FIELD(T, f, unsigned)
-#define GW_CONFIG_ROW_PORT(k, T, f)                                                                \
-    .key = (k), .type = GW_CONFIG_PORT, .offset = GW_CONFIG_FIELD(T, f, uint16_t)
-#define GW_CONFIG_ROW_SIZE(k, T, f)                                                                \
-    .key = (k), .type = GW_CONFIG_SIZE, .offset = GW_CONFIG_FIELD(T, f, uint64_t)
-#define GW_CONFIG_ROW_DURATION(k, T, f)                                                            \
-    .key = (k), .type = GW_CONFIG_DURATION, .offset = GW_CONFIG_FIELD(T, f, uint64_t)
-#define GW_CONFIG_ROW_SECONDS(k, T, f)                                                             \
-    .key = (k), .type = GW_CONFIG_SECONDS, .offset = GW_CONFIG_FIELD(T, f, uint64_t)
-#define GW_CONFIG_ROW_BOOL(k, T, f)                                                                \
-    .key = (k), .type = GW_CONFIG_BOOL, .offset = GW_CONFIG_FIELD(T, f, int)
-#define GW_CONFIG_ROW_ENUM(k, T, f)                                                                \
-    .key = (k), .type = GW_CONFIG_ENUM, .offset = GW_CONFIG_FIELD(T, f, int)
+#define GW_CONFIG_ROW(k, type_, T, f, C)                                                           \
+    .key = (k), .type = (type_), .offset = GW_CONFIG_FIELD(T, f, C)
+#define GW_CONFIG_ROW_STRING(k, T, f) GW_CONFIG_ROW(k, GW_CONFIG_STRING, T, f, char *)
+#define GW_CONFIG_ROW_NONEMPTY(k, T, f) GW_CONFIG_ROW(k, GW_CONFIG_NONEMPTY, T, f, char *)
+#define GW_CONFIG_ROW_UINT(k, T, f) GW_CONFIG_ROW(k, GW_CONFIG_UINT, T, f, unsigned)
+#define GW_CONFIG_ROW_PORT(k, T, f) GW_CONFIG_ROW(k, GW_CONFIG_PORT, T, f, uint16_t)
+#define GW_CONFIG_ROW_SIZE(k, T, f) GW_CONFIG_ROW(k, GW_CONFIG_SIZE, T, f, uint64_t)
+#define GW_CONFIG_ROW_DURATION(k, T, f) GW_CONFIG_ROW(k, GW_CONFIG_DURATION, T, f, uint64_t)
+#define GW_CONFIG_ROW_SECONDS(k, T, f) GW_CONFIG_ROW(k, GW_CONFIG_SECONDS, T, f, uint64_t)
+#define GW_CONFIG_ROW_BOOL(k, T, f) GW_CONFIG_ROW(k, GW_CONFIG_BOOL, T, f, int)
+#define GW_CONFIG_ROW_ENUM(k, T, f) GW_CONFIG_ROW(k, GW_CONFIG_ENUM, T, f, int)
 #define GW_CONFIG_ROW_STRLIST(k, T, f, n)                                                          \
     .key = (k), .type = GW_CONFIG_STRLIST, .offset = GW_CONFIG_FIELD(T, f, char **),               \
     .count_offset = GW_CONFIG_FIELD(T, n, size_t)

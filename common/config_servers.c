@@ -37,19 +37,33 @@ static const char *const reserved_headers[] = {
     "host",           "transfer-encoding",
 };
 
-static gw_err_t set_server_headers(gw_config_ctx_t *cx, const gw_config_directive_t *d,
-                                   const gw_config_node_t *v, const char *path, void *obj)
+/* The mapping of a server's headers or tool timeouts: *n entries, at most max (a null value is
+ * none, and the caller leaves the field alone). */
+static gw_err_t take_mapping(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                             const char *of, int max, const char *items, size_t *n)
 {
-    gw_server_conf_t *s = obj;
+    *n = 0;
     if (gw_config_node_is_null(v)) {
         return GW_OK;
     }
     if (v->kind != GW_CONFIG_MAPPING) {
-        return gw_config_fail(cx, v, path, "expected a mapping of header names to values");
+        return gw_config_fail(cx, v, path, "expected a mapping of %s", of);
     }
-    size_t n = v->nitems / 2;
-    if (n > HEADERS_MAX) {
-        return gw_config_fail(cx, v, path, "at most %d headers", HEADERS_MAX);
+    *n = v->nitems / 2;
+    if (*n > (size_t)max) {
+        return gw_config_fail(cx, v, path, "at most %d %s", max, items);
+    }
+    return GW_OK;
+}
+
+static gw_err_t set_server_headers(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                                   const gw_config_node_t *v, const char *path, void *obj)
+{
+    gw_server_conf_t *s = obj;
+    size_t n;
+    gw_err_t rc = take_mapping(cx, v, path, "header names to values", HEADERS_MAX, "headers", &n);
+    if (rc != GW_OK || gw_config_node_is_null(v)) {
+        return rc;
     }
     for (size_t i = 0; i < s->nheaders; i++) {
         free(s->headers[i].name);
@@ -108,15 +122,11 @@ static gw_err_t set_server_tool_timeouts(gw_config_ctx_t *cx, const gw_config_di
                                          const gw_config_node_t *v, const char *path, void *obj)
 {
     gw_server_conf_t *s = obj;
-    if (gw_config_node_is_null(v)) {
-        return GW_OK;
-    }
-    if (v->kind != GW_CONFIG_MAPPING) {
-        return gw_config_fail(cx, v, path, "expected a mapping of tool names to durations");
-    }
-    size_t n = v->nitems / 2;
-    if (n > TOOL_TIMEOUTS_MAX) {
-        return gw_config_fail(cx, v, path, "at most %d tools", TOOL_TIMEOUTS_MAX);
+    size_t n;
+    gw_err_t rc =
+        take_mapping(cx, v, path, "tool names to durations", TOOL_TIMEOUTS_MAX, "tools", &n);
+    if (rc != GW_OK || gw_config_node_is_null(v)) {
+        return rc;
     }
     for (size_t i = 0; i < s->ntool_timeouts; i++) {
         free(s->tool_timeouts[i].tool);

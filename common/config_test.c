@@ -708,15 +708,21 @@ static void row_yaml(char *yaml, size_t len, const row_place_t *at, const gw_con
     }
 }
 
-/* The value of d's field once v was read (v as the file writes it: ms for durations). */
+/* v as the file writes it (ms for durations) into text. */
+static void row_number(char *text, size_t len, const gw_config_directive_t *d, uint64_t v)
+{
+    int ms = d->type == GW_CONFIG_DURATION || d->type == GW_CONFIG_SECONDS;
+    snprintf(text, len, "%llu%s", (unsigned long long)v, ms ? "ms" : "");
+}
+
+/* The value of d's field once v was read. */
 static void expect_row_value(const row_place_t *at, const gw_config_directive_t *d, uint64_t v)
 {
     char text[32];
     char yaml[256];
     char path[GW_CONFIG_KEY_PATH_MAX];
     unsigned line;
-    int ms = d->type == GW_CONFIG_DURATION || d->type == GW_CONFIG_SECONDS;
-    snprintf(text, sizeof(text), "%llu%s", (unsigned long long)v, ms ? "ms" : "");
+    row_number(text, sizeof(text), d, v);
     row_yaml(yaml, sizeof(yaml), at, d, text, &line, path);
     gw_config_t *c = parse_ok(yaml);
     const char *obj = at->entry == 1   ? (const char *)&c->listen[0]
@@ -749,8 +755,7 @@ static void expect_row_refused(const row_place_t *at, const gw_config_directive_
     char path[GW_CONFIG_KEY_PATH_MAX];
     char want[512];
     unsigned line;
-    int ms = d->type == GW_CONFIG_DURATION || d->type == GW_CONFIG_SECONDS;
-    snprintf(text, sizeof(text), "%llu%s", (unsigned long long)v, ms ? "ms" : "");
+    row_number(text, sizeof(text), d, v);
     row_yaml(yaml, sizeof(yaml), at, d, text, &line, path);
     snprintf(want, sizeof(want), "mcpgw.yaml:%u: %s: %s", line, path,
              d->range_msg != NULL ? d->range_msg : d->msg);

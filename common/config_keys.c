@@ -83,7 +83,7 @@ static unsigned default_routers(void)
 /* ---- limits ---- */
 
 #define COUNT_MAX 10000000
-#define COUNT_MSG "must be a number from 0 (no limit) to 10000000"
+#define COUNT_MSG "must be a number from 0 (no limit) to " GW_CONFIG_STR(COUNT_MAX)
 
 static const gw_config_directive_t limits_directives[] = {
     {GW_CONFIG_ROW_SIZE("max_request_body", gw_config_t, max_request_body), .min = 1u << 10,

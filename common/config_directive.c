@@ -176,8 +176,9 @@ static gw_err_t take_string_list(gw_config_ctx_t *cx, const gw_config_directive_
     return GW_OK;
 }
 
-gw_err_t gw_config_set(gw_config_ctx_t *cx, const gw_config_directive_t *d,
-                       const gw_config_node_t *v, const char *path, void *obj)
+/* Reads v with directive d into obj (its type, or its own set). */
+static gw_err_t set_value(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                          const gw_config_node_t *v, const char *path, void *obj)
 {
     uint64_t n;
     gw_err_t err;
@@ -254,7 +255,7 @@ gw_err_t gw_config_check_map(gw_config_ctx_t *cx, const gw_config_node_t *n, con
         if (d == ntable) {
             return gw_config_fail(cx, key, sub, "unknown key");
         }
-        gw_err_t err = gw_config_set(cx, &table[d], value, sub, obj);
+        gw_err_t err = set_value(cx, &table[d], value, sub, obj);
         if (err != GW_OK) {
             return err;
         }

@@ -166,9 +166,6 @@ gw_err_t gw_config_check_map(gw_config_ctx_t *cx, const gw_config_node_t *n, con
 /* Stores the default of every directive of table (sections included) into obj, whose fields
  * are still zero; GW_ENOMEM when a default string cannot be copied. */
 gw_err_t gw_config_defaults(const gw_config_directive_t *table, size_t ntable, void *obj);
-/* Reads v with directive d into obj (its type, or its own set). */
-gw_err_t gw_config_set(gw_config_ctx_t *cx, const gw_config_directive_t *d,
-                       const gw_config_node_t *v, const char *path, void *obj);
 /* Reads a duration with d's checks and messages into *out (d is a DURATION row). */
 gw_err_t gw_config_take_duration(gw_config_ctx_t *cx, const gw_config_directive_t *d,
                                  const gw_config_node_t *v, const char *path, uint64_t *out);

@@ -21,15 +21,21 @@ typedef struct closer {
     xfer_t x;
 } closer_t;
 
+/* Takes cl off its list (if any) and frees it. */
+static void closer_destroy(closer_t *cl)
+{
+    list_remove(&cl->link);
+    wrk_xfer_fini(&cl->x);
+    free(cl);
+}
+
 static void closer_on_done(xfer_t *x, CURLcode rc)
 {
     closer_t *cl = container_of(x, closer_t, x);
 
     gw_log_debug("msg=\"%s\" backend=%s status=%ld curl=\"%s\" request_id=%s", cl->done_msg,
                  x->w->name, x->status, curl_easy_strerror(rc), cl->rid);
-    list_remove(&cl->link);
-    wrk_xfer_fini(&cl->x);
-    free(cl);
+    closer_destroy(cl);
 }
 
 static gw_err_t ignore_event(xfer_t *x, const char *data, size_t len)
@@ -53,14 +59,14 @@ gw_err_t wrk_closer_post(upstream_t *up, const char *body, size_t len, const cha
     if (cl == NULL) {
         return GW_ENOMEM;
     }
+    list_init(&cl->link);
     cl->done_msg = "upstream message posted";
     snprintf(cl->rid, sizeof(cl->rid), "%s", rid != NULL ? rid : "");
     snprintf(cl->sid, sizeof(cl->sid), "%s", up->sid != NULL ? up->sid : "");
     snprintf(cl->proto, sizeof(cl->proto), "%s", up->proto);
     wrk_xfer_init(&cl->x, w, &closer_ops);
     if (gw_buf_append(&cl->x.req, body, len) != GW_OK) {
-        wrk_xfer_fini(&cl->x);
-        free(cl);
+        closer_destroy(cl);
         return GW_ENOMEM;
     }
     /* Started from the loop: this may run inside a libcurl callback (a server request refused
@@ -87,8 +93,7 @@ void wrk_closer_start_posts(wrk_t *w)
         if (wrk_xfer_start(&cl->x, &rq) != GW_OK) {
             gw_log_warn("msg=\"cannot post to the backend\" backend=%s request_id=%s", w->name,
                         cl->rid);
-            wrk_xfer_fini(&cl->x);
-            free(cl);
+            closer_destroy(cl);
             continue;
         }
         list_append(&w->closers, &cl->link);
@@ -109,6 +114,7 @@ gw_err_t wrk_closer_delete(upstream_t *up)
     if ((cl = calloc(1, sizeof(*cl))) == NULL) {
         return GW_ENOMEM;
     }
+    list_init(&cl->link);
     cl->done_msg = "upstream session deleted";
     snprintf(cl->rid, sizeof(cl->rid), "%s", up->rid);
     xfer_req_t rq = {
@@ -120,8 +126,7 @@ gw_err_t wrk_closer_delete(upstream_t *up)
     };
     wrk_xfer_init(&cl->x, w, &closer_ops);
     if ((err = wrk_xfer_start(&cl->x, &rq)) != GW_OK) {
-        wrk_xfer_fini(&cl->x);
-        free(cl);
+        closer_destroy(cl);
         return err;
     }
     list_append(&w->closers, &cl->link);
@@ -131,9 +136,6 @@ gw_err_t wrk_closer_delete(upstream_t *up)
 void wrk_closer_free_all(link_t *list)
 {
     while (!list_empty(list)) {
-        closer_t *cl = container_of(list->next, closer_t, link);
-        list_remove(&cl->link);
-        wrk_xfer_fini(&cl->x);
-        free(cl);
+        closer_destroy(container_of(list->next, closer_t, link));
     }
 }

@@ -377,7 +377,7 @@ int wrk_xfer_failure(const xfer_t *x, CURLcode rc, char *msg, size_t len)
     return GW_RPC_BACKEND_UNAVAILABLE;
 }
 
-/* ---- setup and teardown ---- */
+/* ---- the shared headers, setup and teardown ---- */
 
 static struct curl_slist *headers_add(struct curl_slist *list, const char *line, int *bad)
 {
@@ -394,7 +394,7 @@ static struct curl_slist *headers_add(struct curl_slist *list, const char *line,
 }
 
 /* The headers every request carries: fixed ones, then the server's configured headers. */
-static int headers_build(wrk_t *w)
+static gw_err_t headers_build(wrk_t *w)
 {
     const gw_server_conf_t *srv = w->srv;
     int bad = 0;
@@ -411,12 +411,12 @@ static int headers_build(wrk_t *w)
                             : snprintf(line, sizeof(line), "%s;", h->name);
         if (n < 0 || (size_t)n >= sizeof(line)) {
             gw_log_err("msg=\"configured header too long\" backend=%s header=%s", w->name, h->name);
-            return -1;
+            return GW_ETOOBIG;
         }
         w->post_hdrs = headers_add(w->post_hdrs, line, &bad);
         w->plain_hdrs = headers_add(w->plain_hdrs, line, &bad);
     }
-    return bad ? -1 : 0;
+    return bad ? GW_ENOMEM : GW_OK;
 }
 
 void wrk_xfer_complete_done(wrk_t *w)
@@ -433,10 +433,10 @@ void wrk_xfer_complete_done(wrk_t *w)
 
 gw_err_t wrk_xfer_setup(wrk_t *w)
 {
-    if ((w->multi = curl_multi_init()) == NULL || headers_build(w) != 0) {
+    if ((w->multi = curl_multi_init()) == NULL) {
         return GW_ENOMEM;
     }
-    return GW_OK;
+    return headers_build(w);
 }
 
 void wrk_xfer_teardown(wrk_t *w)

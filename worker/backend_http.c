@@ -1,0 +1,455 @@
+/* backend_http.c: the HTTP transfers to the backend over the worker's libcurl multi: easy handles
+ * kept for reuse, the shared headers, the header and write callbacks, start, pause and completion
+ * of a transfer, and how a failed one is described. */
+#include "config.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "worker/worker.h"
+
+/* ---- easy handles ---- */
+
+static CURL *easy_acquire(wrk_t *w)
+{
+    if (w->nidle > 0) {
+        return w->idle[--w->nidle];
+    }
+    return curl_easy_init();
+}
+
+static void easy_release(wrk_t *w, CURL *e)
+{
+    if (w->nidle < WRK_IDLE_EASY_MAX) {
+        curl_easy_reset(e);
+        w->idle[w->nidle++] = e;
+        return;
+    }
+    curl_easy_cleanup(e);
+}
+
+/* ---- transfers ---- */
+
+void wrk_xfer_init(xfer_t *x, wrk_t *w, const xfer_ops_t *ops)
+{
+    memset(x, 0, sizeof(*x));
+    x->w = w;
+    x->ops = ops;
+    gw_buf_init(&x->req);
+    gw_buf_init(&x->body);
+    gw_sse_init(&x->sse, w->cfg->max_response_body);
+}
+
+static void xfer_reset_response(xfer_t *x)
+{
+    x->status = 0;
+    x->head_seen = 0;
+    x->ctype = CTYPE_NONE;
+    free(x->sid);
+    x->sid = NULL;
+    x->sid_bad = 0;
+    x->discard = 0;
+    x->rpc_seen = 0;
+    x->aborted = ABORT_NONE;
+    x->paused = 0;
+    x->errbuf[0] = '\0';
+    gw_sse_reset(&x->sse);
+    gw_buf_reset(&x->body);
+}
+
+/* Takes the transfer out of libcurl without calling on_done. */
+void wrk_xfer_cancel(xfer_t *x)
+{
+    if (x->easy == NULL) {
+        return;
+    }
+    curl_multi_remove_handle(x->w->multi, x->easy);
+    easy_release(x->w, x->easy);
+    x->easy = NULL;
+}
+
+void wrk_xfer_fini(xfer_t *x)
+{
+    wrk_xfer_cancel(x);
+    free(x->sid);
+    x->sid = NULL;
+    gw_buf_fini(&x->req);
+    gw_buf_fini(&x->body);
+    gw_sse_fini(&x->sse);
+}
+
+static void xfer_see_head(xfer_t *x, long status)
+{
+    x->head_seen = 1;
+    x->status = status;
+    if (x->ops->on_head != NULL) {
+        x->ops->on_head(x);
+    }
+}
+
+static int header_is(const char *name, size_t n, const char *want)
+{
+    return strlen(want) == n && strncasecmp(name, want, n) == 0;
+}
+
+static xfer_ctype_t ctype_parse(const char *v, size_t n)
+{
+    size_t end = 0;
+
+    while (end < n && v[end] != ';' && v[end] != ' ' && v[end] != '\t') {
+        end++;
+    }
+    if (header_is(v, end, "application/json")) {
+        return CTYPE_JSON;
+    }
+    if (header_is(v, end, "text/event-stream")) {
+        return CTYPE_SSE;
+    }
+    return CTYPE_OTHER;
+}
+
+/* The spec: visible ASCII 0x21-0x7E. */
+static int sid_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > WRK_SID_MAX) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < 0x21 || s[i] > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static size_t on_curl_header(char *buf, size_t size, size_t nitems, void *arg)
+{
+    xfer_t *x = arg;
+    size_t len = size * nitems;
+    size_t n = len;
+    const char *colon;
+    const char *v;
+    const char *end;
+
+    if (x->head_seen) {
+        return len; /* trailers */
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+    if (n == 0) {
+        long status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200) {
+            xfer_see_head(x, status);
+        }
+        return len; /* a 1xx interim response: the real one follows */
+    }
+    if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        x->ctype = CTYPE_NONE;
+        free(x->sid);
+        x->sid = NULL;
+        x->sid_bad = 0;
+        return len;
+    }
+    if ((colon = memchr(buf, ':', n)) == NULL) {
+        return len;
+    }
+    v = colon + 1;
+    end = buf + n;
+    while (v < end && (*v == ' ' || *v == '\t')) {
+        v++;
+    }
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    if (header_is(buf, (size_t)(colon - buf), "content-type")) {
+        x->ctype = ctype_parse(v, (size_t)(end - v));
+    } else if (header_is(buf, (size_t)(colon - buf), "mcp-session-id")) {
+        free(x->sid);
+        x->sid = NULL;
+        x->sid_bad = !sid_valid(v, (size_t)(end - v));
+        if (!x->sid_bad && (x->sid = strndup(v, (size_t)(end - v))) == NULL) {
+            x->aborted = ABORT_NOMEM;
+            return 0;
+        }
+    }
+    return len;
+}
+
+static gw_err_t xfer_on_sse_event(void *arg, const char *data, size_t len)
+{
+    xfer_t *x = arg;
+
+    return x->ops->on_event(x, data, len);
+}
+
+static size_t on_curl_write(char *buf, size_t size, size_t nmemb, void *arg)
+{
+    xfer_t *x = arg;
+    size_t len = size * nmemb;
+    gw_err_t err;
+
+    if (!x->head_seen) {
+        long status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        xfer_see_head(x, status);
+    }
+    if (x->discard) {
+        return len;
+    }
+    if (x->ctype == CTYPE_SSE && x->status / 100 == 2) {
+        if ((err = gw_sse_feed(&x->sse, buf, len, xfer_on_sse_event, x)) != GW_OK) {
+            x->aborted = err == GW_ETOOBIG  ? ABORT_TOO_BIG
+                         : err == GW_ENOMEM ? ABORT_NOMEM
+                                            : ABORT_RELAY;
+            return 0;
+        }
+        return len;
+    }
+    if (len > x->w->cfg->max_response_body - x->body.len) {
+        x->aborted = ABORT_TOO_BIG;
+        return 0;
+    }
+    if (gw_buf_append(&x->body, buf, len) != GW_OK) {
+        x->aborted = ABORT_NOMEM;
+        return 0;
+    }
+    return len;
+}
+
+#define SETOPT(e, opt, val) (curl_easy_setopt((e), (opt), (val)) != CURLE_OK)
+
+/* Starts an HTTP request to the backend. On GW_OK ops->on_done will be called from the loop
+ * (never from inside this call); on failure nothing was started. */
+gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
+{
+    wrk_t *w = x->w;
+    int post = strcmp(rq->method, "POST") == 0;
+    struct curl_slist *head = post ? w->post_hdrs : w->plain_hdrs;
+    struct curl_slist *mine[4];
+    size_t n = 0;
+    CURL *e;
+    int bad = 0;
+
+    assert(x->easy == NULL);
+    xfer_reset_response(x);
+    if (rq->rid != NULL && rq->rid[0] != '\0') {
+        snprintf(x->rid_hdr, sizeof(x->rid_hdr), "x-request-id: %s", rq->rid);
+        mine[n++] = &x->hdrs[0];
+        x->hdrs[0].data = x->rid_hdr;
+    }
+    if (rq->proto != NULL) {
+        snprintf(x->proto_hdr, sizeof(x->proto_hdr), "MCP-Protocol-Version: %s", rq->proto);
+        mine[n++] = &x->hdrs[1];
+        x->hdrs[1].data = x->proto_hdr;
+    }
+    if (rq->sid != NULL) {
+        snprintf(x->sid_hdr, sizeof(x->sid_hdr), "Mcp-Session-Id: %s", rq->sid);
+        mine[n++] = &x->hdrs[2];
+        x->hdrs[2].data = x->sid_hdr;
+    }
+    if (rq->last_event_id != NULL) {
+        snprintf(x->lei_hdr, sizeof(x->lei_hdr), "Last-Event-ID: %s", rq->last_event_id);
+        mine[n++] = &x->hdrs[3];
+        x->hdrs[3].data = x->lei_hdr;
+    }
+    for (size_t i = n; i-- > 0;) {
+        mine[i]->next = head;
+        head = mine[i];
+    }
+    if ((e = easy_acquire(w)) == NULL) {
+        return GW_ENOMEM;
+    }
+    bad |= SETOPT(e, CURLOPT_URL, w->srv->url);
+    bad |= SETOPT(e, CURLOPT_PRIVATE, (void *)x);
+    bad |= SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+    bad |= SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
+    bad |= SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    bad |= SETOPT(e, CURLOPT_PROXY, "");
+    bad |= SETOPT(e, CURLOPT_NOPROXY, "*");
+#if LIBCURL_VERSION_NUM >= 0x075500
+    bad |= SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    bad |= SETOPT(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    bad |= SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    if (strncasecmp(w->srv->url, "https:", 6) == 0) {
+        bad |= SETOPT(e, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing on an h2 connection */
+    }
+    bad |= SETOPT(e, CURLOPT_USERAGENT, "mcpgw/" PACKAGE_VERSION);
+    bad |= SETOPT(e, CURLOPT_HTTPHEADER, head);
+    bad |= SETOPT(e, CURLOPT_TIMEOUT_MS, (long)rq->timeout_ms);
+    bad |= SETOPT(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    bad |= SETOPT(e, CURLOPT_HEADERFUNCTION, on_curl_header);
+    bad |= SETOPT(e, CURLOPT_HEADERDATA, (void *)x);
+    bad |= SETOPT(e, CURLOPT_WRITEFUNCTION, on_curl_write);
+    bad |= SETOPT(e, CURLOPT_WRITEDATA, (void *)x);
+    if (post) {
+        bad |= SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
+        bad |= SETOPT(e, CURLOPT_POSTFIELDS, rq->len > 0 ? rq->body : "");
+    } else {
+        bad |= SETOPT(e, CURLOPT_CUSTOMREQUEST, rq->method);
+    }
+    if (bad) {
+        easy_release(w, e);
+        return GW_EINVAL;
+    }
+    x->timeout_ms = rq->timeout_ms;
+    x->started_ms = gw_clock_ms();
+    x->easy = e;
+    if (curl_multi_add_handle(w->multi, e) != CURLM_OK) {
+        x->easy = NULL;
+        easy_release(w, e);
+        return GW_EIO;
+    }
+    return GW_OK;
+}
+
+void wrk_xfer_set_paused(xfer_t *x, int paused)
+{
+    if (x->easy == NULL || x->paused == paused) {
+        return;
+    }
+    x->paused = paused;
+    /* Unpausing may deliver buffered data through on_curl_write right here. */
+    curl_easy_pause(x->easy, paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
+}
+
+static void xfer_complete(wrk_t *w, CURL *e, CURLcode rc)
+{
+    char *priv = NULL;
+    xfer_t *x;
+
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+    x = (xfer_t *)(void *)priv;
+    if (x == NULL || x->easy != e) {
+        curl_multi_remove_handle(w->multi, e);
+        curl_easy_cleanup(e);
+        return;
+    }
+    if (!x->head_seen && rc == CURLE_OK) {
+        long status = 0;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        xfer_see_head(x, status);
+    }
+    wrk_xfer_cancel(x);
+    x->ops->on_done(x, rc);
+}
+
+/* Describes a failed transfer (libcurl error, our own abort) for a JSON-RPC error. Returns 0
+ * when the transfer completed, else the JSON-RPC error code with msg filled in. */
+int wrk_xfer_failure(const xfer_t *x, CURLcode rc, char *msg, size_t len)
+{
+    const char *name = x->w->name;
+
+    if (x->aborted == ABORT_TOO_BIG) {
+        snprintf(msg, len, "backend %s answer exceeds limits.max_response_body (%zu bytes)", name,
+                 (size_t)x->w->cfg->max_response_body);
+        return GW_RPC_INTERNAL_ERROR;
+    }
+    if (x->aborted == ABORT_NOMEM) {
+        snprintf(msg, len, "backend %s answer: out of memory", name);
+        return GW_RPC_INTERNAL_ERROR;
+    }
+    if (x->aborted == ABORT_RELAY) {
+        snprintf(msg, len, "backend %s answer could not be relayed", name);
+        return GW_RPC_INTERNAL_ERROR;
+    }
+    if (rc == CURLE_OK) {
+        return 0;
+    }
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(msg, len, "backend %s timed out after %" PRIu64 " ms", name, x->timeout_ms);
+        return GW_RPC_TIMEOUT;
+    }
+    snprintf(msg, len, "backend %s %s: %s", name,
+             x->head_seen ? "broke off its answer" : "unreachable",
+             x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    return GW_RPC_BACKEND_UNAVAILABLE;
+}
+
+/* ---- the shared headers, setup and teardown ---- */
+
+static struct curl_slist *headers_add(struct curl_slist *list, const char *line, int *bad)
+{
+    struct curl_slist *l;
+
+    if (*bad) {
+        return list;
+    }
+    if ((l = curl_slist_append(list, line)) == NULL) {
+        *bad = 1;
+        return list;
+    }
+    return l;
+}
+
+/* The headers every request carries: fixed ones, then the server's configured headers. */
+static gw_err_t headers_build(wrk_t *w)
+{
+    const gw_server_conf_t *srv = w->srv;
+    int bad = 0;
+    char line[1024];
+
+    w->post_hdrs = headers_add(w->post_hdrs, "Content-Type: application/json", &bad);
+    w->post_hdrs = headers_add(w->post_hdrs, "Accept: application/json, text/event-stream", &bad);
+    w->post_hdrs = headers_add(w->post_hdrs, "Expect:", &bad); /* no 100-continue round trip */
+    w->plain_hdrs = headers_add(w->plain_hdrs, "Accept: application/json, text/event-stream", &bad);
+    for (size_t i = 0; i < srv->nheaders; i++) {
+        const gw_header_t *h = &srv->headers[i];
+        /* "Name;" is how libcurl sends a header with an empty value */
+        int n = h->value[0] ? snprintf(line, sizeof(line), "%s: %s", h->name, h->value)
+                            : snprintf(line, sizeof(line), "%s;", h->name);
+        if (n < 0 || (size_t)n >= sizeof(line)) {
+            gw_log_err("msg=\"configured header too long\" backend=%s header=%s", w->name, h->name);
+            return GW_ETOOBIG;
+        }
+        w->post_hdrs = headers_add(w->post_hdrs, line, &bad);
+        w->plain_hdrs = headers_add(w->plain_hdrs, line, &bad);
+    }
+    return bad ? GW_ENOMEM : GW_OK;
+}
+
+void wrk_xfer_complete_done(wrk_t *w)
+{
+    CURLMsg *m;
+    int left;
+
+    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+        if (m->msg == CURLMSG_DONE) {
+            xfer_complete(w, m->easy_handle, m->data.result);
+        }
+    }
+}
+
+gw_err_t wrk_xfer_setup(wrk_t *w)
+{
+    if ((w->multi = curl_multi_init()) == NULL) {
+        return GW_ENOMEM;
+    }
+    return headers_build(w);
+}
+
+void wrk_xfer_teardown(wrk_t *w)
+{
+    if (w->multi != NULL) {
+        curl_multi_cleanup(w->multi);
+        w->multi = NULL;
+    }
+    while (w->nidle > 0) {
+        curl_easy_cleanup(w->idle[--w->nidle]);
+    }
+    curl_slist_free_all(w->post_hdrs);
+    curl_slist_free_all(w->plain_hdrs);
+    w->post_hdrs = NULL;
+    w->plain_hdrs = NULL;
+}

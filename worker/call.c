@@ -1,0 +1,511 @@
+/* call.c: a call from a router (tools/call, prompts/get, ...): accepted, dispatched on its
+ * upstream session, its POST's answer relayed, a lost session retried once, a stream closed early
+ * resumed, deadlines kept; the call's state machine. */
+#include "config.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <yajl/yajl_tree.h>
+#include <nng/nng.h>
+
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/jsonrpc.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "worker/worker.h"
+
+void wrk_call_set_state(call_t *c, call_state_t to)
+{
+    static const unsigned allowed[] = {
+        [CALL_NEW] = (1u << CALL_WAITING) | (1u << CALL_RUNNING) | (1u << CALL_DONE),
+        [CALL_WAITING] = (1u << CALL_RUNNING) | (1u << CALL_DONE),
+        /* RUNNING -> WAITING/RUNNING: sent again on a new session after a 404 */
+        [CALL_RUNNING] = (1u << CALL_WAITING) | (1u << CALL_RUNNING) | (1u << CALL_DONE),
+        [CALL_DONE] = 0,
+    };
+
+    assert(allowed[c->state] & (1u << to));
+    c->state = to;
+}
+
+void wrk_call_destroy(call_t *c)
+{
+    wrk_xfer_fini(&c->x);
+    list_remove(&c->qlink);
+    wrk_reply_clear(c);
+    if (c->up != NULL) {
+        wrk_upstream_unref(c->up);
+        c->up = NULL;
+    }
+    list_remove(&c->link);
+    gw_buf_fini(&c->held_body);
+    nng_msg_free(c->msg);
+    free(c);
+}
+
+static void call_on_head(xfer_t *x)
+{
+    call_t *c = container_of(x, call_t, x);
+
+    if (x->status == 404 && c->sent_sid && !c->retried && !c->w->stopping && c->resumes == 0) {
+        x->discard = 1; /* not executed: it goes again on a new session */
+        return;
+    }
+    if (x->status / 100 == 2 && x->status != 202 && c->env.rpc_id.len > 0 && !c->head_sent &&
+        (x->ctype == CTYPE_SSE || x->ctype == CTYPE_JSON)) {
+        wrk_reply_head(c, 200, x->ctype == CTYPE_SSE ? GW_ENV_F_SSE : 0);
+    }
+}
+
+static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
+{
+    call_t *c = container_of(x, call_t, x);
+
+    if (!c->head_sent) {
+        return GW_OK; /* an event stream answering a notification: nobody to give it to */
+    }
+    gw_rpc_t rpc;
+    if (gw_rpc_scan(data, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) == GW_OK) {
+        if (!c->answered && rpc.kind == GW_MSG_RESPONSE && rpc.id.len == c->env.rpc_id.len &&
+            memcmp(data + rpc.id.off, c->env.rpc_id.ptr, rpc.id.len) == 0) {
+            c->answered = 1;
+        } else if (rpc.kind == GW_MSG_NOTIFICATION && wrk_stream_is_list_changed(rpc.method_str)) {
+            wrk_catalog_note_changed(c->w); /* the broker tells the clients once it is fresh */
+            return c->lost ? GW_ECLOSED : GW_OK;
+        } else if (rpc.kind == GW_MSG_REQUEST) {
+            gw_buf_t out;
+            gw_buf_init(&out);
+            if (!wrk_srvreq_relay(c->w, c->up, c->env.session, c->env.caps, c->rid, data, len, &rpc,
+                                  &out)) {
+                wrk_reply_chunk(c, out.data, out.len);
+            }
+            gw_buf_fini(&out);
+            return c->lost ? GW_ECLOSED : GW_OK;
+        }
+    }
+    wrk_reply_chunk(c, data, len);
+    return c->lost ? GW_ECLOSED : GW_OK;
+}
+
+/* The message of a JSON error body ({"error":{"message":...}}), or NULL; *tree is the caller's
+ * to free. Error bodies are rare and small: a tree is fine here. */
+static const char *error_body_message(const xfer_t *x, yajl_val *tree, long long *code)
+{
+    char err[64];
+    yajl_val e;
+    yajl_val c;
+
+    *tree = NULL;
+    if (x->ctype != CTYPE_JSON || x->body.len == 0 ||
+        (*tree = gw_json_parse(x->body.data, x->body.len, err, sizeof(err))) == NULL) {
+        return NULL;
+    }
+    e = gw_json_get(*tree, "error");
+    c = gw_json_get(e, "code");
+    if (code != NULL) {
+        *code = c != NULL && YAJL_IS_INTEGER(c) ? YAJL_GET_INTEGER(c) : GW_RPC_INTERNAL_ERROR;
+    }
+    return gw_json_get_string(e, "message");
+}
+
+/* The spec says a backend answers 404 for a session it does not know; the reference server
+ * (server-everything, the SDK's examples) answers 400 "No valid session ID provided". Either
+ * way the call was not executed, so a 400 whose error names the session counts as a lost
+ * session too. */
+static int session_rejected(const call_t *c)
+{
+    const xfer_t *x = &c->x;
+    yajl_val tree;
+    const char *m;
+    int yes;
+
+    if (x->status != 400 || !c->sent_sid || c->retried || c->w->stopping || c->resumes > 0) {
+        return 0;
+    }
+    m = error_body_message(x, &tree, NULL);
+    yes = m != NULL && strcasestr(m, "session") != NULL;
+    yajl_tree_free(tree);
+    return yes;
+}
+
+/* A non-2xx answer: relay a JSON-RPC error body (with the client's id when the backend gave
+ * none), else describe the status. */
+static void call_relay_http_error(call_t *c)
+{
+    xfer_t *x = &c->x;
+    gw_rpc_t rpc;
+    gw_buf_t b;
+    const char *body = x->body.data;
+    size_t len = x->body.len;
+    yajl_val tree = NULL;
+
+    if (c->env.rpc_id.len == 0 || x->ctype != CTYPE_JSON || len == 0 ||
+        gw_rpc_scan(body, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK || !rpc.has_error ||
+        rpc.has_result || rpc.method.len > 0) {
+        wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s answered HTTP %ld", c->w->name,
+                        x->status);
+        return;
+    }
+    gw_log_warn("msg=\"backend error relayed\" request_id=%s backend=%s method=%.*s status=%ld",
+                c->rid, c->w->name, (int)c->env.method.len, c->env.method.ptr, x->status);
+    gw_buf_init(&b);
+    if (rpc.kind == GW_MSG_RESPONSE && rpc.id_is_null && rpc.id.len == 4 &&
+        memcmp(body + rpc.id.off, "null", 4) == 0) {
+        /* An error about the transport (no session, bad header) comes with id null; the client
+         * waits for its own id. */
+        if (gw_rpc_splice_raw(&b, body, len, rpc.id, c->env.rpc_id.ptr, c->env.rpc_id.len) ==
+            GW_OK) {
+            body = b.data;
+            len = b.len;
+        }
+    } else if (rpc.kind != GW_MSG_RESPONSE && rpc.id.len == 0) {
+        /* No id at all: rebuild the error around the client's id. */
+        long long code = GW_RPC_INTERNAL_ERROR;
+        const char *m = error_body_message(x, &tree, &code);
+        if (m == NULL || code < INT32_MIN || code > INT32_MAX ||
+            gw_rpc_error(&b, c->env.rpc_id.ptr, c->env.rpc_id.len, (int)code, m) != GW_OK) {
+            yajl_tree_free(tree);
+            gw_buf_fini(&b);
+            wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s answered HTTP %ld", c->w->name,
+                            x->status);
+            return;
+        }
+        body = b.data;
+        len = b.len;
+    } else if (rpc.kind != GW_MSG_RESPONSE) {
+        gw_buf_fini(&b);
+        wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s answered HTTP %ld", c->w->name,
+                        x->status);
+        return;
+    }
+    wrk_reply_head(c, 200, 0);
+    wrk_reply_chunk(c, body, len);
+    c->answered = 1;
+    wrk_reply_end(c, 0, NULL, 0);
+    yajl_tree_free(tree);
+    gw_buf_fini(&b);
+}
+
+static void call_on_done(xfer_t *x, CURLcode rc)
+{
+    call_t *c = container_of(x, call_t, x);
+    wrk_t *w = c->w;
+    char msg[512];
+    int code;
+
+    if ((x->discard && x->aborted == ABORT_NONE) || (rc == CURLE_OK && session_rejected(c))) {
+        gw_log_info("msg=\"upstream session lost, initializing a new one\" request_id=%s "
+                    "backend=%s session=%s status=%ld",
+                    c->rid, w->name, c->up->key, x->status);
+        c->retried = 1;
+        gw_metric_add(w->m, GW_MC_UPSTREAM_REINIT, 1);
+        wrk_upstream_lost(c->up);
+        wrk_upstream_unref(c->up);
+        c->up = NULL;
+        wrk_call_dispatch(c);
+        return;
+    }
+    if ((code = wrk_xfer_failure(x, rc, msg, sizeof(msg))) != 0) {
+        wrk_reply_fail(c, code, msg);
+        return;
+    }
+    if (x->status / 100 != 2 && c->resumes > 0) {
+        wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR,
+                        "backend %s could not resume its event stream (HTTP %ld to GET with "
+                        "Last-Event-ID)",
+                        w->name, x->status);
+        return;
+    }
+    if (x->status / 100 != 2) {
+        call_relay_http_error(c);
+        return;
+    }
+    if (c->env.rpc_id.len == 0 || x->status == 202) {
+        if (!c->head_sent) {
+            wrk_reply_head(c, 202, 0);
+        }
+        wrk_reply_end(c, 0, NULL, 0);
+        return;
+    }
+    switch (x->ctype) {
+    case CTYPE_SSE:
+        if (!c->answered && x->sse.last_id[0] != '\0' && c->resumes < WRK_RESUMES_MAX &&
+            c->up != NULL && c->up->sid != NULL && !w->stopping) {
+            /* closed early with an event id (2025-11-25 polling): resume it with a GET */
+            long wait = x->sse.retry_ms < 0 ? 0 : x->sse.retry_ms;
+            snprintf(c->resume_id, sizeof(c->resume_id), "%s", x->sse.last_id);
+            c->resume_ms =
+                gw_clock_ms() + (wait < WRK_RESUME_WAIT_MAX_MS ? wait : WRK_RESUME_WAIT_MAX_MS);
+            list_append(&w->resuming, &c->qlink);
+            gw_log_debug("msg=\"response stream closed early; resuming it\" request_id=%s "
+                         "backend=%s last_event_id=%s retry_ms=%ld",
+                         c->rid, w->name, c->resume_id, wait);
+            return;
+        }
+        if (!c->answered) {
+            wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR,
+                            "backend %s ended the event stream without a response", w->name);
+            return;
+        }
+        wrk_reply_end(c, 0, NULL, 0);
+        return;
+    case CTYPE_JSON:
+        if (x->body.len == 0) {
+            wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s answered HTTP %ld without a body",
+                            w->name, x->status);
+            return;
+        }
+        wrk_reply_chunk(c, x->body.data, x->body.len);
+        c->answered = 1;
+        wrk_reply_end(c, 0, NULL, 0);
+        return;
+    default:
+        wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR,
+                        "backend %s answered HTTP %ld with an unexpected content type", w->name,
+                        x->status);
+        return;
+    }
+}
+
+static const xfer_ops_t call_ops = {
+    .on_head = call_on_head,
+    .on_event = call_on_event,
+    .on_done = call_on_done,
+};
+
+/* The backend timeout of a call: servers[].tool_timeouts for a tools/call of a tool listed
+ * there, else servers[].timeout. The body is scanned only when the server has such a list. */
+static uint64_t call_timeout_ms(const call_t *c)
+{
+    const gw_server_conf_t *srv = c->w->srv;
+    gw_rpc_t rpc;
+
+    if (srv->ntool_timeouts == 0 || !gw_str_eq(c->env.method, "tools/call") ||
+        gw_rpc_scan(c->env.body.ptr, c->env.body.len, 0, &rpc) != GW_OK || rpc.name.len == 0 ||
+        rpc.name_too_long) {
+        return srv->timeout_ms;
+    }
+    return gw_server_tool_timeout_ms(srv, rpc.name_str, strlen(rpc.name_str));
+}
+
+/* The transfer timeout for the call's next exchange with the backend: its own timeout, cut to
+ * the caller's deadline; 0 (and the call answered) when the deadline has passed. */
+static uint64_t call_time_left(call_t *c)
+{
+    uint64_t timeout = call_timeout_ms(c);
+    if (c->env.deadline_ms != 0) {
+        int64_t left = c->env.deadline_ms - gw_clock_ms();
+        if (left <= 0) {
+            wrk_reply_failf(c, GW_RPC_TIMEOUT, "backend %s timed out after %" PRId64 " ms",
+                            c->w->name, gw_clock_ms() - c->received_ms);
+            return 0;
+        }
+        if ((uint64_t)left < timeout) {
+            timeout = (uint64_t)left;
+        }
+    }
+    return timeout;
+}
+
+static void call_run(call_t *c)
+{
+    wrk_t *w = c->w;
+    upstream_t *up = c->up;
+    uint64_t timeout = call_time_left(c);
+    xfer_req_t rq;
+    gw_err_t err;
+
+    if (timeout == 0) {
+        return;
+    }
+    rq = (xfer_req_t){
+        .method = "POST",
+        .body = c->env.body.ptr,
+        .len = c->env.body.len,
+        .sid = up->sid,
+        .proto = up->proto,
+        .rid = c->rid,
+        .timeout_ms = timeout,
+    };
+    wrk_call_set_state(c, CALL_RUNNING);
+    c->sent_sid = up->sid != NULL;
+    if ((err = wrk_xfer_start(&c->x, &rq)) != GW_OK) {
+        wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s: cannot start the request: %s",
+                        w->name, gw_strerror(err));
+    }
+}
+
+/* Resumes the response streams that are due: GET with Last-Event-ID on the same upstream
+ * session; the events go on into the same reply. Returns when the next one is due. */
+int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    for (link_t *l = w->resuming.next; l != &w->resuming;) {
+        call_t *c = container_of(l, call_t, qlink);
+        l = l->next;
+        if (now < c->resume_ms) {
+            next = c->resume_ms < next ? c->resume_ms : next;
+            continue;
+        }
+        list_remove(&c->qlink);
+        uint64_t timeout = call_time_left(c);
+        if (timeout == 0) {
+            continue;
+        }
+        c->resumes++;
+        xfer_req_t rq = {
+            .method = "GET",
+            .sid = c->up->sid,
+            .proto = c->up->proto,
+            .rid = c->rid,
+            .last_event_id = c->resume_id,
+            .timeout_ms = timeout,
+        };
+        gw_err_t err = wrk_xfer_start(&c->x, &rq);
+        if (err != GW_OK) {
+            wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR,
+                            "backend %s: cannot resume the event stream: %s", w->name,
+                            gw_strerror(err));
+        }
+    }
+    return next;
+}
+
+/* Runs the call on its gateway session's upstream session, creating that lazily: the first
+ * call starts initialize, the others queue behind it (single flight). */
+void wrk_call_dispatch(call_t *c)
+{
+    wrk_t *w = c->w;
+    upstream_t *up = c->up;
+
+    if (up == NULL) {
+        up = wrk_upstream_find(w, c->env.session.ptr, c->env.session.len);
+        if (up == NULL) {
+            up = wrk_upstream_create(w, c->env.session.ptr, c->env.session.len, c->env.proto,
+                                     c->env.caps);
+            if (up == NULL || wrk_upstream_insert(w, up) != GW_OK) {
+                if (up != NULL) {
+                    wrk_upstream_unref(up);
+                }
+                wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s: out of memory", w->name);
+                return;
+            }
+            wrk_upstream_unref(up); /* the map holds it now */
+        }
+        up->refs++;
+        c->up = up;
+    }
+    switch (up->state) {
+    case UP_READY:
+        call_run(c);
+        return;
+    case UP_NONE:
+        wrk_call_set_state(c, CALL_WAITING);
+        list_append(&up->waiting, &c->qlink);
+        wrk_upstream_start(up, c->rid); /* may fail c right here */
+        return;
+    case UP_INITIALIZING:
+        wrk_call_set_state(c, CALL_WAITING);
+        list_append(&up->waiting, &c->qlink);
+        return;
+    case UP_FAILED:
+        break;
+    }
+    wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s: upstream session unusable", w->name);
+}
+
+/* Takes ownership of msg (env points into it). */
+void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
+{
+    gw_outbox_t *out = wrk_reply_outbox(w, env->origin);
+    call_t *c = out != NULL ? calloc(1, sizeof(*c)) : NULL;
+
+    if (c == NULL) {
+        char rid[WRK_RID_MAX + 1];
+        gw_log_warn("msg=\"call dropped\" backend=%s error=\"out of memory\" request_id=%s",
+                    w->name, wrk_inbox_rid(rid, env));
+        nng_msg_free(msg);
+        return;
+    }
+    c->w = w;
+    c->msg = msg;
+    c->env = *env;
+    c->out = out;
+    c->received_ms = gw_clock_ms();
+    list_init(&c->qlink);
+    list_init(&c->blink);
+    list_init(&c->outq);
+    list_append(&w->calls, &c->link);
+    wrk_inbox_copy_token(c->rid, sizeof(c->rid), env->request_id.ptr, env->request_id.len);
+    wrk_xfer_init(&c->x, w, &call_ops);
+    gw_log_debug("msg=\"call received\" request_id=%s backend=%s method=%.*s session=%.*s", c->rid,
+                 w->name, (int)env->method.len, env->method.ptr,
+                 (int)(env->session.len > WRK_KEY_MAX ? WRK_KEY_MAX : env->session.len),
+                 env->session.ptr);
+
+    if (w->stopping) {
+        wrk_reply_failf(c, GW_RPC_BACKEND_UNAVAILABLE,
+                        "backend %s unavailable: worker shutting down", w->name);
+        return;
+    }
+    if (!wrk_inbox_key_valid(env->session)) {
+        wrk_reply_failf(c, GW_RPC_INVALID_REQUEST, "invalid gateway session id");
+        return;
+    }
+    if (env->deadline_ms != 0 && gw_clock_ms() >= env->deadline_ms) {
+        wrk_reply_failf(c, GW_RPC_TIMEOUT, "backend %s timed out after 0 ms", w->name);
+        return;
+    }
+    wrk_call_dispatch(c);
+}
+
+/* Fails queued calls whose deadline passed; returns the earliest deadline still ahead. */
+int64_t wrk_call_sweep_waiting(wrk_t *w, int64_t now)
+{
+    int64_t next = INT64_MAX;
+
+    for (link_t *il = w->initializing.next; il != &w->initializing; il = il->next) {
+        upstream_t *up = container_of(il, upstream_t, ilink);
+        link_t *l = up->waiting.next;
+        while (l != &up->waiting) {
+            call_t *c = container_of(l, call_t, qlink);
+            l = l->next;
+            if (c->env.deadline_ms == 0) {
+                continue;
+            }
+            if (now >= c->env.deadline_ms) {
+                list_remove(&c->qlink);
+                wrk_reply_failf(c, GW_RPC_TIMEOUT, "backend %s timed out after %" PRId64 " ms",
+                                w->name, now - c->received_ms);
+            } else if (c->env.deadline_ms < next) {
+                next = c->env.deadline_ms;
+            }
+        }
+    }
+    return next;
+}
+
+/* Answers what is still in flight when the grace period ends. */
+void wrk_call_abort_all(wrk_t *w)
+{
+    link_t *l = w->calls.next;
+
+    while (l != &w->calls) {
+        call_t *c = container_of(l, call_t, link);
+        l = l->next;
+        if (c->state != CALL_DONE) {
+            wrk_xfer_cancel(&c->x);
+            list_remove(&c->qlink);
+            wrk_reply_failf(c, GW_RPC_BACKEND_UNAVAILABLE,
+                            "backend %s call aborted: worker shutting down", w->name);
+        }
+    }
+    wrk_reply_flush_backlog(w);
+}

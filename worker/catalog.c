@@ -1,0 +1,459 @@
+/* catalog.c: the backend's catalog: its own upstream session, the tools, prompts, resources and
+ * templates lists fetched page by page, the report to the broker (resent until acknowledged),
+ * fetched again on list_changed or after a failure. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "worker/worker.h"
+
+/* The lists a catalog holds, fetched in this order; a list is fetched when the backend
+ * advertises its capability. */
+static const struct cat_list {
+    const char *method;
+    const char *key;        /* the array in the result, and in the report */
+    const char *capability; /* in the backend's capabilities */
+} cat_lists[] = {
+    {"tools/list", "tools", "tools"},
+    {"prompts/list", "prompts", "prompts"},
+    {"resources/list", "resources", "resources"},
+    {"resources/templates/list", "resourceTemplates", "resources"},
+};
+
+_Static_assert(sizeof(cat_lists) / sizeof(cat_lists[0]) == WRK_CAT_LISTS, "WRK_CAT_LISTS");
+
+static void catalog_on_list_done(xfer_t *x, CURLcode rc);
+
+static const xfer_ops_t catalog_list_ops = {
+    .on_event = wrk_rpc_collect_event,
+    .on_done = catalog_on_list_done,
+};
+
+void wrk_catalog_init(wrk_t *w)
+{
+    gw_buf_init(&w->cat.report);
+    wrk_xfer_init(&w->cat.x, w, &catalog_list_ops);
+    wrk_health_init(w);
+}
+
+void wrk_catalog_fini(wrk_t *w)
+{
+    wrk_catalog_clear(w);
+    wrk_xfer_fini(&w->cat.x);
+    wrk_xfer_fini(&w->cat.hx);
+    free(w->cat.pages);
+    free(w->cat.page_list);
+    gw_buf_fini(&w->cat.report);
+}
+
+void wrk_catalog_clear(wrk_t *w)
+{
+    catalog_t *cat = &w->cat;
+
+    wrk_xfer_cancel(&cat->x);
+    wrk_xfer_cancel(&cat->hx);
+    cat->health_in_flight = 0;
+    for (size_t i = 0; i < cat->npages; i++) {
+        yajl_tree_free(cat->pages[i]);
+    }
+    cat->npages = 0;
+    cat->ntools = 0;
+    cat->list = 0;
+    memset(cat->nitems, 0, sizeof(cat->nitems));
+    free(cat->cursor);
+    cat->cursor = NULL;
+    if (cat->up != NULL) {
+        upstream_t *up = cat->up;
+        cat->up = NULL;
+        if (up->state == UP_INITIALIZING) {
+            /* the initialization's reference goes with its transfer */
+            wrk_xfer_cancel(&up->x);
+            list_remove(&up->ilink);
+            wrk_upstream_unref(up);
+        }
+        wrk_upstream_unref(up);
+    }
+}
+
+static void catalog_send(wrk_t *w, const gw_buf_t *body, uint64_t corr)
+{
+    gw_envelope_t e;
+    gw_err_t err;
+
+    memset(&e, 0, sizeof(e));
+    e.kind = GW_ENV_CONTROL;
+    e.corr = corr;
+    e.method = GW_STR("catalog");
+    e.body = (gw_str_t){body->data, body->len};
+    if ((err = wrk_reply_send_env(w, wrk_reply_outbox(w, GW_STR("broker")), &e)) != GW_OK) {
+        gw_log_debug("msg=\"catalog report not sent\" backend=%s error=\"%s\"", w->name,
+                     gw_strerror(err));
+    }
+}
+
+void wrk_catalog_fail(wrk_t *w, const char *reason)
+{
+    catalog_t *cat = &w->cat;
+    gw_buf_t b;
+    yajl_gen g;
+    char q[512];
+    int bad = 0;
+
+    gw_log_warn("msg=\"catalog fetch failed\" backend=%s retry_ms=%d error=\"%s\"", w->name,
+                WRK_RETRY_MS, gw_log_quote(q, sizeof(q), reason, strlen(reason)));
+    if (cat->up != NULL && cat->up->state == UP_READY) {
+        wrk_closer_delete(cat->up);
+    }
+    wrk_catalog_clear(w);
+    cat->state = CAT_IDLE;
+    cat->next_ms = gw_clock_ms() + WRK_RETRY_MS;
+
+    gw_buf_init(&b);
+    if ((g = gw_json_gen_to_buf(&b)) == NULL) {
+        gw_buf_fini(&b);
+        return;
+    }
+    bad |= yajl_gen_map_open(g);
+    bad |= gw_json_gen_cstr(g, "server");
+    bad |= gw_json_gen_cstr(g, w->name);
+    bad |= gw_json_gen_cstr(g, "ok");
+    bad |= yajl_gen_bool(g, 0);
+    bad |= gw_json_gen_cstr(g, "error");
+    bad |= gw_json_gen_cstr(g, reason);
+    bad |= yajl_gen_map_close(g);
+    yajl_gen_free(g);
+    if (!bad) {
+        catalog_send(w, &b, ++w->next_corr);
+    }
+    gw_buf_fini(&b);
+}
+
+static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out)
+{
+    catalog_t *cat = &w->cat;
+    yajl_val init = cat->up->init_result;
+    yajl_val result = gw_json_get(init, "result");
+    yajl_val caps = gw_json_get(result, "capabilities");
+    yajl_val info = gw_json_get(result, "serverInfo");
+    yajl_gen g;
+    int bad = 0;
+
+    gw_buf_reset(out);
+    if ((g = gw_json_gen_to_buf(out)) == NULL) {
+        return GW_ENOMEM;
+    }
+    bad |= yajl_gen_map_open(g);
+    bad |= gw_json_gen_cstr(g, "server");
+    bad |= gw_json_gen_cstr(g, w->name);
+    bad |= gw_json_gen_cstr(g, "ok");
+    bad |= yajl_gen_bool(g, 1);
+    bad |= gw_json_gen_cstr(g, "error");
+    bad |= yajl_gen_null(g);
+    bad |= gw_json_gen_cstr(g, "protocolVersion");
+    bad |= gw_json_gen_cstr(g, cat->up->proto);
+    bad |= gw_json_gen_cstr(g, "capabilities");
+    if (caps != NULL && YAJL_IS_OBJECT(caps)) {
+        bad |= gw_json_gen(g, caps);
+    } else {
+        bad |= yajl_gen_map_open(g);
+        bad |= yajl_gen_map_close(g);
+    }
+    bad |= gw_json_gen_cstr(g, "serverInfo");
+    bad |= info != NULL ? gw_json_gen(g, info) : yajl_gen_null(g);
+    for (size_t l = 0; l < WRK_CAT_LISTS; l++) {
+        bad |= gw_json_gen_cstr(g, cat_lists[l].key);
+        bad |= yajl_gen_array_open(g);
+        for (size_t i = 0; i < cat->npages; i++) {
+            yajl_val items = gw_json_get(gw_json_get(cat->pages[i], "result"), cat_lists[l].key);
+            if (cat->page_list[i] != l || items == NULL || !YAJL_IS_ARRAY(items)) {
+                continue; /* checked when the page came in */
+            }
+            for (size_t j = 0; j < items->u.array.len; j++) {
+                bad |= gw_json_gen(g, items->u.array.values[j]);
+            }
+        }
+        bad |= yajl_gen_array_close(g);
+    }
+    bad |= yajl_gen_map_close(g);
+    yajl_gen_free(g);
+    return bad ? GW_ENOMEM : GW_OK;
+}
+
+static void catalog_report(wrk_t *w)
+{
+    catalog_t *cat = &w->cat;
+
+    if (catalog_build_report(w, &cat->report) != GW_OK) {
+        wrk_catalog_fail(w, "cannot generate the catalog report");
+        return;
+    }
+    gw_log_info("msg=\"catalog fetched\" backend=%s tools=%zu prompts=%zu resources=%zu "
+                "templates=%zu pages=%zu protocol=%s",
+                w->name, cat->nitems[0], cat->nitems[1], cat->nitems[2], cat->nitems[3],
+                cat->npages, cat->up->proto);
+    /* The trees are in the report now; the session stays for later use. */
+    for (size_t i = 0; i < cat->npages; i++) {
+        yajl_tree_free(cat->pages[i]);
+    }
+    cat->npages = 0;
+    cat->state = CAT_REPORTING;
+    cat->report_corr = ++w->next_corr;
+    cat->next_ms = gw_clock_ms() + WRK_RETRY_MS;
+    catalog_send(w, &cat->report, cat->report_corr);
+}
+
+static void catalog_list(wrk_t *w)
+{
+    catalog_t *cat = &w->cat;
+    xfer_t *x = &cat->x;
+    gw_err_t err;
+    xfer_req_t rq;
+
+    x->expect_id = ++w->next_rpc_id;
+    gw_buf_reset(&x->req);
+    err = gw_buf_appendf(&x->req, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"%s\"",
+                         x->expect_id, cat_lists[cat->list].method);
+    if (err == GW_OK && cat->cursor != NULL) {
+        err = gw_buf_appends(&x->req, ",\"params\":{\"cursor\":");
+        if (err == GW_OK) {
+            err = gw_buf_append_json_string(&x->req, cat->cursor, strlen(cat->cursor));
+        }
+        if (err == GW_OK) {
+            err = gw_buf_appends(&x->req, "}");
+        }
+    }
+    if (err == GW_OK) {
+        err = gw_buf_appends(&x->req, "}");
+    }
+    rq = (xfer_req_t){
+        .method = "POST",
+        .body = x->req.data,
+        .len = x->req.len,
+        .sid = cat->up->sid,
+        .proto = cat->up->proto,
+        .timeout_ms = w->srv->timeout_ms,
+    };
+    if (err == GW_OK) {
+        err = wrk_xfer_start(x, &rq);
+    }
+    if (err != GW_OK) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "cannot start %s: %s", cat_lists[cat->list].method,
+                 gw_strerror(err));
+        wrk_catalog_fail(w, msg);
+    }
+}
+
+/* Does the backend advertise the capability list l needs? */
+static int catalog_wants(const catalog_t *cat, size_t l)
+{
+    yajl_val caps = gw_json_get(gw_json_get(cat->up->init_result, "result"), "capabilities");
+    return gw_json_get(caps, cat_lists[l].capability) != NULL;
+}
+
+/* Fetches the next list the backend offers, or reports when none is left. */
+static void catalog_next_list(wrk_t *w)
+{
+    catalog_t *cat = &w->cat;
+
+    free(cat->cursor);
+    cat->cursor = NULL;
+    while (++cat->list < WRK_CAT_LISTS) {
+        if (catalog_wants(cat, cat->list)) {
+            catalog_list(w);
+            return;
+        }
+    }
+    catalog_report(w);
+}
+
+static void catalog_on_list_done(xfer_t *x, CURLcode rc)
+{
+    wrk_t *w = x->w;
+    catalog_t *cat = &w->cat;
+    const struct cat_list *l = &cat_lists[cat->list];
+    char msg[512];
+    yajl_val tree;
+    yajl_val result;
+    yajl_val items;
+    const char *next;
+
+    if (wrk_rpc_outcome(x, rc, l->method, &tree, &result, msg, sizeof(msg)) != 0) {
+        wrk_catalog_fail(w, msg);
+        return;
+    }
+    items = gw_json_get(result, l->key);
+    if (items == NULL || !YAJL_IS_ARRAY(items)) {
+        yajl_tree_free(tree);
+        snprintf(msg, sizeof(msg), "backend %s answered %s without a %s array", w->name, l->method,
+                 l->key);
+        wrk_catalog_fail(w, msg);
+        return;
+    }
+    if (cat->npages == cat->cappages) {
+        size_t n = cat->cappages ? cat->cappages * 2 : 4;
+        yajl_val *p = realloc(cat->pages, n * sizeof(*p));
+        unsigned char *pl = p != NULL ? realloc(cat->page_list, n) : NULL;
+        if (p != NULL) {
+            cat->pages = p;
+        }
+        if (pl == NULL) {
+            yajl_tree_free(tree);
+            wrk_catalog_fail(w, "out of memory");
+            return;
+        }
+        cat->page_list = pl;
+        cat->cappages = n;
+    }
+    cat->page_list[cat->npages] = (unsigned char)cat->list;
+    cat->pages[cat->npages++] = tree;
+    cat->nitems[cat->list] += items->u.array.len;
+    if (cat->list == 0) {
+        cat->ntools += items->u.array.len;
+    }
+    next = gw_json_get_string(result, "nextCursor");
+    if (next == NULL || next[0] == '\0') {
+        catalog_next_list(w);
+        return;
+    }
+    if (cat->npages >= WRK_CATALOG_PAGES_MAX || (cat->cursor && strcmp(cat->cursor, next) == 0)) {
+        snprintf(msg, sizeof(msg), "backend %s paginates %s without end", w->name, l->method);
+        wrk_catalog_fail(w, msg);
+        return;
+    }
+    free(cat->cursor);
+    if ((cat->cursor = strdup(next)) == NULL) {
+        wrk_catalog_fail(w, "out of memory");
+        return;
+    }
+    catalog_list(w);
+}
+
+/* Called when the catalog's upstream session is ready (code 0) or failed. */
+void wrk_catalog_on_session(wrk_t *w, int code, const char *msg)
+{
+    catalog_t *cat = &w->cat;
+
+    if (cat->state != CAT_FETCHING) {
+        return;
+    }
+    if (code != 0) {
+        wrk_catalog_fail(w, msg);
+        return;
+    }
+    cat->list = 0;
+    if (catalog_wants(cat, 0)) {
+        catalog_list(w);
+    } else {
+        cat->list = 0;
+        catalog_next_list(w);
+    }
+}
+
+static void catalog_start(wrk_t *w)
+{
+    catalog_t *cat = &w->cat;
+
+    wrk_catalog_clear(w);
+    cat->state = CAT_FETCHING;
+    /* Declaring every client capability makes backends list the tools that need one (sampling,
+     * elicitation, roots); whether a client may use them is decided per session. */
+    if ((cat->up = wrk_upstream_create(w, "", 0, GW_PROTO_LATEST,
+                                       GW_CAP_SAMPLING | GW_CAP_ELICITATION | GW_CAP_ROOTS)) ==
+        NULL) {
+        wrk_catalog_fail(w, "out of memory");
+        return;
+    }
+    cat->up->is_catalog = 1;
+    wrk_upstream_start(cat->up, NULL);
+}
+
+/* A list_changed from the backend: fetch the lists again on the live catalog session (no new
+ * initialize), or once more after the fetch under way. */
+static void catalog_changed(wrk_t *w)
+{
+    catalog_t *cat = &w->cat;
+    gw_log_info("msg=\"backend lists changed\" backend=%s", w->name);
+    if (cat->state != CAT_DONE) {
+        cat->again = cat->state != CAT_IDLE; /* an idle catalog starts over anyway */
+        return;
+    }
+    upstream_t *up = cat->up;
+    if (up == NULL || up->state != UP_READY) {
+        catalog_start(w);
+        return;
+    }
+    cat->up = NULL; /* keep the session (and its reference) through the clear */
+    wrk_catalog_clear(w);
+    cat->up = up;
+    cat->state = CAT_FETCHING;
+    wrk_catalog_on_session(w, 0, NULL);
+}
+
+void wrk_catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e)
+{
+    catalog_t *cat = &w->cat;
+
+    if (e->kind != GW_ENV_END || cat->state != CAT_REPORTING || e->corr != cat->report_corr) {
+        return; /* answers to failure reports, or stale ones */
+    }
+    if (e->status != 200) {
+        gw_log_warn("msg=\"broker refused the catalog\" backend=%s status=%u", w->name,
+                    (unsigned)e->status);
+        return; /* resent on the timer */
+    }
+    cat->state = CAT_DONE;
+    cat->next_health_ms = gw_clock_ms() + (int64_t)w->srv->health_interval_ms;
+    gw_buf_fini(&cat->report);
+    gw_log_info("msg=\"catalog reported\" backend=%s tools=%zu", w->name, cat->ntools);
+    if (cat->again) {
+        cat->again = 0;
+        catalog_changed(w);
+    }
+}
+
+/* A list_changed seen in an event stream, that is inside a curl write callback, where libcurl
+ * refuses curl_multi_add_handle and curl_multi_remove_handle (CURLM_RECURSIVE_API_CALL): the
+ * refetch starts from the loop (wrk_catalog_tick), right after this turn's curl_multi_perform. */
+void wrk_catalog_note_changed(wrk_t *w)
+{
+    w->cat.changed = 1;
+}
+
+int64_t wrk_catalog_tick(wrk_t *w, int64_t now)
+{
+    catalog_t *cat = &w->cat;
+
+    if (w->stopping) {
+        return INT64_MAX;
+    }
+    if (cat->changed) {
+        cat->changed = 0;
+        catalog_changed(w);
+    }
+    if (cat->state == CAT_DONE && w->srv->health_interval_ms > 0 && cat->up != NULL) {
+        if (!cat->health_in_flight && now >= cat->next_health_ms) {
+            wrk_health_start(w);
+        }
+        return cat->health_in_flight ? INT64_MAX : cat->next_health_ms;
+    }
+    if (cat->state == CAT_IDLE && now >= cat->next_ms) {
+        catalog_start(w);
+    } else if (cat->state == CAT_REPORTING && now >= cat->next_ms) {
+        cat->next_ms = now + WRK_RETRY_MS;
+        catalog_send(w, &cat->report, cat->report_corr);
+    }
+    if (cat->state == CAT_IDLE || cat->state == CAT_REPORTING) {
+        return cat->next_ms;
+    }
+    return INT64_MAX;
+}

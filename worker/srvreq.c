@@ -1,0 +1,178 @@
+/* srvreq.c: requests a backend sends the client (sampling, elicitation, roots, ping): relayed
+ * with a gateway id when the client declared the capability, refused otherwise; the client's
+ * answer goes back to the backend with the backend's own id. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/jsonrpc.h"
+#include "common/log.h"
+#include "worker/worker.h"
+
+/* One request a backend sent the client, waiting for the client's answer. Its id went to the
+ * client as "mcpgw:<server>:<n>" so that any router can send the answer to this worker, and
+ * the answer only counts from the session it was sent to. */
+typedef struct srvreq {
+    link_t link; /* w->srvreqs, oldest first */
+    uint64_t n;
+    char key[WRK_KEY_MAX + 1];
+    gw_buf_t id; /* the backend's own id (raw JSON) */
+    int64_t expires_ms;
+} srvreq_t;
+
+#define WRK_SRVREQS_MAX 65536
+
+static void srvreq_drop(wrk_t *w, srvreq_t *r)
+{
+    list_remove(&r->link);
+    gw_buf_fini(&r->id);
+    free(r);
+    w->nsrvreqs--;
+}
+
+void wrk_srvreq_forget_session(wrk_t *w, gw_str_t key)
+{
+    for (link_t *l = w->srvreqs.next; l != &w->srvreqs;) {
+        srvreq_t *r = container_of(l, srvreq_t, link);
+        l = l->next;
+        if (gw_str_eq(key, r->key)) {
+            srvreq_drop(w, r);
+        }
+    }
+}
+
+void wrk_srvreq_fini(wrk_t *w)
+{
+    while (!list_empty(&w->srvreqs)) {
+        srvreq_drop(w, container_of(w->srvreqs.next, srvreq_t, link));
+    }
+}
+
+/* Which client capability a server request needs; NULL for one the gateway does not relay. */
+static int srvreq_allowed(const char *method, uint8_t caps, const char **need)
+{
+    static const struct {
+        const char *method;
+        uint8_t cap;
+        const char *name;
+    } table[] = {
+        {"sampling/createMessage", GW_CAP_SAMPLING, "sampling"},
+        {"elicitation/create", GW_CAP_ELICITATION, "elicitation"},
+        {"roots/list", GW_CAP_ROOTS, "roots"},
+        {"ping", 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (strcmp(table[i].method, method) == 0) {
+            *need = table[i].name;
+            return table[i].cap == 0 || (caps & table[i].cap) != 0;
+        }
+    }
+    *need = method;
+    return 0;
+}
+
+/* A request from the backend (in a call's event stream or on the session's GET stream) for the
+ * client of session key: written to out with a gateway id, or refused to the backend on up when
+ * the client cannot answer it. Returns 1 when the event was consumed (nothing to relay). */
+int wrk_srvreq_relay(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps, const char *rid,
+                     const char *data, size_t len, const gw_rpc_t *rpc, gw_buf_t *out)
+{
+    const char *need;
+    if (!srvreq_allowed(rpc->method_str, caps, &need)) {
+        gw_buf_t err;
+        char msg[GW_RPC_METHOD_MAX + 64];
+        gw_buf_init(&err);
+        snprintf(msg, sizeof(msg), "the client did not declare the %.128s capability", need);
+        if (up != NULL && gw_rpc_error(&err, data + rpc->id.off, rpc->id.len,
+                                       GW_RPC_METHOD_NOT_FOUND, msg) == GW_OK) {
+            wrk_closer_post(up, err.data, err.len, rid);
+        }
+        gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\" "
+                    "request_id=%s",
+                    w->name, rpc->method_str, msg, rid != NULL ? rid : "");
+        gw_buf_fini(&err);
+        return 1;
+    }
+    while (w->nsrvreqs >= WRK_SRVREQS_MAX) {
+        srvreq_drop(w, container_of(w->srvreqs.next, srvreq_t, link));
+    }
+    srvreq_t *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return 1;
+    }
+    r->n = ++w->next_srvreq;
+    memcpy(r->key, key.ptr, key.len);
+    r->key[key.len] = '\0';
+    gw_buf_init(&r->id);
+    r->expires_ms = gw_clock_ms() + (int64_t)w->srv->timeout_ms * 10;
+    char gid[GW_SERVER_NAME_MAX + 48];
+    snprintf(gid, sizeof(gid), "mcpgw:%s:%" PRIu64, w->name, r->n);
+    if (gw_buf_append(&r->id, data + rpc->id.off, rpc->id.len) != GW_OK ||
+        gw_rpc_splice_string(out, data, len, rpc->id, gid, strlen(gid)) != GW_OK) {
+        gw_buf_fini(&r->id);
+        free(r);
+        return 1;
+    }
+    list_append(&w->srvreqs, &r->link);
+    w->nsrvreqs++;
+    return 0;
+}
+
+/* The client's answer (a JSON-RPC response whose id is one of ours) to a server request: back to
+ * the backend with the backend's own id, on the upstream session it came from. */
+void wrk_srvreq_answer(wrk_t *w, const gw_envelope_t *env)
+{
+    char want[GW_SERVER_NAME_MAX + 16];
+    unsigned status = 400;
+    const char *why = "no server request with this id is pending";
+    snprintf(want, sizeof(want), "\"mcpgw:%s:", w->name);
+    size_t wl = strlen(want);
+    if (env->rpc_id.len > wl + 1 && memcmp(env->rpc_id.ptr, want, wl) == 0) {
+        uint64_t n = strtoull(env->rpc_id.ptr + wl, NULL, 10);
+        for (link_t *l = w->srvreqs.next; l != &w->srvreqs; l = l->next) {
+            srvreq_t *r = container_of(l, srvreq_t, link);
+            if (r->n != n || !gw_str_eq(env->session, r->key)) {
+                continue;
+            }
+            upstream_t *up = wrk_upstream_find(w, r->key, strlen(r->key));
+            gw_rpc_t rpc;
+            gw_buf_t body;
+            gw_buf_init(&body);
+            if (up != NULL && up->state == UP_READY &&
+                gw_rpc_scan(env->body.ptr, env->body.len, 0, &rpc) == GW_OK && rpc.id.len > 0 &&
+                gw_rpc_splice_raw(&body, env->body.ptr, env->body.len, rpc.id, r->id.data,
+                                  r->id.len) == GW_OK) {
+                char rid[WRK_RID_MAX + 1];
+                wrk_closer_post(up, body.data, body.len, wrk_inbox_rid(rid, env));
+                status = 202;
+            } else {
+                why = "the backend session this request came from is gone";
+            }
+            gw_buf_fini(&body);
+            srvreq_drop(w, r);
+            break;
+        }
+    }
+    gw_envelope_t e;
+    gw_buf_t b;
+    memset(&e, 0, sizeof(e));
+    gw_buf_init(&b);
+    e.kind = GW_ENV_END;
+    e.corr = env->corr;
+    e.status = status;
+    e.request_id = env->request_id;
+    if (status != 202) {
+        char rid[WRK_RID_MAX + 1];
+        gw_log_info("msg=\"client response refused\" backend=%s reason=\"%s\" request_id=%s",
+                    w->name, why, wrk_inbox_rid(rid, env));
+    }
+    if (status != 202 && gw_rpc_error(&b, NULL, 0, GW_RPC_INVALID_REQUEST, why) == GW_OK) {
+        e.body = (gw_str_t){b.data, b.len};
+    }
+    wrk_reply_send_env(w, wrk_reply_outbox(w, env->origin), &e);
+    gw_buf_fini(&b);
+}

@@ -1,0 +1,497 @@
+/* worker.h: what the files of mcpgw-worker share: the worker context (wrk_t), the transfers,
+ * upstream sessions, calls and catalog it holds, and the functions one file offers the others. */
+#ifndef MCPGW_WORKER_WORKER_H
+#define MCPGW_WORKER_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+#include <nng/nng.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/envelope.h"
+#include "common/err.h"
+#include "common/ipc.h"
+#include "common/jsonrpc.h"
+#include "common/mcp.h"
+#include "common/metrics.h"
+#include "common/sse.h"
+#include "worker/sessmap.h"
+
+/* A reply body must fit one envelope under the receivers' NNG_OPT_RECVMAXSZ, with room for the
+ * envelope's other fields. */
+#define WRK_RETRY_MS 2000      /* catalog retry and report resend interval */
+#define WRK_STOP_GRACE_MS 2000 /* how long in-flight calls may finish after SIGTERM */
+#define WRK_SID_MAX 255        /* longest upstream Mcp-Session-Id accepted */
+#define WRK_RID_MAX 64         /* longest x-request-id passed on */
+#define WRK_KEY_MAX 64         /* longest gateway session uuid text accepted */
+#define WRK_IDLE_EASY_MAX 64   /* easy handles kept for reuse */
+#define WRK_CATALOG_PAGES_MAX 1000
+#define WRK_RECV_BATCH 256     /* messages taken from one socket per loop turn */
+#define WRK_BACKLOG_POLL_MS 10 /* safety net: the outboxes' send fds wake the loop first */
+#define WRK_OUTBOXES 128       /* distinct callers (routers, the broker) replied to */
+#define WRK_OUTBOX_MAX_QUEUED 65536
+#define WRK_IDLE_POLL_MS 1000
+#define WRK_STREAM_RETRY_MS 2000 /* an upstream GET stream that ended is opened again after */
+#define WRK_RESUMES_MAX 8        /* a response stream is resumed at most this often */
+#define WRK_RESUME_WAIT_MAX_MS 10000
+
+#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+
+typedef struct wrk wrk_t;
+typedef struct xfer xfer_t;
+typedef struct upstream upstream_t;
+typedef struct call call_t;
+
+/* ---- intrusive lists ---- */
+
+typedef struct link {
+    struct link *prev;
+    struct link *next;
+} link_t;
+
+static inline void list_init(link_t *head)
+{
+    head->prev = head;
+    head->next = head;
+}
+
+static inline int list_empty(const link_t *head)
+{
+    return head->next == head;
+}
+
+static inline void list_append(link_t *head, link_t *l)
+{
+    l->prev = head->prev;
+    l->next = head;
+    head->prev->next = l;
+    head->prev = l;
+}
+
+/* Unlinks l and leaves it pointing at itself, so removing twice is harmless. */
+static inline void list_remove(link_t *l)
+{
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    list_init(l);
+}
+
+/* ---- HTTP transfers to the backend ---- */
+
+typedef enum xfer_ctype {
+    CTYPE_NONE = 0,
+    CTYPE_JSON,
+    CTYPE_SSE,
+    CTYPE_OTHER,
+} xfer_ctype_t;
+
+typedef enum xfer_abort {
+    ABORT_NONE = 0,
+    ABORT_TOO_BIG, /* the answer exceeded limits.max_response_body */
+    ABORT_NOMEM,
+    ABORT_RELAY, /* the reply could not be passed on */
+} xfer_abort_t;
+
+typedef struct xfer_ops {
+    /* The final status and headers are known (x->status, x->ctype, x->sid). Optional. */
+    void (*on_head)(xfer_t *x);
+    /* One event of a 2xx text/event-stream answer; an error aborts the transfer. */
+    gw_err_t (*on_event)(xfer_t *x, const char *data, size_t len);
+    /* The transfer is over and detached from libcurl; x->body holds a non-SSE answer. */
+    void (*on_done)(xfer_t *x, CURLcode rc);
+} xfer_ops_t;
+
+typedef struct xfer_req {
+    const char *method; /* "POST" or "DELETE" */
+    const char *body;   /* POST body, borrowed until the transfer ends */
+    size_t len;
+    const char *sid;           /* Mcp-Session-Id to send, or NULL */
+    const char *proto;         /* MCP-Protocol-Version to send, or NULL */
+    const char *rid;           /* x-request-id to send, or NULL/"" */
+    const char *last_event_id; /* GET: resume a stream after this event, or NULL */
+    uint64_t timeout_ms;
+} xfer_req_t;
+
+struct xfer {
+    wrk_t *w;
+    const xfer_ops_t *ops;
+    CURL *easy; /* non-NULL while the transfer is in the multi */
+    int paused;
+    /* request */
+    struct curl_slist hdrs[4]; /* per-transfer headers, chained in front of the shared ones */
+    char lei_hdr[sizeof("Last-Event-ID: ") + GW_SSE_ID_MAX];
+    char sid_hdr[sizeof("Mcp-Session-Id: ") + WRK_SID_MAX];
+    char proto_hdr[64];
+    char rid_hdr[sizeof("x-request-id: ") + WRK_RID_MAX];
+    gw_buf_t req;       /* a body the worker built itself */
+    uint64_t expect_id; /* the JSON-RPC id of a worker-built request */
+    uint64_t timeout_ms;
+    int64_t started_ms;
+    /* response */
+    long status;
+    int head_seen;
+    xfer_ctype_t ctype;
+    char *sid;    /* the Mcp-Session-Id the backend answered (owned), or NULL */
+    int sid_bad;  /* the backend answered an unusable Mcp-Session-Id */
+    int discard;  /* the body is not wanted */
+    int rpc_seen; /* the response to expect_id was collected into body */
+    xfer_abort_t aborted;
+    gw_sse_t sse;
+    gw_buf_t body;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* ---- upstream sessions ---- */
+
+typedef enum up_state {
+    UP_NONE = 0,
+    UP_INITIALIZING,
+    UP_READY,
+    UP_FAILED, /* initialization failed or the backend lost it; out of the map */
+} up_state_t;
+
+struct upstream {
+    wrk_t *w;
+    wrk_sessmap_entry_t hentry; /* in w->sessions while in_map; its key is key */
+    link_t ilink;               /* in w->initializing while UP_INITIALIZING */
+    unsigned refs; /* the map, each attached call, the running initialization, the catalog */
+    up_state_t state;
+    int in_map;
+    int is_catalog;      /* the worker's own session for the catalog */
+    int close_requested; /* session/close arrived during initialization */
+    int init_step;       /* 0: initialize in flight, 1: notifications/initialized in flight */
+    char key[WRK_KEY_MAX + 1];
+    char rid[WRK_RID_MAX + 1]; /* the request that started it, then the one that closed it */
+    gw_proto_t want_proto;
+    uint8_t caps;
+    char *sid;            /* upstream Mcp-Session-Id (owned); NULL for a stateless server */
+    char proto[16];       /* negotiated protocol version */
+    yajl_val init_result; /* catalog session only: the InitializeResult tree */
+    link_t waiting;       /* calls queued until UP_READY */
+    xfer_t x;
+    xfer_t gx; /* the GET stream of server-initiated messages, while open */
+    char gx_last_id[GW_SSE_ID_MAX + 1]; /* its last event id: the next one resumes after it */
+    link_t rlink; /* in w->relisten while its GET stream waits to be opened again */
+    int64_t relisten_ms;
+};
+
+/* ---- calls from routers ---- */
+
+typedef enum call_state {
+    CALL_NEW = 0,
+    CALL_WAITING, /* queued on an initializing upstream session */
+    CALL_RUNNING, /* its POST is with the backend */
+    CALL_DONE,    /* END queued; destroyed once the backlog is out */
+} call_state_t;
+
+typedef struct outmsg {
+    link_t link;
+    uint8_t kind;
+    uint32_t status;
+    uint32_t flags;
+    size_t len;
+    char body[];
+} outmsg_t;
+
+struct call {
+    wrk_t *w;
+    link_t link;  /* w->calls */
+    link_t qlink; /* up->waiting while CALL_WAITING; w->resuming while it waits to resume */
+    link_t blink; /* w->backlog while outq is not empty */
+    link_t outq;  /* replies nng did not take yet */
+    call_state_t state;
+    upstream_t *up; /* a reference */
+    nng_msg *msg;   /* owns the bytes env points into */
+    gw_envelope_t env;
+    gw_outbox_t *out; /* to the caller's inbox (env.origin) */
+    char rid[WRK_RID_MAX + 1];
+    int64_t received_ms;
+    int retried;  /* already sent again after a 404 */
+    int sent_sid; /* the POST carried an upstream session id */
+    int head_sent;
+    int head_held; /* a JSON reply's HEAD, held to go out with the body in one message */
+    uint32_t held_status;
+    gw_buf_t held_body; /* the JSON body, while the HEAD is held */
+    int answered;       /* the response to env.rpc_id went out */
+    int fail_code;      /* the JSON-RPC error the gateway answered for the backend (0: none) */
+    int lost;           /* replies cannot reach the caller any more */
+    int resumes;        /* times its event stream was resumed with GET and Last-Event-ID */
+    char resume_id[GW_SSE_ID_MAX + 1];
+    int64_t resume_ms; /* when to resume (the backend's retry advice) */
+    xfer_t x;
+};
+
+/* ---- the catalog ---- */
+
+typedef enum cat_state {
+    CAT_IDLE = 0,  /* waiting for next_ms to (re)start */
+    CAT_FETCHING,  /* initialize, then tools/list pages */
+    CAT_REPORTING, /* report sent; resent every WRK_RETRY_MS until the broker's END */
+    CAT_DONE,
+} cat_state_t;
+
+#define WRK_CAT_LISTS 4 /* tools, prompts, resources, templates: cat_lists in catalog.c */
+
+typedef struct catalog {
+    cat_state_t state;
+    upstream_t *up;           /* its own upstream session (a reference), not in the map */
+    xfer_t x;                 /* the list request under way */
+    size_t list;              /* index in cat_lists of the list being fetched */
+    yajl_val *pages;          /* each list response tree */
+    unsigned char *page_list; /* which list each page belongs to */
+    size_t npages;
+    size_t cappages;
+    size_t ntools;
+    size_t nitems[WRK_CAT_LISTS];
+    char *cursor;
+    gw_buf_t report;
+    uint64_t report_corr;
+    int64_t next_ms;
+    xfer_t hx; /* the health check (ping) under way */
+    int health_in_flight;
+    int64_t next_health_ms; /* when CAT_DONE: the next ping */
+    int again;              /* a list changed while fetching: fetch once more when done */
+    int changed; /* a backend said a list changed, inside a curl callback: wrk_catalog_tick acts */
+} catalog_t;
+
+/* ---- the process ---- */
+
+struct wrk {
+    gw_config_t *cfg;
+    const gw_server_conf_t *srv;
+    const char *name;
+    char inbox_name[GW_SERVER_NAME_MAX + 8]; /* "worker-NAME" */
+    nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
+    int inbox_open;
+    gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
+    gw_outboxes_t out;          /* to callers' inboxes, opened on first use */
+    CURLM *multi;
+    CURL *idle[WRK_IDLE_EASY_MAX];
+    size_t nidle;
+    struct curl_slist *post_hdrs;  /* shared headers of every POST */
+    struct curl_slist *plain_hdrs; /* shared headers of a DELETE */
+    wrk_sessmap_t sessions;        /* gateway session uuid -> upstream session */
+    link_t initializing;           /* upstream sessions in UP_INITIALIZING */
+    link_t calls;
+    link_t backlog;
+    link_t closers;
+    link_t posts; /* wrk_closer_post()s to start from the loop (closer_t) */
+    catalog_t cat;
+    link_t srvreqs; /* server-initiated requests waiting for the client's answer */
+    size_t nsrvreqs;
+    uint64_t next_srvreq;
+    link_t relisten; /* upstream sessions whose GET stream opens again soon */
+    link_t resuming; /* calls whose response stream the backend closed early (call.qlink) */
+    link_t levels;   /* logging/setLevel of sessions without an upstream session yet */
+    size_t nlevels;
+    gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
+    uint64_t next_corr;
+    uint64_t next_rpc_id;
+    int tasks; /* the backend offers tasks (its catalog session's capabilities) */
+    int stopping;
+    int64_t stop_deadline;
+    int sig_fd; /* read end of the self-pipe */
+};
+
+/* ---- backend_http.c: HTTP transfers (loop thread only, never from inside a libcurl callback
+ * unless said) ---- */
+
+/* Prepares x (embedded in its owner) for transfers handled by ops; allocates nothing. */
+void wrk_xfer_init(xfer_t *x, wrk_t *w, const xfer_ops_t *ops);
+/* Takes the transfer out of libcurl without calling on_done. */
+void wrk_xfer_cancel(xfer_t *x);
+/* Cancels and frees what x holds (x itself is its owner's). */
+void wrk_xfer_fini(xfer_t *x);
+/* Starts an HTTP request to the backend. On GW_OK ops->on_done will be called from the loop
+ * (never from inside this call); on failure nothing was started. rq's strings are borrowed. */
+gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq);
+/* Pauses or resumes receiving (backpressure); resuming may deliver data right here. */
+void wrk_xfer_set_paused(xfer_t *x, int paused);
+/* Describes a failed transfer for a JSON-RPC error: 0 when it completed, else the code with msg
+ * filled in. */
+int wrk_xfer_failure(const xfer_t *x, CURLcode rc, char *msg, size_t len);
+/* Hands every finished transfer of the multi to its on_done. */
+void wrk_xfer_complete_done(wrk_t *w);
+/* Creates the multi and the shared headers (fixed ones, then the server's). */
+gw_err_t wrk_xfer_setup(wrk_t *w);
+/* Frees the multi, the idle easy handles and the shared headers. */
+void wrk_xfer_teardown(wrk_t *w);
+
+/* ---- rpc.c: the answers to the worker's own JSON-RPC requests ---- */
+
+/* on_event of the worker's own requests: keeps the response to x->expect_id in x->body. */
+gw_err_t wrk_rpc_collect_event(xfer_t *x, const char *data, size_t len);
+/* Judges the answer to a request the worker made itself. Returns 0 with *tree (the caller's,
+ * free with yajl_tree_free) and *result (inside it), or a JSON-RPC error code with msg. */
+int wrk_rpc_outcome(xfer_t *x, CURLcode rc, const char *what, yajl_val *tree, yajl_val *result,
+                    char *msg, size_t len);
+
+/* ---- upstream.c: upstream sessions ---- */
+
+/* The upstream session of gateway session key (n bytes) in the map, or NULL. */
+upstream_t *wrk_upstream_find(wrk_t *w, const char *key, size_t n);
+/* Puts up in the map, which takes a reference; GW_ENOMEM when there is no room. */
+gw_err_t wrk_upstream_insert(wrk_t *w, upstream_t *up);
+/* Takes up out of the map and drops the map's reference (up may be freed). */
+void wrk_upstream_detach(upstream_t *up);
+/* Detaches every session in the map and frees the map (at exit). */
+void wrk_upstream_detach_all(wrk_t *w);
+/* A new session for key (n bytes, at most WRK_KEY_MAX) with one reference, the caller's; NULL
+ * when out of memory. */
+upstream_t *wrk_upstream_create(wrk_t *w, const char *key, size_t n, gw_proto_t proto,
+                                uint8_t caps);
+/* Drops a reference; the last one frees up. */
+void wrk_upstream_unref(upstream_t *up);
+/* Starts initialize on a new session; the session takes a reference for it. May fail the
+ * session (and its waiting calls) before returning. */
+void wrk_upstream_start(upstream_t *up, const char *rid);
+/* The backend forgot the session (404): later calls initialize a new one. */
+void wrk_upstream_lost(upstream_t *up);
+
+/* ---- closer.c: fire-and-forget requests on upstream sessions ---- */
+
+/* Queues a POST of body (copied) on up, started from the loop; the result is only logged. rid:
+ * the client's request it is sent for ("" or NULL for none). */
+gw_err_t wrk_closer_post(upstream_t *up, const char *body, size_t len, const char *rid);
+/* Starts the posts wrk_closer_post() queued (loop only, outside libcurl callbacks). */
+void wrk_closer_start_posts(wrk_t *w);
+/* DELETEs the backend's session (x-request-id: up->rid); the result is only logged. */
+gw_err_t wrk_closer_delete(upstream_t *up);
+/* Frees every request on list (w->closers or w->posts) at exit. */
+void wrk_closer_free_all(link_t *list);
+
+/* ---- levels.c: logging/setLevel of sessions without an upstream session yet ---- */
+
+/* Keeps body (copied) as session key's log level; GW_ETOOBIG when too many are kept. */
+gw_err_t wrk_level_keep(wrk_t *w, gw_str_t key, gw_str_t body);
+/* Forgets session key's kept log level, if any. */
+void wrk_level_forget(wrk_t *w, const char *key, size_t n);
+/* Posts the kept log level of up's session on up, and forgets it. */
+void wrk_level_apply_pending(upstream_t *up);
+/* Forgets every kept log level (at exit). */
+void wrk_levels_fini(wrk_t *w);
+
+/* ---- reply.c: what goes back to callers ---- */
+
+/* The outbox to inbox name (opened on first use), or NULL. */
+gw_outbox_t *wrk_reply_outbox(wrk_t *w, gw_str_t name);
+/* Sends e (from this worker's inbox) through o; GW_ENOTFOUND when o is NULL. */
+gw_err_t wrk_reply_send_env(wrk_t *w, gw_outbox_t *o, gw_envelope_t *e);
+/* Frees the call's queued replies and takes it off the backlog. */
+void wrk_reply_clear(call_t *c);
+/* Starts the call's reply; a JSON one (no GW_ENV_F_SSE) is held to go out with its body. */
+void wrk_reply_head(call_t *c, uint32_t status, uint32_t flags);
+/* Sends one CHUNK of the reply (task ids rewritten), or keeps it for the held HEAD. */
+void wrk_reply_chunk(call_t *c, const char *body, size_t len);
+/* Ends the reply stream. c is destroyed here unless replies are still queued; do not touch it
+ * afterwards. */
+void wrk_reply_end(call_t *c, uint32_t status, const char *body, size_t len);
+/* Answers the call with a JSON-RPC error (a HEAD-less END for a notification) and ends it. */
+void wrk_reply_fail(call_t *c, int code, const char *msg);
+/* wrk_reply_fail with a formatted message. */
+void wrk_reply_failf(call_t *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends what nng refused earlier; pauses the transfers of calls still backlogged. */
+void wrk_reply_flush_backlog(wrk_t *w);
+/* Answers a control request with an END of status. */
+void wrk_reply_control_end(wrk_t *w, const gw_envelope_t *req, uint32_t status);
+
+/* ---- tasks.c: task ids ---- */
+
+/* Writes into out the message with its task ids (and, for a tasks/list answer, its nextCursor)
+ * made the gateway's; returns 0 when there was nothing to change. next names the backend whose
+ * tasks come after this one's in tasks/list (NULL: none). */
+int wrk_tasks_rewrite(wrk_t *w, const char *data, size_t len, int list_reply, gw_str_t next,
+                      gw_buf_t *out);
+
+/* ---- srvreq.c: server-to-client requests ---- */
+
+/* A request from the backend for the client of session key: written to out with a gateway id,
+ * or refused to the backend on up. Returns 1 when the event was consumed (nothing to relay). */
+int wrk_srvreq_relay(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps, const char *rid,
+                     const char *data, size_t len, const gw_rpc_t *rpc, gw_buf_t *out);
+/* The client's answer to a server request: back to the backend with its own id; answers the
+ * caller with an END (202, or 400 with a JSON-RPC error). */
+void wrk_srvreq_answer(wrk_t *w, const gw_envelope_t *env);
+/* Forgets the pending server requests of session key. */
+void wrk_srvreq_forget_session(wrk_t *w, gw_str_t key);
+/* Forgets every pending server request (at exit). */
+void wrk_srvreq_fini(wrk_t *w);
+
+/* ---- stream.c: upstream GET streams ---- */
+
+/* The transfer ops of an upstream session's GET stream (up->gx). */
+extern const xfer_ops_t wrk_stream_ops;
+/* Is method one of the list_changed notifications? */
+int wrk_stream_is_list_changed(const char *method);
+/* Opens the GET stream of a ready upstream session (none for a stateless backend). */
+void wrk_stream_start(upstream_t *up);
+/* Opens again the GET streams that are due; returns when the next one is. */
+int64_t wrk_stream_tick(wrk_t *w, int64_t now);
+
+/* ---- call.c: calls from routers ---- */
+
+/* Moves c to state to (asserts the transition). */
+void wrk_call_set_state(call_t *c, call_state_t to);
+/* Frees c and drops its upstream session reference. */
+void wrk_call_destroy(call_t *c);
+/* Runs the call on its gateway session's upstream session, creating that lazily (single
+ * flight). May answer and destroy c before returning. */
+void wrk_call_dispatch(call_t *c);
+/* A call envelope from a router: takes ownership of msg (env points into it). */
+void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env);
+/* Resumes the response streams that are due; returns when the next one is. */
+int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now);
+/* Fails queued calls whose deadline passed; returns the earliest deadline still ahead. */
+int64_t wrk_call_sweep_waiting(wrk_t *w, int64_t now);
+/* Answers what is still in flight when the grace period ends. */
+void wrk_call_abort_all(wrk_t *w);
+
+/* ---- inbox.c: envelopes in ---- */
+
+/* Keeps the visible ASCII of a peer-supplied id (it goes into an HTTP header and log lines). */
+void wrk_inbox_copy_token(char *out, size_t outlen, const char *s, size_t n);
+/* The request id an envelope carries, fit for log lines and headers (out: WRK_RID_MAX + 1). */
+const char *wrk_inbox_rid(char *out, const gw_envelope_t *env);
+/* Is s usable as a gateway session key (visible ASCII, at most WRK_KEY_MAX)? */
+int wrk_inbox_key_valid(gw_str_t s);
+/* Takes the envelopes waiting in the inbox and handles them. */
+void wrk_inbox_drain(wrk_t *w);
+
+/* ---- catalog.c and health.c: the backend's catalog and health checks ---- */
+
+/* Prepares the catalog (and its health check) of w; allocates nothing. */
+void wrk_catalog_init(wrk_t *w);
+/* Frees everything the catalog holds. */
+void wrk_catalog_fini(wrk_t *w);
+/* Cancels the catalog's transfers, drops its pages and its upstream session. */
+void wrk_catalog_clear(wrk_t *w);
+/* Reports the catalog failed to the broker and retries after WRK_RETRY_MS. */
+void wrk_catalog_fail(wrk_t *w, const char *reason);
+/* The catalog's upstream session is ready (code 0) or failed. */
+void wrk_catalog_on_session(wrk_t *w, int code, const char *msg);
+/* The broker's answer to a catalog report. */
+void wrk_catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e);
+/* A list_changed arrived (maybe inside a libcurl callback): the refetch starts from the loop. */
+void wrk_catalog_note_changed(wrk_t *w);
+/* Starts, resends, refetches and health-checks what is due; returns when the next thing is. */
+int64_t wrk_catalog_tick(wrk_t *w, int64_t now);
+/* Prepares the health check's transfer; allocates nothing. */
+void wrk_health_init(wrk_t *w);
+/* Sends a ping on the catalog's upstream session. */
+gw_err_t wrk_health_start(wrk_t *w);
+
+/* ---- loop.c: the event loop and signals ---- */
+
+/* Creates the signal self-pipe and installs the handlers (SIGPIPE ignored). */
+gw_err_t wrk_loop_signals_setup(wrk_t *w);
+/* Restores the default handlers and closes the self-pipe. */
+void wrk_loop_signals_teardown(wrk_t *w);
+/* Runs until stopped (a signal) and the calls in flight are done or the grace period is over. */
+void wrk_loop_run(wrk_t *w);
+
+#endif

@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -79,6 +80,21 @@ int serve_listen(const char *program, const char *address, uint16_t port, int lo
         return -1;
     }
     return fd;
+}
+
+int serve_parse_port(const char *program, const char *text, uint16_t *port)
+{
+    char *end;
+    unsigned long n;
+
+    errno = 0;
+    n = strtoul(text, &end, 10);
+    if (errno != 0 || *text == '\0' || *end != '\0' || n > 65535) {
+        fprintf(stderr, "%s: --port %s: not a port number\n", program, text);
+        return -1;
+    }
+    *port = (uint16_t)n;
+    return 0;
 }
 
 int serve_bound_port(int fd)

@@ -42,6 +42,9 @@ int serve_install_signals(void);
  * or -1 after printing why on stderr. */
 int serve_listen(const char *program, const char *address, uint16_t port, int loopback_only);
 
+/* Reads a --port argument (0-65535) into *port; 0, or -1 after printing why on stderr. */
+int serve_parse_port(const char *program, const char *text, uint16_t *port);
+
 /* The port a listening socket is bound to, or -1. */
 int serve_bound_port(int fd);
 

@@ -13,32 +13,15 @@
 
 #include "tests/backends/serve.h"
 
-#define SERVER_VERSION "1.0.0"
-#define LATEST_PROTOCOL_VERSION "2025-11-25"
 #define TB_NVERSIONS 3
 #define MAX_NAME_LEN 64
 #define SESSION_RANDOM_BYTES 16
 #define SESSION_ID_MAX (MAX_NAME_LEN + 1 + 2 * SESSION_RANDOM_BYTES)
-#define MAX_REQUEST_BODY (64 * 1024 * 1024)
-#define MAX_SLOW_MS 60000
-#define MAX_SLOW_STEPS 1000
-#define DEFAULT_SLOW_STEPS 3
-#define MAX_BIG_BYTES (16 * 1024 * 1024)
-#define BIG_MARKER "@big-data@" /* cannot occur in a name or a known session id */
 #define FILLER_CHUNK 65536
-#define FILLER_IOVECS 16
-#define ACCEPT_BATCH 32
 #define TIMER_LEVELS 18 /* 0 ms, then 1 ms .. 65536 ms */
-#define SHUTDOWN_GRACE_MS 1000
-#define SCRATCH_KEEP (1024 * 1024)
-#define DEFAULT_HEARTBEAT_MS 15000
-#define MAX_HEARTBEAT_MS 3600000
-#define STREAM_IOVECS 16
 
 #define LIST_CHANGED_JSON "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}"
 #define LIST_CHANGED_EVENT SERVE_SSE_PREFIX LIST_CHANGED_JSON SERVE_SSE_SUFFIX
-#define HEARTBEAT_COMMENT ": keepalive\n\n"
-#define STREAM_OPEN_COMMENT ": open\n\n" /* h2o 2.2 sends no head with an empty h2o_send */
 
 typedef struct tb_server tb_server_t;
 typedef struct tb_stream tb_stream_t; /* a GET stream (testbackend_streams.c) */

@@ -11,6 +11,10 @@
 #include "tests/backends/serve.h"
 #include "tests/backends/testbackend.h"
 
+#define MAX_BIG_BYTES (16 * 1024 * 1024)
+#define BIG_MARKER "@big-data@" /* cannot occur in a name or a known session id */
+#define FILLER_IOVECS 16
+
 typedef struct filler_body {
     h2o_generator_t generator;
     tb_server_t *srv;

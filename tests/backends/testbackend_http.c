@@ -13,6 +13,8 @@
 #include "tests/backends/serve.h"
 #include "tests/backends/testbackend.h"
 
+#define SCRATCH_KEEP (1024 * 1024)
+
 static int content_type_is_json(const h2o_req_t *req)
 {
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);

@@ -18,6 +18,12 @@
 #include "tests/backends/serve.h"
 #include "tests/backends/testbackend.h"
 
+#define MAX_REQUEST_BODY (64 * 1024 * 1024)
+#define ACCEPT_BATCH 32
+#define SHUTDOWN_GRACE_MS 1000
+#define DEFAULT_HEARTBEAT_MS 15000
+#define MAX_HEARTBEAT_MS 3600000
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -103,13 +109,9 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             *address = optarg;
             break;
         case 'p':
-            errno = 0;
-            n = strtoul(optarg, &end, 10);
-            if (errno != 0 || *optarg == '\0' || *end != '\0' || n > 65535) {
-                fprintf(stderr, "mcpgw-testbackend: --port %s: not a port number\n", optarg);
+            if (serve_parse_port("mcpgw-testbackend", optarg, port) != 0) {
                 return 2;
             }
-            *port = (uint16_t)n;
             break;
         case 's':
             srv->sse = 1;

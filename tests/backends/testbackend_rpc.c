@@ -10,6 +10,9 @@
 #include "tests/backends/serve.h"
 #include "tests/backends/testbackend.h"
 
+#define SERVER_VERSION "1.0.0"
+#define LATEST_PROTOCOL_VERSION "2025-11-25"
+
 const char *const tb_supported_versions[TB_NVERSIONS] = {"2025-03-26", "2025-06-18", "2025-11-25"};
 
 static int answer_ping(tb_rpc_call_t *c)

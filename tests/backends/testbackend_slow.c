@@ -13,6 +13,10 @@
 #include "tests/backends/serve.h"
 #include "tests/backends/testbackend.h"
 
+#define MAX_SLOW_MS 60000
+#define MAX_SLOW_STEPS 1000
+#define DEFAULT_SLOW_STEPS 3
+
 enum slow_state { SLOW_WAITING, SLOW_STREAMING, SLOW_DONE };
 
 /* A slow tools/call in progress. Allocated as shared memory of the request pool: h2o frees it

@@ -11,6 +11,10 @@
 #include "tests/backends/serve.h"
 #include "tests/backends/testbackend.h"
 
+#define STREAM_IOVECS 16
+#define HEARTBEAT_COMMENT ": keepalive\n\n"
+#define STREAM_OPEN_COMMENT ": open\n\n" /* h2o 2.2 sends no head with an empty h2o_send */
+
 enum stream_state { STREAM_OPEN, STREAM_ENDING, STREAM_DONE };
 
 /* A GET stream: an SSE response that stays open for the server's messages to a session. Shared

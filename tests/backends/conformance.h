@@ -65,7 +65,7 @@ struct cf_session {
     cf_server_t *srv;
     unsigned refs; /* the session list, calls and pending updates */
     int live;      /* 0 once deleted */
-    int log_level; /* index into log_levels: less severe messages are dropped */
+    int log_level; /* index into cf_log_levels: less severe messages are dropped */
     int client_sampling;
     int client_elicitation;
     unsigned next_stream;
@@ -142,7 +142,7 @@ int cf_json_depth_ok(const char *p, size_t len, unsigned max);
 void cf_gen_kv(yajl_gen g, const char *key, const char *value);
 /* Writes an id: a string, a number as its text, or null when it has none. */
 void cf_gen_id(yajl_gen g, const cf_id_t *id);
-/* Writes a parsed value back out; depth is bounded by json_depth_ok or by our own constants. */
+/* Writes a parsed value back out; depth is bounded by cf_json_depth_ok or by our own constants. */
 void cf_gen_value(yajl_gen g, yajl_val v);
 /* A value as compact JSON text, malloc'd; NULL when out of memory. */
 char *cf_json_text(yajl_val v);
@@ -177,7 +177,7 @@ int cf_send_error(h2o_req_t *req, int status, const char *reason, const cf_id_t 
 int cf_rpc_error(cf_rpc_t *r, int code, const char *message);
 /* Answers the request with 500 and -32603 "Out of memory"; returns 0. */
 int cf_rpc_no_memory(cf_rpc_t *r);
-/* Closes the response begun by response_begin and sends it as application/json. */
+/* Closes the response begun by cf_response_begin and sends it as application/json. */
 int cf_rpc_answer(cf_rpc_t *r, yajl_gen g);
 
 /* Answers with an empty result object; returns 0. */
@@ -263,7 +263,7 @@ int cf_resume_get(cf_server_t *srv, h2o_req_t *req, cf_session_t *s, h2o_iovec_t
 int cf_answer_tools_list(cf_rpc_t *r);
 /* Answers tools/call (now, or later on a stream); returns 0. */
 int cf_answer_tools_call(cf_rpc_t *r);
-/* Parses the constant JSON texts once; a failure is a bug in this file. */
+/* Parses the constant JSON texts of the tools once; a failure is a bug in conformance_tools.c. */
 int cf_tools_parse_constants(cf_server_t *srv);
 /* Frees what cf_tools_parse_constants parsed. */
 void cf_tools_free_constants(cf_server_t *srv);

@@ -71,7 +71,7 @@ int cf_rpc_no_memory(cf_rpc_t *r)
     return cf_send_error(r->req, 500, "Internal Server Error", &r->id, -32603, "Out of memory");
 }
 
-/* Closes the response begun by response_begin and sends it as application/json. */
+/* Closes the response begun by cf_response_begin and sends it as application/json. */
 int cf_rpc_answer(cf_rpc_t *r, yajl_gen g)
 {
     yajl_gen_map_close(g);

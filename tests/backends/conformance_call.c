@@ -97,7 +97,7 @@ void cf_call_abort(cf_call_t *call)
     cf_call_destroy(call);
 }
 
-/* Sends the response g holds (begun by response_begin, result written) and ends the call. */
+/* Sends the response g holds (begun by cf_response_begin, result written) and ends the call. */
 static void call_finish(cf_call_t *call, yajl_gen g)
 {
     if (g != NULL) {

@@ -126,7 +126,7 @@ void cf_gen_id(yajl_gen g, const cf_id_t *id)
     }
 }
 
-/* Writes a parsed value back out; depth is bounded by json_depth_ok or by our own constants. */
+/* Writes a parsed value back out; depth is bounded by cf_json_depth_ok or by our own constants. */
 void cf_gen_value(yajl_gen g, yajl_val v)
 {
     if (v == NULL) {

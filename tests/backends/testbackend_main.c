@@ -1,0 +1,214 @@
+/* mcpgw-testbackend: a fast MCP backend server for the gateway's tests and benchmarks: options,
+ * startup and shutdown. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <h2o.h>
+
+#include "tests/backends/json.h"
+#include "tests/backends/serve.h"
+#include "tests/backends/testbackend.h"
+
+#define MAX_REQUEST_BODY (64 * 1024 * 1024)
+#define ACCEPT_BATCH 32
+#define SHUTDOWN_GRACE_MS 1000
+#define DEFAULT_HEARTBEAT_MS 15000
+#define MAX_HEARTBEAT_MS 3600000
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
+            "                         [--heartbeat MS] [--protocol VERSION]\n"
+            "\n"
+            "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
+            "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
+            "  --address ADDR  IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
+            "  --port N        TCP port; 0 picks a free one (default 0)\n"
+            "  --sse           answer every request as text/event-stream\n"
+            "  --heartbeat MS  a comment on GET streams idle for MS ms; 0: none\n"
+            "                  (default 15000)\n"
+            "  --protocol VERSION  speak only this revision (2025-03-26, 2025-06-18 or\n"
+            "                  2025-11-25): initialize answers it, other MCP-Protocol-Version\n"
+            "                  headers get 400\n"
+            "  --hang-up PATH  connect to the unix socket PATH, close at once and exit\n"
+            "                  (a peer that hangs up mid-handshake)\n"
+            "  --help          show this help\n"
+            "\n"
+            "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
+}
+
+static int valid_name(const char *name)
+{
+    size_t len = strlen(name);
+
+    if (len == 0 || len > MAX_NAME_LEN) {
+        return 0;
+    }
+    for (size_t i = 0; i != len; ++i) {
+        char ch = name[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* --hang-up PATH: connects to the unix socket at PATH and closes at once, before its listener
+ * can greet; what wedges an nng 1.5.2 listener (tests/integration/wedge.test.mjs). */
+static int hang_up(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "mcpgw-testbackend: --hang-up %s: path too long\n", path);
+        return 2;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        fprintf(stderr, "mcpgw-testbackend: --hang-up %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int parse_args(tb_server_t *srv, int argc, char **argv, const char **address, uint16_t *port)
+{
+    static const struct option options[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"address", required_argument, NULL, 'a'},
+        {"port", required_argument, NULL, 'p'},
+        {"sse", no_argument, NULL, 's'},
+        {"heartbeat", required_argument, NULL, 'b'},
+        {"protocol", required_argument, NULL, 'P'},
+        {"hang-up", required_argument, NULL, 'U'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        char *end;
+        unsigned long n;
+        switch (opt) {
+        case 'n':
+            srv->name = optarg;
+            break;
+        case 'a':
+            *address = optarg;
+            break;
+        case 'p':
+            if (serve_parse_port("mcpgw-testbackend", optarg, port) != 0) {
+                return 2;
+            }
+            break;
+        case 's':
+            srv->sse = 1;
+            break;
+        case 'b':
+            errno = 0;
+            n = strtoul(optarg, &end, 10);
+            if (errno != 0 || *optarg == '\0' || *end != '\0' || n > MAX_HEARTBEAT_MS) {
+                fprintf(stderr, "mcpgw-testbackend: --heartbeat %s: not a number of ms up to %d\n",
+                        optarg, MAX_HEARTBEAT_MS);
+                return 2;
+            }
+            srv->heartbeat_ms = n;
+            break;
+        case 'U':
+            return hang_up(optarg);
+        case 'P':
+            srv->protocol = NULL;
+            for (size_t i = 0; i != TB_NVERSIONS; ++i) {
+                if (strcmp(optarg, tb_supported_versions[i]) == 0) {
+                    srv->protocol = tb_supported_versions[i];
+                }
+            }
+            if (srv->protocol == NULL) {
+                fprintf(stderr, "mcpgw-testbackend: --protocol %s: not a revision it knows\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (srv->name == NULL || !valid_name(srv->name)) {
+        fprintf(stderr, "mcpgw-testbackend: --name must be 1-64 of A-Z a-z 0-9 _ . -\n");
+        return 2;
+    }
+    srv->name_len = strlen(srv->name);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    /* static: whatever h2o still holds at exit stays reachable for leak checkers */
+    static tb_server_t srv;
+    const char *address = "127.0.0.1";
+    uint16_t port = 0;
+    int rc, listen_fd;
+
+    srv.heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    if ((rc = parse_args(&srv, argc, argv, &address, &port)) != -1) {
+        return rc;
+    }
+    if (serve_install_signals() != 0) {
+        fprintf(stderr, "mcpgw-testbackend: sigaction: %s\n", strerror(errno));
+        return 1;
+    }
+    if ((listen_fd = serve_listen("mcpgw-testbackend", address, port, 0)) == -1) {
+        return 1;
+    }
+    memset(srv.filler, 'x', sizeof(srv.filler));
+    srv.out = yajl_gen_alloc(NULL);
+    srv.text = yajl_gen_alloc(NULL);
+    if (srv.out == NULL || srv.text == NULL || tb_session_table_init(&srv.sessions) != 0 ||
+        tb_tools_list_build(&srv, 0, &srv.tools_list) != 0 ||
+        tb_tools_list_build(&srv, 1, &srv.tools_list_extra) != 0) {
+        fprintf(stderr, "mcpgw-testbackend: out of memory\n");
+        return 1;
+    }
+
+    serve_init(&srv.serve, "mcpgw-testbackend", ACCEPT_BATCH, MAX_REQUEST_BODY, tb_http_on_req);
+    tb_timer_levels_init(&srv);
+    serve_start(&srv.serve, listen_fd);
+    serve_run_until_signalled(&srv.serve);
+
+    /* the listener is closed: end the GET streams, give streaming responses a moment, leave */
+    tb_each_stream(&srv, tb_stream_end);
+    serve_drain(&srv.serve, &srv.streaming, SHUTDOWN_GRACE_MS);
+    h2o_evloop_run(srv.serve.loop, 0); /* let the closed listener go */
+
+    if (!serve_has_connections(&srv.serve) && tb_timer_levels_idle(&srv)) {
+        tb_timer_levels_dispose(&srv);
+        serve_dispose(&srv.serve);
+    }
+    tb_session_table_fini(&srv.sessions);
+    yajl_gen_free(srv.out);
+    yajl_gen_free(srv.text);
+    free(srv.scratch);
+    free(srv.tools_list.base);
+    free(srv.tools_list_extra.base);
+    return 0;
+}

@@ -212,6 +212,10 @@ void brk_drain_check(brk_t *b);
 gw_err_t brk_status_gen(brk_t *b, yajl_gen g);
 /* Generates the "backends" object into g. */
 gw_err_t brk_backends_gen(brk_t *b, yajl_gen g);
+/* Generates one member k: v into the open object of g (v NULL: ""). */
+void brk_gen_kv_str(yajl_gen g, const char *k, const char *v);
+/* Generates one member k: v (an integer) into the open object of g. */
+void brk_gen_kv_int(yajl_gen g, const char *k, long long v);
 
 /* ---- reload.c ---- */
 

@@ -13,23 +13,11 @@
 #include "common/json.h"
 #include "common/log.h"
 
-static void gen_kv_str(yajl_gen g, const char *k, const char *v)
-{
-    gw_json_gen_cstr(g, k);
-    gw_json_gen_cstr(g, v != NULL ? v : "");
-}
-
-static void gen_kv_int(yajl_gen g, const char *k, long long v)
-{
-    gw_json_gen_cstr(g, k);
-    yajl_gen_integer(g, v);
-}
-
 /* One string member in an object of its own: {"k": "v"}. */
 static gw_err_t gen_object_str(yajl_gen g, const char *k, const char *v)
 {
     yajl_gen_map_open(g);
-    gen_kv_str(g, k, v);
+    brk_gen_kv_str(g, k, v);
     return yajl_gen_map_close(g) == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
 }
 
@@ -61,8 +49,8 @@ static gw_err_t ctl_tools(brk_t *b, yajl_val args, yajl_gen g, char *err, size_t
             continue;
         }
         yajl_gen_map_open(g);
-        gen_kv_str(g, "name", it->key);
-        gen_kv_str(g, "backend", backend);
+        brk_gen_kv_str(g, "name", it->key);
+        brk_gen_kv_str(g, "backend", backend);
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
@@ -72,10 +60,10 @@ static gw_err_t ctl_tools(brk_t *b, yajl_val args, yajl_gen g, char *err, size_t
 static void gen_session(yajl_gen g, const brk_session_t *s)
 {
     yajl_gen_map_open(g);
-    gen_kv_str(g, "id", s->uuid);
-    gen_kv_int(g, "created", s->created_s);
-    gen_kv_int(g, "last_activity", s->last_s);
-    gen_kv_int(g, "expires", s->expires_s);
+    brk_gen_kv_str(g, "id", s->uuid);
+    brk_gen_kv_int(g, "created", s->created_s);
+    brk_gen_kv_int(g, "last_activity", s->last_s);
+    brk_gen_kv_int(g, "expires", s->expires_s);
     gw_json_gen_cstr(g, "revoked");
     yajl_gen_bool(g, s->revoked);
     yajl_gen_map_close(g);
@@ -174,8 +162,8 @@ static gw_err_t ctl_log_level(brk_t *b, yajl_val args, yajl_gen g, char *err, si
     }
     size_t sent = brk_set_log_level_everywhere(b, level);
     yajl_gen_map_open(g);
-    gen_kv_str(g, "level", gw_log_level_name(level));
-    gen_kv_int(g, "processes", (long long)sent);
+    brk_gen_kv_str(g, "level", gw_log_level_name(level));
+    brk_gen_kv_int(g, "processes", (long long)sent);
     return yajl_gen_map_close(g) == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
 }
 

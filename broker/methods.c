@@ -36,9 +36,7 @@ static gw_err_t gen_initialize_result(brk_t *b, gw_proto_t proto, gw_buf_t *out)
                  gw_json_gen_cstr(g, "protocolVersion") != yajl_gen_status_ok ||
                  gw_json_gen_cstr(g, gw_proto_name(proto)) != yajl_gen_status_ok ||
                  gw_json_gen_cstr(g, "capabilities") != yajl_gen_status_ok;
-    if (!failed) {
-        brk_catalog_gen_capabilities(&b->cycle->cat, g);
-    }
+    failed = failed || brk_catalog_gen_capabilities(&b->cycle->cat, g) != GW_OK;
     failed = failed || gw_json_gen_cstr(g, "serverInfo") != yajl_gen_status_ok ||
              yajl_gen_map_open(g) != yajl_gen_status_ok ||
              gw_json_gen_cstr(g, "name") != yajl_gen_status_ok ||

@@ -112,7 +112,7 @@ typedef struct brk {
 /* ---- reply.c: messages to routers and workers; request_id only names the request in logs ---- */
 
 /* Sends e to peer to (its origin set to the broker); a failure is logged, never returned. */
-void brk_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id);
+void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id);
 /* Sends one message of kind with status and body (borrowed) to peer to. */
 void brk_reply(brk_t *b, gw_str_t to, uint64_t corr, uint8_t kind, unsigned status,
                const char *body, size_t len, gw_str_t request_id);
@@ -147,26 +147,26 @@ void brk_sessions_fini(brk_t *b);
 
 /* A client's DELETE (or a kill with an empty origin, answered to nobody): revokes the session,
  * closes its upstream sessions and answers once routers and workers acted on it. */
-void brk_session_delete(brk_t *b, const gw_envelope_t *e);
+void brk_session_end_delete(brk_t *b, const gw_envelope_t *e);
 /* Answers the DELETEs whose revocation is applied everywhere (or whose deadline passed). */
-void brk_deletes_finish(brk_t *b);
+void brk_session_end_answer_deletes(brk_t *b);
 /* A worker's answer to a session/close of a DELETE. */
-void brk_deletes_on_worker_reply(brk_t *b, const gw_envelope_t *e);
+void brk_session_end_on_worker_reply(brk_t *b, const gw_envelope_t *e);
 /* Ends the sessions idle for sessions.idle_timeout as a DELETE would. */
-void brk_sessions_expire_idle(brk_t *b, int64_t now_ms);
+void brk_session_end_idle(brk_t *b, int64_t now_ms);
 
 /* ---- get_stream.c: the clients' GET streams ---- */
 
 /* A router opens a client's GET stream ("stream/open"). */
-void brk_stream_on_open(brk_t *b, const gw_envelope_t *e);
+void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e);
 /* A router's client left its GET stream ("stream/close"). */
-void brk_stream_on_close(brk_t *b, const gw_envelope_t *e);
+void brk_get_stream_on_close(brk_t *b, const gw_envelope_t *e);
 /* A backend's message for one client ("session/event"): onto the client's stream. */
-void brk_stream_on_session_event(brk_t *b, const gw_envelope_t *e);
+void brk_get_stream_on_session_event(brk_t *b, const gw_envelope_t *e);
 /* Ends the session's GET stream, if one is open, and forgets it (DELETE, expiry). */
-void brk_stream_forget(brk_t *b, const char *uuid, size_t len);
+void brk_get_stream_forget(brk_t *b, const char *uuid, size_t len);
 /* After a catalog change: list_changed on every GET stream for the lists that changed. */
-void brk_announce_list_changes(brk_t *b);
+void brk_get_stream_announce_list_changes(brk_t *b);
 
 /* ---- routes.c: the routing table and revocations pushed to routers ---- */
 
@@ -184,9 +184,9 @@ void brk_routes_on_ack(brk_t *b, const gw_envelope_t *e);
 /* ---- methods.c: the gateway-level JSON-RPC methods ---- */
 
 /* initialize: a new gateway session and its sealed token. */
-void brk_method_initialize(brk_t *b, const gw_envelope_t *e);
+void brk_methods_initialize(brk_t *b, const gw_envelope_t *e);
 /* tools/list, prompts/list, resources/list, resources/templates/list: one page. */
-void brk_method_list(brk_t *b, const gw_envelope_t *e);
+void brk_methods_list(brk_t *b, const gw_envelope_t *e);
 
 /* ---- inbox.c ---- */
 
@@ -200,22 +200,22 @@ gw_err_t brk_control_open(brk_t *b);
 /* Gives the control socket file to control.group (again after the guard listened afresh). */
 gw_err_t brk_control_socket_group(brk_t *b);
 /* Handles every command waiting on the control socket. */
-void brk_control_drain(brk_t *b);
+void brk_control_serve(brk_t *b);
 /* Sets the log level of every process now; returns how many processes that is. */
-size_t brk_set_log_level_everywhere(brk_t *b, int level);
+size_t brk_control_set_log_level(brk_t *b, int level);
 /* Stops the gateway once a drain is done (or overdue). */
-void brk_drain_check(brk_t *b);
+void brk_control_check_drain(brk_t *b);
 
 /* ---- status.c: what mcpgwctl status and backends show ---- */
 
 /* Generates the "status" object into g. */
 gw_err_t brk_status_gen(brk_t *b, yajl_gen g);
 /* Generates the "backends" object into g. */
-gw_err_t brk_backends_gen(brk_t *b, yajl_gen g);
+gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g);
 /* Generates one member k: v into the open object of g (v NULL: ""). */
-void brk_gen_kv_str(yajl_gen g, const char *k, const char *v);
+void brk_status_kv_str(yajl_gen g, const char *k, const char *v);
 /* Generates one member k: v (an integer) into the open object of g. */
-void brk_gen_kv_int(yajl_gen g, const char *k, long long v);
+void brk_status_kv_int(yajl_gen g, const char *k, long long v);
 
 /* ---- reload.c ---- */
 
@@ -228,6 +228,7 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen);
 
 /* A cycle for cfg (taken over: destroyed with the cycle, even on failure). */
 gw_err_t brk_cycle_create(gw_config_t *cfg, brk_cycle_t **out);
+/* Frees the cycle: its catalog, then the config the catalog borrows from (NULL: nothing). */
 void brk_cycle_destroy(brk_cycle_t *c);
 /* The metrics slot of a server's worker, assigned on first use and kept across restarts and
  * reloads; -1 when none is left (the worker then runs without metrics). */
@@ -236,7 +237,7 @@ long brk_cycle_worker_slot(brk_cycle_t *c, unsigned metrics_slots, const char *s
 /* ---- children.c: the routers and workers the broker spawns ---- */
 
 /* Finds a child program next to this one (build tree, tests) or in the libexec directory. */
-gw_err_t brk_find_program(const char *name, char *out, size_t outlen);
+gw_err_t brk_children_find_program(const char *name, char *out, size_t outlen);
 /* Adds the worker of server (program is mcpgw-worker's path) to the supervisor. */
 gw_err_t brk_children_add_worker(brk_t *b, const char *program, const char *server);
 /* Adds every router and worker of the running cycle to the supervisor. */
@@ -247,17 +248,17 @@ gw_err_t brk_children_add_all(brk_t *b);
 /* Declares the gateway ready (READY=1 to systemd) once routers and backends are in. */
 void brk_ready_check(brk_t *b);
 /* How many backends are up. */
-size_t brk_backends_up(const brk_t *b);
+size_t brk_ready_backends_up(const brk_t *b);
 /* The admin listener's callbacks for b (/metrics lines of the broker, /readyz). */
 brk_admin_ops_t brk_ready_admin_ops(brk_t *b);
 
 /* ---- startup.c ---- */
 
 /* Binds the client listeners (config listen); their fds go to the routers. */
-gw_err_t brk_listeners_bind(brk_t *b);
+gw_err_t brk_startup_bind_listeners(brk_t *b);
 /* Opens the broker's inbox, its outboxes and the control socket. */
-gw_err_t brk_sockets_open(brk_t *b);
+gw_err_t brk_startup_open_sockets(brk_t *b);
 /* mkdir -p, the last component 0750. */
-gw_err_t brk_make_dirs(const char *path);
+gw_err_t brk_startup_make_dirs(const char *path);
 
 #endif

@@ -10,7 +10,7 @@
 #include "broker/broker.h"
 #include "common/log.h"
 
-gw_err_t brk_find_program(const char *name, char *out, size_t outlen)
+gw_err_t brk_children_find_program(const char *name, char *out, size_t outlen)
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -51,8 +51,9 @@ gw_err_t brk_children_add_all(brk_t *b)
     const gw_config_t *cfg = b->cycle->cfg;
     char router[PATH_MAX];
     char worker[PATH_MAX];
-    if (brk_find_program("mcpgw-router", router, sizeof(router)) != GW_OK ||
-        (cfg->nservers > 0 && brk_find_program("mcpgw-worker", worker, sizeof(worker)) != GW_OK)) {
+    if (brk_children_find_program("mcpgw-router", router, sizeof(router)) != GW_OK ||
+        (cfg->nservers > 0 &&
+         brk_children_find_program("mcpgw-worker", worker, sizeof(worker)) != GW_OK)) {
         gw_log_err("msg=\"cannot find mcpgw-router or mcpgw-worker\" libexecdir=%s",
                    MCPGW_LIBEXECDIR);
         return GW_ENOTFOUND;

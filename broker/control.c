@@ -17,7 +17,7 @@
 static gw_err_t gen_object_str(yajl_gen g, const char *k, const char *v)
 {
     yajl_gen_map_open(g);
-    brk_gen_kv_str(g, k, v);
+    brk_status_kv_str(g, k, v);
     return yajl_gen_map_close(g) == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
 }
 
@@ -28,7 +28,7 @@ static gw_err_t ctl_status(brk_t *b, yajl_val args, yajl_gen g, char *err, size_
 
 static gw_err_t ctl_backends(brk_t *b, yajl_val args, yajl_gen g, char *err, size_t errlen)
 {
-    return brk_backends_gen(b, g);
+    return brk_status_gen_backends(b, g);
 }
 
 static gw_err_t ctl_tools(brk_t *b, yajl_val args, yajl_gen g, char *err, size_t errlen)
@@ -49,8 +49,8 @@ static gw_err_t ctl_tools(brk_t *b, yajl_val args, yajl_gen g, char *err, size_t
             continue;
         }
         yajl_gen_map_open(g);
-        brk_gen_kv_str(g, "name", it->key);
-        brk_gen_kv_str(g, "backend", backend);
+        brk_status_kv_str(g, "name", it->key);
+        brk_status_kv_str(g, "backend", backend);
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
@@ -60,10 +60,10 @@ static gw_err_t ctl_tools(brk_t *b, yajl_val args, yajl_gen g, char *err, size_t
 static void gen_session(yajl_gen g, const brk_session_t *s)
 {
     yajl_gen_map_open(g);
-    brk_gen_kv_str(g, "id", s->uuid);
-    brk_gen_kv_int(g, "created", s->created_s);
-    brk_gen_kv_int(g, "last_activity", s->last_s);
-    brk_gen_kv_int(g, "expires", s->expires_s);
+    brk_status_kv_str(g, "id", s->uuid);
+    brk_status_kv_int(g, "created", s->created_s);
+    brk_status_kv_int(g, "last_activity", s->last_s);
+    brk_status_kv_int(g, "expires", s->expires_s);
     gw_json_gen_cstr(g, "revoked");
     yajl_gen_bool(g, s->revoked);
     yajl_gen_map_close(g);
@@ -117,14 +117,14 @@ static gw_err_t ctl_session_kill(brk_t *b, yajl_val args, yajl_gen g, char *err,
         gw_envelope_t e = {.kind = GW_ENV_CONTROL, .corr = 0};
         e.session = (gw_str_t){s->uuid, strlen(s->uuid)};
         e.origin = GW_STR("");
-        brk_session_delete(b, &e);
+        brk_session_end_delete(b, &e);
     }
     return gen_object_str(g, "killed", s->uuid);
 }
 
 /* log-level LEVEL: every process logs at LEVEL from now on (until it restarts or a reload sets
  * the configured level again). */
-size_t brk_set_log_level_everywhere(brk_t *b, int level)
+size_t brk_control_set_log_level(brk_t *b, int level)
 {
     const gw_config_t *cfg = b->cycle->cfg;
     gw_log_threshold = level;
@@ -136,14 +136,14 @@ size_t brk_set_log_level_everywhere(brk_t *b, int level)
         if (b->subs[i].active) {
             char to[32];
             snprintf(to, sizeof(to), "router-%zu", i);
-            brk_send(b, (gw_str_t){to, strlen(to)}, &e, GW_STR(""));
+            brk_reply_send(b, (gw_str_t){to, strlen(to)}, &e, GW_STR(""));
             sent++;
         }
     }
     for (size_t i = 0; i < cfg->nservers; i++) {
         char to[GW_SERVER_NAME_MAX + 8];
         snprintf(to, sizeof(to), "worker-%s", cfg->servers[i].name);
-        brk_send(b, (gw_str_t){to, strlen(to)}, &e, GW_STR(""));
+        brk_reply_send(b, (gw_str_t){to, strlen(to)}, &e, GW_STR(""));
         sent++;
     }
     gw_log_notice("msg=\"log level set\" level=%s processes=%zu", gw_log_level_name(level),
@@ -160,10 +160,10 @@ static gw_err_t ctl_log_level(brk_t *b, yajl_val args, yajl_gen g, char *err, si
                  name != NULL ? name : "(none given)");
         return GW_EINVAL;
     }
-    size_t sent = brk_set_log_level_everywhere(b, level);
+    size_t sent = brk_control_set_log_level(b, level);
     yajl_gen_map_open(g);
-    brk_gen_kv_str(g, "level", gw_log_level_name(level));
-    brk_gen_kv_int(g, "processes", (long long)sent);
+    brk_status_kv_str(g, "level", gw_log_level_name(level));
+    brk_status_kv_int(g, "processes", (long long)sent);
     return yajl_gen_map_close(g) == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
 }
 
@@ -192,7 +192,7 @@ static int64_t routers_in_flight(const brk_t *b)
     return n;
 }
 
-void brk_drain_check(brk_t *b)
+void brk_control_check_drain(brk_t *b)
 {
     /* a moment first: mcpgwctl gets its answer, and calls just accepted reach a router's count */
     if (b->drain_deadline_ms == 0 || b->stopping || gw_clock_ms() < b->drain_started_ms + 300) {
@@ -292,7 +292,7 @@ static void on_control_message(brk_t *b, const gw_ipc_route_t *route, const gw_e
     gw_buf_fini(&out);
 }
 
-void brk_control_drain(brk_t *b)
+void brk_control_serve(brk_t *b)
 {
     for (;;) {
         nng_msg *m = NULL;

@@ -26,7 +26,7 @@ static void stream_send(brk_t *b, const gw_stream_t *st, const char *id, const c
     e.headers[0] = (gw_env_header_t){GW_STR("event-id"), {id, strlen(id)}};
     e.nheaders = 1;
     e.body = (gw_str_t){json, len};
-    brk_send(b, (gw_str_t){st->holder, strlen(st->holder)}, &e, GW_STR(""));
+    brk_reply_send(b, (gw_str_t){st->holder, strlen(st->holder)}, &e, GW_STR(""));
 }
 
 static void stream_publish(brk_t *b, gw_stream_t *st, const char *json, size_t len)
@@ -38,7 +38,7 @@ static void stream_publish(brk_t *b, gw_stream_t *st, const char *json, size_t l
     stream_send(b, st, id, json, len);
 }
 
-void brk_stream_forget(brk_t *b, const char *uuid, size_t len)
+void brk_get_stream_forget(brk_t *b, const char *uuid, size_t len)
 {
     gw_stream_t *st = gw_streams_find(&b->streams, uuid, len);
     if (st == NULL) {
@@ -70,7 +70,7 @@ static void reply_session_not_found(brk_t *b, const gw_envelope_t *e)
 
 /* The newest stream of a session holds it (an older one is ended), events after Last-Event-ID
  * are replayed, then every new event follows. */
-void brk_stream_on_open(brk_t *b, const gw_envelope_t *e)
+void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e)
 {
     brk_session_t *s = brk_session_find_or_learn(b, e->session);
     if (s != NULL && s->revoked) {
@@ -91,7 +91,7 @@ void brk_stream_on_open(brk_t *b, const gw_envelope_t *e)
                   e->request_id);
     }
     gw_envelope_t h = {.kind = GW_ENV_HEAD, .corr = e->corr, .status = 200, .flags = GW_ENV_F_SSE};
-    brk_send(b, e->origin, &h, e->request_id);
+    brk_reply_send(b, e->origin, &h, e->request_id);
     gw_str_t last = GW_STR_NULL;
     for (size_t i = 0; i < e->nheaders; i++) {
         if (gw_str_eq(e->headers[i].name, "last-event-id")) {
@@ -107,7 +107,7 @@ void brk_stream_on_open(brk_t *b, const gw_envelope_t *e)
                 missed);
 }
 
-void brk_stream_on_close(brk_t *b, const gw_envelope_t *e)
+void brk_get_stream_on_close(brk_t *b, const gw_envelope_t *e)
 {
     gw_stream_t *st = gw_streams_find(&b->streams, e->session.ptr, e->session.len);
     if (st != NULL && gw_stream_release(st, e->origin.ptr, e->origin.len, e->corr)) {
@@ -115,7 +115,7 @@ void brk_stream_on_close(brk_t *b, const gw_envelope_t *e)
     }
 }
 
-void brk_stream_on_session_event(brk_t *b, const gw_envelope_t *e)
+void brk_get_stream_on_session_event(brk_t *b, const gw_envelope_t *e)
 {
     gw_stream_t *st = gw_streams_find(&b->streams, e->session.ptr, e->session.len);
     if (st == NULL) {
@@ -140,7 +140,7 @@ static void announce_one(void *arg, gw_stream_t *st)
 }
 
 /* Templates count as resources: the spec has one notification for both. */
-void brk_announce_list_changes(brk_t *b)
+void brk_get_stream_announce_list_changes(brk_t *b)
 {
     static const char *const notes[BRK_NLISTS] = {
         [BRK_TOOLS] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}",

@@ -11,7 +11,7 @@ static void on_catalog_report(brk_t *b, const gw_envelope_t *e)
     if (brk_catalog_apply_report(&b->cycle->cat, e->body.ptr, e->body.len) == GW_OK) {
         brk_routes_push(b);
         brk_ready_check(b);
-        brk_announce_list_changes(b);
+        brk_get_stream_announce_list_changes(b);
     }
     brk_reply(b, e->origin, e->corr, GW_ENV_END, 200, NULL, 0, GW_STR(""));
 }
@@ -22,11 +22,11 @@ static const struct control_handler {
 } control_handlers[] = {
     {"routes", brk_routes_on_subscribe},
     {"catalog", on_catalog_report},
-    {"session/delete", brk_session_delete},
+    {"session/delete", brk_session_end_delete},
     {"routes/ack", brk_routes_on_ack},
-    {"session/event", brk_stream_on_session_event},
-    {"stream/open", brk_stream_on_open},
-    {"stream/close", brk_stream_on_close},
+    {"session/event", brk_get_stream_on_session_event},
+    {"stream/open", brk_get_stream_on_open},
+    {"stream/close", brk_get_stream_on_close},
     {"sessions/active", brk_sessions_on_active},
 };
 
@@ -50,7 +50,7 @@ void brk_inbox_on_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
         return;
     }
     if (e->kind == GW_ENV_END && e->corr > BRK_DELETE_CORR_BASE) {
-        brk_deletes_on_worker_reply(b, e);
+        brk_session_end_on_worker_reply(b, e);
         return;
     }
     if (e->kind != GW_ENV_CALL) {
@@ -60,8 +60,8 @@ void brk_inbox_on_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
                  (int)e->request_id.len, e->request_id.ptr, (int)e->method.len, e->method.ptr,
                  (int)e->session.len, e->session.ptr, (int)e->origin.len, e->origin.ptr);
     if (gw_str_eq(e->method, "initialize")) {
-        brk_method_initialize(b, e);
+        brk_methods_initialize(b, e);
     } else {
-        brk_method_list(b, e);
+        brk_methods_list(b, e);
     }
 }

@@ -71,7 +71,7 @@ static void on_timers(brk_t *b)
     }
     if (b->cycle->cfg->session_idle_ms > 0 && now >= b->next_idle_ms) {
         b->next_idle_ms = now + (int64_t)brk_activity_ms(b->cycle->cfg);
-        brk_sessions_expire_idle(b, now);
+        brk_session_end_idle(b, now);
     }
 }
 
@@ -111,9 +111,9 @@ static void run(brk_t *b)
             brk_admin_serve(b->admin, pfd + 3 + nwatched, nadmin);
         }
         gw_ipc_drain_inbox(b->inbox, brk_inbox_on_message, b, 0);
-        brk_control_drain(b);
-        brk_deletes_finish(b);
-        brk_drain_check(b);
+        brk_control_serve(b);
+        brk_session_end_answer_deletes(b);
+        brk_control_check_drain(b);
         gw_ipc_guard_tick(&b->inbox_guard, gw_clock_ms());
         unsigned relistens = b->control_guard.relistens;
         gw_ipc_guard_tick(&b->control_guard, gw_clock_ms());
@@ -158,14 +158,14 @@ static gw_err_t start(brk_t *b)
 {
     const gw_config_t *cfg = b->cycle->cfg;
     char err[512];
-    if (brk_make_dirs(cfg->runtime_dir) != GW_OK) {
+    if (brk_startup_make_dirs(cfg->runtime_dir) != GW_OK) {
         gw_log_err("msg=\"cannot create the runtime directory\" path=%s error=\"%s\"",
                    cfg->runtime_dir, strerror(errno));
         return GW_EIO;
     }
     /* The sockets first: a second broker on the same runtime_dir stops here, before it could
      * touch the running one's metrics file. */
-    gw_err_t rc = brk_sockets_open(b);
+    gw_err_t rc = brk_startup_open_sockets(b);
     if (rc != GW_OK) {
         return rc;
     }
@@ -190,7 +190,7 @@ static gw_err_t start(brk_t *b)
                              sizeof(b->admin_desc))) != GW_OK) {
         return rc;
     }
-    if ((rc = brk_listeners_bind(b)) != GW_OK || (rc = brk_children_add_all(b)) != GW_OK) {
+    if ((rc = brk_startup_bind_listeners(b)) != GW_OK || (rc = brk_children_add_all(b)) != GW_OK) {
         return rc;
     }
     for (int l = 0; l < BRK_NLISTS; l++) {

@@ -82,7 +82,7 @@ static int refuse_session(brk_t *b, const gw_envelope_t *e, const char *client)
     return 0;
 }
 
-void brk_method_initialize(brk_t *b, const gw_envelope_t *e)
+void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
 {
     char client[48];
     client_address(e, client, sizeof(client));
@@ -135,7 +135,7 @@ static const struct list_method {
     {"resources/templates/list", BRK_TEMPLATES, "resources"},
 };
 
-void brk_method_list(brk_t *b, const gw_envelope_t *e)
+void brk_methods_list(brk_t *b, const gw_envelope_t *e)
 {
     const struct list_method *lm = NULL;
     for (size_t m = 0; m < sizeof(list_methods) / sizeof(list_methods[0]) && lm == NULL; m++) {

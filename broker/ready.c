@@ -41,7 +41,7 @@ static void sd_notify_ready(void)
     close(fd);
 }
 
-size_t brk_backends_up(const brk_t *b)
+size_t brk_ready_backends_up(const brk_t *b)
 {
     const brk_catalog_t *cat = &b->cycle->cat;
     size_t n = 0;
@@ -72,7 +72,7 @@ void brk_ready_check(brk_t *b)
     b->ready = 1;
     gw_log_info("msg=ready listen=%s admin=%s routers=%u backends=%zu backends_up=%zu",
                 b->listen_desc, b->admin != NULL ? b->admin_desc : "off", routers, cat->nbackends,
-                brk_backends_up(b));
+                brk_ready_backends_up(b));
     sd_notify_ready();
 }
 
@@ -128,9 +128,9 @@ static int admin_ready(void *arg, char *why, size_t whylen)
         snprintf(why, whylen, b->stopping ? "stopping" : "draining");
         return 0;
     }
-    if (brk_backends_up(b) < need) {
+    if (brk_ready_backends_up(b) < need) {
         snprintf(why, whylen, "%zu of %zu backends up, %zu needed (admin.ready_min_backends)",
-                 brk_backends_up(b), nbackends, need);
+                 brk_ready_backends_up(b), nbackends, need);
         return 0;
     }
     return 1;

@@ -125,7 +125,7 @@ static gw_err_t build_cycle(brk_t *b, brk_cycle_t **out, char *worker, size_t wo
     brk_cycle_t *next = NULL;
     if ((rc = brk_cycle_create(cfg, &next)) != GW_OK ||
         (next->cfg->nservers > 0 &&
-         (rc = brk_find_program("mcpgw-worker", worker, workerlen)) != GW_OK)) {
+         (rc = brk_children_find_program("mcpgw-worker", worker, workerlen)) != GW_OK)) {
         snprintf(msg, msglen, "cannot prepare the new catalog");
         brk_cycle_destroy(next);
         return rc;
@@ -188,11 +188,11 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
     b->cycle = next;
     size_t added = 0, removed = 0, changed = 0;
     apply_servers(b, prev->cfg, worker, &added, &removed, &changed);
-    brk_announce_list_changes(b);
+    brk_get_stream_announce_list_changes(b);
     gw_log_setup("broker", next->cfg->log_level);
     gw_log_set_json(next->cfg->log_json);
     if (prev->cfg->log_level != next->cfg->log_level) {
-        brk_set_log_level_everywhere(b, next->cfg->log_level);
+        brk_control_set_log_level(b, next->cfg->log_level);
     }
     /* Routers read limits and http at their start: restart them (each finishes what it has in
      * flight; the shared listening sockets hold new connections until the new one accepts). */

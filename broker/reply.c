@@ -9,7 +9,7 @@
 #include "common/jsonrpc.h"
 #include "common/log.h"
 
-void brk_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id)
+void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id)
 {
     gw_outbox_t *o = gw_outboxes_get(&b->out, to);
     e->origin = GW_STR("broker");
@@ -25,7 +25,7 @@ void brk_reply(brk_t *b, gw_str_t to, uint64_t corr, uint8_t kind, unsigned stat
 {
     gw_envelope_t e = {.kind = kind, .corr = corr, .status = status};
     e.body = (gw_str_t){body, len};
-    brk_send(b, to, &e, request_id);
+    brk_reply_send(b, to, &e, request_id);
 }
 
 void brk_reply_json(brk_t *b, gw_str_t to, uint64_t corr, const gw_env_header_t *hdr,
@@ -37,7 +37,7 @@ void brk_reply_json(brk_t *b, gw_str_t to, uint64_t corr, const gw_env_header_t 
         e.nheaders = 1;
     }
     e.body = (gw_str_t){body, len};
-    brk_send(b, to, &e, request_id);
+    brk_reply_send(b, to, &e, request_id);
 }
 
 void brk_reply_rpc_error(brk_t *b, const gw_envelope_t *req, int code, const char *msg)
@@ -64,6 +64,6 @@ void brk_reply_rpc_error_status(brk_t *b, const gw_envelope_t *req, unsigned sta
     } else {
         e.status = 503; /* out of memory: no body rather than half of one */
     }
-    brk_send(b, req->origin, &e, req->request_id);
+    brk_reply_send(b, req->origin, &e, req->request_id);
     gw_buf_fini(&buf);
 }

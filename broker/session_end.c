@@ -31,7 +31,7 @@ static unsigned close_upstream(brk_t *b, gw_str_t session, gw_str_t request_id, 
     return sent;
 }
 
-void brk_session_delete(brk_t *b, const gw_envelope_t *e)
+void brk_session_end_delete(brk_t *b, const gw_envelope_t *e)
 {
     gw_str_t rid = e->request_id;
     brk_session_t *s = brk_session_find_or_learn(b, e->session); /* revocation kept until then */
@@ -45,7 +45,7 @@ void brk_session_delete(brk_t *b, const gw_envelope_t *e)
     }
     s->revoked = 1;
     b->nrevoked++;
-    brk_stream_forget(b, s->uuid, strlen(s->uuid));
+    brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
     brk_routes_push_revoked(b, -1, &s, 1, rid);
     brk_pending_delete_t *d = NULL;
     if (e->origin.len > 0 && b->ndeletes < BRK_MAX_PENDING_DELETES &&
@@ -72,7 +72,7 @@ void brk_session_delete(brk_t *b, const gw_envelope_t *e)
 }
 
 /* A dead router or worker does not hold a client up: the deadline answers for it. */
-void brk_deletes_finish(brk_t *b)
+void brk_session_end_answer_deletes(brk_t *b)
 {
     int64_t now = gw_clock_ms();
     for (size_t i = 0; i < b->ndeletes;) {
@@ -91,7 +91,7 @@ void brk_deletes_finish(brk_t *b)
     }
 }
 
-void brk_deletes_on_worker_reply(brk_t *b, const gw_envelope_t *e)
+void brk_session_end_on_worker_reply(brk_t *b, const gw_envelope_t *e)
 {
     for (size_t i = 0; i < b->ndeletes; i++) {
         if (b->deletes[i].id == e->corr && b->deletes[i].workers_left > 0) {
@@ -104,7 +104,7 @@ void brk_deletes_on_worker_reply(brk_t *b, const gw_envelope_t *e)
 /* Ends the sessions with no request for sessions.idle_timeout as a DELETE would: revoked (their
  * next request gets 404), their upstream sessions closed. Routers report activity every
  * brk_activity_ms(); that much more is allowed, so that a report on its way is not missed. */
-void brk_sessions_expire_idle(brk_t *b, int64_t now_ms)
+void brk_session_end_idle(brk_t *b, int64_t now_ms)
 {
     const gw_config_t *cfg = b->cycle->cfg;
     int64_t limit = (int64_t)(cfg->session_idle_ms + brk_activity_ms(cfg));
@@ -123,7 +123,7 @@ void brk_sessions_expire_idle(brk_t *b, int64_t now_ms)
             }
             s->revoked = 1;
             b->nrevoked++;
-            brk_stream_forget(b, s->uuid, strlen(s->uuid));
+            brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
             close_upstream(b, (gw_str_t){s->uuid, strlen(s->uuid)}, GW_STR_NULL, 0);
             gw_log_info("msg=\"session expired\" session=%s reason=idle idle_ms=%lld", s->uuid,
                         (long long)(now_ms - s->last_ms));

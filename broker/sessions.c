@@ -90,7 +90,7 @@ void brk_sessions_sweep(brk_t *b, int64_t now)
             }
             *pp = s->next;
             b->nsessions--;
-            brk_stream_forget(b, s->uuid, strlen(s->uuid));
+            brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
             if (s->revoked) {
                 b->nrevoked--;
             }

@@ -15,7 +15,7 @@
 #include "broker/broker.h"
 #include "common/log.h"
 
-gw_err_t brk_listeners_bind(brk_t *b)
+gw_err_t brk_startup_bind_listeners(brk_t *b)
 {
     const gw_config_t *cfg = b->cycle->cfg;
     size_t off = 0;
@@ -65,7 +65,7 @@ gw_err_t brk_listeners_bind(brk_t *b)
     return GW_OK;
 }
 
-gw_err_t brk_sockets_open(brk_t *b)
+gw_err_t brk_startup_open_sockets(brk_t *b)
 {
     const gw_config_t *cfg = b->cycle->cfg;
     char url[GW_IPC_URL_MAX];
@@ -89,7 +89,7 @@ gw_err_t brk_sockets_open(brk_t *b)
     return brk_control_open(b);
 }
 
-gw_err_t brk_make_dirs(const char *path)
+gw_err_t brk_startup_make_dirs(const char *path)
 {
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof(tmp), "%s", path);

@@ -11,13 +11,13 @@
 
 static const char *const backend_states[] = {"pending", "up", "down"};
 
-void brk_gen_kv_str(yajl_gen g, const char *k, const char *v)
+void brk_status_kv_str(yajl_gen g, const char *k, const char *v)
 {
     gw_json_gen_cstr(g, k);
     gw_json_gen_cstr(g, v != NULL ? v : "");
 }
 
-void brk_gen_kv_int(yajl_gen g, const char *k, long long v)
+void brk_status_kv_int(yajl_gen g, const char *k, long long v)
 {
     gw_json_gen_cstr(g, k);
     yajl_gen_integer(g, v);
@@ -39,11 +39,11 @@ static void gen_process(yajl_gen g, long long pid, const char *role, const char 
                         const char *state, unsigned restarts)
 {
     yajl_gen_map_open(g);
-    brk_gen_kv_int(g, "pid", pid);
-    brk_gen_kv_str(g, "role", role);
-    brk_gen_kv_str(g, "name", name);
-    brk_gen_kv_str(g, "state", state);
-    brk_gen_kv_int(g, "restarts", restarts);
+    brk_status_kv_int(g, "pid", pid);
+    brk_status_kv_str(g, "role", role);
+    brk_status_kv_str(g, "name", name);
+    brk_status_kv_str(g, "state", state);
+    brk_status_kv_int(g, "restarts", restarts);
     yajl_gen_map_close(g);
 }
 
@@ -57,12 +57,12 @@ gw_err_t brk_status_gen(brk_t *b, yajl_gen g)
 {
     const brk_catalog_t *cat = &b->cycle->cat;
     yajl_gen_map_open(g);
-    brk_gen_kv_str(g, "version", PACKAGE_VERSION);
+    brk_status_kv_str(g, "version", PACKAGE_VERSION);
     gw_json_gen_cstr(g, "ready");
     yajl_gen_bool(g, b->ready);
-    brk_gen_kv_str(g, "listen", b->listen_desc);
-    brk_gen_kv_str(g, "admin", b->admin != NULL ? b->admin_desc : "");
-    brk_gen_kv_int(g, "sessions", (long long)(b->nsessions - b->nrevoked));
+    brk_status_kv_str(g, "listen", b->listen_desc);
+    brk_status_kv_str(g, "admin", b->admin != NULL ? b->admin_desc : "");
+    brk_status_kv_int(g, "sessions", (long long)(b->nsessions - b->nrevoked));
     gw_json_gen_cstr(g, "processes");
     yajl_gen_array_open(g);
     gen_process(g, getpid(), "broker", "broker", "running", 0);
@@ -77,13 +77,13 @@ gw_err_t brk_status_gen(brk_t *b, yajl_gen g)
     for (size_t i = 0; i < cat->nbackends; i++) {
         const brk_backend_t *be = &cat->backends[i];
         yajl_gen_map_open(g);
-        brk_gen_kv_str(g, "name", be->conf->name);
-        brk_gen_kv_str(g, "url", be->conf->url);
-        brk_gen_kv_str(g, "prefix", be->conf->prefix);
-        brk_gen_kv_str(g, "state", backend_state(b, be, NULL));
-        brk_gen_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
+        brk_status_kv_str(g, "name", be->conf->name);
+        brk_status_kv_str(g, "url", be->conf->url);
+        brk_status_kv_str(g, "prefix", be->conf->prefix);
+        brk_status_kv_str(g, "state", backend_state(b, be, NULL));
+        brk_status_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
         if (be->error != NULL) {
-            brk_gen_kv_str(g, "error", be->error);
+            brk_status_kv_str(g, "error", be->error);
         }
         yajl_gen_map_close(g);
     }
@@ -105,14 +105,14 @@ static void gen_backend_traffic(yajl_gen g, const gw_metrics_slot_t *m)
     for (size_t k = 0; m != NULL && k <= GW_HIST_BUCKETS; k++) {
         count += m->buckets[GW_MH_BACKEND][k];
     }
-    brk_gen_kv_int(g, "upstream_sessions", m ? m->gauges[GW_MG_UPSTREAM_SESSIONS] : 0);
-    brk_gen_kv_int(g, "requests", (long long)calls);
-    brk_gen_kv_int(g, "errors", (long long)errors);
+    brk_status_kv_int(g, "upstream_sessions", m ? m->gauges[GW_MG_UPSTREAM_SESSIONS] : 0);
+    brk_status_kv_int(g, "requests", (long long)calls);
+    brk_status_kv_int(g, "errors", (long long)errors);
     gw_json_gen_cstr(g, "latency_ms");
     yajl_gen_double(g, count > 0 ? m->sum_us[GW_MH_BACKEND] / 1000.0 / (double)count : 0.0);
 }
 
-gw_err_t brk_backends_gen(brk_t *b, yajl_gen g)
+gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g)
 {
     brk_cycle_t *cy = b->cycle;
     yajl_gen_map_open(g);
@@ -125,18 +125,18 @@ gw_err_t brk_backends_gen(brk_t *b, yajl_gen g)
         long slot = brk_cycle_worker_slot(cy, b->metrics_slots, be->conf->name);
         const gw_metrics_slot_t *m = slot >= 0 ? gw_metrics_slot(b->metrics, (unsigned)slot) : NULL;
         yajl_gen_map_open(g);
-        brk_gen_kv_str(g, "name", be->conf->name);
-        brk_gen_kv_str(g, "url", be->conf->url);
-        brk_gen_kv_str(g, "prefix", be->conf->prefix);
-        brk_gen_kv_str(g, "state", state);
-        brk_gen_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
-        brk_gen_kv_int(g, "prompts", (long long)be->nitems[BRK_PROMPTS]);
-        brk_gen_kv_int(g, "resources", (long long)be->nitems[BRK_RESOURCES]);
-        brk_gen_kv_int(g, "pid", w != NULL ? w->pid : 0);
-        brk_gen_kv_int(g, "restarts", w != NULL ? w->restarts : 0);
+        brk_status_kv_str(g, "name", be->conf->name);
+        brk_status_kv_str(g, "url", be->conf->url);
+        brk_status_kv_str(g, "prefix", be->conf->prefix);
+        brk_status_kv_str(g, "state", state);
+        brk_status_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
+        brk_status_kv_int(g, "prompts", (long long)be->nitems[BRK_PROMPTS]);
+        brk_status_kv_int(g, "resources", (long long)be->nitems[BRK_RESOURCES]);
+        brk_status_kv_int(g, "pid", w != NULL ? w->pid : 0);
+        brk_status_kv_int(g, "restarts", w != NULL ? w->restarts : 0);
         gen_backend_traffic(g, m);
         if (be->error != NULL) {
-            brk_gen_kv_str(g, "error", be->error);
+            brk_status_kv_str(g, "error", be->error);
         }
         yajl_gen_map_close(g);
     }

@@ -198,18 +198,23 @@ static gw_err_t make_item(const brk_backend_t *b, size_t server, brk_list_t l, y
         if (g == NULL) {
             err = GW_ENOMEM;
         } else {
-            yajl_gen_map_open(g);
-            for (size_t i = 0; i < YAJL_GET_OBJECT(obj)->len; i++) {
+            yajl_gen_status st = yajl_gen_map_open(g);
+            for (size_t i = 0; i < YAJL_GET_OBJECT(obj)->len && st == yajl_gen_status_ok; i++) {
                 const char *k = YAJL_GET_OBJECT(obj)->keys[i];
-                gw_json_gen_cstr(g, k);
-                if (strcmp(k, "name") == 0) {
-                    gw_json_gen_cstr(g, it->key);
-                } else {
-                    gw_json_gen(g, YAJL_GET_OBJECT(obj)->values[i]);
+                st = gw_json_gen_cstr(g, k);
+                if (st != yajl_gen_status_ok) {
+                    break;
                 }
+                st = strcmp(k, "name") == 0 ? gw_json_gen_cstr(g, it->key)
+                                            : gw_json_gen(g, YAJL_GET_OBJECT(obj)->values[i]);
             }
-            yajl_gen_map_close(g);
+            if (st == yajl_gen_status_ok) {
+                st = yajl_gen_map_close(g);
+            }
             yajl_gen_free(g);
+            if (st != yajl_gen_status_ok) {
+                err = st == yajl_max_depth_exceeded ? GW_ETOOBIG : GW_EINVAL;
+            }
         }
     }
     if (err == GW_OK && (it->json = gw_buf_steal(&one, NULL)) == NULL) {
@@ -269,7 +274,7 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
     if (!YAJL_IS_TRUE(gw_json_get(root, "ok"))) {
         const char *why = gw_json_get_string(root, "error");
         b->state = BRK_BACKEND_DOWN;
-        b->error = strdup(why ? why : "unknown error");
+        b->error = strdup(why ? why : "unknown error"); /* NULL (out of memory): no reason shown */
         gw_log_warn("msg=\"backend down\" backend=%s error=\"%s\"", b->conf->name,
                     why ? why : "unknown error");
     } else {
@@ -479,7 +484,7 @@ static void gen_union(yajl_gen g, yajl_val *vals, size_t n)
     yajl_gen_map_close(g);
 }
 
-void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
+gw_err_t brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
 {
     /* The gateway's lists change whenever backends come and go, so every list it offers says
      * listChanged (the broker announces changes on the clients' GET streams). */
@@ -538,10 +543,11 @@ void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
         gw_json_gen_cstr(g, "tasks");
         gen_union(g, tasks, ntasks);
     }
-    yajl_gen_map_close(g);
+    yajl_gen_status st = yajl_gen_map_close(g);
     for (size_t i = 0; i < ntrees; i++) {
         yajl_tree_free(trees[i]);
     }
+    return st == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
 }
 
 /* Does backend b advertise the capability named cap? */
@@ -637,7 +643,8 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *ou
     gen_owner_map(cat, BRK_PROMPTS, g);
     gen_owner_map(cat, BRK_RESOURCES, g);
     gen_owner_map(cat, BRK_TEMPLATES, g);
-    yajl_gen_map_close(g);
+    /* a generator that failed on the way stays in its error state: the last call says so */
+    yajl_gen_status st = yajl_gen_map_close(g);
     yajl_gen_free(g);
-    return GW_OK;
+    return st == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
 }

@@ -81,8 +81,9 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cu
                           size_t page_size, gw_buf_t *out);
 /* Does any backend that is up advertise the capability (e.g. "prompts")? */
 int brk_catalog_offers(const brk_catalog_t *cat, const char *capability);
-/* Writes the union of the backends' capabilities (plus the gateway's own) as an object into g. */
-void brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g);
+/* Writes the union of the backends' capabilities (plus the gateway's own) as an object into g;
+ * GW_OK unless the generator failed. */
+gw_err_t brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g);
 /* How often routers report the sessions in use to the broker (the routing table's activity_ms):
  * a quarter of sessions.idle_timeout, from 500 ms to 5 s; 5 s when sessions never idle out. */
 uint64_t brk_activity_ms(const gw_config_t *cfg);

@@ -1,0 +1,264 @@
+/* broker.h: the broker's context (brk_t), its reloadable cycle and the declarations its files
+ * share (sessions, GET streams, routes, replies, control, reload, children, readiness). */
+#ifndef MCPGW_BROKER_BROKER_H
+#define MCPGW_BROKER_BROKER_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <yajl/yajl_gen.h>
+
+#include "broker/admin.h"
+#include "broker/catalog.h"
+#include "broker/supervise.h"
+#include "common/config.h"
+#include "common/envelope.h"
+#include "common/err.h"
+#include "common/ipc.h"
+#include "common/metrics.h"
+#include "common/streams.h"
+#include "common/token.h"
+
+#define BRK_MAX_LISTEN 16
+#define BRK_MAX_ROUTERS 64
+#define BRK_SESSION_BUCKETS 4096
+#define BRK_READY_WAIT_MS 10000 /* longest wait for backends before declaring ready anyway */
+#define BRK_MAX_PENDING_DELETES 1024
+#define BRK_DELETE_WAIT_MS 1000
+#define BRK_DELETE_CORR_BASE (UINT64_C(1) << 62)
+#define BRK_OUTBOX_MAX_QUEUED 65536
+/* Replay bytes kept per session, besides sessions.stream_replay events. */
+#define BRK_STREAM_REPLAY_BYTES (1u << 20)
+#define BRK_DRAIN_MAX_MS 60000
+
+typedef struct brk_subscriber {
+    int active;
+    uint64_t corr;
+    uint64_t acked; /* the last routing-table push this router confirmed having applied */
+} brk_subscriber_t;
+
+/* A DELETE answered only once every router applied the revocation and every worker closed its
+ * upstream session: a call made after the client saw 200 can never slip through (a router
+ * still holding the old table would otherwise accept it). Bounded by a deadline. */
+typedef struct brk_pending_delete {
+    uint64_t id;  /* correlation id of the session/close messages */
+    uint64_t seq; /* the routing-table push that carries the revocation */
+    unsigned workers_left;
+    int64_t deadline_ms;
+    char origin[32];
+    uint64_t corr;
+} brk_pending_delete_t;
+
+typedef struct brk_session {
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    char client[48]; /* the client address it was created from */
+    int64_t created_s;
+    int64_t expires_s;
+    int64_t last_s;
+    int64_t last_ms; /* gw_clock_ms() of the last request seen (sessions.idle_timeout) */
+    int revoked;
+    struct brk_session *next;
+} brk_session_t;
+
+/* What a reload replaces as one piece (nginx's cycle): the config, the catalog made for it and
+ * the metrics slot of each server's worker. Built whole, swapped in only when complete. */
+typedef struct brk_cycle {
+    gw_config_t *cfg; /* owned */
+    brk_catalog_t cat;
+    char worker_slots[GW_METRICS_SLOTS_MAX][GW_SERVER_NAME_MAX + 1]; /* server of each slot */
+    unsigned nworker_slots;
+} brk_cycle_t;
+
+typedef struct brk {
+    brk_cycle_t *cycle; /* owned; replaced by a reload */
+    char config_path[PATH_MAX];
+    gw_keyring_t *keys;
+    brk_supervisor_t sup;
+    nng_socket inbox; /* broker.ipc: requests and reports from routers and workers */
+    nng_socket csock; /* control socket: mcpgwctl (raw REP: one or two replies a command) */
+    gw_ipc_guard_t inbox_guard; /* nng 1.5.2: listeners that stop taking peers are replaced */
+    gw_ipc_guard_t control_guard;
+    gw_outboxes_t out; /* to routers and workers, opened on first use */
+    int listen_fds[BRK_MAX_LISTEN + 1];
+    size_t nlisten;
+    char listen_desc[512];
+    brk_subscriber_t subs[BRK_MAX_ROUTERS];
+    brk_session_t *sessions[BRK_SESSION_BUCKETS];
+    size_t nsessions;
+    size_t nrevoked;
+    uint64_t routes_seq;
+    brk_pending_delete_t deletes[BRK_MAX_PENDING_DELETES];
+    size_t ndeletes;
+    uint64_t next_delete;
+    gw_metrics_t *metrics; /* <runtime_dir>/metrics: one slot per child */
+    unsigned metrics_slots;
+    brk_admin_t *admin;
+    char admin_desc[80];
+    int signal_pipe[2];
+    int ready;
+    int stopping;
+    int64_t drain_deadline_ms; /* non-zero while draining (mcpgwctl drain) */
+    int64_t drain_started_ms;
+    int64_t start_ms;
+    int64_t next_sweep_ms;
+    gw_streams_t streams;             /* the clients' GET streams */
+    uint64_t list_digest[BRK_NLISTS]; /* what clients last saw of each list */
+    int64_t next_idle_ms;             /* when to look for idle sessions next */
+    uint64_t idle_expired;            /* sessions ended by sessions.idle_timeout */
+} brk_t;
+
+/* ---- reply.c: messages to routers and workers; request_id only names the request in logs ---- */
+
+/* Sends e to peer to (its origin set to the broker); a failure is logged, never returned. */
+void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id);
+/* Sends one message of kind with status and body (borrowed) to peer to. */
+void brk_reply(brk_t *b, gw_str_t to, uint64_t corr, uint8_t kind, unsigned status,
+               const char *body, size_t len, gw_str_t request_id);
+/* Answers one JSON-RPC message as a whole JSON reply (HEAD + F_FINAL), with an optional header. */
+void brk_reply_json(brk_t *b, gw_str_t to, uint64_t corr, const gw_env_header_t *hdr,
+                    const char *body, size_t len, gw_str_t request_id);
+/* Answers req with a JSON-RPC error (HTTP 200). */
+void brk_reply_rpc_error(brk_t *b, const gw_envelope_t *req, int code, const char *msg);
+/* Answers req with a JSON-RPC error under an HTTP status of its own (429, 503). */
+void brk_reply_rpc_error_status(brk_t *b, const gw_envelope_t *req, unsigned status, int code,
+                                const char *msg);
+
+/* ---- sessions.c: the session map ---- */
+
+/* The session of uuid[0..len), or NULL. */
+brk_session_t *brk_session_find(brk_t *b, const char *uuid, size_t len);
+/* Adds a session (the map owns it); NULL when out of memory. */
+brk_session_t *brk_session_add(brk_t *b, const char *uuid, int64_t now, int64_t expires);
+/* The session a router names, learnt when this broker never saw it; NULL only when out of
+ * memory (or the id is not a uuid). */
+brk_session_t *brk_session_find_or_learn(brk_t *b, gw_str_t id);
+/* Live sessions created from one client address (limits.max_sessions_per_client). */
+size_t brk_sessions_of_client(const brk_t *b, const char *client);
+/* Drops sessions past their expiry (and their GET streams). */
+void brk_sessions_sweep(brk_t *b, int64_t now);
+/* A router's "sessions/active" report: marks them used, learns those this broker lacks. */
+void brk_sessions_on_active(brk_t *b, const gw_envelope_t *e);
+/* Frees every session (at exit). */
+void brk_sessions_fini(brk_t *b);
+
+/* ---- session_end.c: DELETE, mcpgwctl session kill, idle expiry ---- */
+
+/* A client's DELETE (or a kill with an empty origin, answered to nobody): revokes the session,
+ * closes its upstream sessions and answers once routers and workers acted on it. */
+void brk_session_end_delete(brk_t *b, const gw_envelope_t *e);
+/* Answers the DELETEs whose revocation is applied everywhere (or whose deadline passed). */
+void brk_session_end_answer_deletes(brk_t *b);
+/* A worker's answer to a session/close of a DELETE. */
+void brk_session_end_on_worker_reply(brk_t *b, const gw_envelope_t *e);
+/* Ends the sessions idle for sessions.idle_timeout as a DELETE would. */
+void brk_session_end_idle(brk_t *b, int64_t now_ms);
+
+/* ---- get_stream.c: the clients' GET streams ---- */
+
+/* A router opens a client's GET stream ("stream/open"). */
+void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e);
+/* A router's client left its GET stream ("stream/close"). */
+void brk_get_stream_on_close(brk_t *b, const gw_envelope_t *e);
+/* A backend's message for one client ("session/event"): onto the client's stream. */
+void brk_get_stream_on_session_event(brk_t *b, const gw_envelope_t *e);
+/* Ends the session's GET stream, if one is open, and forgets it (DELETE, expiry). */
+void brk_get_stream_forget(brk_t *b, const char *uuid, size_t len);
+/* After a catalog change: list_changed on every GET stream for the lists that changed. */
+void brk_get_stream_announce_list_changes(brk_t *b);
+
+/* ---- routes.c: the routing table and revocations pushed to routers ---- */
+
+/* Pushes revocations (list[0..n), or every one with "reset" when list is NULL) to router only,
+ * or to all (only < 0). GW_OK when the message went out. */
+gw_err_t brk_routes_push_revoked(brk_t *b, long only, brk_session_t *const *list, size_t n,
+                                 gw_str_t request_id);
+/* Pushes the routing table (catalog and settings) to every router. */
+void brk_routes_push(brk_t *b);
+/* A router subscribes to the routing table ("routes"). */
+void brk_routes_on_subscribe(brk_t *b, const gw_envelope_t *e);
+/* A router applied push seq ("routes/ack"). */
+void brk_routes_on_ack(brk_t *b, const gw_envelope_t *e);
+
+/* ---- methods.c: the gateway-level JSON-RPC methods ---- */
+
+/* initialize: a new gateway session and its sealed token. */
+void brk_methods_initialize(brk_t *b, const gw_envelope_t *e);
+/* tools/list, prompts/list, resources/list, resources/templates/list: one page. */
+void brk_methods_list(brk_t *b, const gw_envelope_t *e);
+
+/* ---- inbox.c ---- */
+
+/* Handles one message of the broker's inbox (gw_ipc_drain_inbox callback; arg is the brk_t). */
+void brk_inbox_on_message(void *arg, const gw_envelope_t *e, gw_str_t frame);
+
+/* ---- control.c: the control socket (mcpgwctl) ---- */
+
+/* Listens on control.socket with control.mode and control.group. */
+gw_err_t brk_control_open(brk_t *b);
+/* Gives the control socket file to control.group (again after the guard listened afresh). */
+gw_err_t brk_control_socket_group(brk_t *b);
+/* Handles every command waiting on the control socket. */
+void brk_control_serve(brk_t *b);
+/* Sets the log level of every process now; returns how many processes that is. */
+size_t brk_control_set_log_level(brk_t *b, int level);
+/* Stops the gateway once a drain is done (or overdue). */
+void brk_control_check_drain(brk_t *b);
+
+/* ---- status.c: what mcpgwctl status and backends show ---- */
+
+/* Generates the "status" object into g. */
+gw_err_t brk_status_gen(brk_t *b, yajl_gen g);
+/* Generates the "backends" object into g. */
+gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g);
+/* Generates one member k: v into the open object of g (v NULL: ""). */
+void brk_status_kv_str(yajl_gen g, const char *k, const char *v);
+/* Generates one member k: v (an integer) into the open object of g. */
+void brk_status_kv_int(yajl_gen g, const char *k, long long v);
+
+/* ---- reload.c ---- */
+
+/* Builds a new cycle from the config file and swaps it in only when complete (SIGHUP, mcpgwctl
+ * reload). GW_OK with a summary in msg; else an error with the reason, the running cycle
+ * untouched. */
+gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen);
+
+/* ---- cycle.c: the reloadable part of the context ---- */
+
+/* A cycle for cfg (taken over: destroyed with the cycle, even on failure). */
+gw_err_t brk_cycle_create(gw_config_t *cfg, brk_cycle_t **out);
+/* Frees the cycle: its catalog, then the config the catalog borrows from (NULL: nothing). */
+void brk_cycle_destroy(brk_cycle_t *c);
+/* The metrics slot of a server's worker, assigned on first use and kept across restarts and
+ * reloads; -1 when none is left (the worker then runs without metrics). */
+long brk_cycle_worker_slot(brk_cycle_t *c, unsigned metrics_slots, const char *server);
+
+/* ---- children.c: the routers and workers the broker spawns ---- */
+
+/* Finds a child program next to this one (build tree, tests) or in the libexec directory. */
+gw_err_t brk_children_find_program(const char *name, char *out, size_t outlen);
+/* Adds the worker of server (program is mcpgw-worker's path) to the supervisor. */
+gw_err_t brk_children_add_worker(brk_t *b, const char *program, const char *server);
+/* Adds every router and worker of the running cycle to the supervisor. */
+gw_err_t brk_children_add_all(brk_t *b);
+
+/* ---- ready.c: readiness (systemd, /readyz) and the admin listener's broker metrics ---- */
+
+/* Declares the gateway ready (READY=1 to systemd) once routers and backends are in. */
+void brk_ready_check(brk_t *b);
+/* How many backends are up. */
+size_t brk_ready_backends_up(const brk_t *b);
+/* The admin listener's callbacks for b (/metrics lines of the broker, /readyz). */
+brk_admin_ops_t brk_ready_admin_ops(brk_t *b);
+
+/* ---- startup.c ---- */
+
+/* Binds the client listeners (config listen); their fds go to the routers. */
+gw_err_t brk_startup_bind_listeners(brk_t *b);
+/* Opens the broker's inbox, its outboxes and the control socket. */
+gw_err_t brk_startup_open_sockets(brk_t *b);
+/* mkdir -p, the last component 0750. */
+gw_err_t brk_startup_make_dirs(const char *path);
+
+#endif

@@ -1,0 +1,305 @@
+/* catalog_test.c: unit tests of the broker's catalog: two backends' lists merged under their
+ * prefixes, collisions reported, fingerprints that move only when a list changes, paging. */
+#include <config.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "broker/catalog.h"
+#include "common/config.h"
+#include "common/json.h"
+#include "common/log.h"
+
+typedef struct fixture {
+    gw_config_t *cfg;
+    brk_catalog_t cat;
+} fixture_t;
+
+static int setup_with(void **state, const char *yaml)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    char err[512] = "";
+    if (f == NULL ||
+        gw_config_parse("mcpgw.yaml", yaml, strlen(yaml), &f->cfg, err, sizeof(err)) != GW_OK) {
+        fprintf(stderr, "config: %s\n", err);
+        free(f);
+        return -1;
+    }
+    if (brk_catalog_init(&f->cat, f->cfg) != GW_OK) {
+        gw_config_destroy(f->cfg);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int setup_prefixed(void **state)
+{
+    return setup_with(state, "servers:\n"
+                             "  - name: alpha\n"
+                             "    url: http://127.0.0.1:3001/mcp\n"
+                             "    prefix: a_\n"
+                             "  - name: beta\n"
+                             "    url: http://127.0.0.1:3002/mcp\n"
+                             "    prefix: b_\n");
+}
+
+static int setup_unprefixed(void **state)
+{
+    return setup_with(state, "servers:\n"
+                             "  - name: alpha\n"
+                             "    url: http://127.0.0.1:3001/mcp\n"
+                             "  - name: beta\n"
+                             "    url: http://127.0.0.1:3002/mcp\n");
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    brk_catalog_fini(&f->cat);
+    gw_config_destroy(f->cfg);
+    free(f);
+    return 0;
+}
+
+static gw_err_t report(brk_catalog_t *cat, const char *json)
+{
+    return brk_catalog_apply_report(cat, json, strlen(json));
+}
+
+/* The "name" of every item of one list, in order, joined by commas. */
+static void names(const brk_catalog_t *cat, brk_list_t l, char *out, size_t outlen)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < cat->nmerged[l] && off < outlen; i++) {
+        off +=
+            (size_t)snprintf(out + off, outlen - off, "%s%s", i ? "," : "", cat->merged[l][i]->key);
+    }
+}
+
+static const char alpha_report[] =
+    "{\"server\":\"alpha\",\"ok\":true,"
+    "\"tools\":[{\"name\":\"echo\",\"description\":\"d\"},{\"name\":\"add\"}],"
+    "\"prompts\":[{\"name\":\"greet\"}],"
+    "\"resources\":[{\"uri\":\"file:///a.txt\",\"name\":\"a\"}]}";
+static const char beta_report[] = "{\"server\":\"beta\",\"ok\":true,"
+                                  "\"tools\":[{\"name\":\"echo\"}],"
+                                  "\"resources\":[{\"uri\":\"file:///b.txt\",\"name\":\"b\"}]}";
+
+static void test_merge_under_prefixes(void **state)
+{
+    fixture_t *f = *state;
+    char got[256];
+    assert_int_equal(brk_catalog_reported(&f->cat), 0);
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    assert_int_equal(brk_catalog_reported(&f->cat), 2);
+    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "a_echo,a_add,b_echo");
+    names(&f->cat, BRK_PROMPTS, got, sizeof(got));
+    assert_string_equal(got, "a_greet");
+    names(&f->cat, BRK_RESOURCES, got, sizeof(got));
+    assert_string_equal(got, "file:///a.txt,file:///b.txt"); /* URIs keep their own names */
+    assert_int_equal(f->cat.collisions, 0);
+    /* the client sees the prefixed name in the object too, the rest unchanged */
+    assert_string_equal(f->cat.merged[BRK_TOOLS][0]->json,
+                        "{\"name\":\"a_echo\",\"description\":\"d\"}");
+    assert_string_equal(f->cat.backends[f->cat.merged[BRK_TOOLS][2]->server].conf->name, "beta");
+    assert_non_null(brk_catalog_backend(&f->cat, "beta"));
+    assert_null(brk_catalog_backend(&f->cat, "gamma"));
+}
+
+static void test_backend_down_leaves_the_list(void **state)
+{
+    fixture_t *f = *state;
+    char got[256];
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    assert_int_equal(report(&f->cat, "{\"server\":\"alpha\",\"ok\":false,\"error\":\"refused\"}"),
+                     GW_OK);
+    assert_int_equal(f->cat.backends[0].state, BRK_BACKEND_DOWN);
+    assert_string_equal(f->cat.backends[0].error, "refused");
+    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "b_echo");
+    assert_int_equal(brk_catalog_reported(&f->cat), 2);
+    /* a report for a server the config does not have, or not JSON, is refused */
+    assert_int_equal(report(&f->cat, "{\"server\":\"gamma\",\"ok\":true}"), GW_ENOTFOUND);
+    assert_int_equal(report(&f->cat, "{\"server\":"), GW_EPARSE);
+}
+
+static void test_collisions_reported(void **state)
+{
+    fixture_t *f = *state;
+    char got[256];
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    /* without prefixes both offer "echo": the earlier backend in the config keeps it */
+    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "echo,add");
+    assert_int_equal(f->cat.collisions, 1);
+    assert_string_equal(f->cat.backends[f->cat.merged[BRK_TOOLS][0]->server].conf->name, "alpha");
+    /* the hidden item comes back when the one hiding it leaves */
+    assert_int_equal(report(&f->cat, "{\"server\":\"alpha\",\"ok\":false}"), GW_OK);
+    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "echo");
+    assert_string_equal(f->cat.backends[f->cat.merged[BRK_TOOLS][0]->server].conf->name, "beta");
+    assert_int_equal(f->cat.collisions, 0);
+}
+
+static void test_fingerprints_move_only_on_change(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    uint64_t tools = brk_catalog_digest(&f->cat, BRK_TOOLS);
+    uint64_t prompts = brk_catalog_digest(&f->cat, BRK_PROMPTS);
+    uint64_t resources = brk_catalog_digest(&f->cat, BRK_RESOURCES);
+    uint64_t generation = f->cat.generation;
+    /* the same report again: a new generation, the same lists */
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_true(f->cat.generation != generation);
+    assert_true(brk_catalog_digest(&f->cat, BRK_TOOLS) == tools);
+    assert_true(brk_catalog_digest(&f->cat, BRK_PROMPTS) == prompts);
+    assert_true(brk_catalog_digest(&f->cat, BRK_RESOURCES) == resources);
+    /* beta adds tools and resources, no prompts */
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    assert_true(brk_catalog_digest(&f->cat, BRK_TOOLS) != tools);
+    assert_true(brk_catalog_digest(&f->cat, BRK_PROMPTS) == prompts);
+    assert_true(brk_catalog_digest(&f->cat, BRK_RESOURCES) != resources);
+    /* a description that changes is a change of the list */
+    tools = brk_catalog_digest(&f->cat, BRK_TOOLS);
+    assert_int_equal(report(&f->cat, "{\"server\":\"beta\",\"ok\":true,"
+                                     "\"tools\":[{\"name\":\"echo\",\"description\":\"new\"}],"
+                                     "\"resources\":[{\"uri\":\"file:///b.txt\",\"name\":\"b\"}]}"),
+                     GW_OK);
+    assert_true(brk_catalog_digest(&f->cat, BRK_TOOLS) != tools);
+}
+
+/* One page of the tools list: its names joined by commas, and its nextCursor ("" when none). */
+static gw_err_t page(const brk_catalog_t *cat, const char *cursor, size_t size, char *got,
+                     size_t gotlen, char *next, size_t nextlen)
+{
+    gw_buf_t out;
+    gw_buf_init(&out);
+    gw_err_t err = brk_catalog_page(cat, BRK_TOOLS, cursor, size, &out);
+    if (err != GW_OK) {
+        gw_buf_fini(&out);
+        return err;
+    }
+    char e[64];
+    yajl_val v = gw_json_parse(out.data, out.len, e, sizeof(e));
+    assert_non_null(v);
+    yajl_val tools = gw_json_get(v, "tools");
+    assert_true(YAJL_IS_ARRAY(tools));
+    size_t off = 0;
+    got[0] = '\0';
+    for (size_t i = 0; i < YAJL_GET_ARRAY(tools)->len; i++) {
+        const char *name = gw_json_get_string(YAJL_GET_ARRAY(tools)->values[i], "name");
+        off += (size_t)snprintf(got + off, gotlen - off, "%s%s", i ? "," : "", name);
+    }
+    const char *c = gw_json_get_string(v, "nextCursor");
+    snprintf(next, nextlen, "%s", c != NULL ? c : "");
+    yajl_tree_free(v);
+    gw_buf_fini(&out);
+    return GW_OK;
+}
+
+static void test_paging(void **state)
+{
+    fixture_t *f = *state;
+    char got[256];
+    char next[64];
+    char cursor[64];
+    assert_int_equal(report(&f->cat,
+                            "{\"server\":\"alpha\",\"ok\":true,\"tools\":[{\"name\":\"t1\"},"
+                            "{\"name\":\"t2\"},{\"name\":\"t3\"}]}"),
+                     GW_OK);
+    assert_int_equal(report(&f->cat,
+                            "{\"server\":\"beta\",\"ok\":true,\"tools\":[{\"name\":\"t4\"},"
+                            "{\"name\":\"t5\"}]}"),
+                     GW_OK);
+    /* no page size: everything at once */
+    assert_int_equal(page(&f->cat, NULL, 0, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_string_equal(got, "a_t1,a_t2,a_t3,b_t4,b_t5");
+    assert_string_equal(next, "");
+    /* pages of two across both backends */
+    assert_int_equal(page(&f->cat, NULL, 2, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_string_equal(got, "a_t1,a_t2");
+    assert_string_not_equal(next, "");
+    snprintf(cursor, sizeof(cursor), "%s", next);
+    assert_int_equal(page(&f->cat, cursor, 2, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_string_equal(got, "a_t3,b_t4");
+    char second[64];
+    snprintf(second, sizeof(second), "%s", cursor);
+    snprintf(cursor, sizeof(cursor), "%s", next);
+    assert_int_equal(page(&f->cat, cursor, 2, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_string_equal(got, "b_t5");
+    assert_string_equal(next, "");
+    /* forged cursors are refused */
+    assert_int_equal(page(&f->cat, "zz", 2, got, sizeof(got), next, sizeof(next)), GW_EINVAL);
+    assert_int_equal(page(&f->cat, "1.-1", 2, got, sizeof(got), next, sizeof(next)), GW_EINVAL);
+    /* after any change the old cursors are stale: the client starts over */
+    assert_int_equal(
+        report(&f->cat, "{\"server\":\"beta\",\"ok\":true,\"tools\":[{\"name\":\"t4\"}]}"), GW_OK);
+    assert_int_equal(page(&f->cat, second, 2, got, sizeof(got), next, sizeof(next)), GW_EINVAL);
+}
+
+/* Reload: what a kept server's worker reported moves to the new catalog, and back again when the
+ * new cycle cannot be completed (the running one is then as it was). */
+static void test_adopt_and_back(void **state)
+{
+    fixture_t *f = *state;
+    char got[256];
+    static const char yaml[] = "servers:\n"
+                               "  - name: beta\n"
+                               "    url: http://127.0.0.1:3002/mcp\n"
+                               "    prefix: b_\n"
+                               "  - name: alpha\n"
+                               "    url: http://127.0.0.1:3009/mcp\n"
+                               "    prefix: a_\n";
+    gw_config_t *cfg = NULL;
+    char err[256];
+    brk_catalog_t next;
+    assert_int_equal(gw_config_parse("mcpgw.yaml", yaml, strlen(yaml), &cfg, err, sizeof(err)),
+                     GW_OK);
+    assert_int_equal(brk_catalog_init(&next, cfg), GW_OK);
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    assert_int_equal(brk_catalog_adopt(&next, &f->cat, "alpha"), 0); /* its url changed */
+    assert_int_equal(brk_catalog_adopt(&next, &f->cat, "beta"), 1);
+    assert_int_equal(brk_catalog_refresh(&next), GW_OK);
+    names(&next, BRK_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "b_echo");
+    assert_int_equal(next.merged[BRK_TOOLS][0]->server, 0);
+    assert_int_equal(brk_catalog_adopt(&f->cat, &next, "beta"), 1);
+    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "a_echo,a_add,b_echo");
+    assert_int_equal(f->cat.merged[BRK_TOOLS][2]->server, 1);
+    assert_int_equal(f->cat.backends[1].state, BRK_BACKEND_UP);
+    brk_catalog_fini(&next);
+    gw_config_destroy(cfg);
+}
+
+int main(void)
+{
+    gw_log_threshold = GW_LOG_ERR; /* quiet about the collisions the tests make on purpose */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_merge_under_prefixes, setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_backend_down_leaves_the_list, setup_prefixed,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_collisions_reported, setup_unprefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_fingerprints_move_only_on_change, setup_prefixed,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_paging, setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_adopt_and_back, setup_prefixed, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

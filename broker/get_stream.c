@@ -1,0 +1,166 @@
+/* get_stream.c: the clients' GET streams (docs/ipc.md "GET streams"): which router holds each,
+ * replay after Last-Event-ID, backends' events relayed onto them, and list_changed after a
+ * catalog change. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <string.h>
+
+#include "broker/broker.h"
+#include "common/buf.h"
+#include "common/jsonrpc.h"
+#include "common/log.h"
+#include "common/mcp.h"
+
+typedef struct stream_target {
+    brk_t *b;
+    const gw_stream_t *st;
+} stream_target_t;
+
+static void stream_send(brk_t *b, const gw_stream_t *st, const char *id, const char *json,
+                        size_t len)
+{
+    if (st->holder[0] == '\0') {
+        return; /* kept for replay: the client resumes with Last-Event-ID */
+    }
+    gw_envelope_t e = {.kind = GW_ENV_CHUNK, .corr = st->holder_corr};
+    e.headers[0] = (gw_env_header_t){GW_STR("event-id"), {id, strlen(id)}};
+    e.nheaders = 1;
+    e.body = (gw_str_t){json, len};
+    brk_reply_send(b, (gw_str_t){st->holder, strlen(st->holder)}, &e, GW_STR(""));
+}
+
+static void stream_publish(brk_t *b, gw_stream_t *st, const char *json, size_t len)
+{
+    char id[GW_EVENT_ID_MAX];
+    if (gw_stream_publish(&b->streams, st, json, len, id) != GW_OK) {
+        gw_log_warn("msg=\"event not kept for replay: out of memory\" session=%s", st->key);
+    }
+    stream_send(b, st, id, json, len);
+}
+
+void brk_get_stream_forget(brk_t *b, const char *uuid, size_t len)
+{
+    gw_stream_t *st = gw_streams_find(&b->streams, uuid, len);
+    if (st == NULL) {
+        return;
+    }
+    if (st->holder[0] != '\0') {
+        brk_reply(b, (gw_str_t){st->holder, strlen(st->holder)}, st->holder_corr, GW_ENV_END, 200,
+                  NULL, 0, GW_STR(""));
+    }
+    gw_streams_drop(&b->streams, uuid, len);
+}
+
+static void replay_one(void *arg, const char *id, const char *json, size_t len)
+{
+    const stream_target_t *t = arg;
+    stream_send(t->b, t->st, id, json, len);
+}
+
+static void reply_session_not_found(brk_t *b, const gw_envelope_t *e)
+{
+    gw_buf_t buf;
+    gw_buf_init(&buf);
+    if (gw_rpc_error(&buf, NULL, 0, GW_RPC_SESSION_NOT_FOUND, "Session not found") != GW_OK) {
+        gw_buf_reset(&buf); /* out of memory: the status says it all the same */
+    }
+    brk_reply(b, e->origin, e->corr, GW_ENV_END, 404, buf.data, buf.len, e->request_id);
+    gw_buf_fini(&buf);
+}
+
+/* The newest stream of a session holds it (an older one is ended), events after Last-Event-ID
+ * are replayed, then every new event follows. */
+void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e)
+{
+    brk_session_t *s = brk_session_find_or_learn(b, e->session);
+    if (s != NULL && s->revoked) {
+        reply_session_not_found(b, e);
+        return;
+    }
+    gw_stream_t *st =
+        s != NULL ? gw_streams_get(&b->streams, e->session.ptr, e->session.len) : NULL;
+    if (st == NULL) {
+        brk_reply(b, e->origin, e->corr, GW_ENV_END, 503, NULL, 0, e->request_id);
+        return;
+    }
+    char prev[GW_STREAM_HOLDER_MAX];
+    uint64_t prev_corr;
+    gw_stream_hold(st, e->origin.ptr, e->origin.len, e->corr, prev, &prev_corr);
+    if (prev[0] != '\0') {
+        brk_reply(b, (gw_str_t){prev, strlen(prev)}, prev_corr, GW_ENV_END, 200, NULL, 0,
+                  e->request_id);
+    }
+    gw_envelope_t h = {.kind = GW_ENV_HEAD, .corr = e->corr, .status = 200, .flags = GW_ENV_F_SSE};
+    brk_reply_send(b, e->origin, &h, e->request_id);
+    gw_str_t last = GW_STR_NULL;
+    for (size_t i = 0; i < e->nheaders; i++) {
+        if (gw_str_eq(e->headers[i].name, "last-event-id")) {
+            last = e->headers[i].value;
+        }
+    }
+    stream_target_t t = {b, st};
+    size_t missed = gw_stream_replay(&b->streams, st, last.ptr, last.len, replay_one, &t);
+    gw_log_info("msg=\"stream opened\" session=%s request_id=%.*s last_event_id=\"%.*s\" "
+                "replaced=%d missed=%zu",
+                st->key, (int)e->request_id.len, e->request_id.ptr,
+                (int)(last.len < 40 ? last.len : 40), last.ptr ? last.ptr : "", prev[0] != '\0',
+                missed);
+}
+
+void brk_get_stream_on_close(brk_t *b, const gw_envelope_t *e)
+{
+    gw_stream_t *st = gw_streams_find(&b->streams, e->session.ptr, e->session.len);
+    if (st != NULL && gw_stream_release(st, e->origin.ptr, e->origin.len, e->corr)) {
+        gw_log_debug("msg=\"stream closed\" session=%s", st->key);
+    }
+}
+
+void brk_get_stream_on_session_event(brk_t *b, const gw_envelope_t *e)
+{
+    gw_stream_t *st = gw_streams_find(&b->streams, e->session.ptr, e->session.len);
+    if (st == NULL) {
+        gw_log_debug("msg=\"event dropped: the session never opened a GET stream\" session=%.*s "
+                     "from=%.*s",
+                     (int)e->session.len, e->session.ptr, (int)e->origin.len, e->origin.ptr);
+        return;
+    }
+    stream_publish(b, st, e->body.ptr, e->body.len);
+}
+
+typedef struct announce {
+    brk_t *b;
+    const char *json;
+    size_t len;
+} announce_t;
+
+static void announce_one(void *arg, gw_stream_t *st)
+{
+    const announce_t *a = arg;
+    stream_publish(a->b, st, a->json, a->len);
+}
+
+/* Templates count as resources: the spec has one notification for both. */
+void brk_get_stream_announce_list_changes(brk_t *b)
+{
+    static const char *const notes[BRK_NLISTS] = {
+        [BRK_TOOLS] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}",
+        [BRK_PROMPTS] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/prompts/list_changed\"}",
+        [BRK_RESOURCES] =
+            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/list_changed\"}",
+    };
+    int changed[BRK_NLISTS] = {0};
+    for (int l = 0; l < BRK_NLISTS; l++) {
+        uint64_t d = brk_catalog_digest(&b->cycle->cat, (brk_list_t)l);
+        changed[l == BRK_TEMPLATES ? BRK_RESOURCES : l] |= d != b->list_digest[l];
+        b->list_digest[l] = d;
+    }
+    for (int l = 0; l < BRK_NLISTS; l++) {
+        if (!changed[l] || notes[l] == NULL) {
+            continue;
+        }
+        gw_log_info("msg=\"list changed\" list=%s streams=%zu", brk_list_key((brk_list_t)l),
+                    gw_streams_count(&b->streams));
+        announce_t a = {b, notes[l], strlen(notes[l])};
+        gw_streams_each(&b->streams, announce_one, &a);
+    }
+}

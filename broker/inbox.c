@@ -1,0 +1,67 @@
+/* inbox.c: the broker's inbox: each message from a router or worker handed to its handler
+ * (control messages by method, gateway-level calls, workers' answers to session/close). */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include "broker/broker.h"
+#include "common/log.h"
+
+/* A worker's "catalog" report: applied, then pushed to the routers and announced to clients. */
+static void on_catalog_report(brk_t *b, const gw_envelope_t *e)
+{
+    if (brk_catalog_apply_report(&b->cycle->cat, e->body.ptr, e->body.len) == GW_OK) {
+        brk_routes_push(b);
+        brk_ready_check(b);
+        brk_get_stream_announce_list_changes(b);
+    }
+    brk_reply(b, e->origin, e->corr, GW_ENV_END, 200, NULL, 0, GW_STR(""));
+}
+
+static const struct control_handler {
+    const char *method;
+    void (*handle)(brk_t *b, const gw_envelope_t *e);
+} control_handlers[] = {
+    {"routes", brk_routes_on_subscribe},
+    {"catalog", on_catalog_report},
+    {"session/delete", brk_session_end_delete},
+    {"routes/ack", brk_routes_on_ack},
+    {"session/event", brk_get_stream_on_session_event},
+    {"stream/open", brk_get_stream_on_open},
+    {"stream/close", brk_get_stream_on_close},
+    {"sessions/active", brk_sessions_on_active},
+};
+
+static void on_control(brk_t *b, const gw_envelope_t *e)
+{
+    for (size_t i = 0; i < sizeof(control_handlers) / sizeof(control_handlers[0]); i++) {
+        if (gw_str_eq(e->method, control_handlers[i].method)) {
+            control_handlers[i].handle(b, e);
+            return;
+        }
+    }
+    brk_reply(b, e->origin, e->corr, GW_ENV_END, 400, NULL, 0, GW_STR(""));
+}
+
+void brk_inbox_on_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
+{
+    brk_t *b = arg;
+    (void)frame;
+    if (e->kind == GW_ENV_CONTROL) {
+        on_control(b, e);
+        return;
+    }
+    if (e->kind == GW_ENV_END && e->corr > BRK_DELETE_CORR_BASE) {
+        brk_session_end_on_worker_reply(b, e);
+        return;
+    }
+    if (e->kind != GW_ENV_CALL) {
+        return;
+    }
+    gw_log_debug("msg=\"call received\" request_id=%.*s method=%.*s session=%.*s from=%.*s",
+                 (int)e->request_id.len, e->request_id.ptr, (int)e->method.len, e->method.ptr,
+                 (int)e->session.len, e->session.ptr, (int)e->origin.len, e->origin.ptr);
+    if (gw_str_eq(e->method, "initialize")) {
+        brk_methods_initialize(b, e);
+    } else {
+        brk_methods_list(b, e);
+    }
+}

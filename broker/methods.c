@@ -1,0 +1,190 @@
+/* methods.c: the JSON-RPC methods the broker answers itself: initialize (a new gateway session
+ * and its sealed token) and the list methods (one page of the aggregated catalog). */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/jsonrpc.h"
+#include "common/log.h"
+#include "common/mcp.h"
+
+/* The client address a router passes along ("" when it is missing or too long). */
+static void client_address(const gw_envelope_t *e, char *client, size_t len)
+{
+    client[0] = '\0';
+    for (size_t i = 0; i < e->nheaders; i++) {
+        if (gw_str_eq(e->headers[i].name, "client-address") && e->headers[i].value.len < len) {
+            memcpy(client, e->headers[i].value.ptr, e->headers[i].value.len);
+            client[e->headers[i].value.len] = '\0';
+        }
+    }
+}
+
+/* initialize's result object: protocolVersion, capabilities, serverInfo. */
+static gw_err_t gen_initialize_result(brk_t *b, gw_proto_t proto, gw_buf_t *out)
+{
+    yajl_gen g = gw_json_gen_to_buf(out);
+    if (g == NULL) {
+        return GW_ENOMEM;
+    }
+    int failed = yajl_gen_map_open(g) != yajl_gen_status_ok ||
+                 gw_json_gen_cstr(g, "protocolVersion") != yajl_gen_status_ok ||
+                 gw_json_gen_cstr(g, gw_proto_name(proto)) != yajl_gen_status_ok ||
+                 gw_json_gen_cstr(g, "capabilities") != yajl_gen_status_ok;
+    failed = failed || brk_catalog_gen_capabilities(&b->cycle->cat, g) != GW_OK;
+    failed = failed || gw_json_gen_cstr(g, "serverInfo") != yajl_gen_status_ok ||
+             yajl_gen_map_open(g) != yajl_gen_status_ok ||
+             gw_json_gen_cstr(g, "name") != yajl_gen_status_ok ||
+             gw_json_gen_cstr(g, "mcpgw") != yajl_gen_status_ok ||
+             gw_json_gen_cstr(g, "version") != yajl_gen_status_ok ||
+             gw_json_gen_cstr(g, PACKAGE_VERSION) != yajl_gen_status_ok ||
+             yajl_gen_map_close(g) != yajl_gen_status_ok ||
+             yajl_gen_map_close(g) != yajl_gen_status_ok;
+    yajl_gen_free(g);
+    return failed ? GW_ENOMEM : GW_OK;
+}
+
+/* Refuses a new session when draining or past limits.max_sessions(_per_client); returns 1 when
+ * it answered. */
+static int refuse_session(brk_t *b, const gw_envelope_t *e, const char *client)
+{
+    const gw_config_t *cfg = b->cycle->cfg;
+    if (b->drain_deadline_ms != 0) {
+        brk_reply_rpc_error_status(b, e, 503, GW_RPC_INTERNAL_ERROR,
+                                   "Service Unavailable: the gateway is draining");
+        return 1;
+    }
+    if (cfg->max_sessions > 0 && b->nsessions - b->nrevoked >= cfg->max_sessions) {
+        gw_log_warn("msg=\"session refused: limits.max_sessions reached\" client=%s limit=%u "
+                    "request_id=%.*s",
+                    client, cfg->max_sessions, (int)e->request_id.len, e->request_id.ptr);
+        brk_reply_rpc_error_status(
+            b, e, 503, GW_RPC_INTERNAL_ERROR,
+            "Service Unavailable: the gateway has reached limits.max_sessions");
+        return 1;
+    }
+    if (cfg->max_sessions_per_client > 0 &&
+        brk_sessions_of_client(b, client) >= cfg->max_sessions_per_client) {
+        gw_log_warn("msg=\"session refused: limits.max_sessions_per_client reached\" client=%s "
+                    "limit=%u request_id=%.*s",
+                    client, cfg->max_sessions_per_client, (int)e->request_id.len,
+                    e->request_id.ptr);
+        brk_reply_rpc_error_status(b, e, 429, GW_RPC_INTERNAL_ERROR,
+                                   "Too Many Requests: this client has reached "
+                                   "limits.max_sessions_per_client");
+        return 1;
+    }
+    return 0;
+}
+
+void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
+{
+    char client[48];
+    client_address(e, client, sizeof(client));
+    if (refuse_session(b, e, client)) {
+        return;
+    }
+    gw_proto_t proto = e->proto != GW_PROTO_NONE ? (gw_proto_t)e->proto : GW_PROTO_LATEST;
+    int64_t now = gw_wallclock_s();
+    gw_session_claims_t c = {.issued = now,
+                             .expires = now + (int64_t)b->cycle->cfg->session_ttl_s,
+                             .proto = (uint8_t)proto,
+                             .caps = e->caps};
+    char token[GW_TOKEN_MAX];
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    if (gw_uuid_random(c.uuid) != GW_OK ||
+        gw_token_seal(b->keys, &c, token, sizeof(token)) != GW_OK) {
+        brk_reply_rpc_error(b, e, GW_RPC_INTERNAL_ERROR, "cannot create a session");
+        return;
+    }
+    gw_uuid_format(c.uuid, uuid);
+    gw_buf_t result;
+    gw_buf_t msg;
+    gw_buf_init(&result);
+    gw_buf_init(&msg);
+    brk_session_t *sess = NULL;
+    if (gen_initialize_result(b, proto, &result) != GW_OK ||
+        gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data, result.len) != GW_OK ||
+        (sess = brk_session_add(b, uuid, now, c.expires)) == NULL) {
+        brk_reply_rpc_error(b, e, GW_RPC_INTERNAL_ERROR, "out of memory");
+        goto out;
+    }
+    snprintf(sess->client, sizeof(sess->client), "%s", client);
+    gw_env_header_t h = {GW_STR("mcp-session-id"), {token, strlen(token)}};
+    brk_reply_json(b, e->origin, e->corr, &h, msg.data, msg.len, e->request_id);
+    gw_log_info("msg=\"session created\" session=%s protocol=%s request_id=%.*s", uuid,
+                gw_proto_name(proto), (int)e->request_id.len, e->request_id.ptr);
+out:
+    gw_buf_fini(&result);
+    gw_buf_fini(&msg);
+}
+
+static const struct list_method {
+    const char *method;
+    brk_list_t list;
+    const char *capability; /* a backend must offer it (tools are always there) */
+} list_methods[] = {
+    {"tools/list", BRK_TOOLS, NULL},
+    {"prompts/list", BRK_PROMPTS, "prompts"},
+    {"resources/list", BRK_RESOURCES, "resources"},
+    {"resources/templates/list", BRK_TEMPLATES, "resources"},
+};
+
+void brk_methods_list(brk_t *b, const gw_envelope_t *e)
+{
+    const struct list_method *lm = NULL;
+    for (size_t m = 0; m < sizeof(list_methods) / sizeof(list_methods[0]) && lm == NULL; m++) {
+        if (gw_str_eq(e->method, list_methods[m].method)) {
+            lm = &list_methods[m];
+        }
+    }
+    if (lm == NULL) {
+        brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, "Method not found");
+        return;
+    }
+    if (lm->capability != NULL && !brk_catalog_offers(&b->cycle->cat, lm->capability)) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "Method not found: no backend offers %s", lm->capability);
+        brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, msg);
+        return;
+    }
+    brk_session_t *s = brk_session_find(b, e->session.ptr, e->session.len);
+    if (s != NULL) {
+        s->last_s = gw_wallclock_s();
+        s->last_ms = gw_clock_ms();
+    }
+    /* The control path may afford a tree: the cursor is all it needs from the body. */
+    char err[64];
+    yajl_val body = gw_json_parse(e->body.ptr, e->body.len, err, sizeof(err));
+    yajl_val cursor = gw_json_get(gw_json_get(body, "params"), "cursor");
+    if (cursor != NULL && !YAJL_IS_STRING(cursor)) {
+        yajl_tree_free(body);
+        brk_reply_rpc_error(b, e, GW_RPC_INVALID_PARAMS, "Invalid params: cursor must be a string");
+        return;
+    }
+    gw_buf_t result;
+    gw_buf_t msg;
+    gw_buf_init(&result);
+    gw_buf_init(&msg);
+    gw_err_t rc =
+        brk_catalog_page(&b->cycle->cat, lm->list, cursor ? YAJL_GET_STRING(cursor) : NULL,
+                         b->cycle->cfg->page_size, &result);
+    yajl_tree_free(body);
+    if (rc == GW_EINVAL) {
+        brk_reply_rpc_error(
+            b, e, GW_RPC_INVALID_PARAMS,
+            "Invalid params: unknown or stale cursor (the list changed; start over)");
+    } else if (rc != GW_OK || gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data,
+                                            result.len) != GW_OK) {
+        brk_reply_rpc_error(b, e, GW_RPC_INTERNAL_ERROR, "out of memory");
+    } else {
+        brk_reply_json(b, e->origin, e->corr, NULL, msg.data, msg.len, e->request_id);
+    }
+    gw_buf_fini(&result);
+    gw_buf_fini(&msg);
+}

@@ -1,0 +1,213 @@
+/* reload.c: reload (SIGHUP, mcpgwctl reload) as nginx's cycle: a new config, catalog and worker
+ * slots are built whole and swapped in only when complete; then only the workers concerned are
+ * started, stopped or restarted (the others keep their upstream sessions), sessions continue. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "common/log.h"
+
+/* Settings only a restart can change: listeners, processes, sockets, keys. */
+static const char *immutable_change(const gw_config_t *a, const gw_config_t *b)
+{
+    if (a->nlisten != b->nlisten) {
+        return "listen";
+    }
+    for (size_t i = 0; i < a->nlisten; i++) {
+        if (strcmp(a->listen[i].address, b->listen[i].address) != 0 ||
+            a->listen[i].port != b->listen[i].port) {
+            return "listen";
+        }
+    }
+    if (strcmp(a->mcp_path, b->mcp_path) != 0) {
+        return "mcp_path";
+    }
+    if (strcmp(a->runtime_dir, b->runtime_dir) != 0) {
+        return "runtime_dir";
+    }
+    if (a->routers != b->routers) {
+        return "routers";
+    }
+    if (strcmp(a->key_file, b->key_file) != 0) {
+        return "sessions.key_file";
+    }
+    if (a->stream_replay != b->stream_replay) {
+        return "sessions.stream_replay";
+    }
+    if (strcmp(a->control_socket, b->control_socket) != 0) {
+        return "control.socket";
+    }
+    if (a->control_mode != b->control_mode) {
+        return "control.mode";
+    }
+    if (strcmp(a->control_group, b->control_group) != 0) {
+        return "control.group";
+    }
+    if (a->admin_enabled != b->admin_enabled || a->admin_port != b->admin_port ||
+        strcmp(a->admin_address, b->admin_address) != 0) {
+        return "admin";
+    }
+    return NULL;
+}
+
+static int same_strings(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb) {
+        return 0;
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i], b[i]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Do the settings a router reads at its start (limits, http, log.format) differ? */
+static int router_settings_differ(const gw_config_t *a, const gw_config_t *b)
+{
+    return a->max_request_body != b->max_request_body || a->max_header_size != b->max_header_size ||
+           a->client_timeout_ms != b->client_timeout_ms ||
+           a->max_concurrent_requests_per_session != b->max_concurrent_requests_per_session ||
+           a->sse_heartbeat_ms != b->sse_heartbeat_ms || a->log_json != b->log_json ||
+           !same_strings(a->allowed_hosts, a->nallowed_hosts, b->allowed_hosts,
+                         b->nallowed_hosts) ||
+           !same_strings(a->allowed_origins, a->nallowed_origins, b->allowed_origins,
+                         b->nallowed_origins);
+}
+
+/* Moves what the running catalog learnt about every kept server into the new one and rebuilds
+ * what clients see; on failure moves it all back, so the running cycle is as it was. */
+static gw_err_t adopt_catalog(brk_cycle_t *next, brk_cycle_t *cur)
+{
+    const gw_config_t *cfg = next->cfg;
+    for (size_t i = 0; i < cfg->nservers; i++) {
+        if (gw_config_server(cur->cfg, cfg->servers[i].name) != NULL) {
+            brk_catalog_adopt(&next->cat, &cur->cat, cfg->servers[i].name);
+        }
+    }
+    next->cat.generation = cur->cat.generation;
+    gw_err_t err = brk_catalog_refresh(&next->cat);
+    if (err != GW_OK) {
+        for (size_t i = 0; i < cfg->nservers; i++) {
+            brk_catalog_adopt(&cur->cat, &next->cat, cfg->servers[i].name);
+        }
+    }
+    return err;
+}
+
+/* The new cycle, complete: the config in the file (with nothing a restart must apply), its
+ * catalog holding what the running one learnt, the worker slots kept and new ones assigned. */
+static gw_err_t build_cycle(brk_t *b, brk_cycle_t **out, char *worker, size_t workerlen, char *msg,
+                            size_t msglen)
+{
+    brk_cycle_t *cur = b->cycle;
+    char err[512];
+    gw_config_t *cfg = NULL;
+    gw_err_t rc = gw_config_load(b->config_path, &cfg, err, sizeof(err));
+    if (rc != GW_OK) {
+        snprintf(msg, msglen, "the new configuration is broken; the running one stays: %s", err);
+        gw_log_err("msg=\"reload refused: the new configuration is broken; the running one stays\" "
+                   "error=\"%s\"",
+                   err);
+        return rc;
+    }
+    const char *fixed = immutable_change(cur->cfg, cfg);
+    if (fixed != NULL) {
+        snprintf(msg, msglen, "%s changed: restart mcpgw to apply it; nothing was changed", fixed);
+        gw_log_err("msg=\"reload refused\" reason=\"%s changed: needs a restart\"", fixed);
+        gw_config_destroy(cfg);
+        return GW_EINVAL;
+    }
+    brk_cycle_t *next = NULL;
+    if ((rc = brk_cycle_create(cfg, &next)) != GW_OK ||
+        (next->cfg->nservers > 0 &&
+         (rc = brk_children_find_program("mcpgw-worker", worker, workerlen)) != GW_OK)) {
+        snprintf(msg, msglen, "cannot prepare the new catalog");
+        brk_cycle_destroy(next);
+        return rc;
+    }
+    memcpy(next->worker_slots, cur->worker_slots, sizeof(next->worker_slots));
+    next->nworker_slots = cur->nworker_slots;
+    for (size_t i = 0; i < next->cfg->nservers; i++) {
+        brk_cycle_worker_slot(next, b->metrics_slots, next->cfg->servers[i].name);
+    }
+    if ((rc = adopt_catalog(next, cur)) != GW_OK) { /* last: it alone touches the running one */
+        snprintf(msg, msglen, "cannot prepare the new catalog");
+        brk_cycle_destroy(next);
+        return rc;
+    }
+    *out = next;
+    return GW_OK;
+}
+
+/* The supervisor follows the new cycle: workers of removed servers retire, those of changed
+ * servers restart, new servers get one. */
+static void apply_servers(brk_t *b, const gw_config_t *prev, const char *worker, size_t *added,
+                          size_t *removed, size_t *changed)
+{
+    const gw_config_t *next = b->cycle->cfg;
+    for (size_t i = 0; i < prev->nservers; i++) {
+        const gw_server_conf_t *old = &prev->servers[i];
+        char wname[64];
+        snprintf(wname, sizeof(wname), "worker.%s", old->name);
+        const gw_server_conf_t *now = gw_config_server(next, old->name);
+        if (now == NULL) {
+            brk_sup_retire(&b->sup, wname);
+            (*removed)++;
+        } else if (!brk_server_same(old, now)) {
+            brk_sup_restart(&b->sup, wname);
+            (*changed)++;
+        }
+    }
+    for (size_t i = 0; i < next->nservers; i++) {
+        const char *name = next->servers[i].name;
+        if (gw_config_server(prev, name) != NULL) {
+            continue;
+        }
+        if (brk_children_add_worker(b, worker, name) != GW_OK) {
+            gw_log_err("msg=\"cannot add a worker: out of memory\" server=%s", name);
+        }
+        (*added)++;
+    }
+}
+
+/* Settings routers read at start (limits, http) apply as routers restart. */
+gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
+{
+    char worker[PATH_MAX];
+    brk_cycle_t *next = NULL;
+    gw_err_t rc = build_cycle(b, &next, worker, sizeof(worker), msg, msglen);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    brk_cycle_t *prev = b->cycle;
+    b->cycle = next;
+    size_t added = 0, removed = 0, changed = 0;
+    apply_servers(b, prev->cfg, worker, &added, &removed, &changed);
+    brk_get_stream_announce_list_changes(b);
+    gw_log_setup("broker", next->cfg->log_level);
+    gw_log_set_json(next->cfg->log_json);
+    if (prev->cfg->log_level != next->cfg->log_level) {
+        brk_control_set_log_level(b, next->cfg->log_level);
+    }
+    /* Routers read limits and http at their start: restart them (each finishes what it has in
+     * flight; the shared listening sockets hold new connections until the new one accepts). */
+    int restart_routers = router_settings_differ(prev->cfg, next->cfg);
+    for (unsigned i = 0; restart_routers && i < next->cfg->routers; i++) {
+        char rname[32];
+        snprintf(rname, sizeof(rname), "router.%u", i);
+        brk_sup_restart(&b->sup, rname);
+    }
+    brk_cycle_destroy(prev);
+    brk_routes_push(b);
+    snprintf(msg, msglen, "applied: %zu servers added, %zu removed, %zu changed%s", added, removed,
+             changed, restart_routers ? "; routers restarted for limits/http" : "");
+    gw_log_notice("msg=\"reload applied\" added=%zu removed=%zu changed=%zu servers=%zu "
+                  "routers_restarted=%d",
+                  added, removed, changed, next->cfg->nservers, restart_routers);
+    return GW_OK;
+}

@@ -1,0 +1,147 @@
+/* sessions.c: the broker's session map: what a sealed token cannot hold (last activity,
+ * revocation, the client address), found by uuid, learnt from routers after a restart, swept at
+ * expiry. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "common/clock.h"
+#include "common/hash.h"
+#include "common/log.h"
+
+static unsigned session_hash(const char *uuid)
+{
+    return (unsigned)gw_hash(uuid, strlen(uuid)) & (BRK_SESSION_BUCKETS - 1);
+}
+
+brk_session_t *brk_session_find(brk_t *b, const char *uuid, size_t len)
+{
+    char key[GW_UUID_TEXT_LEN + 1];
+    if (len != GW_UUID_TEXT_LEN) {
+        return NULL;
+    }
+    memcpy(key, uuid, len);
+    key[len] = '\0';
+    for (brk_session_t *s = b->sessions[session_hash(key)]; s != NULL; s = s->next) {
+        if (strcmp(s->uuid, key) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+brk_session_t *brk_session_add(brk_t *b, const char *uuid, int64_t now, int64_t expires)
+{
+    brk_session_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return NULL;
+    }
+    snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
+    s->created_s = s->last_s = now;
+    s->last_ms = gw_clock_ms();
+    s->expires_s = expires;
+    unsigned h = session_hash(s->uuid);
+    s->next = b->sessions[h];
+    b->sessions[h] = s;
+    b->nsessions++;
+    return s;
+}
+
+/* The session a router names: one this broker never saw (it was restarted) exists all the same,
+ * since the router checked its token; it is learnt, valid until the longest possible expiry. */
+brk_session_t *brk_session_find_or_learn(brk_t *b, gw_str_t id)
+{
+    brk_session_t *s = brk_session_find(b, id.ptr, id.len);
+    if (s == NULL && id.len == GW_UUID_TEXT_LEN) {
+        char uuid[GW_UUID_TEXT_LEN + 1];
+        snprintf(uuid, sizeof(uuid), "%.*s", (int)id.len, id.ptr);
+        int64_t now = gw_wallclock_s();
+        s = brk_session_add(b, uuid, now, now + (int64_t)b->cycle->cfg->session_ttl_s);
+    }
+    return s;
+}
+
+/* A scan is fine at initialize rates; a map per address is the step up if it shows in a
+ * profile. */
+size_t brk_sessions_of_client(const brk_t *b, const char *client)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < BRK_SESSION_BUCKETS; i++) {
+        for (const brk_session_t *s = b->sessions[i]; s != NULL; s = s->next) {
+            n += !s->revoked && strcmp(s->client, client) == 0;
+        }
+    }
+    return n;
+}
+
+/* A revoked session can go too once expired: its token no longer opens. */
+void brk_sessions_sweep(brk_t *b, int64_t now)
+{
+    for (size_t i = 0; i < BRK_SESSION_BUCKETS; i++) {
+        brk_session_t **pp = &b->sessions[i];
+        while (*pp != NULL) {
+            brk_session_t *s = *pp;
+            if (s->expires_s > now) {
+                pp = &s->next;
+                continue;
+            }
+            *pp = s->next;
+            b->nsessions--;
+            brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
+            if (s->revoked) {
+                b->nrevoked--;
+            }
+            free(s);
+        }
+    }
+}
+
+/* A router's report of the sessions used since its last one ("sessions/active", docs/ipc.md):
+ * "<uuid> <expires>" lines. A session this broker does not know (it was restarted) is learnt
+ * again from it; a revoked one stays revoked. */
+void brk_sessions_on_active(brk_t *b, const gw_envelope_t *e)
+{
+    int64_t now_ms = gw_clock_ms();
+    int64_t now_s = gw_wallclock_s();
+    const char *p = e->body.ptr;
+    const char *end = p + e->body.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl != NULL ? nl : end;
+        char uuid[GW_UUID_TEXT_LEN + 1];
+        char num[24];
+        size_t nlen = (size_t)(eol - p) - (GW_UUID_TEXT_LEN + 1);
+        if (eol - p > GW_UUID_TEXT_LEN + 1 && p[GW_UUID_TEXT_LEN] == ' ' && nlen < sizeof(num) &&
+            strspn(p, "0123456789abcdef-") >= GW_UUID_TEXT_LEN) {
+            memcpy(uuid, p, GW_UUID_TEXT_LEN);
+            uuid[GW_UUID_TEXT_LEN] = '\0';
+            memcpy(num, p + GW_UUID_TEXT_LEN + 1, nlen);
+            num[nlen] = '\0';
+            int64_t expires = strtoll(num, NULL, 10);
+            brk_session_t *s = brk_session_find(b, uuid, GW_UUID_TEXT_LEN);
+            if (s == NULL && expires > now_s &&
+                (s = brk_session_add(b, uuid, now_s, expires)) != NULL) {
+                gw_log_debug("msg=\"session learnt from a router\" session=%s", uuid);
+            }
+            if (s != NULL && !s->revoked) {
+                s->last_s = now_s;
+                s->last_ms = now_ms;
+            }
+        }
+        p = eol + 1;
+    }
+}
+
+void brk_sessions_fini(brk_t *b)
+{
+    for (size_t i = 0; i < BRK_SESSION_BUCKETS; i++) {
+        while (b->sessions[i] != NULL) {
+            brk_session_t *s = b->sessions[i];
+            b->sessions[i] = s->next;
+            free(s);
+        }
+    }
+}

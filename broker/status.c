@@ -1,0 +1,145 @@
+/* status.c: what mcpgwctl status and mcpgwctl backends show (the broker's processes and each
+ * backend's state, catalog counts and traffic from its worker's metrics slot), and the key-value
+ * members every control answer is made of. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "common/json.h"
+
+static const char *const backend_states[] = {"pending", "up", "down"};
+
+void brk_status_kv_str(yajl_gen g, const char *k, const char *v)
+{
+    gw_json_gen_cstr(g, k);
+    gw_json_gen_cstr(g, v != NULL ? v : "");
+}
+
+void brk_status_kv_int(yajl_gen g, const char *k, long long v)
+{
+    gw_json_gen_cstr(g, k);
+    yajl_gen_integer(g, v);
+}
+
+/* The state mcpgwctl shows: "failed" when the worker is in a crash loop. */
+static const char *backend_state(brk_t *b, const brk_backend_t *be, const brk_child_t **worker)
+{
+    char wname[64];
+    snprintf(wname, sizeof(wname), "worker.%s", be->conf->name);
+    const brk_child_t *w = brk_sup_find(&b->sup, wname);
+    if (worker != NULL) {
+        *worker = w;
+    }
+    return w != NULL && w->state == BRK_CHILD_FAILED ? "failed" : backend_states[be->state];
+}
+
+static void gen_process(yajl_gen g, long long pid, const char *role, const char *name,
+                        const char *state, unsigned restarts)
+{
+    yajl_gen_map_open(g);
+    brk_status_kv_int(g, "pid", pid);
+    brk_status_kv_str(g, "role", role);
+    brk_status_kv_str(g, "name", name);
+    brk_status_kv_str(g, "state", state);
+    brk_status_kv_int(g, "restarts", restarts);
+    yajl_gen_map_close(g);
+}
+
+/* The last call's status: a generator that failed earlier stays in its error state. */
+static gw_err_t gen_done(yajl_gen_status st)
+{
+    return st == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
+}
+
+gw_err_t brk_status_gen(brk_t *b, yajl_gen g)
+{
+    const brk_catalog_t *cat = &b->cycle->cat;
+    yajl_gen_map_open(g);
+    brk_status_kv_str(g, "version", PACKAGE_VERSION);
+    gw_json_gen_cstr(g, "ready");
+    yajl_gen_bool(g, b->ready);
+    brk_status_kv_str(g, "listen", b->listen_desc);
+    brk_status_kv_str(g, "admin", b->admin != NULL ? b->admin_desc : "");
+    brk_status_kv_int(g, "sessions", (long long)(b->nsessions - b->nrevoked));
+    gw_json_gen_cstr(g, "processes");
+    yajl_gen_array_open(g);
+    gen_process(g, getpid(), "broker", "broker", "running", 0);
+    for (size_t i = 0; i < b->sup.nchildren; i++) {
+        const brk_child_t *c = &b->sup.children[i];
+        gen_process(g, c->pid, brk_role_name(c->role), c->name, brk_child_state_name(c->state),
+                    c->restarts);
+    }
+    yajl_gen_array_close(g);
+    gw_json_gen_cstr(g, "backends");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < cat->nbackends; i++) {
+        const brk_backend_t *be = &cat->backends[i];
+        yajl_gen_map_open(g);
+        brk_status_kv_str(g, "name", be->conf->name);
+        brk_status_kv_str(g, "url", be->conf->url);
+        brk_status_kv_str(g, "prefix", be->conf->prefix);
+        brk_status_kv_str(g, "state", backend_state(b, be, NULL));
+        brk_status_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
+        if (be->error != NULL) {
+            brk_status_kv_str(g, "error", be->error);
+        }
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    return gen_done(yajl_gen_map_close(g));
+}
+
+/* Requests, errors and the mean latency of one backend, from its worker's metrics slot. */
+static void gen_backend_traffic(yajl_gen g, const gw_metrics_slot_t *m)
+{
+    uint64_t calls = 0, errors = 0;
+    for (size_t bm = 0; m != NULL && bm < GW_BM_COUNT; bm++) {
+        for (size_t bs = 0; bs < GW_BS_COUNT; bs++) {
+            calls += m->backend_requests[bm][bs];
+            errors += bs != GW_BS_OK ? m->backend_requests[bm][bs] : 0;
+        }
+    }
+    uint64_t count = 0;
+    for (size_t k = 0; m != NULL && k <= GW_HIST_BUCKETS; k++) {
+        count += m->buckets[GW_MH_BACKEND][k];
+    }
+    brk_status_kv_int(g, "upstream_sessions", m ? m->gauges[GW_MG_UPSTREAM_SESSIONS] : 0);
+    brk_status_kv_int(g, "requests", (long long)calls);
+    brk_status_kv_int(g, "errors", (long long)errors);
+    gw_json_gen_cstr(g, "latency_ms");
+    yajl_gen_double(g, count > 0 ? m->sum_us[GW_MH_BACKEND] / 1000.0 / (double)count : 0.0);
+}
+
+gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g)
+{
+    brk_cycle_t *cy = b->cycle;
+    yajl_gen_map_open(g);
+    gw_json_gen_cstr(g, "backends");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < cy->cat.nbackends; i++) {
+        const brk_backend_t *be = &cy->cat.backends[i];
+        const brk_child_t *w = NULL;
+        const char *state = backend_state(b, be, &w);
+        long slot = brk_cycle_worker_slot(cy, b->metrics_slots, be->conf->name);
+        const gw_metrics_slot_t *m = slot >= 0 ? gw_metrics_slot(b->metrics, (unsigned)slot) : NULL;
+        yajl_gen_map_open(g);
+        brk_status_kv_str(g, "name", be->conf->name);
+        brk_status_kv_str(g, "url", be->conf->url);
+        brk_status_kv_str(g, "prefix", be->conf->prefix);
+        brk_status_kv_str(g, "state", state);
+        brk_status_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
+        brk_status_kv_int(g, "prompts", (long long)be->nitems[BRK_PROMPTS]);
+        brk_status_kv_int(g, "resources", (long long)be->nitems[BRK_RESOURCES]);
+        brk_status_kv_int(g, "pid", w != NULL ? w->pid : 0);
+        brk_status_kv_int(g, "restarts", w != NULL ? w->restarts : 0);
+        gen_backend_traffic(g, m);
+        if (be->error != NULL) {
+            brk_status_kv_str(g, "error", be->error);
+        }
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    return gen_done(yajl_gen_map_close(g));
+}

@@ -15,6 +15,7 @@ void gw_buf_init(gw_buf_t *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->failed = 0;
 }
 
 void gw_buf_fini(gw_buf_t *b)
@@ -26,14 +27,21 @@ void gw_buf_fini(gw_buf_t *b)
 void gw_buf_reset(gw_buf_t *b)
 {
     b->len = 0;
+    b->failed = 0;
     if (b->data != NULL) {
         b->data[0] = '\0';
     }
 }
 
+gw_err_t gw_buf_status(const gw_buf_t *b)
+{
+    return b->failed ? GW_ENOMEM : GW_OK;
+}
+
 gw_err_t gw_buf_reserve(gw_buf_t *b, size_t extra)
 {
-    if (extra > SIZE_MAX - 1 - b->len) {
+    if (b->failed || extra > SIZE_MAX - 1 - b->len) {
+        b->failed = 1;
         return GW_ENOMEM;
     }
     size_t need = b->len + extra + 1;
@@ -48,6 +56,7 @@ gw_err_t gw_buf_reserve(gw_buf_t *b, size_t extra)
     }
     char *p = realloc(b->data, cap);
     if (p == NULL) {
+        b->failed = 1;
         return GW_ENOMEM;
     }
     b->data = p;

@@ -11,6 +11,9 @@ typedef struct gw_buf {
     char *data; /* owned; always NUL-terminated after a successful append (not counted in len) */
     size_t len;
     size_t cap;
+    int failed; /* an append ran out of memory: data is short, and every later append fails
+                 * too until gw_buf_reset, so a writer that cannot fail (yajl's print callback)
+                 * never leaves a gap in the middle; see gw_buf_status */
 } gw_buf_t;
 
 void gw_buf_init(gw_buf_t *b);
@@ -26,6 +29,8 @@ gw_err_t gw_buf_vappendf(gw_buf_t *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Appends s (n bytes, UTF-8) as a quoted JSON string with RFC 8259 escapes. */
 gw_err_t gw_buf_append_json_string(gw_buf_t *b, const char *s, size_t n);
+/* GW_ENOMEM when an append since init or reset ran out of memory, else GW_OK. */
+gw_err_t gw_buf_status(const gw_buf_t *b);
 /* Hands the data to the caller (who frees it) and re-initialises b. */
 char *gw_buf_steal(gw_buf_t *b, size_t *len);
 

@@ -148,6 +148,26 @@ static void test_json_string_round_trip(void **state)
     gw_buf_fini(&b);
 }
 
+/* A buffer that ran out of memory says so and takes nothing more until reset, so a writer that
+ * cannot fail never leaves a gap in the middle of what it wrote. */
+static void test_failed_is_sticky(void **state)
+{
+    (void)state;
+    gw_buf_t b;
+    gw_buf_init(&b);
+    assert_int_equal(gw_buf_appends(&b, "ab"), GW_OK);
+    assert_int_equal(gw_buf_status(&b), GW_OK);
+    assert_int_equal(gw_buf_reserve(&b, SIZE_MAX), GW_ENOMEM);
+    assert_int_equal(gw_buf_status(&b), GW_ENOMEM);
+    assert_int_equal(gw_buf_appends(&b, "cd"), GW_ENOMEM);
+    assert_int_equal(b.len, 2);
+    gw_buf_reset(&b);
+    assert_int_equal(gw_buf_status(&b), GW_OK);
+    assert_int_equal(gw_buf_appends(&b, "ef"), GW_OK);
+    assert_string_equal(b.data, "ef");
+    gw_buf_fini(&b);
+}
+
 static void test_steal(void **state)
 {
     gw_buf_t b;
@@ -405,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_json_string_escapes),
         cmocka_unit_test(test_json_string_utf8_passthrough),
         cmocka_unit_test(test_json_string_round_trip),
+        cmocka_unit_test(test_failed_is_sticky),
         cmocka_unit_test(test_steal),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_proto),

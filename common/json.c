@@ -169,8 +169,8 @@ yajl_gen_status gw_json_gen(yajl_gen g, yajl_val v)
 
 static void print_to_buf(void *ctx, const char *s, size_t len)
 {
-    /* yajl gives a print callback no way to fail; an append that runs out of memory leaves the
-     * buffer short, which gw_json_to_buf detects through its own callback below. */
+    /* yajl gives a print callback no way to fail; an append that runs out of memory marks the
+     * buffer failed (gw_buf_status), and every later append fails too. */
     (void)gw_buf_append(ctx, s, len);
 }
 

@@ -20,7 +20,8 @@ const char *gw_json_get_string(yajl_val v, const char *key);
 yajl_gen_status gw_json_gen(yajl_gen g, yajl_val v);
 /* Appends the compact JSON text of v to out. */
 gw_err_t gw_json_to_buf(yajl_val v, gw_buf_t *out);
-/* A generator whose output goes to out (beautify off, no validation of UTF-8 needed). */
+/* A generator whose output goes to out (beautify off, no validation of UTF-8 needed). Out of
+ * memory while writing shows in gw_buf_status(out), which the caller checks when done. */
 yajl_gen gw_json_gen_to_buf(gw_buf_t *out);
 /* Writes a NUL-terminated string as a yajl string. */
 yajl_gen_status gw_json_gen_cstr(yajl_gen g, const char *s);

@@ -91,7 +91,9 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
         r, to, s->peer, e, is_call ? rtr_routes_tool_timeout(s, name + plen) : s->timeout_ms);
     gw_buf_fini(&rewritten);
     if (c != NULL && is_call) {
-        c->audit_tool = strdup(name);
+        if ((c->audit_tool = strdup(name)) == NULL) { /* the call goes on, without its audit */
+            gw_log_err("msg=\"out of memory keeping a call's audit\" request_id=%s", c->request_id);
+        }
         snprintf(c->audit_backend, sizeof(c->audit_backend), "%s",
                  r->routes->servers[k->server].name);
         snprintf(c->audit_session, sizeof(c->audit_session), "%.*s", (int)e->session.len,

@@ -10,8 +10,8 @@
 
 #include "common/err.h"
 
-#define RTR_ACTIVITY_MS_DEFAULT 5000 /* session activity reports, until the broker says otherwise  \
-                                      */
+/* How often to report the sessions in use, until the broker says otherwise. */
+#define RTR_ACTIVITY_MS_DEFAULT 5000
 
 struct rtr_peer;
 

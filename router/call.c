@@ -1,0 +1,323 @@
+/* call.c: a call in flight to a peer: correlation, deadline, the replies (HEAD, CHUNK, END) and
+ * how they become the client's answer, and the failures the gateway answers itself. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/clock.h"
+#include "router/router.h"
+
+/* A call's timer waits in the list of its duration (h2o_timeout_t lists have one duration each):
+ * one list per distinct deadline the routing tables have named, never freed (a handful). */
+struct rtr_timeout_list {
+    uint64_t ms;
+    h2o_timeout_t timeout;
+    rtr_timeout_list_t *next;
+};
+
+static rtr_call_t **call_slot(rtr_t *r, uint64_t corr)
+{
+    rtr_call_t **slot = &r->calls[corr & (RTR_CALL_BUCKETS - 1)];
+    while (*slot != NULL && (*slot)->corr != corr) {
+        slot = &(*slot)->hash_next;
+    }
+    return slot;
+}
+
+rtr_call_t *rtr_call_find(rtr_t *r, uint64_t corr)
+{
+    return *call_slot(r, corr);
+}
+
+void rtr_call_destroy(rtr_call_t *c)
+{
+    rtr_t *r = c->rtr;
+    rtr_call_t **slot = call_slot(r, c->corr);
+    if (*slot == c) {
+        *slot = c->hash_next;
+    }
+    h2o_linklist_unlink(&c->peer_link);
+    if (h2o_timeout_is_linked(&c->timer)) {
+        h2o_timeout_unlink(&c->timer);
+    }
+    rtr_req_unguard(c->guard);
+    if (c->use != NULL) {
+        c->use->in_flight--;
+        rtr_session_use_put(r, c->use);
+    }
+    rtr_batch_t *batch = c->batch;
+    gw_buf_t answer = c->body; /* a batch message's answer, handed over below */
+    gw_buf_init(&c->body);
+    gw_buf_fini(&c->sending);
+    free(c->rpc_id);
+    int64_t took_us = rtr_now_us() - c->start_us;
+    gw_metric_observe_us(r->m, GW_MH_GATEWAY, (uint64_t)took_us);
+    if (c->audit_tool != NULL) {
+        /* One audit line per tools/call: who called what, where, and how it ended. */
+        gw_log_info("msg=audit request_id=%s session=%s subject=\"\" tool=%s backend=%s "
+                    "status=%u outcome=%s duration_ms=%.3f",
+                    c->request_id, c->audit_session, c->audit_tool, c->audit_backend,
+                    c->status ? c->status : 200, c->outcome ? c->outcome : "answered",
+                    took_us / 1000.0);
+        free(c->audit_tool);
+    }
+    r->nstreams -= c->stream != 0;
+    free(c);
+    r->ncalls--;
+    gw_gauge_set(r->m, GW_MG_IN_FLIGHT, (int64_t)(r->ncalls - r->nstreams));
+    if (batch != NULL) {
+        rtr_batch_answer(batch, answer.data, answer.len);
+    }
+    gw_buf_fini(&answer);
+}
+
+void rtr_call_fail(rtr_call_t *c, int code, const char *msg)
+{
+    c->outcome = code == GW_RPC_TIMEOUT ? "timeout" : "unavailable";
+    gw_log_warn("msg=\"call failed\" peer=%s code=%d reason=\"%s\" request_id=%s", c->peer->name,
+                code, msg, c->request_id);
+    if (c->batch != NULL) {
+        gw_buf_reset(&c->body);
+        if (c->rpc_id_len > 0 &&
+            gw_rpc_error(&c->body, c->rpc_id, c->rpc_id_len, code, msg) != GW_OK) {
+            gw_log_err("msg=\"out of memory answering a batch message\" request_id=%s",
+                       c->request_id);
+            gw_buf_reset(&c->body); /* the batch goes without this answer */
+        }
+        rtr_call_destroy(c);
+        return;
+    }
+    if (c->req == NULL) {
+        rtr_call_destroy(c);
+        return;
+    }
+    if (c->state == RTR_CALL_STREAMING) {
+        gw_buf_t e;
+        gw_buf_init(&e);
+        if (c->rpc_id_len > 0 && gw_rpc_error(&e, c->rpc_id, c->rpc_id_len, code, msg) == GW_OK) {
+            rtr_sse_append(c, e.data, e.len);
+        }
+        gw_buf_fini(&e);
+        c->ended = 1;
+        rtr_sse_flush(c);
+        return;
+    }
+    rtr_t *r = c->rtr;
+    h2o_req_t *req = c->req;
+    char *id = c->rpc_id;
+    size_t id_len = c->rpc_id_len;
+    c->rpc_id = NULL;
+    rtr_call_destroy(c);
+    rtr_respond_error(r, RTR_TO_CLIENT(req), id_len > 0 ? 200 : 503, id, id_len, code, msg);
+    free(id);
+}
+
+static void on_call_timeout(h2o_timeout_entry_t *entry)
+{
+    rtr_call_t *c = H2O_STRUCT_FROM_MEMBER(rtr_call_t, timer, entry);
+    char msg[96];
+    snprintf(msg, sizeof(msg), "gateway timed out waiting for %s", c->peer->name);
+    rtr_call_fail(c, GW_RPC_TIMEOUT, msg);
+}
+
+static void call_on_head(rtr_call_t *c, const gw_envelope_t *e)
+{
+    c->status = e->status ? e->status : 200;
+    c->sse = (e->flags & GW_ENV_F_SSE) != 0;
+    if (c->req == NULL) {
+        return;
+    }
+    if (c->stream && c->sse) {
+        /* open: no deadline from now on, a heartbeat while idle */
+        h2o_timeout_unlink(&c->timer);
+        rtr_stream_heartbeat_rearm(c);
+    }
+    for (size_t i = 0; i < e->nheaders; i++) {
+        h2o_iovec_t name =
+            h2o_strdup(&c->req->pool, e->headers[i].name.ptr, e->headers[i].name.len);
+        h2o_iovec_t value =
+            h2o_strdup(&c->req->pool, e->headers[i].value.ptr, e->headers[i].value.len);
+        h2o_add_header_by_str(&c->req->pool, &c->req->res.headers, name.base, name.len, 1, NULL,
+                              value.base, value.len);
+    }
+    if (c->sse) {
+        rtr_sse_start(c);
+    }
+}
+
+void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e)
+{
+    rtr_t *r = c->rtr;
+    if (c->batch != NULL) {
+        rtr_batch_on_reply(c, e);
+        return;
+    }
+    switch (e->kind) {
+    case GW_ENV_HEAD:
+        call_on_head(c, e);
+        if (c->stream && c->req == NULL) {
+            rtr_stream_gone(c); /* the client left before the stream opened */
+            return;
+        }
+        if ((e->flags & GW_ENV_F_FINAL) && !c->sse) {
+            /* the whole JSON reply in one message: answer straight from it */
+            h2o_req_t *req = c->req;
+            unsigned status = e->status ? e->status : 200;
+            if (status >= 400) { /* a refusal decided behind the router (session limits) */
+                gw_log_info("msg=rejected status=%u by=%s request_id=%s", status, c->peer->name,
+                            c->request_id);
+                gw_metric_add(r->m, rtr_rejection_of(status, 0, ""), 1);
+            }
+            rtr_call_destroy(c);
+            if (req != NULL) {
+                rtr_respond(r, RTR_TO_CLIENT(req), status, e->body.ptr, e->body.len);
+            }
+        }
+        return;
+    case GW_ENV_CHUNK:
+        if (c->sse) {
+            gw_str_t id = GW_STR_NULL;
+            for (size_t i = 0; i < e->nheaders; i++) {
+                if (gw_str_eq(e->headers[i].name, "event-id")) {
+                    id = e->headers[i].value;
+                }
+            }
+            rtr_sse_append_id(c, id, e->body.ptr, e->body.len);
+            if (c->stream) {
+                rtr_stream_heartbeat_rearm(c);
+            }
+            rtr_sse_flush(c);
+        } else if (gw_buf_append(&c->body, e->body.ptr, e->body.len) != GW_OK) {
+            rtr_call_fail(c, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
+        }
+        return;
+    case GW_ENV_END:
+        break;
+    default:
+        return;
+    }
+    if (c->sse) {
+        c->ended = 1;
+        rtr_sse_flush(c);
+        return;
+    }
+    h2o_req_t *req = c->req;
+    if (req == NULL) {
+        rtr_call_destroy(c);
+        return;
+    }
+    unsigned status = c->status ? c->status : (e->status ? e->status : 502);
+    if (status >= 400) {
+        gw_log_info("msg=\"call ended with an error\" status=%u by=%s request_id=%s", status,
+                    c->peer->name, c->request_id);
+    }
+    if (c->status == 0 && e->body.len > 0) {
+        gw_buf_reset(&c->body);
+        if (gw_buf_append(&c->body, e->body.ptr, e->body.len) != GW_OK) {
+            rtr_call_fail(c, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
+            return;
+        }
+    }
+    gw_buf_t body = c->body;
+    gw_buf_init(&c->body);
+    rtr_call_destroy(c);
+    rtr_respond(r, RTR_TO_CLIENT(req), status, body.data, body.len);
+    gw_buf_fini(&body);
+}
+
+/* The timer list for ms: the router's own wait for a peer, which is the hop's deadline plus
+ * RTR_DEADLINE_GRACE_MS so that the peer's clearer answer (a worker's -32011 naming the backend)
+ * arrives first. */
+h2o_timeout_t *rtr_call_timeout_list(rtr_t *r, uint64_t ms)
+{
+    for (rtr_timeout_list_t *t = r->timeouts; t != NULL; t = t->next) {
+        if (t->ms == ms) {
+            return &t->timeout;
+        }
+    }
+    rtr_timeout_list_t *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        /* out of memory: any list times the call out; the first one made is the broker's */
+        rtr_timeout_list_t *last = r->timeouts;
+        while (last->next != NULL) {
+            last = last->next;
+        }
+        return &last->timeout;
+    }
+    t->ms = ms;
+    h2o_timeout_init(r->ctx.loop, &t->timeout, ms);
+    t->next = r->timeouts;
+    r->timeouts = t;
+    return &t->timeout;
+}
+
+rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_envelope_t *e,
+                              uint64_t timeout_ms)
+{
+    h2o_req_t *req = to.req;
+    rtr_session_use_t *use = rtr_session_use_counts(e) ? rtr_session_use_get(r, e->session) : NULL;
+    unsigned limit = r->cfg->max_concurrent_requests_per_session;
+    if (use != NULL && limit > 0 && use->in_flight >= limit) {
+        char msg[160];
+        h2o_iovec_t rid = rtr_request_id_of(req);
+        gw_log_warn("msg=\"request refused: limits.max_concurrent_requests_per_session reached\" "
+                    "session=%s limit=%u request_id=%.*s",
+                    use->uuid, limit, (int)rid.len, rid.base);
+        snprintf(msg, sizeof(msg),
+                 "Too Many Requests: this session already has %u requests in flight "
+                 "(limits.max_concurrent_requests_per_session)",
+                 use->in_flight);
+        rtr_respond_error(r, to, 429, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR, msg);
+        return NULL;
+    }
+    rtr_call_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        rtr_session_use_put(r, use);
+        rtr_respond_error(r, to, 503, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR,
+                          "gateway out of memory");
+        return NULL;
+    }
+    if (use != NULL) {
+        use->in_flight++;
+        c->use = use;
+    }
+    c->rtr = r;
+    c->corr = ++r->next_corr;
+    c->start_us = rtr_now_us();
+    c->peer = peer;
+    if (to.batch != NULL) {
+        c->batch = to.batch; /* the batch answers the client, not this call */
+    } else {
+        rtr_req_guard(req, &c->req, &c->guard);
+    }
+    gw_buf_init(&c->body);
+    gw_buf_init(&c->sending);
+    snprintf(c->request_id, sizeof(c->request_id), "%.*s", (int)e->request_id.len,
+             e->request_id.ptr);
+    if (e->rpc_id.len > 0 && (c->rpc_id = malloc(e->rpc_id.len)) != NULL) {
+        memcpy(c->rpc_id, e->rpc_id.ptr, e->rpc_id.len);
+        c->rpc_id_len = e->rpc_id.len;
+    }
+    c->hash_next = NULL;
+    *call_slot(r, c->corr) = c;
+    h2o_linklist_insert(&peer->calls, &c->peer_link);
+    r->ncalls++;
+    gw_gauge_set(r->m, GW_MG_IN_FLIGHT, (int64_t)(r->ncalls - r->nstreams));
+    c->timer.cb = on_call_timeout;
+    h2o_timeout_link(r->ctx.loop, rtr_call_timeout_list(r, timeout_ms + RTR_DEADLINE_GRACE_MS),
+                     &c->timer);
+
+    e->corr = c->corr;
+    e->deadline_ms = gw_clock_ms() + (int64_t)timeout_ms;
+    gw_err_t err = rtr_peer_send(peer, e);
+    if (err != GW_OK) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s unavailable: %s", peer->name, gw_strerror(err));
+        rtr_call_fail(c, GW_RPC_BACKEND_UNAVAILABLE, msg);
+        return NULL;
+    }
+    return c;
+}

@@ -1,0 +1,268 @@
+/* main.c: mcpgw-router's main: options, config, keys, the h2o context, listeners, signals, the
+ * maintenance timer and the event loop. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "common/log.h"
+#include "common/clock.h"
+#include "router/router.h"
+
+/* The write end of the signal self-pipe: the one thing a signal handler may touch. */
+static int signal_write_fd = -1;
+
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+/* A router takes connections once it has a routing table: before, it could only answer
+ * "unknown tool" (a router restarted under load shares the listening sockets with live ones,
+ * which take the connections meanwhile). */
+void rtr_listeners_start(rtr_t *r)
+{
+    for (size_t i = 0; i < r->nlisteners && !r->stopping; i++) {
+        r->listeners[i]->data = r;
+        h2o_socket_read_start(r->listeners[i], on_accept);
+    }
+    gw_log_debug("msg=\"accepting connections\" listeners=%zu", r->nlisteners);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err != NULL) {
+        return;
+    }
+    rtr_t *r = listener->data;
+    for (int i = 0; i < 16; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL) {
+            return;
+        }
+        h2o_accept(&r->accept_ctx, sock);
+    }
+}
+
+static void on_signal(int sig)
+{
+    char c = (char)sig;
+    ssize_t n = write(signal_write_fd, &c, 1);
+    (void)n;
+}
+
+static void on_signal_readable(h2o_socket_t *sock, const char *err)
+{
+    rtr_t *r = sock->data;
+    char buf[16];
+    ssize_t n = read(h2o_socket_get_fd(sock), buf, sizeof(buf));
+    if (n <= 0 || r->stopping) {
+        return;
+    }
+    r->stopping = 1;
+    r->stop_deadline = gw_clock_ms() + 5000;
+    gw_log_info("msg=stopping in_flight=%zu streams=%zu", r->ncalls - r->nstreams, r->nstreams);
+    /* GET streams never end by themselves: end them now (clients reconnect elsewhere) */
+    rtr_streams_end(r);
+    for (size_t i = 0; i < r->nlisteners; i++) {
+        h2o_socket_read_stop(r->listeners[i]);
+    }
+}
+
+/* Every 500 ms: the subscription until a routing table came, the inbox guard's probes, expired
+ * revocations, activity reports and queued outboxes. */
+static void on_retry_timer(h2o_timeout_entry_t *entry)
+{
+    rtr_t *r = H2O_STRUCT_FROM_MEMBER(rtr_t, retry_entry, entry);
+    if (r->routes == NULL) {
+        rtr_control_subscribe(r);
+    }
+    int64_t now = gw_clock_ms();
+    gw_ipc_guard_tick(&r->inbox_guard, now); /* this timer's 500 ms are fine for its probes */
+    if (now >= r->next_purge_ms) {
+        r->next_purge_ms = now + 60000;
+        gw_revoked_purge(&r->revoked, gw_wallclock_s()); /* their tokens no longer open anyway */
+    }
+    if (now >= r->next_activity_ms) {
+        rtr_session_use_report(r);
+        r->next_activity_ms =
+            now + (int64_t)(r->routes != NULL ? r->routes->activity_ms : RTR_ACTIVITY_MS_DEFAULT);
+    }
+    /* Safety net: an outbox that queued while its peer was away is flushed at least this often,
+     * even if nng's send fd never signals (seen once in CI right after a worker restart). */
+    for (rtr_peer_t *p = r->peers; p != NULL; p = p->next) {
+        if (p->out.count > 0) {
+            gw_log_debug("msg=\"flushing a queued outbox\" peer=%s queued=%zu", p->name,
+                         p->out.count);
+            gw_outbox_flush(&p->out);
+        }
+    }
+    h2o_timeout_link(r->ctx.loop, &r->retry_timeout, &r->retry_entry);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mcpgw-router -c CONFIG --index N --listen-fd FD[,FD...]\n"
+               "The HTTP front of mcpgw; started and supervised by mcpgw-broker.\n");
+}
+
+static int parse_fds(const char *s, int *fds, size_t max, size_t *n)
+{
+    *n = 0;
+    while (*s != '\0') {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || v > 65535 || *n >= max) {
+            return -1;
+        }
+        fds[(*n)++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end != ',' && *end != '\0') {
+            return -1;
+        }
+    }
+    return *n > 0 ? 0 : -1;
+}
+
+/* The h2o configuration and context: limits from the config, the MCP endpoint's handler. */
+static void setup_h2o(rtr_t *r)
+{
+    h2o_config_init(&r->h2o_config);
+    r->h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("mcpgw"));
+    /* h2o buffers a body before our handler sees it and cuts the connection (a plain 413 that
+     * clients often see as a reset) past this cap; below it a client gets our JSON-RPC 413. A
+     * clear answer for anything up to 64 MiB is worth reading that much before refusing it. */
+    uint64_t cap = 64u << 20;
+    if (cap < r->cfg->max_request_body + 65536) {
+        cap = r->cfg->max_request_body + 65536;
+    }
+    r->h2o_config.max_request_entity_size = cap;
+    r->h2o_config.http1.req_timeout = r->cfg->client_timeout_ms;
+    r->h2o_config.http2.idle_timeout = r->cfg->client_timeout_ms;
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&r->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    rtr_endpoint_register(r, h2o_config_register_path(host, "/", 0));
+    h2o_context_init(&r->ctx, h2o_evloop_create(), &r->h2o_config);
+    r->accept_ctx.ctx = &r->ctx;
+    r->accept_ctx.hosts = r->h2o_config.hosts;
+}
+
+/* SIGTERM and SIGINT stop the router gracefully, through a self-pipe read in the loop. */
+static gw_err_t setup_signals(rtr_t *r)
+{
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        return GW_EIO;
+    }
+    signal_write_fd = fds[1];
+    r->signal_sock = h2o_evloop_socket_create(r->ctx.loop, fds[0], H2O_SOCKET_FLAG_DONT_READ);
+    r->signal_sock->data = r;
+    h2o_socket_read_start(r->signal_sock, on_signal_readable);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    return GW_OK;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"index", required_argument, NULL, 'i'},
+                                         {"listen-fd", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    static rtr_t rtr; /* alive until exit: what it holds is never reported as leaked */
+    rtr_t *r = &rtr;
+    const char *config_path = NULL;
+    const char *fds_arg = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:i:l:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'i':
+            r->index = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'l':
+            fds_arg = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    int fds[RTR_MAX_LISTENERS];
+    size_t nfds = 0;
+    if (config_path == NULL || fds_arg == NULL ||
+        parse_fds(fds_arg, fds, RTR_MAX_LISTENERS, &nfds)) {
+        usage(stderr);
+        return 2;
+    }
+    char proc[32];
+    snprintf(proc, sizeof(proc), "router.%u", r->index);
+    gw_log_setup(proc, GW_LOG_INFO);
+    char err[512];
+    if (gw_config_load(config_path, &r->cfg, err, sizeof(err)) != GW_OK) {
+        gw_log_err("msg=\"bad config\" error=\"%s\"", err);
+        return 1;
+    }
+    gw_log_setup(proc, r->cfg->log_level);
+    gw_log_set_json(r->cfg->log_json);
+    char mpath[GW_IPC_URL_MAX + 16];
+    snprintf(mpath, sizeof(mpath), "%s/metrics", r->cfg->runtime_dir);
+    if (gw_metrics_attach(mpath, r->index, proc, &r->m) != GW_OK) {
+        gw_log_warn("msg=\"running without metrics\" path=%s", mpath);
+    }
+    if (gw_keyring_load(r->cfg->key_file, 0, &r->keys, err, sizeof(err)) != GW_OK) {
+        gw_log_err("msg=\"cannot load session keys\" error=\"%s\"", err);
+        return 1;
+    }
+    unsigned char rnd[4];
+    RAND_bytes(rnd, sizeof(rnd));
+    snprintf(r->request_id_prefix, sizeof(r->request_id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1],
+             rnd[2], rnd[3]);
+    signal(SIGPIPE, SIG_IGN);
+
+    setup_h2o(r);
+    if (rtr_inbox_open(r) != GW_OK) {
+        return 1;
+    }
+    rtr_call_timeout_list(r, RTR_BROKER_TIMEOUT_MS + RTR_DEADLINE_GRACE_MS);
+    if (rtr_peer_create(r, "broker", &r->broker) != GW_OK) {
+        return 1;
+    }
+    for (size_t i = 0; i < nfds; i++) {
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        /* accepting starts with the first routing table (rtr_listeners_start) */
+        r->listeners[i] = h2o_evloop_socket_create(r->ctx.loop, fds[i], H2O_SOCKET_FLAG_DONT_READ);
+        r->nlisteners++;
+    }
+    if (setup_signals(r) != GW_OK) {
+        return 1;
+    }
+    rtr_slow_clients_start(r);
+    h2o_timeout_init(r->ctx.loop, &r->retry_timeout, 500);
+    h2o_timeout_init(r->ctx.loop, &r->heartbeat, r->cfg->sse_heartbeat_ms);
+    r->retry_entry.cb = on_retry_timer;
+    h2o_timeout_link(r->ctx.loop, &r->retry_timeout, &r->retry_entry);
+    rtr_control_subscribe(r);
+    rtr_peers_flush(r);
+    gw_log_info("msg=started listeners=%zu", r->nlisteners);
+
+    while (!r->stopping || (r->ncalls > 0 && gw_clock_ms() < r->stop_deadline)) {
+        h2o_evloop_run(r->ctx.loop, r->stopping ? 100 : INT32_MAX);
+        rtr_peers_flush(r);
+    }
+    gw_log_info("msg=stopped in_flight=%zu", r->ncalls);
+    return 0;
+}

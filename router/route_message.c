@@ -1,0 +1,400 @@
+/* route_message.c: classifies one JSON-RPC message and picks who answers: the router itself
+ * (ping, notifications), the broker (gateway-level methods) or the owning worker. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/json.h"
+#include "router/router.h"
+
+typedef enum dest {
+    DEST_BROKER,    /* gateway-level: the broker answers */
+    DEST_PING,      /* answered here */
+    DEST_TOOL,      /* to the owner of params.name among tools, prefix removed */
+    DEST_PROMPT,    /* to the owner of params.name among prompts, prefix removed */
+    DEST_RESOURCE,  /* to the owner of params.uri */
+    DEST_COMPLETE,  /* to the owner of params.ref (a prompt name or a resource URI) */
+    DEST_TASK,      /* to the backend named in params.taskId ("mcpgw:<server>:<its id>") */
+    DEST_TASK_LIST, /* to the backend named in params.cursor, else the first offering tasks */
+} dest_t;
+
+static const struct method_route {
+    const char *method;
+    dest_t dest;
+} method_routes[] = {
+    {"ping", DEST_PING},
+    {"tools/call", DEST_TOOL},
+    {"prompts/get", DEST_PROMPT},
+    {"resources/read", DEST_RESOURCE},
+    {"resources/subscribe", DEST_RESOURCE},
+    {"resources/unsubscribe", DEST_RESOURCE},
+    {"completion/complete", DEST_COMPLETE},
+    {"tasks/get", DEST_TASK},
+    {"tasks/result", DEST_TASK},
+    {"tasks/cancel", DEST_TASK},
+    {"tasks/list", DEST_TASK_LIST},
+    {"tools/list", DEST_BROKER},
+    {"prompts/list", DEST_BROKER},
+    {"resources/list", DEST_BROKER},
+    {"resources/templates/list", DEST_BROKER},
+};
+
+static const struct method_route *find_method_route(const char *m)
+{
+    for (size_t i = 0; i < sizeof(method_routes) / sizeof(method_routes[0]); i++) {
+        if (strcmp(method_routes[i].method, m) == 0) {
+            return &method_routes[i];
+        }
+    }
+    return NULL;
+}
+
+static rtr_call_t *send_to_server(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, size_t server)
+{
+    const rtr_route_server_t *s = &r->routes->servers[server];
+    return rtr_call_dispatch(r, to, s->peer, e, s->timeout_ms);
+}
+
+/* Routes a message naming a tool or prompt (span/name) to its owner, with the owner's prefix
+ * removed from exactly that string and nothing else. */
+static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
+                          const gw_rpc_t *rpc, int kind, gw_span_t span, const char *name,
+                          int too_long)
+{
+    const char *id = body + rpc->id.off;
+    const rtr_route_key_t *k =
+        too_long || span.len == 0 ? NULL : rtr_routes_find(r->routes, kind, name);
+    if (k == NULL) {
+        char msg[GW_RPC_NAME_MAX + 32];
+        snprintf(msg, sizeof(msg), "Unknown %s: %s", kind == RTR_KEY_TOOLS ? "tool" : "prompt",
+                 name);
+        rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS, msg);
+        return;
+    }
+    size_t plen = r->routes->servers[k->server].prefix_len;
+    gw_buf_t rewritten;
+    gw_buf_init(&rewritten);
+    if (gw_rpc_splice_string(&rewritten, body, len, span, name + plen, strlen(name) - plen) !=
+        GW_OK) {
+        gw_buf_fini(&rewritten);
+        rtr_respond_error(r, to, 503, id, rpc->id.len, GW_RPC_INTERNAL_ERROR,
+                          "gateway out of memory");
+        return;
+    }
+    e->body = (gw_str_t){rewritten.data, rewritten.len};
+    const rtr_route_server_t *s = &r->routes->servers[k->server];
+    int is_call = kind == RTR_KEY_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
+    rtr_call_t *c = rtr_call_dispatch(
+        r, to, s->peer, e, is_call ? rtr_routes_tool_timeout(s, name + plen) : s->timeout_ms);
+    gw_buf_fini(&rewritten);
+    if (c != NULL && is_call) {
+        if ((c->audit_tool = strdup(name)) == NULL) { /* the call goes on, without its audit */
+            gw_log_err("msg=\"out of memory keeping a call's audit\" request_id=%s", c->request_id);
+        }
+        snprintf(c->audit_backend, sizeof(c->audit_backend), "%s",
+                 r->routes->servers[k->server].name);
+        snprintf(c->audit_session, sizeof(c->audit_session), "%.*s", (int)e->session.len,
+                 e->session.ptr);
+    }
+}
+
+/* The text of a JSON string token; NULL when it does not fit out. */
+static const char *string_token_text(const char *body, gw_span_t span, char *out, size_t outlen)
+{
+    if (span.len < 2 || span.len - 2 >= outlen) {
+        return NULL;
+    }
+    const char *s = body + span.off + 1;
+    size_t n = span.len - 2;
+    if (memchr(s, '\\', n) == NULL) {
+        memcpy(out, s, n);
+        out[n] = '\0';
+        return memchr(out, '\0', n) == NULL ? out : NULL;
+    }
+    char err[32];
+    yajl_val v = gw_json_parse(body + span.off, span.len, err, sizeof(err)); /* rare: escapes */
+    const char *t = YAJL_GET_STRING(v);
+    const char *text = NULL;
+    if (t != NULL && strlen(t) < outlen) {
+        text = strcpy(out, t);
+    }
+    yajl_tree_free(v);
+    return text;
+}
+
+/* Routes a message naming a resource URI (never rewritten: URIs stay the backend's). */
+static void route_by_uri(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body,
+                         const gw_rpc_t *rpc, gw_span_t span)
+{
+    const char *id = body + rpc->id.off;
+    char uri[2048];
+    const char *u = string_token_text(body, span, uri, sizeof(uri));
+    long owner = u != NULL ? rtr_routes_resource_owner(r->routes, u) : -1;
+    if (owner < 0) {
+        rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_RESOURCE_NOT_FOUND,
+                          "Resource not found");
+        return;
+    }
+    send_to_server(r, to, e, (size_t)owner);
+}
+
+/* A gateway task id or tasks/list cursor names its backend: "mcpgw:<server>:<the backend's>".
+ * Returns the server's index (and where the backend's part starts in text), or -1. */
+static long task_owner(const rtr_routes_t *routes, const char *text, const char **rest)
+{
+    static const char tag[] = "mcpgw:";
+    if (text == NULL || strncmp(text, tag, sizeof(tag) - 1) != 0) {
+        return -1;
+    }
+    const char *name = text + sizeof(tag) - 1;
+    const char *colon = strchr(name, ':');
+    long i = colon != NULL ? rtr_routes_server_named(routes, name, (size_t)(colon - name), 1) : -1;
+    if (i >= 0) {
+        *rest = colon + 1;
+    }
+    return i;
+}
+
+/* tasks/get, tasks/result, tasks/cancel: to the backend the task id names, with its own id. */
+static void route_task(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
+                       const gw_rpc_t *rpc)
+{
+    const char *id = body + rpc->id.off;
+    char text[1024];
+    const char *rest = NULL;
+    const char *t = string_token_text(body, rpc->task_id, text, sizeof(text));
+    long owner = task_owner(r->routes, t, &rest);
+    if (owner < 0) {
+        rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
+                          t == NULL ? "Invalid params: taskId is required" : "Unknown task");
+        return;
+    }
+    gw_buf_t b;
+    gw_buf_init(&b);
+    if (gw_rpc_splice_string(&b, body, len, rpc->task_id, rest, strlen(rest)) != GW_OK) {
+        gw_buf_fini(&b);
+        rtr_respond_error(r, to, 503, id, rpc->id.len, GW_RPC_INTERNAL_ERROR,
+                          "gateway out of memory");
+        return;
+    }
+    e->body = (gw_str_t){b.data, b.len};
+    send_to_server(r, to, e, (size_t)owner);
+    gw_buf_fini(&b);
+}
+
+/* tasks/list walks the backends that offer tasks one after the other: the worker turns each
+ * backend's nextCursor into a gateway cursor, and its last page's into the next backend's
+ * start ("mcpgw:<next>:"), which it learns from the next-task-server header. */
+static void route_task_list(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
+                            const gw_rpc_t *rpc)
+{
+    const char *id = body + rpc->id.off;
+    char text[1024];
+    const char *rest = "";
+    long owner = -1;
+    if (rpc->cursor.len > 0) {
+        owner =
+            task_owner(r->routes, string_token_text(body, rpc->cursor, text, sizeof(text)), &rest);
+        if (owner < 0) {
+            rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
+                              "Invalid params: unknown cursor");
+            return;
+        }
+    } else {
+        for (size_t i = 0; r->routes != NULL && i < r->routes->nservers && owner < 0; i++) {
+            owner = r->routes->servers[i].tasks ? (long)i : -1;
+        }
+        if (owner < 0) {
+            rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_METHOD_NOT_FOUND,
+                              "Method not found: no backend offers tasks");
+            return;
+        }
+    }
+    for (size_t i = (size_t)owner + 1; i < r->routes->nservers; i++) {
+        if (r->routes->servers[i].tasks && e->nheaders < GW_ENV_MAX_HEADERS) {
+            const char *n = r->routes->servers[i].name;
+            e->headers[e->nheaders++] =
+                (gw_env_header_t){GW_STR("next-task-server"), {n, strlen(n)}};
+            break;
+        }
+    }
+    gw_buf_t b;
+    gw_buf_init(&b);
+    gw_err_t err = GW_OK;
+    if (rpc->cursor.len > 0) {
+        /* the backend's own cursor, or none at all for the first page of the next backend */
+        err = rest[0] != '\0' ? gw_rpc_splice_string(&b, body, len, rpc->cursor, rest, strlen(rest))
+                              : gw_rpc_splice_raw(&b, body, len, rpc->params, "{}", 2);
+        e->body = (gw_str_t){b.data, b.len};
+    }
+    if (err != GW_OK) {
+        gw_buf_fini(&b);
+        rtr_respond_error(r, to, 503, id, rpc->id.len, GW_RPC_INTERNAL_ERROR,
+                          "gateway out of memory");
+        return;
+    }
+    send_to_server(r, to, e, (size_t)owner);
+    gw_buf_fini(&b);
+}
+
+/* Sends e to every backend's worker, no reply expected; with logging_only, only to those that
+ * offer logging. Returns how many it was sent to. */
+static size_t broadcast(rtr_t *r, gw_envelope_t *e, int logging_only)
+{
+    size_t n = 0;
+    e->flags |= GW_ENV_F_NOREPLY;
+    e->corr = 0;
+    for (size_t i = 0; r->routes != NULL && i < r->routes->nservers; i++) {
+        if (logging_only && !r->routes->servers[i].logging) {
+            continue;
+        }
+        if (rtr_peer_send(r->routes->servers[i].peer, e) == GW_OK) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A client's answer to a server-initiated request: its id ("mcpgw:<server>:<n>", given by the
+ * worker that relayed the request) names the worker to take it there. */
+static void route_client_response(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body,
+                                  const gw_rpc_t *rpc)
+{
+    static const char tag[] = "\"mcpgw:";
+    const char *id = body + rpc->id.off;
+    size_t n = rpc->id.len;
+    if (n > sizeof(tag) && memcmp(id, tag, sizeof(tag) - 1) == 0) {
+        const char *name = id + sizeof(tag) - 1;
+        const char *colon = memchr(name, ':', n - (sizeof(tag) - 1));
+        long i = colon != NULL ? rtr_routes_server_named(r->routes, name, (size_t)(colon - name), 0)
+                               : -1;
+        if (i >= 0) {
+            const rtr_route_server_t *s = &r->routes->servers[i];
+            e->method = GW_STR_NULL;
+            rtr_call_dispatch(r, to, s->peer, e, s->timeout_ms);
+            return;
+        }
+    }
+    rtr_respond_error(r, to, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                      "Bad Request: no server request with this id is pending");
+}
+
+static gw_counter_t counter_of_method(const gw_rpc_t *rpc)
+{
+    const char *m = rpc->method_str;
+    if (rpc->kind == GW_MSG_NOTIFICATION) {
+        return GW_MC_REQ_NOTIFICATION;
+    }
+    if (rpc->kind == GW_MSG_RESPONSE) {
+        return GW_MC_REQ_RESPONSE;
+    }
+    if (strcmp(m, "tools/call") == 0) {
+        return GW_MC_REQ_TOOLS_CALL;
+    }
+    if (strcmp(m, "tools/list") == 0) {
+        return GW_MC_REQ_TOOLS_LIST;
+    }
+    if (strcmp(m, "initialize") == 0) {
+        return GW_MC_REQ_INITIALIZE;
+    }
+    if (strncmp(m, "prompts/", 8) == 0) {
+        return GW_MC_REQ_PROMPTS;
+    }
+    if (strncmp(m, "resources/", 10) == 0) {
+        return GW_MC_REQ_RESOURCES;
+    }
+    return GW_MC_REQ_OTHER;
+}
+
+void rtr_route_count_of_method(rtr_t *r, const gw_rpc_t *rpc)
+{
+    gw_metric_add(r->m, counter_of_method(rpc), 1);
+}
+
+/* Answers id with an empty result ({}). */
+static void respond_empty_result(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    if (gw_rpc_result(&b, id, id_len, "{}", 2) != GW_OK) {
+        gw_buf_fini(&b);
+        rtr_respond_error(r, to, 503, id, id_len, GW_RPC_INTERNAL_ERROR, "gateway out of memory");
+        return;
+    }
+    rtr_respond(r, to, 200, b.data, b.len);
+    gw_buf_fini(&b);
+}
+
+/* Every path answers through rtr_respond/rtr_respond_error or rtr_call_dispatch, exactly once
+ * (batches count on it). */
+void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *body, size_t len,
+                       const gw_rpc_t *rp)
+{
+    gw_envelope_t e = *ep;
+    gw_rpc_t rpc = *rp;
+    const char *id = body + rpc.id.off;
+    size_t id_len = rpc.id.len;
+    if (rpc.kind == GW_MSG_NOTIFICATION) {
+        /* cancelled, roots/list_changed, ...: every backend this session uses gets it (a
+         * cancelled requestId is the client's own id, which backends saw unchanged) */
+        if (strcmp(rpc.method_str, "notifications/initialized") != 0) {
+            broadcast(r, &e, 0);
+        }
+        rtr_respond(r, to, 202, NULL, 0);
+        return;
+    }
+    if (rpc.kind == GW_MSG_RESPONSE) {
+        route_client_response(r, to, &e, body, &rpc);
+        return;
+    }
+    if (strcmp(rpc.method_str, "logging/setLevel") == 0) {
+        if (!broadcast(r, &e, 1)) {
+            rtr_respond_error(r, to, 200, id, id_len, GW_RPC_METHOD_NOT_FOUND,
+                              "Method not found: no backend offers logging");
+            return;
+        }
+        respond_empty_result(r, to, id, id_len);
+        return;
+    }
+    const struct method_route *mr = rpc.method_too_long ? NULL : find_method_route(rpc.method_str);
+    if (mr == NULL) {
+        rtr_respond_error(r, to, 200, id, id_len, GW_RPC_METHOD_NOT_FOUND, "Method not found");
+        return;
+    }
+    switch (mr->dest) {
+    case DEST_PING:
+        respond_empty_result(r, to, id, id_len);
+        return;
+    case DEST_BROKER:
+        rtr_call_dispatch(r, to, r->broker, &e, RTR_BROKER_TIMEOUT_MS);
+        return;
+    case DEST_TOOL:
+        route_by_name(r, to, &e, body, len, &rpc, RTR_KEY_TOOLS, rpc.name, rpc.name_str,
+                      rpc.name_too_long);
+        return;
+    case DEST_PROMPT:
+        route_by_name(r, to, &e, body, len, &rpc, RTR_KEY_PROMPTS, rpc.name, rpc.name_str,
+                      rpc.name_too_long);
+        return;
+    case DEST_RESOURCE:
+        route_by_uri(r, to, &e, body, &rpc, rpc.uri);
+        return;
+    case DEST_TASK:
+        route_task(r, to, &e, body, len, &rpc);
+        return;
+    case DEST_TASK_LIST:
+        route_task_list(r, to, &e, body, len, &rpc);
+        return;
+    case DEST_COMPLETE:
+        if (rpc.ref_name.len > 0) {
+            route_by_name(r, to, &e, body, len, &rpc, RTR_KEY_PROMPTS, rpc.ref_name,
+                          rpc.ref_name_str, rpc.ref_name_too_long);
+        } else {
+            route_by_uri(r, to, &e, body, &rpc, rpc.ref_uri);
+        }
+        return;
+    }
+}

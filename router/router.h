@@ -1,0 +1,339 @@
+/* router.h: the router's context (rtr_t) and the types its files share: peers, calls in flight,
+ * batches, sessions in use, and where an answer goes (rtr_sink_t). */
+#ifndef MCPGW_ROUTER_ROUTER_H
+#define MCPGW_ROUTER_ROUTER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <h2o.h>
+#include <nng/nng.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/envelope.h"
+#include "common/err.h"
+#include "common/ipc.h"
+#include "common/jsonrpc.h"
+#include "common/mcp.h"
+#include "common/metrics.h"
+#include "common/revoked.h"
+#include "common/token.h"
+#include "router/routes.h"
+
+#define RTR_BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
+#define RTR_DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
+#define RTR_CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
+#define RTR_USE_BUCKETS 4096        /* sessions in use: hash buckets (a power of two) */
+#define RTR_MAX_LISTENERS 16
+#define RTR_REQUEST_ID_MAX 64
+
+typedef struct rtr rtr_t;
+typedef struct rtr_peer rtr_peer_t;
+typedef struct rtr_call rtr_call_t;
+typedef struct rtr_batch rtr_batch_t;
+typedef struct rtr_session_use rtr_session_use_t;
+typedef struct rtr_timeout_list rtr_timeout_list_t;
+
+/* A process the router sends to: the broker or one worker. */
+struct rtr_peer {
+    rtr_t *rtr;
+    char name[GW_SERVER_NAME_MAX + 16]; /* "broker" or "worker-<server>" */
+    gw_outbox_t out;                    /* to the peer's inbox */
+    h2o_socket_t *send_sock;            /* the outbox's send fd, watched while it queues */
+    int event_fd;
+    h2o_socket_t *event_sock;
+    atomic_uint pipes_added; /* written by nng threads, read by the loop */
+    atomic_uint pipes_removed;
+    unsigned seen_added;
+    unsigned seen_removed;
+    h2o_linklist_t calls; /* rtr_call_t.peer_link, in flight to this peer */
+    rtr_peer_t *next;
+};
+
+/* Links an h2o request (freed by h2o whenever it likes) to what answers it (a call or a batch):
+ * when the request goes, the owner's req and guard become NULL; when the owner goes first, it
+ * clears the guard's pointers. */
+typedef struct rtr_req_guard {
+    h2o_req_t **req;
+    struct rtr_req_guard **guard;
+} rtr_req_guard_t;
+
+/* A batch of a 2025-03-26 session: every message is handled as if it came alone; the answers
+ * are collected and sent as one JSON array once the last one is in (202 when none is). */
+struct rtr_batch {
+    rtr_t *rtr;
+    h2o_req_t *req; /* NULL once the client has gone */
+    rtr_req_guard_t *guard;
+    size_t pending; /* messages not answered yet */
+    size_t nanswers;
+    int building; /* still going through the messages */
+    gw_buf_t out; /* "[" and the answers so far, comma-separated */
+};
+
+/* Where the answer to one JSON-RPC message goes: to the client (batch NULL), or collected into
+ * the batch the message is part of (req is then the batch's request). */
+typedef struct rtr_sink {
+    h2o_req_t *req;
+    rtr_batch_t *batch;
+} rtr_sink_t;
+
+/* The sink answering req itself. */
+#define RTR_TO_CLIENT(req) ((rtr_sink_t){(req), NULL})
+
+typedef enum rtr_call_state {
+    RTR_CALL_WAITING,   /* sent; nothing received yet */
+    RTR_CALL_STREAMING, /* an SSE response has started */
+} rtr_call_state_t;
+
+/* A request sent to a peer and waiting for (the rest of) its replies. */
+struct rtr_call {
+    rtr_t *rtr;
+    uint64_t corr;
+    rtr_peer_t *peer;
+    h2o_linklist_t peer_link;
+    rtr_call_t *hash_next;
+    h2o_req_t *req; /* NULL once the client has gone */
+    rtr_req_guard_t *guard;
+    h2o_generator_t gen;
+    h2o_timeout_entry_t timer;
+    rtr_call_state_t state;
+    int64_t start_us;
+    unsigned status; /* from HEAD */
+    int sse;
+    int ended;        /* END received */
+    int send_pending; /* h2o_send issued, proceed not yet called */
+    char *rpc_id;     /* raw JSON id, for error answers */
+    size_t rpc_id_len;
+    char *audit_tool; /* tools/call: the tool, for the audit line when the call ends */
+    char audit_backend[GW_SERVER_NAME_MAX + 1]; /* a copy: the routing table may change */
+    char audit_session[GW_UUID_TEXT_LEN + 1];
+    char request_id[RTR_REQUEST_ID_MAX + 1]; /* for every log line about this call */
+    rtr_batch_t *batch; /* the batch this call answers a message of (req is NULL then) */
+    int stream;         /* a client's GET stream (held open by the broker) */
+    char stream_session[GW_UUID_TEXT_LEN + 1];
+    const char *outcome;    /* NULL: answered by the peer; else why the gateway answered */
+    rtr_session_use_t *use; /* the session's count this call holds a place in, or NULL */
+    gw_buf_t body;          /* JSON: the body; SSE: events not yet handed to h2o */
+    gw_buf_t sending;       /* SSE: the bytes h2o is writing now */
+};
+
+/* A session this router has seen lately: its requests in flight, held against
+ * limits.max_concurrent_requests_per_session, and whether a request came since the last activity
+ * report to the broker (which ends sessions idle for sessions.idle_timeout; it does not see
+ * calls). Kept while either holds. */
+struct rtr_session_use {
+    char uuid[GW_UUID_TEXT_LEN + 1];
+    int64_t expires; /* the token's expiry (unix seconds): a restarted broker learns it again */
+    unsigned in_flight;
+    int seen;
+    rtr_session_use_t *hash_next;
+};
+
+/* The router: one per process, made in main and passed to everything that needs it. */
+struct rtr {
+    gw_config_t *cfg;
+    gw_keyring_t *keys;
+    unsigned index;
+    h2o_globalconf_t h2o_config;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listeners[RTR_MAX_LISTENERS];
+    size_t nlisteners;
+    char inbox_name[32]; /* "router-<index>": where every reply to this router arrives */
+    nng_socket inbox;
+    gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
+    h2o_socket_t *inbox_sock;
+    rtr_peer_t *broker;
+    rtr_peer_t *peers; /* every peer, broker first */
+    rtr_routes_t *routes;
+    uint64_t routes_corr; /* correlation id of the live routes subscription */
+    rtr_timeout_list_t *timeouts;
+    h2o_timeout_t retry_timeout;
+    h2o_timeout_entry_t retry_entry;
+    h2o_timeout_t arrival_timeout; /* the sweep for HTTP/2 requests that arrive too slowly */
+    h2o_timeout_entry_t arrival_entry;
+    rtr_call_t *calls[RTR_CALL_BUCKETS];
+    uint64_t next_corr;
+    size_t ncalls;
+    size_t nstreams;         /* of ncalls, GET streams: not requests in flight */
+    h2o_timeout_t heartbeat; /* http.sse_heartbeat, for idle GET streams */
+    gw_revoked_t revoked;    /* sessions ended before their tokens expire */
+    int64_t next_purge_ms;   /* when expired revocations are dropped next */
+    rtr_session_use_t *uses[RTR_USE_BUCKETS];
+    int64_t next_activity_ms; /* when the next activity report is due */
+    char request_id_prefix[9];
+    uint64_t next_request_id;
+    gw_metrics_slot_t *m; /* this router's metrics slot, or NULL */
+    h2o_socket_t *signal_sock;
+    int stopping;
+    int64_t stop_deadline;
+};
+
+/* ---- small helpers ---- */
+
+static inline void rtr_add_header(h2o_req_t *req, const char *name, const char *value, size_t len)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, len);
+}
+
+static inline int64_t rtr_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- request.c ---- */
+
+/* The value of req's header name (lower case), or an empty iovec. */
+h2o_iovec_t rtr_header(h2o_req_t *req, const char *name);
+/* The value of req's header token, or an empty iovec. */
+h2o_iovec_t rtr_header_token(h2o_req_t *req, const h2o_token_t *token);
+/* The request id req is answered with (its x-request-id response header), for log lines. */
+h2o_iovec_t rtr_request_id_of(h2o_req_t *req);
+/* The client's x-request-id when it is sane, else a new one of this router. */
+void rtr_request_id_make(rtr_t *r, h2o_req_t *req, char out[RTR_REQUEST_ID_MAX + 1]);
+/* Ties req to owner's req and guard fields (see rtr_req_guard_t); the guard is req's. */
+void rtr_req_guard(h2o_req_t *req, h2o_req_t **owner_req, rtr_req_guard_t **owner_guard);
+/* The owner goes first: the request no longer points at it; g may be NULL. */
+void rtr_req_unguard(rtr_req_guard_t *g);
+
+/* ---- respond.c ---- */
+
+/* Counts a response of status and bytes in the metrics. */
+void rtr_count_response(rtr_t *r, unsigned status, size_t bytes);
+/* Which rejection an error answer is, for the metrics. */
+gw_counter_t rtr_rejection_of(unsigned status, int code, const char *msg);
+/* Answers to (the client, or into its batch) with status and a JSON body (none when len is 0). */
+void rtr_respond(rtr_t *r, rtr_sink_t to, unsigned status, const char *body, size_t len);
+/* Answers to with a JSON-RPC error and the given HTTP status (and logs it at info). */
+void rtr_respond_error(rtr_t *r, rtr_sink_t to, unsigned status, const char *id, size_t id_len,
+                       int code, const char *msg);
+/* Starts c's SSE response (headers, and the first bytes for a GET stream). */
+void rtr_sse_start(rtr_call_t *c);
+/* Buffers one SSE event (with its id when id is not empty) for c's client. */
+void rtr_sse_append_id(rtr_call_t *c, gw_str_t id, const char *data, size_t len);
+/* Buffers one SSE event without an id. */
+void rtr_sse_append(rtr_call_t *c, const char *data, size_t len);
+/* Hands c's buffered events to h2o when it is ready; ends and frees c once all is written. */
+void rtr_sse_flush(rtr_call_t *c);
+
+/* ---- http_checks.c ---- */
+
+/* Does the comma-separated media-type list v contain type (ignoring parameters and case)? */
+int rtr_http_accepts(h2o_iovec_t v, const char *type);
+/* Is v an application/json Content-Type? */
+int rtr_http_is_json(h2o_iovec_t v);
+/* DNS-rebinding protection: are req's Host and Origin allowed? */
+int rtr_http_host_allowed(rtr_t *r, h2o_req_t *req);
+/* Is req's MCP-Protocol-Version, if any, one mcpgw speaks? Answers 400 when not. */
+int rtr_http_protocol_version_ok(rtr_t *r, h2o_req_t *req);
+/* Validates req's session header; fills claims and uuid text (1), else answers req (0). */
+int rtr_http_check_session(rtr_t *r, h2o_req_t *req, gw_session_claims_t *claims, char *uuid,
+                           const char *id, size_t id_len);
+
+/* ---- mcp_endpoint.c ---- */
+
+/* Registers the MCP endpoint's h2o handler (POST, GET, DELETE on http.path) at pathconf. */
+void rtr_endpoint_register(rtr_t *r, h2o_pathconf_t *pathconf);
+
+/* ---- route_message.c ---- */
+
+/* Counts a message in the request metrics by its method. */
+void rtr_route_count_of_method(rtr_t *r, const gw_rpc_t *rpc);
+/* Handles one JSON-RPC message (not initialize) of a checked session (e carries it): answers it
+ * here or sends it to the broker or its owner, answering to exactly once. */
+void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
+                       const gw_rpc_t *rpc);
+
+/* ---- batch.c ---- */
+
+/* Handles a POSTed batch (2025-03-26 sessions): each message alone, the answers as one array. */
+void rtr_batch_handle(rtr_t *r, h2o_req_t *req, const char *body, size_t len,
+                      const char *request_id);
+/* One message of b is done: its answer (a JSON-RPC response) or nothing. */
+void rtr_batch_answer(rtr_batch_t *b, const char *body, size_t len);
+/* A peer's reply to a call answering one message of a batch. */
+void rtr_batch_on_reply(rtr_call_t *c, const gw_envelope_t *e);
+
+/* ---- call.c ---- */
+
+/* Sends a CALL/CONTROL for to.req to peer and tracks it; answers to at once on failure.
+ * Returns the call while it is in flight (NULL once answered), for the caller to annotate. */
+rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_envelope_t *e,
+                              uint64_t timeout_ms);
+/* The call of correlation id corr, or NULL. */
+rtr_call_t *rtr_call_find(rtr_t *r, uint64_t corr);
+/* A reply (HEAD, CHUNK, END) from c's peer. */
+void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e);
+/* Ends a call that will get no (more) answer from its peer, telling the client why. */
+void rtr_call_fail(rtr_call_t *c, int code, const char *msg);
+/* Frees c, logging its audit line and handing a batch message's answer to its batch. */
+void rtr_call_destroy(rtr_call_t *c);
+/* The timer list of calls waiting ms (made on first use). */
+h2o_timeout_t *rtr_call_timeout_list(rtr_t *r, uint64_t ms);
+
+/* ---- stream.c ---- */
+
+/* GET: opens the session's stream of server-initiated messages (held by the broker). */
+void rtr_stream_open(rtr_t *r, h2o_req_t *req, const char *request_id);
+/* Tells the broker to stop sending to GET stream c. */
+void rtr_stream_release(rtr_call_t *c);
+/* The client left its GET stream c: released and freed. */
+void rtr_stream_gone(rtr_call_t *c);
+/* Restarts the heartbeat wait of GET stream c (something was just sent). */
+void rtr_stream_heartbeat_rearm(rtr_call_t *c);
+/* Ends every open GET stream (the router is stopping; clients reconnect elsewhere). */
+void rtr_streams_end(rtr_t *r);
+
+/* ---- session_use.c ---- */
+
+/* The entry of session uuid, created when missing; NULL when out of memory (or not a uuid). */
+rtr_session_use_t *rtr_session_use_get(rtr_t *r, gw_str_t uuid);
+/* Frees u once nothing holds it; u may be NULL. */
+void rtr_session_use_put(rtr_t *r, rtr_session_use_t *u);
+/* A request of a valid session came: it counts as activity at the next report. */
+void rtr_session_seen(rtr_t *r, const char *uuid, int64_t expires);
+/* Does a call of e take a place among its session's concurrent requests? */
+int rtr_session_use_counts(const gw_envelope_t *e);
+/* Reports the sessions in use to the broker and drops the entries nothing holds. */
+void rtr_session_use_report(rtr_t *r);
+
+/* ---- peers.c ---- */
+
+/* Opens an outbox to the peer name and watches its pipes; into *out (r's, until exit). */
+gw_err_t rtr_peer_create(rtr_t *r, const char *name, rtr_peer_t **out);
+/* The peer called name, or NULL. */
+rtr_peer_t *rtr_peer_find(rtr_t *r, const char *name);
+/* Adds e to this loop turn's batch for p (rtr_peers_flush sends it); e's origin is set. */
+gw_err_t rtr_peer_send(rtr_peer_t *p, gw_envelope_t *e);
+/* The end of a loop turn: every peer's batch goes out. */
+void rtr_peers_flush(rtr_t *r);
+/* Opens the inbox every reply to this router arrives at and watches it. */
+gw_err_t rtr_inbox_open(rtr_t *r);
+
+/* ---- control.c ---- */
+
+/* Asks the broker for the routing table (a stream of pushes). */
+void rtr_control_subscribe(rtr_t *r);
+/* A push of the routes subscription: a routing table or revocations; acknowledged. */
+void rtr_control_on_routes(rtr_t *r, const gw_envelope_t *e);
+/* log-level from the broker (mcpgwctl log-level). */
+void rtr_control_set_log_level(const gw_envelope_t *e);
+
+/* ---- slow_clients.c ---- */
+
+/* Starts the sweep that cuts HTTP/2 requests arriving slower than limits.client_timeout. */
+void rtr_slow_clients_start(rtr_t *r);
+
+/* ---- main.c ---- */
+
+/* Takes connections on every listener (once the first routing table is in). */
+void rtr_listeners_start(rtr_t *r);
+
+#endif

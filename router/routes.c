@@ -1,0 +1,255 @@
+/* routes.c: the routing table the broker pushes: parsed from its JSON, looked up by tool, prompt
+ * and server name and by resource URI (RFC 6570 templates). Pure: no sockets, no logging. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "router/routes.h"
+
+static const char *const key_kind_names[RTR_KEY_KINDS] = {"tools", "prompts", "resources",
+                                                          "resourceTemplates"};
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(((const rtr_route_key_t *)a)->key, ((const rtr_route_key_t *)b)->key);
+}
+
+void rtr_routes_destroy(rtr_routes_t *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < r->nservers; i++) {
+        free(r->servers[i].name);
+        for (size_t j = 0; j < r->servers[i].ntool_timeouts; j++) {
+            free(r->servers[i].tool_timeouts[j].tool);
+        }
+        free(r->servers[i].tool_timeouts);
+    }
+    for (size_t k = 0; k < RTR_KEY_KINDS; k++) {
+        for (size_t i = 0; i < r->nkeys[k]; i++) {
+            free(r->keys[k][i].key);
+        }
+        free(r->keys[k]);
+    }
+    free(r->servers);
+    free(r);
+}
+
+const rtr_route_key_t *rtr_routes_find(const rtr_routes_t *r, int kind, const char *key)
+{
+    if (r == NULL || r->nkeys[kind] == 0) {
+        return NULL;
+    }
+    rtr_route_key_t k = {(char *)key, 0};
+    return bsearch(&k, r->keys[kind], r->nkeys[kind], sizeof(k), cmp_key);
+}
+
+/* Does uri match the RFC 6570 template t? Literal characters match themselves; a simple
+ * expression {x} matches one or more characters other than / ? # and ,; a reserved or fragment
+ * expression ({+x}, {#x}) and a query expression ({?x}, {&x}) match any rest, possibly empty. */
+static int template_match(const char *t, const char *uri)
+{
+    while (*t != '\0') {
+        if (*t != '{') {
+            if (*t++ != *uri++) {
+                return 0;
+            }
+            continue;
+        }
+        const char *close = strchr(t, '}');
+        if (close == NULL) {
+            return 0;
+        }
+        char op = t[1];
+        t = close + 1;
+        if (op == '+' || op == '#' || op == '?' || op == '&') {
+            for (const char *u = uri + strlen(uri);; u--) { /* longest first */
+                if (template_match(t, u)) {
+                    return 1;
+                }
+                if (u == uri) {
+                    return 0;
+                }
+            }
+        }
+        size_t n = strcspn(uri, "/?#,");
+        for (size_t k = n; k >= 1; k--) {
+            if (template_match(t, uri + k)) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    return *uri == '\0';
+}
+
+/* The server that owns resource uri: the one listing it, else the first whose template
+ * matches, else the only server offering resources (docs/routing.md); -1 when none. */
+long rtr_routes_resource_owner(const rtr_routes_t *r, const char *uri)
+{
+    if (r == NULL) {
+        return -1;
+    }
+    const rtr_route_key_t *k = rtr_routes_find(r, RTR_KEY_RESOURCES, uri);
+    if (k != NULL) {
+        return (long)k->server;
+    }
+    for (size_t i = 0; i < r->nkeys[RTR_KEY_TEMPLATES]; i++) {
+        if (template_match(r->keys[RTR_KEY_TEMPLATES][i].key, uri)) {
+            return (long)r->keys[RTR_KEY_TEMPLATES][i].server;
+        }
+    }
+    long only = -1;
+    for (size_t i = 0; i < r->nservers; i++) {
+        if (r->servers[i].resources) {
+            if (only >= 0) {
+                return -1;
+            }
+            only = (long)i;
+        }
+    }
+    return only;
+}
+
+static gw_err_t parse_key_map(rtr_routes_t *r, yajl_val map, int kind)
+{
+    if (!YAJL_IS_OBJECT(map)) {
+        return GW_EPARSE;
+    }
+    size_t n = YAJL_GET_OBJECT(map)->len;
+    if ((r->keys[kind] = calloc(n + 1, sizeof(rtr_route_key_t))) == NULL) {
+        return GW_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yajl_val idx = YAJL_GET_OBJECT(map)->values[i];
+        if (!YAJL_IS_INTEGER(idx) || YAJL_GET_INTEGER(idx) < 0 ||
+            (size_t)YAJL_GET_INTEGER(idx) >= r->nservers) {
+            return GW_EPARSE;
+        }
+        rtr_route_key_t *k = &r->keys[kind][r->nkeys[kind]];
+        if ((k->key = strdup(YAJL_GET_OBJECT(map)->keys[i])) == NULL) {
+            return GW_ENOMEM;
+        }
+        k->server = (size_t)YAJL_GET_INTEGER(idx);
+        r->nkeys[kind]++;
+    }
+    if (kind != RTR_KEY_TEMPLATES) { /* templates are tried in the broker's (config) order */
+        qsort(r->keys[kind], r->nkeys[kind], sizeof(rtr_route_key_t), cmp_key);
+    }
+    return GW_OK;
+}
+
+/* A server's "tool_timeouts" object ({tool: ms}), absent when it has none. */
+static gw_err_t parse_tool_timeouts(rtr_route_server_t *s, yajl_val map)
+{
+    if (map == NULL) {
+        return GW_OK;
+    }
+    if (!YAJL_IS_OBJECT(map)) {
+        return GW_EPARSE;
+    }
+    size_t n = YAJL_GET_OBJECT(map)->len;
+    if ((s->tool_timeouts = calloc(n + 1, sizeof(*s->tool_timeouts))) == NULL) {
+        return GW_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yajl_val ms = YAJL_GET_OBJECT(map)->values[i];
+        if (!YAJL_IS_INTEGER(ms) || YAJL_GET_INTEGER(ms) <= 0) {
+            return GW_EPARSE;
+        }
+        rtr_route_tool_timeout_t *t = &s->tool_timeouts[s->ntool_timeouts];
+        if ((t->tool = strdup(YAJL_GET_OBJECT(map)->keys[i])) == NULL) {
+            return GW_ENOMEM;
+        }
+        t->ms = (uint64_t)YAJL_GET_INTEGER(ms);
+        s->ntool_timeouts++;
+    }
+    return GW_OK;
+}
+
+/* The backend deadline of a tools/call of tool (the backend's name) on s. */
+uint64_t rtr_routes_tool_timeout(const rtr_route_server_t *s, const char *tool)
+{
+    for (size_t i = 0; i < s->ntool_timeouts; i++) {
+        if (strcmp(s->tool_timeouts[i].tool, tool) == 0) {
+            return s->tool_timeouts[i].ms;
+        }
+    }
+    return s->timeout_ms;
+}
+
+gw_err_t rtr_routes_parse(yajl_val root, rtr_routes_t **out)
+{
+    gw_err_t err = GW_EPARSE;
+    rtr_routes_t *r = calloc(1, sizeof(*r));
+    yajl_val gen = gw_json_get(root, "generation");
+    yajl_val servers = gw_json_get(root, "servers");
+    if (r == NULL) {
+        err = GW_ENOMEM;
+        goto fail;
+    }
+    if (!YAJL_IS_INTEGER(gen) || !YAJL_IS_ARRAY(servers)) {
+        goto fail;
+    }
+    r->generation = (uint64_t)YAJL_GET_INTEGER(gen);
+    yajl_val activity = gw_json_get(root, "activity_ms");
+    r->activity_ms = YAJL_IS_INTEGER(activity) && YAJL_GET_INTEGER(activity) > 0
+                         ? (uint64_t)YAJL_GET_INTEGER(activity)
+                         : RTR_ACTIVITY_MS_DEFAULT;
+    size_t ns = YAJL_GET_ARRAY(servers)->len;
+    if ((r->servers = calloc(ns + 1, sizeof(*r->servers))) == NULL) {
+        err = GW_ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        yajl_val s = YAJL_GET_ARRAY(servers)->values[i];
+        const char *name = gw_json_get_string(s, "name");
+        const char *prefix = gw_json_get_string(s, "prefix");
+        yajl_val tmo = gw_json_get(s, "timeout_ms");
+        if (name == NULL || prefix == NULL || !YAJL_IS_INTEGER(tmo)) {
+            err = GW_EPARSE;
+            goto fail;
+        }
+        rtr_route_server_t *rs = &r->servers[i];
+        rs->name = strdup(name);
+        rs->prefix_len = strlen(prefix);
+        rs->timeout_ms = (uint64_t)YAJL_GET_INTEGER(tmo);
+        rs->resources = YAJL_IS_TRUE(gw_json_get(s, "resources"));
+        rs->logging = YAJL_IS_TRUE(gw_json_get(s, "logging"));
+        rs->tasks = YAJL_IS_TRUE(gw_json_get(s, "tasks"));
+        r->nservers++;
+        if (rs->name == NULL) {
+            err = GW_ENOMEM;
+            goto fail;
+        }
+        if ((err = parse_tool_timeouts(rs, gw_json_get(s, "tool_timeouts"))) != GW_OK) {
+            goto fail;
+        }
+    }
+    for (int k = 0; k < RTR_KEY_KINDS; k++) {
+        if ((err = parse_key_map(r, gw_json_get(root, key_kind_names[k]), k)) != GW_OK) {
+            goto fail;
+        }
+    }
+    *out = r;
+    return GW_OK;
+fail:
+    rtr_routes_destroy(r);
+    return err;
+}
+
+long rtr_routes_server_named(const rtr_routes_t *r, const char *name, size_t len, int tasks_only)
+{
+    for (size_t i = 0; r != NULL && i < r->nservers; i++) {
+        const rtr_route_server_t *s = &r->servers[i];
+        if ((!tasks_only || s->tasks) && strlen(s->name) == len &&
+            memcmp(s->name, name, len) == 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}

@@ -1,0 +1,75 @@
+/* routes.h: the routing table the broker pushes (tool, prompt, resource and template names to
+ * their owning server); a pure module: parsing and lookups, no sockets. */
+#ifndef MCPGW_ROUTER_ROUTES_H
+#define MCPGW_ROUTER_ROUTES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "common/err.h"
+
+/* How often to report the sessions in use, until the broker says otherwise. */
+#define RTR_ACTIVITY_MS_DEFAULT 5000
+
+struct rtr_peer;
+
+/* servers[].tool_timeouts from the routing table: a backend tool's deadline. */
+typedef struct rtr_route_tool_timeout {
+    char *tool; /* the backend's own name, without the prefix */
+    uint64_t ms;
+} rtr_route_tool_timeout_t;
+
+typedef struct rtr_route_server {
+    char *name;
+    size_t prefix_len;
+    struct rtr_peer *peer; /* NULL from rtr_routes_parse; the router sets it (not owned) */
+    uint64_t timeout_ms;   /* the backend deadline of a call to this server (servers[].timeout) */
+    rtr_route_tool_timeout_t *tool_timeouts;
+    size_t ntool_timeouts;
+    int resources; /* advertises resources */
+    int logging;   /* advertises logging */
+    int tasks;     /* advertises tasks */
+} rtr_route_server_t;
+
+/* The kinds of keys the routing table maps to their owning server (docs/ipc.md). */
+enum { RTR_KEY_TOOLS, RTR_KEY_PROMPTS, RTR_KEY_RESOURCES, RTR_KEY_TEMPLATES, RTR_KEY_KINDS };
+
+typedef struct rtr_route_key {
+    char *key;
+    size_t server;
+} rtr_route_key_t;
+
+/* The routing table pushed by the broker; replaced whole on every push. */
+typedef struct rtr_routes {
+    uint64_t generation;
+    rtr_route_server_t *servers;
+    size_t nservers;
+    rtr_route_key_t *keys[RTR_KEY_KINDS]; /* sorted by key, but templates in the broker's order */
+    size_t nkeys[RTR_KEY_KINDS];
+    uint64_t activity_ms; /* how often to report the sessions in use to the broker */
+} rtr_routes_t;
+
+/* Builds a table from the broker's JSON (docs/ipc.md) into *out (the caller's, to destroy);
+ * GW_EPARSE when it is malformed, GW_ENOMEM when out of memory. Servers' peers are NULL. */
+gw_err_t rtr_routes_parse(yajl_val root, rtr_routes_t **out);
+
+/* Frees r and everything it holds; NULL is fine. */
+void rtr_routes_destroy(rtr_routes_t *r);
+
+/* The entry for key among kind (RTR_KEY_*), or NULL; r may be NULL. */
+const rtr_route_key_t *rtr_routes_find(const rtr_routes_t *r, int kind, const char *key);
+
+/* The index of the server that owns resource uri (listed, else a matching template, else the
+ * only server offering resources), or -1; r may be NULL. */
+long rtr_routes_resource_owner(const rtr_routes_t *r, const char *uri);
+
+/* The index of the server named name (len bytes), or -1; with tasks_only, only one offering
+ * tasks. r may be NULL. */
+long rtr_routes_server_named(const rtr_routes_t *r, const char *name, size_t len, int tasks_only);
+
+/* The backend deadline of a tools/call of tool (the backend's own name) on s. */
+uint64_t rtr_routes_tool_timeout(const rtr_route_server_t *s, const char *tool);
+
+#endif

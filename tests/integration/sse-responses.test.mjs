@@ -1,5 +1,5 @@
-// Streaming through the gateway: progress notifications from an SSE backend must reach the
-// client event by event while the tool runs (not buffered until the result), large results
+// Responses streamed through the gateway: progress notifications from an SSE backend must reach
+// the client event by event while the tool runs (not buffered until the result), large results
 // pass whole, and HTTP/2 cleartext clients are served like HTTP/1.1 ones.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -3,18 +3,10 @@
 // answers) or inside the call's event stream (beta, --sse). The gateway must fetch the lists
 // again and tell every client GET stream.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { SANITIZER_RE, initializeSession, sleep, startBackend, startStack, stopAll, waitFor } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { SANITIZER_RE, initializeSession, sleep, startBackend, useStack, waitFor } from '../lib/index.mjs';
 
-let stack;
-
-before(async () => {
-    stack = await startStack();
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack();
 
 const toolsChanged = (e) => e.json && e.json.method === 'notifications/tools/list_changed';
 const countChanged = (st) => st.events.filter(toolsChanged).length;

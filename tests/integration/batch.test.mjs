@@ -2,18 +2,10 @@
 // message is handled as if it came alone (routed to its backend, answered by the gateway, or
 // refused); the answers come back as one JSON array, 202 when the batch had no requests.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { initializeSession, rawPost, startStack, stopAll, toolJson } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { initializeSession, rawPost, toolJson, useStack } from '../lib/index.mjs';
 
-let stack;
-
-before(async () => {
-    stack = await startStack();
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack();
 
 const call = (id, name, args = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 

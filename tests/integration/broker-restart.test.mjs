@@ -6,25 +6,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import {
-    ALPHA_HEADER, McpSession, initializeSession, startBackend, startGateway, stopAll,
+    McpSession, initializeSession, stackServers, startBackend, startGateway, stopAllAfter,
 } from '../lib/index.mjs';
 
 const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpgw-key-'));
 
-after(async () => {
-    await stopAll();
-    fs.rmSync(keyDir, { recursive: true, force: true });
-});
+stopAllAfter(() => fs.rmSync(keyDir, { recursive: true, force: true }));
 
 test('a broker killed and started again keeps its clients\' sessions', { timeout: 60000 }, async () => {
     const [alpha, beta] = await Promise.all([startBackend({ name: 'alpha' }), startBackend({ name: 'beta', sse: true })]);
     const config = {
-        servers: [
-            { name: 'alpha', url: alpha.url, prefix: 'alpha_', headers: { [ALPHA_HEADER.name]: ALPHA_HEADER.value } },
-            { name: 'beta', url: beta.url, prefix: 'beta_' },
-        ],
+        servers: stackServers(alpha, beta),
         extra: { sessions: { key_file: path.join(keyDir, 'session.key') } },
     };
     const first = await startGateway(config);

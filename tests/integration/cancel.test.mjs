@@ -2,18 +2,10 @@
 // on that session's own upstream session, with the request id the backend saw (the client's own:
 // each client session has its own upstream sessions, so two clients' ids never collide).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { initializeSession, startStack, stopAll, waitFor } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { initializeSession, useStack, waitFor } from '../lib/index.mjs';
 
-let stack;
-
-before(async () => {
-    stack = await startStack();
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack();
 
 test('a cancellation reaches the backend on the canceller\'s upstream session, unchanged', async () => {
     const a = await initializeSession(stack.gw.url);

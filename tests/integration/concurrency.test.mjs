@@ -3,25 +3,15 @@
 // prefix, on the one upstream session that backend holds for that gateway session; no two gateway
 // sessions may share an upstream session; no call may fail, be lost or be executed twice.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { initializeSession, startStack, stopAll, toolJson } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { initializeSession, toolJson, useStack } from '../lib/index.mjs';
 
 const CLIENTS = 8;
 const CALLS_PER_CLIENT = 500;
 const SESSION_LIFETIME = [40, 90]; // calls before a client deletes its session and starts anew
 const FIRST_BURST = 4; // concurrent first calls on a fresh session (lazy upstream creation)
 
-let stack;
-let gw;
-
-before(async () => {
-    stack = await startStack();
-    gw = stack.gw;
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack();
 
 /** A small deterministic PRNG so a failing run can be replayed (seed in the message). */
 function prng(seed) {
@@ -109,7 +99,7 @@ async function callWhoami(ledger, s, backend) {
 }
 
 async function newSession(ledger) {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     ledger.sessions++;
     return s;
 }
@@ -218,5 +208,5 @@ test(`${CLIENTS} clients x ${CALLS_PER_CLIENT} tools/call with sessions created 
 });
 
 test('no sanitizer reports in the gateway log', async () => {
-    assert.deepEqual(gw.sanitizerReports(), []);
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
 });

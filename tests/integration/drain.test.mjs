@@ -1,12 +1,10 @@
 // mcpgwctl drain: no new sessions (503, /readyz 503), the call in flight finishes with its
 // result, then the broker exits 0 and takes its children with it.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { initializeBody, initializeSession, rawPost, startStack, stopAll } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { initializeBody, initializeSession, rawPost, startStack, stopAllAfter } from '../lib/index.mjs';
 
-after(async () => {
-    await stopAll();
-});
+stopAllAfter();
 
 test('drain: refuses new sessions, lets the call in flight finish, then exits 0', { timeout: 30000 }, async () => {
     const stack = await startStack({ betaSse: false });

@@ -2,30 +2,22 @@
 // mistakes (400, 404, 406, 413, 415) and JSON-RPC error codes for message-level ones
 // (-32700, -32601, -32602).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
     DEFAULT_HEADERS,
     httpRequest,
     initializeSession,
     onlyMessage,
     rawPost,
-    startStack,
-    stopAll,
     toolJson,
+    useStack,
 } from '../lib/index.mjs';
 
-let stack;
-let gw;
 let s;
-
-before(async () => {
-    stack = await startStack();
-    gw = stack.gw;
-    s = await initializeSession(gw.url);
-});
-
-after(async () => {
-    await stopAll();
+const stack = useStack({
+    async ready(st) {
+        s = await initializeSession(st.gw.url);
+    },
 });
 
 const T = { timeout: 30000 };
@@ -50,7 +42,7 @@ test('missing session id on a non-initialize request is 400', T, async () => {
         { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'alpha_whoami', arguments: {} } },
         { jsonrpc: '2.0', id: 3, method: 'ping' },
     ]) {
-        const r = await rawPost(gw.url, body);
+        const r = await rawPost(stack.gw.url, body);
         assert.equal(r.status, 400, `${body.method} without a session: ${r.text}`);
     }
 });
@@ -61,9 +53,9 @@ test('unknown, garbage and tampered session ids are 404', T, async () => {
     const flip = s.sessionId[mid] === 'A' ? 'B' : 'A';
     const tampered = s.sessionId.slice(0, mid) + flip + s.sessionId.slice(mid + 1);
     for (const sid of ['garbage', 'x'.repeat(200), tampered, s.sessionId.slice(0, -2), '00000000-0000-4000-8000-000000000000']) {
-        const r = await rawPost(gw.url, call, { 'Mcp-Session-Id': sid });
+        const r = await rawPost(stack.gw.url, call, { 'Mcp-Session-Id': sid });
         assert.equal(r.status, 404, `session ${JSON.stringify(sid)}: ${r.text}`);
-        const list = await rawPost(gw.url, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'Mcp-Session-Id': sid });
+        const list = await rawPost(stack.gw.url, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'Mcp-Session-Id': sid });
         assert.equal(list.status, 404, `tools/list on ${JSON.stringify(sid)}`);
     }
     // The real session still works.
@@ -87,19 +79,19 @@ test('unknown method is JSON-RPC -32601', T, async () => {
 
 test('malformed JSON is JSON-RPC -32700', T, async () => {
     for (const body of ['{"jsonrpc":"2.0","id":1,"method":', 'not json at all', '{"jsonrpc":"2.0","id":1,"method":"ping"}}', '{"a":"\xff"']) {
-        const r = await rawPost(gw.url, body, { 'Mcp-Session-Id': s.sessionId });
+        const r = await rawPost(stack.gw.url, body, { 'Mcp-Session-Id': s.sessionId });
         assert.ok(r.status === 200 || r.status === 400, `HTTP status ${r.status}`);
         assertRpcError(r, -32700);
     }
     // Invalid UTF-8 bytes in a string.
     const bad = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"alpha_echo","arguments":{"text":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}}')]);
-    const r = await rawPost(gw.url, bad, { 'Mcp-Session-Id': s.sessionId });
+    const r = await rawPost(stack.gw.url, bad, { 'Mcp-Session-Id': s.sessionId });
     assertRpcError(r, -32700);
 });
 
 test('a body over limits.max_request_body is 413; one under it is served', T, async () => {
     const over = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'alpha_echo', arguments: { text: 'x'.repeat(LIMIT + 10) } } });
-    const r = await httpRequest(gw.url, {
+    const r = await httpRequest(stack.gw.url, {
         headers: { ...DEFAULT_HEADERS, 'Mcp-Session-Id': s.sessionId, 'Content-Length': Buffer.byteLength(over) },
         body: over,
     });
@@ -115,7 +107,7 @@ test('a chunked body over the limit is 413 too', T, async () => {
     const chunk = 'z'.repeat(64 * 1024);
     const parts = Math.ceil((LIMIT + 1) / chunk.length) + 1;
     const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"alpha_echo","arguments":{"text":"${chunk.repeat(parts)}"}}}`;
-    const r = await httpRequest(gw.url, {
+    const r = await httpRequest(stack.gw.url, {
         headers: { ...DEFAULT_HEADERS, 'Mcp-Session-Id': s.sessionId, 'Transfer-Encoding': 'chunked' },
         body,
     });
@@ -128,7 +120,7 @@ test('wrong Accept is 406', T, async () => {
         const r = await s.post(body, { Accept: accept });
         assert.equal(r.status, 406, `Accept: ${accept}`);
     }
-    const init = await rawPost(gw.url, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }, { Accept: 'text/html' });
+    const init = await rawPost(stack.gw.url, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }, { Accept: 'text/html' });
     assert.equal(init.status, 406, 'initialize with a wrong Accept');
 });
 
@@ -138,7 +130,7 @@ test('wrong Content-Type is 415', T, async () => {
         const r = await s.post(body, { 'Content-Type': ct });
         assert.equal(r.status, 415, `Content-Type: ${ct}`);
     }
-    const none = await httpRequest(gw.url, {
+    const none = await httpRequest(stack.gw.url, {
         headers: { Accept: DEFAULT_HEADERS.Accept, 'Mcp-Session-Id': s.sessionId, 'Content-Length': Buffer.byteLength(body) },
         body,
     });
@@ -163,5 +155,5 @@ test('the gateway still serves correctly after all the rejected requests', T, as
 });
 
 test('no sanitizer reports in the gateway log so far', async () => {
-    assert.deepEqual(gw.sanitizerReports(), []);
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
 });

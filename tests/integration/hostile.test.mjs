@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
     DEFAULT_HEADERS,
     H2Client,
@@ -18,9 +18,8 @@ import {
     rawPost,
     sleep,
     startGateway,
-    startStack,
-    stopAll,
     toolJson,
+    useStack,
 } from '../lib/index.mjs';
 
 // ASan keeps freed memory in a quarantine of 256 MiB by default, which would make the routers'
@@ -34,9 +33,7 @@ const LIMIT = 256 * 1024; // limits.max_request_body of the gateway under test
 const RSS_FACTOR = 2;
 const RSS_SLACK_MIB = 16;
 
-let stack;
-let gw;
-let s; // a session on gw
+let s; // a session on stack.gw
 let other; // a second gateway: another key file and sessions.ttl 1s
 let otherToken; // a session token issued by it
 let otherIssuedAt;
@@ -44,27 +41,22 @@ const rssWarm = new Map(); // router pid -> VmRSS (KiB) after warm-up
 
 const T = { timeout: 30000 };
 
-before(async () => {
-    [stack, other] = await Promise.all([
-        startStack({ extra: { limits: { max_request_body: '256KiB' } } }),
-        startGateway({ extra: { sessions: { ttl: '1s' } } }),
-    ]);
-    gw = stack.gw;
-    const os = await initializeSession(other.url);
-    otherToken = os.sessionId;
-    otherIssuedAt = Date.now();
-    s = await initializeSession(gw.url);
-    // Warm-up: both backends, both routers (connections spread over them), JSON and SSE replies.
-    for (let i = 0; i < 20; i++) {
-        await Promise.all([s.tool('alpha_whoami'), s.tool('beta_echo', { text: `warm ${i}` })]);
-    }
-    for (const p of await routers()) {
-        rssWarm.set(p.pid, rssKiB(p.pid));
-    }
-});
-
-after(async () => {
-    await stopAll();
+const stack = useStack({
+    extra: { limits: { max_request_body: '256KiB' } },
+    async ready(st) {
+        other = await startGateway({ extra: { sessions: { ttl: '1s' } } });
+        const os = await initializeSession(other.url);
+        otherToken = os.sessionId;
+        otherIssuedAt = Date.now();
+        s = await initializeSession(st.gw.url);
+        // Warm-up: both backends, both routers (connections spread over them), JSON and SSE replies.
+        for (let i = 0; i < 20; i++) {
+            await Promise.all([s.tool('alpha_whoami'), s.tool('beta_echo', { text: `warm ${i}` })]);
+        }
+        for (const p of await routers()) {
+            rssWarm.set(p.pid, rssKiB(p.pid));
+        }
+    },
 });
 
 // ---- helpers ----
@@ -74,7 +66,7 @@ function sh(extra = {}) {
 }
 
 function post(body, headers = {}) {
-    return rawPost(gw.url, body, sh(headers));
+    return rawPost(stack.gw.url, body, sh(headers));
 }
 
 /** The one JSON-RPC message of a reply of rawPost or httpRequest. */
@@ -110,7 +102,7 @@ function expectResult(r, id, what = '') {
 const call = (id, name, args = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 
 async function routers() {
-    const st = await gw.status();
+    const st = await stack.gw.status();
     return st.processes.filter((p) => p.role === 'router');
 }
 
@@ -131,14 +123,14 @@ async function stillServes(what) {
 
 function connectRaw() {
     return new Promise((resolve, reject) => {
-        const sock = net.connect(gw.port, '127.0.0.1');
+        const sock = net.connect(stack.gw.port, '127.0.0.1');
         sock.once('connect', () => resolve(sock));
         sock.once('error', reject);
     });
 }
 
 function requestHead({ method = 'POST', headers = {} } = {}) {
-    const h = { Host: `127.0.0.1:${gw.port}`, ...DEFAULT_HEADERS, ...sh(), ...headers };
+    const h = { Host: `127.0.0.1:${stack.gw.port}`, ...DEFAULT_HEADERS, ...sh(), ...headers };
     let head = `${method} /mcp HTTP/1.1\r\n`;
     for (const [k, v] of Object.entries(h)) {
         if (v !== null) {
@@ -368,34 +360,34 @@ test('a batch (JSON array) is 400 -32600', T, async () => {
 test('forged session tokens (random base64url) are 404 -32001', T, async () => {
     for (const n of [16, 63, 64, 90, 200]) {
         const tok = crypto.randomBytes(n).toString('base64url');
-        expectError(await rawPost(gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': tok }), 404, -32001, { what: `${n} random bytes` });
+        expectError(await rawPost(stack.gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': tok }), 404, -32001, { what: `${n} random bytes` });
     }
-    expectError(await rawPost(gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': 'A'.repeat(10000) }), 404, -32001, { what: '10 KB' });
+    expectError(await rawPost(stack.gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': 'A'.repeat(10000) }), 404, -32001, { what: '10 KB' });
 });
 
 test('a real token with one character changed is 404 -32001', T, async () => {
     const tok = s.sessionId;
     for (const i of [0, 1, 5, Math.floor(tok.length / 2), tok.length - 2, tok.length - 1]) {
-        const r = await rawPost(gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': flip(tok, i) });
+        const r = await rawPost(stack.gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': flip(tok, i) });
         expectError(r, 404, -32001, { what: `character ${i}` });
     }
-    expectError(await rawPost(gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': tok.slice(0, -1) }), 404, -32001, { what: 'cut short' });
-    expectError(await rawPost(gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': `${tok}A` }), 404, -32001, { what: 'one more' });
+    expectError(await rawPost(stack.gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': tok.slice(0, -1) }), 404, -32001, { what: 'cut short' });
+    expectError(await rawPost(stack.gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': `${tok}A` }), 404, -32001, { what: 'one more' });
 });
 
 test('a token sealed with another gateway\'s key is 404 -32001', T, async () => {
-    expectError(await rawPost(gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': otherToken }), 404, -32001, { what: 'tools/call' });
-    expectError(await rawPost(gw.url, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'Mcp-Session-Id': otherToken }), 404, -32001, { what: 'tools/list' });
+    expectError(await rawPost(stack.gw.url, call(1, 'alpha_whoami'), { 'Mcp-Session-Id': otherToken }), 404, -32001, { what: 'tools/call' });
+    expectError(await rawPost(stack.gw.url, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'Mcp-Session-Id': otherToken }), 404, -32001, { what: 'tools/list' });
 });
 
 test('GET without a session is a 4xx', T, async () => {
-    const r = await httpRequest(gw.url, { method: 'GET', headers: { Accept: 'text/event-stream' } });
+    const r = await httpRequest(stack.gw.url, { method: 'GET', headers: { Accept: 'text/event-stream' } });
     assert.ok(r.status >= 400 && r.status < 500, `HTTP ${r.status}`);
 });
 
 test('DELETE with a garbage session is 404', T, async () => {
     for (const sid of ['garbage', crypto.randomBytes(80).toString('base64url'), flip(s.sessionId, 10)]) {
-        const r = await httpRequest(gw.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': sid } });
+        const r = await httpRequest(stack.gw.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': sid } });
         assert.equal(r.status, 404, `DELETE ${sid.slice(0, 20)}: ${r.text}`);
     }
 });
@@ -405,7 +397,7 @@ test('DELETE with a garbage session is 404', T, async () => {
 test('a POST without Accept is 406', T, async () => {
     // node:http, not fetch: fetch adds "Accept: */*" when there is none
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
-    const r = await httpRequest(gw.url, { headers: { 'Content-Type': 'application/json', ...sh(), 'Content-Length': Buffer.byteLength(body) }, body });
+    const r = await httpRequest(stack.gw.url, { headers: { 'Content-Type': 'application/json', ...sh(), 'Content-Length': Buffer.byteLength(body) }, body });
     expectError(r, 406, -32600);
 });
 
@@ -423,29 +415,29 @@ test('Content-Type text/plain is 415', T, async () => {
 
 test('a POST without Content-Type is 415', T, async () => {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
-    const r = await httpRequest(gw.url, { headers: { Accept: DEFAULT_HEADERS.Accept, ...sh(), 'Content-Length': Buffer.byteLength(body) }, body });
+    const r = await httpRequest(stack.gw.url, { headers: { Accept: DEFAULT_HEADERS.Accept, ...sh(), 'Content-Length': Buffer.byteLength(body) }, body });
     expectError(r, 415, -32600);
 });
 
 test('MCP-Protocol-Version 1999-01-01 is 400; an absent one is accepted', T, async () => {
     expectError(await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'MCP-Protocol-Version': '1999-01-01' }), 400, -32600, { what: '1999-01-01' });
     expectError(await post(call(1, 'alpha_whoami'), { 'MCP-Protocol-Version': 'garbage' }), 400, -32600, { what: 'garbage' });
-    const r = await rawPost(gw.url, call('nv', 'alpha_whoami'), { 'Mcp-Session-Id': s.sessionId });
+    const r = await rawPost(stack.gw.url, call('nv', 'alpha_whoami'), { 'Mcp-Session-Id': s.sessionId });
     expectResult(r, 'nv', 'absent:');
 });
 
 test('a foreign Origin or Host is 403', T, async () => {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
     const base = { ...DEFAULT_HEADERS, ...sh() };
-    expectError(await httpRequest(gw.url, { headers: { ...base, Origin: 'http://evil.example.com' }, body }), 403, -32600, { what: 'Origin' });
-    expectError(await httpRequest(gw.url, { headers: { ...base, Host: 'evil.example.com', Origin: 'http://evil.example.com' }, body }), 403, -32600, { what: 'Host + Origin' });
+    expectError(await httpRequest(stack.gw.url, { headers: { ...base, Origin: 'http://evil.example.com' }, body }), 403, -32600, { what: 'Origin' });
+    expectError(await httpRequest(stack.gw.url, { headers: { ...base, Host: 'evil.example.com', Origin: 'http://evil.example.com' }, body }), 403, -32600, { what: 'Host + Origin' });
     // loopback with the right port is fine
-    expectResult(await httpRequest(gw.url, { headers: { ...base, Origin: `http://127.0.0.1:${gw.port}` }, body }), 1, 'own origin:');
+    expectResult(await httpRequest(stack.gw.url, { headers: { ...base, Origin: `http://127.0.0.1:${stack.gw.port}` }, body }), 1, 'own origin:');
 });
 
 test('an unsupported HTTP method is 405', T, async () => {
     for (const method of ['PUT', 'PATCH']) {
-        const r = await httpRequest(gw.url, { method, headers: { ...DEFAULT_HEADERS, ...sh() }, body: '{}' });
+        const r = await httpRequest(stack.gw.url, { method, headers: { ...DEFAULT_HEADERS, ...sh() }, body: '{}' });
         assert.equal(r.status, 405, `${method}: ${r.text}`);
     }
 });
@@ -483,7 +475,7 @@ test('tools/call without a usable name is 200 -32602', T, async () => {
 
 test('a body just over limits.max_request_body is 413 with a JSON-RPC error', T, async () => {
     const body = JSON.stringify(call(1, 'alpha_echo', { text: 'o'.repeat(LIMIT) }));
-    const r = await httpRequest(gw.url, { headers: { ...DEFAULT_HEADERS, ...sh(), 'Content-Length': Buffer.byteLength(body) }, body });
+    const r = await httpRequest(stack.gw.url, { headers: { ...DEFAULT_HEADERS, ...sh(), 'Content-Length': Buffer.byteLength(body) }, body });
     expectError(r, 413, -32600);
     // and one just under it is served whole
     const text = 'u'.repeat(LIMIT - 1024);
@@ -505,7 +497,7 @@ test('a body far over the limit (8 MiB, chunked) is answered 413', T, async () =
 });
 
 test('over the limit on HTTP/2: just over is 413 -32600, 8 MiB is 413 or a reset stream; the connection keeps serving', T, async () => {
-    const h2 = new H2Client(gw.origin);
+    const h2 = new H2Client(stack.gw.origin);
     const headers = { ...DEFAULT_HEADERS, ...sh() };
     try {
         const over = await h2.request('/mcp', { headers, body: call(1, 'alpha_echo', { text: 'o'.repeat(LIMIT) }) });
@@ -528,7 +520,7 @@ test('over the limit on HTTP/2: just over is 413 -32600, 8 MiB is 413 or a reset
 test('a 100 KB request header is refused with a 4xx and the gateway keeps serving', T, async () => {
     let status;
     try {
-        const r = await httpRequest(gw.url, { headers: { ...DEFAULT_HEADERS, ...sh(), 'X-Padding': 'p'.repeat(100 * 1024) }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
+        const r = await httpRequest(stack.gw.url, { headers: { ...DEFAULT_HEADERS, ...sh(), 'X-Padding': 'p'.repeat(100 * 1024) }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
         status = r.status;
     } catch (err) {
         status = `no response (${err.code || err.message})`;
@@ -594,7 +586,7 @@ test('chunked bodies that never end do not hold up other clients', T, async () =
         for (let i = 0; i < 6; i++) {
             const sock = await connectRaw();
             sock.on('error', () => {});
-            sock.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nX-Slow: `);
+            sock.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${stack.gw.port}\r\nX-Slow: `);
             socks.push(sock);
         }
         await sleep(200);
@@ -667,7 +659,7 @@ test('2000 HTTP/2 streams opened and reset at once leave the gateway serving', T
     let opened = 0;
     const base = { ':method': 'POST', ':path': '/mcp', 'content-type': 'application/json', accept: DEFAULT_HEADERS.Accept, 'mcp-session-id': s.sessionId, 'mcp-protocol-version': s.protocolVersion };
     for (let c = 0; c < 20 && Date.now() - t0 < 15000; c++) {
-        const session = http2.connect(gw.origin);
+        const session = http2.connect(stack.gw.origin);
         session.on('error', () => {});
         const closed = [];
         for (let i = 0; i < 100; i++) {
@@ -694,7 +686,7 @@ test('2000 HTTP/2 streams opened and reset at once leave the gateway serving', T
     }
     assert.equal(opened, 2000, 'streams opened');
     assert.ok(Date.now() - t0 < 20000, `took ${Date.now() - t0} ms`);
-    const h2 = new H2Client(gw.origin);
+    const h2 = new H2Client(stack.gw.origin);
     try {
         const r = await h2.request('/mcp', { headers: { ...DEFAULT_HEADERS, ...sh() }, body: call('h2ok', 'beta_whoami') });
         const m = expectResult(r, 'h2ok', 'h2 after the resets:');
@@ -722,7 +714,7 @@ test('an expired token (sessions.ttl 1s, 2 s later) is 404 -32001', T, async () 
 // ---- afterwards ----
 
 test('after all that: initialize + tools/call on both backends work', T, async () => {
-    const n = await initializeSession(gw.url);
+    const n = await initializeSession(stack.gw.url);
     assert.equal((await n.tool('alpha_whoami')).backend, 'alpha');
     assert.equal((await n.tool('beta_echo', { text: 'still here' })).text, 'still here');
     assert.equal((await s.tool('alpha_add', { a: 2, b: 3 })).sum, 5);
@@ -730,7 +722,7 @@ test('after all that: initialize + tools/call on both backends work', T, async (
 });
 
 test('after all that: no process crashed (mcpgwctl status --json: every restarts is 0)', T, async () => {
-    for (const g of [gw, other]) {
+    for (const g of [stack.gw, other]) {
         const st = await g.status();
         assert.ok(st.processes.length >= 3, 'processes listed');
         for (const p of st.processes) {
@@ -738,7 +730,7 @@ test('after all that: no process crashed (mcpgwctl status --json: every restarts
             assert.equal(p.state, 'running', `${p.name} state`);
         }
     }
-    assert.ok(gw.proc.running, 'the broker is alive');
+    assert.ok(stack.gw.proc.running, 'the broker is alive');
 });
 
 test(`after all that: each router's VmRSS < ${RSS_FACTOR} x its warm-up RSS + ${RSS_SLACK_MIB} MiB`, T, async (t) => {
@@ -755,6 +747,6 @@ test(`after all that: each router's VmRSS < ${RSS_FACTOR} x its warm-up RSS + ${
 });
 
 test('no sanitizer reports in the gateways\' logs', async () => {
-    assert.deepEqual(gw.sanitizerReports(), []);
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
     assert.deepEqual(other.sanitizerReports(), []);
 });

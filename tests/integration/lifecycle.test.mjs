@@ -3,7 +3,7 @@
 // negotiation, initialized, ping, tools/list, tools/call routing and byte-exact arguments, the
 // headers a backend gets, and DELETE.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
     ALPHA_HEADER,
     LATEST_PROTOCOL,
@@ -13,29 +13,18 @@ import {
     isVisibleAscii,
     onlyMessage,
     rawPost,
-    startStack,
-    stopAll,
     toolJson,
+    useStack,
     waitFor,
 } from '../lib/index.mjs';
 
-let stack;
-let gw;
-
-before(async () => {
-    stack = await startStack();
-    gw = stack.gw;
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack();
 
 const T = { timeout: 30000 };
 
 test('initialize returns a sealed, visible-ASCII session id that is not a backend session id', T, async () => {
-    const s1 = await initializeSession(gw.url);
-    const s2 = await initializeSession(gw.url);
+    const s1 = await initializeSession(stack.gw.url);
+    const s2 = await initializeSession(stack.gw.url);
     for (const s of [s1, s2]) {
         assert.ok(isVisibleAscii(s.sessionId), `session id must be visible ASCII: ${JSON.stringify(s.sessionId)}`);
         assert.ok(s.sessionId.length >= 22, `session id too short to be a sealed token: ${s.sessionId}`);
@@ -59,7 +48,7 @@ test('initialize returns a sealed, visible-ASCII session id that is not a backen
 
 test('initialize advertises the union of the backends\' capabilities', T, async () => {
     const direct = await Promise.all([stack.alpha, stack.beta].map((b) => initializeSession(b.url)));
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const caps = s.initResult.capabilities;
     assert.ok(caps && typeof caps === 'object', 'capabilities object');
     assert.ok(caps.tools, 'tools capability');
@@ -73,7 +62,7 @@ test('initialize advertises the union of the backends\' capabilities', T, async 
 
 for (const version of PROTOCOLS) {
     test(`protocol version ${version} is negotiated and accepted on later requests`, T, async () => {
-        const s = await initializeSession(gw.url, { protocolVersion: version });
+        const s = await initializeSession(stack.gw.url, { protocolVersion: version });
         assert.equal(s.initResult.protocolVersion, version);
         const r = await s.request('ping', undefined, { headers: { 'MCP-Protocol-Version': version } });
         assert.equal(r.status, 200, r.text);
@@ -84,19 +73,19 @@ for (const version of PROTOCOLS) {
 }
 
 test('an unsupported protocol version gets the latest one', T, async () => {
-    const s = await initializeSession(gw.url, { protocolVersion: '1999-12-31' });
+    const s = await initializeSession(stack.gw.url, { protocolVersion: '1999-12-31' });
     assert.equal(s.initResult.protocolVersion, LATEST_PROTOCOL);
 });
 
 test('notifications/initialized is answered 202 with no body', T, async () => {
-    const s = await initializeSession(gw.url, { skipInitialized: true });
+    const s = await initializeSession(stack.gw.url, { skipInitialized: true });
     const r = await s.notify('notifications/initialized');
     assert.equal(r.status, 202);
     assert.equal(r.text, '');
 });
 
 test('ping answers an empty result with the same id', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     for (const id of [7, 'ping-é-1', 0]) {
         const r = await s.request('ping', undefined, { id });
         assert.equal(r.status, 200);
@@ -108,7 +97,7 @@ test('ping answers an empty result with the same id', T, async () => {
 });
 
 test('tools/list shows every backend tool under its prefix, otherwise unchanged', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const listed = await s.call('tools/list');
     assert.ok(Array.isArray(listed.tools));
     const byName = new Map(listed.tools.map((t) => [t.name, t]));
@@ -135,7 +124,7 @@ test('tools/list shows every backend tool under its prefix, otherwise unchanged'
 });
 
 test('tools/call reaches the right backend on one stable upstream session per backend', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const a1 = await s.tool('alpha_whoami');
     const b1 = await s.tool('beta_whoami');
     assert.equal(a1.backend, 'alpha');
@@ -144,14 +133,14 @@ test('tools/call reaches the right backend on one stable upstream session per ba
         assert.deepEqual(await s.tool('alpha_whoami'), a1);
         assert.deepEqual(await s.tool('beta_whoami'), b1);
     }
-    const other = await initializeSession(gw.url);
+    const other = await initializeSession(stack.gw.url);
     const a2 = await other.tool('alpha_whoami');
     assert.equal(a2.backend, 'alpha');
     assert.notEqual(a2.session, a1.session, 'two gateway sessions must not share an upstream session');
 });
 
 test('tools/call arguments arrive untouched, prefix removed byte-exactly', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const tricky = [
         'alpha_echo alpha_ beta_ "quoted" \\back\\slash/ \u00e9\u00e8 \u4e2d\u6587 \ud83d\ude80 \u2028 tab\tnl\n',
         'alpha_',
@@ -179,14 +168,14 @@ test('tools/call arguments arrive untouched, prefix removed byte-exactly', T, as
 });
 
 test('a tool call carries numbers and nested arguments unchanged (add)', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const j = await s.tool('beta_add', { a: 40, b: 2 });
     assert.equal(j.backend, 'beta');
     assert.equal(j.sum ?? j.result, 42);
 });
 
 test('backends get their configured header, never the client\'s credentials or session id', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const r = await s.request('tools/call', { name: 'alpha_headers', arguments: {} }, {
         headers: { Authorization: 'Bearer client-token-must-not-pass', 'X-Client-Thing': 'x' },
     });
@@ -208,7 +197,7 @@ test('backends get their configured header, never the client\'s credentials or s
 });
 
 test('DELETE ends the session and its upstream sessions', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const a = await s.tool('alpha_whoami');
     const b = await s.tool('beta_whoami');
     const before = await Promise.all([stack.alpha.stats(), stack.beta.stats()]);
@@ -237,7 +226,7 @@ test('once DELETE has answered, every router rejects the session at once', T, as
     // Concurrent requests open several connections, which SO_REUSEPORT spreads over both routers.
     let accepted = 0;
     for (let i = 0; i < 10; i++) {
-        const s = await initializeSession(gw.url);
+        const s = await initializeSession(stack.gw.url);
         await s.tool(i % 2 ? 'alpha_whoami' : 'beta_whoami');
         assert.equal(await s.delete(), 200);
         const rs = await Promise.all(Array.from({ length: 6 }, (_, k) =>
@@ -248,18 +237,18 @@ test('once DELETE has answered, every router rejects the session at once', T, as
 });
 
 test('DELETE of a session that never used a backend, and a second DELETE', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     assert.equal(await s.delete(), 200);
     const again = await s.delete();
     assert.equal(again, 404, 'deleting a deleted session is 404');
-    const fresh = await initializeSession(gw.url);
+    const fresh = await initializeSession(stack.gw.url);
     assert.equal((await fresh.tool('alpha_whoami')).backend, 'alpha', 'the gateway still serves');
 });
 
 test('initialize with a JSON body sent as the SDK orders keys', T, async () => {
     const body = initializeBody('2025-06-18', { id: 'init-x' });
     const raw = `{"method":"initialize","params":${JSON.stringify(body.params)},"id":"init-x","jsonrpc":"2.0"}`;
-    const r = await rawPost(gw.url, raw);
+    const r = await rawPost(stack.gw.url, raw);
     assert.equal(r.status, 200, r.text);
     assert.ok(isVisibleAscii(r.headers['mcp-session-id']));
     const m = onlyMessage(r);
@@ -268,7 +257,7 @@ test('initialize with a JSON body sent as the SDK orders keys', T, async () => {
 });
 
 test('no sanitizer reports in the gateway log so far', async () => {
-    assert.deepEqual(gw.sanitizerReports(), []);
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
 });
 
 /** The header map from the headers tool's JSON, keys lower-cased. */

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { after, test } from 'node:test';
-import { DEFAULT_HEADERS, H2Client, initializeBody, initializeSession, rawPost, startStack, stopAll } from '../lib/index.mjs';
+import { test } from 'node:test';
+import {
+    DEFAULT_HEADERS, H2Client, initializeBody, initializeSession, rawPost, startStack, stopAllAfter,
+} from '../lib/index.mjs';
 
-after(async () => {
-    await stopAll();
-});
+stopAllAfter();
 
 test('limits.max_sessions: the next initialize is 503 until a session ends', async () => {
     const stack = await startStack({ extra: { limits: { max_sessions: 3, max_sessions_per_client: 0 } } });

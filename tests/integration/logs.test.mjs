@@ -2,19 +2,14 @@
 // back, sent to the backend, is on the audit line each tools/call leaves in the log, and on every
 // line any process writes about the request (refusals and failures included).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { initializeSession, rawPost, sleep, startStack, stopAll, toolJson, waitFor } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { initializeSession, rawPost, sleep, startStack, toolJson, useStack, waitFor } from '../lib/index.mjs';
 
-let stack;
 let debug; // a second stack logging at debug
-
-before(async () => {
-    stack = await startStack();
-    debug = await startStack({ extra: { log: { level: 'debug' } } });
-});
-
-after(async () => {
-    await stopAll();
+const stack = useStack({
+    async ready() {
+        debug = await startStack({ extra: { log: { level: 'debug' } } });
+    },
 });
 
 test('an incoming x-request-id reaches the backend, comes back, and is on the audit line', async () => {

@@ -3,30 +3,20 @@
 // with its file:line error and the running configuration stays.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, test } from 'node:test';
-import {
-    ALPHA_HEADER, gatewayConfig, initializeSession, startBackend, startStack, stopAll, toolJson, toYaml, waitFor,
-} from '../lib/index.mjs';
+import { test } from 'node:test';
+import { gatewayConfig, initializeSession, startBackend, toolJson, toYaml, useStack, waitFor } from '../lib/index.mjs';
 
-let stack;
 let gamma;
-let servers;
-
-before(async () => {
-    stack = await startStack();
-    gamma = await startBackend({ name: 'gamma' });
-    servers = [
-        // exactly as startStack configured it, so that alpha counts as unchanged
-        { name: 'alpha', url: stack.alpha.url, prefix: 'alpha_', headers: { [ALPHA_HEADER.name]: ALPHA_HEADER.value } },
-        { name: 'beta', url: stack.beta.url, prefix: 'beta_' },
-    ];
+const stack = useStack({
+    async ready() {
+        gamma = await startBackend({ name: 'gamma' });
+    },
 });
 
-after(async () => {
-    await stopAll();
-});
-
-/* Rewrites the gateway's config file with these servers, keeping everything else. */
+/*
+ * Rewrites the gateway's config file with these servers, keeping everything else. Lists built on
+ * stack.servers have alpha exactly as startStack configured it, so that alpha counts as unchanged.
+ */
 function writeServers(list) {
     const cfg = gatewayConfig(stack.gw.dir, { servers: list });
     fs.writeFileSync(stack.gw.configFile, toYaml(cfg));
@@ -82,7 +72,7 @@ test('servers added, changed and removed while calls to alpha never fail', { tim
     })();
     try {
         // add gamma
-        writeServers([...servers, { name: 'gamma', url: gamma.url, prefix: 'gamma_' }]);
+        writeServers([...stack.servers, { name: 'gamma', url: gamma.url, prefix: 'gamma_' }]);
         const add = await reload();
         assert.equal(add.code, 0, add.stderr);
         assert.match(add.stdout, /1 servers added, 0 removed, 0 changed/);
@@ -92,7 +82,7 @@ test('servers added, changed and removed while calls to alpha never fail', { tim
         }, { what: 'gamma to be served' });
         assert.equal(g.backend, 'gamma');
         // change beta's prefix: its tools are renamed, the old names are unknown
-        writeServers([servers[0], { ...servers[1], prefix: 'b2_' }, { name: 'gamma', url: gamma.url, prefix: 'gamma_' }]);
+        writeServers([stack.servers[0], { ...stack.servers[1], prefix: 'b2_' }, { name: 'gamma', url: gamma.url, prefix: 'gamma_' }]);
         const change = await reload();
         assert.equal(change.code, 0, change.stderr);
         assert.match(change.stdout, /0 servers added, 0 removed, 1 changed/);
@@ -104,7 +94,7 @@ test('servers added, changed and removed while calls to alpha never fail', { tim
         const old = await s.request('tools/call', { name: 'beta_whoami', arguments: {} });
         assert.equal(old.response?.error?.code, -32602);
         // remove gamma (SIGHUP this time)
-        writeServers([servers[0], { ...servers[1], prefix: 'b2_' }]);
+        writeServers([stack.servers[0], { ...stack.servers[1], prefix: 'b2_' }]);
         process.kill(stack.gw.proc.pid, 'SIGHUP');
         await waitFor(async () => {
             const r = await s.request('tools/call', { name: 'gamma_whoami', arguments: {} });
@@ -133,7 +123,7 @@ test('a reload that changes limits restarts the routers so that they apply; log.
     const big = { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'alpha_echo', arguments: { text: 'x'.repeat(4096) } } };
     assert.equal((await s.post(big)).status, 200);
     const before = (await stack.gw.status()).processes.filter((p) => p.role === 'router').map((p) => p.pid);
-    const write = (extra) => fs.writeFileSync(stack.gw.configFile, toYaml(gatewayConfig(stack.gw.dir, { servers, extra })));
+    const write = (extra) => fs.writeFileSync(stack.gw.configFile, toYaml(gatewayConfig(stack.gw.dir, { servers: stack.servers, extra })));
     try {
         write({ limits: { max_request_body: '2KiB' }, log: { level: 'debug' } });
         const r = await reload();

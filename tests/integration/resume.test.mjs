@@ -3,24 +3,19 @@
 // Last-Event-ID on the same upstream session, after the retry it advised; the client sees one
 // ordinary answer. The backend is the project's conformance backend (its test_reconnection).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { initializeSession, spawnProc, startGateway, stopAll, binPath } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { binPath, initializeSession, spawnProc, startGateway, useSetup } from '../lib/index.mjs';
 
-let gw;
-
-before(async () => {
+const stack = useSetup(async () => {
     const proc = spawnProc(binPath('mcpgw-conformance'), ['--port', '0'], { label: 'conformance backend' });
     const line = await proc.waitForLine(/^listening port=\d+/, { stream: 'stdout', timeoutMs: 10000 });
     const port = Number(/port=(\d+)/.exec(line)[1]);
-    gw = await startGateway({ servers: [{ name: 'conf', url: `http://127.0.0.1:${port}/mcp`, prefix: 'conf_' }] });
-});
-
-after(async () => {
-    await stopAll();
+    const gw = await startGateway({ servers: [{ name: 'conf', url: `http://127.0.0.1:${port}/mcp`, prefix: 'conf_' }] });
+    return { gw, conformance: proc };
 });
 
 test('a response stream the backend closes early is resumed and answered', async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const t0 = Date.now();
     const r = await s.request('tools/call', { name: 'conf_test_reconnection', arguments: {} });
     assert.equal(r.status, 200, r.text);

@@ -2,12 +2,10 @@
 // 429 past it, per router process) and idle expiry (sessions.idle_timeout: the session ends as if
 // DELETEd, its next request gets 404).
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { initializeSession, sleep, startStack, stopAll } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { initializeSession, sleep, startStack, stopAllAfter } from '../lib/index.mjs';
 
-after(async () => {
-    await stopAll();
-});
+stopAllAfter();
 
 const T = { timeout: 60000 };
 

@@ -2,15 +2,13 @@
 // past its tool's deadline gets the worker's -32011 naming the backend, not a gateway-side timeout;
 // other tools of the same server keep the server's deadline, which may be shorter or longer.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { initializeSession, startBackend, startGateway, stopAll } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { initializeSession, startBackend, startGateway, useSetup } from '../lib/index.mjs';
 
-let gw;
 let s;
-
-before(async () => {
+const stack = useSetup(async () => {
     const [alpha, beta] = await Promise.all([startBackend({ name: 'alpha' }), startBackend({ name: 'beta', sse: true })]);
-    gw = await startGateway({
+    const gw = await startGateway({
         servers: [
             // a tool with a shorter deadline than its server's
             { name: 'alpha', url: alpha.url, prefix: 'alpha_', timeout: '3s', tool_timeouts: { slow: '400ms' } },
@@ -19,11 +17,11 @@ before(async () => {
             { name: 'beta', url: beta.url, prefix: 'beta_', timeout: '500ms', tool_timeouts: { sleep: '6s', unknown_tool: '1s' } },
         ],
     });
-    s = await initializeSession(gw.url);
-});
-
-after(async () => {
-    await stopAll();
+    return { gw, alpha, beta };
+}, {
+    async ready(st) {
+        s = await initializeSession(st.gw.url);
+    },
 });
 
 const T = { timeout: 30000 };
@@ -67,13 +65,13 @@ test('after the timeouts the session and both backends still answer', T, async (
         const j = await s.tool(name);
         assert.equal(j.tool, 'whoami');
     }
-    const metrics = await (await fetch(`${gw.adminOrigin}/metrics`)).text();
+    const metrics = await (await fetch(`${stack.gw.adminOrigin}/metrics`)).text();
     for (const b of ['alpha', 'beta']) {
         const m = new RegExp(`mcpgw_backend_requests_total\\{process="worker\\.${b}",backend="${b}",method="tools/call",status="timeout"\\} (\\d+)`).exec(metrics);
         assert.ok(m && Number(m[1]) >= 1, `${b} counts its timeout:\n${metrics.split('\n').filter((l) => l.includes('backend_requests')).join('\n')}`);
     }
-    const logs = gw.logs();
+    const logs = stack.gw.logs();
     assert.doesNotMatch(logs, /gateway timed out waiting for/);
     assert.match(logs, /msg=audit [^\n]*tool=alpha_slow backend=alpha [^\n]*/);
-    assert.deepEqual(gw.sanitizerReports(), []);
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
 });

@@ -2,33 +2,28 @@
 // revision its backend answered initialize with (and says so in MCP-Protocol-Version), whatever
 // revision the client's gateway session speaks.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { PROTOCOLS, initializeSession, startBackend, startGateway, stopAll } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { PROTOCOLS, initializeSession, startBackend, startGateway, useSetup } from '../lib/index.mjs';
 
-let gw;
-
-before(async () => {
+const stack = useSetup(async () => {
     const [old, mid, cur] = await Promise.all([
         startBackend({ name: 'old', extraArgs: ['--protocol', '2025-03-26'] }),
         startBackend({ name: 'mid', sse: true, extraArgs: ['--protocol', '2025-06-18'] }),
         startBackend({ name: 'cur' }),
     ]);
-    gw = await startGateway({
+    const gw = await startGateway({
         servers: [
             { name: 'old', url: old.url, prefix: 'old_' },
             { name: 'mid', url: mid.url, prefix: 'mid_' },
             { name: 'cur', url: cur.url, prefix: 'cur_' },
         ],
     });
-});
-
-after(async () => {
-    await stopAll();
+    return { gw, old, mid, cur };
 });
 
 for (const client of PROTOCOLS) {
     test(`a ${client} client uses backends of three revisions in one session`, async () => {
-        const s = await initializeSession(gw.url, { protocolVersion: client });
+        const s = await initializeSession(stack.gw.url, { protocolVersion: client });
         assert.equal(s.protocolVersion, client);
         const names = (await s.call('tools/list')).tools.map((t) => t.name);
         for (const n of ['old_headers', 'mid_headers', 'cur_headers']) {

@@ -5,18 +5,10 @@
 // stuck listener and listens afresh, and the calls flow again.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { binPath, initializeSession, run, startStack, stopAll, waitFor } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { binPath, initializeSession, run, useStack, waitFor } from '../lib/index.mjs';
 
-let stack;
-
-before(async () => {
-    stack = await startStack({ routers: 1 });
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack({ routers: 1 });
 
 /* Connects to a unix socket and hangs up at once (the test backend does it in C). */
 async function hangUpMidHandshake(file) {

@@ -2,30 +2,23 @@
 // ev2_): prompts, resources, resource templates, completion, gateway pagination, resource
 // subscriptions (updates on the subscriber's GET stream only) and list_changed after a reload.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import fs from 'node:fs';
 import {
     McpError, PromptListChangedNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { gatewayConfig, sleep, startEverythingPair, startGateway, stopAll, toYaml, waitFor } from '../lib/index.mjs';
+import { gatewayConfig, sleep, startEverythingPair, startGateway, toYaml, useSetup, waitFor } from '../lib/index.mjs';
 
-let gw;
-let paged;
-let gwServers;
-
-before(async () => {
-    const { servers } = await startEverythingPair();
-    gwServers = servers;
-    [gw, paged] = await Promise.all([
-        startGateway({ servers }),
-        startGateway({ servers, extra: { limits: { page_size: 3 } } }),
+// Two gateways in front of the pair: gw, and paged with limits.page_size 3.
+const stack = useSetup(async () => {
+    const pair = await startEverythingPair();
+    const [gw, paged] = await Promise.all([
+        startGateway({ servers: pair.servers }),
+        startGateway({ servers: pair.servers, extra: { limits: { page_size: 3 } } }),
     ]);
-});
-
-after(async () => {
-    await stopAll();
+    return { ...pair, gw, paged };
 });
 
 async function connect(g) {
@@ -48,7 +41,7 @@ async function all(listFn, key) {
 }
 
 test('prompts: listed under both prefixes, prompts/get reaches the owner with its arguments', async () => {
-    const c = await connect(gw);
+    const c = await connect(stack.gw);
     try {
         const { items } = await all((p) => c.listPrompts(p), 'prompts');
         const names = items.map((p) => p.name);
@@ -65,7 +58,7 @@ test('prompts: listed under both prefixes, prompts/get reaches the owner with it
 });
 
 test('resources: one owner per URI (the first backend in config order), read reaches it', async () => {
-    const c = await connect(gw);
+    const c = await connect(stack.gw);
     try {
         const { items } = await all((p) => c.listResources(p), 'resources');
         const uris = items.map((r) => r.uri);
@@ -83,7 +76,7 @@ test('resources: one owner per URI (the first backend in config order), read rea
 });
 
 test('resource templates: listed, and a URI matching one is routed to its owner', async () => {
-    const c = await connect(gw);
+    const c = await connect(stack.gw);
     try {
         const { items } = await all((p) => c.listResourceTemplates(p), 'resourceTemplates');
         const t = items.find((x) => x.uriTemplate === 'demo://resource/dynamic/text/{resourceId}');
@@ -97,7 +90,7 @@ test('resource templates: listed, and a URI matching one is routed to its owner'
 });
 
 test('completion/complete is routed by its prompt reference, prefix removed', async () => {
-    const c = await connect(gw);
+    const c = await connect(stack.gw);
     try {
         const r = await c.complete({
             ref: { type: 'ref/prompt', name: 'ev2_completable-prompt' },
@@ -112,8 +105,8 @@ test('completion/complete is routed by its prompt reference, prefix removed', as
 });
 
 test('pagination: gateway cursors walk every list; a forged cursor gets -32602', async () => {
-    const full = await connect(gw);
-    const small = await connect(paged);
+    const full = await connect(stack.gw);
+    const small = await connect(stack.paged);
     try {
         const whole = (await full.listTools()).tools.map((t) => t.name);
         const { items, pages } = await all((p) => small.listTools(p), 'tools');
@@ -132,8 +125,8 @@ test('pagination: gateway cursors walk every list; a forged cursor gets -32602',
 });
 
 test('resources/updated reaches the subscribing client only (on its GET stream)', { timeout: 60000 }, async () => {
-    const a = await connect(gw);
-    const b = await connect(gw);
+    const a = await connect(stack.gw);
+    const b = await connect(stack.gw);
     const got = { a: [], b: [] };
     a.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => got.a.push(n.params.uri));
     b.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => got.b.push(n.params.uri));
@@ -154,25 +147,25 @@ test('resources/updated reaches the subscribing client only (on its GET stream)'
 });
 
 test('list_changed: a reload that removes a backend reaches the SDK client, whose next list is right', { timeout: 60000 }, async () => {
-    const c = await connect(gw);
+    const c = await connect(stack.gw);
     const changes = [];
     c.setNotificationHandler(ToolListChangedNotificationSchema, () => changes.push('tools'));
     c.setNotificationHandler(PromptListChangedNotificationSchema, () => changes.push('prompts'));
-    const good = fs.readFileSync(gw.configFile, 'utf8');
+    const good = fs.readFileSync(stack.gw.configFile, 'utf8');
     try {
         await sleep(300); // the client opens its GET stream after initialization
-        const cfg = gatewayConfig(gw.dir, { servers: [gwServers[0]] });
-        fs.writeFileSync(gw.configFile, toYaml(cfg));
-        assert.equal((await gw.ctl(['reload'])).code, 0);
+        const cfg = gatewayConfig(stack.gw.dir, { servers: [stack.servers[0]] });
+        fs.writeFileSync(stack.gw.configFile, toYaml(cfg));
+        assert.equal((await stack.gw.ctl(['reload'])).code, 0);
         await waitFor(() => changes.includes('tools') && changes.includes('prompts'), { what: 'tools and prompts list_changed', timeoutMs: 15000 });
         const { items } = await all((p) => c.listTools(p), 'tools');
         assert.ok(items.length > 0 && items.every((t) => t.name.startsWith('ev1_')), items.map((t) => t.name).join(', '));
     } finally {
-        fs.writeFileSync(gw.configFile, good);
-        await gw.ctl(['reload']);
+        fs.writeFileSync(stack.gw.configFile, good);
+        await stack.gw.ctl(['reload']);
         await c.close();
     }
-    const c2 = await connect(gw);
+    const c2 = await connect(stack.gw);
     try {
         await waitFor(async () => (await all((p) => c2.listTools(p), 'tools')).items.some((t) => t.name.startsWith('ev2_')), { what: 'ev2 back' });
     } finally {

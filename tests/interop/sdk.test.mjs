@@ -2,33 +2,24 @@
 // server-everything backends under the prefixes ev1_ and ev2_, the SDK connects, lists both
 // backends' tools, calls a tool on each, and terminates its session.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { initializeSession, rawPost, startEverythingPair, startGateway, stopAll } from '../lib/index.mjs';
+import { initializeSession, rawPost, useEverythingGateway } from '../lib/index.mjs';
 
-let gw;
-let ev1;
-let ev2;
 let directTools;
-
-before(async () => {
-    let servers;
-    ({ ev1, ev2, servers } = await startEverythingPair());
-    // What server-everything itself lists, to compare with what the gateway shows.
-    const direct = await initializeSession(ev1.url);
-    directTools = (await direct.call('tools/list')).tools.map((t) => t.name);
-    await direct.delete();
-    gw = await startGateway({ servers });
-});
-
-after(async () => {
-    await stopAll();
+const stack = useEverythingGateway({
+    async ready(st) {
+        // What server-everything itself lists, to compare with what the gateway shows.
+        const direct = await initializeSession(st.ev1.url);
+        directTools = (await direct.call('tools/list')).tools.map((t) => t.name);
+        await direct.delete();
+    },
 });
 
 function newClient() {
     const client = new Client({ name: 'mcpgw-interop', version: '0.1.0' });
-    const transport = new StreamableHTTPClientTransport(new URL(gw.url));
+    const transport = new StreamableHTTPClientTransport(new URL(stack.gw.url));
     return { client, transport };
 }
 
@@ -94,7 +85,7 @@ test('SDK client: connect, list both backends, call one tool on each, terminate'
         assert.equal(transport.sessionId, undefined, 'the SDK dropped its session id');
 
         // The old session is gone at the gateway.
-        const r = await rawPost(gw.url, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ev1_echo', arguments: { message: 'x' } } }, {
+        const r = await rawPost(stack.gw.url, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ev1_echo', arguments: { message: 'x' } } }, {
             'Mcp-Session-Id': sid,
             'MCP-Protocol-Version': transport.protocolVersion ?? '2025-11-25',
         });
@@ -123,5 +114,5 @@ test('SDK client: two clients at once get separate sessions and both work', { ti
 });
 
 test('no sanitizer reports in the gateway log', async () => {
-    assert.deepEqual(gw.sanitizerReports(), []);
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
 });

@@ -3,7 +3,7 @@
 // gateway ids and the client's answers reach the right backend; progress and logging
 // notifications reach the client; a client without a capability never sees such requests.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -12,18 +12,9 @@ import {
     ListRootsRequestSchema,
     LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { startEverythingPair, startGateway, stopAll, waitFor } from '../lib/index.mjs';
+import { useEverythingGateway, waitFor } from '../lib/index.mjs';
 
-let gw;
-
-before(async () => {
-    const { servers } = await startEverythingPair();
-    gw = await startGateway({ servers });
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useEverythingGateway();
 
 async function capableClient(seen) {
     const client = new Client(
@@ -47,7 +38,7 @@ async function capableClient(seen) {
         return { roots: [{ uri: 'file:///tmp/mcpgw-root', name: 'mcpgw-root' }] };
     });
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => seen.logs.push(n));
-    await client.connect(new StreamableHTTPClientTransport(new URL(gw.url)));
+    await client.connect(new StreamableHTTPClientTransport(new URL(stack.gw.url)));
     return client;
 }
 
@@ -116,7 +107,7 @@ test('a client without the sampling capability is never asked; the backend gets 
         asked++;
         return {};
     };
-    await c.connect(new StreamableHTTPClientTransport(new URL(gw.url)));
+    await c.connect(new StreamableHTTPClientTransport(new URL(stack.gw.url)));
     try {
         const r = await c.callTool({ name: 'ev1_trigger-sampling-request', arguments: { prompt: 'x', maxTokens: 5 } });
         assert.equal(asked, 0, 'no sampling request reached a client that did not declare sampling');
@@ -128,7 +119,7 @@ test('a client without the sampling capability is never asked; the backend gets 
 
 test('progress notifications of a long call reach the client with its own token', { timeout: 60000 }, async () => {
     const c = new Client({ name: 'mcpgw-interop', version: '0.1.0' });
-    await c.connect(new StreamableHTTPClientTransport(new URL(gw.url)));
+    await c.connect(new StreamableHTTPClientTransport(new URL(stack.gw.url)));
     try {
         const progress = [];
         const r = await c.callTool(
@@ -159,10 +150,10 @@ test('logging/setLevel is accepted and answered', { timeout: 60000 }, async () =
 
 test('a client answer with an id the gateway never issued is 400', async () => {
     const c = new Client({ name: 'mcpgw-interop', version: '0.1.0' });
-    const t = new StreamableHTTPClientTransport(new URL(gw.url));
+    const t = new StreamableHTTPClientTransport(new URL(stack.gw.url));
     await c.connect(t);
     try {
-        const res = await fetch(gw.url, {
+        const res = await fetch(stack.gw.url, {
             method: 'POST',
             headers: {
                 'content-type': 'application/json',
@@ -175,7 +166,7 @@ test('a client answer with an id the gateway never issued is 400', async () => {
         assert.equal(res.status, 400);
         const body = await res.json();
         assert.equal(body.error.code, -32600);
-        const other = await fetch(gw.url, {
+        const other = await fetch(stack.gw.url, {
             method: 'POST',
             headers: {
                 'content-type': 'application/json',

@@ -3,19 +3,10 @@
 // tasks/cancel find their backend and two backends' ids never collide; tasks/list walks every
 // backend that offers tasks with gateway cursors.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { initializeSession, sleep, startEverythingPair, startGateway, stopAll, toolText } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { initializeSession, sleep, toolText, useEverythingGateway } from '../lib/index.mjs';
 
-let gw;
-
-before(async () => {
-    const { servers } = await startEverythingPair();
-    gw = await startGateway({ servers });
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useEverythingGateway();
 
 async function startTask(s, server, topic) {
     const r = await s.call('tools/call', { name: `${server}_simulate-research-query`, arguments: { topic }, task: { ttl: 120000 } });
@@ -36,13 +27,13 @@ async function waitDone(s, taskId) {
 }
 
 test('the gateway advertises the backends\' tasks capability', async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     assert.ok(s.initResult.capabilities.tasks, JSON.stringify(s.initResult.capabilities));
     assert.ok(s.initResult.capabilities.tasks.requests?.tools?.call, JSON.stringify(s.initResult.capabilities.tasks));
 });
 
 test('task-augmented calls on two backends: gateway ids, tasks/get and tasks/result reach the owner', { timeout: 60000 }, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const [t1, t2] = await Promise.all([startTask(s, 'ev1', 'gateways'), startTask(s, 'ev2', 'routers')]);
     assert.match(t1.taskId, /^mcpgw:ev1:./);
     assert.match(t2.taskId, /^mcpgw:ev2:./);
@@ -56,7 +47,7 @@ test('task-augmented calls on two backends: gateway ids, tasks/get and tasks/res
 });
 
 test('tasks/list walks both backends with gateway cursors', { timeout: 60000 }, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const made = await Promise.all([startTask(s, 'ev1', 'a'), startTask(s, 'ev2', 'b')]);
     const seen = [];
     let cursor;
@@ -76,7 +67,7 @@ test('tasks/list walks both backends with gateway cursors', { timeout: 60000 }, 
 });
 
 test('tasks/cancel reaches the owner; unknown, foreign and missing task ids are -32602', { timeout: 60000 }, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const t = await startTask(s, 'ev2', 'cancel me');
     const c = await s.request('tasks/cancel', { taskId: t.taskId });
     assert.ok(c.response.result, JSON.stringify(c.response));

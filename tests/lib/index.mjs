@@ -1,5 +1,6 @@
-// The test harness in one import: processes, servers, HTTP/MCP helpers.
+// The test harness in one import: processes, servers, HTTP/MCP helpers, start/stop hooks.
 export * from './procs.mjs';
 export * from './servers.mjs';
 export * from './http.mjs';
 export * from './stack.mjs';
+export * from './hooks.mjs';

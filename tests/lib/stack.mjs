@@ -4,27 +4,30 @@ import { startBackend, startEverything, startGateway } from './servers.mjs';
 
 export const ALPHA_HEADER = { name: 'X-Backend-Secret', value: 'alpha-only-secret' };
 
+/** The gateway's servers entries for alpha and beta, as startStack configures them. */
+export function stackServers(alpha, beta) {
+    return [
+        { name: 'alpha', url: alpha.url, prefix: 'alpha_', headers: { [ALPHA_HEADER.name]: ALPHA_HEADER.value } },
+        { name: 'beta', url: beta.url, prefix: 'beta_' },
+    ];
+}
+
 /**
  * Starts alpha and beta and a gateway in front of them. `extra` is merged over the gateway
- * config. Returns {gw, alpha, beta, stop()}.
+ * config. Returns {gw, alpha, beta, servers (the gateway's servers entries), stop()}.
  */
 export async function startStack({ extra = {}, routers = 2, betaSse = true } = {}) {
     const [alpha, beta] = await Promise.all([
         startBackend({ name: 'alpha' }),
         startBackend({ name: 'beta', sse: betaSse }),
     ]);
-    const gw = await startGateway({
-        routers,
-        extra,
-        servers: [
-            { name: 'alpha', url: alpha.url, prefix: 'alpha_', headers: { [ALPHA_HEADER.name]: ALPHA_HEADER.value } },
-            { name: 'beta', url: beta.url, prefix: 'beta_' },
-        ],
-    });
+    const servers = stackServers(alpha, beta);
+    const gw = await startGateway({ routers, extra, servers });
     return {
         gw,
         alpha,
         beta,
+        servers,
         async stop() {
             const r = await gw.stop();
             await Promise.all([alpha.stop(), beta.stop()]);

@@ -3,18 +3,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { REPO_DIR, binPath, initializeSession, run, startStack, stopAll } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { REPO_DIR, binPath, initializeSession, run, useStack } from '../lib/index.mjs';
 
-let stack;
-
-before(async () => {
-    stack = await startStack();
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack();
 
 async function ctlJson(args) {
     const r = await stack.gw.ctl([...args, '--json']);

@@ -1,8 +1,8 @@
-// Streaming through the gateway: progress notifications from an SSE backend must reach the
-// client event by event while the tool runs (not buffered until the result), large results
+// Responses streamed through the gateway: progress notifications from an SSE backend must reach
+// the client event by event while the tool runs (not buffered until the result), large results
 // pass whole, and HTTP/2 cleartext clients are served like HTTP/1.1 ones.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
     DEFAULT_HEADERS,
     H2Client,
@@ -10,32 +10,21 @@ import {
     initializeSession,
     isVisibleAscii,
     readSse,
-    startStack,
-    stopAll,
     toolJson,
+    useStack,
 } from '../lib/index.mjs';
 
-let stack;
-let gw;
-
-before(async () => {
-    stack = await startStack();
-    gw = stack.gw;
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack();
 
 const T = { timeout: 30000 };
 
 test('SSE backend: progress events stream one by one before the result', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const steps = 5;
     const ms = 2000;
     const token = 'progress-tok-\u00e9-1';
     const t0 = performance.now();
-    const res = await fetch(gw.url, {
+    const res = await fetch(stack.gw.url, {
         method: 'POST',
         headers: { ...DEFAULT_HEADERS, ...s.headers() },
         body: JSON.stringify({
@@ -86,7 +75,7 @@ test('SSE backend: progress events stream one by one before the result', T, asyn
 });
 
 test('a large tool result passes whole', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     for (const name of ['alpha_big', 'beta_big']) {
         const bytes = 3 * 1024 * 1024;
         const result = await s.call('tools/call', { name, arguments: { bytes } });
@@ -96,7 +85,7 @@ test('a large tool result passes whole', T, async () => {
 });
 
 test('HTTP/2 cleartext: initialize, initialized, tools/call and DELETE', T, async () => {
-    const h2 = new H2Client(gw.origin);
+    const h2 = new H2Client(stack.gw.origin);
     try {
         const init = await h2.request('/mcp', {
             headers: { ...DEFAULT_HEADERS },
@@ -138,5 +127,5 @@ test('HTTP/2 cleartext: initialize, initialized, tools/call and DELETE', T, asyn
 });
 
 test('no sanitizer reports in the gateway log so far', async () => {
-    assert.deepEqual(gw.sanitizerReports(), []);
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
 });

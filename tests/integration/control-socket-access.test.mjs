@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
     binPath,
     makeTempDir,
@@ -12,8 +12,8 @@ import {
     runBroker,
     spawnProc,
     startGateway,
-    stopAll,
     toYaml,
+    useSetup,
     waitFor,
 } from '../lib/index.mjs';
 
@@ -21,8 +21,6 @@ const isRoot = process.getuid() === 0;
 const NEEDS_ROOT = isRoot ? false : 'needs root (a socket given to another group, another user running mcpgwctl)';
 const GID = 4242; // a gid no group needs to have: root may give a file to any gid
 const dirs = [];
-let gw; // control.group: GID, the default mode, the socket in a directory anyone may enter
-let ctlDir;
 
 /** A temporary directory (removed after the file's tests). */
 function tempDir(mode) {
@@ -53,28 +51,30 @@ async function nobodyCannotRun() {
     }
 }
 
-before(async () => {
+// As root: a gateway with control.group GID, the default mode, the socket in a directory anyone may
+// enter; the temporary directories go once the file's tests are done.
+const stack = useSetup(async () => {
     if (!isRoot) {
-        return;
+        return {};
     }
-    ctlDir = tempDir(0o755);
-    gw = await startGateway({ routers: 1, extra: { control: { socket: path.join(ctlDir, 'control.ipc'), group: GID } } });
-});
-
-after(async () => {
-    await stopAll();
-    for (const d of dirs) {
-        fs.rmSync(d, { recursive: true, force: true });
-    }
+    const ctlDir = tempDir(0o755);
+    const gw = await startGateway({ routers: 1, extra: { control: { socket: path.join(ctlDir, 'control.ipc'), group: GID } } });
+    return { gw };
+}, {
+    cleanup() {
+        for (const d of dirs) {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
+    },
 });
 
 test('the socket has control.mode (default 0660) and control.group, owned by the broker\'s user', { skip: NEEDS_ROOT }, async () => {
-    const st = fs.statSync(gw.ctlSocket);
+    const st = fs.statSync(stack.gw.ctlSocket);
     assert.ok(st.isSocket());
     assert.equal(st.mode & 0o7777, 0o660);
     assert.equal(st.gid, GID);
     assert.equal(st.uid, process.getuid(), 'the owner is the user the broker runs as');
-    const ok = await gw.ctl(['status']);
+    const ok = await stack.gw.ctl(['status']);
     assert.equal(ok.code, 0, ok.stderr);
 });
 
@@ -111,12 +111,12 @@ test('a user outside the group gets "permission denied" and exit 2; a member may
         t.skip(why);
         return;
     }
-    const denied = await ctlAsNobody(['-s', gw.ctlSocket, 'status']);
+    const denied = await ctlAsNobody(['-s', stack.gw.ctlSocket, 'status']);
     assert.equal(denied.code, 2, denied.stderr);
     assert.equal(denied.stdout, '');
     assert.equal(denied.stderr.trim(),
-        `mcpgwctl: permission denied on ${gw.ctlSocket} (mode 0660, gid ${GID}): run as root or as a member of that group`);
-    const member = await ctlAsNobody(['-s', gw.ctlSocket, 'status', '--json'], [GID]);
+        `mcpgwctl: permission denied on ${stack.gw.ctlSocket} (mode 0660, gid ${GID}): run as root or as a member of that group`);
+    const member = await ctlAsNobody(['-s', stack.gw.ctlSocket, 'status', '--json'], [GID]);
     assert.equal(member.code, 0, member.stderr);
     assert.equal(JSON.parse(member.stdout).ready, true);
 });
@@ -139,22 +139,22 @@ test('a socket in a directory the user cannot enter: "permission denied", exit 2
 });
 
 test('a reload that would change control.mode or control.group is refused; the socket stays as it was', { skip: NEEDS_ROOT }, async () => {
-    const original = fs.readFileSync(gw.configFile, 'utf8');
+    const original = fs.readFileSync(stack.gw.configFile, 'utf8');
     try {
         for (const [key, control] of [['control.mode', { mode: '0600' }], ['control.group', { group: 'root' }]]) {
-            const cfg = { ...gw.config, control: { ...gw.config.control, ...control } };
-            fs.writeFileSync(gw.configFile, toYaml(cfg));
-            const r = await gw.ctl(['reload']);
+            const cfg = { ...stack.gw.config, control: { ...stack.gw.config.control, ...control } };
+            fs.writeFileSync(stack.gw.configFile, toYaml(cfg));
+            const r = await stack.gw.ctl(['reload']);
             assert.equal(r.code, 1, `${key}: ${r.stdout}${r.stderr}`);
             assert.match(r.stderr, new RegExp(`${key.replace('.', '\\.')} changed: restart mcpgw to apply it`));
-            const st = fs.statSync(gw.ctlSocket);
+            const st = fs.statSync(stack.gw.ctlSocket);
             assert.equal(st.mode & 0o7777, 0o660);
             assert.equal(st.gid, GID);
         }
     } finally {
-        fs.writeFileSync(gw.configFile, original);
+        fs.writeFileSync(stack.gw.configFile, original);
     }
-    assert.equal((await gw.ctl(['reload'])).code, 0, 'the original file applies again');
+    assert.equal((await stack.gw.ctl(['reload'])).code, 0, 'the original file applies again');
 });
 
 test('a control.group that does not exist is a config error: -t and check-config say where', async () => {
@@ -212,6 +212,6 @@ test('a socket left by a dead broker: "nothing listens", exit 2; a file that is 
 });
 
 test('none of these left a sanitizer report', { skip: NEEDS_ROOT }, async () => {
-    await waitFor(() => gw.proc.running, { what: 'the gateway still running' });
-    assert.deepEqual(gw.sanitizerReports(), []);
+    await waitFor(() => stack.gw.proc.running, { what: 'the gateway still running' });
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
     binPath,
     initializeSession,
@@ -12,22 +12,11 @@ import {
     run,
     runBroker,
     sleep,
-    startStack,
-    stopAll,
+    useStack,
     waitFor,
 } from '../lib/index.mjs';
 
-let stack;
-let gw;
-
-before(async () => {
-    stack = await startStack();
-    gw = stack.gw;
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack();
 
 const T = { timeout: 40000 };
 
@@ -47,14 +36,14 @@ function parentOf(pid) {
 }
 
 async function toolCount(prefix) {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const list = await s.call('tools/list');
     await s.delete();
     return list.tools.filter((t) => t.name.startsWith(prefix)).length;
 }
 
 test('mcpgwctl status --json lists the processes and the backends', T, async () => {
-    const st = await gw.status();
+    const st = await stack.gw.status();
     assert.ok(Array.isArray(st.processes), 'processes array');
     assert.ok(Array.isArray(st.backends), 'backends array');
     const routers = st.processes.filter((p) => p.role === 'router');
@@ -69,11 +58,11 @@ test('mcpgwctl status --json lists the processes and the backends', T, async () 
     }
     assert.equal(new Set(st.processes.map((p) => p.pid)).size, st.processes.length, 'distinct pids');
     for (const p of st.processes) {
-        if (p.pid === gw.proc.pid) {
+        if (p.pid === stack.gw.proc.pid) {
             assert.equal(p.role, 'broker', 'the broker may list itself, as role broker');
         } else {
             assert.ok(['router', 'worker'].includes(p.role), `role ${p.role}`);
-            assert.equal(parentOf(p.pid), gw.proc.pid, `${p.name} is a child of the broker`);
+            assert.equal(parentOf(p.pid), stack.gw.proc.pid, `${p.name} is a child of the broker`);
         }
     }
 
@@ -90,8 +79,8 @@ test('mcpgwctl status --json lists the processes and the backends', T, async () 
 });
 
 test('mcpgwctl status (text) shows pid, role and state of each process and each backend', T, async () => {
-    const st = await gw.status();
-    const r = await gw.ctl(['status']);
+    const st = await stack.gw.status();
+    const r = await stack.gw.ctl(['status']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
     for (const p of st.processes) {
@@ -121,12 +110,12 @@ test('mcpgwctl against a socket nobody listens on fails cleanly', T, async () =>
 });
 
 test('mcpgw-broker -t: a good config exits 0, a bad one exits 1 with file:line: key: message', T, async () => {
-    const good = await runBroker(['-t', '-c', gw.configFile]);
+    const good = await runBroker(['-t', '-c', stack.gw.configFile]);
     assert.equal(good.code, 0, `good config: ${good.stderr}`);
 
     const dir = makeTempDir();
     try {
-        const lines = fs.readFileSync(gw.configFile, 'utf8').split('\n');
+        const lines = fs.readFileSync(stack.gw.configFile, 'utf8').split('\n');
         // Break beta's url: find the line and replace its value.
         const idx = lines.findIndex((l) => l.includes(stack.beta.url));
         assert.ok(idx >= 0);
@@ -142,7 +131,7 @@ test('mcpgw-broker -t: a good config exits 0, a bad one exits 1 with file:line: 
         assert.match(m[2], /url/, `the key names the url: ${m[2]}`);
 
         // A wrong type elsewhere.
-        const lines2 = fs.readFileSync(gw.configFile, 'utf8').split('\n');
+        const lines2 = fs.readFileSync(stack.gw.configFile, 'utf8').split('\n');
         const ridx = lines2.findIndex((l) => /^routers:/.test(l));
         lines2[ridx] = 'routers: "many"';
         const bad2 = path.join(dir, 'bad2.yaml');
@@ -175,19 +164,19 @@ test('mcpgw-broker --version and --help', T, async () => {
 });
 
 async function killAndAwaitRestart(role, pick) {
-    const before = await gw.status();
+    const before = await stack.gw.status();
     const victim = pick(before.processes.filter((p) => p.role === role));
     assert.ok(victim, `a ${role} to kill`);
     process.kill(victim.pid, 'SIGKILL');
     const st = await waitFor(async () => {
-        const now = await gw.status();
+        const now = await stack.gw.status();
         const again = now.processes.find((p) => p.name === victim.name);
         const allUp = now.processes.filter((p) => p.role === role).every((p) => p.state === 'running' && alive(p.pid));
         return again && again.pid !== victim.pid && again.state === 'running' && allUp ? now : null;
     }, { timeoutMs: 15000, intervalMs: 200, what: `${role} ${victim.name} to be restarted` });
     assert.ok(!alive(victim.pid), 'the killed process is gone (reaped)');
     const again = st.processes.find((p) => p.name === victim.name);
-    assert.equal(parentOf(again.pid), gw.proc.pid, 'restarted by the broker');
+    assert.equal(parentOf(again.pid), stack.gw.proc.pid, 'restarted by the broker');
     if ('restarts' in victim) {
         assert.ok(again.restarts > victim.restarts, 'the restart is counted');
     }
@@ -195,13 +184,13 @@ async function killAndAwaitRestart(role, pick) {
 }
 
 test('a killed router is restarted and the gateway serves again', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const before = await s.tool('alpha_whoami');
     const { st } = await killAndAwaitRestart('router', (rs) => rs[0]);
     assert.equal(st.processes.filter((p) => p.role === 'router').length, 2);
     // New connections land on either router (SO_REUSEPORT): try several.
     for (let i = 0; i < 10; i++) {
-        const fresh = await initializeSession(gw.url);
+        const fresh = await initializeSession(stack.gw.url);
         assert.equal((await fresh.tool('beta_whoami')).backend, 'beta');
     }
     // The session from before the kill is still valid (tokens are checked by any router).
@@ -209,16 +198,16 @@ test('a killed router is restarted and the gateway serves again', T, async () =>
 });
 
 test('a second mcpgw-broker on the same runtime_dir refuses to start and leaves the running one whole', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     await s.tool('alpha_whoami');
     const calls = async () => {
-        const text = await (await fetch(`${gw.adminOrigin}/metrics`)).text();
+        const text = await (await fetch(`${stack.gw.adminOrigin}/metrics`)).text();
         return text.split('\n').filter((l) => l.startsWith('mcpgw_requests_total{') && l.includes('method="tools/call"'))
             .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     };
     const before = await calls();
     assert.ok(before >= 1);
-    const second = await runBroker(['-c', gw.configFile], { timeoutMs: 15000 });
+    const second = await runBroker(['-c', stack.gw.configFile], { timeoutMs: 15000 });
     assert.equal(second.code, 1, second.stderr);
     assert.match(second.stderr, /msg="another mcpgw-broker runs with this runtime_dir; nothing was touched"/);
     assert.equal(await calls(), before, 'the running gateway\'s counters are untouched');
@@ -226,14 +215,14 @@ test('a second mcpgw-broker on the same runtime_dir refuses to start and leaves 
     // up mid-handshake): a router started now reaches the broker, mcpgwctl reaches the broker.
     await killAndAwaitRestart('router', (rs) => rs[0]);
     for (let i = 0; i < 6; i++) {
-        const fresh = await initializeSession(gw.url);
+        const fresh = await initializeSession(stack.gw.url);
         assert.equal((await fresh.tool('alpha_whoami')).backend, 'alpha');
     }
-    assert.equal((await gw.ctl(['status'])).code, 0);
+    assert.equal((await stack.gw.ctl(['status'])).code, 0);
 });
 
 test('a killed worker is restarted and its backend is served again', T, async () => {
-    const s = await initializeSession(gw.url);
+    const s = await initializeSession(stack.gw.url);
     const beforeAlpha = await s.tool('alpha_whoami');
     const beforeBeta = await s.tool('beta_whoami');
     await killAndAwaitRestart('worker', (ws) => ws.find((w) => w.name.includes('alpha')) ?? ws[0]);
@@ -245,31 +234,31 @@ test('a killed worker is restarted and its backend is served again', T, async ()
     assert.equal(JSON.parse(a.content[0].text).backend, 'alpha');
     assert.deepEqual(await s.tool('beta_whoami'), beforeBeta, 'the other worker kept its upstream session');
     // A new session gets a new upstream session, distinct from the old one's.
-    const fresh = await initializeSession(gw.url);
+    const fresh = await initializeSession(stack.gw.url);
     const fa = await fresh.tool('alpha_whoami');
     assert.equal(fa.backend, 'alpha');
     assert.notEqual(fa.session, JSON.parse(a.content[0].text).session);
     assert.ok(beforeAlpha.session);
-    const st = await gw.status();
+    const st = await stack.gw.status();
     assert.ok(st.backends.every((b) => b.state === 'up'));
 });
 
 test('no sanitizer reports in the gateway log', async () => {
-    assert.deepEqual(gw.sanitizerReports(), []);
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
 });
 
 test('SIGTERM: the broker exits 0 and takes its routers and workers with it', T, async () => {
-    const st = await gw.status();
+    const st = await stack.gw.status();
     const pids = st.processes.map((p) => p.pid);
     const t0 = Date.now();
-    const r = await gw.proc.stop({ signal: 'SIGTERM', graceMs: 10000 });
+    const r = await stack.gw.proc.stop({ signal: 'SIGTERM', graceMs: 10000 });
     assert.equal(r.signal, null, `exited by itself, not killed (${r.signal})`);
-    assert.equal(r.code, 0, `exit code 0 on SIGTERM; log tail:\n${gw.logs().split('\n').slice(-15).join('\n')}`);
+    assert.equal(r.code, 0, `exit code 0 on SIGTERM; log tail:\n${stack.gw.logs().split('\n').slice(-15).join('\n')}`);
     assert.ok(Date.now() - t0 < 10000);
     await sleep(200);
     for (const pid of pids) {
         assert.ok(!alive(pid), `child ${pid} is gone`);
     }
-    assert.deepEqual(gw.sanitizerReports(), [], 'no sanitizer report at shutdown');
-    await gw.stop();
+    assert.deepEqual(stack.gw.sanitizerReports(), [], 'no sanitizer report at shutdown');
+    await stack.gw.stop();
 });

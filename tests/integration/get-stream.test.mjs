@@ -2,26 +2,17 @@
 // going down), event ids and Last-Event-ID replay, heartbeats, and the HTTP rules around it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-    ALPHA_HEADER, gatewayConfig, httpRequest, initializeSession, sleep, startBackend, startStack, stopAll, toYaml, waitFor,
+    gatewayConfig, httpRequest, initializeSession, sleep, startBackend, toYaml, useStack, waitFor,
 } from '../lib/index.mjs';
 
-let stack;
 let gamma;
-let servers;
-
-before(async () => {
-    stack = await startStack({ extra: { http: { sse_heartbeat: '300ms' } } });
-    gamma = await startBackend({ name: 'gamma' });
-    servers = [
-        { name: 'alpha', url: stack.alpha.url, prefix: 'alpha_', headers: { [ALPHA_HEADER.name]: ALPHA_HEADER.value } },
-        { name: 'beta', url: stack.beta.url, prefix: 'beta_' },
-    ];
-});
-
-after(async () => {
-    await stopAll();
+const stack = useStack({
+    extra: { http: { sse_heartbeat: '300ms' } },
+    async ready() {
+        gamma = await startBackend({ name: 'gamma' });
+    },
 });
 
 async function setServers(list) {
@@ -58,14 +49,14 @@ test('an idle stream gets heartbeat comments', async () => {
 test('a reload that adds and removes a backend sends tools/list_changed with ids; Last-Event-ID replays what was missed', async () => {
     const s = await initializeSession(stack.gw.url);
     const st = await s.openStream();
-    await setServers([...servers, { name: 'gamma', url: gamma.url, prefix: 'gamma_' }]);
+    await setServers([...stack.servers, { name: 'gamma', url: gamma.url, prefix: 'gamma_' }]);
     const first = await st.next(toolsChanged);
     assert.match(first.id, /^[0-9a-z]+-\d+$/, 'events carry ids');
     await waitFor(async () => (await s.call('tools/list')).tools.some((t) => t.name === 'gamma_whoami'), { what: 'gamma in tools/list' });
     // The stream ends; the catalog changes while no stream is open; the client resumes.
     st.close();
     await sleep(200);
-    await setServers(servers);
+    await setServers(stack.servers);
     await waitFor(async () => !(await s.call('tools/list')).tools.some((t) => t.name === 'gamma_whoami'), { what: 'gamma gone' });
     const lastSeen = st.events[st.events.length - 1].id;
     const resumed = await s.openStream({ lastEventId: lastSeen });
@@ -93,7 +84,7 @@ test('only the newest stream of a session is served; DELETE ends the stream', as
 });
 
 test('a backend going down and coming back sends tools/list_changed', async () => {
-    await setServers([...servers, { name: 'gamma', url: gamma.url, prefix: 'gamma_', health_interval: '300ms' }]);
+    await setServers([...stack.servers, { name: 'gamma', url: gamma.url, prefix: 'gamma_', health_interval: '300ms' }]);
     const s = await initializeSession(stack.gw.url);
     await waitFor(async () => (await s.call('tools/list')).tools.some((t) => t.name === 'gamma_whoami'), { what: 'gamma up' });
     const st = await s.openStream();

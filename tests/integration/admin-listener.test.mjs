@@ -1,18 +1,10 @@
 // The admin listener: /metrics moves when requests are made, /healthz and /readyz answer, and it
 // is apart from client traffic.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { initializeSession, rawPost, startStack, stopAll, startGateway, startBackend } from '../lib/index.mjs';
+import { test } from 'node:test';
+import { initializeSession, rawPost, startBackend, startGateway, useStack } from '../lib/index.mjs';
 
-let stack;
-
-before(async () => {
-    stack = await startStack();
-});
-
-after(async () => {
-    await stopAll();
-});
+const stack = useStack();
 
 async function metrics() {
     const r = await fetch(`${stack.gw.adminOrigin}/metrics`);

@@ -86,6 +86,8 @@ static const struct counter_info {
                                 "Upstream sessions a worker initialized."},
     [GW_MC_UPSTREAM_REINIT] = {"mcpgw_upstream_sessions_reinitialized_total", NULL, NULL,
                                "Upstream sessions re-created after the backend lost them."},
+    [GW_MC_CATALOG_TOO_LARGE] = {"mcpgw_catalog_refused_total", "reason", "too_large",
+                                 "Backend catalogs a worker refused to report, by reason."},
 };
 
 static const struct gauge_info {

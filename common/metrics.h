@@ -55,6 +55,8 @@ typedef enum gw_counter {
     /* worker (its calls by method and outcome: gw_backend_request_add) */
     GW_MC_UPSTREAM_CREATED,
     GW_MC_UPSTREAM_REINIT,
+    /* worker: a backend's catalog refused before it reaches the broker, by reason */
+    GW_MC_CATALOG_TOO_LARGE,
     GW_MC_COUNT
 } gw_counter_t;
 

@@ -67,6 +67,7 @@ void wrk_catalog_clear(wrk_t *w)
     }
     cat->npages = 0;
     cat->ntools = 0;
+    cat->page_bytes = 0;
     cat->list = 0;
     memset(cat->nitems, 0, sizeof(cat->nitems));
     free(cat->cursor);
@@ -137,7 +138,8 @@ void wrk_catalog_fail(wrk_t *w, const char *reason)
     gw_buf_fini(&b);
 }
 
-static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out)
+/* The report into out; *caps_bytes says how much of it the capabilities object took. */
+static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out, size_t *caps_bytes)
 {
     catalog_t *cat = &w->cat;
     yajl_val init = cat->up->init_result;
@@ -161,12 +163,14 @@ static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out)
     bad |= gw_json_gen_cstr(g, "protocolVersion");
     bad |= gw_json_gen_cstr(g, cat->up->proto);
     bad |= gw_json_gen_cstr(g, "capabilities");
+    *caps_bytes = out->len;
     if (caps != NULL && YAJL_IS_OBJECT(caps)) {
         bad |= gw_json_gen(g, caps);
     } else {
         bad |= yajl_gen_map_open(g);
         bad |= yajl_gen_map_close(g);
     }
+    *caps_bytes = out->len - *caps_bytes;
     bad |= gw_json_gen_cstr(g, "serverInfo");
     bad |= info != NULL ? gw_json_gen(g, info) : yajl_gen_null(g);
     for (size_t l = 0; l < WRK_CAT_LISTS; l++) {
@@ -188,12 +192,39 @@ static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out)
     return bad ? GW_ENOMEM : GW_OK;
 }
 
+/* A catalog past limits.max_response_body (the pages' answers together, or the report they
+ * make with the capabilities) never reaches the broker: the broker would parse it on every
+ * change, and nng drops a message past its receive limit silently. The backend is reported down
+ * with the reason instead. */
+static void catalog_refuse_too_large(wrk_t *w, size_t bytes, size_t caps_bytes)
+{
+    char msg[256];
+    unsigned long long limit = (unsigned long long)w->cfg->max_response_body;
+
+    gw_metric_add(w->m, GW_MC_CATALOG_TOO_LARGE, 1);
+    /* capabilities_bytes=0: the pages alone went past the limit, before the report was made */
+    gw_log_warn("msg=\"catalog refused: larger than limits.max_response_body\" backend=%s "
+                "bytes=%zu capabilities_bytes=%zu limit=%llu",
+                w->name, bytes, caps_bytes, limit);
+    snprintf(msg, sizeof(msg),
+             "backend %s sent a catalog of %zu bytes or more, past limits.max_response_body "
+             "(%llu bytes)",
+             w->name, bytes, limit);
+    gw_buf_fini(&w->cat.report);
+    wrk_catalog_fail(w, msg);
+}
+
 static void catalog_report(wrk_t *w)
 {
     catalog_t *cat = &w->cat;
+    size_t caps_bytes = 0;
 
-    if (catalog_build_report(w, &cat->report) != GW_OK) {
+    if (catalog_build_report(w, &cat->report, &caps_bytes) != GW_OK) {
         wrk_catalog_fail(w, "cannot generate the catalog report");
+        return;
+    }
+    if (cat->report.len > w->cfg->max_response_body) {
+        catalog_refuse_too_large(w, cat->report.len, caps_bytes);
         return;
     }
     gw_log_info("msg=\"catalog fetched\" backend=%s tools=%zu prompts=%zu resources=%zu "
@@ -289,6 +320,12 @@ static void catalog_on_list_done(xfer_t *x, CURLcode rc)
 
     if (wrk_rpc_outcome(x, rc, l->method, &tree, &result, msg, sizeof(msg)) != 0) {
         wrk_catalog_fail(w, msg);
+        return;
+    }
+    cat->page_bytes += x->body.len;
+    if (cat->page_bytes > w->cfg->max_response_body) {
+        yajl_tree_free(tree);
+        catalog_refuse_too_large(w, cat->page_bytes, 0);
         return;
     }
     items = gw_json_get(result, l->key);

@@ -247,6 +247,7 @@ typedef struct catalog {
     size_t cappages;
     size_t ntools;
     size_t nitems[WRK_CAT_LISTS];
+    size_t page_bytes; /* the pages' answers together: bounded like the report they make */
     char *cursor;
     gw_buf_t report;
     uint64_t report_corr;

@@ -23,12 +23,14 @@
 #define SHUTDOWN_GRACE_MS 1000
 #define DEFAULT_HEARTBEAT_MS 15000
 #define MAX_HEARTBEAT_MS 3600000
+#define MAX_CAPABILITIES_BYTES (16 * 1024 * 1024)
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
             "                         [--heartbeat MS] [--protocol VERSION]\n"
+            "                         [--capabilities-bytes N]\n"
             "\n"
             "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
             "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
@@ -40,6 +42,8 @@ static void usage(FILE *out)
             "  --protocol VERSION  speak only this revision (2025-03-26, 2025-06-18 or\n"
             "                  2025-11-25): initialize answers it, other MCP-Protocol-Version\n"
             "                  headers get 400\n"
+            "  --capabilities-bytes N  pad the capabilities initialize answers to N bytes\n"
+            "                  (up to 16777216) with an experimental member\n"
             "  --hang-up PATH  connect to the unix socket PATH, close at once and exit\n"
             "                  (a peer that hangs up mid-handshake)\n"
             "  --help          show this help\n"
@@ -92,6 +96,7 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
         {"sse", no_argument, NULL, 's'},
         {"heartbeat", required_argument, NULL, 'b'},
         {"protocol", required_argument, NULL, 'P'},
+        {"capabilities-bytes", required_argument, NULL, 'C'},
         {"hang-up", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -125,6 +130,16 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
                 return 2;
             }
             srv->heartbeat_ms = n;
+            break;
+        case 'C':
+            errno = 0;
+            n = strtoul(optarg, &end, 10);
+            if (errno != 0 || *optarg == '\0' || *end != '\0' || n > MAX_CAPABILITIES_BYTES) {
+                fprintf(stderr, "mcpgw-testbackend: --capabilities-bytes %s: not a size up to %d\n",
+                        optarg, MAX_CAPABILITIES_BYTES);
+                return 2;
+            }
+            srv->capabilities_bytes = n;
             break;
         case 'U':
             return hang_up(optarg);
@@ -185,7 +200,8 @@ int main(int argc, char **argv)
     srv.text = yajl_gen_alloc(NULL);
     if (srv.out == NULL || srv.text == NULL || tb_session_table_init(&srv.sessions) != 0 ||
         tb_tools_list_build(&srv, 0, &srv.tools_list) != 0 ||
-        tb_tools_list_build(&srv, 1, &srv.tools_list_extra) != 0) {
+        tb_tools_list_build(&srv, 1, &srv.tools_list_extra) != 0 ||
+        tb_rpc_capabilities_build(&srv) != 0) {
         fprintf(stderr, "mcpgw-testbackend: out of memory\n");
         return 1;
     }
@@ -210,5 +226,6 @@ int main(int argc, char **argv)
     free(srv.scratch);
     free(srv.tools_list.base);
     free(srv.tools_list_extra.base);
+    free(srv.capabilities.base);
     return 0;
 }

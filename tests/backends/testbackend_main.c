@@ -87,6 +87,21 @@ static int hang_up(const char *path)
     return 0;
 }
 
+/* The decimal value of option opt, from 0 to max; -1 (with a message) when it is not one. */
+static int parse_count(const char *opt, const char *arg, unsigned long max, const char *what,
+                       unsigned long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoul(arg, &end, 10);
+    if (errno != 0 || *arg == '\0' || *end != '\0' || *out > max) {
+        fprintf(stderr, "mcpgw-testbackend: %s %s: not %s up to %lu\n", opt, arg, what, max);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(tb_server_t *srv, int argc, char **argv, const char **address, uint16_t *port)
 {
     static const struct option options[] = {
@@ -104,7 +119,6 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
     int opt;
 
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        char *end;
         unsigned long n;
         switch (opt) {
         case 'n':
@@ -122,21 +136,14 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             srv->sse = 1;
             break;
         case 'b':
-            errno = 0;
-            n = strtoul(optarg, &end, 10);
-            if (errno != 0 || *optarg == '\0' || *end != '\0' || n > MAX_HEARTBEAT_MS) {
-                fprintf(stderr, "mcpgw-testbackend: --heartbeat %s: not a number of ms up to %d\n",
-                        optarg, MAX_HEARTBEAT_MS);
+            if (parse_count("--heartbeat", optarg, MAX_HEARTBEAT_MS, "a number of ms", &n) != 0) {
                 return 2;
             }
             srv->heartbeat_ms = n;
             break;
         case 'C':
-            errno = 0;
-            n = strtoul(optarg, &end, 10);
-            if (errno != 0 || *optarg == '\0' || *end != '\0' || n > MAX_CAPABILITIES_BYTES) {
-                fprintf(stderr, "mcpgw-testbackend: --capabilities-bytes %s: not a size up to %d\n",
-                        optarg, MAX_CAPABILITIES_BYTES);
+            if (parse_count("--capabilities-bytes", optarg, MAX_CAPABILITIES_BYTES, "a size", &n) !=
+                0) {
                 return 2;
             }
             srv->capabilities_bytes = n;

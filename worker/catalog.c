@@ -426,9 +426,11 @@ static void catalog_changed(wrk_t *w)
     }
     upstream_t *up = cat->up;
     if (up == NULL || up->state != UP_READY) {
+        cat->refetch_ms = gw_clock_ms() + WRK_CATALOG_REFETCH_MS;
         catalog_start(w);
         return;
     }
+    cat->refetch_ms = gw_clock_ms() + WRK_CATALOG_REFETCH_MS;
     cat->up = NULL; /* keep the session (and its reference) through the clear */
     wrk_catalog_clear(w);
     cat->up = up;
@@ -454,29 +456,25 @@ void wrk_catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e)
     gw_log_info("msg=\"catalog reported\" backend=%s tools=%zu", w->name, cat->ntools);
     if (cat->again) {
         cat->again = 0;
-        catalog_changed(w);
+        cat->changed = 1; /* wrk_catalog_tick refetches, once WRK_CATALOG_REFETCH_MS allows */
     }
 }
 
 /* A list_changed seen in an event stream, that is inside a curl write callback, where libcurl
  * refuses curl_multi_add_handle and curl_multi_remove_handle (CURLM_RECURSIVE_API_CALL): the
- * refetch starts from the loop (wrk_catalog_tick), right after this turn's curl_multi_perform. */
+ * refetch starts from the loop (wrk_catalog_tick), right after this turn's curl_multi_perform, or
+ * WRK_CATALOG_REFETCH_MS after the last refetch began when that is later (every list_changed in
+ * between makes one refetch). */
 void wrk_catalog_note_changed(wrk_t *w)
 {
     w->cat.changed = 1;
 }
 
-int64_t wrk_catalog_tick(wrk_t *w, int64_t now)
+/* When the catalog next needs the loop, for what is not a list_changed. */
+static int64_t catalog_tick_state(wrk_t *w, int64_t now)
 {
     catalog_t *cat = &w->cat;
 
-    if (w->stopping) {
-        return INT64_MAX;
-    }
-    if (cat->changed) {
-        cat->changed = 0;
-        catalog_changed(w);
-    }
     if (cat->state == CAT_DONE && w->srv->health_interval_ms > 0 && cat->up != NULL) {
         if (!cat->health_in_flight && now >= cat->next_health_ms) {
             wrk_health_start(w);
@@ -493,4 +491,19 @@ int64_t wrk_catalog_tick(wrk_t *w, int64_t now)
         return cat->next_ms;
     }
     return INT64_MAX;
+}
+
+int64_t wrk_catalog_tick(wrk_t *w, int64_t now)
+{
+    catalog_t *cat = &w->cat;
+
+    if (w->stopping) {
+        return INT64_MAX;
+    }
+    if (cat->changed && now >= cat->refetch_ms) {
+        cat->changed = 0;
+        catalog_changed(w);
+    }
+    int64_t next = catalog_tick_state(w, now);
+    return cat->changed && cat->refetch_ms < next ? cat->refetch_ms : next;
 }

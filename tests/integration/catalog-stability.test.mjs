@@ -1,7 +1,8 @@
 // One odd backend slows or disturbs nobody else's catalog: a backend with a huge capabilities
 // object costs a client's initialize nothing (the capabilities are merged once per catalog
 // change, not per initialize); a backend that stays down, or whose catalog is refused as too
-// large, retries every 2 s without staling the cursors of a client paging tools/list.
+// large, retries every 2 s without staling the cursors of a client paging tools/list; a backend
+// that floods list_changed is refetched at most once a second.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { freePort, initializeBody, initializeSession, rawPost, startBackend, startGateway, useSetup, waitFor } from '../lib/index.mjs';
@@ -14,7 +15,7 @@ const FAT_CAPABILITIES = SMALL_LIMIT - 600;
 const stack = useSetup(async () => {
     const [alpha, beta, huge, fat, closed] = await Promise.all([
         startBackend({ name: 'alpha' }),
-        startBackend({ name: 'beta' }),
+        startBackend({ name: 'beta', sse: true }), // list_changed inside a call's answer
         startBackend({ name: 'huge', extraArgs: ['--capabilities-bytes', String(HUGE_CAPABILITIES)] }),
         startBackend({ name: 'fat', extraArgs: ['--capabilities-bytes', String(FAT_CAPABILITIES)] }),
         freePort(), // nobody listens there: gamma stays down
@@ -136,5 +137,39 @@ test('a catalog past limits.max_response_body is refused in the worker, the back
     assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
     const r = await s.request('tools/call', { name: 'fat_whoami', arguments: {} });
     assert.equal(r.response?.error?.code, -32602, r.text.slice(0, 300));
+    assert.deepEqual(gw.sanitizerReports(), []);
+});
+
+test('a backend flooding list_changed is refetched at most once a second, and ends up current', T, async () => {
+    const gw = stack.paging;
+    const s = await initializeSession(gw.url);
+    const fetched = () => gw.logLines().filter((l) => /msg="catalog fetched" backend=beta\b/.test(l)).length;
+    const before = fetched();
+    const t0 = Date.now();
+    const toggles = 21; // odd: "extra" is listed at the end
+    for (let i = 0; i < toggles; i++) {
+        const j = await s.tool('beta_toggle_tools');
+        assert.equal(j.extra, i % 2 === 0);
+    }
+    const burst = Date.now() - t0;
+    const names = async () => {
+        const all = [];
+        let cursor;
+        do {
+            const r = await s.call('tools/list', cursor ? { cursor } : {});
+            all.push(...r.tools.map((t) => t.name));
+            cursor = r.nextCursor;
+        } while (cursor);
+        return all;
+    };
+    await waitFor(async () => (await names()).includes('beta_extra'), { what: 'beta_extra listed', timeoutMs: 10000 });
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // what is still coming has come
+    const refetches = fetched() - before;
+    const took = Date.now() - t0;
+    console.log(`# ${toggles} list_changed in ${burst} ms: beta's catalog fetched ${refetches} times in ${took} ms`);
+    assert.ok(refetches >= 1 && refetches <= 2 + Math.ceil(took / 1000),
+        `${refetches} refetches in ${took} ms (want at most one a second, and a first one at once)`);
+    assert.ok((await names()).includes('beta_extra'));
+    assert.equal((await s.tool('beta_extra')).tool, 'extra');
     assert.deepEqual(gw.sanitizerReports(), []);
 });

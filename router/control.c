@@ -31,14 +31,13 @@ static void revoked_apply(rtr_t *r, yajl_val root)
     }
 }
 
-/* Gives every server of table its peer: "worker-<server>", opened when new. */
+/* Gives every server of table its peer: the server's worker inbox, opened when new. */
 static gw_err_t bind_peers(rtr_t *r, rtr_routes_t *table)
 {
     for (size_t i = 0; i < table->nservers; i++) {
-        char pname[sizeof(((rtr_peer_t *)0)->name)];
-        snprintf(pname, sizeof(pname), "worker-%s", table->servers[i].name);
-        rtr_peer_t *p = rtr_peer_find(r, pname);
-        gw_err_t err = p != NULL ? GW_OK : rtr_peer_create(r, pname, &p);
+        gw_name_t pname = gw_worker_inbox(table->servers[i].name);
+        rtr_peer_t *p = rtr_peer_find(r, pname.s);
+        gw_err_t err = p != NULL ? GW_OK : rtr_peer_create(r, pname.s, &p);
         if (err != GW_OK) {
             return err;
         }

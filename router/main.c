@@ -207,8 +207,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char proc[32];
-    snprintf(proc, sizeof(proc), "router.%u", r->index);
+    gw_name_t procname = gw_router_proc(r->index);
+    const char *proc = procname.s;
     gw_log_setup(proc, GW_LOG_INFO);
     char err[512];
     if (gw_config_load(config_path, &r->cfg, err, sizeof(err)) != GW_OK) {
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
         return 1;
     }
     rtr_call_timeout_list(r, RTR_BROKER_TIMEOUT_MS + RTR_DEADLINE_GRACE_MS);
-    if (rtr_peer_create(r, "broker", &r->broker) != GW_OK) {
+    if (rtr_peer_create(r, GW_BROKER_NAME, &r->broker) != GW_OK) {
         return 1;
     }
     for (size_t i = 0; i < nfds; i++) {

@@ -21,6 +21,7 @@
 #include "common/jsonrpc.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
+#include "common/names.h"
 #include "common/revoked.h"
 #include "common/token.h"
 #include "router/routes.h"
@@ -42,9 +43,9 @@ typedef struct rtr_timeout_list rtr_timeout_list_t;
 /* A process the router sends to: the broker or one worker. */
 struct rtr_peer {
     rtr_t *rtr;
-    char name[GW_SERVER_NAME_MAX + 16]; /* "broker" or "worker-<server>" */
-    gw_outbox_t out;                    /* to the peer's inbox */
-    h2o_socket_t *send_sock;            /* the outbox's send fd, watched while it queues */
+    char name[GW_NAME_MAX];  /* its inbox: GW_BROKER_NAME or gw_worker_inbox(server) */
+    gw_outbox_t out;         /* to the peer's inbox */
+    h2o_socket_t *send_sock; /* the outbox's send fd, watched while it queues */
     int event_fd;
     h2o_socket_t *event_sock;
     atomic_uint pipes_added; /* written by nng threads, read by the loop */
@@ -144,7 +145,7 @@ struct rtr {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listeners[RTR_MAX_LISTENERS];
     size_t nlisteners;
-    char inbox_name[32]; /* "router-<index>": where every reply to this router arrives */
+    gw_name_t inbox_name; /* gw_router_inbox(index): where every reply to this router arrives */
     nng_socket inbox;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
     h2o_socket_t *inbox_sock;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/gwid.h"
 #include "common/log.h"
 #include "common/json.h"
 #include "router/router.h"
@@ -17,7 +18,7 @@ typedef enum dest {
     DEST_PROMPT,    /* to the owner of params.name among prompts, prefix removed */
     DEST_RESOURCE,  /* to the owner of params.uri */
     DEST_COMPLETE,  /* to the owner of params.ref (a prompt name or a resource URI) */
-    DEST_TASK,      /* to the backend named in params.taskId ("mcpgw:<server>:<its id>") */
+    DEST_TASK,      /* to the backend named in params.taskId (a gateway id, common/gwid.h) */
     DEST_TASK_LIST, /* to the backend named in params.cursor, else the first offering tasks */
 } dest_t;
 
@@ -141,19 +142,17 @@ static void route_by_uri(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *
     send_to_server(r, to, e, (size_t)owner);
 }
 
-/* A gateway task id or tasks/list cursor names its backend: "mcpgw:<server>:<the backend's>".
- * Returns the server's index (and where the backend's part starts in text), or -1. */
-static long task_owner(const rtr_routes_t *routes, const char *text, const char **rest)
+/* A gateway task id or tasks/list cursor names its backend (common/gwid.h). Returns the
+ * server's index (and the backend's part of text in *rest), or -1; text may be NULL. */
+static long task_owner(const rtr_routes_t *routes, const char *text, gw_str_t *rest)
 {
-    static const char tag[] = "mcpgw:";
-    if (text == NULL || strncmp(text, tag, sizeof(tag) - 1) != 0) {
+    gw_str_t server, own;
+    if (text == NULL || !gw_gwid_parse(text, strlen(text), &server, &own)) {
         return -1;
     }
-    const char *name = text + sizeof(tag) - 1;
-    const char *colon = strchr(name, ':');
-    long i = colon != NULL ? rtr_routes_server_named(routes, name, (size_t)(colon - name), 1) : -1;
+    long i = rtr_routes_server_named(routes, server.ptr, server.len, 1);
     if (i >= 0) {
-        *rest = colon + 1;
+        *rest = own;
     }
     return i;
 }
@@ -164,7 +163,7 @@ static void route_task(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *bo
 {
     const char *id = body + rpc->id.off;
     char text[1024];
-    const char *rest = NULL;
+    gw_str_t rest = GW_STR_NULL;
     const char *t = string_token_text(body, rpc->task_id, text, sizeof(text));
     long owner = task_owner(r->routes, t, &rest);
     if (owner < 0) {
@@ -174,7 +173,7 @@ static void route_task(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *bo
     }
     gw_buf_t b;
     gw_buf_init(&b);
-    if (gw_rpc_splice_string(&b, body, len, rpc->task_id, rest, strlen(rest)) != GW_OK) {
+    if (gw_rpc_splice_string(&b, body, len, rpc->task_id, rest.ptr, rest.len) != GW_OK) {
         gw_buf_fini(&b);
         rtr_respond_error(r, to, 503, id, rpc->id.len, GW_RPC_INTERNAL_ERROR,
                           "gateway out of memory");
@@ -187,13 +186,14 @@ static void route_task(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *bo
 
 /* tasks/list walks the backends that offer tasks one after the other: the worker turns each
  * backend's nextCursor into a gateway cursor, and its last page's into the next backend's
- * start ("mcpgw:<next>:"), which it learns from the next-task-server header. */
+ * start (a gateway id of <next> with an empty rest), which it learns from the next-task-server
+ * header. */
 static void route_task_list(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
                             const gw_rpc_t *rpc)
 {
     const char *id = body + rpc->id.off;
     char text[1024];
-    const char *rest = "";
+    gw_str_t rest = GW_STR_NULL;
     long owner = -1;
     if (rpc->cursor.len > 0) {
         owner =
@@ -226,8 +226,8 @@ static void route_task_list(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const cha
     gw_err_t err = GW_OK;
     if (rpc->cursor.len > 0) {
         /* the backend's own cursor, or none at all for the first page of the next backend */
-        err = rest[0] != '\0' ? gw_rpc_splice_string(&b, body, len, rpc->cursor, rest, strlen(rest))
-                              : gw_rpc_splice_raw(&b, body, len, rpc->params, "{}", 2);
+        err = rest.len > 0 ? gw_rpc_splice_string(&b, body, len, rpc->cursor, rest.ptr, rest.len)
+                           : gw_rpc_splice_raw(&b, body, len, rpc->params, "{}", 2);
         e->body = (gw_str_t){b.data, b.len};
     }
     if (err != GW_OK) {
@@ -258,19 +258,14 @@ static size_t broadcast(rtr_t *r, gw_envelope_t *e, int logging_only)
     return n;
 }
 
-/* A client's answer to a server-initiated request: its id ("mcpgw:<server>:<n>", given by the
- * worker that relayed the request) names the worker to take it there. */
+/* A client's answer to a server-initiated request: its id (a gateway id, common/gwid.h, given
+ * by the worker that relayed the request) names the worker to take it there. */
 static void route_client_response(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body,
                                   const gw_rpc_t *rpc)
 {
-    static const char tag[] = "\"mcpgw:";
-    const char *id = body + rpc->id.off;
-    size_t n = rpc->id.len;
-    if (n > sizeof(tag) && memcmp(id, tag, sizeof(tag) - 1) == 0) {
-        const char *name = id + sizeof(tag) - 1;
-        const char *colon = memchr(name, ':', n - (sizeof(tag) - 1));
-        long i = colon != NULL ? rtr_routes_server_named(r->routes, name, (size_t)(colon - name), 0)
-                               : -1;
+    gw_str_t server, rest;
+    if (gw_gwid_parse_token(body + rpc->id.off, rpc->id.len, &server, &rest)) {
+        long i = rtr_routes_server_named(r->routes, server.ptr, server.len, 0);
         if (i >= 0) {
             const rtr_route_server_t *s = &r->routes->servers[i];
             e->method = GW_STR_NULL;

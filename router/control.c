@@ -74,7 +74,7 @@ void rtr_control_on_routes(rtr_t *r, const gw_envelope_t *e)
             return;
         }
         gw_log_debug("msg=\"routing table\" generation=%llu tools=%zu",
-                     (unsigned long long)table->generation, table->nkeys[RTR_KEY_TOOLS]);
+                     (unsigned long long)table->generation, table->nkeys[GW_LIST_TOOLS]);
         int first = r->routes == NULL;
         rtr_routes_destroy(r->routes);
         r->routes = table;

@@ -9,6 +9,7 @@
 #include "common/gwid.h"
 #include "common/log.h"
 #include "common/json.h"
+#include "common/lists.h"
 #include "router/router.h"
 
 typedef enum dest {
@@ -37,20 +38,23 @@ static const struct method_route {
     {"tasks/result", DEST_TASK},
     {"tasks/cancel", DEST_TASK},
     {"tasks/list", DEST_TASK_LIST},
-    {"tools/list", DEST_BROKER},
-    {"prompts/list", DEST_BROKER},
-    {"resources/list", DEST_BROKER},
-    {"resources/templates/list", DEST_BROKER},
 };
 
-static const struct method_route *find_method_route(const char *m)
+/* Who answers method m: the broker for the lists (common/lists.h), else as method_routes
+ * says. Returns 0 for a method the gateway does not know. */
+static int find_dest(const char *m, dest_t *dest)
 {
+    if (gw_list_by_method(m, strlen(m)) >= 0) {
+        *dest = DEST_BROKER;
+        return 1;
+    }
     for (size_t i = 0; i < sizeof(method_routes) / sizeof(method_routes[0]); i++) {
         if (strcmp(method_routes[i].method, m) == 0) {
-            return &method_routes[i];
+            *dest = method_routes[i].dest;
+            return 1;
         }
     }
-    return NULL;
+    return 0;
 }
 
 static rtr_call_t *send_to_server(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, size_t server)
@@ -62,7 +66,7 @@ static rtr_call_t *send_to_server(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, siz
 /* Routes a message naming a tool or prompt (span/name) to its owner, with the owner's prefix
  * removed from exactly that string and nothing else. */
 static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
-                          const gw_rpc_t *rpc, int kind, gw_span_t span, const char *name,
+                          const gw_rpc_t *rpc, gw_list_t kind, gw_span_t span, const char *name,
                           int too_long)
 {
     const char *id = body + rpc->id.off;
@@ -70,7 +74,7 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
         too_long || span.len == 0 ? NULL : rtr_routes_find(r->routes, kind, name);
     if (k == NULL) {
         char msg[GW_RPC_NAME_MAX + 32];
-        snprintf(msg, sizeof(msg), "Unknown %s: %s", kind == RTR_KEY_TOOLS ? "tool" : "prompt",
+        snprintf(msg, sizeof(msg), "Unknown %s: %s", kind == GW_LIST_TOOLS ? "tool" : "prompt",
                  name);
         rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS, msg);
         return;
@@ -87,7 +91,7 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
     }
     e->body = (gw_str_t){rewritten.data, rewritten.len};
     const rtr_route_server_t *s = &r->routes->servers[k->server];
-    int is_call = kind == RTR_KEY_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
+    int is_call = kind == GW_LIST_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
     rtr_call_t *c = rtr_call_dispatch(
         r, to, s->peer, e, is_call ? rtr_routes_tool_timeout(s, name + plen) : s->timeout_ms);
     gw_buf_fini(&rewritten);
@@ -354,12 +358,12 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
         respond_empty_result(r, to, id, id_len);
         return;
     }
-    const struct method_route *mr = rpc.method_too_long ? NULL : find_method_route(rpc.method_str);
-    if (mr == NULL) {
+    dest_t dest;
+    if (rpc.method_too_long || !find_dest(rpc.method_str, &dest)) {
         rtr_respond_error(r, to, 200, id, id_len, GW_RPC_METHOD_NOT_FOUND, "Method not found");
         return;
     }
-    switch (mr->dest) {
+    switch (dest) {
     case DEST_PING:
         respond_empty_result(r, to, id, id_len);
         return;
@@ -367,11 +371,11 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
         rtr_call_dispatch(r, to, r->broker, &e, RTR_BROKER_TIMEOUT_MS);
         return;
     case DEST_TOOL:
-        route_by_name(r, to, &e, body, len, &rpc, RTR_KEY_TOOLS, rpc.name, rpc.name_str,
+        route_by_name(r, to, &e, body, len, &rpc, GW_LIST_TOOLS, rpc.name, rpc.name_str,
                       rpc.name_too_long);
         return;
     case DEST_PROMPT:
-        route_by_name(r, to, &e, body, len, &rpc, RTR_KEY_PROMPTS, rpc.name, rpc.name_str,
+        route_by_name(r, to, &e, body, len, &rpc, GW_LIST_PROMPTS, rpc.name, rpc.name_str,
                       rpc.name_too_long);
         return;
     case DEST_RESOURCE:
@@ -385,7 +389,7 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
         return;
     case DEST_COMPLETE:
         if (rpc.ref_name.len > 0) {
-            route_by_name(r, to, &e, body, len, &rpc, RTR_KEY_PROMPTS, rpc.ref_name,
+            route_by_name(r, to, &e, body, len, &rpc, GW_LIST_PROMPTS, rpc.ref_name,
                           rpc.ref_name_str, rpc.ref_name_too_long);
         } else {
             route_by_uri(r, to, &e, body, &rpc, rpc.ref_uri);

@@ -23,6 +23,7 @@
 #include "common/metrics.h"
 #include "common/names.h"
 #include "common/revoked.h"
+#include "common/signals.h"
 #include "common/token.h"
 #include "router/routes.h"
 
@@ -169,8 +170,9 @@ struct rtr {
     int64_t next_activity_ms; /* when the next activity report is due */
     char request_id_prefix[9];
     uint64_t next_request_id;
-    gw_metrics_slot_t *m; /* this router's metrics slot, or NULL */
-    h2o_socket_t *signal_sock;
+    gw_metrics_slot_t *m;      /* this router's metrics slot, or NULL */
+    gw_signals_t signals;      /* SIGTERM, SIGINT: the router stops */
+    h2o_socket_t *signal_sock; /* watches gw_signals_fd(&signals) */
     int stopping;
     int64_t stop_deadline;
 };

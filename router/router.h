@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/err.h"
+#include "common/htable.h"
 #include "common/ipc.h"
 #include "common/jsonrpc.h"
 #include "common/mcp.h"
@@ -30,7 +31,6 @@
 #define RTR_BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
 #define RTR_DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
 #define RTR_CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
-#define RTR_USE_BUCKETS 4096        /* sessions in use: hash buckets (a power of two) */
 #define RTR_MAX_LISTENERS 16
 #define RTR_REQUEST_ID_MAX 64
 
@@ -133,7 +133,7 @@ struct rtr_session_use {
     int64_t expires; /* the token's expiry (unix seconds): a restarted broker learns it again */
     unsigned in_flight;
     int seen;
-    rtr_session_use_t *hash_next;
+    gw_hnode_t node; /* in rtr_t.uses, hashed by uuid */
 };
 
 /* The router: one per process, made in main and passed to everything that needs it. */
@@ -162,11 +162,11 @@ struct rtr {
     rtr_call_t *calls[RTR_CALL_BUCKETS];
     uint64_t next_corr;
     size_t ncalls;
-    size_t nstreams;         /* of ncalls, GET streams: not requests in flight */
-    h2o_timeout_t heartbeat; /* http.sse_heartbeat, for idle GET streams */
-    gw_revoked_t revoked;    /* sessions ended before their tokens expire */
-    int64_t next_purge_ms;   /* when expired revocations are dropped next */
-    rtr_session_use_t *uses[RTR_USE_BUCKETS];
+    size_t nstreams;          /* of ncalls, GET streams: not requests in flight */
+    h2o_timeout_t heartbeat;  /* http.sse_heartbeat, for idle GET streams */
+    gw_revoked_t revoked;     /* sessions ended before their tokens expire */
+    int64_t next_purge_ms;    /* when expired revocations are dropped next */
+    gw_htable_t uses;         /* rtr_session_use_t.node, by uuid */
     int64_t next_activity_ms; /* when the next activity report is due */
     char request_id_prefix[9];
     uint64_t next_request_id;

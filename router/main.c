@@ -217,6 +217,7 @@ int main(int argc, char **argv)
              rnd[2], rnd[3]);
     signal(SIGPIPE, SIG_IGN);
 
+    gw_htable_init(&r->calls);
     gw_htable_init(&r->uses);
     setup_h2o(r);
     if (rtr_inbox_open(r) != GW_OK) {

@@ -30,7 +30,6 @@
 
 #define RTR_BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
 #define RTR_DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
-#define RTR_CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
 #define RTR_MAX_LISTENERS 16
 #define RTR_REQUEST_ID_MAX 64
 
@@ -98,8 +97,8 @@ struct rtr_call {
     uint64_t corr;
     rtr_peer_t *peer;
     h2o_linklist_t peer_link;
-    rtr_call_t *hash_next;
-    h2o_req_t *req; /* NULL once the client has gone */
+    gw_hnode_t node; /* in rtr_t.calls, hashed by corr */
+    h2o_req_t *req;  /* NULL once the client has gone */
     rtr_req_guard_t *guard;
     h2o_generator_t gen;
     h2o_timeout_entry_t timer;
@@ -159,7 +158,7 @@ struct rtr {
     h2o_timeout_entry_t retry_entry;
     h2o_timeout_t arrival_timeout; /* the sweep for HTTP/2 requests that arrive too slowly */
     h2o_timeout_entry_t arrival_entry;
-    rtr_call_t *calls[RTR_CALL_BUCKETS];
+    gw_htable_t calls; /* rtr_call_t.node, by correlation id */
     uint64_t next_corr;
     size_t ncalls;
     size_t nstreams;          /* of ncalls, GET streams: not requests in flight */

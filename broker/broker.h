@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "common/ipc.h"
 #include "common/metrics.h"
+#include "common/names.h"
 #include "common/streams.h"
 #include "common/token.h"
 

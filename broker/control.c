@@ -134,16 +134,14 @@ size_t brk_control_set_log_level(brk_t *b, int level)
     size_t sent = 0;
     for (size_t i = 0; i < BRK_MAX_ROUTERS; i++) {
         if (b->subs[i].active) {
-            char to[32];
-            snprintf(to, sizeof(to), "router-%zu", i);
-            brk_reply_send(b, (gw_str_t){to, strlen(to)}, &e, GW_STR(""));
+            gw_name_t to = gw_router_inbox((unsigned)i);
+            brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &e, GW_STR(""));
             sent++;
         }
     }
     for (size_t i = 0; i < cfg->nservers; i++) {
-        char to[GW_SERVER_NAME_MAX + 8];
-        snprintf(to, sizeof(to), "worker-%s", cfg->servers[i].name);
-        brk_reply_send(b, (gw_str_t){to, strlen(to)}, &e, GW_STR(""));
+        gw_name_t to = gw_worker_inbox(cfg->servers[i].name);
+        brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &e, GW_STR(""));
         sent++;
     }
     gw_log_notice("msg=\"log level set\" level=%s processes=%zu", gw_log_level_name(level),

@@ -246,7 +246,7 @@ int main(int argc, char **argv)
     }
     char err[512];
     gw_config_t *cfg = NULL;
-    gw_log_setup("broker", GW_LOG_INFO);
+    gw_log_setup(GW_BROKER_NAME, GW_LOG_INFO);
     if (gw_config_load(path, &cfg, err, sizeof(err)) != GW_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
@@ -256,7 +256,7 @@ int main(int argc, char **argv)
         gw_config_destroy(cfg);
         return 0;
     }
-    gw_log_setup("broker", cfg->log_level);
+    gw_log_setup(GW_BROKER_NAME, cfg->log_level);
     gw_log_set_json(cfg->log_json);
     brk_t *b = calloc(1, sizeof(*b));
     if (b == NULL || brk_cycle_create(cfg, &b->cycle) != GW_OK) {

@@ -20,10 +20,9 @@ static unsigned close_upstream(brk_t *b, gw_str_t session, gw_str_t request_id, 
     close.request_id = request_id;
     close.corr = corr;
     for (size_t i = 0; i < cfg->nservers; i++) {
-        char name[GW_SERVER_NAME_MAX + 8];
-        snprintf(name, sizeof(name), "worker-%s", cfg->servers[i].name);
-        gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name, strlen(name)});
-        close.origin = GW_STR("broker");
+        gw_name_t name = gw_worker_inbox(cfg->servers[i].name);
+        gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name.s, strlen(name.s)});
+        close.origin = GW_STR(GW_BROKER_NAME);
         if (o != NULL && gw_outbox_send(o, &close) == GW_OK) {
             sent++;
         }

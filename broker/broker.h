@@ -104,10 +104,10 @@ typedef struct brk {
     int64_t drain_started_ms;
     int64_t start_ms;
     int64_t next_sweep_ms;
-    gw_streams_t streams;             /* the clients' GET streams */
-    uint64_t list_digest[BRK_NLISTS]; /* what clients last saw of each list */
-    int64_t next_idle_ms;             /* when to look for idle sessions next */
-    uint64_t idle_expired;            /* sessions ended by sessions.idle_timeout */
+    gw_streams_t streams;            /* the clients' GET streams */
+    uint64_t list_digest[GW_NLISTS]; /* what clients last saw of each list */
+    int64_t next_idle_ms;            /* when to look for idle sessions next */
+    uint64_t idle_expired;           /* sessions ended by sessions.idle_timeout */
 } brk_t;
 
 /* ---- reply.c: messages to routers and workers; request_id only names the request in logs ---- */

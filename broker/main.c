@@ -193,8 +193,8 @@ static gw_err_t start(brk_t *b)
     if ((rc = brk_startup_bind_listeners(b)) != GW_OK || (rc = brk_children_add_all(b)) != GW_OK) {
         return rc;
     }
-    for (int l = 0; l < BRK_NLISTS; l++) {
-        b->list_digest[l] = brk_catalog_digest(&b->cycle->cat, (brk_list_t)l);
+    for (int l = 0; l < GW_NLISTS; l++) {
+        b->list_digest[l] = brk_catalog_digest(&b->cycle->cat, (gw_list_t)l);
     }
     return GW_OK;
 }

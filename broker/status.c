@@ -79,7 +79,7 @@ gw_err_t brk_status_gen(brk_t *b, yajl_gen g)
         brk_status_kv_str(g, "url", be->conf->url);
         brk_status_kv_str(g, "prefix", be->conf->prefix);
         brk_status_kv_str(g, "state", backend_state(b, be, NULL));
-        brk_status_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
+        brk_status_kv_int(g, "tools", (long long)be->nitems[GW_LIST_TOOLS]);
         if (be->error != NULL) {
             brk_status_kv_str(g, "error", be->error);
         }
@@ -127,9 +127,9 @@ gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g)
         brk_status_kv_str(g, "url", be->conf->url);
         brk_status_kv_str(g, "prefix", be->conf->prefix);
         brk_status_kv_str(g, "state", state);
-        brk_status_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
-        brk_status_kv_int(g, "prompts", (long long)be->nitems[BRK_PROMPTS]);
-        brk_status_kv_int(g, "resources", (long long)be->nitems[BRK_RESOURCES]);
+        brk_status_kv_int(g, "tools", (long long)be->nitems[GW_LIST_TOOLS]);
+        brk_status_kv_int(g, "prompts", (long long)be->nitems[GW_LIST_PROMPTS]);
+        brk_status_kv_int(g, "resources", (long long)be->nitems[GW_LIST_RESOURCES]);
         brk_status_kv_int(g, "pid", w != NULL ? w->pid : 0);
         brk_status_kv_int(g, "restarts", w != NULL ? w->restarts : 0);
         gen_backend_traffic(g, m);

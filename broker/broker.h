@@ -19,6 +19,7 @@
 #include "common/ipc.h"
 #include "common/metrics.h"
 #include "common/names.h"
+#include "common/signals.h"
 #include "common/streams.h"
 #include "common/token.h"
 
@@ -97,7 +98,7 @@ typedef struct brk {
     unsigned metrics_slots;
     brk_admin_t *admin;
     char admin_desc[80];
-    int signal_pipe[2];
+    gw_signals_t signals; /* SIGTERM, SIGINT, SIGHUP, SIGCHLD */
     int ready;
     int stopping;
     int64_t drain_deadline_ms; /* non-zero while draining (mcpgwctl drain) */

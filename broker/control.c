@@ -74,11 +74,11 @@ static gw_err_t ctl_sessions(brk_t *b, yajl_val args, yajl_gen g, char *err, siz
     yajl_gen_map_open(g);
     gw_json_gen_cstr(g, "sessions");
     yajl_gen_array_open(g);
-    for (size_t i = 0; i < BRK_SESSION_BUCKETS; i++) {
-        for (const brk_session_t *s = b->sessions[i]; s != NULL; s = s->next) {
-            if (!s->revoked) {
-                gen_session(g, s);
-            }
+    size_t pos = 0;
+    for (const brk_session_t *s = brk_sessions_next(b, NULL, &pos); s != NULL;
+         s = brk_sessions_next(b, s, &pos)) {
+        if (!s->revoked) {
+            gen_session(g, s);
         }
     }
     yajl_gen_array_close(g);

@@ -237,6 +237,7 @@ int main(int argc, char **argv)
         free(b);
         return 1;
     }
+    brk_sessions_init(b);
     int rc = 1;
     if (realpath(path, b->config_path) == NULL) {
         gw_log_err("msg=\"cannot resolve the config path\" path=%s", path);

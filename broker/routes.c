@@ -52,11 +52,11 @@ static yajl_gen_status gen_revoked(brk_t *b, yajl_gen g, brk_session_t *const *l
             return st;
         }
     }
-    for (size_t i = 0; list == NULL && i < BRK_SESSION_BUCKETS; i++) {
-        for (const brk_session_t *s = b->sessions[i]; s != NULL; s = s->next) {
-            if (s->revoked && (st = gen_revoked_entry(g, s)) != yajl_gen_status_ok) {
-                return st;
-            }
+    size_t pos = 0;
+    for (const brk_session_t *s = list == NULL ? brk_sessions_next(b, NULL, &pos) : NULL; s != NULL;
+         s = brk_sessions_next(b, s, &pos)) {
+        if (s->revoked && (st = gen_revoked_entry(g, s)) != yajl_gen_status_ok) {
+            return st;
         }
     }
     if ((st = yajl_gen_array_close(g)) != yajl_gen_status_ok) {

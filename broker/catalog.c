@@ -10,6 +10,7 @@
 
 #include "broker/catalog.h"
 #include "common/hash.h"
+#include "common/htable.h"
 #include "common/json.h"
 #include "common/log.h"
 
@@ -86,9 +87,10 @@ size_t brk_catalog_reported(const brk_catalog_t *cat)
 
 /* ---- building the merged lists ---- */
 
-static uint64_t hash_str(const char *s)
+static int item_has_key(const gw_hnode_t *node, const void *key, size_t len)
 {
-    return gw_hash(s, strlen(s));
+    const brk_item_t *it = GW_CONTAINER_OF(node, brk_item_t, node);
+    return strlen(it->key) == len && memcmp(it->key, key, len) == 0;
 }
 
 /* Rebuilds cat->merged from the backends: config order, first owner of a key wins. */
@@ -102,39 +104,38 @@ static gw_err_t merge(brk_catalog_t *cat)
                 total += cat->backends[i].nitems[l];
             }
         }
-        size_t cap = 16;
-        while (cap < total * 2) {
-            cap *= 2;
-        }
-        const brk_item_t **seen = calloc(cap, sizeof(*seen));
+        gw_htable_t seen; /* the keys merged so far, through the items' nodes */
+        gw_htable_init(&seen);
         const brk_item_t **out = calloc(total + 1, sizeof(*out));
-        if (seen == NULL || out == NULL) {
-            free(seen);
-            free(out);
+        if (out == NULL) {
             return GW_ENOMEM;
         }
         size_t n = 0;
         for (size_t i = 0; i < cat->nbackends; i++) {
-            const brk_backend_t *b = &cat->backends[i];
+            brk_backend_t *b = &cat->backends[i];
             for (size_t k = 0; b->state == BRK_BACKEND_UP && k < b->nitems[l]; k++) {
-                const brk_item_t *it = &b->items[l][k];
-                size_t slot = hash_str(it->key) & (cap - 1);
-                while (seen[slot] != NULL && strcmp(seen[slot]->key, it->key) != 0) {
-                    slot = (slot + 1) & (cap - 1);
-                }
-                if (seen[slot] != NULL) {
+                brk_item_t *it = &b->items[l][k];
+                size_t len = strlen(it->key);
+                uint64_t h = gw_hash(it->key, len);
+                gw_hnode_t *kept = gw_htable_find(&seen, h, it->key, len, item_has_key);
+                if (kept != NULL) {
+                    const brk_item_t *owner = GW_CONTAINER_OF(kept, brk_item_t, node);
                     collisions++;
                     gw_log_warn("msg=\"name collision; the later backend's item is hidden\" "
                                 "list=%s key=\"%s\" kept=%s hidden=%s",
                                 gw_list_kinds[l].key, it->key,
-                                cat->backends[seen[slot]->server].conf->name, b->conf->name);
+                                cat->backends[owner->server].conf->name, b->conf->name);
                     continue;
                 }
-                seen[slot] = it;
+                if (gw_htable_insert(&seen, &it->node, h) != GW_OK) {
+                    gw_htable_fini(&seen);
+                    free(out);
+                    return GW_ENOMEM;
+                }
                 out[n++] = it;
             }
         }
-        free(seen);
+        gw_htable_fini(&seen);
         free(cat->merged[l]);
         cat->merged[l] = out;
         cat->nmerged[l] = n;

@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "common/htable.h"
 #include "common/lists.h"
 
 typedef enum brk_backend_state {
@@ -24,7 +25,8 @@ typedef enum brk_backend_state {
 typedef struct brk_item {
     char *key;
     char *json;
-    size_t server; /* index of the owning backend */
+    size_t server;   /* index of the owning backend */
+    gw_hnode_t node; /* in the key table of a merge (catalog.c), only while it runs */
 } brk_item_t;
 
 typedef struct brk_backend {

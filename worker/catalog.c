@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "worker/worker.h"
 
 /* The lists a catalog holds, fetched in this order; a list is fetched when the backend
@@ -94,7 +95,7 @@ static void catalog_send(wrk_t *w, const gw_buf_t *body, uint64_t corr)
     e.corr = corr;
     e.method = GW_STR("catalog");
     e.body = (gw_str_t){body->data, body->len};
-    if ((err = wrk_reply_send_env(w, wrk_reply_outbox(w, GW_STR("broker")), &e)) != GW_OK) {
+    if ((err = wrk_reply_send_env(w, wrk_reply_outbox(w, GW_STR(GW_BROKER_NAME)), &e)) != GW_OK) {
         gw_log_debug("msg=\"catalog report not sent\" backend=%s error=\"%s\"", w->name,
                      gw_strerror(err));
     }

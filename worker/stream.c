@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/jsonrpc.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "worker/worker.h"
 
 int wrk_stream_is_list_changed(const char *method)
@@ -61,7 +62,7 @@ static void stream_to_client(upstream_t *up, const char *body, size_t len)
     e.method = GW_STR("session/event");
     e.session = (gw_str_t){up->key, strlen(up->key)};
     e.body = (gw_str_t){body, len};
-    gw_outbox_t *o = wrk_reply_outbox(w, GW_STR("broker"));
+    gw_outbox_t *o = wrk_reply_outbox(w, GW_STR(GW_BROKER_NAME));
     if (o == NULL || wrk_reply_send_env(w, o, &e) != GW_OK) {
         gw_log_warn("msg=\"server message lost: the broker is unreachable\" backend=%s session=%s",
                     w->name, up->key);

@@ -18,6 +18,7 @@
 #include "common/jsonrpc.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
+#include "common/names.h"
 #include "common/sse.h"
 #include "worker/sessmap.h"
 
@@ -264,7 +265,7 @@ struct wrk {
     gw_config_t *cfg;
     const gw_server_conf_t *srv;
     const char *name;
-    char inbox_name[GW_SERVER_NAME_MAX + 8]; /* "worker-NAME" */
+    gw_name_t inbox_name; /* gw_worker_inbox(name) */
     nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
     int inbox_open;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */

@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "common/ipc.h"
 #include "common/jsonrpc.h"
+#include "common/lists.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
 #include "common/names.h"
@@ -235,19 +236,17 @@ typedef enum cat_state {
     CAT_DONE,
 } cat_state_t;
 
-#define WRK_CAT_LISTS 4 /* tools, prompts, resources, templates: cat_lists in catalog.c */
-
 typedef struct catalog {
     cat_state_t state;
     upstream_t *up;           /* its own upstream session (a reference), not in the map */
     xfer_t x;                 /* the list request under way */
-    size_t list;              /* index in cat_lists of the list being fetched */
+    size_t list;              /* the list being fetched (gw_list_t) */
     yajl_val *pages;          /* each list response tree */
     unsigned char *page_list; /* which list each page belongs to */
     size_t npages;
     size_t cappages;
     size_t ntools;
-    size_t nitems[WRK_CAT_LISTS];
+    size_t nitems[GW_NLISTS];
     char *cursor;
     gw_buf_t report;
     uint64_t report_corr;
@@ -427,8 +426,6 @@ void wrk_srvreq_fini(wrk_t *w);
 
 /* The transfer ops of an upstream session's GET stream (up->gx). */
 extern const xfer_ops_t wrk_stream_ops;
-/* Is method one of the list_changed notifications? */
-int wrk_stream_is_list_changed(const char *method);
 /* Opens the GET stream of a ready upstream session (none for a stateless backend). */
 void wrk_stream_start(upstream_t *up);
 /* Opens again the GET streams that are due; returns when the next one is. */

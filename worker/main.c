@@ -30,7 +30,7 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     w->cfg = cfg;
     w->srv = srv;
     w->name = srv->name;
-    w->sig_fd = -1;
+    w->sigs.rd = -1;
     list_init(&w->initializing);
     list_init(&w->calls);
     list_init(&w->backlog);

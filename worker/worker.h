@@ -20,6 +20,7 @@
 #include "common/mcp.h"
 #include "common/metrics.h"
 #include "common/names.h"
+#include "common/signals.h"
 #include "common/sse.h"
 #include "worker/sessmap.h"
 
@@ -294,7 +295,7 @@ struct wrk {
     int tasks; /* the backend offers tasks (its catalog session's capabilities) */
     int stopping;
     int64_t stop_deadline;
-    int sig_fd; /* read end of the self-pipe */
+    gw_signals_t sigs; /* SIGTERM and SIGINT, through the self-pipe of common/signals */
 };
 
 /* ---- backend_http.c: HTTP transfers (loop thread only, never from inside a libcurl callback
@@ -485,7 +486,7 @@ gw_err_t wrk_health_start(wrk_t *w);
 
 /* ---- loop.c: the event loop and signals ---- */
 
-/* Creates the signal self-pipe and installs the handlers (SIGPIPE ignored). */
+/* Opens the signal self-pipe for SIGTERM and SIGINT (common/signals; SIGPIPE ignored). */
 gw_err_t wrk_loop_signals_setup(wrk_t *w);
 /* Restores the default handlers and closes the self-pipe. */
 void wrk_loop_signals_teardown(wrk_t *w);

@@ -159,7 +159,7 @@ typedef enum up_state {
 
 struct upstream {
     wrk_t *w;
-    wrk_sessmap_entry_t hentry; /* in w->sessions while in_map; its key is key */
+    wrk_sessmap_entry_t hentry; /* in w->sessions while in_map (its gw_hnode_t); key: key */
     link_t ilink;               /* in w->initializing while UP_INITIALIZING */
     unsigned refs; /* the map, each attached call, the running initialization, the catalog */
     up_state_t state;

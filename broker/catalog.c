@@ -324,14 +324,17 @@ static gw_err_t read_report(brk_backend_t *next, size_t server, yajl_val root)
     return rc;
 }
 
-/* What moved between the merged lists clients saw (was) and the ones about to replace them. */
-static unsigned lists_changes(const brk_catalog_t *cat, const merged_t *now)
+/* What moved between the merged lists clients saw and the ones about to replace them (now);
+ * *lists gets a bit (1 << l) for each list l that reads differently. */
+static unsigned lists_changes(const brk_catalog_t *cat, const merged_t *now, unsigned *lists)
 {
     unsigned changed = 0;
+    *lists = 0;
     for (size_t l = 0; l < GW_NLISTS; l++) {
         int owners_same;
         if (!list_same(cat->merged[l], cat->nmerged[l], now->items[l], now->n[l], &owners_same)) {
             changed |= BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES;
+            *lists |= 1u << l;
         } else if (!owners_same) {
             changed |= BRK_CHANGED_ROUTES; /* the same names, served by another backend */
         }
@@ -403,7 +406,8 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
         backend_clear(&next);
         return rc;
     }
-    *changed = lists_changes(cat, &m);
+    unsigned lists;
+    *changed = lists_changes(cat, &m, &lists);
     if ((old.state == BRK_BACKEND_UP) != (b->state == BRK_BACKEND_UP) ||
         !brk_capabilities_same(&old.caps, &b->caps)) {
         *changed |= BRK_CHANGED_ROUTES;
@@ -412,8 +416,13 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
     merged_free(&m);
     free(cat->capabilities);
     cat->capabilities = caps;
-    if (*changed & BRK_CHANGED_LISTS) {
+    if (lists != 0) {
         cat->generation++;
+    }
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        if (lists & (1u << l)) {
+            cat->list_generation[l] = cat->generation;
+        }
     }
     log_applied(b, old.state);
     backend_clear(&old);
@@ -489,19 +498,26 @@ gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev)
     merged_free(&m);
     free(cat->capabilities);
     cat->capabilities = caps;
-    int same = prev != NULL;
-    for (size_t l = 0; l < GW_NLISTS && same; l++) {
-        same = list_same(prev->merged[l], prev->nmerged[l], cat->merged[l], cat->nmerged[l], NULL);
+    int same[GW_NLISTS];
+    int all_same = 1;
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        same[l] = prev != NULL && list_same(prev->merged[l], prev->nmerged[l], cat->merged[l],
+                                            cat->nmerged[l], NULL);
+        all_same = all_same && same[l];
     }
-    cat->generation = (prev != NULL ? prev->generation : cat->generation) + !same;
+    cat->generation = (prev != NULL ? prev->generation : cat->generation) + !all_same;
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        cat->list_generation[l] = same[l] ? prev->list_generation[l] : cat->generation;
+    }
     return GW_OK;
 }
 
 /* ---- pages ---- */
 
 /* A gateway cursor: "<generation>.<offset>" in base 36, opaque to clients. It names a position
- * in one version of the merged list; after any change the version differs and the cursor is
- * refused (-32602) rather than answered with a page of another list. */
+ * in one version of one merged list (its list_generation); after a change of that list the
+ * version differs and the cursor is refused (-32602) rather than answered with a page of another
+ * list. */
 static void cursor_make(char *out, size_t outlen, uint64_t generation, size_t offset)
 {
     char g[16];
@@ -548,8 +564,8 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cur
     size_t offset = 0;
     if (cursor != NULL) {
         uint64_t gen;
-        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != cat->generation || offset == 0 ||
-            offset >= cat->nmerged[l]) {
+        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != cat->list_generation[l] ||
+            offset == 0 || offset >= cat->nmerged[l]) {
             return GW_EINVAL;
         }
     }
@@ -571,7 +587,7 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cur
     }
     if (err == GW_OK && end < cat->nmerged[l]) {
         char next[48];
-        cursor_make(next, sizeof(next), cat->generation, end);
+        cursor_make(next, sizeof(next), cat->list_generation[l], end);
         err = gw_buf_appendf(out, ",\"nextCursor\":\"%s\"", next);
     }
     if (err == GW_OK) {

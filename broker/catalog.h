@@ -62,8 +62,11 @@ typedef struct brk_catalog {
     brk_backend_t *backends; /* in config order, one per server */
     size_t nbackends;
     /* Moves only when what a client pages through changed (an item of a merged list added,
-     * removed, reordered or rewritten); gateway cursors carry it. */
+     * removed, reordered or rewritten). */
     uint64_t generation;
+    /* The generation at which each merged list last changed: its gateway cursors carry it, so a
+     * change of one list leaves the cursors of the others valid. */
+    uint64_t list_generation[GW_NLISTS];
     /* What clients see: every UP backend's items in config order, an item whose key an earlier
      * backend already uses left out (and counted: "collisions are reported, never silently
      * shadowed"). Pointers into the backends' items. */

@@ -341,6 +341,13 @@ static void test_real_change_moves_the_generation(void **state)
     assert_true(f->cat.generation == generation);
     assert_int_equal(page(&f->cat, next, 1, got, sizeof(got), next, sizeof(next)), GW_OK);
     assert_string_equal(got, "a_add");
+    /* another list that changes (prompts) moves the generation, not the tools cursors */
+    assert_int_equal(changes(&f->cat, "{\"server\":\"beta\",\"ok\":true,"
+                                      "\"prompts\":[{\"name\":\"hello\"}]}"),
+                     BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_true(f->cat.generation != generation);
+    assert_int_equal(page(&f->cat, next, 1, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_string_equal(got, "a_more");
 }
 
 /* Without prefixes, the same tool from two backends: when the first goes, the second's is listed

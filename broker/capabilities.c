@@ -181,16 +181,12 @@ gw_err_t brk_capabilities_merge(const brk_catalog_t *cat, char **out)
         err = GW_ENOMEM;
     }
     if (g != NULL) {
-        if (gen_merged(cat, g, tasks, ntasks) != yajl_gen_status_ok) {
-            err = GW_ENOMEM;
-        }
-        yajl_gen_free(g);
+        err = gw_json_gen_done(g, &buf, gen_merged(cat, g, tasks, ntasks));
     }
     for (size_t i = 0; i < ntasks; i++) {
         yajl_tree_free(tasks[i]);
     }
-    if (err == GW_OK && (err = gw_buf_status(&buf)) == GW_OK &&
-        (*out = gw_buf_steal(&buf, NULL)) == NULL) {
+    if (err == GW_OK && (*out = gw_buf_steal(&buf, NULL)) == NULL) {
         err = GW_ENOMEM;
     }
     gw_buf_fini(&buf);

@@ -380,6 +380,8 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
     gw_err_t rc = read_report(&next, (size_t)(b - cat->backends), root);
     yajl_tree_free(root);
     if (rc != GW_OK) {
+        gw_log_err("msg=\"catalog report not applied\" backend=%s error=\"%s\"", b->conf->name,
+                   gw_strerror(rc));
         backend_clear(&next);
         return rc;
     }
@@ -401,6 +403,8 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
         merged_free(&m);
     }
     if (rc != GW_OK) {
+        gw_log_err("msg=\"catalog report not applied\" backend=%s error=\"%s\"", b->conf->name,
+                   gw_strerror(rc));
         next = *b;
         *b = old;
         backend_clear(&next);

@@ -342,6 +342,37 @@ static void call_run(call_t *c)
     }
 }
 
+/* Only calls in flight are looked at (this backend's, a few): a cancel costs what is active. A
+ * call that has not reached the backend (queued behind initialize) just ends; the notification
+ * goes to the backend only on a ready upstream session (inbox.c). */
+size_t wrk_call_cancel(wrk_t *w, const gw_envelope_t *env)
+{
+    gw_rpc_t rpc;
+    char rid[WRK_RID_MAX + 1];
+    size_t n = 0;
+
+    if (gw_rpc_scan(env->body.ptr, env->body.len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK ||
+        rpc.request_id.len == 0 || env->session.len == 0) {
+        return 0;
+    }
+    const char *id = env->body.ptr + rpc.request_id.off;
+    wrk_inbox_rid(rid, env);
+    for (link_t *l = w->calls.next; l != &w->calls;) {
+        call_t *c = container_of(l, call_t, link);
+        l = l->next;
+        if (c->state == CALL_DONE || c->env.rpc_id.len != rpc.request_id.len ||
+            c->env.session.len != env->session.len ||
+            memcmp(c->env.session.ptr, env->session.ptr, env->session.len) != 0 ||
+            memcmp(c->env.rpc_id.ptr, id, rpc.request_id.len) != 0) {
+            continue;
+        }
+        list_remove(&c->qlink); /* queued behind initialize, or waiting to resume */
+        wrk_reply_cancelled(c, rid);
+        n++;
+    }
+    return n;
+}
+
 /* Resumes the response streams that are due: GET with Last-Event-ID on the same upstream
  * session; the events go on into the same reply. Returns when the next one is due. */
 int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now)

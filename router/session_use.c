@@ -22,6 +22,11 @@ static rtr_session_use_t **session_use_slot(rtr_t *r, gw_str_t uuid)
     return slot;
 }
 
+rtr_session_use_t *rtr_session_use_find(rtr_t *r, gw_str_t uuid)
+{
+    return *session_use_slot(r, uuid);
+}
+
 rtr_session_use_t *rtr_session_use_get(rtr_t *r, gw_str_t uuid)
 {
     rtr_session_use_t **slot = session_use_slot(r, uuid);
@@ -31,6 +36,7 @@ rtr_session_use_t *rtr_session_use_get(rtr_t *r, gw_str_t uuid)
     rtr_session_use_t *u = calloc(1, sizeof(*u));
     if (u != NULL) {
         memcpy(u->uuid, uuid.ptr, uuid.len);
+        h2o_linklist_init_anchor(&u->calls);
         *slot = u;
     }
     return u;

@@ -172,6 +172,7 @@ struct upstream {
     char proto[16];       /* negotiated protocol version */
     yajl_val init_result; /* catalog session only: the InitializeResult tree */
     link_t waiting;       /* calls queued until UP_READY */
+    link_t calls;         /* call_t.ulink: every call attached (c->up), found by a cancel */
     xfer_t x;
     xfer_t gx; /* the GET stream of server-initiated messages, while open */
     char gx_last_id[GW_SSE_ID_MAX + 1]; /* its last event id: the next one resumes after it */
@@ -205,6 +206,7 @@ struct call {
     link_t outq;  /* replies nng did not take yet */
     call_state_t state;
     upstream_t *up; /* a reference */
+    link_t ulink;   /* in up->calls while up is set */
     nng_msg *msg;   /* owns the bytes env points into */
     gw_envelope_t env;
     gw_outbox_t *out; /* to the caller's inbox (env.origin) */

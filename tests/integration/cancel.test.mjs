@@ -190,6 +190,22 @@ test('a cancel for another session\'s call, or for an unknown id, changes nothin
     assert.equal(toolJson(answer.json.result).ms, 1200);
 });
 
+test('a cancelled message of a batch (2025-03-26) adds no answer; the others are answered', T, async () => {
+    const { one } = stack;
+    const s = await initializeSession(one.url, { protocolVersion: '2025-03-26' });
+    const t0 = performance.now();
+    const pending = s.post([
+        { jsonrpc: '2.0', id: 'b-1', method: 'tools/call', params: { name: 'beta_slow', arguments: { ms: 3000, steps: 0 } } },
+        { jsonrpc: '2.0', id: 'b-2', method: 'ping' },
+    ]);
+    await sleep(300);
+    assert.equal((await s.post(cancelNote('b-1'))).status, 202);
+    const r = await pending;
+    assert.ok(performance.now() - t0 < 1500, `answered ${(performance.now() - t0).toFixed(0)} ms after it started`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, [{ jsonrpc: '2.0', id: 'b-2', result: {} }]);
+});
+
 // Which router answered a request: the first 8 hex digits of the request id it made up.
 async function routerOf(client, s) {
     const r = await client.request('/mcp', { headers: { ...DEFAULT_HEADERS, ...s.headers() }, body: { jsonrpc: '2.0', id: 'p', method: 'ping' } });

@@ -298,28 +298,31 @@ static void test_progress_token(void **state)
 }
 
 /* notifications/cancelled names the request it cancels: a string or a number, raw; a repeated
- * member names none (the gateway cannot know which one the backend reads). */
+ * member, or one of another type, names none (the gateway cannot know which one the backend
+ * reads). */
 static void test_cancelled_request_id(void **state)
 {
-    const char *b = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{"
-                    "\"requestId\":\"r-\\u0037\",\"reason\":\"user\"}}";
+    static const struct {
+        const char *params;
+        const char *want;
+    } cases[] = {
+        {"{\"requestId\":\"r-\\u0037\",\"reason\":\"user\"}", "\"r-\\u0037\""},
+        {"{\"reason\":\"x\",\"requestId\":-12}", "-12"},
+        {"{\"requestId\":1,\"requestId\":2}", NULL},
+        {"{\"requestId\":{\"requestId\":1}}", NULL},
+        {"{\"requestId\":true}", NULL},
+    };
+    char b[256];
     gw_rpc_t r;
 
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_int_equal(r.kind, GW_MSG_NOTIFICATION);
-    assert_span(b, r.request_id, "\"r-\\u0037\"");
-    b = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{"
-        "\"requestId\":-12}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.request_id, "-12");
-    b = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{"
-        "\"requestId\":1,\"requestId\":2}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.request_id, NULL);
-    b = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{"
-        "\"requestId\":{\"requestId\":1}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.request_id, NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(b, sizeof(b),
+                 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":%s}",
+                 cases[i].params);
+        assert_int_equal(scan(b, &r), GW_OK);
+        assert_int_equal(r.kind, GW_MSG_NOTIFICATION);
+        assert_span(b, r.request_id, cases[i].want);
+    }
 }
 
 static void test_completion_ref(void **state)

@@ -82,6 +82,9 @@ static const struct counter_info {
     [GW_MC_BYTES_IN] = {"mcpgw_http_bytes_total", "direction", "in",
                         "Request and response body bytes (router)."},
     [GW_MC_BYTES_OUT] = {"mcpgw_http_bytes_total", "direction", "out", NULL},
+    [GW_MC_CALLS_CANCELLED] = {"mcpgw_cancelled_requests_total", NULL, NULL,
+                               "Requests in flight the client cancelled (router): ended without "
+                               "a response."},
     [GW_MC_UPSTREAM_CREATED] = {"mcpgw_upstream_sessions_created_total", NULL, NULL,
                                 "Upstream sessions a worker initialized."},
     [GW_MC_UPSTREAM_REINIT] = {"mcpgw_upstream_sessions_reinitialized_total", NULL, NULL,
@@ -206,7 +209,8 @@ static const char *const backend_method_names[GW_BM_COUNT] = {
     [GW_BM_RESOURCES] = "resources",   [GW_BM_COMPLETION] = "completion/complete",
     [GW_BM_TASKS] = "tasks",           [GW_BM_OTHER] = "other",
 };
-static const char *const backend_status_names[GW_BS_COUNT] = {"ok", "error", "timeout"};
+static const char *const backend_status_names[GW_BS_COUNT] = {"ok", "error", "timeout",
+                                                              "cancelled"};
 
 gw_backend_method_t gw_backend_method_of(const char *method, size_t len)
 {

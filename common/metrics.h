@@ -52,6 +52,8 @@ typedef enum gw_counter {
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,
+    /* router: requests in flight ended by the client's notifications/cancelled */
+    GW_MC_CALLS_CANCELLED,
     /* worker (its calls by method and outcome: gw_backend_request_add) */
     GW_MC_UPSTREAM_CREATED,
     GW_MC_UPSTREAM_REINIT,
@@ -85,11 +87,13 @@ typedef enum gw_backend_method {
 } gw_backend_method_t;
 
 /* ... and how they ended: the backend answered (a result or its own JSON-RPC error), the gateway
- * answered an error for it (unreachable, HTTP error, bad answer), or its deadline passed. */
+ * answered an error for it (unreachable, HTTP error, bad answer), its deadline passed, or the
+ * client cancelled it (notifications/cancelled: nobody is answered). */
 typedef enum gw_backend_status {
     GW_BS_OK,
     GW_BS_ERROR,
     GW_BS_TIMEOUT,
+    GW_BS_CANCELLED,
     GW_BS_COUNT
 } gw_backend_status_t;
 

@@ -42,6 +42,7 @@ void wrk_call_destroy(call_t *c)
     list_remove(&c->qlink);
     wrk_reply_clear(c);
     if (c->up != NULL) {
+        list_remove(&c->ulink);
         wrk_upstream_unref(c->up);
         c->up = NULL;
     }
@@ -209,6 +210,7 @@ static void call_on_done(xfer_t *x, CURLcode rc)
         c->retried = 1;
         gw_metric_add(w->m, GW_MC_UPSTREAM_REINIT, 1);
         wrk_upstream_lost(c->up);
+        list_remove(&c->ulink);
         wrk_upstream_unref(c->up);
         c->up = NULL;
         wrk_call_dispatch(c);
@@ -344,6 +346,41 @@ static void call_run(call_t *c)
     }
 }
 
+/* Only the calls of the session's upstream session are looked at: a cancel costs what that
+ * session has in flight. A call that has not reached the backend (queued behind initialize)
+ * just ends; the notification goes to the backend only on a ready upstream session (inbox.c). */
+size_t wrk_call_cancel(wrk_t *w, const gw_envelope_t *env)
+{
+    gw_rpc_t rpc;
+    char rid[WRK_RID_MAX + 1];
+    size_t n = 0;
+    upstream_t *up = wrk_inbox_key_valid(env->session)
+                         ? wrk_upstream_find(w, env->session.ptr, env->session.len)
+                         : NULL;
+
+    if (up == NULL ||
+        gw_rpc_scan(env->body.ptr, env->body.len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK ||
+        rpc.request_id.len == 0) {
+        return 0;
+    }
+    const char *id = env->body.ptr + rpc.request_id.off;
+    wrk_inbox_rid(rid, env);
+    up->refs++; /* the last call's end must not free the list under the walk */
+    for (link_t *l = up->calls.next; l != &up->calls;) {
+        call_t *c = container_of(l, call_t, ulink);
+        l = l->next;
+        if (c->state == CALL_DONE || c->env.rpc_id.len != rpc.request_id.len ||
+            memcmp(c->env.rpc_id.ptr, id, rpc.request_id.len) != 0) {
+            continue;
+        }
+        list_remove(&c->qlink); /* queued behind initialize, or waiting to resume */
+        wrk_reply_cancelled(c, rid);
+        n++;
+    }
+    wrk_upstream_unref(up);
+    return n;
+}
+
 /* Resumes the response streams that are due: GET with Last-Event-ID on the same upstream
  * session; the events go on into the same reply. Returns when the next one is due. */
 int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now)
@@ -403,6 +440,7 @@ void wrk_call_dispatch(call_t *c)
         }
         up->refs++;
         c->up = up;
+        list_append(&up->calls, &c->ulink);
     }
     switch (up->state) {
     case UP_READY:
@@ -442,6 +480,7 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     c->out = out;
     c->received_ms = gw_clock_ms();
     list_init(&c->qlink);
+    list_init(&c->ulink);
     list_init(&c->blink);
     list_init(&c->outq);
     list_append(&w->calls, &c->link);

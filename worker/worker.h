@@ -175,6 +175,7 @@ struct upstream {
     char proto[16];       /* negotiated protocol version */
     yajl_val init_result; /* catalog session only: the InitializeResult tree */
     link_t waiting;       /* calls queued until UP_READY */
+    link_t calls;         /* call_t.ulink: every call attached (c->up), found by a cancel */
     xfer_t x;
     xfer_t gx; /* the GET stream of server-initiated messages, while open */
     char gx_last_id[GW_SSE_ID_MAX + 1]; /* its last event id: the next one resumes after it */
@@ -208,6 +209,7 @@ struct call {
     link_t outq;  /* replies nng did not take yet */
     call_state_t state;
     upstream_t *up; /* a reference */
+    link_t ulink;   /* in up->calls while up is set */
     nng_msg *msg;   /* owns the bytes env points into */
     gw_envelope_t env;
     gw_outbox_t *out; /* to the caller's inbox (env.origin) */
@@ -391,6 +393,9 @@ void wrk_reply_chunk(call_t *c, const char *body, size_t len);
 /* Ends the reply stream. c is destroyed here unless replies are still queued; do not touch it
  * afterwards. */
 void wrk_reply_end(call_t *c, uint32_t status, const char *body, size_t len);
+/* Ends the call the client cancelled: no response, its queued replies dropped, an END flagged
+ * GW_ENV_F_CANCELLED; destroyed here unless that END queues. */
+void wrk_reply_cancelled(call_t *c, const char *cancel_rid);
 /* Answers the call with a JSON-RPC error (a HEAD-less END for a notification) and ends it. */
 void wrk_reply_fail(call_t *c, int code, const char *msg);
 /* wrk_reply_fail with a formatted message. */
@@ -443,6 +448,9 @@ void wrk_call_destroy(call_t *c);
 void wrk_call_dispatch(call_t *c);
 /* A call envelope from a router: takes ownership of msg (env points into it). */
 void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env);
+/* A client's notifications/cancelled (env): the calls of its session with that request id end
+ * without an answer and their transfers stop. Returns how many. */
+size_t wrk_call_cancel(wrk_t *w, const gw_envelope_t *env);
 /* Resumes the response streams that are due; returns when the next one is. */
 int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now);
 /* Fails queued calls whose deadline passed; returns the earliest deadline still ahead. */

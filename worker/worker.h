@@ -218,6 +218,7 @@ struct call {
     gw_buf_t held_body; /* the JSON body, while the HEAD is held */
     int answered;       /* the response to env.rpc_id went out */
     int fail_code;      /* the JSON-RPC error the gateway answered for the backend (0: none) */
+    int bad_answer;     /* the wrk_answer_t that refused what the backend sent (0: none) */
     int lost;           /* replies cannot reach the caller any more */
     int resumes;        /* times its event stream was resumed with GET and Last-Event-ID */
     char resume_id[GW_SSE_ID_MAX + 1];

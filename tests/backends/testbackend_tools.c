@@ -231,6 +231,9 @@ int tb_tools_list_build(tb_server_t *srv, int with_extra, h2o_iovec_t *list)
     if (with_extra) {
         gen_tool(g, &extra_tool);
     }
+    if (srv->misbehave) {
+        tb_misbehave_gen_tools(g);
+    }
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
     h2o_iovec_t out = json_gen_output(g);
@@ -258,6 +261,9 @@ int tb_tools_call(tb_rpc_call_t *c)
     }
     if (c->srv->extra_listed && strcmp(extra_tool.name, name->u.string) == 0) {
         return extra_tool.call(c, args);
+    }
+    if (c->srv->misbehave && tb_misbehave_call(c, name->u.string, args) == 0) {
+        return 0;
     }
     return tb_answer_error(c, -32602,
                            tb_concat3(&c->req->pool, h2o_iovec_init(H2O_STRLIT("Unknown tool: ")),

@@ -191,6 +191,9 @@ void tb_stream_send_list_changed(tb_stream_t *st);
 
 /* ---- testbackend_tools.c, testbackend_slow.c, testbackend_big.c ---- */
 
+/* Appends one tools/list entry (properties and required: raw JSON; required may be NULL). */
+void tb_gen_tool(yajl_gen g, const char *name, const char *description, const char *properties,
+                 const char *required);
 /* Builds a constant tools/list result, with or without "extra", into malloc'd memory; 0 or -1. */
 int tb_tools_list_build(tb_server_t *srv, int with_extra, h2o_iovec_t *list);
 /* Answers a tools/call; returns 0. */

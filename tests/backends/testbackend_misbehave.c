@@ -123,20 +123,8 @@ static const misbehaviour_t misbehaviours[] = {
 void tb_misbehave_gen_tools(yajl_gen g)
 {
     for (size_t i = 0; i != sizeof(misbehaviours) / sizeof(misbehaviours[0]); ++i) {
-        yajl_gen_map_open(g);
-        json_gen_str(g, "name");
-        json_gen_str(g, misbehaviours[i].name);
-        json_gen_str(g, "description");
-        json_gen_str(g, misbehaviours[i].description);
-        json_gen_str(g, "inputSchema");
-        yajl_gen_map_open(g);
-        json_gen_str(g, "type");
-        json_gen_str(g, "object");
-        json_gen_str(g, "properties");
-        json_gen_raw(
-            g, h2o_iovec_init(misbehaviours[i].properties, strlen(misbehaviours[i].properties)));
-        yajl_gen_map_close(g);
-        yajl_gen_map_close(g);
+        tb_gen_tool(g, misbehaviours[i].name, misbehaviours[i].description,
+                    misbehaviours[i].properties, NULL);
     }
 }
 

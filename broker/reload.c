@@ -152,14 +152,13 @@ static void apply_servers(brk_t *b, const gw_config_t *prev, const char *worker,
     const gw_config_t *next = b->cycle->cfg;
     for (size_t i = 0; i < prev->nservers; i++) {
         const gw_server_conf_t *old = &prev->servers[i];
-        char wname[64];
-        snprintf(wname, sizeof(wname), "worker.%s", old->name);
+        gw_name_t wname = gw_worker_proc(old->name);
         const gw_server_conf_t *now = gw_config_server(next, old->name);
         if (now == NULL) {
-            brk_sup_retire(&b->sup, wname);
+            brk_sup_retire(&b->sup, wname.s);
             (*removed)++;
         } else if (!brk_server_same(old, now)) {
-            brk_sup_restart(&b->sup, wname);
+            brk_sup_restart(&b->sup, wname.s);
             (*changed)++;
         }
     }
@@ -189,7 +188,7 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
     size_t added = 0, removed = 0, changed = 0;
     apply_servers(b, prev->cfg, worker, &added, &removed, &changed);
     brk_get_stream_announce_list_changes(b);
-    gw_log_setup("broker", next->cfg->log_level);
+    gw_log_setup(GW_BROKER_NAME, next->cfg->log_level);
     gw_log_set_json(next->cfg->log_json);
     if (prev->cfg->log_level != next->cfg->log_level) {
         brk_control_set_log_level(b, next->cfg->log_level);
@@ -198,9 +197,7 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
      * flight; the shared listening sockets hold new connections until the new one accepts). */
     int restart_routers = router_settings_differ(prev->cfg, next->cfg);
     for (unsigned i = 0; restart_routers && i < next->cfg->routers; i++) {
-        char rname[32];
-        snprintf(rname, sizeof(rname), "router.%u", i);
-        brk_sup_restart(&b->sup, rname);
+        brk_sup_restart(&b->sup, gw_router_proc(i).s);
     }
     brk_cycle_destroy(prev);
     brk_routes_push(b);

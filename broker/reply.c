@@ -12,7 +12,7 @@
 void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id)
 {
     gw_outbox_t *o = gw_outboxes_get(&b->out, to);
-    e->origin = GW_STR("broker");
+    e->origin = GW_STR(GW_BROKER_NAME);
     gw_err_t err = o != NULL ? gw_outbox_send(o, e) : GW_ENOTFOUND;
     if (err != GW_OK) {
         gw_log_warn("msg=\"send failed\" peer=%.*s error=\"%s\" request_id=%.*s", (int)to.len,

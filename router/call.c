@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "common/clock.h"
+#include "common/htable.h"
+#include "common/log.h"
 #include "router/router.h"
 
 /* A call's timer waits in the list of its duration (h2o_timeout_t lists have one duration each):
@@ -18,27 +19,23 @@ struct rtr_timeout_list {
     rtr_timeout_list_t *next;
 };
 
-static rtr_call_t **call_slot(rtr_t *r, uint64_t corr)
+/* Correlation ids are a counter: the id itself spreads calls over the buckets. */
+static int call_has_corr(const gw_hnode_t *n, const void *corr, size_t len)
 {
-    rtr_call_t **slot = &r->calls[corr & (RTR_CALL_BUCKETS - 1)];
-    while (*slot != NULL && (*slot)->corr != corr) {
-        slot = &(*slot)->hash_next;
-    }
-    return slot;
+    (void)len;
+    return GW_CONTAINER_OF(n, rtr_call_t, node)->corr == *(const uint64_t *)corr;
 }
 
 rtr_call_t *rtr_call_find(rtr_t *r, uint64_t corr)
 {
-    return *call_slot(r, corr);
+    gw_hnode_t *n = gw_htable_find(&r->calls, corr, &corr, sizeof(corr), call_has_corr);
+    return n != NULL ? GW_CONTAINER_OF(n, rtr_call_t, node) : NULL;
 }
 
 void rtr_call_destroy(rtr_call_t *c)
 {
     rtr_t *r = c->rtr;
-    rtr_call_t **slot = call_slot(r, c->corr);
-    if (*slot == c) {
-        *slot = c->hash_next;
-    }
+    gw_htable_remove(&r->calls, &c->node);
     h2o_linklist_unlink(&c->peer_link);
     if (h2o_timeout_is_linked(&c->timer)) {
         h2o_timeout_unlink(&c->timer);
@@ -274,6 +271,13 @@ rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_enve
         return NULL;
     }
     rtr_call_t *c = calloc(1, sizeof(*c));
+    if (c != NULL) {
+        c->corr = ++r->next_corr;
+        if (gw_htable_insert(&r->calls, &c->node, c->corr) != GW_OK) {
+            free(c);
+            c = NULL;
+        }
+    }
     if (c == NULL) {
         rtr_session_use_put(r, use);
         rtr_respond_error(r, to, 503, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR,
@@ -285,7 +289,6 @@ rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_enve
         c->use = use;
     }
     c->rtr = r;
-    c->corr = ++r->next_corr;
     c->start_us = rtr_now_us();
     c->peer = peer;
     if (to.batch != NULL) {
@@ -301,8 +304,6 @@ rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_enve
         memcpy(c->rpc_id, e->rpc_id.ptr, e->rpc_id.len);
         c->rpc_id_len = e->rpc_id.len;
     }
-    c->hash_next = NULL;
-    *call_slot(r, c->corr) = c;
     h2o_linklist_insert(&peer->calls, &c->peer_link);
     r->ncalls++;
     gw_gauge_set(r->m, GW_MG_IN_FLIGHT, (int64_t)(r->ncalls - r->nstreams));

@@ -8,16 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "common/log.h"
 #include "common/clock.h"
 #include "router/router.h"
-
-/* The write end of the signal self-pipe: the one thing a signal handler may touch. */
-static int signal_write_fd = -1;
 
 static void on_accept(h2o_socket_t *listener, const char *err);
 
@@ -48,19 +44,10 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     }
 }
 
-static void on_signal(int sig)
-{
-    char c = (char)sig;
-    ssize_t n = write(signal_write_fd, &c, 1);
-    (void)n;
-}
-
 static void on_signal_readable(h2o_socket_t *sock, const char *err)
 {
     rtr_t *r = sock->data;
-    char buf[16];
-    ssize_t n = read(h2o_socket_get_fd(sock), buf, sizeof(buf));
-    if (n <= 0 || r->stopping) {
+    if (gw_signals_take(&r->signals) == 0 || r->stopping) {
         return;
     }
     r->stopping = 1;
@@ -151,21 +138,19 @@ static void setup_h2o(rtr_t *r)
     r->accept_ctx.hosts = r->h2o_config.hosts;
 }
 
-/* SIGTERM and SIGINT stop the router gracefully, through a self-pipe read in the loop. */
+/* SIGTERM and SIGINT stop the router gracefully, through common/signals' pipe read in the
+ * loop. */
 static gw_err_t setup_signals(rtr_t *r)
 {
-    int fds[2];
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-        return GW_EIO;
+    static const int sigs[] = {SIGTERM, SIGINT};
+    gw_err_t err = gw_signals_open(&r->signals, sigs, sizeof(sigs) / sizeof(sigs[0]));
+    if (err != GW_OK) {
+        return err;
     }
-    signal_write_fd = fds[1];
-    r->signal_sock = h2o_evloop_socket_create(r->ctx.loop, fds[0], H2O_SOCKET_FLAG_DONT_READ);
+    r->signal_sock = h2o_evloop_socket_create(r->ctx.loop, gw_signals_fd(&r->signals),
+                                              H2O_SOCKET_FLAG_DONT_READ);
     r->signal_sock->data = r;
     h2o_socket_read_start(r->signal_sock, on_signal_readable);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     return GW_OK;
 }
 
@@ -207,8 +192,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char proc[32];
-    snprintf(proc, sizeof(proc), "router.%u", r->index);
+    gw_name_t procname = gw_router_proc(r->index);
+    const char *proc = procname.s;
     gw_log_setup(proc, GW_LOG_INFO);
     char err[512];
     if (gw_config_load(config_path, &r->cfg, err, sizeof(err)) != GW_OK) {
@@ -232,12 +217,14 @@ int main(int argc, char **argv)
              rnd[2], rnd[3]);
     signal(SIGPIPE, SIG_IGN);
 
+    gw_htable_init(&r->calls);
+    gw_htable_init(&r->uses);
     setup_h2o(r);
     if (rtr_inbox_open(r) != GW_OK) {
         return 1;
     }
     rtr_call_timeout_list(r, RTR_BROKER_TIMEOUT_MS + RTR_DEADLINE_GRACE_MS);
-    if (rtr_peer_create(r, "broker", &r->broker) != GW_OK) {
+    if (rtr_peer_create(r, GW_BROKER_NAME, &r->broker) != GW_OK) {
         return 1;
     }
     for (size_t i = 0; i < nfds; i++) {

@@ -17,18 +17,19 @@
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/err.h"
+#include "common/htable.h"
 #include "common/ipc.h"
 #include "common/jsonrpc.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
+#include "common/names.h"
 #include "common/revoked.h"
+#include "common/signals.h"
 #include "common/token.h"
 #include "router/routes.h"
 
 #define RTR_BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
 #define RTR_DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
-#define RTR_CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
-#define RTR_USE_BUCKETS 4096        /* sessions in use: hash buckets (a power of two) */
 #define RTR_MAX_LISTENERS 16
 #define RTR_REQUEST_ID_MAX 64
 
@@ -42,9 +43,9 @@ typedef struct rtr_timeout_list rtr_timeout_list_t;
 /* A process the router sends to: the broker or one worker. */
 struct rtr_peer {
     rtr_t *rtr;
-    char name[GW_SERVER_NAME_MAX + 16]; /* "broker" or "worker-<server>" */
-    gw_outbox_t out;                    /* to the peer's inbox */
-    h2o_socket_t *send_sock;            /* the outbox's send fd, watched while it queues */
+    char name[GW_NAME_MAX];  /* its inbox: GW_BROKER_NAME or gw_worker_inbox(server) */
+    gw_outbox_t out;         /* to the peer's inbox */
+    h2o_socket_t *send_sock; /* the outbox's send fd, watched while it queues */
     int event_fd;
     h2o_socket_t *event_sock;
     atomic_uint pipes_added; /* written by nng threads, read by the loop */
@@ -96,8 +97,8 @@ struct rtr_call {
     uint64_t corr;
     rtr_peer_t *peer;
     h2o_linklist_t peer_link;
-    rtr_call_t *hash_next;
-    h2o_req_t *req; /* NULL once the client has gone */
+    gw_hnode_t node; /* in rtr_t.calls, hashed by corr */
+    h2o_req_t *req;  /* NULL once the client has gone */
     rtr_req_guard_t *guard;
     h2o_generator_t gen;
     h2o_timeout_entry_t timer;
@@ -131,7 +132,7 @@ struct rtr_session_use {
     int64_t expires; /* the token's expiry (unix seconds): a restarted broker learns it again */
     unsigned in_flight;
     int seen;
-    rtr_session_use_t *hash_next;
+    gw_hnode_t node; /* in rtr_t.uses, hashed by uuid */
 };
 
 /* The router: one per process, made in main and passed to everything that needs it. */
@@ -144,7 +145,7 @@ struct rtr {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listeners[RTR_MAX_LISTENERS];
     size_t nlisteners;
-    char inbox_name[32]; /* "router-<index>": where every reply to this router arrives */
+    gw_name_t inbox_name; /* gw_router_inbox(index): where every reply to this router arrives */
     nng_socket inbox;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
     h2o_socket_t *inbox_sock;
@@ -157,19 +158,20 @@ struct rtr {
     h2o_timeout_entry_t retry_entry;
     h2o_timeout_t arrival_timeout; /* the sweep for HTTP/2 requests that arrive too slowly */
     h2o_timeout_entry_t arrival_entry;
-    rtr_call_t *calls[RTR_CALL_BUCKETS];
+    gw_htable_t calls; /* rtr_call_t.node, by correlation id */
     uint64_t next_corr;
     size_t ncalls;
-    size_t nstreams;         /* of ncalls, GET streams: not requests in flight */
-    h2o_timeout_t heartbeat; /* http.sse_heartbeat, for idle GET streams */
-    gw_revoked_t revoked;    /* sessions ended before their tokens expire */
-    int64_t next_purge_ms;   /* when expired revocations are dropped next */
-    rtr_session_use_t *uses[RTR_USE_BUCKETS];
+    size_t nstreams;          /* of ncalls, GET streams: not requests in flight */
+    h2o_timeout_t heartbeat;  /* http.sse_heartbeat, for idle GET streams */
+    gw_revoked_t revoked;     /* sessions ended before their tokens expire */
+    int64_t next_purge_ms;    /* when expired revocations are dropped next */
+    gw_htable_t uses;         /* rtr_session_use_t.node, by uuid */
     int64_t next_activity_ms; /* when the next activity report is due */
     char request_id_prefix[9];
     uint64_t next_request_id;
-    gw_metrics_slot_t *m; /* this router's metrics slot, or NULL */
-    h2o_socket_t *signal_sock;
+    gw_metrics_slot_t *m;      /* this router's metrics slot, or NULL */
+    gw_signals_t signals;      /* SIGTERM, SIGINT: the router stops */
+    h2o_socket_t *signal_sock; /* watches gw_signals_fd(&signals) */
     int stopping;
     int64_t stop_deadline;
 };

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/jsonrpc.h"
+#include "common/lists.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "worker/answer.h"
@@ -81,7 +82,8 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
     }
     if (a == WRK_ANSWER_RESPONSE) {
         c->answered = 1;
-    } else if (rpc.kind == GW_MSG_NOTIFICATION && wrk_stream_is_list_changed(rpc.method_str)) {
+    } else if (rpc.kind == GW_MSG_NOTIFICATION &&
+               gw_list_by_changed(rpc.method_str, strlen(rpc.method_str)) >= 0) {
         wrk_catalog_note_changed(c->w); /* the broker tells the clients once it is fresh */
         return c->lost ? GW_ECLOSED : GW_OK;
     } else if (rpc.kind == GW_MSG_REQUEST) {

@@ -11,6 +11,7 @@
 
 #include "common/ipc.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "worker/worker.h"
 
 /* ---- ids from envelopes, fit for headers and log lines ---- */
@@ -161,7 +162,7 @@ static void on_inbox_envelope(void *arg, const gw_envelope_t *env, gw_str_t fram
     wrk_t *w = arg;
     if (env->kind == GW_ENV_HEAD || env->kind == GW_ENV_CHUNK || env->kind == GW_ENV_END) {
         /* a reply to this worker's own request: the broker answering a catalog report */
-        if (gw_str_eq(env->origin, "broker")) {
+        if (gw_str_eq(env->origin, GW_BROKER_NAME)) {
             wrk_catalog_on_broker_reply(w, env);
         }
         return;

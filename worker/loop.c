@@ -3,88 +3,40 @@
  * guard); signals (SIGTERM, SIGINT) stop it gracefully. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "common/clock.h"
 #include "common/ipc.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "worker/worker.h"
 
 /* ---- signals ---- */
 
-/* The only file-scope state of the worker: what a signal handler may touch. */
-static volatile sig_atomic_t stop_signal;
-static int sig_pipe_wr = -1;
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    char ch = (char)sig;
-
-    stop_signal = 1;
-    if (sig_pipe_wr >= 0) {
-        ssize_t r = write(sig_pipe_wr, &ch, 1);
-        (void)r;
-    }
-    errno = saved;
-}
-
 gw_err_t wrk_loop_signals_setup(wrk_t *w)
 {
-    struct sigaction sa;
-    int fds[2];
+    static const int sigs[] = {SIGTERM, SIGINT};
 
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-        return GW_EIO;
-    }
-    w->sig_fd = fds[0];
-    sig_pipe_wr = fds[1];
-    memset(&sa, 0, sizeof(sa));
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    return GW_OK;
+    return gw_signals_open(&w->sigs, sigs, sizeof(sigs) / sizeof(sigs[0]));
 }
 
 void wrk_loop_signals_teardown(wrk_t *w)
 {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    if (sig_pipe_wr >= 0) {
-        close(sig_pipe_wr);
-        sig_pipe_wr = -1;
-    }
-    if (w->sig_fd >= 0) {
-        close(w->sig_fd);
-        w->sig_fd = -1;
-    }
+    gw_signals_close(&w->sigs);
 }
 
 /* ---- the loop ---- */
 
 static void drain_signals(wrk_t *w)
 {
-    char buf[64];
+    uint32_t seen = gw_signals_take(&w->sigs);
 
-    while (read(w->sig_fd, buf, sizeof(buf)) > 0) {
-    }
-    if (stop_signal && !w->stopping) {
+    if ((seen & (GW_SIGBIT(SIGTERM) | GW_SIGBIT(SIGINT))) != 0 && !w->stopping) {
         w->stopping = 1;
         w->stop_deadline = gw_clock_ms() + WRK_STOP_GRACE_MS;
         gw_log_info("msg=stopping backend=%s calls_in_flight=%d", w->name, !list_empty(&w->calls));
@@ -127,7 +79,7 @@ void wrk_loop_run(wrk_t *w)
         memset(fds, 0, sizeof(fds));
         fds[0].fd = gw_ipc_recv_fd(w->inbox);
         fds[0].events = CURL_WAIT_POLLIN;
-        fds[1].fd = w->sig_fd;
+        fds[1].fd = gw_signals_fd(&w->sigs);
         fds[1].events = CURL_WAIT_POLLIN;
         for (size_t i = 0; i < w->out.n && nfds < sizeof(fds) / sizeof(fds[0]); i++) {
             if (w->out.v[i]->count > 0) { /* readable once nng can take more */
@@ -140,7 +92,7 @@ void wrk_loop_run(wrk_t *w)
             gw_log_warn("msg=\"poll failed\" backend=%s error=\"%s\"", w->name,
                         curl_multi_strerror(mc));
         }
-        if (fds[1].revents != 0 || (stop_signal && !w->stopping)) {
+        if (fds[1].revents != 0) {
             drain_signals(w);
         }
         wrk_inbox_drain(w);

@@ -32,7 +32,7 @@ static int out_admit(gw_outbox_t *o)
 
 gw_err_t wrk_reply_send_env(wrk_t *w, gw_outbox_t *o, gw_envelope_t *e)
 {
-    e->origin = (gw_str_t){w->inbox_name, strlen(w->inbox_name)};
+    e->origin = (gw_str_t){w->inbox_name.s, strlen(w->inbox_name.s)};
     return o != NULL ? gw_outbox_send(o, e) : GW_ENOTFOUND;
 }
 

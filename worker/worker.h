@@ -16,8 +16,11 @@
 #include "common/err.h"
 #include "common/ipc.h"
 #include "common/jsonrpc.h"
+#include "common/lists.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
+#include "common/names.h"
+#include "common/signals.h"
 #include "common/sse.h"
 #include "worker/sessmap.h"
 
@@ -164,7 +167,7 @@ typedef enum up_state {
 
 struct upstream {
     wrk_t *w;
-    wrk_sessmap_entry_t hentry; /* in w->sessions while in_map; its key is key */
+    wrk_sessmap_entry_t hentry; /* in w->sessions while in_map (its gw_hnode_t); key: key */
     link_t ilink;               /* in w->initializing while UP_INITIALIZING */
     unsigned refs; /* the map, each attached call, the running initialization, the catalog */
     up_state_t state;
@@ -246,19 +249,17 @@ typedef enum cat_state {
     CAT_DONE,
 } cat_state_t;
 
-#define WRK_CAT_LISTS 4 /* tools, prompts, resources, templates: cat_lists in catalog.c */
-
 typedef struct catalog {
     cat_state_t state;
     upstream_t *up;           /* its own upstream session (a reference), not in the map */
     xfer_t x;                 /* the list request under way */
-    size_t list;              /* index in cat_lists of the list being fetched */
+    size_t list;              /* the list being fetched (gw_list_t) */
     yajl_val *pages;          /* each list response tree */
     unsigned char *page_list; /* which list each page belongs to */
     size_t npages;
     size_t cappages;
     size_t ntools;
-    size_t nitems[WRK_CAT_LISTS];
+    size_t nitems[GW_NLISTS];
     char *cursor;
     gw_buf_t report;
     uint64_t report_corr;
@@ -276,7 +277,7 @@ struct wrk {
     gw_config_t *cfg;
     const gw_server_conf_t *srv;
     const char *name;
-    char inbox_name[GW_SERVER_NAME_MAX + 8]; /* "worker-NAME" */
+    gw_name_t inbox_name; /* gw_worker_inbox(name) */
     nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
     int inbox_open;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
@@ -309,7 +310,7 @@ struct wrk {
     int tasks; /* the backend offers tasks (its catalog session's capabilities) */
     int stopping;
     int64_t stop_deadline;
-    int sig_fd; /* read end of the self-pipe */
+    gw_signals_t sigs; /* SIGTERM and SIGINT, through the self-pipe of common/signals */
 };
 
 /* ---- backend_http.c: HTTP transfers (loop thread only, never from inside a libcurl callback
@@ -442,8 +443,6 @@ void wrk_srvreq_fini(wrk_t *w);
 
 /* The transfer ops of an upstream session's GET stream (up->gx). */
 extern const xfer_ops_t wrk_stream_ops;
-/* Is method one of the list_changed notifications? */
-int wrk_stream_is_list_changed(const char *method);
 /* Opens the GET stream of a ready upstream session (none for a stateless backend). */
 void wrk_stream_start(upstream_t *up);
 /* Opens again the GET streams that are due; returns when the next one is. */
@@ -503,7 +502,7 @@ gw_err_t wrk_health_start(wrk_t *w);
 
 /* ---- loop.c: the event loop and signals ---- */
 
-/* Creates the signal self-pipe and installs the handlers (SIGPIPE ignored). */
+/* Opens the signal self-pipe for SIGTERM and SIGINT (common/signals; SIGPIPE ignored). */
 gw_err_t wrk_loop_signals_setup(wrk_t *w);
 /* Restores the default handlers and closes the self-pipe. */
 void wrk_loop_signals_teardown(wrk_t *w);

@@ -9,7 +9,7 @@
 #include "common/err.h"
 #include "common/htable.h"
 
-#define WRK_SESSMAP_MIN 16 /* buckets of the first table (gw_htable's first size) */
+#define WRK_SESSMAP_MIN GW_HTABLE_MIN /* buckets of the first table */
 
 /* Embedded in what the map holds; key is borrowed from the holder for as long as it is in. */
 typedef struct wrk_sessmap_entry {

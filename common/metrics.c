@@ -89,6 +89,19 @@ static const struct counter_info {
                                 "Upstream sessions a worker initialized."},
     [GW_MC_UPSTREAM_REINIT] = {"mcpgw_upstream_sessions_reinitialized_total", NULL, NULL,
                                "Upstream sessions re-created after the backend lost them."},
+    [GW_MC_BAD_ANSWER_NOT_JSON] =
+        {"mcpgw_backend_bad_answers_total", "reason", "not_json",
+         "Backend answers to calls refused as not the answer, by reason."},
+    [GW_MC_BAD_ANSWER_NOT_JSONRPC] = {"mcpgw_backend_bad_answers_total", "reason", "not_jsonrpc",
+                                      NULL},
+    [GW_MC_BAD_ANSWER_WRONG_ID] = {"mcpgw_backend_bad_answers_total", "reason", "wrong_id", NULL},
+    [GW_MC_BAD_ANSWER_SECOND] = {"mcpgw_backend_bad_answers_total", "reason", "second_response",
+                                 NULL},
+    [GW_MC_POST_DROP_SESSION] = {"mcpgw_backend_posts_dropped_total", "reason",
+                                 "session_queue_full",
+                                 "Posts to a backend not sent because a bounded queue was full."},
+    [GW_MC_POST_DROP_WORKER] = {"mcpgw_backend_posts_dropped_total", "reason", "worker_queue_full",
+                                NULL},
 };
 
 static const struct gauge_info {

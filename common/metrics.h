@@ -57,6 +57,15 @@ typedef enum gw_counter {
     /* worker (its calls by method and outcome: gw_backend_request_add) */
     GW_MC_UPSTREAM_CREATED,
     GW_MC_UPSTREAM_REINIT,
+    /* worker: backend answers refused before reaching a client, by reason (worker/answer.h) */
+    GW_MC_BAD_ANSWER_NOT_JSON,
+    GW_MC_BAD_ANSWER_NOT_JSONRPC,
+    GW_MC_BAD_ANSWER_WRONG_ID,
+    GW_MC_BAD_ANSWER_SECOND,
+    /* worker: posts to the backend (refusals, client answers, notifications) not sent, by the
+     * bound that was full */
+    GW_MC_POST_DROP_SESSION,
+    GW_MC_POST_DROP_WORKER,
     GW_MC_COUNT
 } gw_counter_t;
 

@@ -32,19 +32,30 @@ rtr_call_t *rtr_call_find(rtr_t *r, uint64_t corr)
     return n != NULL ? GW_CONTAINER_OF(n, rtr_call_t, node) : NULL;
 }
 
+/* Gives back c's place among its session's requests in flight. */
+static void call_release_use(rtr_call_t *c)
+{
+    if (c->use == NULL) {
+        return;
+    }
+    h2o_linklist_unlink(&c->use_link);
+    c->use->in_flight--;
+    rtr_session_use_put(c->rtr, c->use);
+    c->use = NULL;
+}
+
 void rtr_call_destroy(rtr_call_t *c)
 {
     rtr_t *r = c->rtr;
     gw_htable_remove(&r->calls, &c->node);
-    h2o_linklist_unlink(&c->peer_link);
+    if (h2o_linklist_is_linked(&c->peer_link)) { /* a cancelled call left its peer's list */
+        h2o_linklist_unlink(&c->peer_link);
+    }
     if (h2o_timeout_is_linked(&c->timer)) {
         h2o_timeout_unlink(&c->timer);
     }
     rtr_req_unguard(c->guard);
-    if (c->use != NULL) {
-        c->use->in_flight--;
-        rtr_session_use_put(r, c->use);
-    }
+    call_release_use(c);
     rtr_batch_t *batch = c->batch;
     gw_buf_t answer = c->body; /* a batch message's answer, handed over below */
     gw_buf_init(&c->body);
@@ -112,6 +123,61 @@ void rtr_call_fail(rtr_call_t *c, int code, const char *msg)
     free(id);
 }
 
+/* Cancellation (basic/utilities/cancellation): the receiver does not answer a cancelled request,
+ * and the sender ignores a late response. The router is the client's receiver: its response to
+ * the POST ends without a JSON-RPC response. by: who saw the cancel ("client" here, "<worker>"
+ * when the cancel came through another router). */
+void rtr_call_cancel(rtr_call_t *c, const char *by)
+{
+    rtr_t *r = c->rtr;
+    c->cancelled = 1;
+    c->outcome = "cancelled";
+    gw_log_info("msg=\"call cancelled\" peer=%s by=%s streaming=%d request_id=%s", c->peer->name,
+                by, c->state == RTR_CALL_STREAMING, c->request_id);
+    gw_metric_add(r->m, GW_MC_CALLS_CANCELLED, 1);
+    h2o_linklist_unlink(&c->peer_link); /* a peer that goes now owes this call nothing */
+    if (h2o_timeout_is_linked(&c->timer)) {
+        h2o_timeout_unlink(&c->timer);
+    }
+    call_release_use(c);
+    if (c->batch != NULL || c->req == NULL) {
+        gw_buf_reset(&c->body); /* a batch message cancelled adds no answer to the batch */
+        rtr_call_destroy(c);
+        return;
+    }
+    if (c->state == RTR_CALL_STREAMING) {
+        c->ended = 1; /* what was relayed before the cancel is written, then the stream ends */
+        rtr_sse_flush(c);
+        return;
+    }
+    h2o_req_t *req = c->req;
+    rtr_call_destroy(c);
+    rtr_respond_cancelled(r, req);
+}
+
+size_t rtr_call_cancel_request(rtr_t *r, gw_str_t session, const char *id, size_t id_len)
+{
+    rtr_session_use_t *u = session.len > 0 ? rtr_session_use_find(r, session) : NULL;
+    size_t n = 0;
+    if (u == NULL || id_len == 0) {
+        return 0;
+    }
+    h2o_linklist_t *l = u->calls.next;
+    while (l != &u->calls) {
+        rtr_call_t *c = H2O_STRUCT_FROM_MEMBER(rtr_call_t, use_link, l);
+        l = l->next;
+        if (c->rpc_id_len == id_len && memcmp(c->rpc_id, id, id_len) == 0) {
+            int last = l == &u->calls; /* u may be freed with the last call's place */
+            rtr_call_cancel(c, "client");
+            n++;
+            if (last) {
+                break;
+            }
+        }
+    }
+    return n;
+}
+
 static void on_call_timeout(h2o_timeout_entry_t *entry)
 {
     rtr_call_t *c = H2O_STRUCT_FROM_MEMBER(rtr_call_t, timer, entry);
@@ -148,6 +214,13 @@ static void call_on_head(rtr_call_t *c, const gw_envelope_t *e)
 void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e)
 {
     rtr_t *r = c->rtr;
+    if (c->cancelled) {
+        return; /* a late reply of a cancelled call reaches nobody */
+    }
+    if (e->kind == GW_ENV_END && (e->flags & GW_ENV_F_CANCELLED)) {
+        rtr_call_cancel(c, c->peer->name); /* the cancel reached another router first */
+        return;
+    }
     if (c->batch != NULL) {
         rtr_batch_on_reply(c, e);
         return;
@@ -287,6 +360,7 @@ rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_enve
     if (use != NULL) {
         use->in_flight++;
         c->use = use;
+        h2o_linklist_insert(&use->calls, &c->use_link);
     }
     c->rtr = r;
     c->start_us = rtr_now_us();

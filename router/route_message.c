@@ -338,9 +338,14 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
     size_t id_len = rpc.id.len;
     if (rpc.kind == GW_MSG_NOTIFICATION) {
         /* cancelled, roots/list_changed, ...: every backend this session uses gets it (a
-         * cancelled requestId is the client's own id, which backends saw unchanged) */
+         * cancelled requestId is the client's own id, which backends saw unchanged); the worker
+         * that has the call also ends it, for whichever router holds it */
         if (strcmp(rpc.method_str, "notifications/initialized") != 0) {
             broadcast(r, &e, 0);
+        }
+        if (strcmp(rpc.method_str, "notifications/cancelled") == 0 && rpc.request_id.len > 0) {
+            /* here at once: the session's next request finds its place free */
+            rtr_call_cancel_request(r, e.session, body + rpc.request_id.off, rpc.request_id.len);
         }
         rtr_respond(r, to, 202, NULL, 0);
         return;

@@ -117,10 +117,12 @@ struct rtr_call {
     rtr_batch_t *batch; /* the batch this call answers a message of (req is NULL then) */
     int stream;         /* a client's GET stream (held open by the broker) */
     char stream_session[GW_UUID_TEXT_LEN + 1];
-    const char *outcome;    /* NULL: answered by the peer; else why the gateway answered */
-    rtr_session_use_t *use; /* the session's count this call holds a place in, or NULL */
-    gw_buf_t body;          /* JSON: the body; SSE: events not yet handed to h2o */
-    gw_buf_t sending;       /* SSE: the bytes h2o is writing now */
+    const char *outcome;     /* NULL: answered by the peer; else why the gateway answered */
+    rtr_session_use_t *use;  /* the session's count this call holds a place in, or NULL */
+    h2o_linklist_t use_link; /* in use->calls while use is set */
+    int cancelled;    /* notifications/cancelled: ending without an answer, replies ignored */
+    gw_buf_t body;    /* JSON: the body; SSE: events not yet handed to h2o */
+    gw_buf_t sending; /* SSE: the bytes h2o is writing now */
 };
 
 /* A session this router has seen lately: its requests in flight, held against
@@ -131,6 +133,7 @@ struct rtr_session_use {
     char uuid[GW_UUID_TEXT_LEN + 1];
     int64_t expires; /* the token's expiry (unix seconds): a restarted broker learns it again */
     unsigned in_flight;
+    h2o_linklist_t calls; /* rtr_call_t.use_link: the in_flight calls, found by a cancel */
     int seen;
     gw_hnode_t node; /* in rtr_t.uses, hashed by uuid */
 };
@@ -216,6 +219,9 @@ void rtr_respond(rtr_t *r, rtr_sink_t to, unsigned status, const char *body, siz
 /* Answers to with a JSON-RPC error and the given HTTP status (and logs it at info). */
 void rtr_respond_error(rtr_t *r, rtr_sink_t to, unsigned status, const char *id, size_t id_len,
                        int code, const char *msg);
+/* The answer to a POSTed request cancelled before its response started: an event stream with
+ * no event, closed (docs/routing.md). */
+void rtr_respond_cancelled(rtr_t *r, h2o_req_t *req);
 /* Starts c's SSE response (headers, and the first bytes for a GET stream). */
 void rtr_sse_start(rtr_call_t *c);
 /* Buffers one SSE event (with its id when id is not empty) for c's client. */
@@ -275,6 +281,12 @@ rtr_call_t *rtr_call_find(rtr_t *r, uint64_t corr);
 void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e);
 /* Ends a call that will get no (more) answer from its peer, telling the client why. */
 void rtr_call_fail(rtr_call_t *c, int code, const char *msg);
+/* The client cancelled c: its response ends without a JSON-RPC response, its place among the
+ * session's requests is given back at once, and whatever its peer still sends is ignored. */
+void rtr_call_cancel(rtr_call_t *c, const char *by);
+/* notifications/cancelled of session for the request id (raw JSON, id_len bytes): cancels the
+ * session's calls in flight on this router with that id; returns how many. */
+size_t rtr_call_cancel_request(rtr_t *r, gw_str_t session, const char *id, size_t id_len);
 /* Frees c, logging its audit line and handing a batch message's answer to its batch. */
 void rtr_call_destroy(rtr_call_t *c);
 /* The timer list of calls waiting ms (made on first use). */
@@ -295,6 +307,8 @@ void rtr_streams_end(rtr_t *r);
 
 /* ---- session_use.c ---- */
 
+/* The entry of session uuid, or NULL. */
+rtr_session_use_t *rtr_session_use_find(rtr_t *r, gw_str_t uuid);
 /* The entry of session uuid, created when missing; NULL when out of memory (or not a uuid). */
 rtr_session_use_t *rtr_session_use_get(rtr_t *r, gw_str_t uuid);
 /* Frees u once nothing holds it; u may be NULL. */

@@ -20,6 +20,12 @@ static int use_has_uuid(const gw_hnode_t *n, const void *uuid, size_t len)
     return gw_str_eq((gw_str_t){uuid, len}, USE_OF(n)->uuid);
 }
 
+rtr_session_use_t *rtr_session_use_find(rtr_t *r, gw_str_t uuid)
+{
+    return USE_OF(
+        gw_htable_find(&r->uses, gw_hash(uuid.ptr, uuid.len), uuid.ptr, uuid.len, use_has_uuid));
+}
+
 rtr_session_use_t *rtr_session_use_get(rtr_t *r, gw_str_t uuid)
 {
     uint64_t hash = gw_hash(uuid.ptr, uuid.len);
@@ -31,6 +37,7 @@ rtr_session_use_t *rtr_session_use_get(rtr_t *r, gw_str_t uuid)
         return NULL;
     }
     memcpy(u->uuid, uuid.ptr, uuid.len);
+    h2o_linklist_init_anchor(&u->calls);
     if (gw_htable_insert(&r->uses, &u->node, hash) != GW_OK) {
         free(u);
         return NULL;

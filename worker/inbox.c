@@ -89,6 +89,12 @@ static void handle_broadcast(wrk_t *w, const gw_envelope_t *env)
     if (up != NULL && up->state == UP_READY) {
         char rid[WRK_RID_MAX + 1];
         wrk_closer_post(up, env->body.ptr, env->body.len, wrk_inbox_rid(rid, env));
+    }
+    if (gw_str_eq(env->method, "notifications/cancelled")) {
+        wrk_call_cancel(w, env); /* after the post: the backend learns why the stream stops */
+        return;
+    }
+    if (up != NULL && up->state == UP_READY) {
         return;
     }
     if (!is_level || !wrk_inbox_key_valid(env->session)) {

@@ -88,13 +88,16 @@ int wrk_srvreq_relay(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps, const
         char msg[GW_RPC_METHOD_MAX + 64];
         gw_buf_init(&err);
         snprintf(msg, sizeof(msg), "the client did not declare the %.128s capability", need);
-        if (up != NULL && gw_rpc_error(&err, data + rpc->id.off, rpc->id.len,
-                                       GW_RPC_METHOD_NOT_FOUND, msg) == GW_OK) {
-            wrk_closer_post(up, err.data, err.len, rid);
+        /* A flood of them past the posts' bounds is dropped in wrk_closer_post, which logs it
+         * once: one line per refusal would be a flood too. */
+        if (up != NULL &&
+            gw_rpc_error(&err, data + rpc->id.off, rpc->id.len, GW_RPC_METHOD_NOT_FOUND, msg) ==
+                GW_OK &&
+            wrk_closer_post(up, err.data, err.len, rid) != GW_ETOOBIG) {
+            gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\" "
+                        "request_id=%s",
+                        w->name, rpc->method_str, msg, rid != NULL ? rid : "");
         }
-        gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\" "
-                    "request_id=%s",
-                    w->name, rpc->method_str, msg, rid != NULL ? rid : "");
         gw_buf_fini(&err);
         return 1;
     }
@@ -150,8 +153,12 @@ void wrk_srvreq_answer(wrk_t *w, const gw_envelope_t *env)
                 gw_rpc_splice_raw(&body, env->body.ptr, env->body.len, rpc.id, r->id.data,
                                   r->id.len) == GW_OK) {
                 char rid[WRK_RID_MAX + 1];
-                wrk_closer_post(up, body.data, body.len, wrk_inbox_rid(rid, env));
-                status = 202;
+                if (wrk_closer_post(up, body.data, body.len, wrk_inbox_rid(rid, env)) == GW_OK) {
+                    status = 202;
+                } else {
+                    status = 503;
+                    why = "too many messages are waiting to go to the backend";
+                }
             } else {
                 why = "the backend session this request came from is gone";
             }

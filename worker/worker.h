@@ -44,6 +44,14 @@
 #define WRK_STREAM_RETRY_MS 2000 /* an upstream GET stream that ended is opened again after */
 #define WRK_RESUMES_MAX 8        /* a response stream is resumed at most this often */
 #define WRK_RESUME_WAIT_MAX_MS 10000
+/* Posts to the backend (refusals, client answers, notifications): at most this many in flight
+ * per worker and per upstream session, at most this many queued or in flight per session, and
+ * at most this many (and bytes) queued per worker; more are dropped (closer.c). */
+#define WRK_POSTS_INFLIGHT_MAX 16u
+#define WRK_POSTS_SESSION_INFLIGHT_MAX 4u
+#define WRK_POSTS_SESSION_MAX 64u
+#define WRK_POSTS_QUEUED_MAX 1024u
+#define WRK_POSTS_QUEUED_BYTES_MAX ((size_t)16 << 20)
 
 #define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
@@ -178,11 +186,15 @@ struct upstream {
     char proto[16];       /* negotiated protocol version */
     yajl_val init_result; /* catalog session only: the InitializeResult tree */
     link_t waiting;       /* calls queued until UP_READY */
+    link_t calls;         /* call_t.ulink: every call attached (c->up), found by a cancel */
     xfer_t x;
     xfer_t gx; /* the GET stream of server-initiated messages, while open */
     char gx_last_id[GW_SSE_ID_MAX + 1]; /* its last event id: the next one resumes after it */
     link_t rlink; /* in w->relisten while its GET stream waits to be opened again */
     int64_t relisten_ms;
+    unsigned posts;          /* its posts queued or in flight (closer.c), each a reference */
+    unsigned posts_inflight; /* of which with libcurl */
+    int posts_dropping;      /* posts were dropped since it last had none: logged once */
 };
 
 /* ---- calls from routers ---- */
@@ -211,6 +223,7 @@ struct call {
     link_t outq;  /* replies nng did not take yet */
     call_state_t state;
     upstream_t *up; /* a reference */
+    link_t ulink;   /* in up->calls while up is set */
     nng_msg *msg;   /* owns the bytes env points into */
     gw_envelope_t env;
     gw_outbox_t *out; /* to the caller's inbox (env.origin) */
@@ -224,6 +237,7 @@ struct call {
     gw_buf_t held_body; /* the JSON body, while the HEAD is held */
     int answered;       /* the response to env.rpc_id went out */
     int fail_code;      /* the JSON-RPC error the gateway answered for the backend (0: none) */
+    int bad_answer;     /* the wrk_answer_t that refused what the backend sent (0: none) */
     int lost;           /* replies cannot reach the caller any more */
     int resumes;        /* times its event stream was resumed with GET and Last-Event-ID */
     char resume_id[GW_SSE_ID_MAX + 1];
@@ -285,7 +299,10 @@ struct wrk {
     link_t calls;
     link_t backlog;
     link_t closers;
-    link_t posts; /* wrk_closer_post()s to start from the loop (closer_t) */
+    link_t posts;              /* wrk_closer_post()s to start from the loop (closer_t) */
+    unsigned posts_queued;     /* on posts */
+    size_t posts_queued_bytes; /* their bodies */
+    unsigned posts_inflight;   /* started, on closers */
     catalog_t cat;
     link_t srvreqs; /* server-initiated requests waiting for the client's answer */
     size_t nsrvreqs;
@@ -361,7 +378,8 @@ void wrk_upstream_lost(upstream_t *up);
 /* ---- closer.c: fire-and-forget requests on upstream sessions ---- */
 
 /* Queues a POST of body (copied) on up, started from the loop; the result is only logged. rid:
- * the client's request it is sent for ("" or NULL for none). */
+ * the client's request it is sent for ("" or NULL for none). GW_ETOOBIG: a bound of the queue
+ * was full and the post was dropped (counted and logged). */
 gw_err_t wrk_closer_post(upstream_t *up, const char *body, size_t len, const char *rid);
 /* Starts the posts wrk_closer_post() queued (loop only, outside libcurl callbacks). */
 void wrk_closer_start_posts(wrk_t *w);
@@ -396,6 +414,9 @@ void wrk_reply_chunk(call_t *c, const char *body, size_t len);
 /* Ends the reply stream. c is destroyed here unless replies are still queued; do not touch it
  * afterwards. */
 void wrk_reply_end(call_t *c, uint32_t status, const char *body, size_t len);
+/* Ends the call the client cancelled: no response, its queued replies dropped, an END flagged
+ * GW_ENV_F_CANCELLED; destroyed here unless that END queues. */
+void wrk_reply_cancelled(call_t *c, const char *cancel_rid);
 /* Answers the call with a JSON-RPC error (a HEAD-less END for a notification) and ends it. */
 void wrk_reply_fail(call_t *c, int code, const char *msg);
 /* wrk_reply_fail with a formatted message. */
@@ -448,6 +469,9 @@ void wrk_call_destroy(call_t *c);
 void wrk_call_dispatch(call_t *c);
 /* A call envelope from a router: takes ownership of msg (env points into it). */
 void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env);
+/* A client's notifications/cancelled (env): the calls of its session with that request id end
+ * without an answer and their transfers stop. Returns how many. */
+size_t wrk_call_cancel(wrk_t *w, const gw_envelope_t *env);
 /* Resumes the response streams that are due; returns when the next one is. */
 int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now);
 /* Fails queued calls whose deadline passed; returns the earliest deadline still ahead. */

@@ -29,7 +29,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
-            "                         [--heartbeat MS] [--protocol VERSION]\n"
+            "                         [--heartbeat MS] [--protocol VERSION] [--misbehave]\n"
             "                         [--capabilities-bytes N]\n"
             "\n"
             "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
@@ -46,6 +46,8 @@ static void usage(FILE *out)
             "                  (up to 16777216) with an experimental member\n"
             "  --hang-up PATH  connect to the unix socket PATH, close at once and exit\n"
             "                  (a peer that hangs up mid-handshake)\n"
+            "  --misbehave     add the tools wrong_id, not_json, bad_event, second_response\n"
+            "                  and flood, which answer as a gateway must refuse or bound\n"
             "  --help          show this help\n"
             "\n"
             "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
@@ -113,6 +115,7 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
         {"protocol", required_argument, NULL, 'P'},
         {"capabilities-bytes", required_argument, NULL, 'C'},
         {"hang-up", required_argument, NULL, 'U'},
+        {"misbehave", no_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -134,6 +137,9 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             break;
         case 's':
             srv->sse = 1;
+            break;
+        case 'M':
+            srv->misbehave = 1;
             break;
         case 'b':
             if (parse_count("--heartbeat", optarg, MAX_HEARTBEAT_MS, "a number of ms", &n) != 0) {

@@ -115,6 +115,8 @@ typedef struct brk {
 
 /* Sends e to peer to (its origin set to the broker); a failure is logged, never returned. */
 void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id);
+/* Sends e to every router subscribed to routes; returns how many. */
+size_t brk_reply_to_routers(brk_t *b, gw_envelope_t *e);
 /* Sends one message of kind with status and body (borrowed) to peer to. */
 void brk_reply(brk_t *b, gw_str_t to, uint64_t corr, uint8_t kind, unsigned status,
                const char *body, size_t len, gw_str_t request_id);
@@ -222,6 +224,13 @@ gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g);
 void brk_status_kv_str(yajl_gen g, const char *k, const char *v);
 /* Generates one member k: v (an integer) into the open object of g. */
 void brk_status_kv_int(yajl_gen g, const char *k, long long v);
+
+/* ---- config_load.c ---- */
+
+/* Loads the file at path (as gw_config_load) and checks what it names: every TLS listener's
+ * certificate and key load and match (else err: "PATH: listen[i].tls.key: FILE: why"). Warns
+ * about a listener that is not on loopback and has no TLS. */
+gw_err_t brk_config_load(const char *path, gw_config_t **out, char *err, size_t errlen);
 
 /* ---- reload.c ---- */
 

@@ -131,14 +131,7 @@ size_t brk_control_set_log_level(brk_t *b, int level)
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
     e.method = GW_STR("log-level");
     e.body = (gw_str_t){gw_log_level_name(level), strlen(gw_log_level_name(level))};
-    size_t sent = 0;
-    for (size_t i = 0; i < BRK_MAX_ROUTERS; i++) {
-        if (b->subs[i].active) {
-            gw_name_t to = gw_router_inbox((unsigned)i);
-            brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &e, GW_STR(""));
-            sent++;
-        }
-    }
+    size_t sent = brk_reply_to_routers(b, &e);
     for (size_t i = 0; i < cfg->nservers; i++) {
         gw_name_t to = gw_worker_inbox(cfg->servers[i].name);
         brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &e, GW_STR(""));

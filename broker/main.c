@@ -217,7 +217,7 @@ int main(int argc, char **argv)
     char err[512];
     gw_config_t *cfg = NULL;
     gw_log_setup(GW_BROKER_NAME, GW_LOG_INFO);
-    if (gw_config_load(path, &cfg, err, sizeof(err)) != GW_OK) {
+    if (brk_config_load(path, &cfg, err, sizeof(err)) != GW_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

@@ -20,6 +20,19 @@ void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id
     }
 }
 
+size_t brk_reply_to_routers(brk_t *b, gw_envelope_t *e)
+{
+    size_t sent = 0;
+    for (size_t i = 0; i < BRK_MAX_ROUTERS; i++) {
+        if (b->subs[i].active) {
+            gw_name_t to = gw_router_inbox((unsigned)i);
+            brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, e, GW_STR(""));
+            sent++;
+        }
+    }
+    return sent;
+}
+
 void brk_reply(brk_t *b, gw_str_t to, uint64_t corr, uint8_t kind, unsigned status,
                const char *body, size_t len, gw_str_t request_id)
 {

@@ -15,35 +15,6 @@
 #include "common/clock.h"
 #include "router/router.h"
 
-static void on_accept(h2o_socket_t *listener, const char *err);
-
-/* A router takes connections once it has a routing table: before, it could only answer
- * "unknown tool" (a router restarted under load shares the listening sockets with live ones,
- * which take the connections meanwhile). */
-void rtr_listeners_start(rtr_t *r)
-{
-    for (size_t i = 0; i < r->nlisteners && !r->stopping; i++) {
-        r->listeners[i]->data = r;
-        h2o_socket_read_start(r->listeners[i], on_accept);
-    }
-    gw_log_debug("msg=\"accepting connections\" listeners=%zu", r->nlisteners);
-}
-
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    if (err != NULL) {
-        return;
-    }
-    rtr_t *r = listener->data;
-    for (int i = 0; i < 16; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL) {
-            return;
-        }
-        h2o_accept(&r->accept_ctx, sock);
-    }
-}
-
 static void on_signal_readable(h2o_socket_t *sock, const char *err)
 {
     rtr_t *r = sock->data;
@@ -55,9 +26,7 @@ static void on_signal_readable(h2o_socket_t *sock, const char *err)
     gw_log_info("msg=stopping in_flight=%zu streams=%zu", r->ncalls - r->nstreams, r->nstreams);
     /* GET streams never end by themselves: end them now (clients reconnect elsewhere) */
     rtr_streams_end(r);
-    for (size_t i = 0; i < r->nlisteners; i++) {
-        h2o_socket_read_stop(r->listeners[i]);
-    }
+    rtr_listeners_stop(r);
 }
 
 /* Every 500 ms: the subscription until a routing table came, the inbox guard's probes, expired
@@ -134,8 +103,6 @@ static void setup_h2o(rtr_t *r)
         h2o_config_register_host(&r->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     rtr_endpoint_register(r, h2o_config_register_path(host, "/", 0));
     h2o_context_init(&r->ctx, h2o_evloop_create(), &r->h2o_config);
-    r->accept_ctx.ctx = &r->ctx;
-    r->accept_ctx.hosts = r->h2o_config.hosts;
 }
 
 /* SIGTERM and SIGINT stop the router gracefully, through common/signals' pipe read in the
@@ -227,12 +194,9 @@ int main(int argc, char **argv)
     if (rtr_peer_create(r, GW_BROKER_NAME, &r->broker) != GW_OK) {
         return 1;
     }
-    for (size_t i = 0; i < nfds; i++) {
-        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
-        /* accepting starts with the first routing table (rtr_listeners_start) */
-        r->listeners[i] = h2o_evloop_socket_create(r->ctx.loop, fds[i], H2O_SOCKET_FLAG_DONT_READ);
-        r->nlisteners++;
+    /* accepting starts with the first routing table (rtr_listeners_start) */
+    if (rtr_listeners_open(r, fds, nfds) != GW_OK) {
+        return 1;
     }
     if (setup_signals(r) != GW_OK) {
         return 1;
@@ -251,5 +215,6 @@ int main(int argc, char **argv)
         rtr_peers_flush(r);
     }
     gw_log_info("msg=stopped in_flight=%zu", r->ncalls);
+    rtr_listeners_close(r);
     return 0;
 }

@@ -133,6 +133,11 @@ static void on_inbox_envelope(void *arg, const gw_envelope_t *e, gw_str_t frame)
         rtr_control_set_log_level(e);
         return;
     }
+    if (e->kind == GW_ENV_CONTROL && gw_str_eq(e->origin, GW_BROKER_NAME) &&
+        gw_str_eq(e->method, "tls/reload")) {
+        rtr_listeners_reload_tls(r);
+        return;
+    }
     if (e->corr == r->routes_corr && gw_str_eq(e->origin, GW_BROKER_NAME)) {
         rtr_control_on_routes(r, e);
         return;

@@ -138,6 +138,14 @@ struct rtr_session_use {
     gw_hnode_t node; /* in rtr_t.uses, hashed by uuid */
 };
 
+/* One client listener (listeners.c): its shared socket and its accept context. */
+typedef struct rtr_listener {
+    rtr_t *r;
+    size_t index;            /* in cfg->listen */
+    h2o_socket_t *sock;      /* data: this listener */
+    h2o_accept_ctx_t accept; /* ssl_ctx set on a TLS listener */
+} rtr_listener_t;
+
 /* The router: one per process, made in main and passed to everything that needs it. */
 struct rtr {
     gw_config_t *cfg;
@@ -145,8 +153,7 @@ struct rtr {
     unsigned index;
     h2o_globalconf_t h2o_config;
     h2o_context_t ctx;
-    h2o_accept_ctx_t accept_ctx;
-    h2o_socket_t *listeners[RTR_MAX_LISTENERS];
+    rtr_listener_t listeners[RTR_MAX_LISTENERS];
     size_t nlisteners;
     gw_name_t inbox_name; /* gw_router_inbox(index): where every reply to this router arrives */
     nng_socket inbox;
@@ -347,9 +354,18 @@ void rtr_control_set_log_level(const gw_envelope_t *e);
 /* Starts the sweep that cuts HTTP/2 requests arriving slower than limits.client_timeout. */
 void rtr_slow_clients_start(rtr_t *r);
 
-/* ---- main.c ---- */
+/* ---- listeners.c ---- */
 
+/* Takes the listening sockets fds (in the order of cfg->listen), each with its accept context
+ * (TLS where the config says). */
+gw_err_t rtr_listeners_open(rtr_t *r, const int *fds, size_t nfds);
 /* Takes connections on every listener (once the first routing table is in). */
 void rtr_listeners_start(rtr_t *r);
+/* Takes no more connections (stopping). */
+void rtr_listeners_stop(rtr_t *r);
+/* Loads every TLS listener's certificate and key again, for new connections (tls/reload). */
+void rtr_listeners_reload_tls(rtr_t *r);
+/* Frees the TLS contexts (at exit). */
+void rtr_listeners_close(rtr_t *r);
 
 #endif

@@ -265,10 +265,7 @@ static gw_err_t make_item(const brk_backend_t *b, size_t server, gw_list_t l, ya
             if (st == yajl_gen_status_ok) {
                 st = yajl_gen_map_close(g);
             }
-            yajl_gen_free(g);
-            if (st != yajl_gen_status_ok) {
-                err = st == yajl_max_depth_exceeded ? GW_ETOOBIG : GW_EINVAL;
-            }
+            err = gw_json_gen_done(g, &one, st);
         }
     }
     if (err == GW_OK && (it->json = gw_buf_steal(&one, NULL)) == NULL) {
@@ -690,6 +687,5 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *ou
     gen_owner_map(cat, GW_LIST_TEMPLATES, g);
     /* a generator that failed on the way stays in its error state: the last call says so */
     yajl_gen_status st = yajl_gen_map_close(g);
-    yajl_gen_free(g);
-    return st == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
+    return gw_json_gen_done(g, out, st);
 }

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "common/base64url.h"
 #include "common/token.h"
@@ -22,11 +23,12 @@
 #define KEY_LEN 32
 #define NONCE_LEN 12
 #define TAG_LEN 16
-#define PLAIN_VERSION 1
-/* version, uuid, issued, expires, proto, caps, subject length */
-#define PLAIN_FIXED (1 + 16 + 8 + 8 + 1 + 1 + 1)
+#define PLAIN_VERSION 2
+/* version, uuid, issued, expires, proto, caps, issuer tag, subject length */
+#define PLAIN_FIXED (1 + 16 + 8 + 8 + 1 + 1 + GW_ISSUER_TAG_LEN + 1)
+#define PLAIN_V1_FIXED (1 + 16 + 8 + 8 + 1 + 1 + 1) /* version 1 had no issuer tag */
 #define PLAIN_MAX (PLAIN_FIXED + GW_SUBJECT_MAX - 1)
-#define RAW_MIN (1 + NONCE_LEN + PLAIN_FIXED + TAG_LEN)
+#define RAW_MIN (1 + NONCE_LEN + PLAIN_V1_FIXED + TAG_LEN)
 #define RAW_MAX (1 + NONCE_LEN + PLAIN_MAX + TAG_LEN)
 /* A key file is a few lines; anything bigger is not one. */
 #define KEYFILE_MAX (64 * 1024)
@@ -412,15 +414,18 @@ static size_t claims_to_plain(const gw_session_claims_t *c, size_t subject_len, 
     put_be64(p + 25, c->expires);
     p[33] = c->proto;
     p[34] = c->caps;
-    p[35] = (uint8_t)subject_len;
+    memcpy(p + 35, c->issuer_tag, GW_ISSUER_TAG_LEN);
+    p[PLAIN_FIXED - 1] = (uint8_t)subject_len;
     memcpy(p + PLAIN_FIXED, c->subject, subject_len);
     return PLAIN_FIXED + subject_len;
 }
 
+/* Version 2, or version 1 (sealed before issuer tags; its tag reads as zeros). */
 static gw_err_t plain_to_claims(const uint8_t *p, size_t n, gw_session_claims_t *c)
 {
-    if (n < PLAIN_FIXED || p[0] != PLAIN_VERSION || p[35] != n - PLAIN_FIXED ||
-        memchr(p + PLAIN_FIXED, '\0', n - PLAIN_FIXED) != NULL) {
+    size_t fixed = n > 0 && p[0] == 1 ? PLAIN_V1_FIXED : PLAIN_FIXED;
+    if (n < fixed || (p[0] != PLAIN_VERSION && p[0] != 1) || p[fixed - 1] != n - fixed ||
+        memchr(p + fixed, '\0', n - fixed) != NULL) {
         return GW_EPARSE;
     }
     memset(c, 0, sizeof(*c));
@@ -429,8 +434,18 @@ static gw_err_t plain_to_claims(const uint8_t *p, size_t n, gw_session_claims_t 
     c->expires = get_be64(p + 25);
     c->proto = p[33];
     c->caps = p[34];
-    memcpy(c->subject, p + PLAIN_FIXED, n - PLAIN_FIXED);
+    if (fixed == PLAIN_FIXED) {
+        memcpy(c->issuer_tag, p + 35, GW_ISSUER_TAG_LEN);
+    }
+    memcpy(c->subject, p + fixed, n - fixed);
     return GW_OK;
+}
+
+void gw_issuer_tag(const char *iss, size_t len, uint8_t tag[GW_ISSUER_TAG_LEN])
+{
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)iss, len, md);
+    memcpy(tag, md, GW_ISSUER_TAG_LEN);
 }
 
 gw_err_t gw_token_seal(const gw_keyring_t *k, const gw_session_claims_t *c, char *out,

@@ -11,14 +11,16 @@
 #define GW_TOKEN_MAX 256    /* longest token text, with its NUL */
 #define GW_SUBJECT_MAX 64   /* authenticated subject, with its NUL */
 #define GW_UUID_TEXT_LEN 36 /* 8-4-4-4-12 hex */
+#define GW_ISSUER_TAG_LEN 8 /* SHA-256(iss) cut: the issuer that vouched for a subject */
 
 typedef struct gw_session_claims {
     uint8_t uuid[16];
-    int64_t issued;               /* unix seconds */
-    int64_t expires;              /* unix seconds */
-    uint8_t proto;                /* gw_proto_t negotiated at initialize */
-    uint8_t caps;                 /* GW_CAP_* the client declared */
-    char subject[GW_SUBJECT_MAX]; /* "" when unauthenticated */
+    int64_t issued;                        /* unix seconds */
+    int64_t expires;                       /* unix seconds */
+    uint8_t proto;                         /* gw_proto_t negotiated at initialize */
+    uint8_t caps;                          /* GW_CAP_* the client declared */
+    uint8_t issuer_tag[GW_ISSUER_TAG_LEN]; /* gw_issuer_tag of the token's iss; zeros without */
+    char subject[GW_SUBJECT_MAX];          /* "" when unauthenticated */
 } gw_session_claims_t;
 
 typedef struct gw_keyring gw_keyring_t;
@@ -40,6 +42,9 @@ gw_err_t gw_token_seal(const gw_keyring_t *k, const gw_session_claims_t *c, char
  * GW_EEXPIRED when now >= expires. */
 gw_err_t gw_token_open(const gw_keyring_t *k, const char *tok, size_t len, int64_t now,
                        gw_session_claims_t *out);
+
+/* The tag a session keeps of the issuer iss[0..len) of its subject (SHA-256, cut). */
+void gw_issuer_tag(const char *iss, size_t len, uint8_t tag[GW_ISSUER_TAG_LEN]);
 
 /* Fills uuid with 16 random bytes (version 4 layout). */
 gw_err_t gw_uuid_random(uint8_t uuid[16]);

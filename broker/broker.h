@@ -55,7 +55,8 @@ typedef struct brk_pending_delete {
 
 typedef struct brk_session {
     char uuid[GW_UUID_TEXT_LEN + 1];
-    char client[48]; /* the client address it was created from */
+    char client[48];              /* the client address it was created from */
+    char subject[GW_SUBJECT_MAX]; /* the bearer token's sub at initialize; "" without auth */
     int64_t created_s;
     int64_t expires_s;
     int64_t last_s;

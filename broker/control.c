@@ -66,6 +66,7 @@ static void gen_session(yajl_gen g, const brk_session_t *s)
     brk_status_kv_int(g, "expires", s->expires_s);
     gw_json_gen_cstr(g, "revoked");
     yajl_gen_bool(g, s->revoked);
+    brk_status_kv_str(g, "subject", s->subject);
     yajl_gen_map_close(g);
 }
 

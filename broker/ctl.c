@@ -112,15 +112,17 @@ static int print_tools(yajl_val v)
 
 static void print_session_row(yajl_val s)
 {
-    printf("%-36s %-11lld %-13lld %-11lld %s\n", str_or(s, "id", "?"), int_or(s, "created", 0),
+    const char *subject = str_or(s, "subject", "");
+    printf("%-36s %-11lld %-13lld %-11lld %-7s %s\n", str_or(s, "id", "?"), int_or(s, "created", 0),
            int_or(s, "last_activity", 0), int_or(s, "expires", 0),
-           YAJL_IS_TRUE(gw_json_get(s, "revoked")) ? "yes" : "no");
+           YAJL_IS_TRUE(gw_json_get(s, "revoked")) ? "yes" : "no",
+           subject[0] != '\0' ? subject : "-");
 }
 
 static int print_sessions(yajl_val v)
 {
-    printf("%-36s %-11s %-13s %-11s %s\n", "SESSION", "CREATED", "LAST_ACTIVITY", "EXPIRES",
-           "REVOKED");
+    printf("%-36s %-11s %-13s %-11s %-7s %s\n", "SESSION", "CREATED", "LAST_ACTIVITY", "EXPIRES",
+           "REVOKED", "SUBJECT");
     yajl_val list = gw_json_get(v, "sessions");
     for (size_t i = 0; YAJL_IS_ARRAY(list) && i < YAJL_GET_ARRAY(list)->len; i++) {
         print_session_row(YAJL_GET_ARRAY(list)->values[i]);
@@ -130,8 +132,8 @@ static int print_sessions(yajl_val v)
 
 static int print_session(yajl_val v)
 {
-    printf("%-36s %-11s %-13s %-11s %s\n", "SESSION", "CREATED", "LAST_ACTIVITY", "EXPIRES",
-           "REVOKED");
+    printf("%-36s %-11s %-13s %-11s %-7s %s\n", "SESSION", "CREATED", "LAST_ACTIVITY", "EXPIRES",
+           "REVOKED", "SUBJECT");
     print_session_row(v);
     return 0;
 }

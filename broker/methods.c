@@ -25,6 +25,22 @@ static void client_address(const gw_envelope_t *e, char *client, size_t len)
     }
 }
 
+/* The caller a router verified (its bearer token's sub and issuer tag); nothing without auth. A
+ * router is trusted with it as with the client address. */
+static void caller_of(const gw_envelope_t *e, gw_session_claims_t *c)
+{
+    for (size_t i = 0; i < e->nheaders; i++) {
+        gw_str_t v = e->headers[i].value;
+        if (gw_str_eq(e->headers[i].name, "auth-subject") && v.len < sizeof(c->subject)) {
+            memcpy(c->subject, v.ptr, v.len);
+            c->subject[v.len] = '\0';
+        } else if (gw_str_eq(e->headers[i].name, "auth-issuer-tag") &&
+                   v.len == sizeof(c->issuer_tag)) {
+            memcpy(c->issuer_tag, v.ptr, v.len);
+        }
+    }
+}
+
 /* initialize's result object: protocolVersion, capabilities, serverInfo. The capabilities are
  * the catalog's, merged when a report changed them: copied here, never rebuilt per client. */
 static gw_err_t gen_initialize_result(brk_t *b, gw_proto_t proto, gw_buf_t *out)
@@ -92,6 +108,7 @@ void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
                              .expires = now + (int64_t)b->cycle->cfg->session_ttl_s,
                              .proto = (uint8_t)proto,
                              .caps = e->caps};
+    caller_of(e, &c);
     char token[GW_TOKEN_MAX];
     char uuid[GW_UUID_TEXT_LEN + 1];
     if (gw_uuid_random(c.uuid) != GW_OK ||
@@ -112,10 +129,14 @@ void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
         goto out;
     }
     snprintf(sess->client, sizeof(sess->client), "%s", client);
+    snprintf(sess->subject, sizeof(sess->subject), "%s", c.subject);
     gw_env_header_t h = {GW_STR("mcp-session-id"), {token, strlen(token)}};
     brk_reply_json(b, e->origin, e->corr, &h, msg.data, msg.len, e->request_id);
-    gw_log_info("msg=\"session created\" session=%s protocol=%s request_id=%.*s", uuid,
-                gw_proto_name(proto), (int)e->request_id.len, e->request_id.ptr);
+    char subject[2 * GW_SUBJECT_MAX + 8];
+    gw_log_info("msg=\"session created\" session=%s protocol=%s subject=\"%s\" request_id=%.*s",
+                uuid, gw_proto_name(proto),
+                gw_log_quote(subject, sizeof(subject), c.subject, strlen(c.subject)),
+                (int)e->request_id.len, e->request_id.ptr);
 out:
     gw_buf_fini(&result);
     gw_buf_fini(&msg);

@@ -48,6 +48,17 @@ typedef struct gw_server_conf {
     size_t ntool_timeouts;
 } gw_server_conf_t;
 
+/* auth.issuers[]: one authorization server whose tokens the gateway accepts. */
+typedef struct gw_auth_issuer {
+    char *issuer;     /* iss, compared byte for byte */
+    char *jwks_file;  /* its JWK Set in a file (the only source this build reads) */
+    char *jwks_uri;   /* refused by the loader until the broker fetches key sets */
+    char **audiences; /* aud must name one of them; default [auth.resource] */
+    size_t naudiences;
+    char **algorithms; /* JWS algorithms its keys may verify; default RS256 PS256 ES256 EdDSA */
+    size_t nalgorithms;
+} gw_auth_issuer_t;
+
 typedef struct gw_config {
     char *path;          /* the file it came from (for messages) */
     gw_listen_t *listen; /* at least one */
@@ -96,6 +107,16 @@ typedef struct gw_config {
     char *admin_address;         /* admin.address, default 127.0.0.1 */
     uint16_t admin_port;         /* admin.port, default 9090 (0: ephemeral, for tests) */
     unsigned ready_min_backends; /* admin.ready_min_backends: /readyz needs this many up (1) */
+    /* auth: the OAuth 2.1 resource server; with auth_resource NULL every client is let in */
+    char *auth_resource; /* auth.resource: this gateway's canonical URI, the default audience */
+    gw_auth_issuer_t *auth_issuers;
+    size_t nauth_issuers;
+    char **auth_scopes_supported; /* auth.scopes_supported: announced in the metadata */
+    size_t nauth_scopes_supported;
+    char **auth_required_scopes; /* auth.required_scopes: every request needs all of them */
+    size_t nauth_required_scopes;
+    uint64_t auth_leeway_s;       /* auth.leeway: clock skew on exp, nbf, iat; default 60s */
+    uint64_t auth_max_token_size; /* auth.max_token_size: bytes of one bearer token, 8 KiB */
 } gw_config_t;
 
 /* Loads and validates path. On failure returns an error and writes one line to err, in the form

@@ -109,7 +109,12 @@ static void row_yaml(char *yaml, size_t len, const row_place_t *at, const gw_con
         snprintf(path, GW_CONFIG_KEY_PATH_MAX, "servers[0].%s", d->key);
         *line = 2;
     } else if (at->section != NULL) {
-        snprintf(yaml, len, "%s:\n  %s: %s\n", at->section, d->key, value);
+        /* auth's required keys after the one under test */
+        int auth = strcmp(at->section, "auth") == 0;
+        snprintf(
+            yaml, len, "%s:\n  %s: %s\n%s", at->section, d->key, value,
+            auth ? "  resource: https://a/mcp\n  issuers: [{issuer: https://a, jwks_file: /a}]\n"
+                 : "");
         snprintf(path, GW_CONFIG_KEY_PATH_MAX, "%s.%s", at->section, d->key);
         *line = 2;
     } else {

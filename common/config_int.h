@@ -191,6 +191,14 @@ extern const size_t gw_config_nlisten_directives;
 extern const gw_config_directive_t gw_config_server_directives[];
 extern const size_t gw_config_nserver_directives;
 
+/* The keys of the auth section (config_auth.c). */
+#define GW_CONFIG_NAUTH_DIRECTIVES 6 /* a constant, for the top table's row */
+extern const gw_config_directive_t gw_config_auth_directives[GW_CONFIG_NAUTH_DIRECTIVES];
+/* The defaults that follow from auth.resource (audiences) and the default algorithms. */
+gw_err_t gw_config_auth_finish(gw_config_t *c);
+/* Frees what the auth section owns. */
+void gw_config_auth_fini(gw_config_t *c);
+
 /* Reads the servers list (the custom directive of "servers"). */
 gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t *d,
                                const gw_config_node_t *v, const char *path, void *obj);

@@ -285,11 +285,18 @@ const gw_config_directive_t gw_config_top_directives[] = {
     {GW_CONFIG_ROW_CUSTOM("servers", gw_config_set_servers)},
     {GW_CONFIG_ROW_SECTION("http", http_directives)},
     {GW_CONFIG_ROW_SECTION("admin", admin_directives)},
+    {.key = "auth",
+     .type = GW_CONFIG_SECTION,
+     .sub = gw_config_auth_directives,
+     .nsub = GW_CONFIG_NAUTH_DIRECTIVES},
 };
 const size_t gw_config_ntop_directives = GW_CONFIG_NELEM(gw_config_top_directives);
 
 gw_err_t gw_config_finish(gw_config_t *c)
 {
+    if (gw_config_auth_finish(c) != GW_OK) {
+        return GW_ENOMEM;
+    }
     if (c->listen == NULL) {
         if ((c->listen = calloc(1, sizeof(*c->listen))) == NULL) {
             return GW_ENOMEM;

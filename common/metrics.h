@@ -49,6 +49,7 @@ typedef enum gw_counter {
     GW_MC_REJ_UNAVAILABLE,
     GW_MC_REJ_SESSION_REQUESTS, /* limits.max_concurrent_requests_per_session */
     GW_MC_REJ_CLIENT_TIMEOUT,   /* limits.client_timeout (HTTP/2; h2o closes HTTP/1 itself) */
+    GW_MC_REJ_UNAUTHORIZED,     /* 401: no valid bearer token (auth) */
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,
@@ -68,6 +69,30 @@ typedef enum gw_counter {
     GW_MC_POST_DROP_WORKER,
     /* worker: a backend's catalog refused before it reaches the broker, by reason */
     GW_MC_CATALOG_TOO_LARGE,
+    /* router: bearer tokens refused (auth), by reason; from MALFORMED to NO_MEMORY in the order
+     * and with the names of common/jwt.h's gw_jwt_result_t (router/auth.c checks it) */
+    GW_MC_AUTH_MISSING,            /* no Authorization header, or not a Bearer one */
+    GW_MC_AUTH_TWO_HEADERS,        /* more than one Authorization header */
+    GW_MC_AUTH_QUERY_TOKEN,        /* access_token in the query string (RFC 6750 2.3 refused) */
+    GW_MC_AUTH_NO_KEYS,            /* the token's issuer has no usable key set */
+    GW_MC_AUTH_INSUFFICIENT_SCOPE, /* valid, without a scope auth.required_scopes names */
+    GW_MC_AUTH_SUBJECT_MISMATCH,   /* valid, for a session of another subject */
+    GW_MC_AUTH_MALFORMED,
+    GW_MC_AUTH_TOO_BIG,
+    GW_MC_AUTH_JWE,
+    GW_MC_AUTH_BAD_ALG,
+    GW_MC_AUTH_UNKNOWN_KID,
+    GW_MC_AUTH_BAD_SIGNATURE,
+    GW_MC_AUTH_BAD_TYPE,
+    GW_MC_AUTH_CRIT,
+    GW_MC_AUTH_DUPLICATE_KEY,
+    GW_MC_AUTH_EXPIRED,
+    GW_MC_AUTH_NOT_YET_VALID,
+    GW_MC_AUTH_BAD_ISSUER,
+    GW_MC_AUTH_BAD_AUDIENCE,
+    GW_MC_AUTH_NO_EXPIRY,
+    GW_MC_AUTH_BAD_SUBJECT,
+    GW_MC_AUTH_NO_MEMORY,
     GW_MC_COUNT
 } gw_counter_t;
 

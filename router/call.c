@@ -65,11 +65,14 @@ void rtr_call_destroy(rtr_call_t *c)
     gw_metric_observe_us(r->m, GW_MH_GATEWAY, (uint64_t)took_us);
     if (c->audit_tool != NULL) {
         /* One audit line per tools/call: who called what, where, and how it ended. */
-        gw_log_info("msg=audit request_id=%s session=%s subject=\"\" tool=%s backend=%s "
-                    "status=%u outcome=%s duration_ms=%.3f",
-                    c->request_id, c->audit_session, c->audit_tool, c->audit_backend,
-                    c->status ? c->status : 200, c->outcome ? c->outcome : "answered",
-                    took_us / 1000.0);
+        char subject[2 * GW_SUBJECT_MAX + 8];
+        gw_log_info(
+            "msg=audit request_id=%s session=%s subject=\"%s\" tool=%s backend=%s "
+            "status=%u outcome=%s duration_ms=%.3f",
+            c->request_id, c->audit_session,
+            gw_log_quote(subject, sizeof(subject), c->audit_subject, strlen(c->audit_subject)),
+            c->audit_tool, c->audit_backend, c->status ? c->status : 200,
+            c->outcome ? c->outcome : "answered", took_us / 1000.0);
         free(c->audit_tool);
     }
     r->nstreams -= c->stream != 0;

@@ -1,5 +1,5 @@
 /* http_checks.c: the HTTP-level checks of a request: Accept, Content-Type, Host and Origin
- * (DNS rebinding), MCP-Protocol-Version, and the Mcp-Session-Id token. */
+ * (DNS rebinding), MCP-Protocol-Version, and the Mcp-Session-Id token (bound to its subject). */
 #include <config.h> /* autoconf's, not common/config.h */
 
 #include <stdio.h>
@@ -134,10 +134,13 @@ int rtr_http_check_session(rtr_t *r, h2o_req_t *req, gw_session_claims_t *claims
                           "Bad Request: Mcp-Session-Id header is required");
         return 0;
     }
+    static const rtr_caller_t nobody;
     gw_err_t err = gw_token_open(r->keys, sid.base, sid.len, gw_wallclock_s(), claims);
     if (err == GW_OK) {
         gw_uuid_format(claims->uuid, uuid);
-        if (!gw_revoked_has(&r->revoked, claims->uuid)) {
+        if (!rtr_auth_binds(r, r->caller != NULL ? r->caller : &nobody, claims, req)) {
+            err = GW_EAUTH; /* another subject's session: as unknown as a forged one */
+        } else if (!gw_revoked_has(&r->revoked, claims->uuid)) {
             rtr_session_seen(r, uuid, claims->expires);
             return 1;
         }

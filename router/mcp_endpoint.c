@@ -80,6 +80,13 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
         }
         e.headers[0] = (gw_env_header_t){GW_STR("client-address"), {addr, strlen(addr)}};
         e.nheaders = 1;
+        if (r->caller != NULL && r->caller->authenticated) { /* the session is bound to them */
+            e.headers[e.nheaders++] = (gw_env_header_t){
+                GW_STR("auth-subject"), {r->caller->subject, strlen(r->caller->subject)}};
+            e.headers[e.nheaders++] =
+                (gw_env_header_t){GW_STR("auth-issuer-tag"),
+                                  {(const char *)r->caller->issuer_tag, GW_ISSUER_TAG_LEN}};
+        }
         rtr_call_dispatch(r, RTR_TO_CLIENT(req), r->broker, &e, RTR_BROKER_TIMEOUT_MS);
         return;
     }
@@ -119,6 +126,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     rtr_t *r = H2O_STRUCT_FROM_MEMBER(endpoint_t, super, self)->rtr;
     h2o_iovec_t path = req->path_normalized;
+    if (rtr_auth_metadata(r, req)) {
+        return 0;
+    }
     if (!h2o_memis(path.base, path.len, r->cfg->mcp_path, strlen(r->cfg->mcp_path))) {
         return -1; /* h2o answers 404 */
     }
@@ -147,6 +157,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                           "http.allowed_origins)");
         return 0;
     }
+    rtr_caller_t who;
+    if (!rtr_auth_check(r, req, &who)) {
+        return 0;
+    }
+    r->caller = &who;
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         handle_post(r, req, request_id);
     } else if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"))) {
@@ -158,6 +173,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         rtr_respond_error(r, RTR_TO_CLIENT(req), 405, NULL, 0, GW_RPC_INVALID_REQUEST,
                           "Method Not Allowed");
     }
+    r->caller = NULL;
     return 0;
 }
 

@@ -35,6 +35,8 @@ gw_counter_t rtr_rejection_of(unsigned status, int code, const char *msg)
         return GW_MC_REJ_NOT_ACCEPTABLE;
     case 415:
         return GW_MC_REJ_UNSUPPORTED_MEDIA_TYPE;
+    case 401:
+        return GW_MC_REJ_UNAUTHORIZED;
     case 403:
         return GW_MC_REJ_FORBIDDEN;
     case 404:

@@ -103,6 +103,8 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
                  r->routes->servers[k->server].name);
         snprintf(c->audit_session, sizeof(c->audit_session), "%.*s", (int)e->session.len,
                  e->session.ptr);
+        snprintf(c->audit_subject, sizeof(c->audit_subject), "%s",
+                 r->caller != NULL ? r->caller->subject : "");
     }
 }
 

@@ -39,6 +39,25 @@ typedef struct rtr_call rtr_call_t;
 typedef struct rtr_batch rtr_batch_t;
 typedef struct rtr_session_use rtr_session_use_t;
 typedef struct rtr_timeout_list rtr_timeout_list_t;
+typedef struct rtr_auth rtr_auth_t;
+typedef struct rtr_auth_cache rtr_auth_cache_t;
+
+/* Who sent the request being handled: its verified bearer token's sub and issuer (auth.c); all
+ * zero without auth. A session is bound to it (its token carries both). */
+typedef struct rtr_caller {
+    char subject[GW_SUBJECT_MAX];
+    uint8_t issuer_tag[GW_ISSUER_TAG_LEN];
+    int authenticated;
+} rtr_caller_t;
+
+/* A verified bearer token (auth_cache.c), by the SHA-256 of its text. */
+typedef struct rtr_auth_entry {
+    uint8_t hash[32];
+    int64_t exp; /* unix seconds (exp plus leeway) it is good until; 0: a free slot */
+    uint8_t issuer_tag[GW_ISSUER_TAG_LEN];
+    char subject[GW_SUBJECT_MAX];
+    int scopes_ok; /* it holds every scope of auth.required_scopes */
+} rtr_auth_entry_t;
 
 /* A process the router sends to: the broker or one worker. */
 struct rtr_peer {
@@ -113,6 +132,7 @@ struct rtr_call {
     char *audit_tool; /* tools/call: the tool, for the audit line when the call ends */
     char audit_backend[GW_SERVER_NAME_MAX + 1]; /* a copy: the routing table may change */
     char audit_session[GW_UUID_TEXT_LEN + 1];
+    char audit_subject[GW_SUBJECT_MAX];
     char request_id[RTR_REQUEST_ID_MAX + 1]; /* for every log line about this call */
     rtr_batch_t *batch; /* the batch this call answers a message of (req is NULL then) */
     int stream;         /* a client's GET stream (held open by the broker) */
@@ -184,6 +204,10 @@ struct rtr {
     h2o_socket_t *signal_sock; /* watches gw_signals_fd(&signals) */
     int stopping;
     int64_t stop_deadline;
+    rtr_auth_t *auth; /* auth: keys, verified tokens, challenges; NULL without auth */
+    /* the caller of the request whose handler runs now (mcp_endpoint.c sets it for the length
+     * of one on_req), which the session check and the audit read; NULL between requests */
+    const rtr_caller_t *caller;
 };
 
 /* ---- small helpers ---- */
@@ -199,6 +223,28 @@ static inline int64_t rtr_now_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+/* ---- auth.c, auth_cache.c ---- */
+
+/* Reads the issuers' key sets (auth set) into r->auth; GW_ENOMEM only: an issuer whose keys do
+ * not load is logged and its tokens refused. */
+gw_err_t rtr_auth_create(rtr_t *r);
+void rtr_auth_destroy(rtr_t *r);
+/* Serves the protected resource metadata (RFC 9728) when req asks for it; 1 when it answered. */
+int rtr_auth_metadata(rtr_t *r, h2o_req_t *req);
+/* With auth, req's bearer token verified into *who (1), or req answered 400, 401 or 403 (0);
+ * without auth, *who is zeroed and 1. */
+int rtr_auth_check(rtr_t *r, h2o_req_t *req, rtr_caller_t *who);
+/* Whether a session's claims belong to who (subject and issuer); else counted, logged, 0. */
+int rtr_auth_binds(rtr_t *r, const rtr_caller_t *who, const gw_session_claims_t *claims,
+                   h2o_req_t *req);
+gw_err_t rtr_auth_cache_create(rtr_auth_cache_t **out);
+void rtr_auth_cache_destroy(rtr_auth_cache_t *c);
+/* The entry of hash still good at now, or NULL. */
+const rtr_auth_entry_t *rtr_auth_cache_find(rtr_auth_cache_t *c, const uint8_t hash[32],
+                                            int64_t now);
+/* Keeps a copy of in (over whatever held its slot) and returns it. */
+const rtr_auth_entry_t *rtr_auth_cache_put(rtr_auth_cache_t *c, const rtr_auth_entry_t *in);
 
 /* ---- request.c ---- */
 

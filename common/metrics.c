@@ -288,6 +288,13 @@ static void slot_labels(const gw_metrics_slot_t *s, char *out, size_t outlen)
     }
 }
 
+/* Counters with many reasons that most processes never count: only their non-zero lines. */
+static int sparse(const char *name)
+{
+    return strcmp(name, "mcpgw_rejections_total") == 0 ||
+           strcmp(name, "mcpgw_auth_failures_total") == 0;
+}
+
 gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out)
 {
     gw_err_t err = GW_OK;
@@ -301,8 +308,8 @@ gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out)
         for (unsigned i = 0; i < n && err == GW_OK; i++) {
             const gw_metrics_slot_t *s = &m->slots[i];
             uint64_t v = __atomic_load_n(&s->counters[c], __ATOMIC_RELAXED);
-            if (s->name[0] == '\0' || (v == 0 && counters[c].label != NULL &&
-                                       strcmp(counters[c].name, "mcpgw_rejections_total") == 0)) {
+            if (s->name[0] == '\0' ||
+                (v == 0 && counters[c].label != NULL && sparse(counters[c].name))) {
                 continue;
             }
             slot_labels(s, labels, sizeof(labels));

@@ -166,10 +166,12 @@ export class McpSession {
         this.sessionId = sessionId;
         this.protocolVersion = protocolVersion;
         this.initResult = initResult;
+        this.bearer = undefined; // with auth: the token every request of the session carries
     }
 
     headers(extra = {}) {
-        return { 'Mcp-Session-Id': this.sessionId, 'MCP-Protocol-Version': this.protocolVersion, ...extra };
+        const auth = this.bearer !== undefined ? { Authorization: `Bearer ${this.bearer}` } : {};
+        return { 'Mcp-Session-Id': this.sessionId, 'MCP-Protocol-Version': this.protocolVersion, ...auth, ...extra };
     }
 
     /** POSTs a raw body under this session. */
@@ -314,11 +316,12 @@ export function initializeBody(protocolVersion = LATEST_PROTOCOL, { id = newId()
 
 /**
  * initialize + notifications/initialized. Throws with the reply text when anything is off.
- * Options: protocolVersion, capabilities, skipInitialized, headers.
+ * Options: protocolVersion, capabilities, skipInitialized, headers, bearer (a token the session's
+ * requests all carry as Authorization: Bearer).
  */
-export async function initializeSession(url, { protocolVersion = LATEST_PROTOCOL, capabilities = {}, skipInitialized = false, headers = {} } = {}) {
+export async function initializeSession(url, { protocolVersion = LATEST_PROTOCOL, capabilities = {}, skipInitialized = false, headers = {}, bearer } = {}) {
     const body = initializeBody(protocolVersion, { capabilities });
-    const r = await rawPost(url, body, headers);
+    const r = await rawPost(url, body, bearer !== undefined ? { Authorization: `Bearer ${bearer}`, ...headers } : headers);
     const resp = r.messages.find((m) => m && m.id === body.id);
     if (r.status !== 200 || !resp || !resp.result) {
         throw new Error(`initialize failed: HTTP ${r.status}: ${r.text.slice(0, 500)}`);
@@ -328,6 +331,7 @@ export async function initializeSession(url, { protocolVersion = LATEST_PROTOCOL
         throw new Error('initialize: no Mcp-Session-Id header in the reply');
     }
     const s = new McpSession(url, sid, resp.result.protocolVersion, resp.result);
+    s.bearer = bearer;
     s.initReply = r;
     if (!skipInitialized) {
         const n = await s.notify('notifications/initialized');

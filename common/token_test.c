@@ -50,6 +50,7 @@ static void sample_claims(gw_session_claims_t *c)
     c->proto = 2;
     c->caps = 0x05;
     strcpy(c->subject, "alice@example.com");
+    gw_issuer_tag("https://idp.example.com", 23, c->issuer_tag);
 }
 
 static void assert_claims_equal(const gw_session_claims_t *a, const gw_session_claims_t *b)
@@ -60,6 +61,7 @@ static void assert_claims_equal(const gw_session_claims_t *a, const gw_session_c
     assert_int_equal(a->proto, b->proto);
     assert_int_equal(a->caps, b->caps);
     assert_string_equal(a->subject, b->subject);
+    assert_memory_equal(a->issuer_tag, b->issuer_tag, GW_ISSUER_TAG_LEN);
 }
 
 static gw_keyring_t *ring(uint8_t kid, const uint8_t key[32])
@@ -102,6 +104,19 @@ static void test_round_trip(void **state)
     assert_int_equal(gw_token_open(k, tok, strlen(tok), 0, &o), GW_OK);
     assert_claims_equal(&c, &o);
     gw_keyring_destroy(k);
+}
+
+/* The issuer tag: the same issuer always gives the same tag, another issuer another one. */
+static void test_issuer_tag(void **state)
+{
+    uint8_t a[GW_ISSUER_TAG_LEN], b[GW_ISSUER_TAG_LEN], z[GW_ISSUER_TAG_LEN] = {0};
+    (void)state;
+    gw_issuer_tag("https://a.example", 17, a);
+    gw_issuer_tag("https://a.example", 17, b);
+    assert_memory_equal(a, b, sizeof(a));
+    gw_issuer_tag("https://b.example", 17, b);
+    assert_memory_not_equal(a, b, sizeof(a));
+    assert_memory_not_equal(a, z, sizeof(a));
 }
 
 static void test_seal_limits(void **state)
@@ -409,6 +424,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_issuer_tag),
         cmocka_unit_test(test_seal_limits),
         cmocka_unit_test(test_tamper_every_position),
         cmocka_unit_test(test_expired),

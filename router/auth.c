@@ -4,18 +4,15 @@
  * 6750 and RFC 9728, and the protected resource metadata. */
 #include <config.h> /* autoconf's, not common/config.h */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/sha.h>
 
 #include "common/clock.h"
 #include "common/jwk.h"
+#include "common/jwks_file.h"
 #include "common/jwt.h"
 #include "common/log.h"
 #include "router/router.h"
@@ -45,72 +42,11 @@ struct rtr_auth {
 
 /* ---- keys ---- */
 
-static unsigned algorithms_mask(const gw_auth_issuer_t *is)
-{
-    unsigned mask = 0;
-    for (size_t i = 0; i < is->nalgorithms; i++) {
-        gw_jws_alg_t alg;
-        if (gw_jws_alg_parse(is->algorithms[i], strlen(is->algorithms[i]), &alg) == GW_OK) {
-            mask |= GW_JWS_ALG_BIT(alg);
-        }
-    }
-    return mask;
-}
-
-/* Reads path (at most GW_JWKS_MAX_SIZE bytes) into b. */
-static gw_err_t read_jwks_file(const char *path, gw_buf_t *b, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return GW_EIO;
-    }
-    gw_err_t rc = GW_OK;
-    for (;;) {
-        if (gw_buf_reserve(b, 16384) != GW_OK) {
-            rc = GW_ENOMEM;
-            snprintf(err, errlen, "%s: out of memory", path);
-            break;
-        }
-        ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            rc = GW_EIO;
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0) {
-            break;
-        }
-        b->len += (size_t)n;
-        if (b->len > GW_JWKS_MAX_SIZE) {
-            rc = GW_ETOOBIG;
-            snprintf(err, errlen, "%s: larger than %d bytes", path, GW_JWKS_MAX_SIZE);
-            break;
-        }
-    }
-    close(fd);
-    return rc;
-}
-
 /* The key set of one issuer from its jwks_file; on failure logged, and the issuer keeps none. */
 static void load_keys(issuer_t *is)
 {
-    gw_buf_t b;
-    gw_buf_init(&b);
     char err[512] = "";
-    gw_err_t rc = read_jwks_file(is->conf->jwks_file, &b, err, sizeof(err));
-    if (rc == GW_OK) {
-        char why[256] = "";
-        rc = gw_jwks_parse(b.data != NULL ? b.data : "", b.len, algorithms_mask(is->conf),
-                           &is->keys, why, sizeof(why));
-        if (rc != GW_OK) {
-            snprintf(err, sizeof(err), "%s: %s", is->conf->jwks_file, why);
-        }
-    }
-    gw_buf_fini(&b);
+    gw_err_t rc = gw_jwks_file_load(is->conf, &is->keys, err, sizeof(err));
     if (rc != GW_OK) {
         gw_log_err("msg=\"no keys for an issuer: its tokens are refused\" issuer=\"%s\" "
                    "error=\"%s\"",

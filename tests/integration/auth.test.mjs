@@ -10,6 +10,10 @@ import { test } from 'node:test';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import {
     DEFAULT_HEADERS,
+    gatewayConfig,
+    runBroker,
+    toYaml,
+    waitFor,
     httpRequest,
     initializeBody,
     initializeSession,
@@ -41,18 +45,16 @@ async function makeKeys() {
     return file;
 }
 
+let authConfig;
 const stack = useSetup(async () => {
     const jwksFile = await makeKeys();
-    return startStack({
-        extra: {
-            auth: {
-                resource: RESOURCE,
-                issuers: [{ issuer: ISS, jwks_file: jwksFile }],
-                scopes_supported: [SCOPE, 'tools'],
-                required_scopes: [SCOPE],
-            },
-        },
-    });
+    authConfig = {
+        resource: RESOURCE,
+        issuers: [{ issuer: ISS, jwks_file: jwksFile }],
+        scopes_supported: [SCOPE, 'tools'],
+        required_scopes: [SCOPE],
+    };
+    return startStack({ extra: { auth: authConfig } });
 }, { cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) });
 
 /** A token the test issuer signs; opts change what a hostile one needs changed. */
@@ -257,6 +259,37 @@ test('hostile tokens are refused, each with its status and reason', T, async () 
     const s = await initializeSession(stack.gw.url, { bearer: good });
     assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
     assert.deepEqual(stack.gw.sanitizerReports(), []);
+});
+
+test('a jwks_file that gives no key is refused with its path at -t', T, async () => {
+    const file = path.join(dir, 'bad.yaml');
+    const jwks = path.join(dir, 'missing.jwks');
+    fs.writeFileSync(file, toYaml(gatewayConfig(dir, { extra: { auth: { resource: RESOURCE, issuers: [{ issuer: ISS, jwks_file: jwks }] } } })));
+    const t = await runBroker(['-t', '-c', file]);
+    assert.equal(t.code, 1);
+    assert.match(t.stderr, new RegExp(`auth\\.issuers\\[0\\]\\.jwks_file: ${jwks}: No such file`));
+    fs.writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0', kid: 'h' }] }));
+    const u = await runBroker(['-t', '-c', file]);
+    assert.equal(u.code, 1, 'a set of symmetric keys only is no key set');
+    assert.match(u.stderr, /jwks_file: /);
+});
+
+test('a reload that turns auth off or on applies it (routers restart)', T, async () => {
+    const write = (extra) => fs.writeFileSync(stack.gw.configFile, toYaml(gatewayConfig(stack.gw.dir, { servers: stack.servers, extra })));
+    const open = async () => (await rawPost(stack.gw.url, initializeBody())).status;
+    try {
+        write({});
+        const r = await stack.gw.ctl(['reload']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /routers restarted/);
+        await waitFor(async () => (await open()) === 200, { what: 'initialize without a token', timeoutMs: 15000 });
+    } finally {
+        write({ auth: authConfig });
+        assert.equal((await stack.gw.ctl(['reload'])).code, 0);
+    }
+    await waitFor(async () => (await open()) === 401, { what: 'auth again', timeoutMs: 15000 });
+    const s = await initializeSession(stack.gw.url, { bearer: await token() });
+    assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
 });
 
 /** The request headers alpha_headers reports, by lower-case name. */

@@ -74,6 +74,8 @@ typedef struct brk_cycle {
     unsigned nworker_slots;
 } brk_cycle_t;
 
+typedef struct brk_keys brk_keys_t; /* keys.c */
+
 typedef struct brk {
     brk_cycle_t *cycle; /* owned; replaced by a reload */
     char config_path[PATH_MAX];
@@ -110,7 +112,26 @@ typedef struct brk {
     uint64_t list_digest[GW_NLISTS]; /* what clients last saw of each list */
     int64_t next_idle_ms;            /* when to look for idle sessions next */
     uint64_t idle_expired;           /* sessions ended by sessions.idle_timeout */
+    brk_keys_t *jwks;                /* the key sets of auth issuers with a jwks_uri (keys.c) */
 } brk_t;
+
+/* ---- keys.c: the auth issuers' jwks_uri key sets, fetched and pushed to routers ---- */
+
+/* (Re)builds the fetch state from the running cycle's config, keeping the keys of an issuer whose
+ * issuer and jwks_uri stayed (call before the previous cycle is destroyed). */
+gw_err_t brk_keys_configure(brk_t *b);
+void brk_keys_destroy(brk_keys_t *ks);
+/* Starts due fetches and takes finished ones; returns the longest poll wait it allows (ms), or -1
+ * without jwks_uri issuers. */
+int brk_keys_tick(brk_t *b, int64_t now);
+/* Pushes every key set held to router only (or every router, only < 0). */
+void brk_keys_push_all(brk_t *b, long only);
+/* A router met an unknown kid of the issuer in the body: fetch again, at most once per 30 s. */
+void brk_keys_on_refetch(brk_t *b, const gw_envelope_t *e);
+/* mcpgw_jwks_fetches_total and mcpgw_jwks_refetch_requests_total lines. */
+void brk_keys_metrics(const brk_t *b, gw_buf_t *out);
+/* routes.c: sends one message of the routes subscription to router only (or every router). */
+void brk_routes_send(brk_t *b, long only, const gw_buf_t *msg);
 
 /* ---- reply.c: messages to routers and workers; request_id only names the request in logs ---- */
 

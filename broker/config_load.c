@@ -15,6 +15,9 @@
 static gw_err_t check_key_files(const gw_config_t *cfg, char *err, size_t errlen)
 {
     for (size_t i = 0; i < cfg->nauth_issuers; i++) {
+        if (cfg->auth_issuers[i].jwks_file == NULL) {
+            continue; /* a jwks_uri: fetched once running; the gateway starts without it */
+        }
         gw_jwks_t *set = NULL;
         char why[300];
         if (gw_jwks_file_load(&cfg->auth_issuers[i], &set, why, sizeof(why)) != GW_OK) {

@@ -36,6 +36,7 @@ static const struct control_handler {
     {"stream/open", brk_get_stream_on_open},
     {"stream/close", brk_get_stream_on_close},
     {"sessions/active", brk_sessions_on_active},
+    {"auth/refetch", brk_keys_on_refetch},
 };
 
 static void on_control(brk_t *b, const gw_envelope_t *e)

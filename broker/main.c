@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <nng/nng.h>
 
 #include "broker/broker.h"
@@ -72,6 +73,10 @@ static void run(brk_t *b)
         int64_t now = gw_clock_ms();
         brk_sup_start_due(&b->sup, now);
         int timeout = turn_timeout(b, now);
+        int keys_wait = brk_keys_tick(b, now);
+        if (keys_wait >= 0 && keys_wait < timeout) {
+            timeout = keys_wait;
+        }
         size_t nwatched = 0;
         for (size_t i = 0; i < b->out.n; i++) {
             if (b->out.v[i]->count > 0) {
@@ -256,6 +261,10 @@ int main(int argc, char **argv)
         goto out_cycle;
     }
     b->next_sweep_ms = b->start_ms + 60000;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || brk_keys_configure(b) != GW_OK) {
+        fprintf(stderr, "mcpgw-broker: cannot set up fetching jwks_uri\n");
+        goto out_cycle;
+    }
     brk_sup_init(&b->sup);
     if (start(b) == GW_OK) {
         gw_log_info("msg=starting version=%s config=%s routers=%u servers=%zu", PACKAGE_VERSION,
@@ -267,6 +276,8 @@ int main(int argc, char **argv)
     stop(b);
     gw_signals_close(&b->signals);
 out_cycle:
+    brk_keys_destroy(b->jwks);
+    curl_global_cleanup();
     brk_cycle_destroy(b->cycle);
     free(b);
     return rc;

@@ -81,6 +81,7 @@ static void admin_metrics(void *arg, gw_buf_t *out)
     const brk_t *b = arg;
     const brk_catalog_t *cat = &b->cycle->cat;
     gw_metrics_render(b->metrics, out);
+    brk_keys_metrics(b, out);
     gw_buf_appendf(out,
                    "# HELP mcpgw_ready Whether the gateway is ready (listeners up, backends in).\n"
                    "# TYPE mcpgw_ready gauge\nmcpgw_ready %d\n"

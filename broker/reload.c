@@ -237,6 +237,9 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
         e.method = GW_STR("tls/reload");
         brk_reply_to_routers(b, &e);
     }
+    if (brk_keys_configure(b) != GW_OK) {
+        gw_log_err("msg=\"out of memory: jwks_uri key sets not fetched\"");
+    }
     brk_cycle_destroy(prev);
     brk_routes_push(b);
     snprintf(msg, msglen, "applied: %zu servers added, %zu removed, %zu changed%s", added, removed,

@@ -90,6 +90,11 @@ gw_err_t brk_routes_push_revoked(brk_t *b, long only, brk_session_t *const *list
     return GW_OK;
 }
 
+void brk_routes_send(brk_t *b, long only, const gw_buf_t *msg)
+{
+    send_routes_message(b, only, msg, GW_STR(""));
+}
+
 void brk_routes_push(brk_t *b)
 {
     gw_buf_t msg;
@@ -141,6 +146,7 @@ void brk_routes_on_subscribe(brk_t *b, const gw_envelope_t *e)
     gw_log_debug("msg=\"router subscribed\" router=%lu", i);
     /* every revocation first: then the table that opens it */
     brk_routes_push_revoked(b, (long)i, NULL, 0, GW_STR(""));
+    brk_keys_push_all(b, (long)i);
     brk_routes_push(b);
     brk_ready_check(b);
 }

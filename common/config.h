@@ -51,8 +51,8 @@ typedef struct gw_server_conf {
 /* auth.issuers[]: one authorization server whose tokens the gateway accepts. */
 typedef struct gw_auth_issuer {
     char *issuer;     /* iss, compared byte for byte */
-    char *jwks_file;  /* its JWK Set in a file (the only source this build reads) */
-    char *jwks_uri;   /* refused by the loader until the broker fetches key sets */
+    char *jwks_file;  /* its JWK Set in a file, read by routers (one of jwks_file, jwks_uri) */
+    char *jwks_uri;   /* its JWK Set fetched by the broker (https; http to loopback only) */
     char **audiences; /* aud must name one of them; default [auth.resource] */
     size_t naudiences;
     char **algorithms; /* JWS algorithms its keys may verify; default RS256 PS256 ES256 EdDSA */

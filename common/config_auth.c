@@ -85,6 +85,23 @@ static int is_algorithm(const char *s)
     return 0;
 }
 
+/* http://127.x.x.x, http://[::1] or http://localhost, with or without a port and path. */
+static int is_loopback_http(const char *u)
+{
+    if (strncmp(u, "http://", 7) != 0) {
+        return 0;
+    }
+    const char *h = u + 7;
+    size_t n = strcspn(h, ":/?#");
+    if (h[0] == '[') {
+        return strncmp(h, "[::1]", 5) == 0 && strchr(":/?#", h[5]) != NULL;
+    }
+    if (n == 9 && strncmp(h, "localhost", 9) == 0) {
+        return 1;
+    }
+    return n >= 4 && strncmp(h, "127.", 4) == 0 && strspn(h, "0123456789.") == n;
+}
+
 /* What one entry must say beyond its keys: where its keys are, and algorithms mcpgw knows. */
 static gw_err_t check_issuer(gw_config_ctx_t *cx, const gw_config_node_t *n, const char *path,
                              gw_auth_issuer_t *is)
@@ -92,11 +109,12 @@ static gw_err_t check_issuer(gw_config_ctx_t *cx, const gw_config_node_t *n, con
     if ((is->jwks_file == NULL) == (is->jwks_uri == NULL)) {
         return gw_config_fail(cx, n, path, "needs exactly one of jwks_file and jwks_uri");
     }
-    if (is->jwks_uri != NULL) {
+    if (is->jwks_uri != NULL && strncmp(is->jwks_uri, "https://", 8) != 0 &&
+        !is_loopback_http(is->jwks_uri)) {
         char sub[GW_CONFIG_KEY_PATH_MAX];
         gw_config_path_join(sub, path, "jwks_uri");
         return gw_config_fail(cx, gw_config_node_value_of(n, "jwks_uri"), sub,
-                              "not fetched by this build yet: give the key set as jwks_file");
+                              "must be https:// (http:// only to a loopback address)");
     }
     const gw_config_node_t *algs = gw_config_node_value_of(n, "algorithms");
     if (algs != n && is->nalgorithms == 0) {

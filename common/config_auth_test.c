@@ -82,16 +82,23 @@ static void test_every_key(void **state)
                               "      algorithms: [ES256]\n"
                               "    - issuer: https://b.example.com\n"
                               "      jwks_file: /b.jwks\n"
+                              "    - issuer: https://c.example.com\n"
+                              "      jwks_uri: https://c.example.com/jwks\n"
+                              "    - issuer: http://127.0.0.1:9999\n"
+                              "      jwks_uri: http://127.0.0.1:9999/jwks\n"
                               "  scopes_supported: [tools, prompts, resources]\n"
                               "  required_scopes: [tools]\n"
                               "  leeway: 5s\n"
                               "  max_token_size: 4KiB\n");
-    assert_int_equal(c->nauth_issuers, 2);
+    assert_int_equal(c->nauth_issuers, 4);
     assert_int_equal(c->auth_issuers[0].naudiences, 2);
     assert_string_equal(c->auth_issuers[0].audiences[1], "api://mcp");
     assert_int_equal(c->auth_issuers[0].nalgorithms, 1);
     assert_string_equal(c->auth_issuers[0].algorithms[0], "ES256");
     assert_int_equal(c->auth_issuers[1].nalgorithms, 4);
+    assert_string_equal(c->auth_issuers[2].jwks_uri, "https://c.example.com/jwks");
+    assert_null(c->auth_issuers[2].jwks_file);
+    assert_string_equal(c->auth_issuers[3].jwks_uri, "http://127.0.0.1:9999/jwks");
     assert_int_equal(c->nauth_scopes_supported, 3);
     assert_int_equal(c->nauth_required_scopes, 1);
     assert_string_equal(c->auth_required_scopes[0], "tools");
@@ -115,9 +122,13 @@ static void test_refused(void **state)
     expect_error(HEAD
                  "  issuers:\n    - {issuer: https://a, jwks_file: /a, jwks_uri: https://a/j}\n",
                  "mcpgw.yaml:4: auth.issuers[0]: needs exactly one of jwks_file and jwks_uri");
-    expect_error(HEAD "  issuers:\n    - {issuer: https://a, jwks_uri: https://a/j}\n",
-                 "mcpgw.yaml:4: auth.issuers[0].jwks_uri: not fetched by this build yet: give the "
-                 "key set as jwks_file");
+    expect_error(HEAD "  issuers:\n    - {issuer: https://a, jwks_uri: http://idp.example/j}\n",
+                 "mcpgw.yaml:4: auth.issuers[0].jwks_uri: must be https:// (http:// only to a "
+                 "loopback address)");
+    expect_error(HEAD
+                 "  issuers:\n    - {issuer: https://a, jwks_uri: http://127.0.0.1.example/j}\n",
+                 "mcpgw.yaml:4: auth.issuers[0].jwks_uri: must be https:// (http:// only to a "
+                 "loopback address)");
     expect_error(HEAD "  issuers:\n    - {issuer: https://a, jwks_file: /a, algorithms: [HS256]}\n",
                  "mcpgw.yaml:4: auth.issuers[0].algorithms[0]: must be one of RS256, RS384, RS512, "
                  "PS256, ES256, ES384, EdDSA");

@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/jwk.h"
 #include "common/jwks_file.h"
 #include "common/jwt.h"
@@ -19,6 +20,7 @@
 
 #define WELL_KNOWN "/.well-known/oauth-protected-resource"
 #define AUTHORITY_MAX 256
+#define REFETCH_ASK_MS 5000
 
 /* The metric reasons of common/jwt.h's results, in the same order. */
 _Static_assert(GW_MC_AUTH_NO_MEMORY - GW_MC_AUTH_MALFORMED == GW_JWT_NO_MEMORY - GW_JWT_MALFORMED,
@@ -30,6 +32,7 @@ typedef struct issuer {
     const gw_auth_issuer_t *conf;
     gw_jwks_t *keys;
     uint8_t tag[GW_ISSUER_TAG_LEN];
+    int64_t refetch_ms; /* when this router last asked the broker to fetch its jwks_uri again */
 } issuer_t;
 
 struct rtr_auth {
@@ -41,6 +44,51 @@ struct rtr_auth {
 };
 
 /* ---- keys ---- */
+
+/* Asks the broker to fetch is's jwks_uri again (an unknown kid, or no keys yet): at most once per
+ * REFETCH_ASK_MS from this router; the broker itself fetches at most once per 30 s. */
+static void ask_refetch(rtr_t *r, issuer_t *is)
+{
+    int64_t now = gw_clock_ms();
+    if (is->conf->jwks_uri == NULL ||
+        (is->refetch_ms != 0 && now - is->refetch_ms < REFETCH_ASK_MS)) {
+        return;
+    }
+    is->refetch_ms = now;
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    e.method = GW_STR("auth/refetch");
+    e.body = (gw_str_t){is->conf->issuer, strlen(is->conf->issuer)};
+    rtr_peer_send(r->broker, &e);
+}
+
+void rtr_auth_keys_update(rtr_t *r, yajl_val msg)
+{
+    rtr_auth_t *a = r->auth;
+    const char *iss = YAJL_GET_STRING(gw_json_get(msg, "issuer"));
+    const char *text = YAJL_GET_STRING(gw_json_get(msg, "jwks"));
+    issuer_t *is = NULL;
+    for (size_t i = 0; a != NULL && iss != NULL && i < a->nissuers && is == NULL; i++) {
+        if (a->issuers[i].conf->jwks_uri != NULL && strcmp(a->issuers[i].conf->issuer, iss) == 0) {
+            is = &a->issuers[i];
+        }
+    }
+    if (is == NULL || text == NULL) {
+        gw_log_warn("msg=\"key set for no jwks_uri issuer of this router\" issuer=\"%s\"",
+                    iss != NULL ? iss : "");
+        return;
+    }
+    gw_jwks_t *set = NULL;
+    char why[256] = "";
+    if (gw_jwks_parse(text, strlen(text), gw_jwks_algorithms_mask(is->conf), &set, why,
+                      sizeof(why)) != GW_OK) {
+        gw_log_err("msg=\"pushed key set refused: keeping the last\" issuer=\"%s\" error=\"%s\"",
+                   iss, why);
+        return;
+    }
+    gw_jwks_destroy(is->keys);
+    is->keys = set;
+    gw_log_info("msg=\"issuer keys received\" issuer=\"%s\" keys=%zu", iss, gw_jwks_count(set));
+}
 
 /* The key set of one issuer from its jwks_file; on failure logged, and the issuer keeps none. */
 static void load_keys(issuer_t *is)
@@ -139,7 +187,9 @@ gw_err_t rtr_auth_create(rtr_t *r)
         a->issuers[i].conf = &cfg->auth_issuers[i];
         gw_issuer_tag(cfg->auth_issuers[i].issuer, strlen(cfg->auth_issuers[i].issuer),
                       a->issuers[i].tag);
-        load_keys(&a->issuers[i]);
+        if (cfg->auth_issuers[i].jwks_file != NULL) {
+            load_keys(&a->issuers[i]); /* jwks_uri: the broker pushes the set */
+        }
     }
     return GW_OK;
 }
@@ -278,7 +328,7 @@ static gw_jwt_result_t verify(rtr_t *r, const char *token, size_t len, const rtr
     if (res != GW_JWT_OK) {
         return res;
     }
-    const issuer_t *is = NULL;
+    issuer_t *is = NULL;
     for (size_t i = 0; i < a->nissuers && is == NULL; i++) {
         if (strcmp(a->issuers[i].conf->issuer, pk.iss) == 0) {
             is = &a->issuers[i];
@@ -288,6 +338,7 @@ static gw_jwt_result_t verify(rtr_t *r, const char *token, size_t len, const rtr
         return GW_JWT_BAD_ISSUER;
     }
     if (is->keys == NULL) {
+        ask_refetch(r, is);
         return GW_JWT_RESULT_COUNT; /* no keys: counted as no_keys by the caller */
     }
     gw_jwt_policy_t policy = {.issuer = is->conf->issuer,
@@ -298,6 +349,9 @@ static gw_jwt_result_t verify(rtr_t *r, const char *token, size_t len, const rtr
                               .max_size = r->cfg->auth_max_token_size};
     gw_jwt_claims_t claims;
     res = gw_jwt_verify(token, len, is->keys, &policy, &claims);
+    if (res == GW_JWT_UNKNOWN_KID) {
+        ask_refetch(r, is);
+    }
     if (res != GW_JWT_OK) {
         h2o_iovec_t rid = rtr_request_id_of(req);
         gw_log_debug("msg=\"token refused\" issuer=\"%s\" kid=\"%s\" reason=%s request_id=%.*s",

@@ -61,6 +61,8 @@ void rtr_control_on_routes(rtr_t *r, const gw_envelope_t *e)
     uint64_t seqn = YAJL_IS_INTEGER(seqv) ? (uint64_t)YAJL_GET_INTEGER(seqv) : 0;
     if (gw_json_get(root, "revoke") != NULL) {
         revoked_apply(r, root);
+    } else if (gw_json_get(root, "jwks") != NULL) {
+        rtr_auth_keys_update(r, root);
     } else {
         rtr_routes_t *table = NULL;
         gw_err_t perr = rtr_routes_parse(root, &table);

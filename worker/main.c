@@ -30,6 +30,7 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     w->srv = srv;
     w->name = srv->name;
     w->sig_fd = -1;
+    w->ep = -1;
     list_init(&w->initializing);
     list_init(&w->calls);
     list_init(&w->backlog);
@@ -42,9 +43,9 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     wrk_sessmap_init(&w->sessions);
     wrk_catalog_init(w);
 
-    if ((err = wrk_loop_signals_setup(w)) != GW_OK) {
-        gw_log_err("msg=\"cannot create the signal pipe\" backend=%s error=\"%s\"", w->name,
-                   strerror(errno));
+    if ((err = wrk_loop_setup(w)) != GW_OK) {
+        gw_log_err("msg=\"cannot create the epoll set or the signal pipe\" backend=%s error=\"%s\"",
+                   w->name, strerror(errno));
         return err;
     }
     if ((err = wrk_xfer_setup(w)) != GW_OK) {
@@ -92,7 +93,7 @@ static void wrk_fini(wrk_t *w)
         gw_ipc_guard_fini(&w->inbox_guard);
     }
     gw_outboxes_fini(&w->out);
-    wrk_loop_signals_teardown(w);
+    wrk_loop_teardown(w);
 }
 
 static void usage(FILE *f)

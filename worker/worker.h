@@ -35,6 +35,7 @@
 #define WRK_OUTBOXES 128       /* distinct callers (routers, the broker) replied to */
 #define WRK_OUTBOX_MAX_QUEUED 65536
 #define WRK_IDLE_POLL_MS 1000
+#define WRK_EPOLL_EVENTS 256     /* events taken from epoll per loop turn */
 #define WRK_STREAM_RETRY_MS 2000 /* an upstream GET stream that ended is opened again after */
 #define WRK_RESUMES_MAX 8        /* a response stream is resumed at most this often */
 #define WRK_RESUME_WAIT_MAX_MS 10000
@@ -45,6 +46,7 @@ typedef struct wrk wrk_t;
 typedef struct xfer xfer_t;
 typedef struct upstream upstream_t;
 typedef struct call call_t;
+typedef struct wrk_multi wrk_multi_t;
 
 /* ---- intrusive lists ---- */
 
@@ -119,7 +121,8 @@ typedef struct xfer_req {
 struct xfer {
     wrk_t *w;
     const xfer_ops_t *ops;
-    CURL *easy; /* non-NULL while the transfer is in the multi */
+    CURL *easy;      /* non-NULL while the transfer is in a multi */
+    wrk_multi_t *mx; /* the multi it is in: GETs in w->streams, the rest in w->requests */
     int paused;
     /* request */
     struct curl_slist hdrs[4]; /* per-transfer headers, chained in front of the shared ones */
@@ -258,6 +261,26 @@ typedef struct catalog {
     int changed; /* a backend said a list changed, inside a curl callback: wrk_catalog_tick acts */
 } catalog_t;
 
+/* ---- libcurl multis on the loop's epoll set ---- */
+
+/* One libcurl multi driven by curl_multi_socket_action: its sockets are on w->ep (tagged with
+ * tag), its timer is timer_ms. Each multi has its own connection cache, so the long-lived GET
+ * streams never take the connections calls need. */
+struct wrk_multi {
+    wrk_t *w;
+    CURLM *m;
+    uint32_t tag;     /* the epoll tag of its sockets (WRK_EV_*) */
+    int64_t timer_ms; /* when libcurl wants CURL_SOCKET_TIMEOUT; -1: no timer */
+};
+
+/* What an epoll event is for: the tag in the high 32 bits of data.u64, an fd or an index in the
+ * low ones. */
+#define WRK_EV_INBOX 1u
+#define WRK_EV_SIGNAL 2u
+#define WRK_EV_OUTBOX 3u   /* low bits: the index in w->out.v */
+#define WRK_EV_REQUESTS 4u /* low bits: a socket of w->requests */
+#define WRK_EV_STREAMS 5u  /* low bits: a socket of w->streams */
+
 /* ---- the process ---- */
 
 struct wrk {
@@ -269,7 +292,10 @@ struct wrk {
     int inbox_open;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
     gw_outboxes_t out;          /* to callers' inboxes, opened on first use */
-    CURLM *multi;
+    int ep;                     /* the loop's epoll set */
+    wrk_multi_t requests;       /* POSTs and DELETEs: at most srv->max_connections connections */
+    wrk_multi_t streams;        /* GETs: upstream GET streams and resumed response streams */
+    unsigned char out_watched[GW_OUTBOXES_MAX]; /* outbox i's send fd is on the epoll set */
     CURL *idle[WRK_IDLE_EASY_MAX];
     size_t nidle;
     struct curl_slist *post_hdrs;  /* shared headers of every POST */
@@ -314,11 +340,16 @@ void wrk_xfer_set_paused(xfer_t *x, int paused);
 /* Describes a failed transfer for a JSON-RPC error: 0 when it completed, else the code with msg
  * filled in. */
 int wrk_xfer_failure(const xfer_t *x, CURLcode rc, char *msg, size_t len);
-/* Hands every finished transfer of the multi to its on_done. */
+/* Hands every finished transfer of both multis to its on_done. */
 void wrk_xfer_complete_done(wrk_t *w);
-/* Creates the multi and the shared headers (fixed ones, then the server's). */
+/* Tells libcurl about readiness (CURL_CSELECT_* in flags) of socket fd of the multi tagged tag. */
+void wrk_xfer_socket_ready(wrk_t *w, uint32_t tag, int fd, int flags);
+/* Runs the multis' timers that are due at now; returns the earliest one still ahead. */
+int64_t wrk_xfer_run_timers(wrk_t *w, int64_t now);
+/* Creates the multis on w->ep (created first) and the shared headers (fixed ones, then the
+ * server's). */
 gw_err_t wrk_xfer_setup(wrk_t *w);
-/* Frees the multi, the idle easy handles and the shared headers. */
+/* Frees the multis, the idle easy handles and the shared headers. */
 void wrk_xfer_teardown(wrk_t *w);
 
 /* ---- rpc.c: the answers to the worker's own JSON-RPC requests ---- */
@@ -487,10 +518,10 @@ gw_err_t wrk_health_start(wrk_t *w);
 
 /* ---- loop.c: the event loop and signals ---- */
 
-/* Creates the signal self-pipe and installs the handlers (SIGPIPE ignored). */
-gw_err_t wrk_loop_signals_setup(wrk_t *w);
-/* Restores the default handlers and closes the self-pipe. */
-void wrk_loop_signals_teardown(wrk_t *w);
+/* Creates the epoll set and the signal self-pipe, and installs the handlers (SIGPIPE ignored). */
+gw_err_t wrk_loop_setup(wrk_t *w);
+/* Restores the default handlers, closes the self-pipe and the epoll set. */
+void wrk_loop_teardown(wrk_t *w);
 /* Runs until stopped (a signal) and the calls in flight are done or the grace period is over. */
 void wrk_loop_run(wrk_t *w);
 

@@ -39,8 +39,10 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     list_init(&w->srvreqs);
     list_init(&w->levels);
     list_init(&w->relisten);
+    list_init(&w->stream_waits);
     list_init(&w->resuming);
     wrk_sessmap_init(&w->sessions);
+    wrk_sessmap_init(&w->listeners);
     wrk_catalog_init(w);
 
     if ((err = wrk_loop_setup(w)) != GW_OK) {
@@ -87,6 +89,7 @@ static void wrk_fini(wrk_t *w)
         wrk_upstream_unref(up);
     }
     wrk_upstream_detach_all(w);
+    wrk_stream_listeners_fini(w);
     wrk_xfer_teardown(w);
     if (w->inbox_open) {
         nng_close(w->inbox);

@@ -37,6 +37,7 @@
 #define WRK_IDLE_POLL_MS 1000
 #define WRK_EPOLL_EVENTS 256     /* events taken from epoll per loop turn */
 #define WRK_STREAM_RETRY_MS 2000 /* an upstream GET stream that ended is opened again after */
+#define WRK_STREAM_WAIT_MS 1000  /* the first calls wait this long at most for the GET stream */
 #define WRK_RESUMES_MAX 8        /* a response stream is resumed at most this often */
 #define WRK_RESUME_WAIT_MAX_MS 10000
 
@@ -180,6 +181,10 @@ struct upstream {
     char gx_last_id[GW_SSE_ID_MAX + 1]; /* its last event id: the next one resumes after it */
     link_t rlink; /* in w->relisten while its GET stream waits to be opened again */
     int64_t relisten_ms;
+    int subscribed; /* the client subscribed to a resource here: its GET stream stays open */
+    int gx_head;    /* the GET stream's answer began */
+    link_t swlink;  /* in w->stream_waits while its first calls wait for the GET stream */
+    int64_t stream_wait_ms;
 };
 
 /* ---- calls from routers ---- */
@@ -310,9 +315,11 @@ struct wrk {
     link_t srvreqs; /* server-initiated requests waiting for the client's answer */
     size_t nsrvreqs;
     uint64_t next_srvreq;
-    link_t relisten; /* upstream sessions whose GET stream opens again soon */
-    link_t resuming; /* calls whose response stream the backend closed early (call.qlink) */
-    link_t levels;   /* logging/setLevel of sessions without an upstream session yet */
+    link_t relisten;         /* upstream sessions whose GET stream opens again soon */
+    wrk_sessmap_t listeners; /* sessions whose client holds its GET stream (session/listen) */
+    link_t stream_waits;     /* new sessions whose calls wait for their GET stream (swlink) */
+    link_t resuming;         /* calls whose response stream the backend closed early (call.qlink) */
+    link_t levels;           /* logging/setLevel of sessions without an upstream session yet */
     size_t nlevels;
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
     uint64_t next_corr;
@@ -459,10 +466,25 @@ void wrk_srvreq_fini(wrk_t *w);
 extern const xfer_ops_t wrk_stream_ops;
 /* Is method one of the list_changed notifications? */
 int wrk_stream_is_list_changed(const char *method);
-/* Opens the GET stream of a ready upstream session (none for a stateless backend). */
+/* Opens the GET stream of a ready upstream session while it is needed (wrk_stream_wanted); none
+ * for a stateless backend. */
 void wrk_stream_start(upstream_t *up);
+/* Is up's GET stream needed: the catalog's session, a client holding its own GET stream, or
+ * resource subscriptions on it? */
+int wrk_stream_wanted(const upstream_t *up);
+/* session/listen (on) or session/unlisten of gateway session key from the broker: opens or
+ * closes the GET stream of its upstream session, now or when it is created. */
+void wrk_stream_listen(wrk_t *w, gw_str_t key, int on);
+/* The client subscribed to a resource on up: its GET stream stays open for the session's life. */
+void wrk_stream_subscribed(upstream_t *up);
+/* A session just ready whose GET stream is opening keeps its waiting calls until the stream's
+ * answer begins (at most WRK_STREAM_WAIT_MS), so what the backend sends there at once is heard.
+ * Returns 1 when it kept them (they run from wrk_stream_tick), 0 when they may run now. */
+int wrk_stream_hold_calls(upstream_t *up);
 /* Opens again the GET streams that are due; returns when the next one is. */
 int64_t wrk_stream_tick(wrk_t *w, int64_t now);
+/* Forgets every listening session (at exit). */
+void wrk_stream_listeners_fini(wrk_t *w);
 
 /* ---- call.c: calls from routers ---- */
 

@@ -288,6 +288,10 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
     bad |= SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     if (strncasecmp(w->srv->url, "https:", 6) == 0) {
         bad |= SETOPT(e, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing on an h2 connection */
+    } else if (!post && strcmp(rq->method, "GET") == 0) {
+        /* HTTP/1.1: a GET stream's connection closes with it; an idle one kept would count
+         * against the backend for nothing */
+        bad |= SETOPT(e, CURLOPT_FORBID_REUSE, 1L);
     }
     bad |= SETOPT(e, CURLOPT_USERAGENT, "mcpgw/" PACKAGE_VERSION);
     bad |= SETOPT(e, CURLOPT_HTTPHEADER, head);

@@ -90,6 +90,19 @@ void wrk_xfer_fini(xfer_t *x)
     gw_sse_fini(&x->sse);
 }
 
+void wrk_xfer_trim(xfer_t *x)
+{
+    if (x->easy != NULL) {
+        return;
+    }
+    free(x->sid);
+    x->sid = NULL;
+    gw_buf_fini(&x->req);
+    gw_buf_fini(&x->body);
+    gw_sse_fini(&x->sse);
+    gw_sse_init(&x->sse, x->w->cfg->max_response_body);
+}
+
 static void xfer_see_head(xfer_t *x, long status)
 {
     x->head_seen = 1;
@@ -510,6 +523,14 @@ static int64_t multi_run_timer(wrk_multi_t *mx, int64_t now)
         multi_action(mx, CURL_SOCKET_TIMEOUT, 0);
     }
     return mx->timer_ms >= 0 ? mx->timer_ms : INT64_MAX;
+}
+
+int64_t wrk_xfer_next_timer(const wrk_t *w)
+{
+    int64_t a = w->requests.timer_ms >= 0 ? w->requests.timer_ms : INT64_MAX;
+    int64_t b = w->streams.timer_ms >= 0 ? w->streams.timer_ms : INT64_MAX;
+
+    return a < b ? a : b;
 }
 
 int64_t wrk_xfer_run_timers(wrk_t *w, int64_t now)

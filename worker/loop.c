@@ -188,6 +188,33 @@ static int64_t earliest(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
+/* Starts what is due and hands finished transfers to their owners, again while their callbacks
+ * start more (a new transfer is due at once: a call's POST after its session's initialize), so
+ * nothing finished waits for the next epoll wake-up. */
+static void pump_transfers(wrk_t *w)
+{
+    for (int i = 0; i < WRK_PUMP_MAX; i++) {
+        wrk_closer_start_posts(w);
+        wrk_xfer_run_timers(w, gw_clock_ms());
+        wrk_xfer_complete_done(w);
+        if (list_empty(&w->posts) && wrk_xfer_next_timer(w) > gw_clock_ms()) {
+            return;
+        }
+    }
+}
+
+/* The timers of calls, the catalog, GET streams, the inbox guard and resumes; returns when the
+ * next one is due. */
+static int64_t run_ticks(wrk_t *w, int64_t now)
+{
+    int64_t next = wrk_call_sweep_waiting(w, now);
+
+    next = earliest(next, wrk_catalog_tick(w, now));
+    next = earliest(next, wrk_stream_tick(w, now));
+    next = earliest(next, gw_ipc_guard_tick(&w->inbox_guard, now));
+    return earliest(next, wrk_call_resumes_tick(w, now));
+}
+
 void wrk_loop_run(wrk_t *w)
 {
     int64_t next = 0;
@@ -215,19 +242,11 @@ void wrk_loop_run(wrk_t *w)
             drain_signals(w);
         }
         wrk_inbox_drain(w);
-        wrk_closer_start_posts(w);
-        /* transfers the inbox started are due at once: they start in this turn */
-        next = wrk_xfer_run_timers(w, gw_clock_ms());
-        wrk_xfer_complete_done(w);
-        wrk_closer_start_posts(w);
+        pump_transfers(w);
+        next = run_ticks(w, gw_clock_ms());
+        pump_transfers(w); /* what the ticks started */
         wrk_reply_flush_backlog(w);
         gw_outboxes_flush(&w->out); /* the end of the turn: batches go out */
-        now = gw_clock_ms();
-        next = earliest(next, wrk_xfer_run_timers(w, now)); /* what on_done callbacks started */
-        next = earliest(next, wrk_call_sweep_waiting(w, now));
-        next = earliest(next, wrk_catalog_tick(w, now));
-        next = earliest(next, wrk_stream_tick(w, now));
-        next = earliest(next, gw_ipc_guard_tick(&w->inbox_guard, now));
-        next = earliest(next, wrk_call_resumes_tick(w, now));
+        next = earliest(next, wrk_xfer_next_timer(w));
     }
 }

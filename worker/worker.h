@@ -36,6 +36,7 @@
 #define WRK_OUTBOX_MAX_QUEUED 65536
 #define WRK_IDLE_POLL_MS 1000
 #define WRK_EPOLL_EVENTS 256     /* events taken from epoll per loop turn */
+#define WRK_PUMP_MAX 16          /* rounds of timers and completions per loop turn */
 #define WRK_STREAM_RETRY_MS 2000 /* an upstream GET stream that ended is opened again after */
 #define WRK_STREAM_WAIT_MS 1000  /* the first calls wait this long at most for the GET stream */
 #define WRK_RESUMES_MAX 8        /* a response stream is resumed at most this often */
@@ -339,6 +340,9 @@ void wrk_xfer_init(xfer_t *x, wrk_t *w, const xfer_ops_t *ops);
 void wrk_xfer_cancel(xfer_t *x);
 /* Cancels and frees what x holds (x itself is its owner's). */
 void wrk_xfer_fini(xfer_t *x);
+/* Frees the buffers of an idle x (request, answer, event parser), which stays usable: what an
+ * idle upstream session keeps is then only its own record. */
+void wrk_xfer_trim(xfer_t *x);
 /* Starts an HTTP request to the backend. On GW_OK ops->on_done will be called from the loop
  * (never from inside this call); on failure nothing was started. rq's strings are borrowed. */
 gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq);
@@ -353,6 +357,9 @@ void wrk_xfer_complete_done(wrk_t *w);
 void wrk_xfer_socket_ready(wrk_t *w, uint32_t tag, int fd, int flags);
 /* Runs the multis' timers that are due at now; returns the earliest one still ahead. */
 int64_t wrk_xfer_run_timers(wrk_t *w, int64_t now);
+/* When libcurl next wants a timeout action (INT64_MAX: never); transfers just added are due at
+ * once. */
+int64_t wrk_xfer_next_timer(const wrk_t *w);
 /* Creates the multis on w->ep (created first) and the shared headers (fixed ones, then the
  * server's). */
 gw_err_t wrk_xfer_setup(wrk_t *w);

@@ -49,6 +49,7 @@ static void stream_stop(upstream_t *up)
         memcpy(up->gx_last_id, up->gx.sse.last_id, sizeof(up->gx_last_id));
     }
     wrk_xfer_cancel(&up->gx);
+    wrk_xfer_trim(&up->gx);
     list_remove(&up->rlink);
 }
 

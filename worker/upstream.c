@@ -159,6 +159,7 @@ static void session_ready(upstream_t *up)
 
     session_set_state(up, UP_READY);
     list_remove(&up->ilink);
+    wrk_xfer_trim(&up->x); /* initialize is over: an idle session keeps only its record */
     if (!up->close_requested) {
         wrk_stream_start(up);
     }

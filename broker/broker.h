@@ -16,14 +16,16 @@
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/err.h"
+#include "common/htable.h"
 #include "common/ipc.h"
 #include "common/metrics.h"
+#include "common/names.h"
+#include "common/signals.h"
 #include "common/streams.h"
 #include "common/token.h"
 
 #define BRK_MAX_LISTEN 16
 #define BRK_MAX_ROUTERS 64
-#define BRK_SESSION_BUCKETS 4096
 #define BRK_READY_WAIT_MS 10000 /* longest wait for backends before declaring ready anyway */
 #define BRK_MAX_PENDING_DELETES 1024
 #define BRK_DELETE_WAIT_MS 1000
@@ -59,7 +61,7 @@ typedef struct brk_session {
     int64_t last_s;
     int64_t last_ms; /* gw_clock_ms() of the last request seen (sessions.idle_timeout) */
     int revoked;
-    struct brk_session *next;
+    gw_hnode_t node; /* in brk_t.sessions, keyed by uuid */
 } brk_session_t;
 
 /* What a reload replaces as one piece (nginx's cycle): the config, the catalog made for it and
@@ -85,7 +87,7 @@ typedef struct brk {
     size_t nlisten;
     char listen_desc[512];
     brk_subscriber_t subs[BRK_MAX_ROUTERS];
-    brk_session_t *sessions[BRK_SESSION_BUCKETS];
+    gw_htable_t sessions; /* brk_session_t by uuid, owned */
     size_t nsessions;
     size_t nrevoked;
     uint64_t routes_seq;
@@ -96,23 +98,25 @@ typedef struct brk {
     unsigned metrics_slots;
     brk_admin_t *admin;
     char admin_desc[80];
-    int signal_pipe[2];
+    gw_signals_t signals; /* SIGTERM, SIGINT, SIGHUP, SIGCHLD */
     int ready;
     int stopping;
     int64_t drain_deadline_ms; /* non-zero while draining (mcpgwctl drain) */
     int64_t drain_started_ms;
     int64_t start_ms;
     int64_t next_sweep_ms;
-    gw_streams_t streams;             /* the clients' GET streams */
-    uint64_t list_digest[BRK_NLISTS]; /* what clients last saw of each list */
-    int64_t next_idle_ms;             /* when to look for idle sessions next */
-    uint64_t idle_expired;            /* sessions ended by sessions.idle_timeout */
+    gw_streams_t streams;            /* the clients' GET streams */
+    uint64_t list_digest[GW_NLISTS]; /* what clients last saw of each list */
+    int64_t next_idle_ms;            /* when to look for idle sessions next */
+    uint64_t idle_expired;           /* sessions ended by sessions.idle_timeout */
 } brk_t;
 
 /* ---- reply.c: messages to routers and workers; request_id only names the request in logs ---- */
 
 /* Sends e to peer to (its origin set to the broker); a failure is logged, never returned. */
 void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id);
+/* Sends e to every router subscribed to routes; returns how many. */
+size_t brk_reply_to_routers(brk_t *b, gw_envelope_t *e);
 /* Sends one message of kind with status and body (borrowed) to peer to. */
 void brk_reply(brk_t *b, gw_str_t to, uint64_t corr, uint8_t kind, unsigned status,
                const char *body, size_t len, gw_str_t request_id);
@@ -127,6 +131,8 @@ void brk_reply_rpc_error_status(brk_t *b, const gw_envelope_t *req, unsigned sta
 
 /* ---- sessions.c: the session map ---- */
 
+/* Starts the empty session map. */
+void brk_sessions_init(brk_t *b);
 /* The session of uuid[0..len), or NULL. */
 brk_session_t *brk_session_find(brk_t *b, const char *uuid, size_t len);
 /* Adds a session (the map owns it); NULL when out of memory. */
@@ -134,6 +140,8 @@ brk_session_t *brk_session_add(brk_t *b, const char *uuid, int64_t now, int64_t 
 /* The session a router names, learnt when this broker never saw it; NULL only when out of
  * memory (or the id is not a uuid). */
 brk_session_t *brk_session_find_or_learn(brk_t *b, gw_str_t id);
+/* Iteration in no particular order: s = NULL and *pos = 0 first; NULL at the end. */
+brk_session_t *brk_sessions_next(const brk_t *b, const brk_session_t *s, size_t *pos);
 /* Live sessions created from one client address (limits.max_sessions_per_client). */
 size_t brk_sessions_of_client(const brk_t *b, const char *client);
 /* Drops sessions past their expiry (and their GET streams). */
@@ -219,6 +227,13 @@ gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g);
 void brk_status_kv_str(yajl_gen g, const char *k, const char *v);
 /* Generates one member k: v (an integer) into the open object of g. */
 void brk_status_kv_int(yajl_gen g, const char *k, long long v);
+
+/* ---- config_load.c ---- */
+
+/* Loads the file at path (as gw_config_load) and checks what it names: every TLS listener's
+ * certificate and key load and match (else err: "PATH: listen[i].tls.key: FILE: why"). Warns
+ * about a listener that is not on loopback and has no TLS. */
+gw_err_t brk_config_load(const char *path, gw_config_t **out, char *err, size_t errlen);
 
 /* ---- reload.c ---- */
 

@@ -10,33 +10,12 @@
 
 #include "broker/catalog.h"
 #include "common/hash.h"
+#include "common/htable.h"
 #include "common/json.h"
 #include "common/log.h"
 
 /* The spec's limit for tool and prompt names. */
 #define NAME_MAX_LEN 128
-
-static const struct list_info {
-    const char *method;
-    const char *key;  /* the result's array, and the report's */
-    const char *name; /* the member that identifies an item */
-    int prefixed;     /* tools and prompts get the backend's prefix */
-} lists[BRK_NLISTS] = {
-    [BRK_TOOLS] = {"tools/list", "tools", "name", 1},
-    [BRK_PROMPTS] = {"prompts/list", "prompts", "name", 1},
-    [BRK_RESOURCES] = {"resources/list", "resources", "uri", 0},
-    [BRK_TEMPLATES] = {"resources/templates/list", "resourceTemplates", "uriTemplate", 0},
-};
-
-const char *brk_list_method(brk_list_t l)
-{
-    return lists[l].method;
-}
-
-const char *brk_list_key(brk_list_t l)
-{
-    return lists[l].key;
-}
 
 static void items_free(brk_item_t *items, size_t n)
 {
@@ -49,7 +28,7 @@ static void items_free(brk_item_t *items, size_t n)
 
 static void backend_clear(brk_backend_t *b)
 {
-    for (size_t l = 0; l < BRK_NLISTS; l++) {
+    for (size_t l = 0; l < GW_NLISTS; l++) {
         items_free(b->items[l], b->nitems[l]);
         b->items[l] = NULL;
         b->nitems[l] = 0;
@@ -80,7 +59,7 @@ void brk_catalog_fini(brk_catalog_t *cat)
     for (size_t i = 0; i < cat->nbackends; i++) {
         backend_clear(&cat->backends[i]);
     }
-    for (size_t l = 0; l < BRK_NLISTS; l++) {
+    for (size_t l = 0; l < GW_NLISTS; l++) {
         free(cat->merged[l]);
     }
     free(cat->backends);
@@ -108,55 +87,55 @@ size_t brk_catalog_reported(const brk_catalog_t *cat)
 
 /* ---- building the merged lists ---- */
 
-static uint64_t hash_str(const char *s)
+static int item_has_key(const gw_hnode_t *node, const void *key, size_t len)
 {
-    return gw_hash(s, strlen(s));
+    const brk_item_t *it = GW_CONTAINER_OF(node, brk_item_t, node);
+    return strlen(it->key) == len && memcmp(it->key, key, len) == 0;
 }
 
 /* Rebuilds cat->merged from the backends: config order, first owner of a key wins. */
 static gw_err_t merge(brk_catalog_t *cat)
 {
     size_t collisions = 0;
-    for (size_t l = 0; l < BRK_NLISTS; l++) {
+    for (size_t l = 0; l < GW_NLISTS; l++) {
         size_t total = 0;
         for (size_t i = 0; i < cat->nbackends; i++) {
             if (cat->backends[i].state == BRK_BACKEND_UP) {
                 total += cat->backends[i].nitems[l];
             }
         }
-        size_t cap = 16;
-        while (cap < total * 2) {
-            cap *= 2;
-        }
-        const brk_item_t **seen = calloc(cap, sizeof(*seen));
+        gw_htable_t seen; /* the keys merged so far, through the items' nodes */
+        gw_htable_init(&seen);
         const brk_item_t **out = calloc(total + 1, sizeof(*out));
-        if (seen == NULL || out == NULL) {
-            free(seen);
-            free(out);
+        if (out == NULL) {
             return GW_ENOMEM;
         }
         size_t n = 0;
         for (size_t i = 0; i < cat->nbackends; i++) {
-            const brk_backend_t *b = &cat->backends[i];
+            brk_backend_t *b = &cat->backends[i];
             for (size_t k = 0; b->state == BRK_BACKEND_UP && k < b->nitems[l]; k++) {
-                const brk_item_t *it = &b->items[l][k];
-                size_t slot = hash_str(it->key) & (cap - 1);
-                while (seen[slot] != NULL && strcmp(seen[slot]->key, it->key) != 0) {
-                    slot = (slot + 1) & (cap - 1);
-                }
-                if (seen[slot] != NULL) {
+                brk_item_t *it = &b->items[l][k];
+                size_t len = strlen(it->key);
+                uint64_t h = gw_hash(it->key, len);
+                gw_hnode_t *kept = gw_htable_find(&seen, h, it->key, len, item_has_key);
+                if (kept != NULL) {
+                    const brk_item_t *owner = GW_CONTAINER_OF(kept, brk_item_t, node);
                     collisions++;
                     gw_log_warn("msg=\"name collision; the later backend's item is hidden\" "
                                 "list=%s key=\"%s\" kept=%s hidden=%s",
-                                lists[l].key, it->key, cat->backends[seen[slot]->server].conf->name,
-                                b->conf->name);
+                                gw_list_kinds[l].key, it->key,
+                                cat->backends[owner->server].conf->name, b->conf->name);
                     continue;
                 }
-                seen[slot] = it;
+                if (gw_htable_insert(&seen, &it->node, h) != GW_OK) {
+                    gw_htable_fini(&seen);
+                    free(out);
+                    return GW_ENOMEM;
+                }
                 out[n++] = it;
             }
         }
-        free(seen);
+        gw_htable_fini(&seen);
         free(cat->merged[l]);
         cat->merged[l] = out;
         cat->nmerged[l] = n;
@@ -166,19 +145,19 @@ static gw_err_t merge(brk_catalog_t *cat)
 }
 
 /* Makes the client-visible item of one listed object: tools and prompts get the prefix. */
-static gw_err_t make_item(const brk_backend_t *b, size_t server, brk_list_t l, yajl_val obj,
+static gw_err_t make_item(const brk_backend_t *b, size_t server, gw_list_t l, yajl_val obj,
                           brk_item_t *it)
 {
-    const char *id = gw_json_get_string(obj, lists[l].name);
+    const char *id = gw_json_get_string(obj, gw_list_kinds[l].item_key);
     if (id == NULL || id[0] == '\0') {
         return GW_EINVAL;
     }
-    const char *prefix = lists[l].prefixed ? b->conf->prefix : "";
+    const char *prefix = gw_list_kinds[l].prefixed ? b->conf->prefix : "";
     size_t plen = strlen(prefix);
     size_t nlen = strlen(id);
-    if (lists[l].prefixed && plen + nlen > NAME_MAX_LEN) {
+    if (gw_list_kinds[l].prefixed && plen + nlen > NAME_MAX_LEN) {
         gw_log_warn("msg=\"name too long with its prefix; hidden\" backend=%s list=%s name=\"%s\"",
-                    b->conf->name, lists[l].key, id);
+                    b->conf->name, gw_list_kinds[l].key, id);
         return GW_ETOOBIG;
     }
     memset(it, 0, sizeof(*it));
@@ -191,7 +170,7 @@ static gw_err_t make_item(const brk_backend_t *b, size_t server, brk_list_t l, y
     gw_buf_t one;
     gw_buf_init(&one);
     gw_err_t err = GW_OK;
-    if (!lists[l].prefixed) {
+    if (!gw_list_kinds[l].prefixed) {
         err = gw_json_to_buf(obj, &one);
     } else {
         yajl_gen g = gw_json_gen_to_buf(&one);
@@ -228,7 +207,7 @@ static gw_err_t make_item(const brk_backend_t *b, size_t server, brk_list_t l, y
     return err;
 }
 
-static gw_err_t take_list(brk_backend_t *b, size_t server, brk_list_t l, yajl_val arr)
+static gw_err_t take_list(brk_backend_t *b, size_t server, gw_list_t l, yajl_val arr)
 {
     size_t n = YAJL_IS_ARRAY(arr) ? YAJL_GET_ARRAY(arr)->len : 0;
     b->items[l] = calloc(n + 1, sizeof(brk_item_t));
@@ -244,7 +223,7 @@ static gw_err_t take_list(brk_backend_t *b, size_t server, brk_list_t l, yajl_va
         }
         if (err != GW_OK) {
             gw_log_warn("msg=\"skipped a malformed item\" backend=%s list=%s index=%zu",
-                        b->conf->name, lists[l].key, i);
+                        b->conf->name, gw_list_kinds[l].key, i);
             continue;
         }
         b->nitems[l]++;
@@ -288,14 +267,14 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
             gw_buf_fini(&cb);
         }
         size_t server_idx = (size_t)(b - cat->backends);
-        for (size_t l = 0; l < BRK_NLISTS && rc == GW_OK; l++) {
-            rc = take_list(b, server_idx, (brk_list_t)l, gw_json_get(root, lists[l].key));
+        for (size_t l = 0; l < GW_NLISTS && rc == GW_OK; l++) {
+            rc = take_list(b, server_idx, (gw_list_t)l, gw_json_get(root, gw_list_kinds[l].key));
         }
         b->state = rc == GW_OK ? BRK_BACKEND_UP : BRK_BACKEND_DOWN;
         gw_log_info("msg=\"backend up\" backend=%s tools=%zu prompts=%zu resources=%zu "
                     "templates=%zu",
-                    b->conf->name, b->nitems[BRK_TOOLS], b->nitems[BRK_PROMPTS],
-                    b->nitems[BRK_RESOURCES], b->nitems[BRK_TEMPLATES]);
+                    b->conf->name, b->nitems[GW_LIST_TOOLS], b->nitems[GW_LIST_PROMPTS],
+                    b->nitems[GW_LIST_RESOURCES], b->nitems[GW_LIST_TEMPLATES]);
     }
     yajl_tree_free(root);
     gw_err_t merr = merge(cat);
@@ -339,7 +318,7 @@ int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name)
     backend_clear(to);
     *to = *from;
     to->conf = conf;
-    for (size_t l = 0; l < BRK_NLISTS; l++) {
+    for (size_t l = 0; l < GW_NLISTS; l++) {
         for (size_t i = 0; i < to->nitems[l]; i++) {
             to->items[l][i].server = index;
         }
@@ -349,7 +328,7 @@ int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name)
     return 1;
 }
 
-uint64_t brk_catalog_digest(const brk_catalog_t *cat, brk_list_t l)
+uint64_t brk_catalog_digest(const brk_catalog_t *cat, gw_list_t l)
 {
     uint64_t h = GW_HASH_INIT; /* over the items as clients see them */
     for (size_t i = 0; i < cat->nmerged[l]; i++) {
@@ -410,7 +389,7 @@ static int cursor_parse(const char *c, uint64_t *generation, size_t *offset)
     return 0;
 }
 
-gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cursor,
+gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cursor,
                           size_t page_size, gw_buf_t *out)
 {
     size_t offset = 0;
@@ -425,7 +404,7 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cu
     if (page_size > 0 && end - offset > page_size) {
         end = offset + page_size;
     }
-    gw_err_t err = gw_buf_appendf(out, "{\"%s\":[", lists[l].key);
+    gw_err_t err = gw_buf_appendf(out, "{\"%s\":[", gw_list_kinds[l].key);
     for (size_t i = offset; i < end && err == GW_OK; i++) {
         if (i > offset) {
             err = gw_buf_append(out, ",", 1);
@@ -576,9 +555,9 @@ int brk_catalog_offers(const brk_catalog_t *cat, const char *capability)
     return 0;
 }
 
-static void gen_owner_map(const brk_catalog_t *cat, brk_list_t l, yajl_gen g)
+static void gen_owner_map(const brk_catalog_t *cat, gw_list_t l, yajl_gen g)
 {
-    gw_json_gen_cstr(g, lists[l].key);
+    gw_json_gen_cstr(g, gw_list_kinds[l].key);
     yajl_gen_map_open(g);
     for (size_t i = 0; i < cat->nmerged[l]; i++) {
         gw_json_gen_cstr(g, cat->merged[l][i]->key);
@@ -642,10 +621,10 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *ou
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
-    gen_owner_map(cat, BRK_TOOLS, g);
-    gen_owner_map(cat, BRK_PROMPTS, g);
-    gen_owner_map(cat, BRK_RESOURCES, g);
-    gen_owner_map(cat, BRK_TEMPLATES, g);
+    gen_owner_map(cat, GW_LIST_TOOLS, g);
+    gen_owner_map(cat, GW_LIST_PROMPTS, g);
+    gen_owner_map(cat, GW_LIST_RESOURCES, g);
+    gen_owner_map(cat, GW_LIST_TEMPLATES, g);
     /* a generator that failed on the way stays in its error state: the last call says so */
     yajl_gen_status st = yajl_gen_map_close(g);
     yajl_gen_free(g);

@@ -11,14 +11,8 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/err.h"
-
-typedef enum brk_list {
-    BRK_TOOLS = 0,
-    BRK_PROMPTS,
-    BRK_RESOURCES,
-    BRK_TEMPLATES,
-    BRK_NLISTS,
-} brk_list_t;
+#include "common/htable.h"
+#include "common/lists.h"
 
 typedef enum brk_backend_state {
     BRK_BACKEND_PENDING = 0, /* no report from its worker yet */
@@ -31,7 +25,8 @@ typedef enum brk_backend_state {
 typedef struct brk_item {
     char *key;
     char *json;
-    size_t server; /* index of the owning backend */
+    size_t server;   /* index of the owning backend */
+    gw_hnode_t node; /* in the key table of a merge (catalog.c), only while it runs */
 } brk_item_t;
 
 typedef struct brk_backend {
@@ -39,8 +34,8 @@ typedef struct brk_backend {
     brk_backend_state_t state;
     char *error;        /* the worker's reason when DOWN */
     char *capabilities; /* the backend's capabilities object, JSON text, or NULL */
-    brk_item_t *items[BRK_NLISTS];
-    size_t nitems[BRK_NLISTS];
+    brk_item_t *items[GW_NLISTS];
+    size_t nitems[GW_NLISTS];
 } brk_backend_t;
 
 typedef struct brk_catalog {
@@ -51,8 +46,8 @@ typedef struct brk_catalog {
     /* What clients see: every UP backend's items in config order, an item whose key an earlier
      * backend already uses left out (and counted: "collisions are reported, never silently
      * shadowed"). Pointers into the backends' items. */
-    const brk_item_t **merged[BRK_NLISTS];
-    size_t nmerged[BRK_NLISTS];
+    const brk_item_t **merged[GW_NLISTS];
+    size_t nmerged[GW_NLISTS];
     size_t collisions;
 } brk_catalog_t;
 
@@ -69,15 +64,12 @@ gw_err_t brk_catalog_refresh(brk_catalog_t *cat);
 /* Do two server settings route and call alike (url, prefix, headers, timeouts)? */
 int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b);
 /* A fingerprint of what clients see of list l: it differs when the list changed. */
-uint64_t brk_catalog_digest(const brk_catalog_t *cat, brk_list_t l);
+uint64_t brk_catalog_digest(const brk_catalog_t *cat, gw_list_t l);
 /* How many backends have reported (up or down). */
 size_t brk_catalog_reported(const brk_catalog_t *cat);
-/* The JSON-RPC method that lists l ("tools/list"), and l's array key ("tools"). */
-const char *brk_list_method(brk_list_t l);
-const char *brk_list_key(brk_list_t l);
 /* Appends one page of list l as a result object ({"tools":[…],"nextCursor":"…"}) to out.
  * cursor is the client's (NULL for the first page). GW_EINVAL for a stale or forged cursor. */
-gw_err_t brk_catalog_page(const brk_catalog_t *cat, brk_list_t l, const char *cursor,
+gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cursor,
                           size_t page_size, gw_buf_t *out);
 /* Does any backend that is up advertise the capability (e.g. "prompts")? */
 int brk_catalog_offers(const brk_catalog_t *cat, const char *capability);

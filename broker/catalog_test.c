@@ -76,7 +76,7 @@ static gw_err_t report(brk_catalog_t *cat, const char *json)
 }
 
 /* The "name" of every item of one list, in order, joined by commas. */
-static void names(const brk_catalog_t *cat, brk_list_t l, char *out, size_t outlen)
+static void names(const brk_catalog_t *cat, gw_list_t l, char *out, size_t outlen)
 {
     size_t off = 0;
     out[0] = '\0';
@@ -103,17 +103,18 @@ static void test_merge_under_prefixes(void **state)
     assert_int_equal(report(&f->cat, alpha_report), GW_OK);
     assert_int_equal(report(&f->cat, beta_report), GW_OK);
     assert_int_equal(brk_catalog_reported(&f->cat), 2);
-    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    names(&f->cat, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "a_echo,a_add,b_echo");
-    names(&f->cat, BRK_PROMPTS, got, sizeof(got));
+    names(&f->cat, GW_LIST_PROMPTS, got, sizeof(got));
     assert_string_equal(got, "a_greet");
-    names(&f->cat, BRK_RESOURCES, got, sizeof(got));
+    names(&f->cat, GW_LIST_RESOURCES, got, sizeof(got));
     assert_string_equal(got, "file:///a.txt,file:///b.txt"); /* URIs keep their own names */
     assert_int_equal(f->cat.collisions, 0);
     /* the client sees the prefixed name in the object too, the rest unchanged */
-    assert_string_equal(f->cat.merged[BRK_TOOLS][0]->json,
+    assert_string_equal(f->cat.merged[GW_LIST_TOOLS][0]->json,
                         "{\"name\":\"a_echo\",\"description\":\"d\"}");
-    assert_string_equal(f->cat.backends[f->cat.merged[BRK_TOOLS][2]->server].conf->name, "beta");
+    assert_string_equal(f->cat.backends[f->cat.merged[GW_LIST_TOOLS][2]->server].conf->name,
+                        "beta");
     assert_non_null(brk_catalog_backend(&f->cat, "beta"));
     assert_null(brk_catalog_backend(&f->cat, "gamma"));
 }
@@ -128,7 +129,7 @@ static void test_backend_down_leaves_the_list(void **state)
                      GW_OK);
     assert_int_equal(f->cat.backends[0].state, BRK_BACKEND_DOWN);
     assert_string_equal(f->cat.backends[0].error, "refused");
-    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    names(&f->cat, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "b_echo");
     assert_int_equal(brk_catalog_reported(&f->cat), 2);
     /* a report for a server the config does not have, or not JSON, is refused */
@@ -143,15 +144,17 @@ static void test_collisions_reported(void **state)
     assert_int_equal(report(&f->cat, alpha_report), GW_OK);
     assert_int_equal(report(&f->cat, beta_report), GW_OK);
     /* without prefixes both offer "echo": the earlier backend in the config keeps it */
-    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    names(&f->cat, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "echo,add");
     assert_int_equal(f->cat.collisions, 1);
-    assert_string_equal(f->cat.backends[f->cat.merged[BRK_TOOLS][0]->server].conf->name, "alpha");
+    assert_string_equal(f->cat.backends[f->cat.merged[GW_LIST_TOOLS][0]->server].conf->name,
+                        "alpha");
     /* the hidden item comes back when the one hiding it leaves */
     assert_int_equal(report(&f->cat, "{\"server\":\"alpha\",\"ok\":false}"), GW_OK);
-    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    names(&f->cat, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "echo");
-    assert_string_equal(f->cat.backends[f->cat.merged[BRK_TOOLS][0]->server].conf->name, "beta");
+    assert_string_equal(f->cat.backends[f->cat.merged[GW_LIST_TOOLS][0]->server].conf->name,
+                        "beta");
     assert_int_equal(f->cat.collisions, 0);
 }
 
@@ -159,28 +162,28 @@ static void test_fingerprints_move_only_on_change(void **state)
 {
     fixture_t *f = *state;
     assert_int_equal(report(&f->cat, alpha_report), GW_OK);
-    uint64_t tools = brk_catalog_digest(&f->cat, BRK_TOOLS);
-    uint64_t prompts = brk_catalog_digest(&f->cat, BRK_PROMPTS);
-    uint64_t resources = brk_catalog_digest(&f->cat, BRK_RESOURCES);
+    uint64_t tools = brk_catalog_digest(&f->cat, GW_LIST_TOOLS);
+    uint64_t prompts = brk_catalog_digest(&f->cat, GW_LIST_PROMPTS);
+    uint64_t resources = brk_catalog_digest(&f->cat, GW_LIST_RESOURCES);
     uint64_t generation = f->cat.generation;
     /* the same report again: a new generation, the same lists */
     assert_int_equal(report(&f->cat, alpha_report), GW_OK);
     assert_true(f->cat.generation != generation);
-    assert_true(brk_catalog_digest(&f->cat, BRK_TOOLS) == tools);
-    assert_true(brk_catalog_digest(&f->cat, BRK_PROMPTS) == prompts);
-    assert_true(brk_catalog_digest(&f->cat, BRK_RESOURCES) == resources);
+    assert_true(brk_catalog_digest(&f->cat, GW_LIST_TOOLS) == tools);
+    assert_true(brk_catalog_digest(&f->cat, GW_LIST_PROMPTS) == prompts);
+    assert_true(brk_catalog_digest(&f->cat, GW_LIST_RESOURCES) == resources);
     /* beta adds tools and resources, no prompts */
     assert_int_equal(report(&f->cat, beta_report), GW_OK);
-    assert_true(brk_catalog_digest(&f->cat, BRK_TOOLS) != tools);
-    assert_true(brk_catalog_digest(&f->cat, BRK_PROMPTS) == prompts);
-    assert_true(brk_catalog_digest(&f->cat, BRK_RESOURCES) != resources);
+    assert_true(brk_catalog_digest(&f->cat, GW_LIST_TOOLS) != tools);
+    assert_true(brk_catalog_digest(&f->cat, GW_LIST_PROMPTS) == prompts);
+    assert_true(brk_catalog_digest(&f->cat, GW_LIST_RESOURCES) != resources);
     /* a description that changes is a change of the list */
-    tools = brk_catalog_digest(&f->cat, BRK_TOOLS);
+    tools = brk_catalog_digest(&f->cat, GW_LIST_TOOLS);
     assert_int_equal(report(&f->cat, "{\"server\":\"beta\",\"ok\":true,"
                                      "\"tools\":[{\"name\":\"echo\",\"description\":\"new\"}],"
                                      "\"resources\":[{\"uri\":\"file:///b.txt\",\"name\":\"b\"}]}"),
                      GW_OK);
-    assert_true(brk_catalog_digest(&f->cat, BRK_TOOLS) != tools);
+    assert_true(brk_catalog_digest(&f->cat, GW_LIST_TOOLS) != tools);
 }
 
 /* One page of the tools list: its names joined by commas, and its nextCursor ("" when none). */
@@ -189,7 +192,7 @@ static gw_err_t page(const brk_catalog_t *cat, const char *cursor, size_t size, 
 {
     gw_buf_t out;
     gw_buf_init(&out);
-    gw_err_t err = brk_catalog_page(cat, BRK_TOOLS, cursor, size, &out);
+    gw_err_t err = brk_catalog_page(cat, GW_LIST_TOOLS, cursor, size, &out);
     if (err != GW_OK) {
         gw_buf_fini(&out);
         return err;
@@ -276,13 +279,13 @@ static void test_adopt_and_back(void **state)
     assert_int_equal(brk_catalog_adopt(&next, &f->cat, "alpha"), 0); /* its url changed */
     assert_int_equal(brk_catalog_adopt(&next, &f->cat, "beta"), 1);
     assert_int_equal(brk_catalog_refresh(&next), GW_OK);
-    names(&next, BRK_TOOLS, got, sizeof(got));
+    names(&next, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "b_echo");
-    assert_int_equal(next.merged[BRK_TOOLS][0]->server, 0);
+    assert_int_equal(next.merged[GW_LIST_TOOLS][0]->server, 0);
     assert_int_equal(brk_catalog_adopt(&f->cat, &next, "beta"), 1);
-    names(&f->cat, BRK_TOOLS, got, sizeof(got));
+    names(&f->cat, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "a_echo,a_add,b_echo");
-    assert_int_equal(f->cat.merged[BRK_TOOLS][2]->server, 1);
+    assert_int_equal(f->cat.merged[GW_LIST_TOOLS][2]->server, 1);
     assert_int_equal(f->cat.backends[1].state, BRK_BACKEND_UP);
     brk_catalog_fini(&next);
     gw_config_destroy(cfg);

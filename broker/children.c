@@ -31,9 +31,8 @@ gw_err_t brk_children_find_program(const char *name, char *out, size_t outlen)
 
 gw_err_t brk_children_add_worker(brk_t *b, const char *program, const char *server)
 {
-    char name[64];
+    gw_name_t name = gw_worker_proc(server);
     char slot[16];
-    snprintf(name, sizeof(name), "worker.%s", server);
     snprintf(slot, sizeof(slot), "%ld", brk_cycle_worker_slot(b->cycle, b->metrics_slots, server));
     char *argv[] = {(char *)program,
                     "-c",
@@ -43,7 +42,7 @@ gw_err_t brk_children_add_worker(brk_t *b, const char *program, const char *serv
                     "--metrics-slot",
                     slot,
                     NULL};
-    return brk_sup_add(&b->sup, BRK_ROLE_WORKER, name, argv, NULL) != NULL ? GW_OK : GW_ENOMEM;
+    return brk_sup_add(&b->sup, BRK_ROLE_WORKER, name.s, argv, NULL) != NULL ? GW_OK : GW_ENOMEM;
 }
 
 gw_err_t brk_children_add_all(brk_t *b)
@@ -66,11 +65,10 @@ gw_err_t brk_children_add_all(brk_t *b)
     }
     for (unsigned i = 0; i < cfg->routers; i++) {
         char idx[16];
-        char name[32];
+        gw_name_t name = gw_router_proc(i);
         snprintf(idx, sizeof(idx), "%u", i);
-        snprintf(name, sizeof(name), "router.%u", i);
         char *argv[] = {router, "-c", b->config_path, "--index", idx, "--listen-fd", fds, NULL};
-        if (brk_sup_add(&b->sup, BRK_ROLE_ROUTER, name, argv, b->listen_fds) == NULL) {
+        if (brk_sup_add(&b->sup, BRK_ROLE_ROUTER, name.s, argv, b->listen_fds) == NULL) {
             return GW_ENOMEM;
         }
     }

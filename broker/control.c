@@ -42,8 +42,8 @@ static gw_err_t ctl_tools(brk_t *b, yajl_val args, yajl_gen g, char *err, size_t
     yajl_gen_map_open(g);
     gw_json_gen_cstr(g, "tools");
     yajl_gen_array_open(g);
-    for (size_t i = 0; i < cat->nmerged[BRK_TOOLS]; i++) {
-        const brk_item_t *it = cat->merged[BRK_TOOLS][i];
+    for (size_t i = 0; i < cat->nmerged[GW_LIST_TOOLS]; i++) {
+        const brk_item_t *it = cat->merged[GW_LIST_TOOLS][i];
         const char *backend = cat->backends[it->server].conf->name;
         if (only != NULL && strcmp(only, backend) != 0) {
             continue;
@@ -74,11 +74,11 @@ static gw_err_t ctl_sessions(brk_t *b, yajl_val args, yajl_gen g, char *err, siz
     yajl_gen_map_open(g);
     gw_json_gen_cstr(g, "sessions");
     yajl_gen_array_open(g);
-    for (size_t i = 0; i < BRK_SESSION_BUCKETS; i++) {
-        for (const brk_session_t *s = b->sessions[i]; s != NULL; s = s->next) {
-            if (!s->revoked) {
-                gen_session(g, s);
-            }
+    size_t pos = 0;
+    for (const brk_session_t *s = brk_sessions_next(b, NULL, &pos); s != NULL;
+         s = brk_sessions_next(b, s, &pos)) {
+        if (!s->revoked) {
+            gen_session(g, s);
         }
     }
     yajl_gen_array_close(g);
@@ -131,19 +131,10 @@ size_t brk_control_set_log_level(brk_t *b, int level)
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
     e.method = GW_STR("log-level");
     e.body = (gw_str_t){gw_log_level_name(level), strlen(gw_log_level_name(level))};
-    size_t sent = 0;
-    for (size_t i = 0; i < BRK_MAX_ROUTERS; i++) {
-        if (b->subs[i].active) {
-            char to[32];
-            snprintf(to, sizeof(to), "router-%zu", i);
-            brk_reply_send(b, (gw_str_t){to, strlen(to)}, &e, GW_STR(""));
-            sent++;
-        }
-    }
+    size_t sent = brk_reply_to_routers(b, &e);
     for (size_t i = 0; i < cfg->nservers; i++) {
-        char to[GW_SERVER_NAME_MAX + 8];
-        snprintf(to, sizeof(to), "worker-%s", cfg->servers[i].name);
-        brk_reply_send(b, (gw_str_t){to, strlen(to)}, &e, GW_STR(""));
+        gw_name_t to = gw_worker_inbox(cfg->servers[i].name);
+        brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &e, GW_STR(""));
         sent++;
     }
     gw_log_notice("msg=\"log level set\" level=%s processes=%zu", gw_log_level_name(level),

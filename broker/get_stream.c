@@ -190,25 +190,22 @@ static void announce_one(void *arg, gw_stream_t *st)
 /* Templates count as resources: the spec has one notification for both. */
 void brk_get_stream_announce_list_changes(brk_t *b)
 {
-    static const char *const notes[BRK_NLISTS] = {
-        [BRK_TOOLS] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}",
-        [BRK_PROMPTS] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/prompts/list_changed\"}",
-        [BRK_RESOURCES] =
-            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/list_changed\"}",
-    };
-    int changed[BRK_NLISTS] = {0};
-    for (int l = 0; l < BRK_NLISTS; l++) {
-        uint64_t d = brk_catalog_digest(&b->cycle->cat, (brk_list_t)l);
-        changed[l == BRK_TEMPLATES ? BRK_RESOURCES : l] |= d != b->list_digest[l];
+    int changed[GW_NLISTS] = {0};
+    for (int l = 0; l < GW_NLISTS; l++) {
+        uint64_t d = brk_catalog_digest(&b->cycle->cat, (gw_list_t)l);
+        changed[l == GW_LIST_TEMPLATES ? GW_LIST_RESOURCES : l] |= d != b->list_digest[l];
         b->list_digest[l] = d;
     }
-    for (int l = 0; l < BRK_NLISTS; l++) {
-        if (!changed[l] || notes[l] == NULL) {
+    for (int l = 0; l < GW_NLISTS; l++) {
+        if (!changed[l]) {
             continue;
         }
-        gw_log_info("msg=\"list changed\" list=%s streams=%zu", brk_list_key((brk_list_t)l),
+        char note[96];
+        int n = snprintf(note, sizeof(note), "{\"jsonrpc\":\"2.0\",\"method\":\"%s\"}",
+                         gw_list_kinds[l].changed);
+        gw_log_info("msg=\"list changed\" list=%s streams=%zu", gw_list_kinds[l].key,
                     gw_streams_count(&b->streams));
-        announce_t a = {b, notes[l], strlen(notes[l])};
+        announce_t a = {b, note, (size_t)n};
         gw_streams_each(&b->streams, announce_one, &a);
     }
 }

@@ -3,7 +3,6 @@
 #include <config.h> /* autoconf's, not common/config.h */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -19,31 +18,18 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-/* The write end of the signal self-pipe: the one thing a signal handler may reach. */
-static volatile int signal_pipe_write = -1;
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    char c = (char)sig;
-    ssize_t n = write(signal_pipe_write, &c, 1);
-    (void)n;
-    errno = saved;
-}
-
 static void on_signals(brk_t *b)
 {
-    char sigs[32];
-    ssize_t n = read(b->signal_pipe[0], sigs, sizeof(sigs));
-    for (ssize_t i = 0; i < n; i++) {
-        if (sigs[i] == SIGCHLD) {
-            brk_sup_reap(&b->sup, gw_clock_ms());
-        } else if (sigs[i] == SIGHUP) {
-            char msg[600];
-            brk_reload(b, msg, sizeof(msg));
-        } else if (sigs[i] == SIGTERM || sigs[i] == SIGINT) {
-            b->stopping = 1;
-        }
+    uint32_t seen = gw_signals_take(&b->signals);
+    if (seen & GW_SIGBIT(SIGCHLD)) {
+        brk_sup_reap(&b->sup, gw_clock_ms());
+    }
+    if (seen & GW_SIGBIT(SIGHUP)) {
+        char msg[600];
+        brk_reload(b, msg, sizeof(msg));
+    }
+    if (seen & (GW_SIGBIT(SIGTERM) | GW_SIGBIT(SIGINT))) {
+        b->stopping = 1;
     }
 }
 
@@ -79,7 +65,7 @@ static void run(brk_t *b)
 {
     struct pollfd pfd[3 + GW_OUTBOXES_MAX + 64];
     gw_outbox_t *watched[GW_OUTBOXES_MAX];
-    pfd[0] = (struct pollfd){.fd = b->signal_pipe[0], .events = POLLIN};
+    pfd[0] = (struct pollfd){.fd = gw_signals_fd(&b->signals), .events = POLLIN};
     pfd[1] = (struct pollfd){.fd = gw_ipc_recv_fd(b->inbox), .events = POLLIN};
     pfd[2] = (struct pollfd){.fd = gw_ipc_recv_fd(b->csock), .events = POLLIN};
     while (!b->stopping) {
@@ -137,22 +123,6 @@ static void usage(FILE *f)
             MCPGW_SYSCONFDIR);
 }
 
-static gw_err_t install_signals(brk_t *b)
-{
-    signal(SIGPIPE, SIG_IGN);
-    if (pipe2(b->signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
-        return GW_EIO;
-    }
-    signal_pipe_write = b->signal_pipe[1];
-    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGCHLD, &sa, NULL);
-    return GW_OK;
-}
-
 /* Everything after the config, in order: a failure logs its reason and stops the start. */
 static gw_err_t start(brk_t *b)
 {
@@ -193,8 +163,8 @@ static gw_err_t start(brk_t *b)
     if ((rc = brk_startup_bind_listeners(b)) != GW_OK || (rc = brk_children_add_all(b)) != GW_OK) {
         return rc;
     }
-    for (int l = 0; l < BRK_NLISTS; l++) {
-        b->list_digest[l] = brk_catalog_digest(&b->cycle->cat, (brk_list_t)l);
+    for (int l = 0; l < GW_NLISTS; l++) {
+        b->list_digest[l] = brk_catalog_digest(&b->cycle->cat, (gw_list_t)l);
     }
     return GW_OK;
 }
@@ -246,8 +216,8 @@ int main(int argc, char **argv)
     }
     char err[512];
     gw_config_t *cfg = NULL;
-    gw_log_setup("broker", GW_LOG_INFO);
-    if (gw_config_load(path, &cfg, err, sizeof(err)) != GW_OK) {
+    gw_log_setup(GW_BROKER_NAME, GW_LOG_INFO);
+    if (brk_config_load(path, &cfg, err, sizeof(err)) != GW_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -256,7 +226,7 @@ int main(int argc, char **argv)
         gw_config_destroy(cfg);
         return 0;
     }
-    gw_log_setup("broker", cfg->log_level);
+    gw_log_setup(GW_BROKER_NAME, cfg->log_level);
     gw_log_set_json(cfg->log_json);
     brk_t *b = calloc(1, sizeof(*b));
     if (b == NULL || brk_cycle_create(cfg, &b->cycle) != GW_OK) {
@@ -267,12 +237,14 @@ int main(int argc, char **argv)
         free(b);
         return 1;
     }
+    brk_sessions_init(b);
     int rc = 1;
     if (realpath(path, b->config_path) == NULL) {
         gw_log_err("msg=\"cannot resolve the config path\" path=%s", path);
         goto out_cycle;
     }
-    if (install_signals(b) != GW_OK) {
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+    if (gw_signals_open(&b->signals, sigs, sizeof(sigs) / sizeof(sigs[0])) != GW_OK) {
         goto out_cycle;
     }
     b->start_ms = gw_clock_ms();
@@ -293,6 +265,7 @@ int main(int argc, char **argv)
         rc = 0;
     }
     stop(b);
+    gw_signals_close(&b->signals);
 out_cycle:
     brk_cycle_destroy(b->cycle);
     free(b);

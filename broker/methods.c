@@ -124,32 +124,19 @@ out:
     gw_buf_fini(&msg);
 }
 
-static const struct list_method {
-    const char *method;
-    brk_list_t list;
-    const char *capability; /* a backend must offer it (tools are always there) */
-} list_methods[] = {
-    {"tools/list", BRK_TOOLS, NULL},
-    {"prompts/list", BRK_PROMPTS, "prompts"},
-    {"resources/list", BRK_RESOURCES, "resources"},
-    {"resources/templates/list", BRK_TEMPLATES, "resources"},
-};
-
 void brk_methods_list(brk_t *b, const gw_envelope_t *e)
 {
-    const struct list_method *lm = NULL;
-    for (size_t m = 0; m < sizeof(list_methods) / sizeof(list_methods[0]) && lm == NULL; m++) {
-        if (gw_str_eq(e->method, list_methods[m].method)) {
-            lm = &list_methods[m];
-        }
-    }
-    if (lm == NULL) {
+    int list = gw_list_by_method(e->method.ptr, e->method.len);
+    if (list < 0) {
         brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, "Method not found");
         return;
     }
-    if (lm->capability != NULL && !brk_catalog_offers(&b->cycle->cat, lm->capability)) {
+    /* tools/list is answered even when no backend offers tools: the gateway always has them;
+     * the other lists need a backend that offers their capability */
+    const char *capability = list == GW_LIST_TOOLS ? NULL : gw_list_kinds[list].capability;
+    if (capability != NULL && !brk_catalog_offers(&b->cycle->cat, capability)) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "Method not found: no backend offers %s", lm->capability);
+        snprintf(msg, sizeof(msg), "Method not found: no backend offers %s", capability);
         brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, msg);
         return;
     }
@@ -172,7 +159,7 @@ void brk_methods_list(brk_t *b, const gw_envelope_t *e)
     gw_buf_init(&result);
     gw_buf_init(&msg);
     gw_err_t rc =
-        brk_catalog_page(&b->cycle->cat, lm->list, cursor ? YAJL_GET_STRING(cursor) : NULL,
+        brk_catalog_page(&b->cycle->cat, (gw_list_t)list, cursor ? YAJL_GET_STRING(cursor) : NULL,
                          b->cycle->cfg->page_size, &result);
     yajl_tree_free(body);
     if (rc == GW_EINVAL) {

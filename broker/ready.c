@@ -100,7 +100,7 @@ static void admin_metrics(void *arg, gw_buf_t *out)
                         "# TYPE mcpgw_backend_tools gauge\n");
     for (size_t i = 0; i < cat->nbackends; i++) {
         gw_buf_appendf(out, "mcpgw_backend_tools{backend=\"%s\"} %zu\n",
-                       cat->backends[i].conf->name, cat->backends[i].nitems[BRK_TOOLS]);
+                       cat->backends[i].conf->name, cat->backends[i].nitems[GW_LIST_TOOLS]);
     }
     gw_buf_appends(out, "# HELP mcpgw_process_restarts_total Restarts of a child process.\n"
                         "# TYPE mcpgw_process_restarts_total counter\n");

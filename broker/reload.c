@@ -66,10 +66,40 @@ static int same_strings(char *const *a, size_t na, char *const *b, size_t nb)
     return 1;
 }
 
-/* Do the settings a router reads at its start (limits, http, log.format) differ? */
+static int same_path(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Do the TLS settings of the listeners (files, minimum version) differ? (The listeners
+ * themselves are the same: immutable_change refused anything else.) */
+static int tls_settings_differ(const gw_config_t *a, const gw_config_t *b)
+{
+    for (size_t i = 0; i < a->nlisten; i++) {
+        const gw_listen_t *x = &a->listen[i], *y = &b->listen[i];
+        if (!same_path(x->tls_certificate, y->tls_certificate) ||
+            !same_path(x->tls_key, y->tls_key) || x->tls_min_version != y->tls_min_version) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int any_tls(const gw_config_t *c)
+{
+    for (size_t i = 0; i < c->nlisten; i++) {
+        if (c->listen[i].tls_certificate != NULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Do the settings a router reads at its start (limits, http, log.format, TLS settings) differ? */
 static int router_settings_differ(const gw_config_t *a, const gw_config_t *b)
 {
-    return a->max_request_body != b->max_request_body || a->max_header_size != b->max_header_size ||
+    return tls_settings_differ(a, b) || a->max_request_body != b->max_request_body ||
+           a->max_header_size != b->max_header_size ||
            a->client_timeout_ms != b->client_timeout_ms ||
            a->max_concurrent_requests_per_session != b->max_concurrent_requests_per_session ||
            a->sse_heartbeat_ms != b->sse_heartbeat_ms || a->log_json != b->log_json ||
@@ -107,7 +137,7 @@ static gw_err_t build_cycle(brk_t *b, brk_cycle_t **out, char *worker, size_t wo
     brk_cycle_t *cur = b->cycle;
     char err[512];
     gw_config_t *cfg = NULL;
-    gw_err_t rc = gw_config_load(b->config_path, &cfg, err, sizeof(err));
+    gw_err_t rc = brk_config_load(b->config_path, &cfg, err, sizeof(err));
     if (rc != GW_OK) {
         snprintf(msg, msglen, "the new configuration is broken; the running one stays: %s", err);
         gw_log_err("msg=\"reload refused: the new configuration is broken; the running one stays\" "
@@ -152,14 +182,13 @@ static void apply_servers(brk_t *b, const gw_config_t *prev, const char *worker,
     const gw_config_t *next = b->cycle->cfg;
     for (size_t i = 0; i < prev->nservers; i++) {
         const gw_server_conf_t *old = &prev->servers[i];
-        char wname[64];
-        snprintf(wname, sizeof(wname), "worker.%s", old->name);
+        gw_name_t wname = gw_worker_proc(old->name);
         const gw_server_conf_t *now = gw_config_server(next, old->name);
         if (now == NULL) {
-            brk_sup_retire(&b->sup, wname);
+            brk_sup_retire(&b->sup, wname.s);
             (*removed)++;
         } else if (!brk_server_same(old, now)) {
-            brk_sup_restart(&b->sup, wname);
+            brk_sup_restart(&b->sup, wname.s);
             (*changed)++;
         }
     }
@@ -189,7 +218,7 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
     size_t added = 0, removed = 0, changed = 0;
     apply_servers(b, prev->cfg, worker, &added, &removed, &changed);
     brk_get_stream_announce_list_changes(b);
-    gw_log_setup("broker", next->cfg->log_level);
+    gw_log_setup(GW_BROKER_NAME, next->cfg->log_level);
     gw_log_set_json(next->cfg->log_json);
     if (prev->cfg->log_level != next->cfg->log_level) {
         brk_control_set_log_level(b, next->cfg->log_level);
@@ -198,9 +227,14 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
      * flight; the shared listening sockets hold new connections until the new one accepts). */
     int restart_routers = router_settings_differ(prev->cfg, next->cfg);
     for (unsigned i = 0; restart_routers && i < next->cfg->routers; i++) {
-        char rname[32];
-        snprintf(rname, sizeof(rname), "router.%u", i);
-        brk_sup_restart(&b->sup, rname);
+        brk_sup_restart(&b->sup, gw_router_proc(i).s);
+    }
+    /* Certificates renewed under the same paths: routers load them again for new connections
+     * (build_cycle checked they load); connections already open keep theirs. */
+    if (!restart_routers && any_tls(next->cfg)) {
+        gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+        e.method = GW_STR("tls/reload");
+        brk_reply_to_routers(b, &e);
     }
     brk_cycle_destroy(prev);
     brk_routes_push(b);

@@ -12,12 +12,25 @@
 void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id)
 {
     gw_outbox_t *o = gw_outboxes_get(&b->out, to);
-    e->origin = GW_STR("broker");
+    e->origin = GW_STR(GW_BROKER_NAME);
     gw_err_t err = o != NULL ? gw_outbox_send(o, e) : GW_ENOTFOUND;
     if (err != GW_OK) {
         gw_log_warn("msg=\"send failed\" peer=%.*s error=\"%s\" request_id=%.*s", (int)to.len,
                     to.ptr, gw_strerror(err), (int)request_id.len, request_id.ptr);
     }
+}
+
+size_t brk_reply_to_routers(brk_t *b, gw_envelope_t *e)
+{
+    size_t sent = 0;
+    for (size_t i = 0; i < BRK_MAX_ROUTERS; i++) {
+        if (b->subs[i].active) {
+            gw_name_t to = gw_router_inbox((unsigned)i);
+            brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, e, GW_STR(""));
+            sent++;
+        }
+    }
+    return sent;
 }
 
 void brk_reply(brk_t *b, gw_str_t to, uint64_t corr, uint8_t kind, unsigned status,

@@ -16,9 +16,8 @@ static void send_routes_message(brk_t *b, long only, const gw_buf_t *msg, gw_str
 {
     for (size_t i = 0; i < BRK_MAX_ROUTERS; i++) {
         if (b->subs[i].active && (only < 0 || (size_t)only == i)) {
-            char name[32];
-            snprintf(name, sizeof(name), "router-%zu", i);
-            brk_reply(b, (gw_str_t){name, strlen(name)}, b->subs[i].corr, GW_ENV_CHUNK, 0,
+            gw_name_t name = gw_router_inbox((unsigned)i);
+            brk_reply(b, (gw_str_t){name.s, strlen(name.s)}, b->subs[i].corr, GW_ENV_CHUNK, 0,
                       msg->data, msg->len, request_id);
         }
     }
@@ -53,11 +52,11 @@ static yajl_gen_status gen_revoked(brk_t *b, yajl_gen g, brk_session_t *const *l
             return st;
         }
     }
-    for (size_t i = 0; list == NULL && i < BRK_SESSION_BUCKETS; i++) {
-        for (const brk_session_t *s = b->sessions[i]; s != NULL; s = s->next) {
-            if (s->revoked && (st = gen_revoked_entry(g, s)) != yajl_gen_status_ok) {
-                return st;
-            }
+    size_t pos = 0;
+    for (const brk_session_t *s = list == NULL ? brk_sessions_next(b, NULL, &pos) : NULL; s != NULL;
+         s = brk_sessions_next(b, s, &pos)) {
+        if (s->revoked && (st = gen_revoked_entry(g, s)) != yajl_gen_status_ok) {
+            return st;
         }
     }
     if ((st = yajl_gen_array_close(g)) != yajl_gen_status_ok) {
@@ -108,15 +107,12 @@ void brk_routes_push(brk_t *b)
 
 void brk_routes_on_ack(brk_t *b, const gw_envelope_t *e)
 {
-    char name[32];
     char buf[24];
-    unsigned long r;
-    if (e->origin.len >= sizeof(name) || e->body.len >= sizeof(buf)) {
+    unsigned r;
+    if (e->body.len >= sizeof(buf)) {
         return;
     }
-    memcpy(name, e->origin.ptr, e->origin.len);
-    name[e->origin.len] = '\0';
-    if (sscanf(name, "router-%lu", &r) != 1 || r >= BRK_MAX_ROUTERS) {
+    if (!gw_router_inbox_parse(e->origin.ptr, e->origin.len, &r) || r >= BRK_MAX_ROUTERS) {
         return;
     }
     memcpy(buf, e->body.ptr, e->body.len);
@@ -135,15 +131,14 @@ void brk_routes_on_subscribe(brk_t *b, const gw_envelope_t *e)
     if (i >= BRK_MAX_ROUTERS) {
         return;
     }
-    char expect[32];
-    snprintf(expect, sizeof(expect), "router-%lu", i);
-    if (!gw_str_eq(e->origin, expect)) {
+    gw_name_t expect = gw_router_inbox((unsigned)i);
+    if (!gw_str_eq(e->origin, expect.s)) {
         return;
     }
     b->subs[i].active = 1;
     b->subs[i].corr = e->corr;
     /* a router (re)subscribes when it starts: streams an earlier one held are gone */
-    brk_get_stream_release_router(b, expect);
+    brk_get_stream_release_router(b, expect.s);
     gw_log_debug("msg=\"router subscribed\" router=%lu", i);
     /* every revocation first: then the table that opens it */
     brk_routes_push_revoked(b, (long)i, NULL, 0, GW_STR(""));

@@ -20,10 +20,9 @@ static unsigned close_upstream(brk_t *b, gw_str_t session, gw_str_t request_id, 
     close.request_id = request_id;
     close.corr = corr;
     for (size_t i = 0; i < cfg->nservers; i++) {
-        char name[GW_SERVER_NAME_MAX + 8];
-        snprintf(name, sizeof(name), "worker-%s", cfg->servers[i].name);
-        gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name, strlen(name)});
-        close.origin = GW_STR("broker");
+        gw_name_t name = gw_worker_inbox(cfg->servers[i].name);
+        gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name.s, strlen(name.s)});
+        close.origin = GW_STR(GW_BROKER_NAME);
         if (o != NULL && gw_outbox_send(o, &close) == GW_OK) {
             sent++;
         }
@@ -111,28 +110,28 @@ void brk_session_end_idle(brk_t *b, int64_t now_ms)
     size_t n = 0;
     brk_session_t *batch[256]; /* revocations go out in messages of up to this many */
     size_t nbatch = 0;
-    for (size_t i = 0; i < BRK_SESSION_BUCKETS; i++) {
-        for (brk_session_t *s = b->sessions[i]; s != NULL; s = s->next) {
-            if (s->revoked || now_ms - s->last_ms < limit) {
-                continue;
-            }
-            const gw_stream_t *st = gw_streams_find(&b->streams, s->uuid, strlen(s->uuid));
-            if (st != NULL && st->holder[0] != '\0') {
-                s->last_ms = now_ms; /* a client listening on its GET stream is using it */
-                continue;
-            }
-            s->revoked = 1;
-            b->nrevoked++;
-            brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
-            close_upstream(b, (gw_str_t){s->uuid, strlen(s->uuid)}, GW_STR_NULL, 0);
-            gw_log_info("msg=\"session expired\" session=%s reason=idle idle_ms=%lld", s->uuid,
-                        (long long)(now_ms - s->last_ms));
-            n++;
-            batch[nbatch++] = s;
-            if (nbatch == sizeof(batch) / sizeof(batch[0])) {
-                brk_routes_push_revoked(b, -1, batch, nbatch, GW_STR(""));
-                nbatch = 0;
-            }
+    size_t pos = 0;
+    for (brk_session_t *s = brk_sessions_next(b, NULL, &pos); s != NULL;
+         s = brk_sessions_next(b, s, &pos)) {
+        if (s->revoked || now_ms - s->last_ms < limit) {
+            continue;
+        }
+        const gw_stream_t *st = gw_streams_find(&b->streams, s->uuid, strlen(s->uuid));
+        if (st != NULL && st->holder[0] != '\0') {
+            s->last_ms = now_ms; /* a client listening on its GET stream is using it */
+            continue;
+        }
+        s->revoked = 1;
+        b->nrevoked++;
+        brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
+        close_upstream(b, (gw_str_t){s->uuid, strlen(s->uuid)}, GW_STR_NULL, 0);
+        gw_log_info("msg=\"session expired\" session=%s reason=idle idle_ms=%lld", s->uuid,
+                    (long long)(now_ms - s->last_ms));
+        n++;
+        batch[nbatch++] = s;
+        if (nbatch == sizeof(batch) / sizeof(batch[0])) {
+            brk_routes_push_revoked(b, -1, batch, nbatch, GW_STR(""));
+            nbatch = 0;
         }
     }
     if (nbatch > 0) {

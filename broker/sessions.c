@@ -12,25 +12,35 @@
 #include "common/hash.h"
 #include "common/log.h"
 
-static unsigned session_hash(const char *uuid)
+/* A function, not a macro: its argument (a table call) is evaluated once. */
+static brk_session_t *session_of(gw_hnode_t *n)
 {
-    return (unsigned)gw_hash(uuid, strlen(uuid)) & (BRK_SESSION_BUCKETS - 1);
+    return n != NULL ? GW_CONTAINER_OF(n, brk_session_t, node) : NULL;
+}
+
+static int session_has_key(const gw_hnode_t *node, const void *key, size_t len)
+{
+    const brk_session_t *s = GW_CONTAINER_OF(node, brk_session_t, node);
+    return memcmp(s->uuid, key, len) == 0; /* len is GW_UUID_TEXT_LEN, as every uuid's */
+}
+
+void brk_sessions_init(brk_t *b)
+{
+    gw_htable_init(&b->sessions);
+    b->nsessions = 0;
 }
 
 brk_session_t *brk_session_find(brk_t *b, const char *uuid, size_t len)
 {
-    char key[GW_UUID_TEXT_LEN + 1];
     if (len != GW_UUID_TEXT_LEN) {
         return NULL;
     }
-    memcpy(key, uuid, len);
-    key[len] = '\0';
-    for (brk_session_t *s = b->sessions[session_hash(key)]; s != NULL; s = s->next) {
-        if (strcmp(s->uuid, key) == 0) {
-            return s;
-        }
-    }
-    return NULL;
+    return session_of(gw_htable_find(&b->sessions, gw_hash(uuid, len), uuid, len, session_has_key));
+}
+
+brk_session_t *brk_sessions_next(const brk_t *b, const brk_session_t *s, size_t *pos)
+{
+    return session_of(gw_htable_next(&b->sessions, s != NULL ? &s->node : NULL, pos));
 }
 
 brk_session_t *brk_session_add(brk_t *b, const char *uuid, int64_t now, int64_t expires)
@@ -43,9 +53,10 @@ brk_session_t *brk_session_add(brk_t *b, const char *uuid, int64_t now, int64_t 
     s->created_s = s->last_s = now;
     s->last_ms = gw_clock_ms();
     s->expires_s = expires;
-    unsigned h = session_hash(s->uuid);
-    s->next = b->sessions[h];
-    b->sessions[h] = s;
+    if (gw_htable_insert(&b->sessions, &s->node, gw_hash(s->uuid, strlen(s->uuid))) != GW_OK) {
+        free(s);
+        return NULL;
+    }
     b->nsessions++;
     return s;
 }
@@ -69,10 +80,10 @@ brk_session_t *brk_session_find_or_learn(brk_t *b, gw_str_t id)
 size_t brk_sessions_of_client(const brk_t *b, const char *client)
 {
     size_t n = 0;
-    for (size_t i = 0; i < BRK_SESSION_BUCKETS; i++) {
-        for (const brk_session_t *s = b->sessions[i]; s != NULL; s = s->next) {
-            n += !s->revoked && strcmp(s->client, client) == 0;
-        }
+    size_t pos = 0;
+    for (const brk_session_t *s = brk_sessions_next(b, NULL, &pos); s != NULL;
+         s = brk_sessions_next(b, s, &pos)) {
+        n += !s->revoked && strcmp(s->client, client) == 0;
     }
     return n;
 }
@@ -80,22 +91,20 @@ size_t brk_sessions_of_client(const brk_t *b, const char *client)
 /* A revoked session can go too once expired: its token no longer opens. */
 void brk_sessions_sweep(brk_t *b, int64_t now)
 {
-    for (size_t i = 0; i < BRK_SESSION_BUCKETS; i++) {
-        brk_session_t **pp = &b->sessions[i];
-        while (*pp != NULL) {
-            brk_session_t *s = *pp;
-            if (s->expires_s > now) {
-                pp = &s->next;
-                continue;
-            }
-            *pp = s->next;
-            b->nsessions--;
-            brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
-            if (s->revoked) {
-                b->nrevoked--;
-            }
-            free(s);
+    size_t pos = 0;
+    brk_session_t *next = brk_sessions_next(b, NULL, &pos);
+    for (brk_session_t *s = next; s != NULL; s = next) {
+        next = brk_sessions_next(b, s, &pos); /* fetched before s may go */
+        if (s->expires_s > now) {
+            continue;
         }
+        gw_htable_remove(&b->sessions, &s->node);
+        b->nsessions--;
+        brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
+        if (s->revoked) {
+            b->nrevoked--;
+        }
+        free(s);
     }
 }
 
@@ -137,11 +146,12 @@ void brk_sessions_on_active(brk_t *b, const gw_envelope_t *e)
 
 void brk_sessions_fini(brk_t *b)
 {
-    for (size_t i = 0; i < BRK_SESSION_BUCKETS; i++) {
-        while (b->sessions[i] != NULL) {
-            brk_session_t *s = b->sessions[i];
-            b->sessions[i] = s->next;
-            free(s);
-        }
+    size_t pos = 0;
+    brk_session_t *next = brk_sessions_next(b, NULL, &pos);
+    for (brk_session_t *s = next; s != NULL; s = next) {
+        next = brk_sessions_next(b, s, &pos);
+        free(s); /* the table is dropped whole: no removal needed */
     }
+    gw_htable_fini(&b->sessions);
+    b->nsessions = 0;
 }

@@ -70,7 +70,7 @@ gw_err_t brk_startup_open_sockets(brk_t *b)
     const gw_config_t *cfg = b->cycle->cfg;
     char url[GW_IPC_URL_MAX];
     gw_outboxes_init(&b->out, cfg->runtime_dir, BRK_OUTBOX_MAX_QUEUED);
-    gw_err_t err = gw_ipc_url(url, sizeof(url), cfg->runtime_dir, "broker");
+    gw_err_t err = gw_ipc_url(url, sizeof(url), cfg->runtime_dir, GW_BROKER_NAME);
     if (err == GW_OK) {
         err = gw_ipc_inbox(&b->inbox, url);
     }

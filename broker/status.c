@@ -26,9 +26,7 @@ void brk_status_kv_int(yajl_gen g, const char *k, long long v)
 /* The state mcpgwctl shows: "failed" when the worker is in a crash loop. */
 static const char *backend_state(brk_t *b, const brk_backend_t *be, const brk_child_t **worker)
 {
-    char wname[64];
-    snprintf(wname, sizeof(wname), "worker.%s", be->conf->name);
-    const brk_child_t *w = brk_sup_find(&b->sup, wname);
+    const brk_child_t *w = brk_sup_find(&b->sup, gw_worker_proc(be->conf->name).s);
     if (worker != NULL) {
         *worker = w;
     }
@@ -65,7 +63,7 @@ gw_err_t brk_status_gen(brk_t *b, yajl_gen g)
     brk_status_kv_int(g, "sessions", (long long)(b->nsessions - b->nrevoked));
     gw_json_gen_cstr(g, "processes");
     yajl_gen_array_open(g);
-    gen_process(g, getpid(), "broker", "broker", "running", 0);
+    gen_process(g, getpid(), "broker", GW_BROKER_NAME, "running", 0);
     for (size_t i = 0; i < b->sup.nchildren; i++) {
         const brk_child_t *c = &b->sup.children[i];
         gen_process(g, c->pid, brk_role_name(c->role), c->name, brk_child_state_name(c->state),
@@ -81,7 +79,7 @@ gw_err_t brk_status_gen(brk_t *b, yajl_gen g)
         brk_status_kv_str(g, "url", be->conf->url);
         brk_status_kv_str(g, "prefix", be->conf->prefix);
         brk_status_kv_str(g, "state", backend_state(b, be, NULL));
-        brk_status_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
+        brk_status_kv_int(g, "tools", (long long)be->nitems[GW_LIST_TOOLS]);
         if (be->error != NULL) {
             brk_status_kv_str(g, "error", be->error);
         }
@@ -129,9 +127,9 @@ gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g)
         brk_status_kv_str(g, "url", be->conf->url);
         brk_status_kv_str(g, "prefix", be->conf->prefix);
         brk_status_kv_str(g, "state", state);
-        brk_status_kv_int(g, "tools", (long long)be->nitems[BRK_TOOLS]);
-        brk_status_kv_int(g, "prompts", (long long)be->nitems[BRK_PROMPTS]);
-        brk_status_kv_int(g, "resources", (long long)be->nitems[BRK_RESOURCES]);
+        brk_status_kv_int(g, "tools", (long long)be->nitems[GW_LIST_TOOLS]);
+        brk_status_kv_int(g, "prompts", (long long)be->nitems[GW_LIST_PROMPTS]);
+        brk_status_kv_int(g, "resources", (long long)be->nitems[GW_LIST_RESOURCES]);
         brk_status_kv_int(g, "pid", w != NULL ? w->pid : 0);
         brk_status_kv_int(g, "restarts", w != NULL ? w->restarts : 0);
         gen_backend_traffic(g, m);

@@ -308,9 +308,25 @@ static void test_json_gen_to_buf(void **state)
     assert_int_equal(gw_json_gen_cstr(g, "a\"b"), yajl_gen_status_ok);
     assert_int_equal(gw_json_gen_cstr(g, "n"), yajl_gen_status_ok);
     assert_int_equal(gw_json_gen(g, NULL), yajl_gen_status_ok);
-    assert_int_equal(yajl_gen_map_close(g), yajl_gen_status_ok);
-    yajl_gen_free(g);
+    assert_int_equal(gw_json_gen_done(g, &b, yajl_gen_map_close(g)), GW_OK);
     assert_string_equal(b.data, "{\"name\":\"a\\\"b\",\"n\":null}");
+    gw_buf_fini(&b);
+}
+
+/* gw_json_gen_done tells a generator error and a buffer that ran out of memory apart. */
+static void test_json_gen_done(void **state)
+{
+    (void)state;
+    gw_buf_t b;
+    gw_buf_init(&b);
+    yajl_gen g = gw_json_gen_to_buf(&b);
+    /* a map key that is not a string: the generator refuses it */
+    assert_int_equal(yajl_gen_map_open(g), yajl_gen_status_ok);
+    assert_int_equal(gw_json_gen_done(g, &b, yajl_gen_integer(g, 1)), GW_EINVAL);
+    gw_buf_reset(&b);
+    g = gw_json_gen_to_buf(&b);
+    assert_int_equal(gw_buf_reserve(&b, SIZE_MAX), GW_ENOMEM); /* as if an append failed */
+    assert_int_equal(gw_json_gen_done(g, &b, gw_json_gen_cstr(g, "x")), GW_ENOMEM);
     gw_buf_fini(&b);
 }
 
@@ -433,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_json_parse_not_terminated),
         cmocka_unit_test(test_json_parse_errors),
         cmocka_unit_test(test_json_gen_to_buf),
+        cmocka_unit_test(test_json_gen_done),
         cmocka_unit_test(test_log_line),
         cmocka_unit_test(test_log_truncates),
         cmocka_unit_test(test_log_quote),

@@ -113,13 +113,20 @@ out:
     return rc;
 }
 
+void gw_listen_fini(gw_listen_t *l)
+{
+    free(l->address);
+    free(l->tls_certificate);
+    free(l->tls_key);
+}
+
 void gw_config_destroy(gw_config_t *c)
 {
     if (c == NULL) {
         return;
     }
     for (size_t i = 0; i < c->nlisten; i++) {
-        free(c->listen[i].address);
+        gw_listen_fini(&c->listen[i]);
     }
     free(c->listen);
     for (size_t i = 0; i < c->nservers; i++) {

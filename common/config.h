@@ -18,9 +18,15 @@ typedef struct gw_header {
     char *value;
 } gw_header_t;
 
+/* listen[].tls.min_version */
+enum { GW_TLS_1_2 = 0, GW_TLS_1_3 = 1 };
+
 typedef struct gw_listen {
-    char *address; /* numeric IPv4 or IPv6 address */
-    uint16_t port; /* 0 asks the kernel for an ephemeral port (tests) */
+    char *address;         /* numeric IPv4 or IPv6 address */
+    uint16_t port;         /* 0 asks the kernel for an ephemeral port (tests) */
+    char *tls_certificate; /* PEM chain (leaf first); NULL: plain HTTP on this listener */
+    char *tls_key;         /* PEM private key of the certificate */
+    int tls_min_version;   /* GW_TLS_1_2 (default) or GW_TLS_1_3 */
 } gw_listen_t;
 
 /* servers[].tool_timeouts: one backend tool (its own name, without the prefix) and the longest
@@ -103,6 +109,8 @@ gw_err_t gw_config_load(const char *path, gw_config_t **out, char *err, size_t e
 gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_config_t **out,
                          char *err, size_t errlen);
 void gw_config_destroy(gw_config_t *c);
+/* Frees what one listen[] entry owns (not the entry). */
+void gw_listen_fini(gw_listen_t *l);
 /* Returns the server called name, or NULL. */
 const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name);
 /* The longest wait for a tools/call of tool (the backend's own name, len bytes) on server s: its

@@ -19,12 +19,25 @@
 
 /* ---- listen ---- */
 
-/* Both required in an entry; the defaults make the listener used when listen is absent. */
+static const char *const tls_versions[] = {"TLSv1.2", "TLSv1.3", NULL};
+
+/* listen[].tls: both files required once the section is there; the files themselves are read
+ * (and refused with their path) when the broker starts or reloads (common/tls.c). */
+static const gw_config_directive_t tls_directives[] = {
+    {GW_CONFIG_ROW_NONEMPTY("certificate", gw_listen_t, tls_certificate), .required = 1},
+    {GW_CONFIG_ROW_NONEMPTY("key", gw_listen_t, tls_key), .required = 1},
+    {GW_CONFIG_ROW_ENUM("min_version", gw_listen_t, tls_min_version), .def = GW_TLS_1_2,
+     .names = tls_versions, .msg = "must be TLSv1.2 or TLSv1.3"},
+};
+
+/* address and port required in an entry; the defaults make the listener used when listen is
+ * absent. */
 const gw_config_directive_t gw_config_listen_directives[] = {
     {GW_CONFIG_ROW_STRING("address", gw_listen_t, address), .required = 1, .def_str = "127.0.0.1",
      .check = gw_config_address_problem},
     {GW_CONFIG_ROW_PORT("port", gw_listen_t, port), .required = 1, .max = 65535, .def = 8080,
      .msg = "not a port number (0..65535)"},
+    {GW_CONFIG_ROW_SECTION("tls", tls_directives)},
 };
 const size_t gw_config_nlisten_directives = GW_CONFIG_NELEM(gw_config_listen_directives);
 
@@ -47,7 +60,7 @@ static gw_err_t set_listen(gw_config_ctx_t *cx, const gw_config_directive_t *d,
     }
     /* Owned by c from here, so that gw_config_destroy frees whatever got filled in. */
     for (size_t i = 0; i < c->nlisten; i++) {
-        free(c->listen[i].address);
+        gw_listen_fini(&c->listen[i]);
     }
     free(c->listen);
     c->listen = l;

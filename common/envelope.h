@@ -30,6 +30,9 @@ typedef enum gw_env_kind {
 #define GW_ENV_F_FINAL 0x04u
 /* CALL/CONTROL: fire and forget; the receiver sends no reply (broadcast notifications). */
 #define GW_ENV_F_NOREPLY 0x08u
+/* END: the client cancelled the call (notifications/cancelled); the receiver ends the client's
+ * response without a JSON-RPC response, and nothing more comes for this correlation id. */
+#define GW_ENV_F_CANCELLED 0x10u
 
 typedef struct gw_str {
     const char *ptr; /* not NUL-terminated */

@@ -6,8 +6,6 @@
 
 #include "common/htable.h"
 
-#define MIN_BUCKETS 16
-
 void gw_htable_init(gw_htable_t *t)
 {
     t->buckets = NULL;
@@ -37,7 +35,7 @@ gw_hnode_t *gw_htable_find(const gw_htable_t *t, uint64_t hash, const void *key,
 
 static gw_err_t grow(gw_htable_t *t)
 {
-    size_t nb = t->nbuckets ? t->nbuckets * 2 : MIN_BUCKETS;
+    size_t nb = t->nbuckets ? t->nbuckets * 2 : GW_HTABLE_MIN;
     gw_hnode_t **b = calloc(nb, sizeof(*b));
     if (b == NULL) {
         return GW_ENOMEM;

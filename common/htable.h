@@ -13,6 +13,9 @@
 
 #define GW_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
+/* Buckets of a table's first allocation. */
+#define GW_HTABLE_MIN 16
+
 typedef struct gw_hnode {
     struct gw_hnode *next;
     uint64_t hash;

@@ -187,6 +187,18 @@ yajl_gen gw_json_gen_to_buf(gw_buf_t *out)
     return g;
 }
 
+gw_err_t gw_json_gen_done(yajl_gen g, gw_buf_t *out, yajl_gen_status st)
+{
+    yajl_gen_free(g);
+    if (gw_buf_status(out) != GW_OK) {
+        return GW_ENOMEM;
+    }
+    if (st != yajl_gen_status_ok) {
+        return st == yajl_max_depth_exceeded ? GW_ETOOBIG : GW_EINVAL;
+    }
+    return GW_OK;
+}
+
 typedef struct buf_sink {
     gw_buf_t *out;
     gw_err_t err;

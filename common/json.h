@@ -23,6 +23,10 @@ gw_err_t gw_json_to_buf(yajl_val v, gw_buf_t *out);
 /* A generator whose output goes to out (beautify off, no validation of UTF-8 needed). Out of
  * memory while writing shows in gw_buf_status(out), which the caller checks when done. */
 yajl_gen gw_json_gen_to_buf(gw_buf_t *out);
+/* Ends a generator from gw_json_gen_to_buf: frees g and says how the writing went, from the
+ * generator's last status st and out's gw_buf_status (GW_ETOOBIG for too deep, GW_EINVAL for
+ * another generator error, GW_ENOMEM when out ran out of memory). */
+gw_err_t gw_json_gen_done(yajl_gen g, gw_buf_t *out, yajl_gen_status st);
 /* Writes a NUL-terminated string as a yajl string. */
 yajl_gen_status gw_json_gen_cstr(yajl_gen g, const char *s);
 

@@ -31,6 +31,7 @@ enum key {
     K_REF,
     K_TASK_ID,
     K_CURSOR,
+    K_REQUEST_ID,
     /* params._meta */
     K_PROGRESS_TOKEN,
     /* params.ref (completion/complete) */
@@ -52,6 +53,7 @@ struct scan {
     int top_type;    /* enum value_type of the top-level value, -1 before it starts */
     int params_open; /* params is a container that has not closed yet */
     int jsonrpc;     /* enum jsonrpc_member */
+    int request_ids; /* params.requestId members seen: a repeated one matches nothing */
     unsigned seen;   /* 1 << K_* of members that must not repeat */
     uint8_t key[TRACKED_DEPTH + 1]; /* the member being read in the container at each depth */
 };
@@ -98,6 +100,8 @@ static enum key params_key(const unsigned char *k, size_t n)
         return memcmp(k, "taskId", 6) == 0   ? K_TASK_ID
                : memcmp(k, "cursor", 6) == 0 ? K_CURSOR
                                              : K_NONE;
+    case 9:
+        return memcmp(k, "requestId", 9) == 0 ? K_REQUEST_ID : K_NONE;
     case 12:
         return memcmp(k, "capabilities", 12) == 0 ? K_CAPABILITIES : K_NONE;
     case 15:
@@ -292,6 +296,14 @@ static void params_value(struct scan *st, enum key key, enum value_type t, const
 {
     gw_rpc_t *out = st->out;
 
+    if (key == K_REQUEST_ID) {
+        if (st->request_ids == 1 && t == V_STRING) {
+            out->request_id = string_span(st, s, n);
+        } else if (st->request_ids == 1 && t == V_NUMBER) {
+            out->request_id = number_span(st, n);
+        }
+        return;
+    }
     if (t != V_STRING) {
         return; /* wrong types are the backend's to reject; nothing here is routed on them */
     }
@@ -444,6 +456,8 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n)
             st->out->caps = 0; /* a repeated member: the backend's parser keeps the last */
         } else if (key == K_META) {
             st->out->progress_token = (gw_span_t){0, 0};
+        } else if (key == K_REQUEST_ID && ++st->request_ids > 1) {
+            st->out->request_id = (gw_span_t){0, 0};
         }
         break;
     case 3:

@@ -46,9 +46,11 @@ typedef struct gw_rpc {
     gw_span_t ref_name;         /* params.ref.name string token (completion/complete) */
     char ref_name_str[GW_RPC_NAME_MAX + 1];
     int ref_name_too_long;
-    gw_span_t ref_uri; /* params.ref.uri string token (completion/complete) */
-    gw_span_t task_id; /* params.taskId string token (tasks/get, tasks/result, tasks/cancel) */
-    gw_span_t cursor;  /* params.cursor string token (list methods) */
+    gw_span_t ref_uri;    /* params.ref.uri string token (completion/complete) */
+    gw_span_t task_id;    /* params.taskId string token (tasks/get, tasks/result, tasks/cancel) */
+    gw_span_t cursor;     /* params.cursor string token (list methods) */
+    gw_span_t request_id; /* params.requestId raw token, string or number (notifications/cancelled);
+                           * absent when the member repeats */
     int has_result;
     int has_error;
 } gw_rpc_t;

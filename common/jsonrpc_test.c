@@ -297,6 +297,34 @@ static void test_progress_token(void **state)
     assert_span(b, r.progress_token, NULL);
 }
 
+/* notifications/cancelled names the request it cancels: a string or a number, raw; a repeated
+ * member, or one of another type, names none (the gateway cannot know which one the backend
+ * reads). */
+static void test_cancelled_request_id(void **state)
+{
+    static const struct {
+        const char *params;
+        const char *want;
+    } cases[] = {
+        {"{\"requestId\":\"r-\\u0037\",\"reason\":\"user\"}", "\"r-\\u0037\""},
+        {"{\"reason\":\"x\",\"requestId\":-12}", "-12"},
+        {"{\"requestId\":1,\"requestId\":2}", NULL},
+        {"{\"requestId\":{\"requestId\":1}}", NULL},
+        {"{\"requestId\":true}", NULL},
+    };
+    char b[256];
+    gw_rpc_t r;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(b, sizeof(b),
+                 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":%s}",
+                 cases[i].params);
+        assert_int_equal(scan(b, &r), GW_OK);
+        assert_int_equal(r.kind, GW_MSG_NOTIFICATION);
+        assert_span(b, r.request_id, cases[i].want);
+    }
+}
+
 static void test_completion_ref(void **state)
 {
     gw_rpc_t r;
@@ -711,8 +739,8 @@ static void test_mutations_never_crash(void **state)
             continue;
         }
         /* every span recorded lies inside the body and starts where its token starts */
-        const gw_span_t spans[] = {r.id,  r.method,           r.params,        r.name,
-                                   r.uri, r.protocol_version, r.progress_token};
+        const gw_span_t spans[] = {r.id,  r.method,           r.params,         r.name,
+                                   r.uri, r.protocol_version, r.progress_token, r.request_id};
         for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
             assert_true((uint64_t)spans[i].off + spans[i].len <= n);
         }
@@ -738,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_member_order),
         cmocka_unit_test(test_initialize_fields),
         cmocka_unit_test(test_progress_token),
+        cmocka_unit_test(test_cancelled_request_id),
         cmocka_unit_test(test_completion_ref),
         cmocka_unit_test(test_task_id_and_cursor),
         cmocka_unit_test(test_duplicate_members),

@@ -36,6 +36,7 @@ enum {
     GW_RPC_SESSION_NOT_FOUND = -32001, /* what the SDK servers answer with HTTP 404 */
     GW_RPC_BACKEND_UNAVAILABLE = -32010,
     GW_RPC_TIMEOUT = -32011,
+    GW_RPC_BAD_ANSWER = -32012, /* the backend's answer was not the JSON-RPC response to the call */
 };
 
 #endif

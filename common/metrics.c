@@ -82,10 +82,26 @@ static const struct counter_info {
     [GW_MC_BYTES_IN] = {"mcpgw_http_bytes_total", "direction", "in",
                         "Request and response body bytes (router)."},
     [GW_MC_BYTES_OUT] = {"mcpgw_http_bytes_total", "direction", "out", NULL},
+    [GW_MC_CALLS_CANCELLED] = {"mcpgw_cancelled_requests_total", NULL, NULL,
+                               "Requests in flight the client cancelled (router): ended without "
+                               "a response."},
     [GW_MC_UPSTREAM_CREATED] = {"mcpgw_upstream_sessions_created_total", NULL, NULL,
                                 "Upstream sessions a worker initialized."},
     [GW_MC_UPSTREAM_REINIT] = {"mcpgw_upstream_sessions_reinitialized_total", NULL, NULL,
                                "Upstream sessions re-created after the backend lost them."},
+    [GW_MC_BAD_ANSWER_NOT_JSON] =
+        {"mcpgw_backend_bad_answers_total", "reason", "not_json",
+         "Backend answers to calls refused as not the answer, by reason."},
+    [GW_MC_BAD_ANSWER_NOT_JSONRPC] = {"mcpgw_backend_bad_answers_total", "reason", "not_jsonrpc",
+                                      NULL},
+    [GW_MC_BAD_ANSWER_WRONG_ID] = {"mcpgw_backend_bad_answers_total", "reason", "wrong_id", NULL},
+    [GW_MC_BAD_ANSWER_SECOND] = {"mcpgw_backend_bad_answers_total", "reason", "second_response",
+                                 NULL},
+    [GW_MC_POST_DROP_SESSION] = {"mcpgw_backend_posts_dropped_total", "reason",
+                                 "session_queue_full",
+                                 "Posts to a backend not sent because a bounded queue was full."},
+    [GW_MC_POST_DROP_WORKER] = {"mcpgw_backend_posts_dropped_total", "reason", "worker_queue_full",
+                                NULL},
 };
 
 static const struct gauge_info {
@@ -206,7 +222,8 @@ static const char *const backend_method_names[GW_BM_COUNT] = {
     [GW_BM_RESOURCES] = "resources",   [GW_BM_COMPLETION] = "completion/complete",
     [GW_BM_TASKS] = "tasks",           [GW_BM_OTHER] = "other",
 };
-static const char *const backend_status_names[GW_BS_COUNT] = {"ok", "error", "timeout"};
+static const char *const backend_status_names[GW_BS_COUNT] = {"ok", "error", "timeout",
+                                                              "cancelled"};
 
 gw_backend_method_t gw_backend_method_of(const char *method, size_t len)
 {

@@ -52,9 +52,20 @@ typedef enum gw_counter {
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,
+    /* router: requests in flight ended by the client's notifications/cancelled */
+    GW_MC_CALLS_CANCELLED,
     /* worker (its calls by method and outcome: gw_backend_request_add) */
     GW_MC_UPSTREAM_CREATED,
     GW_MC_UPSTREAM_REINIT,
+    /* worker: backend answers refused before reaching a client, by reason (worker/answer.h) */
+    GW_MC_BAD_ANSWER_NOT_JSON,
+    GW_MC_BAD_ANSWER_NOT_JSONRPC,
+    GW_MC_BAD_ANSWER_WRONG_ID,
+    GW_MC_BAD_ANSWER_SECOND,
+    /* worker: posts to the backend (refusals, client answers, notifications) not sent, by the
+     * bound that was full */
+    GW_MC_POST_DROP_SESSION,
+    GW_MC_POST_DROP_WORKER,
     GW_MC_COUNT
 } gw_counter_t;
 
@@ -85,11 +96,13 @@ typedef enum gw_backend_method {
 } gw_backend_method_t;
 
 /* ... and how they ended: the backend answered (a result or its own JSON-RPC error), the gateway
- * answered an error for it (unreachable, HTTP error, bad answer), or its deadline passed. */
+ * answered an error for it (unreachable, HTTP error, bad answer), its deadline passed, or the
+ * client cancelled it (notifications/cancelled: nobody is answered). */
 typedef enum gw_backend_status {
     GW_BS_OK,
     GW_BS_ERROR,
     GW_BS_TIMEOUT,
+    GW_BS_CANCELLED,
     GW_BS_COUNT
 } gw_backend_status_t;
 

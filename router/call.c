@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "common/clock.h"
+#include "common/htable.h"
+#include "common/log.h"
 #include "router/router.h"
 
 /* A call's timer waits in the list of its duration (h2o_timeout_t lists have one duration each):
@@ -18,36 +19,43 @@ struct rtr_timeout_list {
     rtr_timeout_list_t *next;
 };
 
-static rtr_call_t **call_slot(rtr_t *r, uint64_t corr)
+/* Correlation ids are a counter: the id itself spreads calls over the buckets. */
+static int call_has_corr(const gw_hnode_t *n, const void *corr, size_t len)
 {
-    rtr_call_t **slot = &r->calls[corr & (RTR_CALL_BUCKETS - 1)];
-    while (*slot != NULL && (*slot)->corr != corr) {
-        slot = &(*slot)->hash_next;
-    }
-    return slot;
+    (void)len;
+    return GW_CONTAINER_OF(n, rtr_call_t, node)->corr == *(const uint64_t *)corr;
 }
 
 rtr_call_t *rtr_call_find(rtr_t *r, uint64_t corr)
 {
-    return *call_slot(r, corr);
+    gw_hnode_t *n = gw_htable_find(&r->calls, corr, &corr, sizeof(corr), call_has_corr);
+    return n != NULL ? GW_CONTAINER_OF(n, rtr_call_t, node) : NULL;
+}
+
+/* Gives back c's place among its session's requests in flight. */
+static void call_release_use(rtr_call_t *c)
+{
+    if (c->use == NULL) {
+        return;
+    }
+    h2o_linklist_unlink(&c->use_link);
+    c->use->in_flight--;
+    rtr_session_use_put(c->rtr, c->use);
+    c->use = NULL;
 }
 
 void rtr_call_destroy(rtr_call_t *c)
 {
     rtr_t *r = c->rtr;
-    rtr_call_t **slot = call_slot(r, c->corr);
-    if (*slot == c) {
-        *slot = c->hash_next;
+    gw_htable_remove(&r->calls, &c->node);
+    if (h2o_linklist_is_linked(&c->peer_link)) { /* a cancelled call left its peer's list */
+        h2o_linklist_unlink(&c->peer_link);
     }
-    h2o_linklist_unlink(&c->peer_link);
     if (h2o_timeout_is_linked(&c->timer)) {
         h2o_timeout_unlink(&c->timer);
     }
     rtr_req_unguard(c->guard);
-    if (c->use != NULL) {
-        c->use->in_flight--;
-        rtr_session_use_put(r, c->use);
-    }
+    call_release_use(c);
     rtr_batch_t *batch = c->batch;
     gw_buf_t answer = c->body; /* a batch message's answer, handed over below */
     gw_buf_init(&c->body);
@@ -115,6 +123,61 @@ void rtr_call_fail(rtr_call_t *c, int code, const char *msg)
     free(id);
 }
 
+/* Cancellation (basic/utilities/cancellation): the receiver does not answer a cancelled request,
+ * and the sender ignores a late response. The router is the client's receiver: its response to
+ * the POST ends without a JSON-RPC response. by: who saw the cancel ("client" here, "<worker>"
+ * when the cancel came through another router). */
+void rtr_call_cancel(rtr_call_t *c, const char *by)
+{
+    rtr_t *r = c->rtr;
+    c->cancelled = 1;
+    c->outcome = "cancelled";
+    gw_log_info("msg=\"call cancelled\" peer=%s by=%s streaming=%d request_id=%s", c->peer->name,
+                by, c->state == RTR_CALL_STREAMING, c->request_id);
+    gw_metric_add(r->m, GW_MC_CALLS_CANCELLED, 1);
+    h2o_linklist_unlink(&c->peer_link); /* a peer that goes now owes this call nothing */
+    if (h2o_timeout_is_linked(&c->timer)) {
+        h2o_timeout_unlink(&c->timer);
+    }
+    call_release_use(c);
+    if (c->batch != NULL || c->req == NULL) {
+        gw_buf_reset(&c->body); /* a batch message cancelled adds no answer to the batch */
+        rtr_call_destroy(c);
+        return;
+    }
+    if (c->state == RTR_CALL_STREAMING) {
+        c->ended = 1; /* what was relayed before the cancel is written, then the stream ends */
+        rtr_sse_flush(c);
+        return;
+    }
+    h2o_req_t *req = c->req;
+    rtr_call_destroy(c);
+    rtr_respond_cancelled(r, req);
+}
+
+size_t rtr_call_cancel_request(rtr_t *r, gw_str_t session, const char *id, size_t id_len)
+{
+    rtr_session_use_t *u = session.len > 0 ? rtr_session_use_find(r, session) : NULL;
+    size_t n = 0;
+    if (u == NULL || id_len == 0) {
+        return 0;
+    }
+    h2o_linklist_t *l = u->calls.next;
+    while (l != &u->calls) {
+        rtr_call_t *c = H2O_STRUCT_FROM_MEMBER(rtr_call_t, use_link, l);
+        l = l->next;
+        if (c->rpc_id_len == id_len && memcmp(c->rpc_id, id, id_len) == 0) {
+            int last = l == &u->calls; /* u may be freed with the last call's place */
+            rtr_call_cancel(c, "client");
+            n++;
+            if (last) {
+                break;
+            }
+        }
+    }
+    return n;
+}
+
 static void on_call_timeout(h2o_timeout_entry_t *entry)
 {
     rtr_call_t *c = H2O_STRUCT_FROM_MEMBER(rtr_call_t, timer, entry);
@@ -151,6 +214,13 @@ static void call_on_head(rtr_call_t *c, const gw_envelope_t *e)
 void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e)
 {
     rtr_t *r = c->rtr;
+    if (c->cancelled) {
+        return; /* a late reply of a cancelled call reaches nobody */
+    }
+    if (e->kind == GW_ENV_END && (e->flags & GW_ENV_F_CANCELLED)) {
+        rtr_call_cancel(c, c->peer->name); /* the cancel reached another router first */
+        return;
+    }
     if (c->batch != NULL) {
         rtr_batch_on_reply(c, e);
         return;
@@ -274,6 +344,13 @@ rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_enve
         return NULL;
     }
     rtr_call_t *c = calloc(1, sizeof(*c));
+    if (c != NULL) {
+        c->corr = ++r->next_corr;
+        if (gw_htable_insert(&r->calls, &c->node, c->corr) != GW_OK) {
+            free(c);
+            c = NULL;
+        }
+    }
     if (c == NULL) {
         rtr_session_use_put(r, use);
         rtr_respond_error(r, to, 503, e->rpc_id.ptr, e->rpc_id.len, GW_RPC_INTERNAL_ERROR,
@@ -283,9 +360,9 @@ rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_enve
     if (use != NULL) {
         use->in_flight++;
         c->use = use;
+        h2o_linklist_insert(&use->calls, &c->use_link);
     }
     c->rtr = r;
-    c->corr = ++r->next_corr;
     c->start_us = rtr_now_us();
     c->peer = peer;
     if (to.batch != NULL) {
@@ -301,8 +378,6 @@ rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_enve
         memcpy(c->rpc_id, e->rpc_id.ptr, e->rpc_id.len);
         c->rpc_id_len = e->rpc_id.len;
     }
-    c->hash_next = NULL;
-    *call_slot(r, c->corr) = c;
     h2o_linklist_insert(&peer->calls, &c->peer_link);
     r->ncalls++;
     gw_gauge_set(r->m, GW_MG_IN_FLIGHT, (int64_t)(r->ncalls - r->nstreams));

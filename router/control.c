@@ -31,14 +31,13 @@ static void revoked_apply(rtr_t *r, yajl_val root)
     }
 }
 
-/* Gives every server of table its peer: "worker-<server>", opened when new. */
+/* Gives every server of table its peer: the server's worker inbox, opened when new. */
 static gw_err_t bind_peers(rtr_t *r, rtr_routes_t *table)
 {
     for (size_t i = 0; i < table->nservers; i++) {
-        char pname[sizeof(((rtr_peer_t *)0)->name)];
-        snprintf(pname, sizeof(pname), "worker-%s", table->servers[i].name);
-        rtr_peer_t *p = rtr_peer_find(r, pname);
-        gw_err_t err = p != NULL ? GW_OK : rtr_peer_create(r, pname, &p);
+        gw_name_t pname = gw_worker_inbox(table->servers[i].name);
+        rtr_peer_t *p = rtr_peer_find(r, pname.s);
+        gw_err_t err = p != NULL ? GW_OK : rtr_peer_create(r, pname.s, &p);
         if (err != GW_OK) {
             return err;
         }
@@ -75,7 +74,7 @@ void rtr_control_on_routes(rtr_t *r, const gw_envelope_t *e)
             return;
         }
         gw_log_debug("msg=\"routing table\" generation=%llu tools=%zu",
-                     (unsigned long long)table->generation, table->nkeys[RTR_KEY_TOOLS]);
+                     (unsigned long long)table->generation, table->nkeys[GW_LIST_TOOLS]);
         int first = r->routes == NULL;
         rtr_routes_destroy(r->routes);
         r->routes = table;

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -16,51 +15,10 @@
 #include "common/clock.h"
 #include "router/router.h"
 
-/* The write end of the signal self-pipe: the one thing a signal handler may touch. */
-static int signal_write_fd = -1;
-
-static void on_accept(h2o_socket_t *listener, const char *err);
-
-/* A router takes connections once it has a routing table: before, it could only answer
- * "unknown tool" (a router restarted under load shares the listening sockets with live ones,
- * which take the connections meanwhile). */
-void rtr_listeners_start(rtr_t *r)
-{
-    for (size_t i = 0; i < r->nlisteners && !r->stopping; i++) {
-        r->listeners[i]->data = r;
-        h2o_socket_read_start(r->listeners[i], on_accept);
-    }
-    gw_log_debug("msg=\"accepting connections\" listeners=%zu", r->nlisteners);
-}
-
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    if (err != NULL) {
-        return;
-    }
-    rtr_t *r = listener->data;
-    for (int i = 0; i < 16; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL) {
-            return;
-        }
-        h2o_accept(&r->accept_ctx, sock);
-    }
-}
-
-static void on_signal(int sig)
-{
-    char c = (char)sig;
-    ssize_t n = write(signal_write_fd, &c, 1);
-    (void)n;
-}
-
 static void on_signal_readable(h2o_socket_t *sock, const char *err)
 {
     rtr_t *r = sock->data;
-    char buf[16];
-    ssize_t n = read(h2o_socket_get_fd(sock), buf, sizeof(buf));
-    if (n <= 0 || r->stopping) {
+    if (gw_signals_take(&r->signals) == 0 || r->stopping) {
         return;
     }
     r->stopping = 1;
@@ -68,9 +26,7 @@ static void on_signal_readable(h2o_socket_t *sock, const char *err)
     gw_log_info("msg=stopping in_flight=%zu streams=%zu", r->ncalls - r->nstreams, r->nstreams);
     /* GET streams never end by themselves: end them now (clients reconnect elsewhere) */
     rtr_streams_end(r);
-    for (size_t i = 0; i < r->nlisteners; i++) {
-        h2o_socket_read_stop(r->listeners[i]);
-    }
+    rtr_listeners_stop(r);
 }
 
 /* Every 500 ms: the subscription until a routing table came, the inbox guard's probes, expired
@@ -147,25 +103,21 @@ static void setup_h2o(rtr_t *r)
         h2o_config_register_host(&r->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     rtr_endpoint_register(r, h2o_config_register_path(host, "/", 0));
     h2o_context_init(&r->ctx, h2o_evloop_create(), &r->h2o_config);
-    r->accept_ctx.ctx = &r->ctx;
-    r->accept_ctx.hosts = r->h2o_config.hosts;
 }
 
-/* SIGTERM and SIGINT stop the router gracefully, through a self-pipe read in the loop. */
+/* SIGTERM and SIGINT stop the router gracefully, through common/signals' pipe read in the
+ * loop. */
 static gw_err_t setup_signals(rtr_t *r)
 {
-    int fds[2];
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-        return GW_EIO;
+    static const int sigs[] = {SIGTERM, SIGINT};
+    gw_err_t err = gw_signals_open(&r->signals, sigs, sizeof(sigs) / sizeof(sigs[0]));
+    if (err != GW_OK) {
+        return err;
     }
-    signal_write_fd = fds[1];
-    r->signal_sock = h2o_evloop_socket_create(r->ctx.loop, fds[0], H2O_SOCKET_FLAG_DONT_READ);
+    r->signal_sock = h2o_evloop_socket_create(r->ctx.loop, gw_signals_fd(&r->signals),
+                                              H2O_SOCKET_FLAG_DONT_READ);
     r->signal_sock->data = r;
     h2o_socket_read_start(r->signal_sock, on_signal_readable);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     return GW_OK;
 }
 
@@ -207,8 +159,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char proc[32];
-    snprintf(proc, sizeof(proc), "router.%u", r->index);
+    gw_name_t procname = gw_router_proc(r->index);
+    const char *proc = procname.s;
     gw_log_setup(proc, GW_LOG_INFO);
     char err[512];
     if (gw_config_load(config_path, &r->cfg, err, sizeof(err)) != GW_OK) {
@@ -232,20 +184,19 @@ int main(int argc, char **argv)
              rnd[2], rnd[3]);
     signal(SIGPIPE, SIG_IGN);
 
+    gw_htable_init(&r->calls);
+    gw_htable_init(&r->uses);
     setup_h2o(r);
     if (rtr_inbox_open(r) != GW_OK) {
         return 1;
     }
     rtr_call_timeout_list(r, RTR_BROKER_TIMEOUT_MS + RTR_DEADLINE_GRACE_MS);
-    if (rtr_peer_create(r, "broker", &r->broker) != GW_OK) {
+    if (rtr_peer_create(r, GW_BROKER_NAME, &r->broker) != GW_OK) {
         return 1;
     }
-    for (size_t i = 0; i < nfds; i++) {
-        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
-        /* accepting starts with the first routing table (rtr_listeners_start) */
-        r->listeners[i] = h2o_evloop_socket_create(r->ctx.loop, fds[i], H2O_SOCKET_FLAG_DONT_READ);
-        r->nlisteners++;
+    /* accepting starts with the first routing table (rtr_listeners_start) */
+    if (rtr_listeners_open(r, fds, nfds) != GW_OK) {
+        return 1;
     }
     if (setup_signals(r) != GW_OK) {
         return 1;
@@ -264,5 +215,6 @@ int main(int argc, char **argv)
         rtr_peers_flush(r);
     }
     gw_log_info("msg=stopped in_flight=%zu", r->ncalls);
+    rtr_listeners_close(r);
     return 0;
 }

@@ -64,7 +64,7 @@ static void on_peer_writable(h2o_socket_t *sock, const char *err)
 
 gw_err_t rtr_peer_send(rtr_peer_t *p, gw_envelope_t *e)
 {
-    e->origin = (gw_str_t){p->rtr->inbox_name, strlen(p->rtr->inbox_name)};
+    e->origin = (gw_str_t){p->rtr->inbox_name.s, strlen(p->rtr->inbox_name.s)};
     return gw_outbox_send(&p->out, e);
 }
 
@@ -128,12 +128,17 @@ rtr_peer_t *rtr_peer_find(rtr_t *r, const char *name)
 static void on_inbox_envelope(void *arg, const gw_envelope_t *e, gw_str_t frame)
 {
     rtr_t *r = arg;
-    if (e->kind == GW_ENV_CONTROL && gw_str_eq(e->origin, "broker") &&
+    if (e->kind == GW_ENV_CONTROL && gw_str_eq(e->origin, GW_BROKER_NAME) &&
         gw_str_eq(e->method, "log-level")) {
         rtr_control_set_log_level(e);
         return;
     }
-    if (e->corr == r->routes_corr && gw_str_eq(e->origin, "broker")) {
+    if (e->kind == GW_ENV_CONTROL && gw_str_eq(e->origin, GW_BROKER_NAME) &&
+        gw_str_eq(e->method, "tls/reload")) {
+        rtr_listeners_reload_tls(r);
+        return;
+    }
+    if (e->corr == r->routes_corr && gw_str_eq(e->origin, GW_BROKER_NAME)) {
         rtr_control_on_routes(r, e);
         return;
     }
@@ -153,13 +158,13 @@ static void on_inbox_readable(h2o_socket_t *sock, const char *err)
 gw_err_t rtr_inbox_open(rtr_t *r)
 {
     char url[GW_IPC_URL_MAX];
-    snprintf(r->inbox_name, sizeof(r->inbox_name), "router-%u", r->index);
-    gw_err_t err = gw_ipc_url(url, sizeof(url), r->cfg->runtime_dir, r->inbox_name);
+    r->inbox_name = gw_router_inbox(r->index);
+    gw_err_t err = gw_ipc_url(url, sizeof(url), r->cfg->runtime_dir, r->inbox_name.s);
     if (err == GW_OK) {
         err = gw_ipc_inbox(&r->inbox, url);
     }
     if (err != GW_OK) {
-        gw_log_err("msg=\"cannot open the inbox\" name=%s", r->inbox_name);
+        gw_log_err("msg=\"cannot open the inbox\" name=%s", r->inbox_name.s);
         return err;
     }
     gw_ipc_guard_init(&r->inbox_guard, r->inbox, url, 0);

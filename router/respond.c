@@ -151,6 +151,23 @@ void rtr_respond_error(rtr_t *r, rtr_sink_t to, unsigned status, const char *id,
     gw_buf_fini(&b);
 }
 
+/* A request's response must be JSON or an event stream (basic/transports); an event stream with
+ * no event says "no response" within the rules, and the client asked for both kinds. */
+void rtr_respond_cancelled(rtr_t *r, h2o_req_t *req)
+{
+    static h2o_generator_t none = {NULL, NULL};
+    rtr_count_response(r, 200, 0);
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/event-stream"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-cache"));
+    req->res.content_length = 0;
+    h2o_start_response(req, &none);
+    h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+}
+
 static void on_generator_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     rtr_call_t *c = H2O_STRUCT_FROM_MEMBER(rtr_call_t, gen, gen);

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/gwid.h"
 #include "common/log.h"
 #include "common/json.h"
+#include "common/lists.h"
 #include "router/router.h"
 
 typedef enum dest {
@@ -17,7 +19,7 @@ typedef enum dest {
     DEST_PROMPT,    /* to the owner of params.name among prompts, prefix removed */
     DEST_RESOURCE,  /* to the owner of params.uri */
     DEST_COMPLETE,  /* to the owner of params.ref (a prompt name or a resource URI) */
-    DEST_TASK,      /* to the backend named in params.taskId ("mcpgw:<server>:<its id>") */
+    DEST_TASK,      /* to the backend named in params.taskId (a gateway id, common/gwid.h) */
     DEST_TASK_LIST, /* to the backend named in params.cursor, else the first offering tasks */
 } dest_t;
 
@@ -36,20 +38,23 @@ static const struct method_route {
     {"tasks/result", DEST_TASK},
     {"tasks/cancel", DEST_TASK},
     {"tasks/list", DEST_TASK_LIST},
-    {"tools/list", DEST_BROKER},
-    {"prompts/list", DEST_BROKER},
-    {"resources/list", DEST_BROKER},
-    {"resources/templates/list", DEST_BROKER},
 };
 
-static const struct method_route *find_method_route(const char *m)
+/* Who answers method m: the broker for the lists (common/lists.h), else as method_routes
+ * says. Returns 0 for a method the gateway does not know. */
+static int find_dest(const char *m, dest_t *dest)
 {
+    if (gw_list_by_method(m, strlen(m)) >= 0) {
+        *dest = DEST_BROKER;
+        return 1;
+    }
     for (size_t i = 0; i < sizeof(method_routes) / sizeof(method_routes[0]); i++) {
         if (strcmp(method_routes[i].method, m) == 0) {
-            return &method_routes[i];
+            *dest = method_routes[i].dest;
+            return 1;
         }
     }
-    return NULL;
+    return 0;
 }
 
 static rtr_call_t *send_to_server(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, size_t server)
@@ -61,7 +66,7 @@ static rtr_call_t *send_to_server(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, siz
 /* Routes a message naming a tool or prompt (span/name) to its owner, with the owner's prefix
  * removed from exactly that string and nothing else. */
 static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
-                          const gw_rpc_t *rpc, int kind, gw_span_t span, const char *name,
+                          const gw_rpc_t *rpc, gw_list_t kind, gw_span_t span, const char *name,
                           int too_long)
 {
     const char *id = body + rpc->id.off;
@@ -69,7 +74,7 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
         too_long || span.len == 0 ? NULL : rtr_routes_find(r->routes, kind, name);
     if (k == NULL) {
         char msg[GW_RPC_NAME_MAX + 32];
-        snprintf(msg, sizeof(msg), "Unknown %s: %s", kind == RTR_KEY_TOOLS ? "tool" : "prompt",
+        snprintf(msg, sizeof(msg), "Unknown %s: %s", kind == GW_LIST_TOOLS ? "tool" : "prompt",
                  name);
         rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS, msg);
         return;
@@ -86,7 +91,7 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
     }
     e->body = (gw_str_t){rewritten.data, rewritten.len};
     const rtr_route_server_t *s = &r->routes->servers[k->server];
-    int is_call = kind == RTR_KEY_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
+    int is_call = kind == GW_LIST_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
     rtr_call_t *c = rtr_call_dispatch(
         r, to, s->peer, e, is_call ? rtr_routes_tool_timeout(s, name + plen) : s->timeout_ms);
     gw_buf_fini(&rewritten);
@@ -141,19 +146,17 @@ static void route_by_uri(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *
     send_to_server(r, to, e, (size_t)owner);
 }
 
-/* A gateway task id or tasks/list cursor names its backend: "mcpgw:<server>:<the backend's>".
- * Returns the server's index (and where the backend's part starts in text), or -1. */
-static long task_owner(const rtr_routes_t *routes, const char *text, const char **rest)
+/* A gateway task id or tasks/list cursor names its backend (common/gwid.h). Returns the
+ * server's index (and the backend's part of text in *rest), or -1; text may be NULL. */
+static long task_owner(const rtr_routes_t *routes, const char *text, gw_str_t *rest)
 {
-    static const char tag[] = "mcpgw:";
-    if (text == NULL || strncmp(text, tag, sizeof(tag) - 1) != 0) {
+    gw_str_t server, own;
+    if (text == NULL || !gw_gwid_parse(text, strlen(text), &server, &own)) {
         return -1;
     }
-    const char *name = text + sizeof(tag) - 1;
-    const char *colon = strchr(name, ':');
-    long i = colon != NULL ? rtr_routes_server_named(routes, name, (size_t)(colon - name), 1) : -1;
+    long i = rtr_routes_server_named(routes, server.ptr, server.len, 1);
     if (i >= 0) {
-        *rest = colon + 1;
+        *rest = own;
     }
     return i;
 }
@@ -164,7 +167,7 @@ static void route_task(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *bo
 {
     const char *id = body + rpc->id.off;
     char text[1024];
-    const char *rest = NULL;
+    gw_str_t rest = GW_STR_NULL;
     const char *t = string_token_text(body, rpc->task_id, text, sizeof(text));
     long owner = task_owner(r->routes, t, &rest);
     if (owner < 0) {
@@ -174,7 +177,7 @@ static void route_task(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *bo
     }
     gw_buf_t b;
     gw_buf_init(&b);
-    if (gw_rpc_splice_string(&b, body, len, rpc->task_id, rest, strlen(rest)) != GW_OK) {
+    if (gw_rpc_splice_string(&b, body, len, rpc->task_id, rest.ptr, rest.len) != GW_OK) {
         gw_buf_fini(&b);
         rtr_respond_error(r, to, 503, id, rpc->id.len, GW_RPC_INTERNAL_ERROR,
                           "gateway out of memory");
@@ -187,13 +190,14 @@ static void route_task(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *bo
 
 /* tasks/list walks the backends that offer tasks one after the other: the worker turns each
  * backend's nextCursor into a gateway cursor, and its last page's into the next backend's
- * start ("mcpgw:<next>:"), which it learns from the next-task-server header. */
+ * start (a gateway id of <next> with an empty rest), which it learns from the next-task-server
+ * header. */
 static void route_task_list(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
                             const gw_rpc_t *rpc)
 {
     const char *id = body + rpc->id.off;
     char text[1024];
-    const char *rest = "";
+    gw_str_t rest = GW_STR_NULL;
     long owner = -1;
     if (rpc->cursor.len > 0) {
         owner =
@@ -226,8 +230,8 @@ static void route_task_list(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const cha
     gw_err_t err = GW_OK;
     if (rpc->cursor.len > 0) {
         /* the backend's own cursor, or none at all for the first page of the next backend */
-        err = rest[0] != '\0' ? gw_rpc_splice_string(&b, body, len, rpc->cursor, rest, strlen(rest))
-                              : gw_rpc_splice_raw(&b, body, len, rpc->params, "{}", 2);
+        err = rest.len > 0 ? gw_rpc_splice_string(&b, body, len, rpc->cursor, rest.ptr, rest.len)
+                           : gw_rpc_splice_raw(&b, body, len, rpc->params, "{}", 2);
         e->body = (gw_str_t){b.data, b.len};
     }
     if (err != GW_OK) {
@@ -258,19 +262,14 @@ static size_t broadcast(rtr_t *r, gw_envelope_t *e, int logging_only)
     return n;
 }
 
-/* A client's answer to a server-initiated request: its id ("mcpgw:<server>:<n>", given by the
- * worker that relayed the request) names the worker to take it there. */
+/* A client's answer to a server-initiated request: its id (a gateway id, common/gwid.h, given
+ * by the worker that relayed the request) names the worker to take it there. */
 static void route_client_response(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body,
                                   const gw_rpc_t *rpc)
 {
-    static const char tag[] = "\"mcpgw:";
-    const char *id = body + rpc->id.off;
-    size_t n = rpc->id.len;
-    if (n > sizeof(tag) && memcmp(id, tag, sizeof(tag) - 1) == 0) {
-        const char *name = id + sizeof(tag) - 1;
-        const char *colon = memchr(name, ':', n - (sizeof(tag) - 1));
-        long i = colon != NULL ? rtr_routes_server_named(r->routes, name, (size_t)(colon - name), 0)
-                               : -1;
+    gw_str_t server, rest;
+    if (gw_gwid_parse_token(body + rpc->id.off, rpc->id.len, &server, &rest)) {
+        long i = rtr_routes_server_named(r->routes, server.ptr, server.len, 0);
         if (i >= 0) {
             const rtr_route_server_t *s = &r->routes->servers[i];
             e->method = GW_STR_NULL;
@@ -339,9 +338,14 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
     size_t id_len = rpc.id.len;
     if (rpc.kind == GW_MSG_NOTIFICATION) {
         /* cancelled, roots/list_changed, ...: every backend this session uses gets it (a
-         * cancelled requestId is the client's own id, which backends saw unchanged) */
+         * cancelled requestId is the client's own id, which backends saw unchanged); the worker
+         * that has the call also ends it, for whichever router holds it */
         if (strcmp(rpc.method_str, "notifications/initialized") != 0) {
             broadcast(r, &e, 0);
+        }
+        if (strcmp(rpc.method_str, "notifications/cancelled") == 0 && rpc.request_id.len > 0) {
+            /* here at once: the session's next request finds its place free */
+            rtr_call_cancel_request(r, e.session, body + rpc.request_id.off, rpc.request_id.len);
         }
         rtr_respond(r, to, 202, NULL, 0);
         return;
@@ -359,12 +363,12 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
         respond_empty_result(r, to, id, id_len);
         return;
     }
-    const struct method_route *mr = rpc.method_too_long ? NULL : find_method_route(rpc.method_str);
-    if (mr == NULL) {
+    dest_t dest;
+    if (rpc.method_too_long || !find_dest(rpc.method_str, &dest)) {
         rtr_respond_error(r, to, 200, id, id_len, GW_RPC_METHOD_NOT_FOUND, "Method not found");
         return;
     }
-    switch (mr->dest) {
+    switch (dest) {
     case DEST_PING:
         respond_empty_result(r, to, id, id_len);
         return;
@@ -372,11 +376,11 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
         rtr_call_dispatch(r, to, r->broker, &e, RTR_BROKER_TIMEOUT_MS);
         return;
     case DEST_TOOL:
-        route_by_name(r, to, &e, body, len, &rpc, RTR_KEY_TOOLS, rpc.name, rpc.name_str,
+        route_by_name(r, to, &e, body, len, &rpc, GW_LIST_TOOLS, rpc.name, rpc.name_str,
                       rpc.name_too_long);
         return;
     case DEST_PROMPT:
-        route_by_name(r, to, &e, body, len, &rpc, RTR_KEY_PROMPTS, rpc.name, rpc.name_str,
+        route_by_name(r, to, &e, body, len, &rpc, GW_LIST_PROMPTS, rpc.name, rpc.name_str,
                       rpc.name_too_long);
         return;
     case DEST_RESOURCE:
@@ -390,7 +394,7 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
         return;
     case DEST_COMPLETE:
         if (rpc.ref_name.len > 0) {
-            route_by_name(r, to, &e, body, len, &rpc, RTR_KEY_PROMPTS, rpc.ref_name,
+            route_by_name(r, to, &e, body, len, &rpc, GW_LIST_PROMPTS, rpc.ref_name,
                           rpc.ref_name_str, rpc.ref_name_too_long);
         } else {
             route_by_uri(r, to, &e, body, &rpc, rpc.ref_uri);

@@ -17,18 +17,19 @@
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/err.h"
+#include "common/htable.h"
 #include "common/ipc.h"
 #include "common/jsonrpc.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
+#include "common/names.h"
 #include "common/revoked.h"
+#include "common/signals.h"
 #include "common/token.h"
 #include "router/routes.h"
 
 #define RTR_BROKER_TIMEOUT_MS 30000 /* gateway-level methods are answered by the broker itself */
 #define RTR_DEADLINE_GRACE_MS 1000  /* the router's own timer fires this long after the hop's */
-#define RTR_CALL_BUCKETS 4096       /* correlation id hash buckets (a power of two) */
-#define RTR_USE_BUCKETS 4096        /* sessions in use: hash buckets (a power of two) */
 #define RTR_MAX_LISTENERS 16
 #define RTR_REQUEST_ID_MAX 64
 
@@ -42,9 +43,9 @@ typedef struct rtr_timeout_list rtr_timeout_list_t;
 /* A process the router sends to: the broker or one worker. */
 struct rtr_peer {
     rtr_t *rtr;
-    char name[GW_SERVER_NAME_MAX + 16]; /* "broker" or "worker-<server>" */
-    gw_outbox_t out;                    /* to the peer's inbox */
-    h2o_socket_t *send_sock;            /* the outbox's send fd, watched while it queues */
+    char name[GW_NAME_MAX];  /* its inbox: GW_BROKER_NAME or gw_worker_inbox(server) */
+    gw_outbox_t out;         /* to the peer's inbox */
+    h2o_socket_t *send_sock; /* the outbox's send fd, watched while it queues */
     int event_fd;
     h2o_socket_t *event_sock;
     atomic_uint pipes_added; /* written by nng threads, read by the loop */
@@ -96,8 +97,8 @@ struct rtr_call {
     uint64_t corr;
     rtr_peer_t *peer;
     h2o_linklist_t peer_link;
-    rtr_call_t *hash_next;
-    h2o_req_t *req; /* NULL once the client has gone */
+    gw_hnode_t node; /* in rtr_t.calls, hashed by corr */
+    h2o_req_t *req;  /* NULL once the client has gone */
     rtr_req_guard_t *guard;
     h2o_generator_t gen;
     h2o_timeout_entry_t timer;
@@ -116,10 +117,12 @@ struct rtr_call {
     rtr_batch_t *batch; /* the batch this call answers a message of (req is NULL then) */
     int stream;         /* a client's GET stream (held open by the broker) */
     char stream_session[GW_UUID_TEXT_LEN + 1];
-    const char *outcome;    /* NULL: answered by the peer; else why the gateway answered */
-    rtr_session_use_t *use; /* the session's count this call holds a place in, or NULL */
-    gw_buf_t body;          /* JSON: the body; SSE: events not yet handed to h2o */
-    gw_buf_t sending;       /* SSE: the bytes h2o is writing now */
+    const char *outcome;     /* NULL: answered by the peer; else why the gateway answered */
+    rtr_session_use_t *use;  /* the session's count this call holds a place in, or NULL */
+    h2o_linklist_t use_link; /* in use->calls while use is set */
+    int cancelled;    /* notifications/cancelled: ending without an answer, replies ignored */
+    gw_buf_t body;    /* JSON: the body; SSE: events not yet handed to h2o */
+    gw_buf_t sending; /* SSE: the bytes h2o is writing now */
 };
 
 /* A session this router has seen lately: its requests in flight, held against
@@ -130,9 +133,18 @@ struct rtr_session_use {
     char uuid[GW_UUID_TEXT_LEN + 1];
     int64_t expires; /* the token's expiry (unix seconds): a restarted broker learns it again */
     unsigned in_flight;
+    h2o_linklist_t calls; /* rtr_call_t.use_link: the in_flight calls, found by a cancel */
     int seen;
-    rtr_session_use_t *hash_next;
+    gw_hnode_t node; /* in rtr_t.uses, hashed by uuid */
 };
+
+/* One client listener (listeners.c): its shared socket and its accept context. */
+typedef struct rtr_listener {
+    rtr_t *r;
+    size_t index;            /* in cfg->listen */
+    h2o_socket_t *sock;      /* data: this listener */
+    h2o_accept_ctx_t accept; /* ssl_ctx set on a TLS listener */
+} rtr_listener_t;
 
 /* The router: one per process, made in main and passed to everything that needs it. */
 struct rtr {
@@ -141,10 +153,9 @@ struct rtr {
     unsigned index;
     h2o_globalconf_t h2o_config;
     h2o_context_t ctx;
-    h2o_accept_ctx_t accept_ctx;
-    h2o_socket_t *listeners[RTR_MAX_LISTENERS];
+    rtr_listener_t listeners[RTR_MAX_LISTENERS];
     size_t nlisteners;
-    char inbox_name[32]; /* "router-<index>": where every reply to this router arrives */
+    gw_name_t inbox_name; /* gw_router_inbox(index): where every reply to this router arrives */
     nng_socket inbox;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
     h2o_socket_t *inbox_sock;
@@ -157,19 +168,20 @@ struct rtr {
     h2o_timeout_entry_t retry_entry;
     h2o_timeout_t arrival_timeout; /* the sweep for HTTP/2 requests that arrive too slowly */
     h2o_timeout_entry_t arrival_entry;
-    rtr_call_t *calls[RTR_CALL_BUCKETS];
+    gw_htable_t calls; /* rtr_call_t.node, by correlation id */
     uint64_t next_corr;
     size_t ncalls;
-    size_t nstreams;         /* of ncalls, GET streams: not requests in flight */
-    h2o_timeout_t heartbeat; /* http.sse_heartbeat, for idle GET streams */
-    gw_revoked_t revoked;    /* sessions ended before their tokens expire */
-    int64_t next_purge_ms;   /* when expired revocations are dropped next */
-    rtr_session_use_t *uses[RTR_USE_BUCKETS];
+    size_t nstreams;          /* of ncalls, GET streams: not requests in flight */
+    h2o_timeout_t heartbeat;  /* http.sse_heartbeat, for idle GET streams */
+    gw_revoked_t revoked;     /* sessions ended before their tokens expire */
+    int64_t next_purge_ms;    /* when expired revocations are dropped next */
+    gw_htable_t uses;         /* rtr_session_use_t.node, by uuid */
     int64_t next_activity_ms; /* when the next activity report is due */
     char request_id_prefix[9];
     uint64_t next_request_id;
-    gw_metrics_slot_t *m; /* this router's metrics slot, or NULL */
-    h2o_socket_t *signal_sock;
+    gw_metrics_slot_t *m;      /* this router's metrics slot, or NULL */
+    gw_signals_t signals;      /* SIGTERM, SIGINT: the router stops */
+    h2o_socket_t *signal_sock; /* watches gw_signals_fd(&signals) */
     int stopping;
     int64_t stop_deadline;
 };
@@ -214,6 +226,9 @@ void rtr_respond(rtr_t *r, rtr_sink_t to, unsigned status, const char *body, siz
 /* Answers to with a JSON-RPC error and the given HTTP status (and logs it at info). */
 void rtr_respond_error(rtr_t *r, rtr_sink_t to, unsigned status, const char *id, size_t id_len,
                        int code, const char *msg);
+/* The answer to a POSTed request cancelled before its response started: an event stream with
+ * no event, closed (docs/routing.md). */
+void rtr_respond_cancelled(rtr_t *r, h2o_req_t *req);
 /* Starts c's SSE response (headers, and the first bytes for a GET stream). */
 void rtr_sse_start(rtr_call_t *c);
 /* Buffers one SSE event (with its id when id is not empty) for c's client. */
@@ -273,6 +288,12 @@ rtr_call_t *rtr_call_find(rtr_t *r, uint64_t corr);
 void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e);
 /* Ends a call that will get no (more) answer from its peer, telling the client why. */
 void rtr_call_fail(rtr_call_t *c, int code, const char *msg);
+/* The client cancelled c: its response ends without a JSON-RPC response, its place among the
+ * session's requests is given back at once, and whatever its peer still sends is ignored. */
+void rtr_call_cancel(rtr_call_t *c, const char *by);
+/* notifications/cancelled of session for the request id (raw JSON, id_len bytes): cancels the
+ * session's calls in flight on this router with that id; returns how many. */
+size_t rtr_call_cancel_request(rtr_t *r, gw_str_t session, const char *id, size_t id_len);
 /* Frees c, logging its audit line and handing a batch message's answer to its batch. */
 void rtr_call_destroy(rtr_call_t *c);
 /* The timer list of calls waiting ms (made on first use). */
@@ -293,6 +314,8 @@ void rtr_streams_end(rtr_t *r);
 
 /* ---- session_use.c ---- */
 
+/* The entry of session uuid, or NULL. */
+rtr_session_use_t *rtr_session_use_find(rtr_t *r, gw_str_t uuid);
 /* The entry of session uuid, created when missing; NULL when out of memory (or not a uuid). */
 rtr_session_use_t *rtr_session_use_get(rtr_t *r, gw_str_t uuid);
 /* Frees u once nothing holds it; u may be NULL. */
@@ -331,9 +354,18 @@ void rtr_control_set_log_level(const gw_envelope_t *e);
 /* Starts the sweep that cuts HTTP/2 requests arriving slower than limits.client_timeout. */
 void rtr_slow_clients_start(rtr_t *r);
 
-/* ---- main.c ---- */
+/* ---- listeners.c ---- */
 
+/* Takes the listening sockets fds (in the order of cfg->listen), each with its accept context
+ * (TLS where the config says). */
+gw_err_t rtr_listeners_open(rtr_t *r, const int *fds, size_t nfds);
 /* Takes connections on every listener (once the first routing table is in). */
 void rtr_listeners_start(rtr_t *r);
+/* Takes no more connections (stopping). */
+void rtr_listeners_stop(rtr_t *r);
+/* Loads every TLS listener's certificate and key again, for new connections (tls/reload). */
+void rtr_listeners_reload_tls(rtr_t *r);
+/* Frees the TLS contexts (at exit). */
+void rtr_listeners_close(rtr_t *r);
 
 #endif

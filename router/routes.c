@@ -9,9 +9,6 @@
 #include "common/json.h"
 #include "router/routes.h"
 
-static const char *const key_kind_names[RTR_KEY_KINDS] = {"tools", "prompts", "resources",
-                                                          "resourceTemplates"};
-
 static int cmp_key(const void *a, const void *b)
 {
     return strcmp(((const rtr_route_key_t *)a)->key, ((const rtr_route_key_t *)b)->key);
@@ -29,7 +26,7 @@ void rtr_routes_destroy(rtr_routes_t *r)
         }
         free(r->servers[i].tool_timeouts);
     }
-    for (size_t k = 0; k < RTR_KEY_KINDS; k++) {
+    for (size_t k = 0; k < GW_NLISTS; k++) {
         for (size_t i = 0; i < r->nkeys[k]; i++) {
             free(r->keys[k][i].key);
         }
@@ -39,7 +36,7 @@ void rtr_routes_destroy(rtr_routes_t *r)
     free(r);
 }
 
-const rtr_route_key_t *rtr_routes_find(const rtr_routes_t *r, int kind, const char *key)
+const rtr_route_key_t *rtr_routes_find(const rtr_routes_t *r, gw_list_t kind, const char *key)
 {
     if (r == NULL || r->nkeys[kind] == 0) {
         return NULL;
@@ -94,13 +91,13 @@ long rtr_routes_resource_owner(const rtr_routes_t *r, const char *uri)
     if (r == NULL) {
         return -1;
     }
-    const rtr_route_key_t *k = rtr_routes_find(r, RTR_KEY_RESOURCES, uri);
+    const rtr_route_key_t *k = rtr_routes_find(r, GW_LIST_RESOURCES, uri);
     if (k != NULL) {
         return (long)k->server;
     }
-    for (size_t i = 0; i < r->nkeys[RTR_KEY_TEMPLATES]; i++) {
-        if (template_match(r->keys[RTR_KEY_TEMPLATES][i].key, uri)) {
-            return (long)r->keys[RTR_KEY_TEMPLATES][i].server;
+    for (size_t i = 0; i < r->nkeys[GW_LIST_TEMPLATES]; i++) {
+        if (template_match(r->keys[GW_LIST_TEMPLATES][i].key, uri)) {
+            return (long)r->keys[GW_LIST_TEMPLATES][i].server;
         }
     }
     long only = -1;
@@ -115,7 +112,7 @@ long rtr_routes_resource_owner(const rtr_routes_t *r, const char *uri)
     return only;
 }
 
-static gw_err_t parse_key_map(rtr_routes_t *r, yajl_val map, int kind)
+static gw_err_t parse_key_map(rtr_routes_t *r, yajl_val map, gw_list_t kind)
 {
     if (!YAJL_IS_OBJECT(map)) {
         return GW_EPARSE;
@@ -137,7 +134,7 @@ static gw_err_t parse_key_map(rtr_routes_t *r, yajl_val map, int kind)
         k->server = (size_t)YAJL_GET_INTEGER(idx);
         r->nkeys[kind]++;
     }
-    if (kind != RTR_KEY_TEMPLATES) { /* templates are tried in the broker's (config) order */
+    if (kind != GW_LIST_TEMPLATES) { /* templates are tried in the broker's (config) order */
         qsort(r->keys[kind], r->nkeys[kind], sizeof(rtr_route_key_t), cmp_key);
     }
     return GW_OK;
@@ -230,8 +227,8 @@ gw_err_t rtr_routes_parse(yajl_val root, rtr_routes_t **out)
             goto fail;
         }
     }
-    for (int k = 0; k < RTR_KEY_KINDS; k++) {
-        if ((err = parse_key_map(r, gw_json_get(root, key_kind_names[k]), k)) != GW_OK) {
+    for (gw_list_t k = 0; k < GW_NLISTS; k++) {
+        if ((err = parse_key_map(r, gw_json_get(root, gw_list_kinds[k].key), k)) != GW_OK) {
             goto fail;
         }
     }

@@ -9,6 +9,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "common/err.h"
+#include "common/lists.h"
 
 /* How often to report the sessions in use, until the broker says otherwise. */
 #define RTR_ACTIVITY_MS_DEFAULT 5000
@@ -33,9 +34,6 @@ typedef struct rtr_route_server {
     int tasks;     /* advertises tasks */
 } rtr_route_server_t;
 
-/* The kinds of keys the routing table maps to their owning server (docs/ipc.md). */
-enum { RTR_KEY_TOOLS, RTR_KEY_PROMPTS, RTR_KEY_RESOURCES, RTR_KEY_TEMPLATES, RTR_KEY_KINDS };
-
 typedef struct rtr_route_key {
     char *key;
     size_t server;
@@ -46,8 +44,10 @@ typedef struct rtr_routes {
     uint64_t generation;
     rtr_route_server_t *servers;
     size_t nservers;
-    rtr_route_key_t *keys[RTR_KEY_KINDS]; /* sorted by key, but templates in the broker's order */
-    size_t nkeys[RTR_KEY_KINDS];
+    /* per list (common/lists.h, whose key names the table's map): sorted by key, but templates
+     * in the broker's order */
+    rtr_route_key_t *keys[GW_NLISTS];
+    size_t nkeys[GW_NLISTS];
     uint64_t activity_ms; /* how often to report the sessions in use to the broker */
 } rtr_routes_t;
 
@@ -58,8 +58,8 @@ gw_err_t rtr_routes_parse(yajl_val root, rtr_routes_t **out);
 /* Frees r and everything it holds; NULL is fine. */
 void rtr_routes_destroy(rtr_routes_t *r);
 
-/* The entry for key among kind (RTR_KEY_*), or NULL; r may be NULL. */
-const rtr_route_key_t *rtr_routes_find(const rtr_routes_t *r, int kind, const char *key);
+/* The entry for key among the list kind's, or NULL; r may be NULL. */
+const rtr_route_key_t *rtr_routes_find(const rtr_routes_t *r, gw_list_t kind, const char *key);
 
 /* The index of the server that owns resource uri (listed, else a matching template, else the
  * only server offering resources), or -1; r may be NULL. */

@@ -63,26 +63,26 @@ static void test_parse(void **state)
     assert_true(r->servers[0].resources && r->servers[0].logging && !r->servers[0].tasks);
     assert_true(r->servers[1].tasks && !r->servers[1].logging);
     assert_null(r->servers[0].peer);
-    assert_int_equal(r->nkeys[RTR_KEY_TOOLS], 4);
-    assert_int_equal(r->nkeys[RTR_KEY_PROMPTS], 1);
-    assert_int_equal(r->nkeys[RTR_KEY_RESOURCES], 1);
-    assert_int_equal(r->nkeys[RTR_KEY_TEMPLATES], 3);
+    assert_int_equal(r->nkeys[GW_LIST_TOOLS], 4);
+    assert_int_equal(r->nkeys[GW_LIST_PROMPTS], 1);
+    assert_int_equal(r->nkeys[GW_LIST_RESOURCES], 1);
+    assert_int_equal(r->nkeys[GW_LIST_TEMPLATES], 3);
     /* templates stay in the broker's order: the first match wins */
-    assert_string_equal(r->keys[RTR_KEY_TEMPLATES][0].key, "mem://{key}");
+    assert_string_equal(r->keys[GW_LIST_TEMPLATES][0].key, "mem://{key}");
 }
 
 static void test_find(void **state)
 {
     const rtr_routes_t *r = *state;
-    const rtr_route_key_t *k = rtr_routes_find(r, RTR_KEY_TOOLS, "g.add");
+    const rtr_route_key_t *k = rtr_routes_find(r, GW_LIST_TOOLS, "g.add");
     assert_non_null(k);
     assert_int_equal(k->server, 2);
-    assert_int_equal(rtr_routes_find(r, RTR_KEY_TOOLS, "a_echo")->server, 0);
-    assert_int_equal(rtr_routes_find(r, RTR_KEY_TOOLS, "zeta")->server, 1);
-    assert_null(rtr_routes_find(r, RTR_KEY_TOOLS, "a_greet")); /* a prompt, not a tool */
-    assert_non_null(rtr_routes_find(r, RTR_KEY_PROMPTS, "a_greet"));
-    assert_null(rtr_routes_find(r, RTR_KEY_TOOLS, "echo")); /* prefixes are part of the key */
-    assert_null(rtr_routes_find(NULL, RTR_KEY_TOOLS, "zeta"));
+    assert_int_equal(rtr_routes_find(r, GW_LIST_TOOLS, "a_echo")->server, 0);
+    assert_int_equal(rtr_routes_find(r, GW_LIST_TOOLS, "zeta")->server, 1);
+    assert_null(rtr_routes_find(r, GW_LIST_TOOLS, "a_greet")); /* a prompt, not a tool */
+    assert_non_null(rtr_routes_find(r, GW_LIST_PROMPTS, "a_greet"));
+    assert_null(rtr_routes_find(r, GW_LIST_TOOLS, "echo")); /* prefixes are part of the key */
+    assert_null(rtr_routes_find(NULL, GW_LIST_TOOLS, "zeta"));
 }
 
 static void test_resource_owner(void **state)

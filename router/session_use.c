@@ -6,32 +6,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "common/hash.h"
+#include "common/htable.h"
+#include "common/log.h"
 #include "router/router.h"
 
 #define ACTIVITY_BATCH (64u << 10) /* bytes of one activity report message, at most (about) */
 
-/* The slot of session uuid's entry (where a new one goes when there is none). */
-static rtr_session_use_t **session_use_slot(rtr_t *r, gw_str_t uuid)
+#define USE_OF(n) ((n) != NULL ? GW_CONTAINER_OF(n, rtr_session_use_t, node) : NULL)
+
+static int use_has_uuid(const gw_hnode_t *n, const void *uuid, size_t len)
 {
-    rtr_session_use_t **slot = &r->uses[gw_hash(uuid.ptr, uuid.len) & (RTR_USE_BUCKETS - 1)];
-    while (*slot != NULL && !gw_str_eq(uuid, (*slot)->uuid)) {
-        slot = &(*slot)->hash_next;
-    }
-    return slot;
+    return gw_str_eq((gw_str_t){uuid, len}, USE_OF(n)->uuid);
+}
+
+rtr_session_use_t *rtr_session_use_find(rtr_t *r, gw_str_t uuid)
+{
+    return USE_OF(
+        gw_htable_find(&r->uses, gw_hash(uuid.ptr, uuid.len), uuid.ptr, uuid.len, use_has_uuid));
 }
 
 rtr_session_use_t *rtr_session_use_get(rtr_t *r, gw_str_t uuid)
 {
-    rtr_session_use_t **slot = session_use_slot(r, uuid);
-    if (*slot != NULL || uuid.len > GW_UUID_TEXT_LEN) {
-        return *slot;
+    uint64_t hash = gw_hash(uuid.ptr, uuid.len);
+    rtr_session_use_t *u = USE_OF(gw_htable_find(&r->uses, hash, uuid.ptr, uuid.len, use_has_uuid));
+    if (u != NULL || uuid.len > GW_UUID_TEXT_LEN) {
+        return u;
     }
-    rtr_session_use_t *u = calloc(1, sizeof(*u));
-    if (u != NULL) {
-        memcpy(u->uuid, uuid.ptr, uuid.len);
-        *slot = u;
+    if ((u = calloc(1, sizeof(*u))) == NULL) {
+        return NULL;
+    }
+    memcpy(u->uuid, uuid.ptr, uuid.len);
+    h2o_linklist_init_anchor(&u->calls);
+    if (gw_htable_insert(&r->uses, &u->node, hash) != GW_OK) {
+        free(u);
+        return NULL;
     }
     return u;
 }
@@ -41,8 +50,7 @@ void rtr_session_use_put(rtr_t *r, rtr_session_use_t *u)
     if (u == NULL || u->in_flight > 0 || u->seen) {
         return;
     }
-    rtr_session_use_t **slot = session_use_slot(r, (gw_str_t){u->uuid, strlen(u->uuid)});
-    *slot = u->hash_next;
+    gw_htable_remove(&r->uses, &u->node);
     free(u);
 }
 
@@ -83,24 +91,23 @@ void rtr_session_use_report(rtr_t *r)
 {
     gw_buf_t b;
     gw_buf_init(&b);
-    for (size_t i = 0; i < RTR_USE_BUCKETS; i++) {
-        rtr_session_use_t **slot = &r->uses[i];
-        while (*slot != NULL) {
-            rtr_session_use_t *u = *slot;
-            if (gw_buf_appendf(&b, "%s %lld\n", u->uuid, (long long)u->expires) != GW_OK) {
-                gw_log_err("msg=\"out of memory building an activity report\"");
-            }
-            u->seen = 0;
-            if (u->in_flight == 0) {
-                *slot = u->hash_next;
-                free(u);
-            } else {
-                slot = &u->hash_next;
-            }
-            if (b.len >= ACTIVITY_BATCH) {
-                send_activity(r, &b);
-            }
+    size_t pos = 0;
+    gw_hnode_t *n = gw_htable_next(&r->uses, NULL, &pos);
+    while (n != NULL) {
+        gw_hnode_t *next = gw_htable_next(&r->uses, n, &pos); /* before n may go */
+        rtr_session_use_t *u = USE_OF(n);
+        if (gw_buf_appendf(&b, "%s %lld\n", u->uuid, (long long)u->expires) != GW_OK) {
+            gw_log_err("msg=\"out of memory building an activity report\"");
         }
+        u->seen = 0;
+        if (u->in_flight == 0) {
+            gw_htable_remove(&r->uses, &u->node);
+            free(u);
+        }
+        if (b.len >= ACTIVITY_BATCH) {
+            send_activity(r, &b);
+        }
+        n = next;
     }
     if (b.len > 0) {
         send_activity(r, &b);

@@ -17,8 +17,10 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/jsonrpc.h"
+#include "common/lists.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "worker/answer.h"
 #include "worker/worker.h"
 
 void wrk_call_set_state(call_t *c, call_state_t to)
@@ -41,6 +43,7 @@ void wrk_call_destroy(call_t *c)
     list_remove(&c->qlink);
     wrk_reply_clear(c);
     if (c->up != NULL) {
+        list_remove(&c->ulink);
         wrk_upstream_unref(c->up);
         c->up = NULL;
     }
@@ -72,26 +75,68 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
         return GW_OK; /* an event stream answering a notification: nobody to give it to */
     }
     gw_rpc_t rpc;
-    if (gw_rpc_scan(data, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) == GW_OK) {
-        if (!c->answered && rpc.kind == GW_MSG_RESPONSE && rpc.id.len == c->env.rpc_id.len &&
-            memcmp(data + rpc.id.off, c->env.rpc_id.ptr, rpc.id.len) == 0) {
-            c->answered = 1;
-        } else if (rpc.kind == GW_MSG_NOTIFICATION && wrk_stream_is_list_changed(rpc.method_str)) {
-            wrk_catalog_note_changed(c->w); /* the broker tells the clients once it is fresh */
-            return c->lost ? GW_ECLOSED : GW_OK;
-        } else if (rpc.kind == GW_MSG_REQUEST) {
-            gw_buf_t out;
-            gw_buf_init(&out);
-            if (!wrk_srvreq_relay(c->w, c->up, c->env.session, c->env.caps, c->rid, data, len, &rpc,
-                                  &out)) {
-                wrk_reply_chunk(c, out.data, out.len);
-            }
-            gw_buf_fini(&out);
-            return c->lost ? GW_ECLOSED : GW_OK;
+    wrk_answer_t a =
+        wrk_answer_check(data, len, c->env.rpc_id.ptr, c->env.rpc_id.len, 1, c->answered, &rpc);
+    if (a != WRK_ANSWER_RESPONSE && a != WRK_ANSWER_MESSAGE) {
+        c->bad_answer = (int)a; /* answered from on_done, outside libcurl's callback */
+        return GW_EPROTO;
+    }
+    if (a == WRK_ANSWER_RESPONSE) {
+        c->answered = 1;
+    } else if (rpc.kind == GW_MSG_NOTIFICATION &&
+               gw_list_by_changed(rpc.method_str, strlen(rpc.method_str)) >= 0) {
+        wrk_catalog_note_changed(c->w); /* the broker tells the clients once it is fresh */
+        return c->lost ? GW_ECLOSED : GW_OK;
+    } else if (rpc.kind == GW_MSG_REQUEST) {
+        gw_buf_t out;
+        gw_buf_init(&out);
+        if (!wrk_srvreq_relay(c->w, c->up, c->env.session, c->env.caps, c->rid, data, len, &rpc,
+                              &out)) {
+            wrk_reply_chunk(c, out.data, out.len);
         }
+        gw_buf_fini(&out);
+        return c->lost ? GW_ECLOSED : GW_OK;
     }
     wrk_reply_chunk(c, data, len);
     return c->lost ? GW_ECLOSED : GW_OK;
+}
+
+/* The backend sent something that is not the call's answer (worker/answer.h): counted and
+ * logged, the upstream session closed as broken (the next call initializes a new one), and the
+ * client answered -32012 naming the backend, or, when its answer already went out, its stream
+ * ended. Loop only, outside libcurl callbacks. */
+static void call_refuse_answer(call_t *c, wrk_answer_t a)
+{
+    static const struct {
+        gw_counter_t metric;
+        const char *text;
+    } why[WRK_ANSWER_COUNT] = {
+        [WRK_ANSWER_NOT_JSON] = {GW_MC_BAD_ANSWER_NOT_JSON, "an answer that is not JSON"},
+        [WRK_ANSWER_NOT_JSONRPC] = {GW_MC_BAD_ANSWER_NOT_JSONRPC,
+                                    "an answer that is not one JSON-RPC message"},
+        [WRK_ANSWER_WRONG_ID] = {GW_MC_BAD_ANSWER_WRONG_ID, "a response with another id"},
+        [WRK_ANSWER_SECOND] = {GW_MC_BAD_ANSWER_SECOND, "a second response"},
+    };
+    wrk_t *w = c->w;
+    upstream_t *up = c->up;
+
+    gw_metric_add(w->m, why[a].metric, 1);
+    gw_log_warn("msg=\"backend answer refused\" request_id=%s backend=%s method=%.*s reason=%s "
+                "session=%s",
+                c->rid, w->name, (int)c->env.method.len, c->env.method.ptr, wrk_answer_reason(a),
+                up != NULL ? up->key : "");
+    if (up != NULL && up->in_map) {
+        snprintf(up->rid, sizeof(up->rid), "%s", c->rid); /* the DELETE names this request */
+        if (up->state == UP_READY) {
+            wrk_closer_delete(up);
+        }
+        wrk_upstream_lost(up);
+    }
+    if (c->answered) {
+        wrk_reply_end(c, 0, NULL, 0);
+        return;
+    }
+    wrk_reply_failf(c, GW_RPC_BAD_ANSWER, "backend %s sent %s", w->name, why[a].text);
 }
 
 /* The message of a JSON error body ({"error":{"message":...}}), or NULL; *tree is the caller's
@@ -165,8 +210,12 @@ static void call_relay_http_error(call_t *c)
             body = b.data;
             len = b.len;
         }
-    } else if (rpc.kind != GW_MSG_RESPONSE && rpc.id.len == 0) {
-        /* No id at all: rebuild the error around the client's id. */
+    } else if (rpc.id.len == 0 ||
+               (rpc.kind == GW_MSG_RESPONSE &&
+                (rpc.id.len != c->env.rpc_id.len ||
+                 memcmp(body + rpc.id.off, c->env.rpc_id.ptr, rpc.id.len) != 0))) {
+        /* No id, or another request's: rebuild the error around the client's id, so that it
+         * never answers a call that was not this one. */
         long long code = GW_RPC_INTERNAL_ERROR;
         const char *m = error_body_message(x, &tree, &code);
         if (m == NULL || code < INT32_MIN || code > INT32_MAX ||
@@ -200,6 +249,10 @@ static void call_on_done(xfer_t *x, CURLcode rc)
     char msg[512];
     int code;
 
+    if (c->bad_answer != 0) {
+        call_refuse_answer(c, (wrk_answer_t)c->bad_answer);
+        return;
+    }
     if ((x->discard && x->aborted == ABORT_NONE) || (rc == CURLE_OK && session_rejected(c))) {
         gw_log_info("msg=\"upstream session lost, initializing a new one\" request_id=%s "
                     "backend=%s session=%s status=%ld",
@@ -207,6 +260,7 @@ static void call_on_done(xfer_t *x, CURLcode rc)
         c->retried = 1;
         gw_metric_add(w->m, GW_MC_UPSTREAM_REINIT, 1);
         wrk_upstream_lost(c->up);
+        list_remove(&c->ulink);
         wrk_upstream_unref(c->up);
         c->up = NULL;
         wrk_call_dispatch(c);
@@ -260,6 +314,13 @@ static void call_on_done(xfer_t *x, CURLcode rc)
         if (x->body.len == 0) {
             wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s answered HTTP %ld without a body",
                             w->name, x->status);
+            return;
+        }
+        gw_rpc_t rpc;
+        wrk_answer_t a = wrk_answer_check(x->body.data, x->body.len, c->env.rpc_id.ptr,
+                                          c->env.rpc_id.len, 0, 0, &rpc);
+        if (a != WRK_ANSWER_RESPONSE) {
+            call_refuse_answer(c, a);
             return;
         }
         wrk_reply_chunk(c, x->body.data, x->body.len);
@@ -342,6 +403,41 @@ static void call_run(call_t *c)
     }
 }
 
+/* Only the calls of the session's upstream session are looked at: a cancel costs what that
+ * session has in flight. A call that has not reached the backend (queued behind initialize)
+ * just ends; the notification goes to the backend only on a ready upstream session (inbox.c). */
+size_t wrk_call_cancel(wrk_t *w, const gw_envelope_t *env)
+{
+    gw_rpc_t rpc;
+    char rid[WRK_RID_MAX + 1];
+    size_t n = 0;
+    upstream_t *up = wrk_inbox_key_valid(env->session)
+                         ? wrk_upstream_find(w, env->session.ptr, env->session.len)
+                         : NULL;
+
+    if (up == NULL ||
+        gw_rpc_scan(env->body.ptr, env->body.len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK ||
+        rpc.request_id.len == 0) {
+        return 0;
+    }
+    const char *id = env->body.ptr + rpc.request_id.off;
+    wrk_inbox_rid(rid, env);
+    up->refs++; /* the last call's end must not free the list under the walk */
+    for (link_t *l = up->calls.next; l != &up->calls;) {
+        call_t *c = container_of(l, call_t, ulink);
+        l = l->next;
+        if (c->state == CALL_DONE || c->env.rpc_id.len != rpc.request_id.len ||
+            memcmp(c->env.rpc_id.ptr, id, rpc.request_id.len) != 0) {
+            continue;
+        }
+        list_remove(&c->qlink); /* queued behind initialize, or waiting to resume */
+        wrk_reply_cancelled(c, rid);
+        n++;
+    }
+    wrk_upstream_unref(up);
+    return n;
+}
+
 /* Resumes the response streams that are due: GET with Last-Event-ID on the same upstream
  * session; the events go on into the same reply. Returns when the next one is due. */
 int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now)
@@ -401,6 +497,7 @@ void wrk_call_dispatch(call_t *c)
         }
         up->refs++;
         c->up = up;
+        list_append(&up->calls, &c->ulink);
     }
     switch (up->state) {
     case UP_READY:
@@ -448,6 +545,7 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     c->out = out;
     c->received_ms = gw_clock_ms();
     list_init(&c->qlink);
+    list_init(&c->ulink);
     list_init(&c->blink);
     list_init(&c->outq);
     list_append(&w->calls, &c->link);

@@ -13,23 +13,10 @@
 
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/lists.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "worker/worker.h"
-
-/* The lists a catalog holds, fetched in this order; a list is fetched when the backend
- * advertises its capability. */
-static const struct cat_list {
-    const char *method;
-    const char *key;        /* the array in the result, and in the report */
-    const char *capability; /* in the backend's capabilities */
-} cat_lists[] = {
-    {"tools/list", "tools", "tools"},
-    {"prompts/list", "prompts", "prompts"},
-    {"resources/list", "resources", "resources"},
-    {"resources/templates/list", "resourceTemplates", "resources"},
-};
-
-_Static_assert(sizeof(cat_lists) / sizeof(cat_lists[0]) == WRK_CAT_LISTS, "WRK_CAT_LISTS");
 
 static void catalog_on_list_done(xfer_t *x, CURLcode rc);
 
@@ -94,7 +81,7 @@ static void catalog_send(wrk_t *w, const gw_buf_t *body, uint64_t corr)
     e.corr = corr;
     e.method = GW_STR("catalog");
     e.body = (gw_str_t){body->data, body->len};
-    if ((err = wrk_reply_send_env(w, wrk_reply_outbox(w, GW_STR("broker")), &e)) != GW_OK) {
+    if ((err = wrk_reply_send_env(w, wrk_reply_outbox(w, GW_STR(GW_BROKER_NAME)), &e)) != GW_OK) {
         gw_log_debug("msg=\"catalog report not sent\" backend=%s error=\"%s\"", w->name,
                      gw_strerror(err));
     }
@@ -169,11 +156,12 @@ static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out)
     }
     bad |= gw_json_gen_cstr(g, "serverInfo");
     bad |= info != NULL ? gw_json_gen(g, info) : yajl_gen_null(g);
-    for (size_t l = 0; l < WRK_CAT_LISTS; l++) {
-        bad |= gw_json_gen_cstr(g, cat_lists[l].key);
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        bad |= gw_json_gen_cstr(g, gw_list_kinds[l].key);
         bad |= yajl_gen_array_open(g);
         for (size_t i = 0; i < cat->npages; i++) {
-            yajl_val items = gw_json_get(gw_json_get(cat->pages[i], "result"), cat_lists[l].key);
+            yajl_val items =
+                gw_json_get(gw_json_get(cat->pages[i], "result"), gw_list_kinds[l].key);
             if (cat->page_list[i] != l || items == NULL || !YAJL_IS_ARRAY(items)) {
                 continue; /* checked when the page came in */
             }
@@ -198,8 +186,9 @@ static void catalog_report(wrk_t *w)
     }
     gw_log_info("msg=\"catalog fetched\" backend=%s tools=%zu prompts=%zu resources=%zu "
                 "templates=%zu pages=%zu protocol=%s",
-                w->name, cat->nitems[0], cat->nitems[1], cat->nitems[2], cat->nitems[3],
-                cat->npages, cat->up->proto);
+                w->name, cat->nitems[GW_LIST_TOOLS], cat->nitems[GW_LIST_PROMPTS],
+                cat->nitems[GW_LIST_RESOURCES], cat->nitems[GW_LIST_TEMPLATES], cat->npages,
+                cat->up->proto);
     /* The trees are in the report now; the session stays for later use. */
     for (size_t i = 0; i < cat->npages; i++) {
         yajl_tree_free(cat->pages[i]);
@@ -221,7 +210,7 @@ static void catalog_list(wrk_t *w)
     x->expect_id = ++w->next_rpc_id;
     gw_buf_reset(&x->req);
     err = gw_buf_appendf(&x->req, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"%s\"",
-                         x->expect_id, cat_lists[cat->list].method);
+                         x->expect_id, gw_list_kinds[cat->list].method);
     if (err == GW_OK && cat->cursor != NULL) {
         err = gw_buf_appends(&x->req, ",\"params\":{\"cursor\":");
         if (err == GW_OK) {
@@ -247,7 +236,7 @@ static void catalog_list(wrk_t *w)
     }
     if (err != GW_OK) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "cannot start %s: %s", cat_lists[cat->list].method,
+        snprintf(msg, sizeof(msg), "cannot start %s: %s", gw_list_kinds[cat->list].method,
                  gw_strerror(err));
         wrk_catalog_fail(w, msg);
     }
@@ -257,17 +246,18 @@ static void catalog_list(wrk_t *w)
 static int catalog_wants(const catalog_t *cat, size_t l)
 {
     yajl_val caps = gw_json_get(gw_json_get(cat->up->init_result, "result"), "capabilities");
-    return gw_json_get(caps, cat_lists[l].capability) != NULL;
+    return gw_json_get(caps, gw_list_kinds[l].capability) != NULL;
 }
 
-/* Fetches the next list the backend offers, or reports when none is left. */
+/* Fetches the next list the backend offers (the lists of common/lists.h, in the order of
+ * gw_list_kinds), or reports when none is left. */
 static void catalog_next_list(wrk_t *w)
 {
     catalog_t *cat = &w->cat;
 
     free(cat->cursor);
     cat->cursor = NULL;
-    while (++cat->list < WRK_CAT_LISTS) {
+    while (++cat->list < GW_NLISTS) {
         if (catalog_wants(cat, cat->list)) {
             catalog_list(w);
             return;
@@ -280,7 +270,7 @@ static void catalog_on_list_done(xfer_t *x, CURLcode rc)
 {
     wrk_t *w = x->w;
     catalog_t *cat = &w->cat;
-    const struct cat_list *l = &cat_lists[cat->list];
+    const gw_list_kind_t *l = &gw_list_kinds[cat->list];
     char msg[512];
     yajl_val tree;
     yajl_val result;
@@ -317,7 +307,7 @@ static void catalog_on_list_done(xfer_t *x, CURLcode rc)
     cat->page_list[cat->npages] = (unsigned char)cat->list;
     cat->pages[cat->npages++] = tree;
     cat->nitems[cat->list] += items->u.array.len;
-    if (cat->list == 0) {
+    if (cat->list == GW_LIST_TOOLS) {
         cat->ntools += items->u.array.len;
     }
     next = gw_json_get_string(result, "nextCursor");
@@ -350,11 +340,11 @@ void wrk_catalog_on_session(wrk_t *w, int code, const char *msg)
         wrk_catalog_fail(w, msg);
         return;
     }
-    cat->list = 0;
-    if (catalog_wants(cat, 0)) {
+    cat->list = GW_LIST_TOOLS;
+    if (catalog_wants(cat, GW_LIST_TOOLS)) {
         catalog_list(w);
     } else {
-        cat->list = 0;
+        cat->list = GW_LIST_TOOLS;
         catalog_next_list(w);
     }
 }

@@ -1,5 +1,6 @@
 /* closer.c: fire-and-forget requests on upstream sessions: POSTs (answers to server requests,
- * notifications, logging/setLevel), started from the loop, and the DELETE that ends a session. */
+ * refusals, notifications, logging/setLevel) through a bounded queue with a bounded number in
+ * flight per upstream session and per worker, and the DELETE that ends a session. */
 #include "config.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "worker/worker.h"
 
 /* A fire-and-forget DELETE of an upstream session, or POST on one. */
@@ -18,13 +20,31 @@ typedef struct closer {
     char rid[WRK_RID_MAX + 1]; /* the request it was sent for ("" for the gateway's own) */
     char sid[WRK_SID_MAX + 1]; /* a post waiting to start: its upstream session ("": none) */
     char proto[16];
+    upstream_t *up; /* a post: its upstream session (a reference), for the per-session bounds */
+    int started;    /* a post: its transfer is with libcurl */
     xfer_t x;
 } closer_t;
 
-/* Takes cl off its list (if any) and frees it. */
+/* Takes cl off its list (if any), out of the post bounds, and frees it. */
 static void closer_destroy(closer_t *cl)
 {
+    wrk_t *w = cl->x.w;
+
     list_remove(&cl->link);
+    if (cl->up != NULL) {
+        if (cl->started) {
+            w->posts_inflight--;
+            cl->up->posts_inflight--;
+        } else {
+            w->posts_queued--;
+            w->posts_queued_bytes -= cl->x.req.len;
+        }
+        cl->up->posts--;
+        if (cl->up->posts == 0) {
+            cl->up->posts_dropping = 0; /* a later flood is logged again */
+        }
+        wrk_upstream_unref(cl->up);
+    }
     wrk_xfer_fini(&cl->x);
     free(cl);
 }
@@ -48,15 +68,47 @@ static const xfer_ops_t closer_ops = {
     .on_event = ignore_event,
 };
 
+/* Is there room for a post of len bytes on up? When there is not, the post is dropped: counted,
+ * and logged once per flood of a session (until its posts drain). */
+static int post_admit(upstream_t *up, size_t len, const char *rid)
+{
+    wrk_t *w = up->w;
+    const char *full = NULL;
+
+    if (up->posts >= WRK_POSTS_SESSION_MAX) {
+        full = "session";
+        gw_metric_add(w->m, GW_MC_POST_DROP_SESSION, 1);
+    } else if (w->posts_queued >= WRK_POSTS_QUEUED_MAX ||
+               len > WRK_POSTS_QUEUED_BYTES_MAX - w->posts_queued_bytes) {
+        full = "worker";
+        gw_metric_add(w->m, GW_MC_POST_DROP_WORKER, 1);
+    }
+    if (full == NULL) {
+        return 1;
+    }
+    if (!up->posts_dropping) {
+        up->posts_dropping = 1;
+        gw_log_warn("msg=\"posts to the backend dropped: queue full\" backend=%s session=%s "
+                    "bound=%s session_max=%u worker_max=%u request_id=%s",
+                    w->name, up->key, full, WRK_POSTS_SESSION_MAX, WRK_POSTS_QUEUED_MAX,
+                    rid != NULL ? rid : "");
+    }
+    return 0;
+}
+
 /* POSTs one message on the upstream session, fire and forget (answers to server requests,
  * notifications, logging/setLevel): the result is only logged. rid: the client's request it is
- * sent for, passed on as x-request-id ("" for none). */
+ * sent for, passed on as x-request-id ("" for none). GW_ETOOBIG: a queue bound is full and the
+ * message was dropped (counted and logged here). */
 gw_err_t wrk_closer_post(upstream_t *up, const char *body, size_t len, const char *rid)
 {
     wrk_t *w = up->w;
-    closer_t *cl = calloc(1, sizeof(*cl));
+    closer_t *cl;
 
-    if (cl == NULL) {
+    if (!post_admit(up, len, rid)) {
+        return GW_ETOOBIG;
+    }
+    if ((cl = calloc(1, sizeof(*cl))) == NULL) {
         return GW_ENOMEM;
     }
     list_init(&cl->link);
@@ -69,18 +121,33 @@ gw_err_t wrk_closer_post(upstream_t *up, const char *body, size_t len, const cha
         closer_destroy(cl);
         return GW_ENOMEM;
     }
+    cl->up = up;
+    up->refs++;
+    up->posts++;
+    w->posts_queued++;
+    w->posts_queued_bytes += len;
     /* Started from the loop: this may run inside a libcurl callback (a server request refused
      * while its event is being read), where libcurl refuses to add a transfer. */
     list_append(&w->posts, &cl->link);
     return GW_OK;
 }
 
-/* Starts the posts wrk_closer_post() queued. */
+/* Starts the posts wrk_closer_post() queued, oldest first, while the worker and each session
+ * have room in flight; the others wait for a post to finish. */
 void wrk_closer_start_posts(wrk_t *w)
 {
-    while (!list_empty(&w->posts)) {
-        closer_t *cl = container_of(w->posts.next, closer_t, link);
+    for (link_t *l = w->posts.next; l != &w->posts && w->posts_inflight < WRK_POSTS_INFLIGHT_MAX;) {
+        closer_t *cl = container_of(l, closer_t, link);
+        l = l->next;
+        if (cl->up->posts_inflight >= WRK_POSTS_SESSION_INFLIGHT_MAX) {
+            continue;
+        }
         list_remove(&cl->link);
+        w->posts_queued--;
+        w->posts_queued_bytes -= cl->x.req.len;
+        w->posts_inflight++;
+        cl->up->posts_inflight++;
+        cl->started = 1;
         xfer_req_t rq = {
             .method = "POST",
             .body = cl->x.req.data,

@@ -11,6 +11,7 @@
 
 #include "common/ipc.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "worker/worker.h"
 
 /* ---- ids from envelopes, fit for headers and log lines ---- */
@@ -89,6 +90,12 @@ static void handle_broadcast(wrk_t *w, const gw_envelope_t *env)
     if (up != NULL && up->state == UP_READY) {
         char rid[WRK_RID_MAX + 1];
         wrk_closer_post(up, env->body.ptr, env->body.len, wrk_inbox_rid(rid, env));
+    }
+    if (gw_str_eq(env->method, "notifications/cancelled")) {
+        wrk_call_cancel(w, env); /* after the post: the backend learns why the stream stops */
+        return;
+    }
+    if (up != NULL && up->state == UP_READY) {
         return;
     }
     if (!is_level || !wrk_inbox_key_valid(env->session)) {
@@ -170,7 +177,7 @@ static void on_inbox_envelope(void *arg, const gw_envelope_t *env, gw_str_t fram
     wrk_t *w = arg;
     if (env->kind == GW_ENV_HEAD || env->kind == GW_ENV_CHUNK || env->kind == GW_ENV_END) {
         /* a reply to this worker's own request: the broker answering a catalog report */
-        if (gw_str_eq(env->origin, "broker")) {
+        if (gw_str_eq(env->origin, GW_BROKER_NAME)) {
             wrk_catalog_on_broker_reply(w, env);
         }
         return;

@@ -5,8 +5,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -17,26 +17,10 @@
 #include "common/clock.h"
 #include "common/ipc.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "worker/worker.h"
 
-/* ---- signals ---- */
-
-/* The only file-scope state of the worker: what a signal handler may touch. */
-static volatile sig_atomic_t stop_signal;
-static int sig_pipe_wr = -1;
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    char ch = (char)sig;
-
-    stop_signal = 1;
-    if (sig_pipe_wr >= 0) {
-        ssize_t r = write(sig_pipe_wr, &ch, 1);
-        (void)r;
-    }
-    errno = saved;
-}
+/* ---- the epoll set and signals ---- */
 
 static gw_err_t watch(wrk_t *w, int fd, uint32_t tag, uint32_t low)
 {
@@ -50,45 +34,21 @@ static gw_err_t watch(wrk_t *w, int fd, uint32_t tag, uint32_t low)
 
 gw_err_t wrk_loop_setup(wrk_t *w)
 {
-    struct sigaction sa;
-    int fds[2];
+    static const int sigs[] = {SIGTERM, SIGINT};
+    gw_err_t err;
 
     if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         return GW_EIO;
     }
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-        return GW_EIO;
+    if ((err = gw_signals_open(&w->sigs, sigs, sizeof(sigs) / sizeof(sigs[0]))) != GW_OK) {
+        return err;
     }
-    w->sig_fd = fds[0];
-    sig_pipe_wr = fds[1];
-    memset(&sa, 0, sizeof(sa));
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    return watch(w, w->sig_fd, WRK_EV_SIGNAL, 0);
+    return watch(w, gw_signals_fd(&w->sigs), WRK_EV_SIGNAL, 0);
 }
 
 void wrk_loop_teardown(wrk_t *w)
 {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    if (sig_pipe_wr >= 0) {
-        close(sig_pipe_wr);
-        sig_pipe_wr = -1;
-    }
-    if (w->sig_fd >= 0) {
-        close(w->sig_fd);
-        w->sig_fd = -1;
-    }
+    gw_signals_close(&w->sigs);
     if (w->ep >= 0) {
         close(w->ep);
         w->ep = -1;
@@ -99,11 +59,9 @@ void wrk_loop_teardown(wrk_t *w)
 
 static void drain_signals(wrk_t *w)
 {
-    char buf[64];
+    uint32_t seen = gw_signals_take(&w->sigs);
 
-    while (read(w->sig_fd, buf, sizeof(buf)) > 0) {
-    }
-    if (stop_signal && !w->stopping) {
+    if ((seen & (GW_SIGBIT(SIGTERM) | GW_SIGBIT(SIGINT))) != 0 && !w->stopping) {
         w->stopping = 1;
         w->stop_deadline = gw_clock_ms() + WRK_STOP_GRACE_MS;
         gw_log_info("msg=stopping backend=%s calls_in_flight=%d", w->name, !list_empty(&w->calls));
@@ -238,9 +196,6 @@ void wrk_loop_run(wrk_t *w)
                         strerror(errno));
         }
         dispatch_events(w, evs, n > 0 ? n : 0);
-        if (stop_signal && !w->stopping) {
-            drain_signals(w);
-        }
         wrk_inbox_drain(w);
         pump_transfers(w);
         next = run_ticks(w, gw_clock_ms());

@@ -17,6 +17,7 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/names.h"
 #include "worker/worker.h"
 
 /* Sets the context up; on failure what was set up is for wrk_fini. */
@@ -29,7 +30,7 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     w->cfg = cfg;
     w->srv = srv;
     w->name = srv->name;
-    w->sig_fd = -1;
+    w->sigs.rd = -1;
     w->ep = -1;
     list_init(&w->initializing);
     list_init(&w->calls);
@@ -54,8 +55,8 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
         gw_log_err("msg=\"cannot set up libcurl\" backend=%s", w->name);
         return err;
     }
-    snprintf(w->inbox_name, sizeof(w->inbox_name), "worker-%s", w->name);
-    if ((err = gw_ipc_url(url, sizeof(url), cfg->runtime_dir, w->inbox_name)) != GW_OK ||
+    w->inbox_name = gw_worker_inbox(w->name);
+    if ((err = gw_ipc_url(url, sizeof(url), cfg->runtime_dir, w->inbox_name.s)) != GW_OK ||
         (err = gw_ipc_inbox(&w->inbox, url)) != GW_OK) {
         gw_log_err("msg=\"cannot listen\" backend=%s url=%s error=\"%s\"", w->name, url,
                    gw_strerror(err));
@@ -64,7 +65,7 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     w->inbox_open = 1;
     gw_ipc_guard_init(&w->inbox_guard, w->inbox, url, 0);
     gw_outboxes_init(&w->out, cfg->runtime_dir, WRK_OUTBOX_MAX_QUEUED);
-    if (wrk_reply_outbox(w, GW_STR("broker")) == NULL) {
+    if (wrk_reply_outbox(w, GW_STR(GW_BROKER_NAME)) == NULL) {
         return GW_ENOMEM;
     }
     gw_log_info("msg=started backend=%s url=%s timeout_ms=%" PRIu64, w->name, srv->url,
@@ -124,7 +125,7 @@ int main(int argc, char **argv)
     gw_config_t *cfg = NULL;
     const gw_server_conf_t *srv;
     char err[512];
-    char proc[GW_SERVER_NAME_MAX + 16];
+    gw_name_t proc;
     wrk_t w;
     int opt;
     int rc = 1;
@@ -162,8 +163,8 @@ int main(int argc, char **argv)
         gw_config_destroy(cfg);
         return 1;
     }
-    snprintf(proc, sizeof(proc), "worker.%s", srv->name);
-    gw_log_setup(proc, cfg->log_level);
+    proc = gw_worker_proc(srv->name);
+    gw_log_setup(proc.s, cfg->log_level);
     gw_log_set_json(cfg->log_json);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         gw_log_err("msg=\"cannot initialise libcurl\" backend=%s", srv->name);
@@ -174,7 +175,7 @@ int main(int argc, char **argv)
     if (slot >= 0) {
         char mpath[GW_IPC_URL_MAX + 16];
         snprintf(mpath, sizeof(mpath), "%s/metrics", cfg->runtime_dir);
-        if (gw_metrics_attach(mpath, (unsigned)slot, proc, &m) != GW_OK) {
+        if (gw_metrics_attach(mpath, (unsigned)slot, proc.s, &m) != GW_OK) {
             gw_log_warn("msg=\"running without metrics\" path=%s", mpath);
         }
     }

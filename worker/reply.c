@@ -32,7 +32,7 @@ static int out_admit(gw_outbox_t *o)
 
 gw_err_t wrk_reply_send_env(wrk_t *w, gw_outbox_t *o, gw_envelope_t *e)
 {
-    e->origin = (gw_str_t){w->inbox_name, strlen(w->inbox_name)};
+    e->origin = (gw_str_t){w->inbox_name.s, strlen(w->inbox_name.s)};
     return o != NULL ? gw_outbox_send(o, e) : GW_ENOTFOUND;
 }
 
@@ -175,6 +175,29 @@ void wrk_reply_end(call_t *c, uint32_t status, const char *body, size_t len)
     } else {
         call_send(c, GW_ENV_END, status, 0, body, len);
     }
+    if (list_empty(&c->outq)) {
+        wrk_call_destroy(c);
+    }
+}
+
+/* Cancellation (basic/utilities/cancellation): the backend's late answer, if it still comes, goes
+ * nowhere (the transfer is stopped), and the caller learns the call ended without an answer. */
+void wrk_reply_cancelled(call_t *c, const char *cancel_rid)
+{
+    wrk_t *w = c->w;
+
+    wrk_call_set_state(c, CALL_DONE);
+    wrk_xfer_cancel(&c->x);
+    gw_backend_request_add(w->m, gw_backend_method_of(c->env.method.ptr, c->env.method.len),
+                           GW_BS_CANCELLED);
+    gw_log_info("msg=\"call cancelled\" request_id=%s backend=%s method=%.*s cancel_request_id=%s "
+                "answered=%d ms=%" PRId64,
+                c->rid, w->name, (int)c->env.method.len, c->env.method.ptr, cancel_rid, c->answered,
+                gw_clock_ms() - c->received_ms);
+    wrk_reply_clear(c); /* progress still queued for the caller goes nowhere */
+    c->head_held = 0;
+    gw_buf_fini(&c->held_body);
+    call_send(c, GW_ENV_END, 0, GW_ENV_F_CANCELLED, NULL, 0);
     if (list_empty(&c->outq)) {
         wrk_call_destroy(c);
     }

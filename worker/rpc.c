@@ -2,6 +2,7 @@
  * lists, health pings): the response kept out of an event stream, and the answer judged. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,33 +12,33 @@
 #include "common/json.h"
 #include "common/jsonrpc.h"
 #include "common/log.h"
+#include "worker/answer.h"
 #include "worker/worker.h"
 
+/* The id of the worker's own request as it was written in the request ("%llu"). */
+static int expect_id_text(const xfer_t *x, char *buf, size_t n)
+{
+    return snprintf(buf, n, "%" PRIu64, x->expect_id);
+}
+
 /* Keeps the response to x->expect_id out of an event stream (notifications and server
- * requests before it are of no use to the worker's own requests). */
+ * requests before it are of no use to the worker's own requests); the id is compared by bytes
+ * with the one sent. */
 gw_err_t wrk_rpc_collect_event(xfer_t *x, const char *data, size_t len)
 {
-    char err[64];
-    yajl_val v;
-    yajl_val id;
+    char id[24];
+    int n = expect_id_text(x, id, sizeof(id));
+    gw_rpc_t rpc;
 
-    if (x->rpc_seen) {
+    if (x->rpc_seen ||
+        wrk_answer_check(data, len, id, (size_t)n, 1, 0, &rpc) != WRK_ANSWER_RESPONSE) {
         return GW_OK;
     }
-    if ((v = gw_json_parse(data, len, err, sizeof(err))) == NULL) {
-        return GW_OK;
+    gw_buf_reset(&x->body);
+    if (gw_buf_append(&x->body, data, len) != GW_OK) {
+        return GW_ENOMEM;
     }
-    id = gw_json_get(v, "id");
-    if (id != NULL && YAJL_IS_INTEGER(id) && YAJL_GET_INTEGER(id) == (long long)x->expect_id &&
-        (gw_json_get(v, "result") != NULL || gw_json_get(v, "error") != NULL)) {
-        gw_buf_reset(&x->body);
-        if (gw_buf_append(&x->body, data, len) != GW_OK) {
-            yajl_tree_free(v);
-            return GW_ENOMEM;
-        }
-        x->rpc_seen = 1;
-    }
-    yajl_tree_free(v);
+    x->rpc_seen = 1;
     return GW_OK;
 }
 
@@ -77,6 +78,19 @@ int wrk_rpc_outcome(xfer_t *x, CURLcode rc, const char *what, yajl_val *tree, ya
             snprintf(msg, len, "backend %s sent invalid JSON for %s: %s", name, what, perr);
         }
         return GW_RPC_INTERNAL_ERROR;
+    }
+    if (x->ctype == CTYPE_JSON) {
+        /* A whole JSON body must be the response to this request: its id, by bytes. */
+        char id[24];
+        int n = expect_id_text(x, id, sizeof(id));
+        gw_rpc_t rpc;
+        wrk_answer_t a = wrk_answer_check(x->body.data, x->body.len, id, (size_t)n, 0, 0, &rpc);
+        if (a != WRK_ANSWER_RESPONSE) {
+            snprintf(msg, len, "backend %s answered %s with what is not its response (%s)", name,
+                     what, wrk_answer_reason(a));
+            yajl_tree_free(v);
+            return GW_RPC_BAD_ANSWER;
+        }
     }
     if ((error = gw_json_get(v, "error")) != NULL) {
         const char *m = gw_json_get_string(error, "message");

@@ -1,26 +1,25 @@
-/* sessmap.h: the upstream session map, a chained hash table from a gateway session key to the
- * entry a worker embeds in its upstream session. Pure: no I/O, no worker state. */
+/* sessmap.h: the upstream session map, from a gateway session key to the entry a worker embeds
+ * in its upstream session, kept in the common hash table (common/htable.h). Pure: no I/O, no
+ * worker state. */
 #ifndef MCPGW_WORKER_SESSMAP_H
 #define MCPGW_WORKER_SESSMAP_H
 
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/htable.h"
 
-#define WRK_SESSMAP_MIN 64 /* buckets of the first table */
+#define WRK_SESSMAP_MIN GW_HTABLE_MIN /* buckets of the first table */
 
 /* Embedded in what the map holds; key is borrowed from the holder for as long as it is in. */
 typedef struct wrk_sessmap_entry {
-    struct wrk_sessmap_entry *next; /* hash chain */
+    gw_hnode_t node; /* in the table, hashed by key */
     const char *key;
     size_t keylen;
 } wrk_sessmap_entry_t;
 
-typedef struct wrk_sessmap {
-    wrk_sessmap_entry_t **buckets; /* nbuckets, a power of two (0 before the first insert) */
-    size_t nbuckets;
-    size_t n; /* entries in the map */
-} wrk_sessmap_t;
+/* n: the entries in the map; nbuckets: 0 before the first insert, then a power of two. */
+typedef gw_htable_t wrk_sessmap_t;
 
 /* Makes an empty map (allocates nothing). */
 void wrk_sessmap_init(wrk_sessmap_t *m);
@@ -33,7 +32,7 @@ wrk_sessmap_entry_t *wrk_sessmap_find(const wrk_sessmap_t *m, const char *key, s
 gw_err_t wrk_sessmap_insert(wrk_sessmap_t *m, wrk_sessmap_entry_t *e);
 /* Takes e (which is in the map) out. */
 void wrk_sessmap_remove(wrk_sessmap_t *m, wrk_sessmap_entry_t *e);
-/* Some entry of the map (the first of the lowest bucket), or NULL when it is empty. */
+/* Some entry of the map, or NULL when it is empty. */
 wrk_sessmap_entry_t *wrk_sessmap_any(const wrk_sessmap_t *m);
 
 #endif

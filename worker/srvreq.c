@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/gwid.h"
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "worker/worker.h"
 
 /* One request a backend sent the client, waiting for the client's answer. Its id went to the
- * client as "mcpgw:<server>:<n>" so that any router can send the answer to this worker, and
- * the answer only counts from the session it was sent to. */
+ * client as a gateway id of this server and n (common/gwid.h) so that any router can send the
+ * answer to this worker, and the answer only counts from the session it was sent to. */
 typedef struct srvreq {
     link_t link; /* w->srvreqs, oldest first */
     uint64_t n;
@@ -87,13 +88,16 @@ int wrk_srvreq_relay(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps, const
         char msg[GW_RPC_METHOD_MAX + 64];
         gw_buf_init(&err);
         snprintf(msg, sizeof(msg), "the client did not declare the %.128s capability", need);
-        if (up != NULL && gw_rpc_error(&err, data + rpc->id.off, rpc->id.len,
-                                       GW_RPC_METHOD_NOT_FOUND, msg) == GW_OK) {
-            wrk_closer_post(up, err.data, err.len, rid);
+        /* A flood of them past the posts' bounds is dropped in wrk_closer_post, which logs it
+         * once: one line per refusal would be a flood too. */
+        if (up != NULL &&
+            gw_rpc_error(&err, data + rpc->id.off, rpc->id.len, GW_RPC_METHOD_NOT_FOUND, msg) ==
+                GW_OK &&
+            wrk_closer_post(up, err.data, err.len, rid) != GW_ETOOBIG) {
+            gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\" "
+                        "request_id=%s",
+                        w->name, rpc->method_str, msg, rid != NULL ? rid : "");
         }
-        gw_log_info("msg=\"server request refused\" backend=%s method=%s reason=\"%s\" "
-                    "request_id=%s",
-                    w->name, rpc->method_str, msg, rid != NULL ? rid : "");
         gw_buf_fini(&err);
         return 1;
     }
@@ -109,9 +113,11 @@ int wrk_srvreq_relay(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps, const
     r->key[key.len] = '\0';
     gw_buf_init(&r->id);
     r->expires_ms = gw_clock_ms() + (int64_t)w->srv->timeout_ms * 10;
+    char n[24];
     char gid[GW_SERVER_NAME_MAX + 48];
-    snprintf(gid, sizeof(gid), "mcpgw:%s:%" PRIu64, w->name, r->n);
-    if (gw_buf_append(&r->id, data + rpc->id.off, rpc->id.len) != GW_OK ||
+    snprintf(n, sizeof(n), "%" PRIu64, r->n);
+    if (gw_gwid_format(gid, sizeof(gid), w->name, n) != GW_OK ||
+        gw_buf_append(&r->id, data + rpc->id.off, rpc->id.len) != GW_OK ||
         gw_rpc_splice_string(out, data, len, rpc->id, gid, strlen(gid)) != GW_OK) {
         gw_buf_fini(&r->id);
         free(r);
@@ -126,13 +132,13 @@ int wrk_srvreq_relay(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps, const
  * the backend with the backend's own id, on the upstream session it came from. */
 void wrk_srvreq_answer(wrk_t *w, const gw_envelope_t *env)
 {
-    char want[GW_SERVER_NAME_MAX + 16];
     unsigned status = 400;
     const char *why = "no server request with this id is pending";
-    snprintf(want, sizeof(want), "\"mcpgw:%s:", w->name);
-    size_t wl = strlen(want);
-    if (env->rpc_id.len > wl + 1 && memcmp(env->rpc_id.ptr, want, wl) == 0) {
-        uint64_t n = strtoull(env->rpc_id.ptr + wl, NULL, 10);
+    gw_str_t server;
+    gw_str_t rest;
+    if (gw_gwid_parse_token(env->rpc_id.ptr, env->rpc_id.len, &server, &rest) &&
+        gw_str_eq(server, w->name) && rest.len > 0) {
+        uint64_t n = strtoull(rest.ptr, NULL, 10); /* stops at the closing quote */
         for (link_t *l = w->srvreqs.next; l != &w->srvreqs; l = l->next) {
             srvreq_t *r = container_of(l, srvreq_t, link);
             if (r->n != n || !gw_str_eq(env->session, r->key)) {
@@ -147,8 +153,12 @@ void wrk_srvreq_answer(wrk_t *w, const gw_envelope_t *env)
                 gw_rpc_splice_raw(&body, env->body.ptr, env->body.len, rpc.id, r->id.data,
                                   r->id.len) == GW_OK) {
                 char rid[WRK_RID_MAX + 1];
-                wrk_closer_post(up, body.data, body.len, wrk_inbox_rid(rid, env));
-                status = 202;
+                if (wrk_closer_post(up, body.data, body.len, wrk_inbox_rid(rid, env)) == GW_OK) {
+                    status = 202;
+                } else {
+                    status = 503;
+                    why = "too many messages are waiting to go to the backend";
+                }
             } else {
                 why = "the backend session this request came from is gone";
             }

@@ -13,15 +13,10 @@
 
 #include "common/clock.h"
 #include "common/jsonrpc.h"
+#include "common/lists.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "worker/worker.h"
-
-int wrk_stream_is_list_changed(const char *method)
-{
-    return strcmp(method, "notifications/tools/list_changed") == 0 ||
-           strcmp(method, "notifications/prompts/list_changed") == 0 ||
-           strcmp(method, "notifications/resources/list_changed") == 0;
-}
 
 /* ---- which sessions listen ---- */
 
@@ -210,7 +205,7 @@ static void stream_to_client(upstream_t *up, const char *body, size_t len)
     e.method = GW_STR("session/event");
     e.session = (gw_str_t){up->key, strlen(up->key)};
     e.body = (gw_str_t){body, len};
-    gw_outbox_t *o = wrk_reply_outbox(w, GW_STR("broker"));
+    gw_outbox_t *o = wrk_reply_outbox(w, GW_STR(GW_BROKER_NAME));
     if (o == NULL || wrk_reply_send_env(w, o, &e) != GW_OK) {
         gw_log_warn("msg=\"server message lost: the broker is unreachable\" backend=%s session=%s",
                     w->name, up->key);
@@ -246,7 +241,8 @@ static gw_err_t stream_on_event(xfer_t *x, const char *data, size_t len)
         gw_log_warn("msg=\"bad message on a backend GET stream\" backend=%s", w->name);
         return GW_OK;
     }
-    if (rpc.kind == GW_MSG_NOTIFICATION && wrk_stream_is_list_changed(rpc.method_str)) {
+    if (rpc.kind == GW_MSG_NOTIFICATION &&
+        gw_list_by_changed(rpc.method_str, strlen(rpc.method_str)) >= 0) {
         wrk_catalog_note_changed(w);
         return GW_OK;
     }

@@ -8,12 +8,13 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "common/gwid.h"
 #include "common/json.h"
 #include "worker/worker.h"
 
 /* ---- task ids ---- */
 
-/* Task ids reach clients as "mcpgw:<server>:<the backend's id>", so that a router can send
+/* Task ids reach clients as gateway ids (common/gwid.h), so that a router can send
  * tasks/get, tasks/result and tasks/cancel to the backend that owns the task (and two backends'
  * ids never collide). Only the members the spec gives task ids are rewritten. */
 
@@ -24,12 +25,15 @@ static int task_prefix_member(wrk_t *w, yajl_val obj, const char *key)
     if (!YAJL_IS_STRING(v)) {
         return 0;
     }
-    size_t n = strlen(w->name) + strlen(v->u.string) + 8;
+    size_t n = sizeof(GW_GWID_TAG) + strlen(w->name) + 1 + strlen(v->u.string); /* NUL, ":" */
     char *p = malloc(n);
     if (p == NULL) {
         return 0;
     }
-    snprintf(p, n, "mcpgw:%s:%s", w->name, v->u.string);
+    if (gw_gwid_format(p, n, w->name, v->u.string) != GW_OK) {
+        free(p);
+        return 0;
+    }
     free(v->u.string);
     v->u.string = p;
     return 1;
@@ -98,9 +102,14 @@ int wrk_tasks_rewrite(wrk_t *w, const char *data, size_t len, int list_reply, gw
         if (gw_json_get(result, "nextCursor") != NULL) {
             changed |= task_prefix_member(w, result, "nextCursor");
         } else if (next.len > 0 && next.len <= GW_SERVER_NAME_MAX) {
+            /* a cursor that starts the next backend's tasks */
+            char server[GW_SERVER_NAME_MAX + 1];
             char cursor[GW_SERVER_NAME_MAX + 16];
-            snprintf(cursor, sizeof(cursor), "mcpgw:%.*s:", (int)next.len, next.ptr);
-            changed |= json_add_string(result, "nextCursor", cursor);
+            memcpy(server, next.ptr, next.len);
+            server[next.len] = '\0';
+            if (gw_gwid_format(cursor, sizeof(cursor), server, "") == GW_OK) {
+                changed |= json_add_string(result, "nextCursor", cursor);
+            }
         }
     }
     if (changed && gw_json_to_buf(tree, out) != GW_OK) {

@@ -99,6 +99,7 @@ upstream_t *wrk_upstream_create(wrk_t *w, const char *key, size_t n, gw_proto_t 
     up->refs = 1;
     list_init(&up->ilink);
     list_init(&up->waiting);
+    list_init(&up->calls);
     memcpy(up->key, key, n);
     up->key[n] = '\0';
     up->hentry.key = up->key;

@@ -16,8 +16,11 @@
 #include "common/err.h"
 #include "common/ipc.h"
 #include "common/jsonrpc.h"
+#include "common/lists.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
+#include "common/names.h"
+#include "common/signals.h"
 #include "common/sse.h"
 #include "worker/sessmap.h"
 
@@ -41,6 +44,14 @@
 #define WRK_STREAM_WAIT_MS 1000  /* the first calls wait this long at most for the GET stream */
 #define WRK_RESUMES_MAX 8        /* a response stream is resumed at most this often */
 #define WRK_RESUME_WAIT_MAX_MS 10000
+/* Posts to the backend (refusals, client answers, notifications): at most this many in flight
+ * per worker and per upstream session, at most this many queued or in flight per session, and
+ * at most this many (and bytes) queued per worker; more are dropped (closer.c). */
+#define WRK_POSTS_INFLIGHT_MAX 16u
+#define WRK_POSTS_SESSION_INFLIGHT_MAX 4u
+#define WRK_POSTS_SESSION_MAX 64u
+#define WRK_POSTS_QUEUED_MAX 1024u
+#define WRK_POSTS_QUEUED_BYTES_MAX ((size_t)16 << 20)
 
 #define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
@@ -161,7 +172,7 @@ typedef enum up_state {
 
 struct upstream {
     wrk_t *w;
-    wrk_sessmap_entry_t hentry; /* in w->sessions while in_map; its key is key */
+    wrk_sessmap_entry_t hentry; /* in w->sessions while in_map (its gw_hnode_t); key: key */
     link_t ilink;               /* in w->initializing while UP_INITIALIZING */
     unsigned refs; /* the map, each attached call, the running initialization, the catalog */
     up_state_t state;
@@ -177,6 +188,7 @@ struct upstream {
     char proto[16];       /* negotiated protocol version */
     yajl_val init_result; /* catalog session only: the InitializeResult tree */
     link_t waiting;       /* calls queued until UP_READY */
+    link_t calls;         /* call_t.ulink: every call attached (c->up), found by a cancel */
     xfer_t x;
     xfer_t gx; /* the GET stream of server-initiated messages, while open */
     char gx_last_id[GW_SSE_ID_MAX + 1]; /* its last event id: the next one resumes after it */
@@ -186,6 +198,9 @@ struct upstream {
     int gx_head;    /* the GET stream's answer began */
     link_t swlink;  /* in w->stream_waits while its first calls wait for the GET stream */
     int64_t stream_wait_ms;
+    unsigned posts;          /* its posts queued or in flight (closer.c), each a reference */
+    unsigned posts_inflight; /* of which with libcurl */
+    int posts_dropping;      /* posts were dropped since it last had none: logged once */
 };
 
 /* ---- calls from routers ---- */
@@ -214,6 +229,7 @@ struct call {
     link_t outq;  /* replies nng did not take yet */
     call_state_t state;
     upstream_t *up; /* a reference */
+    link_t ulink;   /* in up->calls while up is set */
     nng_msg *msg;   /* owns the bytes env points into */
     gw_envelope_t env;
     gw_outbox_t *out; /* to the caller's inbox (env.origin) */
@@ -227,6 +243,7 @@ struct call {
     gw_buf_t held_body; /* the JSON body, while the HEAD is held */
     int answered;       /* the response to env.rpc_id went out */
     int fail_code;      /* the JSON-RPC error the gateway answered for the backend (0: none) */
+    int bad_answer;     /* the wrk_answer_t that refused what the backend sent (0: none) */
     int lost;           /* replies cannot reach the caller any more */
     int resumes;        /* times its event stream was resumed with GET and Last-Event-ID */
     char resume_id[GW_SSE_ID_MAX + 1];
@@ -243,19 +260,17 @@ typedef enum cat_state {
     CAT_DONE,
 } cat_state_t;
 
-#define WRK_CAT_LISTS 4 /* tools, prompts, resources, templates: cat_lists in catalog.c */
-
 typedef struct catalog {
     cat_state_t state;
     upstream_t *up;           /* its own upstream session (a reference), not in the map */
     xfer_t x;                 /* the list request under way */
-    size_t list;              /* index in cat_lists of the list being fetched */
+    size_t list;              /* the list being fetched (gw_list_t) */
     yajl_val *pages;          /* each list response tree */
     unsigned char *page_list; /* which list each page belongs to */
     size_t npages;
     size_t cappages;
     size_t ntools;
-    size_t nitems[WRK_CAT_LISTS];
+    size_t nitems[GW_NLISTS];
     char *cursor;
     gw_buf_t report;
     uint64_t report_corr;
@@ -293,7 +308,7 @@ struct wrk {
     gw_config_t *cfg;
     const gw_server_conf_t *srv;
     const char *name;
-    char inbox_name[GW_SERVER_NAME_MAX + 8]; /* "worker-NAME" */
+    gw_name_t inbox_name; /* gw_worker_inbox(name) */
     nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
     int inbox_open;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
@@ -311,7 +326,10 @@ struct wrk {
     link_t calls;
     link_t backlog;
     link_t closers;
-    link_t posts; /* wrk_closer_post()s to start from the loop (closer_t) */
+    link_t posts;              /* wrk_closer_post()s to start from the loop (closer_t) */
+    unsigned posts_queued;     /* on posts */
+    size_t posts_queued_bytes; /* their bodies */
+    unsigned posts_inflight;   /* started, on closers */
     catalog_t cat;
     link_t srvreqs; /* server-initiated requests waiting for the client's answer */
     size_t nsrvreqs;
@@ -328,7 +346,7 @@ struct wrk {
     int tasks; /* the backend offers tasks (its catalog session's capabilities) */
     int stopping;
     int64_t stop_deadline;
-    int sig_fd; /* read end of the self-pipe */
+    gw_signals_t sigs; /* SIGTERM and SIGINT, through the self-pipe of common/signals */
 };
 
 /* ---- backend_http.c: HTTP transfers (loop thread only, never from inside a libcurl callback
@@ -400,7 +418,8 @@ void wrk_upstream_lost(upstream_t *up);
 /* ---- closer.c: fire-and-forget requests on upstream sessions ---- */
 
 /* Queues a POST of body (copied) on up, started from the loop; the result is only logged. rid:
- * the client's request it is sent for ("" or NULL for none). */
+ * the client's request it is sent for ("" or NULL for none). GW_ETOOBIG: a bound of the queue
+ * was full and the post was dropped (counted and logged). */
 gw_err_t wrk_closer_post(upstream_t *up, const char *body, size_t len, const char *rid);
 /* Starts the posts wrk_closer_post() queued (loop only, outside libcurl callbacks). */
 void wrk_closer_start_posts(wrk_t *w);
@@ -435,6 +454,9 @@ void wrk_reply_chunk(call_t *c, const char *body, size_t len);
 /* Ends the reply stream. c is destroyed here unless replies are still queued; do not touch it
  * afterwards. */
 void wrk_reply_end(call_t *c, uint32_t status, const char *body, size_t len);
+/* Ends the call the client cancelled: no response, its queued replies dropped, an END flagged
+ * GW_ENV_F_CANCELLED; destroyed here unless that END queues. */
+void wrk_reply_cancelled(call_t *c, const char *cancel_rid);
 /* Answers the call with a JSON-RPC error (a HEAD-less END for a notification) and ends it. */
 void wrk_reply_fail(call_t *c, int code, const char *msg);
 /* wrk_reply_fail with a formatted message. */
@@ -471,8 +493,6 @@ void wrk_srvreq_fini(wrk_t *w);
 
 /* The transfer ops of an upstream session's GET stream (up->gx). */
 extern const xfer_ops_t wrk_stream_ops;
-/* Is method one of the list_changed notifications? */
-int wrk_stream_is_list_changed(const char *method);
 /* Opens the GET stream of a ready upstream session while it is needed (wrk_stream_wanted); none
  * for a stateless backend. */
 void wrk_stream_start(upstream_t *up);
@@ -504,6 +524,9 @@ void wrk_call_destroy(call_t *c);
 void wrk_call_dispatch(call_t *c);
 /* A call envelope from a router: takes ownership of msg (env points into it). */
 void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env);
+/* A client's notifications/cancelled (env): the calls of its session with that request id end
+ * without an answer and their transfers stop. Returns how many. */
+size_t wrk_call_cancel(wrk_t *w, const gw_envelope_t *env);
 /* Resumes the response streams that are due; returns when the next one is. */
 int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now);
 /* Fails queued calls whose deadline passed; returns the earliest deadline still ahead. */
@@ -547,7 +570,8 @@ gw_err_t wrk_health_start(wrk_t *w);
 
 /* ---- loop.c: the event loop and signals ---- */
 
-/* Creates the epoll set and the signal self-pipe, and installs the handlers (SIGPIPE ignored). */
+/* Creates the epoll set and opens the signal self-pipe for SIGTERM and SIGINT (common/signals;
+ * SIGPIPE ignored), on the epoll set. */
 gw_err_t wrk_loop_setup(wrk_t *w);
 /* Restores the default handlers, closes the self-pipe and the epoll set. */
 void wrk_loop_teardown(wrk_t *w);

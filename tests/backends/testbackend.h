@@ -53,6 +53,7 @@ typedef struct tb_stats {
     uint64_t calls;
     uint64_t deletes;
     uint64_t notifications;
+    uint64_t responses;   /* JSON-RPC responses posted to it (answers to its own requests) */
     uint64_t streams;     /* GET streams open now */
     char last_note[1024]; /* the last notification as received (JSON), if it fitted */
     size_t last_note_len;
@@ -66,6 +67,7 @@ struct tb_server {
     const char *protocol;  /* --protocol: the only revision spoken, or NULL for all */
     uint64_t heartbeat_ms; /* an SSE comment on idle GET streams; 0: none */
     int extra_listed;      /* toggle_tools has added the tool "extra" */
+    int misbehave;         /* --misbehave: the tools of testbackend_misbehave.c are listed */
     serve_t serve;         /* h2o's config, context, loop and listener */
     size_t streaming; /* responses still owing data (slow, big, GET streams being ended), drained
                          on shutdown */
@@ -189,6 +191,9 @@ void tb_stream_send_list_changed(tb_stream_t *st);
 
 /* ---- testbackend_tools.c, testbackend_slow.c, testbackend_big.c ---- */
 
+/* Appends one tools/list entry (properties and required: raw JSON; required may be NULL). */
+void tb_gen_tool(yajl_gen g, const char *name, const char *description, const char *properties,
+                 const char *required);
 /* Builds a constant tools/list result, with or without "extra", into malloc'd memory; 0 or -1. */
 int tb_tools_list_build(tb_server_t *srv, int with_extra, h2o_iovec_t *list);
 /* Answers a tools/call; returns 0. */
@@ -197,6 +202,13 @@ int tb_tools_call(tb_rpc_call_t *c);
 int tb_tool_slow(tb_rpc_call_t *c, yajl_val args);
 /* The big tool: streams a text of args.bytes bytes; returns 0. */
 int tb_tool_big(tb_rpc_call_t *c, yajl_val args);
+
+/* ---- testbackend_misbehave.c: the tools --misbehave adds ---- */
+
+/* Appends their tools/list entries to the array open in g. */
+void tb_misbehave_gen_tools(yajl_gen g);
+/* Answers a call of one of them and returns 0; -1 when name is none of them (nothing sent). */
+int tb_misbehave_call(tb_rpc_call_t *c, const char *name, yajl_val args);
 
 /* ---- testbackend_rpc.c ---- */
 

@@ -111,6 +111,7 @@ static void answer_post(tb_rpc_call_t *c)
         tb_send_empty(req, 202, "Accepted");
         break;
     case RPC_RESPONSE:
+        ++srv->stats.responses;
         tb_send_empty(req, 202, "Accepted");
         break;
     case RPC_REQUEST:
@@ -182,14 +183,15 @@ static int on_get_stats(tb_server_t *srv, h2o_req_t *req)
 {
     char buf[1600];
     const tb_stats_t *st = &srv->stats;
-    int len = snprintf(
-        buf, sizeof(buf),
-        "{\"initializes\":%" PRIu64 ",\"sessions\":%zu,\"calls\":%" PRIu64 ",\"deletes\":%" PRIu64
-        ",\"notifications\":%" PRIu64 ",\"streams\":%" PRIu64 ",\"last_notification\":%.*s"
-        ",\"last_notification_session\":\"%s\"}",
-        st->initializes, srv->sessions.count, st->calls, st->deletes, st->notifications,
-        st->streams, st->last_note_len ? (int)st->last_note_len : 4,
-        st->last_note_len ? st->last_note : "null", st->last_note_session);
+    int len =
+        snprintf(buf, sizeof(buf),
+                 "{\"initializes\":%" PRIu64 ",\"sessions\":%zu,\"calls\":%" PRIu64
+                 ",\"deletes\":%" PRIu64 ",\"notifications\":%" PRIu64 ",\"responses\":%" PRIu64
+                 ",\"streams\":%" PRIu64 ",\"last_notification\":%.*s"
+                 ",\"last_notification_session\":\"%s\"}",
+                 st->initializes, srv->sessions.count, st->calls, st->deletes, st->notifications,
+                 st->responses, st->streams, st->last_note_len ? (int)st->last_note_len : 4,
+                 st->last_note_len ? st->last_note : "null", st->last_note_session);
 
     tb_send_json(req, 200, "OK", h2o_iovec_init(buf, (size_t)len), 0);
     return 0;

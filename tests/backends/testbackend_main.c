@@ -28,7 +28,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
-            "                         [--heartbeat MS] [--protocol VERSION]\n"
+            "                         [--heartbeat MS] [--protocol VERSION] [--misbehave]\n"
             "\n"
             "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
             "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
@@ -42,6 +42,8 @@ static void usage(FILE *out)
             "                  headers get 400\n"
             "  --hang-up PATH  connect to the unix socket PATH, close at once and exit\n"
             "                  (a peer that hangs up mid-handshake)\n"
+            "  --misbehave     add the tools wrong_id, not_json, bad_event, second_response\n"
+            "                  and flood, which answer as a gateway must refuse or bound\n"
             "  --help          show this help\n"
             "\n"
             "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
@@ -93,6 +95,7 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
         {"heartbeat", required_argument, NULL, 'b'},
         {"protocol", required_argument, NULL, 'P'},
         {"hang-up", required_argument, NULL, 'U'},
+        {"misbehave", no_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -115,6 +118,9 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             break;
         case 's':
             srv->sse = 1;
+            break;
+        case 'M':
+            srv->misbehave = 1;
             break;
         case 'b':
             errno = 0;

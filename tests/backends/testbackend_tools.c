@@ -195,25 +195,31 @@ static const tool_t extra_tool = {
     "extra", "Returns this backend's name and the caller's session id; listed after toggle_tools.",
     "{}", NULL, tool_extra};
 
-static void gen_tool(yajl_gen g, const tool_t *tool)
+void tb_gen_tool(yajl_gen g, const char *name, const char *description, const char *properties,
+                 const char *required)
 {
     yajl_gen_map_open(g);
     json_gen_str(g, "name");
-    json_gen_str(g, tool->name);
+    json_gen_str(g, name);
     json_gen_str(g, "description");
-    json_gen_str(g, tool->description);
+    json_gen_str(g, description);
     json_gen_str(g, "inputSchema");
     yajl_gen_map_open(g);
     json_gen_str(g, "type");
     json_gen_str(g, "object");
     json_gen_str(g, "properties");
-    json_gen_raw(g, h2o_iovec_init(tool->properties, strlen(tool->properties)));
-    if (tool->required != NULL) {
+    json_gen_raw(g, h2o_iovec_init(properties, strlen(properties)));
+    if (required != NULL) {
         json_gen_str(g, "required");
-        json_gen_raw(g, h2o_iovec_init(tool->required, strlen(tool->required)));
+        json_gen_raw(g, h2o_iovec_init(required, strlen(required)));
     }
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
+}
+
+static void gen_tool(yajl_gen g, const tool_t *tool)
+{
+    tb_gen_tool(g, tool->name, tool->description, tool->properties, tool->required);
 }
 
 /* Builds a constant tools/list result, with or without "extra", into malloc'd memory. */
@@ -230,6 +236,9 @@ int tb_tools_list_build(tb_server_t *srv, int with_extra, h2o_iovec_t *list)
     }
     if (with_extra) {
         gen_tool(g, &extra_tool);
+    }
+    if (srv->misbehave) {
+        tb_misbehave_gen_tools(g);
     }
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
@@ -258,6 +267,9 @@ int tb_tools_call(tb_rpc_call_t *c)
     }
     if (c->srv->extra_listed && strcmp(extra_tool.name, name->u.string) == 0) {
         return extra_tool.call(c, args);
+    }
+    if (c->srv->misbehave && tb_misbehave_call(c, name->u.string, args) == 0) {
+        return 0;
     }
     return tb_answer_error(c, -32602,
                            tb_concat3(&c->req->pool, h2o_iovec_init(H2O_STRLIT("Unknown tool: ")),

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { initializeSession, rawPost, useEverythingGateway } from '../lib/index.mjs';
+import { initializeSession, rawPost, useEverythingGateway, waitFor } from '../lib/index.mjs';
 
 let directTools;
 const stack = useEverythingGateway({
@@ -110,6 +110,46 @@ test('SDK client: two clients at once get separate sessions and both work', { ti
         await Promise.all([a.transport.terminateSession(), b.transport.terminateSession()]);
     } finally {
         await Promise.all([a.client.close(), b.client.close()]);
+    }
+});
+
+test('SDK client: a call aborted with its AbortSignal is cancelled through the gateway', { timeout: 60000 }, async () => {
+    const { client, transport } = newClient();
+    await client.connect(transport);
+    try {
+        const ac = new AbortController();
+        let progress = 0;
+        let progressAtAbort = -1;
+        const t0 = performance.now();
+        const pending = client.callTool({ name: 'ev1_trigger-long-running-operation', arguments: { duration: 8, steps: 8 } }, undefined, {
+            signal: ac.signal,
+            onprogress: () => {
+                progress++;
+                if (progressAtAbort < 0) {
+                    progressAtAbort = progress;
+                    ac.abort('the user changed their mind');
+                }
+            },
+        });
+        await assert.rejects(pending, /abort|cancel|changed their mind/i);
+        assert.equal(progressAtAbort, 1);
+        // the gateway ends the call at once: nothing in flight on any router, long before the 8 s
+        const metrics = async () => (await fetch(`${stack.gw.adminOrigin}/metrics`)).text();
+        await waitFor(async () => {
+            const m = await metrics();
+            return /mcpgw_backend_requests_total\{process="worker\.ev1"[^}]*method="tools\/call",status="cancelled"\} 1\n/.test(m) &&
+                !/mcpgw_in_flight_requests\{process="router\.\d+"\} [1-9]/.test(m);
+        }, { timeoutMs: 3000, what: 'the call cancelled at the gateway' });
+        assert.ok(performance.now() - t0 < 5000, 'cancelled well before the operation would end');
+        assert.match(stack.gw.logs(), /msg="call cancelled" request_id=\S+ backend=ev1 method=tools\/call/);
+        // the session goes on, and the aborted call's progress has stopped
+        const echo = await client.callTool({ name: 'ev1_echo', arguments: { message: 'after the abort' } });
+        assert.equal(echo.content[0].text, 'Echo: after the abort');
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        assert.equal(progress, progressAtAbort, 'no progress after the cancel');
+        await transport.terminateSession();
+    } finally {
+        await client.close();
     }
 });
 

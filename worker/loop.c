@@ -155,7 +155,8 @@ static void pump_transfers(wrk_t *w)
         wrk_closer_start_posts(w);
         wrk_xfer_run_timers(w, gw_clock_ms());
         wrk_xfer_complete_done(w);
-        if (list_empty(&w->posts) && wrk_xfer_next_timer(w) > gw_clock_ms()) {
+        wrk_closer_start_posts(w); /* the posts that waited for a slot a completion freed */
+        if (wrk_xfer_next_timer(w) > gw_clock_ms()) {
             return;
         }
     }

@@ -171,6 +171,9 @@ void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e);
 void brk_get_stream_on_close(brk_t *b, const gw_envelope_t *e);
 /* A backend's message for one client ("session/event"): onto the client's stream. */
 void brk_get_stream_on_session_event(brk_t *b, const gw_envelope_t *e);
+/* Tells worker (an inbox name) again of every session whose client holds its GET stream
+ * (session/listen): a worker that (re)started and reports its catalog knows none. */
+void brk_get_stream_relisten(brk_t *b, gw_str_t worker);
 /* Releases the streams router (an inbox name) held: it restarted. Their workers are told the
  * clients no longer listen. */
 void brk_get_stream_release_router(brk_t *b, const char *router);

@@ -11,6 +11,7 @@
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "common/mcp.h"
+#include "common/names.h"
 
 typedef struct stream_target {
     brk_t *b;
@@ -48,16 +49,41 @@ static void tell_workers(brk_t *b, gw_str_t session, const char *method)
     const gw_config_t *cfg = b->cycle->cfg;
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY, .session = session};
     e.method = (gw_str_t){method, strlen(method)};
-    e.origin = GW_STR("broker");
+    e.origin = GW_STR(GW_BROKER_NAME);
     for (size_t i = 0; i < cfg->nservers; i++) {
-        char name[GW_SERVER_NAME_MAX + 8];
-        snprintf(name, sizeof(name), "worker-%s", cfg->servers[i].name);
-        gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name, strlen(name)});
+        gw_name_t name = gw_worker_inbox(cfg->servers[i].name);
+        gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name.s, strlen(name.s)});
         if (o == NULL || gw_outbox_send(o, &e) != GW_OK) {
             gw_log_warn("msg=\"worker not told of a GET stream\" backend=%s session=%.*s "
                         "method=%s",
                         cfg->servers[i].name, (int)session.len, session.ptr, method);
         }
+    }
+}
+
+typedef struct relisten {
+    brk_t *b;
+    gw_outbox_t *o;
+} relisten_t;
+
+static void relisten_one(void *arg, gw_stream_t *st)
+{
+    const relisten_t *r = arg;
+    if (st->holder[0] == '\0') {
+        return;
+    }
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    e.session = (gw_str_t){st->key, strlen(st->key)};
+    e.method = GW_STR("session/listen");
+    e.origin = GW_STR(GW_BROKER_NAME);
+    (void)gw_outbox_send(r->o, &e); /* a full outbox: the worker is stuck, its calls fail too */
+}
+
+void brk_get_stream_relisten(brk_t *b, gw_str_t worker)
+{
+    relisten_t r = {b, gw_outboxes_get(&b->out, worker)};
+    if (r.o != NULL) {
+        gw_streams_each(&b->streams, relisten_one, &r);
     }
 }
 

@@ -90,3 +90,26 @@ test('with max_connections 2, 20 concurrent calls of 20 sessions use at most 2 c
     assert.ok(took >= 2000, `the calls queued for the 2 connections (took ${took} ms)`);
     assert.ok(backendConnections() - (await streams()) <= 2, 'connections kept alive stay within the bound');
 });
+
+test('a worker that restarts opens the GET stream again for a client still listening', T, async () => {
+    await waitFor(async () => (await streams()) === 1, { what: 'only the catalog session\'s GET stream' });
+    const s = await initializeSession(stack.gw.url);
+    const st = await s.openStream();
+    await call(s, 'before');
+    await waitFor(async () => (await streams()) === 2, { what: 'the listening session\'s GET stream' });
+    const worker = (await stack.gw.status()).processes.find((p) => p.role === 'worker');
+    process.kill(worker.pid, 'SIGKILL');
+    await waitFor(async () => {
+        const w = (await stack.gw.status()).processes.find((p) => p.role === 'worker');
+        return w && w.pid !== worker.pid && w.state === 'running';
+    }, { what: 'the worker restarted', timeoutMs: 20000 });
+    // the new worker knows nothing of the session: its next call creates a new upstream session,
+    // which listens because the broker told the new worker who listens
+    await waitFor(async () => {
+        const r = await s.request('tools/call', { name: 'alpha_echo', arguments: { text: 'after' } });
+        return r.status === 200 && r.response?.result;
+    }, { what: 'a call through the new worker', timeoutMs: 20000 });
+    await waitFor(async () => (await streams()) === 2, { what: 'the GET stream opened again by the new worker' });
+    st.close();
+    await waitFor(async () => (await streams()) === 1, { what: 'the GET stream closed with the client\'s' });
+});

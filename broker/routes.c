@@ -79,10 +79,9 @@ gw_err_t brk_routes_push_revoked(brk_t *b, long only, brk_session_t *const *list
         return GW_ENOMEM;
     }
     b->routes_seq++;
-    yajl_gen_status st = gen_revoked(b, g, list, n);
-    yajl_gen_free(g);
-    if (st != yajl_gen_status_ok) {
-        gw_log_err("msg=\"cannot push revocations\" status=%d", (int)st);
+    gw_err_t err = gw_json_gen_done(g, &msg, gen_revoked(b, g, list, n));
+    if (err != GW_OK) {
+        gw_log_err("msg=\"cannot push revocations\" error=\"%s\"", gw_strerror(err));
         gw_buf_fini(&msg);
         return GW_ENOMEM;
     }

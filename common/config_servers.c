@@ -3,10 +3,14 @@
  * names and prefixes that must not repeat across servers. */
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/config_int.h"
 
@@ -65,6 +69,64 @@ static gw_err_t take_mapping(gw_config_ctx_t *cx, const gw_config_node_t *v, con
     return GW_OK;
 }
 
+#define HEADER_FILE_MAX 8192
+
+/* A header value kept out of mcpgw.yaml: {file: PATH}, the file's text without its final
+ * newline. The file must be a regular file others cannot read (it holds a credential); every
+ * load (start, -t, reload) reads it again. */
+static gw_err_t take_header_file(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                                 char **out)
+{
+    char sub[GW_CONFIG_KEY_PATH_MAX];
+    gw_config_path_join(sub, path, "file");
+    if (v->nitems != 2 || v->items[0]->kind != GW_CONFIG_SCALAR ||
+        strcmp(v->items[0]->text, "file") != 0 || v->items[1]->kind != GW_CONFIG_SCALAR ||
+        v->items[1]->text[0] == '\0') {
+        return gw_config_fail(cx, v, path, "expected a string or {file: PATH}");
+    }
+    const gw_config_node_t *f = v->items[1];
+    int fd = open(f->text, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        return gw_config_fail(cx, f, sub, "%s: %s", f->text, strerror(errno));
+    }
+    struct stat st;
+    gw_err_t rc = GW_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = gw_config_fail(cx, f, sub, "%s: not a regular file", f->text);
+    } else if (st.st_mode & S_IROTH) {
+        rc = gw_config_fail(cx, f, sub, "%s: readable by others (mode %04o): chmod o-r it", f->text,
+                            (unsigned)(st.st_mode & 07777));
+    } else if (st.st_size > HEADER_FILE_MAX) {
+        rc = gw_config_fail(cx, f, sub, "%s: larger than %d bytes", f->text, HEADER_FILE_MAX);
+    }
+    char buf[HEADER_FILE_MAX + 1];
+    ssize_t n = 0;
+    if (rc == GW_OK && (n = read(fd, buf, HEADER_FILE_MAX)) < 0) {
+        rc = gw_config_fail(cx, f, sub, "%s: %s", f->text, strerror(errno));
+    }
+    close(fd);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    size_t len = (size_t)n;
+    if (len > 0 && buf[len - 1] == '\n') {
+        len--;
+        if (len > 0 && buf[len - 1] == '\r') {
+            len--;
+        }
+    }
+    if (memchr(buf, '\0', len) != NULL) {
+        rc = gw_config_fail(cx, f, sub, "%s: header value contains control characters", f->text);
+    } else {
+        free(*out);
+        if ((*out = strndup(buf, len)) == NULL) {
+            rc = gw_config_fail_nomem(cx);
+        }
+    }
+    explicit_bzero(buf, sizeof(buf));
+    return rc;
+}
+
 static gw_err_t set_server_headers(gw_config_ctx_t *cx, const gw_config_directive_t *d,
                                    const gw_config_node_t *v, const char *path, void *obj)
 {
@@ -112,7 +174,9 @@ static gw_err_t set_server_headers(gw_config_ctx_t *cx, const gw_config_directiv
         if (h->name == NULL) {
             return gw_config_fail_nomem(cx);
         }
-        gw_err_t err = gw_config_take_string(cx, value, sub, &h->value);
+        gw_err_t err = value->kind == GW_CONFIG_MAPPING
+                           ? take_header_file(cx, value, sub, &h->value)
+                           : gw_config_take_string(cx, value, sub, &h->value);
         if (err != GW_OK) {
             return err;
         }

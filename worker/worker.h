@@ -33,6 +33,9 @@
 #define WRK_KEY_MAX 64         /* longest gateway session uuid text accepted */
 #define WRK_IDLE_EASY_MAX 64   /* easy handles kept for reuse */
 #define WRK_CATALOG_PAGES_MAX 1000
+/* A list_changed refetches the catalog no sooner than this after the last refetch began: a backend
+ * that floods list_changed costs the broker (which parses every report) one report a second. */
+#define WRK_CATALOG_REFETCH_MS 1000
 #define WRK_RECV_BATCH 256     /* messages taken from one socket per loop turn */
 #define WRK_BACKLOG_POLL_MS 10 /* safety net: the outboxes' send fds wake the loop first */
 #define WRK_OUTBOXES 128       /* distinct callers (routers, the broker) replied to */
@@ -271,6 +274,7 @@ typedef struct catalog {
     size_t cappages;
     size_t ntools;
     size_t nitems[GW_NLISTS];
+    size_t page_bytes; /* the pages' answers together: bounded like the report they make */
     char *cursor;
     gw_buf_t report;
     uint64_t report_corr;
@@ -280,6 +284,7 @@ typedef struct catalog {
     int64_t next_health_ms; /* when CAT_DONE: the next ping */
     int again;              /* a list changed while fetching: fetch once more when done */
     int changed; /* a backend said a list changed, inside a curl callback: wrk_catalog_tick acts */
+    int64_t refetch_ms; /* no refetch for a list_changed before (WRK_CATALOG_REFETCH_MS) */
 } catalog_t;
 
 /* ---- libcurl multis on the loop's epoll set ---- */

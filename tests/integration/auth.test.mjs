@@ -11,6 +11,7 @@ import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import {
     DEFAULT_HEADERS,
     gatewayConfig,
+    headersOf,
     runBroker,
     toYaml,
     waitFor,
@@ -292,22 +293,3 @@ test('a reload that turns auth off or on applies it (routers restart)', T, async
     assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
 });
 
-/** The request headers alpha_headers reports, by lower-case name. */
-function headersOf(j) {
-    let h = j.headers ?? j;
-    const out = {};
-    if (Array.isArray(h)) {
-        for (const e of h) {
-            if (Array.isArray(e)) {
-                out[String(e[0]).toLowerCase()] = e[1];
-            } else if (e && typeof e === 'object') {
-                out[String(e.name).toLowerCase()] = e.value;
-            }
-        }
-        return out;
-    }
-    for (const [k, v] of Object.entries(h)) {
-        out[k.toLowerCase()] = v;
-    }
-    return out;
-}

@@ -8,6 +8,7 @@ import {
     ALPHA_HEADER,
     LATEST_PROTOCOL,
     PROTOCOLS,
+    headersOf,
     initializeBody,
     initializeSession,
     isVisibleAscii,
@@ -259,23 +260,3 @@ test('initialize with a JSON body sent as the SDK orders keys', T, async () => {
 test('no sanitizer reports in the gateway log so far', async () => {
     assert.deepEqual(stack.gw.sanitizerReports(), []);
 });
-
-/** The header map from the headers tool's JSON, keys lower-cased. */
-function headersOf(j) {
-    let h = j.headers ?? j;
-    const out = {};
-    if (Array.isArray(h)) {
-        for (const e of h) {
-            if (Array.isArray(e)) {
-                out[String(e[0]).toLowerCase()] = e[1];
-            } else if (e && typeof e === 'object') {
-                out[String(e.name).toLowerCase()] = e.value;
-            }
-        }
-        return out;
-    }
-    for (const [k, v] of Object.entries(h)) {
-        out[k.toLowerCase()] = v;
-    }
-    return out;
-}

@@ -418,6 +418,26 @@ export class H2Client {
     }
 }
 
+/** The header map from the test backends' headers tool's JSON, keys lower-cased. */
+export function headersOf(j) {
+    let h = j.headers ?? j;
+    const out = {};
+    if (Array.isArray(h)) {
+        for (const e of h) {
+            if (Array.isArray(e)) {
+                out[String(e[0]).toLowerCase()] = e[1];
+            } else if (e && typeof e === 'object') {
+                out[String(e.name).toLowerCase()] = e.value;
+            }
+        }
+        return out;
+    }
+    for (const [k, v] of Object.entries(h)) {
+        out[k.toLowerCase()] = v;
+    }
+    return out;
+}
+
 /** The one JSON-RPC message of a reply (JSON or a one-event SSE stream), or undefined. */
 export function onlyMessage(r) {
     return r.messages.length ? r.messages[r.messages.length - 1] : undefined;

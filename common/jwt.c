@@ -156,11 +156,16 @@ static gw_jwt_result_t check_header(yajl_val h, const gw_jwks_t *set, const gw_j
     }
     yajl_val kid = gw_json_get(h, "kid");
     const gw_jwk_t *k = NULL;
+    if (kid != NULL && (!YAJL_IS_STRING(kid) || strlen(kid->u.string) >= GW_JWK_KID_MAX)) {
+        return GW_JWT_MALFORMED;
+    }
+    if (set == NULL) {
+        return GW_JWT_UNKNOWN_KID; /* the issuer's keys are not there (yet) */
+    }
     if (kid != NULL) {
-        if (!YAJL_IS_STRING(kid) || strlen(kid->u.string) >= GW_JWK_KID_MAX) {
-            return GW_JWT_MALFORMED;
-        }
-        k = gw_jwks_find(set, kid->u.string, strlen(kid->u.string));
+        /* An empty kid names no key: "kid": "" must not reach a key published without one. */
+        size_t n = strlen(kid->u.string);
+        k = n > 0 ? gw_jwks_find(set, kid->u.string, n) : NULL;
     } else if (gw_jwks_count(set) == 1) {
         k = gw_jwks_key(set, 0);
     }

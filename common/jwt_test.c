@@ -305,6 +305,30 @@ static void test_kid(void **state)
     free(t);
     assert_result(verify_header("{\"alg\":\"RS256\",\"kid\":7}", rsa, GW_JWS_RS256),
                   GW_JWT_MALFORMED);
+    /* No key set at all (an issuer whose keys never arrived). */
+    t = token("es256", GW_JWS_ES256, "");
+    assert_result(gw_jwt_verify(t, strlen(t), NULL, &p, &c), GW_JWT_UNKNOWN_KID);
+    free(t);
+    /* In a set where one key has no kid, neither "kid": "" nor no kid reaches it. */
+    gw_buf_t b;
+    gw_jwks_t *mixed = NULL;
+    char err[200];
+    gw_buf_init(&b);
+    gw_buf_appends(&b, "{\"keys\":[");
+    jwt_sample_jwk(&b, p256, NULL, NULL, NULL);
+    gw_buf_appends(&b, ",");
+    jwt_sample_jwk(&b, ed, "ed", NULL, NULL);
+    gw_buf_appends(&b, "]}");
+    assert_int_equal(gw_jwks_parse(b.data, b.len, GW_JWS_ALGS_ALL, &mixed, err, sizeof(err)),
+                     GW_OK);
+    t = sign_with(p256, GW_JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"\"}", payload(""));
+    assert_result(gw_jwt_verify(t, strlen(t), mixed, &p, &c), GW_JWT_UNKNOWN_KID);
+    free(t);
+    t = sign_with(p256, GW_JWS_ES256, "{\"alg\":\"ES256\"}", payload(""));
+    assert_result(gw_jwt_verify(t, strlen(t), mixed, &p, &c), GW_JWT_UNKNOWN_KID);
+    free(t);
+    gw_jwks_destroy(mixed);
+    gw_buf_fini(&b);
 }
 
 static void test_issuer(void **state)

@@ -171,6 +171,12 @@ void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e);
 void brk_get_stream_on_close(brk_t *b, const gw_envelope_t *e);
 /* A backend's message for one client ("session/event"): onto the client's stream. */
 void brk_get_stream_on_session_event(brk_t *b, const gw_envelope_t *e);
+/* Tells worker (an inbox name) again of every session whose client holds its GET stream
+ * (session/listen): a worker that (re)started and reports its catalog knows none. */
+void brk_get_stream_relisten(brk_t *b, gw_str_t worker);
+/* Releases the streams router (an inbox name) held: it restarted. Their workers are told the
+ * clients no longer listen. */
+void brk_get_stream_release_router(brk_t *b, const char *router);
 /* Ends the session's GET stream, if one is open, and forgets it (DELETE, expiry). */
 void brk_get_stream_forget(brk_t *b, const char *uuid, size_t len);
 /* After a catalog change: list_changed on every GET stream for the lists that changed. */

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "common/base64url.h"
+#include "common/buf.h"
 #include "common/json.h"
 #include "common/json_strict.h"
 #include "common/jws.h"
@@ -246,21 +247,22 @@ static gw_jwt_result_t read_scope(yajl_val payload, char **out)
     } else if (YAJL_IS_STRING(scp)) {
         *out = strdup(scp->u.string);
     } else if (scope == NULL && YAJL_IS_ARRAY(scp)) {
-        size_t n = 1;
+        gw_buf_t b;
+        gw_buf_init(&b);
         for (size_t i = 0; i < scp->u.array.len; i++) {
-            if (!YAJL_IS_STRING(scp->u.array.values[i])) {
+            yajl_val one = scp->u.array.values[i];
+            if (!YAJL_IS_STRING(one)) {
+                gw_buf_fini(&b);
                 return GW_JWT_MALFORMED;
             }
-            n += strlen(scp->u.array.values[i]->u.string) + 1;
+            gw_buf_appends(&b, i > 0 ? " " : "");
+            gw_buf_appends(&b, one->u.string);
         }
-        char *s = malloc(n);
-        if (s != NULL) {
-            s[0] = '\0';
-            for (size_t i = 0; i < scp->u.array.len; i++) {
-                strcat(i == 0 ? s : strcat(s, " "), scp->u.array.values[i]->u.string);
-            }
+        if (gw_buf_status(&b) != GW_OK) {
+            gw_buf_fini(&b);
+            return GW_JWT_NO_MEMORY;
         }
-        *out = s;
+        *out = gw_buf_steal(&b, NULL);
     } else {
         return GW_JWT_MALFORMED;
     }

@@ -168,6 +168,13 @@ static void test_subject_and_scope(void **state)
     gw_jwt_claims_fini(&c);
     free(t);
     assert_result(jwt_fx_verify_claims("\"scp\":[1]") /* scope wins; scp ignored */, GW_JWT_OK);
+    t = jwt_fx_sign(jwt_fx.rsa, GW_JWS_RS256, "{\"alg\":\"RS256\",\"kid\":\"rs256\"}",
+                    "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"" AUD
+                    "\",\"exp\":1750000300,\"scp\":[]}");
+    assert_result(gw_jwt_verify(t, strlen(t), jwt_fx.set, &p, &c), GW_JWT_OK);
+    assert_string_equal(c.scope, "");
+    gw_jwt_claims_fini(&c);
+    free(t);
     assert_result(jwt_fx_verify_body("{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"" AUD
                                      "\",\"exp\":1750000300,\"scp\":[\"a\",1]}"),
                   GW_JWT_MALFORMED);

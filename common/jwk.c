@@ -322,7 +322,9 @@ gw_err_t gw_jwks_parse(const char *json, size_t len, unsigned allowed_algs, gw_j
     }
     root = gw_json_parse(json, len, msg, sizeof(msg));
     if (root == NULL) {
-        snprintf(err, errlen, "the key set is not JSON: %s", msg);
+        char why[sizeof(msg) + 32];
+        snprintf(why, sizeof(why), "the key set is not JSON: %s", msg);
+        set_err(err, errlen, why);
         return GW_EPARSE;
     }
     yajl_val keys = gw_json_get(root, "keys");
@@ -353,9 +355,10 @@ gw_err_t gw_jwks_parse(const char *json, size_t len, unsigned allowed_algs, gw_j
         }
     }
     if (set->count == 0) {
-        snprintf(err, errlen, "no usable key in the set (%zu skipped%s%s)", set->nskipped,
+        snprintf(msg, sizeof(msg), "no usable key in the set (%zu skipped%s%s)", set->nskipped,
                  set->nskipped > 0 ? ", the first for " : "",
                  set->nskipped > 0 ? set->skipped[0].reason : "");
+        set_err(err, errlen, msg);
         rc = GW_ENOTFOUND;
         goto out;
     }

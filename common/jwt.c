@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "common/base64url.h"
+#include "common/buf.h"
 #include "common/json.h"
 #include "common/json_strict.h"
 #include "common/jws.h"
@@ -156,11 +157,16 @@ static gw_jwt_result_t check_header(yajl_val h, const gw_jwks_t *set, const gw_j
     }
     yajl_val kid = gw_json_get(h, "kid");
     const gw_jwk_t *k = NULL;
+    if (kid != NULL && (!YAJL_IS_STRING(kid) || strlen(kid->u.string) >= GW_JWK_KID_MAX)) {
+        return GW_JWT_MALFORMED;
+    }
+    if (set == NULL) {
+        return GW_JWT_UNKNOWN_KID; /* the issuer's keys are not there (yet) */
+    }
     if (kid != NULL) {
-        if (!YAJL_IS_STRING(kid) || strlen(kid->u.string) >= GW_JWK_KID_MAX) {
-            return GW_JWT_MALFORMED;
-        }
-        k = gw_jwks_find(set, kid->u.string, strlen(kid->u.string));
+        /* An empty kid names no key: "kid": "" must not reach a key published without one. */
+        size_t n = strlen(kid->u.string);
+        k = n > 0 ? gw_jwks_find(set, kid->u.string, n) : NULL;
     } else if (gw_jwks_count(set) == 1) {
         k = gw_jwks_key(set, 0);
     }
@@ -241,21 +247,22 @@ static gw_jwt_result_t read_scope(yajl_val payload, char **out)
     } else if (YAJL_IS_STRING(scp)) {
         *out = strdup(scp->u.string);
     } else if (scope == NULL && YAJL_IS_ARRAY(scp)) {
-        size_t n = 1;
+        gw_buf_t b;
+        gw_buf_init(&b);
         for (size_t i = 0; i < scp->u.array.len; i++) {
-            if (!YAJL_IS_STRING(scp->u.array.values[i])) {
+            yajl_val one = scp->u.array.values[i];
+            if (!YAJL_IS_STRING(one)) {
+                gw_buf_fini(&b);
                 return GW_JWT_MALFORMED;
             }
-            n += strlen(scp->u.array.values[i]->u.string) + 1;
+            gw_buf_appends(&b, i > 0 ? " " : "");
+            gw_buf_appends(&b, one->u.string);
         }
-        char *s = malloc(n);
-        if (s != NULL) {
-            s[0] = '\0';
-            for (size_t i = 0; i < scp->u.array.len; i++) {
-                strcat(i == 0 ? s : strcat(s, " "), scp->u.array.values[i]->u.string);
-            }
+        if (gw_buf_status(&b) != GW_OK) {
+            gw_buf_fini(&b);
+            return GW_JWT_NO_MEMORY;
         }
-        *out = s;
+        *out = gw_buf_steal(&b, NULL);
     } else {
         return GW_JWT_MALFORMED;
     }

@@ -56,7 +56,7 @@ typedef struct gw_jwt_claims {
     int64_t exp;
     int64_t iat;         /* 0 when absent */
     int64_t nbf;         /* 0 when absent */
-    const gw_jwk_t *key; /* the key that verified it (owned by the set) */
+    const gw_jwk_t *key; /* the key that verified it: the set's, valid while the set lives */
     yajl_val payload;    /* the whole verified payload, for claim-based policy */
 } gw_jwt_claims_t;
 
@@ -72,8 +72,10 @@ typedef struct gw_jwt_peek {
 /* The reason label of r ("ok", "malformed", "too_big", ...). */
 const char *gw_jwt_result_name(gw_jwt_result_t r);
 
-/* Verifies token[0..len) against set and policy. On GW_JWT_OK fills *claims, which the caller
- * frees with gw_jwt_claims_fini; on any other result *claims is zeroed and holds nothing. */
+/* Verifies token[0..len) against set (NULL when the issuer has no keys yet: unknown_kid) and
+ * policy. On GW_JWT_OK fills *claims, which the caller frees with gw_jwt_claims_fini; on any other
+ * result *claims is zeroed and holds nothing. A token without kid is verified only by a set of
+ * exactly one key; an empty kid names no key. */
 gw_jwt_result_t gw_jwt_verify(const char *token, size_t len, const gw_jwks_t *set,
                               const gw_jwt_policy_t *policy, gw_jwt_claims_t *claims);
 void gw_jwt_claims_fini(gw_jwt_claims_t *claims);

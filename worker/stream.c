@@ -121,7 +121,8 @@ static void stream_on_done(xfer_t *x, CURLcode rc)
 {
     upstream_t *up = container_of(x, upstream_t, gx);
     wrk_t *w = up->w;
-    int live = up->state == UP_READY && (up->in_map || (up->is_catalog && w->cat.up == up));
+    int live = up->state == UP_READY &&
+               (up->in_map || (up->is_catalog && w->cat[up->caps & WRK_CAP_SET_MASK].up == up));
     if ((x->status == 404 || x->status == 400) && up->gx_last_id[0] != '\0' && live &&
         !w->stopping) {
         /* the backend does not know the event id (it forgot, or never resumes): start afresh */

@@ -139,7 +139,7 @@ static void session_fail(upstream_t *up, int code, const char *msg)
     list_remove(&up->ilink);
     wrk_upstream_detach(up);
     if (up->is_catalog) {
-        wrk_catalog_on_session(w, code, msg); /* logs the failure itself */
+        wrk_catalog_on_session(up, code, msg); /* logs the failure itself */
     } else {
         gw_log_warn("msg=\"upstream initialize failed\" backend=%s session=%s error=\"%s\" "
                     "request_id=%s",
@@ -167,7 +167,7 @@ static void session_ready(upstream_t *up)
                  w->name, up->is_catalog ? "catalog" : up->key, up->proto, up->sid == NULL,
                  up->rid);
     if (up->is_catalog) {
-        wrk_catalog_on_session(w, 0, NULL);
+        wrk_catalog_on_session(up, 0, NULL);
     } else if (up->close_requested) {
         wrk_closer_delete(up);
         while (!list_empty(&up->waiting)) {

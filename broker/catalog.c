@@ -424,6 +424,9 @@ int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
         a->nheaders != b->nheaders || a->ntool_timeouts != b->ntool_timeouts) {
         return 0;
     }
+    if (a->max_connections != b->max_connections) {
+        return 0;
+    }
     for (size_t i = 0; i < a->ntool_timeouts; i++) {
         if (strcmp(a->tool_timeouts[i].tool, b->tool_timeouts[i].tool) != 0 ||
             a->tool_timeouts[i].timeout_ms != b->tool_timeouts[i].timeout_ms) {

@@ -28,6 +28,7 @@ static void on_catalog_report(brk_t *b, const gw_envelope_t *e)
             brk_list_wait_run(b, gw_clock_ms(), 0);
         }
     }
+    brk_get_stream_relisten(b, e->origin); /* a worker that restarted lost who listens */
     brk_reply(b, e->origin, e->corr, GW_ENV_END, rc == GW_ENOMEM ? 503 : 200, NULL, 0, GW_STR(""));
 }
 

@@ -107,11 +107,11 @@ void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
     brk_session_t *sess = NULL;
     if (gen_initialize_result(b, proto, &result) != GW_OK ||
         gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data, result.len) != GW_OK ||
-        (sess = brk_session_add(b, uuid, now, c.expires)) == NULL) {
+        (sess = brk_session_add(b, uuid, now, c.expires)) == NULL ||
+        brk_session_set_client(b, sess, client) != GW_OK) {
         brk_reply_rpc_error(b, e, GW_RPC_INTERNAL_ERROR, "out of memory");
         goto out;
     }
-    snprintf(sess->client, sizeof(sess->client), "%s", client);
     sess->caps = (uint8_t)(c.caps & BRK_CAP_SET_MASK);
     brk_cap_sets_want(b, sess->caps);
     gw_env_header_t h = {GW_STR("mcp-session-id"), {token, strlen(token)}};

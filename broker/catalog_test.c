@@ -494,13 +494,6 @@ static const char beta_sampling_report[] =
     "\"tools\":[{\"name\":\"echo\"}],"
     "\"resources\":[{\"uri\":\"file:///b.txt\",\"name\":\"b\"}]}";
 
-static unsigned report_changed(brk_catalog_t *cat, const char *json)
-{
-    unsigned changed = 0;
-    assert_int_equal(brk_catalog_apply_report(cat, json, strlen(json), &changed), GW_OK);
-    return changed;
-}
-
 /* A session of another set sees the default set's lists until its backends reported that set,
  * then its own; the default set's sessions see nothing of it; a backend that lists the same for
  * both keeps one copy. */
@@ -518,11 +511,11 @@ static void test_set_sees_its_own_lists(void **state)
     names_of(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "a_echo,a_add,b_echo"); /* nothing fetched for it yet */
 
-    changed = report_changed(&f->cat, alpha_sampling_report);
+    changed = changes(&f->cat, alpha_sampling_report);
     assert_true(changed & BRK_CHANGED_SET);
     assert_true(changed & BRK_CHANGED_LISTS);
     assert_false(brk_catalog_set_complete(&f->cat, GW_CAP_SAMPLING)); /* beta has not said */
-    changed = report_changed(&f->cat, beta_sampling_report);
+    changed = changes(&f->cat, beta_sampling_report);
     assert_true(changed & BRK_CHANGED_SET);
     assert_false(changed & BRK_CHANGED_LISTS); /* beta's lists are the default's */
     assert_true(brk_catalog_set_complete(&f->cat, GW_CAP_SAMPLING));
@@ -545,9 +538,9 @@ static void test_set_sees_its_own_lists(void **state)
     assert_string_equal(got, "a_echo,a_add,b_echo");
 
     /* the same report again moves nothing; a failure forgets the set's lists */
-    assert_int_equal(report_changed(&f->cat, alpha_sampling_report), 0);
-    changed = report_changed(&f->cat, "{\"server\":\"alpha\",\"caps\":1,\"ok\":false,"
-                                      "\"error\":\"boom\"}");
+    assert_int_equal(changes(&f->cat, alpha_sampling_report), 0);
+    changed = changes(&f->cat, "{\"server\":\"alpha\",\"caps\":1,\"ok\":false,"
+                               "\"error\":\"boom\"}");
     assert_true(changed & BRK_CHANGED_LISTS);
     assert_int_equal(f->cat.backends[0].state, BRK_BACKEND_UP); /* only the default says down */
     names_of(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS, got, sizeof(got));
@@ -569,8 +562,8 @@ static void test_set_pages_and_generations(void **state)
     assert_int_equal(report(&f->cat, alpha_report), GW_OK);
     assert_int_equal(report(&f->cat, beta_report), GW_OK);
     assert_int_equal(brk_catalog_activate(&f->cat, GW_CAP_SAMPLING, &changed), GW_OK);
-    report_changed(&f->cat, alpha_sampling_report);
-    report_changed(&f->cat, beta_sampling_report);
+    changes(&f->cat, alpha_sampling_report);
+    changes(&f->cat, beta_sampling_report);
     uint64_t tools0 = brk_catalog_digest(&f->cat, 0, GW_LIST_TOOLS);
     uint64_t tools1 = brk_catalog_digest(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS);
     assert_true(tools0 != tools1);
@@ -596,12 +589,12 @@ static void test_set_pages_and_generations(void **state)
     gw_buf_reset(&out);
 
     /* the sampling list changes: the default set's cursor, fingerprint and list stay */
-    changed = report_changed(
-        &f->cat, "{\"server\":\"alpha\",\"caps\":1,\"ok\":true,"
-                 "\"tools\":[{\"name\":\"echo\",\"description\":\"d\"},{\"name\":\"add\"},"
-                 "{\"name\":\"sample_me\"},{\"name\":\"sample_more\"}],"
-                 "\"prompts\":[{\"name\":\"greet\"}],"
-                 "\"resources\":[{\"uri\":\"file:///a.txt\",\"name\":\"a\"}]}");
+    changed =
+        changes(&f->cat, "{\"server\":\"alpha\",\"caps\":1,\"ok\":true,"
+                         "\"tools\":[{\"name\":\"echo\",\"description\":\"d\"},{\"name\":\"add\"},"
+                         "{\"name\":\"sample_me\"},{\"name\":\"sample_more\"}],"
+                         "\"prompts\":[{\"name\":\"greet\"}],"
+                         "\"resources\":[{\"uri\":\"file:///a.txt\",\"name\":\"a\"}]}");
     assert_true(changed & BRK_CHANGED_LISTS);
     assert_true(brk_catalog_digest(&f->cat, 0, GW_LIST_TOOLS) == tools0);
     assert_true(brk_catalog_digest(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS) != tools1);
@@ -625,7 +618,7 @@ static void test_routes_name_absent_sets(void **state)
     assert_null(strstr(out.data, "sample_me"));
     assert_non_null(strstr(out.data, "\"absent\":{\"tools\":{},\"prompts\":{}}"));
     assert_int_equal(brk_catalog_activate(&f->cat, GW_CAP_SAMPLING, &changed), GW_OK);
-    report_changed(&f->cat, alpha_sampling_report);
+    changes(&f->cat, alpha_sampling_report);
     gw_buf_reset(&out);
     assert_int_equal(brk_catalog_routes(&f->cat, 2, &out), GW_OK);
     char e[64];

@@ -19,7 +19,10 @@
  * RTR_H2_RESET_REFILL_PER_S a second, never past RTR_H2_RESET_BUDGET. A client that waits for
  * its answers never runs dry however many it cancels now and then; a flood of resets runs dry
  * after RTR_H2_RESET_BUDGET of them and then goes on at most at the refill rate. */
-#define RTR_H2_RESET_BUDGET 100
+/* 20 rather than 100: against a flood that reconnects at once, other clients' p99 was about half
+ * (docs/BENCHMARKS.md). A client would have to reset 20 of its calls with none answered in
+ * between to be cut, and it may then reconnect. */
+#define RTR_H2_RESET_BUDGET 20
 #define RTR_H2_RESET_REFILL_PER_S 10
 #define MILLI 1000
 #define BUDGET_FULL ((int64_t)RTR_H2_RESET_BUDGET * MILLI)

@@ -53,9 +53,12 @@ typedef struct brk_pending_delete {
     uint64_t corr;
 } brk_pending_delete_t;
 
+typedef struct brk_client brk_client_t; /* live sessions of one client address (sessions.c) */
+
 typedef struct brk_session {
     char uuid[GW_UUID_TEXT_LEN + 1];
-    char client[48]; /* the client address it was created from */
+    char client[48];       /* the client address it was created from */
+    brk_client_t *counted; /* the address's entry while this session counts there, else NULL */
     int64_t created_s;
     int64_t expires_s;
     int64_t last_s;
@@ -88,6 +91,7 @@ typedef struct brk {
     char listen_desc[512];
     brk_subscriber_t subs[BRK_MAX_ROUTERS];
     gw_htable_t sessions; /* brk_session_t by uuid, owned */
+    gw_htable_t clients;  /* brk_client_t by address: live sessions per client address */
     size_t nsessions;
     size_t nrevoked;
     uint64_t routes_seq;
@@ -144,6 +148,10 @@ brk_session_t *brk_session_find_or_learn(brk_t *b, gw_str_t id);
 brk_session_t *brk_sessions_next(const brk_t *b, const brk_session_t *s, size_t *pos);
 /* Live sessions created from one client address (limits.max_sessions_per_client). */
 size_t brk_sessions_of_client(const brk_t *b, const char *client);
+/* Records that s was created from client (initialize): it counts there until revoked or gone. */
+gw_err_t brk_session_set_client(brk_t *b, brk_session_t *s, const char *client);
+/* Marks s revoked (DELETE, kill, idle expiry): it no longer counts for its client. */
+void brk_session_revoke(brk_t *b, brk_session_t *s);
 /* Drops sessions past their expiry (and their GET streams). */
 void brk_sessions_sweep(brk_t *b, int64_t now);
 /* A router's "sessions/active" report: marks them used, learns those this broker lacks. */
@@ -171,6 +179,12 @@ void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e);
 void brk_get_stream_on_close(brk_t *b, const gw_envelope_t *e);
 /* A backend's message for one client ("session/event"): onto the client's stream. */
 void brk_get_stream_on_session_event(brk_t *b, const gw_envelope_t *e);
+/* Tells worker (an inbox name) again of every session whose client holds its GET stream
+ * (session/listen): a worker that (re)started and reports its catalog knows none. */
+void brk_get_stream_relisten(brk_t *b, gw_str_t worker);
+/* Releases the streams router (an inbox name) held: it restarted. Their workers are told the
+ * clients no longer listen. */
+void brk_get_stream_release_router(brk_t *b, const char *router);
 /* Ends the session's GET stream, if one is open, and forgets it (DELETE, expiry). */
 void brk_get_stream_forget(brk_t *b, const char *uuid, size_t len);
 /* After a catalog change: list_changed on every GET stream for the lists that changed. */

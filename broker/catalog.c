@@ -1,5 +1,5 @@
-/* catalog.c: the aggregated catalog: workers' reports in; prefixed tools and prompts, resources
- * and templates under their own URIs, pages with gateway cursors, the union of capabilities and
+/* catalog.c: the aggregated catalog: workers' reports in (what changed, if anything); prefixed
+ * tools and prompts, resources and templates under their own URIs, pages with gateway cursors and
  * the routers' routing table out. Control path: yajl trees and generators. */
 #include <config.h> /* autoconf's, not common/config.h */
 
@@ -34,9 +34,8 @@ static void backend_clear(brk_backend_t *b)
         b->nitems[l] = 0;
     }
     free(b->error);
-    free(b->capabilities);
     b->error = NULL;
-    b->capabilities = NULL;
+    brk_capabilities_clear(&b->caps);
 }
 
 gw_err_t brk_catalog_init(brk_catalog_t *cat, const gw_config_t *cfg)
@@ -51,7 +50,12 @@ gw_err_t brk_catalog_init(brk_catalog_t *cat, const gw_config_t *cfg)
     for (size_t i = 0; i < cfg->nservers; i++) {
         cat->backends[i].conf = &cfg->servers[i];
     }
-    return GW_OK;
+    gw_err_t err = brk_capabilities_merge(cat, &cat->capabilities);
+    if (err != GW_OK) {
+        free(cat->backends);
+        memset(cat, 0, sizeof(*cat));
+    }
+    return err;
 }
 
 void brk_catalog_fini(brk_catalog_t *cat)
@@ -63,6 +67,7 @@ void brk_catalog_fini(brk_catalog_t *cat)
         free(cat->merged[l]);
     }
     free(cat->backends);
+    free(cat->capabilities);
     memset(cat, 0, sizeof(*cat));
 }
 
@@ -93,10 +98,42 @@ static int item_has_key(const gw_hnode_t *node, const void *key, size_t len)
     return strlen(it->key) == len && memcmp(it->key, key, len) == 0;
 }
 
-/* Rebuilds cat->merged from the backends: config order, first owner of a key wins. */
-static gw_err_t merge(brk_catalog_t *cat)
+/* Merged lists being built, or the ones they replaced. */
+typedef struct merged {
+    const brk_item_t **items[GW_NLISTS];
+    size_t n[GW_NLISTS];
+    size_t collisions;
+} merged_t;
+
+static void merged_free(merged_t *m)
 {
-    size_t collisions = 0;
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        free(m->items[l]);
+        m->items[l] = NULL;
+    }
+}
+
+/* Swaps m in as what clients see; m then holds what they saw (for merged_free). */
+static void merged_swap(brk_catalog_t *cat, merged_t *m)
+{
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        const brk_item_t **items = cat->merged[l];
+        size_t n = cat->nmerged[l];
+        cat->merged[l] = m->items[l];
+        cat->nmerged[l] = m->n[l];
+        m->items[l] = items;
+        m->n[l] = n;
+    }
+    size_t c = cat->collisions;
+    cat->collisions = m->collisions;
+    m->collisions = c;
+}
+
+/* Builds the merged lists of cat's backends into *m: config order, first owner of a key wins
+ * (the items' nodes are used while it runs). On failure *m holds nothing. */
+static gw_err_t merge_build(brk_catalog_t *cat, merged_t *m)
+{
+    memset(m, 0, sizeof(*m));
     for (size_t l = 0; l < GW_NLISTS; l++) {
         size_t total = 0;
         for (size_t i = 0; i < cat->nbackends; i++) {
@@ -108,6 +145,7 @@ static gw_err_t merge(brk_catalog_t *cat)
         gw_htable_init(&seen);
         const brk_item_t **out = calloc(total + 1, sizeof(*out));
         if (out == NULL) {
+            merged_free(m);
             return GW_ENOMEM;
         }
         size_t n = 0;
@@ -120,7 +158,7 @@ static gw_err_t merge(brk_catalog_t *cat)
                 gw_hnode_t *kept = gw_htable_find(&seen, h, it->key, len, item_has_key);
                 if (kept != NULL) {
                     const brk_item_t *owner = GW_CONTAINER_OF(kept, brk_item_t, node);
-                    collisions++;
+                    m->collisions++;
                     gw_log_warn("msg=\"name collision; the later backend's item is hidden\" "
                                 "list=%s key=\"%s\" kept=%s hidden=%s",
                                 gw_list_kinds[l].key, it->key,
@@ -130,18 +168,55 @@ static gw_err_t merge(brk_catalog_t *cat)
                 if (gw_htable_insert(&seen, &it->node, h) != GW_OK) {
                     gw_htable_fini(&seen);
                     free(out);
+                    merged_free(m);
                     return GW_ENOMEM;
                 }
                 out[n++] = it;
             }
         }
         gw_htable_fini(&seen);
-        free(cat->merged[l]);
-        cat->merged[l] = out;
-        cat->nmerged[l] = n;
+        m->items[l] = out;
+        m->n[l] = n;
     }
-    cat->collisions = collisions;
     return GW_OK;
+}
+
+/* Do two versions of a merged list read alike to a client (the same objects in the same order)?
+ * *owners_same (may be NULL) says whether the same backends own them too. */
+static int list_same(const brk_item_t *const *a, size_t na, const brk_item_t *const *b, size_t nb,
+                     int *owners_same)
+{
+    int owners = na == nb;
+    int same = na == nb;
+    for (size_t i = 0; i < na && same; i++) {
+        same = strcmp(a[i]->key, b[i]->key) == 0 && strcmp(a[i]->json, b[i]->json) == 0;
+        owners = owners && a[i]->server == b[i]->server;
+    }
+    if (owners_same != NULL) {
+        *owners_same = same && owners;
+    }
+    return same;
+}
+
+/* Does backend a hold what b holds (state, capabilities, every list)? A down backend's reason is
+ * not compared: it is not part of what clients see. */
+static int backend_same(const brk_backend_t *a, const brk_backend_t *b)
+{
+    if (a->state != b->state || !brk_capabilities_same(&a->caps, &b->caps)) {
+        return 0;
+    }
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        if (a->nitems[l] != b->nitems[l]) {
+            return 0;
+        }
+        for (size_t i = 0; i < a->nitems[l]; i++) {
+            if (strcmp(a->items[l][i].key, b->items[l][i].key) != 0 ||
+                strcmp(a->items[l][i].json, b->items[l][i].json) != 0) {
+                return 0;
+            }
+        }
+    }
+    return 1;
 }
 
 /* Makes the client-visible item of one listed object: tools and prompts get the prefix. */
@@ -190,10 +265,7 @@ static gw_err_t make_item(const brk_backend_t *b, size_t server, gw_list_t l, ya
             if (st == yajl_gen_status_ok) {
                 st = yajl_gen_map_close(g);
             }
-            yajl_gen_free(g);
-            if (st != yajl_gen_status_ok) {
-                err = st == yajl_max_depth_exceeded ? GW_ETOOBIG : GW_EINVAL;
-            }
+            err = gw_json_gen_done(g, &one, st);
         }
     }
     if (err == GW_OK && (it->json = gw_buf_steal(&one, NULL)) == NULL) {
@@ -231,8 +303,62 @@ static gw_err_t take_list(brk_backend_t *b, size_t server, gw_list_t l, yajl_val
     return GW_OK;
 }
 
-gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t len)
+/* Reads one report (its root) into next, a backend with only its conf set. GW_ENOMEM, or GW_OK
+ * (malformed items are skipped with a log line). */
+static gw_err_t read_report(brk_backend_t *next, size_t server, yajl_val root)
 {
+    if (!YAJL_IS_TRUE(gw_json_get(root, "ok"))) {
+        const char *why = gw_json_get_string(root, "error");
+        next->state = BRK_BACKEND_DOWN;
+        next->error = strdup(why ? why : "unknown error");
+        return next->error != NULL ? GW_OK : GW_ENOMEM;
+    }
+    next->state = BRK_BACKEND_UP;
+    gw_err_t rc = brk_capabilities_read(gw_json_get(root, "capabilities"), &next->caps);
+    for (size_t l = 0; l < GW_NLISTS && rc == GW_OK; l++) {
+        rc = take_list(next, server, (gw_list_t)l, gw_json_get(root, gw_list_kinds[l].key));
+    }
+    return rc;
+}
+
+/* What moved between the merged lists clients saw and the ones about to replace them (now);
+ * *lists gets a bit (1 << l) for each list l that reads differently. */
+static unsigned lists_changes(const brk_catalog_t *cat, const merged_t *now, unsigned *lists)
+{
+    unsigned changed = 0;
+    *lists = 0;
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        int owners_same;
+        if (!list_same(cat->merged[l], cat->nmerged[l], now->items[l], now->n[l], &owners_same)) {
+            changed |= BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES;
+            *lists |= 1u << l;
+        } else if (!owners_same) {
+            changed |= BRK_CHANGED_ROUTES; /* the same names, served by another backend */
+        }
+    }
+    return changed;
+}
+
+static void log_applied(const brk_backend_t *b, brk_backend_state_t was)
+{
+    if (b->state == BRK_BACKEND_DOWN) {
+        if (was != BRK_BACKEND_DOWN) {
+            gw_log_warn("msg=\"backend down\" backend=%s error=\"%s\"", b->conf->name, b->error);
+        }
+        return;
+    }
+    gw_log_info("msg=\"backend up\" backend=%s tools=%zu prompts=%zu resources=%zu "
+                "templates=%zu",
+                b->conf->name, b->nitems[GW_LIST_TOOLS], b->nitems[GW_LIST_PROMPTS],
+                b->nitems[GW_LIST_RESOURCES], b->nitems[GW_LIST_TEMPLATES]);
+}
+
+gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t len,
+                                  unsigned *changed)
+{
+    unsigned none;
+    changed = changed != NULL ? changed : &none;
+    *changed = 0;
     char err[128];
     yajl_val root = gw_json_parse(json, len, err, sizeof(err));
     if (root == NULL) {
@@ -247,38 +373,61 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
         yajl_tree_free(root);
         return GW_ENOTFOUND;
     }
-    backend_clear(b);
-    cat->generation++;
-    gw_err_t rc = GW_OK;
-    if (!YAJL_IS_TRUE(gw_json_get(root, "ok"))) {
-        const char *why = gw_json_get_string(root, "error");
-        b->state = BRK_BACKEND_DOWN;
-        b->error = strdup(why ? why : "unknown error"); /* NULL (out of memory): no reason shown */
-        gw_log_warn("msg=\"backend down\" backend=%s error=\"%s\"", b->conf->name,
-                    why ? why : "unknown error");
-    } else {
-        yajl_val caps = gw_json_get(root, "capabilities");
-        if (YAJL_IS_OBJECT(caps)) {
-            gw_buf_t cb;
-            gw_buf_init(&cb);
-            if (gw_json_to_buf(caps, &cb) == GW_OK) {
-                b->capabilities = gw_buf_steal(&cb, NULL);
-            }
-            gw_buf_fini(&cb);
-        }
-        size_t server_idx = (size_t)(b - cat->backends);
-        for (size_t l = 0; l < GW_NLISTS && rc == GW_OK; l++) {
-            rc = take_list(b, server_idx, (gw_list_t)l, gw_json_get(root, gw_list_kinds[l].key));
-        }
-        b->state = rc == GW_OK ? BRK_BACKEND_UP : BRK_BACKEND_DOWN;
-        gw_log_info("msg=\"backend up\" backend=%s tools=%zu prompts=%zu resources=%zu "
-                    "templates=%zu",
-                    b->conf->name, b->nitems[GW_LIST_TOOLS], b->nitems[GW_LIST_PROMPTS],
-                    b->nitems[GW_LIST_RESOURCES], b->nitems[GW_LIST_TEMPLATES]);
-    }
+    brk_backend_t next = {.conf = b->conf};
+    gw_err_t rc = read_report(&next, (size_t)(b - cat->backends), root);
     yajl_tree_free(root);
-    gw_err_t merr = merge(cat);
-    return rc != GW_OK ? rc : merr;
+    if (rc != GW_OK) {
+        gw_log_err("msg=\"catalog report not applied\" backend=%s error=\"%s\"", b->conf->name,
+                   gw_strerror(rc));
+        backend_clear(&next);
+        return rc;
+    }
+    if (backend_same(b, &next)) {
+        /* What the catalog holds already (a backend that is still down, retrying; a report sent
+         * again): nothing moves, cursors stay valid. Only a reason may read differently. */
+        char *why = b->error;
+        b->error = next.error;
+        next.error = why;
+        backend_clear(&next);
+        return GW_OK;
+    }
+    brk_backend_t old = *b;
+    *b = next;
+    merged_t m;
+    char *caps = NULL;
+    if ((rc = merge_build(cat, &m)) == GW_OK &&
+        (rc = brk_capabilities_merge(cat, &caps)) != GW_OK) {
+        merged_free(&m);
+    }
+    if (rc != GW_OK) {
+        gw_log_err("msg=\"catalog report not applied\" backend=%s error=\"%s\"", b->conf->name,
+                   gw_strerror(rc));
+        next = *b;
+        *b = old;
+        backend_clear(&next);
+        return rc;
+    }
+    unsigned lists;
+    *changed = lists_changes(cat, &m, &lists);
+    if ((old.state == BRK_BACKEND_UP) != (b->state == BRK_BACKEND_UP) ||
+        !brk_capabilities_same(&old.caps, &b->caps)) {
+        *changed |= BRK_CHANGED_ROUTES;
+    }
+    merged_swap(cat, &m);
+    merged_free(&m);
+    free(cat->capabilities);
+    cat->capabilities = caps;
+    if (lists != 0) {
+        cat->generation++;
+    }
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        if (lists & (1u << l)) {
+            cat->list_generation[l] = cat->generation;
+        }
+    }
+    log_applied(b, old.state);
+    backend_clear(&old);
+    return GW_OK;
 }
 
 int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
@@ -286,6 +435,9 @@ int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
     if (strcmp(a->url, b->url) != 0 || strcmp(a->prefix, b->prefix) != 0 ||
         a->timeout_ms != b->timeout_ms || a->health_interval_ms != b->health_interval_ms ||
         a->nheaders != b->nheaders || a->ntool_timeouts != b->ntool_timeouts) {
+        return 0;
+    }
+    if (a->max_connections != b->max_connections) {
         return 0;
     }
     for (size_t i = 0; i < a->ntool_timeouts; i++) {
@@ -335,17 +487,41 @@ uint64_t brk_catalog_digest(const brk_catalog_t *cat, gw_list_t l)
     return h;
 }
 
-gw_err_t brk_catalog_refresh(brk_catalog_t *cat)
+gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev)
 {
-    cat->generation++;
-    return merge(cat);
+    merged_t m;
+    char *caps = NULL;
+    gw_err_t rc = merge_build(cat, &m);
+    if (rc == GW_OK && (rc = brk_capabilities_merge(cat, &caps)) != GW_OK) {
+        merged_free(&m);
+    }
+    if (rc != GW_OK) {
+        return rc;
+    }
+    merged_swap(cat, &m);
+    merged_free(&m);
+    free(cat->capabilities);
+    cat->capabilities = caps;
+    int same[GW_NLISTS];
+    int all_same = 1;
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        same[l] = prev != NULL && list_same(prev->merged[l], prev->nmerged[l], cat->merged[l],
+                                            cat->nmerged[l], NULL);
+        all_same = all_same && same[l];
+    }
+    cat->generation = (prev != NULL ? prev->generation : cat->generation) + !all_same;
+    for (size_t l = 0; l < GW_NLISTS; l++) {
+        cat->list_generation[l] = same[l] ? prev->list_generation[l] : cat->generation;
+    }
+    return GW_OK;
 }
 
 /* ---- pages ---- */
 
 /* A gateway cursor: "<generation>.<offset>" in base 36, opaque to clients. It names a position
- * in one version of the merged list; after any change the version differs and the cursor is
- * refused (-32602) rather than answered with a page of another list. */
+ * in one version of one merged list (its list_generation); after a change of that list the
+ * version differs and the cursor is refused (-32602) rather than answered with a page of another
+ * list. */
 static void cursor_make(char *out, size_t outlen, uint64_t generation, size_t offset)
 {
     char g[16];
@@ -392,8 +568,8 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cur
     size_t offset = 0;
     if (cursor != NULL) {
         uint64_t gen;
-        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != cat->generation || offset == 0 ||
-            offset >= cat->nmerged[l]) {
+        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != cat->list_generation[l] ||
+            offset == 0 || offset >= cat->nmerged[l]) {
             return GW_EINVAL;
         }
     }
@@ -415,7 +591,7 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cur
     }
     if (err == GW_OK && end < cat->nmerged[l]) {
         char next[48];
-        cursor_make(next, sizeof(next), cat->generation, end);
+        cursor_make(next, sizeof(next), cat->list_generation[l], end);
         err = gw_buf_appendf(out, ",\"nextCursor\":\"%s\"", next);
     }
     if (err == GW_OK) {
@@ -426,120 +602,10 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cur
 
 /* ---- capabilities and routes ---- */
 
-/* Writes the union of objects vals[0..n) (keys of all, values merged the same way; a value that
- * is not an object is taken from the first that has the key). */
-static void gen_union(yajl_gen g, yajl_val *vals, size_t n)
-{
-    if (!YAJL_IS_OBJECT(vals[0])) {
-        gw_json_gen(g, vals[0]);
-        return;
-    }
-    yajl_gen_map_open(g);
-    for (size_t i = 0; i < n; i++) {
-        if (!YAJL_IS_OBJECT(vals[i])) {
-            continue;
-        }
-        for (size_t k = 0; k < YAJL_GET_OBJECT(vals[i])->len; k++) {
-            const char *key = YAJL_GET_OBJECT(vals[i])->keys[k];
-            int earlier = 0;
-            for (size_t j = 0; j < i && !earlier; j++) {
-                earlier = gw_json_get(vals[j], key) != NULL;
-            }
-            if (earlier) {
-                continue; /* merged when its first owner came */
-            }
-            yajl_val sub[16];
-            size_t m = 0;
-            for (size_t j = i; j < n && m < 16; j++) {
-                yajl_val v = gw_json_get(vals[j], key);
-                if (v != NULL) {
-                    sub[m++] = v;
-                }
-            }
-            gw_json_gen_cstr(g, key);
-            gen_union(g, sub, m);
-        }
-    }
-    yajl_gen_map_close(g);
-}
-
-gw_err_t brk_catalog_gen_capabilities(const brk_catalog_t *cat, yajl_gen g)
-{
-    /* The gateway's lists change whenever backends come and go, so every list it offers says
-     * listChanged (the broker announces changes on the clients' GET streams). */
-    static const char *const known[] = {"tools", "prompts", "resources", "logging", "completions"};
-    enum { N = sizeof(known) / sizeof(known[0]) };
-    int present[N] = {1, 0, 0, 0, 0};
-    int subscribe = 0;
-    yajl_val trees[64];
-    yajl_val tasks[64]; /* the backends' tasks capabilities: their union is the gateway's */
-    size_t ntrees = 0, ntasks = 0;
-    for (size_t i = 0; i < cat->nbackends; i++) {
-        const brk_backend_t *b = &cat->backends[i];
-        char e[64];
-        yajl_val caps = b->capabilities
-                            ? gw_json_parse(b->capabilities, strlen(b->capabilities), e, sizeof(e))
-                            : NULL;
-        if (caps != NULL && ntrees < 64) {
-            trees[ntrees++] = caps;
-            yajl_val t = gw_json_get(caps, "tasks");
-            if (t != NULL) {
-                tasks[ntasks++] = t;
-            }
-        }
-        for (size_t k = 0; caps != NULL && k < N; k++) {
-            yajl_val v = gw_json_get(caps, known[k]);
-            if (v == NULL) {
-                continue;
-            }
-            present[k] = 1;
-            if (k == 2) {
-                subscribe |= YAJL_IS_TRUE(gw_json_get(v, "subscribe"));
-            }
-        }
-        if (caps != NULL && trees[ntrees - 1] != caps) {
-            yajl_tree_free(caps); /* beyond 64 backends: not kept */
-        }
-    }
-    yajl_gen_map_open(g);
-    for (size_t k = 0; k < N; k++) {
-        if (!present[k]) {
-            continue;
-        }
-        gw_json_gen_cstr(g, known[k]);
-        yajl_gen_map_open(g);
-        if (k <= 2) {
-            gw_json_gen_cstr(g, "listChanged");
-            yajl_gen_bool(g, 1);
-        }
-        if (k == 2 && subscribe) {
-            gw_json_gen_cstr(g, "subscribe");
-            yajl_gen_bool(g, 1);
-        }
-        yajl_gen_map_close(g);
-    }
-    if (ntasks > 0) {
-        gw_json_gen_cstr(g, "tasks");
-        gen_union(g, tasks, ntasks);
-    }
-    yajl_gen_status st = yajl_gen_map_close(g);
-    for (size_t i = 0; i < ntrees; i++) {
-        yajl_tree_free(trees[i]);
-    }
-    return st == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
-}
-
-/* Does backend b advertise the capability named cap? */
+/* Does backend b, up, advertise the capability named cap? */
 static int has_capability(const brk_backend_t *b, const char *cap)
 {
-    char e[64];
-    if (b->state != BRK_BACKEND_UP || b->capabilities == NULL) {
-        return 0;
-    }
-    yajl_val caps = gw_json_parse(b->capabilities, strlen(b->capabilities), e, sizeof(e));
-    int has = gw_json_get(caps, cap) != NULL;
-    yajl_tree_free(caps);
-    return has;
+    return b->state == BRK_BACKEND_UP && brk_capabilities_has(&b->caps, cap);
 }
 
 int brk_catalog_offers(const brk_catalog_t *cat, const char *capability)
@@ -624,6 +690,5 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *ou
     gen_owner_map(cat, GW_LIST_TEMPLATES, g);
     /* a generator that failed on the way stays in its error state: the last call says so */
     yajl_gen_status st = yajl_gen_map_close(g);
-    yajl_gen_free(g);
-    return st == yajl_gen_status_ok ? GW_OK : GW_EINVAL;
+    return gw_json_gen_done(g, out, st);
 }

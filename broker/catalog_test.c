@@ -1,5 +1,6 @@
 /* catalog_test.c: unit tests of the broker's catalog: two backends' lists merged under their
- * prefixes, collisions reported, fingerprints that move only when a list changes, paging. */
+ * prefixes, collisions reported, fingerprints and generations that move only when a list changes,
+ * paging, capabilities merged once per change. */
 #include <config.h>
 
 #include <setjmp.h>
@@ -72,7 +73,7 @@ static int teardown(void **state)
 
 static gw_err_t report(brk_catalog_t *cat, const char *json)
 {
-    return brk_catalog_apply_report(cat, json, strlen(json));
+    return brk_catalog_apply_report(cat, json, strlen(json), NULL);
 }
 
 /* The "name" of every item of one list, in order, joined by commas. */
@@ -166,9 +167,9 @@ static void test_fingerprints_move_only_on_change(void **state)
     uint64_t prompts = brk_catalog_digest(&f->cat, GW_LIST_PROMPTS);
     uint64_t resources = brk_catalog_digest(&f->cat, GW_LIST_RESOURCES);
     uint64_t generation = f->cat.generation;
-    /* the same report again: a new generation, the same lists */
+    /* the same report again: the same generation, the same lists */
     assert_int_equal(report(&f->cat, alpha_report), GW_OK);
-    assert_true(f->cat.generation != generation);
+    assert_true(f->cat.generation == generation);
     assert_true(brk_catalog_digest(&f->cat, GW_LIST_TOOLS) == tools);
     assert_true(brk_catalog_digest(&f->cat, GW_LIST_PROMPTS) == prompts);
     assert_true(brk_catalog_digest(&f->cat, GW_LIST_RESOURCES) == resources);
@@ -255,6 +256,184 @@ static void test_paging(void **state)
     assert_int_equal(page(&f->cat, second, 2, got, sizeof(got), next, sizeof(next)), GW_EINVAL);
 }
 
+/* Applies a report and returns what it changed (brk_change_t bits); the report must apply. */
+static unsigned changes(brk_catalog_t *cat, const char *json)
+{
+    unsigned changed = 0xff;
+    assert_int_equal(brk_catalog_apply_report(cat, json, strlen(json), &changed), GW_OK);
+    return changed;
+}
+
+static void test_identical_report_keeps_the_generation(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(changes(&f->cat, alpha_report), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_int_equal(changes(&f->cat, beta_report), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    uint64_t generation = f->cat.generation;
+    const brk_item_t *first = f->cat.merged[GW_LIST_TOOLS][0];
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(changes(&f->cat, alpha_report), 0);
+        assert_int_equal(changes(&f->cat, beta_report), 0);
+    }
+    assert_true(f->cat.generation == generation);
+    /* nothing was rebuilt: the merged list is the one clients paged before */
+    assert_ptr_equal(f->cat.merged[GW_LIST_TOOLS][0], first);
+}
+
+static void test_down_backend_reporting_again_keeps_the_generation(void **state)
+{
+    fixture_t *f = *state;
+    static const char down[] = "{\"server\":\"alpha\",\"ok\":false,\"error\":\"refused\"}";
+    assert_int_equal(changes(&f->cat, beta_report), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    uint64_t generation = f->cat.generation;
+    /* a backend that was never up going down changes nothing a client sees, nor the routes */
+    assert_int_equal(changes(&f->cat, down), 0);
+    assert_int_equal(f->cat.backends[0].state, BRK_BACKEND_DOWN);
+    assert_int_equal(brk_catalog_reported(&f->cat), 2);
+    /* and its worker retrying every 2 s, with the same reason or another, changes nothing */
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(changes(&f->cat, down), 0);
+    }
+    assert_int_equal(
+        changes(&f->cat, "{\"server\":\"alpha\",\"ok\":false,\"error\":\"timed out\"}"), 0);
+    assert_string_equal(f->cat.backends[0].error, "timed out"); /* status shows the last one */
+    assert_true(f->cat.generation == generation);
+    /* up with its lists: a change; down again: a change; down once more: none */
+    assert_int_equal(changes(&f->cat, alpha_report), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_true(f->cat.generation != generation);
+    generation = f->cat.generation;
+    assert_int_equal(changes(&f->cat, down), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_true(f->cat.generation != generation);
+    generation = f->cat.generation;
+    assert_int_equal(changes(&f->cat, down), 0);
+    assert_true(f->cat.generation == generation);
+}
+
+static void test_real_change_moves_the_generation(void **state)
+{
+    fixture_t *f = *state;
+    char got[256];
+    char next[64];
+    assert_int_equal(changes(&f->cat, alpha_report), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_int_equal(page(&f->cat, NULL, 1, got, sizeof(got), next, sizeof(next)), GW_OK);
+    uint64_t generation = f->cat.generation;
+    /* a report that lists one tool more: a new generation, the old cursor is stale */
+    assert_int_equal(changes(&f->cat,
+                             "{\"server\":\"alpha\",\"ok\":true,"
+                             "\"tools\":[{\"name\":\"echo\",\"description\":\"d\"},"
+                             "{\"name\":\"add\"},{\"name\":\"more\"}],"
+                             "\"prompts\":[{\"name\":\"greet\"}],"
+                             "\"resources\":[{\"uri\":\"file:///a.txt\",\"name\":\"a\"}]}"),
+                     BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_true(f->cat.generation != generation);
+    assert_int_equal(page(&f->cat, next, 1, got, sizeof(got), next, sizeof(next)), GW_EINVAL);
+    /* a capability that comes without a change of the lists: the routes move, the cursors not */
+    generation = f->cat.generation;
+    assert_int_equal(page(&f->cat, NULL, 1, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_int_equal(changes(&f->cat,
+                             "{\"server\":\"alpha\",\"ok\":true,"
+                             "\"capabilities\":{\"completions\":{}},"
+                             "\"tools\":[{\"name\":\"echo\",\"description\":\"d\"},"
+                             "{\"name\":\"add\"},{\"name\":\"more\"}],"
+                             "\"prompts\":[{\"name\":\"greet\"}],"
+                             "\"resources\":[{\"uri\":\"file:///a.txt\",\"name\":\"a\"}]}"),
+                     BRK_CHANGED_ROUTES);
+    assert_true(f->cat.generation == generation);
+    assert_int_equal(page(&f->cat, next, 1, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_string_equal(got, "a_add");
+    /* another list that changes (prompts) moves the generation, not the tools cursors */
+    assert_int_equal(changes(&f->cat, "{\"server\":\"beta\",\"ok\":true,"
+                                      "\"prompts\":[{\"name\":\"hello\"}]}"),
+                     BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_true(f->cat.generation != generation);
+    assert_int_equal(page(&f->cat, next, 1, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_string_equal(got, "a_more");
+}
+
+/* Without prefixes, the same tool from two backends: when the first goes, the second's is listed
+ * alike (no new generation) but owned by another backend (new routes). */
+static void test_owner_change_moves_only_the_routes(void **state)
+{
+    fixture_t *f = *state;
+    static const char same[] = "{\"server\":\"%s\",\"ok\":true,\"tools\":[{\"name\":\"echo\"}]}";
+    char r[128];
+    snprintf(r, sizeof(r), same, "alpha");
+    assert_int_equal(changes(&f->cat, r), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    snprintf(r, sizeof(r), same, "beta");
+    /* hidden by alpha's: the list is as it was; the routes say beta is up */
+    assert_int_equal(changes(&f->cat, r), BRK_CHANGED_ROUTES);
+    uint64_t generation = f->cat.generation;
+    assert_int_equal(changes(&f->cat, "{\"server\":\"alpha\",\"ok\":false,\"error\":\"gone\"}"),
+                     BRK_CHANGED_ROUTES);
+    assert_true(f->cat.generation == generation);
+    assert_string_equal(f->cat.backends[f->cat.merged[GW_LIST_TOOLS][0]->server].conf->name,
+                        "beta");
+}
+
+static void test_capabilities_merged_once(void **state)
+{
+    fixture_t *f = *state;
+    /* before any report: the gateway's own */
+    assert_string_equal(f->cat.capabilities, "{\"tools\":{\"listChanged\":true}}");
+    /* alpha's object has a huge experimental member: it is read once and not kept */
+    size_t pad = 1u << 20;
+    char *big = malloc(pad + 512);
+    assert_non_null(big);
+    int n = snprintf(big, 512,
+                     "{\"server\":\"alpha\",\"ok\":true,\"capabilities\":{\"tools\":{},"
+                     "\"logging\":{},\"tasks\":{\"list\":{}},\"experimental\":{\"pad\":\"");
+    memset(big + n, 'x', pad);
+    snprintf(big + n + pad, 512, "\"}},\"tools\":[{\"name\":\"echo\"}]}");
+    assert_int_equal(changes(&f->cat, big), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_null(strstr(f->cat.capabilities, "experimental"));
+    assert_string_equal(f->cat.capabilities, "{\"tools\":{\"listChanged\":true},\"logging\":{},"
+                                             "\"tasks\":{\"list\":{}}}");
+    const char *merged = f->cat.capabilities;
+    /* the same report again: not merged again (the same text, not a copy) */
+    assert_int_equal(changes(&f->cat, big), 0);
+    assert_ptr_equal(f->cat.capabilities, merged);
+    free(big);
+    /* beta adds prompts, resources with subscribe, completions and its own tasks members */
+    assert_int_equal(changes(&f->cat, "{\"server\":\"beta\",\"ok\":true,\"capabilities\":{"
+                                      "\"prompts\":{},\"resources\":{\"subscribe\":true},"
+                                      "\"completions\":{},\"tasks\":{\"cancel\":{}}},"
+                                      "\"tools\":[{\"name\":\"echo\"}]}"),
+                     BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_string_equal(f->cat.capabilities,
+                        "{\"tools\":{\"listChanged\":true},\"prompts\":{\"listChanged\":true},"
+                        "\"resources\":{\"listChanged\":true,\"subscribe\":true},\"logging\":{},"
+                        "\"completions\":{},\"tasks\":{\"list\":{},\"cancel\":{}}}");
+    assert_true(brk_catalog_offers(&f->cat, "prompts"));
+    /* beta down: what only it offered goes */
+    assert_int_equal(changes(&f->cat, "{\"server\":\"beta\",\"ok\":false}"),
+                     BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
+    assert_string_equal(f->cat.capabilities, "{\"tools\":{\"listChanged\":true},\"logging\":{},"
+                                             "\"tasks\":{\"list\":{}}}");
+    assert_false(brk_catalog_offers(&f->cat, "prompts"));
+}
+
+/* Reload: a new catalog whose lists read as before keeps the generation (cursors stay valid). */
+static void test_refresh_keeps_the_generation_of_the_same_lists(void **state)
+{
+    fixture_t *f = *state;
+    brk_catalog_t next;
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    uint64_t generation = f->cat.generation;
+    assert_int_equal(brk_catalog_init(&next, f->cfg), GW_OK);
+    assert_int_equal(brk_catalog_adopt(&next, &f->cat, "alpha"), 1);
+    assert_int_equal(brk_catalog_adopt(&next, &f->cat, "beta"), 1);
+    assert_int_equal(brk_catalog_refresh(&next, &f->cat), GW_OK);
+    assert_true(next.generation == generation);
+    assert_string_equal(next.capabilities, f->cat.capabilities);
+    brk_catalog_fini(&next);
+    /* one backend fewer: a new generation */
+    assert_int_equal(brk_catalog_init(&next, f->cfg), GW_OK);
+    assert_int_equal(brk_catalog_refresh(&next, &f->cat), GW_OK);
+    assert_true(next.generation == generation + 1);
+    brk_catalog_fini(&next);
+}
+
 /* Reload: what a kept server's worker reported moves to the new catalog, and back again when the
  * new cycle cannot be completed (the running one is then as it was). */
 static void test_adopt_and_back(void **state)
@@ -278,7 +457,7 @@ static void test_adopt_and_back(void **state)
     assert_int_equal(report(&f->cat, beta_report), GW_OK);
     assert_int_equal(brk_catalog_adopt(&next, &f->cat, "alpha"), 0); /* its url changed */
     assert_int_equal(brk_catalog_adopt(&next, &f->cat, "beta"), 1);
-    assert_int_equal(brk_catalog_refresh(&next), GW_OK);
+    assert_int_equal(brk_catalog_refresh(&next, &f->cat), GW_OK);
     names(&next, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "b_echo");
     assert_int_equal(next.merged[GW_LIST_TOOLS][0]->server, 0);
@@ -303,6 +482,17 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_paging, setup_prefixed, teardown),
         cmocka_unit_test_setup_teardown(test_adopt_and_back, setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_identical_report_keeps_the_generation, setup_prefixed,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_down_backend_reporting_again_keeps_the_generation,
+                                        setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_real_change_moves_the_generation, setup_prefixed,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_owner_change_moves_only_the_routes, setup_unprefixed,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_capabilities_merged_once, setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_keeps_the_generation_of_the_same_lists,
+                                        setup_prefixed, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

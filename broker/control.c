@@ -234,7 +234,10 @@ static unsigned run_command(brk_t *b, const struct control_command *cmd, yajl_va
         return 1;
     }
     gw_err_t rc = cmd->run(b, args, g, err, errlen);
-    yajl_gen_free(g);
+    gw_err_t done = gw_json_gen_done(g, out, yajl_gen_status_ok);
+    if (rc == GW_OK) {
+        rc = done; /* the command's own result, else how its JSON got written */
+    }
     if (rc != GW_OK && err[0] == '\0') {
         snprintf(err, errlen, "%s", gw_strerror(rc));
     }
@@ -265,8 +268,9 @@ static void on_control_message(brk_t *b, const gw_ipc_route_t *route, const gw_e
         gw_buf_reset(&out);
         yajl_gen g = gw_json_gen_to_buf(&out);
         if (g != NULL) {
-            gen_object_str(g, "error", err);
-            yajl_gen_free(g);
+            /* the error answer is best effort: a failed one leaves out empty or short */
+            (void)gen_object_str(g, "error", err);
+            (void)gw_json_gen_done(g, &out, yajl_gen_status_ok);
         }
         if (status == 0) {
             status = 1;

@@ -11,6 +11,7 @@
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "common/mcp.h"
+#include "common/names.h"
 
 typedef struct stream_target {
     brk_t *b;
@@ -39,6 +40,73 @@ static void stream_publish(brk_t *b, gw_stream_t *st, const char *json, size_t l
     stream_send(b, st, id, json, len);
 }
 
+/* Tells every worker that the client of session now holds a GET stream (session/listen) or no
+ * longer does (session/unlisten): a worker keeps an upstream GET stream open only while its
+ * client listens (docs/ipc.md). A worker without that session remembers it for when it creates
+ * one. */
+static void tell_workers(brk_t *b, gw_str_t session, const char *method)
+{
+    const gw_config_t *cfg = b->cycle->cfg;
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY, .session = session};
+    e.method = (gw_str_t){method, strlen(method)};
+    e.origin = GW_STR(GW_BROKER_NAME);
+    for (size_t i = 0; i < cfg->nservers; i++) {
+        gw_name_t name = gw_worker_inbox(cfg->servers[i].name);
+        gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name.s, strlen(name.s)});
+        if (o == NULL || gw_outbox_send(o, &e) != GW_OK) {
+            gw_log_warn("msg=\"worker not told of a GET stream\" backend=%s session=%.*s "
+                        "method=%s",
+                        cfg->servers[i].name, (int)session.len, session.ptr, method);
+        }
+    }
+}
+
+typedef struct relisten {
+    brk_t *b;
+    gw_outbox_t *o;
+} relisten_t;
+
+static void relisten_one(void *arg, gw_stream_t *st)
+{
+    const relisten_t *r = arg;
+    if (st->holder[0] == '\0') {
+        return;
+    }
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    e.session = (gw_str_t){st->key, strlen(st->key)};
+    e.method = GW_STR("session/listen");
+    e.origin = GW_STR(GW_BROKER_NAME);
+    (void)gw_outbox_send(r->o, &e); /* a full outbox: the worker is stuck, its calls fail too */
+}
+
+void brk_get_stream_relisten(brk_t *b, gw_str_t worker)
+{
+    relisten_t r = {b, gw_outboxes_get(&b->out, worker)};
+    if (r.o != NULL) {
+        gw_streams_each(&b->streams, relisten_one, &r);
+    }
+}
+
+typedef struct router_release {
+    brk_t *b;
+    const char *router;
+} router_release_t;
+
+static void release_one(void *arg, gw_stream_t *st)
+{
+    const router_release_t *r = arg;
+    if (st->holder[0] != '\0' && strcmp(st->holder, r->router) == 0) {
+        tell_workers(r->b, (gw_str_t){st->key, strlen(st->key)}, "session/unlisten");
+    }
+}
+
+void brk_get_stream_release_router(brk_t *b, const char *router)
+{
+    router_release_t r = {b, router};
+    gw_streams_each(&b->streams, release_one, &r);
+    gw_streams_release_holder(&b->streams, router);
+}
+
 void brk_get_stream_forget(brk_t *b, const char *uuid, size_t len)
 {
     gw_stream_t *st = gw_streams_find(&b->streams, uuid, len);
@@ -48,6 +116,7 @@ void brk_get_stream_forget(brk_t *b, const char *uuid, size_t len)
     if (st->holder[0] != '\0') {
         brk_reply(b, (gw_str_t){st->holder, strlen(st->holder)}, st->holder_corr, GW_ENV_END, 200,
                   NULL, 0, GW_STR(""));
+        tell_workers(b, (gw_str_t){uuid, len}, "session/unlisten");
     }
     gw_streams_drop(&b->streams, uuid, len);
 }
@@ -87,6 +156,9 @@ void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e)
     char prev[GW_STREAM_HOLDER_MAX];
     uint64_t prev_corr;
     gw_stream_hold(st, e->origin.ptr, e->origin.len, e->corr, prev, &prev_corr);
+    if (prev[0] == '\0') {
+        tell_workers(b, e->session, "session/listen");
+    }
     if (prev[0] != '\0') {
         brk_reply(b, (gw_str_t){prev, strlen(prev)}, prev_corr, GW_ENV_END, 200, NULL, 0,
                   e->request_id);
@@ -113,6 +185,7 @@ void brk_get_stream_on_close(brk_t *b, const gw_envelope_t *e)
     gw_stream_t *st = gw_streams_find(&b->streams, e->session.ptr, e->session.len);
     if (st != NULL && gw_stream_release(st, e->origin.ptr, e->origin.len, e->corr)) {
         gw_log_debug("msg=\"stream closed\" session=%s", st->key);
+        tell_workers(b, e->session, "session/unlisten");
     }
 }
 

@@ -5,15 +5,24 @@
 #include "broker/broker.h"
 #include "common/log.h"
 
-/* A worker's "catalog" report: applied, then pushed to the routers and announced to clients. */
+/* A worker's "catalog" report: applied; what it changed is pushed to the routers (the routing
+ * table) and announced to clients (list_changed). A report that changed nothing (a backend still
+ * down, retrying) moves neither. Out of memory: 503, and the worker sends it again. */
 static void on_catalog_report(brk_t *b, const gw_envelope_t *e)
 {
-    if (brk_catalog_apply_report(&b->cycle->cat, e->body.ptr, e->body.len) == GW_OK) {
-        brk_routes_push(b);
+    unsigned changed = 0;
+    gw_err_t rc = brk_catalog_apply_report(&b->cycle->cat, e->body.ptr, e->body.len, &changed);
+    if (rc == GW_OK) {
+        if (changed & BRK_CHANGED_ROUTES) {
+            brk_routes_push(b);
+        }
         brk_ready_check(b);
-        brk_get_stream_announce_list_changes(b);
+        if (changed & BRK_CHANGED_LISTS) {
+            brk_get_stream_announce_list_changes(b);
+        }
     }
-    brk_reply(b, e->origin, e->corr, GW_ENV_END, 200, NULL, 0, GW_STR(""));
+    brk_get_stream_relisten(b, e->origin); /* a worker that restarted lost who listens */
+    brk_reply(b, e->origin, e->corr, GW_ENV_END, rc == GW_ENOMEM ? 503 : 200, NULL, 0, GW_STR(""));
 }
 
 static const struct control_handler {

@@ -25,28 +25,25 @@ static void client_address(const gw_envelope_t *e, char *client, size_t len)
     }
 }
 
-/* initialize's result object: protocolVersion, capabilities, serverInfo. */
+/* initialize's result object: protocolVersion, capabilities, serverInfo. The capabilities are
+ * the catalog's, merged when a report changed them: copied here, never rebuilt per client. */
 static gw_err_t gen_initialize_result(brk_t *b, gw_proto_t proto, gw_buf_t *out)
 {
-    yajl_gen g = gw_json_gen_to_buf(out);
-    if (g == NULL) {
-        return GW_ENOMEM;
+    gw_err_t err =
+        gw_buf_appendf(out, "{\"protocolVersion\":\"%s\",\"capabilities\":", gw_proto_name(proto));
+    if (err == GW_OK) {
+        err = gw_buf_appends(out, b->cycle->cat.capabilities);
     }
-    int failed = yajl_gen_map_open(g) != yajl_gen_status_ok ||
-                 gw_json_gen_cstr(g, "protocolVersion") != yajl_gen_status_ok ||
-                 gw_json_gen_cstr(g, gw_proto_name(proto)) != yajl_gen_status_ok ||
-                 gw_json_gen_cstr(g, "capabilities") != yajl_gen_status_ok;
-    failed = failed || brk_catalog_gen_capabilities(&b->cycle->cat, g) != GW_OK;
-    failed = failed || gw_json_gen_cstr(g, "serverInfo") != yajl_gen_status_ok ||
-             yajl_gen_map_open(g) != yajl_gen_status_ok ||
-             gw_json_gen_cstr(g, "name") != yajl_gen_status_ok ||
-             gw_json_gen_cstr(g, "mcpgw") != yajl_gen_status_ok ||
-             gw_json_gen_cstr(g, "version") != yajl_gen_status_ok ||
-             gw_json_gen_cstr(g, PACKAGE_VERSION) != yajl_gen_status_ok ||
-             yajl_gen_map_close(g) != yajl_gen_status_ok ||
-             yajl_gen_map_close(g) != yajl_gen_status_ok;
-    yajl_gen_free(g);
-    return failed ? GW_ENOMEM : GW_OK;
+    if (err == GW_OK) {
+        err = gw_buf_appends(out, ",\"serverInfo\":{\"name\":\"mcpgw\",\"version\":");
+    }
+    if (err == GW_OK) {
+        err = gw_buf_append_json_string(out, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
+    }
+    if (err == GW_OK) {
+        err = gw_buf_appends(out, "}}");
+    }
+    return err;
 }
 
 /* Refuses a new session when draining or past limits.max_sessions(_per_client); returns 1 when
@@ -110,11 +107,11 @@ void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
     brk_session_t *sess = NULL;
     if (gen_initialize_result(b, proto, &result) != GW_OK ||
         gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data, result.len) != GW_OK ||
-        (sess = brk_session_add(b, uuid, now, c.expires)) == NULL) {
+        (sess = brk_session_add(b, uuid, now, c.expires)) == NULL ||
+        brk_session_set_client(b, sess, client) != GW_OK) {
         brk_reply_rpc_error(b, e, GW_RPC_INTERNAL_ERROR, "out of memory");
         goto out;
     }
-    snprintf(sess->client, sizeof(sess->client), "%s", client);
     gw_env_header_t h = {GW_STR("mcp-session-id"), {token, strlen(token)}};
     brk_reply_json(b, e->origin, e->corr, &h, msg.data, msg.len, e->request_id);
     gw_log_info("msg=\"session created\" session=%s protocol=%s request_id=%.*s", uuid,

@@ -119,8 +119,7 @@ static gw_err_t adopt_catalog(brk_cycle_t *next, brk_cycle_t *cur)
             brk_catalog_adopt(&next->cat, &cur->cat, cfg->servers[i].name);
         }
     }
-    next->cat.generation = cur->cat.generation;
-    gw_err_t err = brk_catalog_refresh(&next->cat);
+    gw_err_t err = brk_catalog_refresh(&next->cat, &cur->cat);
     if (err != GW_OK) {
         for (size_t i = 0; i < cfg->nservers; i++) {
             brk_catalog_adopt(&cur->cat, &next->cat, cfg->servers[i].name);

@@ -79,10 +79,9 @@ gw_err_t brk_routes_push_revoked(brk_t *b, long only, brk_session_t *const *list
         return GW_ENOMEM;
     }
     b->routes_seq++;
-    yajl_gen_status st = gen_revoked(b, g, list, n);
-    yajl_gen_free(g);
-    if (st != yajl_gen_status_ok) {
-        gw_log_err("msg=\"cannot push revocations\" status=%d", (int)st);
+    gw_err_t err = gw_json_gen_done(g, &msg, gen_revoked(b, g, list, n));
+    if (err != GW_OK) {
+        gw_log_err("msg=\"cannot push revocations\" error=\"%s\"", gw_strerror(err));
         gw_buf_fini(&msg);
         return GW_ENOMEM;
     }
@@ -138,7 +137,7 @@ void brk_routes_on_subscribe(brk_t *b, const gw_envelope_t *e)
     b->subs[i].active = 1;
     b->subs[i].corr = e->corr;
     /* a router (re)subscribes when it starts: streams an earlier one held are gone */
-    gw_streams_release_holder(&b->streams, expect.s);
+    brk_get_stream_release_router(b, expect.s);
     gw_log_debug("msg=\"router subscribed\" router=%lu", i);
     /* every revocation first: then the table that opens it */
     brk_routes_push_revoked(b, (long)i, NULL, 0, GW_STR(""));

@@ -42,8 +42,7 @@ void brk_session_end_delete(brk_t *b, const gw_envelope_t *e)
         brk_reply(b, e->origin, e->corr, GW_ENV_END, 404, NULL, 0, rid);
         return;
     }
-    s->revoked = 1;
-    b->nrevoked++;
+    brk_session_revoke(b, s);
     brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
     brk_routes_push_revoked(b, -1, &s, 1, rid);
     brk_pending_delete_t *d = NULL;
@@ -121,8 +120,7 @@ void brk_session_end_idle(brk_t *b, int64_t now_ms)
             s->last_ms = now_ms; /* a client listening on its GET stream is using it */
             continue;
         }
-        s->revoked = 1;
-        b->nrevoked++;
+        brk_session_revoke(b, s);
         brk_get_stream_forget(b, s->uuid, strlen(s->uuid));
         close_upstream(b, (gw_str_t){s->uuid, strlen(s->uuid)}, GW_STR_NULL, 0);
         gw_log_info("msg=\"session expired\" session=%s reason=idle idle_ms=%lld", s->uuid,

@@ -46,6 +46,9 @@ typedef struct gw_server_conf {
     uint64_t health_interval_ms;      /* ping the backend this often; 0: never; default 10 s */
     gw_tool_timeout_t *tool_timeouts; /* per-tool overrides of timeout_ms, in file order */
     size_t ntool_timeouts;
+    /* TCP connections the worker's requests (POSTs, DELETEs) keep to this backend at most; more
+     * requests queue in the worker. GET streams have a pool of their own. Default 32. */
+    unsigned max_connections;
 } gw_server_conf_t;
 
 typedef struct gw_config {

@@ -82,6 +82,7 @@ static void test_every_default(void **state)
     assert_null(a->headers);
     assert_int_equal(a->timeout_ms, 30000);
     assert_int_equal(a->health_interval_ms, 10000);
+    assert_int_equal(a->max_connections, 32);
     assert_int_equal(a->ntool_timeouts, 0);
     assert_null(a->tool_timeouts);
     gw_config_destroy(c);

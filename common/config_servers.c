@@ -19,7 +19,16 @@
 #define TOOL_TIMEOUTS_MAX 1024
 #define TOOL_NAME_MAX 128 /* the MCP spec's limit on a tool name */
 
-enum { SRV_NAME, SRV_URL, SRV_PREFIX, SRV_HEADERS, SRV_TIMEOUT, SRV_HEALTH, SRV_TOOL_TIMEOUTS };
+enum {
+    SRV_NAME,
+    SRV_URL,
+    SRV_PREFIX,
+    SRV_HEADERS,
+    SRV_TIMEOUT,
+    SRV_HEALTH,
+    SRV_TOOL_TIMEOUTS,
+    SRV_MAX_CONNECTIONS
+};
 
 static const char *name_problem(const char *s)
 {
@@ -255,6 +264,10 @@ const gw_config_directive_t gw_config_server_directives[] = {
                     .msg = "not a duration (e.g. 10s; 0 turns health checks off)",
                     .range_msg = "must be 0 (off) or at least 100ms"},
     [SRV_TOOL_TIMEOUTS] = {GW_CONFIG_ROW_CUSTOM("tool_timeouts", set_server_tool_timeouts)},
+    [SRV_MAX_CONNECTIONS] = {GW_CONFIG_ROW_UINT("max_connections", gw_server_conf_t,
+                                                max_connections),
+                             .min = 1, .max = 10000, .def = 32,
+                             .msg = "must be a number from 1 to 10000"},
 };
 const size_t gw_config_nserver_directives = GW_CONFIG_NELEM(gw_config_server_directives);
 

@@ -103,6 +103,8 @@ static const struct counter_info {
                                  "Posts to a backend not sent because a bounded queue was full."},
     [GW_MC_POST_DROP_WORKER] = {"mcpgw_backend_posts_dropped_total", "reason", "worker_queue_full",
                                 NULL},
+    [GW_MC_CATALOG_TOO_LARGE] = {"mcpgw_catalog_refused_total", "reason", "too_large",
+                                 "Backend catalogs a worker refused to report, by reason."},
 };
 
 static const struct gauge_info {

@@ -67,6 +67,8 @@ typedef enum gw_counter {
      * bound that was full */
     GW_MC_POST_DROP_SESSION,
     GW_MC_POST_DROP_WORKER,
+    /* worker: a backend's catalog refused before it reaches the broker, by reason */
+    GW_MC_CATALOG_TOO_LARGE,
     GW_MC_COUNT
 } gw_counter_t;
 

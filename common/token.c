@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/base64url.h"
 #include "common/token.h"
 
 #define KEY_LEN 32
@@ -385,86 +386,6 @@ out:
     return rc;
 }
 
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static size_t b64url_encode(const uint8_t *in, size_t n, char *out)
-{
-    size_t o = 0, i = 0;
-
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = b64url[v >> 18];
-        out[o++] = b64url[(v >> 12) & 63];
-        out[o++] = b64url[(v >> 6) & 63];
-        out[o++] = b64url[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = b64url[v >> 18];
-        out[o++] = b64url[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[o++] = b64url[v >> 18];
-        out[o++] = b64url[(v >> 12) & 63];
-        out[o++] = b64url[(v >> 6) & 63];
-    }
-    return o;
-}
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
-}
-
-/* Strict: no padding, and the unused low bits of the last character must be zero, so that every
- * token has exactly one spelling (a flipped spare bit is a different, invalid token). */
-static int b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)
-{
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t o = 0;
-
-    if (n % 4 == 1) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0) {
-            return -1;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o == cap) {
-                return -1;
-            }
-            out[o++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) {
-        return -1;
-    }
-    *outlen = o;
-    return 0;
-}
-
 static void put_be64(uint8_t *p, int64_t v)
 {
     uint64_t u = (uint64_t)v;
@@ -547,7 +468,7 @@ gw_err_t gw_token_seal(const gw_keyring_t *k, const gw_session_claims_t *c, char
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, raw + 1 + NONCE_LEN + plen) != 1) {
         goto out;
     }
-    out[b64url_encode(raw, rawlen, out)] = '\0';
+    out[gw_b64url_encode(raw, rawlen, out)] = '\0';
     rc = GW_OK;
 out:
     EVP_CIPHER_CTX_free(ctx);
@@ -568,7 +489,7 @@ gw_err_t gw_token_open(const gw_keyring_t *k, const char *tok, size_t len, int64
     if (tok == NULL || len == 0 || len >= GW_TOKEN_MAX) {
         return GW_EPARSE;
     }
-    if (b64url_decode(tok, len, raw, sizeof(raw), &rawlen) != 0 || rawlen < RAW_MIN) {
+    if (gw_b64url_decode(tok, len, raw, sizeof(raw), &rawlen) != 0 || rawlen < RAW_MIN) {
         return GW_EPARSE;
     }
     if (!k->present[raw[0]]) {

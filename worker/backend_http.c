@@ -1,14 +1,17 @@
-/* backend_http.c: the HTTP transfers to the backend over the worker's libcurl multi: easy handles
+/* backend_http.c: the HTTP transfers to the backend over the worker's two libcurl multis (requests
+ * and GET streams, each driven by curl_multi_socket_action on the loop's epoll set): easy handles
  * kept for reuse, the shared headers, the header and write callbacks, start, pause and completion
  * of a transfer, and how a failed one is described. */
 #include "config.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 
 #include <curl/curl.h>
 
@@ -71,9 +74,10 @@ void wrk_xfer_cancel(xfer_t *x)
     if (x->easy == NULL) {
         return;
     }
-    curl_multi_remove_handle(x->w->multi, x->easy);
+    curl_multi_remove_handle(x->mx->m, x->easy);
     easy_release(x->w, x->easy);
     x->easy = NULL;
+    x->mx = NULL;
 }
 
 void wrk_xfer_fini(xfer_t *x)
@@ -84,6 +88,19 @@ void wrk_xfer_fini(xfer_t *x)
     gw_buf_fini(&x->req);
     gw_buf_fini(&x->body);
     gw_sse_fini(&x->sse);
+}
+
+void wrk_xfer_trim(xfer_t *x)
+{
+    if (x->easy != NULL) {
+        return;
+    }
+    free(x->sid);
+    x->sid = NULL;
+    gw_buf_fini(&x->req);
+    gw_buf_fini(&x->body);
+    gw_sse_fini(&x->sse);
+    gw_sse_init(&x->sse, x->w->cfg->max_response_body);
 }
 
 static void xfer_see_head(xfer_t *x, long status)
@@ -284,6 +301,10 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
     bad |= SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     if (strncasecmp(w->srv->url, "https:", 6) == 0) {
         bad |= SETOPT(e, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing on an h2 connection */
+    } else if (!post && strcmp(rq->method, "GET") == 0) {
+        /* HTTP/1.1: a GET stream's connection closes with it; an idle one kept would count
+         * against the backend for nothing */
+        bad |= SETOPT(e, CURLOPT_FORBID_REUSE, 1L);
     }
     bad |= SETOPT(e, CURLOPT_USERAGENT, "mcpgw/" PACKAGE_VERSION);
     bad |= SETOPT(e, CURLOPT_HTTPHEADER, head);
@@ -306,8 +327,11 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
     x->timeout_ms = rq->timeout_ms;
     x->started_ms = gw_clock_ms();
     x->easy = e;
-    if (curl_multi_add_handle(w->multi, e) != CURLM_OK) {
+    /* a GET lives as long as its stream: it must never hold a connection a call waits for */
+    x->mx = strcmp(rq->method, "GET") == 0 ? &w->streams : &w->requests;
+    if (curl_multi_add_handle(x->mx->m, e) != CURLM_OK) {
         x->easy = NULL;
+        x->mx = NULL;
         easy_release(w, e);
         return GW_EIO;
     }
@@ -324,7 +348,7 @@ void wrk_xfer_set_paused(xfer_t *x, int paused)
     curl_easy_pause(x->easy, paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
 }
 
-static void xfer_complete(wrk_t *w, CURL *e, CURLcode rc)
+static void xfer_complete(wrk_multi_t *mx, CURL *e, CURLcode rc)
 {
     char *priv = NULL;
     xfer_t *x;
@@ -332,7 +356,7 @@ static void xfer_complete(wrk_t *w, CURL *e, CURLcode rc)
     curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
     x = (xfer_t *)(void *)priv;
     if (x == NULL || x->easy != e) {
-        curl_multi_remove_handle(w->multi, e);
+        curl_multi_remove_handle(mx->m, e);
         curl_easy_cleanup(e);
         return;
     }
@@ -419,32 +443,150 @@ static gw_err_t headers_build(wrk_t *w)
     return bad ? GW_ENOMEM : GW_OK;
 }
 
-void wrk_xfer_complete_done(wrk_t *w)
+static void multi_complete_done(wrk_multi_t *mx)
 {
     CURLMsg *m;
     int left;
 
-    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+    while ((m = curl_multi_info_read(mx->m, &left)) != NULL) {
         if (m->msg == CURLMSG_DONE) {
-            xfer_complete(w, m->easy_handle, m->data.result);
+            xfer_complete(mx, m->easy_handle, m->data.result);
         }
+    }
+}
+
+void wrk_xfer_complete_done(wrk_t *w)
+{
+    multi_complete_done(&w->requests);
+    multi_complete_done(&w->streams);
+}
+
+/* ---- the multis on the epoll set ---- */
+
+/* CURLMOPT_SOCKETFUNCTION: libcurl says which events of socket s it waits for. */
+static int on_curl_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    wrk_multi_t *mx = userp;
+    struct epoll_event ev;
+
+    (void)e;
+    (void)socketp;
+    memset(&ev, 0, sizeof(ev));
+    ev.data.u64 = ((uint64_t)mx->tag << 32) | (uint32_t)s;
+    if (what == CURL_POLL_REMOVE) {
+        /* the socket may be closed already, which took it off the set */
+        epoll_ctl(mx->w->ep, EPOLL_CTL_DEL, s, &ev);
+        return 0;
+    }
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    if (epoll_ctl(mx->w->ep, EPOLL_CTL_MOD, s, &ev) == 0) {
+        return 0;
+    }
+    if (errno == ENOENT && epoll_ctl(mx->w->ep, EPOLL_CTL_ADD, s, &ev) == 0) {
+        return 0;
+    }
+    gw_log_err("msg=\"cannot watch a backend socket\" backend=%s fd=%d error=\"%s\"", mx->w->name,
+               (int)s, strerror(errno));
+    return -1; /* libcurl fails the transfers on that socket */
+}
+
+/* CURLMOPT_TIMERFUNCTION: when libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT). */
+static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    wrk_multi_t *mx = userp;
+
+    (void)m;
+    mx->timer_ms = timeout_ms < 0 ? -1 : gw_clock_ms() + timeout_ms;
+    return 0;
+}
+
+static void multi_action(wrk_multi_t *mx, curl_socket_t s, int flags)
+{
+    int running = 0;
+    CURLMcode mc = curl_multi_socket_action(mx->m, s, flags, &running);
+
+    if (mc != CURLM_OK) {
+        gw_log_warn("msg=\"libcurl socket action failed\" backend=%s error=\"%s\"", mx->w->name,
+                    curl_multi_strerror(mc));
+    }
+}
+
+void wrk_xfer_socket_ready(wrk_t *w, uint32_t tag, int fd, int flags)
+{
+    multi_action(tag == WRK_EV_STREAMS ? &w->streams : &w->requests, fd, flags);
+}
+
+static int64_t multi_run_timer(wrk_multi_t *mx, int64_t now)
+{
+    if (mx->timer_ms >= 0 && now >= mx->timer_ms) {
+        mx->timer_ms = -1; /* libcurl sets the next one from inside the call */
+        multi_action(mx, CURL_SOCKET_TIMEOUT, 0);
+    }
+    return mx->timer_ms >= 0 ? mx->timer_ms : INT64_MAX;
+}
+
+int64_t wrk_xfer_next_timer(const wrk_t *w)
+{
+    int64_t a = w->requests.timer_ms >= 0 ? w->requests.timer_ms : INT64_MAX;
+    int64_t b = w->streams.timer_ms >= 0 ? w->streams.timer_ms : INT64_MAX;
+
+    return a < b ? a : b;
+}
+
+int64_t wrk_xfer_run_timers(wrk_t *w, int64_t now)
+{
+    int64_t a = multi_run_timer(&w->requests, now);
+    int64_t b = multi_run_timer(&w->streams, now);
+
+    return a < b ? a : b;
+}
+
+static gw_err_t multi_setup(wrk_t *w, wrk_multi_t *mx, uint32_t tag, long max_host)
+{
+    int bad = 0;
+
+    mx->w = w;
+    mx->tag = tag;
+    mx->timer_ms = -1;
+    if ((mx->m = curl_multi_init()) == NULL) {
+        return GW_ENOMEM;
+    }
+    bad |= curl_multi_setopt(mx->m, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK;
+    bad |= curl_multi_setopt(mx->m, CURLMOPT_SOCKETDATA, (void *)mx) != CURLM_OK;
+    bad |= curl_multi_setopt(mx->m, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK;
+    bad |= curl_multi_setopt(mx->m, CURLMOPT_TIMERDATA, (void *)mx) != CURLM_OK;
+    if (max_host > 0) {
+        /* more transfers than connections wait inside libcurl for a free one */
+        bad |= curl_multi_setopt(mx->m, CURLMOPT_MAX_HOST_CONNECTIONS, max_host) != CURLM_OK;
+        bad |= curl_multi_setopt(mx->m, CURLMOPT_MAXCONNECTS, max_host) != CURLM_OK;
+    }
+    return bad ? GW_EINVAL : GW_OK;
+}
+
+static void multi_teardown(wrk_multi_t *mx)
+{
+    if (mx->m != NULL) {
+        curl_multi_cleanup(mx->m);
+        mx->m = NULL;
     }
 }
 
 gw_err_t wrk_xfer_setup(wrk_t *w)
 {
-    if ((w->multi = curl_multi_init()) == NULL) {
-        return GW_ENOMEM;
+    gw_err_t err;
+
+    if ((err = multi_setup(w, &w->requests, WRK_EV_REQUESTS, (long)w->srv->max_connections)) !=
+            GW_OK ||
+        (err = multi_setup(w, &w->streams, WRK_EV_STREAMS, 0)) != GW_OK) {
+        return err;
     }
     return headers_build(w);
 }
 
 void wrk_xfer_teardown(wrk_t *w)
 {
-    if (w->multi != NULL) {
-        curl_multi_cleanup(w->multi);
-        w->multi = NULL;
-    }
+    multi_teardown(&w->requests);
+    multi_teardown(&w->streams);
     while (w->nidle > 0) {
         curl_easy_cleanup(w->idle[--w->nidle]);
     }

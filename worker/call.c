@@ -501,6 +501,14 @@ void wrk_call_dispatch(call_t *c)
     }
     switch (up->state) {
     case UP_READY:
+        if (!list_empty(&up->swlink)) { /* behind the first calls, held for the GET stream */
+            wrk_call_set_state(c, CALL_WAITING);
+            list_append(&up->waiting, &c->qlink);
+            return;
+        }
+        if (gw_str_eq(c->env.method, "resources/subscribe")) {
+            wrk_stream_subscribed(up); /* updates come on the GET stream */
+        }
         call_run(c);
         return;
     case UP_NONE:

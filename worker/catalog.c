@@ -54,6 +54,7 @@ void wrk_catalog_clear(wrk_t *w)
     }
     cat->npages = 0;
     cat->ntools = 0;
+    cat->page_bytes = 0;
     cat->list = 0;
     memset(cat->nitems, 0, sizeof(cat->nitems));
     free(cat->cursor);
@@ -124,7 +125,8 @@ void wrk_catalog_fail(wrk_t *w, const char *reason)
     gw_buf_fini(&b);
 }
 
-static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out)
+/* The report into out; *caps_bytes says how much of it the capabilities object took. */
+static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out, size_t *caps_bytes)
 {
     catalog_t *cat = &w->cat;
     yajl_val init = cat->up->init_result;
@@ -148,12 +150,14 @@ static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out)
     bad |= gw_json_gen_cstr(g, "protocolVersion");
     bad |= gw_json_gen_cstr(g, cat->up->proto);
     bad |= gw_json_gen_cstr(g, "capabilities");
+    *caps_bytes = out->len;
     if (caps != NULL && YAJL_IS_OBJECT(caps)) {
         bad |= gw_json_gen(g, caps);
     } else {
         bad |= yajl_gen_map_open(g);
         bad |= yajl_gen_map_close(g);
     }
+    *caps_bytes = out->len - *caps_bytes;
     bad |= gw_json_gen_cstr(g, "serverInfo");
     bad |= info != NULL ? gw_json_gen(g, info) : yajl_gen_null(g);
     for (size_t l = 0; l < GW_NLISTS; l++) {
@@ -176,12 +180,39 @@ static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out)
     return bad ? GW_ENOMEM : GW_OK;
 }
 
+/* A catalog past limits.max_response_body (the pages' answers together, or the report they
+ * make with the capabilities) never reaches the broker: the broker would parse it on every
+ * change, and nng drops a message past its receive limit silently. The backend is reported down
+ * with the reason instead. */
+static void catalog_refuse_too_large(wrk_t *w, size_t bytes, size_t caps_bytes)
+{
+    char msg[256];
+    unsigned long long limit = (unsigned long long)w->cfg->max_response_body;
+
+    gw_metric_add(w->m, GW_MC_CATALOG_TOO_LARGE, 1);
+    /* capabilities_bytes=0: the pages alone went past the limit, before the report was made */
+    gw_log_warn("msg=\"catalog refused: larger than limits.max_response_body\" backend=%s "
+                "bytes=%zu capabilities_bytes=%zu limit=%llu",
+                w->name, bytes, caps_bytes, limit);
+    snprintf(msg, sizeof(msg),
+             "backend %s sent a catalog of %zu bytes or more, past limits.max_response_body "
+             "(%llu bytes)",
+             w->name, bytes, limit);
+    gw_buf_fini(&w->cat.report);
+    wrk_catalog_fail(w, msg);
+}
+
 static void catalog_report(wrk_t *w)
 {
     catalog_t *cat = &w->cat;
+    size_t caps_bytes = 0;
 
-    if (catalog_build_report(w, &cat->report) != GW_OK) {
+    if (catalog_build_report(w, &cat->report, &caps_bytes) != GW_OK) {
         wrk_catalog_fail(w, "cannot generate the catalog report");
+        return;
+    }
+    if (cat->report.len > w->cfg->max_response_body) {
+        catalog_refuse_too_large(w, cat->report.len, caps_bytes);
         return;
     }
     gw_log_info("msg=\"catalog fetched\" backend=%s tools=%zu prompts=%zu resources=%zu "
@@ -279,6 +310,12 @@ static void catalog_on_list_done(xfer_t *x, CURLcode rc)
 
     if (wrk_rpc_outcome(x, rc, l->method, &tree, &result, msg, sizeof(msg)) != 0) {
         wrk_catalog_fail(w, msg);
+        return;
+    }
+    cat->page_bytes += x->body.len;
+    if (cat->page_bytes > w->cfg->max_response_body) {
+        yajl_tree_free(tree);
+        catalog_refuse_too_large(w, cat->page_bytes, 0);
         return;
     }
     items = gw_json_get(result, l->key);
@@ -379,9 +416,11 @@ static void catalog_changed(wrk_t *w)
     }
     upstream_t *up = cat->up;
     if (up == NULL || up->state != UP_READY) {
+        cat->refetch_ms = gw_clock_ms() + WRK_CATALOG_REFETCH_MS;
         catalog_start(w);
         return;
     }
+    cat->refetch_ms = gw_clock_ms() + WRK_CATALOG_REFETCH_MS;
     cat->up = NULL; /* keep the session (and its reference) through the clear */
     wrk_catalog_clear(w);
     cat->up = up;
@@ -407,29 +446,25 @@ void wrk_catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e)
     gw_log_info("msg=\"catalog reported\" backend=%s tools=%zu", w->name, cat->ntools);
     if (cat->again) {
         cat->again = 0;
-        catalog_changed(w);
+        cat->changed = 1; /* wrk_catalog_tick refetches, once WRK_CATALOG_REFETCH_MS allows */
     }
 }
 
 /* A list_changed seen in an event stream, that is inside a curl write callback, where libcurl
  * refuses curl_multi_add_handle and curl_multi_remove_handle (CURLM_RECURSIVE_API_CALL): the
- * refetch starts from the loop (wrk_catalog_tick), right after this turn's curl_multi_perform. */
+ * refetch starts from the loop (wrk_catalog_tick), right after this turn's curl_multi_perform, or
+ * WRK_CATALOG_REFETCH_MS after the last refetch began when that is later (every list_changed in
+ * between makes one refetch). */
 void wrk_catalog_note_changed(wrk_t *w)
 {
     w->cat.changed = 1;
 }
 
-int64_t wrk_catalog_tick(wrk_t *w, int64_t now)
+/* When the catalog next needs the loop, for what is not a list_changed. */
+static int64_t catalog_tick_state(wrk_t *w, int64_t now)
 {
     catalog_t *cat = &w->cat;
 
-    if (w->stopping) {
-        return INT64_MAX;
-    }
-    if (cat->changed) {
-        cat->changed = 0;
-        catalog_changed(w);
-    }
     if (cat->state == CAT_DONE && w->srv->health_interval_ms > 0 && cat->up != NULL) {
         if (!cat->health_in_flight && now >= cat->next_health_ms) {
             wrk_health_start(w);
@@ -446,4 +481,19 @@ int64_t wrk_catalog_tick(wrk_t *w, int64_t now)
         return cat->next_ms;
     }
     return INT64_MAX;
+}
+
+int64_t wrk_catalog_tick(wrk_t *w, int64_t now)
+{
+    catalog_t *cat = &w->cat;
+
+    if (w->stopping) {
+        return INT64_MAX;
+    }
+    if (cat->changed && now >= cat->refetch_ms) {
+        cat->changed = 0;
+        catalog_changed(w);
+    }
+    int64_t next = catalog_tick_state(w, now);
+    return cat->changed && cat->refetch_ms < next ? cat->refetch_ms : next;
 }

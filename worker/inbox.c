@@ -1,6 +1,6 @@
 /* inbox.c: the envelopes that reach the worker's inbox, from routers and the broker, dispatched:
  * calls, client answers to server requests, notifications for a session, session/close,
- * log-level, and the broker's replies to catalog reports. */
+ * session/listen and session/unlisten, log-level, and the broker's replies to catalog reports. */
 #include "config.h"
 
 #include <stdio.h>
@@ -60,6 +60,7 @@ static void handle_session_close(wrk_t *w, const gw_envelope_t *env)
     wrk_srvreq_forget_session(w, env->session);
 
     if (wrk_inbox_key_valid(env->session)) {
+        wrk_stream_listen(w, env->session, 0);
         up = wrk_upstream_find(w, env->session.ptr, env->session.len);
     }
     if (up != NULL) {
@@ -113,6 +114,14 @@ static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
         int level = gw_log_level_parse(name);
         if (level >= 0) {
             gw_log_threshold = level; /* mcpgwctl log-level, relayed by the broker */
+        }
+        nng_msg_free(msg);
+        return;
+    }
+    if (env->kind == GW_ENV_CONTROL && (env->flags & GW_ENV_F_NOREPLY) &&
+        (gw_str_eq(env->method, "session/listen") || gw_str_eq(env->method, "session/unlisten"))) {
+        if (wrk_inbox_key_valid(env->session) && env->session.len > 0) {
+            wrk_stream_listen(w, env->session, gw_str_eq(env->method, "session/listen"));
         }
         nng_msg_free(msg);
         return;

@@ -1,12 +1,16 @@
-/* loop.c: the worker's event loop: libcurl's poll over the inbox, the signal pipe and the
- * backlogged outboxes, then the timers (waiting calls, catalog, GET streams, resumes, the inbox
- * guard); signals (SIGTERM, SIGINT) stop it gracefully. */
+/* loop.c: the worker's event loop: one epoll set holding the inbox, the signal pipe, the
+ * backlogged outboxes and libcurl's sockets (curl_multi_socket_action), so a turn touches only
+ * what is active; then the timers (libcurl's, waiting calls, catalog, GET streams, resumes, the
+ * inbox guard); signals (SIGTERM, SIGINT) stop it gracefully. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -16,18 +20,39 @@
 #include "common/signals.h"
 #include "worker/worker.h"
 
-/* ---- signals ---- */
+/* ---- the epoll set and signals ---- */
 
-gw_err_t wrk_loop_signals_setup(wrk_t *w)
+static gw_err_t watch(wrk_t *w, int fd, uint32_t tag, uint32_t low)
 {
-    static const int sigs[] = {SIGTERM, SIGINT};
+    struct epoll_event ev;
 
-    return gw_signals_open(&w->sigs, sigs, sizeof(sigs) / sizeof(sigs[0]));
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u64 = ((uint64_t)tag << 32) | low;
+    return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? GW_OK : GW_EIO;
 }
 
-void wrk_loop_signals_teardown(wrk_t *w)
+gw_err_t wrk_loop_setup(wrk_t *w)
+{
+    static const int sigs[] = {SIGTERM, SIGINT};
+    gw_err_t err;
+
+    if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        return GW_EIO;
+    }
+    if ((err = gw_signals_open(&w->sigs, sigs, sizeof(sigs) / sizeof(sigs[0]))) != GW_OK) {
+        return err;
+    }
+    return watch(w, gw_signals_fd(&w->sigs), WRK_EV_SIGNAL, 0);
+}
+
+void wrk_loop_teardown(wrk_t *w)
 {
     gw_signals_close(&w->sigs);
+    if (w->ep >= 0) {
+        close(w->ep);
+        w->ep = -1;
+    }
 }
 
 /* ---- the loop ---- */
@@ -60,67 +85,124 @@ static int loop_timeout(wrk_t *w, int64_t now, int64_t next)
     return wait > WRK_IDLE_POLL_MS ? WRK_IDLE_POLL_MS : (int)wait;
 }
 
+/* An outbox's send fd is readable while nng can take more: watched only while it holds
+ * messages nng refused, so an idle outbox never wakes the loop. Walks the outboxes (at most
+ * GW_OUTBOXES_MAX peers), never the sessions. */
+static void watch_outboxes(wrk_t *w)
+{
+    for (size_t i = 0; i < w->out.n; i++) {
+        int want = w->out.v[i]->count > 0;
+        struct epoll_event ev;
+        int fd;
+
+        if (want == w->out_watched[i] || (fd = gw_outbox_send_fd(w->out.v[i])) < 0) {
+            continue;
+        }
+        memset(&ev, 0, sizeof(ev));
+        ev.events = EPOLLIN;
+        ev.data.u64 = ((uint64_t)WRK_EV_OUTBOX << 32) | (uint32_t)i;
+        if (epoll_ctl(w->ep, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev) == 0) {
+            w->out_watched[i] = (unsigned char)want;
+        }
+    }
+}
+
+/* The inbox's fd is nng's, known once the socket is open (and again after the guard replaced
+ * the listener: the socket, and so its fd, stays the same). */
+static void watch_inbox(wrk_t *w, int *inbox_fd)
+{
+    int fd;
+
+    if (*inbox_fd >= 0) {
+        return;
+    }
+    if ((fd = gw_ipc_recv_fd(w->inbox)) >= 0 && watch(w, fd, WRK_EV_INBOX, 0) == GW_OK) {
+        *inbox_fd = fd;
+    }
+}
+
+/* Hands each epoll event to its owner: libcurl's sockets to their multi at once. */
+static void dispatch_events(wrk_t *w, const struct epoll_event *evs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t tag = (uint32_t)(evs[i].data.u64 >> 32);
+        int low = (int)(uint32_t)evs[i].data.u64;
+        int flags = 0;
+
+        if (tag == WRK_EV_SIGNAL) {
+            drain_signals(w);
+        } else if (tag == WRK_EV_REQUESTS || tag == WRK_EV_STREAMS) {
+            flags |= (evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0;
+            flags |= (evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0;
+            flags |= (evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0;
+            wrk_xfer_socket_ready(w, tag, low, flags);
+        }
+        /* the inbox is drained and the outboxes flushed every turn */
+    }
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Starts what is due and hands finished transfers to their owners, again while their callbacks
+ * start more (a new transfer is due at once: a call's POST after its session's initialize), so
+ * nothing finished waits for the next epoll wake-up. */
+static void pump_transfers(wrk_t *w)
+{
+    for (int i = 0; i < WRK_PUMP_MAX; i++) {
+        wrk_closer_start_posts(w);
+        wrk_xfer_run_timers(w, gw_clock_ms());
+        wrk_xfer_complete_done(w);
+        wrk_closer_start_posts(w); /* the posts that waited for a slot a completion freed */
+        if (wrk_xfer_next_timer(w) > gw_clock_ms()) {
+            return;
+        }
+    }
+}
+
+/* The timers of calls, the catalog, GET streams, the inbox guard and resumes; returns when the
+ * next one is due. */
+static int64_t run_ticks(wrk_t *w, int64_t now)
+{
+    int64_t next = wrk_call_sweep_waiting(w, now);
+
+    next = earliest(next, wrk_catalog_tick(w, now));
+    next = earliest(next, wrk_stream_tick(w, now));
+    next = earliest(next, gw_ipc_guard_tick(&w->inbox_guard, now));
+    return earliest(next, wrk_call_resumes_tick(w, now));
+}
+
 void wrk_loop_run(wrk_t *w)
 {
     int64_t next = 0;
+    int inbox_fd = -1;
 
     for (;;) {
-        struct curl_waitfd fds[2 + WRK_OUTBOXES];
-        unsigned nfds = 2;
+        struct epoll_event evs[WRK_EPOLL_EVENTS];
         int64_t now = gw_clock_ms();
-        int running = 0;
-        CURLMcode mc;
+        int n;
 
         if (w->stopping &&
             ((list_empty(&w->calls) && list_empty(&w->closers) && list_empty(&w->posts)) ||
              now >= w->stop_deadline)) {
             return;
         }
-        memset(fds, 0, sizeof(fds));
-        fds[0].fd = gw_ipc_recv_fd(w->inbox);
-        fds[0].events = CURL_WAIT_POLLIN;
-        fds[1].fd = gw_signals_fd(&w->sigs);
-        fds[1].events = CURL_WAIT_POLLIN;
-        for (size_t i = 0; i < w->out.n && nfds < sizeof(fds) / sizeof(fds[0]); i++) {
-            if (w->out.v[i]->count > 0) { /* readable once nng can take more */
-                fds[nfds].fd = gw_outbox_send_fd(w->out.v[i]);
-                fds[nfds++].events = CURL_WAIT_POLLIN;
-            }
+        watch_inbox(w, &inbox_fd);
+        watch_outboxes(w);
+        n = epoll_wait(w->ep, evs, WRK_EPOLL_EVENTS, loop_timeout(w, now, next));
+        if (n < 0 && errno != EINTR) {
+            gw_log_warn("msg=\"epoll_wait failed\" backend=%s error=\"%s\"", w->name,
+                        strerror(errno));
         }
-        mc = curl_multi_poll(w->multi, fds, nfds, loop_timeout(w, now, next), NULL);
-        if (mc != CURLM_OK) {
-            gw_log_warn("msg=\"poll failed\" backend=%s error=\"%s\"", w->name,
-                        curl_multi_strerror(mc));
-        }
-        if (fds[1].revents != 0) {
-            drain_signals(w);
-        }
+        dispatch_events(w, evs, n > 0 ? n : 0);
         wrk_inbox_drain(w);
-        wrk_closer_start_posts(w);
-        curl_multi_perform(w->multi, &running);
-        wrk_xfer_complete_done(w);
-        wrk_closer_start_posts(w);
+        pump_transfers(w);
+        next = run_ticks(w, gw_clock_ms());
+        pump_transfers(w); /* what the ticks started */
         wrk_reply_flush_backlog(w);
         gw_outboxes_flush(&w->out); /* the end of the turn: batches go out */
-        now = gw_clock_ms();
-        next = wrk_call_sweep_waiting(w, now);
-        {
-            int64_t cat_next = wrk_catalog_tick(w, now);
-            int64_t streams_next = wrk_stream_tick(w, now);
-            int64_t guard_next = gw_ipc_guard_tick(&w->inbox_guard, now);
-            int64_t resume_next = wrk_call_resumes_tick(w, now);
-            if (resume_next < next) {
-                next = resume_next;
-            }
-            if (guard_next < next) {
-                next = guard_next;
-            }
-            if (cat_next < next) {
-                next = cat_next;
-            }
-            if (streams_next < next) {
-                next = streams_next;
-            }
-        }
+        next = earliest(next, wrk_xfer_next_timer(w));
     }
 }

@@ -31,6 +31,7 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     w->srv = srv;
     w->name = srv->name;
     w->sigs.rd = -1;
+    w->ep = -1;
     list_init(&w->initializing);
     list_init(&w->calls);
     list_init(&w->backlog);
@@ -39,13 +40,15 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     list_init(&w->srvreqs);
     list_init(&w->levels);
     list_init(&w->relisten);
+    list_init(&w->stream_waits);
     list_init(&w->resuming);
     wrk_sessmap_init(&w->sessions);
+    wrk_sessmap_init(&w->listeners);
     wrk_catalog_init(w);
 
-    if ((err = wrk_loop_signals_setup(w)) != GW_OK) {
-        gw_log_err("msg=\"cannot create the signal pipe\" backend=%s error=\"%s\"", w->name,
-                   strerror(errno));
+    if ((err = wrk_loop_setup(w)) != GW_OK) {
+        gw_log_err("msg=\"cannot create the epoll set or the signal pipe\" backend=%s error=\"%s\"",
+                   w->name, strerror(errno));
         return err;
     }
     if ((err = wrk_xfer_setup(w)) != GW_OK) {
@@ -87,13 +90,14 @@ static void wrk_fini(wrk_t *w)
         wrk_upstream_unref(up);
     }
     wrk_upstream_detach_all(w);
+    wrk_stream_listeners_fini(w);
     wrk_xfer_teardown(w);
     if (w->inbox_open) {
         nng_close(w->inbox);
         gw_ipc_guard_fini(&w->inbox_guard);
     }
     gw_outboxes_fini(&w->out);
-    wrk_loop_signals_teardown(w);
+    wrk_loop_teardown(w);
 }
 
 static void usage(FILE *f)

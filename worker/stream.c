@@ -1,6 +1,8 @@
 /* stream.c: the upstream GET streams, where a backend sends server-initiated messages: opened
- * when a session is ready, their messages passed to the broker for the client, opened again
- * after the backend's retry advice. */
+ * only while needed (the client holds its own GET stream, which the broker tells with
+ * session/listen and session/unlisten, or subscribed to resources here; and the catalog's
+ * session), their messages passed to the broker for the client, opened again after the
+ * backend's retry advice, closed when no longer needed. */
 #include "config.h"
 
 #include <stdio.h>
@@ -16,8 +18,151 @@
 #include "common/names.h"
 #include "worker/worker.h"
 
-/* Opens the GET stream of a ready upstream session (every one: the backend may send requests,
- * resource updates and log messages there; the catalog's session hears list_changed). */
+/* ---- which sessions listen ---- */
+
+/* A session whose client holds its GET stream; the upstream session may not exist yet. */
+typedef struct listener {
+    wrk_sessmap_entry_t hentry; /* in w->listeners; its key is key */
+    char key[WRK_KEY_MAX + 1];
+} listener_t;
+
+int wrk_stream_wanted(const upstream_t *up)
+{
+    return up->is_catalog || up->subscribed ||
+           wrk_sessmap_find(&up->w->listeners, up->key, strlen(up->key)) != NULL;
+}
+
+/* Closes up's GET stream (and its pending reopen): nobody needs it now. */
+static void stream_stop(upstream_t *up)
+{
+    if (up->gx.easy != NULL) {
+        gw_log_debug("msg=\"GET stream closed: not needed\" backend=%s session=%s", up->w->name,
+                     up->key);
+    }
+    if (up->gx.easy != NULL && up->gx.sse.last_id[0] != '\0') {
+        /* opened again with Last-Event-ID: a backend that keeps messages replays the gap */
+        memcpy(up->gx_last_id, up->gx.sse.last_id, sizeof(up->gx_last_id));
+    }
+    wrk_xfer_cancel(&up->gx);
+    wrk_xfer_trim(&up->gx);
+    list_remove(&up->rlink);
+}
+
+void wrk_stream_listen(wrk_t *w, gw_str_t key, int on)
+{
+    wrk_sessmap_entry_t *e = wrk_sessmap_find(&w->listeners, key.ptr, key.len);
+    upstream_t *up = wrk_upstream_find(w, key.ptr, key.len);
+
+    if (on && e == NULL) {
+        listener_t *l = calloc(1, sizeof(*l));
+        if (l == NULL) {
+            gw_log_warn("msg=\"GET stream not opened: out of memory\" backend=%s session=%.*s",
+                        w->name, (int)key.len, key.ptr);
+            return;
+        }
+        memcpy(l->key, key.ptr, key.len);
+        l->hentry.key = l->key;
+        l->hentry.keylen = key.len;
+        if (wrk_sessmap_insert(&w->listeners, &l->hentry) != GW_OK) {
+            free(l);
+            return;
+        }
+    } else if (!on && e != NULL) {
+        wrk_sessmap_remove(&w->listeners, e);
+        free(container_of(e, listener_t, hentry));
+    }
+    gw_log_debug("msg=\"client %s\" backend=%s session=%.*s upstream=%s", on ? "listens" : "left",
+                 w->name, (int)key.len, key.ptr,
+                 up == NULL              ? "none"
+                 : up->state == UP_READY ? "ready"
+                                         : "not ready");
+    if (up == NULL || up->state != UP_READY) {
+        return; /* a session that becomes ready opens its stream then */
+    }
+    if (on) {
+        wrk_stream_start(up);
+    } else if (!wrk_stream_wanted(up)) {
+        stream_stop(up);
+    }
+}
+
+void wrk_stream_subscribed(upstream_t *up)
+{
+    up->subscribed = 1;
+    wrk_stream_start(up);
+}
+
+int wrk_stream_hold_calls(upstream_t *up)
+{
+    if (up->gx.easy == NULL || up->gx_head || list_empty(&up->waiting) ||
+        !list_empty(&up->swlink)) {
+        return !list_empty(&up->swlink);
+    }
+    up->stream_wait_ms = gw_clock_ms() + WRK_STREAM_WAIT_MS;
+    list_append(&up->w->stream_waits, &up->swlink);
+    up->refs++; /* the list's */
+    return 1;
+}
+
+/* The GET stream answered, failed or took too long: the held calls run (or fail when the
+ * session was closed meanwhile). */
+static void release_calls(upstream_t *up)
+{
+    list_remove(&up->swlink);
+    while (!list_empty(&up->waiting)) {
+        call_t *c = container_of(up->waiting.next, call_t, qlink);
+        list_remove(&c->qlink);
+        if (up->in_map && up->state == UP_READY) {
+            wrk_call_dispatch(c);
+        } else {
+            wrk_reply_fail(c, GW_RPC_INTERNAL_ERROR, "the session was closed");
+        }
+    }
+    wrk_upstream_unref(up);
+}
+
+static int64_t release_due_calls(wrk_t *w, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    link_t due;
+    list_init(&due);
+    for (link_t *l = w->stream_waits.next; l != &w->stream_waits;) {
+        upstream_t *up = container_of(l, upstream_t, swlink);
+        l = l->next;
+        if (up->gx_head || up->gx.easy == NULL || !up->in_map || now >= up->stream_wait_ms) {
+            list_remove(&up->swlink);
+            list_append(&due, &up->swlink);
+        } else if (up->stream_wait_ms < next) {
+            next = up->stream_wait_ms;
+        }
+    }
+    while (!list_empty(&due)) {
+        release_calls(container_of(due.next, upstream_t, swlink));
+    }
+    return next;
+}
+
+void wrk_stream_listeners_fini(wrk_t *w)
+{
+    wrk_sessmap_entry_t *e;
+
+    while (!list_empty(&w->stream_waits)) {
+        upstream_t *up = container_of(w->stream_waits.next, upstream_t, swlink);
+        list_remove(&up->swlink);
+        wrk_upstream_unref(up);
+    }
+    while ((e = wrk_sessmap_any(&w->listeners)) != NULL) {
+        wrk_sessmap_remove(&w->listeners, e);
+        free(container_of(e, listener_t, hentry));
+    }
+    wrk_sessmap_fini(&w->listeners);
+}
+
+/* ---- the streams ---- */
+
+/* Opens the GET stream of a ready upstream session while it is needed: the backend may send
+ * requests, resource updates and log messages there; the catalog's session hears list_changed.
+ * A session nobody listens on has none, so an idle session holds no connection. */
 void wrk_stream_start(upstream_t *up)
 {
     wrk_t *w = up->w;
@@ -32,6 +177,10 @@ void wrk_stream_start(upstream_t *up)
         return; /* a stateless backend has no session to listen on */
     }
     list_remove(&up->rlink);
+    if (!wrk_stream_wanted(up)) {
+        return;
+    }
+    up->gx_head = 0;
     if (wrk_xfer_start(&up->gx, &rq) != GW_OK) {
         up->relisten_ms = gw_clock_ms() + WRK_STREAM_RETRY_MS;
         list_append(&w->relisten, &up->rlink);
@@ -154,7 +303,13 @@ static void stream_on_done(xfer_t *x, CURLcode rc)
     list_append(&w->relisten, &up->rlink);
 }
 
+static void stream_on_head(xfer_t *x)
+{
+    container_of(x, upstream_t, gx)->gx_head = 1;
+}
+
 const xfer_ops_t wrk_stream_ops = {
+    .on_head = stream_on_head,
     .on_event = stream_on_event,
     .on_done = stream_on_done,
 };
@@ -162,7 +317,7 @@ const xfer_ops_t wrk_stream_ops = {
 /* Opens again the GET streams that are due; returns when the next one is. */
 int64_t wrk_stream_tick(wrk_t *w, int64_t now)
 {
-    int64_t next = INT64_MAX;
+    int64_t next = release_due_calls(w, now);
     for (link_t *l = w->relisten.next; l != &w->relisten;) {
         upstream_t *up = container_of(l, upstream_t, rlink);
         l = l->next;

@@ -109,6 +109,7 @@ upstream_t *wrk_upstream_create(wrk_t *w, const char *key, size_t n, gw_proto_t 
     wrk_xfer_init(&up->x, w, &session_ops);
     wrk_xfer_init(&up->gx, w, &wrk_stream_ops);
     list_init(&up->rlink);
+    list_init(&up->swlink);
     return up;
 }
 
@@ -159,6 +160,7 @@ static void session_ready(upstream_t *up)
 
     session_set_state(up, UP_READY);
     list_remove(&up->ilink);
+    wrk_xfer_trim(&up->x); /* initialize is over: an idle session keeps only its record */
     if (!up->close_requested) {
         wrk_stream_start(up);
     }
@@ -177,7 +179,7 @@ static void session_ready(upstream_t *up)
         }
     } else {
         wrk_level_apply_pending(up);
-        while (!list_empty(&up->waiting)) {
+        while (!wrk_stream_hold_calls(up) && !list_empty(&up->waiting)) {
             call_t *c = container_of(up->waiting.next, call_t, qlink);
             list_remove(&c->qlink);
             wrk_call_dispatch(c);

@@ -33,12 +33,18 @@
 #define WRK_KEY_MAX 64         /* longest gateway session uuid text accepted */
 #define WRK_IDLE_EASY_MAX 64   /* easy handles kept for reuse */
 #define WRK_CATALOG_PAGES_MAX 1000
+/* A list_changed refetches the catalog no sooner than this after the last refetch began: a backend
+ * that floods list_changed costs the broker (which parses every report) one report a second. */
+#define WRK_CATALOG_REFETCH_MS 1000
 #define WRK_RECV_BATCH 256     /* messages taken from one socket per loop turn */
 #define WRK_BACKLOG_POLL_MS 10 /* safety net: the outboxes' send fds wake the loop first */
 #define WRK_OUTBOXES 128       /* distinct callers (routers, the broker) replied to */
 #define WRK_OUTBOX_MAX_QUEUED 65536
 #define WRK_IDLE_POLL_MS 1000
+#define WRK_EPOLL_EVENTS 256     /* events taken from epoll per loop turn */
+#define WRK_PUMP_MAX 16          /* rounds of timers and completions per loop turn */
 #define WRK_STREAM_RETRY_MS 2000 /* an upstream GET stream that ended is opened again after */
+#define WRK_STREAM_WAIT_MS 1000  /* the first calls wait this long at most for the GET stream */
 #define WRK_RESUMES_MAX 8        /* a response stream is resumed at most this often */
 #define WRK_RESUME_WAIT_MAX_MS 10000
 /* Posts to the backend (refusals, client answers, notifications): at most this many in flight
@@ -56,6 +62,7 @@ typedef struct wrk wrk_t;
 typedef struct xfer xfer_t;
 typedef struct upstream upstream_t;
 typedef struct call call_t;
+typedef struct wrk_multi wrk_multi_t;
 
 /* ---- intrusive lists ---- */
 
@@ -130,7 +137,8 @@ typedef struct xfer_req {
 struct xfer {
     wrk_t *w;
     const xfer_ops_t *ops;
-    CURL *easy; /* non-NULL while the transfer is in the multi */
+    CURL *easy;      /* non-NULL while the transfer is in a multi */
+    wrk_multi_t *mx; /* the multi it is in: GETs in w->streams, the rest in w->requests */
     int paused;
     /* request */
     struct curl_slist hdrs[4]; /* per-transfer headers, chained in front of the shared ones */
@@ -189,6 +197,10 @@ struct upstream {
     char gx_last_id[GW_SSE_ID_MAX + 1]; /* its last event id: the next one resumes after it */
     link_t rlink; /* in w->relisten while its GET stream waits to be opened again */
     int64_t relisten_ms;
+    int subscribed; /* the client subscribed to a resource here: its GET stream stays open */
+    int gx_head;    /* the GET stream's answer began */
+    link_t swlink;  /* in w->stream_waits while its first calls wait for the GET stream */
+    int64_t stream_wait_ms;
     unsigned posts;          /* its posts queued or in flight (closer.c), each a reference */
     unsigned posts_inflight; /* of which with libcurl */
     int posts_dropping;      /* posts were dropped since it last had none: logged once */
@@ -262,6 +274,7 @@ typedef struct catalog {
     size_t cappages;
     size_t ntools;
     size_t nitems[GW_NLISTS];
+    size_t page_bytes; /* the pages' answers together: bounded like the report they make */
     char *cursor;
     gw_buf_t report;
     uint64_t report_corr;
@@ -271,7 +284,28 @@ typedef struct catalog {
     int64_t next_health_ms; /* when CAT_DONE: the next ping */
     int again;              /* a list changed while fetching: fetch once more when done */
     int changed; /* a backend said a list changed, inside a curl callback: wrk_catalog_tick acts */
+    int64_t refetch_ms; /* no refetch for a list_changed before (WRK_CATALOG_REFETCH_MS) */
 } catalog_t;
+
+/* ---- libcurl multis on the loop's epoll set ---- */
+
+/* One libcurl multi driven by curl_multi_socket_action: its sockets are on w->ep (tagged with
+ * tag), its timer is timer_ms. Each multi has its own connection cache, so the long-lived GET
+ * streams never take the connections calls need. */
+struct wrk_multi {
+    wrk_t *w;
+    CURLM *m;
+    uint32_t tag;     /* the epoll tag of its sockets (WRK_EV_*) */
+    int64_t timer_ms; /* when libcurl wants CURL_SOCKET_TIMEOUT; -1: no timer */
+};
+
+/* What an epoll event is for: the tag in the high 32 bits of data.u64, an fd or an index in the
+ * low ones. */
+#define WRK_EV_INBOX 1u
+#define WRK_EV_SIGNAL 2u
+#define WRK_EV_OUTBOX 3u   /* low bits: the index in w->out.v */
+#define WRK_EV_REQUESTS 4u /* low bits: a socket of w->requests */
+#define WRK_EV_STREAMS 5u  /* low bits: a socket of w->streams */
 
 /* ---- the process ---- */
 
@@ -284,7 +318,10 @@ struct wrk {
     int inbox_open;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
     gw_outboxes_t out;          /* to callers' inboxes, opened on first use */
-    CURLM *multi;
+    int ep;                     /* the loop's epoll set */
+    wrk_multi_t requests;       /* POSTs and DELETEs: at most srv->max_connections connections */
+    wrk_multi_t streams;        /* GETs: upstream GET streams and resumed response streams */
+    unsigned char out_watched[GW_OUTBOXES_MAX]; /* outbox i's send fd is on the epoll set */
     CURL *idle[WRK_IDLE_EASY_MAX];
     size_t nidle;
     struct curl_slist *post_hdrs;  /* shared headers of every POST */
@@ -302,9 +339,11 @@ struct wrk {
     link_t srvreqs; /* server-initiated requests waiting for the client's answer */
     size_t nsrvreqs;
     uint64_t next_srvreq;
-    link_t relisten; /* upstream sessions whose GET stream opens again soon */
-    link_t resuming; /* calls whose response stream the backend closed early (call.qlink) */
-    link_t levels;   /* logging/setLevel of sessions without an upstream session yet */
+    link_t relisten;         /* upstream sessions whose GET stream opens again soon */
+    wrk_sessmap_t listeners; /* sessions whose client holds its GET stream (session/listen) */
+    link_t stream_waits;     /* new sessions whose calls wait for their GET stream (swlink) */
+    link_t resuming;         /* calls whose response stream the backend closed early (call.qlink) */
+    link_t levels;           /* logging/setLevel of sessions without an upstream session yet */
     size_t nlevels;
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
     uint64_t next_corr;
@@ -324,6 +363,9 @@ void wrk_xfer_init(xfer_t *x, wrk_t *w, const xfer_ops_t *ops);
 void wrk_xfer_cancel(xfer_t *x);
 /* Cancels and frees what x holds (x itself is its owner's). */
 void wrk_xfer_fini(xfer_t *x);
+/* Frees the buffers of an idle x (request, answer, event parser), which stays usable: what an
+ * idle upstream session keeps is then only its own record. */
+void wrk_xfer_trim(xfer_t *x);
 /* Starts an HTTP request to the backend. On GW_OK ops->on_done will be called from the loop
  * (never from inside this call); on failure nothing was started. rq's strings are borrowed. */
 gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq);
@@ -332,11 +374,19 @@ void wrk_xfer_set_paused(xfer_t *x, int paused);
 /* Describes a failed transfer for a JSON-RPC error: 0 when it completed, else the code with msg
  * filled in. */
 int wrk_xfer_failure(const xfer_t *x, CURLcode rc, char *msg, size_t len);
-/* Hands every finished transfer of the multi to its on_done. */
+/* Hands every finished transfer of both multis to its on_done. */
 void wrk_xfer_complete_done(wrk_t *w);
-/* Creates the multi and the shared headers (fixed ones, then the server's). */
+/* Tells libcurl about readiness (CURL_CSELECT_* in flags) of socket fd of the multi tagged tag. */
+void wrk_xfer_socket_ready(wrk_t *w, uint32_t tag, int fd, int flags);
+/* Runs the multis' timers that are due at now; returns the earliest one still ahead. */
+int64_t wrk_xfer_run_timers(wrk_t *w, int64_t now);
+/* When libcurl next wants a timeout action (INT64_MAX: never); transfers just added are due at
+ * once. */
+int64_t wrk_xfer_next_timer(const wrk_t *w);
+/* Creates the multis on w->ep (created first) and the shared headers (fixed ones, then the
+ * server's). */
 gw_err_t wrk_xfer_setup(wrk_t *w);
-/* Frees the multi, the idle easy handles and the shared headers. */
+/* Frees the multis, the idle easy handles and the shared headers. */
 void wrk_xfer_teardown(wrk_t *w);
 
 /* ---- rpc.c: the answers to the worker's own JSON-RPC requests ---- */
@@ -448,10 +498,25 @@ void wrk_srvreq_fini(wrk_t *w);
 
 /* The transfer ops of an upstream session's GET stream (up->gx). */
 extern const xfer_ops_t wrk_stream_ops;
-/* Opens the GET stream of a ready upstream session (none for a stateless backend). */
+/* Opens the GET stream of a ready upstream session while it is needed (wrk_stream_wanted); none
+ * for a stateless backend. */
 void wrk_stream_start(upstream_t *up);
+/* Is up's GET stream needed: the catalog's session, a client holding its own GET stream, or
+ * resource subscriptions on it? */
+int wrk_stream_wanted(const upstream_t *up);
+/* session/listen (on) or session/unlisten of gateway session key from the broker: opens or
+ * closes the GET stream of its upstream session, now or when it is created. */
+void wrk_stream_listen(wrk_t *w, gw_str_t key, int on);
+/* The client subscribed to a resource on up: its GET stream stays open for the session's life. */
+void wrk_stream_subscribed(upstream_t *up);
+/* A session just ready whose GET stream is opening keeps its waiting calls until the stream's
+ * answer begins (at most WRK_STREAM_WAIT_MS), so what the backend sends there at once is heard.
+ * Returns 1 when it kept them (they run from wrk_stream_tick), 0 when they may run now. */
+int wrk_stream_hold_calls(upstream_t *up);
 /* Opens again the GET streams that are due; returns when the next one is. */
 int64_t wrk_stream_tick(wrk_t *w, int64_t now);
+/* Forgets every listening session (at exit). */
+void wrk_stream_listeners_fini(wrk_t *w);
 
 /* ---- call.c: calls from routers ---- */
 
@@ -510,10 +575,11 @@ gw_err_t wrk_health_start(wrk_t *w);
 
 /* ---- loop.c: the event loop and signals ---- */
 
-/* Opens the signal self-pipe for SIGTERM and SIGINT (common/signals; SIGPIPE ignored). */
-gw_err_t wrk_loop_signals_setup(wrk_t *w);
-/* Restores the default handlers and closes the self-pipe. */
-void wrk_loop_signals_teardown(wrk_t *w);
+/* Creates the epoll set and opens the signal self-pipe for SIGTERM and SIGINT (common/signals;
+ * SIGPIPE ignored), on the epoll set. */
+gw_err_t wrk_loop_setup(wrk_t *w);
+/* Restores the default handlers, closes the self-pipe and the epoll set. */
+void wrk_loop_teardown(wrk_t *w);
 /* Runs until stopped (a signal) and the calls in flight are done or the grace period is over. */
 void wrk_loop_run(wrk_t *w);
 

@@ -80,6 +80,8 @@ struct tb_server {
     size_t scratch_cap;
     h2o_iovec_t tools_list;       /* the tools/list result without "extra", malloc'd */
     h2o_iovec_t tools_list_extra; /* and with it */
+    size_t capabilities_bytes;    /* --capabilities-bytes: 0, or the size to pad them to */
+    h2o_iovec_t capabilities;     /* the capabilities object initialize answers, malloc'd */
     char filler[FILLER_CHUNK];
 };
 
@@ -100,6 +102,9 @@ enum tb_rpc_kind { RPC_REQUEST, RPC_NOTIFICATION, RPC_RESPONSE };
 
 /* The protocol revisions it speaks, oldest first (testbackend_rpc.c). */
 extern const char *const tb_supported_versions[TB_NVERSIONS];
+/* Builds srv->capabilities, padded to srv->capabilities_bytes with an experimental member when
+ * that is not 0 (testbackend_rpc.c); 0, or -1 when out of memory. */
+int tb_rpc_capabilities_build(tb_server_t *srv);
 
 /* ---- testbackend_timer.c: loop thread only ---- */
 

@@ -23,12 +23,14 @@
 #define SHUTDOWN_GRACE_MS 1000
 #define DEFAULT_HEARTBEAT_MS 15000
 #define MAX_HEARTBEAT_MS 3600000
+#define MAX_CAPABILITIES_BYTES (16 * 1024 * 1024)
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
             "                         [--heartbeat MS] [--protocol VERSION] [--misbehave]\n"
+            "                         [--capabilities-bytes N]\n"
             "\n"
             "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
             "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
@@ -40,6 +42,8 @@ static void usage(FILE *out)
             "  --protocol VERSION  speak only this revision (2025-03-26, 2025-06-18 or\n"
             "                  2025-11-25): initialize answers it, other MCP-Protocol-Version\n"
             "                  headers get 400\n"
+            "  --capabilities-bytes N  pad the capabilities initialize answers to N bytes\n"
+            "                  (up to 16777216) with an experimental member\n"
             "  --hang-up PATH  connect to the unix socket PATH, close at once and exit\n"
             "                  (a peer that hangs up mid-handshake)\n"
             "  --misbehave     add the tools wrong_id, not_json, bad_event, second_response\n"
@@ -85,6 +89,21 @@ static int hang_up(const char *path)
     return 0;
 }
 
+/* The decimal value of option opt, from 0 to max; -1 (with a message) when it is not one. */
+static int parse_count(const char *opt, const char *arg, unsigned long max, const char *what,
+                       unsigned long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoul(arg, &end, 10);
+    if (errno != 0 || *arg == '\0' || *end != '\0' || *out > max) {
+        fprintf(stderr, "mcpgw-testbackend: %s %s: not %s up to %lu\n", opt, arg, what, max);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(tb_server_t *srv, int argc, char **argv, const char **address, uint16_t *port)
 {
     static const struct option options[] = {
@@ -94,6 +113,7 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
         {"sse", no_argument, NULL, 's'},
         {"heartbeat", required_argument, NULL, 'b'},
         {"protocol", required_argument, NULL, 'P'},
+        {"capabilities-bytes", required_argument, NULL, 'C'},
         {"hang-up", required_argument, NULL, 'U'},
         {"misbehave", no_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
@@ -102,7 +122,6 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
     int opt;
 
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        char *end;
         unsigned long n;
         switch (opt) {
         case 'n':
@@ -123,14 +142,17 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             srv->misbehave = 1;
             break;
         case 'b':
-            errno = 0;
-            n = strtoul(optarg, &end, 10);
-            if (errno != 0 || *optarg == '\0' || *end != '\0' || n > MAX_HEARTBEAT_MS) {
-                fprintf(stderr, "mcpgw-testbackend: --heartbeat %s: not a number of ms up to %d\n",
-                        optarg, MAX_HEARTBEAT_MS);
+            if (parse_count("--heartbeat", optarg, MAX_HEARTBEAT_MS, "a number of ms", &n) != 0) {
                 return 2;
             }
             srv->heartbeat_ms = n;
+            break;
+        case 'C':
+            if (parse_count("--capabilities-bytes", optarg, MAX_CAPABILITIES_BYTES, "a size", &n) !=
+                0) {
+                return 2;
+            }
+            srv->capabilities_bytes = n;
             break;
         case 'U':
             return hang_up(optarg);
@@ -191,7 +213,8 @@ int main(int argc, char **argv)
     srv.text = yajl_gen_alloc(NULL);
     if (srv.out == NULL || srv.text == NULL || tb_session_table_init(&srv.sessions) != 0 ||
         tb_tools_list_build(&srv, 0, &srv.tools_list) != 0 ||
-        tb_tools_list_build(&srv, 1, &srv.tools_list_extra) != 0) {
+        tb_tools_list_build(&srv, 1, &srv.tools_list_extra) != 0 ||
+        tb_rpc_capabilities_build(&srv) != 0) {
         fprintf(stderr, "mcpgw-testbackend: out of memory\n");
         return 1;
     }
@@ -216,5 +239,6 @@ int main(int argc, char **argv)
     free(srv.scratch);
     free(srv.tools_list.base);
     free(srv.tools_list_extra.base);
+    free(srv.capabilities.base);
     return 0;
 }

@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <h2o.h>
@@ -36,6 +37,32 @@ static const struct rpc_method {
     {"tools/call", tb_tools_call},
 };
 
+#define CAPS_HEAD "{\"tools\":{\"listChanged\":true}"
+#define CAPS_PAD_HEAD ",\"experimental\":{\"padding\":{\"data\":\""
+#define CAPS_PAD_TAIL "\"}}"
+
+int tb_rpc_capabilities_build(tb_server_t *srv)
+{
+    size_t fixed = strlen(CAPS_HEAD) + strlen(CAPS_PAD_HEAD) + strlen(CAPS_PAD_TAIL) + 1;
+    size_t pad = srv->capabilities_bytes > fixed ? srv->capabilities_bytes - fixed : 0;
+    size_t len = srv->capabilities_bytes == 0 ? strlen(CAPS_HEAD) + 1 : fixed + pad;
+    char *p = malloc(len);
+
+    if (p == NULL) {
+        return -1;
+    }
+    if (srv->capabilities_bytes == 0) {
+        memcpy(p, CAPS_HEAD "}", len);
+    } else {
+        size_t off = strlen(CAPS_HEAD CAPS_PAD_HEAD);
+        memcpy(p, CAPS_HEAD CAPS_PAD_HEAD, off);
+        memset(p + off, 'x', pad);
+        memcpy(p + off + pad, CAPS_PAD_TAIL "}", strlen(CAPS_PAD_TAIL) + 1);
+    }
+    srv->capabilities = h2o_iovec_init(p, len);
+    return 0;
+}
+
 int tb_rpc_initialize(tb_rpc_call_t *c)
 {
     tb_server_t *srv = c->srv;
@@ -68,7 +95,7 @@ int tb_rpc_initialize(tb_rpc_call_t *c)
     json_gen_str(g, "protocolVersion");
     json_gen_str(g, version);
     json_gen_str(g, "capabilities");
-    json_gen_raw(g, h2o_iovec_init(H2O_STRLIT("{\"tools\":{\"listChanged\":true}}")));
+    json_gen_raw(g, srv->capabilities);
     json_gen_str(g, "serverInfo");
     yajl_gen_map_open(g);
     json_gen_str(g, "name");

@@ -8,9 +8,4 @@ wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
 wrk.body = '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"' ..
     os.getenv("BENCH_TOOL") .. '","arguments":{"text":"hello from the benchmark"}}}'
 
-function done(summary, latency, requests)
-    io.write(string.format("RESULT rps=%.1f p50_us=%d p99_us=%d errors=%d requests=%d\n",
-        summary.requests / (summary.duration / 1e6), latency:percentile(50),
-        latency:percentile(99), summary.errors.status + summary.errors.connect +
-        summary.errors.read + summary.errors.write + summary.errors.timeout, summary.requests))
-end
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "result.lua")

@@ -28,13 +28,18 @@ test('limits.max_sessions: the next initialize is 503 until a session ends', asy
 
 test('limits.max_sessions_per_client: 429 for one address, others unaffected', async () => {
     const stack = await startStack({ extra: { limits: { max_sessions_per_client: 2 } } });
-    await initializeSession(stack.gw.url);
+    const first = await initializeSession(stack.gw.url);
     await initializeSession(stack.gw.url);
     const refused = await rawPost(stack.gw.url, initializeBody());
     assert.equal(refused.status, 429);
     assert.match(refused.json.error.message, /max_sessions_per_client/);
     const metrics = await (await fetch(`${stack.gw.adminOrigin}/metrics`)).text();
     assert.match(metrics, /mcpgw_rejections_total\{process="router\.\d",reason="session_limit"\} 1/);
+    // a session that ends no longer counts for its address: the next initialize is admitted
+    assert.equal(await first.delete(), 200);
+    const again = await rawPost(stack.gw.url, initializeBody());
+    assert.equal(again.status, 200, again.text);
+    assert.equal((await rawPost(stack.gw.url, initializeBody())).status, 429);
     await stack.stop();
 });
 

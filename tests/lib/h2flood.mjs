@@ -24,10 +24,9 @@ function callBody(tool, args) {
  * Opens `connections` h2 connections to origin and on each sends up to `count` tools/call
  * streams, every one reset right after its body (`burst` per loop turn), for at most `ms`.
  * Resolves with {sent (streams reset), perConn, closedAfter (for each connection: the streams it
- * had sent when the server closed it, or null), localPorts, elapsedMs}. `ca` for https origins;
- * `headersOnly`: streams reset after their HEADERS, before any body.
+ * had sent when the server closed it, or null), localPorts, elapsedMs}. `ca` for https origins.
  */
-export async function resetFlood(origin, mcpSession, { path = '/mcp', tool, args = {}, connections = 1, count = 10000, burst = 50, ms = 10000, ca, headersOnly = false } = {}) {
+export async function resetFlood(origin, mcpSession, { path = '/mcp', tool, args = {}, connections = 1, count = 10000, burst = 50, ms = 10000, ca } = {}) {
     const headers = h2Headers(mcpSession, path);
     const t0 = Date.now();
     const one = async () => {
@@ -56,12 +55,8 @@ export async function resetFlood(origin, mcpSession, { path = '/mcp', tool, args
                 }
                 stream.on('error', () => {});
                 // reset once the body is written: RST_STREAM sent with it would drop the DATA
-                // frame, and h2o would never hand the request on (headersOnly: just that)
-                if (headersOnly) {
-                    stream.close(http2.constants.NGHTTP2_CANCEL);
-                } else {
-                    stream.end(callBody(tool, args), () => stream.close(http2.constants.NGHTTP2_CANCEL));
-                }
+                // frame, and h2o would never hand the request on
+                stream.end(callBody(tool, args), () => stream.close(http2.constants.NGHTTP2_CANCEL));
                 sent++;
             }
             await new Promise((resolve) => setImmediate(resolve));

@@ -354,7 +354,7 @@ static void catalog_next_list(catalog_t *cat)
 static void catalog_on_list_done(xfer_t *x, CURLcode rc)
 {
     wrk_t *w = x->w;
-    catalog_t *cat = container_of(x, catalog_t, x);
+    catalog_t *cat = GW_CONTAINER_OF(x, catalog_t, x);
     const gw_list_kind_t *l = &gw_list_kinds[cat->list];
     char msg[512];
     yajl_val tree;

@@ -56,8 +56,6 @@
 #define WRK_POSTS_QUEUED_MAX 1024u
 #define WRK_POSTS_QUEUED_BYTES_MAX ((size_t)16 << 20)
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
-
 typedef struct wrk wrk_t;
 typedef struct xfer xfer_t;
 typedef struct upstream upstream_t;

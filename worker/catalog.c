@@ -145,8 +145,7 @@ static void catalog_fail(catalog_t *cat, const char *reason)
     bad |= gw_json_gen_cstr(g, "error");
     bad |= gw_json_gen_cstr(g, reason);
     bad |= yajl_gen_map_close(g);
-    yajl_gen_free(g);
-    if (!bad) {
+    if (gw_json_gen_done(g, &b, bad ? yajl_gen_in_error_state : yajl_gen_status_ok) == GW_OK) {
         catalog_send(w, &b, ++w->next_corr);
     }
     gw_buf_fini(&b);
@@ -231,8 +230,8 @@ static gw_err_t catalog_build_report(catalog_t *cat, gw_buf_t *out, size_t *caps
         bad |= yajl_gen_array_close(g);
     }
     bad |= yajl_gen_map_close(g);
-    yajl_gen_free(g);
-    return bad ? GW_ENOMEM : GW_OK;
+    gw_err_t err = gw_json_gen_done(g, out, bad ? yajl_gen_in_error_state : yajl_gen_status_ok);
+    return err == GW_EINVAL ? GW_ENOMEM : err; /* the generator fails only for lack of memory */
 }
 
 /* A catalog past limits.max_response_body (the pages' answers together, or the report they

@@ -65,6 +65,7 @@ typedef struct brk_session {
     int64_t last_s;
     int64_t last_ms; /* gw_clock_ms() of the last request seen (sessions.idle_timeout) */
     int revoked;
+    uint8_t caps;    /* GW_CAP_* of its client (from initialize, or a later request) */
     gw_hnode_t node; /* in brk_t.sessions, keyed by uuid */
 } brk_session_t;
 
@@ -112,11 +113,15 @@ typedef struct brk {
     int64_t drain_started_ms;
     int64_t start_ms;
     int64_t next_sweep_ms;
-    gw_streams_t streams;            /* the clients' GET streams */
-    uint64_t list_digest[GW_NLISTS]; /* what clients last saw of each list */
-    int64_t next_idle_ms;            /* when to look for idle sessions next */
-    uint64_t idle_expired;           /* sessions ended by sessions.idle_timeout */
-    brk_keys_t *jwks;                /* the key sets of auth issuers with a jwks_uri (keys.c) */
+    gw_streams_t streams;                          /* the clients' GET streams */
+    uint64_t list_digest[BRK_CAP_SETS][GW_NLISTS]; /* what sessions of each set last saw */
+    struct brk_list_wait *list_waits; /* list requests waiting for their set (cap_sets.c) */
+    size_t nlist_waits;
+    uint64_t list_waits_fetched; /* answered once their set came in (mcpgw_list_waits_total) */
+    uint64_t list_waits_timeout; /* answered with fewer capabilities after the wait */
+    int64_t next_idle_ms;        /* when to look for idle sessions next */
+    uint64_t idle_expired;       /* sessions ended by sessions.idle_timeout */
+    brk_keys_t *jwks;            /* the key sets of auth issuers with a jwks_uri (keys.c) */
 } brk_t;
 
 /* ---- keys.c: the auth issuers' jwks_uri key sets, fetched and pushed to routers ---- */
@@ -229,8 +234,31 @@ void brk_routes_on_ack(brk_t *b, const gw_envelope_t *e);
 
 /* initialize: a new gateway session and its sealed token. */
 void brk_methods_initialize(brk_t *b, const gw_envelope_t *e);
-/* tools/list, prompts/list, resources/list, resources/templates/list: one page. */
+/* tools/list, prompts/list, resources/list, resources/templates/list: one page, from the view
+ * of the session's capability set (waiting for that set's first fetch: cap_sets.c). */
 void brk_methods_list(brk_t *b, const gw_envelope_t *e);
+/* The same answered now, whatever the set's fetch (a wait is over). */
+void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e);
+
+/* ---- cap_sets.c: client capability sets ---- */
+
+/* The longest a list request waits for its set's first fetch, and how many may wait. */
+#define BRK_LIST_WAIT_MAX_MS 5000
+#define BRK_LIST_WAITS_MAX 10000
+
+/* A session of capability set s exists: its view is made (routing table pushed) and every
+ * worker asked to fetch the set's lists, once per set. */
+void brk_cap_sets_want(brk_t *b, unsigned s);
+/* After a report from worker (its inbox name) that was not of another set: when its backend is
+ * up, the worker is asked again for every active set (a restarted worker knows none; one that
+ * does ignores the request). */
+void brk_cap_sets_on_default_report(brk_t *b, gw_str_t worker);
+/* Parks list request e of a session of set s until every backend up reported the set; returns
+ * 1 when it did (answered later by brk_list_wait_run), 0 when e is to be answered now. */
+int brk_list_wait_park(brk_t *b, const gw_envelope_t *e, unsigned s);
+/* Answers the parked requests whose set is in or whose wait is over (all of them, dropped
+ * unanswered, with stop); returns when the next wait ends (INT64_MAX: none). */
+int64_t brk_list_wait_run(brk_t *b, int64_t now, int stop);
 
 /* ---- inbox.c ---- */
 

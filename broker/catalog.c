@@ -36,6 +36,7 @@ static void backend_clear(brk_backend_t *b)
     free(b->error);
     b->error = NULL;
     brk_capabilities_clear(&b->caps);
+    brk_catalog_sets_clear(b);
 }
 
 gw_err_t brk_catalog_init(brk_catalog_t *cat, const gw_config_t *cfg)
@@ -47,6 +48,7 @@ gw_err_t brk_catalog_init(brk_catalog_t *cat, const gw_config_t *cfg)
         return GW_ENOMEM;
     }
     cat->nbackends = cfg->nservers;
+    cat->active = 1u; /* the default set */
     for (size_t i = 0; i < cfg->nservers; i++) {
         cat->backends[i].conf = &cfg->servers[i];
     }
@@ -63,8 +65,10 @@ void brk_catalog_fini(brk_catalog_t *cat)
     for (size_t i = 0; i < cat->nbackends; i++) {
         backend_clear(&cat->backends[i]);
     }
-    for (size_t l = 0; l < GW_NLISTS; l++) {
-        free(cat->merged[l]);
+    for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
+        for (size_t l = 0; l < GW_NLISTS; l++) {
+            free(cat->views[s].merged[l]);
+        }
     }
     free(cat->backends);
     free(cat->capabilities);
@@ -88,114 +92,6 @@ size_t brk_catalog_reported(const brk_catalog_t *cat)
         n += cat->backends[i].state != BRK_BACKEND_PENDING;
     }
     return n;
-}
-
-/* ---- building the merged lists ---- */
-
-static int item_has_key(const gw_hnode_t *node, const void *key, size_t len)
-{
-    const brk_item_t *it = GW_CONTAINER_OF(node, brk_item_t, node);
-    return strlen(it->key) == len && memcmp(it->key, key, len) == 0;
-}
-
-/* Merged lists being built, or the ones they replaced. */
-typedef struct merged {
-    const brk_item_t **items[GW_NLISTS];
-    size_t n[GW_NLISTS];
-    size_t collisions;
-} merged_t;
-
-static void merged_free(merged_t *m)
-{
-    for (size_t l = 0; l < GW_NLISTS; l++) {
-        free(m->items[l]);
-        m->items[l] = NULL;
-    }
-}
-
-/* Swaps m in as what clients see; m then holds what they saw (for merged_free). */
-static void merged_swap(brk_catalog_t *cat, merged_t *m)
-{
-    for (size_t l = 0; l < GW_NLISTS; l++) {
-        const brk_item_t **items = cat->merged[l];
-        size_t n = cat->nmerged[l];
-        cat->merged[l] = m->items[l];
-        cat->nmerged[l] = m->n[l];
-        m->items[l] = items;
-        m->n[l] = n;
-    }
-    size_t c = cat->collisions;
-    cat->collisions = m->collisions;
-    m->collisions = c;
-}
-
-/* Builds the merged lists of cat's backends into *m: config order, first owner of a key wins
- * (the items' nodes are used while it runs). On failure *m holds nothing. */
-static gw_err_t merge_build(brk_catalog_t *cat, merged_t *m)
-{
-    memset(m, 0, sizeof(*m));
-    for (size_t l = 0; l < GW_NLISTS; l++) {
-        size_t total = 0;
-        for (size_t i = 0; i < cat->nbackends; i++) {
-            if (cat->backends[i].state == BRK_BACKEND_UP) {
-                total += cat->backends[i].nitems[l];
-            }
-        }
-        gw_htable_t seen; /* the keys merged so far, through the items' nodes */
-        gw_htable_init(&seen);
-        const brk_item_t **out = calloc(total + 1, sizeof(*out));
-        if (out == NULL) {
-            merged_free(m);
-            return GW_ENOMEM;
-        }
-        size_t n = 0;
-        for (size_t i = 0; i < cat->nbackends; i++) {
-            brk_backend_t *b = &cat->backends[i];
-            for (size_t k = 0; b->state == BRK_BACKEND_UP && k < b->nitems[l]; k++) {
-                brk_item_t *it = &b->items[l][k];
-                size_t len = strlen(it->key);
-                uint64_t h = gw_hash(it->key, len);
-                gw_hnode_t *kept = gw_htable_find(&seen, h, it->key, len, item_has_key);
-                if (kept != NULL) {
-                    const brk_item_t *owner = GW_CONTAINER_OF(kept, brk_item_t, node);
-                    m->collisions++;
-                    gw_log_warn("msg=\"name collision; the later backend's item is hidden\" "
-                                "list=%s key=\"%s\" kept=%s hidden=%s",
-                                gw_list_kinds[l].key, it->key,
-                                cat->backends[owner->server].conf->name, b->conf->name);
-                    continue;
-                }
-                if (gw_htable_insert(&seen, &it->node, h) != GW_OK) {
-                    gw_htable_fini(&seen);
-                    free(out);
-                    merged_free(m);
-                    return GW_ENOMEM;
-                }
-                out[n++] = it;
-            }
-        }
-        gw_htable_fini(&seen);
-        m->items[l] = out;
-        m->n[l] = n;
-    }
-    return GW_OK;
-}
-
-/* Do two versions of a merged list read alike to a client (the same objects in the same order)?
- * *owners_same (may be NULL) says whether the same backends own them too. */
-static int list_same(const brk_item_t *const *a, size_t na, const brk_item_t *const *b, size_t nb,
-                     int *owners_same)
-{
-    int owners = na == nb;
-    int same = na == nb;
-    for (size_t i = 0; i < na && same; i++) {
-        same = strcmp(a[i]->key, b[i]->key) == 0 && strcmp(a[i]->json, b[i]->json) == 0;
-        owners = owners && a[i]->server == b[i]->server;
-    }
-    if (owners_same != NULL) {
-        *owners_same = same && owners;
-    }
-    return same;
 }
 
 /* Does backend a hold what b holds (state, capabilities, every list)? A down backend's reason is
@@ -321,24 +217,6 @@ static gw_err_t read_report(brk_backend_t *next, size_t server, yajl_val root)
     return rc;
 }
 
-/* What moved between the merged lists clients saw and the ones about to replace them (now);
- * *lists gets a bit (1 << l) for each list l that reads differently. */
-static unsigned lists_changes(const brk_catalog_t *cat, const merged_t *now, unsigned *lists)
-{
-    unsigned changed = 0;
-    *lists = 0;
-    for (size_t l = 0; l < GW_NLISTS; l++) {
-        int owners_same;
-        if (!list_same(cat->merged[l], cat->nmerged[l], now->items[l], now->n[l], &owners_same)) {
-            changed |= BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES;
-            *lists |= 1u << l;
-        } else if (!owners_same) {
-            changed |= BRK_CHANGED_ROUTES; /* the same names, served by another backend */
-        }
-    }
-    return changed;
-}
-
 static void log_applied(const brk_backend_t *b, brk_backend_state_t was)
 {
     if (b->state == BRK_BACKEND_DOWN) {
@@ -351,6 +229,152 @@ static void log_applied(const brk_backend_t *b, brk_backend_state_t was)
                 "templates=%zu",
                 b->conf->name, b->nitems[GW_LIST_TOOLS], b->nitems[GW_LIST_PROMPTS],
                 b->nitems[GW_LIST_RESOURCES], b->nitems[GW_LIST_TEMPLATES]);
+}
+
+/* Do two versions of one list of a backend hold the same items? */
+static int items_same(const brk_item_t *a, size_t na, const brk_item_t *b, size_t nb)
+{
+    if (na != nb) {
+        return 0;
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i].key, b[i].key) != 0 || strcmp(a[i].json, b[i].json) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Do the lists ls (NULL: the default set's) read as b's of set s (reported or not)? */
+static int set_lists_same(const brk_backend_t *b, unsigned s, const brk_lists_t *ls, int reported)
+{
+    const brk_lists_t *was = b->sets[s];
+    if (reported != (int)((b->sets_reported >> s) & 1u) || (ls == NULL) != (was == NULL)) {
+        return 0;
+    }
+    for (size_t l = 0; ls != NULL && l < GW_NLISTS; l++) {
+        if (!items_same(ls->items[l], ls->nitems[l], was->items[l], was->nitems[l])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The lists of a report of set s (> 0) in *out: NULL when they read as b's default set's, so
+ * that a backend that lists the same for every set costs one copy (docs/routing.md). */
+static gw_err_t read_set_lists(brk_backend_t *b, size_t server, yajl_val root, brk_lists_t **out)
+{
+    brk_backend_t next = {.conf = b->conf};
+    gw_err_t rc = GW_OK;
+    int same = 1;
+    *out = NULL;
+    for (size_t l = 0; l < GW_NLISTS && rc == GW_OK; l++) {
+        rc = take_list(&next, server, (gw_list_t)l, gw_json_get(root, gw_list_kinds[l].key));
+        same = same && rc == GW_OK &&
+               items_same(next.items[l], next.nitems[l], b->items[l], b->nitems[l]);
+    }
+    if (rc == GW_OK && !same) {
+        if ((*out = calloc(1, sizeof(**out))) == NULL) {
+            rc = GW_ENOMEM;
+        }
+        for (size_t l = 0; *out != NULL && l < GW_NLISTS; l++) {
+            (*out)->items[l] = next.items[l];
+            (*out)->nitems[l] = next.nitems[l];
+            next.items[l] = NULL;
+            next.nitems[l] = 0;
+        }
+    }
+    backend_clear(&next);
+    return rc;
+}
+
+/* A report of the lists of capability set s (> 0) for b, or of their failure (ok false: the
+ * set is served with the largest reported set of fewer capabilities until it comes again). */
+static gw_err_t apply_set_report(brk_catalog_t *cat, brk_backend_t *b, unsigned s, yajl_val root,
+                                 unsigned *changed)
+{
+    brk_lists_t *ls = NULL;
+    int reported = YAJL_IS_TRUE(gw_json_get(root, "ok"));
+    gw_err_t rc = reported ? read_set_lists(b, (size_t)(b - cat->backends), root, &ls) : GW_OK;
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (set_lists_same(b, s, ls, reported)) {
+        brk_lists_destroy(ls);
+        return GW_OK; /* sent again, or the same after a list_changed: nothing moves */
+    }
+    brk_lists_t *was = b->sets[s];
+    unsigned was_reported = b->sets_reported;
+    b->sets[s] = ls;
+    b->sets_reported = reported ? b->sets_reported | (1u << s) : b->sets_reported & ~(1u << s);
+    brk_view_t m[BRK_CAP_SETS];
+    if ((rc = brk_views_build(cat, m)) != GW_OK) {
+        b->sets[s] = was;
+        b->sets_reported = was_reported;
+        brk_lists_destroy(ls);
+        return rc;
+    }
+    /* the routing table too: it says which sets are still being fetched */
+    *changed = brk_views_swap(cat, m, NULL) | BRK_CHANGED_SET | BRK_CHANGED_ROUTES;
+    brk_views_free(m);
+    brk_lists_destroy(was);
+    gw_log_info("msg=\"capability set lists\" backend=%s caps=%u reported=%d shared=%d tools=%zu",
+                b->conf->name, s, reported, reported && ls == NULL,
+                ls != NULL ? ls->nitems[GW_LIST_TOOLS] : b->nitems[GW_LIST_TOOLS]);
+    return GW_OK;
+}
+
+/* A report of the default set: the backend up with its lists and capabilities, or down. The
+ * lists of the other sets stay (the worker reports them again after a change). */
+static gw_err_t apply_default_report(brk_catalog_t *cat, brk_backend_t *b, yajl_val root,
+                                     unsigned *changed)
+{
+    brk_backend_t next = {.conf = b->conf};
+    gw_err_t rc = read_report(&next, (size_t)(b - cat->backends), root);
+    if (rc != GW_OK) {
+        backend_clear(&next);
+        return rc;
+    }
+    if (backend_same(b, &next)) {
+        /* What the catalog holds already (a backend that is still down, retrying; a report sent
+         * again): nothing moves, cursors stay valid. Only a reason may read differently. */
+        char *why = b->error;
+        b->error = next.error;
+        next.error = why;
+        backend_clear(&next);
+        return GW_OK;
+    }
+    next.sets_reported = b->sets_reported;
+    memcpy(next.sets, b->sets, sizeof(next.sets));
+    brk_backend_t old = *b;
+    *b = next;
+    brk_view_t m[BRK_CAP_SETS];
+    char *caps = NULL;
+    if ((rc = brk_views_build(cat, m)) == GW_OK &&
+        (rc = brk_capabilities_merge(cat, &caps)) != GW_OK) {
+        brk_views_free(m);
+    }
+    if (rc != GW_OK) {
+        next = *b;
+        *b = old;
+        next.sets_reported = 0;
+        memset(next.sets, 0, sizeof(next.sets));
+        backend_clear(&next);
+        return rc;
+    }
+    *changed = brk_views_swap(cat, m, NULL);
+    if ((old.state == BRK_BACKEND_UP) != (b->state == BRK_BACKEND_UP) ||
+        !brk_capabilities_same(&old.caps, &b->caps)) {
+        *changed |= BRK_CHANGED_ROUTES;
+    }
+    brk_views_free(m);
+    free(cat->capabilities);
+    cat->capabilities = caps;
+    log_applied(b, old.state);
+    old.sets_reported = 0;
+    memset(old.sets, 0, sizeof(old.sets)); /* moved to b */
+    backend_clear(&old);
+    return GW_OK;
 }
 
 gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t len,
@@ -373,61 +397,24 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
         yajl_tree_free(root);
         return GW_ENOTFOUND;
     }
-    brk_backend_t next = {.conf = b->conf};
-    gw_err_t rc = read_report(&next, (size_t)(b - cat->backends), root);
+    yajl_val caps = gw_json_get(root, "caps");
+    unsigned s = 0;
+    if (caps != NULL && (!YAJL_IS_INTEGER(caps) || YAJL_GET_INTEGER(caps) < 0 ||
+                         YAJL_GET_INTEGER(caps) >= (long long)BRK_CAP_SETS)) {
+        gw_log_err("msg=\"bad catalog report\" backend=%s error=\"caps is not a capability set\"",
+                   b->conf->name);
+        yajl_tree_free(root);
+        return GW_EPARSE;
+    }
+    s = caps != NULL ? (unsigned)YAJL_GET_INTEGER(caps) : 0;
+    gw_err_t rc = s == 0 ? apply_default_report(cat, b, root, changed)
+                         : apply_set_report(cat, b, s, root, changed);
     yajl_tree_free(root);
     if (rc != GW_OK) {
-        gw_log_err("msg=\"catalog report not applied\" backend=%s error=\"%s\"", b->conf->name,
-                   gw_strerror(rc));
-        backend_clear(&next);
-        return rc;
+        gw_log_err("msg=\"catalog report not applied\" backend=%s caps=%u error=\"%s\"",
+                   b->conf->name, s, gw_strerror(rc));
     }
-    if (backend_same(b, &next)) {
-        /* What the catalog holds already (a backend that is still down, retrying; a report sent
-         * again): nothing moves, cursors stay valid. Only a reason may read differently. */
-        char *why = b->error;
-        b->error = next.error;
-        next.error = why;
-        backend_clear(&next);
-        return GW_OK;
-    }
-    brk_backend_t old = *b;
-    *b = next;
-    merged_t m;
-    char *caps = NULL;
-    if ((rc = merge_build(cat, &m)) == GW_OK &&
-        (rc = brk_capabilities_merge(cat, &caps)) != GW_OK) {
-        merged_free(&m);
-    }
-    if (rc != GW_OK) {
-        gw_log_err("msg=\"catalog report not applied\" backend=%s error=\"%s\"", b->conf->name,
-                   gw_strerror(rc));
-        next = *b;
-        *b = old;
-        backend_clear(&next);
-        return rc;
-    }
-    unsigned lists;
-    *changed = lists_changes(cat, &m, &lists);
-    if ((old.state == BRK_BACKEND_UP) != (b->state == BRK_BACKEND_UP) ||
-        !brk_capabilities_same(&old.caps, &b->caps)) {
-        *changed |= BRK_CHANGED_ROUTES;
-    }
-    merged_swap(cat, &m);
-    merged_free(&m);
-    free(cat->capabilities);
-    cat->capabilities = caps;
-    if (lists != 0) {
-        cat->generation++;
-    }
-    for (size_t l = 0; l < GW_NLISTS; l++) {
-        if (lists & (1u << l)) {
-            cat->list_generation[l] = cat->generation;
-        }
-    }
-    log_applied(b, old.state);
-    backend_clear(&old);
-    return GW_OK;
+    return rc;
 }
 
 int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
@@ -471,17 +458,23 @@ int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name)
         for (size_t i = 0; i < to->nitems[l]; i++) {
             to->items[l][i].server = index;
         }
+        for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
+            for (size_t i = 0; to->sets[s] != NULL && i < to->sets[s]->nitems[l]; i++) {
+                to->sets[s]->items[l][i].server = index;
+            }
+        }
     }
     memset(from, 0, sizeof(*from));
     from->conf = conf; /* never read again: old is being dropped */
     return 1;
 }
 
-uint64_t brk_catalog_digest(const brk_catalog_t *cat, gw_list_t l)
+uint64_t brk_catalog_digest(const brk_catalog_t *cat, unsigned s, gw_list_t l)
 {
+    const brk_view_t *v = brk_catalog_view(cat, s);
     uint64_t h = GW_HASH_INIT; /* over the items as clients see them */
-    for (size_t i = 0; i < cat->nmerged[l]; i++) {
-        const char *json = cat->merged[l][i]->json;
+    for (size_t i = 0; i < v->nmerged[l]; i++) {
+        const char *json = v->merged[l][i]->json;
         h = gw_hash_more(h, json, strlen(json) + 1); /* the NUL marks the item's end */
     }
     return h;
@@ -489,29 +482,41 @@ uint64_t brk_catalog_digest(const brk_catalog_t *cat, gw_list_t l)
 
 gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev)
 {
-    merged_t m;
+    brk_view_t m[BRK_CAP_SETS];
     char *caps = NULL;
-    gw_err_t rc = merge_build(cat, &m);
+    if (prev != NULL) {
+        cat->active |= prev->active; /* the sessions of those sets live on */
+    }
+    gw_err_t rc = brk_views_build(cat, m);
     if (rc == GW_OK && (rc = brk_capabilities_merge(cat, &caps)) != GW_OK) {
-        merged_free(&m);
+        brk_views_free(m);
     }
     if (rc != GW_OK) {
         return rc;
     }
-    merged_swap(cat, &m);
-    merged_free(&m);
+    brk_views_swap(cat, m, NULL);
+    brk_views_free(m);
     free(cat->capabilities);
     cat->capabilities = caps;
-    int same[GW_NLISTS];
+    int same[BRK_CAP_SETS][GW_NLISTS];
     int all_same = 1;
-    for (size_t l = 0; l < GW_NLISTS; l++) {
-        same[l] = prev != NULL && list_same(prev->merged[l], prev->nmerged[l], cat->merged[l],
-                                            cat->nmerged[l], NULL);
-        all_same = all_same && same[l];
+    for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
+        const brk_view_t *v = &cat->views[s];
+        const brk_view_t *p = prev != NULL ? &prev->views[s] : NULL;
+        for (size_t l = 0; l < GW_NLISTS; l++) {
+            same[s][l] =
+                !(cat->active & (1u << s)) ||
+                (p != NULL && (prev->active & (1u << s)) &&
+                 brk_list_same(p->merged[l], p->nmerged[l], v->merged[l], v->nmerged[l], NULL));
+            all_same = all_same && same[s][l];
+        }
     }
     cat->generation = (prev != NULL ? prev->generation : cat->generation) + !all_same;
-    for (size_t l = 0; l < GW_NLISTS; l++) {
-        cat->list_generation[l] = same[l] ? prev->list_generation[l] : cat->generation;
+    for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
+        for (size_t l = 0; (cat->active & (1u << s)) && l < GW_NLISTS; l++) {
+            cat->views[s].list_generation[l] =
+                same[s][l] ? prev->views[s].list_generation[l] : cat->generation;
+        }
     }
     return GW_OK;
 }
@@ -562,18 +567,19 @@ static int cursor_parse(const char *c, uint64_t *generation, size_t *offset)
     return 0;
 }
 
-gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cursor,
+gw_err_t brk_catalog_page(const brk_catalog_t *cat, unsigned s, gw_list_t l, const char *cursor,
                           size_t page_size, gw_buf_t *out)
 {
+    const brk_view_t *v = brk_catalog_view(cat, s);
     size_t offset = 0;
     if (cursor != NULL) {
         uint64_t gen;
-        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != cat->list_generation[l] ||
-            offset == 0 || offset >= cat->nmerged[l]) {
+        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != v->list_generation[l] ||
+            offset == 0 || offset >= v->nmerged[l]) {
             return GW_EINVAL;
         }
     }
-    size_t end = cat->nmerged[l];
+    size_t end = v->nmerged[l];
     if (page_size > 0 && end - offset > page_size) {
         end = offset + page_size;
     }
@@ -583,15 +589,15 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cur
             err = gw_buf_append(out, ",", 1);
         }
         if (err == GW_OK) {
-            err = gw_buf_appends(out, cat->merged[l][i]->json);
+            err = gw_buf_appends(out, v->merged[l][i]->json);
         }
     }
     if (err == GW_OK) {
         err = gw_buf_append(out, "]", 1);
     }
-    if (err == GW_OK && end < cat->nmerged[l]) {
+    if (err == GW_OK && end < v->nmerged[l]) {
         char next[48];
-        cursor_make(next, sizeof(next), cat->list_generation[l], end);
+        cursor_make(next, sizeof(next), v->list_generation[l], end);
         err = gw_buf_appendf(out, ",\"nextCursor\":\"%s\"", next);
     }
     if (err == GW_OK) {
@@ -616,17 +622,6 @@ int brk_catalog_offers(const brk_catalog_t *cat, const char *capability)
         }
     }
     return 0;
-}
-
-static void gen_owner_map(const brk_catalog_t *cat, gw_list_t l, yajl_gen g)
-{
-    gw_json_gen_cstr(g, gw_list_kinds[l].key);
-    yajl_gen_map_open(g);
-    for (size_t i = 0; i < cat->nmerged[l]; i++) {
-        gw_json_gen_cstr(g, cat->merged[l][i]->key);
-        yajl_gen_integer(g, (long long)cat->merged[l][i]->server);
-    }
-    yajl_gen_map_close(g);
 }
 
 uint64_t brk_activity_ms(const gw_config_t *cfg)
@@ -684,10 +679,10 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *ou
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
-    gen_owner_map(cat, GW_LIST_TOOLS, g);
-    gen_owner_map(cat, GW_LIST_PROMPTS, g);
-    gen_owner_map(cat, GW_LIST_RESOURCES, g);
-    gen_owner_map(cat, GW_LIST_TEMPLATES, g);
+    if (brk_catalog_gen_names(cat, g) != GW_OK) {
+        yajl_gen_free(g);
+        return GW_ENOMEM;
+    }
     /* a generator that failed on the way stays in its error state: the last call says so */
     yajl_gen_status st = yajl_gen_map_close(g);
     return gw_json_gen_done(g, out, st);

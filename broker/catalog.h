@@ -48,31 +48,56 @@ typedef struct brk_item {
     gw_hnode_t node; /* in the key table of a merge (catalog.c), only while it runs */
 } brk_item_t;
 
+/* Client capability sets (GW_CAP_* bits of a session): the lists a backend offers may differ
+ * per set (docs/routing.md). Set 0, no capability, is the default set every worker fetches. */
+#define BRK_CAP_SETS 8u
+#define BRK_CAP_SET_MASK 0x07u
+
+/* A backend's lists for one capability set other than the default. */
+typedef struct brk_lists {
+    brk_item_t *items[GW_NLISTS];
+    size_t nitems[GW_NLISTS];
+} brk_lists_t;
+
 typedef struct brk_backend {
     const gw_server_conf_t *conf; /* borrowed from the config the catalog was made for */
     brk_backend_state_t state;
     char *error; /* the worker's reason when DOWN */
     brk_caps_t caps;
+    /* the lists of the default set (from the report of set 0, which also says up or down) */
     brk_item_t *items[GW_NLISTS];
     size_t nitems[GW_NLISTS];
+    /* bit s: the worker reported the lists of set s (> 0); sets[s] holds them (owned), or is
+     * NULL when they read as the default set's (shared, nothing copied) */
+    unsigned sets_reported;
+    brk_lists_t *sets[BRK_CAP_SETS];
 } brk_backend_t;
+
+/* What sessions of one capability set page through: every UP backend's items for that set (or,
+ * until its worker reported the set, for the largest reported set with fewer capabilities) in
+ * config order, an item whose key an earlier backend already uses left out (and counted:
+ * "collisions are reported, never silently shadowed"). Pointers into the backends' items. */
+typedef struct brk_view {
+    const brk_item_t **merged[GW_NLISTS];
+    size_t nmerged[GW_NLISTS];
+    size_t collisions;
+    /* The generation at which each merged list last changed: its gateway cursors carry it, so a
+     * change of one list (or of another set's) leaves the other cursors valid. */
+    uint64_t list_generation[GW_NLISTS];
+} brk_view_t;
 
 typedef struct brk_catalog {
     const gw_config_t *cfg;
     brk_backend_t *backends; /* in config order, one per server */
     size_t nbackends;
-    /* Moves only when what a client pages through changed (an item of a merged list added,
-     * removed, reordered or rewritten). */
+    /* Moves only when what a client pages through changed (an item of a merged list of any
+     * view added, removed, reordered or rewritten); one counter for every view, so that a
+     * cursor of one set is never valid in another. */
     uint64_t generation;
-    /* The generation at which each merged list last changed: its gateway cursors carry it, so a
-     * change of one list leaves the cursors of the others valid. */
-    uint64_t list_generation[GW_NLISTS];
-    /* What clients see: every UP backend's items in config order, an item whose key an earlier
-     * backend already uses left out (and counted: "collisions are reported, never silently
-     * shadowed"). Pointers into the backends' items. */
-    const brk_item_t **merged[GW_NLISTS];
-    size_t nmerged[GW_NLISTS];
-    size_t collisions;
+    /* views[s] for sessions of capability set s; built while bit s of active is set (a session
+     * of that set was seen since start or reload), the default set's always. */
+    brk_view_t views[BRK_CAP_SETS];
+    unsigned active;
     /* The capabilities object initialize answers with (JSON text, owned): the union of the
      * backends that are up, rebuilt when a report changes one of them. Never NULL after init. */
     char *capabilities;
@@ -82,6 +107,8 @@ typedef struct brk_catalog {
 typedef enum brk_change {
     BRK_CHANGED_LISTS = 1u << 0,  /* a merged list: a new generation, list_changed to clients */
     BRK_CHANGED_ROUTES = 1u << 1, /* the routing table: push it to the routers */
+    BRK_CHANGED_SET = 1u << 2,    /* the report was of a set other than the default: a wait for
+                                     that set may be over (broker/cap_sets.c) */
 } brk_change_t;
 
 gw_err_t brk_catalog_init(brk_catalog_t *cat, const gw_config_t *cfg);
@@ -102,16 +129,53 @@ int brk_catalog_adopt(brk_catalog_t *cat, brk_catalog_t *old, const char *name);
 gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev);
 /* Do two server settings route and call alike (url, prefix, headers, timeouts)? */
 int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b);
-/* A fingerprint of what clients see of list l: it differs when the list changed. */
-uint64_t brk_catalog_digest(const brk_catalog_t *cat, gw_list_t l);
+/* A fingerprint of what sessions of set s see of list l: it differs when the list changed. */
+uint64_t brk_catalog_digest(const brk_catalog_t *cat, unsigned s, gw_list_t l);
 /* How many backends have reported (up or down). */
 size_t brk_catalog_reported(const brk_catalog_t *cat);
-/* Appends one page of list l as a result object ({"tools":[…],"nextCursor":"…"}) to out.
- * cursor is the client's (NULL for the first page). GW_EINVAL for a stale or forged cursor. */
-gw_err_t brk_catalog_page(const brk_catalog_t *cat, gw_list_t l, const char *cursor,
+/* Appends one page of list l for sessions of capability set s as a result object
+ * ({"tools":[…],"nextCursor":"…"}) to out. cursor is the client's (NULL for the first page).
+ * GW_EINVAL for a stale or forged cursor. */
+gw_err_t brk_catalog_page(const brk_catalog_t *cat, unsigned s, gw_list_t l, const char *cursor,
                           size_t page_size, gw_buf_t *out);
 /* Does any backend that is up advertise the capability (e.g. "prompts")? */
 int brk_catalog_offers(const brk_catalog_t *cat, const char *capability);
+
+/* ---- catalog_sets.c: capability sets ---- */
+
+/* The view sessions of set s page through (the default set's while s is not active). */
+const brk_view_t *brk_catalog_view(const brk_catalog_t *cat, unsigned s);
+/* The set whose lists backend b has for sessions of set s: s once reported, else the largest
+ * reported set with fewer capabilities, at worst the default (0). */
+unsigned brk_catalog_set_for(const brk_backend_t *b, unsigned s);
+/* Has every backend that is up reported the lists of set s (always true for 0)? */
+int brk_catalog_set_complete(const brk_catalog_t *cat, unsigned s);
+/* Makes set s active: its view is built (from what backends reported, with fallbacks) and kept
+ * from now on. *changed gets BRK_CHANGED_ROUTES when that changed the routing table. Returns
+ * GW_ENOMEM with nothing changed; GW_OK at once for a set already active. */
+gw_err_t brk_catalog_activate(brk_catalog_t *cat, unsigned s, unsigned *changed);
+/* Frees ls and its items; NULL is fine. */
+void brk_lists_destroy(brk_lists_t *ls);
+/* Frees a backend's lists of the other sets. */
+void brk_catalog_sets_clear(brk_backend_t *b);
+/* Rebuilds every active view into m (BRK_CAP_SETS of them; the inactive ones empty): on
+ * failure m holds nothing. */
+gw_err_t brk_views_build(brk_catalog_t *cat, brk_view_t *m);
+/* Swaps the views m in (their list generations set: kept where a list reads the same, a new
+ * generation where one changed), m then holds the ones replaced (for brk_views_free). Returns
+ * the brk_change_t bits; *sets (may be NULL) gets bit s for each set s whose lists changed. */
+unsigned brk_views_swap(brk_catalog_t *cat, brk_view_t *m, unsigned *sets);
+void brk_views_free(brk_view_t *m);
+/* Builds one view for set s into *m (config order, first owner of a key wins); on failure *m
+ * holds nothing. */
+gw_err_t brk_view_build(brk_catalog_t *cat, unsigned s, brk_view_t *m);
+/* Do two versions of a merged list read alike to a client (the same objects in the same order)?
+ * *owners_same (may be NULL) says whether the same backends own them too. */
+int brk_list_same(const brk_item_t *const *a, size_t na, const brk_item_t *const *b, size_t nb,
+                  int *owners_same);
+/* The routing table's name maps (the union of the active views, in set order, first owner of a
+ * key wins) and, for tools and prompts a set does not list, the "absent" map (docs/ipc.md). */
+gw_err_t brk_catalog_gen_names(const brk_catalog_t *cat, yajl_gen g);
 
 /* ---- capabilities.c ---- */
 

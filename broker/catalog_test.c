@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/mcp.h"
 
 typedef struct fixture {
     gw_config_t *cfg;
@@ -76,14 +77,23 @@ static gw_err_t report(brk_catalog_t *cat, const char *json)
     return brk_catalog_apply_report(cat, json, strlen(json), NULL);
 }
 
+static void names_of(const brk_catalog_t *cat, unsigned s, gw_list_t l, char *out, size_t outlen);
+
 /* The "name" of every item of one list, in order, joined by commas. */
 static void names(const brk_catalog_t *cat, gw_list_t l, char *out, size_t outlen)
 {
+    names_of(cat, 0, l, out, outlen);
+}
+
+/* The same for the view of capability set s. */
+static void names_of(const brk_catalog_t *cat, unsigned s, gw_list_t l, char *out, size_t outlen)
+{
+    const brk_view_t *v = brk_catalog_view(cat, s);
     size_t off = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < cat->nmerged[l] && off < outlen; i++) {
+    for (size_t i = 0; i < v->nmerged[l] && off < outlen; i++) {
         off +=
-            (size_t)snprintf(out + off, outlen - off, "%s%s", i ? "," : "", cat->merged[l][i]->key);
+            (size_t)snprintf(out + off, outlen - off, "%s%s", i ? "," : "", v->merged[l][i]->key);
     }
 }
 
@@ -110,12 +120,12 @@ static void test_merge_under_prefixes(void **state)
     assert_string_equal(got, "a_greet");
     names(&f->cat, GW_LIST_RESOURCES, got, sizeof(got));
     assert_string_equal(got, "file:///a.txt,file:///b.txt"); /* URIs keep their own names */
-    assert_int_equal(f->cat.collisions, 0);
+    assert_int_equal(f->cat.views[0].collisions, 0);
     /* the client sees the prefixed name in the object too, the rest unchanged */
-    assert_string_equal(f->cat.merged[GW_LIST_TOOLS][0]->json,
+    assert_string_equal(f->cat.views[0].merged[GW_LIST_TOOLS][0]->json,
                         "{\"name\":\"a_echo\",\"description\":\"d\"}");
-    assert_string_equal(f->cat.backends[f->cat.merged[GW_LIST_TOOLS][2]->server].conf->name,
-                        "beta");
+    assert_string_equal(
+        f->cat.backends[f->cat.views[0].merged[GW_LIST_TOOLS][2]->server].conf->name, "beta");
     assert_non_null(brk_catalog_backend(&f->cat, "beta"));
     assert_null(brk_catalog_backend(&f->cat, "gamma"));
 }
@@ -147,44 +157,44 @@ static void test_collisions_reported(void **state)
     /* without prefixes both offer "echo": the earlier backend in the config keeps it */
     names(&f->cat, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "echo,add");
-    assert_int_equal(f->cat.collisions, 1);
-    assert_string_equal(f->cat.backends[f->cat.merged[GW_LIST_TOOLS][0]->server].conf->name,
-                        "alpha");
+    assert_int_equal(f->cat.views[0].collisions, 1);
+    assert_string_equal(
+        f->cat.backends[f->cat.views[0].merged[GW_LIST_TOOLS][0]->server].conf->name, "alpha");
     /* the hidden item comes back when the one hiding it leaves */
     assert_int_equal(report(&f->cat, "{\"server\":\"alpha\",\"ok\":false}"), GW_OK);
     names(&f->cat, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "echo");
-    assert_string_equal(f->cat.backends[f->cat.merged[GW_LIST_TOOLS][0]->server].conf->name,
-                        "beta");
-    assert_int_equal(f->cat.collisions, 0);
+    assert_string_equal(
+        f->cat.backends[f->cat.views[0].merged[GW_LIST_TOOLS][0]->server].conf->name, "beta");
+    assert_int_equal(f->cat.views[0].collisions, 0);
 }
 
 static void test_fingerprints_move_only_on_change(void **state)
 {
     fixture_t *f = *state;
     assert_int_equal(report(&f->cat, alpha_report), GW_OK);
-    uint64_t tools = brk_catalog_digest(&f->cat, GW_LIST_TOOLS);
-    uint64_t prompts = brk_catalog_digest(&f->cat, GW_LIST_PROMPTS);
-    uint64_t resources = brk_catalog_digest(&f->cat, GW_LIST_RESOURCES);
+    uint64_t tools = brk_catalog_digest(&f->cat, 0, GW_LIST_TOOLS);
+    uint64_t prompts = brk_catalog_digest(&f->cat, 0, GW_LIST_PROMPTS);
+    uint64_t resources = brk_catalog_digest(&f->cat, 0, GW_LIST_RESOURCES);
     uint64_t generation = f->cat.generation;
     /* the same report again: the same generation, the same lists */
     assert_int_equal(report(&f->cat, alpha_report), GW_OK);
     assert_true(f->cat.generation == generation);
-    assert_true(brk_catalog_digest(&f->cat, GW_LIST_TOOLS) == tools);
-    assert_true(brk_catalog_digest(&f->cat, GW_LIST_PROMPTS) == prompts);
-    assert_true(brk_catalog_digest(&f->cat, GW_LIST_RESOURCES) == resources);
+    assert_true(brk_catalog_digest(&f->cat, 0, GW_LIST_TOOLS) == tools);
+    assert_true(brk_catalog_digest(&f->cat, 0, GW_LIST_PROMPTS) == prompts);
+    assert_true(brk_catalog_digest(&f->cat, 0, GW_LIST_RESOURCES) == resources);
     /* beta adds tools and resources, no prompts */
     assert_int_equal(report(&f->cat, beta_report), GW_OK);
-    assert_true(brk_catalog_digest(&f->cat, GW_LIST_TOOLS) != tools);
-    assert_true(brk_catalog_digest(&f->cat, GW_LIST_PROMPTS) == prompts);
-    assert_true(brk_catalog_digest(&f->cat, GW_LIST_RESOURCES) != resources);
+    assert_true(brk_catalog_digest(&f->cat, 0, GW_LIST_TOOLS) != tools);
+    assert_true(brk_catalog_digest(&f->cat, 0, GW_LIST_PROMPTS) == prompts);
+    assert_true(brk_catalog_digest(&f->cat, 0, GW_LIST_RESOURCES) != resources);
     /* a description that changes is a change of the list */
-    tools = brk_catalog_digest(&f->cat, GW_LIST_TOOLS);
+    tools = brk_catalog_digest(&f->cat, 0, GW_LIST_TOOLS);
     assert_int_equal(report(&f->cat, "{\"server\":\"beta\",\"ok\":true,"
                                      "\"tools\":[{\"name\":\"echo\",\"description\":\"new\"}],"
                                      "\"resources\":[{\"uri\":\"file:///b.txt\",\"name\":\"b\"}]}"),
                      GW_OK);
-    assert_true(brk_catalog_digest(&f->cat, GW_LIST_TOOLS) != tools);
+    assert_true(brk_catalog_digest(&f->cat, 0, GW_LIST_TOOLS) != tools);
 }
 
 /* One page of the tools list: its names joined by commas, and its nextCursor ("" when none). */
@@ -193,7 +203,7 @@ static gw_err_t page(const brk_catalog_t *cat, const char *cursor, size_t size, 
 {
     gw_buf_t out;
     gw_buf_init(&out);
-    gw_err_t err = brk_catalog_page(cat, GW_LIST_TOOLS, cursor, size, &out);
+    gw_err_t err = brk_catalog_page(cat, 0, GW_LIST_TOOLS, cursor, size, &out);
     if (err != GW_OK) {
         gw_buf_fini(&out);
         return err;
@@ -270,14 +280,14 @@ static void test_identical_report_keeps_the_generation(void **state)
     assert_int_equal(changes(&f->cat, alpha_report), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
     assert_int_equal(changes(&f->cat, beta_report), BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
     uint64_t generation = f->cat.generation;
-    const brk_item_t *first = f->cat.merged[GW_LIST_TOOLS][0];
+    const brk_item_t *first = f->cat.views[0].merged[GW_LIST_TOOLS][0];
     for (int i = 0; i < 5; i++) {
         assert_int_equal(changes(&f->cat, alpha_report), 0);
         assert_int_equal(changes(&f->cat, beta_report), 0);
     }
     assert_true(f->cat.generation == generation);
     /* nothing was rebuilt: the merged list is the one clients paged before */
-    assert_ptr_equal(f->cat.merged[GW_LIST_TOOLS][0], first);
+    assert_ptr_equal(f->cat.views[0].merged[GW_LIST_TOOLS][0], first);
 }
 
 static void test_down_backend_reporting_again_keeps_the_generation(void **state)
@@ -366,8 +376,8 @@ static void test_owner_change_moves_only_the_routes(void **state)
     assert_int_equal(changes(&f->cat, "{\"server\":\"alpha\",\"ok\":false,\"error\":\"gone\"}"),
                      BRK_CHANGED_ROUTES);
     assert_true(f->cat.generation == generation);
-    assert_string_equal(f->cat.backends[f->cat.merged[GW_LIST_TOOLS][0]->server].conf->name,
-                        "beta");
+    assert_string_equal(
+        f->cat.backends[f->cat.views[0].merged[GW_LIST_TOOLS][0]->server].conf->name, "beta");
 }
 
 static void test_capabilities_merged_once(void **state)
@@ -460,14 +470,167 @@ static void test_adopt_and_back(void **state)
     assert_int_equal(brk_catalog_refresh(&next, &f->cat), GW_OK);
     names(&next, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "b_echo");
-    assert_int_equal(next.merged[GW_LIST_TOOLS][0]->server, 0);
+    assert_int_equal(next.views[0].merged[GW_LIST_TOOLS][0]->server, 0);
     assert_int_equal(brk_catalog_adopt(&f->cat, &next, "beta"), 1);
     names(&f->cat, GW_LIST_TOOLS, got, sizeof(got));
     assert_string_equal(got, "a_echo,a_add,b_echo");
-    assert_int_equal(f->cat.merged[GW_LIST_TOOLS][2]->server, 1);
+    assert_int_equal(f->cat.views[0].merged[GW_LIST_TOOLS][2]->server, 1);
     assert_int_equal(f->cat.backends[1].state, BRK_BACKEND_UP);
     brk_catalog_fini(&next);
     gw_config_destroy(cfg);
+}
+
+/* ---- capability sets ---- */
+
+static const char alpha_sampling_report[] =
+    "{\"server\":\"alpha\",\"caps\":1,\"ok\":true,"
+    "\"tools\":[{\"name\":\"echo\",\"description\":\"d\"},{\"name\":\"add\"},"
+    "{\"name\":\"sample_me\"}],"
+    "\"prompts\":[{\"name\":\"greet\"}],"
+    "\"resources\":[{\"uri\":\"file:///a.txt\",\"name\":\"a\"}]}";
+/* beta lists the same for clients with sampling */
+static const char beta_sampling_report[] =
+    "{\"server\":\"beta\",\"caps\":1,\"ok\":true,"
+    "\"tools\":[{\"name\":\"echo\"}],"
+    "\"resources\":[{\"uri\":\"file:///b.txt\",\"name\":\"b\"}]}";
+
+/* A session of another set sees the default set's lists until its backends reported that set,
+ * then its own; the default set's sessions see nothing of it; a backend that lists the same for
+ * both keeps one copy. */
+static void test_set_sees_its_own_lists(void **state)
+{
+    fixture_t *f = *state;
+    char got[256];
+    unsigned changed = 0;
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    assert_int_equal(brk_catalog_activate(&f->cat, GW_CAP_SAMPLING, &changed), GW_OK);
+    assert_true(changed & BRK_CHANGED_ROUTES);
+    assert_false(brk_catalog_set_complete(&f->cat, GW_CAP_SAMPLING));
+    assert_true(brk_catalog_set_complete(&f->cat, 0));
+    names_of(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "a_echo,a_add,b_echo"); /* nothing fetched for it yet */
+
+    changed = changes(&f->cat, alpha_sampling_report);
+    assert_true(changed & BRK_CHANGED_SET);
+    assert_true(changed & BRK_CHANGED_LISTS);
+    assert_false(brk_catalog_set_complete(&f->cat, GW_CAP_SAMPLING)); /* beta has not said */
+    changed = changes(&f->cat, beta_sampling_report);
+    assert_true(changed & BRK_CHANGED_SET);
+    assert_false(changed & BRK_CHANGED_LISTS); /* beta's lists are the default's */
+    assert_true(brk_catalog_set_complete(&f->cat, GW_CAP_SAMPLING));
+    assert_null(f->cat.backends[1].sets[GW_CAP_SAMPLING]); /* shared, not copied */
+    assert_non_null(f->cat.backends[0].sets[GW_CAP_SAMPLING]);
+
+    names_of(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "a_echo,a_add,a_sample_me,b_echo");
+    names_of(&f->cat, 0, GW_LIST_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "a_echo,a_add,b_echo");
+    /* a set not active yet is served the default's; sampling with roots, once active, has the
+     * lists of sampling (the largest reported set with fewer capabilities) */
+    names_of(&f->cat, GW_CAP_SAMPLING | GW_CAP_ROOTS, GW_LIST_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "a_echo,a_add,b_echo");
+    assert_int_equal(brk_catalog_activate(&f->cat, GW_CAP_SAMPLING | GW_CAP_ROOTS, &changed),
+                     GW_OK);
+    names_of(&f->cat, GW_CAP_SAMPLING | GW_CAP_ROOTS, GW_LIST_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "a_echo,a_add,a_sample_me,b_echo");
+    names_of(&f->cat, GW_CAP_ELICITATION, GW_LIST_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "a_echo,a_add,b_echo");
+
+    /* the same report again moves nothing; a failure forgets the set's lists */
+    assert_int_equal(changes(&f->cat, alpha_sampling_report), 0);
+    changed = changes(&f->cat, "{\"server\":\"alpha\",\"caps\":1,\"ok\":false,"
+                               "\"error\":\"boom\"}");
+    assert_true(changed & BRK_CHANGED_LISTS);
+    assert_int_equal(f->cat.backends[0].state, BRK_BACKEND_UP); /* only the default says down */
+    names_of(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS, got, sizeof(got));
+    assert_string_equal(got, "a_echo,a_add,b_echo");
+    /* a report of a set that is not one is refused */
+    static const char bad_set[] = "{\"server\":\"alpha\",\"caps\":8}";
+    assert_int_equal(brk_catalog_apply_report(&f->cat, bad_set, strlen(bad_set), NULL), GW_EPARSE);
+}
+
+/* Pages and generations are per set: a change of one set's list leaves the cursors and the
+ * fingerprint of the others as they were, and a cursor of one set is refused in another. */
+static void test_set_pages_and_generations(void **state)
+{
+    fixture_t *f = *state;
+    char got[256];
+    char next[64];
+    char next1[64];
+    unsigned changed = 0;
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    assert_int_equal(brk_catalog_activate(&f->cat, GW_CAP_SAMPLING, &changed), GW_OK);
+    changes(&f->cat, alpha_sampling_report);
+    changes(&f->cat, beta_sampling_report);
+    uint64_t tools0 = brk_catalog_digest(&f->cat, 0, GW_LIST_TOOLS);
+    uint64_t tools1 = brk_catalog_digest(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS);
+    assert_true(tools0 != tools1);
+
+    assert_int_equal(page(&f->cat, NULL, 2, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_string_equal(got, "a_echo,a_add");
+    gw_buf_t out;
+    gw_buf_init(&out);
+    assert_int_equal(brk_catalog_page(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS, NULL, 2, &out),
+                     GW_OK);
+    char e[64];
+    yajl_val v = gw_json_parse(out.data, out.len, e, sizeof(e));
+    snprintf(next1, sizeof(next1), "%s", gw_json_get_string(v, "nextCursor"));
+    yajl_tree_free(v);
+    gw_buf_reset(&out);
+    assert_int_equal(brk_catalog_page(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS, next1, 2, &out),
+                     GW_OK);
+    assert_non_null(strstr(out.data, "a_sample_me"));
+    assert_non_null(strstr(out.data, "b_echo"));
+    gw_buf_reset(&out);
+    /* a cursor of one set names no place in another's list */
+    assert_int_equal(brk_catalog_page(&f->cat, 0, GW_LIST_TOOLS, next1, 2, &out), GW_EINVAL);
+    gw_buf_reset(&out);
+
+    /* the sampling list changes: the default set's cursor, fingerprint and list stay */
+    changed =
+        changes(&f->cat, "{\"server\":\"alpha\",\"caps\":1,\"ok\":true,"
+                         "\"tools\":[{\"name\":\"echo\",\"description\":\"d\"},{\"name\":\"add\"},"
+                         "{\"name\":\"sample_me\"},{\"name\":\"sample_more\"}],"
+                         "\"prompts\":[{\"name\":\"greet\"}],"
+                         "\"resources\":[{\"uri\":\"file:///a.txt\",\"name\":\"a\"}]}");
+    assert_true(changed & BRK_CHANGED_LISTS);
+    assert_true(brk_catalog_digest(&f->cat, 0, GW_LIST_TOOLS) == tools0);
+    assert_true(brk_catalog_digest(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS) != tools1);
+    assert_int_equal(page(&f->cat, next, 2, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_string_equal(got, "b_echo");
+    assert_int_equal(brk_catalog_page(&f->cat, GW_CAP_SAMPLING, GW_LIST_TOOLS, next1, 2, &out),
+                     GW_EINVAL); /* its own list changed */
+    gw_buf_fini(&out);
+}
+
+/* The routing table routes every name of the active sets and says which sets do not list one. */
+static void test_routes_name_absent_sets(void **state)
+{
+    fixture_t *f = *state;
+    unsigned changed = 0;
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    gw_buf_t out;
+    gw_buf_init(&out);
+    assert_int_equal(brk_catalog_routes(&f->cat, 1, &out), GW_OK);
+    assert_null(strstr(out.data, "sample_me"));
+    assert_non_null(strstr(out.data, "\"absent\":{\"tools\":{},\"prompts\":{}}"));
+    assert_int_equal(brk_catalog_activate(&f->cat, GW_CAP_SAMPLING, &changed), GW_OK);
+    changes(&f->cat, alpha_sampling_report);
+    gw_buf_reset(&out);
+    assert_int_equal(brk_catalog_routes(&f->cat, 2, &out), GW_OK);
+    char e[64];
+    yajl_val v = gw_json_parse(out.data, out.len, e, sizeof(e));
+    assert_non_null(v);
+    yajl_val owner = gw_json_get(gw_json_get(v, "tools"), "a_sample_me");
+    assert_true(YAJL_IS_INTEGER(owner) && YAJL_GET_INTEGER(owner) == 0);
+    yajl_val absent = gw_json_get(gw_json_get(gw_json_get(v, "absent"), "tools"), "a_sample_me");
+    assert_true(YAJL_IS_INTEGER(absent) && YAJL_GET_INTEGER(absent) == 1); /* set 0 only */
+    assert_null(gw_json_get(gw_json_get(gw_json_get(v, "absent"), "tools"), "a_echo"));
+    yajl_tree_free(v);
+    gw_buf_fini(&out);
 }
 
 int main(void)
@@ -475,6 +638,9 @@ int main(void)
     gw_log_threshold = GW_LOG_ERR; /* quiet about the collisions the tests make on purpose */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_merge_under_prefixes, setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_set_sees_its_own_lists, setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_set_pages_and_generations, setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_routes_name_absent_sets, setup_prefixed, teardown),
         cmocka_unit_test_setup_teardown(test_backend_down_leaves_the_list, setup_prefixed,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_collisions_reported, setup_unprefixed, teardown),

@@ -42,8 +42,8 @@ static gw_err_t ctl_tools(brk_t *b, yajl_val args, yajl_gen g, char *err, size_t
     yajl_gen_map_open(g);
     gw_json_gen_cstr(g, "tools");
     yajl_gen_array_open(g);
-    for (size_t i = 0; i < cat->nmerged[GW_LIST_TOOLS]; i++) {
-        const brk_item_t *it = cat->merged[GW_LIST_TOOLS][i];
+    for (size_t i = 0; i < cat->views[0].nmerged[GW_LIST_TOOLS]; i++) {
+        const brk_item_t *it = cat->views[0].merged[GW_LIST_TOOLS][i];
         const char *backend = cat->backends[it->server].conf->name;
         if (only != NULL && strcmp(only, backend) != 0) {
             continue;

@@ -147,6 +147,9 @@ void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e)
         reply_session_not_found(b, e);
         return;
     }
+    if (s != NULL) {
+        s->caps = (uint8_t)(e->caps & BRK_CAP_SET_MASK);
+    }
     gw_stream_t *st =
         s != NULL ? gw_streams_get(&b->streams, e->session.ptr, e->session.len) : NULL;
     if (st == NULL) {
@@ -205,22 +208,32 @@ typedef struct announce {
     brk_t *b;
     const char *json;
     size_t len;
+    unsigned sets; /* bit s: the list changed for sessions of capability set s */
 } announce_t;
 
 static void announce_one(void *arg, gw_stream_t *st)
 {
     const announce_t *a = arg;
-    stream_publish(a->b, st, a->json, a->len);
+    const brk_session_t *s = brk_session_find(a->b, st->key, strlen(st->key));
+    unsigned set = s != NULL ? s->caps & BRK_CAP_SET_MASK : 0;
+    if (a->sets & (1u << set)) {
+        stream_publish(a->b, st, a->json, a->len);
+    }
 }
 
-/* Templates count as resources: the spec has one notification for both. */
+/* Templates count as resources: the spec has one notification for both. A session is told of
+ * a change of its own set's list only. */
 void brk_get_stream_announce_list_changes(brk_t *b)
 {
-    int changed[GW_NLISTS] = {0};
-    for (int l = 0; l < GW_NLISTS; l++) {
-        uint64_t d = brk_catalog_digest(&b->cycle->cat, (gw_list_t)l);
-        changed[l == GW_LIST_TEMPLATES ? GW_LIST_RESOURCES : l] |= d != b->list_digest[l];
-        b->list_digest[l] = d;
+    unsigned changed[GW_NLISTS] = {0}; /* bit s: changed for set s */
+    for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
+        for (int l = 0; l < GW_NLISTS; l++) {
+            uint64_t d = brk_catalog_digest(&b->cycle->cat, s, (gw_list_t)l);
+            if (d != b->list_digest[s][l]) {
+                changed[l == GW_LIST_TEMPLATES ? GW_LIST_RESOURCES : l] |= 1u << s;
+            }
+            b->list_digest[s][l] = d;
+        }
     }
     for (int l = 0; l < GW_NLISTS; l++) {
         if (!changed[l]) {
@@ -229,9 +242,9 @@ void brk_get_stream_announce_list_changes(brk_t *b)
         char note[96];
         int n = snprintf(note, sizeof(note), "{\"jsonrpc\":\"2.0\",\"method\":\"%s\"}",
                          gw_list_kinds[l].changed);
-        gw_log_info("msg=\"list changed\" list=%s streams=%zu", gw_list_kinds[l].key,
-                    gw_streams_count(&b->streams));
-        announce_t a = {b, note, (size_t)n};
+        gw_log_info("msg=\"list changed\" list=%s sets=%u streams=%zu", gw_list_kinds[l].key,
+                    changed[l], gw_streams_count(&b->streams));
+        announce_t a = {b, note, (size_t)n, changed[l]};
         gw_streams_each(&b->streams, announce_one, &a);
     }
 }

@@ -3,6 +3,7 @@
 #include <config.h> /* autoconf's, not common/config.h */
 
 #include "broker/broker.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 /* A worker's "catalog" report: applied; what it changed is pushed to the routers (the routing
@@ -19,6 +20,12 @@ static void on_catalog_report(brk_t *b, const gw_envelope_t *e)
         brk_ready_check(b);
         if (changed & BRK_CHANGED_LISTS) {
             brk_get_stream_announce_list_changes(b);
+        }
+        if (!(changed & BRK_CHANGED_SET)) {
+            brk_cap_sets_on_default_report(b, e->origin);
+        }
+        if (changed & BRK_CHANGED_SET) {
+            brk_list_wait_run(b, gw_clock_ms(), 0);
         }
     }
     brk_get_stream_relisten(b, e->origin); /* a worker that restarted lost who listens */

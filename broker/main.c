@@ -44,6 +44,10 @@ static int turn_timeout(brk_t *b, int64_t now)
     if (b->cycle->cfg->session_idle_ms > 0 && b->next_idle_ms - now < timeout) {
         timeout = b->next_idle_ms > now ? (int)(b->next_idle_ms - now) : 0;
     }
+    int64_t waits = brk_list_wait_run(b, now, 0); /* list requests waiting for their set */
+    if (waits != INT64_MAX && waits - now < timeout) {
+        timeout = waits > now ? (int)(waits - now) : 0;
+    }
     return timeout;
 }
 
@@ -168,14 +172,17 @@ static gw_err_t start(brk_t *b)
     if ((rc = brk_startup_bind_listeners(b)) != GW_OK || (rc = brk_children_add_all(b)) != GW_OK) {
         return rc;
     }
-    for (int l = 0; l < GW_NLISTS; l++) {
-        b->list_digest[l] = brk_catalog_digest(&b->cycle->cat, (gw_list_t)l);
+    for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
+        for (int l = 0; l < GW_NLISTS; l++) {
+            b->list_digest[s][l] = brk_catalog_digest(&b->cycle->cat, s, (gw_list_t)l);
+        }
     }
     return GW_OK;
 }
 
 static void stop(brk_t *b)
 {
+    brk_list_wait_run(b, gw_clock_ms(), 1);
     brk_sup_stop_all(&b->sup, 5000);
     brk_sup_fini(&b->sup);
     nng_close(b->inbox);

@@ -130,6 +130,8 @@ void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
         goto out;
     }
     snprintf(sess->subject, sizeof(sess->subject), "%s", c.subject);
+    sess->caps = (uint8_t)(c.caps & BRK_CAP_SET_MASK);
+    brk_cap_sets_want(b, sess->caps);
     gw_env_header_t h = {GW_STR("mcp-session-id"), {token, strlen(token)}};
     brk_reply_json(b, e->origin, e->corr, &h, msg.data, msg.len, e->request_id);
     char subject[2 * GW_SUBJECT_MAX + 8];
@@ -144,6 +146,17 @@ out:
 
 void brk_methods_list(brk_t *b, const gw_envelope_t *e)
 {
+    unsigned set = e->caps & BRK_CAP_SET_MASK;
+    brk_cap_sets_want(b, set); /* a session from before a restart or reload */
+    if (gw_list_by_method(e->method.ptr, e->method.len) >= 0 && brk_list_wait_park(b, e, set)) {
+        return;
+    }
+    brk_methods_list_answer(b, e);
+}
+
+void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
+{
+    unsigned set = e->caps & BRK_CAP_SET_MASK;
     int list = gw_list_by_method(e->method.ptr, e->method.len);
     if (list < 0) {
         brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, "Method not found");
@@ -162,6 +175,7 @@ void brk_methods_list(brk_t *b, const gw_envelope_t *e)
     if (s != NULL) {
         s->last_s = gw_wallclock_s();
         s->last_ms = gw_clock_ms();
+        s->caps = (uint8_t)set; /* from its token: known again after a broker restart */
     }
     /* The control path may afford a tree: the cursor is all it needs from the body. */
     char err[64];
@@ -176,9 +190,9 @@ void brk_methods_list(brk_t *b, const gw_envelope_t *e)
     gw_buf_t msg;
     gw_buf_init(&result);
     gw_buf_init(&msg);
-    gw_err_t rc =
-        brk_catalog_page(&b->cycle->cat, (gw_list_t)list, cursor ? YAJL_GET_STRING(cursor) : NULL,
-                         b->cycle->cfg->page_size, &result);
+    gw_err_t rc = brk_catalog_page(&b->cycle->cat, set, (gw_list_t)list,
+                                   cursor ? YAJL_GET_STRING(cursor) : NULL,
+                                   b->cycle->cfg->page_size, &result);
     yajl_tree_free(body);
     if (rc == GW_EINVAL) {
         brk_reply_rpc_error(

@@ -90,9 +90,16 @@ static void admin_metrics(void *arg, gw_buf_t *out)
                    "# HELP mcpgw_sessions_expired_total Sessions the gateway ended, by reason.\n"
                    "# TYPE mcpgw_sessions_expired_total counter\n"
                    "mcpgw_sessions_expired_total{reason=\"idle\"} %llu\n"
+                   "# HELP mcpgw_list_waits_total List requests that waited for their capability "
+                   "set's first fetch, by outcome.\n"
+                   "# TYPE mcpgw_list_waits_total counter\n"
+                   "mcpgw_list_waits_total{outcome=\"fetched\"} %llu\n"
+                   "mcpgw_list_waits_total{outcome=\"timeout\"} %llu\n"
                    "# HELP mcpgw_backend_up Whether a backend is up (its worker fetched its "
                    "catalog).\n# TYPE mcpgw_backend_up gauge\n",
-                   b->ready, b->nsessions - b->nrevoked, (unsigned long long)b->idle_expired);
+                   b->ready, b->nsessions - b->nrevoked, (unsigned long long)b->idle_expired,
+                   (unsigned long long)b->list_waits_fetched,
+                   (unsigned long long)b->list_waits_timeout);
     for (size_t i = 0; i < cat->nbackends; i++) {
         gw_buf_appendf(out, "mcpgw_backend_up{backend=\"%s\"} %d\n", cat->backends[i].conf->name,
                        cat->backends[i].state == BRK_BACKEND_UP);
@@ -112,7 +119,7 @@ static void admin_metrics(void *arg, gw_buf_t *out)
     gw_buf_appendf(out,
                    "# HELP mcpgw_name_collisions Catalog items hidden by a name collision.\n"
                    "# TYPE mcpgw_name_collisions gauge\nmcpgw_name_collisions %zu\n",
-                   cat->collisions);
+                   cat->views[0].collisions);
 }
 
 static int admin_ready(void *arg, char *why, size_t whylen)

@@ -50,6 +50,7 @@ typedef enum gw_counter {
     GW_MC_REJ_SESSION_REQUESTS, /* limits.max_concurrent_requests_per_session */
     GW_MC_REJ_CLIENT_TIMEOUT,   /* limits.client_timeout (HTTP/2; h2o closes HTTP/1 itself) */
     GW_MC_REJ_UNAUTHORIZED,     /* 401: no valid bearer token (auth) */
+    GW_MC_REJ_H2_RESET_FLOOD,   /* an HTTP/2 connection shut for resetting requests (router) */
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,

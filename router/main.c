@@ -43,6 +43,7 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
         r->next_purge_ms = now + 60000;
         gw_revoked_purge(&r->revoked, gw_wallclock_s()); /* their tokens no longer open anyway */
     }
+    rtr_h2_resets_sweep(r, now);
     if (now >= r->next_activity_ms) {
         rtr_session_use_report(r);
         r->next_activity_ms =
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
 
     gw_htable_init(&r->calls);
     gw_htable_init(&r->uses);
+    gw_htable_init(&r->h2_resets);
     setup_h2o(r);
     if (rtr_inbox_open(r) != GW_OK) {
         return 1;

@@ -132,6 +132,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (!h2o_memis(path.base, path.len, r->cfg->mcp_path, strlen(r->cfg->mcp_path))) {
         return -1; /* h2o answers 404 */
     }
+    if (rtr_h2_conn_is_cut(r, req)) {
+        /* read before its connection was shut for resetting requests: not routed, not logged */
+        h2o_send_error_503(req, "Service Unavailable", "connection closed", 0);
+        return 0;
+    }
     char request_id[RTR_REQUEST_ID_MAX + 1];
     gw_metric_add(r->m, GW_MC_BYTES_IN, req->entity.len);
     rtr_request_id_make(r, req, request_id);

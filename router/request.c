@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 #include "router/router.h"
@@ -61,6 +62,7 @@ static void on_req_dispose(void *p)
 {
     rtr_req_guard_t *g = p;
     if (g->req != NULL) {
+        rtr_h2_reset_seen(*g->req);
         *g->req = NULL;
         *g->guard = NULL;
     }
@@ -79,7 +81,18 @@ void rtr_req_guard(h2o_req_t *req, h2o_req_t **owner_req, rtr_req_guard_t **owne
 /* The owner goes first: the request no longer points at it. */
 void rtr_req_unguard(rtr_req_guard_t *g)
 {
-    if (g != NULL) {
+    if (g != NULL && g->req != NULL) {
+        rtr_h2_answered(*g->req);
         g->req = NULL;
+    }
+}
+
+void rtr_client_address(h2o_conn_t *conn, char out[INET6_ADDRSTRLEN])
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = conn->callbacks->get_peername(conn, (struct sockaddr *)&ss);
+    out[0] = '\0';
+    if (sl > 0) {
+        h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, out);
     }
 }

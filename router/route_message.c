@@ -70,8 +70,10 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
                           int too_long)
 {
     const char *id = body + rpc->id.off;
-    const rtr_route_key_t *k =
-        too_long || span.len == 0 ? NULL : rtr_routes_find(r->routes, kind, name);
+    rtr_route_key_t pending;
+    const rtr_route_key_t *k = too_long || span.len == 0
+                                   ? NULL
+                                   : rtr_routes_find_for(r->routes, e->caps, kind, name, &pending);
     if (k == NULL) {
         char msg[GW_RPC_NAME_MAX + 32];
         snprintf(msg, sizeof(msg), "Unknown %s: %s", kind == GW_LIST_TOOLS ? "tool" : "prompt",

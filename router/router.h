@@ -3,6 +3,7 @@
 #ifndef MCPGW_ROUTER_ROUTER_H
 #define MCPGW_ROUTER_ROUTER_H
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -188,7 +189,8 @@ struct rtr {
     h2o_timeout_entry_t retry_entry;
     h2o_timeout_t arrival_timeout; /* the sweep for HTTP/2 requests that arrive too slowly */
     h2o_timeout_entry_t arrival_entry;
-    gw_htable_t calls; /* rtr_call_t.node, by correlation id */
+    gw_htable_t h2_resets; /* h2_resets.c: HTTP/2 connections that reset requests, by conn id */
+    gw_htable_t calls;     /* rtr_call_t.node, by correlation id */
     uint64_t next_corr;
     size_t ncalls;
     size_t nstreams;          /* of ncalls, GET streams: not requests in flight */
@@ -262,6 +264,8 @@ void rtr_request_id_make(rtr_t *r, h2o_req_t *req, char out[RTR_REQUEST_ID_MAX +
 void rtr_req_guard(h2o_req_t *req, h2o_req_t **owner_req, rtr_req_guard_t **owner_guard);
 /* The owner goes first: the request no longer points at it; g may be NULL. */
 void rtr_req_unguard(rtr_req_guard_t *g);
+/* The client's numeric address of conn into out ("" when unknown). */
+void rtr_client_address(h2o_conn_t *conn, char out[INET6_ADDRSTRLEN]);
 
 /* ---- respond.c ---- */
 
@@ -396,6 +400,18 @@ void rtr_control_subscribe(rtr_t *r);
 void rtr_control_on_routes(rtr_t *r, const gw_envelope_t *e);
 /* log-level from the broker (mcpgwctl log-level). */
 void rtr_control_set_log_level(const gw_envelope_t *e);
+
+/* ---- h2_resets.c ---- */
+
+/* req (guarded) went before its answer: on HTTP/2 the client reset it; counts it against its
+ * connection's budget and shuts the connection when that runs dry. */
+void rtr_h2_reset_seen(h2o_req_t *req);
+/* req (guarded) was answered: gives its HTTP/2 connection one reset back. */
+void rtr_h2_answered(h2o_req_t *req);
+/* Was req's connection shut for its resets? (Its already-read requests are refused unrouted.) */
+int rtr_h2_conn_is_cut(rtr_t *r, h2o_req_t *req);
+/* Drops the entries of connections whose budget is full again, or shut long enough ago. */
+void rtr_h2_resets_sweep(rtr_t *r, int64_t now_ms);
 
 /* ---- slow_clients.c ---- */
 

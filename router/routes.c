@@ -21,6 +21,7 @@ void rtr_routes_destroy(rtr_routes_t *r)
     }
     for (size_t i = 0; i < r->nservers; i++) {
         free(r->servers[i].name);
+        free(r->servers[i].prefix);
         for (size_t j = 0; j < r->servers[i].ntool_timeouts; j++) {
             free(r->servers[i].tool_timeouts[j].tool);
         }
@@ -41,8 +42,47 @@ const rtr_route_key_t *rtr_routes_find(const rtr_routes_t *r, gw_list_t kind, co
     if (r == NULL || r->nkeys[kind] == 0) {
         return NULL;
     }
-    rtr_route_key_t k = {(char *)key, 0};
+    rtr_route_key_t k = {.key = (char *)key};
     return bsearch(&k, r->keys[kind], r->nkeys[kind], sizeof(k), cmp_key);
+}
+
+/* The server whose prefix key starts with (the longest; an empty prefix when it is the only
+ * one), or -1. */
+static long server_by_prefix(const rtr_routes_t *r, const char *key)
+{
+    long best = -1;
+    long empty = -1;
+    size_t nempty = 0;
+    for (size_t i = 0; i < r->nservers; i++) {
+        const rtr_route_server_t *s = &r->servers[i];
+        if (s->prefix_len == 0) {
+            empty = (long)i;
+            nempty++;
+        } else if (strncmp(key, s->prefix, s->prefix_len) == 0 &&
+                   (best < 0 || s->prefix_len > r->servers[best].prefix_len)) {
+            best = (long)i;
+        }
+    }
+    return best >= 0 ? best : nempty == 1 ? empty : -1;
+}
+
+const rtr_route_key_t *rtr_routes_find_for(const rtr_routes_t *r, unsigned caps, gw_list_t kind,
+                                           const char *key, rtr_route_key_t *scratch)
+{
+    unsigned set = 1u << (caps & 0x07u);
+    const rtr_route_key_t *k = rtr_routes_find(r, kind, key);
+    if (r == NULL || !(r->pending & set)) {
+        return k != NULL && (k->absent & set) ? NULL : k;
+    }
+    if (k != NULL) {
+        return k; /* what the set lists is not known yet: the backend decides */
+    }
+    long s = server_by_prefix(r, key);
+    if (s < 0) {
+        return NULL;
+    }
+    *scratch = (rtr_route_key_t){.key = (char *)key, .server = (size_t)s};
+    return scratch;
 }
 
 /* Does uri match the RFC 6570 template t? Literal characters match themselves; a simple
@@ -110,6 +150,40 @@ long rtr_routes_resource_owner(const rtr_routes_t *r, const char *uri)
         }
     }
     return only;
+}
+
+/* "absent": {"tools": {name: sets}, "prompts": {...}}, optional: the names some capability sets
+ * do not list. A name the table does not route is ignored. */
+static gw_err_t parse_absent(rtr_routes_t *r, yajl_val absent)
+{
+    if (absent == NULL) {
+        return GW_OK;
+    }
+    if (!YAJL_IS_OBJECT(absent)) {
+        return GW_EPARSE;
+    }
+    for (gw_list_t kind = 0; kind < GW_NLISTS; kind++) {
+        yajl_val map = gw_json_get(absent, gw_list_kinds[kind].key);
+        if (map == NULL || kind == GW_LIST_TEMPLATES) {
+            continue;
+        }
+        if (!YAJL_IS_OBJECT(map)) {
+            return GW_EPARSE;
+        }
+        for (size_t i = 0; i < YAJL_GET_OBJECT(map)->len; i++) {
+            yajl_val sets = YAJL_GET_OBJECT(map)->values[i];
+            if (!YAJL_IS_INTEGER(sets) || YAJL_GET_INTEGER(sets) < 0 ||
+                YAJL_GET_INTEGER(sets) > 0xff) {
+                return GW_EPARSE;
+            }
+            rtr_route_key_t *k =
+                (rtr_route_key_t *)rtr_routes_find(r, kind, YAJL_GET_OBJECT(map)->keys[i]);
+            if (k != NULL) {
+                k->absent = (unsigned)YAJL_GET_INTEGER(sets);
+            }
+        }
+    }
+    return GW_OK;
 }
 
 static gw_err_t parse_key_map(rtr_routes_t *r, yajl_val map, gw_list_t kind)
@@ -213,13 +287,14 @@ gw_err_t rtr_routes_parse(yajl_val root, rtr_routes_t **out)
         }
         rtr_route_server_t *rs = &r->servers[i];
         rs->name = strdup(name);
+        rs->prefix = strdup(prefix);
         rs->prefix_len = strlen(prefix);
         rs->timeout_ms = (uint64_t)YAJL_GET_INTEGER(tmo);
         rs->resources = YAJL_IS_TRUE(gw_json_get(s, "resources"));
         rs->logging = YAJL_IS_TRUE(gw_json_get(s, "logging"));
         rs->tasks = YAJL_IS_TRUE(gw_json_get(s, "tasks"));
         r->nservers++;
-        if (rs->name == NULL) {
+        if (rs->name == NULL || rs->prefix == NULL) {
             err = GW_ENOMEM;
             goto fail;
         }
@@ -232,6 +307,11 @@ gw_err_t rtr_routes_parse(yajl_val root, rtr_routes_t **out)
             goto fail;
         }
     }
+    if ((err = parse_absent(r, gw_json_get(root, "absent"))) != GW_OK) {
+        goto fail;
+    }
+    yajl_val pending = gw_json_get(root, "pending");
+    r->pending = YAJL_IS_INTEGER(pending) ? (unsigned)(YAJL_GET_INTEGER(pending) & 0xff) : 0;
     *out = r;
     return GW_OK;
 fail:

@@ -24,6 +24,7 @@ typedef struct rtr_route_tool_timeout {
 
 typedef struct rtr_route_server {
     char *name;
+    char *prefix;
     size_t prefix_len;
     struct rtr_peer *peer; /* NULL from rtr_routes_parse; the router sets it (not owned) */
     uint64_t timeout_ms;   /* the backend deadline of a call to this server (servers[].timeout) */
@@ -37,6 +38,7 @@ typedef struct rtr_route_server {
 typedef struct rtr_route_key {
     char *key;
     size_t server;
+    unsigned absent; /* bit s: sessions of capability set s (GW_CAP_* bits) are not listed it */
 } rtr_route_key_t;
 
 /* The routing table pushed by the broker; replaced whole on every push. */
@@ -49,6 +51,7 @@ typedef struct rtr_routes {
     rtr_route_key_t *keys[GW_NLISTS];
     size_t nkeys[GW_NLISTS];
     uint64_t activity_ms; /* how often to report the sessions in use to the broker */
+    unsigned pending;     /* bit s: capability set s is being fetched; names not known yet */
 } rtr_routes_t;
 
 /* Builds a table from the broker's JSON (docs/ipc.md) into *out (the caller's, to destroy);
@@ -60,6 +63,11 @@ void rtr_routes_destroy(rtr_routes_t *r);
 
 /* The entry for key among the list kind's, or NULL; r may be NULL. */
 const rtr_route_key_t *rtr_routes_find(const rtr_routes_t *r, gw_list_t kind, const char *key);
+/* The same for a session whose client has capabilities caps (GW_CAP_*): NULL too for a name its
+ * capability set does not list. While the set's lists are being fetched (pending), a name not
+ * known yet goes to the server whose prefix it carries, in *scratch (docs/routing.md). */
+const rtr_route_key_t *rtr_routes_find_for(const rtr_routes_t *r, unsigned caps, gw_list_t kind,
+                                           const char *key, rtr_route_key_t *scratch);
 
 /* The index of the server that owns resource uri (listed, else a matching template, else the
  * only server offering resources), or -1; r may be NULL. */

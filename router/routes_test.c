@@ -135,6 +135,45 @@ static void test_server_named(void **state)
     assert_int_equal(rtr_routes_server_named(NULL, "beta", 4, 0), -1);
 }
 
+/* A name some capability sets do not list is unknown to their sessions only. */
+static void test_absent_sets(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"generation\":1,\"servers\":[{\"name\":\"a\",\"prefix\":\"a_\",\"timeout_ms\":5}],"
+        "\"tools\":{\"a_echo\":0,\"a_sample_me\":0},\"prompts\":{\"a_p\":0},\"resources\":{},"
+        "\"resourceTemplates\":{},"
+        "\"absent\":{\"tools\":{\"a_sample_me\":5,\"a_unrouted\":1},\"prompts\":{\"a_p\":2}}}";
+    rtr_routes_t *r = NULL;
+    rtr_route_key_t scratch;
+    assert_int_equal(parse(json, &r), GW_OK);
+    assert_null(rtr_routes_find_for(r, 0, GW_LIST_TOOLS, "a_sample_me", &scratch));
+    assert_non_null(rtr_routes_find_for(r, 1, GW_LIST_TOOLS, "a_sample_me", &scratch));
+    assert_null(rtr_routes_find_for(r, 2, GW_LIST_TOOLS, "a_sample_me", &scratch));
+    assert_non_null(rtr_routes_find_for(r, 3, GW_LIST_TOOLS, "a_sample_me", &scratch));
+    assert_non_null(
+        rtr_routes_find_for(r, 0x08 | 1, GW_LIST_TOOLS, "a_sample_me", &scratch)); /* 3 bits */
+    assert_non_null(rtr_routes_find_for(r, 0, GW_LIST_TOOLS, "a_echo", &scratch));
+    assert_non_null(rtr_routes_find(r, GW_LIST_TOOLS, "a_sample_me")); /* any session */
+    assert_null(rtr_routes_find_for(r, 1, GW_LIST_PROMPTS, "a_p", &scratch));
+    assert_non_null(rtr_routes_find_for(r, 0, GW_LIST_PROMPTS, "a_p", &scratch));
+    /* while set 0 is being fetched: known names go to their owner, others by their prefix */
+    r->pending = 1;
+    assert_non_null(rtr_routes_find_for(r, 0, GW_LIST_TOOLS, "a_sample_me", &scratch));
+    const rtr_route_key_t *k = rtr_routes_find_for(r, 0, GW_LIST_TOOLS, "a_new", &scratch);
+    assert_ptr_equal(k, &scratch);
+    assert_int_equal(k->server, 0);
+    assert_null(rtr_routes_find_for(r, 0, GW_LIST_TOOLS, "b_new", &scratch));
+    assert_null(rtr_routes_find_for(r, 1, GW_LIST_TOOLS, "a_new", &scratch));
+    rtr_routes_destroy(r);
+    r = NULL;
+    assert_int_equal(parse("{\"generation\":1,\"servers\":[],\"tools\":{},\"prompts\":{},"
+                           "\"resources\":{},\"resourceTemplates\":{},"
+                           "\"absent\":{\"tools\":{\"x\":\"all\"}}}",
+                           &r),
+                     GW_EPARSE);
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -166,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_only_resource_server),
         cmocka_unit_test_setup_teardown(test_tool_timeout, setup_table, teardown_table),
         cmocka_unit_test_setup_teardown(test_server_named, setup_table, teardown_table),
+        cmocka_unit_test(test_absent_sets),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,12 +41,8 @@ static int check_arrival(h2o_req_t *req, void *arg)
     if (fd < 0) {
         return 0;
     }
-    char addr[INET6_ADDRSTRLEN] = "";
-    struct sockaddr_storage ss;
-    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    if (sl > 0) {
-        h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, addr);
-    }
+    char addr[INET6_ADDRSTRLEN];
+    rtr_client_address(req->conn, addr);
     gw_log_warn("msg=\"client too slow: request not received within limits.client_timeout; "
                 "connection closed\" client=%s protocol=HTTP/2 timeout_ms=%llu",
                 addr, (unsigned long long)r->cfg->client_timeout_ms);

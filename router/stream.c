@@ -71,6 +71,7 @@ void rtr_stream_open(rtr_t *r, h2o_req_t *req, const char *request_id)
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_STREAM};
     e.method = GW_STR("stream/open");
     e.session = (gw_str_t){uuid, strlen(uuid)};
+    e.caps = claims.caps; /* the broker announces list changes of this set */
     e.request_id = (gw_str_t){request_id, strlen(request_id)};
     h2o_iovec_t last = rtr_header(req, "last-event-id");
     if (last.len > 0 && last.len <= GW_EVENT_ID_MAX) {

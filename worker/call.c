@@ -55,7 +55,7 @@ void wrk_call_destroy(call_t *c)
 
 static void call_on_head(xfer_t *x)
 {
-    call_t *c = container_of(x, call_t, x);
+    call_t *c = GW_CONTAINER_OF(x, call_t, x);
 
     if (x->status == 404 && c->sent_sid && !c->retried && !c->w->stopping && c->resumes == 0) {
         x->discard = 1; /* not executed: it goes again on a new session */
@@ -69,7 +69,7 @@ static void call_on_head(xfer_t *x)
 
 static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
 {
-    call_t *c = container_of(x, call_t, x);
+    call_t *c = GW_CONTAINER_OF(x, call_t, x);
 
     if (!c->head_sent) {
         return GW_OK; /* an event stream answering a notification: nobody to give it to */
@@ -244,7 +244,7 @@ static void call_relay_http_error(call_t *c)
 
 static void call_on_done(xfer_t *x, CURLcode rc)
 {
-    call_t *c = container_of(x, call_t, x);
+    call_t *c = GW_CONTAINER_OF(x, call_t, x);
     wrk_t *w = c->w;
     char msg[512];
     int code;
@@ -424,7 +424,7 @@ size_t wrk_call_cancel(wrk_t *w, const gw_envelope_t *env)
     wrk_inbox_rid(rid, env);
     up->refs++; /* the last call's end must not free the list under the walk */
     for (link_t *l = up->calls.next; l != &up->calls;) {
-        call_t *c = container_of(l, call_t, ulink);
+        call_t *c = GW_CONTAINER_OF(l, call_t, ulink);
         l = l->next;
         if (c->state == CALL_DONE || c->env.rpc_id.len != rpc.request_id.len ||
             memcmp(c->env.rpc_id.ptr, id, rpc.request_id.len) != 0) {
@@ -444,7 +444,7 @@ int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now)
 {
     int64_t next = INT64_MAX;
     for (link_t *l = w->resuming.next; l != &w->resuming;) {
-        call_t *c = container_of(l, call_t, qlink);
+        call_t *c = GW_CONTAINER_OF(l, call_t, qlink);
         l = l->next;
         if (now < c->resume_ms) {
             next = c->resume_ms < next ? c->resume_ms : next;
@@ -578,10 +578,10 @@ int64_t wrk_call_sweep_waiting(wrk_t *w, int64_t now)
     int64_t next = INT64_MAX;
 
     for (link_t *il = w->initializing.next; il != &w->initializing; il = il->next) {
-        upstream_t *up = container_of(il, upstream_t, ilink);
+        upstream_t *up = GW_CONTAINER_OF(il, upstream_t, ilink);
         link_t *l = up->waiting.next;
         while (l != &up->waiting) {
-            call_t *c = container_of(l, call_t, qlink);
+            call_t *c = GW_CONTAINER_OF(l, call_t, qlink);
             l = l->next;
             if (c->env.deadline_ms == 0) {
                 continue;
@@ -604,7 +604,7 @@ void wrk_call_abort_all(wrk_t *w)
     link_t *l = w->calls.next;
 
     while (l != &w->calls) {
-        call_t *c = container_of(l, call_t, link);
+        call_t *c = GW_CONTAINER_OF(l, call_t, link);
         l = l->next;
         if (c->state != CALL_DONE) {
             wrk_xfer_cancel(&c->x);

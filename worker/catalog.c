@@ -1,6 +1,8 @@
-/* catalog.c: the backend's catalog: its own upstream session, the tools, prompts, resources and
- * templates lists fetched page by page, the report to the broker (resent until acknowledged),
- * fetched again on list_changed or after a failure. */
+/* catalog.c: the backend's catalogs, one per client capability set the gateway has seen (the
+ * default set, none, always): each its own upstream session initialized with exactly those
+ * capabilities, the tools, prompts, resources and templates lists fetched page by page, the
+ * report to the broker (resent until acknowledged), fetched again on list_changed or after a
+ * failure. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -27,25 +29,44 @@ static const xfer_ops_t catalog_list_ops = {
 
 void wrk_catalog_init(wrk_t *w)
 {
-    gw_buf_init(&w->cat.report);
-    wrk_xfer_init(&w->cat.x, w, &catalog_list_ops);
+    for (unsigned s = 0; s < WRK_CAP_SETS; s++) {
+        catalog_t *cat = &w->cat[s];
+        cat->w = w;
+        cat->caps = (uint8_t)s;
+        gw_buf_init(&cat->report);
+        wrk_xfer_init(&cat->x, w, &catalog_list_ops);
+        if (s != WRK_CAP_SET_DEFAULT) {
+            wrk_xfer_init(&cat->hx, w, &catalog_list_ops); /* never started: no health check */
+        }
+    }
+    w->cat_wanted = 1u << WRK_CAP_SET_DEFAULT;
     wrk_health_init(w);
 }
 
 void wrk_catalog_fini(wrk_t *w)
 {
     wrk_catalog_clear(w);
-    wrk_xfer_fini(&w->cat.x);
-    wrk_xfer_fini(&w->cat.hx);
-    free(w->cat.pages);
-    free(w->cat.page_list);
-    gw_buf_fini(&w->cat.report);
+    for (unsigned s = 0; s < WRK_CAP_SETS; s++) {
+        catalog_t *cat = &w->cat[s];
+        wrk_xfer_fini(&cat->x);
+        wrk_xfer_fini(&cat->hx);
+        free(cat->pages);
+        free(cat->page_list);
+        gw_buf_fini(&cat->report);
+    }
 }
+
+static void catalog_clear(catalog_t *cat);
 
 void wrk_catalog_clear(wrk_t *w)
 {
-    catalog_t *cat = &w->cat;
+    for (unsigned s = 0; s < WRK_CAP_SETS; s++) {
+        catalog_clear(&w->cat[s]);
+    }
+}
 
+static void catalog_clear(catalog_t *cat)
+{
     wrk_xfer_cancel(&cat->x);
     wrk_xfer_cancel(&cat->hx);
     cat->health_in_flight = 0;
@@ -88,20 +109,24 @@ static void catalog_send(wrk_t *w, const gw_buf_t *body, uint64_t corr)
     }
 }
 
-void wrk_catalog_fail(wrk_t *w, const char *reason)
+/* A failure of cat: its session closed, a retry after WRK_RETRY_MS, and a report that says so
+ * (for the default set: the backend is down; for another: the broker forgets that set's lists
+ * and serves the set with fewer capabilities it has). */
+static void catalog_fail(catalog_t *cat, const char *reason)
 {
-    catalog_t *cat = &w->cat;
+    wrk_t *w = cat->w;
     gw_buf_t b;
     yajl_gen g;
     char q[512];
     int bad = 0;
 
-    gw_log_warn("msg=\"catalog fetch failed\" backend=%s retry_ms=%d error=\"%s\"", w->name,
-                WRK_RETRY_MS, gw_log_quote(q, sizeof(q), reason, strlen(reason)));
+    gw_log_warn("msg=\"catalog fetch failed\" backend=%s caps=%u retry_ms=%d error=\"%s\"", w->name,
+                (unsigned)cat->caps, WRK_RETRY_MS,
+                gw_log_quote(q, sizeof(q), reason, strlen(reason)));
     if (cat->up != NULL && cat->up->state == UP_READY) {
         wrk_closer_delete(cat->up);
     }
-    wrk_catalog_clear(w);
+    catalog_clear(cat);
     cat->state = CAT_IDLE;
     cat->next_ms = gw_clock_ms() + WRK_RETRY_MS;
 
@@ -113,22 +138,49 @@ void wrk_catalog_fail(wrk_t *w, const char *reason)
     bad |= yajl_gen_map_open(g);
     bad |= gw_json_gen_cstr(g, "server");
     bad |= gw_json_gen_cstr(g, w->name);
+    bad |= gw_json_gen_cstr(g, "caps");
+    bad |= yajl_gen_integer(g, cat->caps);
     bad |= gw_json_gen_cstr(g, "ok");
     bad |= yajl_gen_bool(g, 0);
     bad |= gw_json_gen_cstr(g, "error");
     bad |= gw_json_gen_cstr(g, reason);
     bad |= yajl_gen_map_close(g);
-    yajl_gen_free(g);
-    if (!bad) {
+    if (gw_json_gen_done(g, &b, bad ? yajl_gen_in_error_state : yajl_gen_status_ok) == GW_OK) {
         catalog_send(w, &b, ++w->next_corr);
     }
     gw_buf_fini(&b);
 }
 
-/* The report into out; *caps_bytes says how much of it the capabilities object took. */
-static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out, size_t *caps_bytes)
+void wrk_catalog_fail(wrk_t *w, const char *reason)
 {
-    catalog_t *cat = &w->cat;
+    catalog_fail(&w->cat[WRK_CAP_SET_DEFAULT], reason);
+    /* the backend is down: the other sets start over with it (their retry finds it up again) */
+    for (unsigned s = 0; s < WRK_CAP_SETS; s++) {
+        catalog_t *cat = &w->cat[s];
+        if (s != WRK_CAP_SET_DEFAULT && cat->state != CAT_IDLE) {
+            catalog_clear(cat);
+            cat->state = CAT_IDLE;
+            cat->next_ms = gw_clock_ms() + WRK_RETRY_MS;
+        }
+    }
+}
+
+void wrk_catalog_want(wrk_t *w, uint8_t caps)
+{
+    unsigned s = caps & WRK_CAP_SET_MASK;
+    if (w->cat_wanted & (1u << s)) {
+        return; /* fetched, or being fetched */
+    }
+    w->cat_wanted |= 1u << s;
+    w->cat[s].state = CAT_IDLE;
+    w->cat[s].next_ms = 0; /* wrk_catalog_tick starts it this turn */
+    gw_log_info("msg=\"catalog wanted for a capability set\" backend=%s caps=%u", w->name, s);
+}
+
+/* The report into out; *caps_bytes says how much of it the capabilities object took. */
+static gw_err_t catalog_build_report(catalog_t *cat, gw_buf_t *out, size_t *caps_bytes)
+{
+    wrk_t *w = cat->w;
     yajl_val init = cat->up->init_result;
     yajl_val result = gw_json_get(init, "result");
     yajl_val caps = gw_json_get(result, "capabilities");
@@ -143,6 +195,8 @@ static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out, size_t *caps_bytes
     bad |= yajl_gen_map_open(g);
     bad |= gw_json_gen_cstr(g, "server");
     bad |= gw_json_gen_cstr(g, w->name);
+    bad |= gw_json_gen_cstr(g, "caps");
+    bad |= yajl_gen_integer(g, cat->caps);
     bad |= gw_json_gen_cstr(g, "ok");
     bad |= yajl_gen_bool(g, 1);
     bad |= gw_json_gen_cstr(g, "error");
@@ -176,16 +230,17 @@ static gw_err_t catalog_build_report(wrk_t *w, gw_buf_t *out, size_t *caps_bytes
         bad |= yajl_gen_array_close(g);
     }
     bad |= yajl_gen_map_close(g);
-    yajl_gen_free(g);
-    return bad ? GW_ENOMEM : GW_OK;
+    gw_err_t err = gw_json_gen_done(g, out, bad ? yajl_gen_in_error_state : yajl_gen_status_ok);
+    return err == GW_EINVAL ? GW_ENOMEM : err; /* the generator fails only for lack of memory */
 }
 
 /* A catalog past limits.max_response_body (the pages' answers together, or the report they
  * make with the capabilities) never reaches the broker: the broker would parse it on every
  * change, and nng drops a message past its receive limit silently. The backend is reported down
  * with the reason instead. */
-static void catalog_refuse_too_large(wrk_t *w, size_t bytes, size_t caps_bytes)
+static void catalog_refuse_too_large(catalog_t *cat, size_t bytes, size_t caps_bytes)
 {
+    wrk_t *w = cat->w;
     char msg[256];
     unsigned long long limit = (unsigned long long)w->cfg->max_response_body;
 
@@ -198,28 +253,28 @@ static void catalog_refuse_too_large(wrk_t *w, size_t bytes, size_t caps_bytes)
              "backend %s sent a catalog of %zu bytes or more, past limits.max_response_body "
              "(%llu bytes)",
              w->name, bytes, limit);
-    gw_buf_fini(&w->cat.report);
-    wrk_catalog_fail(w, msg);
+    gw_buf_fini(&cat->report);
+    catalog_fail(cat, msg);
 }
 
-static void catalog_report(wrk_t *w)
+static void catalog_report(catalog_t *cat)
 {
-    catalog_t *cat = &w->cat;
+    wrk_t *w = cat->w;
     size_t caps_bytes = 0;
 
-    if (catalog_build_report(w, &cat->report, &caps_bytes) != GW_OK) {
-        wrk_catalog_fail(w, "cannot generate the catalog report");
+    if (catalog_build_report(cat, &cat->report, &caps_bytes) != GW_OK) {
+        catalog_fail(cat, "cannot generate the catalog report");
         return;
     }
     if (cat->report.len > w->cfg->max_response_body) {
-        catalog_refuse_too_large(w, cat->report.len, caps_bytes);
+        catalog_refuse_too_large(cat, cat->report.len, caps_bytes);
         return;
     }
-    gw_log_info("msg=\"catalog fetched\" backend=%s tools=%zu prompts=%zu resources=%zu "
+    gw_log_info("msg=\"catalog fetched\" backend=%s caps=%u tools=%zu prompts=%zu resources=%zu "
                 "templates=%zu pages=%zu protocol=%s",
-                w->name, cat->nitems[GW_LIST_TOOLS], cat->nitems[GW_LIST_PROMPTS],
-                cat->nitems[GW_LIST_RESOURCES], cat->nitems[GW_LIST_TEMPLATES], cat->npages,
-                cat->up->proto);
+                w->name, (unsigned)cat->caps, cat->nitems[GW_LIST_TOOLS],
+                cat->nitems[GW_LIST_PROMPTS], cat->nitems[GW_LIST_RESOURCES],
+                cat->nitems[GW_LIST_TEMPLATES], cat->npages, cat->up->proto);
     /* The trees are in the report now; the session stays for later use. */
     for (size_t i = 0; i < cat->npages; i++) {
         yajl_tree_free(cat->pages[i]);
@@ -231,9 +286,9 @@ static void catalog_report(wrk_t *w)
     catalog_send(w, &cat->report, cat->report_corr);
 }
 
-static void catalog_list(wrk_t *w)
+static void catalog_list(catalog_t *cat)
 {
-    catalog_t *cat = &w->cat;
+    wrk_t *w = cat->w;
     xfer_t *x = &cat->x;
     gw_err_t err;
     xfer_req_t rq;
@@ -269,7 +324,7 @@ static void catalog_list(wrk_t *w)
         char msg[128];
         snprintf(msg, sizeof(msg), "cannot start %s: %s", gw_list_kinds[cat->list].method,
                  gw_strerror(err));
-        wrk_catalog_fail(w, msg);
+        catalog_fail(cat, msg);
     }
 }
 
@@ -282,25 +337,23 @@ static int catalog_wants(const catalog_t *cat, size_t l)
 
 /* Fetches the next list the backend offers (the lists of common/lists.h, in the order of
  * gw_list_kinds), or reports when none is left. */
-static void catalog_next_list(wrk_t *w)
+static void catalog_next_list(catalog_t *cat)
 {
-    catalog_t *cat = &w->cat;
-
     free(cat->cursor);
     cat->cursor = NULL;
     while (++cat->list < GW_NLISTS) {
         if (catalog_wants(cat, cat->list)) {
-            catalog_list(w);
+            catalog_list(cat);
             return;
         }
     }
-    catalog_report(w);
+    catalog_report(cat);
 }
 
 static void catalog_on_list_done(xfer_t *x, CURLcode rc)
 {
     wrk_t *w = x->w;
-    catalog_t *cat = &w->cat;
+    catalog_t *cat = GW_CONTAINER_OF(x, catalog_t, x);
     const gw_list_kind_t *l = &gw_list_kinds[cat->list];
     char msg[512];
     yajl_val tree;
@@ -309,13 +362,13 @@ static void catalog_on_list_done(xfer_t *x, CURLcode rc)
     const char *next;
 
     if (wrk_rpc_outcome(x, rc, l->method, &tree, &result, msg, sizeof(msg)) != 0) {
-        wrk_catalog_fail(w, msg);
+        catalog_fail(cat, msg);
         return;
     }
     cat->page_bytes += x->body.len;
     if (cat->page_bytes > w->cfg->max_response_body) {
         yajl_tree_free(tree);
-        catalog_refuse_too_large(w, cat->page_bytes, 0);
+        catalog_refuse_too_large(cat, cat->page_bytes, 0);
         return;
     }
     items = gw_json_get(result, l->key);
@@ -323,7 +376,7 @@ static void catalog_on_list_done(xfer_t *x, CURLcode rc)
         yajl_tree_free(tree);
         snprintf(msg, sizeof(msg), "backend %s answered %s without a %s array", w->name, l->method,
                  l->key);
-        wrk_catalog_fail(w, msg);
+        catalog_fail(cat, msg);
         return;
     }
     if (cat->npages == cat->cappages) {
@@ -335,7 +388,7 @@ static void catalog_on_list_done(xfer_t *x, CURLcode rc)
         }
         if (pl == NULL) {
             yajl_tree_free(tree);
-            wrk_catalog_fail(w, "out of memory");
+            catalog_fail(cat, "out of memory");
             return;
         }
         cat->page_list = pl;
@@ -349,55 +402,58 @@ static void catalog_on_list_done(xfer_t *x, CURLcode rc)
     }
     next = gw_json_get_string(result, "nextCursor");
     if (next == NULL || next[0] == '\0') {
-        catalog_next_list(w);
+        catalog_next_list(cat);
         return;
     }
     if (cat->npages >= WRK_CATALOG_PAGES_MAX || (cat->cursor && strcmp(cat->cursor, next) == 0)) {
         snprintf(msg, sizeof(msg), "backend %s paginates %s without end", w->name, l->method);
-        wrk_catalog_fail(w, msg);
+        catalog_fail(cat, msg);
         return;
     }
     free(cat->cursor);
     if ((cat->cursor = strdup(next)) == NULL) {
-        wrk_catalog_fail(w, "out of memory");
+        catalog_fail(cat, "out of memory");
         return;
     }
-    catalog_list(w);
+    catalog_list(cat);
 }
 
-/* Called when the catalog's upstream session is ready (code 0) or failed. */
-void wrk_catalog_on_session(wrk_t *w, int code, const char *msg)
+/* The lists of cat, on its session now ready. */
+static void catalog_fetch_lists(catalog_t *cat)
 {
-    catalog_t *cat = &w->cat;
+    cat->list = GW_LIST_TOOLS;
+    if (catalog_wants(cat, GW_LIST_TOOLS)) {
+        catalog_list(cat);
+    } else {
+        catalog_next_list(cat);
+    }
+}
 
-    if (cat->state != CAT_FETCHING) {
+/* Called when a catalog's upstream session up is ready (code 0) or failed. */
+void wrk_catalog_on_session(upstream_t *up, int code, const char *msg)
+{
+    catalog_t *cat = &up->w->cat[up->caps & WRK_CAP_SET_MASK];
+
+    if (cat->state != CAT_FETCHING || cat->up != up) {
         return;
     }
     if (code != 0) {
-        wrk_catalog_fail(w, msg);
+        catalog_fail(cat, msg);
         return;
     }
-    cat->list = GW_LIST_TOOLS;
-    if (catalog_wants(cat, GW_LIST_TOOLS)) {
-        catalog_list(w);
-    } else {
-        cat->list = GW_LIST_TOOLS;
-        catalog_next_list(w);
-    }
+    catalog_fetch_lists(cat);
 }
 
-static void catalog_start(wrk_t *w)
+static void catalog_start(catalog_t *cat)
 {
-    catalog_t *cat = &w->cat;
+    wrk_t *w = cat->w;
 
-    wrk_catalog_clear(w);
+    catalog_clear(cat);
     cat->state = CAT_FETCHING;
-    /* Declaring every client capability makes backends list the tools that need one (sampling,
-     * elicitation, roots); whether a client may use them is decided per session. */
-    if ((cat->up = wrk_upstream_create(w, "", 0, GW_PROTO_LATEST,
-                                       GW_CAP_SAMPLING | GW_CAP_ELICITATION | GW_CAP_ROOTS)) ==
-        NULL) {
-        wrk_catalog_fail(w, "out of memory");
+    /* The session declares exactly the capabilities of the set: a backend lists for it what it
+     * lists for a client with those capabilities (docs/routing.md). */
+    if ((cat->up = wrk_upstream_create(w, "", 0, GW_PROTO_LATEST, cat->caps)) == NULL) {
+        catalog_fail(cat, "out of memory");
         return;
     }
     cat->up->is_catalog = 1;
@@ -406,10 +462,10 @@ static void catalog_start(wrk_t *w)
 
 /* A list_changed from the backend: fetch the lists again on the live catalog session (no new
  * initialize), or once more after the fetch under way. */
-static void catalog_changed(wrk_t *w)
+static void catalog_changed(catalog_t *cat)
 {
-    catalog_t *cat = &w->cat;
-    gw_log_info("msg=\"backend lists changed\" backend=%s", w->name);
+    wrk_t *w = cat->w;
+    gw_log_info("msg=\"backend lists changed\" backend=%s caps=%u", w->name, (unsigned)cat->caps);
     if (cat->state != CAT_DONE) {
         cat->again = cat->state != CAT_IDLE; /* an idle catalog starts over anyway */
         return;
@@ -417,33 +473,39 @@ static void catalog_changed(wrk_t *w)
     upstream_t *up = cat->up;
     if (up == NULL || up->state != UP_READY) {
         cat->refetch_ms = gw_clock_ms() + WRK_CATALOG_REFETCH_MS;
-        catalog_start(w);
+        catalog_start(cat);
         return;
     }
     cat->refetch_ms = gw_clock_ms() + WRK_CATALOG_REFETCH_MS;
     cat->up = NULL; /* keep the session (and its reference) through the clear */
-    wrk_catalog_clear(w);
+    catalog_clear(cat);
     cat->up = up;
     cat->state = CAT_FETCHING;
-    wrk_catalog_on_session(w, 0, NULL);
+    catalog_fetch_lists(cat);
 }
 
 void wrk_catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e)
 {
-    catalog_t *cat = &w->cat;
+    catalog_t *cat = NULL;
 
-    if (e->kind != GW_ENV_END || cat->state != CAT_REPORTING || e->corr != cat->report_corr) {
+    for (unsigned s = 0; s < WRK_CAP_SETS && e->kind == GW_ENV_END; s++) {
+        if (w->cat[s].state == CAT_REPORTING && e->corr == w->cat[s].report_corr) {
+            cat = &w->cat[s];
+        }
+    }
+    if (cat == NULL) {
         return; /* answers to failure reports, or stale ones */
     }
     if (e->status != 200) {
-        gw_log_warn("msg=\"broker refused the catalog\" backend=%s status=%u", w->name,
-                    (unsigned)e->status);
+        gw_log_warn("msg=\"broker refused the catalog\" backend=%s caps=%u status=%u", w->name,
+                    (unsigned)cat->caps, (unsigned)e->status);
         return; /* resent on the timer */
     }
     cat->state = CAT_DONE;
     cat->next_health_ms = gw_clock_ms() + (int64_t)w->srv->health_interval_ms;
     gw_buf_fini(&cat->report);
-    gw_log_info("msg=\"catalog reported\" backend=%s tools=%zu", w->name, cat->ntools);
+    gw_log_info("msg=\"catalog reported\" backend=%s caps=%u tools=%zu", w->name,
+                (unsigned)cat->caps, cat->ntools);
     if (cat->again) {
         cat->again = 0;
         cat->changed = 1; /* wrk_catalog_tick refetches, once WRK_CATALOG_REFETCH_MS allows */
@@ -454,25 +516,32 @@ void wrk_catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e)
  * refuses curl_multi_add_handle and curl_multi_remove_handle (CURLM_RECURSIVE_API_CALL): the
  * refetch starts from the loop (wrk_catalog_tick), right after this turn's curl_multi_perform, or
  * WRK_CATALOG_REFETCH_MS after the last refetch began when that is later (every list_changed in
- * between makes one refetch). */
+ * between makes one refetch). Every capability set's catalog is fetched again: a backend's
+ * notification does not say for which clients its list changed. */
 void wrk_catalog_note_changed(wrk_t *w)
 {
-    w->cat.changed = 1;
+    for (unsigned s = 0; s < WRK_CAP_SETS; s++) {
+        if (w->cat_wanted & (1u << s)) {
+            w->cat[s].changed = 1;
+        }
+    }
 }
 
-/* When the catalog next needs the loop, for what is not a list_changed. */
-static int64_t catalog_tick_state(wrk_t *w, int64_t now)
+/* When cat next needs the loop, for what is not a list_changed. Health checks run on the
+ * default set's session only: one ping says whether the backend is up. */
+static int64_t catalog_tick_state(catalog_t *cat, int64_t now)
 {
-    catalog_t *cat = &w->cat;
+    wrk_t *w = cat->w;
 
-    if (cat->state == CAT_DONE && w->srv->health_interval_ms > 0 && cat->up != NULL) {
+    if (cat->state == CAT_DONE && cat->caps == WRK_CAP_SET_DEFAULT &&
+        w->srv->health_interval_ms > 0 && cat->up != NULL) {
         if (!cat->health_in_flight && now >= cat->next_health_ms) {
             wrk_health_start(w);
         }
         return cat->health_in_flight ? INT64_MAX : cat->next_health_ms;
     }
     if (cat->state == CAT_IDLE && now >= cat->next_ms) {
-        catalog_start(w);
+        catalog_start(cat);
     } else if (cat->state == CAT_REPORTING && now >= cat->next_ms) {
         cat->next_ms = now + WRK_RETRY_MS;
         catalog_send(w, &cat->report, cat->report_corr);
@@ -485,15 +554,25 @@ static int64_t catalog_tick_state(wrk_t *w, int64_t now)
 
 int64_t wrk_catalog_tick(wrk_t *w, int64_t now)
 {
-    catalog_t *cat = &w->cat;
+    int64_t next = INT64_MAX;
 
     if (w->stopping) {
         return INT64_MAX;
     }
-    if (cat->changed && now >= cat->refetch_ms) {
-        cat->changed = 0;
-        catalog_changed(w);
+    for (unsigned s = 0; s < WRK_CAP_SETS; s++) {
+        catalog_t *cat = &w->cat[s];
+        if (!(w->cat_wanted & (1u << s))) {
+            continue;
+        }
+        if (cat->changed && now >= cat->refetch_ms) {
+            cat->changed = 0;
+            catalog_changed(cat);
+        }
+        int64_t at = catalog_tick_state(cat, now);
+        if (cat->changed && cat->refetch_ms < at) {
+            at = cat->refetch_ms;
+        }
+        next = at < next ? at : next;
     }
-    int64_t next = catalog_tick_state(w, now);
-    return cat->changed && cat->refetch_ms < next ? cat->refetch_ms : next;
+    return next;
 }

@@ -51,7 +51,7 @@ static void closer_destroy(closer_t *cl)
 
 static void closer_on_done(xfer_t *x, CURLcode rc)
 {
-    closer_t *cl = container_of(x, closer_t, x);
+    closer_t *cl = GW_CONTAINER_OF(x, closer_t, x);
 
     gw_log_debug("msg=\"%s\" backend=%s status=%ld curl=\"%s\" request_id=%s", cl->done_msg,
                  x->w->name, x->status, curl_easy_strerror(rc), cl->rid);
@@ -137,7 +137,7 @@ gw_err_t wrk_closer_post(upstream_t *up, const char *body, size_t len, const cha
 void wrk_closer_start_posts(wrk_t *w)
 {
     for (link_t *l = w->posts.next; l != &w->posts && w->posts_inflight < WRK_POSTS_INFLIGHT_MAX;) {
-        closer_t *cl = container_of(l, closer_t, link);
+        closer_t *cl = GW_CONTAINER_OF(l, closer_t, link);
         l = l->next;
         if (cl->up->posts_inflight >= WRK_POSTS_SESSION_INFLIGHT_MAX) {
             continue;
@@ -203,6 +203,6 @@ gw_err_t wrk_closer_delete(upstream_t *up)
 void wrk_closer_free_all(link_t *list)
 {
     while (!list_empty(list)) {
-        closer_destroy(container_of(list->next, closer_t, link));
+        closer_destroy(GW_CONTAINER_OF(list->next, closer_t, link));
     }
 }

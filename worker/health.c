@@ -18,7 +18,7 @@
 static void health_on_done(xfer_t *x, CURLcode rc)
 {
     wrk_t *w = x->w;
-    catalog_t *cat = &w->cat;
+    catalog_t *cat = &w->cat[WRK_CAP_SET_DEFAULT];
     char msg[512];
     char why[600];
     yajl_val tree = NULL;
@@ -41,12 +41,12 @@ static const xfer_ops_t health_ops = {
 
 void wrk_health_init(wrk_t *w)
 {
-    wrk_xfer_init(&w->cat.hx, w, &health_ops);
+    wrk_xfer_init(&w->cat[WRK_CAP_SET_DEFAULT].hx, w, &health_ops);
 }
 
 gw_err_t wrk_health_start(wrk_t *w)
 {
-    catalog_t *cat = &w->cat;
+    catalog_t *cat = &w->cat[WRK_CAP_SET_DEFAULT];
     xfer_t *x = &cat->hx;
     gw_err_t err;
 

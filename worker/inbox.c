@@ -144,6 +144,8 @@ static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
         wrk_reply_control_end(w, env, 405); /* no server-to-client stream from this worker yet */
     } else if (env->kind == GW_ENV_CONTROL && gw_str_eq(env->method, "session/close")) {
         handle_session_close(w, env);
+    } else if (env->kind == GW_ENV_CONTROL && gw_str_eq(env->method, "catalog/want")) {
+        wrk_catalog_want(w, env->caps); /* the report that follows is the answer */
     } else if (env->kind == GW_ENV_CONTROL) {
         char rid[WRK_RID_MAX + 1];
         gw_log_warn("msg=\"unknown control operation\" backend=%s method=%.*s request_id=%s",

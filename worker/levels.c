@@ -20,7 +20,7 @@ typedef struct level {
 static level_t *level_find(wrk_t *w, const char *key, size_t n)
 {
     for (link_t *l = w->levels.next; l != &w->levels; l = l->next) {
-        level_t *lv = container_of(l, level_t, link);
+        level_t *lv = GW_CONTAINER_OF(l, level_t, link);
         if (strlen(lv->key) == n && memcmp(lv->key, key, n) == 0) {
             return lv;
         }
@@ -80,6 +80,6 @@ void wrk_level_forget(wrk_t *w, const char *key, size_t n)
 void wrk_levels_fini(wrk_t *w)
 {
     while (!list_empty(&w->levels)) {
-        level_drop(w, container_of(w->levels.next, level_t, link));
+        level_drop(w, GW_CONTAINER_OF(w->levels.next, level_t, link));
     }
 }

@@ -76,7 +76,7 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
 static void wrk_fini(wrk_t *w)
 {
     while (!list_empty(&w->calls)) {
-        wrk_call_destroy(container_of(w->calls.next, call_t, link));
+        wrk_call_destroy(GW_CONTAINER_OF(w->calls.next, call_t, link));
     }
     wrk_catalog_fini(w);
     wrk_srvreq_fini(w);
@@ -84,7 +84,7 @@ static void wrk_fini(wrk_t *w)
     wrk_closer_free_all(&w->closers);
     wrk_closer_free_all(&w->posts);
     while (!list_empty(&w->initializing)) {
-        upstream_t *up = container_of(w->initializing.next, upstream_t, ilink);
+        upstream_t *up = GW_CONTAINER_OF(w->initializing.next, upstream_t, ilink);
         wrk_xfer_cancel(&up->x);
         list_remove(&up->ilink);
         wrk_upstream_unref(up);

@@ -101,7 +101,7 @@ static void call_send(call_t *c, uint8_t kind, uint32_t status, uint32_t flags, 
 void wrk_reply_clear(call_t *c)
 {
     while (!list_empty(&c->outq)) {
-        outmsg_t *m = container_of(c->outq.next, outmsg_t, link);
+        outmsg_t *m = GW_CONTAINER_OF(c->outq.next, outmsg_t, link);
         list_remove(&m->link);
         free(m);
     }
@@ -250,10 +250,10 @@ void wrk_reply_flush_backlog(wrk_t *w)
 
     l = w->backlog.next;
     while (l != &w->backlog) {
-        call_t *c = container_of(l, call_t, blink);
+        call_t *c = GW_CONTAINER_OF(l, call_t, blink);
         l = l->next;
         while (!list_empty(&c->outq) && !c->lost) {
-            outmsg_t *m = container_of(c->outq.next, outmsg_t, link);
+            outmsg_t *m = GW_CONTAINER_OF(c->outq.next, outmsg_t, link);
             gw_err_t err;
             if (!out_admit(c->out)) {
                 break;

@@ -38,7 +38,7 @@ static void srvreq_drop(wrk_t *w, srvreq_t *r)
 void wrk_srvreq_forget_session(wrk_t *w, gw_str_t key)
 {
     for (link_t *l = w->srvreqs.next; l != &w->srvreqs;) {
-        srvreq_t *r = container_of(l, srvreq_t, link);
+        srvreq_t *r = GW_CONTAINER_OF(l, srvreq_t, link);
         l = l->next;
         if (gw_str_eq(key, r->key)) {
             srvreq_drop(w, r);
@@ -49,7 +49,7 @@ void wrk_srvreq_forget_session(wrk_t *w, gw_str_t key)
 void wrk_srvreq_fini(wrk_t *w)
 {
     while (!list_empty(&w->srvreqs)) {
-        srvreq_drop(w, container_of(w->srvreqs.next, srvreq_t, link));
+        srvreq_drop(w, GW_CONTAINER_OF(w->srvreqs.next, srvreq_t, link));
     }
 }
 
@@ -102,7 +102,7 @@ int wrk_srvreq_relay(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps, const
         return 1;
     }
     while (w->nsrvreqs >= WRK_SRVREQS_MAX) {
-        srvreq_drop(w, container_of(w->srvreqs.next, srvreq_t, link));
+        srvreq_drop(w, GW_CONTAINER_OF(w->srvreqs.next, srvreq_t, link));
     }
     srvreq_t *r = calloc(1, sizeof(*r));
     if (r == NULL) {
@@ -140,7 +140,7 @@ void wrk_srvreq_answer(wrk_t *w, const gw_envelope_t *env)
         gw_str_eq(server, w->name) && rest.len > 0) {
         uint64_t n = strtoull(rest.ptr, NULL, 10); /* stops at the closing quote */
         for (link_t *l = w->srvreqs.next; l != &w->srvreqs; l = l->next) {
-            srvreq_t *r = container_of(l, srvreq_t, link);
+            srvreq_t *r = GW_CONTAINER_OF(l, srvreq_t, link);
             if (r->n != n || !gw_str_eq(env->session, r->key)) {
                 continue;
             }

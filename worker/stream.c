@@ -26,9 +26,11 @@ typedef struct listener {
     char key[WRK_KEY_MAX + 1];
 } listener_t;
 
+/* Of the catalog sessions only the default set's holds a GET stream: a list_changed on it
+ * refetches every set (worker/catalog.c), and the other sets cost no connection. */
 int wrk_stream_wanted(const upstream_t *up)
 {
-    return up->is_catalog || up->subscribed ||
+    return (up->is_catalog && up->caps == WRK_CAP_SET_DEFAULT) || up->subscribed ||
            wrk_sessmap_find(&up->w->listeners, up->key, strlen(up->key)) != NULL;
 }
 
@@ -69,7 +71,7 @@ void wrk_stream_listen(wrk_t *w, gw_str_t key, int on)
         }
     } else if (!on && e != NULL) {
         wrk_sessmap_remove(&w->listeners, e);
-        free(container_of(e, listener_t, hentry));
+        free(GW_CONTAINER_OF(e, listener_t, hentry));
     }
     gw_log_debug("msg=\"client %s\" backend=%s session=%.*s upstream=%s", on ? "listens" : "left",
                  w->name, (int)key.len, key.ptr,
@@ -110,7 +112,7 @@ static void release_calls(upstream_t *up)
 {
     list_remove(&up->swlink);
     while (!list_empty(&up->waiting)) {
-        call_t *c = container_of(up->waiting.next, call_t, qlink);
+        call_t *c = GW_CONTAINER_OF(up->waiting.next, call_t, qlink);
         list_remove(&c->qlink);
         if (up->in_map && up->state == UP_READY) {
             wrk_call_dispatch(c);
@@ -127,7 +129,7 @@ static int64_t release_due_calls(wrk_t *w, int64_t now)
     link_t due;
     list_init(&due);
     for (link_t *l = w->stream_waits.next; l != &w->stream_waits;) {
-        upstream_t *up = container_of(l, upstream_t, swlink);
+        upstream_t *up = GW_CONTAINER_OF(l, upstream_t, swlink);
         l = l->next;
         if (up->gx_head || up->gx.easy == NULL || !up->in_map || now >= up->stream_wait_ms) {
             list_remove(&up->swlink);
@@ -137,7 +139,7 @@ static int64_t release_due_calls(wrk_t *w, int64_t now)
         }
     }
     while (!list_empty(&due)) {
-        release_calls(container_of(due.next, upstream_t, swlink));
+        release_calls(GW_CONTAINER_OF(due.next, upstream_t, swlink));
     }
     return next;
 }
@@ -147,13 +149,13 @@ void wrk_stream_listeners_fini(wrk_t *w)
     wrk_sessmap_entry_t *e;
 
     while (!list_empty(&w->stream_waits)) {
-        upstream_t *up = container_of(w->stream_waits.next, upstream_t, swlink);
+        upstream_t *up = GW_CONTAINER_OF(w->stream_waits.next, upstream_t, swlink);
         list_remove(&up->swlink);
         wrk_upstream_unref(up);
     }
     while ((e = wrk_sessmap_any(&w->listeners)) != NULL) {
         wrk_sessmap_remove(&w->listeners, e);
-        free(container_of(e, listener_t, hentry));
+        free(GW_CONTAINER_OF(e, listener_t, hentry));
     }
     wrk_sessmap_fini(&w->listeners);
 }
@@ -233,7 +235,7 @@ static void catalog_answer(upstream_t *up, const char *data, const gw_rpc_t *rpc
 
 static gw_err_t stream_on_event(xfer_t *x, const char *data, size_t len)
 {
-    upstream_t *up = container_of(x, upstream_t, gx);
+    upstream_t *up = GW_CONTAINER_OF(x, upstream_t, gx);
     wrk_t *w = up->w;
     gw_rpc_t rpc;
     if (gw_rpc_scan(data, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK ||
@@ -268,9 +270,10 @@ static gw_err_t stream_on_event(xfer_t *x, const char *data, size_t len)
 
 static void stream_on_done(xfer_t *x, CURLcode rc)
 {
-    upstream_t *up = container_of(x, upstream_t, gx);
+    upstream_t *up = GW_CONTAINER_OF(x, upstream_t, gx);
     wrk_t *w = up->w;
-    int live = up->state == UP_READY && (up->in_map || (up->is_catalog && w->cat.up == up));
+    int live = up->state == UP_READY &&
+               (up->in_map || (up->is_catalog && w->cat[up->caps & WRK_CAP_SET_MASK].up == up));
     if ((x->status == 404 || x->status == 400) && up->gx_last_id[0] != '\0' && live &&
         !w->stopping) {
         /* the backend does not know the event id (it forgot, or never resumes): start afresh */
@@ -305,7 +308,7 @@ static void stream_on_done(xfer_t *x, CURLcode rc)
 
 static void stream_on_head(xfer_t *x)
 {
-    container_of(x, upstream_t, gx)->gx_head = 1;
+    GW_CONTAINER_OF(x, upstream_t, gx)->gx_head = 1;
 }
 
 const xfer_ops_t wrk_stream_ops = {
@@ -319,7 +322,7 @@ int64_t wrk_stream_tick(wrk_t *w, int64_t now)
 {
     int64_t next = release_due_calls(w, now);
     for (link_t *l = w->relisten.next; l != &w->relisten;) {
-        upstream_t *up = container_of(l, upstream_t, rlink);
+        upstream_t *up = GW_CONTAINER_OF(l, upstream_t, rlink);
         l = l->next;
         if (now >= up->relisten_ms) {
             wrk_stream_start(up); /* takes it off the list, or puts it back at the end */

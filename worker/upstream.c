@@ -24,7 +24,7 @@ upstream_t *wrk_upstream_find(wrk_t *w, const char *key, size_t n)
 {
     wrk_sessmap_entry_t *e = wrk_sessmap_find(&w->sessions, key, n);
 
-    return e != NULL ? container_of(e, upstream_t, hentry) : NULL;
+    return e != NULL ? GW_CONTAINER_OF(e, upstream_t, hentry) : NULL;
 }
 
 gw_err_t wrk_upstream_insert(wrk_t *w, upstream_t *up)
@@ -61,7 +61,7 @@ void wrk_upstream_detach_all(wrk_t *w)
     wrk_sessmap_entry_t *e;
 
     while ((e = wrk_sessmap_any(&w->sessions)) != NULL) {
-        wrk_upstream_detach(container_of(e, upstream_t, hentry));
+        wrk_upstream_detach(GW_CONTAINER_OF(e, upstream_t, hentry));
     }
     wrk_sessmap_fini(&w->sessions);
 }
@@ -140,14 +140,14 @@ static void session_fail(upstream_t *up, int code, const char *msg)
     list_remove(&up->ilink);
     wrk_upstream_detach(up);
     if (up->is_catalog) {
-        wrk_catalog_on_session(w, code, msg); /* logs the failure itself */
+        wrk_catalog_on_session(up, code, msg); /* logs the failure itself */
     } else {
         gw_log_warn("msg=\"upstream initialize failed\" backend=%s session=%s error=\"%s\" "
                     "request_id=%s",
                     w->name, up->key, gw_log_quote(q, sizeof(q), msg, strlen(msg)), up->rid);
     }
     while (!list_empty(&up->waiting)) {
-        call_t *c = container_of(up->waiting.next, call_t, qlink);
+        call_t *c = GW_CONTAINER_OF(up->waiting.next, call_t, qlink);
         list_remove(&c->qlink);
         wrk_reply_fail(c, code, msg);
     }
@@ -169,18 +169,18 @@ static void session_ready(upstream_t *up)
                  w->name, up->is_catalog ? "catalog" : up->key, up->proto, up->sid == NULL,
                  up->rid);
     if (up->is_catalog) {
-        wrk_catalog_on_session(w, 0, NULL);
+        wrk_catalog_on_session(up, 0, NULL);
     } else if (up->close_requested) {
         wrk_closer_delete(up);
         while (!list_empty(&up->waiting)) {
-            call_t *c = container_of(up->waiting.next, call_t, qlink);
+            call_t *c = GW_CONTAINER_OF(up->waiting.next, call_t, qlink);
             list_remove(&c->qlink);
             wrk_reply_fail(c, GW_RPC_INTERNAL_ERROR, "the session was closed");
         }
     } else {
         wrk_level_apply_pending(up);
         while (!wrk_stream_hold_calls(up) && !list_empty(&up->waiting)) {
-            call_t *c = container_of(up->waiting.next, call_t, qlink);
+            call_t *c = GW_CONTAINER_OF(up->waiting.next, call_t, qlink);
             list_remove(&c->qlink);
             wrk_call_dispatch(c);
         }
@@ -245,7 +245,7 @@ void wrk_upstream_start(upstream_t *up, const char *rid)
 
 static void session_on_done(xfer_t *x, CURLcode rc)
 {
-    upstream_t *up = container_of(x, upstream_t, x);
+    upstream_t *up = GW_CONTAINER_OF(x, upstream_t, x);
     wrk_t *w = up->w;
     char msg[512];
     yajl_val tree;

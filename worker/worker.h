@@ -56,8 +56,6 @@
 #define WRK_POSTS_QUEUED_MAX 1024u
 #define WRK_POSTS_QUEUED_BYTES_MAX ((size_t)16 << 20)
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
-
 typedef struct wrk wrk_t;
 typedef struct xfer xfer_t;
 typedef struct upstream upstream_t;
@@ -263,7 +261,14 @@ typedef enum cat_state {
     CAT_DONE,
 } cat_state_t;
 
+/* One catalog per client capability set (GW_CAP_* bits: 8 sets), the default set first. */
+#define WRK_CAP_SETS 8u
+#define WRK_CAP_SET_MASK 0x07u
+#define WRK_CAP_SET_DEFAULT 0u /* no client capability: fetched at start, health-checked */
+
 typedef struct catalog {
+    struct wrk *w;
+    uint8_t caps; /* the capability set its session declares (its index in wrk_t.cat) */
     cat_state_t state;
     upstream_t *up;           /* its own upstream session (a reference), not in the map */
     xfer_t x;                 /* the list request under way */
@@ -331,12 +336,13 @@ struct wrk {
     link_t calls;
     link_t backlog;
     link_t closers;
-    link_t posts;              /* wrk_closer_post()s to start from the loop (closer_t) */
-    unsigned posts_queued;     /* on posts */
-    size_t posts_queued_bytes; /* their bodies */
-    unsigned posts_inflight;   /* started, on closers */
-    catalog_t cat;
-    link_t srvreqs; /* server-initiated requests waiting for the client's answer */
+    link_t posts;                /* wrk_closer_post()s to start from the loop (closer_t) */
+    unsigned posts_queued;       /* on posts */
+    size_t posts_queued_bytes;   /* their bodies */
+    unsigned posts_inflight;     /* started, on closers */
+    catalog_t cat[WRK_CAP_SETS]; /* per capability set; only the wanted ones are fetched */
+    unsigned cat_wanted;         /* bit s: the broker asked for set s (the default always) */
+    link_t srvreqs;              /* server-initiated requests waiting for the client's answer */
     size_t nsrvreqs;
     uint64_t next_srvreq;
     link_t relisten;         /* upstream sessions whose GET stream opens again soon */
@@ -552,16 +558,20 @@ void wrk_inbox_drain(wrk_t *w);
 
 /* ---- catalog.c and health.c: the backend's catalog and health checks ---- */
 
-/* Prepares the catalog (and its health check) of w; allocates nothing. */
+/* Prepares the catalogs (and the health check) of w, the default set wanted; allocates nothing. */
 void wrk_catalog_init(wrk_t *w);
-/* Frees everything the catalog holds. */
+/* Frees everything the catalogs hold. */
 void wrk_catalog_fini(wrk_t *w);
-/* Cancels the catalog's transfers, drops its pages and its upstream session. */
+/* Cancels every catalog's transfers, drops their pages and their upstream sessions. */
 void wrk_catalog_clear(wrk_t *w);
-/* Reports the catalog failed to the broker and retries after WRK_RETRY_MS. */
+/* Reports the default set's catalog failed (the backend down) to the broker and retries every
+ * set after WRK_RETRY_MS. */
 void wrk_catalog_fail(wrk_t *w, const char *reason);
-/* The catalog's upstream session is ready (code 0) or failed. */
-void wrk_catalog_on_session(wrk_t *w, int code, const char *msg);
+/* The broker needs the lists for clients with capability set caps (GW_CAP_*): fetched from the
+ * loop, then kept fresh like the default set's; nothing when already wanted. */
+void wrk_catalog_want(wrk_t *w, uint8_t caps);
+/* A catalog's upstream session up is ready (code 0) or failed. */
+void wrk_catalog_on_session(upstream_t *up, int code, const char *msg);
 /* The broker's answer to a catalog report. */
 void wrk_catalog_on_broker_reply(wrk_t *w, const gw_envelope_t *e);
 /* A list_changed arrived (maybe inside a libcurl callback): the refetch starts from the loop. */

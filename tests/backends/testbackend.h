@@ -38,6 +38,7 @@ typedef struct tb_timer {
 typedef struct tb_session {
     struct tb_session *next;
     h2o_linklist_t streams; /* its open GET streams (tb_stream_t.link) */
+    int sampling;           /* the client declared sampling at initialize */
     size_t id_len;
     char id[];
 } tb_session_t;
@@ -68,7 +69,8 @@ struct tb_server {
     uint64_t heartbeat_ms; /* an SSE comment on idle GET streams; 0: none */
     int extra_listed;      /* toggle_tools has added the tool "extra" */
     int misbehave;         /* --misbehave: the tools of testbackend_misbehave.c are listed */
-    serve_t serve;         /* h2o's config, context, loop and listener */
+    int caps_tools;   /* --caps-tools: sample_me is listed to sessions that declared sampling */
+    serve_t serve;    /* h2o's config, context, loop and listener */
     size_t streaming; /* responses still owing data (slow, big, GET streams being ended), drained
                          on shutdown */
     h2o_timeout_t timer_levels[TIMER_LEVELS];
@@ -78,10 +80,12 @@ struct tb_server {
     yajl_gen text; /* the JSON text a tool returns as its content */
     char *scratch; /* NUL-terminated copy of the body being parsed */
     size_t scratch_cap;
-    h2o_iovec_t tools_list;       /* the tools/list result without "extra", malloc'd */
-    h2o_iovec_t tools_list_extra; /* and with it */
-    size_t capabilities_bytes;    /* --capabilities-bytes: 0, or the size to pad them to */
-    h2o_iovec_t capabilities;     /* the capabilities object initialize answers, malloc'd */
+    h2o_iovec_t tools_list;                /* the tools/list result without "extra", malloc'd */
+    h2o_iovec_t tools_list_extra;          /* and with it */
+    h2o_iovec_t tools_list_sampling;       /* --caps-tools: tools_list with sample_me */
+    h2o_iovec_t tools_list_extra_sampling; /* and tools_list_extra with it */
+    size_t capabilities_bytes;             /* --capabilities-bytes: 0, or the size to pad them to */
+    h2o_iovec_t capabilities; /* the capabilities object initialize answers, malloc'd */
     char filler[FILLER_CHUNK];
 };
 
@@ -199,8 +203,10 @@ void tb_stream_send_list_changed(tb_stream_t *st);
 /* Appends one tools/list entry (properties and required: raw JSON; required may be NULL). */
 void tb_gen_tool(yajl_gen g, const char *name, const char *description, const char *properties,
                  const char *required);
+/* Does the request's session exist, with a client that declared sampling, and --caps-tools? */
+int tb_session_sampling(const tb_rpc_call_t *c);
 /* Builds a constant tools/list result, with or without "extra", into malloc'd memory; 0 or -1. */
-int tb_tools_list_build(tb_server_t *srv, int with_extra, h2o_iovec_t *list);
+int tb_tools_list_build(tb_server_t *srv, int with_extra, int with_sampling, h2o_iovec_t *list);
 /* Answers a tools/call; returns 0. */
 int tb_tools_call(tb_rpc_call_t *c);
 /* The slow (and sleep) tool: answers after args.ms on timers; returns 0. */

@@ -30,7 +30,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
             "                         [--heartbeat MS] [--protocol VERSION] [--misbehave]\n"
-            "                         [--capabilities-bytes N]\n"
+            "                         [--capabilities-bytes N] [--caps-tools]\n"
             "\n"
             "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
             "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
@@ -48,6 +48,8 @@ static void usage(FILE *out)
             "                  (a peer that hangs up mid-handshake)\n"
             "  --misbehave     add the tools wrong_id, not_json, bad_event, second_response\n"
             "                  and flood, which answer as a gateway must refuse or bound\n"
+            "  --caps-tools    list the tool sample_me only to sessions whose client declared\n"
+            "                  sampling at initialize (and answer it only to them)\n"
             "  --help          show this help\n"
             "\n"
             "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
@@ -116,6 +118,7 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
         {"capabilities-bytes", required_argument, NULL, 'C'},
         {"hang-up", required_argument, NULL, 'U'},
         {"misbehave", no_argument, NULL, 'M'},
+        {"caps-tools", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -140,6 +143,9 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             break;
         case 'M':
             srv->misbehave = 1;
+            break;
+        case 'S':
+            srv->caps_tools = 1;
             break;
         case 'b':
             if (parse_count("--heartbeat", optarg, MAX_HEARTBEAT_MS, "a number of ms", &n) != 0) {
@@ -212,8 +218,10 @@ int main(int argc, char **argv)
     srv.out = yajl_gen_alloc(NULL);
     srv.text = yajl_gen_alloc(NULL);
     if (srv.out == NULL || srv.text == NULL || tb_session_table_init(&srv.sessions) != 0 ||
-        tb_tools_list_build(&srv, 0, &srv.tools_list) != 0 ||
-        tb_tools_list_build(&srv, 1, &srv.tools_list_extra) != 0 ||
+        tb_tools_list_build(&srv, 0, 0, &srv.tools_list) != 0 ||
+        tb_tools_list_build(&srv, 1, 0, &srv.tools_list_extra) != 0 ||
+        tb_tools_list_build(&srv, 0, 1, &srv.tools_list_sampling) != 0 ||
+        tb_tools_list_build(&srv, 1, 1, &srv.tools_list_extra_sampling) != 0 ||
         tb_rpc_capabilities_build(&srv) != 0) {
         fprintf(stderr, "mcpgw-testbackend: out of memory\n");
         return 1;
@@ -239,6 +247,8 @@ int main(int argc, char **argv)
     free(srv.scratch);
     free(srv.tools_list.base);
     free(srv.tools_list_extra.base);
+    free(srv.tools_list_sampling.base);
+    free(srv.tools_list_extra_sampling.base);
     free(srv.capabilities.base);
     return 0;
 }

@@ -25,6 +25,10 @@ static int answer_tools_list(tb_rpc_call_t *c)
 {
     tb_server_t *srv = c->srv;
 
+    if (tb_session_sampling(c)) {
+        return tb_answer_raw_result(c, srv->extra_listed ? srv->tools_list_extra_sampling
+                                                         : srv->tools_list_sampling);
+    }
     return tb_answer_raw_result(c, srv->extra_listed ? srv->tools_list_extra : srv->tools_list);
 }
 
@@ -83,6 +87,10 @@ int tb_rpc_initialize(tb_rpc_call_t *c)
         tb_session_add(&srv->sessions, h2o_iovec_init(id, id_len)) != 0) {
         return tb_send_rpc_error(srv, c->req, 500, "Internal Server Error", c->raw_id, -32603,
                                  "Internal error");
+    }
+    yajl_val sampling = json_member(json_member(c->params, "capabilities"), "sampling");
+    if (sampling != NULL && YAJL_IS_OBJECT(sampling)) {
+        tb_session_find(&srv->sessions, h2o_iovec_init(id, id_len))->sampling = 1;
     }
     ++srv->stats.initializes;
     h2o_iovec_t header = h2o_strdup(&c->req->pool, id, id_len);

@@ -94,6 +94,7 @@ int tb_session_add(tb_session_table_t *t, h2o_iovec_t id)
         session_table_grow(t);
     }
     h2o_linklist_init_anchor(&s->streams);
+    s->sampling = 0;
     s->id_len = id.len;
     memcpy(s->id, id.base, id.len);
     tb_session_t **link = session_link(t, id);

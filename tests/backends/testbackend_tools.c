@@ -140,6 +140,12 @@ static int tool_extra(tb_rpc_call_t *c, yajl_val args)
     return tb_finish_text(c);
 }
 
+static int tool_sample_me(tb_rpc_call_t *c, yajl_val args)
+{
+    tb_begin_text(c, "sample_me");
+    return tb_finish_text(c);
+}
+
 /* Flips whether tools/list has "extra" (for every session) and says so: in this call's event
  * stream before the result with --sse, else on every open GET stream. */
 static int tool_toggle_tools(tb_rpc_call_t *c, yajl_val args)
@@ -195,6 +201,22 @@ static const tool_t extra_tool = {
     "extra", "Returns this backend's name and the caller's session id; listed after toggle_tools.",
     "{}", NULL, tool_extra};
 
+/* Listed, and callable, only with --caps-tools to a session whose client declared sampling. */
+static const tool_t sampling_tool = {"sample_me",
+                                     "Listed only to clients that declared sampling at initialize.",
+                                     "{}", NULL, tool_sample_me};
+
+int tb_session_sampling(const tb_rpc_call_t *c)
+{
+    const tb_session_t *s;
+
+    if (!c->srv->caps_tools || c->session.base == NULL) {
+        return 0;
+    }
+    s = tb_session_find(&c->srv->sessions, c->session);
+    return s != NULL && s->sampling;
+}
+
 void tb_gen_tool(yajl_gen g, const char *name, const char *description, const char *properties,
                  const char *required)
 {
@@ -223,7 +245,7 @@ static void gen_tool(yajl_gen g, const tool_t *tool)
 }
 
 /* Builds a constant tools/list result, with or without "extra", into malloc'd memory. */
-int tb_tools_list_build(tb_server_t *srv, int with_extra, h2o_iovec_t *list)
+int tb_tools_list_build(tb_server_t *srv, int with_extra, int with_sampling, h2o_iovec_t *list)
 {
     yajl_gen g = srv->out;
 
@@ -236,6 +258,9 @@ int tb_tools_list_build(tb_server_t *srv, int with_extra, h2o_iovec_t *list)
     }
     if (with_extra) {
         gen_tool(g, &extra_tool);
+    }
+    if (with_sampling) {
+        gen_tool(g, &sampling_tool);
     }
     if (srv->misbehave) {
         tb_misbehave_gen_tools(g);
@@ -267,6 +292,9 @@ int tb_tools_call(tb_rpc_call_t *c)
     }
     if (c->srv->extra_listed && strcmp(extra_tool.name, name->u.string) == 0) {
         return extra_tool.call(c, args);
+    }
+    if (tb_session_sampling(c) && strcmp(sampling_tool.name, name->u.string) == 0) {
+        return sampling_tool.call(c, args);
     }
     if (c->srv->misbehave && tb_misbehave_call(c, name->u.string, args) == 0) {
         return 0;

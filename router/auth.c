@@ -87,6 +87,9 @@ void rtr_auth_keys_update(rtr_t *r, yajl_val msg)
     }
     gw_jwks_destroy(is->keys);
     is->keys = set;
+    /* a rotation that removed a key must refuse the tokens it signed, cached or not; the tokens
+     * of the keys that stay verify again once */
+    rtr_auth_cache_clear(a->cache);
     gw_log_info("msg=\"issuer keys received\" issuer=\"%s\" keys=%zu", iss, gw_jwks_count(set));
 }
 

@@ -45,6 +45,11 @@ const rtr_auth_entry_t *rtr_auth_cache_find(rtr_auth_cache_t *c, const uint8_t h
     return e;
 }
 
+void rtr_auth_cache_clear(rtr_auth_cache_t *c)
+{
+    memset(c->slots, 0, sizeof(c->slots));
+}
+
 const rtr_auth_entry_t *rtr_auth_cache_put(rtr_auth_cache_t *c, const rtr_auth_entry_t *in)
 {
     rtr_auth_entry_t *e = slot_of(c, in->hash);

@@ -247,6 +247,8 @@ void rtr_auth_cache_destroy(rtr_auth_cache_t *c);
 /* The entry of hash still good at now, or NULL. */
 const rtr_auth_entry_t *rtr_auth_cache_find(rtr_auth_cache_t *c, const uint8_t hash[32],
                                             int64_t now);
+/* Forgets every verified token (an issuer's keys changed: a token of a removed key must fail). */
+void rtr_auth_cache_clear(rtr_auth_cache_t *c);
 /* Keeps a copy of in (over whatever held its slot) and returns it. */
 const rtr_auth_entry_t *rtr_auth_cache_put(rtr_auth_cache_t *c, const rtr_auth_entry_t *in);
 

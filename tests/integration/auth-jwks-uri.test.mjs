@@ -31,15 +31,18 @@ const stack = useSetup(async () => {
     keys.b = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
     keys.pubA = { ...(await exportJWK(keys.a.publicKey)), kid: 'a', alg: 'ES256', use: 'sig' };
     keys.pubB = { ...(await exportJWK(keys.b.publicKey)), kid: 'b', alg: 'RS256', use: 'sig' };
+    keys.c = await generateKeyPair('ES256', { extractable: true });
+    keys.pubC = { ...(await exportJWK(keys.c.publicKey)), kid: 'c', alg: 'ES256', use: 'sig' };
     idp.port = await freePort(); // nothing listens there yet: the issuer is unreachable
     return startStack({
+        routers: 1, // one token cache: the rotation test knows which router verified a token
         extra: { auth: { resource: RESOURCE, issuers: [{ issuer: ISS, jwks_uri: `http://127.0.0.1:${idp.port}/jwks` }] } },
     });
 }, { cleanup: () => new Promise((resolve) => (idp.server ? idp.server.close(resolve) : resolve())) });
 
 function token(kid, { sub = 'carol' } = {}) {
     const alg = kid === 'b' ? 'RS256' : 'ES256';
-    const key = kid === 'b' ? keys.b.privateKey : keys.a.privateKey;
+    const key = (keys[kid] ?? keys.a).privateKey;
     return new SignJWT({ scope: 'tools' }).setProtectedHeader({ alg, kid, typ: 'at+jwt' })
         .setIssuer(ISS).setAudience(RESOURCE).setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(key);
 }
@@ -78,4 +81,16 @@ test('a new kid: fetched again (at most once per 30 s), a kid flood fetches noth
     assert.equal(await status(await token('a', { sub: 'dave' })), 200);
     assert.equal(await status(await token('b', { sub: 'erin' })), 200);
     assert.deepEqual(stack.gw.sanitizerReports(), []);
+});
+
+test('key rotation: once the issuer drops kid a and adds c, a token of a is refused (cached before or not) and c works', { timeout: 60000 }, async () => {
+    idp.status = 200;
+    const ta = await token('a', { sub: 'rotation' });
+    assert.equal(await status(ta), 200, 'kid a works (and is now cached)');
+    idp.served = { keys: [keys.pubB, keys.pubC] };
+    const tc = await token('c');
+    await waitFor(async () => (await status(tc)) === 200, { what: 'kid c after a refetch', timeoutMs: 45000, intervalMs: 250 });
+    assert.equal(await status(ta), 401, 'the token of the removed key');
+    assert.equal(await status(await token('a', { sub: 'fresh' })), 401, 'a new token of the removed key');
+    assert.equal(await status(await token('b', { sub: 'kept' })), 200, 'a key that stayed');
 });

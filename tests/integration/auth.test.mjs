@@ -293,3 +293,25 @@ test('a reload that turns auth off or on applies it (routers restart)', T, async
     assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
 });
 
+
+test('two issuers: a token naming one issuer with a kid of the other\'s set is refused; each issuer\'s own token works', T, async () => {
+    const ISS2 = 'https://idp2.mcpgw.test';
+    const file2 = path.join(dir, 'idp2.jwks');
+    const other = { ...(await exportJWK(keys.other.publicKey)), kid: 'o1', alg: 'ES256', use: 'sig' };
+    fs.writeFileSync(file2, JSON.stringify({ keys: [other] }));
+    const two = await startStack({
+        routers: 1,
+        extra: { auth: { resource: RESOURCE, issuers: [{ issuer: ISS, jwks_file: path.join(dir, 'idp.jwks') }, { issuer: ISS2, jwks_file: file2 }] } },
+    });
+    try {
+        const post = async (t) => (await rawPost(two.gw.url, initializeBody(), bearer(t))).status;
+        assert.equal(await post(await token({ iss: ISS2, kid: 'o1', key: keys.other.privateKey })), 200, 'the second issuer\'s own token');
+        assert.equal(await post(await token()), 200, 'the first issuer\'s own token');
+        assert.equal(await post(await token({ iss: ISS, kid: 'o1', key: keys.other.privateKey })), 401, 'iss of the first, kid and key of the second');
+        assert.equal(await post(await token({ iss: ISS2, kid: 'es1' })), 401, 'iss of the second, kid and key of the first');
+        const m = await (await fetch(`${two.gw.adminOrigin}/metrics`)).text();
+        assert.match(m, /mcpgw_auth_failures_total\{[^}]*reason="unknown_kid"\} 2/);
+    } finally {
+        await two.stop();
+    }
+});

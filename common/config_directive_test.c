@@ -13,35 +13,15 @@
 #include <cmocka.h>
 
 #include "common/config.h"
+#include "common/config_sample.h"
 #include "common/config_int.h"
 #include "common/log.h"
-
-static gw_config_t *parse_ok(const char *yaml)
-{
-    gw_config_t *c = NULL;
-    char err[512] = "";
-    if (gw_config_parse("mcpgw.yaml", yaml, strlen(yaml), &c, err, sizeof(err)) != GW_OK) {
-        fail_msg("unexpected error: %s", err);
-    }
-    assert_non_null(c);
-    return c;
-}
-
-static void expect_refused(const char *yaml, const char *want)
-{
-    gw_config_t *c = NULL;
-    char err[512] = "";
-    assert_int_not_equal(gw_config_parse("mcpgw.yaml", yaml, strlen(yaml), &c, err, sizeof(err)),
-                         GW_OK);
-    assert_null(c);
-    assert_string_equal(err, want);
-}
 
 /* Every default, written out here once more on purpose: a row of the directive tables that
  * changes a default shows up as a failure. */
 static void test_every_default(void **state)
 {
-    gw_config_t *c = parse_ok("servers:\n  - name: a\n    url: http://a/\n");
+    gw_config_t *c = config_parse_ok("servers:\n  - name: a\n    url: http://a/\n");
     assert_int_equal(c->nlisten, 1);
     assert_string_equal(c->listen[0].address, "127.0.0.1");
     assert_int_equal(c->listen[0].port, 8080);
@@ -141,7 +121,7 @@ static void expect_row_value(const row_place_t *at, const gw_config_directive_t 
     unsigned line;
     row_number(text, sizeof(text), d, v);
     row_yaml(yaml, sizeof(yaml), at, d, text, &line, path);
-    gw_config_t *c = parse_ok(yaml);
+    gw_config_t *c = config_parse_ok(yaml);
     const char *obj = at->entry == 1   ? (const char *)&c->listen[0]
                       : at->entry == 2 ? (const char *)&c->servers[0]
                                        : (const char *)c;
@@ -176,7 +156,7 @@ static void expect_row_refused(const row_place_t *at, const gw_config_directive_
     row_yaml(yaml, sizeof(yaml), at, d, text, &line, path);
     snprintf(want, sizeof(want), "mcpgw.yaml:%u: %s: %s", line, path,
              d->range_msg != NULL ? d->range_msg : d->msg);
-    expect_refused(yaml, want);
+    config_expect_error(yaml, want);
 }
 
 /* Every number of every table: its min and max are read as written, one below min and one above
@@ -228,7 +208,7 @@ static void test_directive_defaults_applied(void **state)
     assert_non_null(c);
     assert_int_equal(gw_config_defaults(gw_config_top_directives, gw_config_ntop_directives, c),
                      GW_OK);
-    gw_config_t *parsed = parse_ok("servers: []\n");
+    gw_config_t *parsed = config_parse_ok("servers: []\n");
     assert_int_equal(c->max_request_body, parsed->max_request_body);
     assert_int_equal(c->session_ttl_s, parsed->session_ttl_s);
     assert_int_equal(c->admin_port, parsed->admin_port);

@@ -544,6 +544,7 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     c->env = *env;
     c->out = out;
     c->received_ms = gw_clock_ms();
+    c->received_us = gw_clock_us();
     list_init(&c->qlink);
     list_init(&c->ulink);
     list_init(&c->blink);

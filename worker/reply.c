@@ -163,7 +163,7 @@ void wrk_reply_end(call_t *c, uint32_t status, const char *body, size_t len)
                            c->fail_code == 0                ? GW_BS_OK
                            : c->fail_code == GW_RPC_TIMEOUT ? GW_BS_TIMEOUT
                                                             : GW_BS_ERROR);
-    gw_metric_observe_us(w->m, GW_MH_BACKEND, (uint64_t)(gw_clock_ms() - c->received_ms) * 1000);
+    gw_metric_observe_us(w->m, GW_MH_BACKEND, (uint64_t)(gw_clock_us() - c->received_us));
     gw_log_debug("msg=call request_id=%s backend=%s method=%.*s status=%ld retried=%d ms=%" PRId64,
                  c->rid, w->name, (int)c->env.method.len, c->env.method.ptr, c->x.status,
                  c->retried, gw_clock_ms() - c->received_ms);

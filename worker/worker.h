@@ -236,8 +236,9 @@ struct call {
     gw_outbox_t *out; /* to the caller's inbox (env.origin) */
     char rid[WRK_RID_MAX + 1];
     int64_t received_ms;
-    int retried;  /* already sent again after a 404 */
-    int sent_sid; /* the POST carried an upstream session id */
+    int64_t received_us; /* the same, in gw_clock_us(): the backend latency histogram */
+    int retried;         /* already sent again after a 404 */
+    int sent_sid;        /* the POST carried an upstream session id */
     int head_sent;
     int head_held; /* a JSON reply's HEAD, held to go out with the body in one message */
     uint32_t held_status;

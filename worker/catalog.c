@@ -109,6 +109,22 @@ static void catalog_send(wrk_t *w, const gw_buf_t *body, uint64_t corr)
     }
 }
 
+/* What every report to the broker starts with: the server, the capability set, and whether the
+ * catalog came (reason NULL) or why not; the map stays open. */
+static int report_head(yajl_gen g, const wrk_t *w, const catalog_t *cat, const char *reason)
+{
+    int bad = yajl_gen_map_open(g);
+    bad |= gw_json_gen_cstr(g, "server");
+    bad |= gw_json_gen_cstr(g, w->name);
+    bad |= gw_json_gen_cstr(g, "caps");
+    bad |= yajl_gen_integer(g, cat->caps);
+    bad |= gw_json_gen_cstr(g, "ok");
+    bad |= yajl_gen_bool(g, reason == NULL);
+    bad |= gw_json_gen_cstr(g, "error");
+    bad |= reason != NULL ? gw_json_gen_cstr(g, reason) : yajl_gen_null(g);
+    return bad;
+}
+
 /* A failure of cat: its session closed, a retry after WRK_RETRY_MS, and a report that says so
  * (for the default set: the backend is down; for another: the broker forgets that set's lists
  * and serves the set with fewer capabilities it has). */
@@ -135,15 +151,7 @@ static void catalog_fail(catalog_t *cat, const char *reason)
         gw_buf_fini(&b);
         return;
     }
-    bad |= yajl_gen_map_open(g);
-    bad |= gw_json_gen_cstr(g, "server");
-    bad |= gw_json_gen_cstr(g, w->name);
-    bad |= gw_json_gen_cstr(g, "caps");
-    bad |= yajl_gen_integer(g, cat->caps);
-    bad |= gw_json_gen_cstr(g, "ok");
-    bad |= yajl_gen_bool(g, 0);
-    bad |= gw_json_gen_cstr(g, "error");
-    bad |= gw_json_gen_cstr(g, reason);
+    bad |= report_head(g, w, cat, reason);
     bad |= yajl_gen_map_close(g);
     if (gw_json_gen_done(g, &b, bad ? yajl_gen_in_error_state : yajl_gen_status_ok) == GW_OK) {
         catalog_send(w, &b, ++w->next_corr);
@@ -192,15 +200,7 @@ static gw_err_t catalog_build_report(catalog_t *cat, gw_buf_t *out, size_t *caps
     if ((g = gw_json_gen_to_buf(out)) == NULL) {
         return GW_ENOMEM;
     }
-    bad |= yajl_gen_map_open(g);
-    bad |= gw_json_gen_cstr(g, "server");
-    bad |= gw_json_gen_cstr(g, w->name);
-    bad |= gw_json_gen_cstr(g, "caps");
-    bad |= yajl_gen_integer(g, cat->caps);
-    bad |= gw_json_gen_cstr(g, "ok");
-    bad |= yajl_gen_bool(g, 1);
-    bad |= gw_json_gen_cstr(g, "error");
-    bad |= yajl_gen_null(g);
+    bad |= report_head(g, w, cat, NULL);
     bad |= gw_json_gen_cstr(g, "protocolVersion");
     bad |= gw_json_gen_cstr(g, cat->up->proto);
     bad |= gw_json_gen_cstr(g, "capabilities");

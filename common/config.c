@@ -161,6 +161,7 @@ void gw_config_destroy(gw_config_t *c)
     free(c->control_group);
     free(c->admin_address);
     gw_config_auth_fini(c);
+    gw_config_policy_fini(c);
     free(c);
 }
 

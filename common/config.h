@@ -62,6 +62,31 @@ typedef struct gw_auth_issuer {
     size_t nalgorithms;
 } gw_auth_issuer_t;
 
+/* policy.rules[].match.claims: a claim and the string it must equal (or, for an array claim,
+ * contain). */
+typedef struct gw_policy_claim_conf {
+    char *name;
+    char *value;
+} gw_policy_claim_conf_t;
+
+/* policy.rules[]: who the rule is for (every key given must hold) and what it lets through. */
+typedef struct gw_policy_rule_conf {
+    unsigned line; /* of the entry in the file, for messages */
+    char **scopes; /* match.scopes: all of them in the token's scope */
+    size_t nscopes;
+    gw_policy_claim_conf_t *claims; /* match.claims */
+    size_t nclaims;
+    char *subject;     /* match.subject: the token's sub, or NULL */
+    int anonymous;     /* match.anonymous: true only without a verified token, false only with */
+    int anonymous_set; /* match.anonymous was written */
+    char **addresses;  /* match.addresses: CIDRs (IPv4, IPv6) one of which holds the client */
+    size_t naddresses;
+    char **allow; /* server/name globs (common/glob.h) the rule lets through */
+    size_t nallow;
+    char **deny; /* ... and those it does not, whatever allow says */
+    size_t ndeny;
+} gw_policy_rule_conf_t;
+
 typedef struct gw_config {
     char *path;          /* the file it came from (for messages) */
     gw_listen_t *listen; /* at least one */
@@ -120,6 +145,11 @@ typedef struct gw_config {
     size_t nauth_required_scopes;
     uint64_t auth_leeway_s;       /* auth.leeway: clock skew on exp, nbf, iat; default 60s */
     uint64_t auth_max_token_size; /* auth.max_token_size: bytes of one bearer token, 8 KiB */
+    /* policy: what each caller may see and call (docs/policy.md); without it, everything */
+    int policy_set;                      /* the section is in the file */
+    int policy_default_deny;             /* policy.default: allow (0, the default) or deny (1) */
+    gw_policy_rule_conf_t *policy_rules; /* policy.rules, first match wins */
+    size_t npolicy_rules;
 } gw_config_t;
 
 /* Loads and validates path. On failure returns an error and writes one line to err, in the form

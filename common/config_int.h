@@ -199,6 +199,12 @@ gw_err_t gw_config_auth_finish(gw_config_t *c);
 /* Frees what the auth section owns. */
 void gw_config_auth_fini(gw_config_t *c);
 
+/* Reads the policy section (the custom directive of "policy", config_policy.c). */
+gw_err_t gw_config_set_policy(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                              const gw_config_node_t *v, const char *path, void *obj);
+/* Frees what the policy section owns. */
+void gw_config_policy_fini(gw_config_t *c);
+
 /* Reads the servers list (the custom directive of "servers"). */
 gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t *d,
                                const gw_config_node_t *v, const char *path, void *obj);

@@ -289,6 +289,7 @@ const gw_config_directive_t gw_config_top_directives[] = {
      .type = GW_CONFIG_SECTION,
      .sub = gw_config_auth_directives,
      .nsub = GW_CONFIG_NAUTH_DIRECTIVES},
+    {GW_CONFIG_ROW_CUSTOM("policy", gw_config_set_policy)},
 };
 const size_t gw_config_ntop_directives = GW_CONFIG_NELEM(gw_config_top_directives);
 

@@ -9,7 +9,7 @@
 #include "common/envelope.h"
 
 /* The wire form is one array: [version, kind, corr, deadline_ms, session, method, rpc_id,
- * request_id, status, flags, proto, caps, [[name, value], ...], body, origin]. */
+ * request_id, status, flags, proto, caps, [[name, value], ...], body, origin, view]. */
 enum {
     F_VERSION,
     F_KIND,
@@ -26,6 +26,7 @@ enum {
     F_HEADERS,
     F_BODY,
     F_ORIGIN,
+    F_VIEW,
     F_COUNT
 };
 
@@ -92,6 +93,7 @@ gw_err_t gw_env_encode(const gw_envelope_t *e, gw_env_write_fn write, void *data
         r |= msgpack_pack_bin_body(&pk, e->body.ptr, e->body.len);
     }
     r |= pack_str(&pk, e->origin);
+    r |= msgpack_pack_uint16(&pk, e->view);
     /* The writers mcpgw uses (nng_msg, gw_buf_t) fail only when memory runs out; a string over
      * 4 GiB cannot reach here through the limits above and the IPC size limit. */
     return r == 0 ? GW_OK : GW_ENOMEM;
@@ -327,6 +329,10 @@ static gw_err_t decode_fields(const msgpack_object *top, gw_envelope_t *out)
         return GW_EPARSE;
     }
     out->caps = (uint8_t)v;
+    if (get_uint(&f[F_VIEW], UINT16_MAX, &v) != 0) {
+        return GW_EPARSE;
+    }
+    out->view = (uint16_t)v;
     gw_err_t err = decode_headers(&f[F_HEADERS], out);
     if (err != GW_OK) {
         return err;

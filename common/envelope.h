@@ -8,7 +8,7 @@
 
 #include "common/err.h"
 
-#define GW_ENV_VERSION 2
+#define GW_ENV_VERSION 3
 #define GW_ENV_MAX_HEADERS 16
 
 typedef enum gw_env_kind {
@@ -60,6 +60,8 @@ typedef struct gw_envelope {
     uint32_t flags;      /* GW_ENV_F_* */
     uint8_t proto;       /* gw_proto_t of the client session */
     uint8_t caps;        /* GW_CAP_* of the client session */
+    uint16_t view;       /* CALL: the caller's policy view (common/policy.h: 0 when no rule
+                            matched, rule + 1), by which the broker filters lists */
     size_t nheaders;
     gw_env_header_t headers[GW_ENV_MAX_HEADERS];
     gw_str_t body;

@@ -34,6 +34,7 @@ void sample_fill(gw_envelope_t *e)
     e->flags = GW_ENV_F_SSE | GW_ENV_F_STREAM;
     e->proto = 3;
     e->caps = 0x07;
+    e->view = 3;
     e->nheaders = 2;
     e->headers[0].name = GW_STR("mcp-session-id");
     e->headers[0].value = GW_STR("tok");
@@ -65,6 +66,7 @@ void sample_assert_env_same(const gw_envelope_t *a, const gw_envelope_t *b)
     assert_int_equal(a->flags, b->flags);
     assert_int_equal(a->proto, b->proto);
     assert_int_equal(a->caps, b->caps);
+    assert_int_equal(a->view, b->view);
     assert_int_equal(a->nheaders, b->nheaders);
     for (size_t i = 0; i < a->nheaders; i++) {
         sample_assert_str_same(a->headers[i].name, b->headers[i].name);

@@ -59,6 +59,7 @@ static void test_round_trip_extremes(void **state)
     e.flags = UINT32_MAX;
     e.proto = 255;
     e.caps = 255;
+    e.view = UINT16_MAX;
     e.nheaders = GW_ENV_MAX_HEADERS;
     for (size_t i = 0; i < GW_ENV_MAX_HEADERS; i++) {
         e.headers[i].name = GW_STR("x-h");
@@ -113,8 +114,9 @@ static void test_zero_copy(void **state)
     assert_inside(d.headers[0].value, &b);
     assert_inside(d.body, &b);
     assert_inside(d.origin, &b);
-    /* the origin is the last thing in the message */
-    assert_ptr_equal(d.origin.ptr + d.origin.len, b.data + b.len);
+    /* the origin is the last string in the message; only the view (a fixint here) follows */
+    assert_ptr_equal(d.origin.ptr + d.origin.len + 1, b.data + b.len);
+    assert_int_equal(d.view, 3);
     gw_buf_fini(&b);
 }
 
@@ -156,11 +158,12 @@ static void test_wrong_version(void **state)
 
     sample_fill(&e);
     encode(&e, &b);
-    assert_int_equal((unsigned char)b.data[0], 0x9f); /* fixarray of 15 */
-    assert_int_equal(b.data[1], GW_ENV_VERSION);
-    b.data[1] = GW_ENV_VERSION + 1;
+    assert_int_equal((unsigned char)b.data[0], 0xdc); /* array16 of 16 */
+    assert_int_equal(b.data[2], 16);
+    assert_int_equal(b.data[3], GW_ENV_VERSION);
+    b.data[3] = GW_ENV_VERSION + 1;
     assert_int_equal(gw_env_decode(b.data, b.len, &d), GW_EPROTO);
-    b.data[1] = 0;
+    b.data[3] = 0;
     assert_int_equal(gw_env_decode(b.data, b.len, &d), GW_EPROTO);
     gw_buf_fini(&b);
 
@@ -248,18 +251,18 @@ static gw_err_t decode_packed(unsigned nfields, int bad, enum variant v, unsigne
 
 static void test_wrong_types(void **state)
 {
-    assert_int_equal(decode_packed(15, -1, V_GOOD, 1), GW_OK);
-    assert_int_equal(decode_packed(15, -1, V_GOOD, 0), GW_OK);
+    assert_int_equal(decode_packed(16, -1, V_GOOD, 1), GW_OK);
+    assert_int_equal(decode_packed(16, -1, V_GOOD, 0), GW_OK);
     assert_int_equal(decode_packed(13, -1, V_GOOD, 1), GW_EPARSE);
-    assert_int_equal(decode_packed(16, -1, V_GOOD, 1), GW_EPARSE);
+    assert_int_equal(decode_packed(17, -1, V_GOOD, 1), GW_EPARSE);
     assert_int_equal(decode_packed(0, -1, V_GOOD, 1), GW_EPARSE);
     /* the version is checked first, so a bad one reads as another protocol */
-    for (int i = 1; i < 15; i++) {
-        assert_int_equal(decode_packed(15, i, V_NIL, 1), GW_EPARSE);
-        assert_int_equal(decode_packed(15, i, V_SWAP, 1), GW_EPARSE);
+    for (int i = 1; i < 16; i++) {
+        assert_int_equal(decode_packed(16, i, V_NIL, 1), GW_EPARSE);
+        assert_int_equal(decode_packed(16, i, V_SWAP, 1), GW_EPARSE);
     }
-    assert_int_equal(decode_packed(15, 0, V_NIL, 1), GW_EPARSE);
-    assert_int_equal(decode_packed(15, 0, V_SWAP, 1), GW_EPARSE);
+    assert_int_equal(decode_packed(16, 0, V_NIL, 1), GW_EPARSE);
+    assert_int_equal(decode_packed(16, 0, V_SWAP, 1), GW_EPARSE);
 }
 
 static void test_out_of_range(void **state)
@@ -283,9 +286,9 @@ static void test_too_many_headers(void **state)
     gw_envelope_t e;
     gw_buf_t b;
 
-    assert_int_equal(decode_packed(15, -1, V_GOOD, GW_ENV_MAX_HEADERS), GW_OK);
-    assert_int_equal(decode_packed(15, -1, V_GOOD, GW_ENV_MAX_HEADERS + 1), GW_ETOOBIG);
-    assert_int_equal(decode_packed(15, -1, V_GOOD, 1000), GW_ETOOBIG);
+    assert_int_equal(decode_packed(16, -1, V_GOOD, GW_ENV_MAX_HEADERS), GW_OK);
+    assert_int_equal(decode_packed(16, -1, V_GOOD, GW_ENV_MAX_HEADERS + 1), GW_ETOOBIG);
+    assert_int_equal(decode_packed(16, -1, V_GOOD, 1000), GW_ETOOBIG);
 
     sample_fill(&e);
     e.nheaders = GW_ENV_MAX_HEADERS + 1;

@@ -131,6 +131,10 @@ static const struct counter_info {
     [GW_MC_AUTH_NO_EXPIRY] = {"mcpgw_auth_failures_total", "reason", "no_expiry", NULL},
     [GW_MC_AUTH_BAD_SUBJECT] = {"mcpgw_auth_failures_total", "reason", "bad_subject", NULL},
     [GW_MC_AUTH_NO_MEMORY] = {"mcpgw_auth_failures_total", "reason", "no_memory", NULL},
+    [GW_MC_POLICY_DENIED_TOOL] = {"mcpgw_policy_denied_total", "kind", "tool",
+                                  "Calls the policy refused (answered as unknown), by kind."},
+    [GW_MC_POLICY_DENIED_PROMPT] = {"mcpgw_policy_denied_total", "kind", "prompt", NULL},
+    [GW_MC_POLICY_DENIED_RESOURCE] = {"mcpgw_policy_denied_total", "kind", "resource", NULL},
 };
 
 static const struct gauge_info {

@@ -94,6 +94,10 @@ typedef enum gw_counter {
     GW_MC_AUTH_NO_EXPIRY,
     GW_MC_AUTH_BAD_SUBJECT,
     GW_MC_AUTH_NO_MEMORY,
+    /* router: calls the policy refused (answered as for a name that does not exist), by kind */
+    GW_MC_POLICY_DENIED_TOOL,
+    GW_MC_POLICY_DENIED_PROMPT,
+    GW_MC_POLICY_DENIED_RESOURCE,
     GW_MC_COUNT
 } gw_counter_t;
 

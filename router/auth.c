@@ -365,6 +365,10 @@ static gw_jwt_result_t verify(rtr_t *r, const char *token, size_t len, const rtr
     for (size_t i = 0; i < r->cfg->nauth_required_scopes; i++) {
         e.scopes_ok &= gw_jwt_has_scope(&claims, r->cfg->auth_required_scopes[i]);
     }
+    /* the claims are at hand only now: the policy rules they meet are kept with the token */
+    gw_policy_caller_t caller = {
+        .subject = claims.sub, .scope = claims.scope, .claims = claims.payload};
+    gw_policy_token_rules(r->policy, &caller, &e.rules);
     memcpy(e.hash, hash, sizeof(e.hash));
     memcpy(e.issuer_tag, is->tag, sizeof(e.issuer_tag));
     snprintf(e.subject, sizeof(e.subject), "%s", claims.sub);
@@ -428,6 +432,7 @@ int rtr_auth_check(rtr_t *r, h2o_req_t *req, rtr_caller_t *who)
     }
     snprintf(who->subject, sizeof(who->subject), "%s", e->subject);
     memcpy(who->issuer_tag, e->issuer_tag, sizeof(who->issuer_tag));
+    who->rules = e->rules;
     who->authenticated = 1;
     return 1;
 }

@@ -66,13 +66,15 @@ void rtr_call_destroy(rtr_call_t *c)
     if (c->audit_tool != NULL) {
         /* One audit line per tools/call: who called what, where, and how it ended. */
         char subject[2 * GW_SUBJECT_MAX + 8];
+        char view[GW_POLICY_VIEW_NAME_MAX];
         gw_log_info(
             "msg=audit request_id=%s session=%s subject=\"%s\" tool=%s backend=%s "
-            "status=%u outcome=%s duration_ms=%.3f",
+            "status=%u outcome=%s duration_ms=%.3f decision=allowed rule=%s",
             c->request_id, c->audit_session,
             gw_log_quote(subject, sizeof(subject), c->audit_subject, strlen(c->audit_subject)),
             c->audit_tool, c->audit_backend, c->status ? c->status : 200,
-            c->outcome ? c->outcome : "answered", took_us / 1000.0);
+            c->outcome ? c->outcome : "answered", took_us / 1000.0,
+            r->policy != NULL ? gw_policy_view_name(c->audit_view, view) : "none");
         free(c->audit_tool);
     }
     r->nstreams -= c->stream != 0;

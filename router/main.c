@@ -183,6 +183,10 @@ int main(int argc, char **argv)
         gw_log_err("msg=\"out of memory reading auth\"");
         return 1;
     }
+    if (gw_policy_create(r->cfg, &r->policy) != GW_OK) {
+        gw_log_err("msg=\"cannot compile the policy\"");
+        return 1;
+    }
     unsigned char rnd[4];
     RAND_bytes(rnd, sizeof(rnd));
     snprintf(r->request_id_prefix, sizeof(r->request_id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1],
@@ -223,5 +227,6 @@ int main(int argc, char **argv)
     gw_log_info("msg=stopped in_flight=%zu", r->ncalls);
     rtr_listeners_close(r);
     rtr_auth_destroy(r);
+    gw_policy_destroy(r->policy);
     return 0;
 }

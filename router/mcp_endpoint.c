@@ -69,6 +69,7 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
                                               rpc.protocol_version.len - 2);
         }
         e.caps = (uint8_t)rpc.caps;
+        e.view = (uint16_t)rtr_policy_view(r);
         /* The broker limits sessions per client address. */
         char addr[INET6_ADDRSTRLEN] = "";
         struct sockaddr_storage ss;
@@ -166,6 +167,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (!rtr_auth_check(r, req, &who)) {
         return 0;
     }
+    rtr_policy_place(r, req, &who);
     r->caller = &who;
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         handle_post(r, req, request_id);

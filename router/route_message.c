@@ -63,6 +63,20 @@ static rtr_call_t *send_to_server(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, siz
     return rtr_call_dispatch(r, to, s->peer, e, s->timeout_ms);
 }
 
+/* The audit line of a tools/call the policy refused (call.c writes those that go through); the
+ * tool is a name of the routing table, so it needs no quoting. */
+static void audit_denied(rtr_t *r, const gw_envelope_t *e, const char *tool, const char *backend)
+{
+    char subject[2 * GW_SUBJECT_MAX + 8];
+    char view[GW_POLICY_VIEW_NAME_MAX];
+    const char *who = r->caller != NULL ? r->caller->subject : "";
+    gw_log_info("msg=audit request_id=%.*s session=%.*s subject=\"%s\" tool=%s backend=%s "
+                "status=200 outcome=unknown_tool decision=denied rule=%s",
+                (int)e->request_id.len, e->request_id.ptr, (int)e->session.len, e->session.ptr,
+                gw_log_quote(subject, sizeof(subject), who, strlen(who)), tool, backend,
+                gw_policy_view_name(rtr_policy_view(r), view));
+}
+
 /* Routes a message naming a tool or prompt (span/name) to its owner, with the owner's prefix
  * removed from exactly that string and nothing else. */
 static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
@@ -74,6 +88,18 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
     const rtr_route_key_t *k = too_long || span.len == 0
                                    ? NULL
                                    : rtr_routes_find_for(r->routes, e->caps, kind, name, &pending);
+    int is_call = kind == GW_LIST_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
+    if (k != NULL) {
+        /* a name the caller may not use is answered as one that does not exist */
+        const rtr_route_server_t *s = &r->routes->servers[k->server];
+        if (!rtr_policy_allows(r, kind, s->name, name + s->prefix_len,
+                               strlen(name) - s->prefix_len)) {
+            if (is_call) {
+                audit_denied(r, e, name, s->name);
+            }
+            k = NULL;
+        }
+    }
     if (k == NULL) {
         char msg[GW_RPC_NAME_MAX + 32];
         snprintf(msg, sizeof(msg), "Unknown %s: %s", kind == GW_LIST_TOOLS ? "tool" : "prompt",
@@ -93,7 +119,6 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
     }
     e->body = (gw_str_t){rewritten.data, rewritten.len};
     const rtr_route_server_t *s = &r->routes->servers[k->server];
-    int is_call = kind == GW_LIST_TOOLS && strcmp(rpc->method_str, "tools/call") == 0;
     rtr_call_t *c = rtr_call_dispatch(
         r, to, s->peer, e, is_call ? rtr_routes_tool_timeout(s, name + plen) : s->timeout_ms);
     gw_buf_fini(&rewritten);
@@ -107,6 +132,7 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
                  e->session.ptr);
         snprintf(c->audit_subject, sizeof(c->audit_subject), "%s",
                  r->caller != NULL ? r->caller->subject : "");
+        c->audit_view = rtr_policy_view(r);
     }
 }
 
@@ -142,6 +168,10 @@ static void route_by_uri(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *
     char uri[2048];
     const char *u = string_token_text(body, span, uri, sizeof(uri));
     long owner = u != NULL ? rtr_routes_resource_owner(r->routes, u) : -1;
+    if (owner >= 0 &&
+        !rtr_policy_allows(r, GW_LIST_RESOURCES, r->routes->servers[owner].name, u, strlen(u))) {
+        owner = -1; /* a resource the caller may not use is one that does not exist */
+    }
     if (owner < 0) {
         rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_RESOURCE_NOT_FOUND,
                           "Resource not found");
@@ -337,6 +367,7 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
                        const gw_rpc_t *rp)
 {
     gw_envelope_t e = *ep;
+    e.view = (uint16_t)rtr_policy_view(r); /* the broker filters lists by it */
     gw_rpc_t rpc = *rp;
     const char *id = body + rpc.id.off;
     size_t id_len = rpc.id.len;

@@ -24,6 +24,7 @@
 #include "common/mcp.h"
 #include "common/metrics.h"
 #include "common/names.h"
+#include "common/policy.h"
 #include "common/revoked.h"
 #include "common/signals.h"
 #include "common/token.h"
@@ -49,6 +50,8 @@ typedef struct rtr_caller {
     char subject[GW_SUBJECT_MAX];
     uint8_t issuer_tag[GW_ISSUER_TAG_LEN];
     int authenticated;
+    gw_policy_rules_t rules; /* the policy rules its token meets (the anonymous ones without) */
+    unsigned view;           /* its policy view from those and its address (policy.c) */
 } rtr_caller_t;
 
 /* A verified bearer token (auth_cache.c), by the SHA-256 of its text. */
@@ -57,7 +60,8 @@ typedef struct rtr_auth_entry {
     int64_t exp; /* unix seconds (exp plus leeway) it is good until; 0: a free slot */
     uint8_t issuer_tag[GW_ISSUER_TAG_LEN];
     char subject[GW_SUBJECT_MAX];
-    int scopes_ok; /* it holds every scope of auth.required_scopes */
+    int scopes_ok;           /* it holds every scope of auth.required_scopes */
+    gw_policy_rules_t rules; /* the policy rules its claims meet, matched once at verification */
 } rtr_auth_entry_t;
 
 /* A process the router sends to: the broker or one worker. */
@@ -134,6 +138,7 @@ struct rtr_call {
     char audit_backend[GW_SERVER_NAME_MAX + 1]; /* a copy: the routing table may change */
     char audit_session[GW_UUID_TEXT_LEN + 1];
     char audit_subject[GW_SUBJECT_MAX];
+    unsigned audit_view; /* the caller's policy view, which let the call through */
     char request_id[RTR_REQUEST_ID_MAX + 1]; /* for every log line about this call */
     rtr_batch_t *batch; /* the batch this call answers a message of (req is NULL then) */
     int stream;         /* a client's GET stream (held open by the broker) */
@@ -206,7 +211,8 @@ struct rtr {
     h2o_socket_t *signal_sock; /* watches gw_signals_fd(&signals) */
     int stopping;
     int64_t stop_deadline;
-    rtr_auth_t *auth; /* auth: keys, verified tokens, challenges; NULL without auth */
+    rtr_auth_t *auth;    /* auth: keys, verified tokens, challenges; NULL without auth */
+    gw_policy_t *policy; /* policy: NULL without it (everyone sees everything) */
     /* the caller of the request whose handler runs now (mcp_endpoint.c sets it for the length
      * of one on_req), which the session check and the audit read; NULL between requests */
     const rtr_caller_t *caller;
@@ -225,6 +231,18 @@ static inline int64_t rtr_now_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+/* ---- policy.c ---- */
+
+/* Sets who->view from its rules (the anonymous rules when it has no token) and req's client
+ * address; 0 without a policy. */
+void rtr_policy_place(rtr_t *r, h2o_req_t *req, rtr_caller_t *who);
+/* Whether the caller of the request being handled may use server's name (n bytes: a tool's or
+ * prompt's own name, a resource URI); counted under kind (GW_LIST_TOOLS, PROMPTS, RESOURCES)
+ * when refused. */
+int rtr_policy_allows(rtr_t *r, gw_list_t kind, const char *server, const char *name, size_t n);
+/* The caller's view now (0 between requests). */
+unsigned rtr_policy_view(const rtr_t *r);
 
 /* ---- auth.c, auth_cache.c ---- */
 

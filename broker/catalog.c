@@ -49,10 +49,14 @@ gw_err_t brk_catalog_init(brk_catalog_t *cat, const gw_config_t *cfg)
     }
     cat->nbackends = cfg->nservers;
     cat->active = 1u; /* the default set */
+    cat->views_epoch = 1;
     for (size_t i = 0; i < cfg->nservers; i++) {
         cat->backends[i].conf = &cfg->servers[i];
     }
     gw_err_t err = brk_capabilities_merge(cat, &cat->capabilities);
+    if (err == GW_OK && (err = brk_catalog_policy_init(cat)) != GW_OK) {
+        free(cat->capabilities);
+    }
     if (err != GW_OK) {
         free(cat->backends);
         memset(cat, 0, sizeof(*cat));
@@ -70,6 +74,7 @@ void brk_catalog_fini(brk_catalog_t *cat)
             free(cat->views[s].merged[l]);
         }
     }
+    brk_catalog_policy_fini(cat);
     free(cat->backends);
     free(cat->capabilities);
     memset(cat, 0, sizeof(*cat));
@@ -523,43 +528,58 @@ gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev)
 
 /* ---- pages ---- */
 
-/* A gateway cursor: "<generation>.<offset>" in base 36, opaque to clients. It names a position
- * in one version of one merged list (its list_generation); after a change of that list the
- * version differs and the cursor is refused (-32602) rather than answered with a page of another
- * list. */
-static void cursor_make(char *out, size_t outlen, uint64_t generation, size_t offset)
+/* A gateway cursor: "<generation>.<offset>" in base 36, opaque to clients, and ".<view>" after
+ * it with a policy. It names a position in one version of one merged list (its list_generation)
+ * as one policy view sees it; after a change of that list the version differs and the cursor is
+ * refused (-32602) rather than answered with a page of another list, and so is a cursor of
+ * another view (its offsets count another filtered list). */
+static void base36(char *out, size_t outlen, uint64_t v)
 {
-    char g[16];
-    char o[16];
-    size_t gi = sizeof(g);
-    size_t oi = sizeof(o);
     static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    g[--gi] = '\0';
-    o[--oi] = '\0';
+    char t[16];
+    size_t i = sizeof(t);
+    t[--i] = '\0';
     do {
-        g[--gi] = digits[generation % 36];
-        generation /= 36;
-    } while (generation > 0 && gi > 0);
-    do {
-        o[--oi] = digits[offset % 36];
-        offset /= 36;
-    } while (offset > 0 && oi > 0);
-    snprintf(out, outlen, "%s.%s", g + gi, o + oi);
+        t[--i] = digits[v % 36];
+        v /= 36;
+    } while (v > 0 && i > 0);
+    snprintf(out, outlen, "%s", t + i);
 }
 
-static int cursor_parse(const char *c, uint64_t *generation, size_t *offset)
+static void cursor_make(char *out, size_t outlen, uint64_t generation, size_t offset, int with_view,
+                        unsigned view)
+{
+    char g[16], o[16], v[16];
+    base36(g, sizeof(g), generation);
+    base36(o, sizeof(o), offset);
+    base36(v, sizeof(v), view);
+    snprintf(out, outlen, with_view ? "%s.%s.%s" : "%s.%s", g, o, v);
+}
+
+/* Reads one base-36 number ending at a '.' or the end of the text; NULL when there is none. */
+static const char *base36_read(const char *c, unsigned long long *out)
 {
     char *end;
-    if (strlen(c) > 30) {
+    if (c[0] == '-' || c[0] == '+' || c[0] == ' ') {
+        return NULL;
+    }
+    *out = strtoull(c, &end, 36);
+    return end == c || (*end != '.' && *end != '\0') ? NULL : end;
+}
+
+static int cursor_parse(const char *c, uint64_t *generation, size_t *offset, int with_view,
+                        unsigned view)
+{
+    unsigned long long g, off, v = 0;
+    const char *p;
+    if (strlen(c) > 40 || (p = base36_read(c, &g)) == NULL || *p != '.' ||
+        (p = base36_read(p + 1, &off)) == NULL) {
         return -1;
     }
-    unsigned long long g = strtoull(c, &end, 36);
-    if (end == c || *end != '.') {
+    if (with_view && (*p != '.' || (p = base36_read(p + 1, &v)) == NULL || v != view)) {
         return -1;
     }
-    const char *o = end + 1;
-    unsigned long long off = strtoull(o, &end, 36);
-    if (end == o || *end != '\0' || c[0] == '-' || c[0] == '+' || o[0] == '-' || o[0] == '+') {
+    if (*p != '\0') {
         return -1;
     }
     *generation = g;
@@ -570,34 +590,47 @@ static int cursor_parse(const char *c, uint64_t *generation, size_t *offset)
 gw_err_t brk_catalog_page(const brk_catalog_t *cat, unsigned s, gw_list_t l, const char *cursor,
                           size_t page_size, gw_buf_t *out)
 {
+    return brk_catalog_page_for(cat, s, GW_POLICY_VIEW_DEFAULT, l, cursor, page_size, out);
+}
+
+gw_err_t brk_catalog_page_for(const brk_catalog_t *cat, unsigned s, unsigned view, gw_list_t l,
+                              const char *cursor, size_t page_size, gw_buf_t *out)
+{
     const brk_view_t *v = brk_catalog_view(cat, s);
+    const brk_item_t *const *items;
+    size_t n;
+    gw_err_t err = brk_catalog_filtered(cat, s, view, l, &items, &n);
+    if (err != GW_OK) {
+        return err;
+    }
+    int with_view = cat->policy != NULL;
     size_t offset = 0;
     if (cursor != NULL) {
         uint64_t gen;
-        if (cursor_parse(cursor, &gen, &offset) != 0 || gen != v->list_generation[l] ||
-            offset == 0 || offset >= v->nmerged[l]) {
+        if (cursor_parse(cursor, &gen, &offset, with_view, view) != 0 ||
+            gen != v->list_generation[l] || offset == 0 || offset >= n) {
             return GW_EINVAL;
         }
     }
-    size_t end = v->nmerged[l];
+    size_t end = n;
     if (page_size > 0 && end - offset > page_size) {
         end = offset + page_size;
     }
-    gw_err_t err = gw_buf_appendf(out, "{\"%s\":[", gw_list_kinds[l].key);
+    err = gw_buf_appendf(out, "{\"%s\":[", gw_list_kinds[l].key);
     for (size_t i = offset; i < end && err == GW_OK; i++) {
         if (i > offset) {
             err = gw_buf_append(out, ",", 1);
         }
         if (err == GW_OK) {
-            err = gw_buf_appends(out, v->merged[l][i]->json);
+            err = gw_buf_appends(out, items[i]->json);
         }
     }
     if (err == GW_OK) {
         err = gw_buf_append(out, "]", 1);
     }
-    if (err == GW_OK && end < v->nmerged[l]) {
-        char next[48];
-        cursor_make(next, sizeof(next), v->list_generation[l], end);
+    if (err == GW_OK && end < n) {
+        char next[64];
+        cursor_make(next, sizeof(next), v->list_generation[l], end, with_view, view);
         err = gw_buf_appendf(out, ",\"nextCursor\":\"%s\"", next);
     }
     if (err == GW_OK) {

@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "common/htable.h"
 #include "common/lists.h"
+#include "common/policy.h"
 
 typedef enum brk_backend_state {
     BRK_BACKEND_PENDING = 0, /* no report from its worker yet */
@@ -86,6 +87,8 @@ typedef struct brk_view {
     uint64_t list_generation[GW_NLISTS];
 } brk_view_t;
 
+typedef struct brk_filters brk_filters_t; /* catalog_policy.c */
+
 typedef struct brk_catalog {
     const gw_config_t *cfg;
     brk_backend_t *backends; /* in config order, one per server */
@@ -98,6 +101,11 @@ typedef struct brk_catalog {
      * of that set was seen since start or reload), the default set's always. */
     brk_view_t views[BRK_CAP_SETS];
     unsigned active;
+    /* Moves whenever a view's lists are replaced (brk_views_swap, brk_catalog_activate): what
+     * was filtered from them before is built again. Starts at 1. */
+    uint64_t views_epoch;
+    gw_policy_t *policy;    /* the config's policy, or NULL (everything listed to everyone) */
+    brk_filters_t *filters; /* the views' lists filtered per policy view (owned; with policy) */
     /* The capabilities object initialize answers with (JSON text, owned): the union of the
      * backends that are up, rebuilt when a report changes one of them. Never NULL after init. */
     char *capabilities;
@@ -138,6 +146,11 @@ size_t brk_catalog_reported(const brk_catalog_t *cat);
  * GW_EINVAL for a stale or forged cursor. */
 gw_err_t brk_catalog_page(const brk_catalog_t *cat, unsigned s, gw_list_t l, const char *cursor,
                           size_t page_size, gw_buf_t *out);
+/* The same for a caller of policy view view (common/policy.h): the page of the list filtered for
+ * that view, its cursors valid in that view only. GW_ENOMEM when the filtered list cannot be
+ * built. */
+gw_err_t brk_catalog_page_for(const brk_catalog_t *cat, unsigned s, unsigned view, gw_list_t l,
+                              const char *cursor, size_t page_size, gw_buf_t *out);
 /* Does any backend that is up advertise the capability (e.g. "prompts")? */
 int brk_catalog_offers(const brk_catalog_t *cat, const char *capability);
 
@@ -176,6 +189,17 @@ int brk_list_same(const brk_item_t *const *a, size_t na, const brk_item_t *const
 /* The routing table's name maps (the union of the active views, in set order, first owner of a
  * key wins) and, for tools and prompts a set does not list, the "absent" map (docs/ipc.md). */
 gw_err_t brk_catalog_gen_names(const brk_catalog_t *cat, yajl_gen g);
+
+/* ---- catalog_policy.c: the lists per policy view ---- */
+
+/* Compiles the config's policy into cat (nothing without one); GW_ENOMEM. */
+gw_err_t brk_catalog_policy_init(brk_catalog_t *cat);
+void brk_catalog_policy_fini(brk_catalog_t *cat);
+/* List l of set s as policy view view sees it, in *items (valid until the views next change) and
+ * *n: the merged list itself without a policy, else the filtered one, built at the first request
+ * after a change of the views and kept. GW_ENOMEM. */
+gw_err_t brk_catalog_filtered(const brk_catalog_t *cat, unsigned s, unsigned view, gw_list_t l,
+                              const brk_item_t *const **items, size_t *n);
 
 /* ---- capabilities.c ---- */
 

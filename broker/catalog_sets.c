@@ -213,6 +213,7 @@ unsigned brk_views_swap(brk_catalog_t *cat, brk_view_t *m, unsigned *sets)
     if (changed & BRK_CHANGED_LISTS) {
         cat->generation++;
     }
+    cat->views_epoch++; /* new arrays (the same lists, maybe): filtered again when asked */
     for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
         brk_view_t *v = &cat->views[s];
         if (!(cat->active & (1u << s))) {
@@ -250,6 +251,7 @@ gw_err_t brk_catalog_activate(brk_catalog_t *cat, unsigned s, unsigned *changed)
     }
     brk_view_t *v = &cat->views[s];
     *v = m;
+    cat->views_epoch++;
     /* a new version of every list of this set: no cursor of another set names a place in it */
     cat->generation++;
     for (size_t l = 0; l < GW_NLISTS; l++) {

@@ -190,9 +190,9 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
     gw_buf_t msg;
     gw_buf_init(&result);
     gw_buf_init(&msg);
-    gw_err_t rc = brk_catalog_page(&b->cycle->cat, set, (gw_list_t)list,
-                                   cursor ? YAJL_GET_STRING(cursor) : NULL,
-                                   b->cycle->cfg->page_size, &result);
+    gw_err_t rc = brk_catalog_page_for(&b->cycle->cat, set, e->view, (gw_list_t)list,
+                                       cursor ? YAJL_GET_STRING(cursor) : NULL,
+                                       b->cycle->cfg->page_size, &result);
     yajl_tree_free(body);
     if (rc == GW_EINVAL) {
         brk_reply_rpc_error(

@@ -1,0 +1,104 @@
+/* catalog_policy.c: the catalog as each policy view sees it (docs/policy.md): a merged list with
+ * what the view's rule does not let through left out, built once per (view, capability set,
+ * list, version of the views) and kept until the views change, so that a list request pages a
+ * list already filtered. */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/catalog.h"
+#include "common/log.h"
+
+/* One filtered list: the items of the view's list the rule lets through, in order. */
+typedef struct filtered {
+    uint64_t epoch; /* cat->views_epoch it was built at; 0: never built */
+    const brk_item_t **items;
+    size_t n;
+} filtered_t;
+
+struct brk_filters {
+    size_t nviews;
+    filtered_t lists[]; /* [view][set][list] */
+};
+
+gw_err_t brk_catalog_policy_init(brk_catalog_t *cat)
+{
+    gw_err_t err = gw_policy_create(cat->cfg, &cat->policy);
+    if (err != GW_OK || cat->policy == NULL) {
+        return err;
+    }
+    size_t nviews = gw_policy_nrules(cat->policy) + 1;
+    size_t n = nviews * BRK_CAP_SETS * GW_NLISTS;
+    cat->filters = calloc(1, sizeof(*cat->filters) + n * sizeof(filtered_t));
+    if (cat->filters == NULL) {
+        gw_policy_destroy(cat->policy);
+        cat->policy = NULL;
+        return GW_ENOMEM;
+    }
+    cat->filters->nviews = nviews;
+    return GW_OK;
+}
+
+void brk_catalog_policy_fini(brk_catalog_t *cat)
+{
+    if (cat->filters != NULL) {
+        size_t n = cat->filters->nviews * BRK_CAP_SETS * GW_NLISTS;
+        for (size_t i = 0; i < n; i++) {
+            free(cat->filters->lists[i].items);
+        }
+        free(cat->filters);
+        cat->filters = NULL;
+    }
+    gw_policy_destroy(cat->policy);
+    cat->policy = NULL;
+}
+
+/* The name of it the policy's patterns see: a tool's or prompt's own (its prefix removed), a
+ * resource's URI, a template's uriTemplate. */
+static int item_allowed(const brk_catalog_t *cat, unsigned view, gw_list_t l, const brk_item_t *it)
+{
+    const gw_server_conf_t *conf = cat->backends[it->server].conf;
+    const char *name = it->key;
+    if (l == GW_LIST_TOOLS || l == GW_LIST_PROMPTS) {
+        size_t plen = strlen(conf->prefix);
+        name += strncmp(name, conf->prefix, plen) == 0 ? plen : 0;
+    }
+    return gw_policy_allows_name(cat->policy, view, conf->name, name, strlen(name));
+}
+
+gw_err_t brk_catalog_filtered(const brk_catalog_t *cat, unsigned s, unsigned view, gw_list_t l,
+                              const brk_item_t *const **items, size_t *n)
+{
+    const brk_view_t *v = brk_catalog_view(cat, s);
+    if (cat->policy == NULL) {
+        *items = v->merged[l];
+        *n = v->nmerged[l];
+        return GW_OK;
+    }
+    if (view >= cat->filters->nviews) {
+        view = GW_POLICY_VIEW_DEFAULT; /* a router of another config: the default decides */
+    }
+    filtered_t *f =
+        &cat->filters
+             ->lists[(view * BRK_CAP_SETS + (s & BRK_CAP_SET_MASK)) * GW_NLISTS + (size_t)l];
+    if (f->epoch != cat->views_epoch) {
+        const brk_item_t **out = NULL;
+        size_t k = 0;
+        if (v->nmerged[l] > 0 && (out = malloc(v->nmerged[l] * sizeof(*out))) == NULL) {
+            return GW_ENOMEM;
+        }
+        for (size_t i = 0; i < v->nmerged[l]; i++) {
+            if (item_allowed(cat, view, l, v->merged[l][i])) {
+                out[k++] = v->merged[l][i];
+            }
+        }
+        free(f->items);
+        f->items = out;
+        f->n = k;
+        f->epoch = cat->views_epoch;
+    }
+    *items = f->items;
+    *n = f->n;
+    return GW_OK;
+}

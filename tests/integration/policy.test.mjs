@@ -1,0 +1,158 @@
+// policy: what each caller may see and call (docs/policy.md). Tokens signed by a test issuer (a
+// jwks_file, as auth.test.mjs does) with scopes and a groups claim: two callers of different
+// groups see different tools/list pages and get "Unknown tool" for each other's tools, exactly
+// as for a tool that does not exist; deny overrides allow within a rule; default deny; the audit
+// line names the decision and the rule; and, on a gateway without auth, anonymous callers are
+// placed by their address.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import {
+    initializeSession,
+    makeTempDir,
+    startGateway,
+    startStack,
+    useSetup,
+    waitFor,
+} from '../lib/index.mjs';
+
+const T = { timeout: 30000 };
+const ISS = 'https://idp.mcpgw.test';
+const RESOURCE = 'https://mcp.mcpgw.test/mcp';
+const dir = makeTempDir('mcpgw-policy-');
+let key;
+
+const policy = {
+    default: 'deny',
+    rules: [
+        { match: { scopes: ['admin'] }, allow: ['*'] }, // rule 0
+        { match: { claims: { groups: 'ops' } }, allow: ['alpha/*'], deny: ['alpha/add'] }, // rule 1
+        { match: { claims: { groups: 'dev' } }, allow: ['beta/echo', 'beta/whoami'] }, // rule 2
+    ],
+};
+
+// Without auth every caller is anonymous: 10/8 gets everything, loopback only alpha's echo.
+const anonymousPolicy = {
+    default: 'deny',
+    rules: [
+        { match: { anonymous: true, addresses: ['10.0.0.0/8'] }, allow: ['*'] },
+        { match: { anonymous: true, addresses: ['127.0.0.0/8', '::1'] }, allow: ['alpha/echo'] },
+    ],
+};
+
+const env = useSetup(async () => {
+    key = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(key.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const jwksFile = path.join(dir, 'idp.jwks');
+    fs.writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
+    const stack = await startStack({
+        extra: {
+            auth: { resource: RESOURCE, issuers: [{ issuer: ISS, jwks_file: jwksFile }] },
+            limits: { page_size: 2 },
+            policy,
+        },
+    });
+    const anon = await startGateway({ servers: stack.servers, extra: { policy: anonymousPolicy } });
+    return {
+        stack,
+        anon,
+        async stop() {
+            await anon.stop();
+            return stack.stop();
+        },
+    };
+}, { cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) });
+
+async function token(sub, claims = {}) {
+    return new SignJWT({ scope: 'tools', ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
+        .setSubject(sub)
+        .setIssuer(ISS)
+        .setAudience(RESOURCE)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(key.privateKey);
+}
+
+async function sessionOf(sub, claims) {
+    return initializeSession(env.stack.gw.url, { bearer: await token(sub, claims) });
+}
+
+/** Every tool name of tools/list, page after page (the gateway pages by 2 here). */
+async function toolNames(s) {
+    const names = [];
+    let cursor;
+    for (let pages = 0; pages < 50; pages++) {
+        const r = await s.call('tools/list', cursor !== undefined ? { cursor } : {});
+        names.push(...r.tools.map((t) => t.name));
+        cursor = r.nextCursor;
+        if (cursor === undefined) {
+            return names.sort();
+        }
+    }
+    throw new Error('tools/list never ended');
+}
+
+async function callError(s, name) {
+    const r = await s.request('tools/call', { name, arguments: { text: 'x', a: 1, b: 2 } });
+    assert.equal(r.status, 200, r.text);
+    return r.response.error;
+}
+
+function deniedCount(text, kind) {
+    let n = 0;
+    for (const m of text.matchAll(new RegExp(`^mcpgw_policy_denied_total\\{[^}]*kind="${kind}"\\} (\\d+)$`, 'gm'))) {
+        n += Number(m[1]);
+    }
+    return n;
+}
+
+test('two callers of different groups see different tools and get Unknown tool for the other\'s', T, async () => {
+    const ops = await sessionOf('alice', { groups: ['staff', 'ops'] });
+    const dev = await sessionOf('bob', { groups: 'dev' });
+    const opsTools = await toolNames(ops);
+    const devTools = await toolNames(dev);
+    assert.ok(opsTools.includes('alpha_echo') && opsTools.includes('alpha_whoami'), opsTools.join());
+    assert.ok(!opsTools.some((n) => n.startsWith('beta_')), opsTools.join());
+    assert.deepEqual(devTools, ['beta_echo', 'beta_whoami']);
+    // what the other sees is, for each, a tool that does not exist: the same code and message
+    const missing = await callError(ops, 'alpha_no_such_tool');
+    assert.deepEqual(missing, { code: -32602, message: 'Unknown tool: alpha_no_such_tool' });
+    assert.deepEqual(await callError(ops, 'beta_echo'), { code: -32602, message: 'Unknown tool: beta_echo' });
+    assert.deepEqual(await callError(dev, 'alpha_echo'), { code: -32602, message: 'Unknown tool: alpha_echo' });
+    // and each calls its own
+    assert.equal((await ops.tool('alpha_whoami')).backend, 'alpha');
+    assert.equal((await dev.tool('beta_whoami')).backend, 'beta');
+});
+
+test('deny overrides allow within a rule; the audit line names the decision and the rule', T, async () => {
+    const ops = await sessionOf('alice', { groups: 'ops' });
+    assert.ok(!(await toolNames(ops)).includes('alpha_add'), 'alpha_add is denied to ops');
+    assert.deepEqual(await callError(ops, 'alpha_add'), { code: -32602, message: 'Unknown tool: alpha_add' });
+    const admin = await sessionOf('root', { scope: 'tools admin', groups: 'ops' }); // rule 0 first
+    assert.ok((await toolNames(admin)).includes('alpha_add'));
+    assert.equal((await admin.call('tools/call', { name: 'alpha_add', arguments: { a: 2, b: 3 } })).isError, undefined);
+    const logs = await waitFor(() => {
+        const l = env.stack.gw.logs();
+        return /subject="root" tool=alpha_add .*decision=allowed rule=0/.test(l) ? l : null;
+    }, { what: 'the audit line of the allowed call' });
+    assert.match(logs, /msg=audit request_id=\S+ session=\S+ subject="alice" tool=alpha_add backend=alpha status=200 outcome=unknown_tool decision=denied rule=1/);
+    const m = await (await fetch(`${env.stack.gw.adminOrigin}/metrics`)).text();
+    assert.ok(deniedCount(m, 'tool') >= 1, 'mcpgw_policy_denied_total{kind="tool"}');
+});
+
+test('a caller no rule matches gets the default: deny, an empty list', T, async () => {
+    const nobody = await sessionOf('carol', { groups: ['sales'] });
+    assert.deepEqual(await toolNames(nobody), []);
+    assert.deepEqual(await callError(nobody, 'alpha_echo'), { code: -32602, message: 'Unknown tool: alpha_echo' });
+    assert.match(env.stack.gw.logs(), /subject="carol" tool=alpha_echo backend=alpha status=200 outcome=unknown_tool decision=denied rule=default/);
+});
+
+test('without auth, anonymous callers are placed by their address', T, async () => {
+    const s = await initializeSession(env.anon.url);
+    assert.deepEqual(await toolNames(s), ['alpha_echo']); // 127.0.0.1: the second rule, not the 10/8 one
+    assert.equal((await s.call('tools/call', { name: 'alpha_echo', arguments: { text: 'hi' } })).isError, undefined);
+    assert.deepEqual(await callError(s, 'alpha_whoami'), { code: -32602, message: 'Unknown tool: alpha_whoami' });
+});

@@ -265,6 +265,12 @@ int64_t brk_list_wait_run(brk_t *b, int64_t now, int stop);
 /* Handles one message of the broker's inbox (gw_ipc_drain_inbox callback; arg is the brk_t). */
 void brk_inbox_on_message(void *arg, const gw_envelope_t *e, gw_str_t frame);
 
+/* ---- policy_ctl.c: mcpgwctl policy test ---- */
+
+/* The control command policy/test: args {target, subject | anonymous, scopes, claims, address};
+ * generates {target, rule, line | default, decision} into g, or fails with a message in err. */
+gw_err_t brk_ctl_policy_test(brk_t *b, yajl_val args, yajl_gen g, char *err, size_t errlen);
+
 /* ---- control.c: the control socket (mcpgwctl) ---- */
 
 /* Listens on control.socket with control.mode and control.group. */

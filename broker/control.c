@@ -1,5 +1,6 @@
 /* control.c: the control socket mcpgwctl talks to: its listener (mode, group), the command table
- * and each command's handler (status, sessions, kill, reload, log-level, drain). */
+ * and each command's handler (status, sessions, kill, reload, log-level, drain; policy test in
+ * policy_ctl.c). */
 #include <config.h> /* autoconf's, not common/config.h */
 
 #include <errno.h>
@@ -223,6 +224,7 @@ static const struct control_command {
     {"reload", ctl_reload},
     {"log-level", ctl_log_level},
     {"drain", ctl_drain},
+    {"policy/test", brk_ctl_policy_test},
 };
 
 /* Runs cmd into out; the status mcpgwctl gets: 0 done, 1 failed (with a message in err). */

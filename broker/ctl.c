@@ -162,6 +162,110 @@ static int print_killed(yajl_val v)
     return 0;
 }
 
+static int print_policy(yajl_val v)
+{
+    const char *rule = str_or(v, "rule", "?");
+    printf("target    %s\n", str_or(v, "target", "?"));
+    if (strcmp(rule, "default") == 0) {
+        printf("rule      none matched: policy.default is %s\n", str_or(v, "default", "?"));
+    } else if (strcmp(rule, "none") == 0) {
+        printf("rule      no policy: every caller sees everything\n");
+    } else {
+        printf("rule      %s (policy.rules[%s], line %lld)\n", rule, rule, int_or(v, "line", 0));
+    }
+    printf("decision  %s\n", str_or(v, "decision", "?"));
+    return 0;
+}
+
+/* The caller mcpgwctl policy test describes (its options, in any order among the words). */
+typedef struct policy_caller {
+    const char *subject;
+    const char *scopes; /* a,b */
+    const char *address;
+    const char *claims[32]; /* k=v */
+    size_t nclaims;
+    int anonymous;
+} policy_caller_t;
+
+/* Takes argv[*i] when it is an option of policy test (moving *i past its value); 0 otherwise,
+ * -1 for one without its value or too many claims. */
+static int take_policy_option(int argc, char **argv, int *i, policy_caller_t *pc)
+{
+    const char *o = argv[*i];
+    const char **slot = strcmp(o, "--subject") == 0   ? &pc->subject
+                        : strcmp(o, "--scopes") == 0  ? &pc->scopes
+                        : strcmp(o, "--address") == 0 ? &pc->address
+                        : strcmp(o, "--claim") == 0   ? &pc->claims[pc->nclaims]
+                                                      : NULL;
+    if (strcmp(o, "--anonymous") == 0) {
+        pc->anonymous = 1;
+        return 1;
+    }
+    if (slot == NULL) {
+        return 0;
+    }
+    if (*i + 1 >= argc || (slot == &pc->claims[pc->nclaims] &&
+                           (pc->nclaims + 1 >= sizeof(pc->claims) / sizeof(pc->claims[0]) ||
+                            strchr(argv[*i + 1], '=') == NULL))) {
+        return -1;
+    }
+    *slot = argv[++*i];
+    pc->nclaims += slot == &pc->claims[pc->nclaims];
+    return 1;
+}
+
+/* The arguments of policy/test: claims given twice under one name make a list claim. */
+static void policy_args(const policy_caller_t *pc, const char *target, gw_buf_t *b)
+{
+    gw_buf_appends(b, "{\"target\":");
+    gw_buf_append_json_string(b, target, strlen(target));
+    if (pc->anonymous) {
+        gw_buf_appends(b, ",\"anonymous\":true");
+    }
+    const char *const keys[] = {"subject", "address"};
+    const char *const vals[] = {pc->subject, pc->address};
+    for (size_t k = 0; k < 2; k++) {
+        if (vals[k] != NULL) {
+            gw_buf_appendf(b, ",\"%s\":", keys[k]);
+            gw_buf_append_json_string(b, vals[k], strlen(vals[k]));
+        }
+    }
+    if (pc->scopes != NULL) {
+        char scope[1024];
+        snprintf(scope, sizeof(scope), "%s", pc->scopes);
+        for (char *c = scope; *c; c++) {
+            *c = *c == ',' ? ' ' : *c;
+        }
+        gw_buf_appends(b, ",\"scopes\":");
+        gw_buf_append_json_string(b, scope, strlen(scope));
+    }
+    gw_buf_appends(b, ",\"claims\":{");
+    int first = 1;
+    for (size_t i = 0; i < pc->nclaims; i++) {
+        size_t klen = (size_t)(strchr(pc->claims[i], '=') - pc->claims[i]);
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++) {
+            seen = strncmp(pc->claims[j], pc->claims[i], klen + 1) == 0;
+        }
+        if (seen) {
+            continue;
+        }
+        gw_buf_appends(b, first ? "" : ",");
+        first = 0;
+        gw_buf_append_json_string(b, pc->claims[i], klen);
+        gw_buf_appends(b, ":[");
+        for (size_t j = i; j < pc->nclaims; j++) {
+            if (strncmp(pc->claims[j], pc->claims[i], klen + 1) == 0) {
+                const char *v = pc->claims[j] + klen + 1;
+                gw_buf_appends(b, j > i ? "," : "");
+                gw_buf_append_json_string(b, v, strlen(v));
+            }
+        }
+        gw_buf_appends(b, "]");
+    }
+    gw_buf_appends(b, "}}");
+}
+
 static const command_t commands[] = {
     {"status", NULL, "processes (pid, role, state) and backends (state, tools, url)", "status",
      NULL, print_status},
@@ -179,6 +283,10 @@ static const command_t commands[] = {
      print_drain},
     {"log-level", "LEVEL", "log at LEVEL (err, warning, notice, info, debug) in every process",
      "log-level", "level", print_level},
+    {"policy test", "[OPTIONS] TARGET",
+     "what a caller gets for TARGET (server/name): --subject S | --anonymous, --scopes a,b, "
+     "--claim k=v (repeatable), --address A",
+     "policy/test", "target", print_policy},
     {"check-config", "FILE", "check a configuration file (no broker needed)", NULL, NULL, NULL},
     {"version", NULL, "the versions of mcpgwctl and of the running broker", "status", NULL,
      print_version},
@@ -333,11 +441,18 @@ int main(int argc, char **argv)
     const char *words[4];
     size_t nwords = 0;
     const char *backend = NULL;
+    policy_caller_t pc = {0};
+    int taken;
     for (int i = optind; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
             json = 1;
         } else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
             backend = argv[++i];
+        } else if ((taken = take_policy_option(argc, argv, &i, &pc)) != 0) {
+            if (taken < 0) {
+                usage(stderr);
+                return 2;
+            }
         } else if (nwords < 4) {
             words[nwords++] = argv[i];
         } else {
@@ -360,7 +475,9 @@ int main(int argc, char **argv)
         }
     }
     const char *arg = used < nwords ? words[used] : NULL;
-    int needs_arg = cmd != NULL && cmd->arg != NULL && cmd->arg[0] != '[';
+    int needs_arg =
+        cmd != NULL && cmd->arg != NULL &&
+        (cmd->arg[0] != '[' || (cmd->op != NULL && strcmp(cmd->op, "policy/test") == 0));
     if (cmd == NULL || (needs_arg && arg == NULL) || (!needs_arg && arg != NULL) ||
         used + (arg != NULL) != nwords) {
         if (nwords > 0 && cmd == NULL) {
@@ -384,7 +501,9 @@ int main(int argc, char **argv)
     gw_buf_init(&args);
     const char *value =
         cmd->arg_key != NULL && strcmp(cmd->arg_key, "backend") == 0 ? backend : arg;
-    if (cmd->arg_key != NULL && value != NULL) {
+    if (strcmp(cmd->op, "policy/test") == 0) {
+        policy_args(&pc, arg, &args);
+    } else if (cmd->arg_key != NULL && value != NULL) {
         gw_buf_appendf(&args, "{\"%s\":", cmd->arg_key);
         gw_buf_append_json_string(&args, value, strlen(value));
         gw_buf_appends(&args, "}");

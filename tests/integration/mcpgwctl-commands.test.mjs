@@ -141,6 +141,8 @@ test('bash completion offers every command of --help, their arguments and option
     assert.deepEqual(await complete('log-level', ''), ['debug', 'err', 'info', 'notice', 'warning']);
     assert.deepEqual(await complete('drain', ''), ['--json']);
     assert.deepEqual(await complete('tools', ''), ['--backend', '--json']);
+    assert.deepEqual(await complete('policy', ''), ['test']);
+    assert.deepEqual(await complete('policy', 'test', '--s'), ['--scopes', '--subject']);
     assert.deepEqual(await complete('check-config', ''), ['FILES']);
     assert.deepEqual(await complete('-s', ''), ['FILES']);
     assert.ok((await complete('--')).includes('--socket'));

@@ -156,3 +156,34 @@ test('without auth, anonymous callers are placed by their address', T, async () 
     assert.equal((await s.call('tools/call', { name: 'alpha_echo', arguments: { text: 'hi' } })).isError, undefined);
     assert.deepEqual(await callError(s, 'alpha_whoami'), { code: -32602, message: 'Unknown tool: alpha_whoami' });
 });
+
+test('mcpgwctl policy test shows the rule a caller matches and the decision for a target', T, async () => {
+    const ctl = async (gw, args) => {
+        const r = await gw.ctl(['policy', 'test', ...args]);
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout;
+    };
+    const gw = env.stack.gw;
+    let out = await ctl(gw, ['--subject', 'alice', '--claim', 'groups=staff', '--claim', 'groups=ops', 'alpha/echo']);
+    assert.match(out, /^target +alpha\/echo$/m);
+    assert.match(out, /^rule +1 \(policy\.rules\[1\], line \d+\)$/m);
+    assert.match(out, /^decision +allowed$/m);
+    assert.match(await ctl(gw, ['--subject', 'alice', '--claim', 'groups=ops', 'alpha/add']), /^decision +denied$/m);
+    out = await ctl(gw, ['--subject', 'root', '--scopes', 'tools,admin', '--claim', 'groups=ops', 'alpha/add']);
+    assert.match(out, /^rule +0 /m);
+    assert.match(out, /^decision +allowed$/m);
+    out = await ctl(gw, ['--subject', 'carol', 'beta/echo']);
+    assert.match(out, /^rule +none matched: policy\.default is deny$/m);
+    assert.match(out, /^decision +denied$/m);
+    const j = await gw.ctl(['--json', 'policy', 'test', '--subject', 'bob', '--claim', 'groups=dev', 'beta/whoami']);
+    assert.deepEqual({ ...JSON.parse(j.stdout), line: 0 }, { target: 'beta/whoami', rule: '2', line: 0, decision: 'allowed' });
+    // by address, anonymous
+    assert.match(await ctl(env.anon, ['--anonymous', '--address', '10.1.2.3', 'beta/echo']), /^rule +0 [^]*^decision +allowed$/m);
+    assert.match(await ctl(env.anon, ['--anonymous', '--address', '127.0.0.1', 'beta/echo']), /^rule +1 [^]*^decision +denied$/m);
+    assert.match(await ctl(env.anon, ['--anonymous', '--address', '::1', 'alpha/echo']), /^decision +allowed$/m);
+    // what it refuses
+    const bad = await gw.ctl(['policy', 'test', '--subject', 'a', '--address', 'nowhere', 'alpha/echo']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /not an IPv4 or IPv6 address: nowhere/);
+    assert.equal((await gw.ctl(['policy', 'test', '--subject', 'a'])).code, 2);
+});

@@ -69,6 +69,7 @@ struct tb_server {
     uint64_t heartbeat_ms; /* an SSE comment on idle GET streams; 0: none */
     int extra_listed;      /* toggle_tools has added the tool "extra" */
     int misbehave;         /* --misbehave: the tools of testbackend_misbehave.c are listed */
+    unsigned many_tools;   /* --many-tools: this many listed-only tools t00000... */
     int caps_tools;   /* --caps-tools: sample_me is listed to sessions that declared sampling */
     serve_t serve;    /* h2o's config, context, loop and listener */
     size_t streaming; /* responses still owing data (slow, big, GET streams being ended), drained

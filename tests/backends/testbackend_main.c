@@ -24,13 +24,14 @@
 #define DEFAULT_HEARTBEAT_MS 15000
 #define MAX_HEARTBEAT_MS 3600000
 #define MAX_CAPABILITIES_BYTES (16 * 1024 * 1024)
+#define MAX_MANY_TOOLS 100000
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
             "                         [--heartbeat MS] [--protocol VERSION] [--misbehave]\n"
-            "                         [--capabilities-bytes N] [--caps-tools]\n"
+            "                         [--capabilities-bytes N] [--caps-tools] [--many-tools N]\n"
             "\n"
             "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
             "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
@@ -50,6 +51,8 @@ static void usage(FILE *out)
             "                  and flood, which answer as a gateway must refuse or bound\n"
             "  --caps-tools    list the tool sample_me only to sessions whose client declared\n"
             "                  sampling at initialize (and answer it only to them)\n"
+            "  --many-tools N  list N more tools, t00000 and on (up to 100000), that are only\n"
+            "                  listed (list benchmarks); calling one is an unknown tool\n"
             "  --help          show this help\n"
             "\n"
             "Prints \"listening port=N\" once listening; GET /stats shows counters.\n");
@@ -119,6 +122,7 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
         {"hang-up", required_argument, NULL, 'U'},
         {"misbehave", no_argument, NULL, 'M'},
         {"caps-tools", no_argument, NULL, 'S'},
+        {"many-tools", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -146,6 +150,12 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             break;
         case 'S':
             srv->caps_tools = 1;
+            break;
+        case 'T':
+            if (parse_count("--many-tools", optarg, MAX_MANY_TOOLS, "a number of tools", &n) != 0) {
+                return 2;
+            }
+            srv->many_tools = (unsigned)n;
             break;
         case 'b':
             if (parse_count("--heartbeat", optarg, MAX_HEARTBEAT_MS, "a number of ms", &n) != 0) {

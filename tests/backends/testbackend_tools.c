@@ -265,6 +265,11 @@ int tb_tools_list_build(tb_server_t *srv, int with_extra, int with_sampling, h2o
     if (srv->misbehave) {
         tb_misbehave_gen_tools(g);
     }
+    for (unsigned i = 0; i < srv->many_tools; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "t%05u", i);
+        tb_gen_tool(g, name, "A tool that is only listed (list benchmarks).", "{}", NULL);
+    }
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
     h2o_iovec_t out = json_gen_output(g);

@@ -65,8 +65,12 @@ typedef struct brk_session {
     int64_t last_s;
     int64_t last_ms; /* gw_clock_ms() of the last request seen (sessions.idle_timeout) */
     int revoked;
-    uint8_t caps;    /* GW_CAP_* of its client (from initialize, or a later request) */
-    gw_hnode_t node; /* in brk_t.sessions, keyed by uuid */
+    uint8_t caps;          /* GW_CAP_* of its client (from initialize, or a later request) */
+    uint16_t view;         /* the policy view of its last initialize or list request */
+    uint8_t view_seen;     /* view was told by a request (not after a broker restart) */
+    uint8_t lists_pending; /* bit l: a reload changed list l of its view; told when its GET stream
+                              opens next (routers restart on such a reload, ending streams) */
+    gw_hnode_t node;       /* in brk_t.sessions, keyed by uuid */
 } brk_session_t;
 
 /* What a reload replaces as one piece (nginx's cycle): the config, the catalog made for it and
@@ -216,6 +220,21 @@ void brk_get_stream_release_router(brk_t *b, const char *router);
 void brk_get_stream_forget(brk_t *b, const char *uuid, size_t len);
 /* After a catalog change: list_changed on every GET stream for the lists that changed. */
 void brk_get_stream_announce_list_changes(brk_t *b);
+/* The lists each policy view of the sessions holding GET streams sees, as fingerprints: taken
+ * before a reload (brk_policy_digests_take), compared after it (brk_get_stream_announce_policy),
+ * so that a session whose view lets something else through now is told its lists changed. */
+typedef struct brk_policy_digests brk_policy_digests_t;
+/* Takes the fingerprints of the running cycle into *out (NULL when there is no policy, or no
+ * memory: then every session of a view the new policy decides differently is told). */
+void brk_policy_digests_take(brk_t *b, brk_policy_digests_t **out);
+void brk_policy_digests_free(brk_policy_digests_t *d);
+/* After a reload from the cycle whose policy was old (its fingerprints d, freed here): each
+ * session with a GET stream whose view now sees another list of it (or whose view the rules
+ * decide differently now) is told that the list changed when its stream opens again (the
+ * routers restart), unless set_notified (bit l of entry s: the catalog change announced it
+ * already) says it was. */
+void brk_get_stream_announce_policy(brk_t *b, const gw_policy_t *old, brk_policy_digests_t *d,
+                                    const unsigned set_notified[BRK_CAP_SETS]);
 
 /* ---- routes.c: the routing table and revocations pushed to routers ---- */
 

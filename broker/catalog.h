@@ -200,6 +200,8 @@ void brk_catalog_policy_fini(brk_catalog_t *cat);
  * after a change of the views and kept. GW_ENOMEM. */
 gw_err_t brk_catalog_filtered(const brk_catalog_t *cat, unsigned s, unsigned view, gw_list_t l,
                               const brk_item_t *const **items, size_t *n);
+/* A fingerprint of list l of set s as policy view view sees it (brk_catalog_digest, filtered). */
+uint64_t brk_catalog_digest_for(const brk_catalog_t *cat, unsigned s, unsigned view, gw_list_t l);
 
 /* ---- capabilities.c ---- */
 

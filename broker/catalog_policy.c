@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "broker/catalog.h"
-#include "common/log.h"
+#include "common/hash.h"
 
 /* One filtered list: the items of the view's list the rule lets through, in order. */
 typedef struct filtered {
@@ -101,4 +101,18 @@ gw_err_t brk_catalog_filtered(const brk_catalog_t *cat, unsigned s, unsigned vie
     *items = f->items;
     *n = f->n;
     return GW_OK;
+}
+
+uint64_t brk_catalog_digest_for(const brk_catalog_t *cat, unsigned s, unsigned view, gw_list_t l)
+{
+    const brk_item_t *const *items;
+    size_t n;
+    if (brk_catalog_filtered(cat, s, view, l, &items, &n) != GW_OK) {
+        return 0; /* out of memory: reads as a change, which at worst tells a client too much */
+    }
+    uint64_t h = GW_HASH_INIT;
+    for (size_t i = 0; i < n; i++) {
+        h = gw_hash_more(h, items[i]->json, strlen(items[i]->json) + 1);
+    }
+    return h;
 }

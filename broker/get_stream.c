@@ -4,10 +4,12 @@
 #include <config.h> /* autoconf's, not common/config.h */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker/broker.h"
 #include "common/buf.h"
+#include "common/hash.h"
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "common/mcp.h"
@@ -176,6 +178,17 @@ void brk_get_stream_on_open(brk_t *b, const gw_envelope_t *e)
     }
     stream_target_t t = {b, st};
     size_t missed = gw_stream_replay(&b->streams, st, last.ptr, last.len, replay_one, &t);
+    for (int l = 0; s != NULL && l < GW_NLISTS; l++) {
+        if (s->lists_pending & (1u << l)) { /* what a reload of the policy changed */
+            char note[96];
+            int n = snprintf(note, sizeof(note), "{\"jsonrpc\":\"2.0\",\"method\":\"%s\"}",
+                             gw_list_kinds[l].changed);
+            stream_publish(b, st, note, (size_t)n);
+        }
+    }
+    if (s != NULL) {
+        s->lists_pending = 0;
+    }
     gw_log_info("msg=\"stream opened\" session=%s request_id=%.*s last_event_id=\"%.*s\" "
                 "replaced=%d missed=%zu",
                 st->key, (int)e->request_id.len, e->request_id.ptr,
@@ -247,4 +260,112 @@ void brk_get_stream_announce_list_changes(brk_t *b)
         announce_t a = {b, note, (size_t)n, changed[l]};
         gw_streams_each(&b->streams, announce_one, &a);
     }
+}
+
+/* ---- what a reload of the policy changes ---- */
+
+/* One (view, set): whether its fingerprints are taken, and those of each list. */
+typedef struct view_digests {
+    int taken;
+    uint64_t d[GW_NLISTS];
+} view_digests_t;
+
+struct brk_policy_digests {
+    size_t nviews;
+    view_digests_t v[]; /* [view][set] */
+};
+
+typedef struct take {
+    brk_t *b;
+    brk_policy_digests_t *d;
+} take_t;
+
+static void take_one(void *arg, gw_stream_t *st)
+{
+    take_t *t = arg;
+    const brk_session_t *s = brk_session_find(t->b, st->key, strlen(st->key));
+    if (s == NULL || !s->view_seen || s->view >= t->d->nviews) {
+        return;
+    }
+    unsigned set = s->caps & BRK_CAP_SET_MASK;
+    view_digests_t *v = &t->d->v[s->view * BRK_CAP_SETS + set];
+    for (int l = 0; !v->taken && l < GW_NLISTS; l++) {
+        v->d[l] = brk_catalog_digest_for(&t->b->cycle->cat, set, s->view, (gw_list_t)l);
+    }
+    v->taken = 1;
+}
+
+void brk_policy_digests_take(brk_t *b, brk_policy_digests_t **out)
+{
+    *out = NULL;
+    const gw_policy_t *p = b->cycle->cat.policy;
+    if (p == NULL) {
+        return;
+    }
+    size_t nviews = gw_policy_nrules(p) + 1;
+    brk_policy_digests_t *d =
+        calloc(1, sizeof(*d) + nviews * BRK_CAP_SETS * sizeof(view_digests_t));
+    if (d == NULL) {
+        gw_log_err("msg=\"out of memory: a reload tells every session of a changed view\"");
+        return;
+    }
+    d->nviews = nviews;
+    take_t t = {b, d};
+    gw_streams_each(&b->streams, take_one, &t);
+    *out = d;
+}
+
+void brk_policy_digests_free(brk_policy_digests_t *d)
+{
+    free(d);
+}
+
+typedef struct policy_announce {
+    brk_t *b;
+    const gw_policy_t *old;
+    const brk_policy_digests_t *d;
+    const unsigned *set_notified;
+    size_t told;
+} policy_announce_t;
+
+static void policy_announce_one(void *arg, gw_stream_t *st)
+{
+    policy_announce_t *a = arg;
+    const brk_catalog_t *cat = &a->b->cycle->cat;
+    brk_session_t *s = brk_session_find(a->b, st->key, strlen(st->key));
+    unsigned set = s != NULL ? s->caps & BRK_CAP_SET_MASK : 0;
+    unsigned view = s != NULL && s->view_seen ? s->view : GW_POLICY_VIEW_DEFAULT;
+    /* a session of unknown view, or of a view the rules decide differently now, may see any list
+     * differently: each one is announced */
+    const view_digests_t *before = s != NULL && s->view_seen && a->d != NULL && view < a->d->nviews
+                                       ? &a->d->v[view * BRK_CAP_SETS + set]
+                                       : NULL;
+    int decided_alike = s != NULL && s->view_seen && gw_policy_same_for(a->old, cat->policy, view);
+    unsigned lists = 0;
+    for (int l = 0; l < GW_NLISTS; l++) {
+        uint64_t now = brk_catalog_digest_for(cat, set, view, (gw_list_t)l);
+        int known = before != NULL && before->taken;
+        int changed = known ? before->d[l] != now || !decided_alike
+                            : now != GW_HASH_INIT; /* unknown before: a list it has now */
+        int folded = l == GW_LIST_TEMPLATES ? GW_LIST_RESOURCES : l;
+        if (changed && !(a->set_notified[set] & (1u << folded))) {
+            lists |= 1u << folded;
+        }
+    }
+    if (s != NULL) {
+        s->lists_pending |= (uint8_t)lists;
+    }
+    a->told += lists != 0;
+}
+
+void brk_get_stream_announce_policy(brk_t *b, const gw_policy_t *old, brk_policy_digests_t *d,
+                                    const unsigned set_notified[BRK_CAP_SETS])
+{
+    if (old != NULL || b->cycle->cat.policy != NULL) {
+        policy_announce_t a = {b, old, d, set_notified, 0};
+        gw_streams_each(&b->streams, policy_announce_one, &a);
+        gw_log_info("msg=\"policy reloaded\" sessions_told=%zu streams=%zu", a.told,
+                    gw_streams_count(&b->streams));
+    }
+    brk_policy_digests_free(d);
 }

@@ -131,6 +131,8 @@ void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
     }
     snprintf(sess->subject, sizeof(sess->subject), "%s", c.subject);
     sess->caps = (uint8_t)(c.caps & BRK_CAP_SET_MASK);
+    sess->view = e->view;
+    sess->view_seen = 1;
     brk_cap_sets_want(b, sess->caps);
     gw_env_header_t h = {GW_STR("mcp-session-id"), {token, strlen(token)}};
     brk_reply_json(b, e->origin, e->corr, &h, msg.data, msg.len, e->request_id);
@@ -176,6 +178,8 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
         s->last_s = gw_wallclock_s();
         s->last_ms = gw_clock_ms();
         s->caps = (uint8_t)set; /* from its token: known again after a broker restart */
+        s->view = e->view;      /* its caller's now: a token of another rule moves it */
+        s->view_seen = 1;
     }
     /* The control path may afford a tree: the cursor is all it needs from the body. */
     char err[64];

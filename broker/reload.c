@@ -212,15 +212,30 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
 {
     char worker[PATH_MAX];
     brk_cycle_t *next = NULL;
+    /* what each view of a session sees now, before the new catalog takes the backends' lists */
+    brk_policy_digests_t *views = NULL;
+    brk_policy_digests_take(b, &views);
     gw_err_t rc = build_cycle(b, &next, worker, sizeof(worker), msg, msglen);
     if (rc != GW_OK) {
+        brk_policy_digests_free(views);
         return rc;
     }
     brk_cycle_t *prev = b->cycle;
     b->cycle = next;
     size_t added = 0, removed = 0, changed = 0;
     apply_servers(b, prev->cfg, worker, &added, &removed, &changed);
+    uint64_t digests[BRK_CAP_SETS][GW_NLISTS];
+    memcpy(digests, b->list_digest, sizeof(digests));
     brk_get_stream_announce_list_changes(b);
+    unsigned notified[BRK_CAP_SETS] = {0}; /* bit l: the catalog's change was announced */
+    for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
+        for (int l = 0; l < GW_NLISTS; l++) {
+            if (digests[s][l] != b->list_digest[s][l]) {
+                notified[s] |= 1u << (l == GW_LIST_TEMPLATES ? GW_LIST_RESOURCES : l);
+            }
+        }
+    }
+    brk_get_stream_announce_policy(b, prev->cat.policy, views, notified);
     gw_log_setup(GW_BROKER_NAME, next->cfg->log_level);
     gw_log_set_json(next->cfg->log_json);
     if (prev->cfg->log_level != next->cfg->log_level) {

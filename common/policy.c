@@ -370,3 +370,60 @@ const char *gw_policy_view_name(unsigned view, char out[GW_POLICY_VIEW_NAME_MAX]
     snprintf(out, GW_POLICY_VIEW_NAME_MAX, "%u", view - 1);
     return out;
 }
+
+/* ---- comparing two policies ---- */
+
+static int lists_same(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb) {
+        return 0;
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i], b[i]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int rule_same(const gw_policy_rule_conf_t *a, const gw_policy_rule_conf_t *b)
+{
+    if (a->anonymous_set != b->anonymous_set ||
+        (a->anonymous_set && a->anonymous != b->anonymous) ||
+        (a->subject == NULL) != (b->subject == NULL) ||
+        (a->subject != NULL && strcmp(a->subject, b->subject) != 0) || a->nclaims != b->nclaims ||
+        !lists_same(a->scopes, a->nscopes, b->scopes, b->nscopes) ||
+        !lists_same(a->addresses, a->naddresses, b->addresses, b->naddresses) ||
+        !lists_same(a->allow, a->nallow, b->allow, b->nallow) ||
+        !lists_same(a->deny, a->ndeny, b->deny, b->ndeny)) {
+        return 0;
+    }
+    for (size_t i = 0; i < a->nclaims; i++) {
+        if (strcmp(a->claims[i].name, b->claims[i].name) != 0 ||
+            strcmp(a->claims[i].value, b->claims[i].value) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int gw_policy_same_for(const gw_policy_t *a, const gw_policy_t *b, unsigned view)
+{
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+    size_t upto = view == GW_POLICY_VIEW_DEFAULT ? a->nrules : view;
+    if (view == GW_POLICY_VIEW_DEFAULT &&
+        (a->nrules != b->nrules || a->default_deny != b->default_deny)) {
+        return 0;
+    }
+    if (upto > a->nrules || upto > b->nrules) {
+        return 0;
+    }
+    for (size_t i = 0; i < upto; i++) {
+        if (!rule_same(a->rules[i].conf, b->rules[i].conf)) {
+            return 0;
+        }
+    }
+    return 1;
+}

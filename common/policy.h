@@ -65,6 +65,12 @@ int gw_policy_allows(const gw_policy_t *p, unsigned view, const char *target, si
 int gw_policy_allows_name(const gw_policy_t *p, unsigned view, const char *server, const char *name,
                           size_t n);
 
+/* Whether a and b (either may be NULL: no policy) decide alike who has view and what it lets
+ * through: the default and the rules up to view's (all of them for the default view, which a
+ * caller has when none matched) read the same. A reload that keeps this for a session's view
+ * changes nothing that session sees but through the catalog. */
+int gw_policy_same_for(const gw_policy_t *a, const gw_policy_t *b, unsigned view);
+
 /* The text of view for logs and audit lines: "default" or the rule's index. */
 const char *gw_policy_view_name(unsigned view, char out[GW_POLICY_VIEW_NAME_MAX]);
 /* Reads a numeric IPv4 or IPv6 address (a client's) into *out; 0 when it is not one. */

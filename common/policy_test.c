@@ -228,6 +228,34 @@ static void test_view_names(void **state)
     assert_non_null(gw_policy_cidr_problem("10.0.0.0/+8"));
 }
 
+static void test_same_for(void **state)
+{
+    (void)state;
+    fixture_t a = load(issue_policy);
+    fixture_t b = load(issue_policy);
+    for (unsigned v = 0; v <= 5; v++) {
+        assert_true(gw_policy_same_for(a.p, b.p, v));
+    }
+    unload(&b);
+    /* rule 2 changed: views 3 and later and the default may differ, 1 and 2 cannot */
+    char changed[sizeof(issue_policy) + 16];
+    snprintf(changed, sizeof(changed), "%s", issue_policy);
+    memcpy(strstr(changed, "svc-ci"), "svc-cd", 6);
+    b = load(changed);
+    assert_true(gw_policy_same_for(a.p, b.p, 1));
+    assert_true(gw_policy_same_for(a.p, b.p, 2));
+    assert_false(gw_policy_same_for(a.p, b.p, 3));
+    assert_false(gw_policy_same_for(a.p, b.p, 5));
+    assert_false(gw_policy_same_for(a.p, b.p, 0));
+    unload(&b);
+    b = load("policy: {default: deny}\n");
+    assert_false(gw_policy_same_for(a.p, b.p, 1));
+    assert_false(gw_policy_same_for(a.p, NULL, 0));
+    assert_true(gw_policy_same_for(NULL, NULL, 0));
+    unload(&b);
+    unload(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_claims),           cmocka_unit_test(test_scopes),
         cmocka_unit_test(test_addresses),        cmocka_unit_test(test_no_policy),
         cmocka_unit_test(test_long_target),      cmocka_unit_test(test_view_names),
+        cmocka_unit_test(test_same_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

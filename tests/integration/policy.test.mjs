@@ -10,10 +10,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import {
+    gatewayConfig,
     initializeSession,
     makeTempDir,
     startGateway,
     startStack,
+    toYaml,
     useSetup,
     waitFor,
 } from '../lib/index.mjs';
@@ -23,6 +25,7 @@ const ISS = 'https://idp.mcpgw.test';
 const RESOURCE = 'https://mcp.mcpgw.test/mcp';
 const dir = makeTempDir('mcpgw-policy-');
 let key;
+let stackExtra;
 
 const policy = {
     default: 'deny',
@@ -47,13 +50,12 @@ const env = useSetup(async () => {
     const jwk = { ...(await exportJWK(key.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
     const jwksFile = path.join(dir, 'idp.jwks');
     fs.writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
-    const stack = await startStack({
-        extra: {
-            auth: { resource: RESOURCE, issuers: [{ issuer: ISS, jwks_file: jwksFile }] },
-            limits: { page_size: 2 },
-            policy,
-        },
-    });
+    stackExtra = {
+        auth: { resource: RESOURCE, issuers: [{ issuer: ISS, jwks_file: jwksFile }] },
+        limits: { page_size: 2 },
+        policy,
+    };
+    const stack = await startStack({ extra: stackExtra });
     const anon = await startGateway({ servers: stack.servers, extra: { policy: anonymousPolicy } });
     return {
         stack,
@@ -186,4 +188,42 @@ test('mcpgwctl policy test shows the rule a caller matches and the decision for 
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /not an IPv4 or IPv6 address: nowhere/);
     assert.equal((await gw.ctl(['policy', 'test', '--subject', 'a'])).code, 2);
+});
+
+test('a reload that changes what a rule lets through tells the sessions of that rule, not the others', T, async () => {
+    const ops = await sessionOf('alice', { groups: 'ops' }); // rule 1, unchanged
+    const dev = await sessionOf('bob', { groups: 'dev' }); // rule 2, which lets beta/add through now
+    assert.deepEqual(await toolNames(dev), ['beta_echo', 'beta_whoami']);
+    await toolNames(ops); // the broker learns each session's view from its requests
+    const streams = [await ops.openStream(), await dev.openStream()];
+    const changed = (e) => e.json && e.json.method === 'notifications/tools/list_changed';
+    try {
+        const gw = env.stack.gw;
+        const next = structuredClone(policy);
+        next.rules[2].allow.push('beta/add');
+        const cfg = gatewayConfig(gw.dir, { servers: env.stack.servers, extra: { ...stackExtra, policy: next } });
+        fs.writeFileSync(gw.configFile, toYaml(cfg));
+        const r = await gw.ctl(['reload']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /routers restarted for limits\/http\/auth\/policy/);
+        assert.match(gw.logs(), /msg="policy reloaded" sessions_told=1 /);
+        // the routers restart (they match tokens to the new rules), ending the GET streams: the
+        // clients open them again, and the dev caller's new stream says its tools changed
+        await waitFor(() => streams.every((st) => st.ended), { what: 'the GET streams ended by the routers\' restart' });
+        const again = [];
+        for (const s of [ops, dev]) {
+            again.push(await waitFor(async () => {
+                const st = await s.openStream();
+                return st.status === 200 ? st : null;
+            }, { what: 'a GET stream on the new routers' }));
+        }
+        streams.push(...again);
+        await again[1].next(changed, 10000);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        assert.equal(again[0].events.filter(changed).length, 0, 'rule 1 lets the same through: no list_changed');
+        assert.deepEqual(await toolNames(dev), ['beta_add', 'beta_echo', 'beta_whoami']);
+        assert.ok(!(await toolNames(ops)).includes('beta_add'));
+    } finally {
+        streams.forEach((st) => st.close());
+    }
 });

@@ -53,19 +53,6 @@ static const char *immutable_change(const gw_config_t *a, const gw_config_t *b)
     return NULL;
 }
 
-static int same_strings(char *const *a, size_t na, char *const *b, size_t nb)
-{
-    if (na != nb) {
-        return 0;
-    }
-    for (size_t i = 0; i < na; i++) {
-        if (strcmp(a[i], b[i]) != 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static int same_path(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
@@ -107,10 +94,10 @@ static int router_settings_differ(const gw_config_t *a, const gw_config_t *b)
            a->client_timeout_ms != b->client_timeout_ms ||
            a->max_concurrent_requests_per_session != b->max_concurrent_requests_per_session ||
            a->sse_heartbeat_ms != b->sse_heartbeat_ms || a->log_json != b->log_json ||
-           !same_strings(a->allowed_hosts, a->nallowed_hosts, b->allowed_hosts,
-                         b->nallowed_hosts) ||
-           !same_strings(a->allowed_origins, a->nallowed_origins, b->allowed_origins,
-                         b->nallowed_origins);
+           !gw_config_strings_same(a->allowed_hosts, a->nallowed_hosts, b->allowed_hosts,
+                                   b->nallowed_hosts) ||
+           !gw_config_strings_same(a->allowed_origins, a->nallowed_origins, b->allowed_origins,
+                                   b->nallowed_origins);
 }
 
 /* Moves what the running catalog learnt about every kept server into the new one and rebuilds

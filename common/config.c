@@ -165,6 +165,19 @@ void gw_config_destroy(gw_config_t *c)
     free(c);
 }
 
+int gw_config_strings_same(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb) {
+        return 0;
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i], b[i]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name)
 {
     for (size_t i = 0; i < c->nservers; i++) {

@@ -45,22 +45,13 @@ static const gw_config_directive_t issuer_directives[] = {
     {GW_CONFIG_ROW_STRLIST("algorithms", gw_auth_issuer_t, algorithms, nalgorithms)},
 };
 
-/* Frees a string list of the tables (n strings, then the array). */
-static void free_list(char **list, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(list[i]);
-    }
-    free(list);
-}
-
 static void issuer_fini(gw_auth_issuer_t *is)
 {
     free(is->issuer);
     free(is->jwks_file);
     free(is->jwks_uri);
-    free_list(is->audiences, is->naudiences);
-    free_list(is->algorithms, is->nalgorithms);
+    gw_config_strings_free(is->audiences, is->naudiences);
+    gw_config_strings_free(is->algorithms, is->nalgorithms);
 }
 
 static char **copy_list(const char *const *src, size_t n)
@@ -68,7 +59,7 @@ static char **copy_list(const char *const *src, size_t n)
     char **list = calloc(n + 1, sizeof(*list));
     for (size_t i = 0; list != NULL && i < n; i++) {
         if ((list[i] = strdup(src[i])) == NULL) {
-            free_list(list, i);
+            gw_config_strings_free(list, i);
             return NULL;
         }
     }
@@ -216,7 +207,7 @@ void gw_config_auth_fini(gw_config_t *c)
         issuer_fini(&c->auth_issuers[i]);
     }
     free(c->auth_issuers);
-    free_list(c->auth_scopes_supported, c->nauth_scopes_supported);
-    free_list(c->auth_required_scopes, c->nauth_required_scopes);
+    gw_config_strings_free(c->auth_scopes_supported, c->nauth_scopes_supported);
+    gw_config_strings_free(c->auth_required_scopes, c->nauth_required_scopes);
     free(c->auth_resource);
 }

@@ -140,6 +140,14 @@ static gw_err_t take_name(gw_config_ctx_t *cx, const gw_config_directive_t *d,
 }
 
 /* A list of strings into a NULL-terminated vector (a null value is an empty list). */
+void gw_config_strings_free(char **list, size_t n)
+{
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        free(list[i]);
+    }
+    free(list);
+}
+
 static gw_err_t take_string_list(gw_config_ctx_t *cx, const gw_config_directive_t *d,
                                  const gw_config_node_t *v, const char *path, void *obj)
 {

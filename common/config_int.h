@@ -175,6 +175,8 @@ gw_err_t gw_config_take_string(gw_config_ctx_t *cx, const gw_config_node_t *n, c
 /* The same, refusing an empty string. */
 gw_err_t gw_config_take_nonempty(gw_config_ctx_t *cx, const gw_config_node_t *n, const char *path,
                                  char **dst);
+/* Frees a string list of the tables (n strings, then the array; NULL is fine). */
+void gw_config_strings_free(char **list, size_t n);
 /* Whether n is a decimal unsigned integer no greater than max (then *out). */
 int gw_config_scalar_uint(const gw_config_node_t *n, uint64_t max, uint64_t *out);
 

@@ -186,28 +186,20 @@ gw_err_t gw_config_set_policy(gw_config_ctx_t *cx, const gw_config_directive_t *
                                c);
 }
 
-static void free_list(char **list, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(list[i]);
-    }
-    free(list);
-}
-
 void gw_config_policy_fini(gw_config_t *c)
 {
     for (size_t i = 0; i < c->npolicy_rules; i++) {
         gw_policy_rule_conf_t *r = &c->policy_rules[i];
-        free_list(r->scopes, r->nscopes);
+        gw_config_strings_free(r->scopes, r->nscopes);
         for (size_t j = 0; j < r->nclaims; j++) {
             free(r->claims[j].name);
             free(r->claims[j].value);
         }
         free(r->claims);
         free(r->subject);
-        free_list(r->addresses, r->naddresses);
-        free_list(r->allow, r->nallow);
-        free_list(r->deny, r->ndeny);
+        gw_config_strings_free(r->addresses, r->naddresses);
+        gw_config_strings_free(r->allow, r->nallow);
+        gw_config_strings_free(r->deny, r->ndeny);
     }
     free(c->policy_rules);
 }

@@ -373,29 +373,16 @@ const char *gw_policy_view_name(unsigned view, char out[GW_POLICY_VIEW_NAME_MAX]
 
 /* ---- comparing two policies ---- */
 
-static int lists_same(char *const *a, size_t na, char *const *b, size_t nb)
-{
-    if (na != nb) {
-        return 0;
-    }
-    for (size_t i = 0; i < na; i++) {
-        if (strcmp(a[i], b[i]) != 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static int rule_same(const gw_policy_rule_conf_t *a, const gw_policy_rule_conf_t *b)
 {
     if (a->anonymous_set != b->anonymous_set ||
         (a->anonymous_set && a->anonymous != b->anonymous) ||
         (a->subject == NULL) != (b->subject == NULL) ||
         (a->subject != NULL && strcmp(a->subject, b->subject) != 0) || a->nclaims != b->nclaims ||
-        !lists_same(a->scopes, a->nscopes, b->scopes, b->nscopes) ||
-        !lists_same(a->addresses, a->naddresses, b->addresses, b->naddresses) ||
-        !lists_same(a->allow, a->nallow, b->allow, b->nallow) ||
-        !lists_same(a->deny, a->ndeny, b->deny, b->ndeny)) {
+        !gw_config_strings_same(a->scopes, a->nscopes, b->scopes, b->nscopes) ||
+        !gw_config_strings_same(a->addresses, a->naddresses, b->addresses, b->naddresses) ||
+        !gw_config_strings_same(a->allow, a->nallow, b->allow, b->nallow) ||
+        !gw_config_strings_same(a->deny, a->ndeny, b->deny, b->ndeny)) {
         return 0;
     }
     for (size_t i = 0; i < a->nclaims; i++) {

@@ -17,23 +17,10 @@
 #include "common/base64url.h"
 #include "common/jws.h"
 #include "common/jwt_sample.h"
+#include "tests/bench/rounds.h"
 
 #define ISS "https://idp.example.com"
 #define AUD "https://mcp.example.com/mcp"
-#define ROUNDS_MAX 99
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* Microseconds per call of one round of ms milliseconds: whole verification, or signature only. */
 static double round_us(const char *tok, size_t len, const gw_jwks_t *set, int sig_only, int ms)
@@ -115,15 +102,7 @@ static void bench(gw_jws_alg_t alg, int rounds, int ms)
 int main(int argc, char **argv)
 {
     int rounds = 5, ms = 1000;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--rounds") == 0) {
-            rounds = atoi(argv[i + 1]);
-        } else if (strcmp(argv[i], "--ms") == 0) {
-            ms = atoi(argv[i + 1]);
-        }
-    }
-    if (rounds < 1 || rounds > ROUNDS_MAX || ms < 1) {
-        fprintf(stderr, "usage: jwt_verify [--rounds 1..99] [--ms N]\n");
+    if (rounds_options(argc, argv, "jwt_verify", &rounds, &ms) != 0) {
         return 2;
     }
     printf("%s; %d rounds of %d ms each, median shown\n", OpenSSL_version(OPENSSL_VERSION), rounds,

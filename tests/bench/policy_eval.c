@@ -17,22 +17,9 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/policy.h"
+#include "tests/bench/rounds.h"
 
 #define RULES 100
-#define ROUNDS_MAX 99
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static volatile unsigned sink;
 
@@ -69,15 +56,7 @@ static double round_us(const gw_policy_t *p, const gw_policy_caller_t *who,
 int main(int argc, char **argv)
 {
     int rounds = 5, ms = 300;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--rounds") == 0) {
-            rounds = atoi(argv[i + 1]);
-        } else if (strcmp(argv[i], "--ms") == 0) {
-            ms = atoi(argv[i + 1]);
-        }
-    }
-    if (rounds < 1 || rounds > ROUNDS_MAX || ms < 1) {
-        fprintf(stderr, "usage: policy_eval [--rounds 1..%d] [--ms N]\n", ROUNDS_MAX);
+    if (rounds_options(argc, argv, "policy_eval", &rounds, &ms) != 0) {
         return 2;
     }
     gw_buf_t y;

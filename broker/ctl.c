@@ -508,6 +508,11 @@ int main(int argc, char **argv)
         gw_buf_append_json_string(&args, value, strlen(value));
         gw_buf_appends(&args, "}");
     }
+    if (gw_buf_status(&args) != GW_OK) {
+        fprintf(stderr, "mcpgwctl: out of memory\n");
+        gw_buf_fini(&args);
+        return 1;
+    }
     gw_buf_t out;
     gw_buf_init(&out);
     int status = call_broker(path, cmd->op, &args, &out);

@@ -193,6 +193,7 @@ int main(int argc, char **argv)
     gw_htable_init(&r->calls);
     gw_htable_init(&r->uses);
     gw_htable_init(&r->h2_resets);
+    gw_htable_init(&r->h2_reset_addrs);
     setup_h2o(r);
     if (rtr_inbox_open(r) != GW_OK) {
         return 1;

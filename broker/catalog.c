@@ -505,13 +505,15 @@ gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev)
     cat->capabilities = caps;
     int same[BRK_CAP_SETS][GW_NLISTS];
     int all_same = 1;
+    /* another policy filters the lists otherwise: the offsets of old cursors mean nothing now */
+    int policy_same = prev != NULL && gw_policy_same_for(prev->policy, cat->policy, 0);
     for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
         const brk_view_t *v = &cat->views[s];
         const brk_view_t *p = prev != NULL ? &prev->views[s] : NULL;
         for (size_t l = 0; l < GW_NLISTS; l++) {
             same[s][l] =
                 !(cat->active & (1u << s)) ||
-                (p != NULL && (prev->active & (1u << s)) &&
+                (p != NULL && policy_same && (prev->active & (1u << s)) &&
                  brk_list_same(p->merged[l], p->nmerged[l], v->merged[l], v->nmerged[l], NULL));
             all_same = all_same && same[s][l];
         }

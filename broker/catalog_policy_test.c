@@ -181,12 +181,51 @@ static void test_built_once(void **state)
     assert_string_equal(b[1]->key, "a_zap");
 }
 
+/* A reload: the catalog made for yaml takes what f's learnt; the cursor of view 1's first page
+ * of f is tried in it. */
+static gw_err_t cursor_after_reload(fixture_t *f, const char *yaml)
+{
+    char got[128], next[64], again[64], err[256];
+    assert_int_equal(page(&f->cat, 1, NULL, got, next), GW_OK);
+    gw_config_t *cfg = NULL;
+    assert_int_equal(gw_config_parse("mcpgw.yaml", yaml, strlen(yaml), &cfg, err, sizeof(err)),
+                     GW_OK);
+    brk_catalog_t cat;
+    assert_int_equal(brk_catalog_init(&cat, cfg), GW_OK);
+    assert_true(brk_catalog_adopt(&cat, &f->cat, "alpha"));
+    assert_true(brk_catalog_adopt(&cat, &f->cat, "beta"));
+    assert_int_equal(brk_catalog_refresh(&cat, &f->cat), GW_OK);
+    gw_err_t rc = page(&cat, 1, next, got, again);
+    brk_catalog_fini(&cat);
+    gw_config_destroy(cfg);
+    return rc;
+}
+
+static void test_reload_cursors(void **state)
+{
+    fixture_t *f = *state;
+    /* the same policy: the same filtered lists, the cursor holds */
+    assert_int_equal(cursor_after_reload(f, policy_yaml), GW_OK);
+}
+
+static void test_reload_other_policy(void **state)
+{
+    fixture_t *f = *state;
+    /* another policy: the same view may see another list, and its old offsets mean nothing */
+    char other[sizeof(policy_yaml) + 8];
+    snprintf(other, sizeof(other), "%s", policy_yaml);
+    memcpy(strstr(other, "alpha/add"), "alpha/run", 9);
+    assert_int_equal(cursor_after_reload(f, other), GW_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_built_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_cursors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_other_policy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

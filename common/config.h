@@ -62,6 +62,14 @@ typedef struct gw_auth_issuer {
     size_t nalgorithms;
 } gw_auth_issuer_t;
 
+/* limits.rate (and policy.rules[].rate): requests per period, and the burst a caller that was
+ * quiet may send at once. All zero: no limit. */
+typedef struct gw_rate_conf {
+    unsigned requests; /* per period_s; 0: no limit */
+    unsigned period_s; /* 1 (written N/s) or 60 (N/m) */
+    unsigned burst;    /* default: requests per second rounded up, at least 1 */
+} gw_rate_conf_t;
+
 typedef struct gw_config {
     char *path;          /* the file it came from (for messages) */
     gw_listen_t *listen; /* at least one */
@@ -81,6 +89,8 @@ typedef struct gw_config {
     /* limits.max_concurrent_requests_per_session: requests of one session a router process
      * waits on at once (answers and notifications do not count); default 64 (0: no limit) */
     unsigned max_concurrent_requests_per_session;
+    gw_rate_conf_t rate;      /* limits.rate: per caller, shared by every router; default none */
+    unsigned rate_callers;    /* limits.rate_callers: buckets of the shared table, default 65536 */
     char *key_file;           /* sessions.key_file, default /var/lib/mcpgw/session.key */
     uint64_t session_ttl_s;   /* sessions.ttl, default 24h */
     unsigned stream_replay;   /* sessions.stream_replay: events of a session's GET stream kept for
@@ -137,6 +147,9 @@ const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name)
 /* The longest wait for a tools/call of tool (the backend's own name, len bytes) on server s: its
  * servers[].tool_timeouts entry, else servers[].timeout. */
 uint64_t gw_server_tool_timeout_ms(const gw_server_conf_t *s, const char *tool, size_t len);
+
+/* r as the config writes it, for messages: "100/s, burst 200" ("" for no limit). */
+void gw_rate_conf_text(const gw_rate_conf_t *r, char *out, size_t outlen);
 
 /* "1MiB", "512KiB", "64kB", "1048576" -> bytes (KiB/MiB/GiB are 1024-based, kB/MB/GB 1000). */
 gw_err_t gw_parse_size(const char *s, uint64_t *out);

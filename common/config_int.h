@@ -199,6 +199,16 @@ gw_err_t gw_config_auth_finish(gw_config_t *c);
 /* Frees what the auth section owns. */
 void gw_config_auth_fini(gw_config_t *c);
 
+/* A rate limit value ({requests: N/s or N/m, burst: N}; null for none) into *out
+ * (config_rate.c): for limits.rate and for any table with a rate. */
+gw_err_t gw_config_take_rate(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                             gw_rate_conf_t *out);
+/* The custom directive of a rate: reads it into the gw_rate_conf_t at d->offset of obj (a row
+ * {.key = "rate", .type = GW_CONFIG_CUSTOM, .offset = GW_CONFIG_FIELD(T, f, gw_rate_conf_t),
+ * .set = gw_config_set_rate}). */
+gw_err_t gw_config_set_rate(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                            const gw_config_node_t *v, const char *path, void *obj);
+
 /* Reads the servers list (the custom directive of "servers"). */
 gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t *d,
                                const gw_config_node_t *v, const char *path, void *obj);

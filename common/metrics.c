@@ -81,9 +81,14 @@ static const struct counter_info {
     [GW_MC_REJ_UNAUTHORIZED] = {"mcpgw_rejections_total", "reason", "unauthorized", NULL},
     [GW_MC_REJ_CLIENT_TIMEOUT] = {"mcpgw_rejections_total", "reason", "client_timeout", NULL},
     [GW_MC_REJ_H2_RESET_FLOOD] = {"mcpgw_rejections_total", "reason", "h2_reset_flood", NULL},
+    [GW_MC_REJ_RATE] = {"mcpgw_rejections_total", "reason", "rate", NULL},
     [GW_MC_BYTES_IN] = {"mcpgw_http_bytes_total", "direction", "in",
                         "Request and response body bytes (router)."},
     [GW_MC_BYTES_OUT] = {"mcpgw_http_bytes_total", "direction", "out", NULL},
+    [GW_MC_RATE_OVERFLOW] = {"mcpgw_rate_overflow_total", NULL, NULL,
+                             "Requests of callers that found no rate bucket of their own (the "
+                             "shared table's slots for them all live), charged to an overflow "
+                             "bucket shared by hash (router)."},
     [GW_MC_CALLS_CANCELLED] = {"mcpgw_cancelled_requests_total", NULL, NULL,
                                "Requests in flight the client cancelled (router): ended without "
                                "a response."},

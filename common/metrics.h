@@ -51,9 +51,13 @@ typedef enum gw_counter {
     GW_MC_REJ_CLIENT_TIMEOUT,   /* limits.client_timeout (HTTP/2; h2o closes HTTP/1 itself) */
     GW_MC_REJ_UNAUTHORIZED,     /* 401: no valid bearer token (auth) */
     GW_MC_REJ_H2_RESET_FLOOD,   /* an HTTP/2 connection shut for resetting requests (router) */
+    GW_MC_REJ_RATE,             /* limits.rate: the caller is over its rate (router) */
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,
+    /* router: requests of callers that found no bucket of their own in the shared rate table
+     * (every slot of their group live): charged to an overflow bucket shared by hash */
+    GW_MC_RATE_OVERFLOW,
     /* router: requests in flight ended by the client's notifications/cancelled */
     GW_MC_CALLS_CANCELLED,
     /* worker (its calls by method and outcome: gw_backend_request_add) */

@@ -175,6 +175,9 @@ int main(int argc, char **argv)
     if (gw_metrics_attach(mpath, r->index, proc, &r->m) != GW_OK) {
         gw_log_warn("msg=\"running without metrics\" path=%s", mpath);
     }
+    if (rtr_rate_open(r) != GW_OK) {
+        return 1;
+    }
     if (gw_keyring_load(r->cfg->key_file, 0, &r->keys, err, sizeof(err)) != GW_OK) {
         gw_log_err("msg=\"cannot load session keys\" error=\"%s\"", err);
         return 1;
@@ -223,5 +226,6 @@ int main(int argc, char **argv)
     gw_log_info("msg=stopped in_flight=%zu", r->ncalls);
     rtr_listeners_close(r);
     rtr_auth_destroy(r);
+    rtr_rate_close(r);
     return 0;
 }

@@ -1,0 +1,123 @@
+/* rate_limit.c: limits.rate in the router: every JSON-RPC request of a POST (each request of a
+ * batch) charged to its caller's bucket in the table all routers share (common/rate.c, made by
+ * the broker); past the limit, 429 with Retry-After and a JSON-RPC error naming the limit. The
+ * caller is the verified token's issuer and subject with auth, else the client address (IPv4
+ * whole, IPv6 by its /64: one host's usual share). */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "router/router.h"
+
+/* One caller's key: a kind byte, then the issuer tag and subject, or the address bytes. */
+#define KEY_MAX (1 + GW_ISSUER_TAG_LEN + GW_SUBJECT_MAX)
+
+gw_err_t rtr_rate_open(rtr_t *r)
+{
+    const gw_rate_conf_t *c = &r->cfg->rate;
+    r->rate.spec = gw_rate_spec_make(c->requests, c->period_s, c->burst);
+    if (c->requests == 0) {
+        return GW_OK;
+    }
+    char text[64];
+    gw_rate_conf_text(c, text, sizeof(text));
+    snprintf(r->rate.message, sizeof(r->rate.message), "rate limit exceeded: limits.rate %s", text);
+    char path[GW_IPC_URL_MAX + 16];
+    snprintf(path, sizeof(path), "%s/rate", r->cfg->runtime_dir);
+    gw_err_t err = gw_rate_attach(path, &r->rate.table);
+    if (err != GW_OK) {
+        /* a limit the router cannot hold must not be let go silently: it stops, and is seen */
+        gw_log_err("msg=\"cannot map the rate limit table\" path=%s error=\"%s\"", path,
+                   gw_strerror(err));
+        return err;
+    }
+    gw_log_info("msg=\"rate limit\" limit=\"%s\" callers=%u", text, gw_rate_slots(r->rate.table));
+    return GW_OK;
+}
+
+void rtr_rate_close(rtr_t *r)
+{
+    gw_rate_destroy(r->rate.table);
+    r->rate.table = NULL;
+}
+
+/* The key of req's caller into key (KEY_MAX bytes), and how it reads in a log line. */
+static size_t caller_key(rtr_t *r, h2o_req_t *req, uint8_t *key, char *who, size_t wholen)
+{
+    const rtr_caller_t *c = r->caller;
+    if (c != NULL && c->authenticated) {
+        size_t sl = strnlen(c->subject, GW_SUBJECT_MAX);
+        key[0] = 's';
+        memcpy(key + 1, c->issuer_tag, GW_ISSUER_TAG_LEN);
+        memcpy(key + 1 + GW_ISSUER_TAG_LEN, c->subject, sl);
+        char q[2 * GW_SUBJECT_MAX + 8];
+        snprintf(who, wholen, "subject=\"%s\"", gw_log_quote(q, sizeof(q), c->subject, sl));
+        return 1 + GW_ISSUER_TAG_LEN + sl;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    char text[INET6_ADDRSTRLEN] = "unknown";
+    if (len > 0 && ss.ss_family == AF_INET6) {
+        const uint8_t *a = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+        if (!IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr)) {
+            uint8_t prefix[16] = {0};
+            memcpy(prefix, a, 8);
+            inet_ntop(AF_INET6, prefix, text, sizeof(text));
+            key[0] = '6';
+            memcpy(key + 1, a, 8);
+            snprintf(who, wholen, "client=%s/64", text);
+            return 9;
+        }
+        key[0] = '4';
+        memcpy(key + 1, a + 12, 4);
+        inet_ntop(AF_INET, a + 12, text, sizeof(text));
+        snprintf(who, wholen, "client=%s", text);
+        return 5;
+    }
+    if (len > 0 && ss.ss_family == AF_INET) {
+        key[0] = '4';
+        memcpy(key + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof(text));
+        snprintf(who, wholen, "client=%s", text);
+        return 5;
+    }
+    key[0] = '?'; /* no address (not on a socket): these callers share one bucket */
+    snprintf(who, wholen, "client=unknown");
+    return 1;
+}
+
+int rtr_rate_admit(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len)
+{
+    if (r->rate.table == NULL) {
+        return 1;
+    }
+    uint8_t key[KEY_MAX];
+    char who[2 * GW_SUBJECT_MAX + 32];
+    size_t len = caller_key(r, to.req, key, who, sizeof(who));
+    gw_rate_result_t res =
+        gw_rate_take(r->rate.table, key, len, &r->rate.spec, gw_rate_now(r->rate.table));
+    if (res.overflow) {
+        gw_metric_add(r->m, GW_MC_RATE_OVERFLOW, 1);
+    }
+    if (res.allowed) {
+        return 1;
+    }
+    uint64_t after = gw_rate_retry_after_s(&res);
+    if (to.batch != NULL) {
+        rtr_batch_rate_limited(to.batch, after);
+    } else {
+        char v[24];
+        int n = snprintf(v, sizeof(v), "%" PRIu64, after);
+        rtr_add_header(to.req, "retry-after", h2o_strdup(&to.req->pool, v, (size_t)n).base,
+                       (size_t)n);
+    }
+    char fields[sizeof(who) + 48];
+    snprintf(fields, sizeof(fields), " %s retry_after=%" PRIu64 "%s", who, after,
+             res.overflow ? " overflow=1" : "");
+    rtr_respond_error_fields(r, to, 429, id, id_len, GW_RPC_RATE_LIMITED, r->rate.message, fields);
+    return 0;
+}

@@ -1,0 +1,168 @@
+// limits.rate: one bucket per caller (here the client address) shared by both router processes.
+// Driven for ~3 s over many connections (both routers get traffic), the accepted requests stay
+// within 10 % of rate x time + burst; the refused get 429 with Retry-After and a JSON-RPC error
+// naming the limit, counted in mcpgw_rejections_total{reason="rate"} and logged; another client
+// address has a bucket of its own; a batch counts each request; a reload applies a new rate.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import { test } from 'node:test';
+import { gatewayConfig, initializeBody, sleep, toYaml, useStack, waitFor } from '../lib/index.mjs';
+
+const RATE = 40;
+const BURST = 10;
+const LIMIT_TEXT = `rate limit exceeded: limits.rate ${RATE}/s, burst ${BURST}`;
+const limits = (requests, burst) => ({ limits: { rate: { requests, burst } } });
+
+const stack = useStack({ routers: 2, extra: limits(`${RATE}/s`, BURST) });
+
+const T = { timeout: 60000 };
+
+/** One POST over agent (its own connection), from localAddress; {status, headers, json}. */
+function post(url, body, { agent, localAddress = '127.0.0.1', headers = {} } = {}) {
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+        const req = http.request(url, {
+            method: 'POST',
+            agent,
+            localAddress,
+            headers: {
+                'content-type': 'application/json',
+                accept: 'application/json, text/event-stream',
+                'content-length': Buffer.byteLength(payload),
+                ...headers,
+            },
+        }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => (text += d));
+            res.on('end', () => {
+                let json;
+                try {
+                    json = JSON.parse(text);
+                } catch {
+                    json = undefined;
+                }
+                resolve({ status: res.statusCode, headers: res.headers, text, json });
+            });
+        });
+        req.on('error', reject);
+        req.end(payload);
+    });
+}
+
+/** A session made from localAddress (its initialize is a request of that caller too). */
+async function session(localAddress, protocolVersion) {
+    const r = await post(stack.gw.url, initializeBody(protocolVersion), { localAddress });
+    assert.equal(r.status, 200, r.text);
+    const headers = { 'mcp-session-id': r.headers['mcp-session-id'], 'mcp-protocol-version': r.json.result.protocolVersion };
+    await post(stack.gw.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { localAddress, headers });
+    return headers;
+}
+
+const call = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'alpha_whoami', arguments: {} } });
+
+async function metrics() {
+    return (await fetch(`${stack.gw.adminOrigin}/metrics`)).text();
+}
+
+function counter(text, re) {
+    let sum = 0;
+    for (const m of text.matchAll(re)) {
+        sum += Number(m[1]);
+    }
+    return sum;
+}
+
+test('a rate shared by two routers holds within 10 %; the refused get 429, Retry-After and the limit named', T, async (t) => {
+    const headers = await session('127.0.0.1');
+    await sleep(1000); // the bucket fills again after initialize
+    const before = await metrics();
+    const CONNS = 16;
+    const agents = Array.from({ length: CONNS }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    const results = [];
+    const t0 = Date.now();
+    let last = t0;
+    let n = 0;
+    let second;
+    await Promise.all(agents.map(async (agent, i) => {
+        while (Date.now() - t0 < 3000) {
+            const id = `c${i}-${n++}`;
+            last = Date.now();
+            const r = await post(stack.gw.url, call(id), { agent, headers });
+            results.push({ id, ...r });
+            if (i === 0 && !second && Date.now() - t0 > 1500) {
+                // halfway, while this caller is refused: another address has a bucket of its own
+                second = Promise.all(Array.from({ length: BURST }, (_, k) => post(stack.gw.url, call(`other-${k}`), { localAddress: '127.0.0.2', headers })));
+            }
+            await sleep(10);
+        }
+    }));
+    agents.forEach((a) => a.destroy());
+    const secs = (last - t0) / 1000;
+    const ok = results.filter((r) => r.status === 200 && r.json?.result);
+    const refused = results.filter((r) => r.status === 429);
+    assert.equal(ok.length + refused.length, results.length, `only 200 and 429: ${[...new Set(results.map((r) => r.status))]}`);
+    const want = RATE * secs + BURST;
+    t.diagnostic(`accepted ${ok.length} of ${results.length} in ${secs} s: want ${want.toFixed(1)}`);
+    assert.ok(Math.abs(ok.length - want) <= want * 0.1, `accepted ${ok.length} of ${results.length} in ${secs} s (want ${want.toFixed(0)} +- 10 %)`);
+    assert.ok(refused.length > ok.length, `the load was over the limit: ${refused.length} refused`);
+
+    // the answer to a refused request
+    const r = refused[0];
+    assert.equal(r.headers['retry-after'], '1'); // 25 ms, in whole seconds rounded up
+    assert.match(r.headers['content-type'], /^application\/json/);
+    assert.deepEqual(r.json, { jsonrpc: '2.0', id: r.id, error: { code: -32029, message: LIMIT_TEXT } });
+
+    // the other caller's burst, in the middle of the flood
+    const others = await second;
+    assert.deepEqual(others.map((x) => x.status), Array(BURST).fill(200), others.map((x) => x.text.slice(0, 120)).join('\n'));
+
+    // both routers took part, and counted every refusal
+    const after = await metrics();
+    for (const p of ['router.0', 'router.1']) {
+        const re = new RegExp(`mcpgw_requests_total\\{process="${p}",method="tools/call"\\} (\\d+)`, 'g');
+        assert.ok(counter(after, re) - counter(before, re) > 20, `${p} served part of the traffic`);
+    }
+    const rej = /mcpgw_rejections_total\{process="router\.\d+",reason="rate"\} (\d+)/g;
+    assert.equal(counter(after, rej) - counter(before, rej), refused.length);
+    assert.match(after, /mcpgw_rate_overflow_total\{process="router\.0"\} 0\n/);
+    assert.match(stack.gw.logs(), new RegExp(`msg=rejected status=429 code=-32029 reason="${LIMIT_TEXT}" client=127\\.0\\.0\\.1 retry_after=1 request_id=`));
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
+});
+
+test('a batch counts each request: those past the limit get the error in the array and Retry-After', T, async () => {
+    const headers = await session('127.0.0.3', '2025-03-26'); // batches are of 2025-03-26 sessions
+    await sleep(1000);
+    const batch = Array.from({ length: 15 }, (_, k) => ({ jsonrpc: '2.0', id: k, method: 'ping' }));
+    batch.push({ jsonrpc: '2.0', method: 'notifications/roots/list_changed' }); // not counted
+    const r = await post(stack.gw.url, batch, { localAddress: '127.0.0.3', headers });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers['retry-after'], '1');
+    assert.equal(r.json.length, 15);
+    const ok = r.json.filter((m) => m.result);
+    const limited = r.json.filter((m) => m.error?.code === -32029);
+    assert.ok(ok.length >= BURST && ok.length <= BURST + 1, `answered ${ok.length}`);
+    assert.equal(ok.length + limited.length, 15);
+    assert.equal(limited[0].error.message, LIMIT_TEXT);
+    // at once again: every request is refused, and so is the batch
+    const again = await post(stack.gw.url, batch.slice(0, 12), { localAddress: '127.0.0.3', headers });
+    assert.equal(again.status, 429, again.text);
+    assert.ok(again.json.every((m) => m.error?.code === -32029), again.text);
+});
+
+test('a reload with another rate applies it', T, async () => {
+    const write = (extra) => fs.writeFileSync(stack.gw.configFile, toYaml(gatewayConfig(stack.gw.dir, { servers: stack.servers, extra })));
+    write(limits('2/m', 1));
+    const rl = await stack.gw.ctl(['reload']);
+    assert.equal(rl.code, 0, rl.stderr);
+    assert.match(rl.stdout, /routers restarted/);
+    // a new caller: its first request goes through, the next is refused for 30 s
+    let first;
+    await waitFor(async () => {
+        first = await post(stack.gw.url, { jsonrpc: '2.0', id: 1, method: 'initialize', params: initializeBody().params }, { localAddress: '127.0.0.4' });
+        return first.status === 429 && first.json?.error?.message === 'rate limit exceeded: limits.rate 2/m, burst 1';
+    }, { what: 'the new rate', timeoutMs: 15000 });
+    const s = Number(first.headers['retry-after']);
+    assert.ok(s >= 1 && s <= 30, `Retry-After ${s}`);
+});

@@ -13,29 +13,40 @@
 #include "common/log.h"
 #include "router/router.h"
 
-/* One caller's key: a kind byte, then the issuer tag and subject, or the address bytes. */
-#define KEY_MAX (1 + GW_ISSUER_TAG_LEN + GW_SUBJECT_MAX)
+/* One bucket's key: the scope and a NUL, a kind byte, then the issuer tag and subject, or the
+ * address bytes. */
+#define KEY_MAX (RTR_RATE_SCOPE_MAX + 1 + 1 + GW_ISSUER_TAG_LEN + GW_SUBJECT_MAX)
+
+void rtr_rate_message(char *out, size_t outlen, const char *name, const gw_rate_conf_t *c)
+{
+    char text[64];
+    gw_rate_conf_text(c, text, sizeof(text));
+    snprintf(out, outlen, "rate limit exceeded: %s %s", name, text);
+}
 
 gw_err_t rtr_rate_open(rtr_t *r)
 {
     const gw_rate_conf_t *c = &r->cfg->rate;
     r->rate.spec = gw_rate_spec_make(c->requests, c->period_s, c->burst);
-    if (c->requests == 0) {
-        return GW_OK;
-    }
-    char text[64];
-    gw_rate_conf_text(c, text, sizeof(text));
-    snprintf(r->rate.message, sizeof(r->rate.message), "rate limit exceeded: limits.rate %s", text);
+    rtr_rate_message(r->rate.message, sizeof(r->rate.message), "limits.rate", c);
     char path[GW_IPC_URL_MAX + 16];
     snprintf(path, sizeof(path), "%s/rate", r->cfg->runtime_dir);
     gw_err_t err = gw_rate_attach(path, &r->rate.table);
-    if (err != GW_OK) {
+    if (err != GW_OK && c->requests > 0) {
         /* a limit the router cannot hold must not be let go silently: it stops, and is seen */
         gw_log_err("msg=\"cannot map the rate limit table\" path=%s error=\"%s\"", path,
                    gw_strerror(err));
         return err;
     }
-    gw_log_info("msg=\"rate limit\" limit=\"%s\" callers=%u", text, gw_rate_slots(r->rate.table));
+    if (err != GW_OK) {
+        gw_log_warn("msg=\"running without the rate limit table\" path=%s error=\"%s\"", path,
+                    gw_strerror(err));
+    } else if (c->requests > 0) {
+        char text[64];
+        gw_rate_conf_text(c, text, sizeof(text));
+        gw_log_info("msg=\"rate limit\" limit=\"%s\" callers=%u", text,
+                    gw_rate_slots(r->rate.table));
+    }
     return GW_OK;
 }
 
@@ -45,7 +56,7 @@ void rtr_rate_close(rtr_t *r)
     r->rate.table = NULL;
 }
 
-/* The key of req's caller into key (KEY_MAX bytes), and how it reads in a log line. */
+/* The key of req's caller into key (the rest of KEY_MAX), and how it reads in a log line. */
 static size_t caller_key(rtr_t *r, h2o_req_t *req, uint8_t *key, char *who, size_t wholen)
 {
     const rtr_caller_t *c = r->caller;
@@ -90,16 +101,19 @@ static size_t caller_key(rtr_t *r, h2o_req_t *req, uint8_t *key, char *who, size
     return 1;
 }
 
-int rtr_rate_admit(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len)
+int rtr_rate_charge(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len, const char *scope,
+                    const gw_rate_spec_t *spec, const char *message)
 {
-    if (r->rate.table == NULL) {
+    if (r->rate.table == NULL || spec->interval_us == 0) {
         return 1;
     }
     uint8_t key[KEY_MAX];
+    size_t sl = strnlen(scope, RTR_RATE_SCOPE_MAX);
+    memcpy(key, scope, sl);
+    key[sl] = '\0';
     char who[2 * GW_SUBJECT_MAX + 32];
-    size_t len = caller_key(r, to.req, key, who, sizeof(who));
-    gw_rate_result_t res =
-        gw_rate_take(r->rate.table, key, len, &r->rate.spec, gw_rate_now(r->rate.table));
+    size_t len = sl + 1 + caller_key(r, to.req, key + sl + 1, who, sizeof(who));
+    gw_rate_result_t res = gw_rate_take(r->rate.table, key, len, spec, gw_rate_now(r->rate.table));
     if (res.overflow) {
         gw_metric_add(r->m, GW_MC_RATE_OVERFLOW, 1);
     }
@@ -118,6 +132,11 @@ int rtr_rate_admit(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len)
     char fields[sizeof(who) + 48];
     snprintf(fields, sizeof(fields), " %s retry_after=%" PRIu64 "%s", who, after,
              res.overflow ? " overflow=1" : "");
-    rtr_respond_error_fields(r, to, 429, id, id_len, GW_RPC_RATE_LIMITED, r->rate.message, fields);
+    rtr_respond_error_fields(r, to, 429, id, id_len, GW_RPC_RATE_LIMITED, message, fields);
     return 0;
+}
+
+int rtr_rate_admit(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len)
+{
+    return rtr_rate_charge(r, to, id, id_len, "", &r->rate.spec, r->rate.message);
 }

@@ -265,11 +265,22 @@ const rtr_auth_entry_t *rtr_auth_cache_put(rtr_auth_cache_t *c, const rtr_auth_e
 
 /* ---- rate_limit.c ---- */
 
-/* Maps the shared table when limits.rate is set; an error (logged) when it cannot. */
+#define RTR_RATE_SCOPE_MAX 64
+
+/* Maps the shared table (an error, logged, when limits.rate is set and it cannot). */
 gw_err_t rtr_rate_open(rtr_t *r);
 void rtr_rate_close(rtr_t *r);
-/* Charges one JSON-RPC request (id: its raw JSON id) to the caller of to.req (r->caller, else
- * the client address): 1 when it may go on, else answered 429 with Retry-After into to (0). */
+/* The JSON-RPC message of a refusal by the limit c called name ("limits.rate",
+ * "policy.rules[2].rate"): "rate limit exceeded: limits.rate 100/s, burst 200". */
+void rtr_rate_message(char *out, size_t outlen, const char *name, const gw_rate_conf_t *c);
+/* Charges one JSON-RPC request (id: its raw JSON id) to the bucket of scope and the caller of
+ * to.req (r->caller, else the client address) under spec: 1 when it may go on, else answered 429
+ * with Retry-After and message into to (0). scope keeps limits apart: "" is limits.rate's; a
+ * policy rule passes its own (at most RTR_RATE_SCOPE_MAX bytes) so that its buckets are its own.
+ * A spec of no limit (or no table) lets everything through. */
+int rtr_rate_charge(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len, const char *scope,
+                    const gw_rate_spec_t *spec, const char *message);
+/* rtr_rate_charge under limits.rate. */
 int rtr_rate_admit(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len);
 
 /* ---- request.c ---- */

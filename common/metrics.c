@@ -13,6 +13,7 @@
 
 #include "common/metrics.h"
 #include "common/names.h"
+#include "common/shm.h"
 
 #define METRICS_MAGIC 0x6d637067u /* "mcpg" */
 #define METRICS_VERSION 1
@@ -169,20 +170,12 @@ gw_err_t gw_metrics_create(const char *path, unsigned nslots, gw_metrics_t **out
     if (m == NULL) {
         return GW_ENOMEM;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     m->len = file_size(nslots);
-    if (fd < 0 || ftruncate(fd, (off_t)m->len) != 0) {
-        if (fd >= 0) {
-            close(fd);
-        }
+    void *p = NULL;
+    gw_err_t err = gw_shm_create(path, m->len, &p);
+    if (err != GW_OK) {
         free(m);
-        return GW_EIO;
-    }
-    void *p = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        free(m);
-        return GW_EIO;
+        return err;
     }
     m->hdr = p;
     m->slots = (gw_metrics_slot_t *)(m->hdr + 1);
@@ -197,25 +190,17 @@ gw_err_t gw_metrics_create(const char *path, unsigned nslots, gw_metrics_t **out
 gw_err_t gw_metrics_attach(const char *path, unsigned slot, const char *name,
                            gw_metrics_slot_t **out)
 {
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        return errno == ENOENT ? GW_ENOTFOUND : GW_EIO;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(shm_header_t)) {
-        close(fd);
-        return GW_EPROTO;
-    }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        return GW_EIO;
+    void *p = NULL;
+    size_t len = 0;
+    gw_err_t err = gw_shm_map(path, sizeof(shm_header_t), &p, &len);
+    if (err != GW_OK) {
+        return err;
     }
     shm_header_t *hdr = p;
     if (hdr->magic != METRICS_MAGIC || hdr->version != METRICS_VERSION ||
         hdr->slot_size != sizeof(gw_metrics_slot_t) || slot >= hdr->nslots ||
-        (size_t)st.st_size < file_size(hdr->nslots)) {
-        munmap(p, (size_t)st.st_size);
+        len < file_size(hdr->nslots)) {
+        munmap(p, len);
         return GW_EPROTO;
     }
     gw_metrics_slot_t *s = (gw_metrics_slot_t *)(hdr + 1) + slot;

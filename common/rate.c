@@ -8,19 +8,16 @@
  * charging are one compare-and-swap of the whole word, and a key never waits on another. */
 #include <config.h> /* autoconf's, not common/config.h */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "common/clock.h"
 #include "common/hash.h"
 #include "common/rate.h"
+#include "common/shm.h"
 
 #define RATE_MAGIC 0x6d637274u /* "mcrt" */
 #define RATE_VERSION 1
@@ -87,20 +84,11 @@ gw_err_t gw_rate_create(const char *path, unsigned slots, gw_rate_table_t **out)
         return GW_ENOMEM;
     }
     size_t len = file_size(n, overflow_of(n));
-    /* O_TRUNC then ftruncate: the buckets of an earlier run start as zero, that is fresh */
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0 || ftruncate(fd, (off_t)len) != 0) {
-        if (fd >= 0) {
-            close(fd);
-        }
+    void *p = NULL;
+    gw_err_t err = gw_shm_create(path, len, &p);
+    if (err != GW_OK) {
         free(t);
-        return GW_EIO;
-    }
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        free(t);
-        return GW_EIO;
+        return err;
     }
     shm_header_t *h = p;
     h->version = RATE_VERSION;
@@ -121,20 +109,11 @@ static int power_of_two(uint32_t n)
 
 gw_err_t gw_rate_attach(const char *path, gw_rate_table_t **out)
 {
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        return errno == ENOENT ? GW_ENOTFOUND : GW_EIO;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(shm_header_t)) {
-        close(fd);
-        return GW_EPROTO;
-    }
-    size_t len = (size_t)st.st_size;
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        return GW_EIO;
+    void *p = NULL;
+    size_t len = 0;
+    gw_err_t err = gw_shm_map(path, sizeof(shm_header_t), &p, &len);
+    if (err != GW_OK) {
+        return err;
     }
     const shm_header_t *h = p;
     if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != RATE_MAGIC || h->version != RATE_VERSION ||

@@ -20,36 +20,32 @@ static void test_rate_accepted(void **state)
     assert_int_equal(c->rate.requests, 0); /* no limit by default */
     assert_int_equal(c->rate_callers, 65536);
     gw_config_destroy(c);
-
-    c = config_parse_ok("limits:\n  rate: {requests: 100/s, burst: 200}\n  rate_callers: 1000\n");
-    assert_int_equal(c->rate.requests, 100);
-    assert_int_equal(c->rate.period_s, 1);
-    assert_int_equal(c->rate.burst, 200);
+    c = config_parse_ok("limits:\n  rate_callers: 1000\n");
     assert_int_equal(c->rate_callers, 1000);
-    char text[64];
-    gw_rate_conf_text(&c->rate, text, sizeof(text));
-    assert_string_equal(text, "100/s, burst 200");
     gw_config_destroy(c);
 
-    /* the burst defaults to the requests of one second, at least 1 */
-    c = config_parse_ok("limits:\n  rate:\n    requests: 40/second\n");
-    assert_int_equal(c->rate.burst, 40);
-    gw_config_destroy(c);
-    c = config_parse_ok("limits:\n  rate:\n    requests: 90/m\n");
-    assert_int_equal(c->rate.period_s, 60);
-    assert_int_equal(c->rate.burst, 2);
-    gw_rate_conf_text(&c->rate, text, sizeof(text));
-    assert_string_equal(text, "90/m, burst 2");
-    gw_config_destroy(c);
-    c = config_parse_ok("limits:\n  rate:\n    requests: 5/minute\n");
-    assert_int_equal(c->rate.burst, 1);
-    gw_config_destroy(c);
-    /* null: no limit */
-    c = config_parse_ok("limits:\n  rate: ~\n");
-    assert_int_equal(c->rate.requests, 0);
-    gw_rate_conf_text(&c->rate, text, sizeof(text));
-    assert_string_equal(text, "");
-    gw_config_destroy(c);
+    static const struct {
+        const char *yaml;
+        unsigned requests, period_s, burst;
+        const char *text;
+    } cases[] = {
+        {"limits:\n  rate: {requests: 100/s, burst: 200}\n", 100, 1, 200, "100/s, burst 200"},
+        /* the burst defaults to the requests of one second, at least 1 */
+        {"limits:\n  rate:\n    requests: 40/second\n", 40, 1, 40, "40/s, burst 40"},
+        {"limits:\n  rate:\n    requests: 90/m\n", 90, 60, 2, "90/m, burst 2"},
+        {"limits:\n  rate:\n    requests: 5/minute\n", 5, 60, 1, "5/m, burst 1"},
+        {"limits:\n  rate: ~\n", 0, 0, 0, ""}, /* null: no limit */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        c = config_parse_ok(cases[i].yaml);
+        assert_int_equal(c->rate.requests, cases[i].requests);
+        assert_int_equal(c->rate.period_s, cases[i].period_s);
+        assert_int_equal(c->rate.burst, cases[i].burst);
+        char text[64];
+        gw_rate_conf_text(&c->rate, text, sizeof(text));
+        assert_string_equal(text, cases[i].text);
+        gw_config_destroy(c);
+    }
 }
 
 static void test_rate_refused(void **state)

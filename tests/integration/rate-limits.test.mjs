@@ -2,12 +2,17 @@
 // Driven for ~3 s over many connections (both routers get traffic), the accepted requests stay
 // within 10 % of rate x time + burst; the refused get 429 with Retry-After and a JSON-RPC error
 // naming the limit, counted in mcpgw_rejections_total{reason="rate"} and logged; another client
-// address has a bucket of its own; a batch counts each request; a reload applies a new rate.
+// address has a bucket of its own; a batch counts each request; a reload applies a new rate; with
+// auth the caller is the token's subject, whatever its address.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { test } from 'node:test';
-import { gatewayConfig, initializeBody, sleep, toYaml, useStack, waitFor } from '../lib/index.mjs';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import {
+    DEFAULT_HEADERS, gatewayConfig, httpRequest, initializeBody, makeTempDir, sleep, startStack, toYaml, useStack, waitFor,
+} from '../lib/index.mjs';
 
 const RATE = 40;
 const BURST = 10;
@@ -18,37 +23,9 @@ const stack = useStack({ routers: 2, extra: limits(`${RATE}/s`, BURST) });
 
 const T = { timeout: 60000 };
 
-/** One POST over agent (its own connection), from localAddress; {status, headers, json}. */
+/** One POST over agent (its own connection), from localAddress; {status, headers, text, json}. */
 function post(url, body, { agent, localAddress = '127.0.0.1', headers = {} } = {}) {
-    const payload = JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-        const req = http.request(url, {
-            method: 'POST',
-            agent,
-            localAddress,
-            headers: {
-                'content-type': 'application/json',
-                accept: 'application/json, text/event-stream',
-                'content-length': Buffer.byteLength(payload),
-                ...headers,
-            },
-        }, (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (d) => (text += d));
-            res.on('end', () => {
-                let json;
-                try {
-                    json = JSON.parse(text);
-                } catch {
-                    json = undefined;
-                }
-                resolve({ status: res.statusCode, headers: res.headers, text, json });
-            });
-        });
-        req.on('error', reject);
-        req.end(payload);
-    });
+    return httpRequest(url, { headers: { ...DEFAULT_HEADERS, ...headers }, body: JSON.stringify(body), agent, localAddress });
 }
 
 /** A session made from localAddress (its initialize is a request of that caller too). */
@@ -165,4 +142,44 @@ test('a reload with another rate applies it', T, async () => {
     }, { what: 'the new rate', timeoutMs: 15000 });
     const s = Number(first.headers['retry-after']);
     assert.ok(s >= 1 && s <= 30, `Retry-After ${s}`);
+});
+
+test('with auth the caller is the token\'s subject: two subjects from one address, one subject from two', T, async () => {
+    const dir = makeTempDir('mcpgw-rate-auth-');
+    const key = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(key.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    fs.writeFileSync(path.join(dir, 'idp.jwks'), JSON.stringify({ keys: [jwk] }));
+    const iss = 'https://idp.mcpgw.test';
+    const resource = 'https://mcp.mcpgw.test/mcp';
+    const auth = { resource, issuers: [{ issuer: iss, jwks_file: path.join(dir, 'idp.jwks') }] };
+    const gw = await startStack({ extra: { auth, ...limits('5/s', 3) } });
+    try {
+        const bearer = (sub) => new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
+            .setSubject(sub).setIssuer(iss).setAudience(resource).setIssuedAt().setExpirationTime('5m').sign(key.privateKey);
+        const callers = {};
+        for (const sub of ['alice', 'bob']) {
+            const authorization = `Bearer ${await bearer(sub)}`;
+            const r = await post(gw.gw.url, initializeBody(), { headers: { authorization } });
+            assert.equal(r.status, 200, r.text);
+            callers[sub] = { authorization, 'mcp-session-id': r.headers['mcp-session-id'], 'mcp-protocol-version': r.json.result.protocolVersion };
+        }
+        await sleep(1000);
+        const ping = (sub, localAddress, id) => post(gw.gw.url, { jsonrpc: '2.0', id, method: 'ping' }, { localAddress, headers: callers[sub] });
+        const alice = [];
+        for (let i = 0; i < 4; i++) {
+            alice.push((await ping('alice', '127.0.0.1', i)).status);
+        }
+        assert.deepEqual(alice, [200, 200, 200, 429]);
+        // bob, from the same address, has his own bucket; alice from another address has not
+        const bob = await Promise.all([0, 1, 2].map((i) => ping('bob', '127.0.0.1', i)));
+        assert.deepEqual(bob.map((r) => r.status), [200, 200, 200]);
+        const elsewhere = await ping('alice', '127.0.0.2', 9);
+        assert.equal(elsewhere.status, 429, elsewhere.text);
+        assert.equal(elsewhere.json.error.message, 'rate limit exceeded: limits.rate 5/s, burst 3');
+        assert.match(gw.gw.logs(), /msg=rejected status=429 code=-32029 [^\n]* subject="alice" retry_after=1 /);
+        assert.deepEqual(gw.gw.sanitizerReports(), []);
+    } finally {
+        await gw.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });

@@ -128,7 +128,7 @@ test('a batch counts each request: those past the limit get the error in the arr
     assert.ok(again.json.every((m) => m.error?.code === -32029), again.text);
 });
 
-test('a reload with another rate applies it', T, async () => {
+test('a reload with another rate applies it; one with another limits.rate_callers is refused', T, async () => {
     const write = (extra) => fs.writeFileSync(stack.gw.configFile, toYaml(gatewayConfig(stack.gw.dir, { servers: stack.servers, extra })));
     write(limits('2/m', 1));
     const rl = await stack.gw.ctl(['reload']);
@@ -142,6 +142,11 @@ test('a reload with another rate applies it', T, async () => {
     }, { what: 'the new rate', timeoutMs: 15000 });
     const s = Number(first.headers['retry-after']);
     assert.ok(s >= 1 && s <= 30, `Retry-After ${s}`);
+    // the table's size is fixed until a restart
+    write({ limits: { rate: { requests: '2/m', burst: 1 }, rate_callers: 1024 } });
+    const refused = await stack.gw.ctl(['reload']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /limits\.rate_callers changed: restart mcpgw to apply it/);
 });
 
 test('with auth the caller is the token\'s subject: two subjects from one address, one subject from two', T, async () => {

@@ -56,8 +56,9 @@ void rtr_rate_close(rtr_t *r)
     r->rate.table = NULL;
 }
 
-/* The key of req's caller into key (the rest of KEY_MAX), and how it reads in a log line. */
-static size_t caller_key(rtr_t *r, h2o_req_t *req, uint8_t *key, char *who, size_t wholen)
+/* The key of req's caller into key (the rest of KEY_MAX); only bytes, no text: this runs for
+ * every request. */
+static size_t caller_key(rtr_t *r, h2o_req_t *req, uint8_t *key)
 {
     const rtr_caller_t *c = r->caller;
     if (c != NULL && c->authenticated) {
@@ -65,40 +66,50 @@ static size_t caller_key(rtr_t *r, h2o_req_t *req, uint8_t *key, char *who, size
         key[0] = 's';
         memcpy(key + 1, c->issuer_tag, GW_ISSUER_TAG_LEN);
         memcpy(key + 1 + GW_ISSUER_TAG_LEN, c->subject, sl);
-        char q[2 * GW_SUBJECT_MAX + 8];
-        snprintf(who, wholen, "subject=\"%s\"", gw_log_quote(q, sizeof(q), c->subject, sl));
         return 1 + GW_ISSUER_TAG_LEN + sl;
     }
     struct sockaddr_storage ss;
     socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    char text[INET6_ADDRSTRLEN] = "unknown";
     if (len > 0 && ss.ss_family == AF_INET6) {
-        const uint8_t *a = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
-        if (!IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr)) {
-            uint8_t prefix[16] = {0};
-            memcpy(prefix, a, 8);
-            inet_ntop(AF_INET6, prefix, text, sizeof(text));
-            key[0] = '6';
-            memcpy(key + 1, a, 8);
-            snprintf(who, wholen, "client=%s/64", text);
-            return 9;
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            key[0] = '4';
+            memcpy(key + 1, a->s6_addr + 12, 4);
+            return 5;
         }
-        key[0] = '4';
-        memcpy(key + 1, a + 12, 4);
-        inet_ntop(AF_INET, a + 12, text, sizeof(text));
-        snprintf(who, wholen, "client=%s", text);
-        return 5;
+        key[0] = '6';
+        memcpy(key + 1, a->s6_addr, 8); /* the /64 */
+        return 9;
     }
     if (len > 0 && ss.ss_family == AF_INET) {
         key[0] = '4';
         memcpy(key + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text, sizeof(text));
-        snprintf(who, wholen, "client=%s", text);
         return 5;
     }
     key[0] = '?'; /* no address (not on a socket): these callers share one bucket */
-    snprintf(who, wholen, "client=unknown");
     return 1;
+}
+
+/* The caller of a caller_key, as a log line names it (a refusal only). */
+static void describe_caller(const rtr_t *r, const uint8_t *key, char *out, size_t outlen)
+{
+    char text[INET6_ADDRSTRLEN] = "";
+    if (key[0] == 's') {
+        char q[2 * GW_SUBJECT_MAX + 8];
+        const char *sub = r->caller->subject;
+        snprintf(out, outlen, "subject=\"%s\"",
+                 gw_log_quote(q, sizeof(q), sub, strnlen(sub, GW_SUBJECT_MAX)));
+    } else if (key[0] == '6') {
+        uint8_t prefix[16] = {0};
+        memcpy(prefix, key + 1, 8);
+        inet_ntop(AF_INET6, prefix, text, sizeof(text));
+        snprintf(out, outlen, "client=%s/64", text);
+    } else if (key[0] == '4') {
+        inet_ntop(AF_INET, key + 1, text, sizeof(text));
+        snprintf(out, outlen, "client=%s", text);
+    } else {
+        snprintf(out, outlen, "client=unknown");
+    }
 }
 
 int rtr_rate_charge(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len, const char *scope,
@@ -111,8 +122,7 @@ int rtr_rate_charge(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len, cons
     size_t sl = strnlen(scope, RTR_RATE_SCOPE_MAX);
     memcpy(key, scope, sl);
     key[sl] = '\0';
-    char who[2 * GW_SUBJECT_MAX + 32];
-    size_t len = sl + 1 + caller_key(r, to.req, key + sl + 1, who, sizeof(who));
+    size_t len = sl + 1 + caller_key(r, to.req, key + sl + 1);
     gw_rate_result_t res = gw_rate_take(r->rate.table, key, len, spec, gw_rate_now(r->rate.table));
     if (res.overflow) {
         gw_metric_add(r->m, GW_MC_RATE_OVERFLOW, 1);
@@ -129,6 +139,8 @@ int rtr_rate_charge(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len, cons
         rtr_add_header(to.req, "retry-after", h2o_strdup(&to.req->pool, v, (size_t)n).base,
                        (size_t)n);
     }
+    char who[2 * GW_SUBJECT_MAX + 32];
+    describe_caller(r, key + sl + 1, who, sizeof(who));
     char fields[sizeof(who) + 48];
     snprintf(fields, sizeof(fields), " %s retry_after=%" PRIu64 "%s", who, after,
              res.overflow ? " overflow=1" : "");

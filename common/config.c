@@ -140,6 +140,7 @@ void gw_config_destroy(gw_config_t *c)
             free(s->tool_timeouts[j].tool);
         }
         free(s->tool_timeouts);
+        gw_tool_names_fini(&s->tools);
         free(s->name);
         free(s->url);
         free(s->prefix);

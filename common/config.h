@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/tool_names.h"
 
 #define GW_SERVER_NAME_MAX 32 /* [A-Za-z0-9_-]{1,32}: it names ipc sockets and log fields */
 #define GW_PREFIX_MAX 64      /* [A-Za-z0-9_.-]{0,64} */
@@ -49,6 +50,7 @@ typedef struct gw_server_conf {
     /* TCP connections the worker's requests (POSTs, DELETEs) keep to this backend at most; more
      * requests queue in the worker. GET streams have a pool of their own. Default 32. */
     unsigned max_connections;
+    gw_tool_names_t tools; /* servers[].tools: which tools are exposed, under which names */
 } gw_server_conf_t;
 
 /* auth.issuers[]: one authorization server whose tokens the gateway accepts. */

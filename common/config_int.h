@@ -202,6 +202,13 @@ void gw_config_auth_fini(gw_config_t *c);
 /* Reads the servers list (the custom directive of "servers"). */
 gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t *d,
                                const gw_config_node_t *v, const char *path, void *obj);
+/* Reads servers[].tools (the custom directive of "tools", config_tools.c). */
+gw_err_t gw_config_set_server_tools(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                                    const gw_config_node_t *v, const char *path, void *obj);
+/* Checks what servers[].tools needs the whole entry for (the prefix) once item, the server's
+ * mapping at path, is read into s. */
+gw_err_t gw_config_check_server_tools(gw_config_ctx_t *cx, const gw_config_node_t *item,
+                                      const char *path, const gw_server_conf_t *s);
 /* Fills what is known only once the file was read (the default listener, the control socket in
  * runtime_dir, the default control group's gid); GW_ENOMEM on out of memory. */
 gw_err_t gw_config_finish(gw_config_t *c);

@@ -1,5 +1,5 @@
 /* config_servers.c: the servers[] list of mcpgw.yaml: the directive table of one backend (name,
- * url, prefix, headers, timeouts, health checks), its headers and per-tool timeouts, and the
+ * url, prefix, headers, timeouts, health checks, tools), its headers and per-tool timeouts, and the
  * names and prefixes that must not repeat across servers. */
 #include <config.h>
 
@@ -27,7 +27,8 @@ enum {
     SRV_TIMEOUT,
     SRV_HEALTH,
     SRV_TOOL_TIMEOUTS,
-    SRV_MAX_CONNECTIONS
+    SRV_MAX_CONNECTIONS,
+    SRV_TOOLS
 };
 
 static const char *name_problem(const char *s)
@@ -268,6 +269,7 @@ const gw_config_directive_t gw_config_server_directives[] = {
                                                 max_connections),
                              .min = 1, .max = 10000, .def = 32,
                              .msg = "must be a number from 1 to 10000"},
+    [SRV_TOOLS] = {GW_CONFIG_ROW_CUSTOM("tools", gw_config_set_server_tools)},
 };
 const size_t gw_config_nserver_directives = GW_CONFIG_NELEM(gw_config_server_directives);
 
@@ -304,7 +306,7 @@ gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t 
         }
         gw_err_t err = gw_config_check_map(cx, item, sub, gw_config_server_directives,
                                            gw_config_nserver_directives, &s[i]);
-        if (err != GW_OK) {
+        if (err != GW_OK || (err = gw_config_check_server_tools(cx, item, sub, &s[i])) != GW_OK) {
             return err;
         }
         for (size_t j = 0; j < i; j++) {

@@ -424,7 +424,7 @@ int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
         a->nheaders != b->nheaders || a->ntool_timeouts != b->ntool_timeouts) {
         return 0;
     }
-    if (a->max_connections != b->max_connections) {
+    if (a->max_connections != b->max_connections || !gw_tool_names_same(&a->tools, &b->tools)) {
         return 0;
     }
     for (size_t i = 0; i < a->ntool_timeouts; i++) {
@@ -661,8 +661,12 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *ou
             gw_json_gen_cstr(g, "tool_timeouts");
             yajl_gen_map_open(g);
             for (size_t t = 0; t < b->conf->ntool_timeouts; t++) {
-                gw_json_gen_cstr(g, b->conf->tool_timeouts[t].tool);
-                yajl_gen_integer(g, (long long)b->conf->tool_timeouts[t].timeout_ms);
+                /* routers look tools up by the names clients call (servers[].tools) */
+                const char *name = gw_server_tool_timeout_exposed(b->conf, t);
+                if (name != NULL) {
+                    gw_json_gen_cstr(g, name);
+                    yajl_gen_integer(g, (long long)b->conf->tool_timeouts[t].timeout_ms);
+                }
             }
             yajl_gen_map_close(g);
         }

@@ -185,3 +185,18 @@ uint64_t gw_server_tool_timeout_ms(const gw_server_conf_t *s, const char *tool, 
     }
     return s->timeout_ms;
 }
+
+const char *gw_server_tool_timeout_exposed(const gw_server_conf_t *s, size_t i)
+{
+    const char *tool = s->tool_timeouts[i].tool;
+    const char *out = NULL;
+    if (gw_tool_names_expose(&s->tools, tool, NULL, &out) != GW_TOOL_EXPOSED) {
+        return NULL;
+    }
+    for (size_t j = 0; out != tool && j < s->ntool_timeouts; j++) {
+        if (strcmp(s->tool_timeouts[j].tool, out) == 0) {
+            return NULL; /* the backend's own tool of that name keeps its name (worker/catalog.c) */
+        }
+    }
+    return out;
+}

@@ -139,6 +139,10 @@ const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name)
 /* The longest wait for a tools/call of tool (the backend's own name, len bytes) on server s: its
  * servers[].tool_timeouts entry, else servers[].timeout. */
 uint64_t gw_server_tool_timeout_ms(const gw_server_conf_t *s, const char *tool, size_t len);
+/* The name clients call tool_timeouts[i] by, before the prefix (servers[].tools applied: its
+ * rename, unless another entry has that name as the backend's own), or NULL when servers[].tools
+ * hides it. A string of s. */
+const char *gw_server_tool_timeout_exposed(const gw_server_conf_t *s, size_t i);
 
 /* "1MiB", "512KiB", "64kB", "1048576" -> bytes (KiB/MiB/GiB are 1024-based, kB/MB/GB 1000). */
 gw_err_t gw_parse_size(const char *s, uint64_t *out);

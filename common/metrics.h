@@ -70,6 +70,8 @@ typedef enum gw_counter {
     GW_MC_POST_DROP_WORKER,
     /* worker: a backend's catalog refused before it reaches the broker, by reason */
     GW_MC_CATALOG_TOO_LARGE,
+    /* worker: tools of a backend's catalog left out of its report, by reason (servers[].tools) */
+    GW_MC_TOOL_RENAME_COLLISION, /* renamed onto the name of the backend's own exposed tool */
     /* router: bearer tokens refused (auth), by reason; from MALFORMED to NO_MEMORY in the order
      * and with the names of common/jwt.h's gw_jwt_result_t (router/auth.c checks it) */
     GW_MC_AUTH_MISSING,            /* no Authorization header, or not a Bearer one */

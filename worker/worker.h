@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <nng/nng.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "common/buf.h"
@@ -242,12 +243,13 @@ struct call {
     int head_sent;
     int head_held; /* a JSON reply's HEAD, held to go out with the body in one message */
     uint32_t held_status;
-    gw_buf_t held_body; /* the JSON body, while the HEAD is held */
-    int answered;       /* the response to env.rpc_id went out */
-    int fail_code;      /* the JSON-RPC error the gateway answered for the backend (0: none) */
-    int bad_answer;     /* the wrk_answer_t that refused what the backend sent (0: none) */
-    int lost;           /* replies cannot reach the caller any more */
-    int resumes;        /* times its event stream was resumed with GET and Last-Event-ID */
+    gw_buf_t held_body;  /* the JSON body, while the HEAD is held */
+    gw_buf_t named_body; /* the body with the backend's own tool name, when renamed (env.body) */
+    int answered;        /* the response to env.rpc_id went out */
+    int fail_code;       /* the JSON-RPC error the gateway answered for the backend (0: none) */
+    int bad_answer;      /* the wrk_answer_t that refused what the backend sent (0: none) */
+    int lost;            /* replies cannot reach the caller any more */
+    int resumes;         /* times its event stream was resumed with GET and Last-Event-ID */
     char resume_id[GW_SSE_ID_MAX + 1];
     int64_t resume_ms; /* when to resume (the backend's retry advice) */
     xfer_t x;
@@ -290,7 +292,8 @@ typedef struct catalog {
     int64_t next_health_ms; /* when CAT_DONE: the next ping */
     int again;              /* a list changed while fetching: fetch once more when done */
     int changed; /* a backend said a list changed, inside a curl callback: wrk_catalog_tick acts */
-    int64_t refetch_ms; /* no refetch for a list_changed before (WRK_CATALOG_REFETCH_MS) */
+    int64_t refetch_ms;      /* no refetch for a list_changed before (WRK_CATALOG_REFETCH_MS) */
+    unsigned char *shadowed; /* per servers[].tools rename: dropped for the backend's own tool */
 } catalog_t;
 
 /* ---- libcurl multis on the loop's epoll set ---- */
@@ -583,6 +586,19 @@ int64_t wrk_catalog_tick(wrk_t *w, int64_t now);
 void wrk_health_init(wrk_t *w);
 /* Sends a ping on the catalog's upstream session. */
 gw_err_t wrk_health_start(wrk_t *w);
+
+/* ---- tool_names.c: servers[].tools applied ---- */
+
+/* Works out which of the server's renames the backend's own tools shadow, from cat's tool pages,
+ * before its report is generated. GW_ENOMEM, or GW_OK. */
+gw_err_t wrk_tool_names_prepare(catalog_t *cat);
+/* Generates tool (one item of cat's tools pages) as clients see it: renamed, or nothing when
+ * hidden or shadowed (a warning and a count). Returns nonzero when the generator failed. */
+int wrk_tool_names_gen(catalog_t *cat, yajl_gen g, yajl_val tool);
+/* A tools/call's params.name mapped to the backend's own name (c->env.body then points into
+ * c->named_body). Returns 1 when c was answered instead: -32602 "Unknown tool: NAME" for a name
+ * no exposed tool has, or an out-of-memory error. */
+int wrk_tool_names_call(call_t *c);
 
 /* ---- loop.c: the event loop and signals ---- */
 

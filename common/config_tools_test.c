@@ -130,6 +130,27 @@ static void test_err_globs_and_shape(void **state)
                         "and rename");
 }
 
+/* Routers get each tool_timeouts entry under the name clients call (before the prefix). */
+static void test_tool_timeouts_exposed(void **state)
+{
+    (void)state;
+    gw_config_t *c = config_parse_ok(HEAD "      exclude: [hidden]\n"
+                                          "      rename: {slow: wait, quick: fast}\n"
+                                          "    tool_timeouts: {slow: 5m, hidden: 1s, fast: 2s, "
+                                          "quick: 3s, other: 4s}\n");
+    const gw_server_conf_t *s = &c->servers[0];
+    assert_int_equal(s->ntool_timeouts, 5);
+    assert_string_equal(gw_server_tool_timeout_exposed(s, 0), "wait");
+    assert_null(gw_server_tool_timeout_exposed(s, 1)); /* excluded */
+    /* the backend's own fast keeps the name: quick's rename onto it loses (worker/catalog.c) */
+    assert_string_equal(gw_server_tool_timeout_exposed(s, 2), "fast");
+    assert_null(gw_server_tool_timeout_exposed(s, 3));
+    assert_string_equal(gw_server_tool_timeout_exposed(s, 4), "other");
+    /* the worker looks them up by the backend's own names */
+    assert_int_equal(gw_server_tool_timeout_ms(s, "slow", 4), 300000);
+    gw_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_err_rename_collisions),
         cmocka_unit_test(test_err_rename_names),
         cmocka_unit_test(test_err_globs_and_shape),
+        cmocka_unit_test(test_tool_timeouts_exposed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

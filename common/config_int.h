@@ -9,7 +9,8 @@
 #include "common/config.h"
 #include "common/err.h"
 
-#define GW_CONFIG_KEY_PATH_MAX 256 /* "servers[3].headers.X-Api-Key", cut when longer */
+#define GW_CONFIG_KEY_PATH_MAX 256  /* "servers[3].headers.X-Api-Key", cut when longer */
+#define GW_CONFIG_TOOL_NAME_MAX 128 /* the MCP spec's limit on a tool name */
 
 #define GW_CONFIG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 /* A number macro as a string, for messages that name a limit: GW_CONFIG_STR(ROUTERS_MAX). */
@@ -85,6 +86,9 @@ const char *gw_config_address_problem(const char *s);
 const char *gw_config_url_problem(const char *url);
 /* Checks a URL path such as "/mcp"; returns NULL or what is wrong. */
 const char *gw_config_url_path_problem(const char *path);
+/* Checks a backend's own tool name (len bytes: tool_timeouts and tools.rename keys): 1 to 128
+ * bytes, no spaces or control characters; returns NULL or what is wrong. */
+const char *gw_config_tool_name_problem(const char *s, size_t len);
 
 /* ---- typed directive tables (config_directive.c) ---- */
 

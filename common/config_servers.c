@@ -17,7 +17,6 @@
 #define SERVERS_MAX 4096
 #define HEADERS_MAX 64
 #define TOOL_TIMEOUTS_MAX 1024
-#define TOOL_NAME_MAX 128 /* the MCP spec's limit on a tool name */
 
 enum {
     SRV_NAME,
@@ -218,16 +217,9 @@ static gw_err_t set_server_tool_timeouts(gw_config_ctx_t *cx, const gw_config_di
         const gw_config_node_t *key = v->items[2 * i];
         char sub[GW_CONFIG_KEY_PATH_MAX];
         gw_config_path_join(sub, path, key->text);
-        if (key->len == 0 || key->len > TOOL_NAME_MAX) {
-            return gw_config_fail(cx, key, key->len == 0 ? path : sub,
-                                  "a tool name is 1 to %d characters", TOOL_NAME_MAX);
-        }
-        for (size_t k = 0; k < key->len; k++) {
-            unsigned char c = (unsigned char)key->text[k];
-            if (c <= 0x20 || c == 0x7f) {
-                return gw_config_fail(cx, key, sub,
-                                      "a tool name has no spaces or control characters");
-            }
+        const char *problem = gw_config_tool_name_problem(key->text, key->len);
+        if (problem != NULL) {
+            return gw_config_fail(cx, key, key->len == 0 ? path : sub, "%s", problem);
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(s->tool_timeouts[j].tool, key->text) == 0) {

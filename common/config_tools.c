@@ -10,7 +10,6 @@
 #include "common/config_int.h"
 #include "common/glob.h"
 
-#define TOOL_NAME_MAX 128 /* the MCP spec's limit on a tool name */
 #define TOOL_GLOBS_MAX 1024
 #define TOOL_RENAMES_MAX 1024
 
@@ -23,28 +22,13 @@ static const gw_config_directive_t tools_directives[] = {
     {GW_CONFIG_ROW_CUSTOM("rename", set_renames)},
 };
 
-/* What is wrong with a backend's own tool name as a key (the rule of tool_timeouts), or NULL. */
-static const char *backend_name_problem(const gw_config_node_t *key)
-{
-    if (key->len == 0 || key->len > TOOL_NAME_MAX) {
-        return "a tool name is 1 to " GW_CONFIG_STR(TOOL_NAME_MAX) " characters";
-    }
-    for (size_t k = 0; k < key->len; k++) {
-        unsigned char c = (unsigned char)key->text[k];
-        if (c <= 0x20 || c == 0x7f) {
-            return "a tool name has no spaces or control characters";
-        }
-    }
-    return NULL;
-}
-
 /* One rename entry: from (the key) and to (the value), stored as t's next rename. */
 static gw_err_t take_rename(gw_config_ctx_t *cx, gw_tool_names_t *t, const gw_config_node_t *key,
                             const gw_config_node_t *value, const char *path)
 {
     char sub[GW_CONFIG_KEY_PATH_MAX];
     gw_config_path_join(sub, path, key->text);
-    const char *problem = backend_name_problem(key);
+    const char *problem = gw_config_tool_name_problem(key->text, key->len);
     if (problem != NULL) {
         return gw_config_fail(cx, key, key->len == 0 ? path : sub, "%s", problem);
     }
@@ -62,11 +46,11 @@ static gw_err_t take_rename(gw_config_ctx_t *cx, gw_tool_names_t *t, const gw_co
     if (err != GW_OK) {
         return err;
     }
-    if (!gw_config_is_word(r->to, "_.-", 1, TOOL_NAME_MAX)) {
+    if (!gw_config_is_word(r->to, "_.-", 1, GW_CONFIG_TOOL_NAME_MAX)) {
         return gw_config_fail(
             cx, value, sub,
             "must be 1 to " GW_CONFIG_STR(
-                TOOL_NAME_MAX) " characters of [A-Za-z0-9_.-] (an MCP tool name)");
+                GW_CONFIG_TOOL_NAME_MAX) " characters of [A-Za-z0-9_.-] (an MCP tool name)");
     }
     if (strcmp(r->to, r->from) == 0) {
         return gw_config_fail(cx, value, sub, "renames the tool to its own name");
@@ -183,7 +167,7 @@ gw_err_t gw_config_check_server_tools(gw_config_ctx_t *cx, const gw_config_node_
     size_t plen = strlen(s->prefix);
     for (size_t i = 0; i < s->tools.nrenames; i++) {
         const gw_tool_rename_t *r = &s->tools.renames[i];
-        if (plen + strlen(r->to) <= TOOL_NAME_MAX) {
+        if (plen + strlen(r->to) <= GW_CONFIG_TOOL_NAME_MAX) {
             continue;
         }
         const gw_config_node_t *rename =
@@ -193,10 +177,10 @@ gw_err_t gw_config_check_server_tools(gw_config_ctx_t *cx, const gw_config_node_
         gw_config_path_join(sub, path, "tools");
         gw_config_path_join(field, sub, "rename");
         gw_config_path_join(sub, field, r->from);
-        return gw_config_fail(
-            cx, gw_config_node_value_of(rename, r->from), sub,
-            "\"%s%s\" (with the prefix) is longer than " GW_CONFIG_STR(TOOL_NAME_MAX) " characters",
-            s->prefix, r->to);
+        return gw_config_fail(cx, gw_config_node_value_of(rename, r->from), sub,
+                              "\"%s%s\" (with the prefix) is longer than " GW_CONFIG_STR(
+                                  GW_CONFIG_TOOL_NAME_MAX) " characters",
+                              s->prefix, r->to);
     }
     return GW_OK;
 }

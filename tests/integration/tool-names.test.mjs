@@ -1,11 +1,13 @@
 // Name control per backend (servers[].tools): include and exclude over the backend's own names,
 // rename to the names clients see (before the prefix). Clients list and call the exposed names
 // only; a call reaches the backend under its own name; excluded tools and the old names of renamed
-// ones are unknown exactly like a tool that does not exist; a rename onto the backend's own tool
+// ones are unknown exactly like a tool that does not exist (from the router, or from the worker
+// while a capability set's lists are pending); a rename onto the backend's own tool
 // loses to it (a warning, a count); tool_timeouts keep naming the backend's own tools; a reload
 // that changes a rename sends list_changed.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import { test } from 'node:test';
 import { gatewayConfig, initializeSession, startBackend, startGateway, toYaml, useSetup, waitFor } from '../lib/index.mjs';
 
@@ -16,21 +18,64 @@ const alphaTools = (rename) => ({
 });
 // toggle_tools -> add lands on the backend's own add: add stays, toggle_tools is dropped
 const FIRST = { whoami: 'who', echo: 'say', slow: 'wait', toggle_tools: 'add' };
-const servers = (alpha, beta, rename) => [
+const servers = (st, rename) => [
     // slow may take longer than the server's timeout (past the router's grace of 1 s too)
-    { name: 'alpha', url: alpha.url, prefix: 'a_', timeout: '1s', tool_timeouts: { slow: '4s' }, tools: alphaTools(rename) },
-    { name: 'beta', url: beta.url, prefix: 'b_' },
+    { name: 'alpha', url: st.alpha.url, prefix: 'a_', timeout: '1s', tool_timeouts: { slow: '4s' }, tools: alphaTools(rename) },
+    { name: 'beta', url: st.beta.url, prefix: 'b_' },
+    { name: 'gamma', url: st.gamma.url, prefix: 'g_', timeout: '20s' },
 ];
+
+/*
+ * gamma: a backend with no tools that never answers an initialize declaring sampling, so that the
+ * catalog of sessions with sampling stays pending (routers route their calls by prefix and the
+ * worker decides) for its 20 s timeout.
+ */
+async function startSamplingHangingBackend() {
+    const held = [];
+    const server = http.createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => { body += c; });
+        req.on('end', () => {
+            let m;
+            try {
+                m = req.method === 'POST' ? JSON.parse(body) : undefined;
+            } catch {
+                m = undefined;
+            }
+            if (m === undefined || m.id === undefined) {
+                res.writeHead(m === undefined ? 405 : 202).end();
+                return;
+            }
+            if (m.method === 'initialize' && m.params?.capabilities?.sampling) {
+                held.push(res);
+                return;
+            }
+            const result = m.method === 'initialize'
+                ? { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'gamma', version: '1' } }
+                : m.method === 'tools/list' ? { tools: [] } : {};
+            res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }));
+        });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+        url: `http://127.0.0.1:${server.address().port}/mcp`,
+        close: () => new Promise((resolve) => {
+            server.closeAllConnections();
+            server.close(resolve);
+        }),
+    };
+}
 
 let s;
 const stack = useSetup(async () => {
-    const [alpha, beta] = await Promise.all([startBackend({ name: 'alpha' }), startBackend({ name: 'beta' })]);
-    const gw = await startGateway({ servers: servers(alpha, beta, FIRST) });
-    return { gw, alpha, beta };
+    const [alpha, beta, gamma] = await Promise.all([startBackend({ name: 'alpha' }), startBackend({ name: 'beta' }), startSamplingHangingBackend()]);
+    const gw = await startGateway({ servers: servers({ alpha, beta, gamma }, FIRST) });
+    return { gw, alpha, beta, gamma };
 }, {
     async ready(st) {
         s = await initializeSession(st.gw.url);
     },
+    cleanup: () => stack.gamma?.close(),
 });
 
 const T = { timeout: 30000 };
@@ -81,6 +126,24 @@ test('excluded, not included, shadowed and old names get -32602 "Unknown tool" l
     assert.equal(b.backend, 'beta');
 });
 
+test('while a capability set\'s lists are not known, the worker answers the unknown names the same way', T, async () => {
+    const sampler = await initializeSession(stack.gw.url, { capabilities: { sampling: {} } });
+    const workerAnswered = () => /msg="call failed" [^\n]*backend=alpha method=tools\/call code=-32602 error="Unknown tool: a_sleep"/.test(stack.gw.logs());
+    assert.ok(!workerAnswered());
+    // routers learn that the set is pending with the routing table the new session causes
+    await waitFor(async () => {
+        const r = await sampler.request('tools/call', { name: 'a_sleep', arguments: { ms: 1 } });
+        assert.deepEqual(r.response.error, { code: -32602, message: 'Unknown tool: a_sleep' }, r.text);
+        return workerAnswered();
+    }, { what: 'the worker to answer a_sleep itself', timeoutMs: 8000 });
+    for (const name of ['a_whoami', 'a_headers', 'a_toggle_tools']) {
+        const r = await sampler.request('tools/call', { name, arguments: {} });
+        assert.deepEqual(r.response.error, { code: -32602, message: `Unknown tool: ${name}` }, name);
+    }
+    assert.equal((await sampler.tool('a_say', { text: 'x' })).tool, 'echo');
+    assert.equal((await sampler.tool('a_add', { a: 1, b: 1 })).tool, 'add');
+});
+
 test('tool_timeouts name the backend\'s own tool: the renamed tool keeps its deadline on every hop', T, async () => {
     const t0 = Date.now();
     const r = await s.request('tools/call', { name: 'a_wait', arguments: { ms: 2600, steps: 0 } });
@@ -106,7 +169,7 @@ test('a reload that changes a rename sends list_changed on the GET stream and th
     try {
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(st.events.filter(changed).length, 0);
-        const cfg = gatewayConfig(stack.gw.dir, { servers: servers(stack.alpha, stack.beta, { ...FIRST, echo: 'shout' }) });
+        const cfg = gatewayConfig(stack.gw.dir, { servers: servers(stack, { ...FIRST, echo: 'shout' }) });
         fs.writeFileSync(stack.gw.configFile, toYaml(cfg));
         const r = await stack.gw.ctl(['reload']);
         assert.equal(r.code, 0, r.stderr);

@@ -1,4 +1,4 @@
-/* tls.c: server contexts for TLS listeners (tls.h). */
+/* tls.c: server contexts for TLS listeners, and the check of backends' TLS files (tls.h). */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -81,6 +81,63 @@ gw_err_t gw_tls_check(const gw_config_t *c, char *err, size_t errlen)
             return rc;
         }
         SSL_CTX_free(ctx);
+    }
+    return GW_OK;
+}
+
+/* The files of one servers[].tls in a throwaway client context. */
+static gw_err_t check_backend_files(const gw_server_tls_t *t, size_t index, char *err,
+                                    size_t errlen)
+{
+    char reason[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        snprintf(err, errlen, "servers[%zu].tls: out of memory", index);
+        return GW_ENOMEM;
+    }
+    gw_err_t rc = GW_EINVAL;
+    ERR_clear_error();
+    errno = 0;
+    if (t->ca_file != NULL && SSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != 1) {
+        why(reason, sizeof(reason));
+        snprintf(err, errlen, "servers[%zu].tls.ca_file: %s: %s", index, t->ca_file, reason);
+        goto out;
+    }
+    errno = 0;
+    if (t->client_certificate != NULL &&
+        SSL_CTX_use_certificate_chain_file(ctx, t->client_certificate) != 1) {
+        why(reason, sizeof(reason));
+        snprintf(err, errlen, "servers[%zu].tls.client_certificate: %s: %s", index,
+                 t->client_certificate, reason);
+        goto out;
+    }
+    errno = 0;
+    if (t->client_key != NULL &&
+        SSL_CTX_use_PrivateKey_file(ctx, t->client_key, SSL_FILETYPE_PEM) != 1) {
+        why(reason, sizeof(reason));
+        snprintf(err, errlen, "servers[%zu].tls.client_key: %s: %s", index, t->client_key, reason);
+        goto out;
+    }
+    if (t->client_key != NULL && SSL_CTX_check_private_key(ctx) != 1) {
+        ERR_clear_error();
+        snprintf(err, errlen, "servers[%zu].tls.client_key: %s: does not match the certificate %s",
+                 index, t->client_key, t->client_certificate);
+        goto out;
+    }
+    rc = GW_OK;
+out:
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+gw_err_t gw_tls_check_backends(const gw_config_t *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->nservers; i++) {
+        gw_err_t rc;
+        if (c->servers[i].tls.set &&
+            (rc = check_backend_files(&c->servers[i].tls, i, err, errlen)) != GW_OK) {
+            return rc;
+        }
     }
     return GW_OK;
 }

@@ -99,7 +99,9 @@ int wrk_tls_setopts(const wrk_t *w, CURL *e)
          * connection so that a renewed file needs no restart */
         bad |= SETOPT(e, CURLOPT_CAINFO, t->ca_file);
         bad |= SETOPT(e, CURLOPT_CAPATH, (char *)NULL);
+#if LIBCURL_VERSION_NUM >= 0x075700 /* 7.87: CA stores cached for 24 hours by default */
         bad |= SETOPT(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
     }
     if (t->client_certificate != NULL) {
         bad |= SETOPT(e, CURLOPT_SSLCERT, t->client_certificate);

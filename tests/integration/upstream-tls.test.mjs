@@ -61,6 +61,7 @@ async function failedCall(s) {
     const r = await s.request('tools/call', { name: 'alpha_whoami', arguments: {} });
     assert.ok(r.response, `a JSON-RPC response (HTTP ${r.status}): ${r.text.slice(0, 300)}`);
     assert.ok(r.response.error, `an error, not ${JSON.stringify(r.response)}`);
+    assert.equal(r.response.error.code, -32010, 'backend unavailable');
     return r.response.error;
 }
 
@@ -106,6 +107,21 @@ test('an expired backend certificate: a JSON-RPC error naming the backend, a log
     assert.match(stack.gw.logs(), /level=warning .*msg="TLS certificate verify failed" backend=alpha reason=verify request_id=\S+ error="[^"]*expired/);
     // the good certificate again: calls work on new connections
     assert.equal((await s.tool('alpha_whoami')).client, 'mcpgw-gateway');
+});
+
+test('a certificate that expires while the backend is up: health checks show it down with the reason, up again once renewed', T, async () => {
+    const gw = await startGateway({ servers: [{ ...stack.servers[0], health_interval: '300ms' }] });
+    try {
+        const s = await initializeSession(gw.url);
+        assert.equal((await s.tool('alpha_whoami')).backend, 'alpha');
+        await withBackendCertificate(stack.pki.expired, async () => {
+            const line = await downLine(gw);
+            assert.match(line, /\(health check failed: backend alpha: TLS certificate verify failed: .*certificate has expired\)/, line);
+        });
+        await waitFor(async () => (await gw.status()).backends[0].state === 'up', { what: 'alpha up again', timeoutMs: 15000 });
+    } finally {
+        await gw.stop();
+    }
 });
 
 test('a ca_file without the backend\'s CA: verify fails naming the backend (the file is read again by each new connection)', T, async () => {

@@ -110,6 +110,7 @@ static void run(brk_t *b)
         brk_session_end_answer_deletes(b);
         brk_control_check_drain(b);
         gw_ipc_guard_tick(&b->inbox_guard, gw_clock_ms());
+        gw_outboxes_redial_tick(&b->out, gw_clock_ms());
         unsigned relistens = b->control_guard.relistens;
         gw_ipc_guard_tick(&b->control_guard, gw_clock_ms());
         if (b->control_guard.relistens != relistens) {

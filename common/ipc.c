@@ -20,6 +20,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "common/clock.h"
 #include "common/ipc.h"
 #include "common/names.h"
 #include "common/log.h"
@@ -177,19 +178,12 @@ static gw_err_t open_listening(nng_socket *s, int (*open_fn)(nng_socket *), cons
     return from_nng(rv);
 }
 
-/* Opens a socket with open_fn and dials url, without blocking unless wait (then the first
- * attempt's result is returned); nng reconnects by itself. */
-static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const char *url, int wait)
+/* A dialer of s on url, started without blocking unless wait (then the first attempt's result
+ * is returned); nng reconnects by itself. */
+static int start_dialer(nng_socket s, const char *url, int wait, nng_dialer *out)
 {
     nng_dialer d;
-    int rv = open_fn(s);
-    if (rv != 0) {
-        return from_nng(rv);
-    }
-    rv = set_socket_options(*s);
-    if (rv == 0) {
-        rv = nng_dialer_create(&d, *s, url);
-    }
+    int rv = nng_dialer_create(&d, s, url);
     if (rv == 0) {
         rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, IPC_RECONNECT_MIN_MS);
     }
@@ -198,6 +192,28 @@ static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const 
     }
     if (rv == 0) {
         rv = nng_dialer_start(d, wait ? 0 : NNG_FLAG_NONBLOCK);
+    }
+    if (rv == 0 && out != NULL) {
+        *out = d;
+    }
+    return rv;
+}
+
+/* Opens a socket with open_fn and dials url (start_dialer); before it dials, setup (may be NULL)
+ * sees the socket (pipe notifications that must not miss the first pipe). */
+static gw_err_t open_dialing(nng_socket *s, int (*open_fn)(nng_socket *), const char *url, int wait,
+                             int (*setup)(nng_socket, void *), void *arg, nng_dialer *d)
+{
+    int rv = open_fn(s);
+    if (rv != 0) {
+        return from_nng(rv);
+    }
+    rv = set_socket_options(*s);
+    if (rv == 0 && setup != NULL) {
+        rv = setup(*s, arg);
+    }
+    if (rv == 0) {
+        rv = start_dialer(*s, url, wait, d);
     }
     if (rv != 0) {
         nng_close(*s);
@@ -220,12 +236,12 @@ gw_err_t gw_ipc_listen_mode(nng_socket *s, const char *url, unsigned mode)
  * is never executed twice by the transport. */
 gw_err_t gw_ipc_dial(nng_socket *s, const char *url)
 {
-    return open_dialing(s, nng_req0_open_raw, url, 0);
+    return open_dialing(s, nng_req0_open_raw, url, 0, NULL, NULL, NULL);
 }
 
 gw_err_t gw_ipc_dial_wait(nng_socket *s, const char *url)
 {
-    return open_dialing(s, nng_req0_open_raw, url, 1);
+    return open_dialing(s, nng_req0_open_raw, url, 1, NULL, NULL, NULL);
 }
 
 static int append_to_msg(void *data, const char *buf, size_t len)
@@ -373,18 +389,56 @@ gw_err_t gw_ipc_inbox(nng_socket *s, const char *url)
     return open_listening(s, nng_pull0_open, url, 0);
 }
 
-gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued)
+static void on_outbox_pipe(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
-    char url[GW_IPC_URL_MAX];
+    gw_outbox_t *o = arg;
+    unsigned id = nng_pipe_id(pipe);
+    int added = ev == NNG_PIPE_EV_ADD_POST;
+    if (added) {
+        atomic_store(&o->pipe_id, id);
+    } else if (atomic_compare_exchange_strong(&o->pipe_id, &id, 0)) {
+        atomic_store(&o->lonely_since, gw_clock_ms());
+    }
+    if (o->on_pipe != NULL) {
+        o->on_pipe(o->on_pipe_arg, added);
+    }
+}
 
+static int watch_outbox_pipes(nng_socket s, void *arg)
+{
+    int rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, on_outbox_pipe, arg);
+    return rv != 0 ? rv : nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, on_outbox_pipe, arg);
+}
+
+gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued,
+                        gw_outbox_pipe_fn on_pipe, void *arg)
+{
     memset(o, 0, sizeof(*o));
     snprintf(o->name, sizeof(o->name), "%s", name);
     o->max_queued = max_queued;
-    gw_err_t err = gw_ipc_url(url, sizeof(url), rundir, name);
+    o->on_pipe = on_pipe;
+    o->on_pipe_arg = arg;
+    atomic_init(&o->pipe_id, 0);
+    atomic_init(&o->lonely_since, gw_clock_ms());
+    atomic_init(&o->redials, 0);
+    gw_err_t err = gw_ipc_url(o->url, sizeof(o->url), rundir, name);
     if (err != GW_OK) {
         return err;
     }
-    return open_dialing(&o->sock, nng_push0_open, url, 0);
+    return open_dialing(&o->sock, nng_push0_open, o->url, 0, watch_outbox_pipes, o, &o->dialer);
+}
+
+void gw_outbox_redial_tick(gw_outbox_t *o, int64_t now_ms)
+{
+    if (atomic_load(&o->pipe_id) != 0 ||
+        now_ms - atomic_load(&o->lonely_since) < GW_IPC_REDIAL_MS) {
+        return;
+    }
+    atomic_store(&o->lonely_since, now_ms);
+    nng_dialer_close(o->dialer);
+    int rv = start_dialer(o->sock, o->url, 0, &o->dialer);
+    atomic_fetch_add(&o->redials, 1);
+    gw_log_debug("msg=\"no pipe to a peer: dialing afresh\" peer=%s rv=%d", o->name, rv);
 }
 
 void gw_outbox_close(gw_outbox_t *o)
@@ -586,13 +640,20 @@ gw_outbox_t *gw_outboxes_get(gw_outboxes_t *set, gw_str_t name)
         return NULL;
     }
     gw_outbox_t *o = calloc(1, sizeof(*o));
-    if (o == NULL || gw_outbox_open(o, set->rundir, n, set->max_queued) != GW_OK) {
+    if (o == NULL || gw_outbox_open(o, set->rundir, n, set->max_queued, NULL, NULL) != GW_OK) {
         gw_log_warn("msg=\"cannot open an outbox\" peer=%s", n);
         free(o);
         return NULL;
     }
     set->v[set->n++] = o;
     return o;
+}
+
+void gw_outboxes_redial_tick(gw_outboxes_t *set, int64_t now_ms)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        gw_outbox_redial_tick(set->v[i], now_ms);
+    }
 }
 
 void gw_outboxes_flush(gw_outboxes_t *set)

@@ -65,11 +65,21 @@ gw_err_t gw_ipc_inbox(nng_socket *s, const char *url);
  * What a loop turn sends to one peer travels as one nng message (a batch of frames: 4 bytes of
  * big-endian length, then an envelope), because each nng message costs thread hand-offs on both
  * sides; gw_outbox_flush at the end of the turn sends it. */
+/* Told of each pipe an outbox gains (added 1) or loses (added 0), on an nng thread. */
+typedef void (*gw_outbox_pipe_fn)(void *arg, int added);
+
 typedef struct gw_outbox {
     char name[64]; /* the peer's inbox name ("router-0", "worker-alpha", "broker") */
     nng_socket sock;
-    nng_msg *batch;  /* the frames of this loop turn, not yet handed on */
-    nng_msg **queue; /* ring of batches nng could not take yet */
+    nng_dialer dialer;
+    char url[GW_IPC_URL_MAX];
+    gw_outbox_pipe_fn on_pipe; /* may be NULL */
+    void *on_pipe_arg;
+    atomic_uint pipe_id;       /* the connected pipe's id, 0 while there is none (nng threads) */
+    atomic_llong lonely_since; /* gw_clock_ms() when it was last left without a pipe */
+    atomic_ullong redials;     /* dialers replaced by gw_outbox_redial_tick */
+    nng_msg *batch;            /* the frames of this loop turn, not yet handed on */
+    nng_msg **queue;           /* ring of batches nng could not take yet */
     size_t head;
     size_t count;
     size_t cap;
@@ -78,8 +88,18 @@ typedef struct gw_outbox {
 
 #define GW_IPC_BATCH_MAX (64u << 10) /* a batch is closed once it would grow past this */
 
-/* Dials <rundir>/<name>.ipc without blocking (nng reconnects by itself). */
-gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued);
+/* Dials <rundir>/<name>.ipc without blocking (nng reconnects by itself); on_pipe (may be NULL)
+ * hears of every pipe from the first one on. */
+gw_err_t gw_outbox_open(gw_outbox_t *o, const char *rundir, const char *name, size_t max_queued,
+                        gw_outbox_pipe_fn on_pipe, void *arg);
+/* nng 1.5.2's dialer can stop redialing for good when its peer dies in the middle of the
+ * handshake (a process killed while a restarted peer connects to it): the outbox then never
+ * reaches any later process on that path. Seen here: a router that never again reached a worker
+ * restarted after a SIGKILL, its calls timing out. An outbox left without a pipe for
+ * GW_IPC_REDIAL_MS gets a fresh dialer (the peer may simply be down: redialing a unix socket
+ * costs one refused connect). Call it from every timer tick with gw_clock_ms(). */
+#define GW_IPC_REDIAL_MS 1000
+void gw_outbox_redial_tick(gw_outbox_t *o, int64_t now_ms);
 void gw_outbox_close(gw_outbox_t *o);
 /* Adds e to this turn's batch. GW_ETOOBIG (e dropped) when max_queued batches wait already: the
  * peer is gone or stuck, and its requests fail by their deadlines. */
@@ -117,6 +137,8 @@ void gw_outboxes_fini(gw_outboxes_t *set);
 gw_outbox_t *gw_outboxes_get(gw_outboxes_t *set, gw_str_t name);
 /* gw_outbox_flush on every outbox: the end of a loop turn. */
 void gw_outboxes_flush(gw_outboxes_t *set);
+/* gw_outbox_redial_tick on every outbox. */
+void gw_outboxes_redial_tick(gw_outboxes_t *set, int64_t now_ms);
 
 /* Receives one inbox message (a batch of frames) without blocking: GW_EAGAIN when none waits.
  * The caller frees *msg after reading its frames. */

@@ -1,5 +1,6 @@
 /* ipc_test.c: unit tests of the nng helpers that carry envelopes between processes: urls, a stream
- * of replies, dialing, a second listener, and the guard against nng 1.5.2's listener wedge. */
+ * of replies, dialing, a second listener, the guard against nng 1.5.2's listener wedge, and the
+ * redial of an outbox whose dialer the same release stops. */
 #include <config.h>
 
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include <nng/nng.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/envelope.h"
 #include "common/envelope_sample.h"
 #include "common/ipc.h"
@@ -346,6 +348,68 @@ static void test_ipc_guard_relistens_a_wedged_listener(void **state)
     nng_close(inbox);
 }
 
+/* A peer that accepts an outbox's connection and dies before its handshake (a process killed
+ * right then: the kernel had accepted for it) stops nng 1.5.2's dialer for good: it never dials
+ * again, and nothing sent reaches the next process on the path. gw_outbox_redial_tick gives an
+ * outbox that has had no pipe for GW_IPC_REDIAL_MS a fresh dialer; redial says whether to call
+ * it. Returns whether the envelope sent reached the new listener within 3 s. */
+static int outbox_survives_a_peer_dying_in_its_handshake(int redial)
+{
+    char url[GW_IPC_URL_MAX];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    const char *path = sa.sun_path;
+    assert_int_equal(gw_ipc_url(url, sizeof(url), ipc_dir, "dialed"), GW_OK);
+    assert_true(snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dialed.ipc", ipc_dir) <
+                (int)sizeof(sa.sun_path));
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+
+    gw_outbox_t o;
+    assert_int_equal(gw_outbox_open(&o, ipc_dir, "dialed", 16, NULL, NULL), GW_OK);
+    struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 3000), 1);
+    close(accept(lfd, NULL, NULL)); /* dead before a byte of the handshake */
+    close(lfd);
+    unlink(path);
+
+    nng_socket inbox;
+    assert_int_equal(gw_ipc_inbox(&inbox, url), GW_OK);
+    gw_envelope_t e;
+    sample_fill(&e);
+    assert_int_equal(gw_outbox_send(&o, &e), GW_OK);
+    gw_outbox_flush(&o);
+    int arrived = 0;
+    for (int i = 0; i < 150 && !arrived; i++) {
+        if (redial) {
+            gw_outbox_redial_tick(&o, gw_clock_ms() + GW_IPC_REDIAL_MS);
+        }
+        gw_outbox_flush(&o);
+        nng_msg *m;
+        if (gw_ipc_recv_frames(inbox, &m) == GW_OK) {
+            nng_msg_free(m);
+            arrived = 1;
+        }
+        usleep(20000);
+    }
+    assert_int_equal(atomic_load(&o.redials) > 0, redial);
+    gw_outbox_close(&o);
+    nng_close(inbox);
+    unlink(path);
+    return arrived;
+}
+
+static void test_ipc_outbox_redials(void **state)
+{
+    assert_true(outbox_survives_a_peer_dying_in_its_handshake(1));
+}
+
+/* The wedge itself, so that the day nng fixes it this test says the redial can go. */
+static void test_ipc_dialer_wedge_still_there(void **state)
+{
+    assert_false(outbox_survives_a_peer_dying_in_its_handshake(0));
+}
+
 /* The wedge scenario runs in a child process of its own (this program with --wedge): the pipes
  * nng 1.5.2 strands in a wedged listener are never freed (its bug), and LeakSanitizer would
  * report them at the exit of whatever process wedged one. The child leaves with _exit(2). */
@@ -382,6 +446,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ipc_second_listener_leaves_the_first_whole),
         cmocka_unit_test(test_ipc_dial_wait_says_why),
         cmocka_unit_test(test_ipc_guard_in_a_child),
+        cmocka_unit_test(test_ipc_outbox_redials),
+        cmocka_unit_test(test_ipc_dialer_wedge_still_there),
     };
     return cmocka_run_group_tests(tests, ipc_setup, ipc_teardown);
 }

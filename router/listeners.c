@@ -60,6 +60,10 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         if (sock == NULL) {
             return;
         }
+        if (rtr_h2_accept_refused(l->r, sock)) {
+            h2o_socket_close(sock);
+            continue;
+        }
         h2o_accept(&l->accept, sock);
     }
 }

@@ -30,7 +30,7 @@ static void on_signal_readable(h2o_socket_t *sock, const char *err)
 }
 
 /* Every 500 ms: the subscription until a routing table came, the inbox guard's probes, expired
- * revocations, activity reports and queued outboxes. */
+ * revocations, activity reports, outboxes without a pipe (redialed) and queued outboxes. */
 static void on_retry_timer(h2o_timeout_entry_t *entry)
 {
     rtr_t *r = H2O_STRUCT_FROM_MEMBER(rtr_t, retry_entry, entry);
@@ -52,6 +52,7 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
     /* Safety net: an outbox that queued while its peer was away is flushed at least this often,
      * even if nng's send fd never signals (seen once in CI right after a worker restart). */
     for (rtr_peer_t *p = r->peers; p != NULL; p = p->next) {
+        gw_outbox_redial_tick(&p->out, now);
         if (p->out.count > 0) {
             gw_log_debug("msg=\"flushing a queued outbox\" peer=%s queued=%zu", p->name,
                          p->out.count);
@@ -192,6 +193,7 @@ int main(int argc, char **argv)
     gw_htable_init(&r->calls);
     gw_htable_init(&r->uses);
     gw_htable_init(&r->h2_resets);
+    gw_htable_init(&r->h2_reset_addrs);
     setup_h2o(r);
     if (rtr_inbox_open(r) != GW_OK) {
         return 1;

@@ -13,10 +13,10 @@
 
 #define OUTBOX_MAX_QUEUED 4096
 
-static void on_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+static void on_pipe_event(void *arg, int added)
 {
     rtr_peer_t *p = arg;
-    if (ev == NNG_PIPE_EV_ADD_POST) {
+    if (added) {
         atomic_fetch_add(&p->pipes_added, 1);
     } else {
         atomic_fetch_add(&p->pipes_removed, 1);
@@ -93,12 +93,11 @@ gw_err_t rtr_peer_create(rtr_t *r, const char *name, rtr_peer_t **out)
     if ((p->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         goto fail;
     }
-    if ((err = gw_outbox_open(&p->out, r->cfg->runtime_dir, name, OUTBOX_MAX_QUEUED)) != GW_OK) {
+    if ((err = gw_outbox_open(&p->out, r->cfg->runtime_dir, name, OUTBOX_MAX_QUEUED, on_pipe_event,
+                              p)) != GW_OK) {
         close(p->event_fd);
         goto fail;
     }
-    nng_pipe_notify(p->out.sock, NNG_PIPE_EV_ADD_POST, on_pipe_event, p);
-    nng_pipe_notify(p->out.sock, NNG_PIPE_EV_REM_POST, on_pipe_event, p);
     p->send_sock = h2o_evloop_socket_create(r->ctx.loop, gw_outbox_send_fd(&p->out),
                                             H2O_SOCKET_FLAG_DONT_READ);
     p->send_sock->data = p;

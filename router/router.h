@@ -190,7 +190,8 @@ struct rtr {
     h2o_timeout_t arrival_timeout; /* the sweep for HTTP/2 requests that arrive too slowly */
     h2o_timeout_entry_t arrival_entry;
     gw_htable_t h2_resets; /* h2_resets.c: HTTP/2 connections that reset requests, by conn id */
-    gw_htable_t calls;     /* rtr_call_t.node, by correlation id */
+    gw_htable_t h2_reset_addrs; /* h2_resets.c: their client addresses, each with a budget */
+    gw_htable_t calls;          /* rtr_call_t.node, by correlation id */
     uint64_t next_corr;
     size_t ncalls;
     size_t nstreams;          /* of ncalls, GET streams: not requests in flight */
@@ -412,7 +413,10 @@ void rtr_h2_reset_seen(h2o_req_t *req);
 void rtr_h2_answered(h2o_req_t *req);
 /* Was req's connection shut for its resets? (Its already-read requests are refused unrouted.) */
 int rtr_h2_conn_is_cut(rtr_t *r, h2o_req_t *req);
-/* Drops the entries of connections whose budget is full again, or shut long enough ago. */
+/* Is sock, just accepted, from an address barred for its resets? (Counted; the caller closes.) */
+int rtr_h2_accept_refused(rtr_t *r, h2o_socket_t *sock);
+/* Drops the entries of connections and addresses whose budget is full again, or shut long
+ * enough ago. */
 void rtr_h2_resets_sweep(rtr_t *r, int64_t now_ms);
 
 /* ---- slow_clients.c ---- */

@@ -162,12 +162,14 @@ static void pump_transfers(wrk_t *w)
     }
 }
 
-/* The timers of calls, the catalog, GET streams, the inbox guard and resumes; returns when the
- * next one is due. */
+/* The timers of calls, the catalog, GET streams, the inbox guard, outboxes without a pipe and
+ * resumes; returns when the next one is due. */
 static int64_t run_ticks(wrk_t *w, int64_t now)
 {
     int64_t next = wrk_call_sweep_waiting(w, now);
 
+    gw_outboxes_redial_tick(&w->out, now);
+    next = earliest(next, now + GW_IPC_REDIAL_MS);
     next = earliest(next, wrk_catalog_tick(w, now));
     next = earliest(next, wrk_stream_tick(w, now));
     next = earliest(next, gw_ipc_guard_tick(&w->inbox_guard, now));

@@ -4,8 +4,12 @@
 // attackers open tools/call streams and reset them at once (reconnecting whenever the gateway
 // closes them); the router's and the worker's CPU from /proc/<pid>/stat over each phase.
 //   MCPGW_BUILD_DIR=build node tests/bench/h2-reset-flood.mjs [--seconds S] [--attackers N] [--tls]
-// One router, so attackers and the measured client share its loop (the worst case). Loopback only;
-// every phase is bounded in time.
+//       [--from ADDRESS] [--pin]
+// One router, so attackers and the measured client share its loop (the worst case). The attackers
+// come from --from (default 127.0.0.2), the measured client from 127.0.0.1. --pin keeps the
+// attackers off the gateway's CPU, as attackers on other machines would be: this process (the
+// measured client), the gateway and the backend on CPU 0, the attackers on the others. Loopback
+// only; every phase is bounded in time.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { makeTestCertificate } from '../lib/certs.mjs';
@@ -20,6 +24,8 @@ const opt = (name, dflt) => {
 const seconds = Number(opt('--seconds', '10'));
 const attackers = Number(opt('--attackers', '4'));
 const useTls = args.includes('--tls');
+const from = opt('--from', '127.0.0.2');
+const pin = args.includes('--pin');
 
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
@@ -72,7 +78,7 @@ async function phase(gw, s, origin, cert, withFlood) {
     const c0 = { router: cpuOf(brokerPid, 'mcpgw-router'), worker: cpuOf(brokerPid, 'mcpgw-worker') };
     const t0 = Date.now();
     const end = t0 + seconds * 1000;
-    const floods = withFlood ? Array.from({ length: attackers }, () => spawnAttacker(origin, gw.url, seconds * 1000, { caFile: cert?.caFile })) : [];
+    const floods = withFlood ? Array.from({ length: attackers }, () => spawnAttacker(origin, gw.url, seconds * 1000, { caFile: cert?.caFile, localAddress: from, cpus: attackerCpus })) : [];
     const calls = await timedCalls(origin, s, { tool: 'alpha_whoami', until: () => Date.now() >= end, ca });
     const done = await Promise.all(floods);
     const reset = done.reduce((a, d) => a + d.sent, 0);
@@ -95,7 +101,15 @@ async function phase(gw, s, origin, cert, withFlood) {
     };
 }
 
+let attackerCpus;
+
 async function main() {
+    if (pin) {
+        // every thread of this process, and so every process it starts from now on, on CPU 0
+        execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+        const n = Number(execFileSync('nproc', ['--all']).toString().trim());
+        attackerCpus = n > 1 ? `1-${n - 1}` : '0';
+    }
     const dir = makeTempDir('mcpgw-h2flood-');
     const cert = useTls ? makeTestCertificate(dir) : null;
     const alpha = await startBackend({ name: 'alpha' });
@@ -109,8 +123,9 @@ async function main() {
     await sleep(500);
     const flood = await phase(gw, s, origin, cert, true);
     const fmt = (x) => x.toFixed(2);
-    console.log(`| ${useTls ? 'h2 over TLS' : 'h2c'} | alone | ${quiet.calls} | ${fmt(quiet.p50)} | ${fmt(quiet.p99)} | ${fmt(quiet.routerCpu)} | ${fmt(quiet.workerCpu)} | 0 | 0 | 0 | 0 |`);
-    console.log(`| ${useTls ? 'h2 over TLS' : 'h2c'} | ${attackers} attackers | ${flood.calls} (${flood.errors} failed) | ${fmt(flood.p50)} | ${fmt(flood.p99)} | ${fmt(flood.routerCpu)} | ${fmt(flood.workerCpu)} | ${Math.round(flood.resetsPerSec)} | ${flood.routed} | ${flood.backend} | ${flood.cut} |`);
+    const label = `${useTls ? 'h2 over TLS' : 'h2c'}${pin ? ', pinned' : ''}`;
+    console.log(`| ${label} | alone | ${quiet.calls} | ${fmt(quiet.p50)} | ${fmt(quiet.p99)} | ${fmt(quiet.routerCpu)} | ${fmt(quiet.workerCpu)} | 0 | 0 | 0 | 0 |`);
+    console.log(`| ${label} | ${attackers} attackers | ${flood.calls} (${flood.errors} failed) | ${fmt(flood.p50)} | ${fmt(flood.p99)} | ${fmt(flood.routerCpu)} | ${fmt(flood.workerCpu)} | ${Math.round(flood.resetsPerSec)} | ${flood.routed} | ${flood.backend} | ${flood.cut} |`);
     console.log(`p99 ratio ${fmt(flood.p99 / quiet.p99)}`);
     console.log(`mcpgw_rejections_total{reason="h2_reset_flood"} ${await metric(gw, /mcpgw_rejections_total\{[^}]*reason="h2_reset_flood"\} (\d+)/g)}`);
     await stopAll();

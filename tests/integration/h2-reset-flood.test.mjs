@@ -4,6 +4,8 @@
 // and counted in mcpgw_rejections_total{reason="h2_reset_flood"}; a well-behaved h2 client on
 // another connection keeps being answered during the flood, and a client that cancels calls now
 // and then (more of them than the budget, each followed by an answered one) is never cut off.
+// An address whose connections keep resetting (an attacker that reconnects each time it is cut)
+// is refused new connections for a while; clients from other addresses are not.
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { test } from 'node:test';
@@ -23,7 +25,10 @@ import {
 const T = { timeout: 60000 };
 // what the router allows a connection before closing it (router/h2_resets.c)
 const BUDGET = 20;
-const FLOOD_RE = new RegExp(`msg="HTTP/2 rapid reset: [^"]*connection closed" client=127\\.0\\.0\\.1 resets=(\\d+) budget=${BUDGET}[^\\n]*`, 'g');
+const FLOOD_RE = new RegExp(`msg="HTTP/2 rapid reset: [^"]*connection closed" client=127\\.0\\.0\\.1 budget=connection resets=(\\d+) conn_budget=${BUDGET}[^\\n]*`, 'g');
+// the attackers of the tests below come from here, the clients they must not harm from 127.0.0.1
+const ATTACKER = '127.0.0.2';
+const BARRED_RE = /msg="HTTP\/2 rapid reset: this address reset too many requests[^"]*" client=127\.0\.0\.2 address_budget=60 barred_ms=10000/;
 
 const stack = useSetup(async () => {
     const alpha = await startBackend({ name: 'alpha' });
@@ -82,23 +87,45 @@ test('TLS: the same flood over h2 on a TLS listener is closed and counted', T, a
     assertWithinBudget(lines[0]);
 });
 
-test('a well-behaved h2 client on another connection is answered throughout a flood', T, async () => {
+test('a well-behaved h2 client from another address is answered throughout a flood, and the attacking address is barred', T, async () => {
     const { gw } = stack;
     const before = await floodMetric(gw);
     const victim = await initializeSession(gw.url);
     const end = Date.now() + 3000;
     // two attacker processes that reconnect whenever they are closed
-    const flood = Promise.all([spawnAttacker(gw.origin, gw.url, 3000), spawnAttacker(gw.origin, gw.url, 3000)]);
+    const flood = Promise.all([
+        spawnAttacker(gw.origin, gw.url, 3000, { localAddress: ATTACKER }),
+        spawnAttacker(gw.origin, gw.url, 3000, { localAddress: ATTACKER }),
+    ]);
     const calls = await timedCalls(gw.origin, victim, { tool: 'alpha_whoami', until: () => Date.now() >= end });
-    const cut = (await flood).reduce((a, f) => a + f.cut, 0);
+    const attacks = await flood;
+    const cut = attacks.reduce((a, f) => a + f.cut, 0);
     assert.equal(calls.errors, 0, `${calls.errors} of ${calls.n} calls failed`);
     assert.ok(calls.n >= 10, `only ${calls.n} calls answered in 3 s`);
     // measured in docs/BENCHMARKS.md; here only a bound no working gateway comes near
     assert.ok(quantile(calls.latencies, 0.99) < 2000, `p99 ${quantile(calls.latencies, 0.99)} ms`);
     assert.ok(cut >= 1, 'attacking connections were closed');
+    // the address's budget (three connections' worth) ran dry: barred, logged once
+    assert.match(gw.logs(), BARRED_RE);
+    assert.equal(gw.logs().split('\n').filter((l) => BARRED_RE.test(l)).length, 1, 'one line for the barred address');
     await waitFor(async () => (await floodMetric(gw)) >= before + cut, { what: 'every closed connection counted' });
-    // and it still answers afterwards
+    // a new connection from the barred address is closed at once; one from 127.0.0.1 is served
+    const refusedBefore = await floodMetric(gw);
+    const again = http2.connect(gw.origin, { localAddress: ATTACKER });
+    again.on('error', () => {});
+    const ended = await new Promise((resolve) => {
+        const t = setTimeout(() => resolve('still open'), 3000);
+        again.once('close', () => {
+            clearTimeout(t);
+            resolve('closed');
+        });
+        again.request({ ':method': 'GET', ':path': '/healthz' }).on('error', () => {});
+    });
+    again.destroy();
+    assert.equal(ended, 'closed', 'a barred address gets no new connection');
+    await waitFor(async () => (await floodMetric(gw)) === refusedBefore + 1, { what: 'the refused connection counted' });
     assert.equal((await victim.tool('alpha_whoami')).tool, 'whoami');
+    assert.equal((await (await initializeSession(gw.url)).tool('alpha_whoami')).tool, 'whoami');
 });
 
 /** On conn: a tools/call of alpha_sleep reset after ms, like a client aborting it. */

@@ -24,13 +24,14 @@ function callBody(tool, args) {
  * Opens `connections` h2 connections to origin and on each sends up to `count` tools/call
  * streams, every one reset right after its body (`burst` per loop turn), for at most `ms`.
  * Resolves with {sent (streams reset), perConn, closedAfter (for each connection: the streams it
- * had sent when the server closed it, or null), localPorts, elapsedMs}. `ca` for https origins.
+ * had sent when the server closed it, or null), localPorts, elapsedMs}. `ca` for https origins;
+ * `localAddress` to come from another loopback address than the client being measured.
  */
-export async function resetFlood(origin, mcpSession, { path = '/mcp', tool, args = {}, connections = 1, count = 10000, burst = 50, ms = 10000, ca } = {}) {
+export async function resetFlood(origin, mcpSession, { path = '/mcp', tool, args = {}, connections = 1, count = 10000, burst = 50, ms = 10000, ca, localAddress } = {}) {
     const headers = h2Headers(mcpSession, path);
     const t0 = Date.now();
     const one = async () => {
-        const conn = http2.connect(origin, ca ? { ca } : {});
+        const conn = http2.connect(origin, { ...(ca ? { ca } : {}), ...(localAddress ? { localAddress } : {}) });
         conn.on('error', () => {});
         let closed = false;
         conn.on('close', () => (closed = true));
@@ -167,10 +168,13 @@ export async function initializeOverH2(origin, url, ca) {
 /**
  * An attacker in a process of its own (so that its loop is not the one of the client being
  * measured), with a session of its own, flooding origin for ms and reconnecting whenever it is
- * closed. Resolves with {sent, cut (connections the server closed)}. caFile for https origins.
+ * closed. Resolves with {sent, cut (connections the server closed)}. caFile for https origins;
+ * localAddress: the loopback address it floods from (its session is made from the default one);
+ * cpus: a taskset CPU list to run it on (the benchmark keeps it off the gateway's CPUs).
  */
-export function spawnAttacker(origin, url, ms, { caFile, tool = 'alpha_whoami' } = {}) {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), origin, url, String(ms), tool, ...(caFile ? [caFile] : [])], {
+export function spawnAttacker(origin, url, ms, { caFile, tool = 'alpha_whoami', localAddress = '', cpus } = {}) {
+    const argv = [process.execPath, fileURLToPath(import.meta.url), origin, url, String(ms), tool, localAddress, ...(caFile ? [caFile] : [])];
+    const child = spawn(cpus ? 'taskset' : argv[0], cpus ? ['-c', cpus, ...argv] : argv.slice(1), {
         stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -180,14 +184,14 @@ export function spawnAttacker(origin, url, ms, { caFile, tool = 'alpha_whoami' }
     });
 }
 
-async function attackerMain([origin, url, ms, tool, caFile]) {
+async function attackerMain([origin, url, ms, tool, localAddress, caFile]) {
     const ca = caFile ? fs.readFileSync(caFile) : undefined;
     const s = ca ? await initializeOverH2(origin, url, ca) : await initializeSession(url);
     const end = Date.now() + Number(ms);
     let sent = 0;
     let cut = 0;
     while (Date.now() < end) {
-        const f = await resetFlood(origin, s, { tool, count: 1e9, ms: end - Date.now(), ca, path: new URL(url).pathname });
+        const f = await resetFlood(origin, s, { tool, count: 1e9, ms: end - Date.now(), ca, path: new URL(url).pathname, localAddress: localAddress || undefined });
         sent += f.sent;
         cut += f.closedAfter.filter((x) => x !== null).length;
     }

@@ -144,6 +144,10 @@ void gw_config_destroy(gw_config_t *c)
         free(s->name);
         free(s->url);
         free(s->prefix);
+        free(s->tls.ca_file);
+        free(s->tls.client_certificate);
+        free(s->tls.client_key);
+        free(s->tls.server_name);
     }
     free(c->servers);
     for (size_t i = 0; i < c->nallowed_hosts; i++) {

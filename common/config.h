@@ -37,6 +37,18 @@ typedef struct gw_tool_timeout {
     uint64_t timeout_ms;
 } gw_tool_timeout_t;
 
+/* servers[].tls: how the worker speaks TLS to an https:// backend. The files are read by every
+ * load (start, -t, reload: the broker checks that they load) and by the worker at each new
+ * connection. */
+typedef struct gw_server_tls {
+    int set;                  /* the server has a tls block (refused on an http:// url) */
+    char *ca_file;            /* PEM CAs the backend's chain must lead to; NULL: the system's */
+    char *client_certificate; /* PEM chain shown when the backend asks for one (with client_key) */
+    char *client_key;         /* its PEM private key, a file others cannot read */
+    char *server_name;        /* verified and sent as SNI and Host instead of the url's host */
+    int verify;               /* check the backend's certificate and name; default 1 */
+} gw_server_tls_t;
+
 typedef struct gw_server_conf {
     char *name;
     char *url; /* http:// or https:// */
@@ -51,6 +63,7 @@ typedef struct gw_server_conf {
      * requests queue in the worker. GET streams have a pool of their own. Default 32. */
     unsigned max_connections;
     gw_tool_names_t tools; /* servers[].tools: which tools are exposed, under which names */
+    gw_server_tls_t tls;
 } gw_server_conf_t;
 
 /* auth.issuers[]: one authorization server whose tokens the gateway accepts. */

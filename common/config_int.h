@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "common/config.h"
 #include "common/err.h"
@@ -202,6 +203,23 @@ extern const gw_config_directive_t gw_config_auth_directives[GW_CONFIG_NAUTH_DIR
 gw_err_t gw_config_auth_finish(gw_config_t *c);
 /* Frees what the auth section owns. */
 void gw_config_auth_fini(gw_config_t *c);
+
+/* Opens the file scalar f names, which holds a credential: a regular file others cannot read.
+ * GW_OK with *fd (the caller's to close) and *st; else the message names path and the file. */
+gw_err_t gw_config_open_secret(gw_config_ctx_t *cx, const gw_config_node_t *f, const char *path,
+                               int *fd, struct stat *st);
+
+/* The keys of servers[].tls (config_server_tls.c), over gw_server_conf_t. */
+#define GW_CONFIG_NSERVER_TLS_DIRECTIVES 5 /* a constant, for the server table's row */
+extern const gw_config_directive_t
+    gw_config_server_tls_directives[GW_CONFIG_NSERVER_TLS_DIRECTIVES];
+/* Reads servers[].tls (the set of its row): the section, and that the server has one. */
+gw_err_t gw_config_set_server_tls(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                                  const gw_config_node_t *v, const char *path, void *obj);
+/* What servers[].tls needs of the rest of server s, whose mapping item was read at path: an
+ * https:// url, the client certificate and key together, a key others cannot read. */
+gw_err_t gw_config_server_tls_finish(gw_config_ctx_t *cx, const gw_config_node_t *item,
+                                     const char *path, const gw_server_conf_t *s);
 
 /* Reads the servers list (the custom directive of "servers"). */
 gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t *d,

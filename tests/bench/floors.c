@@ -251,7 +251,8 @@ int main(int argc, char **argv)
                 }
             }
         } else {
-            fprintf(stderr, "usage: floors [--rounds N] [--size BYTES] [--mode unix|nng|nng-poll]...\n");
+            fprintf(stderr,
+                    "usage: floors [--rounds N] [--size BYTES] [--mode unix|nng|nng-poll]...\n");
             return 2;
         }
     }

@@ -20,6 +20,7 @@
 #include "common/ipc.h"
 #include "common/metrics.h"
 #include "common/names.h"
+#include "common/rate.h"
 #include "common/signals.h"
 #include "common/streams.h"
 #include "common/token.h"
@@ -108,6 +109,7 @@ typedef struct brk {
     uint64_t next_delete;
     gw_metrics_t *metrics; /* <runtime_dir>/metrics: one slot per child */
     unsigned metrics_slots;
+    gw_rate_table_t *rate; /* <runtime_dir>/rate: limits.rate's buckets, which routers map */
     brk_admin_t *admin;
     char admin_desc[80];
     gw_signals_t signals; /* SIGTERM, SIGINT, SIGHUP, SIGCHLD */

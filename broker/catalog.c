@@ -422,6 +422,22 @@ gw_err_t brk_catalog_apply_report(brk_catalog_t *cat, const char *json, size_t l
     return rc;
 }
 
+static int same_or_both_null(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* servers[].tls: the same paths and flags (a file renewed under its path is read by the worker's
+ * next connection: no restart needed for it). */
+static int tls_same(const gw_server_tls_t *a, const gw_server_tls_t *b)
+{
+    return a->set == b->set && a->verify == b->verify &&
+           same_or_both_null(a->ca_file, b->ca_file) &&
+           same_or_both_null(a->client_certificate, b->client_certificate) &&
+           same_or_both_null(a->client_key, b->client_key) &&
+           same_or_both_null(a->server_name, b->server_name);
+}
+
 int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
 {
     if (strcmp(a->url, b->url) != 0 || strcmp(a->prefix, b->prefix) != 0 ||
@@ -429,7 +445,8 @@ int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
         a->nheaders != b->nheaders || a->ntool_timeouts != b->ntool_timeouts) {
         return 0;
     }
-    if (a->max_connections != b->max_connections) {
+    if (a->max_connections != b->max_connections || !gw_tool_names_same(&a->tools, &b->tools) ||
+        !tls_same(&a->tls, &b->tls)) {
         return 0;
     }
     for (size_t i = 0; i < a->ntool_timeouts; i++) {
@@ -696,8 +713,12 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *ou
             gw_json_gen_cstr(g, "tool_timeouts");
             yajl_gen_map_open(g);
             for (size_t t = 0; t < b->conf->ntool_timeouts; t++) {
-                gw_json_gen_cstr(g, b->conf->tool_timeouts[t].tool);
-                yajl_gen_integer(g, (long long)b->conf->tool_timeouts[t].timeout_ms);
+                /* routers look tools up by the names clients call (servers[].tools) */
+                const char *name = gw_server_tool_timeout_exposed(b->conf, t);
+                if (name != NULL) {
+                    gw_json_gen_cstr(g, name);
+                    yajl_gen_integer(g, (long long)b->conf->tool_timeouts[t].timeout_ms);
+                }
             }
             yajl_gen_map_close(g);
         }

@@ -1,7 +1,8 @@
 /* config_load.c: the configuration as the broker takes it, at start, for -t and on reload: the
  * file loaded (common/config.c), then what the file only names checked (every TLS listener's
- * certificate and key load and match; every auth issuer's jwks_file gives keys), and a warning
- * for a listener others can reach in clear text without auth. */
+ * certificate and key load and match; so do every backend's servers[].tls files; every auth
+ * issuer's jwks_file gives keys), and warnings for a listener others can reach in clear text
+ * without auth and for a backend whose certificate is not verified. */
 #include <config.h>
 
 #include <stdio.h>
@@ -42,7 +43,8 @@ gw_err_t brk_config_load(const char *path, gw_config_t **out, char *err, size_t 
         gw_config_destroy(cfg);
         return rc;
     }
-    if ((rc = check_key_files(cfg, why, sizeof(why))) != GW_OK) {
+    if ((rc = gw_tls_check_backends(cfg, why, sizeof(why))) != GW_OK ||
+        (rc = check_key_files(cfg, why, sizeof(why))) != GW_OK) {
         snprintf(err, errlen, "%s: %s", path, why);
         gw_config_destroy(cfg);
         return rc;
@@ -53,6 +55,14 @@ gw_err_t brk_config_load(const char *path, gw_config_t **out, char *err, size_t 
             gw_log_warn("msg=\"a listener others can reach has no TLS: clients' traffic and "
                         "session ids travel in clear text\" listen=%s port=%u",
                         l->address, l->port);
+        }
+    }
+    for (size_t i = 0; i < cfg->nservers; i++) {
+        const gw_server_conf_t *s = &cfg->servers[i];
+        if (s->tls.set && !s->tls.verify) {
+            gw_log_warn("msg=\"servers[%zu].tls.verify is false: the backend's certificate and "
+                        "name are not checked, anyone on the path can answer for it\" backend=%s",
+                        i, s->name);
         }
     }
     *out = cfg;

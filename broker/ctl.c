@@ -90,11 +90,13 @@ static int print_backends(yajl_val v)
     for (size_t i = 0; YAJL_IS_ARRAY(bes) && i < YAJL_GET_ARRAY(bes)->len; i++) {
         yajl_val b = YAJL_GET_ARRAY(bes)->values[i];
         yajl_val lat = gw_json_get(b, "latency_ms");
-        printf("%-16s %-8s %-6lld %-8lld %-9lld %-8lld %-7.2f %-10lld %s\n", str_or(b, "name", "?"),
+        printf("%-16s %-8s %-6lld %-8lld %-9lld %-8lld %-7.2f %-10lld %s", str_or(b, "name", "?"),
                str_or(b, "state", "?"), int_or(b, "tools", 0), int_or(b, "upstream_sessions", 0),
                int_or(b, "requests", 0), int_or(b, "errors", 0),
                YAJL_IS_NUMBER(lat) ? YAJL_GET_DOUBLE(lat) : 0.0, int_or(b, "restarts", 0),
                str_or(b, "url", "?"));
+        const char *err = gw_json_get_string(b, "error");
+        printf(err != NULL ? "  (%s)\n" : "\n", err); /* why it is down, as status shows it */
     }
     return 0;
 }

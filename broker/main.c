@@ -164,6 +164,12 @@ static gw_err_t start(brk_t *b)
         gw_log_err("msg=\"cannot create the metrics file\" path=%s", mpath);
         return rc;
     }
+    /* Made even without limits.rate, so that a reload can set one: untouched pages cost nothing. */
+    snprintf(mpath, sizeof(mpath), "%s/rate", cfg->runtime_dir);
+    if ((rc = gw_rate_create(mpath, cfg->rate_callers, &b->rate)) != GW_OK) {
+        gw_log_err("msg=\"cannot create the rate limit table\" path=%s", mpath);
+        return rc;
+    }
     brk_admin_ops_t aops = brk_ready_admin_ops(b);
     if (cfg->admin_enabled &&
         (rc = brk_admin_open(&b->admin, cfg->admin_address, cfg->admin_port, &aops, b->admin_desc,
@@ -195,6 +201,7 @@ static void stop(brk_t *b)
     gw_streams_fini(&b->streams);
     brk_admin_close(b->admin);
     gw_metrics_destroy(b->metrics);
+    gw_rate_destroy(b->rate);
     gw_keyring_destroy(b->keys);
 }
 

@@ -31,6 +31,9 @@ static const char *immutable_change(const gw_config_t *a, const gw_config_t *b)
     if (a->routers != b->routers) {
         return "routers";
     }
+    if (a->rate_callers != b->rate_callers) {
+        return "limits.rate_callers";
+    }
     if (strcmp(a->key_file, b->key_file) != 0) {
         return "sessions.key_file";
     }
@@ -93,6 +96,7 @@ static int router_settings_differ(const gw_config_t *a, const gw_config_t *b)
            a->max_header_size != b->max_header_size ||
            a->client_timeout_ms != b->client_timeout_ms ||
            a->max_concurrent_requests_per_session != b->max_concurrent_requests_per_session ||
+           memcmp(&a->rate, &b->rate, sizeof(a->rate)) != 0 ||
            a->sse_heartbeat_ms != b->sse_heartbeat_ms || a->log_json != b->log_json ||
            !gw_config_strings_same(a->allowed_hosts, a->nallowed_hosts, b->allowed_hosts,
                                    b->nallowed_hosts) ||

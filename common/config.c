@@ -140,9 +140,14 @@ void gw_config_destroy(gw_config_t *c)
             free(s->tool_timeouts[j].tool);
         }
         free(s->tool_timeouts);
+        gw_tool_names_fini(&s->tools);
         free(s->name);
         free(s->url);
         free(s->prefix);
+        free(s->tls.ca_file);
+        free(s->tls.client_certificate);
+        free(s->tls.client_key);
+        free(s->tls.server_name);
     }
     free(c->servers);
     for (size_t i = 0; i < c->nallowed_hosts; i++) {
@@ -197,4 +202,19 @@ uint64_t gw_server_tool_timeout_ms(const gw_server_conf_t *s, const char *tool, 
         }
     }
     return s->timeout_ms;
+}
+
+const char *gw_server_tool_timeout_exposed(const gw_server_conf_t *s, size_t i)
+{
+    const char *tool = s->tool_timeouts[i].tool;
+    const char *out = NULL;
+    if (gw_tool_names_expose(&s->tools, tool, NULL, &out) != GW_TOOL_EXPOSED) {
+        return NULL;
+    }
+    for (size_t j = 0; out != tool && j < s->ntool_timeouts; j++) {
+        if (strcmp(s->tool_timeouts[j].tool, out) == 0) {
+            return NULL; /* the backend's own tool of that name keeps its name (worker/catalog.c) */
+        }
+    }
+    return out;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/tool_names.h"
 
 #define GW_SERVER_NAME_MAX 32 /* [A-Za-z0-9_-]{1,32}: it names ipc sockets and log fields */
 #define GW_PREFIX_MAX 64      /* [A-Za-z0-9_.-]{0,64} */
@@ -36,6 +37,18 @@ typedef struct gw_tool_timeout {
     uint64_t timeout_ms;
 } gw_tool_timeout_t;
 
+/* servers[].tls: how the worker speaks TLS to an https:// backend. The files are read by every
+ * load (start, -t, reload: the broker checks that they load) and by the worker at each new
+ * connection. */
+typedef struct gw_server_tls {
+    int set;                  /* the server has a tls block (refused on an http:// url) */
+    char *ca_file;            /* PEM CAs the backend's chain must lead to; NULL: the system's */
+    char *client_certificate; /* PEM chain shown when the backend asks for one (with client_key) */
+    char *client_key;         /* its PEM private key, a file others cannot read */
+    char *server_name;        /* verified and sent as SNI and Host instead of the url's host */
+    int verify;               /* check the backend's certificate and name; default 1 */
+} gw_server_tls_t;
+
 typedef struct gw_server_conf {
     char *name;
     char *url; /* http:// or https:// */
@@ -49,6 +62,8 @@ typedef struct gw_server_conf {
     /* TCP connections the worker's requests (POSTs, DELETEs) keep to this backend at most; more
      * requests queue in the worker. GET streams have a pool of their own. Default 32. */
     unsigned max_connections;
+    gw_tool_names_t tools; /* servers[].tools: which tools are exposed, under which names */
+    gw_server_tls_t tls;
 } gw_server_conf_t;
 
 /* auth.issuers[]: one authorization server whose tokens the gateway accepts. */
@@ -86,6 +101,13 @@ typedef struct gw_policy_rule_conf {
     char **deny; /* ... and those it does not, whatever allow says */
     size_t ndeny;
 } gw_policy_rule_conf_t;
+/* limits.rate (and policy.rules[].rate): requests per period, and the burst a caller that was
+ * quiet may send at once. All zero: no limit. */
+typedef struct gw_rate_conf {
+    unsigned requests; /* per period_s; 0: no limit */
+    unsigned period_s; /* 1 (written N/s) or 60 (N/m) */
+    unsigned burst;    /* default: requests per second rounded up, at least 1 */
+} gw_rate_conf_t;
 
 typedef struct gw_config {
     char *path;          /* the file it came from (for messages) */
@@ -106,6 +128,8 @@ typedef struct gw_config {
     /* limits.max_concurrent_requests_per_session: requests of one session a router process
      * waits on at once (answers and notifications do not count); default 64 (0: no limit) */
     unsigned max_concurrent_requests_per_session;
+    gw_rate_conf_t rate;      /* limits.rate: per caller, shared by every router; default none */
+    unsigned rate_callers;    /* limits.rate_callers: buckets of the shared table, default 65536 */
     char *key_file;           /* sessions.key_file, default /var/lib/mcpgw/session.key */
     uint64_t session_ttl_s;   /* sessions.ttl, default 24h */
     unsigned stream_replay;   /* sessions.stream_replay: events of a session's GET stream kept for
@@ -169,6 +193,13 @@ const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name)
 /* The longest wait for a tools/call of tool (the backend's own name, len bytes) on server s: its
  * servers[].tool_timeouts entry, else servers[].timeout. */
 uint64_t gw_server_tool_timeout_ms(const gw_server_conf_t *s, const char *tool, size_t len);
+/* The name clients call tool_timeouts[i] by, before the prefix (servers[].tools applied: its
+ * rename, unless another entry has that name as the backend's own), or NULL when servers[].tools
+ * hides it. A string of s. */
+const char *gw_server_tool_timeout_exposed(const gw_server_conf_t *s, size_t i);
+
+/* r as the config writes it, for messages: "100/s, burst 200" ("" for no limit). */
+void gw_rate_conf_text(const gw_rate_conf_t *r, char *out, size_t outlen);
 
 /* "1MiB", "512KiB", "64kB", "1048576" -> bytes (KiB/MiB/GiB are 1024-based, kB/MB/GB 1000). */
 gw_err_t gw_parse_size(const char *s, uint64_t *out);

@@ -1,6 +1,8 @@
 /* config_files_test.c: what mcpgw.yaml only names: a header value read from a file (its final
  * newline dropped, refused when others can read it, when missing, or when it holds a control
- * character), and a listener's TLS section (both files required, the minimum version). */
+ * character), a listener's TLS section (both files required, the minimum version), and a
+ * backend's (https:// only, verify on by default, the client certificate and key together, a key
+ * others cannot read). */
 #include <config.h>
 
 #include <setjmp.h>
@@ -144,12 +146,95 @@ static void test_listen_tls(void **state)
     assert_string_equal(err, "mcpgw.yaml:7: listen[0].tls.min_version: must be TLSv1.2 or TLSv1.3");
 }
 
+/* Parses one server with url and the tls block's lines (each "key: value"). */
+static gw_err_t parse_server_tls(const char *url, const char *tls, gw_config_t **c, char *err,
+                                 size_t errlen)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), "servers:\n  - name: a\n    url: %s\n    tls:\n%s", url, tls);
+    *c = NULL;
+    return gw_config_parse("mcpgw.yaml", yaml, strlen(yaml), c, err, errlen);
+}
+
+static void test_server_tls(void **state)
+{
+    (void)state;
+    char key[256], open_key[256], tls[800], err[512] = "", want[800];
+    gw_config_t *c = NULL;
+    write_file("client.key", "not checked here\n", 0640, key, sizeof(key));
+    write_file("open.key", "not checked here\n", 0644, open_key, sizeof(open_key));
+
+    snprintf(tls, sizeof(tls),
+             "      ca_file: /etc/mcpgw/backend-ca.pem\n      client_certificate: /c.pem\n"
+             "      client_key: %s\n      server_name: backend.internal\n",
+             key);
+    assert_int_equal(parse_server_tls("https://10.0.0.5:8443/mcp", tls, &c, err, sizeof(err)),
+                     GW_OK);
+    const gw_server_tls_t *t = &c->servers[0].tls;
+    assert_int_equal(t->set, 1);
+    assert_int_equal(t->verify, 1);
+    assert_string_equal(t->ca_file, "/etc/mcpgw/backend-ca.pem");
+    assert_string_equal(t->client_certificate, "/c.pem");
+    assert_string_equal(t->client_key, key);
+    assert_string_equal(t->server_name, "backend.internal");
+    gw_config_destroy(c);
+
+    /* no block: not set, verify still on (libcurl's defaults) */
+    const char *yaml = "servers:\n  - name: a\n    url: https://a/\n";
+    assert_int_equal(gw_config_parse("mcpgw.yaml", yaml, strlen(yaml), &c, err, sizeof(err)),
+                     GW_OK);
+    assert_int_equal(c->servers[0].tls.set, 0);
+    assert_int_equal(c->servers[0].tls.verify, 1);
+    gw_config_destroy(c);
+
+    assert_int_equal(parse_server_tls("https://a/", "      verify: false\n", &c, err, sizeof(err)),
+                     GW_OK);
+    assert_int_equal(c->servers[0].tls.verify, 0);
+    gw_config_destroy(c);
+
+    /* a tls block on http:// is never a silent downgrade */
+    assert_int_not_equal(
+        parse_server_tls("http://a/mcp", "      verify: true\n", &c, err, sizeof(err)), GW_OK);
+    assert_string_equal(err, "mcpgw.yaml:5: servers[0].tls: needs an https:// url (url is "
+                             "http://a/mcp)");
+    assert_null(c);
+
+    assert_int_not_equal(
+        parse_server_tls("https://a/", "      client_certificate: /c.pem\n", &c, err, sizeof(err)),
+        GW_OK);
+    assert_string_equal(err, "mcpgw.yaml:5: servers[0].tls: client_certificate and client_key "
+                             "come together (client_key is missing)");
+    snprintf(tls, sizeof(tls), "      client_key: %s\n", key);
+    assert_int_not_equal(parse_server_tls("https://a/", tls, &c, err, sizeof(err)), GW_OK);
+    assert_non_null(strstr(err, "(client_certificate is missing)"));
+
+    snprintf(tls, sizeof(tls), "      client_certificate: /c.pem\n      client_key: %s\n",
+             open_key);
+    assert_int_not_equal(parse_server_tls("https://a/", tls, &c, err, sizeof(err)), GW_OK);
+    snprintf(want, sizeof(want),
+             "mcpgw.yaml:6: servers[0].tls.client_key: %s: readable by others (mode 0644): chmod "
+             "o-r it",
+             open_key);
+    assert_string_equal(err, want);
+
+    assert_int_not_equal(
+        parse_server_tls("https://a/", "      server_name: a:443\n", &c, err, sizeof(err)), GW_OK);
+    assert_non_null(strstr(err, "servers[0].tls.server_name: must be a host name"));
+    assert_int_not_equal(
+        parse_server_tls("https://a/", "      verify: maybe\n", &c, err, sizeof(err)), GW_OK);
+    assert_string_equal(err, "mcpgw.yaml:5: servers[0].tls.verify: must be true or false");
+    assert_int_not_equal(parse_server_tls("https://a/", "      ca: /x.pem\n", &c, err, sizeof(err)),
+                         GW_OK);
+    assert_string_equal(err, "mcpgw.yaml:5: servers[0].tls.ca: unknown key");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_from_file),
         cmocka_unit_test(test_header_file_refused),
         cmocka_unit_test(test_listen_tls),
+        cmocka_unit_test(test_server_tls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,11 +5,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "common/config.h"
 #include "common/err.h"
 
-#define GW_CONFIG_KEY_PATH_MAX 256 /* "servers[3].headers.X-Api-Key", cut when longer */
+#define GW_CONFIG_KEY_PATH_MAX 256  /* "servers[3].headers.X-Api-Key", cut when longer */
+#define GW_CONFIG_TOOL_NAME_MAX 128 /* the MCP spec's limit on a tool name */
 
 #define GW_CONFIG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 /* A number macro as a string, for messages that name a limit: GW_CONFIG_STR(ROUTERS_MAX). */
@@ -85,6 +87,9 @@ const char *gw_config_address_problem(const char *s);
 const char *gw_config_url_problem(const char *url);
 /* Checks a URL path such as "/mcp"; returns NULL or what is wrong. */
 const char *gw_config_url_path_problem(const char *path);
+/* Checks a backend's own tool name (len bytes: tool_timeouts and tools.rename keys): 1 to 128
+ * bytes, no spaces or control characters; returns NULL or what is wrong. */
+const char *gw_config_tool_name_problem(const char *s, size_t len);
 
 /* ---- typed directive tables (config_directive.c) ---- */
 
@@ -206,10 +211,43 @@ gw_err_t gw_config_set_policy(gw_config_ctx_t *cx, const gw_config_directive_t *
                               const gw_config_node_t *v, const char *path, void *obj);
 /* Frees what the policy section owns. */
 void gw_config_policy_fini(gw_config_t *c);
+/* A rate limit value ({requests: N/s or N/m, burst: N}; null for none) into *out
+ * (config_rate.c): for limits.rate and for any table with a rate. */
+gw_err_t gw_config_take_rate(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                             gw_rate_conf_t *out);
+/* The custom directive of a rate: reads it into the gw_rate_conf_t at d->offset of obj (a row
+ * {.key = "rate", .type = GW_CONFIG_CUSTOM, .offset = GW_CONFIG_FIELD(T, f, gw_rate_conf_t),
+ * .set = gw_config_set_rate}). */
+gw_err_t gw_config_set_rate(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                            const gw_config_node_t *v, const char *path, void *obj);
+
+/* Opens the file scalar f names, which holds a credential: a regular file others cannot read.
+ * GW_OK with *fd (the caller's to close) and *st; else the message names path and the file. */
+gw_err_t gw_config_open_secret(gw_config_ctx_t *cx, const gw_config_node_t *f, const char *path,
+                               int *fd, struct stat *st);
+
+/* The keys of servers[].tls (config_server_tls.c), over gw_server_conf_t. */
+#define GW_CONFIG_NSERVER_TLS_DIRECTIVES 5 /* a constant, for the server table's row */
+extern const gw_config_directive_t
+    gw_config_server_tls_directives[GW_CONFIG_NSERVER_TLS_DIRECTIVES];
+/* Reads servers[].tls (the set of its row): the section, and that the server has one. */
+gw_err_t gw_config_set_server_tls(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                                  const gw_config_node_t *v, const char *path, void *obj);
+/* What servers[].tls needs of the rest of server s, whose mapping item was read at path: an
+ * https:// url, the client certificate and key together, a key others cannot read. */
+gw_err_t gw_config_server_tls_finish(gw_config_ctx_t *cx, const gw_config_node_t *item,
+                                     const char *path, const gw_server_conf_t *s);
 
 /* Reads the servers list (the custom directive of "servers"). */
 gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t *d,
                                const gw_config_node_t *v, const char *path, void *obj);
+/* Reads servers[].tools (the custom directive of "tools", config_tools.c). */
+gw_err_t gw_config_set_server_tools(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                                    const gw_config_node_t *v, const char *path, void *obj);
+/* Checks what servers[].tools needs the whole entry for (the prefix) once item, the server's
+ * mapping at path, is read into s. */
+gw_err_t gw_config_check_server_tools(gw_config_ctx_t *cx, const gw_config_node_t *item,
+                                      const char *path, const gw_server_conf_t *s);
 /* Fills what is known only once the file was read (the default listener, the control socket in
  * runtime_dir, the default control group's gid); GW_ENOMEM on out of memory. */
 gw_err_t gw_config_finish(gw_config_t *c);

@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/config_int.h"
 #include "common/log.h"
+#include "common/rate.h"
 
 #define ROUTERS_MAX 64
 #define LISTEN_MAX 64
@@ -120,6 +121,13 @@ static const gw_config_directive_t limits_directives[] = {
      .max = 3600000, .def = 10000, .msg = "must be a duration from 100ms to 1h"},
     {GW_CONFIG_ROW_UINT("page_size", gw_config_t, page_size), .min = 1, .max = 10000, .def = 100,
      .msg = "must be a number from 1 to 10000"},
+    {.key = "rate",
+     .type = GW_CONFIG_CUSTOM,
+     .offset = GW_CONFIG_FIELD(gw_config_t, rate, gw_rate_conf_t),
+     .set = gw_config_set_rate},
+    {GW_CONFIG_ROW_UINT("rate_callers", gw_config_t, rate_callers), .min = GW_RATE_SLOTS_MIN,
+     .max = GW_RATE_SLOTS_MAX, .def = 65536,
+     .msg = "must be a number of callers from 64 to 16777216"},
 };
 
 /* ---- sessions ---- */

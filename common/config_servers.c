@@ -1,6 +1,7 @@
 /* config_servers.c: the servers[] list of mcpgw.yaml: the directive table of one backend (name,
- * url, prefix, headers, timeouts, health checks), its headers and per-tool timeouts, and the
- * names and prefixes that must not repeat across servers. */
+ * url, prefix, headers, timeouts, health checks, tools, tls), its headers (and the secret files
+ * they may come from) and per-tool timeouts, and the names and prefixes that must not repeat
+ * across servers. */
 #include <config.h>
 
 #include <errno.h>
@@ -17,7 +18,6 @@
 #define SERVERS_MAX 4096
 #define HEADERS_MAX 64
 #define TOOL_TIMEOUTS_MAX 1024
-#define TOOL_NAME_MAX 128 /* the MCP spec's limit on a tool name */
 
 enum {
     SRV_NAME,
@@ -27,7 +27,9 @@ enum {
     SRV_TIMEOUT,
     SRV_HEALTH,
     SRV_TOOL_TIMEOUTS,
-    SRV_MAX_CONNECTIONS
+    SRV_MAX_CONNECTIONS,
+    SRV_TOOLS,
+    SRV_TLS
 };
 
 static const char *name_problem(const char *s)
@@ -71,6 +73,27 @@ static gw_err_t take_mapping(gw_config_ctx_t *cx, const gw_config_node_t *v, con
 
 #define HEADER_FILE_MAX 8192
 
+gw_err_t gw_config_open_secret(gw_config_ctx_t *cx, const gw_config_node_t *f, const char *path,
+                               int *fd, struct stat *st)
+{
+    *fd = open(f->text, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (*fd < 0) {
+        return gw_config_fail(cx, f, path, "%s: %s", f->text, strerror(errno));
+    }
+    gw_err_t rc = GW_OK;
+    if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        rc = gw_config_fail(cx, f, path, "%s: not a regular file", f->text);
+    } else if (st->st_mode & S_IROTH) {
+        rc = gw_config_fail(cx, f, path, "%s: readable by others (mode %04o): chmod o-r it",
+                            f->text, (unsigned)(st->st_mode & 07777));
+    }
+    if (rc != GW_OK) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
 /* A header value kept out of mcpgw.yaml: {file: PATH}, the file's text without its final
  * newline. The file must be a regular file others cannot read (it holds a credential); every
  * load (start, -t, reload) reads it again. */
@@ -85,18 +108,13 @@ static gw_err_t take_header_file(gw_config_ctx_t *cx, const gw_config_node_t *v,
         return gw_config_fail(cx, v, path, "expected a string or {file: PATH}");
     }
     const gw_config_node_t *f = v->items[1];
-    int fd = open(f->text, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        return gw_config_fail(cx, f, sub, "%s: %s", f->text, strerror(errno));
-    }
+    int fd;
     struct stat st;
-    gw_err_t rc = GW_OK;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = gw_config_fail(cx, f, sub, "%s: not a regular file", f->text);
-    } else if (st.st_mode & S_IROTH) {
-        rc = gw_config_fail(cx, f, sub, "%s: readable by others (mode %04o): chmod o-r it", f->text,
-                            (unsigned)(st.st_mode & 07777));
-    } else if (st.st_size > HEADER_FILE_MAX) {
+    gw_err_t rc = gw_config_open_secret(cx, f, sub, &fd, &st);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (st.st_size > HEADER_FILE_MAX) {
         rc = gw_config_fail(cx, f, sub, "%s: larger than %d bytes", f->text, HEADER_FILE_MAX);
     }
     char buf[HEADER_FILE_MAX + 1];
@@ -217,16 +235,9 @@ static gw_err_t set_server_tool_timeouts(gw_config_ctx_t *cx, const gw_config_di
         const gw_config_node_t *key = v->items[2 * i];
         char sub[GW_CONFIG_KEY_PATH_MAX];
         gw_config_path_join(sub, path, key->text);
-        if (key->len == 0 || key->len > TOOL_NAME_MAX) {
-            return gw_config_fail(cx, key, key->len == 0 ? path : sub,
-                                  "a tool name is 1 to %d characters", TOOL_NAME_MAX);
-        }
-        for (size_t k = 0; k < key->len; k++) {
-            unsigned char c = (unsigned char)key->text[k];
-            if (c <= 0x20 || c == 0x7f) {
-                return gw_config_fail(cx, key, sub,
-                                      "a tool name has no spaces or control characters");
-            }
+        const char *problem = gw_config_tool_name_problem(key->text, key->len);
+        if (problem != NULL) {
+            return gw_config_fail(cx, key, key->len == 0 ? path : sub, "%s", problem);
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(s->tool_timeouts[j].tool, key->text) == 0) {
@@ -268,6 +279,9 @@ const gw_config_directive_t gw_config_server_directives[] = {
                                                 max_connections),
                              .min = 1, .max = 10000, .def = 32,
                              .msg = "must be a number from 1 to 10000"},
+    [SRV_TOOLS] = {GW_CONFIG_ROW_CUSTOM("tools", gw_config_set_server_tools)},
+    [SRV_TLS] = {GW_CONFIG_ROW_SECTION("tls", gw_config_server_tls_directives),
+                 .set = gw_config_set_server_tls},
 };
 const size_t gw_config_nserver_directives = GW_CONFIG_NELEM(gw_config_server_directives);
 
@@ -304,7 +318,8 @@ gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t 
         }
         gw_err_t err = gw_config_check_map(cx, item, sub, gw_config_server_directives,
                                            gw_config_nserver_directives, &s[i]);
-        if (err != GW_OK) {
+        if (err != GW_OK || (err = gw_config_check_server_tools(cx, item, sub, &s[i])) != GW_OK ||
+            (err = gw_config_server_tls_finish(cx, item, sub, &s[i])) != GW_OK) {
             return err;
         }
         for (size_t j = 0; j < i; j++) {

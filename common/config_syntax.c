@@ -113,3 +113,17 @@ const char *gw_config_url_problem(const char *url)
     }
     return NULL;
 }
+
+const char *gw_config_tool_name_problem(const char *s, size_t len)
+{
+    if (len == 0 || len > GW_CONFIG_TOOL_NAME_MAX) {
+        return "a tool name is 1 to " GW_CONFIG_STR(GW_CONFIG_TOOL_NAME_MAX) " characters";
+    }
+    for (size_t k = 0; k < len; k++) {
+        unsigned char c = (unsigned char)s[k];
+        if (c <= 0x20 || c == 0x7f) {
+            return "a tool name has no spaces or control characters";
+        }
+    }
+    return NULL;
+}

@@ -37,6 +37,7 @@ enum {
     GW_RPC_BACKEND_UNAVAILABLE = -32010,
     GW_RPC_TIMEOUT = -32011,
     GW_RPC_BAD_ANSWER = -32012, /* the backend's answer was not the JSON-RPC response to the call */
+    GW_RPC_RATE_LIMITED = -32029, /* limits.rate: the caller is over its rate (HTTP 429) */
 };
 
 #endif

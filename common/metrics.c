@@ -13,6 +13,7 @@
 
 #include "common/metrics.h"
 #include "common/names.h"
+#include "common/shm.h"
 
 #define METRICS_MAGIC 0x6d637067u /* "mcpg" */
 #define METRICS_VERSION 1
@@ -81,9 +82,14 @@ static const struct counter_info {
     [GW_MC_REJ_UNAUTHORIZED] = {"mcpgw_rejections_total", "reason", "unauthorized", NULL},
     [GW_MC_REJ_CLIENT_TIMEOUT] = {"mcpgw_rejections_total", "reason", "client_timeout", NULL},
     [GW_MC_REJ_H2_RESET_FLOOD] = {"mcpgw_rejections_total", "reason", "h2_reset_flood", NULL},
+    [GW_MC_REJ_RATE] = {"mcpgw_rejections_total", "reason", "rate", NULL},
     [GW_MC_BYTES_IN] = {"mcpgw_http_bytes_total", "direction", "in",
                         "Request and response body bytes (router)."},
     [GW_MC_BYTES_OUT] = {"mcpgw_http_bytes_total", "direction", "out", NULL},
+    [GW_MC_RATE_OVERFLOW] = {"mcpgw_rate_overflow_total", NULL, NULL,
+                             "Requests of callers that found no rate bucket of their own (the "
+                             "shared table's slots for them all live), charged to an overflow "
+                             "bucket shared by hash (router)."},
     [GW_MC_CALLS_CANCELLED] = {"mcpgw_cancelled_requests_total", NULL, NULL,
                                "Requests in flight the client cancelled (router): ended without "
                                "a response."},
@@ -106,6 +112,17 @@ static const struct counter_info {
                                 NULL},
     [GW_MC_CATALOG_TOO_LARGE] = {"mcpgw_catalog_refused_total", "reason", "too_large",
                                  "Backend catalogs a worker refused to report, by reason."},
+    [GW_MC_TOOL_RENAME_COLLISION] = {"mcpgw_catalog_tools_dropped_total", "reason",
+                                     "rename_collision",
+                                     "Tools of a backend's catalog a worker left out, by reason."},
+    [GW_MC_TLS_VERIFY] = {"mcpgw_backend_tls_failures_total", "reason", "verify",
+                          "Transfers to an https backend that failed in TLS, by reason."},
+    [GW_MC_TLS_CA_FILE] = {"mcpgw_backend_tls_failures_total", "reason", "ca_file", NULL},
+    [GW_MC_TLS_CLIENT_CERTIFICATE] = {"mcpgw_backend_tls_failures_total", "reason",
+                                      "client_certificate", NULL},
+    [GW_MC_TLS_CLIENT_CERTIFICATE_REFUSED] = {"mcpgw_backend_tls_failures_total", "reason",
+                                              "client_certificate_refused", NULL},
+    [GW_MC_TLS_HANDSHAKE] = {"mcpgw_backend_tls_failures_total", "reason", "handshake", NULL},
     [GW_MC_AUTH_MISSING] = {"mcpgw_auth_failures_total", "reason", "missing",
                             "Bearer tokens the routers refused, by reason (auth)."},
     [GW_MC_AUTH_TWO_HEADERS] = {"mcpgw_auth_failures_total", "reason", "two_headers", NULL},
@@ -168,20 +185,12 @@ gw_err_t gw_metrics_create(const char *path, unsigned nslots, gw_metrics_t **out
     if (m == NULL) {
         return GW_ENOMEM;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     m->len = file_size(nslots);
-    if (fd < 0 || ftruncate(fd, (off_t)m->len) != 0) {
-        if (fd >= 0) {
-            close(fd);
-        }
+    void *p = NULL;
+    gw_err_t err = gw_shm_create(path, m->len, &p);
+    if (err != GW_OK) {
         free(m);
-        return GW_EIO;
-    }
-    void *p = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        free(m);
-        return GW_EIO;
+        return err;
     }
     m->hdr = p;
     m->slots = (gw_metrics_slot_t *)(m->hdr + 1);
@@ -196,25 +205,17 @@ gw_err_t gw_metrics_create(const char *path, unsigned nslots, gw_metrics_t **out
 gw_err_t gw_metrics_attach(const char *path, unsigned slot, const char *name,
                            gw_metrics_slot_t **out)
 {
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        return errno == ENOENT ? GW_ENOTFOUND : GW_EIO;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(shm_header_t)) {
-        close(fd);
-        return GW_EPROTO;
-    }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        return GW_EIO;
+    void *p = NULL;
+    size_t len = 0;
+    gw_err_t err = gw_shm_map(path, sizeof(shm_header_t), &p, &len);
+    if (err != GW_OK) {
+        return err;
     }
     shm_header_t *hdr = p;
     if (hdr->magic != METRICS_MAGIC || hdr->version != METRICS_VERSION ||
         hdr->slot_size != sizeof(gw_metrics_slot_t) || slot >= hdr->nslots ||
-        (size_t)st.st_size < file_size(hdr->nslots)) {
-        munmap(p, (size_t)st.st_size);
+        len < file_size(hdr->nslots)) {
+        munmap(p, len);
         return GW_EPROTO;
     }
     gw_metrics_slot_t *s = (gw_metrics_slot_t *)(hdr + 1) + slot;

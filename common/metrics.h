@@ -51,9 +51,13 @@ typedef enum gw_counter {
     GW_MC_REJ_CLIENT_TIMEOUT,   /* limits.client_timeout (HTTP/2; h2o closes HTTP/1 itself) */
     GW_MC_REJ_UNAUTHORIZED,     /* 401: no valid bearer token (auth) */
     GW_MC_REJ_H2_RESET_FLOOD,   /* an HTTP/2 connection shut for resetting requests (router) */
+    GW_MC_REJ_RATE,             /* limits.rate: the caller is over its rate (router) */
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,
+    /* router: requests of callers that found no bucket of their own in the shared rate table
+     * (every slot of their group live): charged to an overflow bucket shared by hash */
+    GW_MC_RATE_OVERFLOW,
     /* router: requests in flight ended by the client's notifications/cancelled */
     GW_MC_CALLS_CANCELLED,
     /* worker (its calls by method and outcome: gw_backend_request_add) */
@@ -70,6 +74,15 @@ typedef enum gw_counter {
     GW_MC_POST_DROP_WORKER,
     /* worker: a backend's catalog refused before it reaches the broker, by reason */
     GW_MC_CATALOG_TOO_LARGE,
+    /* worker: tools of a backend's catalog left out of its report, by reason (servers[].tools) */
+    GW_MC_TOOL_RENAME_COLLISION, /* renamed onto the name of the backend's own exposed tool */
+    /* worker: transfers to an https:// backend that failed in TLS, by reason (worker/backend_tls.c)
+     */
+    GW_MC_TLS_VERIFY,                     /* the backend's certificate: CA, expiry, name */
+    GW_MC_TLS_CA_FILE,                    /* tls.ca_file would not load */
+    GW_MC_TLS_CLIENT_CERTIFICATE,         /* tls.client_certificate or client_key would not load */
+    GW_MC_TLS_CLIENT_CERTIFICATE_REFUSED, /* the backend wanted one, or refused ours */
+    GW_MC_TLS_HANDSHAKE,                  /* any other TLS failure */
     /* router: bearer tokens refused (auth), by reason; from MALFORMED to NO_MEMORY in the order
      * and with the names of common/jwt.h's gw_jwt_result_t (router/auth.c checks it) */
     GW_MC_AUTH_MISSING,            /* no Authorization header, or not a Bearer one */

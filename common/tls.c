@@ -1,4 +1,4 @@
-/* tls.c: server contexts for TLS listeners (tls.h). */
+/* tls.c: server contexts for TLS listeners, and the check of backends' TLS files (tls.h). */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -24,10 +24,38 @@ static void why(char *out, size_t outlen)
     ERR_clear_error();
 }
 
+/* Loads the certificate chain file cert (leaf first) and its key file into ctx and checks that
+ * they match; on failure err gets "WHERE.CERT_KEY: PATH: why" (or the key's). */
+static gw_err_t load_chain_and_key(SSL_CTX *ctx, const char *where, const char *cert_key,
+                                   const char *cert, const char *key_key, const char *key,
+                                   char *err, size_t errlen)
+{
+    char reason[256];
+    ERR_clear_error();
+    errno = 0;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        why(reason, sizeof(reason));
+        snprintf(err, errlen, "%s.%s: %s: %s", where, cert_key, cert, reason);
+        return GW_EINVAL;
+    }
+    errno = 0;
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        why(reason, sizeof(reason));
+        snprintf(err, errlen, "%s.%s: %s: %s", where, key_key, key, reason);
+        return GW_EINVAL;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        ERR_clear_error();
+        snprintf(err, errlen, "%s.%s: %s: does not match the certificate %s", where, key_key, key,
+                 cert);
+        return GW_EINVAL;
+    }
+    return GW_OK;
+}
+
 gw_err_t gw_tls_server_ctx(const gw_listen_t *l, size_t index, SSL_CTX **out, char *err,
                            size_t errlen)
 {
-    char reason[256];
     *out = NULL;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {
@@ -42,28 +70,13 @@ gw_err_t gw_tls_server_ctx(const gw_listen_t *l, size_t index, SSL_CTX **out, ch
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    ERR_clear_error();
-    errno = 0;
-    if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_certificate) != 1) {
-        why(reason, sizeof(reason));
-        snprintf(err, errlen, "listen[%zu].tls.certificate: %s: %s", index, l->tls_certificate,
-                 reason);
+    char where[48];
+    snprintf(where, sizeof(where), "listen[%zu].tls", index);
+    gw_err_t rc = load_chain_and_key(ctx, where, "certificate", l->tls_certificate, "key",
+                                     l->tls_key, err, errlen);
+    if (rc != GW_OK) {
         SSL_CTX_free(ctx);
-        return GW_EINVAL;
-    }
-    errno = 0;
-    if (SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1) {
-        why(reason, sizeof(reason));
-        snprintf(err, errlen, "listen[%zu].tls.key: %s: %s", index, l->tls_key, reason);
-        SSL_CTX_free(ctx);
-        return GW_EINVAL;
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        ERR_clear_error();
-        snprintf(err, errlen, "listen[%zu].tls.key: %s: does not match the certificate %s", index,
-                 l->tls_key, l->tls_certificate);
-        SSL_CTX_free(ctx);
-        return GW_EINVAL;
+        return rc;
     }
     *out = ctx;
     return GW_OK;
@@ -81,6 +94,50 @@ gw_err_t gw_tls_check(const gw_config_t *c, char *err, size_t errlen)
             return rc;
         }
         SSL_CTX_free(ctx);
+    }
+    return GW_OK;
+}
+
+/* The files of one servers[].tls in a throwaway client context. */
+static gw_err_t check_backend_files(const gw_server_tls_t *t, size_t index, char *err,
+                                    size_t errlen)
+{
+    char reason[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        snprintf(err, errlen, "servers[%zu].tls: out of memory", index);
+        return GW_ENOMEM;
+    }
+    gw_err_t rc = GW_EINVAL;
+    ERR_clear_error();
+    errno = 0;
+    if (t->ca_file != NULL && SSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != 1) {
+        why(reason, sizeof(reason));
+        snprintf(err, errlen, "servers[%zu].tls.ca_file: %s: %s", index, t->ca_file, reason);
+        goto out;
+    }
+    if (t->client_certificate != NULL) {
+        char where[48];
+        snprintf(where, sizeof(where), "servers[%zu].tls", index);
+        if ((rc = load_chain_and_key(ctx, where, "client_certificate", t->client_certificate,
+                                     "client_key", t->client_key, err, errlen)) != GW_OK) {
+            goto out;
+        }
+    }
+    rc = GW_OK;
+out:
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+gw_err_t gw_tls_check_backends(const gw_config_t *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->nservers; i++) {
+        gw_err_t rc;
+        if (c->servers[i].tls.set &&
+            (rc = check_backend_files(&c->servers[i].tls, i, err, errlen)) != GW_OK) {
+            return rc;
+        }
     }
     return GW_OK;
 }

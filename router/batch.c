@@ -18,8 +18,16 @@ static void batch_maybe_finish(rtr_batch_t *b)
         return;
     }
     if (b->req != NULL) {
+        if (b->retry_after_s > 0) {
+            char v[24];
+            int n = snprintf(v, sizeof(v), "%llu", (unsigned long long)b->retry_after_s);
+            rtr_add_header(b->req, "retry-after", h2o_strdup(&b->req->pool, v, (size_t)n).base,
+                           (size_t)n);
+        }
         if (b->nanswers > 0 && gw_buf_append(&b->out, "]", 1) == GW_OK) {
-            rtr_respond(b->rtr, RTR_TO_CLIENT(b->req), 200, b->out.data, b->out.len);
+            /* 429 only when every answer is a refusal of limits.rate */
+            unsigned status = b->nlimited == b->nanswers ? 429 : 200;
+            rtr_respond(b->rtr, RTR_TO_CLIENT(b->req), status, b->out.data, b->out.len);
         } else {
             rtr_respond(b->rtr, RTR_TO_CLIENT(b->req), 202, NULL, 0);
         }
@@ -43,6 +51,14 @@ void rtr_batch_answer(rtr_batch_t *b, const char *body, size_t len)
     }
     b->pending--;
     batch_maybe_finish(b);
+}
+
+void rtr_batch_rate_limited(rtr_batch_t *b, uint64_t retry_after_s)
+{
+    b->nlimited++;
+    if (retry_after_s > b->retry_after_s) {
+        b->retry_after_s = retry_after_s;
+    }
 }
 
 /* Adds p to the answer c keeps for its batch; out of memory, the batch goes without it. */
@@ -209,6 +225,9 @@ void rtr_batch_handle(rtr_t *r, h2o_req_t *req, const char *body, size_t len,
             continue;
         }
         rtr_route_count_of_method(r, &rpc);
+        if (rpc.kind == GW_MSG_REQUEST && !rtr_rate_admit(r, to, m + rpc.id.off, rpc.id.len)) {
+            continue; /* answered into the batch */
+        }
         gw_envelope_t e = {.kind = GW_ENV_CALL};
         e.method = (gw_str_t){rpc.method_str, strlen(rpc.method_str)};
         e.rpc_id = (gw_str_t){m + rpc.id.off, rpc.id.len};

@@ -176,6 +176,9 @@ int main(int argc, char **argv)
     if (gw_metrics_attach(mpath, r->index, proc, &r->m) != GW_OK) {
         gw_log_warn("msg=\"running without metrics\" path=%s", mpath);
     }
+    if (rtr_rate_open(r) != GW_OK) {
+        return 1;
+    }
     if (gw_keyring_load(r->cfg->key_file, 0, &r->keys, err, sizeof(err)) != GW_OK) {
         gw_log_err("msg=\"cannot load session keys\" error=\"%s\"", err);
         return 1;
@@ -230,5 +233,6 @@ int main(int argc, char **argv)
     rtr_listeners_close(r);
     rtr_auth_destroy(r);
     gw_policy_destroy(r->policy);
+    rtr_rate_close(r);
     return 0;
 }

@@ -56,6 +56,9 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
         return;
     }
     rtr_route_count_of_method(r, &rpc);
+    if (rpc.kind == GW_MSG_REQUEST && !rtr_rate_admit(r, RTR_TO_CLIENT(req), id, id_len)) {
+        return;
+    }
     gw_envelope_t e = {.kind = GW_ENV_CALL};
     e.method = (gw_str_t){rpc.method_str, strlen(rpc.method_str)};
     e.rpc_id = (gw_str_t){id, id_len};

@@ -28,6 +28,9 @@ gw_counter_t rtr_rejection_of(unsigned status, int code, const char *msg)
     case 431:
         return GW_MC_REJ_HEADER_TOO_LARGE;
     case 429:
+        if (code == GW_RPC_RATE_LIMITED) {
+            return GW_MC_REJ_RATE;
+        }
         return strstr(msg, "max_concurrent_requests_per_session") != NULL
                    ? GW_MC_REJ_SESSION_REQUESTS
                    : GW_MC_REJ_SESSION_LIMIT;
@@ -134,6 +137,12 @@ void rtr_respond(rtr_t *r, rtr_sink_t to, unsigned status, const char *body, siz
 void rtr_respond_error(rtr_t *r, rtr_sink_t to, unsigned status, const char *id, size_t id_len,
                        int code, const char *msg)
 {
+    rtr_respond_error_fields(r, to, status, id, id_len, code, msg, "");
+}
+
+void rtr_respond_error_fields(rtr_t *r, rtr_sink_t to, unsigned status, const char *id,
+                              size_t id_len, int code, const char *msg, const char *fields)
+{
     h2o_req_t *req = to.req;
     gw_buf_t b;
     gw_buf_init(&b);
@@ -146,8 +155,9 @@ void rtr_respond_error(rtr_t *r, rtr_sink_t to, unsigned status, const char *id,
         return;
     }
     char reason[512]; /* msg may carry a name the client chose */
-    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\" request_id=%.*s", status, code,
-                gw_log_quote(reason, sizeof(reason), msg, strlen(msg)), (int)rid.len, rid.base);
+    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\"%s request_id=%.*s", status, code,
+                gw_log_quote(reason, sizeof(reason), msg, strlen(msg)), fields, (int)rid.len,
+                rid.base);
     gw_metric_add(r->m, rtr_rejection_of(status, code, msg), 1);
     rtr_respond(r, to, status, b.data, b.len);
     gw_buf_fini(&b);

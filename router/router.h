@@ -25,6 +25,7 @@
 #include "common/metrics.h"
 #include "common/names.h"
 #include "common/policy.h"
+#include "common/rate.h"
 #include "common/revoked.h"
 #include "common/signals.h"
 #include "common/token.h"
@@ -96,8 +97,10 @@ struct rtr_batch {
     rtr_req_guard_t *guard;
     size_t pending; /* messages not answered yet */
     size_t nanswers;
-    int building; /* still going through the messages */
-    gw_buf_t out; /* "[" and the answers so far, comma-separated */
+    int building;           /* still going through the messages */
+    size_t nlimited;        /* answers that are limits.rate refusals */
+    uint64_t retry_after_s; /* the longest Retry-After of those, for the batch's response */
+    gw_buf_t out;           /* "[" and the answers so far, comma-separated */
 };
 
 /* Where the answer to one JSON-RPC message goes: to the client (batch NULL), or collected into
@@ -172,6 +175,13 @@ typedef struct rtr_listener {
     h2o_accept_ctx_t accept; /* ssl_ctx set on a TLS listener */
 } rtr_listener_t;
 
+/* limits.rate in this router (rate_limit.c): the table every router maps, and the limit. */
+typedef struct rtr_rate {
+    gw_rate_table_t *table; /* NULL: no limit */
+    gw_rate_spec_t spec;
+    char message[128]; /* "rate limit exceeded: limits.rate 100/s, burst 200" */
+} rtr_rate_t;
+
 /* The router: one per process, made in main and passed to everything that needs it. */
 struct rtr {
     gw_config_t *cfg;
@@ -214,6 +224,7 @@ struct rtr {
     int64_t stop_deadline;
     rtr_auth_t *auth;    /* auth: keys, verified tokens, challenges; NULL without auth */
     gw_policy_t *policy; /* policy: NULL without it (everyone sees everything) */
+    rtr_rate_t rate;
     /* the caller of the request whose handler runs now (mcp_endpoint.c sets it for the length
      * of one on_req), which the session check and the audit read; NULL between requests */
     const rtr_caller_t *caller;
@@ -271,6 +282,26 @@ void rtr_auth_cache_clear(rtr_auth_cache_t *c);
 /* Keeps a copy of in (over whatever held its slot) and returns it. */
 const rtr_auth_entry_t *rtr_auth_cache_put(rtr_auth_cache_t *c, const rtr_auth_entry_t *in);
 
+/* ---- rate_limit.c ---- */
+
+#define RTR_RATE_SCOPE_MAX 64
+
+/* Maps the shared table (an error, logged, when limits.rate is set and it cannot). */
+gw_err_t rtr_rate_open(rtr_t *r);
+void rtr_rate_close(rtr_t *r);
+/* The JSON-RPC message of a refusal by the limit c called name ("limits.rate",
+ * "policy.rules[2].rate"): "rate limit exceeded: limits.rate 100/s, burst 200". */
+void rtr_rate_message(char *out, size_t outlen, const char *name, const gw_rate_conf_t *c);
+/* Charges one JSON-RPC request (id: its raw JSON id) to the bucket of scope and the caller of
+ * to.req (r->caller, else the client address) under spec: 1 when it may go on, else answered 429
+ * with Retry-After and message into to (0). scope keeps limits apart: "" is limits.rate's; a
+ * policy rule passes its own (at most RTR_RATE_SCOPE_MAX bytes) so that its buckets are its own.
+ * A spec of no limit (or no table) lets everything through. */
+int rtr_rate_charge(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len, const char *scope,
+                    const gw_rate_spec_t *spec, const char *message);
+/* rtr_rate_charge under limits.rate. */
+int rtr_rate_admit(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len);
+
 /* ---- request.c ---- */
 
 /* The value of req's header name (lower case), or an empty iovec. */
@@ -299,6 +330,9 @@ void rtr_respond(rtr_t *r, rtr_sink_t to, unsigned status, const char *body, siz
 /* Answers to with a JSON-RPC error and the given HTTP status (and logs it at info). */
 void rtr_respond_error(rtr_t *r, rtr_sink_t to, unsigned status, const char *id, size_t id_len,
                        int code, const char *msg);
+/* The same, with more logfmt fields (" key=value ...", already quoted) on its log line. */
+void rtr_respond_error_fields(rtr_t *r, rtr_sink_t to, unsigned status, const char *id,
+                              size_t id_len, int code, const char *msg, const char *fields);
 /* The answer to a POSTed request cancelled before its response started: an event stream with
  * no event, closed (docs/routing.md). */
 void rtr_respond_cancelled(rtr_t *r, h2o_req_t *req);
@@ -346,6 +380,8 @@ void rtr_batch_handle(rtr_t *r, h2o_req_t *req, const char *body, size_t len,
                       const char *request_id);
 /* One message of b is done: its answer (a JSON-RPC response) or nothing. */
 void rtr_batch_answer(rtr_batch_t *b, const char *body, size_t len);
+/* One message of b was refused by limits.rate: the batch's response carries Retry-After. */
+void rtr_batch_rate_limited(rtr_batch_t *b, uint64_t retry_after_s);
 /* A peer's reply to a call answering one message of a batch. */
 void rtr_batch_on_reply(rtr_call_t *c, const gw_envelope_t *e);
 

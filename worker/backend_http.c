@@ -1,7 +1,7 @@
 /* backend_http.c: the HTTP transfers to the backend over the worker's two libcurl multis (requests
  * and GET streams, each driven by curl_multi_socket_action on the loop's epoll set): easy handles
  * kept for reuse, the shared headers, the header and write callbacks, start, pause and completion
- * of a transfer, and how a failed one is described. */
+ * of a transfer, and how a failed one is described (TLS options and failures: backend_tls.c). */
 #include "config.h"
 
 #include <assert.h>
@@ -259,8 +259,9 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
 
     assert(x->easy == NULL);
     xfer_reset_response(x);
+    x->rid_hdr[0] = '\0';
     if (rq->rid != NULL && rq->rid[0] != '\0') {
-        snprintf(x->rid_hdr, sizeof(x->rid_hdr), "x-request-id: %s", rq->rid);
+        snprintf(x->rid_hdr, sizeof(x->rid_hdr), WRK_RID_HDR "%s", rq->rid);
         mine[n++] = &x->hdrs[0];
         x->hdrs[0].data = x->rid_hdr;
     }
@@ -286,7 +287,7 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
     if ((e = easy_acquire(w)) == NULL) {
         return GW_ENOMEM;
     }
-    bad |= SETOPT(e, CURLOPT_URL, w->srv->url);
+    bad |= SETOPT(e, CURLOPT_URL, w->url);
     bad |= SETOPT(e, CURLOPT_PRIVATE, (void *)x);
     bad |= SETOPT(e, CURLOPT_NOSIGNAL, 1L);
     bad |= SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
@@ -299,8 +300,9 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
     bad |= SETOPT(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     bad |= SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    if (strncasecmp(w->srv->url, "https:", 6) == 0) {
+    if (strncasecmp(w->url, "https:", 6) == 0) {
         bad |= SETOPT(e, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing on an h2 connection */
+        bad |= wrk_tls_setopts(w, e);
     } else if (!post && strcmp(rq->method, "GET") == 0) {
         /* HTTP/1.1: a GET stream's connection closes with it; an idle one kept would count
          * against the backend for nothing */
@@ -366,6 +368,7 @@ static void xfer_complete(wrk_multi_t *mx, CURL *e, CURLcode rc)
         xfer_see_head(x, status);
     }
     wrk_xfer_cancel(x);
+    wrk_tls_note_failure(x, rc);
     x->ops->on_done(x, rc);
 }
 
@@ -394,6 +397,12 @@ int wrk_xfer_failure(const xfer_t *x, CURLcode rc, char *msg, size_t len)
     if (rc == CURLE_OPERATION_TIMEDOUT) {
         snprintf(msg, len, "backend %s timed out after %" PRIu64 " ms", name, x->timeout_ms);
         return GW_RPC_TIMEOUT;
+    }
+    const char *tls = wrk_tls_describe(x, rc);
+    if (tls != NULL) {
+        snprintf(msg, len, "backend %s: %s: %s", name, tls,
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        return GW_RPC_BACKEND_UNAVAILABLE;
     }
     snprintf(msg, len, "backend %s %s: %s", name,
              x->head_seen ? "broke off its answer" : "unreachable",
@@ -577,7 +586,8 @@ gw_err_t wrk_xfer_setup(wrk_t *w)
 
     if ((err = multi_setup(w, &w->requests, WRK_EV_REQUESTS, (long)w->srv->max_connections)) !=
             GW_OK ||
-        (err = multi_setup(w, &w->streams, WRK_EV_STREAMS, 0)) != GW_OK) {
+        (err = multi_setup(w, &w->streams, WRK_EV_STREAMS, 0)) != GW_OK ||
+        (err = wrk_tls_setup(w)) != GW_OK) {
         return err;
     }
     return headers_build(w);
@@ -594,4 +604,5 @@ void wrk_xfer_teardown(wrk_t *w)
     curl_slist_free_all(w->plain_hdrs);
     w->post_hdrs = NULL;
     w->plain_hdrs = NULL;
+    wrk_tls_teardown(w);
 }

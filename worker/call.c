@@ -49,6 +49,7 @@ void wrk_call_destroy(call_t *c)
     }
     list_remove(&c->link);
     gw_buf_fini(&c->held_body);
+    gw_buf_fini(&c->named_body);
     nng_msg_free(c->msg);
     free(c);
 }
@@ -549,6 +550,7 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     list_init(&c->ulink);
     list_init(&c->blink);
     list_init(&c->outq);
+    gw_buf_init(&c->named_body);
     list_append(&w->calls, &c->link);
     wrk_inbox_copy_token(c->rid, sizeof(c->rid), env->request_id.ptr, env->request_id.len);
     wrk_xfer_init(&c->x, w, &call_ops);
@@ -568,6 +570,9 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     }
     if (env->deadline_ms != 0 && gw_clock_ms() >= env->deadline_ms) {
         wrk_reply_failf(c, GW_RPC_TIMEOUT, "backend %s timed out after 0 ms", w->name);
+        return;
+    }
+    if (wrk_tool_names_call(c)) {
         return;
     }
     wrk_call_dispatch(c);

@@ -52,6 +52,7 @@ void wrk_catalog_fini(wrk_t *w)
         wrk_xfer_fini(&cat->hx);
         free(cat->pages);
         free(cat->page_list);
+        free(cat->shadowed);
         gw_buf_fini(&cat->report);
     }
 }
@@ -197,7 +198,7 @@ static gw_err_t catalog_build_report(catalog_t *cat, gw_buf_t *out, size_t *caps
     int bad = 0;
 
     gw_buf_reset(out);
-    if ((g = gw_json_gen_to_buf(out)) == NULL) {
+    if (wrk_tool_names_prepare(cat) != GW_OK || (g = gw_json_gen_to_buf(out)) == NULL) {
         return GW_ENOMEM;
     }
     bad |= report_head(g, w, cat, NULL);
@@ -224,7 +225,10 @@ static gw_err_t catalog_build_report(catalog_t *cat, gw_buf_t *out, size_t *caps
                 continue; /* checked when the page came in */
             }
             for (size_t j = 0; j < items->u.array.len; j++) {
-                bad |= gw_json_gen(g, items->u.array.values[j]);
+                yajl_val item = items->u.array.values[j];
+                /* tools as servers[].tools exposes them (worker/tool_names.c) */
+                bad |= l == GW_LIST_TOOLS ? wrk_tool_names_gen(cat, g, item)
+                                          : gw_json_gen(g, item) != yajl_gen_status_ok;
             }
         }
         bad |= yajl_gen_array_close(g);

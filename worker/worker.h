@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <nng/nng.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "common/buf.h"
@@ -26,12 +27,13 @@
 
 /* A reply body must fit one envelope under the receivers' NNG_OPT_RECVMAXSZ, with room for the
  * envelope's other fields. */
-#define WRK_RETRY_MS 2000      /* catalog retry and report resend interval */
-#define WRK_STOP_GRACE_MS 2000 /* how long in-flight calls may finish after SIGTERM */
-#define WRK_SID_MAX 255        /* longest upstream Mcp-Session-Id accepted */
-#define WRK_RID_MAX 64         /* longest x-request-id passed on */
-#define WRK_KEY_MAX 64         /* longest gateway session uuid text accepted */
-#define WRK_IDLE_EASY_MAX 64   /* easy handles kept for reuse */
+#define WRK_RETRY_MS 2000            /* catalog retry and report resend interval */
+#define WRK_STOP_GRACE_MS 2000       /* how long in-flight calls may finish after SIGTERM */
+#define WRK_SID_MAX 255              /* longest upstream Mcp-Session-Id accepted */
+#define WRK_RID_MAX 64               /* longest x-request-id passed on */
+#define WRK_RID_HDR "x-request-id: " /* xfer_t.rid_hdr: this and the request id, or "" */
+#define WRK_KEY_MAX 64               /* longest gateway session uuid text accepted */
+#define WRK_IDLE_EASY_MAX 64         /* easy handles kept for reuse */
 #define WRK_CATALOG_PAGES_MAX 1000
 /* A list_changed refetches the catalog no sooner than this after the last refetch began: a backend
  * that floods list_changed costs the broker (which parses every report) one report a second. */
@@ -143,7 +145,7 @@ struct xfer {
     char lei_hdr[sizeof("Last-Event-ID: ") + GW_SSE_ID_MAX];
     char sid_hdr[sizeof("Mcp-Session-Id: ") + WRK_SID_MAX];
     char proto_hdr[64];
-    char rid_hdr[sizeof("x-request-id: ") + WRK_RID_MAX];
+    char rid_hdr[sizeof(WRK_RID_HDR) + WRK_RID_MAX];
     gw_buf_t req;       /* a body the worker built itself */
     uint64_t expect_id; /* the JSON-RPC id of a worker-built request */
     uint64_t timeout_ms;
@@ -242,12 +244,13 @@ struct call {
     int head_sent;
     int head_held; /* a JSON reply's HEAD, held to go out with the body in one message */
     uint32_t held_status;
-    gw_buf_t held_body; /* the JSON body, while the HEAD is held */
-    int answered;       /* the response to env.rpc_id went out */
-    int fail_code;      /* the JSON-RPC error the gateway answered for the backend (0: none) */
-    int bad_answer;     /* the wrk_answer_t that refused what the backend sent (0: none) */
-    int lost;           /* replies cannot reach the caller any more */
-    int resumes;        /* times its event stream was resumed with GET and Last-Event-ID */
+    gw_buf_t held_body;  /* the JSON body, while the HEAD is held */
+    gw_buf_t named_body; /* the body with the backend's own tool name, when renamed (env.body) */
+    int answered;        /* the response to env.rpc_id went out */
+    int fail_code;       /* the JSON-RPC error the gateway answered for the backend (0: none) */
+    int bad_answer;      /* the wrk_answer_t that refused what the backend sent (0: none) */
+    int lost;            /* replies cannot reach the caller any more */
+    int resumes;         /* times its event stream was resumed with GET and Last-Event-ID */
     char resume_id[GW_SSE_ID_MAX + 1];
     int64_t resume_ms; /* when to resume (the backend's retry advice) */
     xfer_t x;
@@ -290,7 +293,8 @@ typedef struct catalog {
     int64_t next_health_ms; /* when CAT_DONE: the next ping */
     int again;              /* a list changed while fetching: fetch once more when done */
     int changed; /* a backend said a list changed, inside a curl callback: wrk_catalog_tick acts */
-    int64_t refetch_ms; /* no refetch for a list_changed before (WRK_CATALOG_REFETCH_MS) */
+    int64_t refetch_ms;      /* no refetch for a list_changed before (WRK_CATALOG_REFETCH_MS) */
+    unsigned char *shadowed; /* per servers[].tools rename: dropped for the backend's own tool */
 } catalog_t;
 
 /* ---- libcurl multis on the loop's epoll set ---- */
@@ -319,7 +323,10 @@ struct wrk {
     gw_config_t *cfg;
     const gw_server_conf_t *srv;
     const char *name;
-    gw_name_t inbox_name; /* gw_worker_inbox(name) */
+    const char *url; /* where requests go: srv->url, or tls_url */
+    char *tls_url;   /* srv->url with tls.server_name as its host (curl_free), or NULL */
+    struct curl_slist *tls_connect_to; /* then CURLOPT_CONNECT_TO: to the url's own host */
+    gw_name_t inbox_name;              /* gw_worker_inbox(name) */
     nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
     int inbox_open;
     gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
@@ -390,6 +397,23 @@ int64_t wrk_xfer_run_timers(wrk_t *w, int64_t now);
 /* When libcurl next wants a timeout action (INT64_MAX: never); transfers just added are due at
  * once. */
 int64_t wrk_xfer_next_timer(const wrk_t *w);
+
+/* ---- backend_tls.c: servers[].tls (loop thread only) ---- */
+
+/* Sets w->url: the server's url, or with tls.server_name its host rewritten (and the connect-to
+ * that still reaches the url's host); logs the backend's TLS settings. */
+gw_err_t wrk_tls_setup(wrk_t *w);
+/* Frees what wrk_tls_setup made. */
+void wrk_tls_teardown(wrk_t *w);
+/* Sets servers[].tls's options on easy handle e; nonzero when libcurl refused one. */
+int wrk_tls_setopts(const wrk_t *w, CURL *e);
+/* The words for a transfer that failed with rc in TLS ("TLS certificate verify failed"), or
+ * NULL when it was not a TLS failure. */
+const char *wrk_tls_describe(const xfer_t *x, CURLcode rc);
+/* Counts (mcpgw_backend_tls_failures_total) and logs a transfer that failed in TLS; nothing for
+ * any other end. Called once per finished transfer. */
+void wrk_tls_note_failure(const xfer_t *x, CURLcode rc);
+
 /* Creates the multis on w->ep (created first) and the shared headers (fixed ones, then the
  * server's). */
 gw_err_t wrk_xfer_setup(wrk_t *w);
@@ -583,6 +607,19 @@ int64_t wrk_catalog_tick(wrk_t *w, int64_t now);
 void wrk_health_init(wrk_t *w);
 /* Sends a ping on the catalog's upstream session. */
 gw_err_t wrk_health_start(wrk_t *w);
+
+/* ---- tool_names.c: servers[].tools applied ---- */
+
+/* Works out which of the server's renames the backend's own tools shadow, from cat's tool pages,
+ * before its report is generated. GW_ENOMEM, or GW_OK. */
+gw_err_t wrk_tool_names_prepare(catalog_t *cat);
+/* Generates tool (one item of cat's tools pages) as clients see it: renamed, or nothing when
+ * hidden or shadowed (a warning and a count). Returns nonzero when the generator failed. */
+int wrk_tool_names_gen(catalog_t *cat, yajl_gen g, yajl_val tool);
+/* A tools/call's params.name mapped to the backend's own name (c->env.body then points into
+ * c->named_body). Returns 1 when c was answered instead: -32602 "Unknown tool: NAME" for a name
+ * no exposed tool has, or an out-of-memory error. */
+int wrk_tool_names_call(call_t *c);
 
 /* ---- loop.c: the event loop and signals ---- */
 

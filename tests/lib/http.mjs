@@ -345,13 +345,14 @@ export async function initializeSession(url, { protocolVersion = LATEST_PROTOCOL
 
 /**
  * One request with node:http (for things fetch will not do: no Content-Type, a body the server
- * may refuse before reading it all). Resolves on the response even if writing the body failed
- * afterwards. {status, headers, text, json}.
+ * may refuse before reading it all, a connection of one's own (agent) or from another local
+ * address). Resolves on the response even if writing the body failed afterwards.
+ * {status, headers, text, json}.
  */
-export function httpRequest(url, { method = 'POST', headers = {}, body } = {}) {
+export function httpRequest(url, { method = 'POST', headers = {}, body, agent = false, localAddress } = {}) {
     return new Promise((resolve, reject) => {
         let settled = false;
-        const req = http.request(url, { method, headers, agent: false }, (res) => {
+        const req = http.request(url, { method, headers, agent, localAddress }, (res) => {
             let text = '';
             res.setEncoding('utf8');
             res.on('data', (d) => (text += d));

@@ -183,6 +183,12 @@ export function gatewayConfig(dir, { servers = [], routers = 2, extra = {} } = {
             if (s.max_connections !== undefined) {
                 o.max_connections = s.max_connections;
             }
+            if (s.tools !== undefined) {
+                o.tools = s.tools;
+            }
+            if (s.tls !== undefined) {
+                o.tls = s.tls;
+            }
             return o;
         }),
     };
@@ -194,7 +200,7 @@ let gatewayCount = 0;
 /**
  * Writes <tmp>/mcpgw.yaml, spawns `mcpgw-broker -c` on it and waits (bounded) for its
  * "msg=ready ... listen=127.0.0.1:PORT" log line.
- * servers: [{name, url, prefix, headers?, timeout?, tool_timeouts?, max_connections?}]; extra: object merged over the config.
+ * servers: [{name, url, prefix, headers?, timeout?, tool_timeouts?, max_connections?, tools?, tls?}]; extra: object merged over the config.
  * Returns {url, origin, port, dir, configFile, ctlSocket, proc, logs(), logLines(), ctl(), status(),
  * sanitizerReports(), stop()}.
  */

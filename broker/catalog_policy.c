@@ -9,6 +9,7 @@
 
 #include "broker/catalog.h"
 #include "common/hash.h"
+#include "common/tool_names.h"
 
 /* One filtered list: the items of the view's list the rule lets through, in order. */
 typedef struct filtered {
@@ -54,8 +55,8 @@ void brk_catalog_policy_fini(brk_catalog_t *cat)
     cat->policy = NULL;
 }
 
-/* The name of it the policy's patterns see: a tool's or prompt's own (its prefix removed), a
- * resource's URI, a template's uriTemplate. */
+/* The name of it the policy's patterns see: a tool's or prompt's own (its prefix removed, and a
+ * rename of servers[].tools undone), a resource's URI, a template's uriTemplate. */
 static int item_allowed(const brk_catalog_t *cat, unsigned view, gw_list_t l, const brk_item_t *it)
 {
     const gw_server_conf_t *conf = cat->backends[it->server].conf;
@@ -64,6 +65,10 @@ static int item_allowed(const brk_catalog_t *cat, unsigned view, gw_list_t l, co
         size_t plen = strlen(conf->prefix);
         name += strncmp(name, conf->prefix, plen) == 0 ? plen : 0;
     }
+    const char *own = l == GW_LIST_TOOLS && gw_tool_names_active(&conf->tools)
+                          ? gw_tool_names_backend(&conf->tools, name, NULL)
+                          : NULL;
+    name = own != NULL ? own : name; /* a tool renamed by servers[].tools: by its own name */
     return gw_policy_allows_name(cat->policy, view, conf->name, name, strlen(name));
 }
 

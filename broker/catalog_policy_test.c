@@ -218,6 +218,36 @@ static void test_reload_other_policy(void **state)
     assert_int_equal(cursor_after_reload(f, other), GW_EINVAL);
 }
 
+/* A tool renamed by servers[].tools is matched by the backend's own name: the worker reports it
+ * under its new one. */
+static void test_renamed_tools(void **state)
+{
+    (void)state;
+    static const char yaml[] = "servers:\n"
+                               "  - name: beta\n"
+                               "    url: http://127.0.0.1:3002/mcp\n"
+                               "    prefix: b_\n"
+                               "    tools: {rename: {read_logs: logs, write: put}}\n"
+                               "policy:\n"
+                               "  rules:\n"
+                               "    - allow: [\"beta/read_*\", beta/put]\n";
+    static const char report[] = "{\"server\":\"beta\",\"ok\":true,\"tools\":[{\"name\":\"logs\"},"
+                                 "{\"name\":\"put\"},{\"name\":\"read_more\"}]}";
+    gw_config_t *cfg = NULL;
+    char err[256];
+    assert_int_equal(gw_config_parse("mcpgw.yaml", yaml, strlen(yaml), &cfg, err, sizeof(err)),
+                     GW_OK);
+    brk_catalog_t cat;
+    assert_int_equal(brk_catalog_init(&cat, cfg), GW_OK);
+    assert_int_equal(brk_catalog_apply_report(&cat, report, strlen(report), NULL), GW_OK);
+    char got[128];
+    keys(&cat, 1, GW_LIST_TOOLS, got, sizeof(got));
+    /* logs is read_logs; put is write, which beta/put (its new name) does not name */
+    assert_string_equal(got, "b_logs,b_read_more");
+    brk_catalog_fini(&cat);
+    gw_config_destroy(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +256,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_built_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_other_policy, setup, teardown),
+        cmocka_unit_test(test_renamed_tools),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include "common/tool_names.h"
 #include "router/router.h"
 
 /* The client address of req (family 0 when unknown). */
@@ -50,6 +51,18 @@ unsigned rtr_policy_view(const rtr_t *r)
 
 int rtr_policy_allows(rtr_t *r, gw_list_t kind, const char *server, const char *name, size_t n)
 {
+    if (r->policy == NULL) {
+        return 1;
+    }
+    /* the patterns name the backend's own tools: a renamed one (servers[].tools) by its own */
+    const gw_server_conf_t *conf = kind == GW_LIST_TOOLS ? gw_config_server(r->cfg, server) : NULL;
+    const char *own = conf != NULL && gw_tool_names_active(&conf->tools)
+                          ? gw_tool_names_backend(&conf->tools, name, NULL)
+                          : NULL;
+    if (own != NULL) {
+        name = own;
+        n = strlen(own);
+    }
     if (gw_policy_allows_name(r->policy, rtr_policy_view(r), server, name, n)) {
         return 1;
     }

@@ -249,8 +249,9 @@ static inline int64_t rtr_now_us(void)
 /* Sets who->view from its rules (the anonymous rules when it has no token) and req's client
  * address; 0 without a policy. */
 void rtr_policy_place(rtr_t *r, h2o_req_t *req, rtr_caller_t *who);
-/* Whether the caller of the request being handled may use server's name (n bytes: a tool's or
- * prompt's own name, a resource URI); counted under kind (GW_LIST_TOOLS, PROMPTS, RESOURCES)
+/* Whether the caller of the request being handled may use server's name (n bytes, NUL-terminated:
+ * a tool's or prompt's name without the prefix, a resource URI; a tool renamed by servers[].tools
+ * is checked by the backend's own name); counted under kind (GW_LIST_TOOLS, PROMPTS, RESOURCES)
  * when refused. */
 int rtr_policy_allows(rtr_t *r, gw_list_t kind, const char *server, const char *name, size_t n);
 /* The caller's view now (0 between requests). */

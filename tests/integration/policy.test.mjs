@@ -57,11 +57,17 @@ const env = useSetup(async () => {
     };
     const stack = await startStack({ extra: stackExtra });
     const anon = await startGateway({ servers: stack.servers, extra: { policy: anonymousPolicy } });
+    // beta's echo renamed (servers[].tools): the policy names it by the backend's own name
+    const renamed = await startGateway({
+        servers: [stack.servers[0], { ...stack.servers[1], tools: { rename: { echo: 'say' } } }],
+        extra: { policy: { default: 'deny', rules: [{ match: { anonymous: true }, allow: ['beta/echo', 'beta/say'] }] } },
+    });
     return {
         stack,
         anon,
+        renamed,
         async stop() {
-            await anon.stop();
+            await Promise.all([anon.stop(), renamed.stop()]);
             return stack.stop();
         },
     };
@@ -157,6 +163,13 @@ test('without auth, anonymous callers are placed by their address', T, async () 
     assert.deepEqual(await toolNames(s), ['alpha_echo']); // 127.0.0.1: the second rule, not the 10/8 one
     assert.equal((await s.call('tools/call', { name: 'alpha_echo', arguments: { text: 'hi' } })).isError, undefined);
     assert.deepEqual(await callError(s, 'alpha_whoami'), { code: -32602, message: 'Unknown tool: alpha_whoami' });
+});
+
+test('a tool renamed by servers[].tools is allowed and denied by the backend\'s own name', T, async () => {
+    const s = await initializeSession(env.renamed.url);
+    assert.deepEqual(await toolNames(s), ['beta_say']); // beta/say, its new name, names no tool
+    assert.equal((await s.call('tools/call', { name: 'beta_say', arguments: { text: 'hi' } })).isError, undefined);
+    assert.deepEqual(await callError(s, 'beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
 });
 
 test('mcpgwctl policy test shows the rule a caller matches and the decision for a target', T, async () => {

@@ -60,7 +60,7 @@ const env = useSetup(async () => {
     // beta's echo renamed (servers[].tools): the policy names it by the backend's own name
     const renamed = await startGateway({
         servers: [stack.servers[0], { ...stack.servers[1], tools: { rename: { echo: 'say' } } }],
-        extra: { policy: { default: 'deny', rules: [{ match: { anonymous: true }, allow: ['beta/echo', 'beta/say'] }] } },
+        extra: { policy: { default: 'deny', rules: [{ match: { anonymous: true }, allow: ['beta/echo'], deny: ['beta/say'] }] } },
     });
     return {
         stack,
@@ -167,7 +167,7 @@ test('without auth, anonymous callers are placed by their address', T, async () 
 
 test('a tool renamed by servers[].tools is allowed and denied by the backend\'s own name', T, async () => {
     const s = await initializeSession(env.renamed.url);
-    assert.deepEqual(await toolNames(s), ['beta_say']); // beta/say, its new name, names no tool
+    assert.deepEqual(await toolNames(s), ['beta_say']); // beta/say, its new name, denies nothing
     assert.equal((await s.call('tools/call', { name: 'beta_say', arguments: { text: 'hi' } })).isError, undefined);
     assert.deepEqual(await callError(s, 'beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
 });

@@ -351,9 +351,11 @@ static void test_ipc_guard_relistens_a_wedged_listener(void **state)
 /* A peer that accepts an outbox's connection and dies before its handshake (a process killed
  * right then: the kernel had accepted for it) stops nng 1.5.2's dialer for good: it never dials
  * again, and nothing sent reaches the next process on the path. gw_outbox_redial_tick gives an
- * outbox that has had no pipe for GW_IPC_REDIAL_MS a fresh dialer; redial says whether to call
- * it. Returns whether the envelope sent reached the new listener within 3 s. */
-static int outbox_survives_a_peer_dying_in_its_handshake(int redial)
+ * outbox that has had no pipe for GW_IPC_REDIAL_MS a fresh dialer: the envelope sent reaches the
+ * next listener. (Without the redial it was lost in each of four runs here, but the wedge depends
+ * on timing: the dialer must see the hang-up before nng's own redial, so there is no test that
+ * the wedge itself happens.) */
+static void test_ipc_outbox_redials(void **state)
 {
     char url[GW_IPC_URL_MAX];
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -381,9 +383,7 @@ static int outbox_survives_a_peer_dying_in_its_handshake(int redial)
     gw_outbox_flush(&o);
     int arrived = 0;
     for (int i = 0; i < 150 && !arrived; i++) {
-        if (redial) {
-            gw_outbox_redial_tick(&o, gw_clock_ms() + GW_IPC_REDIAL_MS);
-        }
+        gw_outbox_redial_tick(&o, gw_clock_ms() + GW_IPC_REDIAL_MS);
         gw_outbox_flush(&o);
         nng_msg *m;
         if (gw_ipc_recv_frames(inbox, &m) == GW_OK) {
@@ -392,22 +392,10 @@ static int outbox_survives_a_peer_dying_in_its_handshake(int redial)
         }
         usleep(20000);
     }
-    assert_int_equal(atomic_load(&o.redials) > 0, redial);
     gw_outbox_close(&o);
     nng_close(inbox);
     unlink(path);
-    return arrived;
-}
-
-static void test_ipc_outbox_redials(void **state)
-{
-    assert_true(outbox_survives_a_peer_dying_in_its_handshake(1));
-}
-
-/* The wedge itself, so that the day nng fixes it this test says the redial can go. */
-static void test_ipc_dialer_wedge_still_there(void **state)
-{
-    assert_false(outbox_survives_a_peer_dying_in_its_handshake(0));
+    assert_true(arrived);
 }
 
 /* The wedge scenario runs in a child process of its own (this program with --wedge): the pipes
@@ -447,7 +435,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ipc_dial_wait_says_why),
         cmocka_unit_test(test_ipc_guard_in_a_child),
         cmocka_unit_test(test_ipc_outbox_redials),
-        cmocka_unit_test(test_ipc_dialer_wedge_still_there),
     };
     return cmocka_run_group_tests(tests, ipc_setup, ipc_teardown);
 }

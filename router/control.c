@@ -46,6 +46,31 @@ static gw_err_t bind_peers(rtr_t *r, rtr_routes_t *table)
     return GW_OK;
 }
 
+/* The calls in flight to a worker the new table no longer names (its server was removed by a
+ * reload) fail now: a call routed by the old table in the moment before this one came may have
+ * reached the retired worker after it exited, and would otherwise wait for its deadline. */
+static void fail_calls_of_removed(rtr_t *r, const rtr_routes_t *table)
+{
+    for (rtr_peer_t *p = r->peers; p != NULL; p = p->next) {
+        if (p == r->broker || h2o_linklist_is_empty(&p->calls)) {
+            continue;
+        }
+        int named = 0;
+        for (size_t i = 0; i < table->nservers && !named; i++) {
+            named = table->servers[i].peer == p;
+        }
+        if (!named) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "%s was removed by a reload", p->name);
+            gw_log_info("msg=\"calls to a removed backend failed\" peer=%s", p->name);
+            while (!h2o_linklist_is_empty(&p->calls)) {
+                rtr_call_fail(H2O_STRUCT_FROM_MEMBER(rtr_call_t, peer_link, p->calls.next),
+                              GW_RPC_BACKEND_UNAVAILABLE, msg);
+            }
+        }
+    }
+}
+
 void rtr_control_on_routes(rtr_t *r, const gw_envelope_t *e)
 {
     if (e->kind != GW_ENV_CHUNK) {
@@ -80,6 +105,7 @@ void rtr_control_on_routes(rtr_t *r, const gw_envelope_t *e)
         int first = r->routes == NULL;
         rtr_routes_destroy(r->routes);
         r->routes = table;
+        fail_calls_of_removed(r, table);
         if (first) {
             rtr_listeners_start(r);
         }

@@ -84,6 +84,16 @@ typedef struct gw_policy_claim_conf {
     char *value;
 } gw_policy_claim_conf_t;
 
+/* limits.rate (and policy.rules[].rate): requests per period, and the burst a caller that was
+ * quiet may send at once. All zero: no limit. */
+typedef struct gw_rate_conf {
+    unsigned requests; /* per period_s; 0: no limit */
+    unsigned period_s; /* 1 (written N/s) or 60 (N/m) */
+    unsigned burst;    /* default: requests per second rounded up, at least 1 */
+    int per_tool;      /* per: tool (1): each tools/call tool of a caller its own bucket; per:
+                          caller (0, the default): one bucket for all of a caller's requests */
+} gw_rate_conf_t;
+
 /* policy.rules[]: who the rule is for (every key given must hold) and what it lets through. */
 typedef struct gw_policy_rule_conf {
     unsigned line; /* of the entry in the file, for messages */
@@ -100,15 +110,8 @@ typedef struct gw_policy_rule_conf {
     size_t nallow;
     char **deny; /* ... and those it does not, whatever allow says */
     size_t ndeny;
+    gw_rate_conf_t rate; /* rate: each caller of this rule, besides limits.rate; none by default */
 } gw_policy_rule_conf_t;
-/* limits.rate (and policy.rules[].rate): requests per period, and the burst a caller that was
- * quiet may send at once. All zero: no limit. */
-typedef struct gw_rate_conf {
-    unsigned requests; /* per period_s; 0: no limit */
-    unsigned period_s; /* 1 (written N/s) or 60 (N/m) */
-    unsigned burst;    /* default: requests per second rounded up, at least 1 */
-} gw_rate_conf_t;
-
 typedef struct gw_config {
     char *path;          /* the file it came from (for messages) */
     gw_listen_t *listen; /* at least one */

@@ -67,6 +67,10 @@ static const gw_config_directive_t rule_directives[] = {
     {GW_CONFIG_ROW_SECTION("match", match_directives)},
     {GW_CONFIG_ROW_STRLIST("allow", gw_policy_rule_conf_t, allow, nallow)},
     {GW_CONFIG_ROW_STRLIST("deny", gw_policy_rule_conf_t, deny, ndeny)},
+    {.key = "rate",
+     .type = GW_CONFIG_CUSTOM,
+     .offset = GW_CONFIG_FIELD(gw_policy_rule_conf_t, rate, gw_rate_conf_t),
+     .set = gw_config_set_rate},
 };
 
 /* The entries of key's list in rule n (count of them), each checked by problem. */

@@ -40,6 +40,7 @@ static void test_every_key(void **state)
                                      "      deny: [beta/read_secrets]\n"
                                      "    - match: {subject: svc-ci, anonymous: false}\n"
                                      "      allow: [alpha/run_tests]\n"
+                                     "      rate: {requests: 10/s, burst: 20, per: tool}\n"
                                      "    - match:\n"
                                      "        anonymous: true\n"
                                      "        addresses: [127.0.0.0/8, \"::1\", fd00::/8]\n"
@@ -66,7 +67,12 @@ static void test_every_key(void **state)
     assert_int_equal(r[4].anonymous_set, 0);
     assert_int_equal(r[4].nallow, 0);
     assert_int_equal(r[4].ndeny, 1);
-    assert_int_equal(r[3].line, 11);
+    assert_int_equal(r[3].line, 12);
+    assert_int_equal(r[1].rate.requests, 0); /* no rate: none beyond limits.rate */
+    assert_int_equal(r[2].rate.requests, 10);
+    assert_int_equal(r[2].rate.period_s, 1);
+    assert_int_equal(r[2].rate.burst, 20);
+    assert_int_equal(r[2].rate.per_tool, 1);
     gw_config_destroy(c);
 }
 
@@ -77,8 +83,11 @@ static void test_refused(void **state)
                         "mcpgw.yaml:1: policy.default: must be allow or deny");
     config_expect_error("policy: {rules: {a: 1}}\n",
                         "mcpgw.yaml:1: policy.rules: expected a list of {match, allow, deny}");
-    config_expect_error("policy:\n  rules:\n    - allow: [a]\n      rate: 5/s\n",
-                        "mcpgw.yaml:4: policy.rules[0].rate: unknown key");
+    config_expect_error(
+        "policy:\n  rules:\n    - allow: [a]\n      rate: {requests: 5/s, per: x}\n",
+        "mcpgw.yaml:4: policy.rules[0].rate.per: must be caller or tool");
+    config_expect_error("policy:\n  rules:\n    - allow: [a]\n      rate: {burst: 5}\n",
+                        "mcpgw.yaml:4: policy.rules[0].rate: missing required key requests");
     config_expect_error("policy:\n  rules:\n    - match: {addresses: [10.0.0.0/33]}\n",
                         "mcpgw.yaml:3: policy.rules[0].match.addresses[0]: an IPv4 prefix length "
                         "is at most 32");

@@ -42,10 +42,14 @@ static gw_err_t set_requests(gw_config_ctx_t *cx, const gw_config_directive_t *d
     return GW_OK;
 }
 
+static const char *const per_names[] = {"caller", "tool", NULL}; /* per_tool 0, 1 */
+
 static const gw_config_directive_t rate_directives[] = {
     {.key = "requests", .type = GW_CONFIG_CUSTOM, .set = set_requests, .required = 1},
     {GW_CONFIG_ROW_UINT("burst", gw_rate_conf_t, burst), .min = 1, .max = RATE_MAX,
      .msg = "must be a number of requests from 1 to 1000000"},
+    {GW_CONFIG_ROW_ENUM("per", gw_rate_conf_t, per_tool), .def = 0, .names = per_names,
+     .msg = "must be caller or tool"},
 };
 
 gw_err_t gw_config_take_rate(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
@@ -79,5 +83,6 @@ void gw_rate_conf_text(const gw_rate_conf_t *r, char *out, size_t outlen)
         snprintf(out, outlen, "%s", "");
         return;
     }
-    snprintf(out, outlen, "%u/%c, burst %u", r->requests, r->period_s == 60 ? 'm' : 's', r->burst);
+    snprintf(out, outlen, "%u/%c, burst %u%s", r->requests, r->period_s == 60 ? 'm' : 's', r->burst,
+             r->per_tool ? ", per tool" : "");
 }

@@ -34,6 +34,8 @@ static void test_rate_accepted(void **state)
         {"limits:\n  rate:\n    requests: 40/second\n", 40, 1, 40, "40/s, burst 40"},
         {"limits:\n  rate:\n    requests: 90/m\n", 90, 60, 2, "90/m, burst 2"},
         {"limits:\n  rate:\n    requests: 5/minute\n", 5, 60, 1, "5/m, burst 1"},
+        {"limits:\n  rate: {requests: 3/s, per: tool}\n", 3, 1, 3, "3/s, burst 3, per tool"},
+        {"limits:\n  rate: {requests: 3/s, per: caller}\n", 3, 1, 3, "3/s, burst 3"},
         {"limits:\n  rate: ~\n", 0, 0, 0, ""}, /* null: no limit */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -69,8 +71,8 @@ static void test_rate_refused(void **state)
          "mcpgw.yaml:2: limits.rate: missing required key requests"},
         {"limits:\n  rate: {requests: 1/s, burst: 0}\n",
          "mcpgw.yaml:2: limits.rate.burst: must be a number of requests from 1 to 1000000"},
-        {"limits:\n  rate: {requests: 1/s, per: caller}\n",
-         "mcpgw.yaml:2: limits.rate.per: unknown key"},
+        {"limits:\n  rate: {requests: 1/s, per: session}\n",
+         "mcpgw.yaml:2: limits.rate.per: must be caller or tool"},
         {"limits:\n  rate: 100/s\n", "mcpgw.yaml:2: limits.rate: expected a mapping"},
         {"limits:\n  rate_callers: 10\n",
          "mcpgw.yaml:2: limits.rate_callers: must be a number of callers from 64 to 16777216"},

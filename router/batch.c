@@ -225,7 +225,7 @@ void rtr_batch_handle(rtr_t *r, h2o_req_t *req, const char *body, size_t len,
             continue;
         }
         rtr_route_count_of_method(r, &rpc);
-        if (rpc.kind == GW_MSG_REQUEST && !rtr_rate_admit(r, to, m + rpc.id.off, rpc.id.len)) {
+        if (rpc.kind == GW_MSG_REQUEST && !rtr_rate_admit(r, to, &rpc, m)) {
             continue; /* answered into the batch */
         }
         gw_envelope_t e = {.kind = GW_ENV_CALL};

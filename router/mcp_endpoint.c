@@ -56,7 +56,7 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
         return;
     }
     rtr_route_count_of_method(r, &rpc);
-    if (rpc.kind == GW_MSG_REQUEST && !rtr_rate_admit(r, RTR_TO_CLIENT(req), id, id_len)) {
+    if (rpc.kind == GW_MSG_REQUEST && !rtr_rate_admit(r, RTR_TO_CLIENT(req), &rpc, body)) {
         return;
     }
     gw_envelope_t e = {.kind = GW_ENV_CALL};

@@ -175,11 +175,21 @@ typedef struct rtr_listener {
     h2o_accept_ctx_t accept; /* ssl_ctx set on a TLS listener */
 } rtr_listener_t;
 
-/* limits.rate in this router (rate_limit.c): the table every router maps, and the limit. */
+/* One rate limit in this router (rate_limit.c): limits.rate or a policy rule's rate. */
+typedef struct rtr_rate_limit {
+    gw_rate_spec_t spec; /* zero interval: no limit */
+    int per_tool;        /* rate.per: tool: each tools/call tool of a caller its own bucket */
+    char name[48];       /* "limits.rate", "policy.rules[2].rate": its buckets' scope too */
+    char message[160];   /* "rate limit exceeded: limits.rate 100/s, burst 200" */
+} rtr_rate_limit_t;
+
+/* The rate limits of this router: the table every router maps, limits.rate, and the rate of
+ * each policy rule (index: the rule's; a caller is charged under the rule of its view). */
 typedef struct rtr_rate {
     gw_rate_table_t *table; /* NULL: no limit */
-    gw_rate_spec_t spec;
-    char message[128]; /* "rate limit exceeded: limits.rate 100/s, burst 200" */
+    rtr_rate_limit_t global;
+    rtr_rate_limit_t *rules;
+    size_t nrules;
 } rtr_rate_t;
 
 /* The router: one per process, made in main and passed to everything that needs it. */
@@ -285,23 +295,16 @@ const rtr_auth_entry_t *rtr_auth_cache_put(rtr_auth_cache_t *c, const rtr_auth_e
 
 /* ---- rate_limit.c ---- */
 
-#define RTR_RATE_SCOPE_MAX 64
-
 /* Maps the shared table (an error, logged, when limits.rate is set and it cannot). */
 gw_err_t rtr_rate_open(rtr_t *r);
 void rtr_rate_close(rtr_t *r);
-/* The JSON-RPC message of a refusal by the limit c called name ("limits.rate",
- * "policy.rules[2].rate"): "rate limit exceeded: limits.rate 100/s, burst 200". */
-void rtr_rate_message(char *out, size_t outlen, const char *name, const gw_rate_conf_t *c);
-/* Charges one JSON-RPC request (id: its raw JSON id) to the bucket of scope and the caller of
- * to.req (r->caller, else the client address) under spec: 1 when it may go on, else answered 429
- * with Retry-After and message into to (0). scope keeps limits apart: "" is limits.rate's; a
- * policy rule passes its own (at most RTR_RATE_SCOPE_MAX bytes) so that its buckets are its own.
- * A spec of no limit (or no table) lets everything through. */
-int rtr_rate_charge(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len, const char *scope,
-                    const gw_rate_spec_t *spec, const char *message);
-/* rtr_rate_charge under limits.rate. */
-int rtr_rate_admit(rtr_t *r, rtr_sink_t to, const char *id, size_t id_len);
+/* Charges one JSON-RPC request (rpc, scanned from body) to its caller's buckets: limits.rate,
+ * then the rate of the policy rule of the caller's view (r->caller, set for this request; the
+ * caller is its token's issuer and subject, else the client address). 1 when it may go on;
+ * else to was answered 429 with Retry-After and a JSON-RPC error naming the limit, counted,
+ * logged, and for a tools/call audited as rate_limited (0). No table, or no limit, lets
+ * everything through. */
+int rtr_rate_admit(rtr_t *r, rtr_sink_t to, const gw_rpc_t *rpc, const char *body);
 
 /* ---- request.c ---- */
 

@@ -3,7 +3,8 @@
 // within 10 % of rate x time + burst; the refused get 429 with Retry-After and a JSON-RPC error
 // naming the limit, counted in mcpgw_rejections_total{reason="rate"} and logged; another client
 // address has a bucket of its own; a batch counts each request; a reload applies a new rate; with
-// auth the caller is the token's subject, whatever its address.
+// auth the caller is the token's subject, whatever its address; a policy rule's rate limits the
+// callers of that rule, per tool when it says so, and the refusal is audited.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -204,5 +205,51 @@ test('with auth the caller is the token\'s subject: two subjects from one addres
     } finally {
         await gw.stop();
         fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+test('a policy rule\'s rate (per: tool) holds for the callers of that rule only, each tool its own bucket, audited as rate_limited', T, async () => {
+    const ruled = await startStack({
+        routers: 1,
+        extra: {
+            policy: {
+                default: 'allow',
+                rules: [{ match: { addresses: ['127.0.0.2/32'] }, allow: ['*'], rate: { requests: '2/m', burst: 2, per: 'tool' } }],
+            },
+        },
+    });
+    try {
+        const url = ruled.gw.url;
+        const open = async (localAddress) => {
+            const r = await post(url, initializeBody(), { localAddress });
+            assert.equal(r.status, 200, r.text);
+            return { 'mcp-session-id': r.headers['mcp-session-id'], 'mcp-protocol-version': r.json.result.protocolVersion };
+        };
+        const tool = (headers, localAddress, name, id) => post(url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } }, { localAddress, headers });
+        const ruledCaller = await open('127.0.0.2');
+        const statuses = [];
+        for (let i = 0; i < 3; i++) {
+            statuses.push((await tool(ruledCaller, '127.0.0.2', 'alpha_whoami', i)).status);
+        }
+        assert.deepEqual(statuses, [200, 200, 429]);
+        const refused = await tool(ruledCaller, '127.0.0.2', 'alpha_whoami', 'x');
+        assert.equal(refused.json.error.code, -32029);
+        assert.equal(refused.json.error.message, 'rate limit exceeded: policy.rules[0].rate 2/m, burst 2, per tool');
+        assert.equal(refused.json.id, 'x');
+        assert.ok(Number(refused.headers['retry-after']) >= 1);
+        // another tool of the same caller has a bucket of its own
+        const echo = await tool(ruledCaller, '127.0.0.2', 'alpha_echo', 9);
+        assert.equal(echo.status, 200);
+        assert.ok(echo.json.result, echo.text);
+        // a caller of the default view is not limited by the rule
+        const other = await open('127.0.0.1');
+        for (let i = 0; i < 4; i++) {
+            const r = await tool(other, '127.0.0.1', 'alpha_whoami', i);
+            assert.ok(r.status === 200 && r.json.result, r.text);
+        }
+        assert.match(ruled.gw.logs(), /msg=audit request_id=[0-9a-f]+ subject="" tool="alpha_whoami" status=429 outcome=rate_limited decision=rate_limited rule=policy\.rules\[0\]\.rate/);
+        assert.deepEqual(ruled.gw.sanitizerReports(), []);
+    } finally {
+        await ruled.stop();
     }
 });

@@ -11,10 +11,12 @@ export const IDP_CLIENT = { id: 'mcpgw-test-client', secret: 'mcpgw-test-secret'
 
 /**
  * Starts the provider. `resource`: the gateway's canonical URI (the tokens' aud); `scope`: what
- * the client may ask for; `alg`: the access tokens' algorithm (ES256 or RS256). Writes the public
- * key set to `<dir>/idp.jwks`. Returns {issuer, jwksFile, token({scope}), stop()}.
+ * the client may ask for; `alg`: the access tokens' algorithm (ES256 or RS256); `clients`: more
+ * clients beside IDP_CLIENT, [{id, secret, scope, claims}] (claims: added to each of its access
+ * tokens, e.g. {groups: ['ops']}). Writes the public key set to `<dir>/idp.jwks`. Returns
+ * {issuer, jwksFile, token({scope, client}), stop()}.
  */
-export async function startIdp({ dir, resource, scope = 'mcp:use tools', alg = 'ES256' }) {
+export async function startIdp({ dir, resource, scope = 'mcp:use tools', alg = 'ES256', clients = [] }) {
     const es = await generateKeyPair('ES256', { extractable: true });
     const rs = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
     const priv = [
@@ -32,17 +34,18 @@ export async function startIdp({ dir, resource, scope = 'mcp:use tools', alg = '
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
     const issuer = `http://127.0.0.1:${server.address().port}`;
     const provider = new Provider(issuer, {
-        clients: [{
-            client_id: IDP_CLIENT.id,
-            client_secret: IDP_CLIENT.secret,
+        clients: [{ ...IDP_CLIENT, scope }, ...clients].map((c) => ({
+            client_id: c.id,
+            client_secret: c.secret,
             grant_types: ['client_credentials'],
             redirect_uris: [],
             response_types: [],
             token_endpoint_auth_method: 'client_secret_basic',
-            scope,
-        }],
+            scope: c.scope ?? scope,
+        })),
+        extraTokenClaims: (ctx, token) => clients.find((c) => c.id === token.clientId)?.claims,
         jwks: { keys: priv },
-        scopes: scope.split(' '),
+        scopes: [...new Set([scope, ...clients.map((c) => c.scope ?? '')].join(' ').split(' ').filter(Boolean))],
         features: {
             devInteractions: { enabled: false },
             clientCredentials: { enabled: true },
@@ -54,7 +57,8 @@ export async function startIdp({ dir, resource, scope = 'mcp:use tools', alg = '
                     if (indicator !== resource) {
                         throw new Error(`unknown resource ${indicator}`);
                     }
-                    return { scope, audience: resource, accessTokenTTL: 300, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
+                    const all = [scope, ...clients.map((c) => c.scope ?? '')].join(' ');
+                    return { scope: [...new Set(all.split(' ').filter(Boolean))].join(' '), audience: resource, accessTokenTTL: 300, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
                 },
             },
         },
@@ -65,13 +69,14 @@ export async function startIdp({ dir, resource, scope = 'mcp:use tools', alg = '
     return {
         issuer,
         jwksFile,
-        /** A token by the client credentials grant, as a client would ask for it. */
-        async token({ scope: want = scope } = {}) {
+        /** A token by the client credentials grant, as a client (default IDP_CLIENT) would ask for it. */
+        async token({ scope: want, client = IDP_CLIENT } = {}) {
+            want ??= client === IDP_CLIENT ? scope : client.scope ?? scope;
             const r = await fetch(`${issuer}/token`, {
                 method: 'POST',
                 headers: {
                     'content-type': 'application/x-www-form-urlencoded',
-                    authorization: `Basic ${Buffer.from(`${IDP_CLIENT.id}:${IDP_CLIENT.secret}`).toString('base64')}`,
+                    authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`,
                 },
                 body: new URLSearchParams({ grant_type: 'client_credentials', scope: want, resource }).toString(),
             });

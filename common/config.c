@@ -50,6 +50,9 @@ gw_err_t gw_config_parse(const char *name, const char *text, size_t len, gw_conf
         goto out;
     }
     rc = gw_config_check_map(&cx, root, "", gw_config_top_directives, gw_config_ntop_directives, c);
+    if (rc == GW_OK) {
+        rc = gw_config_check_endpoints(&cx, root, c);
+    }
     if (rc != GW_OK) {
         goto out;
     }
@@ -167,6 +170,7 @@ void gw_config_destroy(gw_config_t *c)
     free(c->admin_address);
     gw_config_auth_fini(c);
     gw_config_policy_fini(c);
+    gw_config_endpoints_fini(c);
     free(c);
 }
 

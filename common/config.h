@@ -112,6 +112,21 @@ typedef struct gw_policy_rule_conf {
     size_t ndeny;
     gw_rate_conf_t rate; /* rate: each caller of this rule, besides limits.rate; none by default */
 } gw_policy_rule_conf_t;
+/* endpoints[]: a virtual server, its own MCP endpoint on the gateway's listeners, showing only
+ * some servers (and of their tools, those tools narrows to). Endpoint n of a request is its
+ * index here plus one; 0 is mcp_path, the gateway itself. */
+#define GW_ENDPOINTS_MAX 64
+typedef struct gw_endpoint_conf {
+    unsigned line;  /* of the entry in the file, for messages */
+    char *path;     /* its URL path: starts with '/', not mcp_path, not under /.well-known/ */
+    char **servers; /* servers[] names, at least one, each once */
+    size_t nservers;
+    char **tools; /* server/name globs (common/glob.h) of the backends' own tool names */
+    size_t ntools;
+    int tools_set;  /* tools was written: only tools matching one of them (none for []) */
+    char *resource; /* its canonical URI for auth, or NULL (derived from auth.resource) */
+} gw_endpoint_conf_t;
+
 typedef struct gw_config {
     char *path;          /* the file it came from (for messages) */
     gw_listen_t *listen; /* at least one */
@@ -177,6 +192,8 @@ typedef struct gw_config {
     int policy_default_deny;             /* policy.default: allow (0, the default) or deny (1) */
     gw_policy_rule_conf_t *policy_rules; /* policy.rules, first match wins */
     size_t npolicy_rules;
+    gw_endpoint_conf_t *endpoints; /* endpoints, in file order; at most GW_ENDPOINTS_MAX */
+    size_t nendpoints;
 } gw_config_t;
 
 /* Loads and validates path. On failure returns an error and writes one line to err, in the form

@@ -17,7 +17,7 @@ static const char *const default_algorithms[] = {"RS256", "PS256", "ES256", "EdD
 
 /* RFC 8707: an absolute URI without a fragment; RFC 9728 wants https, loopback http is for
  * tests. */
-static const char *resource_problem(const char *s)
+const char *gw_config_resource_problem(const char *s)
 {
     const char *why = gw_config_url_problem(s);
     if (why != NULL) {
@@ -166,7 +166,7 @@ static gw_err_t set_issuers(gw_config_ctx_t *cx, const gw_config_directive_t *d,
 /* Set when the section is there: resource and issuers required. */
 const gw_config_directive_t gw_config_auth_directives[GW_CONFIG_NAUTH_DIRECTIVES] = {
     {GW_CONFIG_ROW_NONEMPTY("resource", gw_config_t, auth_resource), .required = 1,
-     .check = resource_problem},
+     .check = gw_config_resource_problem},
     {GW_CONFIG_ROW_CUSTOM("issuers", set_issuers), .required = 1},
     {GW_CONFIG_ROW_STRLIST("scopes_supported", gw_config_t, auth_scopes_supported,
                            nauth_scopes_supported)},

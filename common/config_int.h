@@ -206,6 +206,20 @@ gw_err_t gw_config_auth_finish(gw_config_t *c);
 /* Frees what the auth section owns. */
 void gw_config_auth_fini(gw_config_t *c);
 
+/* Reads the endpoints list (the custom directive of "endpoints", config_endpoints.c). */
+gw_err_t gw_config_set_endpoints(gw_config_ctx_t *cx, const gw_config_directive_t *d,
+                                 const gw_config_node_t *v, const char *path, void *obj);
+/* Checks what the endpoints need of the rest of the file once root was read into c: their
+ * servers exist, their paths differ from mcp_path and from each other, their tools patterns
+ * name their servers. */
+gw_err_t gw_config_check_endpoints(gw_config_ctx_t *cx, const gw_config_node_t *root,
+                                   const gw_config_t *c);
+/* Frees what the endpoints list owns. */
+void gw_config_endpoints_fini(gw_config_t *c);
+/* What is wrong with s as a resource's canonical URI (RFC 8707: absolute, no fragment), or NULL
+ * (config_auth.c). */
+const char *gw_config_resource_problem(const char *s);
+
 /* Reads the policy section (the custom directive of "policy", config_policy.c). */
 gw_err_t gw_config_set_policy(gw_config_ctx_t *cx, const gw_config_directive_t *d,
                               const gw_config_node_t *v, const char *path, void *obj);

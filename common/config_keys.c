@@ -298,6 +298,7 @@ const gw_config_directive_t gw_config_top_directives[] = {
      .sub = gw_config_auth_directives,
      .nsub = GW_CONFIG_NAUTH_DIRECTIVES},
     {GW_CONFIG_ROW_CUSTOM("policy", gw_config_set_policy)},
+    {GW_CONFIG_ROW_CUSTOM("endpoints", gw_config_set_endpoints)},
 };
 const size_t gw_config_ntop_directives = GW_CONFIG_NELEM(gw_config_top_directives);
 

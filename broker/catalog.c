@@ -622,7 +622,7 @@ gw_err_t brk_catalog_page_for(const brk_catalog_t *cat, unsigned s, unsigned vie
     if (err != GW_OK) {
         return err;
     }
-    int with_view = cat->policy != NULL;
+    int with_view = cat->filters != NULL;
     size_t offset = 0;
     if (cursor != NULL) {
         uint64_t gen;

@@ -105,7 +105,7 @@ typedef struct brk_catalog {
      * was filtered from them before is built again. Starts at 1. */
     uint64_t views_epoch;
     gw_policy_t *policy;    /* the config's policy, or NULL (everything listed to everyone) */
-    brk_filters_t *filters; /* the views' lists filtered per policy view (owned; with policy) */
+    brk_filters_t *filters; /* the lists filtered per view (owned; with policy or endpoints) */
     /* The capabilities object initialize answers with (JSON text, owned): the union of the
      * backends that are up, rebuilt when a report changes one of them. Never NULL after init. */
     char *capabilities;

@@ -9,6 +9,7 @@
 
 #include "broker/broker.h"
 #include "common/buf.h"
+#include "common/endpoint.h"
 #include "common/hash.h"
 #include "common/jsonrpc.h"
 #include "common/log.h"
@@ -340,7 +341,8 @@ static void policy_announce_one(void *arg, gw_stream_t *st)
     const view_digests_t *before = s != NULL && s->view_seen && a->d != NULL && view < a->d->nviews
                                        ? &a->d->v[view * BRK_CAP_SETS + set]
                                        : NULL;
-    int decided_alike = s != NULL && s->view_seen && gw_policy_same_for(a->old, cat->policy, view);
+    int decided_alike =
+        s != NULL && s->view_seen && gw_policy_same_for(a->old, cat->policy, gw_view_policy(view));
     unsigned lists = 0;
     for (int l = 0; l < GW_NLISTS; l++) {
         uint64_t now = brk_catalog_digest_for(cat, set, view, (gw_list_t)l);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/endpoint.h"
 #include "common/log.h"
 #include "router/router.h"
 
@@ -72,7 +73,7 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
                                               rpc.protocol_version.len - 2);
         }
         e.caps = (uint8_t)rpc.caps;
-        e.view = (uint16_t)rtr_policy_view(r);
+        e.view = (uint16_t)rtr_policy_envelope_view(r);
         /* The broker limits sessions per client address. */
         char addr[INET6_ADDRSTRLEN] = "";
         struct sockaddr_storage ss;
@@ -133,7 +134,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (rtr_auth_metadata(r, req)) {
         return 0;
     }
-    if (!h2o_memis(path.base, path.len, r->cfg->mcp_path, strlen(r->cfg->mcp_path))) {
+    int endpoint = gw_endpoint_of_path(r->cfg, path.base, path.len);
+    if (endpoint < 0) {
         return -1; /* h2o answers 404 */
     }
     if (rtr_h2_conn_is_cut(r, req)) {
@@ -171,6 +173,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     rtr_policy_place(r, req, &who);
+    who.endpoint = (unsigned)endpoint;
     r->caller = &who;
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         handle_post(r, req, request_id);

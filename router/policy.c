@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include "common/endpoint.h"
 #include "common/tool_names.h"
 #include "router/router.h"
 
@@ -49,9 +50,15 @@ unsigned rtr_policy_view(const rtr_t *r)
     return r->caller != NULL ? r->caller->view : GW_POLICY_VIEW_DEFAULT;
 }
 
+unsigned rtr_policy_envelope_view(const rtr_t *r)
+{
+    return r->caller != NULL ? gw_view_make(r->caller->endpoint, r->caller->view) : 0;
+}
+
 int rtr_policy_allows(rtr_t *r, gw_list_t kind, const char *server, const char *name, size_t n)
 {
-    if (r->policy == NULL) {
+    unsigned endpoint = r->caller != NULL ? r->caller->endpoint : GW_ENDPOINT_MAIN;
+    if (r->policy == NULL && endpoint == GW_ENDPOINT_MAIN) {
         return 1;
     }
     /* the patterns name the backend's own tools: a renamed one (servers[].tools) by its own */
@@ -62,6 +69,9 @@ int rtr_policy_allows(rtr_t *r, gw_list_t kind, const char *server, const char *
     if (own != NULL) {
         name = own;
         n = strlen(own);
+    }
+    if (!gw_endpoint_allows(r->cfg, endpoint, kind, server, name, n)) {
+        return 0; /* not on this endpoint: as absent as a name no backend has */
     }
     if (gw_policy_allows_name(r->policy, rtr_policy_view(r), server, name, n)) {
         return 1;

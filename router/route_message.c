@@ -367,7 +367,7 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
                        const gw_rpc_t *rp)
 {
     gw_envelope_t e = *ep;
-    e.view = (uint16_t)rtr_policy_view(r); /* the broker filters lists by it */
+    e.view = (uint16_t)rtr_policy_envelope_view(r); /* the broker filters lists by it */
     gw_rpc_t rpc = *rp;
     const char *id = body + rpc.id.off;
     size_t id_len = rpc.id.len;

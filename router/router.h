@@ -53,6 +53,7 @@ typedef struct rtr_caller {
     int authenticated;
     gw_policy_rules_t rules; /* the policy rules its token meets (the anonymous ones without) */
     unsigned view;           /* its policy view from those and its address (policy.c) */
+    unsigned endpoint;       /* the path it came to: 0 mcp_path, n endpoints[n - 1] */
 } rtr_caller_t;
 
 /* A verified bearer token (auth_cache.c), by the SHA-256 of its text. */
@@ -261,11 +262,14 @@ static inline int64_t rtr_now_us(void)
 void rtr_policy_place(rtr_t *r, h2o_req_t *req, rtr_caller_t *who);
 /* Whether the caller of the request being handled may use server's name (n bytes, NUL-terminated:
  * a tool's or prompt's name without the prefix, a resource URI; a tool renamed by servers[].tools
- * is checked by the backend's own name); counted under kind (GW_LIST_TOOLS, PROMPTS, RESOURCES)
- * when refused. */
+ * is checked by the backend's own name): its endpoint shows it (common/endpoint.h) and its policy
+ * view allows it; a policy refusal is counted under kind (GW_LIST_TOOLS, PROMPTS, RESOURCES). */
 int rtr_policy_allows(rtr_t *r, gw_list_t kind, const char *server, const char *name, size_t n);
-/* The caller's view now (0 between requests). */
+/* The caller's policy view now (0 between requests). */
 unsigned rtr_policy_view(const rtr_t *r);
+/* The view the broker filters the caller's lists by: its endpoint folded with its policy view
+ * (gw_view_make; 0 between requests). */
+unsigned rtr_policy_envelope_view(const rtr_t *r);
 
 /* ---- auth.c, auth_cache.c ---- */
 

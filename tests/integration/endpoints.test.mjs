@@ -1,0 +1,97 @@
+// endpoints: virtual servers (docs/routing.md). Each endpoints[] path is its own MCP endpoint on
+// the gateway's listeners: its tools/list holds only its servers' tools that pass its tools
+// patterns (paged per endpoint), a call to anything else is answered exactly as an unknown tool,
+// a path that is no endpoint is 404, and the policy still applies on top.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { httpRequest, initializeBody, initializeSession, startGateway, useSetup, startStack } from '../lib/index.mjs';
+
+const T = { timeout: 30000 };
+
+const endpoints = [
+    { path: '/mcp/alpha', servers: ['alpha'] },
+    { path: '/mcp/dev', servers: ['alpha', 'beta'], tools: ['alpha/echo', 'beta/who*'] },
+];
+
+const env = useSetup(async () => {
+    const stack = await startStack({ extra: { limits: { page_size: 2 }, endpoints } });
+    // the policy on top: anonymous callers may use alpha's tools only
+    const policed = await startGateway({
+        servers: stack.servers,
+        extra: { endpoints, policy: { default: 'deny', rules: [{ match: { anonymous: true }, allow: ['alpha/*'] }] } },
+    });
+    return {
+        stack,
+        policed,
+        async stop() {
+            await policed.stop();
+            return stack.stop();
+        },
+    };
+});
+
+const at = (gw, p) => `${gw.origin}${p}`;
+
+/** Every tool name of tools/list, page after page (the gateway pages by 2 here). */
+async function toolNames(s) {
+    const names = [];
+    let cursor;
+    for (let pages = 0; pages < 50; pages++) {
+        const r = await s.call('tools/list', cursor !== undefined ? { cursor } : {});
+        names.push(...r.tools.map((t) => t.name));
+        cursor = r.nextCursor;
+        if (cursor === undefined) {
+            return names.sort();
+        }
+    }
+    throw new Error('tools/list never ended');
+}
+
+async function callError(s, name) {
+    const r = await s.request('tools/call', { name, arguments: { text: 'x', a: 1, b: 2 } });
+    assert.equal(r.status, 200, r.text);
+    return r.response.error;
+}
+
+test('each endpoint lists only its servers\' tools that pass its tools patterns, page by page', T, async () => {
+    const gw = env.stack.gw;
+    const all = await toolNames(await initializeSession(gw.url));
+    assert.ok(all.some((n) => n.startsWith('alpha_')) && all.some((n) => n.startsWith('beta_')), all.join());
+    const alpha = await toolNames(await initializeSession(at(gw, '/mcp/alpha')));
+    assert.deepEqual(alpha, all.filter((n) => n.startsWith('alpha_')));
+    assert.ok(alpha.length > 2, 'more than one page');
+    assert.deepEqual(await toolNames(await initializeSession(at(gw, '/mcp/dev'))), ['alpha_echo', 'beta_whoami']);
+});
+
+test('a call to a tool outside the endpoint is an unknown tool; its own tools answer', T, async () => {
+    const gw = env.stack.gw;
+    const alpha = await initializeSession(at(gw, '/mcp/alpha'));
+    assert.deepEqual(await callError(alpha, 'beta_echo'), { code: -32602, message: 'Unknown tool: beta_echo' });
+    assert.equal((await alpha.tool('alpha_whoami')).backend, 'alpha');
+    const dev = await initializeSession(at(gw, '/mcp/dev'));
+    assert.deepEqual(await callError(dev, 'alpha_whoami'), { code: -32602, message: 'Unknown tool: alpha_whoami' });
+    assert.deepEqual(await callError(dev, 'beta_echo'), { code: -32602, message: 'Unknown tool: beta_echo' });
+    assert.equal((await dev.tool('beta_whoami')).backend, 'beta');
+    assert.equal((await dev.call('tools/call', { name: 'alpha_echo', arguments: { text: 'hi' } })).isError, undefined);
+    // the main path still has everything
+    const main = await initializeSession(gw.url);
+    assert.equal((await main.tool('beta_whoami')).backend, 'beta');
+});
+
+test('a path that is no endpoint is 404', T, async () => {
+    const r = await httpRequest(at(env.stack.gw, '/mcp/nothing'), {
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(initializeBody()),
+    });
+    assert.equal(r.status, 404);
+});
+
+test('the policy applies on top of the endpoint: both must allow', T, async () => {
+    const gw = env.policed;
+    assert.deepEqual(await toolNames(await initializeSession(at(gw, '/mcp/dev'))), ['alpha_echo']);
+    const dev = await initializeSession(at(gw, '/mcp/dev'));
+    assert.deepEqual(await callError(dev, 'beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
+    const main = await initializeSession(gw.url);
+    assert.ok((await toolNames(main)).includes('alpha_whoami'));
+    assert.deepEqual(await callError(main, 'beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
+});

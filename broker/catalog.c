@@ -522,8 +522,10 @@ gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev)
     cat->capabilities = caps;
     int same[BRK_CAP_SETS][GW_NLISTS];
     int all_same = 1;
-    /* another policy filters the lists otherwise: the offsets of old cursors mean nothing now */
-    int policy_same = prev != NULL && gw_policy_same_for(prev->policy, cat->policy, 0);
+    /* another policy or other endpoints filter the lists otherwise: the offsets of old cursors
+     * mean nothing now */
+    int policy_same = prev != NULL && gw_policy_same_for(prev->policy, cat->policy, 0) &&
+                      gw_config_endpoints_same(prev->cfg, cat->cfg);
     for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
         const brk_view_t *v = &cat->views[s];
         const brk_view_t *p = prev != NULL ? &prev->views[s] : NULL;

@@ -86,14 +86,14 @@ static int any_tls(const gw_config_t *c)
 }
 
 /* Do the settings a router reads at its start (limits, http, log.format, TLS settings, auth,
- * policy) differ? With auth on either side they do: its key files may have changed under the same
- * names, and routers read them at start. With a policy on either side too: routers match tokens
- * to its rules once and keep the result with the token. */
+ * policy, endpoints: the paths it serves) differ? With auth on either side they do: its key files
+ * may have changed under the same names, and routers read them at start. With a policy on either
+ * side too: routers match tokens to its rules once and keep the result with the token. */
 static int router_settings_differ(const gw_config_t *a, const gw_config_t *b)
 {
     return tls_settings_differ(a, b) || a->auth_resource != NULL || b->auth_resource != NULL ||
-           a->policy_set || b->policy_set || a->max_request_body != b->max_request_body ||
-           a->max_header_size != b->max_header_size ||
+           a->policy_set || b->policy_set || !gw_config_endpoints_same(a, b) ||
+           a->max_request_body != b->max_request_body || a->max_header_size != b->max_header_size ||
            a->client_timeout_ms != b->client_timeout_ms ||
            a->max_concurrent_requests_per_session != b->max_concurrent_requests_per_session ||
            memcmp(&a->rate, &b->rate, sizeof(a->rate)) != 0 ||
@@ -251,7 +251,8 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
     brk_cycle_destroy(prev);
     brk_routes_push(b);
     snprintf(msg, msglen, "applied: %zu servers added, %zu removed, %zu changed%s", added, removed,
-             changed, restart_routers ? "; routers restarted for limits/http/auth/policy" : "");
+             changed,
+             restart_routers ? "; routers restarted for limits/http/auth/policy/endpoints" : "");
     gw_log_notice("msg=\"reload applied\" added=%zu removed=%zu changed=%zu servers=%zu "
                   "routers_restarted=%d",
                   added, removed, changed, next->cfg->nservers, restart_routers);

@@ -208,6 +208,8 @@ void gw_config_destroy(gw_config_t *c);
 void gw_listen_fini(gw_listen_t *l);
 /* Whether two string lists of a config hold the same strings in the same order. */
 int gw_config_strings_same(char *const *a, size_t na, char *const *b, size_t nb);
+/* Whether a and b have the same endpoints (paths, servers, tools, resources, in order). */
+int gw_config_endpoints_same(const gw_config_t *a, const gw_config_t *b);
 /* Returns the server called name, or NULL. */
 const gw_server_conf_t *gw_config_server(const gw_config_t *c, const char *name);
 /* The longest wait for a tools/call of tool (the backend's own name, len bytes) on server s: its

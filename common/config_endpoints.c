@@ -168,6 +168,28 @@ gw_err_t gw_config_check_endpoints(gw_config_ctx_t *cx, const gw_config_node_t *
     return GW_OK;
 }
 
+static int same_string(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+int gw_config_endpoints_same(const gw_config_t *a, const gw_config_t *b)
+{
+    if (a->nendpoints != b->nendpoints) {
+        return 0;
+    }
+    for (size_t i = 0; i < a->nendpoints; i++) {
+        const gw_endpoint_conf_t *x = &a->endpoints[i], *y = &b->endpoints[i];
+        if (strcmp(x->path, y->path) != 0 || x->tools_set != y->tools_set ||
+            !same_string(x->resource, y->resource) ||
+            !gw_config_strings_same(x->servers, x->nservers, y->servers, y->nservers) ||
+            !gw_config_strings_same(x->tools, x->ntools, y->tools, y->ntools)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 void gw_config_endpoints_fini(gw_config_t *c)
 {
     for (size_t i = 0; i < c->nendpoints; i++) {

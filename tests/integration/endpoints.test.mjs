@@ -3,8 +3,19 @@
 // patterns (paged per endpoint), a call to anything else is answered exactly as an unknown tool,
 // a path that is no endpoint is 404, and the policy still applies on top.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { test } from 'node:test';
-import { httpRequest, initializeBody, initializeSession, startGateway, useSetup, startStack } from '../lib/index.mjs';
+import {
+    gatewayConfig,
+    httpRequest,
+    initializeBody,
+    initializeSession,
+    startGateway,
+    startStack,
+    toYaml,
+    useSetup,
+    waitFor,
+} from '../lib/index.mjs';
 
 const T = { timeout: 30000 };
 
@@ -20,11 +31,13 @@ const env = useSetup(async () => {
         servers: stack.servers,
         extra: { endpoints, policy: { default: 'deny', rules: [{ match: { anonymous: true }, allow: ['alpha/*'] }] } },
     });
+    const plain = await startGateway({ servers: stack.servers }); // endpoints come by reload
     return {
         stack,
         policed,
+        plain,
         async stop() {
-            await policed.stop();
+            await Promise.all([policed.stop(), plain.stop()]);
             return stack.stop();
         },
     };
@@ -78,12 +91,35 @@ test('a call to a tool outside the endpoint is an unknown tool; its own tools an
     assert.equal((await main.tool('beta_whoami')).backend, 'beta');
 });
 
-test('a path that is no endpoint is 404', T, async () => {
-    const r = await httpRequest(at(env.stack.gw, '/mcp/nothing'), {
+function initializeAt(url) {
+    return httpRequest(url, {
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
         body: JSON.stringify(initializeBody()),
     });
-    assert.equal(r.status, 404);
+}
+
+test('a path that is no endpoint is 404 (paths match whole)', T, async () => {
+    for (const p of ['/mcp/nothing', '/mcp/alphabet', '/mcp/alpha/x']) {
+        assert.equal((await initializeAt(at(env.stack.gw, p))).status, 404, p);
+    }
+});
+
+test('a reload adding an endpoint restarts the routers, which then serve it; sessions survive', T, async () => {
+    const gw = env.plain;
+    const s = await initializeSession(gw.url);
+    assert.equal((await initializeAt(at(gw, '/mcp/alpha'))).status, 404);
+    const before = (await gw.status()).processes.filter((p) => p.role === 'router').map((p) => p.pid);
+    const write = (extra) => fs.writeFileSync(gw.configFile, toYaml(gatewayConfig(gw.dir, { servers: env.stack.servers, extra })));
+    write({ endpoints: [{ path: '/mcp/alpha', servers: ['alpha'] }] });
+    const r = await gw.ctl(['reload']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /routers restarted/);
+    await waitFor(async () => (await initializeAt(at(gw, '/mcp/alpha'))).status === 200, { what: 'the new endpoint', timeoutMs: 15000 });
+    const after = (await gw.status()).processes.filter((p) => p.role === 'router').map((p) => p.pid);
+    assert.ok(after.every((pid) => !before.includes(pid)), 'every router was restarted');
+    const alpha = await initializeSession(at(gw, '/mcp/alpha'));
+    assert.ok((await toolNames(alpha)).every((n) => n.startsWith('alpha_')));
+    assert.equal((await s.tool('beta_whoami')).backend, 'beta'); // the main path's session goes on
 });
 
 test('the policy applies on top of the endpoint: both must allow', T, async () => {

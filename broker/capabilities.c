@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker/catalog.h"
+#include "common/endpoint.h"
 #include "common/json.h"
 
 /* The capabilities the gateway reads, by name; the first three are lists it announces changes
@@ -120,14 +121,22 @@ static void gen_union(yajl_gen g, yajl_val *vals, size_t n)
     yajl_gen_map_close(g);
 }
 
-/* The capabilities object of the gateway: the lists (tools always), logging and completions when
- * a backend that is up offers them, and the union of their tasks capabilities. */
-static yajl_gen_status gen_merged(const brk_catalog_t *cat, yajl_gen g, yajl_val *tasks,
-                                  size_t ntasks)
+/* Whether backend b counts for endpoint's capabilities: up, and one of the endpoint's. */
+static int counts_for(const brk_catalog_t *cat, const brk_backend_t *b, unsigned endpoint)
+{
+    return b->state == BRK_BACKEND_UP &&
+           gw_endpoint_shows_server(cat->cfg, endpoint, b->conf->name);
+}
+
+/* The capabilities object of an endpoint (0: the gateway): the lists (tools always), logging and
+ * completions when a backend of it that is up offers them, and the union of their tasks
+ * capabilities. */
+static yajl_gen_status gen_merged(const brk_catalog_t *cat, unsigned endpoint, yajl_gen g,
+                                  yajl_val *tasks, size_t ntasks)
 {
     unsigned bits = BRK_CAP_TOOLS;
     for (size_t i = 0; i < cat->nbackends; i++) {
-        if (cat->backends[i].state == BRK_BACKEND_UP) {
+        if (counts_for(cat, &cat->backends[i], endpoint)) {
             bits |= cat->backends[i].caps.bits;
         }
     }
@@ -156,14 +165,14 @@ static yajl_gen_status gen_merged(const brk_catalog_t *cat, yajl_gen g, yajl_val
     return yajl_gen_map_close(g);
 }
 
-gw_err_t brk_capabilities_merge(const brk_catalog_t *cat, char **out)
+static gw_err_t merge_for(const brk_catalog_t *cat, unsigned endpoint, char **out)
 {
     yajl_val tasks[UNION_MAX];
     size_t ntasks = 0;
     gw_err_t err = GW_OK;
     for (size_t i = 0; i < cat->nbackends && ntasks < UNION_MAX; i++) {
         const brk_backend_t *b = &cat->backends[i];
-        if (b->state != BRK_BACKEND_UP || b->caps.tasks == NULL) {
+        if (!counts_for(cat, b, endpoint) || b->caps.tasks == NULL) {
             continue;
         }
         char e[64];
@@ -181,7 +190,7 @@ gw_err_t brk_capabilities_merge(const brk_catalog_t *cat, char **out)
         err = GW_ENOMEM;
     }
     if (g != NULL) {
-        err = gw_json_gen_done(g, &buf, gen_merged(cat, g, tasks, ntasks));
+        err = gw_json_gen_done(g, &buf, gen_merged(cat, endpoint, g, tasks, ntasks));
     }
     for (size_t i = 0; i < ntasks; i++) {
         yajl_tree_free(tasks[i]);
@@ -191,4 +200,48 @@ gw_err_t brk_capabilities_merge(const brk_catalog_t *cat, char **out)
     }
     gw_buf_fini(&buf);
     return err;
+}
+
+gw_err_t brk_capabilities_merge(const brk_catalog_t *cat, char **out)
+{
+    return merge_for(cat, GW_ENDPOINT_MAIN, out);
+}
+
+gw_err_t brk_capabilities_merge_endpoints(const brk_catalog_t *cat, char ***out)
+{
+    *out = NULL;
+    size_t n = cat->cfg->nendpoints;
+    if (n == 0) {
+        return GW_OK;
+    }
+    char **caps = calloc(n, sizeof(*caps));
+    if (caps == NULL) {
+        return GW_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        gw_err_t err = merge_for(cat, (unsigned)i + 1, &caps[i]);
+        if (err != GW_OK) {
+            brk_capabilities_endpoints_free(cat, caps);
+            return err;
+        }
+    }
+    *out = caps;
+    return GW_OK;
+}
+
+void brk_capabilities_endpoints_free(const brk_catalog_t *cat, char **caps)
+{
+    for (size_t i = 0; caps != NULL && i < cat->cfg->nendpoints; i++) {
+        free(caps[i]);
+    }
+    free(caps);
+}
+
+const char *brk_capabilities_of(const brk_catalog_t *cat, unsigned endpoint)
+{
+    if (endpoint == GW_ENDPOINT_MAIN || cat->endpoint_capabilities == NULL ||
+        endpoint > cat->cfg->nendpoints) {
+        return cat->capabilities;
+    }
+    return cat->endpoint_capabilities[endpoint - 1];
 }

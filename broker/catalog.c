@@ -54,8 +54,13 @@ gw_err_t brk_catalog_init(brk_catalog_t *cat, const gw_config_t *cfg)
         cat->backends[i].conf = &cfg->servers[i];
     }
     gw_err_t err = brk_capabilities_merge(cat, &cat->capabilities);
+    if (err == GW_OK &&
+        (err = brk_capabilities_merge_endpoints(cat, &cat->endpoint_capabilities)) != GW_OK) {
+        free(cat->capabilities);
+    }
     if (err == GW_OK && (err = brk_catalog_policy_init(cat)) != GW_OK) {
         free(cat->capabilities);
+        brk_capabilities_endpoints_free(cat, cat->endpoint_capabilities);
     }
     if (err != GW_OK) {
         free(cat->backends);
@@ -77,6 +82,7 @@ void brk_catalog_fini(brk_catalog_t *cat)
     brk_catalog_policy_fini(cat);
     free(cat->backends);
     free(cat->capabilities);
+    brk_capabilities_endpoints_free(cat, cat->endpoint_capabilities);
     memset(cat, 0, sizeof(*cat));
 }
 
@@ -355,8 +361,11 @@ static gw_err_t apply_default_report(brk_catalog_t *cat, brk_backend_t *b, yajl_
     *b = next;
     brk_view_t m[BRK_CAP_SETS];
     char *caps = NULL;
+    char **ecaps = NULL;
     if ((rc = brk_views_build(cat, m)) == GW_OK &&
-        (rc = brk_capabilities_merge(cat, &caps)) != GW_OK) {
+        ((rc = brk_capabilities_merge(cat, &caps)) != GW_OK ||
+         (rc = brk_capabilities_merge_endpoints(cat, &ecaps)) != GW_OK)) {
+        free(caps);
         brk_views_free(m);
     }
     if (rc != GW_OK) {
@@ -375,6 +384,8 @@ static gw_err_t apply_default_report(brk_catalog_t *cat, brk_backend_t *b, yajl_
     brk_views_free(m);
     free(cat->capabilities);
     cat->capabilities = caps;
+    brk_capabilities_endpoints_free(cat, cat->endpoint_capabilities);
+    cat->endpoint_capabilities = ecaps;
     log_applied(b, old.state);
     old.sets_reported = 0;
     memset(old.sets, 0, sizeof(old.sets)); /* moved to b */
@@ -509,8 +520,11 @@ gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev)
     if (prev != NULL) {
         cat->active |= prev->active; /* the sessions of those sets live on */
     }
+    char **ecaps = NULL;
     gw_err_t rc = brk_views_build(cat, m);
-    if (rc == GW_OK && (rc = brk_capabilities_merge(cat, &caps)) != GW_OK) {
+    if (rc == GW_OK && ((rc = brk_capabilities_merge(cat, &caps)) != GW_OK ||
+                        (rc = brk_capabilities_merge_endpoints(cat, &ecaps)) != GW_OK)) {
+        free(caps);
         brk_views_free(m);
     }
     if (rc != GW_OK) {
@@ -520,6 +534,8 @@ gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev)
     brk_views_free(m);
     free(cat->capabilities);
     cat->capabilities = caps;
+    brk_capabilities_endpoints_free(cat, cat->endpoint_capabilities);
+    cat->endpoint_capabilities = ecaps;
     int same[BRK_CAP_SETS][GW_NLISTS];
     int all_same = 1;
     /* another policy or other endpoints filter the lists otherwise: the offsets of old cursors

@@ -109,6 +109,7 @@ typedef struct brk_catalog {
     /* The capabilities object initialize answers with (JSON text, owned): the union of the
      * backends that are up, rebuilt when a report changes one of them. Never NULL after init. */
     char *capabilities;
+    char **endpoint_capabilities; /* the same for each endpoint, its servers' only (owned) */
 } brk_catalog_t;
 
 /* What applying a report changed (brk_catalog_apply_report's *changed). */
@@ -215,6 +216,12 @@ int brk_capabilities_has(const brk_caps_t *c, const char *name);
 /* The gateway's capabilities object for what cat's backends that are up offer, as JSON text in
  * *out (the caller's, free()). */
 gw_err_t brk_capabilities_merge(const brk_catalog_t *cat, char **out);
+/* The same for each endpoint of cat's config, of its servers only: an array of one string per
+ * endpoint (NULL without endpoints), freed with brk_capabilities_endpoints_free. */
+gw_err_t brk_capabilities_merge_endpoints(const brk_catalog_t *cat, char ***out);
+void brk_capabilities_endpoints_free(const brk_catalog_t *cat, char **caps);
+/* The capabilities object initialize answers on endpoint (0: mcp_path); a string of cat. */
+const char *brk_capabilities_of(const brk_catalog_t *cat, unsigned endpoint);
 /* How often routers report the sessions in use to the broker (the routing table's activity_ms):
  * a quarter of sessions.idle_timeout, from 500 ms to 5 s; 5 s when sessions never idle out. */
 uint64_t brk_activity_ms(const gw_config_t *cfg);

@@ -8,6 +8,7 @@
 #include "broker/broker.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/endpoint.h"
 #include "common/json.h"
 #include "common/jsonrpc.h"
 #include "common/log.h"
@@ -42,13 +43,14 @@ static void caller_of(const gw_envelope_t *e, gw_session_claims_t *c)
 }
 
 /* initialize's result object: protocolVersion, capabilities, serverInfo. The capabilities are
- * the catalog's, merged when a report changed them: copied here, never rebuilt per client. */
-static gw_err_t gen_initialize_result(brk_t *b, gw_proto_t proto, gw_buf_t *out)
+ * the catalog's for the endpoint, merged when a report changed them: copied here, never rebuilt
+ * per client. */
+static gw_err_t gen_initialize_result(brk_t *b, gw_proto_t proto, unsigned endpoint, gw_buf_t *out)
 {
     gw_err_t err =
         gw_buf_appendf(out, "{\"protocolVersion\":\"%s\",\"capabilities\":", gw_proto_name(proto));
     if (err == GW_OK) {
-        err = gw_buf_appends(out, b->cycle->cat.capabilities);
+        err = gw_buf_appends(out, brk_capabilities_of(&b->cycle->cat, endpoint));
     }
     if (err == GW_OK) {
         err = gw_buf_appends(out, ",\"serverInfo\":{\"name\":\"mcpgw\",\"version\":");
@@ -122,7 +124,7 @@ void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
     gw_buf_init(&result);
     gw_buf_init(&msg);
     brk_session_t *sess = NULL;
-    if (gen_initialize_result(b, proto, &result) != GW_OK ||
+    if (gen_initialize_result(b, proto, gw_view_endpoint(e->view), &result) != GW_OK ||
         gw_rpc_result(&msg, e->rpc_id.ptr, e->rpc_id.len, result.data, result.len) != GW_OK ||
         (sess = brk_session_add(b, uuid, now, c.expires)) == NULL ||
         brk_session_set_client(b, sess, client) != GW_OK) {

@@ -45,8 +45,7 @@ static int tool_matches(const gw_endpoint_conf_t *e, const char *server, const c
     return ok;
 }
 
-int gw_endpoint_allows(const gw_config_t *c, unsigned endpoint, gw_list_t kind, const char *server,
-                       const char *name, size_t n)
+int gw_endpoint_shows_server(const gw_config_t *c, unsigned endpoint, const char *server)
 {
     if (endpoint == GW_ENDPOINT_MAIN) {
         return 1;
@@ -55,12 +54,23 @@ int gw_endpoint_allows(const gw_config_t *c, unsigned endpoint, gw_list_t kind, 
         return 0;
     }
     const gw_endpoint_conf_t *e = &c->endpoints[endpoint - 1];
-    int listed = 0;
-    for (size_t i = 0; !listed && i < e->nservers; i++) {
-        listed = strcmp(e->servers[i], server) == 0;
+    for (size_t i = 0; i < e->nservers; i++) {
+        if (strcmp(e->servers[i], server) == 0) {
+            return 1;
+        }
     }
-    if (!listed) {
+    return 0;
+}
+
+int gw_endpoint_allows(const gw_config_t *c, unsigned endpoint, gw_list_t kind, const char *server,
+                       const char *name, size_t n)
+{
+    if (endpoint == GW_ENDPOINT_MAIN) {
+        return 1;
+    }
+    if (!gw_endpoint_shows_server(c, endpoint, server)) {
         return 0;
     }
+    const gw_endpoint_conf_t *e = &c->endpoints[endpoint - 1];
     return kind != GW_LIST_TOOLS || !e->tools_set || tool_matches(e, server, name, n);
 }

@@ -34,6 +34,10 @@ static inline unsigned gw_view_policy(unsigned v)
 /* The endpoint served at path (len bytes): 0 for mcp_path, n for endpoints[n - 1]; -1 for none. */
 int gw_endpoint_of_path(const gw_config_t *c, const char *path, size_t len);
 
+/* Whether endpoint (0: mcp_path, every server) shows server (its initialize's capabilities
+ * count that backend's). */
+int gw_endpoint_shows_server(const gw_config_t *c, unsigned endpoint, const char *server);
+
 /* Whether endpoint (0: mcp_path, which shows everything) shows server's item of kind: a tool
  * when server is one of its servers and, when it narrows tools, server/name matches one of its
  * patterns; a prompt, resource or template when server is one of its servers. name (n bytes) is

@@ -71,6 +71,7 @@ struct tb_server {
     int misbehave;         /* --misbehave: the tools of testbackend_misbehave.c are listed */
     unsigned many_tools;   /* --many-tools: this many listed-only tools t00000... */
     int caps_tools;   /* --caps-tools: sample_me is listed to sessions that declared sampling */
+    int caps_logging; /* --caps-logging: initialize offers the logging capability */
     serve_t serve;    /* h2o's config, context, loop and listener */
     size_t streaming; /* responses still owing data (slow, big, GET streams being ended), drained
                          on shutdown */

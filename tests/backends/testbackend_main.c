@@ -31,7 +31,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: mcpgw-testbackend --name NAME [--address ADDR] [--port N] [--sse]\n"
             "                         [--heartbeat MS] [--protocol VERSION] [--misbehave]\n"
-            "                         [--capabilities-bytes N] [--caps-tools] [--many-tools N]\n"
+            "                         [--capabilities-bytes N] [--caps-tools] [--caps-logging]\n"
+            "                         [--many-tools N]\n"
             "\n"
             "An MCP Streamable HTTP server on /mcp for the gateway's tests and benchmarks.\n"
             "  --name NAME     backend name: 1-64 of A-Z a-z 0-9 _ . - (required)\n"
@@ -51,6 +52,7 @@ static void usage(FILE *out)
             "                  and flood, which answer as a gateway must refuse or bound\n"
             "  --caps-tools    list the tool sample_me only to sessions whose client declared\n"
             "                  sampling at initialize (and answer it only to them)\n"
+            "  --caps-logging  offer the logging capability at initialize\n"
             "  --many-tools N  list N more tools, t00000 and on (up to 100000), that are only\n"
             "                  listed (list benchmarks); calling one is an unknown tool\n"
             "  --help          show this help\n"
@@ -122,6 +124,7 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
         {"hang-up", required_argument, NULL, 'U'},
         {"misbehave", no_argument, NULL, 'M'},
         {"caps-tools", no_argument, NULL, 'S'},
+        {"caps-logging", no_argument, NULL, 'L'},
         {"many-tools", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -150,6 +153,9 @@ static int parse_args(tb_server_t *srv, int argc, char **argv, const char **addr
             break;
         case 'S':
             srv->caps_tools = 1;
+            break;
+        case 'L':
+            srv->caps_logging = 1;
             break;
         case 'T':
             if (parse_count("--many-tools", optarg, MAX_MANY_TOOLS, "a number of tools", &n) != 0) {

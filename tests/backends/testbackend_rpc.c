@@ -42,24 +42,28 @@ static const struct rpc_method {
 };
 
 #define CAPS_HEAD "{\"tools\":{\"listChanged\":true}"
+#define CAPS_LOGGING ",\"logging\":{}"
 #define CAPS_PAD_HEAD ",\"experimental\":{\"padding\":{\"data\":\""
 #define CAPS_PAD_TAIL "\"}}"
 
 int tb_rpc_capabilities_build(tb_server_t *srv)
 {
-    size_t fixed = strlen(CAPS_HEAD) + strlen(CAPS_PAD_HEAD) + strlen(CAPS_PAD_TAIL) + 1;
+    const char *head = srv->caps_logging ? CAPS_HEAD CAPS_LOGGING : CAPS_HEAD;
+    size_t fixed = strlen(head) + strlen(CAPS_PAD_HEAD) + strlen(CAPS_PAD_TAIL) + 1;
     size_t pad = srv->capabilities_bytes > fixed ? srv->capabilities_bytes - fixed : 0;
-    size_t len = srv->capabilities_bytes == 0 ? strlen(CAPS_HEAD) + 1 : fixed + pad;
+    size_t len = srv->capabilities_bytes == 0 ? strlen(head) + 1 : fixed + pad;
     char *p = malloc(len);
 
     if (p == NULL) {
         return -1;
     }
     if (srv->capabilities_bytes == 0) {
-        memcpy(p, CAPS_HEAD "}", len);
+        memcpy(p, head, strlen(head));
+        p[strlen(head)] = '}'; /* the text is len bytes, without a NUL */
     } else {
-        size_t off = strlen(CAPS_HEAD CAPS_PAD_HEAD);
-        memcpy(p, CAPS_HEAD CAPS_PAD_HEAD, off);
+        size_t off = strlen(head) + strlen(CAPS_PAD_HEAD);
+        memcpy(p, head, strlen(head));
+        memcpy(p + strlen(head), CAPS_PAD_HEAD, strlen(CAPS_PAD_HEAD));
         memset(p + off, 'x', pad);
         memcpy(p + off + pad, CAPS_PAD_TAIL "}", strlen(CAPS_PAD_TAIL) + 1);
     }

@@ -10,6 +10,7 @@ import {
     httpRequest,
     initializeBody,
     initializeSession,
+    startBackend,
     startGateway,
     startStack,
     toYaml,
@@ -32,12 +33,20 @@ const env = useSetup(async () => {
         extra: { endpoints, policy: { default: 'deny', rules: [{ match: { anonymous: true }, allow: ['alpha/*'] }] } },
     });
     const plain = await startGateway({ servers: stack.servers }); // endpoints come by reload
+    // gamma offers logging, alpha does not: each endpoint's initialize has its servers' union
+    const gamma = await startBackend({ name: 'gamma', extraArgs: ['--caps-logging'] });
+    const capped = await startGateway({
+        servers: [stack.servers[0], { name: 'gamma', url: gamma.url, prefix: 'gamma_' }],
+        extra: { endpoints: [{ path: '/mcp/alpha', servers: ['alpha'] }, { path: '/mcp/gamma', servers: ['gamma'] }] },
+    });
     return {
         stack,
         policed,
         plain,
+        capped,
         async stop() {
-            await Promise.all([policed.stop(), plain.stop()]);
+            await Promise.all([policed.stop(), plain.stop(), capped.stop()]);
+            await gamma.stop();
             return stack.stop();
         },
     };
@@ -89,6 +98,20 @@ test('a call to a tool outside the endpoint is an unknown tool; its own tools an
     // the main path still has everything
     const main = await initializeSession(gw.url);
     assert.equal((await main.tool('beta_whoami')).backend, 'beta');
+});
+
+async function capabilitiesAt(url) {
+    const s = await initializeSession(url);
+    return s.initReply.messages.find((m) => m && m.result).result.capabilities;
+}
+
+test('initialize on an endpoint answers the union of its servers\' capabilities only', T, async () => {
+    const gw = env.capped;
+    await waitFor(async () => 'logging' in (await capabilitiesAt(gw.url)), { what: 'gamma up: logging offered', timeoutMs: 15000 });
+    assert.deepEqual(await capabilitiesAt(at(gw, '/mcp/alpha')), { tools: { listChanged: true } });
+    const gamma = await capabilitiesAt(at(gw, '/mcp/gamma'));
+    assert.deepEqual(gamma.logging, {});
+    assert.deepEqual(gamma.tools, { listChanged: true });
 });
 
 function initializeAt(url) {

@@ -109,7 +109,8 @@ void brk_methods_initialize(brk_t *b, const gw_envelope_t *e)
     gw_session_claims_t c = {.issued = now,
                              .expires = now + (int64_t)b->cycle->cfg->session_ttl_s,
                              .proto = (uint8_t)proto,
-                             .caps = e->caps};
+                             .caps = e->caps,
+                             .endpoint = (uint8_t)gw_view_endpoint(e->view)};
     caller_of(e, &c);
     char token[GW_TOKEN_MAX];
     char uuid[GW_UUID_TEXT_LEN + 1];

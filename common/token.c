@@ -23,10 +23,11 @@
 #define KEY_LEN 32
 #define NONCE_LEN 12
 #define TAG_LEN 16
-#define PLAIN_VERSION 2
-/* version, uuid, issued, expires, proto, caps, issuer tag, subject length */
-#define PLAIN_FIXED (1 + 16 + 8 + 8 + 1 + 1 + GW_ISSUER_TAG_LEN + 1)
-#define PLAIN_V1_FIXED (1 + 16 + 8 + 8 + 1 + 1 + 1) /* version 1 had no issuer tag */
+#define PLAIN_VERSION 3
+/* version, uuid, issued, expires, proto, caps, issuer tag, endpoint, subject length */
+#define PLAIN_FIXED (1 + 16 + 8 + 8 + 1 + 1 + GW_ISSUER_TAG_LEN + 1 + 1)
+#define PLAIN_V2_FIXED (1 + 16 + 8 + 8 + 1 + 1 + GW_ISSUER_TAG_LEN + 1) /* no endpoint */
+#define PLAIN_V1_FIXED (1 + 16 + 8 + 8 + 1 + 1 + 1) /* version 1 had no issuer tag either */
 #define PLAIN_MAX (PLAIN_FIXED + GW_SUBJECT_MAX - 1)
 #define RAW_MIN (1 + NONCE_LEN + PLAIN_V1_FIXED + TAG_LEN)
 #define RAW_MAX (1 + NONCE_LEN + PLAIN_MAX + TAG_LEN)
@@ -415,16 +416,21 @@ static size_t claims_to_plain(const gw_session_claims_t *c, size_t subject_len, 
     p[33] = c->proto;
     p[34] = c->caps;
     memcpy(p + 35, c->issuer_tag, GW_ISSUER_TAG_LEN);
+    p[35 + GW_ISSUER_TAG_LEN] = c->endpoint;
     p[PLAIN_FIXED - 1] = (uint8_t)subject_len;
     memcpy(p + PLAIN_FIXED, c->subject, subject_len);
     return PLAIN_FIXED + subject_len;
 }
 
-/* Version 2, or version 1 (sealed before issuer tags; its tag reads as zeros). */
+/* Version 3, or 2 (sealed before endpoints: it reads as endpoint 0, the main path, so that
+ * sessions survive an upgrade), or 1 (before issuer tags too: its tag reads as zeros). */
 static gw_err_t plain_to_claims(const uint8_t *p, size_t n, gw_session_claims_t *c)
 {
-    size_t fixed = n > 0 && p[0] == 1 ? PLAIN_V1_FIXED : PLAIN_FIXED;
-    if (n < fixed || (p[0] != PLAIN_VERSION && p[0] != 1) || p[fixed - 1] != n - fixed ||
+    size_t fixed = n == 0      ? PLAIN_FIXED
+                   : p[0] == 1 ? PLAIN_V1_FIXED
+                   : p[0] == 2 ? PLAIN_V2_FIXED
+                               : PLAIN_FIXED;
+    if (n < fixed || p[0] < 1 || p[0] > PLAIN_VERSION || p[fixed - 1] != n - fixed ||
         memchr(p + fixed, '\0', n - fixed) != NULL) {
         return GW_EPARSE;
     }
@@ -434,8 +440,11 @@ static gw_err_t plain_to_claims(const uint8_t *p, size_t n, gw_session_claims_t 
     c->expires = get_be64(p + 25);
     c->proto = p[33];
     c->caps = p[34];
-    if (fixed == PLAIN_FIXED) {
+    if (fixed != PLAIN_V1_FIXED) {
         memcpy(c->issuer_tag, p + 35, GW_ISSUER_TAG_LEN);
+    }
+    if (fixed == PLAIN_FIXED) {
+        c->endpoint = p[35 + GW_ISSUER_TAG_LEN];
     }
     memcpy(c->subject, p + fixed, n - fixed);
     return GW_OK;

@@ -20,6 +20,8 @@ typedef struct gw_session_claims {
     uint8_t proto;                         /* gw_proto_t negotiated at initialize */
     uint8_t caps;                          /* GW_CAP_* the client declared */
     uint8_t issuer_tag[GW_ISSUER_TAG_LEN]; /* gw_issuer_tag of the token's iss; zeros without */
+    uint8_t endpoint;                      /* the endpoint it was made on: 0 mcp_path, n
+                                              endpoints[n - 1] (0 for tokens of layout 1 and 2) */
     char subject[GW_SUBJECT_MAX];          /* "" when unauthenticated */
 } gw_session_claims_t;
 

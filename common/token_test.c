@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
+#include "common/base64url.h"
 #include "common/token.h"
 
 static const uint8_t key_a[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
@@ -69,6 +71,67 @@ static gw_keyring_t *ring(uint8_t kid, const uint8_t key[32])
     gw_keyring_t *k;
     assert_int_equal(gw_keyring_from_key(kid, key, &k), GW_OK);
     return k;
+}
+
+/* A token of layout 2 (before endpoints: no endpoint byte) of c, sealed with key (kid) as a
+ * gateway of that layout sealed it: kid, nonce, AES-256-GCM of the plain text with the kid as
+ * additional data, tag. */
+static void seal_layout2(uint8_t kid, const uint8_t key[32], const gw_session_claims_t *c,
+                         char *out)
+{
+    uint8_t plain[128], raw[1 + 12 + 128 + 16];
+    size_t sl = strlen(c->subject), n = 0;
+    plain[n++] = 2;
+    memcpy(plain + n, c->uuid, 16);
+    n += 16;
+    for (int i = 7; i >= 0; i--) {
+        plain[n++] = (uint8_t)((uint64_t)c->issued >> (8 * i));
+    }
+    for (int i = 7; i >= 0; i--) {
+        plain[n++] = (uint8_t)((uint64_t)c->expires >> (8 * i));
+    }
+    plain[n++] = c->proto;
+    plain[n++] = c->caps;
+    memcpy(plain + n, c->issuer_tag, GW_ISSUER_TAG_LEN);
+    n += GW_ISSUER_TAG_LEN;
+    plain[n++] = (uint8_t)sl;
+    memcpy(plain + n, c->subject, sl);
+    n += sl;
+    raw[0] = kid;
+    memset(raw + 1, 0x42, 12);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len, fin;
+    assert_non_null(ctx);
+    assert_int_equal(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw + 1), 1);
+    assert_int_equal(EVP_EncryptUpdate(ctx, NULL, &len, raw, 1), 1);
+    assert_int_equal(EVP_EncryptUpdate(ctx, raw + 13, &len, plain, (int)n), 1);
+    assert_int_equal(EVP_EncryptFinal_ex(ctx, raw + 13 + len, &fin), 1);
+    assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, raw + 13 + n), 1);
+    EVP_CIPHER_CTX_free(ctx);
+    out[gw_b64url_encode(raw, 13 + n + 16, out)] = '\0';
+}
+
+/* The endpoint a session was made on is sealed in its token; a token of the layout before
+ * endpoints opens as endpoint 0 (the main path), so that running sessions survive an upgrade. */
+static void test_endpoint_and_layout2(void **state)
+{
+    (void)state;
+    gw_keyring_t *k = ring(7, key_a);
+    gw_session_claims_t c, got;
+    char tok[GW_TOKEN_MAX];
+    sample_claims(&c);
+    c.endpoint = 64;
+    assert_int_equal(gw_token_seal(k, &c, tok, sizeof(tok)), GW_OK);
+    assert_int_equal(gw_token_open(k, tok, strlen(tok), c.issued, &got), GW_OK);
+    assert_claims_equal(&c, &got);
+    assert_int_equal(got.endpoint, 64);
+    c.endpoint = 0;
+    seal_layout2(7, key_a, &c, tok);
+    memset(&got, 0xee, sizeof(got));
+    assert_int_equal(gw_token_open(k, tok, strlen(tok), c.issued, &got), GW_OK);
+    assert_claims_equal(&c, &got);
+    assert_int_equal(got.endpoint, 0);
+    gw_keyring_destroy(k);
 }
 
 static void test_round_trip(void **state)
@@ -424,6 +487,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_endpoint_and_layout2),
         cmocka_unit_test(test_issuer_tag),
         cmocka_unit_test(test_seal_limits),
         cmocka_unit_test(test_tamper_every_position),

@@ -138,8 +138,11 @@ int rtr_http_check_session(rtr_t *r, h2o_req_t *req, gw_session_claims_t *claims
     gw_err_t err = gw_token_open(r->keys, sid.base, sid.len, gw_wallclock_s(), claims);
     if (err == GW_OK) {
         gw_uuid_format(claims->uuid, uuid);
-        if (!rtr_auth_binds(r, r->caller != NULL ? r->caller : &nobody, claims, req)) {
+        const rtr_caller_t *who = r->caller != NULL ? r->caller : &nobody;
+        if (!rtr_auth_binds(r, who, claims, req)) {
             err = GW_EAUTH; /* another subject's session: as unknown as a forged one */
+        } else if (claims->endpoint != who->endpoint) {
+            err = GW_EAUTH; /* a session of another endpoint: unknown on this one */
         } else if (!gw_revoked_has(&r->revoked, claims->uuid)) {
             rtr_session_seen(r, uuid, claims->expires);
             return 1;

@@ -100,6 +100,30 @@ test('a call to a tool outside the endpoint is an unknown tool; its own tools an
     assert.equal((await main.tool('beta_whoami')).backend, 'beta');
 });
 
+test('a session made on one endpoint is unknown (404) on another and on the main path, both ways', T, async () => {
+    const gw = env.stack.gw;
+    const sessions = {
+        main: await initializeSession(gw.url),
+        alpha: await initializeSession(at(gw, '/mcp/alpha')),
+        dev: await initializeSession(at(gw, '/mcp/dev')),
+    };
+    const urls = { main: gw.url, alpha: at(gw, '/mcp/alpha'), dev: at(gw, '/mcp/dev') };
+    for (const [made, s] of Object.entries(sessions)) {
+        for (const [where, url] of Object.entries(urls)) {
+            s.url = url;
+            const r = await s.request('tools/call', { name: 'alpha_echo', arguments: { text: 'x' } });
+            if (made === where) {
+                assert.equal(r.status, 200, `${made} on ${where}: ${r.text}`);
+            } else {
+                assert.equal(r.status, 404, `${made} on ${where}: ${r.text}`);
+                assert.equal(r.response.error.code, -32001, r.text);
+                assert.equal(r.response.error.message, 'Session not found');
+            }
+        }
+        s.url = urls[made];
+    }
+});
+
 async function capabilitiesAt(url) {
     const s = await initializeSession(url);
     return s.initReply.messages.find((m) => m && m.result).result.capabilities;

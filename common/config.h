@@ -73,6 +73,7 @@ typedef struct gw_auth_issuer {
     char *jwks_uri;   /* its JWK Set fetched by the broker (https; http to loopback only) */
     char **audiences; /* aud must name one of them; default [auth.resource] */
     size_t naudiences;
+    int audiences_set; /* audiences was written (not the default): an endpoint accepts them too */
     char **algorithms; /* JWS algorithms its keys may verify; default RS256 PS256 ES256 EdDSA */
     size_t nalgorithms;
 } gw_auth_issuer_t;

@@ -183,6 +183,7 @@ gw_err_t gw_config_auth_finish(gw_config_t *c)
 {
     for (size_t i = 0; i < c->nauth_issuers; i++) {
         gw_auth_issuer_t *is = &c->auth_issuers[i];
+        is->audiences_set = is->audiences != NULL;
         if (is->audiences == NULL) {
             const char *res = c->auth_resource;
             if ((is->audiences = copy_list(&res, 1)) == NULL) {

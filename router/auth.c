@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "common/clock.h"
+#include "common/endpoint.h"
 #include "common/json.h"
 #include "common/jwk.h"
 #include "common/jwks_file.h"
@@ -38,8 +39,10 @@ typedef struct issuer {
 struct rtr_auth {
     issuer_t *issuers;
     size_t nissuers;
-    char *scope;       /* auth.required_scopes joined by spaces ("" for none) */
-    gw_buf_t metadata; /* the RFC 9728 document, built once */
+    char *scope; /* auth.required_scopes joined by spaces ("" for none) */
+    size_t nresources;
+    char **resources;   /* [endpoint]: auth.resource, then each endpoint's canonical URI */
+    gw_buf_t *metadata; /* [endpoint]: the RFC 9728 document of each, built once */
     rtr_auth_cache_t *cache;
 };
 
@@ -129,11 +132,37 @@ static gw_err_t append_string_array(gw_buf_t *b, char *const *list, size_t n)
     return err == GW_OK ? gw_buf_appends(b, "]") : err;
 }
 
-static gw_err_t build_metadata(const gw_config_t *cfg, gw_buf_t *b)
+/* The length of res's scheme and authority ("https://mcp.example.com"). */
+static size_t origin_len(const char *res)
+{
+    const char *host = strstr(res, "://");
+    host = host != NULL ? host + 3 : res;
+    return (size_t)(host - res) + strcspn(host, "/?#");
+}
+
+/* The canonical URI of endpoint n (1..): its resource, else auth.resource's scheme and authority
+ * and the endpoint's path. NULL on out of memory. */
+static char *endpoint_resource(const gw_config_t *cfg, size_t n)
+{
+    const gw_endpoint_conf_t *e = &cfg->endpoints[n - 1];
+    if (e->resource != NULL) {
+        return strdup(e->resource);
+    }
+    gw_buf_t b;
+    gw_buf_init(&b);
+    if (gw_buf_appendf(&b, "%.*s%s", (int)origin_len(cfg->auth_resource), cfg->auth_resource,
+                       e->path) != GW_OK) {
+        gw_buf_fini(&b);
+        return NULL;
+    }
+    return gw_buf_steal(&b, NULL);
+}
+
+static gw_err_t build_metadata(const gw_config_t *cfg, const char *resource, gw_buf_t *b)
 {
     gw_err_t err = gw_buf_appends(b, "{\"resource\":");
     if (err == GW_OK) {
-        err = gw_buf_append_json_string(b, cfg->auth_resource, strlen(cfg->auth_resource));
+        err = gw_buf_append_json_string(b, resource, strlen(resource));
     }
     if (err == GW_OK) {
         err = gw_buf_appends(b, ",\"authorization_servers\":[");
@@ -172,14 +201,27 @@ gw_err_t rtr_auth_create(rtr_t *r)
         return GW_ENOMEM;
     }
     r->auth = a; /* owned by r from here: rtr_auth_destroy frees what got filled */
-    gw_buf_init(&a->metadata);
+    size_t n = cfg->nendpoints + 1;
+    if ((a->resources = calloc(n, sizeof(*a->resources))) == NULL ||
+        (a->metadata = calloc(n, sizeof(*a->metadata))) == NULL) {
+        return GW_ENOMEM;
+    }
+    a->nresources = n;
+    for (size_t i = 0; i < n; i++) {
+        gw_buf_init(&a->metadata[i]);
+        a->resources[i] = i == 0 ? strdup(cfg->auth_resource) : endpoint_resource(cfg, i);
+        if (a->resources[i] == NULL ||
+            build_metadata(cfg, a->resources[i], &a->metadata[i]) != GW_OK ||
+            gw_buf_status(&a->metadata[i]) != GW_OK) {
+            return GW_ENOMEM;
+        }
+    }
     gw_buf_t scope;
     gw_buf_init(&scope);
     for (size_t i = 0; i < cfg->nauth_required_scopes; i++) {
         gw_buf_appendf(&scope, "%s%s", i > 0 ? " " : "", cfg->auth_required_scopes[i]);
     }
     if (gw_buf_appends(&scope, "") != GW_OK || (a->scope = gw_buf_steal(&scope, NULL)) == NULL ||
-        build_metadata(cfg, &a->metadata) != GW_OK || gw_buf_status(&a->metadata) != GW_OK ||
         (a->issuers = calloc(cfg->nauth_issuers, sizeof(*a->issuers))) == NULL ||
         rtr_auth_cache_create(&a->cache) != GW_OK) {
         gw_buf_fini(&scope);
@@ -208,7 +250,12 @@ void rtr_auth_destroy(rtr_t *r)
     }
     free(a->issuers);
     rtr_auth_cache_destroy(a->cache);
-    gw_buf_fini(&a->metadata);
+    for (size_t i = 0; i < a->nresources; i++) {
+        free(a->resources[i]);
+        gw_buf_fini(&a->metadata[i]);
+    }
+    free(a->resources);
+    free(a->metadata);
     free(a->scope);
     free(a);
     r->auth = NULL;
@@ -222,9 +269,14 @@ int rtr_auth_metadata(rtr_t *r, h2o_req_t *req)
         return 0;
     }
     h2o_iovec_t p = req->path_normalized;
-    size_t wl = sizeof(WELL_KNOWN) - 1, ml = strlen(r->cfg->mcp_path);
-    if (p.len < wl || memcmp(p.base, WELL_KNOWN, wl) != 0 ||
-        !(p.len == wl || (p.len == wl + ml && memcmp(p.base + wl, r->cfg->mcp_path, ml) == 0))) {
+    size_t wl = sizeof(WELL_KNOWN) - 1;
+    if (p.len < wl || memcmp(p.base, WELL_KNOWN, wl) != 0) {
+        return 0;
+    }
+    /* the bare document is the main path's; each endpoint's is at its path (RFC 9728 3.1) */
+    int endpoint =
+        p.len == wl ? (int)GW_ENDPOINT_MAIN : gw_endpoint_of_path(r->cfg, p.base + wl, p.len - wl);
+    if (endpoint < 0) {
         return 0;
     }
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
@@ -235,7 +287,8 @@ int rtr_auth_metadata(rtr_t *r, h2o_req_t *req)
         return 1;
     }
     rtr_add_header(req, "cache-control", "max-age=300", 11);
-    rtr_respond(r, RTR_TO_CLIENT(req), 200, r->auth->metadata.data, r->auth->metadata.len);
+    const gw_buf_t *doc = &r->auth->metadata[endpoint];
+    rtr_respond(r, RTR_TO_CLIENT(req), 200, doc->data, doc->len);
     return 1;
 }
 
@@ -243,8 +296,10 @@ int rtr_auth_metadata(rtr_t *r, h2o_req_t *req)
 
 /* The URL of the metadata as the client reached this gateway (its scheme and authority, which
  * the Host check let through; anything unusual in it falls back to the resource's). */
-static void metadata_url(rtr_t *r, h2o_req_t *req, gw_buf_t *out)
+static void metadata_url(rtr_t *r, h2o_req_t *req, unsigned endpoint, gw_buf_t *out)
 {
+    const char *path =
+        endpoint == GW_ENDPOINT_MAIN ? r->cfg->mcp_path : r->cfg->endpoints[endpoint - 1].path;
     h2o_iovec_t a = req->input.authority;
     int ok = a.len > 0 && a.len < AUTHORITY_MAX;
     for (size_t i = 0; ok && i < a.len; i++) {
@@ -254,25 +309,22 @@ static void metadata_url(rtr_t *r, h2o_req_t *req, gw_buf_t *out)
     }
     if (ok) {
         gw_buf_appendf(out, "%.*s://%.*s%s%s", (int)req->scheme->name.len, req->scheme->name.base,
-                       (int)a.len, a.base, WELL_KNOWN, r->cfg->mcp_path);
+                       (int)a.len, a.base, WELL_KNOWN, path);
         return;
     }
     const char *res = r->cfg->auth_resource;
-    const char *host = strstr(res, "://");
-    host = host != NULL ? host + 3 : res;
-    size_t hl = strcspn(host, "/?#");
-    gw_buf_appendf(out, "%.*s%s%s", (int)(host + hl - res), res, WELL_KNOWN, r->cfg->mcp_path);
+    gw_buf_appendf(out, "%.*s%s%s", (int)origin_len(res), res, WELL_KNOWN, path);
 }
 
 /* Answers 401 (or status) with a Bearer challenge; error NULL when no token was given. */
-static void challenge(rtr_t *r, h2o_req_t *req, unsigned status, const char *error,
-                      const char *scope, gw_counter_t reason, const char *msg)
+static void challenge(rtr_t *r, h2o_req_t *req, unsigned endpoint, unsigned status,
+                      const char *error, const char *scope, gw_counter_t reason, const char *msg)
 {
     gw_metric_add(r->m, reason, 1);
     gw_buf_t h;
     gw_buf_init(&h);
     gw_buf_appends(&h, "Bearer resource_metadata=\"");
-    metadata_url(r, req, &h);
+    metadata_url(r, req, endpoint, &h);
     gw_buf_appends(&h, "\"");
     if (scope[0] != '\0') {
         gw_buf_appendf(&h, ", scope=\"%s\"", scope);
@@ -316,12 +368,20 @@ static int query_has_token(h2o_req_t *req)
 }
 
 /* Verifies token[0..len) once: the cache, else its issuer's keys and the policy. */
-static gw_jwt_result_t verify(rtr_t *r, const char *token, size_t len, const rtr_auth_entry_t **out,
-                              h2o_req_t *req)
+static gw_jwt_result_t verify(rtr_t *r, const char *token, size_t len, unsigned endpoint,
+                              const rtr_auth_entry_t **out, h2o_req_t *req)
 {
     rtr_auth_t *a = r->auth;
     uint8_t hash[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)token, len, hash);
+    if (endpoint != GW_ENDPOINT_MAIN) {
+        /* verified for one endpoint (its audience) is not verified for another: each endpoint
+         * keys its own entries */
+        uint8_t keyed[SHA256_DIGEST_LENGTH + 1];
+        memcpy(keyed, hash, SHA256_DIGEST_LENGTH);
+        keyed[SHA256_DIGEST_LENGTH] = (uint8_t)endpoint;
+        SHA256(keyed, sizeof(keyed), hash);
+    }
     int64_t now = gw_wallclock_s();
     if ((*out = rtr_auth_cache_find(a->cache, hash, now)) != NULL) {
         return GW_JWT_OK;
@@ -344,14 +404,34 @@ static gw_jwt_result_t verify(rtr_t *r, const char *token, size_t len, const rtr
         ask_refetch(r, is);
         return GW_JWT_RESULT_COUNT; /* no keys: counted as no_keys by the caller */
     }
+    /* the main path: the issuer's audiences; an endpoint: its resource, and the issuer's
+     * audiences only when written out */
+    const char *stack_aud[8];
+    const char **aud = (const char **)is->conf->audiences;
+    size_t naud = is->conf->naudiences;
+    if (endpoint != GW_ENDPOINT_MAIN) {
+        size_t extra = is->conf->audiences_set ? is->conf->naudiences : 0;
+        aud = extra + 1 <= 8 ? stack_aud : malloc((extra + 1) * sizeof(*aud));
+        if (aud == NULL) {
+            return GW_JWT_NO_MEMORY;
+        }
+        aud[0] = a->resources[endpoint];
+        for (size_t i = 0; i < extra; i++) {
+            aud[i + 1] = is->conf->audiences[i];
+        }
+        naud = extra + 1;
+    }
     gw_jwt_policy_t policy = {.issuer = is->conf->issuer,
-                              .audiences = (const char *const *)is->conf->audiences,
-                              .naudiences = is->conf->naudiences,
+                              .audiences = aud,
+                              .naudiences = naud,
                               .now = now,
                               .leeway_s = (int64_t)r->cfg->auth_leeway_s,
                               .max_size = r->cfg->auth_max_token_size};
     gw_jwt_claims_t claims;
     res = gw_jwt_verify(token, len, is->keys, &policy, &claims);
+    if (aud != stack_aud && aud != (const char **)is->conf->audiences) {
+        free(aud);
+    }
     if (res == GW_JWT_UNKNOWN_KID) {
         ask_refetch(r, is);
     }
@@ -377,29 +457,30 @@ static gw_jwt_result_t verify(rtr_t *r, const char *token, size_t len, const rtr
     return GW_JWT_OK;
 }
 
-int rtr_auth_check(rtr_t *r, h2o_req_t *req, rtr_caller_t *who)
+int rtr_auth_check(rtr_t *r, h2o_req_t *req, unsigned endpoint, rtr_caller_t *who)
 {
     memset(who, 0, sizeof(*who));
+    who->endpoint = endpoint;
     rtr_auth_t *a = r->auth;
     if (a == NULL) {
         return 1;
     }
     if (query_has_token(req)) {
         /* RFC 6750 3.1: a request using a method it does not allow is invalid_request, 400 */
-        challenge(r, req, 400, "invalid_request", a->scope, GW_MC_AUTH_QUERY_TOKEN,
+        challenge(r, req, endpoint, 400, "invalid_request", a->scope, GW_MC_AUTH_QUERY_TOKEN,
                   "Bad Request: access_token in the query string is refused; send an "
                   "Authorization: Bearer header");
         return 0;
     }
     ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     if (at >= 0 && h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, at) >= 0) {
-        challenge(r, req, 400, "invalid_request", a->scope, GW_MC_AUTH_TWO_HEADERS,
+        challenge(r, req, endpoint, 400, "invalid_request", a->scope, GW_MC_AUTH_TWO_HEADERS,
                   "Bad Request: more than one Authorization header");
         return 0;
     }
     h2o_iovec_t v = at >= 0 ? req->headers.entries[at].value : h2o_iovec_init(NULL, 0);
     if (v.len < 7 || strncasecmp(v.base, "bearer ", 7) != 0) {
-        challenge(r, req, 401, NULL, a->scope, GW_MC_AUTH_MISSING,
+        challenge(r, req, endpoint, 401, NULL, a->scope, GW_MC_AUTH_MISSING,
                   "Unauthorized: this gateway needs an Authorization: Bearer token");
         return 0;
     }
@@ -413,8 +494,9 @@ int rtr_auth_check(rtr_t *r, h2o_req_t *req, rtr_caller_t *who)
         len--;
     }
     const rtr_auth_entry_t *e = NULL;
-    gw_jwt_result_t res =
-        len > r->cfg->auth_max_token_size ? GW_JWT_TOO_BIG : verify(r, token, len, &e, req);
+    gw_jwt_result_t res = len > r->cfg->auth_max_token_size
+                              ? GW_JWT_TOO_BIG
+                              : verify(r, token, len, endpoint, &e, req);
     if (res != GW_JWT_OK) {
         gw_counter_t reason = res == GW_JWT_RESULT_COUNT
                                   ? GW_MC_AUTH_NO_KEYS
@@ -422,11 +504,12 @@ int rtr_auth_check(rtr_t *r, h2o_req_t *req, rtr_caller_t *who)
         const char *name = res == GW_JWT_RESULT_COUNT ? "no_keys" : gw_jwt_result_name(res);
         char msg[128];
         snprintf(msg, sizeof(msg), "Unauthorized: invalid bearer token (%s)", name);
-        challenge(r, req, 401, "invalid_token", a->scope, reason, msg);
+        challenge(r, req, endpoint, 401, "invalid_token", a->scope, reason, msg);
         return 0;
     }
     if (!e->scopes_ok) {
-        challenge(r, req, 403, "insufficient_scope", a->scope, GW_MC_AUTH_INSUFFICIENT_SCOPE,
+        challenge(r, req, endpoint, 403, "insufficient_scope", a->scope,
+                  GW_MC_AUTH_INSUFFICIENT_SCOPE,
                   "Forbidden: the bearer token lacks a scope this gateway requires");
         return 0;
     }

@@ -169,11 +169,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     rtr_caller_t who;
-    if (!rtr_auth_check(r, req, &who)) {
+    if (!rtr_auth_check(r, req, (unsigned)endpoint, &who)) {
         return 0;
     }
     rtr_policy_place(r, req, &who);
-    who.endpoint = (unsigned)endpoint;
     r->caller = &who;
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         handle_post(r, req, request_id);

@@ -281,7 +281,7 @@ void rtr_auth_destroy(rtr_t *r);
 int rtr_auth_metadata(rtr_t *r, h2o_req_t *req);
 /* With auth, req's bearer token verified into *who (1), or req answered 400, 401 or 403 (0);
  * without auth, *who is zeroed and 1. */
-int rtr_auth_check(rtr_t *r, h2o_req_t *req, rtr_caller_t *who);
+int rtr_auth_check(rtr_t *r, h2o_req_t *req, unsigned endpoint, rtr_caller_t *who);
 /* A key set the broker fetched ({"issuer", "jwks": "<JWK Set text>"}) replaces that issuer's. */
 void rtr_auth_keys_update(rtr_t *r, yajl_val msg);
 /* Whether a session's claims belong to who (subject and issuer); else counted, logged, 0. */

@@ -4,12 +4,15 @@
 // a path that is no endpoint is 404, and the policy still applies on top.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import {
     gatewayConfig,
     httpRequest,
     initializeBody,
     initializeSession,
+    makeTempDir,
     startBackend,
     startGateway,
     startStack,
@@ -19,6 +22,11 @@ import {
 } from '../lib/index.mjs';
 
 const T = { timeout: 30000 };
+const ISS = 'https://idp.mcpgw.test';
+const RESOURCE = 'https://mcp.mcpgw.test/mcp';
+const DEV_RESOURCE = 'https://dev.mcpgw.test/mcp';
+const dir = makeTempDir('mcpgw-endpoints-');
+let key;
 
 const endpoints = [
     { path: '/mcp/alpha', servers: ['alpha'] },
@@ -39,20 +47,44 @@ const env = useSetup(async () => {
         servers: [stack.servers[0], { name: 'gamma', url: gamma.url, prefix: 'gamma_' }],
         extra: { endpoints: [{ path: '/mcp/alpha', servers: ['alpha'] }, { path: '/mcp/gamma', servers: ['gamma'] }] },
     });
+    // with auth: /mcp/alpha's resource derived from auth.resource, /mcp/dev's written out
+    key = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(key.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const jwksFile = path.join(dir, 'idp.jwks');
+    fs.writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
+    const authed = await startGateway({
+        servers: stack.servers,
+        extra: {
+            auth: { resource: RESOURCE, issuers: [{ issuer: ISS, jwks_file: jwksFile }] },
+            endpoints: [{ path: '/mcp/alpha', servers: ['alpha'] }, { path: '/mcp/dev', servers: ['beta'], resource: DEV_RESOURCE }],
+        },
+    });
     return {
         stack,
         policed,
         plain,
         capped,
+        authed,
         async stop() {
-            await Promise.all([policed.stop(), plain.stop(), capped.stop()]);
+            await Promise.all([policed.stop(), plain.stop(), capped.stop(), authed.stop()]);
             await gamma.stop();
             return stack.stop();
         },
     };
-});
+}, { cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) });
 
 const at = (gw, p) => `${gw.origin}${p}`;
+
+async function token(aud) {
+    return new SignJWT({ scope: 'tools' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
+        .setSubject('alice')
+        .setIssuer(ISS)
+        .setAudience(aud)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(key.privateKey);
+}
 
 /** Every tool name of tools/list, page after page (the gateway pages by 2 here). */
 async function toolNames(s) {
@@ -121,6 +153,46 @@ test('a session made on one endpoint is unknown (404) on another and on the main
             }
         }
         s.url = urls[made];
+    }
+});
+
+test('with auth, each endpoint has its own protected resource metadata and 401 challenge', T, async () => {
+    const gw = env.authed;
+    const doc = async (p) => {
+        const r = await fetch(at(gw, `/.well-known/oauth-protected-resource${p}`));
+        assert.equal(r.status, 200, p);
+        return r.json();
+    };
+    assert.equal((await doc('/mcp')).resource, RESOURCE);
+    assert.equal((await doc('')).resource, RESOURCE);
+    assert.equal((await doc('/mcp/alpha')).resource, 'https://mcp.mcpgw.test/mcp/alpha');
+    const dev = await doc('/mcp/dev');
+    assert.equal(dev.resource, DEV_RESOURCE);
+    assert.deepEqual(dev.authorization_servers, [ISS]);
+    assert.equal((await fetch(at(gw, '/.well-known/oauth-protected-resource/mcp/nothing'))).status, 404);
+    for (const p of ['/mcp', '/mcp/alpha', '/mcp/dev']) {
+        const r = await initializeAt(at(gw, p));
+        assert.equal(r.status, 401, p);
+        assert.match(r.headers['www-authenticate'], new RegExp(`^Bearer resource_metadata="http://[^/]+/\\.well-known/oauth-protected-resource${p}"`), p);
+    }
+});
+
+test('with auth, a token for one endpoint is refused (401) on another and on the main path', T, async () => {
+    const gw = env.authed;
+    const tokens = { '/mcp': await token(RESOURCE), '/mcp/alpha': await token('https://mcp.mcpgw.test/mcp/alpha'), '/mcp/dev': await token(DEV_RESOURCE) };
+    for (const [made, tok] of Object.entries(tokens)) {
+        // first where it belongs (so that the router caches it verified), then elsewhere
+        const s = await initializeSession(at(gw, made), { bearer: tok });
+        assert.ok((await toolNames(s)).length > 0, made);
+        for (const where of Object.keys(tokens).filter((p) => p !== made)) {
+            const r = await httpRequest(at(gw, where), {
+                headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${tok}` },
+                body: JSON.stringify(initializeBody()),
+            });
+            assert.equal(r.status, 401, `a token for ${made} on ${where}: ${r.text}`);
+            assert.match(r.headers['www-authenticate'], /error="invalid_token"/);
+            assert.match(r.text, /bad_audience|audience/);
+        }
     }
 });
 

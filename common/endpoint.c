@@ -27,14 +27,11 @@ int gw_endpoint_of_path(const gw_config_t *c, const char *path, size_t len)
 static int tool_matches(const gw_endpoint_conf_t *e, const char *server, const char *name, size_t n)
 {
     char stack[TARGET_STACK];
-    size_t sl = strlen(server), len = sl + 1 + n;
-    char *t = len <= sizeof(stack) ? stack : malloc(len);
+    size_t len;
+    char *t = gw_glob_target_join(stack, sizeof(stack), server, name, n, &len);
     if (t == NULL) {
         return 0; /* out of memory: refused, never let through */
     }
-    memcpy(t, server, sl);
-    t[sl] = '/';
-    memcpy(t + sl + 1, name, n);
     int ok = 0;
     for (size_t i = 0; !ok && i < e->ntools; i++) {
         ok = gw_glob_match(e->tools[i], t, len);

@@ -1,7 +1,10 @@
 /* glob.c: `*`, `?` and `\` over bytes (glob.h). The classic two-pointer walk: on a mismatch after
  * a `*`, the star takes one more byte and matching resumes behind it, so no recursion and no
- * exponential backtracking whatever the pattern. */
+ * exponential backtracking whatever the pattern; and the server/name target patterns match. */
 #include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/glob.h"
 
@@ -65,4 +68,19 @@ int gw_glob_valid(const char *pattern)
         }
     }
     return 1;
+}
+
+char *gw_glob_target_join(char *stack, size_t stacklen, const char *server, const char *name,
+                          size_t n, size_t *len)
+{
+    size_t sl = strlen(server);
+    *len = sl + 1 + n;
+    char *t = *len <= stacklen ? stack : malloc(*len);
+    if (t == NULL) {
+        return NULL;
+    }
+    memcpy(t, server, sl);
+    t[sl] = '/';
+    memcpy(t + sl + 1, name, n);
+    return t;
 }

@@ -17,4 +17,10 @@ int gw_glob_is_literal(const char *pattern);
 /* Whether pattern is well formed: it does not end in a lone `\`. */
 int gw_glob_valid(const char *pattern);
 
+/* The target "server/name" (name n bytes) that patterns are matched against, in stack (stacklen
+ * bytes) when it fits, else on the heap: the caller frees it when it is not stack. *len gets its
+ * length (not NUL-terminated). NULL when out of memory. */
+char *gw_glob_target_join(char *stack, size_t stacklen, const char *server, const char *name,
+                          size_t n, size_t *len);
+
 #endif

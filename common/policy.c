@@ -347,14 +347,11 @@ int gw_policy_allows_name(const gw_policy_t *p, unsigned view, const char *serve
         return 1;
     }
     char stack[TARGET_STACK];
-    size_t sl = strlen(server), len = sl + 1 + n;
-    char *t = len <= sizeof(stack) ? stack : malloc(len);
+    size_t len;
+    char *t = gw_glob_target_join(stack, sizeof(stack), server, name, n, &len);
     if (t == NULL) {
         return 0; /* out of memory: refused, never let through */
     }
-    memcpy(t, server, sl);
-    t[sl] = '/';
-    memcpy(t + sl + 1, name, n);
     int ok = gw_policy_allows(p, view, t, len);
     if (t != stack) {
         free(t);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/endpoint.h"
 #include "common/gwid.h"
 #include "common/log.h"
 #include "common/json.h"
@@ -180,18 +181,28 @@ static void route_by_uri(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *
     send_to_server(r, to, e, (size_t)owner);
 }
 
+/* Whether the caller's endpoint shows server i of the routing table: tasks of a backend it does
+ * not are as unknown to it as tasks that do not exist. */
+static int on_endpoint(const rtr_t *r, size_t i)
+{
+    unsigned ep = r->caller != NULL ? r->caller->endpoint : GW_ENDPOINT_MAIN;
+    return gw_endpoint_shows_server(r->cfg, ep, r->routes->servers[i].name);
+}
+
 /* A gateway task id or tasks/list cursor names its backend (common/gwid.h). Returns the
- * server's index (and the backend's part of text in *rest), or -1; text may be NULL. */
-static long task_owner(const rtr_routes_t *routes, const char *text, gw_str_t *rest)
+ * server's index (and the backend's part of text in *rest), or -1 (also for a backend the
+ * caller's endpoint does not show); text may be NULL. */
+static long task_owner(const rtr_t *r, const char *text, gw_str_t *rest)
 {
     gw_str_t server, own;
     if (text == NULL || !gw_gwid_parse(text, strlen(text), &server, &own)) {
         return -1;
     }
-    long i = rtr_routes_server_named(routes, server.ptr, server.len, 1);
-    if (i >= 0) {
-        *rest = own;
+    long i = rtr_routes_server_named(r->routes, server.ptr, server.len, 1);
+    if (i < 0 || !on_endpoint(r, (size_t)i)) {
+        return -1;
     }
+    *rest = own;
     return i;
 }
 
@@ -203,7 +214,7 @@ static void route_task(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *bo
     char text[1024];
     gw_str_t rest = GW_STR_NULL;
     const char *t = string_token_text(body, rpc->task_id, text, sizeof(text));
-    long owner = task_owner(r->routes, t, &rest);
+    long owner = task_owner(r, t, &rest);
     if (owner < 0) {
         rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
                           t == NULL ? "Invalid params: taskId is required" : "Unknown task");
@@ -234,8 +245,7 @@ static void route_task_list(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const cha
     gw_str_t rest = GW_STR_NULL;
     long owner = -1;
     if (rpc->cursor.len > 0) {
-        owner =
-            task_owner(r->routes, string_token_text(body, rpc->cursor, text, sizeof(text)), &rest);
+        owner = task_owner(r, string_token_text(body, rpc->cursor, text, sizeof(text)), &rest);
         if (owner < 0) {
             rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
                               "Invalid params: unknown cursor");
@@ -243,7 +253,7 @@ static void route_task_list(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const cha
         }
     } else {
         for (size_t i = 0; r->routes != NULL && i < r->routes->nservers && owner < 0; i++) {
-            owner = r->routes->servers[i].tasks ? (long)i : -1;
+            owner = r->routes->servers[i].tasks && on_endpoint(r, i) ? (long)i : -1;
         }
         if (owner < 0) {
             rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_METHOD_NOT_FOUND,
@@ -252,7 +262,7 @@ static void route_task_list(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const cha
         }
     }
     for (size_t i = (size_t)owner + 1; i < r->routes->nservers; i++) {
-        if (r->routes->servers[i].tasks && e->nheaders < GW_ENV_MAX_HEADERS) {
+        if (r->routes->servers[i].tasks && on_endpoint(r, i) && e->nheaders < GW_ENV_MAX_HEADERS) {
             const char *n = r->routes->servers[i].name;
             e->headers[e->nheaders++] =
                 (gw_env_header_t){GW_STR("next-task-server"), {n, strlen(n)}};

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "broker/catalog.h"
+#include "common/endpoint.h"
 #include "common/hash.h"
 #include "common/htable.h"
 #include "common/json.h"
@@ -684,10 +685,11 @@ static int has_capability(const brk_backend_t *b, const char *cap)
     return b->state == BRK_BACKEND_UP && brk_capabilities_has(&b->caps, cap);
 }
 
-int brk_catalog_offers(const brk_catalog_t *cat, const char *capability)
+int brk_catalog_offers(const brk_catalog_t *cat, const char *capability, unsigned endpoint)
 {
     for (size_t i = 0; i < cat->nbackends; i++) {
-        if (has_capability(&cat->backends[i], capability)) {
+        if (has_capability(&cat->backends[i], capability) &&
+            gw_endpoint_shows_server(cat->cfg, endpoint, cat->backends[i].conf->name)) {
             return 1;
         }
     }

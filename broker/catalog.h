@@ -152,8 +152,9 @@ gw_err_t brk_catalog_page(const brk_catalog_t *cat, unsigned s, gw_list_t l, con
  * built. */
 gw_err_t brk_catalog_page_for(const brk_catalog_t *cat, unsigned s, unsigned view, gw_list_t l,
                               const char *cursor, size_t page_size, gw_buf_t *out);
-/* Does any backend that is up advertise the capability (e.g. "prompts")? */
-int brk_catalog_offers(const brk_catalog_t *cat, const char *capability);
+/* Does any backend that is up, and that endpoint shows (0: the main path, all of them),
+ * advertise the capability (e.g. "prompts")? */
+int brk_catalog_offers(const brk_catalog_t *cat, const char *capability, unsigned endpoint);
 
 /* ---- catalog_sets.c: capability sets ---- */
 

@@ -413,13 +413,14 @@ static void test_capabilities_merged_once(void **state)
                         "{\"tools\":{\"listChanged\":true},\"prompts\":{\"listChanged\":true},"
                         "\"resources\":{\"listChanged\":true,\"subscribe\":true},\"logging\":{},"
                         "\"completions\":{},\"tasks\":{\"list\":{},\"cancel\":{}}}");
-    assert_true(brk_catalog_offers(&f->cat, "prompts"));
+    assert_true(brk_catalog_offers(&f->cat, "prompts", 0));
+    assert_false(brk_catalog_offers(&f->cat, "prompts", 1)); /* an endpoint this config lacks */
     /* beta down: what only it offered goes */
     assert_int_equal(changes(&f->cat, "{\"server\":\"beta\",\"ok\":false}"),
                      BRK_CHANGED_LISTS | BRK_CHANGED_ROUTES);
     assert_string_equal(f->cat.capabilities, "{\"tools\":{\"listChanged\":true},\"logging\":{},"
                                              "\"tasks\":{\"list\":{}}}");
-    assert_false(brk_catalog_offers(&f->cat, "prompts"));
+    assert_false(brk_catalog_offers(&f->cat, "prompts", 0));
 }
 
 /* Reload: a new catalog whose lists read as before keeps the generation (cursors stay valid). */

@@ -170,7 +170,8 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
     /* tools/list is answered even when no backend offers tools: the gateway always has them;
      * the other lists need a backend that offers their capability */
     const char *capability = list == GW_LIST_TOOLS ? NULL : gw_list_kinds[list].capability;
-    if (capability != NULL && !brk_catalog_offers(&b->cycle->cat, capability)) {
+    if (capability != NULL &&
+        !brk_catalog_offers(&b->cycle->cat, capability, gw_view_endpoint(e->view))) {
         char msg[96];
         snprintf(msg, sizeof(msg), "Method not found: no backend offers %s", capability);
         brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, msg);

@@ -87,44 +87,24 @@ async function token(aud) {
 }
 
 /** Every tool name of tools/list, page after page (the gateway pages by 2 here). */
-async function toolNames(s) {
-    const names = [];
-    let cursor;
-    for (let pages = 0; pages < 50; pages++) {
-        const r = await s.call('tools/list', cursor !== undefined ? { cursor } : {});
-        names.push(...r.tools.map((t) => t.name));
-        cursor = r.nextCursor;
-        if (cursor === undefined) {
-            return names.sort();
-        }
-    }
-    throw new Error('tools/list never ended');
-}
-
-async function callError(s, name) {
-    const r = await s.request('tools/call', { name, arguments: { text: 'x', a: 1, b: 2 } });
-    assert.equal(r.status, 200, r.text);
-    return r.response.error;
-}
-
 test('each endpoint lists only its servers\' tools that pass its tools patterns, page by page', T, async () => {
     const gw = env.stack.gw;
-    const all = await toolNames(await initializeSession(gw.url));
+    const all = await (await initializeSession(gw.url)).toolNames();
     assert.ok(all.some((n) => n.startsWith('alpha_')) && all.some((n) => n.startsWith('beta_')), all.join());
-    const alpha = await toolNames(await initializeSession(at(gw, '/mcp/alpha')));
+    const alpha = await (await initializeSession(at(gw, '/mcp/alpha'))).toolNames();
     assert.deepEqual(alpha, all.filter((n) => n.startsWith('alpha_')));
     assert.ok(alpha.length > 2, 'more than one page');
-    assert.deepEqual(await toolNames(await initializeSession(at(gw, '/mcp/dev'))), ['alpha_echo', 'beta_whoami']);
+    assert.deepEqual(await (await initializeSession(at(gw, '/mcp/dev'))).toolNames(), ['alpha_echo', 'beta_whoami']);
 });
 
 test('a call to a tool outside the endpoint is an unknown tool; its own tools answer', T, async () => {
     const gw = env.stack.gw;
     const alpha = await initializeSession(at(gw, '/mcp/alpha'));
-    assert.deepEqual(await callError(alpha, 'beta_echo'), { code: -32602, message: 'Unknown tool: beta_echo' });
+    assert.deepEqual(await alpha.callError('beta_echo'), { code: -32602, message: 'Unknown tool: beta_echo' });
     assert.equal((await alpha.tool('alpha_whoami')).backend, 'alpha');
     const dev = await initializeSession(at(gw, '/mcp/dev'));
-    assert.deepEqual(await callError(dev, 'alpha_whoami'), { code: -32602, message: 'Unknown tool: alpha_whoami' });
-    assert.deepEqual(await callError(dev, 'beta_echo'), { code: -32602, message: 'Unknown tool: beta_echo' });
+    assert.deepEqual(await dev.callError('alpha_whoami'), { code: -32602, message: 'Unknown tool: alpha_whoami' });
+    assert.deepEqual(await dev.callError('beta_echo'), { code: -32602, message: 'Unknown tool: beta_echo' });
     assert.equal((await dev.tool('beta_whoami')).backend, 'beta');
     assert.equal((await dev.call('tools/call', { name: 'alpha_echo', arguments: { text: 'hi' } })).isError, undefined);
     // the main path still has everything
@@ -183,7 +163,7 @@ test('with auth, a token for one endpoint is refused (401) on another and on the
     for (const [made, tok] of Object.entries(tokens)) {
         // first where it belongs (so that the router caches it verified), then elsewhere
         const s = await initializeSession(at(gw, made), { bearer: tok });
-        assert.ok((await toolNames(s)).length > 0, made);
+        assert.ok((await s.toolNames()).length > 0, made);
         for (const where of Object.keys(tokens).filter((p) => p !== made)) {
             const r = await httpRequest(at(gw, where), {
                 headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${tok}` },
@@ -237,16 +217,16 @@ test('a reload adding an endpoint restarts the routers, which then serve it; ses
     const after = (await gw.status()).processes.filter((p) => p.role === 'router').map((p) => p.pid);
     assert.ok(after.every((pid) => !before.includes(pid)), 'every router was restarted');
     const alpha = await initializeSession(at(gw, '/mcp/alpha'));
-    assert.ok((await toolNames(alpha)).every((n) => n.startsWith('alpha_')));
+    assert.ok((await alpha.toolNames()).every((n) => n.startsWith('alpha_')));
     assert.equal((await s.tool('beta_whoami')).backend, 'beta'); // the main path's session goes on
 });
 
 test('the policy applies on top of the endpoint: both must allow', T, async () => {
     const gw = env.policed;
-    assert.deepEqual(await toolNames(await initializeSession(at(gw, '/mcp/dev'))), ['alpha_echo']);
+    assert.deepEqual(await (await initializeSession(at(gw, '/mcp/dev'))).toolNames(), ['alpha_echo']);
     const dev = await initializeSession(at(gw, '/mcp/dev'));
-    assert.deepEqual(await callError(dev, 'beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
+    assert.deepEqual(await dev.callError('beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
     const main = await initializeSession(gw.url);
-    assert.ok((await toolNames(main)).includes('alpha_whoami'));
-    assert.deepEqual(await callError(main, 'beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
+    assert.ok((await main.toolNames()).includes('alpha_whoami'));
+    assert.deepEqual(await main.callError('beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
 });

@@ -41,17 +41,6 @@ async function sessionOf(client) {
     return initializeSession(stack.gw.url, { bearer: await idp.token({ client }) });
 }
 
-async function toolNames(s) {
-    const r = await s.request('tools/list', {});
-    assert.ok(r.response?.result, JSON.stringify(r.response));
-    return r.response.result.tools.map((t) => t.name).sort();
-}
-
-async function callError(s, name) {
-    const r = await s.request('tools/call', { name, arguments: {} });
-    return r.response?.error;
-}
-
 test('the provider\'s tokens carry what the rules match on', T, async () => {
     const [, payload] = (await idp.token({ client: OPS })).split('.');
     const claims = JSON.parse(Buffer.from(payload, 'base64url'));
@@ -63,8 +52,8 @@ test('the provider\'s tokens carry what the rules match on', T, async () => {
 test('two callers of different groups and scopes see different lists and get Unknown tool for each other\'s tools', T, async () => {
     const ops = await sessionOf(OPS);
     const beta = await sessionOf(BETA);
-    const opsTools = await toolNames(ops);
-    const betaTools = await toolNames(beta);
+    const opsTools = await ops.toolNames();
+    const betaTools = await beta.toolNames();
     assert.ok(opsTools.length > 0 && opsTools.every((n) => n.startsWith('alpha_')), opsTools.join(' '));
     assert.ok(!opsTools.includes('alpha_add'), 'deny overrides allow within the rule');
     assert.ok(opsTools.includes('alpha_whoami'));
@@ -72,10 +61,10 @@ test('two callers of different groups and scopes see different lists and get Unk
     assert.equal((await ops.tool('alpha_whoami')).backend, 'alpha');
     assert.equal((await beta.tool('beta_whoami')).backend, 'beta');
     // each other's tools, and the denied one, answered exactly as a tool that does not exist
-    const missing = await callError(ops, 'alpha_no_such_tool');
-    assert.deepEqual(await callError(ops, 'beta_whoami'), { ...missing, message: 'Unknown tool: beta_whoami' });
-    assert.deepEqual(await callError(ops, 'alpha_add'), { ...missing, message: 'Unknown tool: alpha_add' });
-    assert.deepEqual(await callError(beta, 'alpha_whoami'), { ...missing, message: 'Unknown tool: alpha_whoami' });
+    const missing = await ops.callError('alpha_no_such_tool');
+    assert.deepEqual(await ops.callError('beta_whoami'), { ...missing, message: 'Unknown tool: beta_whoami' });
+    assert.deepEqual(await ops.callError('alpha_add'), { ...missing, message: 'Unknown tool: alpha_add' });
+    assert.deepEqual(await beta.callError('alpha_whoami'), { ...missing, message: 'Unknown tool: alpha_whoami' });
     assert.equal(missing.code, -32602);
     assert.match(stack.gw.logs(), new RegExp(`msg=audit [^\\n]*subject="${BETA.id}" tool=alpha_whoami [^\\n]*decision=denied rule=1`));
     assert.match(stack.gw.logs(), new RegExp(`msg=audit [^\\n]*subject="${OPS.id}" tool=alpha_whoami [^\\n]*decision=allowed rule=0`));
@@ -83,8 +72,8 @@ test('two callers of different groups and scopes see different lists and get Unk
 
 test('a client no rule matches sees nothing (default deny)', T, async () => {
     const plain = await sessionOf(IDP_CLIENT);
-    assert.deepEqual(await toolNames(plain), []);
-    assert.equal((await callError(plain, 'alpha_whoami')).message, 'Unknown tool: alpha_whoami');
+    assert.deepEqual(await plain.toolNames(), []);
+    assert.equal((await plain.callError('alpha_whoami')).message, 'Unknown tool: alpha_whoami');
     assert.match(stack.gw.logs(), new RegExp(`msg=audit [^\\n]*subject="${IDP_CLIENT.id}" tool=alpha_whoami [^\\n]*decision=denied rule=default`));
     assert.deepEqual(stack.gw.sanitizerReports(), []);
 });

@@ -89,26 +89,6 @@ async function sessionOf(sub, claims) {
 }
 
 /** Every tool name of tools/list, page after page (the gateway pages by 2 here). */
-async function toolNames(s) {
-    const names = [];
-    let cursor;
-    for (let pages = 0; pages < 50; pages++) {
-        const r = await s.call('tools/list', cursor !== undefined ? { cursor } : {});
-        names.push(...r.tools.map((t) => t.name));
-        cursor = r.nextCursor;
-        if (cursor === undefined) {
-            return names.sort();
-        }
-    }
-    throw new Error('tools/list never ended');
-}
-
-async function callError(s, name) {
-    const r = await s.request('tools/call', { name, arguments: { text: 'x', a: 1, b: 2 } });
-    assert.equal(r.status, 200, r.text);
-    return r.response.error;
-}
-
 function deniedCount(text, kind) {
     let n = 0;
     for (const m of text.matchAll(new RegExp(`^mcpgw_policy_denied_total\\{[^}]*kind="${kind}"\\} (\\d+)$`, 'gm'))) {
@@ -120,16 +100,16 @@ function deniedCount(text, kind) {
 test('two callers of different groups see different tools and get Unknown tool for the other\'s', T, async () => {
     const ops = await sessionOf('alice', { groups: ['staff', 'ops'] });
     const dev = await sessionOf('bob', { groups: 'dev' });
-    const opsTools = await toolNames(ops);
-    const devTools = await toolNames(dev);
+    const opsTools = await ops.toolNames();
+    const devTools = await dev.toolNames();
     assert.ok(opsTools.includes('alpha_echo') && opsTools.includes('alpha_whoami'), opsTools.join());
     assert.ok(!opsTools.some((n) => n.startsWith('beta_')), opsTools.join());
     assert.deepEqual(devTools, ['beta_echo', 'beta_whoami']);
     // what the other sees is, for each, a tool that does not exist: the same code and message
-    const missing = await callError(ops, 'alpha_no_such_tool');
+    const missing = await ops.callError('alpha_no_such_tool');
     assert.deepEqual(missing, { code: -32602, message: 'Unknown tool: alpha_no_such_tool' });
-    assert.deepEqual(await callError(ops, 'beta_echo'), { code: -32602, message: 'Unknown tool: beta_echo' });
-    assert.deepEqual(await callError(dev, 'alpha_echo'), { code: -32602, message: 'Unknown tool: alpha_echo' });
+    assert.deepEqual(await ops.callError('beta_echo'), { code: -32602, message: 'Unknown tool: beta_echo' });
+    assert.deepEqual(await dev.callError('alpha_echo'), { code: -32602, message: 'Unknown tool: alpha_echo' });
     // and each calls its own
     assert.equal((await ops.tool('alpha_whoami')).backend, 'alpha');
     assert.equal((await dev.tool('beta_whoami')).backend, 'beta');
@@ -137,10 +117,10 @@ test('two callers of different groups see different tools and get Unknown tool f
 
 test('deny overrides allow within a rule; the audit line names the decision and the rule', T, async () => {
     const ops = await sessionOf('alice', { groups: 'ops' });
-    assert.ok(!(await toolNames(ops)).includes('alpha_add'), 'alpha_add is denied to ops');
-    assert.deepEqual(await callError(ops, 'alpha_add'), { code: -32602, message: 'Unknown tool: alpha_add' });
+    assert.ok(!(await ops.toolNames()).includes('alpha_add'), 'alpha_add is denied to ops');
+    assert.deepEqual(await ops.callError('alpha_add'), { code: -32602, message: 'Unknown tool: alpha_add' });
     const admin = await sessionOf('root', { scope: 'tools admin', groups: 'ops' }); // rule 0 first
-    assert.ok((await toolNames(admin)).includes('alpha_add'));
+    assert.ok((await admin.toolNames()).includes('alpha_add'));
     assert.equal((await admin.call('tools/call', { name: 'alpha_add', arguments: { a: 2, b: 3 } })).isError, undefined);
     const logs = await waitFor(() => {
         const l = env.stack.gw.logs();
@@ -153,23 +133,23 @@ test('deny overrides allow within a rule; the audit line names the decision and 
 
 test('a caller no rule matches gets the default: deny, an empty list', T, async () => {
     const nobody = await sessionOf('carol', { groups: ['sales'] });
-    assert.deepEqual(await toolNames(nobody), []);
-    assert.deepEqual(await callError(nobody, 'alpha_echo'), { code: -32602, message: 'Unknown tool: alpha_echo' });
+    assert.deepEqual(await nobody.toolNames(), []);
+    assert.deepEqual(await nobody.callError('alpha_echo'), { code: -32602, message: 'Unknown tool: alpha_echo' });
     assert.match(env.stack.gw.logs(), /subject="carol" tool=alpha_echo backend=alpha status=200 outcome=unknown_tool decision=denied rule=default/);
 });
 
 test('without auth, anonymous callers are placed by their address', T, async () => {
     const s = await initializeSession(env.anon.url);
-    assert.deepEqual(await toolNames(s), ['alpha_echo']); // 127.0.0.1: the second rule, not the 10/8 one
+    assert.deepEqual(await s.toolNames(), ['alpha_echo']); // 127.0.0.1: the second rule, not the 10/8 one
     assert.equal((await s.call('tools/call', { name: 'alpha_echo', arguments: { text: 'hi' } })).isError, undefined);
-    assert.deepEqual(await callError(s, 'alpha_whoami'), { code: -32602, message: 'Unknown tool: alpha_whoami' });
+    assert.deepEqual(await s.callError('alpha_whoami'), { code: -32602, message: 'Unknown tool: alpha_whoami' });
 });
 
 test('a tool renamed by servers[].tools is allowed and denied by the backend\'s own name', T, async () => {
     const s = await initializeSession(env.renamed.url);
-    assert.deepEqual(await toolNames(s), ['beta_say']); // beta/say, its new name, denies nothing
+    assert.deepEqual(await s.toolNames(), ['beta_say']); // beta/say, its new name, denies nothing
     assert.equal((await s.call('tools/call', { name: 'beta_say', arguments: { text: 'hi' } })).isError, undefined);
-    assert.deepEqual(await callError(s, 'beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
+    assert.deepEqual(await s.callError('beta_whoami'), { code: -32602, message: 'Unknown tool: beta_whoami' });
 });
 
 test('mcpgwctl policy test shows the rule a caller matches and the decision for a target', T, async () => {
@@ -206,8 +186,8 @@ test('mcpgwctl policy test shows the rule a caller matches and the decision for 
 test('a reload that changes what a rule lets through tells the sessions of that rule, not the others', T, async () => {
     const ops = await sessionOf('alice', { groups: 'ops' }); // rule 1, unchanged
     const dev = await sessionOf('bob', { groups: 'dev' }); // rule 2, which lets beta/add through now
-    assert.deepEqual(await toolNames(dev), ['beta_echo', 'beta_whoami']);
-    await toolNames(ops); // the broker learns each session's view from its requests
+    assert.deepEqual(await dev.toolNames(), ['beta_echo', 'beta_whoami']);
+    await ops.toolNames(); // the broker learns each session's view from its requests
     const streams = [await ops.openStream(), await dev.openStream()];
     const changed = (e) => e.json && e.json.method === 'notifications/tools/list_changed';
     try {
@@ -234,8 +214,8 @@ test('a reload that changes what a rule lets through tells the sessions of that 
         await again[1].next(changed, 10000);
         await new Promise((resolve) => setTimeout(resolve, 1000));
         assert.equal(again[0].events.filter(changed).length, 0, 'rule 1 lets the same through: no list_changed');
-        assert.deepEqual(await toolNames(dev), ['beta_add', 'beta_echo', 'beta_whoami']);
-        assert.ok(!(await toolNames(ops)).includes('beta_add'));
+        assert.deepEqual(await dev.toolNames(), ['beta_add', 'beta_echo', 'beta_whoami']);
+        assert.ok(!(await ops.toolNames()).includes('beta_add'));
     } finally {
         streams.forEach((st) => st.close());
     }

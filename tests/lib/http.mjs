@@ -221,6 +221,31 @@ export class McpSession {
         return toolJson(result);
     }
 
+    /** Every tool name tools/list gives this session, all pages followed, sorted. */
+    async toolNames() {
+        const names = [];
+        let cursor;
+        for (let pages = 0; pages < 50; pages++) {
+            const r = await this.call('tools/list', cursor !== undefined ? { cursor } : {});
+            names.push(...r.tools.map((t) => t.name));
+            cursor = r.nextCursor;
+            if (cursor === undefined) {
+                return names.sort();
+            }
+        }
+        throw new Error('tools/list never ended');
+    }
+
+    /** The JSON-RPC error a tools/call of name gets (with arguments any test tool takes), which
+     * must come with HTTP 200; undefined when it succeeded. */
+    async callError(name, args = { text: 'x', a: 1, b: 2 }) {
+        const r = await this.request('tools/call', { name, arguments: args });
+        if (r.status !== 200) {
+            throw new Error(`tools/call ${name}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+        }
+        return r.response?.error;
+    }
+
     /**
      * Opens the session's GET stream. Resolves with {status, headers, events, raw, next(pred,
      * ms), close()} once the response headers are in; events accumulate as they arrive (each

@@ -141,7 +141,9 @@ test('SDK client: a call aborted with its AbortSignal is cancelled through the g
                 !/mcpgw_in_flight_requests\{process="router\.\d+"\} [1-9]/.test(m);
         }, { timeoutMs: 3000, what: 'the call cancelled at the gateway' });
         assert.ok(performance.now() - t0 < 5000, 'cancelled well before the operation would end');
-        assert.match(stack.gw.logs(), /msg="call cancelled" request_id=\S+ backend=ev1 method=tools\/call/);
+        // the metric is shared memory, the log line comes through the worker's stderr: later
+        await waitFor(() => /msg="call cancelled" request_id=\S+ backend=ev1 method=tools\/call/.test(stack.gw.logs()),
+            { timeoutMs: 3000, what: "the worker's log line of the cancel" });
         // the session goes on, and the aborted call's progress has stopped
         const echo = await client.callTool({ name: 'ev1_echo', arguments: { message: 'after the abort' } });
         assert.equal(echo.content[0].text, 'Echo: after the abort');

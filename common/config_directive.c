@@ -240,6 +240,26 @@ static int has_key(const gw_config_node_t *n, const char *key)
     return 0;
 }
 
+gw_err_t gw_config_list_start(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                              const char *shape, size_t max, const char *noun, size_t size,
+                              void **items)
+{
+    *items = NULL;
+    if (gw_config_node_is_null(v)) {
+        return GW_OK;
+    }
+    if (v->kind != GW_CONFIG_SEQUENCE) {
+        return gw_config_fail(cx, v, path, "expected a list of %s", shape);
+    }
+    if (v->nitems > max) {
+        return gw_config_fail(cx, v, path, "at most %zu %s", max, noun);
+    }
+    if (v->nitems > 0 && (*items = calloc(v->nitems, size)) == NULL) {
+        return gw_config_fail_nomem(cx);
+    }
+    return GW_OK;
+}
+
 gw_err_t gw_config_check_map(gw_config_ctx_t *cx, const gw_config_node_t *n, const char *path,
                              const gw_config_directive_t *table, size_t ntable, void *obj)
 {

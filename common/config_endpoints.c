@@ -38,17 +38,12 @@ gw_err_t gw_config_set_endpoints(gw_config_ctx_t *cx, const gw_config_directive_
 {
     gw_config_t *c = obj;
     (void)d;
-    if (gw_config_node_is_null(v)) {
-        return GW_OK;
-    }
-    if (v->kind != GW_CONFIG_SEQUENCE) {
-        return gw_config_fail(cx, v, path, "expected a list of {path, servers, tools, resource}");
-    }
-    if (v->nitems > GW_ENDPOINTS_MAX) {
-        return gw_config_fail(cx, v, path, "at most %d endpoints", GW_ENDPOINTS_MAX);
-    }
-    if (v->nitems > 0 && (c->endpoints = calloc(v->nitems, sizeof(*c->endpoints))) == NULL) {
-        return gw_config_fail_nomem(cx);
+    void *items;
+    gw_err_t started =
+        gw_config_list_start(cx, v, path, "{path, servers, tools, resource}", GW_ENDPOINTS_MAX,
+                             "endpoints", sizeof(*c->endpoints), &items);
+    if (started != GW_OK || (c->endpoints = items) == NULL) {
+        return started;
     }
     for (size_t i = 0; i < v->nitems; i++) {
         char sub[GW_CONFIG_KEY_PATH_MAX];

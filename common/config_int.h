@@ -164,6 +164,14 @@ struct gw_config_directive {
     .key = (k), .type = GW_CONFIG_SECTION, .sub = (table), .nsub = GW_CONFIG_NELEM(table)
 #define GW_CONFIG_ROW_CUSTOM(k, fn) .key = (k), .type = GW_CONFIG_CUSTOM, .set = (fn)
 
+/* The start of reading v, a list of up to max entries, into a new array of elements of size
+ * bytes (*items, zeroed; NULL for null or an empty list): refused with "expected a list of
+ * <shape>" or "at most <max> <noun>". The caller reads each entry and counts it in the config as
+ * it starts, so that gw_config_destroy frees what got filled when a later entry fails. */
+gw_err_t gw_config_list_start(gw_config_ctx_t *cx, const gw_config_node_t *v, const char *path,
+                              const char *shape, size_t max, const char *noun, size_t size,
+                              void **items);
+
 /* Runs the directive of every key of mapping n over obj. Unknown and repeated keys are errors,
  * and so is a missing required key (after the others were read). */
 gw_err_t gw_config_check_map(gw_config_ctx_t *cx, const gw_config_node_t *n, const char *path,

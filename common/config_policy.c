@@ -141,17 +141,12 @@ static gw_err_t set_rules(gw_config_ctx_t *cx, const gw_config_directive_t *d,
 {
     gw_config_t *c = obj;
     (void)d;
-    if (gw_config_node_is_null(v)) {
-        return GW_OK;
-    }
-    if (v->kind != GW_CONFIG_SEQUENCE) {
-        return gw_config_fail(cx, v, path, "expected a list of {match, allow, deny}");
-    }
-    if (v->nitems > GW_POLICY_RULES_MAX) {
-        return gw_config_fail(cx, v, path, "at most %d rules", GW_POLICY_RULES_MAX);
-    }
-    if (v->nitems > 0 && (c->policy_rules = calloc(v->nitems, sizeof(*c->policy_rules))) == NULL) {
-        return gw_config_fail_nomem(cx);
+    void *items;
+    gw_err_t started =
+        gw_config_list_start(cx, v, path, "{match, allow, deny}", GW_POLICY_RULES_MAX, "rules",
+                             sizeof(*c->policy_rules), &items);
+    if (started != GW_OK || (c->policy_rules = items) == NULL) {
+        return started;
     }
     for (size_t i = 0; i < v->nitems; i++) {
         char sub[GW_CONFIG_KEY_PATH_MAX];

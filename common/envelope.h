@@ -33,6 +33,17 @@ typedef enum gw_env_kind {
 /* END: the client cancelled the call (notifications/cancelled); the receiver ends the client's
  * response without a JSON-RPC response, and nothing more comes for this correlation id. */
 #define GW_ENV_F_CANCELLED 0x10u
+/* CALL: from a 2026-07-28 client (docs/design-2026-07-28.md §2). No session: the caller is in the
+ * auth-subject and auth-issuer-tag headers (absent when anonymous), proto is GW_PROTO_2026_07_28,
+ * caps are the bits of _meta's clientCapabilities, and a "log-level" header carries _meta's
+ * logLevel when it has one. The body is the client's, _meta included. Every result relayed back
+ * must be modern-shaped (resultType, and ttlMs/cacheScope where cacheable). */
+#define GW_ENV_F_MODERN 0x20u
+/* CHUNK/HEAD (worker → router): the result is an input_required whose requestState the router
+ * seals (part D of the design; reserved). */
+#define GW_ENV_F_INPUT_REQUIRED 0x40u
+/* CALL (router → worker): a retry resuming a parked call (part D; reserved). */
+#define GW_ENV_F_RESUME 0x80u
 
 typedef struct gw_str {
     const char *ptr; /* not NUL-terminated */

@@ -9,7 +9,13 @@ typedef enum gw_proto {
     GW_PROTO_2025_03_26 = 1,
     GW_PROTO_2025_06_18 = 2,
     GW_PROTO_2025_11_25 = 3,
+    /* The modern era (docs/design-2026-07-28.md): no initialize and no session; every request
+     * carries _meta. gw_proto_parse and gw_proto_name know only the three 2025 revisions (which
+     * initialize negotiates); this value travels on envelopes of modern calls only. */
+    GW_PROTO_2026_07_28 = 4,
 } gw_proto_t;
+
+#define GW_PROTO_MODERN_NAME "2026-07-28"
 
 #define GW_PROTO_LATEST GW_PROTO_2025_11_25
 /* What a request without MCP-Protocol-Version is taken to speak (transports spec). */
@@ -24,6 +30,10 @@ const char *gw_proto_name(gw_proto_t p);
 #define GW_CAP_SAMPLING 0x01u
 #define GW_CAP_ELICITATION 0x02u
 #define GW_CAP_ROOTS 0x04u
+/* Modern requests only (from _meta's clientCapabilities): elicitation.url and sampling.tools,
+ * which the pooled upstream sessions' key and initialize need. */
+#define GW_CAP_ELICITATION_URL 0x08u
+#define GW_CAP_SAMPLING_TOOLS 0x10u
 
 enum {
     GW_RPC_PARSE_ERROR = -32700,
@@ -38,6 +48,10 @@ enum {
     GW_RPC_TIMEOUT = -32011,
     GW_RPC_BAD_ANSWER = -32012, /* the backend's answer was not the JSON-RPC response to the call */
     GW_RPC_RATE_LIMITED = -32029, /* limits.rate: the caller is over its rate (HTTP 429) */
+    /* 2026-07-28 (spec basic/index#error-codes): the only codes of -32020..-32099 it allows. */
+    GW_RPC_HEADER_MISMATCH = -32020,     /* a standard header disagrees with the body (400) */
+    GW_RPC_MISSING_CAPABILITY = -32021,  /* the request lacks a client capability needed (400) */
+    GW_RPC_UNSUPPORTED_VERSION = -32022, /* _meta names a version not served (400) */
 };
 
 #endif

@@ -319,8 +319,17 @@ struct wrk_multi {
 
 /* ---- the process ---- */
 
+/* The backend's era (docs/design-2026-07-28.md §7.2): decided by worker/era.c's probe of
+ * server/discover on start, after a failure and after a reload. */
+typedef enum wrk_era {
+    WRK_ERA_UNKNOWN = 0, /* not probed yet, or the probe failed (the backend is down) */
+    WRK_ERA_LEGACY,      /* 2025 revisions: initialize and Mcp-Session-Id */
+    WRK_ERA_MODERN,      /* 2026-07-28: stateless POSTs carrying _meta and the Mcp-* headers */
+} wrk_era_t;
+
 struct wrk {
     gw_config_t *cfg;
+    wrk_era_t era;
     const gw_server_conf_t *srv;
     const char *name;
     const char *url; /* where requests go: srv->url, or tls_url */

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -29,7 +31,7 @@
 #define PLAIN_V2_FIXED (1 + 16 + 8 + 8 + 1 + 1 + GW_ISSUER_TAG_LEN + 1) /* no endpoint */
 #define PLAIN_V1_FIXED (1 + 16 + 8 + 8 + 1 + 1 + 1) /* version 1 had no issuer tag either */
 #define PLAIN_MAX (PLAIN_FIXED + GW_SUBJECT_MAX - 1)
-#define RAW_MIN (1 + NONCE_LEN + PLAIN_V1_FIXED + TAG_LEN)
+#define RAW_MIN (GW_SEAL_OVERHEAD + PLAIN_V1_FIXED)
 #define RAW_MAX (1 + NONCE_LEN + PLAIN_MAX + TAG_LEN)
 /* A key file is a few lines; anything bigger is not one. */
 #define KEYFILE_MAX (64 * 1024)
@@ -457,45 +459,122 @@ void gw_issuer_tag(const char *iss, size_t len, uint8_t tag[GW_ISSUER_TAG_LEN])
     memcpy(tag, md, GW_ISSUER_TAG_LEN);
 }
 
+gw_err_t gw_keyring_seal(const gw_keyring_t *k, const uint8_t *plain, size_t plen, uint8_t *raw)
+{
+    EVP_CIPHER_CTX *ctx = NULL;
+    int n, fin;
+    gw_err_t rc = GW_EIO;
+
+    if (plen > INT_MAX - GW_SEAL_OVERHEAD) {
+        return GW_ETOOBIG;
+    }
+    raw[0] = k->seal_kid;
+    if (RAND_bytes(raw + 1, NONCE_LEN) != 1) {
+        return GW_EIO;
+    }
+    if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {
+        return GW_ENOMEM;
+    }
+    /* the key id is authenticated too (the AAD): a token cannot be moved to another key */
+    if (EVP_EncryptInit_ex2(ctx, k->cipher, k->key[k->seal_kid], raw + 1, NULL) == 1 &&
+        EVP_EncryptUpdate(ctx, NULL, &n, raw, 1) == 1 &&
+        EVP_EncryptUpdate(ctx, raw + 1 + NONCE_LEN, &n, plain, (int)plen) == 1 &&
+        EVP_EncryptFinal_ex(ctx, raw + 1 + NONCE_LEN + n, &fin) == 1 && (size_t)(n + fin) == plen &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, raw + 1 + NONCE_LEN + plen) == 1) {
+        rc = GW_OK;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+gw_err_t gw_keyring_open(const gw_keyring_t *k, const uint8_t *raw, size_t rawlen, uint8_t *plain)
+{
+    EVP_CIPHER_CTX *ctx = NULL;
+    int n, fin;
+
+    if (rawlen < GW_SEAL_OVERHEAD || rawlen > INT_MAX) {
+        return GW_EPARSE;
+    }
+    if (!k->present[raw[0]]) {
+        return GW_EAUTH;
+    }
+    size_t clen = rawlen - GW_SEAL_OVERHEAD;
+    if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {
+        return GW_ENOMEM;
+    }
+    gw_err_t rc = GW_EAUTH;
+    /* The tag is checked in EVP_DecryptFinal_ex (constant time inside OpenSSL); callers look at
+     * nothing of the plaintext unless it passed. */
+    if (EVP_DecryptInit_ex2(ctx, k->cipher, k->key[raw[0]], raw + 1, NULL) == 1 &&
+        EVP_DecryptUpdate(ctx, NULL, &n, raw, 1) == 1 &&
+        EVP_DecryptUpdate(ctx, plain, &n, raw + 1 + NONCE_LEN, (int)clen) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN,
+                            (void *)(raw + 1 + NONCE_LEN + clen)) == 1 &&
+        EVP_DecryptFinal_ex(ctx, plain + n, &fin) == 1 && (size_t)(n + fin) == clen) {
+        rc = GW_OK;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    if (rc != GW_OK) {
+        OPENSSL_cleanse(plain, clen);
+    }
+    return rc;
+}
+
+gw_err_t gw_keyring_derive(const gw_keyring_t *k, const char *info, gw_keyring_t **out)
+{
+    *out = NULL;
+    gw_keyring_t *d = keyring_new();
+    if (d == NULL) {
+        return GW_ENOMEM;
+    }
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    EVP_KDF_free(kdf);
+    gw_err_t rc = kctx != NULL ? GW_OK : GW_ENOMEM;
+    d->seal_kid = k->seal_kid;
+    for (unsigned kid = 1; rc == GW_OK && kid < 256; kid++) {
+        if (!k->present[kid]) {
+            continue;
+        }
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)k->key[kid], KEY_LEN),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info)),
+            OSSL_PARAM_construct_end(),
+        };
+        if (EVP_KDF_derive(kctx, d->key[kid], KEY_LEN, params) != 1) {
+            rc = GW_EIO;
+        }
+        d->present[kid] = 1;
+    }
+    EVP_KDF_CTX_free(kctx);
+    if (rc != GW_OK) {
+        gw_keyring_destroy(d);
+        return rc;
+    }
+    *out = d;
+    return GW_OK;
+}
+
 gw_err_t gw_token_seal(const gw_keyring_t *k, const gw_session_claims_t *c, char *out,
                        size_t outlen)
 {
     uint8_t plain[PLAIN_MAX];
     uint8_t raw[RAW_MAX];
-    EVP_CIPHER_CTX *ctx = NULL;
     size_t subject_len = strnlen(c->subject, GW_SUBJECT_MAX);
-    size_t plen, rawlen;
-    int n, fin;
-    gw_err_t rc = GW_EIO;
 
     if (subject_len == GW_SUBJECT_MAX) {
         return GW_EINVAL;
     }
-    rawlen = 1 + NONCE_LEN + PLAIN_FIXED + subject_len + TAG_LEN;
+    size_t rawlen = GW_SEAL_OVERHEAD + PLAIN_FIXED + subject_len;
     if (outlen < (rawlen * 4 + 2) / 3 + 1) {
         return GW_ETOOBIG;
     }
-    plen = claims_to_plain(c, subject_len, plain);
-    raw[0] = k->seal_kid;
-    if (RAND_bytes(raw + 1, NONCE_LEN) != 1) {
-        goto out;
+    size_t plen = claims_to_plain(c, subject_len, plain);
+    gw_err_t rc = gw_keyring_seal(k, plain, plen, raw);
+    if (rc == GW_OK) {
+        out[gw_b64url_encode(raw, rawlen, out)] = '\0';
     }
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL) {
-        rc = GW_ENOMEM;
-        goto out;
-    }
-    if (EVP_EncryptInit_ex2(ctx, k->cipher, k->key[k->seal_kid], raw + 1, NULL) != 1 ||
-        EVP_EncryptUpdate(ctx, NULL, &n, raw, 1) != 1 ||
-        EVP_EncryptUpdate(ctx, raw + 1 + NONCE_LEN, &n, plain, (int)plen) != 1 ||
-        EVP_EncryptFinal_ex(ctx, raw + 1 + NONCE_LEN + n, &fin) != 1 || (size_t)(n + fin) != plen ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, raw + 1 + NONCE_LEN + plen) != 1) {
-        goto out;
-    }
-    out[gw_b64url_encode(raw, rawlen, out)] = '\0';
-    rc = GW_OK;
-out:
-    EVP_CIPHER_CTX_free(ctx);
     OPENSSL_cleanse(plain, sizeof(plain));
     return rc;
 }
@@ -505,10 +584,7 @@ gw_err_t gw_token_open(const gw_keyring_t *k, const char *tok, size_t len, int64
 {
     uint8_t raw[RAW_MAX];
     uint8_t plain[PLAIN_MAX];
-    EVP_CIPHER_CTX *ctx = NULL;
-    size_t rawlen, clen;
-    int n, fin;
-    gw_err_t rc;
+    size_t rawlen;
 
     if (tok == NULL || len == 0 || len >= GW_TOKEN_MAX) {
         return GW_EPARSE;
@@ -516,30 +592,13 @@ gw_err_t gw_token_open(const gw_keyring_t *k, const char *tok, size_t len, int64
     if (gw_b64url_decode(tok, len, raw, sizeof(raw), &rawlen) != 0 || rawlen < RAW_MIN) {
         return GW_EPARSE;
     }
-    if (!k->present[raw[0]]) {
-        return GW_EAUTH;
+    gw_err_t rc = gw_keyring_open(k, raw, rawlen, plain);
+    if (rc == GW_OK) {
+        rc = plain_to_claims(plain, rawlen - GW_SEAL_OVERHEAD, out);
     }
-    clen = rawlen - 1 - NONCE_LEN - TAG_LEN;
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL) {
-        return GW_ENOMEM;
-    }
-    rc = GW_EAUTH;
-    /* The tag is checked in EVP_DecryptFinal_ex (constant time inside OpenSSL); nothing of the
-     * plaintext is looked at before it passed. */
-    if (EVP_DecryptInit_ex2(ctx, k->cipher, k->key[raw[0]], raw + 1, NULL) != 1 ||
-        EVP_DecryptUpdate(ctx, NULL, &n, raw, 1) != 1 ||
-        EVP_DecryptUpdate(ctx, plain, &n, raw + 1 + NONCE_LEN, (int)clen) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, raw + 1 + NONCE_LEN + clen) != 1 ||
-        EVP_DecryptFinal_ex(ctx, plain + n, &fin) != 1 || (size_t)(n + fin) != clen) {
-        goto out;
-    }
-    rc = plain_to_claims(plain, clen, out);
     if (rc == GW_OK && now >= out->expires) {
         rc = GW_EEXPIRED;
     }
-out:
-    EVP_CIPHER_CTX_free(ctx);
     OPENSSL_cleanse(plain, sizeof(plain));
     return rc;
 }

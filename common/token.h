@@ -37,6 +37,18 @@ gw_err_t gw_keyring_load(const char *path, int create, gw_keyring_t **out, char 
 gw_err_t gw_keyring_from_key(uint8_t kid, const uint8_t key[32], gw_keyring_t **out);
 void gw_keyring_destroy(gw_keyring_t *k);
 
+/* AEAD (AES-256-GCM) of any bytes with the ring's sealing key: raw = kid | nonce | ciphertext |
+ * tag, GW_SEAL_OVERHEAD bytes more than the plaintext; the kid is authenticated. Session tokens
+ * and requestStates (common/reqstate.h) are both made with it, each under its own key ring. */
+#define GW_SEAL_OVERHEAD (1 + 12 + 16)
+gw_err_t gw_keyring_seal(const gw_keyring_t *k, const uint8_t *plain, size_t plen, uint8_t *raw);
+/* Opens raw[0..rawlen) into plain (rawlen - GW_SEAL_OVERHEAD bytes): GW_EPARSE when too short,
+ * GW_EAUTH for a tampered one or an unknown key (plain is then wiped). */
+gw_err_t gw_keyring_open(const gw_keyring_t *k, const uint8_t *raw, size_t rawlen, uint8_t *plain);
+/* A ring of keys derived from k's (HKDF-SHA256, no salt, info): what one purpose seals never opens
+ * under another purpose's ring. Same key ids, same sealing kid. */
+gw_err_t gw_keyring_derive(const gw_keyring_t *k, const char *info, gw_keyring_t **out);
+
 /* Seals claims into out (NUL-terminated, visible ASCII, at most GW_TOKEN_MAX with NUL). */
 gw_err_t gw_token_seal(const gw_keyring_t *k, const gw_session_claims_t *c, char *out,
                        size_t outlen);

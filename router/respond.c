@@ -163,6 +163,46 @@ void rtr_respond_error_fields(rtr_t *r, rtr_sink_t to, unsigned status, const ch
     gw_buf_fini(&b);
 }
 
+void rtr_respond_error_data(rtr_t *r, rtr_sink_t to, unsigned status, const char *id, size_t id_len,
+                            int code, const char *msg, const char *data, size_t data_len,
+                            const char *fields)
+{
+    if (data == NULL || data_len == 0) {
+        rtr_respond_error_fields(r, to, status, id, id_len, code, msg, fields);
+        return;
+    }
+    h2o_req_t *req = to.req;
+    gw_buf_t b;
+    gw_buf_init(&b);
+    h2o_iovec_t rid = rtr_request_id_of(req);
+    /* gw_rpc_error's text, with data spliced in before its last two braces */
+    gw_err_t err = gw_rpc_error(&b, id, id_len, code, msg);
+    if (err == GW_OK && b.len >= 2) {
+        b.len -= 2;
+        err = gw_buf_appends(&b, ",\"data\":");
+        if (err == GW_OK) {
+            err = gw_buf_append(&b, data, data_len);
+        }
+        if (err == GW_OK) {
+            err = gw_buf_appends(&b, "}}");
+        }
+    }
+    if (err != GW_OK) {
+        gw_buf_fini(&b);
+        gw_log_err("msg=\"out of memory answering an error\" status=%u request_id=%.*s", status,
+                   (int)rid.len, rid.base);
+        h2o_send_error_503(req, "Service Unavailable", "out of memory", 0);
+        return;
+    }
+    char reason[512];
+    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\"%s request_id=%.*s", status, code,
+                gw_log_quote(reason, sizeof(reason), msg, strlen(msg)), fields, (int)rid.len,
+                rid.base);
+    gw_metric_add(r->m, rtr_rejection_of(status, code, msg), 1);
+    rtr_respond(r, to, status, b.data, b.len);
+    gw_buf_fini(&b);
+}
+
 /* A request's response must be JSON or an event stream (basic/transports); an event stream with
  * no event says "no response" within the rules, and the client asked for both kinds. */
 void rtr_respond_cancelled(rtr_t *r, h2o_req_t *req)

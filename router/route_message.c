@@ -71,9 +71,10 @@ static void audit_denied(rtr_t *r, const gw_envelope_t *e, const char *tool, con
     char subject[2 * GW_SUBJECT_MAX + 8];
     char view[GW_POLICY_VIEW_NAME_MAX];
     const char *who = r->caller != NULL ? r->caller->subject : "";
+    gw_str_t session = e->session.len > 0 ? e->session : GW_STR("-"); /* modern: none */
     gw_log_info("msg=audit request_id=%.*s session=%.*s subject=\"%s\" tool=%s backend=%s "
                 "status=200 outcome=unknown_tool decision=denied rule=%s",
-                (int)e->request_id.len, e->request_id.ptr, (int)e->session.len, e->session.ptr,
+                (int)e->request_id.len, e->request_id.ptr, (int)session.len, session.ptr,
                 gw_log_quote(subject, sizeof(subject), who, strlen(who)), tool, backend,
                 gw_policy_view_name(rtr_policy_view(r), view));
 }
@@ -129,8 +130,10 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
         }
         snprintf(c->audit_backend, sizeof(c->audit_backend), "%s",
                  r->routes->servers[k->server].name);
-        snprintf(c->audit_session, sizeof(c->audit_session), "%.*s", (int)e->session.len,
-                 e->session.ptr);
+        /* a modern call has no session: "-", as the log line's other absent fields */
+        snprintf(c->audit_session, sizeof(c->audit_session), "%.*s",
+                 e->session.len > 0 ? (int)e->session.len : 1,
+                 e->session.len > 0 ? e->session.ptr : "-");
         snprintf(c->audit_subject, sizeof(c->audit_subject), "%s",
                  r->caller != NULL ? r->caller->subject : "");
         c->audit_view = rtr_policy_view(r);

@@ -108,10 +108,14 @@ int rtr_modern_front(rtr_t *r, h2o_req_t *req, const char *body, size_t len, con
                      const char *request_id)
 {
     unsigned endpoint = r->caller != NULL ? r->caller->endpoint : 0;
+    gw_str_t pv = header_or_null(req, "mcp-protocol-version");
+    if (!rpc->meta_claim && (pv.ptr == NULL || !rtr_era_header_is_modern(pv))) {
+        return 0; /* the old era's common case, decided without the other headers */
+    }
     rtr_era_in_t in = {.body = body,
                        .len = len,
                        .rpc = rpc,
-                       .protocol_version = header_or_null(req, "mcp-protocol-version"),
+                       .protocol_version = pv,
                        .mcp_method = header_or_null(req, "mcp-method"),
                        .mcp_name = header_or_null(req, "mcp-name")};
     rtr_routes_discover(r->routes, endpoint, &in.offers);

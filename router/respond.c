@@ -42,8 +42,9 @@ gw_counter_t rtr_rejection_of(unsigned status, int code, const char *msg)
         return GW_MC_REJ_UNAUTHORIZED;
     case 403:
         return GW_MC_REJ_FORBIDDEN;
-    case 404:
-        return GW_MC_REJ_UNKNOWN_SESSION;
+    case 404: /* or a method 2026-07-28 does not have (design §1 rows 15, 16) */
+        return code == GW_RPC_METHOD_NOT_FOUND ? GW_MC_REJ_UNKNOWN_METHOD
+                                               : GW_MC_REJ_UNKNOWN_SESSION;
     case 405:
         return GW_MC_REJ_METHOD_NOT_ALLOWED;
     case 503:

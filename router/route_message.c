@@ -176,8 +176,26 @@ static void route_by_uri(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *
         !rtr_policy_allows(r, GW_LIST_RESOURCES, r->routes->servers[owner].name, u, strlen(u))) {
         owner = -1; /* a resource the caller may not use is one that does not exist */
     }
+    if (owner < 0 && (e->flags & GW_ENV_F_MODERN) && u != NULL) {
+        /* 2026-07-28 has no -32002: invalid params, with the URI (design §1 row 21) */
+        gw_buf_t data;
+        gw_buf_init(&data);
+        if (gw_buf_appends(&data, "{\"uri\":") == GW_OK &&
+            gw_buf_append_json_string(&data, u, strlen(u)) == GW_OK &&
+            gw_buf_appends(&data, "}") == GW_OK) {
+            rtr_respond_error_data(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
+                                   "Resource not found", data.data, data.len, "");
+        } else {
+            rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
+                              "Resource not found");
+        }
+        gw_buf_fini(&data);
+        return;
+    }
     if (owner < 0) {
-        rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_RESOURCE_NOT_FOUND,
+        rtr_respond_error(r, to, 200, id, rpc->id.len,
+                          (e->flags & GW_ENV_F_MODERN) ? GW_RPC_INVALID_PARAMS
+                                                       : GW_RPC_RESOURCE_NOT_FOUND,
                           "Resource not found");
         return;
     }

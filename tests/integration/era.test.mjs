@@ -3,9 +3,13 @@
 // code, the id echoed and the data; server/discover per endpoint and with a backend down; and the
 // old era's rules unchanged beside them.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { test } from 'node:test';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import {
+    makeTempDir,
     initializeSession,
     onlyMessage,
     rawPost,
@@ -32,6 +36,35 @@ async function closedPort() {
     return port;
 }
 
+const ISS = 'https://idp.era.test';
+const RESOURCE = 'https://mcp.era.test/mcp';
+const authDir = makeTempDir('mcpgw-era-auth-');
+let authKey;
+
+/** A gateway with auth (one ES256 key in a jwks_file) in front of alpha. */
+async function startAuthGateway(alpha) {
+    authKey = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(authKey.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const jwksFile = path.join(authDir, 'idp.jwks');
+    fs.writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
+    return startGateway({
+        servers: [{ name: 'alpha', url: alpha.url, prefix: 'alpha_' }],
+        extra: { auth: { resource: RESOURCE, issuers: [{ issuer: ISS, jwks_file: jwksFile }] } },
+    });
+}
+
+async function bearer(sub) {
+    const t = await new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
+        .setSubject(sub)
+        .setIssuer(ISS)
+        .setAudience(RESOURCE)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(authKey.privateKey);
+    return { Authorization: `Bearer ${t}` };
+}
+
 const stack = useSetup(async () => {
     const [alpha, ev] = await Promise.all([startBackend({ name: 'alpha' }), startEverything()]);
     const servers = [
@@ -45,8 +78,9 @@ const stack = useSetup(async () => {
             { name: 'gone', url: `http://127.0.0.1:${await closedPort()}/mcp`, prefix: 'gone_' },
         ],
     });
-    return { alpha, ev, gw, down };
-});
+    const authed = await startAuthGateway(alpha);
+    return { alpha, ev, gw, down, authed };
+}, { cleanup: () => fs.rmSync(authDir, { recursive: true, force: true }) });
 
 const T = { timeout: 30000 };
 
@@ -259,6 +293,19 @@ test('the old era beside it: initialize, sessions and today\'s version check unc
     assert.equal(r.status, 200);
     assert.ok(onlyMessage(r).result.tools.length > 0);
     assert.equal(onlyMessage(r).result.resultType, undefined);
+});
+
+test('with auth: a modern request needs a token; discover is private; the audit names the subject', T, async () => {
+    const url = stack.authed.url;
+    let r = await post(request('a1', 'server/discover'), headers('server/discover'), url);
+    assert.equal(r.status, 401, 'a protected resource: the v2 client reports an auth error');
+    const auth = await bearer('era-alice');
+    r = await post(request('a2', 'server/discover'), headers('server/discover', auth), url);
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    assert.equal(onlyMessage(r).result.cacheScope, 'private');
+    r = await post(request('a3', 'tools/call', { name: 'alpha_echo', arguments: { text: 'x' } }), headers('tools/call', { ...auth, 'Mcp-Name': 'alpha_echo' }), url);
+    assert.ok(r.status < 400, `${r.status} ${r.text.slice(0, 300)}`);
+    await waitFor(() => stack.authed.logs().split('\n').some((l) => l.includes('msg=audit') && l.includes('subject="era-alice"') && l.includes('session=-')), 'the audit line of era-alice');
 });
 
 async function waitFor(pred, what, ms = 5000) {

@@ -302,6 +302,11 @@ static int utf8_valid(const unsigned char *p, size_t n)
     return 1;
 }
 
+int gw_rpc_utf8_valid(const char *p, size_t n)
+{
+    return utf8_valid((const unsigned char *)p, n);
+}
+
 /* Copies an unescaped string for matching; 0 when it does not fit, holds a NUL (which a C string
  * would silently cut: "tools/call\u0000x" must not be taken for "tools/call") or is not UTF-8
  * (yajl turns a lone "\udc00" escape into surrogate bytes, which must not reach a backend or a

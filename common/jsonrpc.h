@@ -84,6 +84,11 @@ typedef struct gw_rpc {
  * exactly what the backend will read. */
 gw_err_t gw_rpc_scan(const char *body, size_t len, unsigned max_depth, gw_rpc_t *out);
 
+/* Is p[0..n) UTF-8 as RFC 3629 defines it (no overlong forms, surrogates, or code points above
+ * U+10FFFF)? The check the scanner applies to every body, for text from elsewhere (a header
+ * value echoed in a JSON reply). */
+int gw_rpc_utf8_valid(const char *p, size_t n);
+
 /* Writes body to out with the bytes of span replaced by the JSON string of s[0..n). */
 gw_err_t gw_rpc_splice_string(gw_buf_t *out, const char *body, size_t len, gw_span_t span,
                               const char *s, size_t n);

@@ -87,6 +87,18 @@ static void printable(char *dst, size_t cap, const char *s, size_t n)
     dst[k] = '\0';
 }
 
+/* Appends a header's value (or a decoded one) as a JSON string: as it is when it is UTF-8, else
+ * with '?' for every byte outside printable ASCII (a reply must stay JSON, which is UTF-8). */
+static gw_err_t append_value(gw_buf_t *d, const char *v, size_t n)
+{
+    if (gw_rpc_utf8_valid(v, n)) {
+        return gw_buf_append_json_string(d, v, n);
+    }
+    char safe[512];
+    printable(safe, sizeof(safe), v, n);
+    return gw_buf_append_json_string(d, safe, strlen(safe));
+}
+
 /* {"mismatch":{"header":H,"value":V[,"body":B]}}: what the SDK answers, which the suite takes. */
 static gw_err_t mismatch_data(gw_buf_t *d, const char *header, const char *value, size_t vlen,
                               const char *body, size_t blen)
@@ -98,13 +110,13 @@ static gw_err_t mismatch_data(gw_buf_t *d, const char *header, const char *value
     if (err == GW_OK && value != NULL) {
         err = gw_buf_appends(d, ",\"value\":");
         if (err == GW_OK) {
-            err = gw_buf_append_json_string(d, value, vlen);
+            err = append_value(d, value, vlen);
         }
     }
     if (err == GW_OK && body != NULL) {
         err = gw_buf_appends(d, ",\"body\":");
         if (err == GW_OK) {
-            err = gw_buf_append_json_string(d, body, blen);
+            err = append_value(d, body, blen);
         }
     }
     return err == GW_OK ? gw_buf_appends(d, "}}") : err;

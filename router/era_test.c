@@ -110,6 +110,9 @@ static const era_case_t cases[] = {
     {"row 8: Mcp-Method differs", REQ("tools/list", META), M26, "tools/call", NONE, ALL,
      RTR_ERA_REJECT, 8, 400, -32020,
      "{\"mismatch\":{\"header\":\"Mcp-Method\",\"value\":\"tools/call\",\"body\":\"tools/list\"}}"},
+    {"row 8: a header of bytes that are not UTF-8 is echoed as JSON", REQ("tools/list", META), M26,
+     "tool\x8d\xd0s", NONE, ALL, RTR_ERA_REJECT, 8, 400, -32020,
+     "{\"mismatch\":{\"header\":\"Mcp-Method\",\"value\":\"tool??s\",\"body\":\"tools/list\"}}"},
     {"row 8: values are case-sensitive", REQ("tools/call", META ",\"name\":\"echo\""), M26,
      "Tools/call", "echo", ALL, RTR_ERA_REJECT, 8, 400, -32020, NULL},
     /* row 9 */

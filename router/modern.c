@@ -80,9 +80,6 @@ static void dispatch(rtr_t *r, h2o_req_t *req, const char *body, size_t len, con
 {
     const char *id = body + rpc->id.off;
     size_t id_len = rpc->id.len;
-    if (!rtr_rate_admit(r, RTR_TO_CLIENT(req), rpc, body)) {
-        return;
-    }
     gw_envelope_t e = {.kind = GW_ENV_CALL};
     e.flags = GW_ENV_F_MODERN;
     e.method = (gw_str_t){rpc->method_str, strlen(rpc->method_str)};
@@ -136,12 +133,16 @@ int rtr_modern_front(rtr_t *r, h2o_req_t *req, const char *body, size_t len, con
          * part E ends a listen named by notifications/cancelled here */
         rtr_route_count_of_method(r, rpc);
         rtr_respond(r, RTR_TO_CLIENT(req), 202, NULL, 0);
-    } else if (strcmp(rpc->method_str, "server/discover") == 0) {
-        rtr_route_count_of_method(r, rpc);
-        answer_discover(r, req, id, id_len, endpoint);
     } else {
         rtr_route_count_of_method(r, rpc);
-        dispatch(r, req, body, len, rpc, request_id);
+        /* limits.rate counts every request, as the old era's (ping included) */
+        if (!rtr_rate_admit(r, RTR_TO_CLIENT(req), rpc, body)) {
+            /* answered 429 */
+        } else if (strcmp(rpc->method_str, "server/discover") == 0) {
+            answer_discover(r, req, id, id_len, endpoint);
+        } else {
+            dispatch(r, req, body, len, rpc, request_id);
+        }
     }
     rtr_era_verdict_fini(&v);
     return handled;

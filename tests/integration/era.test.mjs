@@ -77,6 +77,8 @@ const stack = useSetup(async () => {
             { name: 'alpha', url: alpha.url, prefix: 'alpha_' },
             { name: 'gone', url: `http://127.0.0.1:${await closedPort()}/mcp`, prefix: 'gone_' },
         ],
+        // a low rate: its tests make four requests in all
+        extra: { limits: { rate: { requests: '2/m', burst: 2 } } },
     });
     const authed = await startAuthGateway(alpha);
     return { alpha, ev, gw, down, authed };
@@ -142,6 +144,14 @@ test('server/discover: the merged capabilities of the endpoint, in 2026 form', T
 test('server/discover with a backend down is still 200 (never a 5xx)', T, async () => {
     const d = await discover(stack.down.url, 'down-1');
     assert.deepEqual(d.capabilities.tools, { listChanged: true });
+});
+
+test('limits.rate counts modern requests, discover included: 429 -32029 with the id', T, async () => {
+    let last;
+    for (let i = 0; i < 3; i++) {
+        last = await post(request(`r${i}`, 'server/discover'), headers('server/discover'), stack.down.url);
+    }
+    expectError(last, 429, -32029, 'r2');
 });
 
 test('row 1: a body that is not JSON is 400 -32700', T, async () => {

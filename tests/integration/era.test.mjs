@@ -66,10 +66,15 @@ async function bearer(sub) {
 }
 
 const stack = useSetup(async () => {
-    const [alpha, ev] = await Promise.all([startBackend({ name: 'alpha' }), startEverything()]);
+    const [alpha, ev, ev2] = await Promise.all([
+        startBackend({ name: 'alpha' }),
+        startEverything(),
+        startEverything({ label: 'everything-2' }),
+    ]);
     const servers = [
         { name: 'alpha', url: alpha.url, prefix: 'alpha_' },
         { name: 'ev', url: ev.url, prefix: 'ev_' },
+        { name: 'ev2', url: ev2.url, prefix: 'ev2_' }, // two resource servers: URIs need an owner
     ];
     const gw = await startGateway({ servers, extra: { endpoints: [{ path: '/mcp/alpha', servers: ['alpha'] }] } });
     const down = await startGateway({
@@ -250,6 +255,16 @@ test('a modern tools/list reaches the broker; a session header is ignored (row 2
         assert.ok(r.status < 400, `not refused by the router: ${r.status} ${r.text.slice(0, 300)}`);
         assert.equal(onlyMessage(r).id, 'l1');
     }
+});
+
+test('a resource URI no backend owns is 200 -32602 with data.uri (no -32002 in 2026-07-28)', T, async () => {
+    const uri = 'nope://missing/thing';
+    const e = expectError(await post(request('r1', 'resources/read', { uri }), headers('resources/read', { 'Mcp-Name': uri })), 200, -32602, 'r1');
+    assert.deepEqual(e.data, { uri });
+    // the old era keeps -32002
+    const s = await initializeSession(stack.gw.url);
+    const r = await s.post({ jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri } });
+    expectError(r, 200, -32002, 2);
 });
 
 test('row 15: methods 2026-07-28 removed, and unknown ones, are 404 -32601', T, async () => {

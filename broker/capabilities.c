@@ -237,6 +237,18 @@ void brk_capabilities_endpoints_free(const brk_catalog_t *cat, char **caps)
     free(caps);
 }
 
+yajl_gen_status brk_capabilities_gen_discover(const brk_catalog_t *cat, yajl_gen g)
+{
+    gw_json_gen_cstr(g, "discover");
+    yajl_gen_array_open(g);
+    for (unsigned endpoint = 0; endpoint <= cat->cfg->nendpoints; endpoint++) {
+        /* initialize's set without tasks: an extension in 2026-07-28, which mcpgw does not offer
+         * there (design §3) */
+        gen_merged(cat, endpoint, g, NULL, 0);
+    }
+    return yajl_gen_array_close(g);
+}
+
 const char *brk_capabilities_of(const brk_catalog_t *cat, unsigned endpoint)
 {
     if (endpoint == GW_ENDPOINT_MAIN || cat->endpoint_capabilities == NULL ||

@@ -755,6 +755,7 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *ou
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
+    brk_capabilities_gen_discover(cat, g);
     if (brk_catalog_gen_names(cat, g) != GW_OK) {
         yajl_gen_free(g);
         return GW_ENOMEM;

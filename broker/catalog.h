@@ -221,6 +221,11 @@ gw_err_t brk_capabilities_merge(const brk_catalog_t *cat, char **out);
  * endpoint (NULL without endpoints), freed with brk_capabilities_endpoints_free. */
 gw_err_t brk_capabilities_merge_endpoints(const brk_catalog_t *cat, char ***out);
 void brk_capabilities_endpoints_free(const brk_catalog_t *cat, char **caps);
+/* Writes "discover": [...] into the routing table: the capabilities object server/discover
+ * answers with on each endpoint (index 0: mcp_path, n: endpoints[n - 1]), in 2026-07-28 form (no
+ * tasks key); routers answer server/discover and gate methods by it (docs/design-2026-07-28.md
+ * §3). */
+yajl_gen_status brk_capabilities_gen_discover(const brk_catalog_t *cat, yajl_gen g);
 /* The capabilities object initialize answers on endpoint (0: mcp_path); a string of cat. */
 const char *brk_capabilities_of(const brk_catalog_t *cat, unsigned endpoint);
 /* How often routers report the sessions in use to the broker (the routing table's activity_ms):

@@ -413,6 +413,16 @@ static void test_capabilities_merged_once(void **state)
                         "{\"tools\":{\"listChanged\":true},\"prompts\":{\"listChanged\":true},"
                         "\"resources\":{\"listChanged\":true,\"subscribe\":true},\"logging\":{},"
                         "\"completions\":{},\"tasks\":{\"list\":{},\"cancel\":{}}}");
+    /* server/discover's set, pushed with the routes: the same without tasks (an extension in
+     * 2026-07-28, not offered there) */
+    gw_buf_t routes;
+    gw_buf_init(&routes);
+    assert_int_equal(brk_catalog_routes(&f->cat, 1, &routes), GW_OK);
+    assert_non_null(strstr(
+        routes.data, "\"discover\":[{\"tools\":{\"listChanged\":true},\"prompts\":{"
+                     "\"listChanged\":true},\"resources\":{\"listChanged\":true,\"subscribe\":"
+                     "true},\"logging\":{},\"completions\":{}}]"));
+    gw_buf_fini(&routes);
     assert_true(brk_catalog_offers(&f->cat, "prompts", 0));
     assert_false(brk_catalog_offers(&f->cat, "prompts", 1)); /* an endpoint this config lacks */
     /* beta down: what only it offered goes */

@@ -10,8 +10,9 @@
 #include "common/jsonrpc.h"
 #include "common/mcp.h"
 
-/* Only members up to this depth matter: params (1) . _meta (2) . progressToken (3). */
-#define TRACKED_DEPTH 3
+/* Only members up to this depth matter: params (1) . _meta (2) . clientCapabilities (3) .
+ * sampling (4) . tools (5). */
+#define TRACKED_DEPTH 5
 
 enum key {
     K_NONE = 0,
@@ -32,8 +33,21 @@ enum key {
     K_TASK_ID,
     K_CURSOR,
     K_REQUEST_ID,
+    K_INPUT_RESPONSES,
+    K_REQUEST_STATE,
+    K_ARGUMENTS,
     /* params._meta */
     K_PROGRESS_TOKEN,
+    K_META_PROTOCOL_VERSION, /* io.modelcontextprotocol/protocolVersion: the era's claim */
+    K_META_CLIENT_CAPS,
+    K_META_CLIENT_INFO,
+    K_META_LOG_LEVEL,
+    K_META_SUBSCRIPTION_ID,
+    /* params._meta.clientInfo and params._meta.clientCapabilities */
+    K_CI_NAME,
+    K_CI_VERSION,
+    K_CC_SAMPLING,
+    K_CC_ELICITATION,
     /* params.ref (completion/complete) */
     K_REF_NAME,
     K_REF_URI,
@@ -54,9 +68,18 @@ struct scan {
     int params_open; /* params is a container that has not closed yet */
     int jsonrpc;     /* enum jsonrpc_member */
     int request_ids; /* params.requestId members seen: a repeated one matches nothing */
-    unsigned seen;   /* 1 << K_* of members that must not repeat */
+    uint64_t seen;   /* 1 << K_* of members that must not repeat */
     uint8_t key[TRACKED_DEPTH + 1]; /* the member being read in the container at each depth */
+    /* the span whose length is set when the container at each depth closes */
+    gw_span_t *closing[TRACKED_DEPTH + 2];
+    int client_info_name;    /* params._meta.clientInfo.name is a string */
+    int client_info_version; /* params._meta.clientInfo.version is a string */
 };
+
+/* The members of one params._meta that must not repeat; a repeated _meta forgets them. */
+#define META_MEMBERS                                                                               \
+    ((1ull << K_META_PROTOCOL_VERSION) | (1ull << K_META_CLIENT_CAPS) |                            \
+     (1ull << K_META_CLIENT_INFO) | (1ull << K_META_LOG_LEVEL) | (1ull << K_META_SUBSCRIPTION_ID))
 
 static void set_invalid(struct scan *st, const char *why)
 {
@@ -101,14 +124,48 @@ static enum key params_key(const unsigned char *k, size_t n)
                : memcmp(k, "cursor", 6) == 0 ? K_CURSOR
                                              : K_NONE;
     case 9:
-        return memcmp(k, "requestId", 9) == 0 ? K_REQUEST_ID : K_NONE;
+        return memcmp(k, "requestId", 9) == 0   ? K_REQUEST_ID
+               : memcmp(k, "arguments", 9) == 0 ? K_ARGUMENTS
+                                                : K_NONE;
     case 12:
-        return memcmp(k, "capabilities", 12) == 0 ? K_CAPABILITIES : K_NONE;
+        return memcmp(k, "capabilities", 12) == 0   ? K_CAPABILITIES
+               : memcmp(k, "requestState", 12) == 0 ? K_REQUEST_STATE
+                                                    : K_NONE;
+    case 14:
+        return memcmp(k, "inputResponses", 14) == 0 ? K_INPUT_RESPONSES : K_NONE;
     case 15:
         return memcmp(k, "protocolVersion", 15) == 0 ? K_PROTOCOL_VERSION : K_NONE;
     default:
         return K_NONE;
     }
+}
+
+/* The io.modelcontextprotocol/ members of params._meta (2026-07-28, spec basic/index#_meta). */
+static enum key meta_key(const unsigned char *k, size_t n)
+{
+    static const char ns[] = "io.modelcontextprotocol/";
+    static const struct {
+        const char *name;
+        enum key key;
+    } names[] = {
+        {"protocolVersion", K_META_PROTOCOL_VERSION}, {"clientCapabilities", K_META_CLIENT_CAPS},
+        {"clientInfo", K_META_CLIENT_INFO},           {"logLevel", K_META_LOG_LEVEL},
+        {"subscriptionId", K_META_SUBSCRIPTION_ID},
+    };
+    size_t nn = sizeof(ns) - 1;
+
+    if (n == 13 && memcmp(k, "progressToken", 13) == 0) {
+        return K_PROGRESS_TOKEN;
+    }
+    if (n <= nn || memcmp(k, ns, nn) != 0) {
+        return K_NONE;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (n - nn == strlen(names[i].name) && memcmp(k + nn, names[i].name, n - nn) == 0) {
+            return names[i].key;
+        }
+    }
+    return K_NONE;
 }
 
 static unsigned capability_bit(const unsigned char *k, size_t n)
@@ -168,6 +225,28 @@ static gw_span_t number_span(const struct scan *st, size_t n)
     return (gw_span_t){end - (uint32_t)n, (uint32_t)n};
 }
 
+/* Records the raw span of the value at hand in *span, of any type: a scalar ends here (n is the
+ * length of a literal true/false/null), a container starts here and close_container ends it. */
+static void value_span(struct scan *st, gw_span_t *span, enum value_type t, const unsigned char *s,
+                       size_t n)
+{
+    switch (t) {
+    case V_STRING:
+        *span = string_span(st, s, n);
+        break;
+    case V_NUMBER:
+    case V_NULL:
+    case V_BOOL:
+        *span = number_span(st, n);
+        break;
+    case V_MAP:
+    case V_ARRAY:
+        *span = (gw_span_t){consumed(st) - 1, 0};
+        st->closing[st->depth + 1] = span;
+        break;
+    }
+}
+
 /* Is p[0..n) UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates (U+D800..U+DFFF),
  * nothing above U+10FFFF? yajl's own check lets all three through. ASCII, most of any body, is
  * skipped eight bytes at a time. */
@@ -221,6 +300,11 @@ static int utf8_valid(const unsigned char *p, size_t n)
         i += more + 1;
     }
     return 1;
+}
+
+int gw_rpc_utf8_valid(const char *p, size_t n)
+{
+    return utf8_valid((const unsigned char *)p, n);
 }
 
 /* Copies an unescaped string for matching; 0 when it does not fit, holds a NUL (which a C string
@@ -296,6 +380,22 @@ static void params_value(struct scan *st, enum key key, enum value_type t, const
 {
     gw_rpc_t *out = st->out;
 
+    switch (key) {
+    case K_META:
+        value_span(st, &out->meta, t, s, n);
+        return;
+    case K_INPUT_RESPONSES:
+        value_span(st, &out->input_responses, t, s, n);
+        return;
+    case K_REQUEST_STATE:
+        value_span(st, &out->request_state, t, s, n);
+        return;
+    case K_ARGUMENTS:
+        value_span(st, &out->arguments, t, s, n);
+        return;
+    default:
+        break;
+    }
     if (key == K_REQUEST_ID) {
         if (st->request_ids == 1 && t == V_STRING) {
             out->request_id = string_span(st, s, n);
@@ -329,6 +429,39 @@ static void params_value(struct scan *st, enum key key, enum value_type t, const
     }
 }
 
+/* The io.modelcontextprotocol/ members of params._meta. */
+static void meta_value(struct scan *st, enum key key, enum value_type t, const unsigned char *s,
+                       size_t n)
+{
+    gw_rpc_t *out = st->out;
+
+    switch (key) {
+    case K_META_PROTOCOL_VERSION:
+        value_span(st, &out->meta_protocol_version, t, s, n);
+        if (t == V_STRING) {
+            copy_text(out->meta_protocol_version_str, sizeof(out->meta_protocol_version_str), s, n);
+        }
+        break;
+    case K_META_CLIENT_CAPS:
+        value_span(st, &out->meta_client_capabilities, t, s, n);
+        break;
+    case K_META_CLIENT_INFO:
+        value_span(st, &out->meta_client_info, t, s, n);
+        break;
+    case K_META_LOG_LEVEL:
+        value_span(st, &out->meta_log_level, t, s, n);
+        if (t == V_STRING) {
+            copy_text(out->meta_log_level_str, sizeof(out->meta_log_level_str), s, n);
+        }
+        break;
+    case K_META_SUBSCRIPTION_ID:
+        value_span(st, &out->meta_subscription_id, t, s, n);
+        break;
+    default:
+        break;
+    }
+}
+
 /* Every value (scalar or container start) passes here before its container is entered. */
 static int on_value(struct scan *st, enum value_type t, const unsigned char *s, size_t n)
 {
@@ -348,7 +481,9 @@ static int on_value(struct scan *st, enum value_type t, const unsigned char *s, 
     case 2:
         params_value(st, (enum key)st->key[2], t, s, n);
         break;
-    default: /* params._meta.progressToken, params.ref.name and params.ref.uri */
+    case 3:
+        meta_value(st, (enum key)st->key[3], t, s, n);
+        /* params._meta.progressToken, params.ref.name and params.ref.uri */
         if (st->key[3] == K_REF_NAME && t == V_STRING) {
             st->out->ref_name = string_span(st, s, n);
             st->out->ref_name_too_long =
@@ -361,18 +496,27 @@ static int on_value(struct scan *st, enum value_type t, const unsigned char *s, 
             st->out->progress_token = number_span(st, n);
         }
         break;
+    case 4:
+        if (st->key[4] == K_CI_NAME) {
+            st->client_info_name = t == V_STRING;
+        } else if (st->key[4] == K_CI_VERSION) {
+            st->client_info_version = t == V_STRING;
+        }
+        break;
+    default:
+        break;
     }
     return 1;
 }
 
 static int on_null(void *ctx)
 {
-    return on_value(ctx, V_NULL, NULL, 0);
+    return on_value(ctx, V_NULL, NULL, 4);
 }
 
 static int on_boolean(void *ctx, int v)
 {
-    return on_value(ctx, V_BOOL, NULL, 0);
+    return on_value(ctx, V_BOOL, NULL, v ? 4 : 5);
 }
 
 static int on_number(void *ctx, const char *s, size_t n)
@@ -405,6 +549,11 @@ static int close_container(struct scan *st)
         st->out->params.len = consumed(st) - st->out->params.off;
         st->params_open = 0;
     }
+    if (st->depth <= TRACKED_DEPTH + 1 && st->closing[st->depth] != NULL) {
+        gw_span_t *span = st->closing[st->depth];
+        span->len = consumed(st) - span->off;
+        st->closing[st->depth] = NULL;
+    }
     st->depth--;
     return 1;
 }
@@ -426,11 +575,42 @@ static int on_end(void *ctx)
 
 static void note_member(struct scan *st, enum key key)
 {
-    unsigned bit = 1u << key;
+    uint64_t bit = 1ull << key;
     if (st->seen & bit) {
         set_invalid(st, "duplicate member");
     }
     st->seen |= bit;
+}
+
+/* A (repeated) params._meta starts: what an earlier one said no longer counts. */
+static void forget_meta(struct scan *st)
+{
+    gw_rpc_t *out = st->out;
+
+    out->progress_token = (gw_span_t){0, 0};
+    out->meta = (gw_span_t){0, 0};
+    out->meta_claim = 0;
+    out->meta_protocol_version = (gw_span_t){0, 0};
+    out->meta_protocol_version_str[0] = '\0';
+    out->meta_client_capabilities = (gw_span_t){0, 0};
+    out->meta_caps = 0;
+    out->meta_client_info = (gw_span_t){0, 0};
+    out->meta_log_level = (gw_span_t){0, 0};
+    out->meta_log_level_str[0] = '\0';
+    out->meta_subscription_id = (gw_span_t){0, 0};
+    st->client_info_name = 0;
+    st->client_info_version = 0;
+    st->seen &= ~META_MEMBERS;
+}
+
+/* The members of params._meta.clientCapabilities and of its sampling and elicitation. */
+static enum key client_caps_key(struct scan *st, const unsigned char *k, size_t n)
+{
+    unsigned bit = capability_bit(k, n);
+    st->out->meta_caps |= bit;
+    return bit == GW_CAP_SAMPLING      ? K_CC_SAMPLING
+           : bit == GW_CAP_ELICITATION ? K_CC_ELICITATION
+                                       : K_NONE;
 }
 
 static int on_map_key(void *ctx, const unsigned char *k, size_t n)
@@ -450,12 +630,13 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n)
             break;
         }
         key = params_key(k, n);
-        if (key == K_NAME || key == K_URI || key == K_REF || key == K_TASK_ID || key == K_CURSOR) {
+        if (key == K_NAME || key == K_URI || key == K_REF || key == K_TASK_ID || key == K_CURSOR ||
+            key == K_INPUT_RESPONSES || key == K_REQUEST_STATE || key == K_ARGUMENTS) {
             note_member(st, key);
         } else if (key == K_CAPABILITIES) {
             st->out->caps = 0; /* a repeated member: the backend's parser keeps the last */
         } else if (key == K_META) {
-            st->out->progress_token = (gw_span_t){0, 0};
+            forget_meta(st);
         } else if (key == K_REQUEST_ID && ++st->request_ids > 1) {
             st->out->request_id = (gw_span_t){0, 0};
         }
@@ -466,14 +647,38 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n)
         }
         if (st->key[2] == K_CAPABILITIES) {
             st->out->caps |= capability_bit(k, n);
-        } else if (st->key[2] == K_META && n == 13 && memcmp(k, "progressToken", 13) == 0) {
-            key = K_PROGRESS_TOKEN;
+        } else if (st->key[2] == K_META) {
+            key = meta_key(k, n);
+            if (key != K_NONE && key != K_PROGRESS_TOKEN) {
+                note_member(st, key);
+            }
+            if (key == K_META_PROTOCOL_VERSION) {
+                st->out->meta_claim = 1; /* whatever its value (the SDK's hasEnvelopeClaim) */
+            }
         } else if (st->key[2] == K_REF && n == 4 && memcmp(k, "name", 4) == 0) {
             key = K_REF_NAME;
             note_member(st, key);
         } else if (st->key[2] == K_REF && n == 3 && memcmp(k, "uri", 3) == 0) {
             key = K_REF_URI;
             note_member(st, key);
+        }
+        break;
+    case 4:
+        if (st->key[3] == K_META_CLIENT_INFO) {
+            key = n == 4 && memcmp(k, "name", 4) == 0      ? K_CI_NAME
+                  : n == 7 && memcmp(k, "version", 7) == 0 ? K_CI_VERSION
+                                                           : K_NONE;
+        } else if (st->key[3] == K_META_CLIENT_CAPS) {
+            key = client_caps_key(st, k, n);
+        }
+        break;
+    case 5:
+        if (st->key[4] == K_CC_SAMPLING && st->key[3] == K_META_CLIENT_CAPS && n == 5 &&
+            memcmp(k, "tools", 5) == 0) {
+            st->out->meta_caps |= GW_CAP_SAMPLING_TOOLS;
+        } else if (st->key[4] == K_CC_ELICITATION && st->key[3] == K_META_CLIENT_CAPS && n == 3 &&
+                   memcmp(k, "url", 3) == 0) {
+            st->out->meta_caps |= GW_CAP_ELICITATION_URL;
         }
         break;
     default:
@@ -512,6 +717,9 @@ static void classify(struct scan *st)
     if (out->invalid_reason != NULL) {
         return;
     }
+    out->meta_client_info_ok = out->meta_client_info.len > 0 &&
+                               st->body[out->meta_client_info.off] == '{' && st->client_info_name &&
+                               st->client_info_version;
     if (st->jsonrpc != JSONRPC_OK) {
         out->invalid_reason = "jsonrpc must be \"2.0\"";
     } else if (out->method.len > 0) {

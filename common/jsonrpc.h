@@ -53,14 +53,41 @@ typedef struct gw_rpc {
                            * absent when the member repeats */
     int has_result;
     int has_error;
+    /* 2026-07-28 (docs/design-2026-07-28.md §2): the request envelope in params._meta, whose
+     * members are io.modelcontextprotocol/<name>. Spans are raw tokens of any JSON type (an
+     * object or array from its brace to its closing one), so the checks can tell a wrong type
+     * from an absent member. A repeated _meta starts over: the backend's parser keeps the last. */
+    gw_span_t meta;                     /* the whole params._meta value (any type) */
+    int meta_claim;                     /* _meta is an object with a protocolVersion member */
+    gw_span_t meta_protocol_version;    /* its raw token */
+    char meta_protocol_version_str[32]; /* unescaped when a string that fits, else "" */
+    gw_span_t meta_client_capabilities;
+    unsigned
+        meta_caps; /* GW_CAP_* from clientCapabilities (with ELICITATION_URL, SAMPLING_TOOLS) */
+    gw_span_t meta_client_info;
+    int meta_client_info_ok; /* clientInfo is an object whose name and version are strings */
+    gw_span_t meta_log_level;
+    char meta_log_level_str[16]; /* unescaped when a string that fits, else "" */
+    gw_span_t meta_subscription_id;
+    gw_span_t input_responses; /* params.inputResponses raw value (MRTR retries) */
+    gw_span_t request_state;   /* params.requestState raw value */
+    gw_span_t arguments;       /* params.arguments raw value (tools/call, prompts/get) */
 } gw_rpc_t;
 
 /* Scans one complete body. Returns GW_EPARSE for anything that is not well-formed UTF-8 JSON
  * (answer -32700) and GW_ETOOBIG for nesting deeper than max_depth; otherwise GW_OK with
  * out->kind saying what the message is (GW_MSG_INVALID answers -32600). Duplicate keys among
- * jsonrpc/id/method/params/result/error, params.name/uri/ref/taskId/cursor and params.ref.name/uri
- * make the message GW_MSG_INVALID: the gateway must route on exactly what the backend will read. */
+ * jsonrpc/id/method/params/result/error,
+ * params.name/uri/ref/taskId/cursor/arguments/inputResponses/ requestState, params.ref.name/uri and
+ * the io.modelcontextprotocol/ members of one params._meta (protocolVersion, clientCapabilities,
+ * clientInfo, logLevel, subscriptionId) make the message GW_MSG_INVALID: the gateway must route on
+ * exactly what the backend will read. */
 gw_err_t gw_rpc_scan(const char *body, size_t len, unsigned max_depth, gw_rpc_t *out);
+
+/* Is p[0..n) UTF-8 as RFC 3629 defines it (no overlong forms, surrogates, or code points above
+ * U+10FFFF)? The check the scanner applies to every body, for text from elsewhere (a header
+ * value echoed in a JSON reply). */
+int gw_rpc_utf8_valid(const char *p, size_t n);
 
 /* Writes body to out with the bytes of span replaced by the JSON string of s[0..n). */
 gw_err_t gw_rpc_splice_string(gw_buf_t *out, const char *body, size_t len, gw_span_t span,

@@ -166,10 +166,35 @@ static size_t split_array(const char *p, size_t len, gw_span_t *spans, size_t ma
 
 /* A batch: allowed in 2025-03-26 sessions only (later revisions removed them). Each message is
  * handled as if it came alone; the answers go back as one JSON array. */
+/* Does an element of the batch carry a 2026-07-28 claim? Those have one message per POST
+ * (design §1 row 3): such a batch is refused whole, before any session is looked at. */
+static int has_modern_element(const char *body, size_t len)
+{
+    gw_span_t spans[BATCH_MAX];
+    size_t n = split_array(body, len, spans, BATCH_MAX);
+    for (size_t i = 0; i < n && i < BATCH_MAX; i++) {
+        gw_rpc_t rpc;
+        if (gw_rpc_scan(body + spans[i].off, spans[i].len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) ==
+                GW_OK &&
+            rpc.meta_claim) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void rtr_batch_handle(rtr_t *r, h2o_req_t *req, const char *body, size_t len,
                       const char *request_id)
 {
     rtr_sink_t client = RTR_TO_CLIENT(req);
+    if (has_modern_element(body, len)) {
+        rtr_respond_error(r, client, 400, NULL, 0, GW_RPC_INVALID_REQUEST,
+                          "Invalid Request: batches cannot carry 2026-07-28 requests");
+        return;
+    }
+    if (!rtr_http_protocol_version_ok(r, req)) {
+        return; /* the old era's rules from here on */
+    }
     gw_session_claims_t claims;
     char uuid[GW_UUID_TEXT_LEN + 1];
     if (!rtr_http_check_session(r, req, &claims, uuid, NULL, 0)) {

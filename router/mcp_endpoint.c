@@ -31,9 +31,8 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
                           "Payload Too Large: the request body exceeds limits.max_request_body");
         return;
     }
-    if (!rtr_http_protocol_version_ok(r, req)) {
-        return;
-    }
+    /* The body is scanned before MCP-Protocol-Version is checked: the era comes from the body,
+     * and a 2026-07-28 client's errors must echo its id (design §0 finding 3). */
     const char *body = req->entity.base ? req->entity.base : "";
     size_t len = req->entity.len;
     gw_rpc_t rpc;
@@ -54,6 +53,13 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
     }
     if (rpc.kind == GW_MSG_BATCH) {
         rtr_batch_handle(r, req, body, len, request_id);
+        return;
+    }
+    if (rtr_modern_front(r, req, body, len, &rpc, request_id)) {
+        return;
+    }
+    /* the old era from here on, with today's rules */
+    if (!rtr_http_protocol_version_ok(r, req)) {
         return;
     }
     rtr_route_count_of_method(r, &rpc);

@@ -42,8 +42,9 @@ gw_counter_t rtr_rejection_of(unsigned status, int code, const char *msg)
         return GW_MC_REJ_UNAUTHORIZED;
     case 403:
         return GW_MC_REJ_FORBIDDEN;
-    case 404:
-        return GW_MC_REJ_UNKNOWN_SESSION;
+    case 404: /* or a method 2026-07-28 does not have (design §1 rows 15, 16) */
+        return code == GW_RPC_METHOD_NOT_FOUND ? GW_MC_REJ_UNKNOWN_METHOD
+                                               : GW_MC_REJ_UNKNOWN_SESSION;
     case 405:
         return GW_MC_REJ_METHOD_NOT_ALLOWED;
     case 503:
@@ -155,6 +156,46 @@ void rtr_respond_error_fields(rtr_t *r, rtr_sink_t to, unsigned status, const ch
         return;
     }
     char reason[512]; /* msg may carry a name the client chose */
+    gw_log_info("msg=rejected status=%u code=%d reason=\"%s\"%s request_id=%.*s", status, code,
+                gw_log_quote(reason, sizeof(reason), msg, strlen(msg)), fields, (int)rid.len,
+                rid.base);
+    gw_metric_add(r->m, rtr_rejection_of(status, code, msg), 1);
+    rtr_respond(r, to, status, b.data, b.len);
+    gw_buf_fini(&b);
+}
+
+void rtr_respond_error_data(rtr_t *r, rtr_sink_t to, unsigned status, const char *id, size_t id_len,
+                            int code, const char *msg, const char *data, size_t data_len,
+                            const char *fields)
+{
+    if (data == NULL || data_len == 0) {
+        rtr_respond_error_fields(r, to, status, id, id_len, code, msg, fields);
+        return;
+    }
+    h2o_req_t *req = to.req;
+    gw_buf_t b;
+    gw_buf_init(&b);
+    h2o_iovec_t rid = rtr_request_id_of(req);
+    /* gw_rpc_error's text, with data spliced in before its last two braces */
+    gw_err_t err = gw_rpc_error(&b, id, id_len, code, msg);
+    if (err == GW_OK && b.len >= 2) {
+        b.len -= 2;
+        err = gw_buf_appends(&b, ",\"data\":");
+        if (err == GW_OK) {
+            err = gw_buf_append(&b, data, data_len);
+        }
+        if (err == GW_OK) {
+            err = gw_buf_appends(&b, "}}");
+        }
+    }
+    if (err != GW_OK) {
+        gw_buf_fini(&b);
+        gw_log_err("msg=\"out of memory answering an error\" status=%u request_id=%.*s", status,
+                   (int)rid.len, rid.base);
+        h2o_send_error_503(req, "Service Unavailable", "out of memory", 0);
+        return;
+    }
+    char reason[512];
     gw_log_info("msg=rejected status=%u code=%d reason=\"%s\"%s request_id=%.*s", status, code,
                 gw_log_quote(reason, sizeof(reason), msg, strlen(msg)), fields, (int)rid.len,
                 rid.base);

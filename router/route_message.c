@@ -71,9 +71,10 @@ static void audit_denied(rtr_t *r, const gw_envelope_t *e, const char *tool, con
     char subject[2 * GW_SUBJECT_MAX + 8];
     char view[GW_POLICY_VIEW_NAME_MAX];
     const char *who = r->caller != NULL ? r->caller->subject : "";
+    gw_str_t session = e->session.len > 0 ? e->session : GW_STR("-"); /* modern: none */
     gw_log_info("msg=audit request_id=%.*s session=%.*s subject=\"%s\" tool=%s backend=%s "
                 "status=200 outcome=unknown_tool decision=denied rule=%s",
-                (int)e->request_id.len, e->request_id.ptr, (int)e->session.len, e->session.ptr,
+                (int)e->request_id.len, e->request_id.ptr, (int)session.len, session.ptr,
                 gw_log_quote(subject, sizeof(subject), who, strlen(who)), tool, backend,
                 gw_policy_view_name(rtr_policy_view(r), view));
 }
@@ -129,8 +130,10 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
         }
         snprintf(c->audit_backend, sizeof(c->audit_backend), "%s",
                  r->routes->servers[k->server].name);
-        snprintf(c->audit_session, sizeof(c->audit_session), "%.*s", (int)e->session.len,
-                 e->session.ptr);
+        /* a modern call has no session: "-", as the log line's other absent fields */
+        snprintf(c->audit_session, sizeof(c->audit_session), "%.*s",
+                 e->session.len > 0 ? (int)e->session.len : 1,
+                 e->session.len > 0 ? e->session.ptr : "-");
         snprintf(c->audit_subject, sizeof(c->audit_subject), "%s",
                  r->caller != NULL ? r->caller->subject : "");
         c->audit_view = rtr_policy_view(r);
@@ -173,8 +176,26 @@ static void route_by_uri(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *
         !rtr_policy_allows(r, GW_LIST_RESOURCES, r->routes->servers[owner].name, u, strlen(u))) {
         owner = -1; /* a resource the caller may not use is one that does not exist */
     }
+    if (owner < 0 && (e->flags & GW_ENV_F_MODERN) && u != NULL) {
+        /* 2026-07-28 has no -32002: invalid params, with the URI (design §1 row 21) */
+        gw_buf_t data;
+        gw_buf_init(&data);
+        if (gw_buf_appends(&data, "{\"uri\":") == GW_OK &&
+            gw_buf_append_json_string(&data, u, strlen(u)) == GW_OK &&
+            gw_buf_appends(&data, "}") == GW_OK) {
+            rtr_respond_error_data(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
+                                   "Resource not found", data.data, data.len, "");
+        } else {
+            rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_INVALID_PARAMS,
+                              "Resource not found");
+        }
+        gw_buf_fini(&data);
+        return;
+    }
     if (owner < 0) {
-        rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_RESOURCE_NOT_FOUND,
+        rtr_respond_error(r, to, 200, id, rpc->id.len,
+                          (e->flags & GW_ENV_F_MODERN) ? GW_RPC_INVALID_PARAMS
+                                                       : GW_RPC_RESOURCE_NOT_FOUND,
                           "Resource not found");
         return;
     }

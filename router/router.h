@@ -341,6 +341,10 @@ void rtr_respond_error(rtr_t *r, rtr_sink_t to, unsigned status, const char *id,
 /* The same, with more logfmt fields (" key=value ...", already quoted) on its log line. */
 void rtr_respond_error_fields(rtr_t *r, rtr_sink_t to, unsigned status, const char *id,
                               size_t id_len, int code, const char *msg, const char *fields);
+/* The same with the error's data (raw JSON, data_len bytes; none when NULL). */
+void rtr_respond_error_data(rtr_t *r, rtr_sink_t to, unsigned status, const char *id, size_t id_len,
+                            int code, const char *msg, const char *data, size_t data_len,
+                            const char *fields);
 /* The answer to a POSTed request cancelled before its response started: an event stream with
  * no event, closed (docs/routing.md). */
 void rtr_respond_cancelled(rtr_t *r, h2o_req_t *req);
@@ -380,6 +384,15 @@ void rtr_route_count_of_method(rtr_t *r, const gw_rpc_t *rpc);
  * here or sends it to the broker or its owner, answering to exactly once. */
 void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
                        const gw_rpc_t *rpc);
+
+/* ---- modern.c ---- */
+
+/* The 2026-07-28 front of a scanned POST (not a batch): decides its era (design §2) and, for the
+ * modern one, applies the wire rules of §1, answers server/discover and dispatches the request
+ * without a session. Returns 0 when the message is of the old era, for today's path to handle;
+ * 1 when it was answered or dispatched. */
+int rtr_modern_front(rtr_t *r, h2o_req_t *req, const char *body, size_t len, const gw_rpc_t *rpc,
+                     const char *request_id);
 
 /* ---- batch.c ---- */
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "router/era.h"
 #include "router/routes.h"
 
 static int cmp_key(const void *a, const void *b)
@@ -33,6 +34,11 @@ void rtr_routes_destroy(rtr_routes_t *r)
         }
         free(r->keys[k]);
     }
+    for (size_t i = 0; i < r->ndiscover; i++) {
+        free(r->discover[i]);
+    }
+    free(r->discover);
+    free(r->discover_offers);
     free(r->servers);
     free(r);
 }
@@ -214,6 +220,64 @@ static gw_err_t parse_key_map(rtr_routes_t *r, yajl_val map, gw_list_t kind)
     return GW_OK;
 }
 
+/* "discover": [capabilities object per endpoint], optional. */
+static gw_err_t parse_discover(rtr_routes_t *r, yajl_val list)
+{
+    static const struct {
+        const char *key;
+        unsigned bit;
+    } offers[] = {
+        {"prompts", RTR_OFFERS_PROMPTS},
+        {"resources", RTR_OFFERS_RESOURCES},
+        {"completions", RTR_OFFERS_COMPLETIONS},
+        {"logging", RTR_OFFERS_LOGGING},
+    };
+    if (list == NULL) {
+        return GW_OK;
+    }
+    if (!YAJL_IS_ARRAY(list)) {
+        return GW_EPARSE;
+    }
+    size_t n = YAJL_GET_ARRAY(list)->len;
+    if ((r->discover = calloc(n + 1, sizeof(*r->discover))) == NULL ||
+        (r->discover_offers = calloc(n + 1, sizeof(*r->discover_offers))) == NULL) {
+        return GW_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yajl_val caps = YAJL_GET_ARRAY(list)->values[i];
+        if (!YAJL_IS_OBJECT(caps)) {
+            return GW_EPARSE;
+        }
+        gw_buf_t b;
+        gw_buf_init(&b);
+        gw_err_t err = gw_json_to_buf(caps, &b);
+        if (err == GW_OK && (r->discover[i] = gw_buf_steal(&b, NULL)) == NULL) {
+            err = GW_ENOMEM;
+        }
+        gw_buf_fini(&b);
+        if (err != GW_OK) {
+            return err;
+        }
+        r->ndiscover++;
+        for (size_t k = 0; k < sizeof(offers) / sizeof(offers[0]); k++) {
+            if (gw_json_get(caps, offers[k].key) != NULL) {
+                r->discover_offers[i] |= offers[k].bit;
+            }
+        }
+    }
+    return GW_OK;
+}
+
+const char *rtr_routes_discover(const rtr_routes_t *r, unsigned endpoint, unsigned *offers)
+{
+    if (r == NULL || endpoint >= r->ndiscover) {
+        *offers = 0;
+        return "{\"tools\":{\"listChanged\":true}}";
+    }
+    *offers = r->discover_offers[endpoint];
+    return r->discover[endpoint];
+}
+
 /* A server's "tool_timeouts" object ({tool: ms}), absent when it has none. */
 static gw_err_t parse_tool_timeouts(rtr_route_server_t *s, yajl_val map)
 {
@@ -308,6 +372,9 @@ gw_err_t rtr_routes_parse(yajl_val root, rtr_routes_t **out)
         }
     }
     if ((err = parse_absent(r, gw_json_get(root, "absent"))) != GW_OK) {
+        goto fail;
+    }
+    if ((err = parse_discover(r, gw_json_get(root, "discover"))) != GW_OK) {
         goto fail;
     }
     yajl_val pending = gw_json_get(root, "pending");

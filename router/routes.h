@@ -52,6 +52,12 @@ typedef struct rtr_routes {
     size_t nkeys[GW_NLISTS];
     uint64_t activity_ms; /* how often to report the sessions in use to the broker */
     unsigned pending;     /* bit s: capability set s is being fetched; names not known yet */
+    /* "discover": per endpoint (0: mcp_path, n: endpoints[n - 1]), the capabilities object of
+     * server/discover (JSON text, owned) and what it offers (RTR_OFFERS_* of router/era.h);
+     * ndiscover 0 when the broker sent none */
+    char **discover;
+    unsigned *discover_offers;
+    size_t ndiscover;
 } rtr_routes_t;
 
 /* Builds a table from the broker's JSON (docs/ipc.md) into *out (the caller's, to destroy);
@@ -76,6 +82,10 @@ long rtr_routes_resource_owner(const rtr_routes_t *r, const char *uri);
 /* The index of the server named name (len bytes), or -1; with tasks_only, only one offering
  * tasks. r may be NULL. */
 long rtr_routes_server_named(const rtr_routes_t *r, const char *name, size_t len, int tasks_only);
+
+/* The capabilities object server/discover answers with on endpoint, and what it offers in
+ * *offers (RTR_OFFERS_*); with no table or none for endpoint, tools only. r may be NULL. */
+const char *rtr_routes_discover(const rtr_routes_t *r, unsigned endpoint, unsigned *offers);
 
 /* The backend deadline of a tools/call of tool (the backend's own name) on s. */
 uint64_t rtr_routes_tool_timeout(const rtr_route_server_t *s, const char *tool);

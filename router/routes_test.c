@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "common/json.h"
+#include "router/era.h"
 #include "router/routes.h"
 
 static const char table_json[] =
@@ -196,6 +197,47 @@ static void test_malformed(void **state)
     }
 }
 
+/* server/discover's capabilities per endpoint, and what each offers (design §3, row 16). */
+static void test_discover(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"generation\":1,\"servers\":[],\"tools\":{},\"prompts\":{},\"resources\":{},"
+        "\"resourceTemplates\":{},\"discover\":[{\"tools\":{\"listChanged\":true},\"prompts\":{"
+        "\"listChanged\":true},\"resources\":{\"listChanged\":true,\"subscribe\":true},"
+        "\"completions\":{},\"logging\":{}},{\"tools\":{\"listChanged\":true}}]}";
+    rtr_routes_t *r = NULL;
+    unsigned offers;
+    assert_int_equal(parse(json, &r), GW_OK);
+    assert_int_equal(r->ndiscover, 2);
+    assert_string_equal(
+        rtr_routes_discover(r, 0, &offers),
+        "{\"tools\":{\"listChanged\":true},\"prompts\":{\"listChanged\":true},"
+        "\"resources\":{\"listChanged\":true,\"subscribe\":true},\"completions\":{},"
+        "\"logging\":{}}");
+    assert_int_equal(offers, RTR_OFFERS_PROMPTS | RTR_OFFERS_RESOURCES | RTR_OFFERS_COMPLETIONS |
+                                 RTR_OFFERS_LOGGING);
+    assert_string_equal(rtr_routes_discover(r, 1, &offers), "{\"tools\":{\"listChanged\":true}}");
+    assert_int_equal(offers, 0);
+    /* an endpoint the table does not know, or no table: tools only, never a failure */
+    assert_string_equal(rtr_routes_discover(r, 5, &offers), "{\"tools\":{\"listChanged\":true}}");
+    assert_int_equal(offers, 0);
+    assert_string_equal(rtr_routes_discover(NULL, 0, &offers),
+                        "{\"tools\":{\"listChanged\":true}}");
+    rtr_routes_destroy(r);
+    static const char *const bad[] = {
+        "{\"generation\":1,\"servers\":[],\"tools\":{},\"prompts\":{},\"resources\":{},"
+        "\"resourceTemplates\":{},\"discover\":{}}",
+        "{\"generation\":1,\"servers\":[],\"tools\":{},\"prompts\":{},\"resources\":{},"
+        "\"resourceTemplates\":{},\"discover\":[{},7]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = NULL;
+        assert_int_equal(parse(bad[i], &r), GW_EPARSE);
+        assert_null(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +245,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_find, setup_table, teardown_table),
         cmocka_unit_test_setup_teardown(test_resource_owner, setup_table, teardown_table),
         cmocka_unit_test(test_only_resource_server),
+        cmocka_unit_test(test_discover),
         cmocka_unit_test_setup_teardown(test_tool_timeout, setup_table, teardown_table),
         cmocka_unit_test_setup_teardown(test_server_named, setup_table, teardown_table),
         cmocka_unit_test(test_absent_sets),

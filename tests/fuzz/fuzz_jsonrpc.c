@@ -14,7 +14,10 @@
  * - for a request routed by name (tools/call, prompts/get: params.name; completion/complete:
  *   params.ref.name), splicing in the name without a leading prefix (what the router sends to a
  *   backend) and splicing a gateway id over the id give bodies that scan back to the same message
- *   with just those two fields changed. */
+ *   with just those two fields changed;
+ * - the 2026-07-28 envelope's raw spans (params._meta and its members, arguments,
+ *   inputResponses, requestState) each hold exactly one JSON value, a claim has its
+ *   protocolVersion span, and a copied protocolVersion or logLevel is its span's text. */
 #include <config.h>
 
 #include <stddef.h>
@@ -185,6 +188,61 @@ static void check_scalar_span(const char *body, size_t len, gw_span_t sp, int al
     enum token_type type = decode_token(body + sp.off, sp.len, t);
     FUZZ_CHECK(type == TOK_STRING || type == TOK_NUMBER || (allow_null && type == TOK_NULL),
                "%s span '%.*s' is not one string or number", what, (int)sp.len, body + sp.off);
+}
+
+/* A raw span (any type) holds one JSON value: a scalar decodes as one token, a container opens
+ * and closes with matching brackets. */
+static void check_value_span(const char *body, size_t len, gw_span_t sp, struct token *t,
+                             const char *what)
+{
+    if (sp.len == 0) {
+        return;
+    }
+    check_span_inside(sp, len, what);
+    char first = body[sp.off], last = body[sp.off + sp.len - 1];
+    if (first == '{' || first == '[') {
+        FUZZ_CHECK((first == '{' && last == '}') || (first == '[' && last == ']'),
+                   "%s span '%.*s' is not one container", what, (int)sp.len, body + sp.off);
+        return;
+    }
+    FUZZ_CHECK(decode_token(body + sp.off, sp.len, t) != TOK_NONE,
+               "%s span '%.*s' is not one JSON value", what, (int)sp.len, body + sp.off);
+}
+
+/* A text the scanner copied from a string span (empty when it was not a string or too long). */
+static void check_copied(const char *body, gw_span_t sp, const char *copied, struct token *t,
+                         const char *what)
+{
+    if (copied[0] == '\0' || sp.len == 0) {
+        return;
+    }
+    FUZZ_CHECK(body[sp.off] == '"' && decode_token(body + sp.off, sp.len, t) == TOK_STRING &&
+                   strlen(copied) == t->text.len && memcmp(copied, t->text.data, t->text.len) == 0,
+               "%s text '%s' differs from its span '%.*s'", what, copied, (int)sp.len,
+               body + sp.off);
+}
+
+static void check_modern(const char *body, size_t len, const gw_rpc_t *r, struct token *t)
+{
+    check_value_span(body, len, r->meta, t, "params._meta");
+    check_value_span(body, len, r->meta_protocol_version, t, "_meta protocolVersion");
+    check_value_span(body, len, r->meta_client_capabilities, t, "_meta clientCapabilities");
+    check_value_span(body, len, r->meta_client_info, t, "_meta clientInfo");
+    check_value_span(body, len, r->meta_log_level, t, "_meta logLevel");
+    check_value_span(body, len, r->meta_subscription_id, t, "_meta subscriptionId");
+    check_value_span(body, len, r->arguments, t, "params.arguments");
+    check_value_span(body, len, r->input_responses, t, "params.inputResponses");
+    check_value_span(body, len, r->request_state, t, "params.requestState");
+    check_copied(body, r->meta_protocol_version, r->meta_protocol_version_str, t,
+                 "_meta protocolVersion");
+    check_copied(body, r->meta_log_level, r->meta_log_level_str, t, "_meta logLevel");
+    if (r->kind == GW_MSG_REQUEST || r->kind == GW_MSG_NOTIFICATION) {
+        FUZZ_CHECK(!r->meta_claim || (r->meta_protocol_version.len > 0 && r->meta.len > 0 &&
+                                      body[r->meta.off] == '{'),
+                   "a claim without its spans");
+        FUZZ_CHECK(!r->meta_client_info_ok || body[r->meta_client_info.off] == '{',
+                   "clientInfo ok but not an object");
+    }
 }
 
 static int is_zero(const gw_rpc_t *r)
@@ -359,6 +417,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     check_scan(body, size, &r, &t);
+    check_modern(body, size, &r, &t);
     /* JSON text is UTF-8 (RFC 8259): the gateway must not pass on what is not. */
     FUZZ_CHECK(utf8_strict(data, size), "a body that is not UTF-8 was accepted");
     FUZZ_CHECK(utf8_strict((const unsigned char *)r.method_str, strlen(r.method_str)) &&

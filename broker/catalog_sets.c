@@ -234,7 +234,46 @@ unsigned brk_views_swap(brk_catalog_t *cat, brk_view_t *m, unsigned *sets)
         v->collisions = m[s].collisions;
         m[s].collisions = c;
     }
+    brk_catalog_caps_vary_update(cat);
     return changed;
+}
+
+unsigned brk_catalog_caps_vary_update(brk_catalog_t *cat)
+{
+    unsigned vary = 0;
+    const brk_view_t *d = &cat->views[0];
+    for (unsigned s = 1; s < BRK_CAP_SETS; s++) {
+        const brk_view_t *v = &cat->views[s];
+        for (size_t l = 0; (cat->active & (1u << s)) && l < GW_NLISTS; l++) {
+            if (!brk_list_same(v->merged[l], v->nmerged[l], d->merged[l], d->nmerged[l], NULL)) {
+                vary |= 1u << l;
+            }
+        }
+    }
+    unsigned flipped = vary ^ cat->caps_vary;
+    cat->caps_vary = vary;
+    if (flipped == 0) {
+        return 0;
+    }
+    /* one generation per set: a cursor of one set must name no place in another's list */
+    for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
+        if (!(cat->active & (1u << s))) {
+            continue;
+        }
+        cat->generation++;
+        for (size_t l = 0; l < GW_NLISTS; l++) {
+            if (flipped & (1u << l)) {
+                cat->views[s].list_generation[l] = cat->generation;
+            }
+        }
+    }
+    return flipped;
+}
+
+int brk_catalog_list_private(const brk_catalog_t *cat, gw_list_t l)
+{
+    return cat->cfg->auth_resource != NULL || cat->policy != NULL ||
+           (cat->caps_vary & (1u << l)) != 0;
 }
 
 gw_err_t brk_catalog_activate(brk_catalog_t *cat, unsigned s, unsigned *changed)
@@ -258,6 +297,7 @@ gw_err_t brk_catalog_activate(brk_catalog_t *cat, unsigned s, unsigned *changed)
         v->list_generation[l] = cat->generation;
     }
     cat->active |= 1u << s;
+    brk_catalog_caps_vary_update(cat);
     *changed = BRK_CHANGED_ROUTES; /* what the set does not list is named in the table */
     gw_log_info("msg=\"capability set active\" caps=%u tools=%zu", s, v->nmerged[GW_LIST_TOOLS]);
     return GW_OK;

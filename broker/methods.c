@@ -149,6 +149,28 @@ out:
     gw_buf_fini(&msg);
 }
 
+/* A page of list l (page: {"tools":[…],"nextCursor":"…"}) as a 2026-07-28 result (design
+ * docs/design-2026-07-28.md §4): resultType first, the page's members, then ttlMs, cacheScope and
+ * _meta's serverInfo. ttlMs is 0: the gateway's lists change whenever a backend's do, and it
+ * announces that (listChanged) rather than promising a lifetime. The scope is the list's, the
+ * same on every page of one generation (brk_catalog_list_private). */
+static gw_err_t gen_modern_page(const brk_catalog_t *cat, gw_list_t l, const gw_buf_t *page,
+                                gw_buf_t *out)
+{
+    if (page->len < 2 || page->data[0] != '{' || page->data[page->len - 1] != '}') {
+        return GW_EINVAL; /* brk_catalog_page_for writes one object: never here */
+    }
+    gw_buf_appends(out, "{\"resultType\":\"complete\",");
+    gw_buf_append(out, page->data + 1, page->len - 2);
+    gw_buf_appendf(out,
+                   ",\"ttlMs\":0,\"cacheScope\":\"%s\",\"_meta\":{\"io.modelcontextprotocol/"
+                   "serverInfo\":{\"name\":\"mcpgw\",\"version\":",
+                   brk_catalog_list_private(cat, l) ? "private" : "public");
+    gw_buf_append_json_string(out, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
+    gw_buf_appends(out, "}}}");
+    return gw_buf_status(out);
+}
+
 void brk_methods_list(brk_t *b, const gw_envelope_t *e)
 {
     unsigned set = e->caps & BRK_CAP_SET_MASK;
@@ -163,8 +185,14 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
 {
     unsigned set = e->caps & BRK_CAP_SET_MASK;
     int list = gw_list_by_method(e->method.ptr, e->method.len);
+    /* A modern caller: no session (the router sends none), caps from _meta, the view and the
+     * endpoint as for sessions. Its "Method not found" is HTTP 404 (design §1 rows 15-16: the
+     * router answers those first; this is for a routing table a moment old). Its other errors
+     * stay in-band, HTTP 200, as the SDK's server answers them. */
+    int modern = (e->flags & GW_ENV_F_MODERN) != 0;
+    unsigned not_found = modern ? 404 : 200;
     if (list < 0) {
-        brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, "Method not found");
+        brk_reply_rpc_error_status(b, e, not_found, GW_RPC_METHOD_NOT_FOUND, "Method not found");
         return;
     }
     /* tools/list is answered even when no backend offers tools: the gateway always has them;
@@ -174,10 +202,10 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
         !brk_catalog_offers(&b->cycle->cat, capability, gw_view_endpoint(e->view))) {
         char msg[96];
         snprintf(msg, sizeof(msg), "Method not found: no backend offers %s", capability);
-        brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, msg);
+        brk_reply_rpc_error_status(b, e, not_found, GW_RPC_METHOD_NOT_FOUND, msg);
         return;
     }
-    brk_session_t *s = brk_session_find(b, e->session.ptr, e->session.len);
+    brk_session_t *s = modern ? NULL : brk_session_find(b, e->session.ptr, e->session.len);
     if (s != NULL) {
         s->last_s = gw_wallclock_s();
         s->last_ms = gw_clock_ms();
@@ -196,12 +224,21 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
     }
     gw_buf_t result;
     gw_buf_t msg;
+    gw_buf_t page; /* a modern caller's result, around the page */
     gw_buf_init(&result);
     gw_buf_init(&msg);
+    gw_buf_init(&page);
     gw_err_t rc = brk_catalog_page_for(&b->cycle->cat, set, e->view, (gw_list_t)list,
                                        cursor ? YAJL_GET_STRING(cursor) : NULL,
                                        b->cycle->cfg->page_size, &result);
     yajl_tree_free(body);
+    if (rc == GW_OK && modern) {
+        rc = gen_modern_page(&b->cycle->cat, (gw_list_t)list, &result, &page);
+        gw_buf_t t = result; /* the modern result is the one to send */
+        result = page;
+        page = t;
+        rc = rc == GW_EINVAL ? GW_ENOMEM : rc;
+    }
     if (rc == GW_EINVAL) {
         brk_reply_rpc_error(
             b, e, GW_RPC_INVALID_PARAMS,
@@ -214,4 +251,5 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
     }
     gw_buf_fini(&result);
     gw_buf_fini(&msg);
+    gw_buf_fini(&page);
 }

@@ -520,11 +520,15 @@ void wrk_call_dispatch(call_t *c)
     wrk_t *w = c->w;
     upstream_t *up = c->up;
 
+    /* TEMP shim for part B tests, drop at merge: part C keys pooled upstream sessions per
+     * modern caller (design §7.1); here every modern call shares one 2025-11-25 session. */
+    int temp_modern = (c->env.flags & GW_ENV_F_MODERN) != 0;
+    gw_str_t key = temp_modern ? GW_STR("n:temp-shim") : c->env.session;
+    uint8_t proto = temp_modern ? (uint8_t)GW_PROTO_LATEST : c->env.proto;
     if (up == NULL) {
-        up = wrk_upstream_find(w, c->env.session.ptr, c->env.session.len);
+        up = wrk_upstream_find(w, key.ptr, key.len);
         if (up == NULL) {
-            up = wrk_upstream_create(w, c->env.session.ptr, c->env.session.len, c->env.proto,
-                                     c->env.caps);
+            up = wrk_upstream_create(w, key.ptr, key.len, proto, c->env.caps & WRK_CAP_SET_MASK);
             if (up == NULL || wrk_upstream_insert(w, up) != GW_OK) {
                 if (up != NULL) {
                     wrk_upstream_unref(up);

@@ -161,6 +161,32 @@ static const char *string_token_text(const char *body, gw_span_t span, char *out
     return text;
 }
 
+/* A resource no backend has, for a 2026-07-28 caller: -32602 with data.uri, since that revision
+ * does not allow -32002 (design docs/design-2026-07-28.md §1 row 21; what the worker maps a
+ * backend's -32002 to, worker/result_shape.c). uri is the request's string token. */
+static void respond_modern_not_found(rtr_t *r, rtr_sink_t to, const char *body, const gw_rpc_t *rpc,
+                                     gw_span_t uri)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    gw_buf_appends(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+    gw_buf_append(&b, body + rpc->id.off, rpc->id.len);
+    gw_buf_appends(&b, ",\"error\":{\"code\":-32602,\"message\":\"Resource not found\"");
+    if (uri.len > 0) {
+        gw_buf_appends(&b, ",\"data\":{\"uri\":");
+        gw_buf_append(&b, body + uri.off, uri.len);
+        gw_buf_appends(&b, "}");
+    }
+    gw_buf_appends(&b, "}}");
+    if (gw_buf_status(&b) != GW_OK) {
+        rtr_respond_error(r, to, 503, body + rpc->id.off, rpc->id.len, GW_RPC_INTERNAL_ERROR,
+                          "gateway out of memory");
+    } else {
+        rtr_respond(r, to, 200, b.data, b.len);
+    }
+    gw_buf_fini(&b);
+}
+
 /* Routes a message naming a resource URI (never rewritten: URIs stay the backend's). */
 static void route_by_uri(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body,
                          const gw_rpc_t *rpc, gw_span_t span)
@@ -172,6 +198,10 @@ static void route_by_uri(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *
     if (owner >= 0 &&
         !rtr_policy_allows(r, GW_LIST_RESOURCES, r->routes->servers[owner].name, u, strlen(u))) {
         owner = -1; /* a resource the caller may not use is one that does not exist */
+    }
+    if (owner < 0 && (e->flags & GW_ENV_F_MODERN)) {
+        respond_modern_not_found(r, to, body, rpc, span);
+        return;
     }
     if (owner < 0) {
         rtr_respond_error(r, to, 200, id, rpc->id.len, GW_RPC_RESOURCE_NOT_FOUND,

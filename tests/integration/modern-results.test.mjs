@@ -30,11 +30,16 @@ const stack = useSetup(async () => {
         ],
         extra: { limits: { page_size: PAGE_SIZE } },
     });
-    return { gw, alpha, beta, conf };
+    // the same alpha behind a gateway with a policy: every list is filtered per caller
+    const policed = await startGateway({
+        servers: [{ name: 'alpha', url: alpha.url, prefix: 'alpha_' }],
+        extra: { policy: { default: 'deny', rules: [{ match: { anonymous: true }, allow: ['alpha/*'] }] } },
+    });
+    return { gw, policed, alpha, beta, conf };
 });
 
 /** A modern request: _meta claims 2026-07-28 with capabilities caps; the mirrored headers. */
-async function modern(method, params = {}, { caps = {}, name } = {}) {
+async function modern(method, params = {}, { caps = {}, name, url = stack.gw.url } = {}) {
     const body = {
         jsonrpc: '2.0',
         id: newId(),
@@ -52,7 +57,7 @@ async function modern(method, params = {}, { caps = {}, name } = {}) {
     if (name !== undefined) {
         headers['Mcp-Name'] = name;
     }
-    const r = await rawPost(stack.gw.url, body, headers);
+    const r = await rawPost(url, body, headers);
     assert.equal(r.headers['mcp-session-id'], undefined, 'no session is minted for a modern call');
     const response = r.messages.find((m) => m.id === body.id && (m.result || m.error));
     return { ...r, id: body.id, response };
@@ -190,4 +195,25 @@ test('2025 sessions on the same gateway get the backends\' answers unchanged', T
     const nf = await s.request('resources/read', { uri: 'test://no-such-resource' });
     assert.equal(nf.response?.error?.code, -32002, nf.text);
     assertNoModernFields(await s.call('prompts/list'));
+});
+
+test('with a policy every list is private; a list no backend offers is 404, an unknown resource -32602', T, async () => {
+    const url = stack.policed.url;
+    const { pages, keys } = await modernPages('tools/list', 'tools', 'name', { url });
+    assert.ok(keys.includes('alpha_echo'), `${keys}`);
+    assert.equal(assertModernList(pages, 'tools'), 'private');
+    const p = await modern('prompts/list', {}, { url });
+    assert.equal(p.status, 404, p.text);
+    assert.equal(p.response?.error?.code, -32601, p.text);
+    assert.equal(p.json.id, p.id);
+    // no backend has resources: the router answers, in 2026-07-28 terms
+    const missing = 'test://nowhere';
+    const nf = await modern('resources/read', { uri: missing }, { url, name: missing });
+    assert.equal(nf.status, 200, nf.text);
+    assert.equal(nf.response?.error?.code, -32602, nf.text);
+    assert.equal(nf.response.error.data?.uri, missing, nf.text);
+    // a 2025 session of the same gateway keeps -32002
+    const s = await initializeSession(url);
+    const old = await s.request('resources/read', { uri: missing });
+    assert.equal(old.response?.error?.code, -32002, old.text);
 });

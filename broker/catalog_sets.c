@@ -238,7 +238,7 @@ unsigned brk_views_swap(brk_catalog_t *cat, brk_view_t *m, unsigned *sets)
     return changed;
 }
 
-unsigned brk_catalog_caps_vary_update(brk_catalog_t *cat)
+void brk_catalog_caps_vary_update(brk_catalog_t *cat)
 {
     unsigned vary = 0;
     const brk_view_t *d = &cat->views[0];
@@ -250,24 +250,7 @@ unsigned brk_catalog_caps_vary_update(brk_catalog_t *cat)
             }
         }
     }
-    unsigned flipped = vary ^ cat->caps_vary;
     cat->caps_vary = vary;
-    if (flipped == 0) {
-        return 0;
-    }
-    /* one generation per set: a cursor of one set must name no place in another's list */
-    for (unsigned s = 0; s < BRK_CAP_SETS; s++) {
-        if (!(cat->active & (1u << s))) {
-            continue;
-        }
-        cat->generation++;
-        for (size_t l = 0; l < GW_NLISTS; l++) {
-            if (flipped & (1u << l)) {
-                cat->views[s].list_generation[l] = cat->generation;
-            }
-        }
-    }
-    return flipped;
 }
 
 int brk_catalog_list_private(const brk_catalog_t *cat, gw_list_t l)

@@ -149,28 +149,6 @@ out:
     gw_buf_fini(&msg);
 }
 
-/* A page of list l (page: {"tools":[…],"nextCursor":"…"}) as a 2026-07-28 result (design
- * docs/design-2026-07-28.md §4): resultType first, the page's members, then ttlMs, cacheScope and
- * _meta's serverInfo. ttlMs is 0: the gateway's lists change whenever a backend's do, and it
- * announces that (listChanged) rather than promising a lifetime. The scope is the list's, the
- * same on every page of one generation (brk_catalog_list_private). */
-static gw_err_t gen_modern_page(const brk_catalog_t *cat, gw_list_t l, const gw_buf_t *page,
-                                gw_buf_t *out)
-{
-    if (page->len < 2 || page->data[0] != '{' || page->data[page->len - 1] != '}') {
-        return GW_EINVAL; /* brk_catalog_page_for writes one object: never here */
-    }
-    gw_buf_appends(out, "{\"resultType\":\"complete\",");
-    gw_buf_append(out, page->data + 1, page->len - 2);
-    gw_buf_appendf(out,
-                   ",\"ttlMs\":0,\"cacheScope\":\"%s\",\"_meta\":{\"io.modelcontextprotocol/"
-                   "serverInfo\":{\"name\":\"mcpgw\",\"version\":",
-                   brk_catalog_list_private(cat, l) ? "private" : "public");
-    gw_buf_append_json_string(out, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
-    gw_buf_appends(out, "}}}");
-    return gw_buf_status(out);
-}
-
 void brk_methods_list(brk_t *b, const gw_envelope_t *e)
 {
     unsigned set = e->caps & BRK_CAP_SET_MASK;
@@ -228,12 +206,22 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
     gw_buf_init(&result);
     gw_buf_init(&msg);
     gw_buf_init(&page);
-    gw_err_t rc = brk_catalog_page_for(&b->cycle->cat, set, e->view, (gw_list_t)list,
-                                       cursor ? YAJL_GET_STRING(cursor) : NULL,
-                                       b->cycle->cfg->page_size, &result);
+    const char *at = cursor ? YAJL_GET_STRING(cursor) : NULL;
+    /* decided once for this answer: its cacheScope, and the scope its cursors must carry */
+    int private = modern && brk_catalog_list_private(&b->cycle->cat, (gw_list_t)list);
+    char own[64];
+    gw_err_t rc = GW_OK;
+    if (modern && at != NULL &&
+        (at = brk_modern_cursor_open(at, private, own, sizeof(own))) == NULL) {
+        rc = GW_EINVAL; /* another era's, or pages of the other scope: start over */
+    }
+    if (rc == GW_OK) {
+        rc = brk_catalog_page_for(&b->cycle->cat, set, e->view, (gw_list_t)list, at,
+                                  b->cycle->cfg->page_size, &result);
+    }
     yajl_tree_free(body);
     if (rc == GW_OK && modern) {
-        rc = gen_modern_page(&b->cycle->cat, (gw_list_t)list, &result, &page);
+        rc = brk_modern_page(&result, private, &page);
         gw_buf_t t = result; /* the modern result is the one to send */
         result = page;
         page = t;

@@ -117,6 +117,12 @@ test('tools/list for a modern caller: resultType, ttlMs 0, one public scope, cur
     const first = await s.call('tools/list');
     assertNoModernFields(first);
     assert.equal(first._meta, undefined);
+    // a cursor belongs to its era's pages: each is refused by the other (-32602, in-band)
+    const crossed = await modern('tools/list', { cursor: first.nextCursor });
+    assert.equal(crossed.status, 200, crossed.text);
+    assert.equal(crossed.response?.error?.code, -32602, crossed.text);
+    const back = await s.request('tools/list', { cursor: publicCursor });
+    assert.equal(back.response?.error?.code, -32602, back.text);
 });
 
 test('a list that capability sets see differently is private on every page, and the old cursor is refused in-band', T, async () => {

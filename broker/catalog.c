@@ -561,7 +561,6 @@ gw_err_t brk_catalog_refresh(brk_catalog_t *cat, const brk_catalog_t *prev)
                 same[s][l] ? prev->views[s].list_generation[l] : cat->generation;
         }
     }
-    brk_catalog_caps_vary_update(cat);
     return GW_OK;
 }
 

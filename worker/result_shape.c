@@ -16,9 +16,16 @@ typedef struct member {
     size_t val, val_end; /* its value's token */
 } member_t;
 
+/* What yajl (gw_rpc_scan) takes for whitespace: RFC 8259's four, and \f and \v besides. A
+ * walker that stopped at a form feed yajl skipped would read the rest of the value as a scalar. */
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
 static size_t skip_ws(const char *p, size_t i, size_t n)
 {
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) {
+    while (i < n && is_ws(p[i])) {
         i++;
     }
     return i;
@@ -64,7 +71,7 @@ static size_t skip_value(const char *p, size_t i, size_t n)
         return 0;
     }
     size_t start = i;
-    while (i < n && strchr(",}] \t\r\n", p[i]) == NULL) {
+    while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && !is_ws(p[i])) {
         i++;
     }
     return i > start ? i : 0;

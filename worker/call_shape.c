@@ -7,9 +7,9 @@
 #include "worker/result_shape.h"
 #include "worker/worker.h"
 
-/* An era not probed yet (WRK_ERA_UNKNOWN) counts as legacy: that is what every backend spoke
- * before the probe existed, and splicing resultType into a modern result that has it already is
- * harmless, while removing nothing from it would fail a 2025 client only on a modern backend. */
+/* An era not probed yet (WRK_ERA_UNKNOWN) counts as legacy: until the probe says otherwise the
+ * worker calls the backend the 2025 way (initialize, a session), so what it answers is a 2025
+ * answer. */
 static wrk_shape_dir_t call_shape_dir(const call_t *c)
 {
     return wrk_shape_dir((c->env.flags & GW_ENV_F_MODERN) != 0, c->w->era == WRK_ERA_MODERN);

@@ -8,43 +8,8 @@
 #include <string.h>
 
 #include "common/endpoint.h"
-#include "common/json.h"
 #include "common/log.h"
 #include "router/router.h"
-
-/* TEMP shim for part B tests, drop at merge: part A builds the real modern front (the era
- * decision, the header and envelope checks, server/discover). Here a request whose params._meta
- * carries io.modelcontextprotocol/protocolVersion goes on as a modern call without a session:
- * GW_ENV_F_MODERN, GW_PROTO_2026_07_28, caps from _meta's clientCapabilities and the caller's
- * identity headers, as common/envelope.h says. Returns 1 when it made e modern. */
-static int temp_modern_shim(rtr_t *r, gw_envelope_t *e, const char *body, size_t len)
-{
-    char err[32];
-    yajl_val root = gw_json_parse(body, len, err, sizeof(err));
-    yajl_val meta = gw_json_get(gw_json_get(root, "params"), "_meta");
-    if (gw_json_get(meta, "io.modelcontextprotocol/protocolVersion") == NULL) {
-        yajl_tree_free(root);
-        return 0;
-    }
-    yajl_val cc = gw_json_get(meta, "io.modelcontextprotocol/clientCapabilities");
-    yajl_val el = gw_json_get(cc, "elicitation");
-    unsigned caps = 0;
-    caps |= YAJL_IS_OBJECT(gw_json_get(cc, "sampling")) ? GW_CAP_SAMPLING : 0;
-    caps |= YAJL_IS_OBJECT(el) ? GW_CAP_ELICITATION : 0;
-    caps |= YAJL_IS_OBJECT(gw_json_get(el, "url")) ? GW_CAP_ELICITATION_URL : 0;
-    caps |= YAJL_IS_OBJECT(gw_json_get(cc, "roots")) ? GW_CAP_ROOTS : 0;
-    yajl_tree_free(root);
-    e->flags |= GW_ENV_F_MODERN;
-    e->proto = GW_PROTO_2026_07_28;
-    e->caps = (uint8_t)caps;
-    if (r->caller != NULL && r->caller->authenticated) {
-        e->headers[e->nheaders++] = (gw_env_header_t){
-            GW_STR("auth-subject"), {r->caller->subject, strlen(r->caller->subject)}};
-        e->headers[e->nheaders++] = (gw_env_header_t){
-            GW_STR("auth-issuer-tag"), {(const char *)r->caller->issuer_tag, GW_ISSUER_TAG_LEN}};
-    }
-    return 1;
-}
 
 static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
 {
@@ -66,9 +31,7 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
                           "Payload Too Large: the request body exceeds limits.max_request_body");
         return;
     }
-    h2o_iovec_t temp_pv = rtr_header(req, "mcp-protocol-version"); /* TEMP shim, part B */
-    if (!h2o_memis(temp_pv.base, temp_pv.len, H2O_STRLIT(GW_PROTO_MODERN_NAME)) &&
-        !rtr_http_protocol_version_ok(r, req)) {
+    if (!rtr_http_protocol_version_ok(r, req)) {
         return;
     }
     const char *body = req->entity.base ? req->entity.base : "";
@@ -130,10 +93,6 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
                                   {(const char *)r->caller->issuer_tag, GW_ISSUER_TAG_LEN}};
         }
         rtr_call_dispatch(r, RTR_TO_CLIENT(req), r->broker, &e, RTR_BROKER_TIMEOUT_MS);
-        return;
-    }
-    if (rpc.kind == GW_MSG_REQUEST && temp_modern_shim(r, &e, body, len)) { /* TEMP, part B */
-        rtr_route_message(r, RTR_TO_CLIENT(req), &e, body, len, &rpc);
         return;
     }
     gw_session_claims_t claims;

@@ -520,15 +520,11 @@ void wrk_call_dispatch(call_t *c)
     wrk_t *w = c->w;
     upstream_t *up = c->up;
 
-    /* TEMP shim for part B tests, drop at merge: part C keys pooled upstream sessions per
-     * modern caller (design §7.1); here every modern call shares one 2025-11-25 session. */
-    int temp_modern = (c->env.flags & GW_ENV_F_MODERN) != 0;
-    gw_str_t key = temp_modern ? GW_STR("n:temp-shim") : c->env.session;
-    uint8_t proto = temp_modern ? (uint8_t)GW_PROTO_LATEST : c->env.proto;
     if (up == NULL) {
-        up = wrk_upstream_find(w, key.ptr, key.len);
+        up = wrk_upstream_find(w, c->env.session.ptr, c->env.session.len);
         if (up == NULL) {
-            up = wrk_upstream_create(w, key.ptr, key.len, proto, c->env.caps & WRK_CAP_SET_MASK);
+            up = wrk_upstream_create(w, c->env.session.ptr, c->env.session.len, c->env.proto,
+                                     c->env.caps);
             if (up == NULL || wrk_upstream_insert(w, up) != GW_OK) {
                 if (up != NULL) {
                     wrk_upstream_unref(up);

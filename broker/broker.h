@@ -261,6 +261,18 @@ void brk_methods_list(brk_t *b, const gw_envelope_t *e);
 /* The same answered now, whatever the set's fetch (a wait is over). */
 void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e);
 
+/* ---- modern_page.c: list pages for 2026-07-28 callers (pure) ---- */
+
+/* The gateway cursor in a modern caller's cursor handed out with pages of the scope private,
+ * copied into buf[0..len); NULL when it is not one (a session's cursor, a forged one) or its
+ * pages had the other scope (the list's scope changed: the client starts over, -32602). */
+const char *brk_modern_cursor_open(const char *cursor, int private, char *buf, size_t len);
+/* Appends to out the modern result of page (brk_catalog_page_for's {"tools":[…],
+ * "nextCursor":"…"}): "resultType":"complete", the page's members with the scope marked in
+ * nextCursor, "ttlMs":0, cacheScope ("private" or "public") and _meta's
+ * io.modelcontextprotocol/serverInfo. GW_EINVAL for a page that is not an object, GW_ENOMEM. */
+gw_err_t brk_modern_page(const gw_buf_t *page, int private, gw_buf_t *out);
+
 /* ---- cap_sets.c: client capability sets ---- */
 
 /* The longest a list request waits for its set's first fetch, and how many may wait. */

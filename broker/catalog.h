@@ -104,6 +104,10 @@ typedef struct brk_catalog {
     /* Moves whenever a view's lists are replaced (brk_views_swap, brk_catalog_activate): what
      * was filtered from them before is built again. Starts at 1. */
     uint64_t views_epoch;
+    /* Bit l: two active capability sets see list l differently (a backend lists more to clients
+     * that declare sampling, say), so one caller's page says nothing of another's: modern
+     * answers say cacheScope "private" (brk_catalog_caps_vary_update keeps it). */
+    unsigned caps_vary;
     gw_policy_t *policy;    /* the config's policy, or NULL (everything listed to everyone) */
     brk_filters_t *filters; /* the lists filtered per view (owned; with policy or endpoints) */
     /* The capabilities object initialize answers with (JSON text, owned): the union of the
@@ -169,6 +173,14 @@ int brk_catalog_set_complete(const brk_catalog_t *cat, unsigned s);
  * from now on. *changed gets BRK_CHANGED_ROUTES when that changed the routing table. Returns
  * GW_ENOMEM with nothing changed; GW_OK at once for a set already active. */
 gw_err_t brk_catalog_activate(brk_catalog_t *cat, unsigned s, unsigned *changed);
+/* Recomputes cat->caps_vary from the active views (whenever they change). */
+void brk_catalog_caps_vary_update(brk_catalog_t *cat);
+/* Is list l filtered per caller, so that a modern answer of it must say cacheScope "private"?
+ * Yes with auth (auth.resource) or a policy configured, or when capability sets see it
+ * differently (caps_vary); else "public". The answer may change between two pages of one list
+ * (a set that lists otherwise appears): modern cursors carry the scope of their pages
+ * (broker/methods.c), so that no client pages through one list under two scopes. */
+int brk_catalog_list_private(const brk_catalog_t *cat, gw_list_t l);
 /* Frees ls and its items; NULL is fine. */
 void brk_lists_destroy(brk_lists_t *ls);
 /* Frees a backend's lists of the other sets. */

@@ -234,7 +234,29 @@ unsigned brk_views_swap(brk_catalog_t *cat, brk_view_t *m, unsigned *sets)
         v->collisions = m[s].collisions;
         m[s].collisions = c;
     }
+    brk_catalog_caps_vary_update(cat);
     return changed;
+}
+
+void brk_catalog_caps_vary_update(brk_catalog_t *cat)
+{
+    unsigned vary = 0;
+    const brk_view_t *d = &cat->views[0];
+    for (unsigned s = 1; s < BRK_CAP_SETS; s++) {
+        const brk_view_t *v = &cat->views[s];
+        for (size_t l = 0; (cat->active & (1u << s)) && l < GW_NLISTS; l++) {
+            if (!brk_list_same(v->merged[l], v->nmerged[l], d->merged[l], d->nmerged[l], NULL)) {
+                vary |= 1u << l;
+            }
+        }
+    }
+    cat->caps_vary = vary;
+}
+
+int brk_catalog_list_private(const brk_catalog_t *cat, gw_list_t l)
+{
+    return cat->cfg->auth_resource != NULL || cat->policy != NULL ||
+           (cat->caps_vary & (1u << l)) != 0;
 }
 
 gw_err_t brk_catalog_activate(brk_catalog_t *cat, unsigned s, unsigned *changed)
@@ -258,6 +280,7 @@ gw_err_t brk_catalog_activate(brk_catalog_t *cat, unsigned s, unsigned *changed)
         v->list_generation[l] = cat->generation;
     }
     cat->active |= 1u << s;
+    brk_catalog_caps_vary_update(cat);
     *changed = BRK_CHANGED_ROUTES; /* what the set does not list is named in the table */
     gw_log_info("msg=\"capability set active\" caps=%u tools=%zu", s, v->nmerged[GW_LIST_TOOLS]);
     return GW_OK;

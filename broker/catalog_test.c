@@ -616,6 +616,54 @@ static void test_set_pages_and_generations(void **state)
     gw_buf_fini(&out);
 }
 
+/* A list that capability sets see differently is "private" to modern callers, every set's;
+ * the sessions' cursors are not touched by that (modern cursors carry their scope: methods.c). */
+static void test_scope_follows_the_sets(void **state)
+{
+    fixture_t *f = *state;
+    char got[256];
+    char next[64];
+    unsigned changed = 0;
+    assert_int_equal(report(&f->cat, alpha_report), GW_OK);
+    assert_int_equal(report(&f->cat, beta_report), GW_OK);
+    assert_false(brk_catalog_list_private(&f->cat, GW_LIST_TOOLS));
+    assert_int_equal(page(&f->cat, NULL, 2, got, sizeof(got), next, sizeof(next)), GW_OK);
+    assert_int_equal(brk_catalog_activate(&f->cat, GW_CAP_SAMPLING, &changed), GW_OK);
+    /* active, but the same lists so far: still public */
+    assert_false(brk_catalog_list_private(&f->cat, GW_LIST_TOOLS));
+
+    changes(&f->cat, alpha_sampling_report); /* one more tool for sampling clients */
+    assert_true(brk_catalog_list_private(&f->cat, GW_LIST_TOOLS));
+    assert_false(brk_catalog_list_private(&f->cat, GW_LIST_PROMPTS));   /* the same for both */
+    assert_false(brk_catalog_list_private(&f->cat, GW_LIST_RESOURCES)); /* likewise */
+    /* the default set's list did not change: a session's cursor stays good */
+    assert_int_equal(page(&f->cat, next, 2, got, sizeof(got), NULL, 0), GW_OK);
+    assert_string_equal(got, "b_echo");
+
+    /* the sets agree again: public again */
+    changes(&f->cat, "{\"server\":\"alpha\",\"caps\":1,\"ok\":false,\"error\":\"boom\"}");
+    assert_false(brk_catalog_list_private(&f->cat, GW_LIST_TOOLS));
+}
+
+/* Auth or a policy makes every list private: what one caller sees says nothing of another. */
+static void test_scope_private_with_a_policy(void **state)
+{
+    fixture_t *f = *state;
+    assert_true(brk_catalog_list_private(&f->cat, GW_LIST_TOOLS));
+    assert_true(brk_catalog_list_private(&f->cat, GW_LIST_TEMPLATES));
+}
+
+static int setup_policy(void **state)
+{
+    return setup_with(state, "servers:\n"
+                             "  - name: alpha\n"
+                             "    url: http://127.0.0.1:3001/mcp\n"
+                             "    prefix: a_\n"
+                             "policy:\n"
+                             "  rules:\n"
+                             "    - allow: [\"alpha/*\"]\n");
+}
+
 /* The routing table routes every name of the active sets and says which sets do not list one. */
 static void test_routes_name_absent_sets(void **state)
 {
@@ -652,6 +700,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_sees_its_own_lists, setup_prefixed, teardown),
         cmocka_unit_test_setup_teardown(test_set_pages_and_generations, setup_prefixed, teardown),
         cmocka_unit_test_setup_teardown(test_routes_name_absent_sets, setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_scope_follows_the_sets, setup_prefixed, teardown),
+        cmocka_unit_test_setup_teardown(test_scope_private_with_a_policy, setup_policy, teardown),
         cmocka_unit_test_setup_teardown(test_backend_down_leaves_the_list, setup_prefixed,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_collisions_reported, setup_unprefixed, teardown),

@@ -163,8 +163,14 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
 {
     unsigned set = e->caps & BRK_CAP_SET_MASK;
     int list = gw_list_by_method(e->method.ptr, e->method.len);
+    /* A modern caller: no session (the router sends none), caps from _meta, the view and the
+     * endpoint as for sessions. Its "Method not found" is HTTP 404 (design §1 rows 15-16: the
+     * router answers those first; this is for a routing table a moment old). Its other errors
+     * stay in-band, HTTP 200, as the SDK's server answers them. */
+    int modern = (e->flags & GW_ENV_F_MODERN) != 0;
+    unsigned not_found = modern ? 404 : 200;
     if (list < 0) {
-        brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, "Method not found");
+        brk_reply_rpc_error_status(b, e, not_found, GW_RPC_METHOD_NOT_FOUND, "Method not found");
         return;
     }
     /* tools/list is answered even when no backend offers tools: the gateway always has them;
@@ -174,10 +180,10 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
         !brk_catalog_offers(&b->cycle->cat, capability, gw_view_endpoint(e->view))) {
         char msg[96];
         snprintf(msg, sizeof(msg), "Method not found: no backend offers %s", capability);
-        brk_reply_rpc_error(b, e, GW_RPC_METHOD_NOT_FOUND, msg);
+        brk_reply_rpc_error_status(b, e, not_found, GW_RPC_METHOD_NOT_FOUND, msg);
         return;
     }
-    brk_session_t *s = brk_session_find(b, e->session.ptr, e->session.len);
+    brk_session_t *s = modern ? NULL : brk_session_find(b, e->session.ptr, e->session.len);
     if (s != NULL) {
         s->last_s = gw_wallclock_s();
         s->last_ms = gw_clock_ms();
@@ -196,12 +202,31 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
     }
     gw_buf_t result;
     gw_buf_t msg;
+    gw_buf_t page; /* a modern caller's result, around the page */
     gw_buf_init(&result);
     gw_buf_init(&msg);
-    gw_err_t rc = brk_catalog_page_for(&b->cycle->cat, set, e->view, (gw_list_t)list,
-                                       cursor ? YAJL_GET_STRING(cursor) : NULL,
-                                       b->cycle->cfg->page_size, &result);
+    gw_buf_init(&page);
+    const char *at = cursor ? YAJL_GET_STRING(cursor) : NULL;
+    /* decided once for this answer: its cacheScope, and the scope its cursors must carry */
+    int private = modern && brk_catalog_list_private(&b->cycle->cat, (gw_list_t)list);
+    char own[64];
+    gw_err_t rc = GW_OK;
+    if (modern && at != NULL &&
+        (at = brk_modern_cursor_open(at, private, own, sizeof(own))) == NULL) {
+        rc = GW_EINVAL; /* another era's, or pages of the other scope: start over */
+    }
+    if (rc == GW_OK) {
+        rc = brk_catalog_page_for(&b->cycle->cat, set, e->view, (gw_list_t)list, at,
+                                  b->cycle->cfg->page_size, &result);
+    }
     yajl_tree_free(body);
+    if (rc == GW_OK && modern) {
+        rc = brk_modern_page(&result, private, &page);
+        gw_buf_t t = result; /* the modern result is the one to send */
+        result = page;
+        page = t;
+        rc = rc == GW_EINVAL ? GW_ENOMEM : rc;
+    }
     if (rc == GW_EINVAL) {
         brk_reply_rpc_error(
             b, e, GW_RPC_INVALID_PARAMS,
@@ -214,4 +239,5 @@ void brk_methods_list_answer(brk_t *b, const gw_envelope_t *e)
     }
     gw_buf_fini(&result);
     gw_buf_fini(&msg);
+    gw_buf_fini(&page);
 }

@@ -83,7 +83,21 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
         return GW_EPROTO;
     }
     if (a == WRK_ANSWER_RESPONSE) {
+        gw_buf_t shaped;
+        gw_buf_init(&shaped);
+        wrk_shape_rc_t s = wrk_call_shape(c, data, len, &shaped);
+        if (s != WRK_SHAPE_SAME && s != WRK_SHAPE_REWRITTEN) {
+            gw_buf_fini(&shaped);
+            c->shape_refused = (int)s; /* answered from on_done, outside libcurl's callback */
+            return GW_EPROTO;
+        }
         c->answered = 1;
+        if (s == WRK_SHAPE_REWRITTEN) {
+            wrk_reply_chunk(c, shaped.data, shaped.len);
+            gw_buf_fini(&shaped);
+            return c->lost ? GW_ECLOSED : GW_OK;
+        }
+        gw_buf_fini(&shaped);
     } else if (rpc.kind == GW_MSG_NOTIFICATION &&
                gw_list_by_changed(rpc.method_str, strlen(rpc.method_str)) >= 0) {
         wrk_catalog_note_changed(c->w); /* the broker tells the clients once it is fresh */
@@ -235,12 +249,19 @@ static void call_relay_http_error(call_t *c)
                         x->status);
         return;
     }
+    gw_buf_t shaped; /* an error for a modern caller: -32002 mapped (call_shape.c) */
+    gw_buf_init(&shaped);
+    if (wrk_call_shape(c, body, len, &shaped) == WRK_SHAPE_REWRITTEN) {
+        body = shaped.data;
+        len = shaped.len;
+    }
     wrk_reply_head(c, 200, 0);
     wrk_reply_chunk(c, body, len);
     c->answered = 1;
     wrk_reply_end(c, 0, NULL, 0);
     yajl_tree_free(tree);
     gw_buf_fini(&b);
+    gw_buf_fini(&shaped);
 }
 
 static void call_on_done(xfer_t *x, CURLcode rc)
@@ -252,6 +273,10 @@ static void call_on_done(xfer_t *x, CURLcode rc)
 
     if (c->bad_answer != 0) {
         call_refuse_answer(c, (wrk_answer_t)c->bad_answer);
+        return;
+    }
+    if (c->shape_refused != 0) {
+        wrk_call_refuse_shape(c, (wrk_shape_rc_t)c->shape_refused);
         return;
     }
     if ((x->discard && x->aborted == ABORT_NONE) || (rc == CURLE_OK && session_rejected(c))) {
@@ -324,7 +349,20 @@ static void call_on_done(xfer_t *x, CURLcode rc)
             call_refuse_answer(c, a);
             return;
         }
-        wrk_reply_chunk(c, x->body.data, x->body.len);
+        gw_buf_t shaped;
+        gw_buf_init(&shaped);
+        wrk_shape_rc_t s = wrk_call_shape(c, x->body.data, x->body.len, &shaped);
+        if (s != WRK_SHAPE_SAME && s != WRK_SHAPE_REWRITTEN) {
+            gw_buf_fini(&shaped);
+            wrk_call_refuse_shape(c, s);
+            return;
+        }
+        if (s == WRK_SHAPE_REWRITTEN) {
+            wrk_reply_chunk(c, shaped.data, shaped.len);
+        } else {
+            wrk_reply_chunk(c, x->body.data, x->body.len);
+        }
+        gw_buf_fini(&shaped);
         c->answered = 1;
         wrk_reply_end(c, 0, NULL, 0);
         return;

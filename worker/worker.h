@@ -23,6 +23,7 @@
 #include "common/names.h"
 #include "common/signals.h"
 #include "common/sse.h"
+#include "worker/result_shape.h"
 #include "worker/sessmap.h"
 
 /* A reply body must fit one envelope under the receivers' NNG_OPT_RECVMAXSZ, with room for the
@@ -249,6 +250,8 @@ struct call {
     int answered;        /* the response to env.rpc_id went out */
     int fail_code;       /* the JSON-RPC error the gateway answered for the backend (0: none) */
     int bad_answer;      /* the wrk_answer_t that refused what the backend sent (0: none) */
+    int shape_refused;   /* the wrk_shape_rc_t that refused the response for the caller's era
+                            (0: none; call_shape.c), answered from on_done */
     int lost;            /* replies cannot reach the caller any more */
     int resumes;         /* times its event stream was resumed with GET and Last-Event-ID */
     char resume_id[GW_SSE_ID_MAX + 1];
@@ -578,6 +581,17 @@ int64_t wrk_call_resumes_tick(wrk_t *w, int64_t now);
 int64_t wrk_call_sweep_waiting(wrk_t *w, int64_t now);
 /* Answers what is still in flight when the grace period ends. */
 void wrk_call_abort_all(wrk_t *w);
+
+/* ---- call_shape.c: answers fitted to the caller's era ---- */
+
+/* Fits the backend's response data[0..len) for c's caller (worker/result_shape.h): SAME to relay
+ * data itself, REWRITTEN with the message to relay in out (empty, the caller's), anything else
+ * a refusal for wrk_call_refuse_shape. Pure apart from reading c; callable inside libcurl's
+ * callbacks. */
+wrk_shape_rc_t wrk_call_shape(const call_t *c, const char *data, size_t len, gw_buf_t *out);
+/* Answers c with the error for a refused verdict rc (-32012, or -32603 for an input_required
+ * to a 2025 session). Loop only, outside libcurl's callbacks. */
+void wrk_call_refuse_shape(call_t *c, wrk_shape_rc_t rc);
 
 /* ---- inbox.c: envelopes in ---- */
 

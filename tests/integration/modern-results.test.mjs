@@ -204,7 +204,7 @@ test('2025 sessions on the same gateway get the backends\' answers unchanged', T
     assertNoModernFields(await s.call('prompts/list'));
 });
 
-test('with a policy every list is private; a list no backend offers is 404, an unknown resource -32602', T, async () => {
+test('with a policy every list is private; a list or read no backend offers is 404 -32601', T, async () => {
     const url = stack.policed.url;
     const { pages, keys } = await modernPages('tools/list', 'tools', 'name', { url });
     assert.ok(keys.includes('alpha_echo'), `${keys}`);
@@ -213,12 +213,13 @@ test('with a policy every list is private; a list no backend offers is 404, an u
     assert.equal(p.status, 404, p.text);
     assert.equal(p.response?.error?.code, -32601, p.text);
     assert.equal(p.json.id, p.id);
-    // no backend has resources: the router answers, in 2026-07-28 terms
+    // no backend offers resources: resources/* is a method this gateway does not have for a
+    // 2026-07-28 caller (design §1 row 16; era.test.mjs covers an unknown URI among resources)
     const missing = 'test://nowhere';
     const nf = await modern('resources/read', { uri: missing }, { url, name: missing });
-    assert.equal(nf.status, 200, nf.text);
-    assert.equal(nf.response?.error?.code, -32602, nf.text);
-    assert.equal(nf.response.error.data?.uri, missing, nf.text);
+    assert.equal(nf.status, 404, nf.text);
+    assert.equal(nf.response?.error?.code, -32601, nf.text);
+    assert.equal(nf.json.id, nf.id);
     // a 2025 session of the same gateway keeps -32002
     const s = await initializeSession(url);
     const old = await s.request('resources/read', { uri: missing });

@@ -209,6 +209,22 @@ static void call_relay_http_error(call_t *c)
     }
     gw_log_warn("msg=\"backend error relayed\" request_id=%s backend=%s method=%.*s status=%ld",
                 c->rid, c->w->name, (int)c->env.method.len, c->env.method.ptr, x->status);
+    if (c->w->era == WRK_ERA_MODERN) {
+        /* -32020/-32022 from a 2026-07-28 backend: our headers, or its era changed (design 4);
+         * the probe looks again. (Mapping the client's answer is part B's.) */
+        long long code = 0;
+        yajl_val t = NULL;
+        (void)error_body_message(x, &t, &code);
+        yajl_tree_free(t);
+        if (code == GW_RPC_UNSUPPORTED_VERSION || code == GW_RPC_HEADER_MISMATCH) {
+            gw_log_warn("msg=\"backend refused the request's protocol headers\" request_id=%s "
+                        "backend=%s code=%lld",
+                        c->rid, c->w->name, code);
+            if (code == GW_RPC_UNSUPPORTED_VERSION) {
+                wrk_era_reprobe(c->w, 0, "a call answered -32022");
+            }
+        }
+    }
     gw_buf_init(&b);
     if (rpc.kind == GW_MSG_RESPONSE && rpc.id_is_null && rpc.id.len == 4 &&
         memcmp(body + rpc.id.off, "null", 4) == 0) {

@@ -22,6 +22,7 @@
 #define PROBE_BACKOFF_MIN_MS 2000
 #define PROBE_BACKOFF_MAX_MS 30000
 #define PROBE_TIMEOUT_MAX_MS 10000
+#define PROBE_SPACING_MS 1000
 
 static void probe_on_done(xfer_t *x, CURLcode rc);
 
@@ -121,6 +122,11 @@ void wrk_era_reprobe(wrk_t *w, int64_t delay_ms, const char *why)
                  why, delay_ms);
     p->state = WRK_PROBE_DUE;
     p->next_ms = gw_clock_ms() + delay_ms;
+    /* whatever asks, a backend is probed at most once a PROBE_SPACING_MS: a backend that fails
+     * every request must not make a loop of probes */
+    if (p->next_ms < p->done_ms + PROBE_SPACING_MS) {
+        p->next_ms = p->done_ms + PROBE_SPACING_MS;
+    }
 }
 
 int wrk_era_decided(const wrk_t *w)
@@ -263,6 +269,7 @@ static void probe_on_done(xfer_t *x, CURLcode rc)
     wrk_era_t era;
     wrk_era_t before = w->era;
 
+    p->done_ms = gw_clock_ms();
     o = wrk_era_classify(reached, x->status, x->body.data, x->body.len, &code, &discover);
     if (o == GW_PROBE_VERSION_RETRY && !p->retried) {
         p->retried = 1; /* the backend named our version as supported: once more, then legacy */
@@ -311,9 +318,11 @@ static void probe_on_done(xfer_t *x, CURLcode rc)
     if (before != WRK_ERA_UNKNOWN && before != era) {
         era_changed(w);
     }
-    for (unsigned s = 0; s < WRK_CAP_SETS; s++) {
+    for (unsigned s = 0; s < WRK_CAP_SETS && before != era; s++) {
+        /* the catalog waited for the first verdict (or a new era): now. Same era again (a probe
+         * after a failure): the catalog keeps its own retry time. */
         if ((w->cat_wanted & (1u << s)) && w->cat[s].state == CAT_IDLE) {
-            w->cat[s].next_ms = 0; /* the catalog waited for the verdict: now */
+            w->cat[s].next_ms = 0;
         }
     }
     release_held(w, 0, NULL);

@@ -261,6 +261,24 @@ void wrk_upstream_start(upstream_t *up, const char *rid)
     }
 }
 
+/* Did the backend answer with a JSON-RPC error -32022 (unsupported protocol version)? */
+static int answered_unsupported_version(const xfer_t *x)
+{
+    char err[64];
+    yajl_val v;
+    yajl_val c;
+    int yes;
+
+    if (x->status / 100 != 4 || x->body.len == 0 ||
+        (v = gw_json_parse(x->body.data, x->body.len, err, sizeof(err))) == NULL) {
+        return 0;
+    }
+    c = gw_json_get(gw_json_get(v, "error"), "code");
+    yes = c != NULL && YAJL_IS_INTEGER(c) && YAJL_GET_INTEGER(c) == GW_RPC_UNSUPPORTED_VERSION;
+    yajl_tree_free(v);
+    return yes;
+}
+
 /* A pooled session whose key has a log level, on a backend offering logging: logging/setLevel
  * before its first call (7.1), so that the call's own messages are filtered already. Returns 1
  * when it was started (session_on_done goes on at init_step 2). */
@@ -334,6 +352,11 @@ static void session_on_done(xfer_t *x, CURLcode rc)
         return;
     }
     if ((code = wrk_rpc_outcome(x, rc, "initialize", &tree, &result, msg, sizeof(msg))) != 0) {
+        if (answered_unsupported_version(x)) {
+            /* a backend taken for 2025 refused initialize as a 2026-07-28 server does: it was
+             * upgraded, or its probe answer misled us (design 7.2) */
+            wrk_era_reprobe(w, 0, "initialize answered -32022");
+        }
         session_fail(up, code, msg);
         return;
     }

@@ -360,6 +360,7 @@ typedef struct wrk_probe {
     gw_probe_t outcome;
     long long rpc_code;
     int64_t next_ms;
+    int64_t done_ms; /* when the last probe's answer came */
     int64_t backoff_ms;
     yajl_val discover; /* modern: the backend's last server/discover answer (a tree, owned) */
     link_t waiting;    /* calls that came before the first verdict (call.qlink) */

@@ -72,10 +72,10 @@ const TOOLS = [
 ];
 
 /** A 2026-07-28 backend in the manner of the v2 server with legacy: 'reject'. */
-async function startModernFake({ down = false } = {}) {
+async function startModernFake({ down = false, discover = true } = {}) {
     const seen = [];
     const aborted = [];
-    const state = { down };
+    const state = { down, discover };
     const fake = await listen(async (req, res) => {
         const text = await readBody(req);
         if (state.down) {
@@ -93,6 +93,9 @@ async function startModernFake({ down = false } = {}) {
             return rpcError(res, 405, null, -32000, 'Method not allowed.');
         }
         const meta = msg.params && msg.params._meta;
+        if (msg.method === 'server/discover' && !state.discover) {
+            return rpcError(res, 404, msg.id, -32601, 'Method not found'); // looks like 2025
+        }
         if (msg.method === 'initialize' && !meta) {
             return rpcError(res, 400, msg.id, -32022, 'Unsupported protocol version', { supported: [MODERN], requested: msg.params?.protocolVersion });
         }
@@ -169,11 +172,12 @@ async function startFixedFake(status, body) {
 }
 
 const stack = useSetup(async () => {
-    const [alpha, everything, modern, late, auth, broken, retry] = await Promise.all([
+    const [alpha, everything, modern, late, upgraded, auth, broken, retry] = await Promise.all([
         startBackend({ name: 'alpha' }),
         startEverything(),
         startModernFake(),
         startModernFake({ down: true }), // 503 until the test brings it up
+        startModernFake({ discover: false }), // 404 -32601 to discover (2025-like), -32022 to initialize
 
         startFixedFake(401, { error: 'unauthorized' }),
         startFixedFake(500, { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'boom' } }),
@@ -186,15 +190,16 @@ const stack = useSetup(async () => {
             { name: 'everything', url: everything.url, prefix: 'ev_' },
             { name: 'modern', url: modern.url, prefix: 'm_', headers: { 'X-Backend-Key': 'modern-secret' }, health_interval: '1s' },
             { name: 'late', url: late.url, prefix: 'late_' },
+            { name: 'upgraded', url: upgraded.url, prefix: 'up_' },
             { name: 'auth', url: auth.url, prefix: 'auth_', headers: { Authorization: 'Bearer wrong' } },
             { name: 'broken', url: broken.url, prefix: 'broken_' },
             { name: 'retry', url: retry.url, prefix: 'retry_' },
         ],
     });
-    return { gw, alpha, everything, modern, late, auth, broken, retry };
+    return { gw, alpha, everything, modern, late, upgraded, auth, broken, retry };
 }, {
     async cleanup() {
-        await Promise.all([stack.modern, stack.late, stack.auth, stack.broken, stack.retry].map((f) => f && f.close()));
+        await Promise.all([stack.modern, stack.late, stack.upgraded, stack.auth, stack.broken, stack.retry].map((f) => f && f.close()));
     },
 });
 
@@ -340,4 +345,20 @@ test('a backend down at its probe is probed again (with backoff) and found moder
     const s = await initializeSession(stack.gw.url);
     const got = JSON.parse((await s.call('tools/call', { name: 'late_echo', arguments: { text: 'now' } })).content[0].text);
     assert.equal(got.args.text, 'now');
+});
+
+test('a backend taken for 2025 whose initialize answers -32022 is probed again, and found modern once discover answers', T, async () => {
+    const count = () => stack.upgraded.seen.filter((x) => x.body.method === 'server/discover').length;
+    await waitFor(() => stack.upgraded.seen.some((x) => x.body.method === 'initialize'), { what: 'an initialize' });
+    await waitFor(() => count() >= 2, { timeoutMs: 10000, what: 'the probe again after -32022' });
+    stack.upgraded.state.discover = true;
+    const b = await waitFor(async () => {
+        const x = await backends();
+        return x.upgraded.state === 'up' ? x : null;
+    }, { timeoutMs: 20000, what: 'upgraded up' });
+    assert.equal(b.upgraded.era, 'modern');
+    // probed again, but never in a loop: at most one probe a second
+    assert.ok(count() < 30, `probes: ${count()}`);
+    assert.ok(stack.gw.logLines().some((l) => /msg="backend era" backend=upgraded era=legacy probe=rpc_error/.test(l)));
+    assert.ok(stack.gw.logLines().some((l) => /msg="backend era" backend=upgraded era=modern probe=discover/.test(l)));
 });

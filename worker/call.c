@@ -87,8 +87,11 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
         return GW_EPROTO;
     }
     if (a == WRK_ANSWER_MESSAGE && (c->env.flags & GW_ENV_F_MODERN) &&
-        c->w->era != WRK_ERA_MODERN && !wrk_pool_relay_event(c, data, len, &rpc)) {
-        return c->lost ? GW_ECLOSED : GW_OK; /* not for a 2026-07-28 caller (pool.c) */
+        (c->w->era != WRK_ERA_MODERN ? !wrk_pool_relay_event(c, data, len, &rpc)
+                                     : rpc.kind == GW_MSG_REQUEST)) {
+        /* not for a 2026-07-28 caller (pool.c); a 2026-07-28 backend has no server requests
+         * on a stream (it asks with input_required) and no session to answer one on */
+        return c->lost ? GW_ECLOSED : GW_OK;
     }
     if (a == WRK_ANSWER_RESPONSE) {
         c->answered = 1;

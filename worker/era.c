@@ -19,8 +19,7 @@
 #include "worker/era.h"
 #include "worker/worker.h"
 
-#define PROBE_BACKOFF_MIN_MS 2000
-#define PROBE_BACKOFF_MAX_MS 30000
+#define PROBE_BACKOFF_MIN_MS WRK_RETRY_MS
 #define PROBE_TIMEOUT_MAX_MS 10000
 #define PROBE_SPACING_MS 1000
 
@@ -299,11 +298,17 @@ static void probe_on_done(xfer_t *x, CURLcode rc)
         char why[700];
         w->era = WRK_ERA_UNKNOWN;
         p->state = WRK_PROBE_DUE;
+        /* a backend that is down is retried every WRK_RETRY_MS, as its catalog always was
+         * (a test holds it to that); the probe is one small POST */
         p->next_ms = gw_clock_ms() + p->backoff_ms;
-        p->backoff_ms =
-            p->backoff_ms * 2 < PROBE_BACKOFF_MAX_MS ? p->backoff_ms * 2 : PROBE_BACKOFF_MAX_MS;
-        snprintf(why, sizeof(why), "backend %s: %s%s%s", w->name, probe_words(o),
-                 reached ? "" : ": ", reached ? "" : msg);
+        /* a transfer that failed says why in its own words (TLS, refused, timeout: the reason
+         * mcpgwctl shows today); an answer that means down says what came */
+        if (reached) {
+            snprintf(why, sizeof(why), "backend %s answered HTTP %ld to server/discover: %s",
+                     w->name, x->status, probe_words(o));
+        } else {
+            snprintf(why, sizeof(why), "%s", msg);
+        }
         release_held(w, GW_RPC_BACKEND_UNAVAILABLE, why);
         wrk_catalog_fail(w, why); /* shown down with the reason; its retry waits for a verdict */
         return;

@@ -24,6 +24,7 @@
 #include "common/signals.h"
 #include "common/sse.h"
 #include "common/xmcpheader.h"
+#include "worker/meta.h"
 #include "worker/sessmap.h"
 
 /* A reply body must fit one envelope under the receivers' NNG_OPT_RECVMAXSZ, with room for the
@@ -713,13 +714,7 @@ yajl_val wrk_era_init_result(const wrk_t *w);
 
 /* ---- modern.c: requests to a 2026-07-28 backend ---- */
 
-/* Appends params._meta's members (no braces) for a request with client capabilities caps
- * (GW_CAP_*) and log level (NULL or "" for none). */
-gw_err_t wrk_modern_meta(gw_buf_t *out, uint8_t caps, const char *level);
-/* Writes body (a JSON-RPC request or notification) to out with those members spliced into
- * params._meta (params and _meta created when absent, their other members kept). */
-gw_err_t wrk_modern_splice(const char *body, size_t len, uint8_t caps, const char *level,
-                           gw_buf_t *out);
+/* wrk_modern_meta, wrk_modern_splice: worker/meta.h */
 /* Sets x's Mcp-Method (method), Mcp-Name (name, NULL for none) and Mcp-Param-* headers (the
  * values of decls in arguments, either NULL) for its next start. */
 gw_err_t wrk_modern_headers(xfer_t *x, const char *method, const char *name, size_t name_len,

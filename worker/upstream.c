@@ -208,7 +208,10 @@ void wrk_upstream_start(upstream_t *up, const char *rid)
     up->init_step = 0;
     if (w->era == WRK_ERA_MODERN) {
         /* 2026-07-28: no initialize and no session; every request stands alone. The catalog's
-         * session takes the backend's capabilities from its server/discover answer. */
+         * session takes the backend's capabilities from its server/discover answer. No GET
+         * stream either (sid NULL: wrk_stream_start does nothing): a 2026-07-28 backend's
+         * list_changed comes with part E's subscriptions/listen (design 6), until then its
+         * catalog is fetched again only after a failure or a reload's probe finds a new era. */
         snprintf(up->proto, sizeof(up->proto), "%s", GW_PROTO_MODERN_NAME);
         if (up->is_catalog && (up->init_result = wrk_era_init_result(w)) == NULL) {
             session_fail(up, GW_RPC_INTERNAL_ERROR, "out of memory");

@@ -9,11 +9,14 @@
 // tests/node_modules on this branch (part T adds it): it checks the headers and _meta the way
 // the v2 server does (design 8.2: 400 -32020 for a header that disagrees with the body, 400
 // -32602 for _meta without its keys, 400 -32022 to initialize), answers as it does, and records
-// every request so the test can assert what the worker sent. Three more fakes answer the probe
+// every request so the test can assert what the worker sent; the official 1.32.2 SDK client
+// calls it through the gateway. Three more fakes answer the probe
 // with 401, 500 and -32022.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { initializeSession, startBackend, startEverything, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
 
 const MODERN = '2026-07-28';
@@ -361,4 +364,25 @@ test('a backend taken for 2025 whose initialize answers -32022 is probed again, 
     assert.ok(count() < 30, `probes: ${count()}`);
     assert.ok(stack.gw.logLines().some((l) => /msg="backend era" backend=upgraded era=legacy probe=rpc_error/.test(l)));
     assert.ok(stack.gw.logLines().some((l) => /msg="backend era" backend=upgraded era=modern probe=discover/.test(l)));
+});
+
+test('the official 1.x SDK client through the gateway to the 2026-07-28 backend: lists and calls, x-mcp-header built by the worker', T, async () => {
+    const client = new Client({ name: 'mcpgw-eras', version: '0.1.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(stack.gw.url));
+    await client.connect(transport);
+    try {
+        const { tools } = await client.listTools();
+        const names = tools.map((t) => t.name);
+        assert.ok(names.includes('m_region'), names.join(' '));
+        assert.ok(!names.includes('m_badheader'));
+        const r = await client.callTool({ name: 'm_region', arguments: { region: 'eu-central', dry: false } });
+        const got = JSON.parse(r.content[0].text);
+        assert.equal(got.headers['mcp-param-region'], 'eu-central');
+        assert.equal(got.headers['mcp-param-dry'], 'false');
+        assert.equal(got.headers['mcp-name'], 'region');
+        assert.equal(got.meta[`${NS}clientInfo`].name, 'mcpgw');
+    } finally {
+        await transport.terminateSession().catch(() => {});
+        await client.close();
+    }
 });

@@ -74,6 +74,11 @@ const TOOLS = [
     { name: 'slow', description: 'never answers until the request goes away', inputSchema: { type: 'object' } },
 ];
 
+const RESOURCES = [
+    { uri: 'mem://plain/a', name: 'a' },
+    { uri: 'mem://caf\u00e9', name: 'accented' }, // not visible ASCII: the base64 sentinel
+];
+
 /** A 2026-07-28 backend in the manner of the v2 server with legacy: 'reject'. */
 async function startModernFake({ down = false, discover = true } = {}) {
     const seen = [];
@@ -127,13 +132,22 @@ async function startModernFake({ down = false, discover = true } = {}) {
         case 'server/discover':
             return ok({
                 supportedVersions: [MODERN],
-                capabilities: { tools: { listChanged: true }, logging: {} },
+                capabilities: { tools: { listChanged: true }, logging: {}, resources: {} },
                 ttlMs: 0,
                 cacheScope: 'private',
                 _meta: { [`${NS}serverInfo`]: { name: 'fake-v2', version: '2.4.0' } },
             });
         case 'tools/list':
             return ok({ tools: TOOLS, ttlMs: 0, cacheScope: 'private' });
+        case 'resources/list':
+            return ok({ resources: RESOURCES, ttlMs: 0, cacheScope: 'private' });
+        case 'resources/templates/list':
+            return ok({ resourceTemplates: [], ttlMs: 0, cacheScope: 'private' });
+        case 'resources/read':
+            if (headerValue(h['mcp-name']) !== msg.params.uri) {
+                return rpcError(res, 400, msg.id, -32020, 'Header mismatch: Mcp-Name');
+            }
+            return ok({ contents: [{ uri: msg.params.uri, text: JSON.stringify({ headers: h }) }], ttlMs: 0, cacheScope: 'private' });
         case 'tools/call': {
             const args = msg.params.arguments || {};
             if (name === 'region') {
@@ -385,4 +399,17 @@ test('the official 1.x SDK client through the gateway to the 2026-07-28 backend:
         await transport.terminateSession().catch(() => {});
         await client.close();
     }
+});
+
+test('resources/read on a 2026-07-28 backend: Mcp-Name is the URI, sentinel-encoded when not visible ASCII', T, async () => {
+    const s = await initializeSession(stack.gw.url);
+    const uris = (await s.call('resources/list')).resources.map((r) => r.uri);
+    for (const r of RESOURCES) {
+        assert.ok(uris.includes(r.uri), `${r.uri} listed: ${uris.join(' ')}`);
+    }
+    let got = JSON.parse((await s.call('resources/read', { uri: 'mem://plain/a' })).contents[0].text);
+    assert.equal(got.headers['mcp-name'], 'mem://plain/a');
+    assert.equal(got.headers['mcp-method'], 'resources/read');
+    got = JSON.parse((await s.call('resources/read', { uri: 'mem://caf\u00e9' })).contents[0].text);
+    assert.equal(got.headers['mcp-name'], `=?base64?${Buffer.from('mem://caf\u00e9').toString('base64')}?=`);
 });

@@ -65,6 +65,13 @@ gw_err_t wrk_modern_headers(xfer_t *x, const char *method, const char *name, siz
     gw_err_t rc;
 
     wrk_modern_headers_free(x);
+    /* a method reaches a worker only when the router routes it (a known name), but a header
+     * line is built from it: nothing but visible ASCII ever goes in (no CR/LF injection) */
+    for (const char *p = method; *p != '\0'; p++) {
+        if (*p < 0x21 || *p > 0x7e) {
+            return GW_EINVAL;
+        }
+    }
     gw_buf_init(&v);
     rc = header_add(x, "Mcp-Method", method, strlen(method));
     if (rc == GW_OK && name != NULL) {

@@ -17,7 +17,7 @@ import http from 'node:http';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { initializeSession, startBackend, startEverything, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
+import { initializeSession, rawPost, startBackend, startEverything, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
 
 const MODERN = '2026-07-28';
 const NS = 'io.modelcontextprotocol/';
@@ -412,4 +412,47 @@ test('resources/read on a 2026-07-28 backend: Mcp-Name is the URI, sentinel-enco
     assert.equal(got.headers['mcp-method'], 'resources/read');
     got = JSON.parse((await s.call('resources/read', { uri: 'mem://caf\u00e9' })).contents[0].text);
     assert.equal(got.headers['mcp-name'], `=?base64?${Buffer.from('mem://caf\u00e9').toString('base64')}?=`);
+});
+
+/** A 2026-07-28 request as the v2 client sends it (on this branch the TEMP shim in
+ * router/mcp_endpoint.c makes it a GW_ENV_F_MODERN call; part A's router does the same). */
+function modernPost(method, params, { id, signal, caps = { elicitation: {} } } = {}) {
+    const meta = { [`${NS}protocolVersion`]: MODERN, [`${NS}clientCapabilities`]: caps, [`${NS}clientInfo`]: { name: 'v2-caller', version: '9' } };
+    const body = { jsonrpc: '2.0', method, params: { ...params, _meta: { ...meta, ...(params._meta || {}) } } };
+    if (id !== undefined) {
+        body.id = id;
+    }
+    const headers = { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': method };
+    if (params.name) {
+        headers['Mcp-Name'] = params.name;
+    }
+    return rawPost(stack.gw.url, body, headers, { signal });
+}
+
+test('a 2026-07-28 caller of a 2026-07-28 backend: its own _meta goes up as it is, with the headers from the backend\'s own names', T, async () => {
+    const r = await modernPost('tools/call', { name: 'm_echo', arguments: { text: 'own' }, _meta: { progressToken: 'pt' } }, { id: 'own-1' });
+    const resp = r.messages.find((m) => m && m.id === 'own-1');
+    assert.ok(resp && resp.result, r.text.slice(0, 300));
+    const got = JSON.parse(resp.result.content[0].text);
+    assert.equal(got.meta[`${NS}clientInfo`].name, 'v2-caller'); // not the gateway's
+    assert.deepEqual(got.meta[`${NS}clientCapabilities`], { elicitation: {} });
+    assert.equal(got.meta.progressToken, 'pt');
+    assert.equal(got.headers['mcp-name'], 'echo');
+    assert.equal(got.headers['mcp-session-id'], undefined);
+});
+
+test('a 2026-07-28 caller going away from a call to a 2026-07-28 backend: the transfer stops, no notification posted', T, async () => {
+    const id = 'own-slow-1';
+    const ac = new AbortController();
+    const pending = modernPost('tools/call', { name: 'm_slow', arguments: {} }, { id, signal: ac.signal }).catch((e) => e);
+    await waitFor(() => stack.modern.seen.some((x) => x.body.id === id), { what: 'the call reached the backend' });
+    const before = stack.modern.seen.length;
+    ac.abort();
+    await pending;
+    // part A's router sends the worker this cancel when the stream closes; the TEMP shim
+    // makes it from the notification (part A drops a modern notifications/cancelled)
+    await modernPost('notifications/cancelled', { requestId: id });
+    await waitFor(() => stack.modern.aborted.includes(id), { what: 'the backend saw its request go away' });
+    await sleep(200);
+    assert.ok(!stack.modern.seen.slice(before).some((x) => x.body.method === 'notifications/cancelled'));
 });

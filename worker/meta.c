@@ -1,5 +1,5 @@
-/* meta.c: the _meta members of a request to a 2026-07-28 backend and their splice into params
- * (meta.h). */
+/* meta.c: the _meta members of a request to a 2026-07-28 backend and their splice into params,
+ * and the MRTR fields taken out of a 2026-07-28 caller's body for a 2025 backend (meta.h). */
 #include "config.h"
 
 #include <string.h>
@@ -154,4 +154,46 @@ gw_err_t wrk_modern_splice(const char *body, size_t len, uint8_t caps, const cha
     rc = rc == GW_OK ? wrk_modern_meta(out, caps, level) : rc;
     rc = rc == GW_OK ? gw_buf_appends(out, empty ? "}" : "},") : rc;
     return rc == GW_OK ? gw_buf_append(out, body + at, len - at) : rc;
+}
+
+int wrk_pool_strip_body(const char *body, size_t len, gw_buf_t *out)
+{
+    char err[64];
+    gw_rpc_t rpc;
+    yajl_val p;
+    gw_buf_t np;
+    gw_err_t rc = GW_OK;
+    int removed = 0;
+
+    if (gw_rpc_scan(body, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK || rpc.params.len == 0 ||
+        (memmem(body + rpc.params.off, rpc.params.len, "\"inputResponses\"", 16) == NULL &&
+         memmem(body + rpc.params.off, rpc.params.len, "\"requestState\"", 14) == NULL)) {
+        return 0; /* the common case: nothing to take out, the bytes go as they came */
+    }
+    if ((p = gw_json_parse(body + rpc.params.off, rpc.params.len, err, sizeof(err))) == NULL ||
+        !YAJL_IS_OBJECT(p)) {
+        yajl_tree_free(p);
+        return 0;
+    }
+    gw_buf_init(&np);
+    rc = gw_buf_appends(&np, "{");
+    for (size_t i = 0, n = 0; rc == GW_OK && i < p->u.object.len; i++) {
+        const char *k = p->u.object.keys[i];
+        if (strcmp(k, "inputResponses") == 0 || strcmp(k, "requestState") == 0) {
+            removed = 1;
+            continue;
+        }
+        rc = n++ > 0 ? gw_buf_appends(&np, ",") : GW_OK;
+        rc = rc == GW_OK ? gw_buf_append_json_string(&np, k, strlen(k)) : rc;
+        rc = rc == GW_OK ? gw_buf_appends(&np, ":") : rc;
+        rc = rc == GW_OK ? gw_json_to_buf(p->u.object.values[i], &np) : rc;
+    }
+    rc = rc == GW_OK ? gw_buf_appends(&np, "}") : rc;
+    yajl_tree_free(p);
+    if (rc == GW_OK && removed) {
+        gw_buf_reset(out);
+        rc = gw_rpc_splice_raw(out, body, len, rpc.params, np.data, np.len);
+    }
+    gw_buf_fini(&np);
+    return rc != GW_OK ? -1 : removed;
 }

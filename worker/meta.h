@@ -20,4 +20,10 @@ gw_err_t wrk_modern_meta(gw_buf_t *out, uint8_t caps, const char *level);
 gw_err_t wrk_modern_splice(const char *body, size_t len, uint8_t caps, const char *level,
                            gw_buf_t *out);
 
+/* Writes into out the body of a 2026-07-28 call for a 2025 backend: params.inputResponses and
+ * params.requestState removed (design 7.1: a resume never sends them up), the rest as it was.
+ * Returns 1 when out holds it, 0 when body goes as it is (nothing to remove, or not an object
+ * with params), -1 when out of memory. */
+int wrk_pool_strip_body(const char *body, size_t len, gw_buf_t *out);
+
 #endif

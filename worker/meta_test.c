@@ -1,5 +1,5 @@
-/* meta_test.c: the _meta members for capability sets and levels, and their splice into a
- * message's params in each shape params come in. */
+/* meta_test.c: the _meta members for capability sets and levels, their splice into a message's
+ * params in each shape params come in, and the MRTR fields taken out. */
 #include <config.h>
 
 #include <setjmp.h>
@@ -112,12 +112,40 @@ static void test_refused(void **state)
     gw_buf_fini(&out);
 }
 
+static void test_strip_mrtr(void **state)
+{
+    gw_buf_t out;
+    (void)state;
+    gw_buf_init(&out);
+    const char *plain = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                        "\"name\":\"requestState\"}}";
+    assert_int_equal(wrk_pool_strip_body(plain, strlen(plain), &out), 0); /* a value, not a key */
+    const char *mrtr = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                       "\"name\":\"t\",\"inputResponses\":{\"k\":{\"action\":\"accept\"}},"
+                       "\"arguments\":{\"requestState\":1},\"requestState\":\"s\",\"_meta\":{"
+                       "\"progressToken\":2}}}";
+    assert_int_equal(wrk_pool_strip_body(mrtr, strlen(mrtr), &out), 1);
+    char err[64];
+    yajl_val v = gw_json_parse(out.data, out.len, err, sizeof(err));
+    assert_non_null(v);
+    yajl_val p = gw_json_get(v, "params");
+    assert_null(gw_json_get(p, "inputResponses"));
+    assert_null(gw_json_get(p, "requestState"));
+    assert_string_equal(gw_json_get_string(p, "name"), "t");
+    assert_non_null(gw_json_get(gw_json_get(p, "arguments"), "requestState")); /* nested: kept */
+    assert_non_null(gw_json_get(gw_json_get(p, "_meta"), "progressToken"));
+    assert_int_equal(YAJL_GET_INTEGER(gw_json_get(v, "id")), 1);
+    yajl_tree_free(v);
+    gw_buf_fini(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_capabilities),
         cmocka_unit_test(test_params_shapes),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_strip_mrtr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

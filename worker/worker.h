@@ -745,10 +745,7 @@ void wrk_pool_remove(upstream_t *up);
 void wrk_pool_touch(upstream_t *up);
 /* Closes pooled sessions idle past sessions.upstream_idle; returns when the next one is due. */
 int64_t wrk_pool_tick(wrk_t *w, int64_t now);
-/* Writes into out the body of a 2026-07-28 call for a 2025 backend: params.inputResponses and
- * params.requestState removed. Returns 1 when out holds it, 0 when body goes as it is, -1 when
- * out of memory. */
-int wrk_pool_strip_body(const char *body, size_t len, gw_buf_t *out);
+/* wrk_pool_strip_body: worker/meta.h */
 /* What a 2026-07-28 caller gets of a message on its call's stream to a 2025 backend: 1 to
  * relay it, 0 to drop it (notifications/message under its log level or without one; server
  * requests, refused to the backend here until MRTR). */

@@ -8,57 +8,8 @@
 #include <string.h>
 
 #include "common/endpoint.h"
-#include "common/json.h"
 #include "common/log.h"
 #include "router/router.h"
-
-/* TEMP shim for part C tests, drop at merge: part A decides the era (design 2) and builds this
- * envelope properly. A POST without Mcp-Session-Id whose body has a _meta protocolVersion claim
- * goes out as a GW_ENV_F_MODERN call without session: the caller in auth-subject and
- * auth-issuer-tag, caps from clientCapabilities, a log-level header from logLevel. No header or
- * envelope checks, no modern result shapes. */
-static int temp_modern_shim(rtr_t *r, h2o_req_t *req, gw_envelope_t *e, const char *body,
-                            size_t len, const gw_rpc_t *rpc)
-{
-    char err[64];
-    char level[16] = "";
-    if (rtr_header(req, "mcp-session-id").len > 0 || rpc->params.len == 0 ||
-        memmem(body, len, "io.modelcontextprotocol/protocolVersion", 39) == NULL) {
-        return 0;
-    }
-    yajl_val v = gw_json_parse(body, len, err, sizeof(err));
-    yajl_val meta = gw_json_get(gw_json_get(v, "params"), "_meta");
-    if (gw_json_get(meta, "io.modelcontextprotocol/protocolVersion") == NULL) {
-        yajl_tree_free(v);
-        return 0;
-    }
-    yajl_val caps = gw_json_get(meta, "io.modelcontextprotocol/clientCapabilities");
-    yajl_val sampling = gw_json_get(caps, "sampling");
-    yajl_val elicitation = gw_json_get(caps, "elicitation");
-    e->caps = (uint8_t)((sampling ? GW_CAP_SAMPLING : 0) |
-                        (gw_json_get(sampling, "tools") ? GW_CAP_SAMPLING_TOOLS : 0) |
-                        (elicitation ? GW_CAP_ELICITATION : 0) |
-                        (gw_json_get(elicitation, "url") ? GW_CAP_ELICITATION_URL : 0) |
-                        (gw_json_get(caps, "roots") ? GW_CAP_ROOTS : 0));
-    const char *lv = gw_json_get_string(meta, "io.modelcontextprotocol/logLevel");
-    snprintf(level, sizeof(level), "%s", lv != NULL ? lv : "");
-    yajl_tree_free(v);
-    e->flags |= GW_ENV_F_MODERN;
-    e->proto = GW_PROTO_2026_07_28;
-    e->session = GW_STR("");
-    e->nheaders = 0;
-    if (r->caller != NULL && r->caller->authenticated) {
-        e->headers[e->nheaders++] = (gw_env_header_t){
-            GW_STR("auth-subject"), {r->caller->subject, strlen(r->caller->subject)}};
-        e->headers[e->nheaders++] = (gw_env_header_t){
-            GW_STR("auth-issuer-tag"), {(const char *)r->caller->issuer_tag, GW_ISSUER_TAG_LEN}};
-    }
-    if (level[0] != '\0') {
-        e->headers[e->nheaders++] = (gw_env_header_t){GW_STR("log-level"), {level, strlen(level)}};
-    }
-    rtr_route_message(r, RTR_TO_CLIENT(req), e, body, len, rpc);
-    return 1;
-}
 
 static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
 {
@@ -80,9 +31,7 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
                           "Payload Too Large: the request body exceeds limits.max_request_body");
         return;
     }
-    h2o_iovec_t temp_pv = rtr_header(req, "mcp-protocol-version"); /* TEMP, part C tests */
-    if (!h2o_memis(temp_pv.base, temp_pv.len, H2O_STRLIT("2026-07-28")) &&
-        !rtr_http_protocol_version_ok(r, req)) {
+    if (!rtr_http_protocol_version_ok(r, req)) {
         return;
     }
     const char *body = req->entity.base ? req->entity.base : "";
@@ -116,9 +65,6 @@ static void handle_post(rtr_t *r, h2o_req_t *req, const char *request_id)
     e.rpc_id = (gw_str_t){id, id_len};
     e.request_id = (gw_str_t){request_id, strlen(request_id)};
     e.body = (gw_str_t){body, len};
-    if (temp_modern_shim(r, req, &e, body, len, &rpc)) { /* TEMP, part C tests */
-        return;
-    }
 
     if (rpc.kind == GW_MSG_REQUEST && strcmp(rpc.method_str, "initialize") == 0) {
         /* The broker negotiates from what the client asked for; it need not parse again. */

@@ -248,6 +248,14 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
     if (brk_keys_configure(b) != GW_OK) {
         gw_log_err("msg=\"out of memory: jwks_uri key sets not fetched\"");
     }
+    /* Workers kept across the reload probe their backend's era again (design 7.2: a backend
+     * may have been upgraded behind the same URL); restarted and new ones probe as they start. */
+    gw_envelope_t probe = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    probe.method = GW_STR("era/probe");
+    for (size_t i = 0; i < next->cfg->nservers; i++) {
+        gw_name_t to = gw_worker_inbox(next->cfg->servers[i].name);
+        brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &probe, GW_STR(""));
+    }
     brk_cycle_destroy(prev);
     brk_routes_push(b);
     snprintf(msg, msglen, "applied: %zu servers added, %zu removed, %zu changed%s", added, removed,

@@ -104,6 +104,11 @@ static void gen_backend_traffic(yajl_gen g, const gw_metrics_slot_t *m)
         count += m->buckets[GW_MH_BACKEND][k];
     }
     brk_status_kv_int(g, "upstream_sessions", m ? m->gauges[GW_MG_UPSTREAM_SESSIONS] : 0);
+    /* 2026-07-28 (worker/era.c, worker/pool.c): the era its probe found, how server/discover
+     * was answered, and the sessions pooled for 2026-07-28 callers of a 2025 backend */
+    brk_status_kv_str(g, "era", gw_era_gauge_name(m ? m->gauges[GW_MG_BACKEND_ERA] : 0));
+    brk_status_kv_str(g, "probe", gw_probe_name(m ? m->gauges[GW_MG_BACKEND_PROBE] : 0));
+    brk_status_kv_int(g, "pooled_sessions", m ? m->gauges[GW_MG_POOLED_SESSIONS] : 0);
     brk_status_kv_int(g, "requests", (long long)calls);
     brk_status_kv_int(g, "errors", (long long)errors);
     gw_json_gen_cstr(g, "latency_ms");

@@ -128,6 +128,11 @@ static const gw_config_directive_t limits_directives[] = {
     {GW_CONFIG_ROW_UINT("rate_callers", gw_config_t, rate_callers), .min = GW_RATE_SLOTS_MIN,
      .max = GW_RATE_SLOTS_MAX, .def = 65536,
      .msg = "must be a number of callers from 64 to 16777216"},
+    /* Upstream sessions a worker keeps for 2026-07-28 callers of a 2025 backend (pooled by
+     * caller, capability set and log level, docs/design-2026-07-28.md 7.1). */
+    {GW_CONFIG_ROW_UINT("max_pooled_sessions", gw_config_t, max_pooled_sessions), .min = 1,
+     .max = COUNT_MAX, .def = 1024,
+     .msg = "must be a number of sessions from 1 to " GW_CONFIG_STR(COUNT_MAX)},
 };
 
 /* ---- sessions ---- */
@@ -144,6 +149,9 @@ static const gw_config_directive_t sessions_directives[] = {
      .min = 1000, .max = UINT64_MAX, .def = 3600ull * 1000,
      .msg = "not a duration (e.g. 30m, 1h; 0 never ends an idle session)",
      .range_msg = "must be 0 (never) or at least 1s"},
+    {GW_CONFIG_ROW_DURATION("upstream_idle", gw_config_t, upstream_idle_ms), .min = 1000,
+     .max = 7ull * 24 * 3600 * 1000, .def = 300ull * 1000, .msg = "not a duration (e.g. 30s, 5m)",
+     .range_msg = "must be from 1s to 7d"},
 };
 
 /* ---- control ---- */

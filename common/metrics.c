@@ -160,7 +160,41 @@ static const struct gauge_info {
 } gauges[GW_MG_COUNT] = {
     [GW_MG_IN_FLIGHT] = {"mcpgw_in_flight_requests", "Requests a router is waiting on."},
     [GW_MG_UPSTREAM_SESSIONS] = {"mcpgw_upstream_sessions", "Live upstream sessions (worker)."},
+    [GW_MG_POOLED_SESSIONS] = {"mcpgw_pooled_upstream_sessions",
+                               "Upstream sessions pooled for 2026-07-28 callers (worker)."},
+    [GW_MG_BACKEND_ERA] = {"mcpgw_backend_era",
+                           "The backend's era: 0 unknown (down), 1 2025 revisions, 2 2026-07-28."},
+    [GW_MG_BACKEND_PROBE] = {"mcpgw_backend_probe_outcome",
+                             "How the backend answered server/discover last (gw_probe_t)."},
 };
+
+/* Which gauges workers keep (the others are routers'). */
+static int worker_gauge(size_t g)
+{
+    return g == GW_MG_UPSTREAM_SESSIONS || g == GW_MG_POOLED_SESSIONS || g == GW_MG_BACKEND_ERA ||
+           g == GW_MG_BACKEND_PROBE;
+}
+
+const char *gw_era_gauge_name(int64_t v)
+{
+    return v == GW_ERA_LEGACY ? "legacy" : v == GW_ERA_MODERN ? "modern" : "unknown";
+}
+
+const char *gw_probe_name(int64_t v)
+{
+    static const char *const names[GW_PROBE_COUNT] = {
+        [GW_PROBE_NONE] = "none",
+        [GW_PROBE_DISCOVER] = "discover",
+        [GW_PROBE_NO_SHARED] = "no_shared_version",
+        [GW_PROBE_UNUSABLE] = "unusable_reply",
+        [GW_PROBE_RPC_ERROR] = "rpc_error",
+        [GW_PROBE_HTTP_4XX] = "http_4xx",
+        [GW_PROBE_VERSION_RETRY] = "version_retry",
+        [GW_PROBE_AUTH] = "auth",
+        [GW_PROBE_DOWN] = "down",
+    };
+    return v >= 0 && v < GW_PROBE_COUNT ? names[v] : "none";
+}
 
 static const struct hist_info {
     const char *name;
@@ -357,7 +391,7 @@ gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out)
         for (unsigned i = 0; i < n && err == GW_OK; i++) {
             const gw_metrics_slot_t *s = &m->slots[i];
             int64_t v = __atomic_load_n(&s->gauges[g], __ATOMIC_RELAXED);
-            if (s->name[0] == '\0' || (g == GW_MG_UPSTREAM_SESSIONS) != (s->name[0] == 'w')) {
+            if (s->name[0] == '\0' || worker_gauge(g) != (s->name[0] == 'w')) {
                 continue;
             }
             slot_labels(s, labels, sizeof(labels));

@@ -117,8 +117,38 @@ typedef enum gw_counter {
 typedef enum gw_gauge {
     GW_MG_IN_FLIGHT,         /* router: requests waiting for a peer */
     GW_MG_UPSTREAM_SESSIONS, /* worker */
+    /* worker: upstream sessions pooled for 2026-07-28 callers of a 2025 backend (worker/pool.c) */
+    GW_MG_POOLED_SESSIONS,
+    GW_MG_BACKEND_ERA,   /* worker: its backend's era, a gw_era_gauge_t (worker/era.c) */
+    GW_MG_BACKEND_PROBE, /* worker: the outcome of its last server/discover probe, gw_probe_t */
     GW_MG_COUNT
 } gw_gauge_t;
+
+/* GW_MG_BACKEND_ERA: the values of the worker's wrk_era_t. */
+typedef enum gw_era_gauge {
+    GW_ERA_UNKNOWN = 0,
+    GW_ERA_LEGACY = 1,
+    GW_ERA_MODERN = 2,
+} gw_era_gauge_t;
+
+/* GW_MG_BACKEND_PROBE: how a backend answered server/discover (docs/design-2026-07-28.md 7.2). */
+typedef enum gw_probe {
+    GW_PROBE_NONE = 0,      /* not probed yet */
+    GW_PROBE_DISCOVER,      /* modern: a discover result listing 2026-07-28 */
+    GW_PROBE_NO_SHARED,     /* legacy: a discover result without a version we speak */
+    GW_PROBE_UNUSABLE,      /* legacy: 2xx, but not a discover result */
+    GW_PROBE_RPC_ERROR,     /* legacy: a JSON-RPC error (including -32020, -32021, -32022) */
+    GW_PROBE_HTTP_4XX,      /* legacy: another 4xx without a JSON-RPC error */
+    GW_PROBE_VERSION_RETRY, /* -32022 listing 2026-07-28: probed again once */
+    GW_PROBE_AUTH,          /* down: HTTP 401 or 403 */
+    GW_PROBE_DOWN,          /* down: 5xx, timeout, unreachable */
+    GW_PROBE_COUNT
+} gw_probe_t;
+
+/* "legacy", "modern", "unknown". */
+const char *gw_era_gauge_name(int64_t v);
+/* "discover", "rpc_error", "auth", ... ("none" for anything else). */
+const char *gw_probe_name(int64_t v);
 
 typedef enum gw_histogram {
     GW_MH_GATEWAY, /* router: from a complete request to its answer's start, via a peer */

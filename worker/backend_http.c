@@ -83,6 +83,7 @@ void wrk_xfer_cancel(xfer_t *x)
 void wrk_xfer_fini(xfer_t *x)
 {
     wrk_xfer_cancel(x);
+    wrk_modern_headers_free(x);
     free(x->sid);
     x->sid = NULL;
     gw_buf_fini(&x->req);
@@ -279,6 +280,15 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
         snprintf(x->lei_hdr, sizeof(x->lei_hdr), "Last-Event-ID: %s", rq->last_event_id);
         mine[n++] = &x->hdrs[3];
         x->hdrs[3].data = x->lei_hdr;
+    }
+    /* a request to a 2026-07-28 backend: its Mcp-* headers (worker/modern.c) come next */
+    if (x->mhdrs != NULL && rq->proto != NULL && strcmp(rq->proto, GW_PROTO_MODERN_NAME) == 0) {
+        struct curl_slist *tail = x->mhdrs;
+        for (size_t i = 1; i < x->mhdrs_n; i++) {
+            tail = tail->next;
+        }
+        tail->next = head;
+        head = x->mhdrs;
     }
     for (size_t i = n; i-- > 0;) {
         mine[i]->next = head;

@@ -43,6 +43,9 @@ void wrk_call_destroy(call_t *c)
     list_remove(&c->qlink);
     wrk_reply_clear(c);
     if (c->up != NULL) {
+        if (c->up->pooled) {
+            wrk_pool_touch(c->up); /* idle from its last call's end */
+        }
         list_remove(&c->ulink);
         wrk_upstream_unref(c->up);
         c->up = NULL;
@@ -50,6 +53,7 @@ void wrk_call_destroy(call_t *c)
     list_remove(&c->link);
     gw_buf_fini(&c->held_body);
     gw_buf_fini(&c->named_body);
+    gw_buf_fini(&c->up_body);
     nng_msg_free(c->msg);
     free(c);
 }
@@ -81,6 +85,13 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
     if (a != WRK_ANSWER_RESPONSE && a != WRK_ANSWER_MESSAGE) {
         c->bad_answer = (int)a; /* answered from on_done, outside libcurl's callback */
         return GW_EPROTO;
+    }
+    if (a == WRK_ANSWER_MESSAGE && (c->env.flags & GW_ENV_F_MODERN) &&
+        (c->w->era != WRK_ERA_MODERN ? !wrk_pool_relay_event(c, data, len, &rpc)
+                                     : rpc.kind == GW_MSG_REQUEST)) {
+        /* not for a 2026-07-28 caller (pool.c); a 2026-07-28 backend has no server requests
+         * on a stream (it asks with input_required) and no session to answer one on */
+        return c->lost ? GW_ECLOSED : GW_OK;
     }
     if (a == WRK_ANSWER_RESPONSE) {
         gw_buf_t shaped;
@@ -215,6 +226,22 @@ static void call_relay_http_error(call_t *c)
     }
     gw_log_warn("msg=\"backend error relayed\" request_id=%s backend=%s method=%.*s status=%ld",
                 c->rid, c->w->name, (int)c->env.method.len, c->env.method.ptr, x->status);
+    if (c->w->era == WRK_ERA_MODERN) {
+        /* -32020/-32022 from a 2026-07-28 backend: our headers, or its era changed (design 4);
+         * the probe looks again. (Mapping the client's answer is part B's.) */
+        long long code = 0;
+        yajl_val t = NULL;
+        (void)error_body_message(x, &t, &code);
+        yajl_tree_free(t);
+        if (code == GW_RPC_UNSUPPORTED_VERSION || code == GW_RPC_HEADER_MISMATCH) {
+            gw_log_warn("msg=\"backend refused the request's protocol headers\" request_id=%s "
+                        "backend=%s code=%lld",
+                        c->rid, c->w->name, code);
+            if (code == GW_RPC_UNSUPPORTED_VERSION) {
+                wrk_era_reprobe(c->w, 0, "a call answered -32022");
+            }
+        }
+    }
     gw_buf_init(&b);
     if (rpc.kind == GW_MSG_RESPONSE && rpc.id_is_null && rpc.id.len == 4 &&
         memcmp(body + rpc.id.off, "null", 4) == 0) {
@@ -434,6 +461,24 @@ static void call_run(call_t *c)
         .rid = c->rid,
         .timeout_ms = timeout,
     };
+    if (w->era == WRK_ERA_MODERN) {
+        /* a stateless POST with _meta and the Mcp-* headers (modern.c) */
+        if (wrk_modern_prepare_call(c, &rq.body, &rq.len) != GW_OK) {
+            return; /* answered */
+        }
+        rq.sid = NULL;
+        rq.proto = GW_PROTO_MODERN_NAME;
+    } else if (c->env.flags & GW_ENV_F_MODERN) {
+        int r = wrk_pool_strip_body(c->env.body.ptr, c->env.body.len, &c->up_body);
+        if (r < 0) {
+            wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s: out of memory", w->name);
+            return;
+        }
+        if (r > 0) {
+            rq.body = c->up_body.data;
+            rq.len = c->up_body.len;
+        }
+    }
     wrk_call_set_state(c, CALL_RUNNING);
     c->sent_sid = up->sid != NULL;
     if ((err = wrk_xfer_start(&c->x, &rq)) != GW_OK) {
@@ -520,11 +565,33 @@ void wrk_call_dispatch(call_t *c)
     wrk_t *w = c->w;
     upstream_t *up = c->up;
 
+    if (w->era == WRK_ERA_UNKNOWN) {
+        wrk_era_hold_call(c); /* which era to speak is not known yet */
+        return;
+    }
     if (up == NULL) {
-        up = wrk_upstream_find(w, c->env.session.ptr, c->env.session.len);
+        /* The upstream session: the gateway session's; for a 2026-07-28 caller (no session) a
+         * pooled one by caller, capabilities and level on a 2025 backend (pool.c), or on a
+         * 2026-07-28 backend one shared record, every request standing alone. */
+        char key[WRK_UPKEY_MAX + 1];
+        size_t n = c->env.session.len;
+        uint8_t caps = c->env.caps;
+        char level[16] = "";
+        int pooled = (c->env.flags & GW_ENV_F_MODERN) && w->era == WRK_ERA_LEGACY;
+        if (pooled) {
+            n = wrk_pool_key(&c->env, key, &caps, level);
+        } else if (c->env.flags & GW_ENV_F_MODERN) {
+            n = (size_t)snprintf(key, sizeof(key), "m:");
+        } else {
+            memcpy(key, c->env.session.ptr, n);
+        }
+        up = wrk_upstream_find(w, key, n);
         if (up == NULL) {
-            up = wrk_upstream_create(w, c->env.session.ptr, c->env.session.len, c->env.proto,
-                                     c->env.caps);
+            up = wrk_upstream_create(w, key, n, pooled ? GW_PROTO_LATEST : c->env.proto, caps);
+            if (up != NULL) {
+                up->pooled = pooled;
+                memcpy(up->level, level, sizeof(up->level));
+            }
             if (up == NULL || wrk_upstream_insert(w, up) != GW_OK) {
                 if (up != NULL) {
                     wrk_upstream_unref(up);
@@ -532,7 +599,13 @@ void wrk_call_dispatch(call_t *c)
                 wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s: out of memory", w->name);
                 return;
             }
+            if (pooled) {
+                wrk_pool_add(up);
+            }
             wrk_upstream_unref(up); /* the map holds it now */
+        }
+        if (up->pooled) {
+            wrk_pool_touch(up);
         }
         up->refs++;
         c->up = up;
@@ -589,6 +662,7 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     list_init(&c->blink);
     list_init(&c->outq);
     gw_buf_init(&c->named_body);
+    gw_buf_init(&c->up_body);
     list_append(&w->calls, &c->link);
     wrk_inbox_copy_token(c->rid, sizeof(c->rid), env->request_id.ptr, env->request_id.len);
     wrk_xfer_init(&c->x, w, &call_ops);
@@ -619,7 +693,7 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
 /* Fails queued calls whose deadline passed; returns the earliest deadline still ahead. */
 int64_t wrk_call_sweep_waiting(wrk_t *w, int64_t now)
 {
-    int64_t next = INT64_MAX;
+    int64_t next = wrk_era_sweep_held(w, now);
 
     for (link_t *il = w->initializing.next; il != &w->initializing; il = il->next) {
         upstream_t *up = GW_CONTAINER_OF(il, upstream_t, ilink);

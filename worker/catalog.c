@@ -162,6 +162,8 @@ static void catalog_fail(catalog_t *cat, const char *reason)
 
 void wrk_catalog_fail(wrk_t *w, const char *reason)
 {
+    /* the backend may have changed era too: its retry waits for a new probe's verdict */
+    wrk_era_reprobe(w, WRK_RETRY_MS, "failure");
     catalog_fail(&w->cat[WRK_CAP_SET_DEFAULT], reason);
     /* the backend is down: the other sets start over with it (their retry finds it up again) */
     for (unsigned s = 0; s < WRK_CAP_SETS; s++) {
@@ -186,6 +188,41 @@ void wrk_catalog_want(wrk_t *w, uint8_t caps)
     gw_log_info("msg=\"catalog wanted for a capability set\" backend=%s caps=%u", w->name, s);
 }
 
+/* A tool whose x-mcp-header declarations are invalid is left out of the catalog, for every
+ * client: a 2026-07-28 client could not call it (the headers it must send are undefined) and a
+ * 2025 client reaching a 2026-07-28 backend could not either (the worker could not build
+ * them). Decision: simpler and safe, rather than a catalog per era. Valid declarations are kept
+ * for the calls' Mcp-Param-* headers (modern.c). Returns 0 to leave tool out. */
+static int catalog_keep_tool(catalog_t *cat, yajl_val tool)
+{
+    wrk_t *w = cat->w;
+    const char *name = gw_json_get_string(tool, "name");
+    gw_xmcp_decls_t *d = malloc(sizeof(*d)); /* large: not on the loop's stack */
+    gw_xmcp_result_t r;
+    char q[256];
+
+    if (d == NULL || name == NULL) {
+        free(d);
+        return 1; /* out of memory: the tool goes as it is; a nameless one is the broker's */
+    }
+    r = gw_xmcp_scan(gw_json_get(tool, "inputSchema"), d);
+    if (r != GW_XMCP_OK) {
+        cat->xmcp_left_out++;
+        gw_log_warn("msg=\"tool left out: invalid x-mcp-header\" backend=%s caps=%u tool=\"%s\" "
+                    "reason=\"%s\" left_out=%zu",
+                    w->name, (unsigned)cat->caps, gw_log_quote(q, sizeof(q), name, strlen(name)),
+                    gw_xmcp_reason(r), cat->xmcp_left_out);
+        free(d);
+        return 0;
+    }
+    if (wrk_xtools_put(w, name, d) != GW_OK) {
+        gw_log_warn("msg=\"x-mcp-header declarations not kept: out of memory\" backend=%s",
+                    w->name);
+    }
+    free(d);
+    return 1;
+}
+
 /* The report into out; *caps_bytes says how much of it the capabilities object took. */
 static gw_err_t catalog_build_report(catalog_t *cat, gw_buf_t *out, size_t *caps_bytes)
 {
@@ -198,6 +235,7 @@ static gw_err_t catalog_build_report(catalog_t *cat, gw_buf_t *out, size_t *caps
     int bad = 0;
 
     gw_buf_reset(out);
+    cat->xmcp_left_out = 0;
     if (wrk_tool_names_prepare(cat) != GW_OK || (g = gw_json_gen_to_buf(out)) == NULL) {
         return GW_ENOMEM;
     }
@@ -226,6 +264,9 @@ static gw_err_t catalog_build_report(catalog_t *cat, gw_buf_t *out, size_t *caps
             }
             for (size_t j = 0; j < items->u.array.len; j++) {
                 yajl_val item = items->u.array.values[j];
+                if (l == GW_LIST_TOOLS && !catalog_keep_tool(cat, item)) {
+                    continue;
+                }
                 /* tools as servers[].tools exposes them (worker/tool_names.c) */
                 bad |= l == GW_LIST_TOOLS ? wrk_tool_names_gen(cat, g, item)
                                           : gw_json_gen(g, item) != yajl_gen_status_ok;
@@ -275,10 +316,10 @@ static void catalog_report(catalog_t *cat)
         return;
     }
     gw_log_info("msg=\"catalog fetched\" backend=%s caps=%u tools=%zu prompts=%zu resources=%zu "
-                "templates=%zu pages=%zu protocol=%s",
+                "templates=%zu pages=%zu protocol=%s tools_left_out=%zu",
                 w->name, (unsigned)cat->caps, cat->nitems[GW_LIST_TOOLS],
                 cat->nitems[GW_LIST_PROMPTS], cat->nitems[GW_LIST_RESOURCES],
-                cat->nitems[GW_LIST_TEMPLATES], cat->npages, cat->up->proto);
+                cat->nitems[GW_LIST_TEMPLATES], cat->npages, cat->up->proto, cat->xmcp_left_out);
     /* The trees are in the report now; the session stays for later use. */
     for (size_t i = 0; i < cat->npages; i++) {
         yajl_tree_free(cat->pages[i]);
@@ -297,13 +338,24 @@ static void catalog_list(catalog_t *cat)
     gw_err_t err;
     xfer_req_t rq;
 
+    int modern = w->era == WRK_ERA_MODERN;
+
     x->expect_id = ++w->next_rpc_id;
     gw_buf_reset(&x->req);
     err = gw_buf_appendf(&x->req, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"%s\"",
                          x->expect_id, gw_list_kinds[cat->list].method);
-    if (err == GW_OK && cat->cursor != NULL) {
-        err = gw_buf_appends(&x->req, ",\"params\":{\"cursor\":");
-        if (err == GW_OK) {
+    if (err == GW_OK && (cat->cursor != NULL || modern)) {
+        err = gw_buf_appends(&x->req, ",\"params\":{");
+        if (err == GW_OK && modern) {
+            /* a 2026-07-28 backend lists for the set's capabilities, told in _meta */
+            err = gw_buf_appends(&x->req, "\"_meta\":{");
+            err = err == GW_OK ? wrk_modern_meta(&x->req, cat->caps, NULL) : err;
+            err = err == GW_OK ? gw_buf_appends(&x->req, cat->cursor != NULL ? "}," : "}") : err;
+        }
+        if (err == GW_OK && cat->cursor != NULL) {
+            err = gw_buf_appends(&x->req, "\"cursor\":");
+        }
+        if (err == GW_OK && cat->cursor != NULL) {
             err = gw_buf_append_json_string(&x->req, cat->cursor, strlen(cat->cursor));
         }
         if (err == GW_OK) {
@@ -313,12 +365,15 @@ static void catalog_list(catalog_t *cat)
     if (err == GW_OK) {
         err = gw_buf_appends(&x->req, "}");
     }
+    if (err == GW_OK && modern) {
+        err = wrk_modern_headers(x, gw_list_kinds[cat->list].method, NULL, 0, NULL, 0, NULL);
+    }
     rq = (xfer_req_t){
         .method = "POST",
         .body = x->req.data,
         .len = x->req.len,
-        .sid = cat->up->sid,
-        .proto = cat->up->proto,
+        .sid = modern ? NULL : cat->up->sid,
+        .proto = modern ? GW_PROTO_MODERN_NAME : cat->up->proto,
         .timeout_ms = w->srv->timeout_ms,
     };
     if (err == GW_OK) {
@@ -544,13 +599,14 @@ static int64_t catalog_tick_state(catalog_t *cat, int64_t now)
         }
         return cat->health_in_flight ? INT64_MAX : cat->next_health_ms;
     }
-    if (cat->state == CAT_IDLE && now >= cat->next_ms) {
+    if (cat->state == CAT_IDLE && now >= cat->next_ms && wrk_era_decided(w)) {
+        /* the catalog waits for the probe's verdict: which era its requests speak */
         catalog_start(cat);
     } else if (cat->state == CAT_REPORTING && now >= cat->next_ms) {
         cat->next_ms = now + WRK_RETRY_MS;
         catalog_send(w, &cat->report, cat->report_corr);
     }
-    if (cat->state == CAT_IDLE || cat->state == CAT_REPORTING) {
+    if (cat->state == CAT_REPORTING || (cat->state == CAT_IDLE && wrk_era_decided(w))) {
         return cat->next_ms;
     }
     return INT64_MAX;
@@ -563,6 +619,9 @@ int64_t wrk_catalog_tick(wrk_t *w, int64_t now)
     if (w->stopping) {
         return INT64_MAX;
     }
+    next = wrk_era_tick(w, now);
+    int64_t pool = wrk_pool_tick(w, now);
+    next = pool < next ? pool : next;
     for (unsigned s = 0; s < WRK_CAP_SETS; s++) {
         catalog_t *cat = &w->cat[s];
         if (!(w->cat_wanted & (1u << s))) {

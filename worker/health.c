@@ -1,5 +1,6 @@
 /* health.c: health checks: a ping on the catalog's live upstream session (never a second
- * initialize); a failure reports the backend down and starts the catalog again. */
+ * initialize), server/discover on a 2026-07-28 backend; a failure reports the backend down and
+ * starts the probe and the catalog again. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -25,7 +26,8 @@ static void health_on_done(xfer_t *x, CURLcode rc)
     yajl_val result = NULL;
 
     cat->health_in_flight = 0;
-    if (wrk_rpc_outcome(x, rc, "ping", &tree, &result, msg, sizeof(msg)) != 0) {
+    if (wrk_rpc_outcome(x, rc, w->era == WRK_ERA_MODERN ? "server/discover" : "ping", &tree,
+                        &result, msg, sizeof(msg)) != 0) {
         snprintf(why, sizeof(why), "health check failed: %s", msg);
         wrk_catalog_fail(w, why);
         return;
@@ -50,11 +52,19 @@ gw_err_t wrk_health_start(wrk_t *w)
     xfer_t *x = &cat->hx;
     gw_err_t err;
 
+    int modern = w->era == WRK_ERA_MODERN;
+
     x->expect_id = ++w->next_rpc_id;
     gw_buf_reset(&x->req);
-    if ((err =
-             gw_buf_appendf(&x->req, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"ping\"}",
-                            x->expect_id)) != GW_OK) {
+    /* 2026-07-28 has no ping: server/discover is the health check (design 7.2) */
+    err = modern ? wrk_era_discover_body(&x->req, x->expect_id)
+                 : gw_buf_appendf(&x->req,
+                                  "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"ping\"}",
+                                  x->expect_id);
+    if (err == GW_OK && modern) {
+        err = wrk_modern_headers(x, "server/discover", NULL, 0, NULL, 0, NULL);
+    }
+    if (err != GW_OK) {
         return err;
     }
     uint64_t timeout = w->srv->timeout_ms < 10000 ? w->srv->timeout_ms : 10000;
@@ -62,8 +72,8 @@ gw_err_t wrk_health_start(wrk_t *w)
         .method = "POST",
         .body = x->req.data,
         .len = x->req.len,
-        .sid = cat->up->sid,
-        .proto = cat->up->proto,
+        .sid = modern ? NULL : cat->up->sid,
+        .proto = modern ? GW_PROTO_MODERN_NAME : cat->up->proto,
         .timeout_ms = timeout,
     };
     if ((err = wrk_xfer_start(x, &rq)) != GW_OK) {

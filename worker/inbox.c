@@ -83,10 +83,31 @@ static void handle_session_close(wrk_t *w, const gw_envelope_t *env)
  * upstream session; a log level waits for the session's first call here. */
 static void handle_broadcast(wrk_t *w, const gw_envelope_t *env)
 {
+    if (env->flags & GW_ENV_F_MODERN) {
+        /* a 2026-07-28 caller has no session: the one message for a worker is the cancel of a
+         * call it went away from (design 6) */
+        if (gw_str_eq(env->method, "notifications/cancelled")) {
+            wrk_pool_cancel(w, env);
+        }
+        return;
+    }
     upstream_t *up = wrk_inbox_key_valid(env->session)
                          ? wrk_upstream_find(w, env->session.ptr, env->session.len)
                          : NULL;
     int is_level = gw_str_eq(env->method, "logging/setLevel");
+    if (w->era == WRK_ERA_MODERN) {
+        /* no upstream session to post on: a level goes in the session's requests' _meta, a
+         * cancel stops the call's transfer (which is the 2026-07-28 cancel), the rest has no
+         * meaning for a stateless backend */
+        if (is_level && up != NULL) {
+            wrk_level_take(env->body.ptr, env->body.len, up->level);
+        } else if (is_level && wrk_inbox_key_valid(env->session)) {
+            (void)wrk_level_keep(w, env->session, env->body);
+        } else if (gw_str_eq(env->method, "notifications/cancelled")) {
+            wrk_call_cancel(w, env);
+        }
+        return;
+    }
     if (up != NULL && up->state == UP_READY) {
         char rid[WRK_RID_MAX + 1];
         wrk_closer_post(up, env->body.ptr, env->body.len, wrk_inbox_rid(rid, env));
@@ -123,6 +144,12 @@ static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
         if (wrk_inbox_key_valid(env->session) && env->session.len > 0) {
             wrk_stream_listen(w, env->session, gw_str_eq(env->method, "session/listen"));
         }
+        nng_msg_free(msg);
+        return;
+    }
+    if (env->kind == GW_ENV_CONTROL && (env->flags & GW_ENV_F_NOREPLY) &&
+        gw_str_eq(env->method, "era/probe")) {
+        wrk_era_reprobe(w, 0, "reload"); /* the broker's, after a reload kept this worker */
         nng_msg_free(msg);
         return;
     }

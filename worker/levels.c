@@ -2,16 +2,18 @@
  * session here yet, kept until its first call creates one. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "worker/worker.h"
 
 /* A session's logging/setLevel request, kept until that session first uses this backend. */
 typedef struct level {
     link_t link; /* w->levels */
-    char key[WRK_KEY_MAX + 1];
+    char key[WRK_UPKEY_MAX + 1];
     gw_buf_t body; /* the client's logging/setLevel message, sent as it is */
 } level_t;
 
@@ -36,13 +38,44 @@ static void level_drop(wrk_t *w, level_t *lv)
     w->nlevels--;
 }
 
+/* A 2026-07-28 backend has no logging/setLevel: the level goes in each request's _meta. */
 void wrk_level_apply_pending(upstream_t *up)
 {
     level_t *lv = level_find(up->w, up->key, strlen(up->key));
     if (lv != NULL) {
-        wrk_closer_post(up, lv->body.data, lv->body.len, up->rid);
+        if (up->w->era == WRK_ERA_MODERN) {
+            wrk_level_take(lv->body.data, lv->body.len, up->level);
+        } else {
+            wrk_closer_post(up, lv->body.data, lv->body.len, up->rid);
+        }
         level_drop(up->w, lv);
     }
+}
+
+int wrk_level_rank(const char *level, size_t n)
+{
+    static const char *const names[] = {"debug", "info",     "notice", "warning",
+                                        "error", "critical", "alert",  "emergency"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strlen(names[i]) == n && memcmp(names[i], level, n) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int wrk_level_take(const char *body, size_t len, char out[16])
+{
+    char err[64];
+    yajl_val v = gw_json_parse(body, len, err, sizeof(err));
+    const char *level = gw_json_get_string(gw_json_get(v, "params"), "level");
+    int ok = level != NULL && wrk_level_rank(level, strlen(level)) >= 0;
+
+    if (ok) {
+        snprintf(out, 16, "%s", level);
+    }
+    yajl_tree_free(v);
+    return ok;
 }
 
 gw_err_t wrk_level_keep(wrk_t *w, gw_str_t key, gw_str_t body)

@@ -42,8 +42,10 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     list_init(&w->relisten);
     list_init(&w->stream_waits);
     list_init(&w->resuming);
+    list_init(&w->pool);
     wrk_sessmap_init(&w->sessions);
     wrk_sessmap_init(&w->listeners);
+    wrk_era_init(w);
     wrk_catalog_init(w);
 
     if ((err = wrk_loop_setup(w)) != GW_OK) {
@@ -79,6 +81,12 @@ static void wrk_fini(wrk_t *w)
         wrk_call_destroy(GW_CONTAINER_OF(w->calls.next, call_t, link));
     }
     wrk_catalog_fini(w);
+    while (!list_empty(&w->probe.waiting)) {
+        call_t *c = GW_CONTAINER_OF(w->probe.waiting.next, call_t, qlink);
+        list_remove(&c->qlink);
+    }
+    wrk_era_fini(w);
+    wrk_xtools_fini(w);
     wrk_srvreq_fini(w);
     wrk_levels_fini(w);
     wrk_closer_free_all(&w->closers);

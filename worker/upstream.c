@@ -50,6 +50,7 @@ void wrk_upstream_detach(upstream_t *up)
     }
     wrk_sessmap_remove(&w->sessions, &up->hentry);
     up->in_map = 0;
+    wrk_pool_remove(up);
     wrk_xfer_cancel(&up->gx); /* no more server messages for a session that is gone */
     list_remove(&up->rlink);
     gw_gauge_set(w->m, GW_MG_UPSTREAM_SESSIONS, (int64_t)w->sessions.n);
@@ -110,6 +111,7 @@ upstream_t *wrk_upstream_create(wrk_t *w, const char *key, size_t n, gw_proto_t 
     wrk_xfer_init(&up->gx, w, &wrk_stream_ops);
     list_init(&up->rlink);
     list_init(&up->swlink);
+    list_init(&up->plink);
     return up;
 }
 
@@ -204,17 +206,36 @@ void wrk_upstream_start(upstream_t *up, const char *rid)
     snprintf(up->rid, sizeof(up->rid), "%s", rid != NULL ? rid : "");
     up->refs++;
     up->init_step = 0;
+    if (w->era == WRK_ERA_MODERN) {
+        /* 2026-07-28: no initialize and no session; every request stands alone. The catalog's
+         * session takes the backend's capabilities from its server/discover answer. No GET
+         * stream either (sid NULL: wrk_stream_start does nothing): a 2026-07-28 backend's
+         * list_changed comes with part E's subscriptions/listen (design 6), until then its
+         * catalog is fetched again only after a failure or a reload's probe finds a new era. */
+        snprintf(up->proto, sizeof(up->proto), "%s", GW_PROTO_MODERN_NAME);
+        if (up->is_catalog && (up->init_result = wrk_era_init_result(w)) == NULL) {
+            session_fail(up, GW_RPC_INTERNAL_ERROR, "out of memory");
+            return;
+        }
+        session_ready(up);
+        return;
+    }
     x->expect_id = ++w->next_rpc_id;
     gw_buf_reset(&x->req);
     err = gw_buf_appendf(&x->req,
                          "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"initialize\","
                          "\"params\":{\"protocolVersion\":\"%s\",\"capabilities\":{",
                          x->expect_id, proto);
+    /* sampling.tools and elicitation.url come only from 2026-07-28 callers (pooled keys) */
     if (err == GW_OK && (up->caps & GW_CAP_SAMPLING)) {
-        err = gw_buf_appends(&x->req, "\"sampling\":{},");
+        err = gw_buf_appends(&x->req, (up->caps & GW_CAP_SAMPLING_TOOLS)
+                                          ? "\"sampling\":{\"tools\":{}},"
+                                          : "\"sampling\":{},");
     }
     if (err == GW_OK && (up->caps & GW_CAP_ELICITATION)) {
-        err = gw_buf_appends(&x->req, "\"elicitation\":{},");
+        err = gw_buf_appends(&x->req, (up->caps & GW_CAP_ELICITATION_URL)
+                                          ? "\"elicitation\":{\"form\":{},\"url\":{}},"
+                                          : "\"elicitation\":{},");
     }
     if (err == GW_OK && (up->caps & GW_CAP_ROOTS)) {
         err = gw_buf_appends(&x->req, "\"roots\":{\"listChanged\":true},");
@@ -243,6 +264,57 @@ void wrk_upstream_start(upstream_t *up, const char *rid)
     }
 }
 
+/* Did the backend answer with a JSON-RPC error -32022 (unsupported protocol version)? */
+static int answered_unsupported_version(const xfer_t *x)
+{
+    char err[64];
+    yajl_val v;
+    yajl_val c;
+    int yes;
+
+    if (x->status / 100 != 4 || x->body.len == 0 ||
+        (v = gw_json_parse(x->body.data, x->body.len, err, sizeof(err))) == NULL) {
+        return 0;
+    }
+    c = gw_json_get(gw_json_get(v, "error"), "code");
+    yes = c != NULL && YAJL_IS_INTEGER(c) && YAJL_GET_INTEGER(c) == GW_RPC_UNSUPPORTED_VERSION;
+    yajl_tree_free(v);
+    return yes;
+}
+
+/* A pooled session whose key has a log level, on a backend offering logging: logging/setLevel
+ * before its first call (7.1), so that the call's own messages are filtered already. Returns 1
+ * when it was started (session_on_done goes on at init_step 2). */
+static int session_set_level(upstream_t *up)
+{
+    wrk_t *w = up->w;
+    xfer_t *x = &up->x;
+    xfer_req_t rq;
+
+    if (!up->pooled || up->level[0] == '\0' || !up->has_logging) {
+        return 0;
+    }
+    up->init_step = 2;
+    x->expect_id = ++w->next_rpc_id;
+    gw_buf_reset(&x->req);
+    if (gw_buf_appendf(&x->req,
+                       "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64
+                       ",\"method\":\"logging/setLevel\",\"params\":{\"level\":\"%s\"}}",
+                       x->expect_id, up->level) != GW_OK) {
+        return 0;
+    }
+    rq = (xfer_req_t){
+        .method = "POST",
+        .body = x->req.data,
+        .len = x->req.len,
+        .sid = up->sid,
+        .proto = up->proto,
+        .rid = up->rid,
+        .timeout_ms = w->srv->timeout_ms,
+    };
+    return wrk_xfer_start(x, &rq) == GW_OK;
+}
+
 static void session_on_done(xfer_t *x, CURLcode rc)
 {
     upstream_t *up = GW_CONTAINER_OF(x, upstream_t, x);
@@ -264,12 +336,30 @@ static void session_on_done(xfer_t *x, CURLcode rc)
             snprintf(msg, sizeof(msg), "backend %s answered HTTP %ld to notifications/initialized",
                      w->name, x->status);
             session_fail(up, GW_RPC_INTERNAL_ERROR, msg);
-        } else {
+        } else if (!session_set_level(up)) {
             session_ready(up);
         }
         return;
     }
+    if (up->init_step == 2) {
+        /* the level only filters what the backend sends: a refusal fails nothing */
+        if ((code = wrk_rpc_outcome(x, rc, "logging/setLevel", &tree, &result, msg, sizeof(msg))) !=
+            0) {
+            char q[512];
+            gw_log_warn("msg=\"logging/setLevel of a pooled session failed\" backend=%s "
+                        "session=%s error=\"%s\"",
+                        w->name, up->key, gw_log_quote(q, sizeof(q), msg, strlen(msg)));
+        }
+        yajl_tree_free(tree);
+        session_ready(up);
+        return;
+    }
     if ((code = wrk_rpc_outcome(x, rc, "initialize", &tree, &result, msg, sizeof(msg))) != 0) {
+        if (answered_unsupported_version(x)) {
+            /* a backend taken for 2025 refused initialize as a 2026-07-28 server does: it was
+             * upgraded, or its probe answer misled us (design 7.2) */
+            wrk_era_reprobe(w, 0, "initialize answered -32022");
+        }
         session_fail(up, code, msg);
         return;
     }
@@ -295,6 +385,7 @@ static void session_on_done(xfer_t *x, CURLcode rc)
     free(up->sid);
     up->sid = x->sid;
     x->sid = NULL;
+    up->has_logging = gw_json_get(gw_json_get(result, "capabilities"), "logging") != NULL;
     if (up->is_catalog) {
         up->init_result = tree;
         w->tasks = gw_json_get(gw_json_get(result, "capabilities"), "tasks") != NULL;

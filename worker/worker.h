@@ -23,6 +23,8 @@
 #include "common/names.h"
 #include "common/signals.h"
 #include "common/sse.h"
+#include "common/xmcpheader.h"
+#include "worker/meta.h"
 #include "worker/result_shape.h"
 #include "worker/sessmap.h"
 
@@ -34,7 +36,10 @@
 #define WRK_RID_MAX 64               /* longest x-request-id passed on */
 #define WRK_RID_HDR "x-request-id: " /* xfer_t.rid_hdr: this and the request id, or "" */
 #define WRK_KEY_MAX 64               /* longest gateway session uuid text accepted */
-#define WRK_IDLE_EASY_MAX 64         /* easy handles kept for reuse */
+/* longest upstream session key: a gateway session uuid, or a pooled key (worker/pool.c):
+ * "n:" 16 hex ":" 64 hex ":" caps ":" level */
+#define WRK_UPKEY_MAX 112
+#define WRK_IDLE_EASY_MAX 64 /* easy handles kept for reuse */
 #define WRK_CATALOG_PAGES_MAX 1000
 /* A list_changed refetches the catalog no sooner than this after the last refetch began: a backend
  * that floods list_changed costs the broker (which parses every report) one report a second. */
@@ -143,6 +148,10 @@ struct xfer {
     int paused;
     /* request */
     struct curl_slist hdrs[4]; /* per-transfer headers, chained in front of the shared ones */
+    /* the Mcp-Method, Mcp-Name and Mcp-Param-* headers of a request to a 2026-07-28 backend
+     * (worker/modern.c; owned, mhdrs_n nodes), chained between hdrs and the shared ones */
+    struct curl_slist *mhdrs;
+    size_t mhdrs_n;
     char lei_hdr[sizeof("Last-Event-ID: ") + GW_SSE_ID_MAX];
     char sid_hdr[sizeof("Mcp-Session-Id: ") + WRK_SID_MAX];
     char proto_hdr[64];
@@ -184,7 +193,7 @@ struct upstream {
     int is_catalog;      /* the worker's own session for the catalog */
     int close_requested; /* session/close arrived during initialization */
     int init_step;       /* 0: initialize in flight, 1: notifications/initialized in flight */
-    char key[WRK_KEY_MAX + 1];
+    char key[WRK_UPKEY_MAX + 1];
     char rid[WRK_RID_MAX + 1]; /* the request that started it, then the one that closed it */
     gw_proto_t want_proto;
     uint8_t caps;
@@ -205,6 +214,14 @@ struct upstream {
     unsigned posts;          /* its posts queued or in flight (closer.c), each a reference */
     unsigned posts_inflight; /* of which with libcurl */
     int posts_dropping;      /* posts were dropped since it last had none: logged once */
+    int has_logging;         /* initialize's answer offered logging */
+    /* The log level of its caller: a pooled session's key's (sent with logging/setLevel after
+     * initialize), or for a 2026-07-28 backend the session's last logging/setLevel (sent in
+     * every request's _meta); "" for none. */
+    char level[16];
+    int pooled;          /* a pooled session of 2026-07-28 callers (worker/pool.c) */
+    link_t plink;        /* in w->pool while pooled and in the map, least recently used first */
+    int64_t last_use_ms; /* pooled: when a call last started or ended on it */
 };
 
 /* ---- calls from routers ---- */
@@ -256,6 +273,8 @@ struct call {
     int resumes;         /* times its event stream was resumed with GET and Last-Event-ID */
     char resume_id[GW_SSE_ID_MAX + 1];
     int64_t resume_ms; /* when to resume (the backend's retry advice) */
+    gw_buf_t up_body;  /* the body sent upstream when it is not env.body (_meta spliced, MRTR
+                          fields removed) */
     xfer_t x;
 };
 
@@ -298,6 +317,7 @@ typedef struct catalog {
     int changed; /* a backend said a list changed, inside a curl callback: wrk_catalog_tick acts */
     int64_t refetch_ms;      /* no refetch for a list_changed before (WRK_CATALOG_REFETCH_MS) */
     unsigned char *shadowed; /* per servers[].tools rename: dropped for the backend's own tool */
+    size_t xmcp_left_out;    /* tools of its last report left out: invalid x-mcp-header */
 } catalog_t;
 
 /* ---- libcurl multis on the loop's epoll set ---- */
@@ -330,9 +350,42 @@ typedef enum wrk_era {
     WRK_ERA_MODERN,      /* 2026-07-28: stateless POSTs carrying _meta and the Mcp-* headers */
 } wrk_era_t;
 
+/* The server/discover probe (worker/era.c). */
+typedef enum wrk_probe_state {
+    WRK_PROBE_DUE = 0, /* to run at next_ms */
+    WRK_PROBE_RUNNING,
+    WRK_PROBE_DONE, /* the era is known; probed again after a failure or a reload */
+} wrk_probe_state_t;
+
+typedef struct wrk_probe {
+    wrk_probe_state_t state;
+    int retried;  /* the one probe again after a -32022 naming 2026-07-28 was made */
+    int reported; /* an outcome was logged: the next one is logged only when it differs */
+    gw_probe_t outcome;
+    long long rpc_code;
+    int64_t next_ms;
+    int64_t done_ms; /* when the last probe's answer came */
+    int64_t backoff_ms;
+    yajl_val discover; /* modern: the backend's last server/discover answer (a tree, owned) */
+    link_t waiting;    /* calls that came before the first verdict (call.qlink) */
+    xfer_t x;
+} wrk_probe_t;
+
+/* A backend tool's x-mcp-header declarations (worker/catalog.c keeps them for the calls). */
+typedef struct wrk_xtool {
+    char *name; /* the backend's own name (owned) */
+    size_t n;
+    gw_xmcp_decl_t *v; /* owned */
+} wrk_xtool_t;
+
 struct wrk {
     gw_config_t *cfg;
     wrk_era_t era;
+    wrk_probe_t probe;
+    wrk_xtool_t *xtools; /* the backend's tools that declare x-mcp-header, sorted by name */
+    size_t nxtools;
+    link_t pool; /* pooled upstream sessions (upstream.plink), least recently used first */
+    size_t npooled;
     const gw_server_conf_t *srv;
     const char *name;
     const char *url; /* where requests go: srv->url, or tls_url */
@@ -486,6 +539,10 @@ void wrk_level_forget(wrk_t *w, const char *key, size_t n);
 void wrk_level_apply_pending(upstream_t *up);
 /* Forgets every kept log level (at exit). */
 void wrk_levels_fini(wrk_t *w);
+/* The rank of a LoggingLevel name (debug 0 .. emergency 7), or -1 for another word. */
+int wrk_level_rank(const char *level, size_t n);
+/* A logging/setLevel message's level into out; 0 when it has none that is a LoggingLevel. */
+int wrk_level_take(const char *body, size_t len, char out[16]);
 
 /* ---- reply.c: what goes back to callers ---- */
 
@@ -643,6 +700,73 @@ int wrk_tool_names_gen(catalog_t *cat, yajl_gen g, yajl_val tool);
  * c->named_body). Returns 1 when c was answered instead: -32602 "Unknown tool: NAME" for a name
  * no exposed tool has, or an out-of-memory error. */
 int wrk_tool_names_call(call_t *c);
+
+/* ---- era.c: the backend's era, from its answer to server/discover ---- */
+
+/* Prepares the probe, due at once (start); allocates nothing. */
+void wrk_era_init(wrk_t *w);
+/* Frees what the probe holds. */
+void wrk_era_fini(wrk_t *w);
+/* Starts the probe when it is due; returns when it next needs the loop. */
+int64_t wrk_era_tick(wrk_t *w, int64_t now);
+/* Probes again in delay_ms (after a failure, or now after a reload); nothing while a probe runs
+ * or one is due already. */
+void wrk_era_reprobe(wrk_t *w, int64_t delay_ms, const char *why);
+/* Is the backend's era decided (the probe answered and nothing made it due since)? */
+int wrk_era_decided(const wrk_t *w);
+/* Keeps c until the first verdict (w->era WRK_ERA_UNKNOWN): it is dispatched or failed then. */
+void wrk_era_hold_call(call_t *c);
+/* Fails held calls whose deadline passed; returns the earliest deadline still ahead. */
+int64_t wrk_era_sweep_held(wrk_t *w, int64_t now);
+/* Appends a server/discover request with id to out (the probe's, and the health check of a
+ * 2026-07-28 backend). */
+gw_err_t wrk_era_discover_body(gw_buf_t *out, uint64_t id);
+/* The catalog session's stand-in for an InitializeResult on a 2026-07-28 backend:
+ * {"result":{"protocolVersion","capabilities","serverInfo"}} from its discover answer; a tree
+ * the caller frees, or NULL when out of memory. */
+yajl_val wrk_era_init_result(const wrk_t *w);
+
+/* ---- modern.c: requests to a 2026-07-28 backend ---- */
+
+/* wrk_modern_meta, wrk_modern_splice: worker/meta.h */
+/* Sets x's Mcp-Method (method), Mcp-Name (name, NULL for none) and Mcp-Param-* headers (the
+ * values of decls in arguments, either NULL) for its next start. */
+gw_err_t wrk_modern_headers(xfer_t *x, const char *method, const char *name, size_t name_len,
+                            const gw_xmcp_decl_t *decls, size_t ndecls, yajl_val arguments);
+/* Frees x's Mcp-* headers. */
+void wrk_modern_headers_free(xfer_t *x);
+/* Prepares call c for a 2026-07-28 backend: the body to send (env.body or c->up_body) in *body
+ * and *len, and the headers on c->x. GW_OK, or an error c was answered with. */
+gw_err_t wrk_modern_prepare_call(call_t *c, const char **body, size_t *len);
+/* The declarations of the backend's tool name (n bytes), or NULL. */
+const wrk_xtool_t *wrk_xtools_find(const wrk_t *w, const char *name, size_t n);
+/* Keeps (replacing) the declarations of the backend's tool name. GW_ENOMEM or GW_OK. */
+gw_err_t wrk_xtools_put(wrk_t *w, const char *name, const gw_xmcp_decls_t *d);
+/* Frees the table. */
+void wrk_xtools_fini(wrk_t *w);
+
+/* ---- pool.c: upstream sessions of 2026-07-28 callers on a 2025 backend ---- */
+
+/* The pooled session key of the caller of env (GW_ENV_F_MODERN) into out (WRK_UPKEY_MAX + 1);
+ * its length. *caps gets the capability bits it declares, level its log level ("" for none). */
+size_t wrk_pool_key(const gw_envelope_t *env, char *out, uint8_t *caps, char level[16]);
+/* Puts up (just inserted in the map) in the pool, closing the least recently used idle session
+ * past limits.max_pooled_sessions. */
+void wrk_pool_add(upstream_t *up);
+/* up is taken out of the map: out of the pool too. */
+void wrk_pool_remove(upstream_t *up);
+/* A call starts or ends on pooled session up: it is the most recently used. */
+void wrk_pool_touch(upstream_t *up);
+/* Closes pooled sessions idle past sessions.upstream_idle; returns when the next one is due. */
+int64_t wrk_pool_tick(wrk_t *w, int64_t now);
+/* wrk_pool_strip_body: worker/meta.h */
+/* What a 2026-07-28 caller gets of a message on its call's stream to a 2025 backend: 1 to
+ * relay it, 0 to drop it (notifications/message under its log level or without one; server
+ * requests, refused to the backend here until MRTR). */
+int wrk_pool_relay_event(call_t *c, const char *data, size_t len, const gw_rpc_t *rpc);
+/* A 2026-07-28 caller's cancel (env: notifications/cancelled with its caller headers): its
+ * calls with that request id end; a 2025 backend gets the notification on their session. */
+size_t wrk_pool_cancel(wrk_t *w, const gw_envelope_t *env);
 
 /* ---- loop.c: the event loop and signals ---- */
 

@@ -29,10 +29,14 @@ test('backends: state, tools, upstream sessions, requests, errors and latency pe
     assert.ok(alpha.upstream_sessions >= 1, JSON.stringify(alpha));
     assert.equal(alpha.errors, 0);
     assert.ok(alpha.latency_ms > 0);
+    // the C test backend answers server/discover with a JSON-RPC error: the 2025 era
+    assert.equal(alpha.era, 'legacy');
+    assert.equal(alpha.probe, 'rpc_error');
+    assert.equal(alpha.pooled_sessions, 0);
     const text = await stack.gw.ctl(['backends']);
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^BACKEND +STATE/m);
-    assert.match(text.stdout, new RegExp(`^alpha +up +${own} `, 'm'));
+    assert.match(text.stdout, new RegExp(`^alpha +up +legacy +${own} `, 'm'));
 });
 
 test('tools, optionally for one backend; an unknown backend exits 1', async () => {

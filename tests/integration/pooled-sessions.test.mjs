@@ -1,0 +1,280 @@
+// 2026-07-28 callers of 2025 backends (issue 14 point 6, docs/design-2026-07-28.md 7.1 and 6):
+// the worker's pooled upstream sessions, keyed by caller, capability set and log level; reused,
+// closed when idle (sessions.upstream_idle) or past limits.max_pooled_sessions (least recently
+// used first, with DELETE); initialize declaring the key's capabilities; logging/setLevel when the
+// key has a level; no GET stream; the MRTR fields not sent up; log messages relayed at the
+// request's level only; a server request refused to the backend (until MRTR); the caller's
+// cancel sent as notifications/cancelled.
+//
+// The requests are raw 2026-07-28 POSTs (headers and _meta as the v2 client sends them). On this
+// branch a TEMP shim in router/mcp_endpoint.c turns them into GW_ENV_F_MODERN calls (part A
+// builds the real era decision); the assertions are on what the worker does, so they hold with
+// part A's router too. The C test backend is real; the 2025 fake is written here (node:http)
+// because it must show what the worker sent it (initialize's capabilities, setLevel, DELETE,
+// cancel) and send log messages and a server request inside a call, which no backend in
+// tests/node_modules does on demand.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { test } from 'node:test';
+import { rawPost, startBackend, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
+
+const MODERN = '2026-07-28';
+const NS = 'io.modelcontextprotocol/';
+let nextId = 1;
+
+function listen(handler) {
+    return new Promise((resolve) => {
+        const server = http.createServer(handler);
+        server.listen(0, '127.0.0.1', () => {
+            resolve({ server, url: `http://127.0.0.1:${server.address().port}/mcp`, close: () => new Promise((r) => server.close(r)) });
+        });
+    });
+}
+
+function readBody(req) {
+    return new Promise((resolve) => {
+        let b = '';
+        req.setEncoding('utf8');
+        req.on('data', (d) => (b += d));
+        req.on('end', () => resolve(b));
+    });
+}
+
+/** A 2025-11-25 backend with sessions, logging, and tools that log, ask and wait. */
+async function startLegacyFake() {
+    const seen = [];
+    const sessions = new Map(); // sid -> {caps, level}
+    const waiting = new Map(); // sampling request id -> resolve
+    const fake = await listen(async (req, res) => {
+        const text = await readBody(req);
+        const msg = text ? JSON.parse(text) : undefined;
+        const sid = req.headers['mcp-session-id'];
+        seen.push({ method: req.method, sid, headers: req.headers, body: msg });
+        if (req.method === 'DELETE') {
+            sessions.delete(sid);
+            res.writeHead(200).end();
+            return;
+        }
+        if (req.method === 'GET') {
+            res.writeHead(405).end();
+            return;
+        }
+        if (msg.method === 'initialize') {
+            const id = crypto.randomUUID();
+            sessions.set(id, { caps: msg.params.capabilities, level: undefined });
+            res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': id });
+            res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { protocolVersion: '2025-11-25', capabilities: { tools: {}, logging: {} }, serverInfo: { name: 'legacy-fake', version: '1' } } }));
+            return;
+        }
+        if (msg.method === 'server/discover') {
+            res.writeHead(400, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: Server not initialized' } }));
+            return;
+        }
+        const s = sessions.get(sid);
+        if (!s) {
+            res.writeHead(404, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
+            return;
+        }
+        if (msg.id === undefined) { // notifications
+            res.writeHead(202).end();
+            return;
+        }
+        if (!msg.method) { // a response to our sampling request
+            const w = waiting.get(msg.id);
+            if (w) {
+                waiting.delete(msg.id);
+                w(msg);
+            }
+            res.writeHead(202).end();
+            return;
+        }
+        const json = (result) => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result }));
+        };
+        if (msg.method === 'logging/setLevel') {
+            s.level = msg.params.level;
+            return json({});
+        }
+        if (msg.method === 'tools/list') {
+            return json({ tools: ['whoami', 'logs', 'ask', 'slow'].map((name) => ({ name, inputSchema: { type: 'object' } })) });
+        }
+        if (msg.method !== 'tools/call') {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'Method not found' } }));
+            return;
+        }
+        const name = msg.params.name;
+        const result = { content: [{ type: 'text', text: JSON.stringify({ sid, caps: s.caps, level: s.level, params: msg.params }) }] };
+        if (name === 'whoami') {
+            return json(result);
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const event = (m) => res.write(`data: ${JSON.stringify(m)}\n\n`);
+        if (name === 'logs') {
+            // every level, whatever the session's level: the worker filters for its caller
+            for (const level of ['debug', 'info', 'warning', 'error', 'critical']) {
+                event({ jsonrpc: '2.0', method: 'notifications/message', params: { level, data: level } });
+            }
+            event({ jsonrpc: '2.0', id: msg.id, result });
+            res.end();
+            return;
+        }
+        if (name === 'ask') {
+            const rid = `ask-${nextId++}`;
+            const answered = new Promise((resolve) => waiting.set(rid, resolve));
+            event({ jsonrpc: '2.0', id: rid, method: 'sampling/createMessage', params: { messages: [], maxTokens: 5 } });
+            const reply = await answered;
+            event({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: JSON.stringify({ reply }) }] } });
+            res.end();
+            return;
+        }
+        if (name === 'slow') {
+            res.write(': waiting\n\n'); // the head goes out; the answer never comes
+            return;
+        }
+        event({ jsonrpc: '2.0', id: msg.id, error: { code: -32602, message: 'Unknown tool' } });
+        res.end();
+    });
+    return { ...fake, seen, sessions };
+}
+
+const stack = useSetup(async () => {
+    const [alpha, legacy] = await Promise.all([startBackend({ name: 'alpha' }), startLegacyFake()]);
+    const gw = await startGateway({
+        servers: [
+            { name: 'alpha', url: alpha.url, prefix: 'alpha_' },
+            { name: 'legacy', url: legacy.url, prefix: 'l_' },
+        ],
+        extra: { sessions: { upstream_idle: '3s' }, limits: { max_pooled_sessions: 3 } },
+    });
+    return { gw, alpha, legacy };
+}, {
+    async cleanup() {
+        if (stack.legacy) {
+            await stack.legacy.close();
+        }
+    },
+});
+
+const T = { timeout: 60000 };
+
+/** A 2026-07-28 request as the v2 client sends it: _meta in params, the standard headers. */
+function modern(method, params, { caps = {}, level, id = `m-${nextId++}`, signal } = {}) {
+    const meta = { [`${NS}protocolVersion`]: MODERN, [`${NS}clientCapabilities`]: caps, [`${NS}clientInfo`]: { name: 'test', version: '1' } };
+    if (level) {
+        meta[`${NS}logLevel`] = level;
+    }
+    const body = { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...(params._meta || {}), ...meta } } };
+    const headers = { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': method };
+    if (params.name) {
+        headers['Mcp-Name'] = params.name;
+    }
+    return rawPost(stack.gw.url, body, headers, { signal });
+}
+
+async function callJson(name, args = {}, opts = {}) {
+    const r = await modern('tools/call', { name, arguments: args }, opts);
+    const resp = r.messages.find((m) => m && m.id !== undefined && ('result' in m || 'error' in m));
+    assert.ok(resp && resp.result, `${name}: ${r.status} ${r.text.slice(0, 300)}`);
+    return { json: JSON.parse(resp.result.content[0].text), messages: r.messages };
+}
+
+async function pooled(name) {
+    const r = await stack.gw.ctl(['backends', '--json']);
+    return JSON.parse(r.stdout).backends.find((b) => b.name === name).pooled_sessions;
+}
+
+test('a 2026-07-28 caller of a 2025 backend gets a pooled session: reused, one per capability set', T, async () => {
+    const a = await callJson('alpha_whoami');
+    const b = await callJson('alpha_whoami');
+    assert.ok(a.json.session, JSON.stringify(a.json));
+    assert.equal(a.json.session, b.json.session, 'the second call reuses the session');
+    const c = await callJson('alpha_whoami', {}, { caps: { sampling: {} } });
+    assert.notEqual(c.json.session, a.json.session, 'another capability set, another session');
+    assert.equal(await pooled('alpha'), 2);
+    // initialize declared the key's capabilities (the fake keeps them)
+    const l = await callJson('l_whoami', {}, { caps: { sampling: { tools: {} }, elicitation: { url: {} }, roots: {} } });
+    assert.deepEqual(l.json.caps, { sampling: { tools: {} }, elicitation: { form: {}, url: {} }, roots: { listChanged: true } });
+    // (the catalog's own session has one: list_changed)
+    assert.ok(!stack.legacy.seen.some((x) => x.method === 'GET' && x.sid === l.json.sid), 'no GET stream on a pooled session');
+});
+
+test('the body sent up keeps _meta, drops inputResponses and requestState', T, async () => {
+    const { json } = await callJson('l_whoami', {}, {});
+    assert.equal(json.params._meta[`${NS}protocolVersion`], MODERN);
+    const r = await modern('tools/call', { name: 'l_whoami', arguments: {}, inputResponses: { k: {} }, requestState: 'abc' });
+    const resp = r.messages.find((m) => m && m.result);
+    const got = JSON.parse(resp.result.content[0].text);
+    assert.equal(got.params.inputResponses, undefined);
+    assert.equal(got.params.requestState, undefined);
+    assert.equal(got.params.name, 'whoami');
+});
+
+test('log level: logging/setLevel after initialize, messages relayed at the level only, none without one', T, async () => {
+    const withLevel = await callJson('l_logs', {}, { level: 'error' });
+    assert.equal(withLevel.json.level, 'error', 'the pooled session got logging/setLevel first');
+    const levels = withLevel.messages.filter((m) => m.method === 'notifications/message').map((m) => m.params.level);
+    assert.deepEqual(levels, ['error', 'critical']);
+    const without = await callJson('l_logs');
+    assert.equal(without.json.level, undefined);
+    assert.ok(!without.messages.some((m) => m.method === 'notifications/message'), 'no logLevel: no notifications/message');
+    assert.notEqual(without.json.sid, withLevel.json.sid, 'the level is part of the key');
+});
+
+test('a server request inside a 2026-07-28 call is refused to the backend, not sent to the client', T, async () => {
+    const r = await modern('tools/call', { name: 'l_ask', arguments: {} }, { caps: { sampling: {} } });
+    assert.ok(!r.messages.some((m) => m.method === 'sampling/createMessage'), r.text.slice(0, 300));
+    const resp = r.messages.find((m) => m && m.result);
+    const { reply } = JSON.parse(resp.result.content[0].text);
+    assert.equal(reply.error.code, -32601);
+    assert.match(reply.error.message, /does not relay server requests to 2026-07-28 clients yet/);
+});
+
+test('a 2026-07-28 caller going away: notifications/cancelled on the 2025 backend\'s pooled session, the call ended', T, async () => {
+    const id = 'slow-cancel-1';
+    const ac = new AbortController();
+    const pending = modern('tools/call', { name: 'l_slow', arguments: {} }, { id, signal: ac.signal }).catch((e) => e);
+    await waitFor(() => stack.legacy.seen.some((x) => x.body?.id === id), { what: 'the call reached the backend' });
+    // The client closes its stream (design 6: that is the 2026-07-28 cancel). Part A's router
+    // turns that into the worker's cancel; on this branch the TEMP shim does not, so the same
+    // cancel envelope is made from a modern notifications/cancelled (part A drops that one).
+    ac.abort();
+    await pending;
+    await rawPost(stack.gw.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, _meta: { [`${NS}protocolVersion`]: MODERN, [`${NS}clientCapabilities`]: {} } } }, { 'MCP-Protocol-Version': MODERN });
+    await waitFor(() => stack.legacy.seen.some((x) => x.body?.method === 'notifications/cancelled' && x.body.params.requestId === id), { what: 'notifications/cancelled at the backend' });
+    const cancelled = stack.legacy.seen.find((x) => x.body?.method === 'notifications/cancelled' && x.body.params.requestId === id);
+    const call = stack.legacy.seen.find((x) => x.body?.id === id);
+    assert.equal(cancelled.sid, call.sid, 'on the call\'s own pooled session');
+    await waitFor(() => stack.gw.logLines().some((l) => /msg="call cancelled" request_id=\S+ backend=legacy method=tools\/call/.test(l)), { what: 'the worker ended the call' });
+});
+
+test('pooled sessions past limits.max_pooled_sessions close the least recently used; idle ones close after sessions.upstream_idle, with DELETE', T, async () => {
+    const deletes = () => stack.legacy.seen.filter((x) => x.method === 'DELETE').length;
+    await sleep(3500); // what earlier tests left idles out
+    await waitFor(async () => (await pooled('legacy')) === 0, { timeoutMs: 10000, what: 'idle sessions closed' });
+    const before = deletes();
+    assert.ok(before >= 1, 'the idle ones were deleted');
+    const sids = [];
+    for (const caps of [{}, { sampling: {} }, { roots: {} }, { elicitation: {} }]) {
+        sids.push((await callJson('l_whoami', {}, { caps })).json.sid);
+    }
+    assert.equal(new Set(sids).size, 4);
+    assert.equal(await pooled('legacy'), 3, 'bounded by limits.max_pooled_sessions');
+    await waitFor(() => stack.legacy.seen.some((x) => x.method === 'DELETE' && x.sid === sids[0]), { what: 'the least recently used deleted' });
+    // the first key again: a new session (its old one is gone)
+    const again = (await callJson('l_whoami')).json.sid;
+    assert.notEqual(again, sids[0]);
+    assert.ok(stack.gw.logLines().some((l) => /pooled upstream session closed.*reason=max_pooled_sessions/.test(l)));
+    assert.ok(stack.gw.logLines().some((l) => /pooled upstream session closed.*reason=idle/.test(l)));
+});
+
+test('a pooled session the backend forgot (404) is initialized again and the call retried once', T, async () => {
+    const first = (await callJson('l_whoami')).json.sid;
+    stack.legacy.sessions.delete(first);
+    const second = (await callJson('l_whoami')).json.sid;
+    assert.notEqual(second, first);
+});

@@ -329,6 +329,43 @@ h2o_timeout_t *rtr_call_timeout_list(rtr_t *r, uint64_t ms)
     return &t->timeout;
 }
 
+/* A 2026-07-28 client went away from its call (design §6: on HTTP, closing the stream is the
+ * cancel): the worker is told, as a NOREPLY notifications/cancelled naming the call's id with
+ * the caller it matches by, and the call ends here without an answer. Called from the request's
+ * dispose: c->req is NULL already. */
+static void modern_call_gone(void *owner)
+{
+    rtr_call_t *c = owner;
+    rtr_t *r = c->rtr;
+    if (c->ended || c->cancelled || c->peer == r->broker || c->rpc_id == NULL) {
+        return; /* answered (an interim result's stream ending is no cancel), or a list */
+    }
+    gw_buf_t b;
+    gw_buf_init(&b);
+    (void)gw_buf_appends(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                             "\"params\":{\"requestId\":");
+    (void)gw_buf_append(&b, c->rpc_id, c->rpc_id_len);
+    if (gw_buf_appends(&b, "}}") == GW_OK) {
+        gw_envelope_t e = {.kind = GW_ENV_CALL, .flags = GW_ENV_F_MODERN | GW_ENV_F_NOREPLY};
+        e.method = GW_STR("notifications/cancelled");
+        e.proto = GW_PROTO_2026_07_28;
+        e.request_id = (gw_str_t){c->request_id, strlen(c->request_id)};
+        e.body = (gw_str_t){b.data, b.len};
+        if (c->modern_authenticated) {
+            e.headers[e.nheaders++] = (gw_env_header_t){
+                GW_STR("auth-subject"), {c->modern_subject, strlen(c->modern_subject)}};
+            e.headers[e.nheaders++] = (gw_env_header_t){
+                GW_STR("auth-issuer-tag"), {(const char *)c->modern_issuer_tag, GW_ISSUER_TAG_LEN}};
+        }
+        if (rtr_peer_send(c->peer, &e) != GW_OK) {
+            gw_log_warn("msg=\"cancel of a gone client's call not sent\" peer=%s request_id=%s",
+                        c->peer->name, c->request_id);
+        }
+    }
+    gw_buf_fini(&b);
+    rtr_call_cancel(c, "client");
+}
+
 rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_envelope_t *e,
                               uint64_t timeout_ms)
 {
@@ -374,6 +411,16 @@ rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_enve
         c->batch = to.batch; /* the batch answers the client, not this call */
     } else {
         rtr_req_guard(req, &c->req, &c->guard);
+        if (e->flags & GW_ENV_F_MODERN) {
+            c->modern = 1;
+            if (r->caller != NULL && r->caller->authenticated) {
+                c->modern_authenticated = 1;
+                memcpy(c->modern_subject, r->caller->subject, sizeof(c->modern_subject));
+                memcpy(c->modern_issuer_tag, r->caller->issuer_tag, GW_ISSUER_TAG_LEN);
+            }
+            c->guard->gone = modern_call_gone;
+            c->guard->owner = c;
+        }
     }
     gw_buf_init(&c->body);
     gw_buf_init(&c->sending);

@@ -73,32 +73,52 @@ static void answer_discover(rtr_t *r, h2o_req_t *req, const char *id, size_t id_
     gw_buf_fini(&b);
 }
 
-/* A modern request past every row: routed as the old era's are, but with no session (one sent is
- * ignored, row 23); the worker and broker learn the caller from the envelope. */
-static void dispatch(rtr_t *r, h2o_req_t *req, const char *body, size_t len, const gw_rpc_t *rpc,
-                     const char *request_id)
+/* The envelope of a modern message: no session (one sent is ignored, row 23); the worker and
+ * broker learn the caller from it. Its strings point into rpc, body and the caller. */
+static void modern_envelope(rtr_t *r, const char *body, size_t len, const gw_rpc_t *rpc,
+                            const char *request_id, gw_envelope_t *e)
 {
-    const char *id = body + rpc->id.off;
-    size_t id_len = rpc->id.len;
-    gw_envelope_t e = {.kind = GW_ENV_CALL};
-    e.flags = GW_ENV_F_MODERN;
-    e.method = (gw_str_t){rpc->method_str, strlen(rpc->method_str)};
-    e.rpc_id = (gw_str_t){id, id_len};
-    e.request_id = (gw_str_t){request_id, strlen(request_id)};
-    e.body = (gw_str_t){body, len};
-    e.proto = GW_PROTO_2026_07_28;
-    e.caps = (uint8_t)rpc->meta_caps;
+    *e = (gw_envelope_t){.kind = GW_ENV_CALL, .flags = GW_ENV_F_MODERN};
+    e->method = (gw_str_t){rpc->method_str, strlen(rpc->method_str)};
+    e->rpc_id = (gw_str_t){body + rpc->id.off, rpc->id.len};
+    e->request_id = (gw_str_t){request_id, strlen(request_id)};
+    e->body = (gw_str_t){body, len};
+    e->proto = GW_PROTO_2026_07_28;
+    e->caps = (uint8_t)rpc->meta_caps;
     if (r->caller != NULL && r->caller->authenticated) {
-        e.headers[e.nheaders++] = (gw_env_header_t){
+        e->headers[e->nheaders++] = (gw_env_header_t){
             GW_STR("auth-subject"), {r->caller->subject, strlen(r->caller->subject)}};
-        e.headers[e.nheaders++] = (gw_env_header_t){
+        e->headers[e->nheaders++] = (gw_env_header_t){
             GW_STR("auth-issuer-tag"), {(const char *)r->caller->issuer_tag, GW_ISSUER_TAG_LEN}};
     }
     if (rpc->meta_log_level.len > 0) { /* a LoggingLevel: era.c checked it */
-        e.headers[e.nheaders++] = (gw_env_header_t){
+        e->headers[e->nheaders++] = (gw_env_header_t){
             GW_STR("log-level"), {rpc->meta_log_level_str, strlen(rpc->meta_log_level_str)}};
     }
+}
+
+/* A modern request past every row: routed as the old era's are, but with no session. */
+static void dispatch(rtr_t *r, h2o_req_t *req, const char *body, size_t len, const gw_rpc_t *rpc,
+                     const char *request_id)
+{
+    gw_envelope_t e;
+    modern_envelope(r, body, len, rpc, request_id, &e);
     rtr_route_message(r, RTR_TO_CLIENT(req), &e, body, len, rpc);
+}
+
+/* A modern notification is not dispatched (design §2), except notifications/cancelled naming a
+ * request: on HTTP a client cancels by closing its stream, which HTTP/1.1 does not show while
+ * the answer is pending, so a client that says it is honoured too. Every worker gets it (the
+ * call may be held by another router) and ends the call of this caller with that id. */
+static void modern_notification(rtr_t *r, const char *body, size_t len, const gw_rpc_t *rpc,
+                                const char *request_id)
+{
+    if (strcmp(rpc->method_str, "notifications/cancelled") != 0 || rpc->request_id.len == 0) {
+        return;
+    }
+    gw_envelope_t e;
+    modern_envelope(r, body, len, rpc, request_id, &e);
+    rtr_route_broadcast(r, &e, 0);
 }
 
 int rtr_modern_front(rtr_t *r, h2o_req_t *req, const char *body, size_t len, const gw_rpc_t *rpc,
@@ -129,9 +149,8 @@ int rtr_modern_front(rtr_t *r, h2o_req_t *req, const char *body, size_t len, con
     } else if (v.era == RTR_ERA_REJECT) {
         answer_verdict(r, req, id, id_len, &v);
     } else if (v.era == RTR_ERA_ACCEPTED) {
-        /* nothing is dispatched (design §2): on HTTP a client cancels by closing its stream;
-         * part E ends a listen named by notifications/cancelled here */
         rtr_route_count_of_method(r, rpc);
+        modern_notification(r, body, len, rpc, request_id);
         rtr_respond(r, RTR_TO_CLIENT(req), 202, NULL, 0);
     } else {
         rtr_route_count_of_method(r, rpc);

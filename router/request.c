@@ -65,6 +65,9 @@ static void on_req_dispose(void *p)
         rtr_h2_reset_seen(*g->req);
         *g->req = NULL;
         *g->guard = NULL;
+        if (g->gone != NULL) {
+            g->gone(g->owner);
+        }
     }
 }
 
@@ -76,6 +79,8 @@ void rtr_req_guard(h2o_req_t *req, h2o_req_t **owner_req, rtr_req_guard_t **owne
     *owner_guard = g;
     g->req = owner_req;
     g->guard = owner_guard;
+    g->gone = NULL;
+    g->owner = NULL;
 }
 
 /* The owner goes first: the request no longer points at it. */

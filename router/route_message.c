@@ -309,9 +309,7 @@ static void route_task_list(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const cha
     gw_buf_fini(&b);
 }
 
-/* Sends e to every backend's worker, no reply expected; with logging_only, only to those that
- * offer logging. Returns how many it was sent to. */
-static size_t broadcast(rtr_t *r, gw_envelope_t *e, int logging_only)
+size_t rtr_route_broadcast(rtr_t *r, gw_envelope_t *e, int logging_only)
 {
     size_t n = 0;
     e->flags |= GW_ENV_F_NOREPLY;
@@ -407,7 +405,7 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
          * cancelled requestId is the client's own id, which backends saw unchanged); the worker
          * that has the call also ends it, for whichever router holds it */
         if (strcmp(rpc.method_str, "notifications/initialized") != 0) {
-            broadcast(r, &e, 0);
+            rtr_route_broadcast(r, &e, 0);
         }
         if (strcmp(rpc.method_str, "notifications/cancelled") == 0 && rpc.request_id.len > 0) {
             /* here at once: the session's next request finds its place free */
@@ -421,7 +419,7 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *ep, const char *b
         return;
     }
     if (strcmp(rpc.method_str, "logging/setLevel") == 0) {
-        if (!broadcast(r, &e, 1)) {
+        if (!rtr_route_broadcast(r, &e, 1)) {
             rtr_respond_error(r, to, 200, id, id_len, GW_RPC_METHOD_NOT_FOUND,
                               "Method not found: no backend offers logging");
             return;

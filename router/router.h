@@ -88,6 +88,8 @@ struct rtr_peer {
 typedef struct rtr_req_guard {
     h2o_req_t **req;
     struct rtr_req_guard **guard;
+    void (*gone)(void *owner); /* optional: told after the client went away first */
+    void *owner;
 } rtr_req_guard_t;
 
 /* A batch of a 2025-03-26 session: every message is handled as if it came alone; the answers
@@ -150,7 +152,13 @@ struct rtr_call {
     const char *outcome;     /* NULL: answered by the peer; else why the gateway answered */
     rtr_session_use_t *use;  /* the session's count this call holds a place in, or NULL */
     h2o_linklist_t use_link; /* in use->calls while use is set */
-    int cancelled;    /* notifications/cancelled: ending without an answer, replies ignored */
+    int cancelled; /* notifications/cancelled: ending without an answer, replies ignored */
+    /* A 2026-07-28 call (GW_ENV_F_MODERN): its client cancels by going away, and the worker is
+     * told so with the caller it matches the call by (worker/pool.c). */
+    int modern;
+    int modern_authenticated;
+    char modern_subject[GW_SUBJECT_MAX];
+    uint8_t modern_issuer_tag[GW_ISSUER_TAG_LEN];
     gw_buf_t body;    /* JSON: the body; SSE: events not yet handed to h2o */
     gw_buf_t sending; /* SSE: the bytes h2o is writing now */
 };
@@ -382,6 +390,9 @@ void rtr_endpoint_register(rtr_t *r, h2o_pathconf_t *pathconf);
 void rtr_route_count_of_method(rtr_t *r, const gw_rpc_t *rpc);
 /* Handles one JSON-RPC message (not initialize) of a checked session (e carries it): answers it
  * here or sends it to the broker or its owner, answering to exactly once. */
+/* Sends e to every backend's worker, no reply expected; with logging_only, only to those that
+ * offer logging. Returns how many it was sent to. */
+size_t rtr_route_broadcast(rtr_t *r, gw_envelope_t *e, int logging_only);
 void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
                        const gw_rpc_t *rpc);
 

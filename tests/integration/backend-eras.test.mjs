@@ -414,8 +414,7 @@ test('resources/read on a 2026-07-28 backend: Mcp-Name is the URI, sentinel-enco
     assert.equal(got.headers['mcp-name'], `=?base64?${Buffer.from('mem://caf\u00e9').toString('base64')}?=`);
 });
 
-/** A 2026-07-28 request as the v2 client sends it (on this branch the TEMP shim in
- * router/mcp_endpoint.c makes it a GW_ENV_F_MODERN call; part A's router does the same). */
+/** A 2026-07-28 request as the v2 client sends it (the router makes it a GW_ENV_F_MODERN call). */
 function modernPost(method, params, { id, signal, caps = { elicitation: {} } } = {}) {
     const meta = { [`${NS}protocolVersion`]: MODERN, [`${NS}clientCapabilities`]: caps, [`${NS}clientInfo`]: { name: 'v2-caller', version: '9' } };
     const body = { jsonrpc: '2.0', method, params: { ...params, _meta: { ...meta, ...(params._meta || {}) } } };
@@ -449,8 +448,8 @@ test('a 2026-07-28 caller going away from a call to a 2026-07-28 backend: the tr
     const before = stack.modern.seen.length;
     ac.abort();
     await pending;
-    // part A's router sends the worker this cancel when the stream closes; the TEMP shim
-    // makes it from the notification (part A drops a modern notifications/cancelled)
+    // over HTTP/1.1 the router cannot see the close while the answer is pending; the client's
+    // notifications/cancelled is the cancel it honours (router/modern.c)
     await modernPost('notifications/cancelled', { requestId: id });
     await waitFor(() => stack.modern.aborted.includes(id), { what: 'the backend saw its request go away' });
     await sleep(200);

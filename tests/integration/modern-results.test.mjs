@@ -5,8 +5,8 @@
 // resources/read results relayed with resultType (and, for a read, ttlMs and cacheScope) spliced
 // in, from JSON and from event-stream answers; a backend's -32002 mapped to -32602 with data.uri.
 // Sessions of the 2025 revisions on the same gateway see none of it. Raw POSTs, with the standard
-// headers a modern client sends (MCP-Protocol-Version, Mcp-Method, Mcp-Name), so that they pass
-// the router's modern front (part A of the design) as they pass the TEMP shim of part B's branch.
+// headers a modern client sends (MCP-Protocol-Version, Mcp-Method, Mcp-Name), which the router's
+// 2026-07-28 front checks.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { binPath, initializeSession, newId, rawPost, spawnProc, startBackend, startGateway, useSetup } from '../lib/index.mjs';

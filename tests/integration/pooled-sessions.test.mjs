@@ -6,10 +6,8 @@
 // request's level only; a server request refused to the backend (until MRTR); the caller's
 // cancel sent as notifications/cancelled.
 //
-// The requests are raw 2026-07-28 POSTs (headers and _meta as the v2 client sends them). On this
-// branch a TEMP shim in router/mcp_endpoint.c turns them into GW_ENV_F_MODERN calls (part A
-// builds the real era decision); the assertions are on what the worker does, so they hold with
-// part A's router too. The C test backend is real; the 2025 fake is written here (node:http)
+// The requests are raw 2026-07-28 POSTs (headers and _meta as the v2 client sends them), which
+// the router dispatches as GW_ENV_F_MODERN calls without a session. The C test backend is real; the 2025 fake is written here (node:http)
 // because it must show what the worker sent it (initialize's capabilities, setLevel, DELETE,
 // cancel) and send log messages and a server request inside a call, which no backend in
 // tests/node_modules does on demand.
@@ -17,6 +15,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
+import http2 from 'node:http2';
 import { rawPost, startBackend, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
 
 const MODERN = '2026-07-28';
@@ -239,9 +238,9 @@ test('a 2026-07-28 caller going away: notifications/cancelled on the 2025 backen
     const ac = new AbortController();
     const pending = modern('tools/call', { name: 'l_slow', arguments: {} }, { id, signal: ac.signal }).catch((e) => e);
     await waitFor(() => stack.legacy.seen.some((x) => x.body?.id === id), { what: 'the call reached the backend' });
-    // The client closes its stream (design 6: that is the 2026-07-28 cancel). Part A's router
-    // turns that into the worker's cancel; on this branch the TEMP shim does not, so the same
-    // cancel envelope is made from a modern notifications/cancelled (part A drops that one).
+    // The client closes its stream (design 6: that is the 2026-07-28 cancel). Over HTTP/1.1 the
+    // router cannot see that while the answer is pending (the HTTP/2 case is the next test), so
+    // the client also says so, which the router honours (router/modern.c).
     ac.abort();
     await pending;
     await rawPost(stack.gw.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, _meta: { [`${NS}protocolVersion`]: MODERN, [`${NS}clientCapabilities`]: {} } } }, { 'MCP-Protocol-Version': MODERN });
@@ -250,6 +249,30 @@ test('a 2026-07-28 caller going away: notifications/cancelled on the 2025 backen
     const call = stack.legacy.seen.find((x) => x.body?.id === id);
     assert.equal(cancelled.sid, call.sid, 'on the call\'s own pooled session');
     await waitFor(() => stack.gw.logLines().some((l) => /msg="call cancelled" request_id=\S+ backend=legacy method=tools\/call/.test(l)), { what: 'the worker ended the call' });
+});
+
+test('a 2026-07-28 caller closing its HTTP/2 stream: that alone cancels the call on the pooled session', T, async () => {
+    const id = 'slow-cancel-h2';
+    const meta = { [`${NS}protocolVersion`]: MODERN, [`${NS}clientCapabilities`]: {} };
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'l_slow', arguments: {}, _meta: meta } });
+    const conn = http2.connect(new URL(stack.gw.url).origin);
+    try {
+        const stream = conn.request({
+            ':method': 'POST', ':path': new URL(stack.gw.url).pathname, 'content-type': 'application/json',
+            accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN,
+            'mcp-method': 'tools/call', 'mcp-name': 'l_slow',
+        });
+        stream.on('error', () => {});
+        stream.end(body);
+        await waitFor(() => stack.legacy.seen.some((x) => x.body?.id === id), { what: 'the call reached the backend' });
+        stream.close(http2.constants.NGHTTP2_CANCEL); // RST_STREAM, and nothing else
+        await waitFor(() => stack.legacy.seen.some((x) => x.body?.method === 'notifications/cancelled' && x.body.params.requestId === id), { what: 'notifications/cancelled at the backend' });
+        const cancelled = stack.legacy.seen.find((x) => x.body?.method === 'notifications/cancelled' && x.body.params.requestId === id);
+        assert.equal(cancelled.sid, stack.legacy.seen.find((x) => x.body?.id === id).sid, 'on the call\'s own pooled session');
+        await waitFor(() => stack.gw.logLines().some((l) => /msg="call cancelled" peer=worker-legacy by=client/.test(l)), { what: 'the router ended the call' });
+    } finally {
+        conn.close();
+    }
 });
 
 test('pooled sessions past limits.max_pooled_sessions close the least recently used; idle ones close after sessions.upstream_idle, with DELETE', T, async () => {

@@ -348,6 +348,8 @@ h2o_iovec_t cf_modern_result(h2o_req_t *req, const char *method, h2o_iovec_t jso
 /* Answers with a JSON-RPC error with data (JSON text); returns 0. */
 int cf_send_error_data(h2o_req_t *req, int status, const char *reason, const cf_id_t *id, int code,
                        const char *message, const char *data);
+/* test_custom_header: a tool whose argument travels in Mcp-Param-Region too. */
+int cf_tool_custom_header(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args);
 /* 400 -32021 naming the capabilities (CF_CAP_* bits) the request did not declare; returns 0. */
 int cf_missing_capability(cf_rpc_t *r, unsigned missing);
 

@@ -396,6 +396,29 @@ static ssize_t b64_decode(h2o_iovec_t in, char *out, size_t cap)
     return (ssize_t)n;
 }
 
+/* A standard or custom header's value as sent: "=?base64?…?=" decoded (strict), else literal,
+ * which must be VCHAR, SP or HTAB; into *value (out holds a decoded one). 0, or -1 if invalid. */
+static int header_value(h2o_iovec_t v, char *out, size_t cap, h2o_iovec_t *value)
+{
+    *value = v;
+    if (v.len >= 11 && memcmp(v.base, "=?base64?", 9) == 0 &&
+        memcmp(v.base + v.len - 2, "?=", 2) == 0) {
+        ssize_t n = b64_decode(h2o_iovec_init(v.base + 9, v.len - 11), out, cap);
+        if (n < 0) {
+            return -1;
+        }
+        *value = h2o_iovec_init(out, (size_t)n);
+        return 0;
+    }
+    for (size_t i = 0; i != v.len; ++i) {
+        unsigned char c = (unsigned char)v.base[i];
+        if (!(c == ' ' || c == '\t' || (c >= 0x21 && c <= 0x7e))) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Mcp-Name must carry the body's name (tools/call, prompts/get) or URI (resources/read). */
 static int check_name_header(cf_rpc_t *r)
 {
@@ -409,31 +432,16 @@ static int check_name_header(cf_rpc_t *r)
     if (body == NULL) {
         return 1; /* no string to mirror: the method's own checks answer */
     }
-    h2o_iovec_t v = header(r->req, "mcp-name");
+    h2o_iovec_t v = header(r->req, "mcp-name"), value;
+    char decoded[MAX_NAME_HEADER];
     if (v.base == NULL) {
         header_mismatch(r, "Header mismatch: Mcp-Name header is required", "Mcp-Name", v, body);
         return 0;
     }
-    char decoded[MAX_NAME_HEADER];
-    h2o_iovec_t value = v;
-    if (v.len >= 11 && memcmp(v.base, "=?base64?", 9) == 0 &&
-        memcmp(v.base + v.len - 2, "?=", 2) == 0) {
-        ssize_t n = b64_decode(h2o_iovec_init(v.base + 9, v.len - 11), decoded, sizeof(decoded));
-        if (n < 0) {
-            header_mismatch(r, "Header mismatch: Mcp-Name carries an invalid value", "Mcp-Name", v,
-                            body);
-            return 0;
-        }
-        value = h2o_iovec_init(decoded, (size_t)n);
-    } else {
-        for (size_t i = 0; i != v.len; ++i) {
-            unsigned char c = (unsigned char)v.base[i];
-            if (!(c == ' ' || c == '\t' || (c >= 0x21 && c <= 0x7e))) {
-                header_mismatch(r, "Header mismatch: Mcp-Name carries an invalid value", "Mcp-Name",
-                                v, body);
-                return 0;
-            }
-        }
+    if (header_value(v, decoded, sizeof(decoded), &value) != 0) {
+        header_mismatch(r, "Header mismatch: Mcp-Name carries an invalid value", "Mcp-Name", v,
+                        body);
+        return 0;
     }
     if (!h2o_memis(value.base, value.len, body, strlen(body))) {
         header_mismatch(r, "Header mismatch: Mcp-Name does not match the body", "Mcp-Name", v,
@@ -441,6 +449,40 @@ static int check_name_header(cf_rpc_t *r)
         return 0;
     }
     return 1;
+}
+
+/* test_custom_header: its string argument "region" is declared "x-mcp-header": "Region", so a
+ * 2026-07-28 call must mirror it in Mcp-Param-Region (absent only when the argument is). */
+int cf_tool_custom_header(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args)
+{
+    const char *region = cf_member_string(args, "region");
+    h2o_iovec_t v = header(r->req, "mcp-param-region"), value;
+    char decoded[MAX_NAME_HEADER];
+
+    if (region == NULL) {
+        return cf_rpc_error(r, -32602, "Invalid params: argument \"region\" (string) is required");
+    }
+    if (v.base == NULL) {
+        return header_mismatch(r, "Header mismatch: Mcp-Param-Region header is required",
+                               "Mcp-Param-Region", v, region);
+    }
+    if (header_value(v, decoded, sizeof(decoded), &value) != 0) {
+        return header_mismatch(r, "Header mismatch: Mcp-Param-Region carries an invalid value",
+                               "Mcp-Param-Region", v, region);
+    }
+    if (!h2o_memis(value.base, value.len, region, strlen(region))) {
+        return header_mismatch(r, "Header mismatch: Mcp-Param-Region does not match the body",
+                               "Mcp-Param-Region", v, region);
+    }
+    char *text = cf_format("Region: %s", region);
+    yajl_gen g = text != NULL ? cf_response_begin(&r->id) : NULL;
+    if (g == NULL) {
+        free(text);
+        return cf_rpc_no_memory(r);
+    }
+    cf_gen_text_result(g, text, 0);
+    free(text);
+    return cf_rpc_answer(r, g);
 }
 
 /* The CF_CAP_* bits of a clientCapabilities object. */

@@ -300,11 +300,19 @@ static const char enums_form[] =
     "{\"const\":\"value2\",\"title\":\"Second Choice\"},"
     "{\"const\":\"value3\",\"title\":\"Third Choice\"}]}}}}";
 
+/* The 0.2 suite's json-schema-2020-12 checks every keyword survives: composition, conditionals,
+ * $anchor (the 0.1.16 one only $schema, $defs and additionalProperties). */
 static const char schema_2020_12[] =
     "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
-    "\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{"
+    "\"$defs\":{\"address\":{\"$anchor\":\"addressDef\",\"type\":\"object\",\"properties\":{"
     "\"street\":{\"type\":\"string\"},\"city\":{\"type\":\"string\"}}}},"
-    "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"}},"
+    "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"},"
+    "\"contactMethod\":{\"type\":\"string\",\"enum\":[\"phone\",\"email\"]},"
+    "\"phone\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"}},"
+    "\"allOf\":[{\"anyOf\":[{\"required\":[\"phone\"]},{\"required\":[\"email\"]}]}],"
+    "\"if\":{\"properties\":{\"contactMethod\":{\"const\":\"phone\"}},\"required\":["
+    "\"contactMethod\"]},"
+    "\"then\":{\"required\":[\"phone\"]},\"else\":{\"required\":[\"email\"]},"
     "\"additionalProperties\":false}";
 
 static const cf_tool_t tools[] = {
@@ -409,6 +417,12 @@ static const cf_tool_t tools[] = {
      .description = "Sends notifications/prompts/list_changed to every listen that asked",
      .input_schema = NO_ARGUMENTS,
      .call = cf_tool_trigger_change,
+     .eras = CF_SHOW_MODERN},
+    {.name = "test_custom_header",
+     .description = "Echoes its region, which the client also sends in Mcp-Param-Region",
+     .input_schema = "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
+                     "\"x-mcp-header\":\"Region\"}},\"required\":[\"region\"]}",
+     .call = cf_tool_custom_header,
      .eras = CF_SHOW_MODERN},
 #define INPUT_REQUIRED_TOOL(suffix, text)                                                          \
     {                                                                                              \

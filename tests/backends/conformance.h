@@ -15,6 +15,9 @@
 
 #define PROGRAM "mcpgw-conformance"
 #define STEP_MS 50 /* the pause between the steps of a slow tool */
+/* A listen that sent nothing for this long gets a ": keepalive" comment, so that proxies and
+ * the gateway's idle timeouts do not take a quiet subscription for a dead one. */
+#define LISTEN_HEARTBEAT_MS 15000
 #define MAX_SESSIONS 4096
 #define SESSION_PREFIX "conf-"
 #define SESSION_RANDOM_BYTES 16
@@ -137,6 +140,7 @@ struct cf_tool {
 struct cf_server {
     serve_t serve; /* h2o's config, context, loop and listener */
     h2o_timeout_t step_timeout;
+    h2o_timeout_t heartbeat_timeout; /* LISTEN_HEARTBEAT_MS: keepalive comments on listens */
     const char *address;
     cf_session_t *sessions;
     size_t nsessions;

@@ -32,6 +32,7 @@ struct cf_listen {
     cf_id_t id; /* the listen request's id, owned: the subscription id */
     unsigned want;
     h2o_timeout_entry_t update_timer; /* one resources/updated per URI, shortly after the ack */
+    h2o_timeout_entry_t heartbeat;
     size_t nuris;
     char *uris[MAX_LISTEN_URIS];
 };
@@ -48,6 +49,7 @@ static void listen_free(cf_listen_t *l)
         }
     }
     h2o_timeout_unlink(&l->update_timer);
+    h2o_timeout_unlink(&l->heartbeat);
     for (size_t i = 0; i != l->nuris; ++i) {
         free(l->uris[i]);
     }
@@ -73,6 +75,21 @@ static void gen_subscription_meta(yajl_gen g, const cf_listen_t *l)
     yajl_gen_map_close(g);
 }
 
+/* Whatever goes out on the stream restarts the heartbeat's wait. */
+static void heartbeat_restart(cf_listen_t *l)
+{
+    h2o_timeout_unlink(&l->heartbeat);
+    h2o_timeout_link(l->srv->serve.loop, &l->srv->heartbeat_timeout, &l->heartbeat);
+}
+
+static void on_heartbeat_due(h2o_timeout_entry_t *entry)
+{
+    cf_listen_t *l = H2O_STRUCT_FROM_MEMBER(cf_listen_t, heartbeat, entry);
+
+    cf_stream_write(l->stream, H2O_STRLIT(": keepalive\n\n"));
+    heartbeat_restart(l);
+}
+
 static void listen_send(cf_listen_t *l, const char *method, const char *uri)
 {
     yajl_gen g = cf_notification_begin(method);
@@ -87,6 +104,7 @@ static void listen_send(cf_listen_t *l, const char *method, const char *uri)
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
     cf_stream_send_gen(l->stream, g);
+    heartbeat_restart(l);
 }
 
 static void on_update_due(h2o_timeout_entry_t *entry)
@@ -161,6 +179,7 @@ int cf_answer_listen(cf_rpc_t *r)
         }
     }
     l->update_timer.cb = on_update_due;
+    l->heartbeat.cb = on_heartbeat_due;
     l->next = r->srv->listens;
     r->srv->listens = l;
     ++r->srv->nlistens;
@@ -195,6 +214,7 @@ int cf_answer_listen(cf_rpc_t *r)
         cf_stream_send_gen(l->stream, g);
     }
     l->want &= ~WANT_RESOURCES;
+    heartbeat_restart(l);
     if (l->nuris != 0) {
         h2o_timeout_link(r->srv->serve.loop, &r->srv->step_timeout, &l->update_timer);
     }

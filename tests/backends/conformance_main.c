@@ -117,6 +117,7 @@ int main(int argc, char **argv)
 
     serve_init(&srv.serve, PROGRAM, ACCEPT_BATCH, MAX_REQUEST_BODY, cf_http_on_req);
     h2o_timeout_init(srv.serve.loop, &srv.step_timeout, STEP_MS);
+    h2o_timeout_init(srv.serve.loop, &srv.heartbeat_timeout, LISTEN_HEARTBEAT_MS);
     serve_start(&srv.serve, fd);
     serve_run_until_signalled(&srv.serve);
 

@@ -135,6 +135,7 @@ struct cf_tool {
     const char *form;    /* elicitation tools: the requestedSchema, JSON text */
     const char *summary; /* elicitation tools: how the result text starts */
     unsigned eras;       /* CF_SHOW_*: the eras whose tools/list shows it; 0 for both */
+    int dynamic;         /* listed only while srv->dynamic_tool (test_trigger_tool_change) */
 };
 
 struct cf_server {
@@ -151,6 +152,8 @@ struct cf_server {
     enum cf_era era;
     unsigned char state_key[CF_STATE_KEY_BYTES]; /* HMAC key of requestState, random per run */
     cf_listen_t *listens;                        /* open subscriptions/listen streams */
+    int dynamic_tool;   /* test_dynamic_tool is listed: each test_trigger_tool_change flips it */
+    int dynamic_prompt; /* test_dynamic_prompt, flipped by test_trigger_prompt_change */
     size_t nlistens;
 };
 

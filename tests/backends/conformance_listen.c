@@ -251,12 +251,18 @@ void cf_listen_end_all(cf_server_t *srv)
     }
 }
 
-/* The lists themselves stay as they are: list_changed says they may have changed, and a
- * client that lists again sees the same (which the suite's list scenarios rely on). */
+/* The list really changes (test_dynamic_tool or test_dynamic_prompt comes or goes), so that a
+ * gateway, which announces its own catalog's changes and not a backend's notification, has a
+ * change to announce. */
 int cf_tool_trigger_change(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args)
 {
     int prompts = strcmp(tool->name, "test_trigger_prompt_change") == 0;
 
+    if (prompts) {
+        r->srv->dynamic_prompt = !r->srv->dynamic_prompt;
+    } else {
+        r->srv->dynamic_tool = !r->srv->dynamic_tool;
+    }
     cf_listen_notify_list_changed(r->srv, prompts ? "notifications/prompts/list_changed"
                                                   : "notifications/tools/list_changed");
     yajl_gen g = cf_response_begin(&r->id);

@@ -418,6 +418,12 @@ static const cf_tool_t tools[] = {
      .input_schema = NO_ARGUMENTS,
      .call = cf_tool_trigger_change,
      .eras = CF_SHOW_MODERN},
+    {.name = "test_dynamic_tool",
+     .description = "Listed after an odd number of test_trigger_tool_change calls",
+     .input_schema = NO_ARGUMENTS,
+     .call = tool_simple_text,
+     .eras = CF_SHOW_MODERN,
+     .dynamic = 1},
     {.name = "test_custom_header",
      .description = "Echoes its region, which the client also sends in Mcp-Param-Region",
      .input_schema = "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
@@ -450,7 +456,8 @@ static size_t tool_index(const cf_tool_t *tool)
 /* Whether the era of the request shows the tool (and lets it be called). */
 static int tool_shown(const cf_rpc_t *r, const cf_tool_t *tool)
 {
-    return tool->eras == 0 || (tool->eras & (r->modern ? CF_SHOW_MODERN : CF_SHOW_LEGACY)) != 0;
+    return (tool->eras == 0 || (tool->eras & (r->modern ? CF_SHOW_MODERN : CF_SHOW_LEGACY)) != 0) &&
+           (!tool->dynamic || r->srv->dynamic_tool);
 }
 
 /* A 2026-07-28 retry of a tool that asked in the 2025 way (its request became an input_required

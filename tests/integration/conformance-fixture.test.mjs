@@ -102,11 +102,16 @@ test('a listen gets its ack, tagged updates and list_changed, and ends with a re
     assert.equal(update.method, 'notifications/resources/updated');
     assert.equal(update.params.uri, 'test://watched-resource');
     assert.equal(update.params._meta['io.modelcontextprotocol/subscriptionId'], id);
+    const toolNames = async () => resultOf(await modern(stack.mod.url, 'tools/list')).tools.map((t) => t.name);
+    const before = await toolNames();
     resultOf(await modern(stack.mod.url, 'tools/call', { name: 'test_trigger_prompt_change', arguments: {} }));
     resultOf(await modern(stack.mod.url, 'tools/call', { name: 'test_trigger_tool_change', arguments: {} }));
     const changed = await next();
     assert.equal(changed.method, 'notifications/tools/list_changed', 'prompts were not asked for');
     assert.equal(changed.params._meta['io.modelcontextprotocol/subscriptionId'], id);
+    const after = await toolNames();
+    assert.notEqual(after.includes('test_dynamic_tool'), before.includes('test_dynamic_tool'), 'the list really changed');
+    resultOf(await modern(stack.mod.url, 'tools/call', { name: 'test_trigger_prompt_change', arguments: {} }));
     // a 2026-07-28 notification needs no Mcp-Method (the v2 client sends none on this cancel)
     const cancel = await rawPost(stack.mod.url, {
         jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, _meta: META },

@@ -15,6 +15,9 @@
 
 #define PROGRAM "mcpgw-conformance"
 #define STEP_MS 50 /* the pause between the steps of a slow tool */
+/* A listen that sent nothing for this long gets a ": keepalive" comment, so that proxies and
+ * the gateway's idle timeouts do not take a quiet subscription for a dead one. */
+#define LISTEN_HEARTBEAT_MS 15000
 #define MAX_SESSIONS 4096
 #define SESSION_PREFIX "conf-"
 #define SESSION_RANDOM_BYTES 16
@@ -23,6 +26,22 @@
 #define CF_NVERSIONS 3
 #define CF_NLOG_LEVELS 8
 #define TEMPLATE_URI "test://template/{id}/data"
+#define CF_MODERN_VERSION "2026-07-28"
+#define CF_STATE_KEY_BYTES 32
+
+/* Which revisions the server speaks (--era): legacy is the 2025 server of the 0.1.16 run,
+ * modern 2026-07-28 only (no initialize, no sessions), dual both on one endpoint, the era
+ * decided per POST from the body's _meta claim as the SDK's dual-era server does. */
+enum cf_era { CF_ERA_LEGACY, CF_ERA_MODERN, CF_ERA_DUAL };
+
+/* The client capabilities of a 2026-07-28 request's _meta (bits). */
+#define CF_CAP_SAMPLING 0x01
+#define CF_CAP_ELICITATION 0x02
+#define CF_CAP_ROOTS 0x04
+
+/* Which era's lists show a tool or prompt (its .eras; 0 means both). */
+#define CF_SHOW_LEGACY 0x01
+#define CF_SHOW_MODERN 0x02
 
 /* The protocol revisions it speaks, oldest first (conformance_methods.c). */
 extern const char *const cf_supported_versions[CF_NVERSIONS];
@@ -45,6 +64,7 @@ typedef struct cf_id {
 } cf_id_t;
 
 typedef struct cf_prompt cf_prompt_t;
+typedef struct cf_listen cf_listen_t;
 
 typedef struct cf_subscription {
     struct cf_subscription *next;
@@ -68,6 +88,8 @@ struct cf_session {
     int log_level; /* index into cf_log_levels: less severe messages are dropped */
     int client_sampling;
     int client_elicitation;
+    int modern; /* a one-request session of a 2026-07-28 call, in no list (cf_session_transient) */
+    unsigned caps; /* modern: CF_CAP_* of the request's _meta */
     unsigned next_stream;
     cf_stream_t *get_stream;
     cf_call_t *calls;
@@ -99,6 +121,8 @@ typedef struct cf_rpc {
     const char *method;
     cf_id_t id; /* borrowed from the parse tree */
     yajl_val params;
+    int modern;    /* a 2026-07-28 request: results get resultType (and the cache fields) */
+    unsigned caps; /* modern: CF_CAP_* of _meta's clientCapabilities */
 } cf_rpc_t;
 
 struct cf_tool {
@@ -110,11 +134,14 @@ struct cf_tool {
     void (*answered)(cf_call_t *call, yajl_val msg); /* the client answered our request */
     const char *form;    /* elicitation tools: the requestedSchema, JSON text */
     const char *summary; /* elicitation tools: how the result text starts */
+    unsigned eras;       /* CF_SHOW_*: the eras whose tools/list shows it; 0 for both */
+    int dynamic;         /* listed only while srv->dynamic_tool (test_trigger_tool_change) */
 };
 
 struct cf_server {
     serve_t serve; /* h2o's config, context, loop and listener */
     h2o_timeout_t step_timeout;
+    h2o_timeout_t heartbeat_timeout; /* LISTEN_HEARTBEAT_MS: keepalive comments on listens */
     const char *address;
     cf_session_t *sessions;
     size_t nsessions;
@@ -122,6 +149,12 @@ struct cf_server {
     int64_t last_ask_id;
     yajl_val *tool_schemas; /* parsed input_schema of each tool */
     yajl_val *tool_forms;   /* parsed form of each tool, or NULL */
+    enum cf_era era;
+    unsigned char state_key[CF_STATE_KEY_BYTES]; /* HMAC key of requestState, random per run */
+    cf_listen_t *listens;                        /* open subscriptions/listen streams */
+    int dynamic_tool;   /* test_dynamic_tool is listed: each test_trigger_tool_change flips it */
+    int dynamic_prompt; /* test_dynamic_prompt, flipped by test_trigger_prompt_change */
+    size_t nlistens;
 };
 
 /* ---- conformance_message.c ---- */
@@ -194,6 +227,8 @@ int cf_result_array_answer(cf_rpc_t *r, yajl_gen g);
 /* Starts a 200 text/event-stream answer to req; NULL when out of memory. */
 cf_stream_t *cf_stream_open(cf_server_t *srv, h2o_req_t *req, void *owner,
                             void (*on_gone)(void *owner));
+/* The request the stream answers, NULL once h2o let it go. */
+h2o_req_t *cf_stream_req(cf_stream_t *s);
 /* The owner lets go: no more on_gone. */
 void cf_stream_detach(cf_stream_t *s);
 /* Queues raw SSE text (copied). */
@@ -211,6 +246,9 @@ void cf_stream_end(cf_stream_t *s);
 cf_session_t *cf_session_find(cf_server_t *srv, h2o_iovec_t id);
 /* A new live session (one reference, the list's); NULL at MAX_SESSIONS or out of memory. */
 cf_session_t *cf_session_create(cf_server_t *srv);
+/* A one-request session of a 2026-07-28 request (in no list; one reference, the caller's);
+ * NULL when out of memory. */
+cf_session_t *cf_session_transient(cf_server_t *srv, unsigned caps, int log_level);
 /* Drops a reference; the last one frees the session. */
 void cf_session_release(cf_session_t *s);
 /* The on_gone of a session's GET stream (owner: the session). */
@@ -298,6 +336,55 @@ int cf_answer_initialize(cf_rpc_t *r);
 int cf_dispatch(cf_rpc_t *r);
 /* Heeds a notification of a session (notifications/cancelled). */
 void cf_on_notification(cf_session_t *s, const char *method, yajl_val params);
+
+/* ---- conformance_modern.c ---- */
+
+/* Whether this POST is served as 2026-07-28: always in modern mode; in dual mode when the body
+ * claims it (params._meta has io.modelcontextprotocol/protocolVersion) or the
+ * MCP-Protocol-Version header names a modern revision. */
+int cf_modern_applies(const cf_server_t *srv, const h2o_req_t *req, yajl_val msg);
+/* Serves one 2026-07-28 message (the wire checks of docs/design-2026-07-28.md section 1 as the
+ * SDK's server answers them, then the method); r has srv, req, params, the id (when has_id) and
+ * the method (NULL for a response); returns 0. */
+int cf_modern_handle(cf_rpc_t *r, yajl_val msg, int has_id);
+/* Answers GET and DELETE in modern mode: 405; returns 0. */
+int cf_modern_method_not_allowed(h2o_req_t *req);
+/* The result with resultType (and ttlMs and cacheScope for the cacheable methods) spliced in
+ * after "result":{ unless it has a resultType already; in req's pool. */
+h2o_iovec_t cf_modern_result(h2o_req_t *req, const char *method, h2o_iovec_t json);
+/* Answers with a JSON-RPC error with data (JSON text); returns 0. */
+int cf_send_error_data(h2o_req_t *req, int status, const char *reason, const cf_id_t *id, int code,
+                       const char *message, const char *data);
+/* test_custom_header: a tool whose argument travels in Mcp-Param-Region too. */
+int cf_tool_custom_header(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args);
+/* 400 -32021 naming the capabilities (CF_CAP_* bits) the request did not declare; returns 0. */
+int cf_missing_capability(cf_rpc_t *r, unsigned missing);
+
+/* ---- conformance_mrtr.c ---- */
+
+/* The modern tools of the MRTR scenarios and the test_input_required_result_prompt prompt. */
+int cf_tool_input_required(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args);
+int cf_prompt_input_required(cf_rpc_t *r);
+/* A 2026-07-28 tools/call of a tool that asks the client mid-call in the 2025 way (sampling,
+ * elicitation): an input_required result first, the tool's answer on the retry. */
+int cf_tool_ask_by_mrtr(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args);
+/* test_missing_capability, test_streaming_elicitation, test_logging_tool. */
+int cf_tool_missing_capability(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args);
+int cf_tool_streaming_elicitation(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args);
+
+/* ---- conformance_listen.c ---- */
+
+/* Answers subscriptions/listen: the acknowledgement, then the stream stays open; returns 0. */
+int cf_answer_listen(cf_rpc_t *r);
+/* A notifications/cancelled naming a listen ends it gracefully; 0 when none matched. */
+int cf_listen_cancel(cf_server_t *srv, yajl_val request_id);
+/* Sends method (notifications/tools/list_changed, …/prompts/list_changed) to every listen
+ * whose filter asked for it. */
+void cf_listen_notify_list_changed(cf_server_t *srv, const char *method);
+/* Ends every listen with its graceful result (shutdown). */
+void cf_listen_end_all(cf_server_t *srv);
+/* test_trigger_tool_change and test_trigger_prompt_change. */
+int cf_tool_trigger_change(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args);
 
 /* ---- conformance_http.c ---- */
 

@@ -75,7 +75,11 @@ int cf_rpc_no_memory(cf_rpc_t *r)
 int cf_rpc_answer(cf_rpc_t *r, yajl_gen g)
 {
     yajl_gen_map_close(g);
-    cf_send_body(r->req, 200, "OK", "application/json", json_gen_output(g));
+    h2o_iovec_t out = json_gen_output(g);
+    if (r->modern) {
+        out = cf_modern_result(r->req, r->method, out);
+    }
+    cf_send_body(r->req, 200, "OK", "application/json", out);
     yajl_gen_free(g);
     return 0;
 }

@@ -100,9 +100,18 @@ void cf_call_abort(cf_call_t *call)
 /* Sends the response g holds (begun by cf_response_begin, result written) and ends the call. */
 static void call_finish(cf_call_t *call, yajl_gen g)
 {
+    h2o_req_t *req = call->stream != NULL ? cf_stream_req(call->stream) : NULL;
+
     if (g != NULL) {
         yajl_gen_map_close(g);
-        cf_stream_send_gen(call->stream, g);
+        if (call->session->modern && req != NULL) {
+            /* every result a 2026-07-28 client gets says what it is */
+            cf_stream_message(call->stream, cf_modern_result(req, "tools/call", json_gen_output(g)),
+                              NULL);
+            yajl_gen_free(g);
+        } else {
+            cf_stream_send_gen(call->stream, g);
+        }
     }
     cf_call_abort(call);
 }
@@ -157,6 +166,25 @@ void cf_call_progress(cf_call_t *call, int progress, int total)
 /* Starts a request to the client on the call's stream, up to its params object (open). */
 yajl_gen cf_call_ask_begin(cf_call_t *call, const char *method)
 {
+    if (call->session->modern) {
+        /* 2026-07-28 servers send no requests: the question is the call's input_required
+         * result, asked by the first part of the method ("sampling", "elicitation"); the retry
+         * brings the answer (conformance_tools.c answer_by_input_response) */
+        yajl_gen g = cf_response_begin(&call->id);
+        if (g == NULL) {
+            return NULL;
+        }
+        yajl_gen_map_open(g);
+        cf_gen_kv(g, "resultType", "input_required");
+        json_gen_str(g, "inputRequests");
+        yajl_gen_map_open(g);
+        json_gen_iov(g, h2o_iovec_init(method, strcspn(method, "/")));
+        yajl_gen_map_open(g);
+        cf_gen_kv(g, "method", method);
+        json_gen_str(g, "params");
+        yajl_gen_map_open(g);
+        return g;
+    }
     yajl_gen g = cf_message_begin();
 
     if (g == NULL) {
@@ -173,6 +201,16 @@ yajl_gen cf_call_ask_begin(cf_call_t *call, const char *method)
 
 void cf_call_ask_send(cf_call_t *call, yajl_gen g)
 {
+    if (call->session->modern) {
+        yajl_gen_map_close(g); /* params */
+        yajl_gen_map_close(g); /* the input request */
+        yajl_gen_map_close(g); /* inputRequests */
+        yajl_gen_map_close(g); /* result */
+        yajl_gen_map_close(g);
+        cf_stream_send_gen(call->stream, g);
+        cf_call_abort(call); /* the call ends here; the retry is a new one */
+        return;
+    }
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
     cf_stream_send_gen(call->stream, g);

@@ -133,6 +133,10 @@ static int handle_message(cf_server_t *srv, h2o_req_t *req, yajl_val msg)
         return cf_send_error(req, 400, "Bad Request", has_id ? &r.id : NULL, -32600,
                              "Invalid Request");
     }
+    if (cf_modern_applies(srv, req, msg)) {
+        r.method = method != NULL ? YAJL_GET_STRING(method) : NULL;
+        return cf_modern_handle(&r, msg, has_id);
+    }
     if (method == NULL) {
         /* a response to one of our requests */
         if (!has_id ||
@@ -204,6 +208,9 @@ static int on_post(cf_server_t *srv, h2o_req_t *req)
  * resumption of a POST stream that test_reconnection closed early. */
 static int on_get(cf_server_t *srv, h2o_req_t *req)
 {
+    if (srv->era == CF_ERA_MODERN) {
+        return cf_modern_method_not_allowed(req); /* 2026-07-28 has no GET stream */
+    }
     if (!serve_accepts(req, "text/event-stream")) {
         return cf_send_error(req, 406, "Not Acceptable", NULL, -32000,
                              "Not Acceptable: Client must accept text/event-stream");
@@ -227,6 +234,9 @@ static int on_get(cf_server_t *srv, h2o_req_t *req)
 
 static int on_delete(cf_server_t *srv, h2o_req_t *req)
 {
+    if (srv->era == CF_ERA_MODERN) {
+        return cf_modern_method_not_allowed(req); /* nor sessions to end */
+    }
     cf_session_t *s = request_session(srv, req, NULL);
 
     if (s != NULL) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <h2o.h>
 #include <yajl/yajl_gen.h>
@@ -27,23 +28,27 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: " PROGRAM " [--address ADDR] [--port N] [--help]\n"
+            "usage: " PROGRAM " [--address ADDR] [--port N] [--era legacy|modern|dual] [--help]\n"
             "\n"
             "An MCP Streamable HTTP server on /mcp implementing the tools, prompts, resources and\n"
             "utilities the official conformance suite's server scenarios call.\n"
             "  --address ADDR  loopback IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
             "  --port N        TCP port; 0 picks a free one (default 0)\n"
+            "  --era ERA       legacy: the 2025 revisions, with sessions (the default);\n"
+            "                  modern: 2026-07-28 only, no initialize, no sessions;\n"
+            "                  dual: both, decided per POST by the body's _meta claim\n"
             "  --help          show this help\n"
             "\n"
             "Prints \"listening port=N\" once listening; SIGTERM or SIGINT stops it.\n");
 }
 
 /* Returns -1 to go on, else the exit status. */
-static int parse_args(int argc, char **argv, const char **address, uint16_t *port)
+static int parse_args(int argc, char **argv, const char **address, uint16_t *port, enum cf_era *era)
 {
     static const struct option options[] = {
         {"address", required_argument, NULL, 'a'},
         {"port", required_argument, NULL, 'p'},
+        {"era", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -56,6 +61,18 @@ static int parse_args(int argc, char **argv, const char **address, uint16_t *por
             break;
         case 'p':
             if (serve_parse_port(PROGRAM, optarg, port) != 0) {
+                return 2;
+            }
+            break;
+        case 'e':
+            if (strcmp(optarg, "legacy") == 0) {
+                *era = CF_ERA_LEGACY;
+            } else if (strcmp(optarg, "modern") == 0) {
+                *era = CF_ERA_MODERN;
+            } else if (strcmp(optarg, "dual") == 0) {
+                *era = CF_ERA_DUAL;
+            } else {
+                fprintf(stderr, PROGRAM ": --era: legacy, modern or dual, not '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -81,10 +98,14 @@ int main(int argc, char **argv)
     uint16_t port = 0;
     int rc, fd;
 
-    if ((rc = parse_args(argc, argv, &address, &port)) != -1) {
+    if ((rc = parse_args(argc, argv, &address, &port, &srv.era)) != -1) {
         return rc;
     }
     srv.address = address;
+    if (getrandom(srv.state_key, sizeof(srv.state_key), 0) != (ssize_t)sizeof(srv.state_key)) {
+        fprintf(stderr, PROGRAM ": getrandom: %s\n", strerror(errno));
+        return 1;
+    }
     if (serve_install_signals() != 0) {
         fprintf(stderr, PROGRAM ": sigaction: %s\n", strerror(errno));
         return 1;
@@ -96,13 +117,16 @@ int main(int argc, char **argv)
 
     serve_init(&srv.serve, PROGRAM, ACCEPT_BATCH, MAX_REQUEST_BODY, cf_http_on_req);
     h2o_timeout_init(srv.serve.loop, &srv.step_timeout, STEP_MS);
+    h2o_timeout_init(srv.serve.loop, &srv.heartbeat_timeout, LISTEN_HEARTBEAT_MS);
     serve_start(&srv.serve, fd);
     serve_run_until_signalled(&srv.serve);
 
-    /* the listener is closed: end every session (closing its streams), let them drain */
+    /* the listener is closed: end every session and listen (closing its streams), let them
+     * drain */
     while (srv.sessions != NULL) {
         cf_session_end(srv.sessions);
     }
+    cf_listen_end_all(&srv);
     serve_drain(&srv.serve, &srv.open_streams, SHUTDOWN_GRACE_MS);
     cf_tools_free_constants(&srv);
     return 0;

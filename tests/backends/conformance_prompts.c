@@ -20,7 +20,16 @@ struct cf_prompt {
     const char *description;
     const char *const *arguments; /* all required; NULL-terminated, or NULL for none */
     void (*messages)(yajl_gen g, yajl_val args);
+    unsigned eras; /* CF_SHOW_*: the eras whose prompts/list shows it; 0 for both */
+    int dynamic;   /* listed only while srv->dynamic_prompt (test_trigger_prompt_change) */
 };
+
+/* Whether the era of the request (and the trigger tool) shows the prompt. */
+static int prompt_shown(const cf_rpc_t *r, const cf_prompt_t *prompt)
+{
+    return (prompt->eras == 0 || (prompt->eras & (r->modern ? CF_SHOW_MODERN : CF_SHOW_LEGACY))) &&
+           (!prompt->dynamic || r->srv->dynamic_prompt);
+}
 
 static void gen_user_message_begin(yajl_gen g)
 {
@@ -86,6 +95,14 @@ static const cf_prompt_t prompts[] = {
     {.name = "test_prompt_with_image",
      .description = "A prompt with an image",
      .messages = messages_image},
+    {.name = "test_dynamic_prompt",
+     .description = "Listed after an odd number of test_trigger_prompt_change calls",
+     .messages = messages_simple,
+     .eras = CF_SHOW_MODERN,
+     .dynamic = 1},
+    {.name = "test_input_required_result_prompt",
+     .description = "Asks the user for the context by an input_required result (2026-07-28)",
+     .eras = CF_SHOW_MODERN}, /* answered by cf_prompt_input_required */
 };
 
 #define NPROMPTS (sizeof(prompts) / sizeof(prompts[0]))
@@ -108,6 +125,9 @@ int cf_answer_prompts_list(cf_rpc_t *r)
         return 0;
     }
     for (size_t i = 0; i != NPROMPTS; ++i) {
+        if (!prompt_shown(r, &prompts[i])) {
+            continue;
+        }
         yajl_gen_map_open(g);
         cf_gen_kv(g, "name", prompts[i].name);
         cf_gen_kv(g, "description", prompts[i].description);
@@ -136,8 +156,11 @@ int cf_answer_prompts_get(cf_rpc_t *r)
     if (name == NULL || (args != NULL && !YAJL_IS_OBJECT(args))) {
         return cf_rpc_error(r, -32602, "Invalid params");
     }
-    if (prompt == NULL) {
+    if (prompt == NULL || !prompt_shown(r, prompt)) {
         return cf_rpc_error(r, -32602, "Unknown prompt");
+    }
+    if (prompt->messages == NULL) {
+        return cf_prompt_input_required(r);
     }
     for (const char *const *a = prompt->arguments; a != NULL && *a != NULL; ++a) {
         if (cf_member_string(args, *a) == NULL) {

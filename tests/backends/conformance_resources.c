@@ -174,6 +174,24 @@ int cf_answer_resources_read(cf_rpc_t *r)
         free(id);
         return rc;
     }
+    if (r->modern) {
+        /* 2026-07-28 retires -32002: an unknown URI is invalid params, the URI in data */
+        yajl_gen g = yajl_gen_alloc(NULL);
+        if (g == NULL) {
+            return cf_rpc_no_memory(r);
+        }
+        yajl_gen_map_open(g);
+        cf_gen_kv(g, "uri", uri);
+        yajl_gen_map_close(g);
+        h2o_iovec_t data = json_gen_output(g);
+        char *text = cf_format("%.*s", (int)data.len, data.base);
+        int rc = text != NULL ? cf_send_error_data(r->req, 200, "OK", &r->id, -32602,
+                                                   "Resource not found", text)
+                              : cf_rpc_no_memory(r);
+        free(text);
+        yajl_gen_free(g);
+        return rc;
+    }
     return cf_rpc_error(r, -32002, "Resource not found");
 }
 

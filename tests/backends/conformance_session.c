@@ -58,6 +58,27 @@ cf_session_t *cf_session_create(cf_server_t *srv)
     return s;
 }
 
+/* 2026-07-28 has no sessions; the calls that answer later still hang on a session (their
+ * stream, log level and client capabilities), so each modern request gets one of its own. */
+cf_session_t *cf_session_transient(cf_server_t *srv, unsigned caps, int log_level)
+{
+    cf_session_t *s = calloc(1, sizeof(*s));
+
+    if (s == NULL) {
+        return NULL;
+    }
+    s->srv = srv;
+    s->refs = 1;
+    s->live = 1;
+    s->modern = 1;
+    s->caps = caps;
+    s->client_sampling = (caps & CF_CAP_SAMPLING) != 0;
+    s->client_elicitation = (caps & CF_CAP_ELICITATION) != 0;
+    s->log_level = log_level;
+    strcpy(s->id, "modern");
+    return s;
+}
+
 void cf_session_release(cf_session_t *s)
 {
     if (--s->refs != 0) {

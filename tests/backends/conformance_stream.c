@@ -98,6 +98,11 @@ cf_stream_t *cf_stream_open(cf_server_t *srv, h2o_req_t *req, void *owner,
     return s;
 }
 
+h2o_req_t *cf_stream_req(cf_stream_t *s)
+{
+    return s->req;
+}
+
 /* The owner lets go: no more on_gone. */
 void cf_stream_detach(cf_stream_t *s)
 {

@@ -189,6 +189,9 @@ static int tool_sampling(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args)
         return answer_tool_text(r, "test_sampling: argument \"prompt\" (string) is required", 1);
     }
     if (!r->session->client_sampling) {
+        if (r->modern) {
+            return cf_missing_capability(r, CF_CAP_SAMPLING);
+        }
         return answer_tool_text(r, "test_sampling: the client does not support sampling", 1);
     }
     cf_call_t *call = cf_call_start(r, tool);
@@ -243,6 +246,9 @@ static int tool_elicitation(cf_rpc_t *r, const cf_tool_t *tool, yajl_val args)
         }
     }
     if (!r->session->client_elicitation) {
+        if (r->modern) {
+            return cf_missing_capability(r, CF_CAP_ELICITATION);
+        }
         return answer_tool_text(r, "the client does not support elicitation", 1);
     }
     cf_call_t *call = cf_call_start(r, tool);
@@ -294,11 +300,19 @@ static const char enums_form[] =
     "{\"const\":\"value2\",\"title\":\"Second Choice\"},"
     "{\"const\":\"value3\",\"title\":\"Third Choice\"}]}}}}";
 
+/* The 0.2 suite's json-schema-2020-12 checks every keyword survives: composition, conditionals,
+ * $anchor (the 0.1.16 one only $schema, $defs and additionalProperties). */
 static const char schema_2020_12[] =
     "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
-    "\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{"
+    "\"$defs\":{\"address\":{\"$anchor\":\"addressDef\",\"type\":\"object\",\"properties\":{"
     "\"street\":{\"type\":\"string\"},\"city\":{\"type\":\"string\"}}}},"
-    "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"}},"
+    "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"},"
+    "\"contactMethod\":{\"type\":\"string\",\"enum\":[\"phone\",\"email\"]},"
+    "\"phone\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"}},"
+    "\"allOf\":[{\"anyOf\":[{\"required\":[\"phone\"]},{\"required\":[\"email\"]}]}],"
+    "\"if\":{\"properties\":{\"contactMethod\":{\"const\":\"phone\"}},\"required\":["
+    "\"contactMethod\"]},"
+    "\"then\":{\"required\":[\"phone\"]},\"else\":{\"required\":[\"email\"]},"
     "\"additionalProperties\":false}";
 
 static const cf_tool_t tools[] = {
@@ -374,7 +388,62 @@ static const cf_tool_t tools[] = {
      .description = "Closes its SSE stream before the result; resume with GET and Last-Event-ID",
      .input_schema = NO_ARGUMENTS,
      .call = cf_tool_reconnection,
-     .step = cf_step_reconnection},
+     .step = cf_step_reconnection,
+     .eras = CF_SHOW_LEGACY}, /* 2026-07-28 has neither GET streams nor resumption */
+
+    /* 2026-07-28 only: what the 0.2 suite's server-stateless and MRTR scenarios call */
+    {.name = "test_missing_capability",
+     .description = "Needs sampling: without it declared, 400 -32021",
+     .input_schema = NO_ARGUMENTS,
+     .call = cf_tool_missing_capability,
+     .eras = CF_SHOW_MODERN},
+    {.name = "test_streaming_elicitation",
+     .description = "Asks for a name by an input_required result, never by a request",
+     .input_schema = NO_ARGUMENTS,
+     .call = cf_tool_streaming_elicitation,
+     .eras = CF_SHOW_MODERN},
+    {.name = "test_logging_tool",
+     .description = "Logs three info messages (only at a requested logLevel), then returns",
+     .input_schema = NO_ARGUMENTS,
+     .call = tool_in_steps,
+     .step = step_logging,
+     .eras = CF_SHOW_MODERN},
+    {.name = "test_trigger_tool_change",
+     .description = "Sends notifications/tools/list_changed to every listen that asked",
+     .input_schema = NO_ARGUMENTS,
+     .call = cf_tool_trigger_change,
+     .eras = CF_SHOW_MODERN},
+    {.name = "test_trigger_prompt_change",
+     .description = "Sends notifications/prompts/list_changed to every listen that asked",
+     .input_schema = NO_ARGUMENTS,
+     .call = cf_tool_trigger_change,
+     .eras = CF_SHOW_MODERN},
+    {.name = "test_dynamic_tool",
+     .description = "Listed after an odd number of test_trigger_tool_change calls",
+     .input_schema = NO_ARGUMENTS,
+     .call = tool_simple_text,
+     .eras = CF_SHOW_MODERN,
+     .dynamic = 1},
+    {.name = "test_custom_header",
+     .description = "Echoes its region, which the client also sends in Mcp-Param-Region",
+     .input_schema = "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\","
+                     "\"x-mcp-header\":\"Region\"}},\"required\":[\"region\"]}",
+     .call = cf_tool_custom_header,
+     .eras = CF_SHOW_MODERN},
+#define INPUT_REQUIRED_TOOL(suffix, text)                                                          \
+    {                                                                                              \
+        .name = "test_input_required_result_" suffix, .description = text,                         \
+        .input_schema = NO_ARGUMENTS, .call = cf_tool_input_required, .eras = CF_SHOW_MODERN       \
+    }
+    INPUT_REQUIRED_TOOL("elicitation", "input_required: elicits user_name, then greets"),
+    INPUT_REQUIRED_TOOL("sampling", "input_required: samples capital_question"),
+    INPUT_REQUIRED_TOOL("list_roots", "input_required: lists client_roots"),
+    INPUT_REQUIRED_TOOL("request_state", "input_required with a requestState checked on retry"),
+    INPUT_REQUIRED_TOOL("multiple_inputs", "input_required: elicitation, sampling and roots"),
+    INPUT_REQUIRED_TOOL("multi_round", "input_required twice, a new requestState each round"),
+    INPUT_REQUIRED_TOOL("tampered_state", "input_required; a tampered requestState is refused"),
+    INPUT_REQUIRED_TOOL("capabilities", "input_required only for the declared capabilities"),
+#undef INPUT_REQUIRED_TOOL
 };
 
 #define NTOOLS (sizeof(tools) / sizeof(tools[0]))
@@ -382,6 +451,37 @@ static const cf_tool_t tools[] = {
 static size_t tool_index(const cf_tool_t *tool)
 {
     return (size_t)(tool - tools);
+}
+
+/* Whether the era of the request shows the tool (and lets it be called). */
+static int tool_shown(const cf_rpc_t *r, const cf_tool_t *tool)
+{
+    return (tool->eras == 0 || (tool->eras & (r->modern ? CF_SHOW_MODERN : CF_SHOW_LEGACY)) != 0) &&
+           (!tool->dynamic || r->srv->dynamic_tool);
+}
+
+/* A 2026-07-28 retry of a tool that asked in the 2025 way (its request became an input_required
+ * result, cf_call_ask_begin): the answer is in inputResponses under the key it was asked by. */
+static int answer_by_input_response(cf_rpc_t *r, const cf_tool_t *tool)
+{
+    const char *key = tool->form != NULL ? "elicitation" : "sampling";
+    yajl_val answer = json_member(json_member(r->params, "inputResponses"), key);
+
+    if (!YAJL_IS_OBJECT(answer)) {
+        return -1;
+    }
+    const char *keys[] = {"result"};
+    yajl_val values[] = {answer};
+    struct yajl_val_s msg = {.type = yajl_t_object};
+    msg.u.object.keys = keys;
+    msg.u.object.values = values;
+    msg.u.object.len = 1;
+    cf_call_t *call = cf_call_start(r, tool);
+    if (call == NULL) {
+        return cf_rpc_no_memory(r);
+    }
+    tool->answered(call, &msg); /* as if the client had answered our request */
+    return 0;
 }
 
 int cf_answer_tools_list(cf_rpc_t *r)
@@ -392,6 +492,9 @@ int cf_answer_tools_list(cf_rpc_t *r)
         return 0;
     }
     for (size_t i = 0; i != NTOOLS; ++i) {
+        if (!tool_shown(r, &tools[i])) {
+            continue;
+        }
         yajl_gen_map_open(g);
         cf_gen_kv(g, "name", tools[i].name);
         cf_gen_kv(g, "description", tools[i].description);
@@ -411,7 +514,11 @@ int cf_answer_tools_call(cf_rpc_t *r)
         return cf_rpc_error(r, -32602, "Invalid params");
     }
     for (size_t i = 0; i != NTOOLS; ++i) {
-        if (strcmp(tools[i].name, name) == 0) {
+        if (strcmp(tools[i].name, name) == 0 && tool_shown(r, &tools[i])) {
+            if (r->modern && tools[i].answered != NULL &&
+                answer_by_input_response(r, &tools[i]) == 0) {
+                return 0;
+            }
             return tools[i].call(r, &tools[i], args);
         }
     }

@@ -53,6 +53,24 @@ export async function startBackend({ name, sse = false, extraArgs = [] }) {
 }
 
 /**
+ * Starts `mcpgw-conformance --era ERA --port 0` (the conformance suite's fixture: legacy, modern
+ * 2026-07-28 or dual; tests/backends/README.md) and waits for "listening port=N".
+ * Returns {era, port, url, proc, stop()}.
+ */
+export async function startConformance({ era = 'legacy', label = `conformance ${era}` } = {}) {
+    const proc = spawnProc(requireBinary('mcpgw-conformance'), ['--port', '0', '--era', era], { label });
+    let line;
+    try {
+        line = await proc.waitForLine(/^listening port=\d+/, { stream: 'stdout', timeoutMs: 10000 });
+    } catch (err) {
+        await proc.stop();
+        throw new Error(`mcpgw-conformance --era ${era} did not start: ${err.message}\n${proc.output()}`);
+    }
+    const port = Number(/port=(\d+)/.exec(line)[1]);
+    return { era, port, url: `http://127.0.0.1:${port}/mcp`, proc, stop: () => proc.stop() };
+}
+
+/**
  * Starts @modelcontextprotocol/server-everything (streamable HTTP) on a free loopback port,
  * bound to 127.0.0.1 by the bind-localhost preload, and waits until it answers HTTP.
  * Returns {port, url, proc, stop()}.

@@ -226,6 +226,7 @@ static void call_relay_http_error(call_t *c)
     }
     gw_log_warn("msg=\"backend error relayed\" request_id=%s backend=%s method=%.*s status=%ld",
                 c->rid, c->w->name, (int)c->env.method.len, c->env.method.ptr, x->status);
+    unsigned status = 200; /* a JSON-RPC error is in-band, */
     if (c->w->era == WRK_ERA_MODERN) {
         /* -32020/-32022 from a 2026-07-28 backend: our headers, or its era changed (design 4);
          * the probe looks again. (Mapping the client's answer is part B's.) */
@@ -240,6 +241,12 @@ static void call_relay_http_error(call_t *c)
             if (code == GW_RPC_UNSUPPORTED_VERSION) {
                 wrk_era_reprobe(c->w, 0, "a call answered -32022");
             }
+        }
+        if (code == GW_RPC_MISSING_CAPABILITY && x->status == 400 &&
+            (c->env.flags & GW_ENV_F_MODERN)) {
+            /* except -32021 to a 2026-07-28 caller, whose own capabilities the backend was given:
+             * HTTP 400, as the revision says (design §1 row 20) */
+            status = 400;
         }
     }
     gw_buf_init(&b);
@@ -282,7 +289,7 @@ static void call_relay_http_error(call_t *c)
         body = shaped.data;
         len = shaped.len;
     }
-    wrk_reply_head(c, 200, 0);
+    wrk_reply_head(c, status, 0);
     wrk_reply_chunk(c, body, len);
     c->answered = 1;
     wrk_reply_end(c, 0, NULL, 0);

@@ -155,6 +155,16 @@ for (const kind of ['v2 auto', 'v2 pinned']) {
             assert.equal(got[0].params.uri, V2_URI);
             assert.ok(got[0].params._meta['io.modelcontextprotocol/subscriptionId'] !== undefined, 'tagged with the subscription id');
             await sub.close();
+
+            // the wire as the recorder saw it (what the gateway cases check): resultType on every
+            // result, the two input_required rounds among them
+            await c.client.readResource({ uri: V2_URI });
+            const results = await resultsOf(c.exchanges);
+            assert.ok(results.every((r) => ['complete', 'input_required'].includes(r.result.resultType)), JSON.stringify(results.map((r) => r.method)));
+            assert.equal(results.filter((r) => r.result.resultType === 'input_required').length, 2);
+            const read = results.find((r) => r.method === 'resources/read').result;
+            assert.equal(read.ttlMs, 0);
+            assert.equal(read.cacheScope, 'private');
         });
     });
 }
@@ -181,6 +191,10 @@ test('direct: 1.32.2 client ↔ server-everything: elicitation and sampling roun
         assert.match(textOf(s), new RegExp(`"text": "${SAMPLED_TEXT}"`));
         assert.equal(c.elicitations.length, 1);
         assert.equal(c.samplings.length, 1);
+        // the recorder sees the 2025 results (what the gateway case "no resultType" reads)
+        const results = await resultsOf(c.exchanges);
+        assert.equal(results.filter((r) => r.method === 'tools/call').length, 2);
+        assert.ok(results.every((r) => !('resultType' in r.result)));
     });
 });
 

@@ -136,6 +136,10 @@ for (const kind of ['v2 auto', 'v2 pinned']) {
 
             const region = await c.client.callTool({ name: 'region', arguments: { region: 'us west' } });
             assert.deepEqual(region.structuredContent, { argument: 'us west', header: 'us west' });
+            const seen = (await stack.v2.stats()).lastHeaders['tools/call'];
+            assert.equal(seen['mcp-name'], 'region');
+            assert.equal(seen['mcp-param-region'], 'us west');
+            assert.equal(seen['mcp-protocol-version'], MODERN);
 
             const ask = await c.client.callTool({ name: 'ask', arguments: {} });
             assert.equal(textOf(ask), `Hello, ${ELICITED_NAME}`);
@@ -148,12 +152,17 @@ for (const kind of ['v2 auto', 'v2 pinned']) {
 
             const got = [];
             c.client.setNotificationHandler('notifications/resources/updated', (n) => got.push(n));
-            const sub = await c.client.listen({ resourceSubscriptions: [V2_URI] });
-            assert.deepEqual(sub.honoredFilter, { resourceSubscriptions: [V2_URI] });
+            c.client.setNotificationHandler('notifications/tools/list_changed', (n) => got.push(n));
+            const sub = await c.client.listen({ toolsListChanged: true, resourceSubscriptions: [V2_URI] });
+            assert.deepEqual(sub.honoredFilter, { toolsListChanged: true, resourceSubscriptions: [V2_URI] });
             await c.client.callTool({ name: 'touch', arguments: {} });
             await waitFor(() => got.length === 1, { timeoutMs: 5000, what: 'notifications/resources/updated' });
+            assert.equal(got[0].method, 'notifications/resources/updated');
             assert.equal(got[0].params.uri, V2_URI);
-            assert.ok(got[0].params._meta['io.modelcontextprotocol/subscriptionId'] !== undefined, 'tagged with the subscription id');
+            await c.client.callTool({ name: 'grow', arguments: {} });
+            await waitFor(() => got.length === 2, { timeoutMs: 5000, what: 'notifications/tools/list_changed' });
+            assert.equal(got[1].method, 'notifications/tools/list_changed');
+            assert.ok(got.every((n) => n.params._meta['io.modelcontextprotocol/subscriptionId'] !== undefined), 'tagged with the subscription id');
             await sub.close();
 
             // the wire as the recorder saw it (what the gateway cases check): resultType on every

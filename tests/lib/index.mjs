@@ -2,7 +2,6 @@
 export * from './procs.mjs';
 export * from './servers.mjs';
 export * from './v2-server.mjs';
-export * from './era-clients.mjs';
 export * from './http.mjs';
 export * from './stack.mjs';
 export * from './hooks.mjs';

@@ -123,6 +123,24 @@ async function resultsOf(exchanges) {
     return out;
 }
 
+/**
+ * The v2 client's x-mcp-header behaviour on the wire, which the server side must force: with no
+ * tools/list cached it calls without Mcp-Param-Region, a strict server answers 400 -32020 (design
+ * §1 row 17), the client lists the tools and calls again with the header. So: the call that got
+ * 200 carried Mcp-Param-Region and the Mcp-Name the client used, and any call without the header
+ * got 400 -32020.
+ */
+function assertRegionHeaders(exchanges, name) {
+    const calls = exchanges.filter((x) => x.method === 'tools/call' && x.body.params.name === name);
+    const ok = calls.filter((x) => x.status === 200);
+    assert.equal(ok.length, 1, `one tools/call of ${name} answered 200: ${calls.map((x) => x.status).join(', ')}`);
+    assert.equal(ok[0].headers['mcp-param-region'], 'us west', 'the call that went through carried Mcp-Param-Region');
+    assert.equal(ok[0].headers['mcp-name'], name);
+    for (const x of calls.filter((y) => y.headers['mcp-param-region'] === undefined)) {
+        assert.equal(x.status, 400, 'a call without Mcp-Param-Region is refused (row 17)');
+    }
+}
+
 async function withClient(kind, url, fn) {
     const c = await connectClient(kind, url);
     try {
@@ -150,6 +168,7 @@ for (const kind of ['v2 auto', 'v2 pinned']) {
             assert.equal(seen['mcp-name'], 'region');
             assert.equal(seen['mcp-param-region'], 'us west');
             assert.equal(seen['mcp-protocol-version'], MODERN);
+            assertRegionHeaders(c.exchanges, 'region');
 
             const ask = await c.client.callTool({ name: 'ask', arguments: {} });
             assert.equal(textOf(ask), `Hello, ${ELICITED_NAME}`);
@@ -319,14 +338,19 @@ for (const [kind, todo] of Object.entries(TODO)) {
             const seen = (await stack.v2.stats()).lastHeaders['tools/call'];
             assert.equal(seen['mcp-name'], 'region', 'Mcp-Name is the backend\'s own, unprefixed name');
             assert.equal(seen['mcp-protocol-version'], MODERN);
-            if (modern) {
-                // the client sent the header to the gateway as well (the router checks it, row 17)
-                const call = c.exchanges.find((x) => x.method === 'tools/call');
-                assert.equal(call.headers['mcp-param-region'], 'us west');
-                assert.equal(call.headers['mcp-name'], 'v2_region');
-            }
         });
     });
+
+    if (modern) {
+        test(`gateway: ${kind} client's x-mcp-header call without Mcp-Param-Region is refused (row 17), the one with it goes through`, { timeout: 30000, todo: todo.v2 }, async () => {
+            needV2();
+            await withClient(kind, stack.gw.url, async (c) => {
+                const r = await c.client.callTool({ name: 'v2_region', arguments: { region: 'us west' } });
+                assert.deepEqual(r.structuredContent, { argument: 'us west', header: 'us west' });
+                assertRegionHeaders(c.exchanges, 'v2_region');
+            });
+        });
+    }
 }
 
 test('gateway: the 1.32.2 client gets no resultType, ttlMs or cacheScope, from the v2 server either', { timeout: 30000, todo: NEEDS_AC }, async () => {

@@ -1,0 +1,47 @@
+// Starting the new-era backend: tests/lib/v2-server-process.mjs (@modelcontextprotocol/server 2.4.0,
+// createMcpHandler with legacy: 'reject') on a free loopback port, as a child like the others.
+import fs from 'node:fs';
+import path from 'node:path';
+import { TESTS_DIR, spawnProc } from './procs.mjs';
+
+const V2_SERVER_MAIN = path.join(TESTS_DIR, 'lib', 'v2-server-process.mjs');
+const V2_SERVER_PKG = path.join(TESTS_DIR, 'node_modules', '@modelcontextprotocol', 'server', 'package.json');
+
+/**
+ * Starts the v2 server named `name` and waits for its "listening port=N" line.
+ * Its tools: echo, region (x-mcp-header Region), ask (elicitation), sample (sampling), touch
+ * (resources/updated of v2://notes/today), grow (tools/list_changed); the resource
+ * v2://notes/today, the template v2://notes/{day}, the prompt greet.
+ * Returns {name, port, origin, url, proc, stats(), stop()}; stats() is what reached it per
+ * Mcp-Method: {requests: {METHOD: n}, lastHeaders: {METHOD: {header: value}}}.
+ */
+export async function startV2Server({ name = 'v2' } = {}) {
+    if (!fs.existsSync(V2_SERVER_PKG)) {
+        throw new Error(`${V2_SERVER_PKG} missing: run npm ci in ${TESTS_DIR}`);
+    }
+    const proc = spawnProc(process.execPath, [V2_SERVER_MAIN, '--name', name, '--port', '0'], { label: `v2-server ${name}` });
+    let line;
+    try {
+        line = await proc.waitForLine(/^listening port=\d+/, { stream: 'stdout', timeoutMs: 15000 });
+    } catch (err) {
+        await proc.stop();
+        throw new Error(`v2 server ${name} did not start: ${err.message}\n${proc.output()}`);
+    }
+    const port = Number(/port=(\d+)/.exec(line)[1]);
+    const origin = `http://127.0.0.1:${port}`;
+    return {
+        name,
+        port,
+        origin,
+        url: `${origin}/mcp`,
+        proc,
+        async stats() {
+            const res = await fetch(`${origin}/stats`);
+            if (res.status !== 200) {
+                throw new Error(`${name} GET /stats: HTTP ${res.status}`);
+            }
+            return res.json();
+        },
+        stop: () => proc.stop(),
+    };
+}

@@ -5,10 +5,10 @@
 // ev_) and the C test backend (2025 era, alpha_). Every assertion is first made client → backend
 // with no gateway ("direct:" tests), so a failure through the gateway is the gateway's.
 //
-// Cases that need the parts of issue 14 built beside this file (A router front, B results and
-// catalog, C worker eras) carry { todo: NEEDS_AC }; elicitation and sampling across eras (part D,
-// MRTR) and listen (part E) carry their own todo. A todo test still runs and still reports
-// `not ok` when it fails; the integrator drops the todo once the part is merged and it passes.
+// Cases for what issue 14 has not built yet carry a todo naming it: elicitation and sampling
+// across eras (MRTR, part D), listen (part E), the Mcp-Param-* check (row 17). A todo test still
+// runs and still reports `not ok` when it fails (run-all shows the line); drop the todo when the
+// part lands and the case passes.
 import assert from 'node:assert/strict';
 import { test as nodeTest } from 'node:test';
 import { messagesOf, startBackend, startEverything, startGateway, startV2Server, useSetup, waitFor } from '../lib/index.mjs';
@@ -23,7 +23,7 @@ function test(name, opts, fn) {
     return nodeTest(name, NEEDS_NODE ? { ...opts, todo: undefined, skip: NEEDS_NODE } : opts, fn);
 }
 
-const NEEDS_AC = 'needs issue 14 parts A-C merged';
+const NEEDS_ROW17 = 'needs design §1 row 17 (the Mcp-Param-* check of 2026-07-28 tools/call)';
 const NEEDS_D = 'needs issue 14 part D (MRTR) merged';
 const NEEDS_E = 'needs issue 14 part E (subscriptions/listen) merged';
 
@@ -240,19 +240,10 @@ test('direct: 1.32.2 client ↔ server-everything: elicitation and sampling roun
 // through the gateway: each client kind, lists, calls, reads, prompts
 // ---------------------------------------------------------------------------------------------
 
-// Which cases need parts A-C today, per client kind. The pinned client cannot connect at all
-// before part A (the gateway answers server/discover with 400); the others connect on 2025-11-25,
-// where everything but the v2 backend's items works already.
-const TODO = {
-    'v2 auto': { era: NEEDS_AC, oldLists: undefined, v2: NEEDS_AC },
-    'v2 pinned': { era: NEEDS_AC, oldLists: NEEDS_AC, v2: NEEDS_AC },
-    '1.32.2': { era: undefined, oldLists: undefined, v2: NEEDS_AC },
-};
-
-for (const [kind, todo] of Object.entries(TODO)) {
+for (const kind of ['v2 auto', 'v2 pinned', '1.32.2']) {
     const modern = kind !== '1.32.2';
 
-    test(`gateway: ${kind} client connects in the ${modern ? '2026-07-28' : '2025'} era`, { timeout: 20000, todo: todo.era }, async () => {
+    test(`gateway: ${kind} client connects in the ${modern ? '2026-07-28' : '2025'} era`, { timeout: 20000 }, async () => {
         await withClient(kind, stack.gw.url, async (c) => {
             if (modern) {
                 assert.equal(c.client.getProtocolEra(), 'modern');
@@ -267,7 +258,7 @@ for (const [kind, todo] of Object.entries(TODO)) {
         });
     });
 
-    test(`gateway: ${kind} client lists the old-era backends' items on every page`, { timeout: 30000, todo: todo.oldLists }, async () => {
+    test(`gateway: ${kind} client lists the old-era backends' items on every page`, { timeout: 30000 }, async () => {
         await withClient(kind, stack.gw.url, async (c) => {
             const want = expectedLists(['ev', 'alpha']);
             for (const [method, key, id] of [['tools/list', 'tools', (x) => x.name], ['prompts/list', 'prompts', (x) => x.name],
@@ -285,7 +276,7 @@ for (const [kind, todo] of Object.entries(TODO)) {
         });
     });
 
-    test(`gateway: ${kind} client lists exactly the three backends' items, v2 server's included`, { timeout: 30000, todo: todo.v2 }, async () => {
+    test(`gateway: ${kind} client lists exactly the three backends' items, v2 server's included`, { timeout: 30000 }, async () => {
         needV2();
         await withClient(kind, stack.gw.url, async (c) => {
             const want = expectedLists(['v2', 'ev', 'alpha']);
@@ -302,7 +293,7 @@ for (const [kind, todo] of Object.entries(TODO)) {
         });
     });
 
-    test(`gateway: ${kind} client calls a tool of each old-era backend, reads a resource, gets a prompt`, { timeout: 30000, todo: todo.oldLists }, async () => {
+    test(`gateway: ${kind} client calls a tool of each old-era backend, reads a resource, gets a prompt`, { timeout: 30000 }, async () => {
         await withClient(kind, stack.gw.url, async (c) => {
             const echo = await c.client.callTool({ name: 'ev_echo', arguments: { message: `from ${kind}` } });
             assert.equal(textOf(echo), `Echo: from ${kind}`);
@@ -316,7 +307,7 @@ for (const [kind, todo] of Object.entries(TODO)) {
         });
     });
 
-    test(`gateway: ${kind} client calls the v2 server's tool, reads its resource and template, gets its prompt`, { timeout: 30000, todo: todo.v2 }, async () => {
+    test(`gateway: ${kind} client calls the v2 server's tool, reads its resource and template, gets its prompt`, { timeout: 30000 }, async () => {
         needV2();
         await withClient(kind, stack.gw.url, async (c) => {
             const echo = await c.client.callTool({ name: 'v2_echo', arguments: { message: `from ${kind}` } });
@@ -330,7 +321,7 @@ for (const [kind, todo] of Object.entries(TODO)) {
         });
     });
 
-    test(`gateway: ${kind} client's x-mcp-header call: the worker sends Mcp-Param-Region to the v2 server`, { timeout: 30000, todo: todo.v2 }, async () => {
+    test(`gateway: ${kind} client's x-mcp-header call: the worker sends Mcp-Param-Region to the v2 server`, { timeout: 30000 }, async () => {
         needV2();
         await withClient(kind, stack.gw.url, async (c) => {
             const r = await c.client.callTool({ name: 'v2_region', arguments: { region: 'us west' } });
@@ -342,7 +333,7 @@ for (const [kind, todo] of Object.entries(TODO)) {
     });
 
     if (modern) {
-        test(`gateway: ${kind} client's x-mcp-header call without Mcp-Param-Region is refused (row 17), the one with it goes through`, { timeout: 30000, todo: todo.v2 }, async () => {
+        test(`gateway: ${kind} client's x-mcp-header call without Mcp-Param-Region is refused (row 17), the one with it goes through`, { timeout: 30000, todo: NEEDS_ROW17 }, async () => {
             needV2();
             await withClient(kind, stack.gw.url, async (c) => {
                 const r = await c.client.callTool({ name: 'v2_region', arguments: { region: 'us west' } });
@@ -353,7 +344,7 @@ for (const [kind, todo] of Object.entries(TODO)) {
     }
 }
 
-test('gateway: the 1.32.2 client gets no resultType, ttlMs or cacheScope, from the v2 server either', { timeout: 30000, todo: NEEDS_AC }, async () => {
+test('gateway: the 1.32.2 client gets no resultType, ttlMs or cacheScope, from the v2 server either', { timeout: 30000 }, async () => {
     needV2();
     await withClient('1.32.2', stack.gw.url, async (c) => {
         await listAll(c, 'tools/list');
@@ -372,7 +363,7 @@ test('gateway: the 1.32.2 client gets no resultType, ttlMs or cacheScope, from t
     });
 });
 
-test('gateway: the pinned v2 client gets resultType on every result, ttlMs and cacheScope on lists and reads', { timeout: 30000, todo: NEEDS_AC }, async () => {
+test('gateway: the pinned v2 client gets resultType on every result, ttlMs and cacheScope on lists and reads', { timeout: 30000 }, async () => {
     await withClient('v2 pinned', stack.gw.url, async (c) => {
         await listAll(c, 'tools/list');
         await listAll(c, 'prompts/list');
@@ -390,7 +381,7 @@ test('gateway: the pinned v2 client gets resultType on every result, ttlMs and c
     });
 });
 
-test('gateway: pinned v2 client ↔ v2 server: input_required passes through, the retry completes', { timeout: 30000, todo: NEEDS_AC }, async () => {
+test('gateway: pinned v2 client ↔ v2 server: input_required passes through, the retry completes', { timeout: 30000 }, async () => {
     needV2();
     await withClient('v2 pinned', stack.gw.url, async (c) => {
         const ask = await c.client.callTool({ name: 'v2_ask', arguments: {} });

@@ -319,6 +319,7 @@ void wrk_era_settle_dual(wrk_t *w, int accepted)
     p->dual_check = 0;
     w->era = accepted ? WRK_ERA_DUAL : WRK_ERA_MODERN;
     p->verdict = w->era;
+    p->reported = 1;
     era_report(w, p->outcome, 200, p->rpc_code, w->era,
                accepted ? "server/discover answered with 2026-07-28 and initialize was accepted"
                         : "server/discover answered with 2026-07-28 and initialize was refused");

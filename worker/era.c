@@ -174,31 +174,6 @@ int64_t wrk_era_sweep_held(wrk_t *w, int64_t now)
     return next;
 }
 
-wrk_era_t wrk_era_of_call(const wrk_t *w, const gw_envelope_t *env)
-{
-    if (w->era != WRK_ERA_DUAL) {
-        return w->era;
-    }
-    return (env->flags & GW_ENV_F_MODERN) ? WRK_ERA_MODERN : WRK_ERA_LEGACY;
-}
-
-int wrk_era_must_hold(const wrk_t *w, const gw_envelope_t *env)
-{
-    return w->era == WRK_ERA_UNKNOWN || (w->probe.dual_check && !(env->flags & GW_ENV_F_MODERN));
-}
-
-int wrk_era_session_modern(const upstream_t *up)
-{
-    const wrk_t *w = up->w;
-
-    if (up->is_catalog) {
-        /* on a dual backend, and while that is being checked, the 2025 way (see the top) */
-        return w->era == WRK_ERA_MODERN && !w->probe.dual_check;
-    }
-    /* the others are made for a call (call.c) in its era, which it set in up->modern */
-    return w->era == WRK_ERA_MODERN || (w->era == WRK_ERA_DUAL && up->modern);
-}
-
 yajl_val wrk_era_init_result(const wrk_t *w)
 {
     yajl_val result = gw_json_get(w->probe.discover, "result");

@@ -163,7 +163,8 @@ static const struct gauge_info {
     [GW_MG_POOLED_SESSIONS] = {"mcpgw_pooled_upstream_sessions",
                                "Upstream sessions pooled for 2026-07-28 callers (worker)."},
     [GW_MG_BACKEND_ERA] = {"mcpgw_backend_era",
-                           "The backend's era: 0 unknown (down), 1 2025 revisions, 2 2026-07-28."},
+                           "The backend's era: 0 unknown (down), 1 2025 revisions, 2 2026-07-28, "
+                           "3 both (dual)."},
     [GW_MG_BACKEND_PROBE] = {"mcpgw_backend_probe_outcome",
                              "How the backend answered server/discover last (gw_probe_t)."},
 };
@@ -177,7 +178,10 @@ static int worker_gauge(size_t g)
 
 const char *gw_era_gauge_name(int64_t v)
 {
-    return v == GW_ERA_LEGACY ? "legacy" : v == GW_ERA_MODERN ? "modern" : "unknown";
+    return v == GW_ERA_LEGACY   ? "legacy"
+           : v == GW_ERA_MODERN ? "modern"
+           : v == GW_ERA_DUAL   ? "dual"
+                                : "unknown";
 }
 
 const char *gw_probe_name(int64_t v)

@@ -129,6 +129,7 @@ typedef enum gw_era_gauge {
     GW_ERA_UNKNOWN = 0,
     GW_ERA_LEGACY = 1,
     GW_ERA_MODERN = 2,
+    GW_ERA_DUAL = 3, /* both eras: each call in its caller's */
 } gw_era_gauge_t;
 
 /* GW_MG_BACKEND_PROBE: how a backend answered server/discover (docs/design-2026-07-28.md 7.2). */

@@ -87,8 +87,9 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
         return GW_EPROTO;
     }
     if (a == WRK_ANSWER_MESSAGE && (c->env.flags & GW_ENV_F_MODERN) &&
-        (c->w->era != WRK_ERA_MODERN ? !wrk_pool_relay_event(c, data, len, &rpc)
-                                     : rpc.kind == GW_MSG_REQUEST)) {
+        (wrk_era_of_call(c->w, &c->env) != WRK_ERA_MODERN
+             ? !wrk_pool_relay_event(c, data, len, &rpc)
+             : rpc.kind == GW_MSG_REQUEST)) {
         /* not for a 2026-07-28 caller (pool.c); a 2026-07-28 backend has no server requests
          * on a stream (it asks with input_required) and no session to answer one on */
         return c->lost ? GW_ECLOSED : GW_OK;
@@ -227,7 +228,7 @@ static void call_relay_http_error(call_t *c)
     gw_log_warn("msg=\"backend error relayed\" request_id=%s backend=%s method=%.*s status=%ld",
                 c->rid, c->w->name, (int)c->env.method.len, c->env.method.ptr, x->status);
     unsigned status = 200; /* a JSON-RPC error is in-band, */
-    if (c->w->era == WRK_ERA_MODERN) {
+    if (wrk_era_of_call(c->w, &c->env) == WRK_ERA_MODERN) {
         /* -32020/-32022 from a 2026-07-28 backend: our headers, or its era changed (design 4);
          * the probe looks again. (Mapping the client's answer is part B's.) */
         long long code = 0;
@@ -468,7 +469,7 @@ static void call_run(call_t *c)
         .rid = c->rid,
         .timeout_ms = timeout,
     };
-    if (w->era == WRK_ERA_MODERN) {
+    if (wrk_era_of_call(w, &c->env) == WRK_ERA_MODERN) {
         /* a stateless POST with _meta and the Mcp-* headers (modern.c) */
         if (wrk_modern_prepare_call(c, &rq.body, &rq.len) != GW_OK) {
             return; /* answered */
@@ -572,7 +573,7 @@ void wrk_call_dispatch(call_t *c)
     wrk_t *w = c->w;
     upstream_t *up = c->up;
 
-    if (w->era == WRK_ERA_UNKNOWN) {
+    if (wrk_era_must_hold(w, &c->env)) {
         wrk_era_hold_call(c); /* which era to speak is not known yet */
         return;
     }
@@ -584,7 +585,8 @@ void wrk_call_dispatch(call_t *c)
         size_t n = c->env.session.len;
         uint8_t caps = c->env.caps;
         char level[16] = "";
-        int pooled = (c->env.flags & GW_ENV_F_MODERN) && w->era == WRK_ERA_LEGACY;
+        wrk_era_t era = wrk_era_of_call(w, &c->env);
+        int pooled = (c->env.flags & GW_ENV_F_MODERN) && era == WRK_ERA_LEGACY;
         if (pooled) {
             n = wrk_pool_key(&c->env, key, &caps, level);
         } else if (c->env.flags & GW_ENV_F_MODERN) {
@@ -597,6 +599,7 @@ void wrk_call_dispatch(call_t *c)
             up = wrk_upstream_create(w, key, n, pooled ? GW_PROTO_LATEST : c->env.proto, caps);
             if (up != NULL) {
                 up->pooled = pooled;
+                up->modern = era == WRK_ERA_MODERN; /* for a dual backend: the caller's */
                 memcpy(up->level, level, sizeof(up->level));
             }
             if (up == NULL || wrk_upstream_insert(w, up) != GW_OK) {

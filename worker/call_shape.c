@@ -7,12 +7,14 @@
 #include "worker/result_shape.h"
 #include "worker/worker.h"
 
-/* An era not probed yet (WRK_ERA_UNKNOWN) counts as legacy: until the probe says otherwise the
- * worker calls the backend the 2025 way (initialize, a session), so what it answers is a 2025
- * answer. */
+/* The call's era, not the backend's: a dual backend answers each call in the era it was made in
+ * (wrk_era_of_call). An era not probed yet (WRK_ERA_UNKNOWN) counts as legacy: until the probe
+ * says otherwise the worker calls the backend the 2025 way (initialize, a session), so what it
+ * answers is a 2025 answer. */
 static wrk_shape_dir_t call_shape_dir(const call_t *c)
 {
-    return wrk_shape_dir((c->env.flags & GW_ENV_F_MODERN) != 0, c->w->era == WRK_ERA_MODERN);
+    return wrk_shape_dir((c->env.flags & GW_ENV_F_MODERN) != 0,
+                         wrk_era_of_call(c->w, &c->env) == WRK_ERA_MODERN);
 }
 
 wrk_shape_rc_t wrk_call_shape(const call_t *c, const char *data, size_t len, gw_buf_t *out)

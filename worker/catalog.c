@@ -338,7 +338,14 @@ static void catalog_list(catalog_t *cat)
     gw_err_t err;
     xfer_req_t rq;
 
-    int modern = w->era == WRK_ERA_MODERN;
+    /* A dual backend's catalog session is a 2025 one (its GET stream brings list_changed, its
+     * health is a ping), but its lists are asked the 2026-07-28 way, stateless with the set's
+     * capabilities in _meta: the gateway keeps one catalog for callers of both eras, and what
+     * the backend lists for 2026-07-28 (for the SDK's dual server the same tools; for one that
+     * lists differently per era, its 2026-07-28-only tools) stays callable by 2026-07-28
+     * callers, as it was before dual backends were told apart. A tool it lists only for 2025
+     * sessions is not in the catalog. */
+    int modern = cat->up != NULL && (cat->up->modern || w->era == WRK_ERA_DUAL);
 
     x->expect_id = ++w->next_rpc_id;
     gw_buf_reset(&x->req);

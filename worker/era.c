@@ -1,7 +1,21 @@
 /* era.c: the backend's era (docs/design-2026-07-28.md 7.2): server/discover probed on start,
  * after a failure and after a reload, classified (era_classify.c), shown in mcpgwctl backends
  * (the era and probe gauges), logged once per change; the catalog and the first calls wait for
- * the verdict. */
+ * the verdict.
+ *
+ * Dual backends (both eras: the v2 SDK server with legacy 'stateless', mcpgw-conformance --era
+ * dual). A backend whose discover names 2026-07-28 is dual when it also accepts initialize. The
+ * worker learns that with no extra request: the catalog session of such a backend starts the
+ * 2025 way (initialize), which it needs anyway for a dual backend's catalog and list_changed (the
+ * GET stream). Its initialize answered with a result: dual. Answered any other way (-32022, an
+ * HTTP 4xx, a JSON-RPC error): 2026-07-28 only, and that same catalog session goes on the
+ * 2026-07-28 way (its capabilities from the discover answer), so a modern-only backend costs one
+ * refused initialize per verdict. Unreached (down, 5xx, 401/403): the catalog fails and retries
+ * as always, and the check waits for it. Until the check answers, 2025 sessions' calls wait (as
+ * all calls wait for the first probe); 2026-07-28 callers' calls go at once, as they would go
+ * either way. A reprobe (a reload, a failure) naming 2026-07-28 again keeps a dual or modern
+ * verdict as it is; only a dual backend refusing a 2025 session's initialize with -32022 makes
+ * the next discover check again (and then what was set up for 2025 sessions goes). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -256,6 +270,44 @@ static const char *probe_words(gw_probe_t o)
     }
 }
 
+static void era_report(wrk_t *w, gw_probe_t o, long status, long long code, wrk_era_t era,
+                       const char *detail)
+{
+    int down = era == WRK_ERA_UNKNOWN;
+    gw_log(down ? GW_LOG_WARNING : GW_LOG_NOTICE,
+           "msg=\"backend era\" backend=%s era=%s probe=%s status=%ld rpc_code=%lld "
+           "detail=\"%s\"%s",
+           w->name, gw_era_gauge_name(era), gw_probe_name(o), status, code, detail,
+           code == GW_RPC_HEADER_MISMATCH
+               ? " note=\"-32020: the backend refused the probe's headers\""
+               : "");
+    gw_gauge_set(w->m, GW_MG_BACKEND_ERA, (int64_t)era);
+}
+
+void wrk_era_settle_dual(wrk_t *w, int accepted)
+{
+    wrk_probe_t *p = &w->probe;
+
+    if (!p->dual_check) {
+        return;
+    }
+    p->dual_check = 0;
+    w->era = accepted ? WRK_ERA_DUAL : WRK_ERA_MODERN;
+    p->verdict = w->era;
+    p->reported = 1;
+    era_report(w, p->outcome, 200, p->rpc_code, w->era,
+               accepted ? "server/discover answered with 2026-07-28 and initialize was accepted"
+                        : "server/discover answered with 2026-07-28 and initialize was refused");
+    release_held(w, 0, NULL);
+}
+
+void wrk_era_dual_unreached(wrk_t *w, const char *msg)
+{
+    if (w->probe.dual_check) {
+        release_held(w, GW_RPC_BACKEND_UNAVAILABLE, msg);
+    }
+}
+
 static void probe_on_done(xfer_t *x, CURLcode rc)
 {
     wrk_t *w = x->w;
@@ -279,21 +331,26 @@ static void probe_on_done(xfer_t *x, CURLcode rc)
     }
     p->retried = 0;
     era = o == GW_PROBE_VERSION_RETRY ? WRK_ERA_LEGACY : (wrk_era_t)wrk_era_of(o);
-    if (!p->reported || o != p->outcome || era != before || code != p->rpc_code) {
-        int down = era == WRK_ERA_UNKNOWN;
-        gw_log(down ? GW_LOG_WARNING : GW_LOG_NOTICE,
-               "msg=\"backend era\" backend=%s era=%s probe=%s status=%ld rpc_code=%lld "
-               "detail=\"%s\"%s",
-               w->name, gw_era_gauge_name(era), gw_probe_name(o), x->status, code, probe_words(o),
-               code == GW_RPC_HEADER_MISMATCH
-                   ? " note=\"-32020: the backend refused the probe's headers\""
-                   : "");
+    /* 2026-07-28 named: dual or not is the catalog's initialize's to say (see the top), unless
+     * a verdict of this backend stands */
+    int check = era == WRK_ERA_MODERN &&
+                (p->recheck || (p->verdict != WRK_ERA_MODERN && p->verdict != WRK_ERA_DUAL));
+    if (era == WRK_ERA_MODERN && p->verdict == WRK_ERA_DUAL && !check) {
+        era = WRK_ERA_DUAL;
+    }
+    if (era != WRK_ERA_UNKNOWN) {
+        p->recheck = 0;
+    }
+    if (!check && (!p->reported || o != p->outcome || era != before || code != p->rpc_code)) {
+        era_report(w, o, x->status, code, era, probe_words(o));
         p->reported = 1;
+    } else if (!check) {
+        gw_gauge_set(w->m, GW_MG_BACKEND_ERA, (int64_t)era);
     }
     p->outcome = o;
     p->rpc_code = code;
+    p->dual_check = check;
     gw_gauge_set(w->m, GW_MG_BACKEND_PROBE, (int64_t)o);
-    gw_gauge_set(w->m, GW_MG_BACKEND_ERA, (int64_t)era);
     if (era == WRK_ERA_UNKNOWN) {
         char why[700];
         w->era = WRK_ERA_UNKNOWN;
@@ -320,10 +377,13 @@ static void probe_on_done(xfer_t *x, CURLcode rc)
     p->discover = discover;
     w->era = era;
     p->state = WRK_PROBE_DONE;
-    if (before != WRK_ERA_UNKNOWN && before != era) {
-        era_changed(w);
+    if ((before != WRK_ERA_UNKNOWN && before != era) || (check && p->verdict != WRK_ERA_UNKNOWN)) {
+        era_changed(w); /* a check starts the catalog over: its initialize is the check */
     }
-    for (unsigned s = 0; s < WRK_CAP_SETS && before != era; s++) {
+    if (!check) {
+        p->verdict = era;
+    }
+    for (unsigned s = 0; s < WRK_CAP_SETS && (before != era || check); s++) {
         /* the catalog waited for the first verdict (or a new era): now. Same era again (a probe
          * after a failure): the catalog keeps its own retry time. */
         if ((w->cat_wanted & (1u << s)) && w->cat[s].state == CAT_IDLE) {

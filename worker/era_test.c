@@ -1,5 +1,6 @@
-/* era_test.c: every row of the probe classification (docs/design-2026-07-28.md 7.2), and the
- * answers the backends the tests run actually give (8.4). */
+/* era_test.c: every row of the probe classification (docs/design-2026-07-28.md 7.2), the
+ * answers the backends the tests run actually give (8.4), and the era each call and new session
+ * is made in (era_call.c), a dual backend's by its caller. */
 #include <config.h>
 
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "worker/era.h"
+#include "worker/worker.h"
 
 static gw_probe_t classify(int reached, long status, const char *body, long long *code)
 {
@@ -138,13 +140,84 @@ static void test_errors(void **state)
     assert_int_equal(wrk_era_of(GW_PROBE_DOWN), 0);
 }
 
+/* The era of a call: the backend's, except on a dual backend, where it is the caller's. */
+static void test_call_era(void **state)
+{
+    static wrk_t w;
+    gw_envelope_t session = {.flags = 0};
+    gw_envelope_t modern = {.flags = GW_ENV_F_MODERN};
+    (void)state;
+
+    for (wrk_era_t e = WRK_ERA_UNKNOWN; e <= WRK_ERA_MODERN; e++) {
+        w.era = e;
+        assert_int_equal(wrk_era_of_call(&w, &session), e);
+        assert_int_equal(wrk_era_of_call(&w, &modern), e);
+    }
+    w.era = WRK_ERA_DUAL;
+    assert_int_equal(wrk_era_of_call(&w, &session), WRK_ERA_LEGACY);
+    assert_int_equal(wrk_era_of_call(&w, &modern), WRK_ERA_MODERN);
+}
+
+/* What waits: every call before the first verdict; while a 2026-07-28 backend's catalog
+ * initialize says whether it is dual, only the 2025 sessions' calls. */
+static void test_hold(void **state)
+{
+    static wrk_t w;
+    gw_envelope_t session = {.flags = 0};
+    gw_envelope_t modern = {.flags = GW_ENV_F_MODERN};
+    (void)state;
+
+    w.era = WRK_ERA_UNKNOWN;
+    assert_true(wrk_era_must_hold(&w, &session));
+    assert_true(wrk_era_must_hold(&w, &modern));
+    w.era = WRK_ERA_MODERN;
+    w.probe.dual_check = 1;
+    assert_true(wrk_era_must_hold(&w, &session));
+    assert_false(wrk_era_must_hold(&w, &modern));
+    w.probe.dual_check = 0;
+    for (wrk_era_t e = WRK_ERA_LEGACY; e <= WRK_ERA_DUAL; e++) {
+        w.era = e;
+        assert_false(wrk_era_must_hold(&w, &session));
+        assert_false(wrk_era_must_hold(&w, &modern));
+    }
+}
+
+/* A new session's way: the catalog's is a 2025 one on a dual backend and during the check (its
+ * initialize is the check); a call's follows the era the call set in up->modern. */
+static void test_session_era(void **state)
+{
+    static wrk_t w;
+    static upstream_t cat;
+    static upstream_t up;
+    (void)state;
+
+    cat.w = up.w = &w;
+    cat.is_catalog = 1;
+    w.era = WRK_ERA_MODERN;
+    w.probe.dual_check = 1;
+    assert_false(wrk_era_session_modern(&cat));
+    up.modern = 1;
+    assert_true(wrk_era_session_modern(&up)); /* a 2026-07-28 caller's, meanwhile */
+    w.probe.dual_check = 0;
+    assert_true(wrk_era_session_modern(&cat));
+    w.era = WRK_ERA_DUAL;
+    assert_false(wrk_era_session_modern(&cat));
+    assert_true(wrk_era_session_modern(&up));
+    up.modern = 0;
+    assert_false(wrk_era_session_modern(&up)); /* a 2025 session's */
+    w.era = WRK_ERA_LEGACY;
+    up.modern = 1; /* whatever a call thought, a 2025 backend has no other way */
+    assert_false(wrk_era_session_modern(&up));
+    assert_false(wrk_era_session_modern(&cat));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_modern),
-        cmocka_unit_test(test_legacy_rows),
-        cmocka_unit_test(test_probe_again),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_modern),      cmocka_unit_test(test_legacy_rows),
+        cmocka_unit_test(test_probe_again), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_call_era),    cmocka_unit_test(test_hold),
+        cmocka_unit_test(test_session_era),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,8 +26,8 @@ static void health_on_done(xfer_t *x, CURLcode rc)
     yajl_val result = NULL;
 
     cat->health_in_flight = 0;
-    if (wrk_rpc_outcome(x, rc, w->era == WRK_ERA_MODERN ? "server/discover" : "ping", &tree,
-                        &result, msg, sizeof(msg)) != 0) {
+    if (wrk_rpc_outcome(x, rc, cat->up != NULL && cat->up->modern ? "server/discover" : "ping",
+                        &tree, &result, msg, sizeof(msg)) != 0) {
         snprintf(why, sizeof(why), "health check failed: %s", msg);
         wrk_catalog_fail(w, why);
         return;
@@ -52,7 +52,8 @@ gw_err_t wrk_health_start(wrk_t *w)
     xfer_t *x = &cat->hx;
     gw_err_t err;
 
-    int modern = w->era == WRK_ERA_MODERN;
+    /* the catalog session's era: a dual backend's is a 2025 session, pinged on its own */
+    int modern = cat->up == NULL || cat->up->modern;
 
     x->expect_id = ++w->next_rpc_id;
     gw_buf_reset(&x->req);

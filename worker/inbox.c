@@ -95,7 +95,7 @@ static void handle_broadcast(wrk_t *w, const gw_envelope_t *env)
                          ? wrk_upstream_find(w, env->session.ptr, env->session.len)
                          : NULL;
     int is_level = gw_str_eq(env->method, "logging/setLevel");
-    if (w->era == WRK_ERA_MODERN) {
+    if (up != NULL ? up->modern : wrk_era_of_call(w, env) == WRK_ERA_MODERN) {
         /* no upstream session to post on: a level goes in the session's requests' _meta, a
          * cancel stops the call's transfer (which is the 2026-07-28 cancel), the rest has no
          * meaning for a stateless backend */

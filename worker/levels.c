@@ -43,7 +43,7 @@ void wrk_level_apply_pending(upstream_t *up)
 {
     level_t *lv = level_find(up->w, up->key, strlen(up->key));
     if (lv != NULL) {
-        if (up->w->era == WRK_ERA_MODERN) {
+        if (up->modern) {
             wrk_level_take(lv->body.data, lv->body.len, up->level);
         } else {
             wrk_closer_post(up, lv->body.data, lv->body.len, up->rid);

@@ -240,8 +240,8 @@ size_t wrk_pool_cancel(wrk_t *w, const gw_envelope_t *env)
             memcmp(c->env.rpc_id.ptr, id, rpc.request_id.len) != 0 || !same_caller(&c->env, env)) {
             continue;
         }
-        if (w->era == WRK_ERA_LEGACY && c->up != NULL && c->up->state == UP_READY &&
-            c->state == CALL_RUNNING) {
+        if (wrk_era_of_call(w, &c->env) == WRK_ERA_LEGACY && c->up != NULL &&
+            c->up->state == UP_READY && c->state == CALL_RUNNING) {
             gw_buf_t b;
             gw_buf_init(&b);
             if (gw_buf_appends(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","

@@ -206,7 +206,8 @@ void wrk_upstream_start(upstream_t *up, const char *rid)
     snprintf(up->rid, sizeof(up->rid), "%s", rid != NULL ? rid : "");
     up->refs++;
     up->init_step = 0;
-    if (w->era == WRK_ERA_MODERN) {
+    up->modern = wrk_era_session_modern(up);
+    if (up->modern) {
         /* 2026-07-28: no initialize and no session; every request stands alone. The catalog's
          * session takes the backend's capabilities from its server/discover answer. No GET
          * stream either (sid NULL: wrk_stream_start does nothing): a 2026-07-28 backend's
@@ -315,6 +316,33 @@ static int session_set_level(upstream_t *up)
     return wrk_xfer_start(x, &rq) == GW_OK;
 }
 
+/* The catalog's initialize on a backend whose discover named 2026-07-28 was answered, and not
+ * with a result: by an HTTP 4xx (not 401/403, which say nothing of the era) or a JSON-RPC error
+ * in a 2xx. Unreached, timed out, or a 5xx: the backend is down, not modern only. */
+static int refused_not_down(const xfer_t *x, CURLcode rc)
+{
+    return rc == CURLE_OK && x->aborted == 0 && x->status != 401 && x->status != 403 &&
+           (x->status / 100 == 4 || x->status / 100 == 2);
+}
+
+/* A backend whose discover named 2026-07-28 refused the catalog's initialize: it speaks only
+ * 2026-07-28. The same session goes on that way (wrk_upstream_start's modern branch). */
+static void catalog_goes_modern(upstream_t *up)
+{
+    wrk_t *w = up->w;
+
+    wrk_era_settle_dual(w, 0);
+    up->modern = 1;
+    free(up->sid);
+    up->sid = NULL;
+    snprintf(up->proto, sizeof(up->proto), "%s", GW_PROTO_MODERN_NAME);
+    if ((up->init_result = wrk_era_init_result(w)) == NULL) {
+        session_fail(up, GW_RPC_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    session_ready(up);
+}
+
 static void session_on_done(xfer_t *x, CURLcode rc)
 {
     upstream_t *up = GW_CONTAINER_OF(x, upstream_t, x);
@@ -355,9 +383,20 @@ static void session_on_done(xfer_t *x, CURLcode rc)
         return;
     }
     if ((code = wrk_rpc_outcome(x, rc, "initialize", &tree, &result, msg, sizeof(msg))) != 0) {
+        if (up->is_catalog && w->probe.dual_check && refused_not_down(x, rc)) {
+            catalog_goes_modern(up); /* 2026-07-28 only (era.c) */
+            return;
+        }
+        if (up->is_catalog) {
+            wrk_era_dual_unreached(w, msg); /* nothing when no check is under way */
+        }
         if (answered_unsupported_version(x)) {
             /* a backend taken for 2025 refused initialize as a 2026-07-28 server does: it was
-             * upgraded, or its probe answer misled us (design 7.2) */
+             * upgraded, or its probe answer misled us (design 7.2); a dual one may have stopped
+             * speaking 2025: its next discover checks that again */
+            if (w->era == WRK_ERA_DUAL) {
+                w->probe.recheck = 1;
+            }
             wrk_era_reprobe(w, 0, "initialize answered -32022");
         }
         session_fail(up, code, msg);
@@ -365,6 +404,14 @@ static void session_on_done(xfer_t *x, CURLcode rc)
     }
     pv = gw_json_get_string(result, "protocolVersion");
     p = pv != NULL ? gw_proto_parse(pv, strlen(pv)) : GW_PROTO_NONE;
+    if (p == GW_PROTO_NONE && up->is_catalog && w->probe.dual_check) {
+        yajl_tree_free(tree); /* not a 2025 revision: no 2025 server either */
+        catalog_goes_modern(up);
+        return;
+    }
+    if (up->is_catalog) {
+        wrk_era_settle_dual(w, 1); /* initialize accepted: dual, when that was the question */
+    }
     if (p == GW_PROTO_NONE) {
         char q[64];
         snprintf(msg, sizeof(msg),

@@ -190,7 +190,8 @@ struct upstream {
     unsigned refs; /* the map, each attached call, the running initialization, the catalog */
     up_state_t state;
     int in_map;
-    int is_catalog;      /* the worker's own session for the catalog */
+    int is_catalog; /* the worker's own session for the catalog */
+    int modern;     /* it speaks 2026-07-28 (no initialize, no session): from wrk_upstream_start */
     int close_requested; /* session/close arrived during initialization */
     int init_step;       /* 0: initialize in flight, 1: notifications/initialized in flight */
     char key[WRK_UPKEY_MAX + 1];
@@ -348,6 +349,8 @@ typedef enum wrk_era {
     WRK_ERA_UNKNOWN = 0, /* not probed yet, or the probe failed (the backend is down) */
     WRK_ERA_LEGACY,      /* 2025 revisions: initialize and Mcp-Session-Id */
     WRK_ERA_MODERN,      /* 2026-07-28: stateless POSTs carrying _meta and the Mcp-* headers */
+    WRK_ERA_DUAL, /* both: discover names 2026-07-28 and initialize is accepted; each call takes
+                   * its caller's era (wrk_era_of_call), the catalog comes the 2025 way */
 } wrk_era_t;
 
 /* The server/discover probe (worker/era.c). */
@@ -359,8 +362,11 @@ typedef enum wrk_probe_state {
 
 typedef struct wrk_probe {
     wrk_probe_state_t state;
-    int retried;  /* the one probe again after a -32022 naming 2026-07-28 was made */
-    int reported; /* an outcome was logged: the next one is logged only when it differs */
+    int retried;       /* the one probe again after a -32022 naming 2026-07-28 was made */
+    int reported;      /* an outcome was logged: the next one is logged only when it differs */
+    int dual_check;    /* discover named 2026-07-28: the catalog session's initialize says dual */
+    int recheck;       /* a dual backend refused initialize: the next discover checks again */
+    wrk_era_t verdict; /* the last era decided (not WRK_ERA_UNKNOWN once there was one) */
     gw_probe_t outcome;
     long long rpc_code;
     int64_t next_ms;
@@ -714,6 +720,20 @@ int64_t wrk_era_tick(wrk_t *w, int64_t now);
 void wrk_era_reprobe(wrk_t *w, int64_t delay_ms, const char *why);
 /* Is the backend's era decided (the probe answered and nothing made it due since)? */
 int wrk_era_decided(const wrk_t *w);
+/* The era c is made in: the backend's, or for a dual backend its caller's (WRK_ERA_MODERN for a
+ * 2026-07-28 caller, WRK_ERA_LEGACY for a 2025 session). Never WRK_ERA_DUAL. */
+wrk_era_t wrk_era_of_call(const wrk_t *w, const gw_envelope_t *env);
+/* Must the call wait for the verdict (the era unknown, or a 2025 session's call while the
+ * catalog's initialize says whether a 2026-07-28 backend is dual)? */
+int wrk_era_must_hold(const wrk_t *w, const gw_envelope_t *env);
+/* Does a new session up start the 2026-07-28 way? (for wrk_upstream_start) */
+int wrk_era_session_modern(const upstream_t *up);
+/* The catalog session's initialize on a backend whose discover named 2026-07-28 answered:
+ * accepted nonzero makes it dual; else it is 2026-07-28 only. Logs, sets the gauge, and lets the
+ * held 2025 calls go. */
+void wrk_era_settle_dual(wrk_t *w, int accepted);
+/* That initialize got no answer (down): the held 2025 calls fail with msg; the check stays. */
+void wrk_era_dual_unreached(wrk_t *w, const char *msg);
 /* Keeps c until the first verdict (w->era WRK_ERA_UNKNOWN): it is dispatched or failed then. */
 void wrk_era_hold_call(call_t *c);
 /* Fails held calls whose deadline passed; returns the earliest deadline still ahead. */

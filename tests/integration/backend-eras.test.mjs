@@ -11,13 +11,14 @@
 // -32602 for _meta without its keys, 400 -32022 to initialize), answers as it does, and records
 // every request so the test can assert what the worker sent; the official 1.32.2 SDK client
 // calls it through the gateway. Three more fakes answer the probe
-// with 401, 500 and -32022.
+// with 401, 500 and -32022. The dual backend (both eras on one endpoint) is the real conformance
+// fixture, mcpgw-conformance --era dual.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { initializeSession, rawPost, startBackend, startEverything, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
+import { DEFAULT_HEADERS, initializeSession, rawPost, readSse, startBackend, startConformance, startEverything, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
 
 const MODERN = '2026-07-28';
 const NS = 'io.modelcontextprotocol/';
@@ -189,7 +190,7 @@ async function startFixedFake(status, body) {
 }
 
 const stack = useSetup(async () => {
-    const [alpha, everything, modern, late, upgraded, auth, broken, retry] = await Promise.all([
+    const [alpha, everything, modern, late, upgraded, auth, broken, retry, dual] = await Promise.all([
         startBackend({ name: 'alpha' }),
         startEverything(),
         startModernFake(),
@@ -200,6 +201,7 @@ const stack = useSetup(async () => {
         startFixedFake(500, { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'boom' } }),
         // -32022 naming 2026-07-28: probed again once, then taken as the 2025 era
         startFixedFake(400, (m) => ({ jsonrpc: '2.0', id: m?.id ?? null, error: { code: -32022, message: 'Unsupported protocol version', data: { supported: [MODERN], requested: MODERN } } })),
+        startConformance({ era: 'dual' }),
     ]);
     const gw = await startGateway({
         servers: [
@@ -211,9 +213,10 @@ const stack = useSetup(async () => {
             { name: 'auth', url: auth.url, prefix: 'auth_', headers: { Authorization: 'Bearer wrong' } },
             { name: 'broken', url: broken.url, prefix: 'broken_' },
             { name: 'retry', url: retry.url, prefix: 'retry_' },
+            { name: 'dual', url: dual.url, prefix: 'd_' },
         ],
     });
-    return { gw, alpha, everything, modern, late, upgraded, auth, broken, retry };
+    return { gw, alpha, everything, modern, late, upgraded, auth, broken, retry, dual };
 }, {
     async cleanup() {
         await Promise.all([stack.modern, stack.late, stack.upgraded, stack.auth, stack.broken, stack.retry].map((f) => f && f.close()));
@@ -265,13 +268,17 @@ test('the probe: the C backend and server-everything are legacy, the v2-like fak
     assert.match(lines[0], /era=modern probe=discover/);
 });
 
-test('a 2026-07-28 backend: no initialize, no session, lists and calls with _meta and the Mcp-* headers', T, async () => {
+test('a 2026-07-28 backend: one refused initialize (the era check), no session, lists and calls with _meta and the Mcp-* headers', T, async () => {
     const s = await initializeSession(stack.gw.url, { capabilities: { sampling: {}, elicitation: {} } });
     const names = await s.toolNames();
     assert.ok(names.includes('m_echo') && names.includes('m_region'), names.join(' '));
     assert.ok(!names.includes('m_badheader'), 'a tool with an invalid x-mcp-header is left out');
     assert.ok(stack.gw.logLines().some((l) => /tool left out: invalid x-mcp-header.*backend=modern.*tool="badheader"/.test(l)));
-    assert.ok(!stack.modern.seen.some((x) => x.body.method === 'initialize' || x.body.method === 'notifications/initialized'), 'never initialized');
+    // one initialize, the catalog session's, which tells a dual backend from a 2026-07-28 one
+    // (worker/era.c): refused with -32022, and no session follows
+    const inits = stack.modern.seen.filter((x) => x.body.method === 'initialize');
+    assert.equal(inits.length, 1, 'one initialize: the era check');
+    assert.ok(!stack.modern.seen.some((x) => x.body.method === 'notifications/initialized'), 'never initialized');
     assert.ok(!stack.modern.seen.some((x) => x.method !== 'POST'), 'no GET stream, no DELETE');
     assert.ok(stack.modern.seen.every((x) => x.headers['mcp-session-id'] === undefined));
     const list = stack.modern.seen.find((x) => x.body.method === 'tools/list');
@@ -454,4 +461,81 @@ test('a 2026-07-28 caller going away from a call to a 2026-07-28 backend: the tr
     await waitFor(() => stack.modern.aborted.includes(id), { what: 'the backend saw its request go away' });
     await sleep(200);
     assert.ok(!stack.modern.seen.slice(before).some((x) => x.body.method === 'notifications/cancelled'));
+});
+
+const SAMPLED = { role: 'assistant', content: { type: 'text', text: 'hi' }, model: 'm', stopReason: 'endTurn' };
+
+async function dualUp() {
+    return waitFor(async () => {
+        const b = (await backends()).dual;
+        return b.state === 'up' ? b : null;
+    }, { timeoutMs: 30000, what: 'the dual backend up' });
+}
+
+test('a dual backend (discover names 2026-07-28, initialize accepted) is shown dual, logged once', T, async () => {
+    const b = await dualUp();
+    assert.equal(b.era, 'dual');
+    assert.equal(b.probe, 'discover');
+    const r = await stack.gw.ctl(['backends']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^dual\s+up\s+dual\b/m, r.stdout);
+    const lines = stack.gw.logLines().filter((l) => /msg="backend era" backend=dual\b/.test(l));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0], /era=dual probe=discover .*initialize was accepted/);
+});
+
+test('a 2025 session on a dual backend: its sampling tool asks on the call\'s stream and completes when answered', T, async () => {
+    await dualUp();
+    const s = await initializeSession(stack.gw.url, { capabilities: { sampling: {} } });
+    const id = 'dual-sampling-1';
+    const res = await fetch(stack.gw.url, {
+        method: 'POST',
+        headers: { ...DEFAULT_HEADERS, ...s.headers() },
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'd_test_sampling', arguments: { prompt: 'Say hi' } } }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /text\/event-stream/);
+    const events = readSse(res.body);
+    let ask;
+    let done;
+    for await (const ev of events) {
+        const m = ev.json;
+        if (m?.method === 'sampling/createMessage') {
+            ask = m;
+            const a = await s.post({ jsonrpc: '2.0', id: m.id, result: SAMPLED });
+            assert.ok(a.status === 202 || a.status === 200, `the answer: HTTP ${a.status} ${a.text}`);
+        } else if (m?.id === id) {
+            done = m;
+            break;
+        }
+    }
+    assert.ok(ask, 'a sampling/createMessage request on the stream');
+    assert.equal(ask.params.messages[0].content.text, 'Say hi');
+    assert.ok(done?.result, JSON.stringify(done));
+    assert.equal(done.result.content[0].text, 'LLM response: hi');
+    assert.equal(done.result.resultType, undefined, 'a 2025 answer');
+    // resources/subscribe, which 2026-07-28 has not, works for the 2025 session
+    await s.call('resources/subscribe', { uri: 'test://watched-resource' });
+});
+
+test('a 2026-07-28 caller of the same dual backend: its input_required comes untouched, its retry completes', T, async () => {
+    await dualUp();
+    const call = { name: 'd_test_sampling', arguments: { prompt: 'Say hi' } };
+    const r = await modernPost('tools/call', call, { id: 'dual-m-1', caps: { sampling: {} } });
+    const ask = r.messages.find((m) => m && m.id === 'dual-m-1')?.result;
+    assert.ok(ask, r.text.slice(0, 300));
+    assert.ok(!r.messages.some((m) => m.method === 'sampling/createMessage'), 'no server request on the stream');
+    assert.equal(ask.resultType, 'input_required');
+    // as the backend itself answers the same request
+    const meta = { [`${NS}protocolVersion`]: MODERN, [`${NS}clientCapabilities`]: { sampling: {} }, [`${NS}clientInfo`]: { name: 'v2-caller', version: '9' } };
+    const direct = await rawPost(stack.dual.url, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'test_sampling', arguments: call.arguments, _meta: meta } },
+        { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'test_sampling' });
+    assert.deepEqual(ask.inputRequests, direct.messages.find((m) => m.id === 1).result.inputRequests);
+    assert.equal(ask.inputRequests.sampling.method, 'sampling/createMessage');
+    const retry = { ...call, inputResponses: { sampling: SAMPLED }, ...(ask.requestState !== undefined ? { requestState: ask.requestState } : {}) };
+    const r2 = await modernPost('tools/call', retry, { id: 'dual-m-2', caps: { sampling: {} } });
+    const done = r2.messages.find((m) => m && m.id === 'dual-m-2')?.result;
+    assert.ok(done, r2.text.slice(0, 300));
+    assert.equal(done.resultType, 'complete');
+    assert.equal(done.content[0].text, 'LLM response: hi');
 });

@@ -29,7 +29,9 @@ static void answer_rejected(call_t *c, const gw_mcpparam_verdict_t *v)
     char q[512];
     gw_buf_t b;
 
-    gw_log_warn("msg=\"call rejected: Mcp-Param header\" request_id=%s backend=%s error=\"%s\"",
+    /* info, not warn: the v2 client sends its first call of such a tool without the header by
+     * design (it has no tool list yet) and retries after this answer */
+    gw_log_info("msg=\"call rejected: Mcp-Param header\" request_id=%s backend=%s error=\"%s\"",
                 c->rid, c->w->name, gw_log_quote(q, sizeof(q), msg, strlen(msg)));
     gw_buf_init(&b);
     /* gw_rpc_error's text, the data spliced in before its last two braces (router/respond.c) */
@@ -46,6 +48,8 @@ static void answer_rejected(call_t *c, const gw_mcpparam_verdict_t *v)
         wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s: out of memory", c->w->name);
         return;
     }
+    /* counted as an error of this backend's tools/call, as an unknown tool name is (tool_names.c)
+     */
     c->fail_code = GW_RPC_HEADER_MISMATCH;
     wrk_reply_head(c, 400, 0);
     wrk_reply_chunk(c, b.data, b.len);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/mcpparam.h"
 #include "router/era.h"
 #include "router/router.h"
 
@@ -97,12 +98,40 @@ static void modern_envelope(rtr_t *r, const char *body, size_t len, const gw_rpc
     }
 }
 
+/* A tools/call's mcp-param-* headers onto its envelope, for the worker's check of row 17
+ * (worker/mcp_param.c: the worker holds the tools' x-mcp-header declarations). All of them go,
+ * since which the tool declares is not known here; they fit in what the envelope has left, and
+ * more is refused (0) rather than cut, since a dropped header would read as a missing one. */
+static int param_headers(h2o_req_t *req, gw_envelope_t *e)
+{
+    for (size_t i = 0; i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        if (!gw_mcpparam_is_param_header(h->name->base, h->name->len)) {
+            continue;
+        }
+        if (e->nheaders == GW_ENV_MAX_HEADERS) {
+            return 0;
+        }
+        e->headers[e->nheaders++] =
+            (gw_env_header_t){{h->name->base, h->name->len},
+                              {h->value.base != NULL ? h->value.base : "", h->value.len}};
+    }
+    return 1;
+}
+
 /* A modern request past every row: routed as the old era's are, but with no session. */
 static void dispatch(rtr_t *r, h2o_req_t *req, const char *body, size_t len, const gw_rpc_t *rpc,
                      const char *request_id)
 {
     gw_envelope_t e;
     modern_envelope(r, body, len, rpc, request_id, &e);
+    if (strcmp(rpc->method_str, "tools/call") == 0 && !param_headers(req, &e)) {
+        static const char data[] = "{\"mismatch\":{\"header\":\"Mcp-Param-*\"}}";
+        rtr_respond_error_data(
+            r, RTR_TO_CLIENT(req), 400, body + rpc->id.off, rpc->id.len, GW_RPC_HEADER_MISMATCH,
+            "Header mismatch: too many Mcp-Param headers", data, sizeof(data) - 1, " row=17");
+        return;
+    }
     rtr_route_message(r, RTR_TO_CLIENT(req), &e, body, len, rpc);
 }
 

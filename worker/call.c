@@ -694,7 +694,7 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
         wrk_reply_failf(c, GW_RPC_TIMEOUT, "backend %s timed out after 0 ms", w->name);
         return;
     }
-    if (wrk_tool_names_call(c)) {
+    if (wrk_tool_names_call(c) || wrk_mcp_param_call(c)) {
         return;
     }
     wrk_call_dispatch(c);

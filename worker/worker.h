@@ -707,6 +707,13 @@ int wrk_tool_names_gen(catalog_t *cat, yajl_gen g, yajl_val tool);
  * no exposed tool has, or an out-of-memory error. */
 int wrk_tool_names_call(call_t *c);
 
+/* ---- mcp_param.c: a 2026-07-28 tools/call's Mcp-Param-* headers (design §1 row 17) ---- */
+
+/* Checks a 2026-07-28 caller's tools/call (after wrk_tool_names_call) against the tool's
+ * x-mcp-header declarations and the mcp-param-* headers on its envelope. Returns 1 when c was
+ * answered instead: HTTP 400 -32020, or an out-of-memory error; 0 for every other call. */
+int wrk_mcp_param_call(call_t *c);
+
 /* ---- era.c: the backend's era, from its answer to server/discover ---- */
 
 /* Prepares the probe, due at once (start); allocates nothing. */

@@ -6,7 +6,7 @@
 // with no gateway ("direct:" tests), so a failure through the gateway is the gateway's.
 //
 // Cases for what issue 14 has not built yet carry a todo naming it: elicitation and sampling
-// across eras (MRTR, part D), listen (part E), the Mcp-Param-* check (row 17). A todo test still
+// across eras (MRTR, part D) and listen (part E). A todo test still
 // runs and still reports `not ok` when it fails (run-all shows the line); drop the todo when the
 // part lands and the case passes.
 import assert from 'node:assert/strict';
@@ -23,7 +23,6 @@ function test(name, opts, fn) {
     return nodeTest(name, NEEDS_NODE ? { ...opts, todo: undefined, skip: NEEDS_NODE } : opts, fn);
 }
 
-const NEEDS_ROW17 = 'needs design §1 row 17 (the Mcp-Param-* check of 2026-07-28 tools/call)';
 const NEEDS_D = 'needs issue 14 part D (MRTR) merged';
 const NEEDS_E = 'needs issue 14 part E (subscriptions/listen) merged';
 
@@ -333,7 +332,7 @@ for (const kind of ['v2 auto', 'v2 pinned', '1.32.2']) {
     });
 
     if (modern) {
-        test(`gateway: ${kind} client's x-mcp-header call without Mcp-Param-Region is refused (row 17), the one with it goes through`, { timeout: 30000, todo: NEEDS_ROW17 }, async () => {
+        test(`gateway: ${kind} client's x-mcp-header call without Mcp-Param-Region is refused (row 17), the one with it goes through`, { timeout: 30000 }, async () => {
             needV2();
             await withClient(kind, stack.gw.url, async (c) => {
                 const r = await c.client.callTool({ name: 'v2_region', arguments: { region: 'us west' } });

@@ -11,7 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 
-#include "common/base64url.h"
+#include "common/base64.h"
 #include "common/json.h"
 #include "common/json_strict.h"
 #include "common/jwk.h"

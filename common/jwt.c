@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/base64url.h"
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/json.h"
 #include "common/json_strict.h"

@@ -8,7 +8,7 @@
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 
-#include "common/base64url.h"
+#include "common/base64.h"
 #include "common/jwt_sample.h"
 
 EVP_PKEY *jwt_sample_key(gw_jws_alg_t alg, int bits)

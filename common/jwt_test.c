@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <openssl/pem.h>
 
-#include "common/base64url.h"
+#include "common/base64.h"
 #include "common/jwt_fixture.h"
 #include "common/jwt_sample.h"
 

@@ -8,7 +8,7 @@
 #include <openssl/sha.h>
 #include <string.h>
 
-#include "common/base64url.h"
+#include "common/base64.h"
 #include "common/reqstate.h"
 
 #define RS_VERSION 1

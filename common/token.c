@@ -19,7 +19,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "common/base64url.h"
+#include "common/base64.h"
 #include "common/token.h"
 
 #define KEY_LEN 32

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "common/base64url.h"
+#include "common/base64.h"
 #include "common/token.h"
 
 static const uint8_t key_a[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,

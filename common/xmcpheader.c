@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/base64.h"
 #include "common/json.h"
+#include "common/mcphdr.h"
 #include "common/xmcpheader.h"
 
 #define KEYWORD "x-mcp-header"
@@ -244,8 +246,6 @@ const char *gw_xmcp_reason(gw_xmcp_result_t r)
 
 /* ---- values ---- */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static int looks_plain(const char *s, size_t n)
 {
     static const char open[] = "=?base64?";
@@ -253,11 +253,8 @@ static int looks_plain(const char *s, size_t n)
     if (n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t')) {
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (!((ch >= 0x21 && ch <= 0x7e) || ch == ' ' || ch == '\t')) {
-            return 0;
-        }
+    if (!gw_mcphdr_chars_ok(s, n)) {
+        return 0;
     }
     /* a value that reads as the sentinel would be decoded by the receiver: encode it */
     if (n >= sizeof(open) - 1 && strncasecmp(s, open, sizeof(open) - 1) == 0) {
@@ -268,32 +265,13 @@ static int looks_plain(const char *s, size_t n)
 
 gw_err_t gw_xmcp_encode(const char *s, size_t n, gw_buf_t *out)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    char q[4];
-
     if (looks_plain(s, n)) {
         return gw_buf_append(out, s, n);
     }
-    if (gw_buf_appends(out, "=?base64?") != GW_OK) {
+    if (gw_buf_appends(out, "=?base64?") != GW_OK || gw_buf_reserve(out, GW_B64_LEN(n)) != GW_OK) {
         return GW_ENOMEM;
     }
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        size_t left = n - i;
-        if (left > 1) {
-            v |= (unsigned)p[i + 1] << 8;
-        }
-        if (left > 2) {
-            v |= p[i + 2];
-        }
-        q[0] = b64[(v >> 18) & 63];
-        q[1] = b64[(v >> 12) & 63];
-        q[2] = left > 1 ? b64[(v >> 6) & 63] : '=';
-        q[3] = left > 2 ? b64[v & 63] : '=';
-        if (gw_buf_append(out, q, 4) != GW_OK) {
-            return GW_ENOMEM;
-        }
-    }
+    out->len += gw_b64_encode((const uint8_t *)s, n, out->data + out->len);
     return gw_buf_appends(out, "?=");
 }
 

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "common/jwt.h"
-#include "common/base64url.h"
+#include "common/base64.h"
 #include "common/jws.h"
 #include "common/jwt_sample.h"
 #include "tests/bench/rounds.h"

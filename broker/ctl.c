@@ -272,7 +272,8 @@ static void policy_args(const policy_caller_t *pc, const char *target, gw_buf_t 
 static const command_t commands[] = {
     {"status", NULL, "processes (pid, role, state) and backends (state, tools, url)", "status",
      NULL, print_status},
-    {"backends", NULL, "backends: state, url, tools, upstream sessions, requests, errors, latency",
+    {"backends", NULL,
+     "backends: state, era, url, tools, upstream and pooled sessions, requests, errors, latency",
      "backends", NULL, print_backends},
     {"tools", "[--backend NAME]", "the tools clients see, and their backends", "tools", "backend",
      print_tools},

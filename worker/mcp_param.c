@@ -62,7 +62,9 @@ int wrk_mcp_param_call(call_t *c)
 {
     gw_rpc_t rpc;
 
-    if (!(c->env.flags & GW_ENV_F_MODERN) || !gw_str_eq(c->env.method, "tools/call") ||
+    /* no tool of this backend declares a header (the common case): nothing to check, no scan */
+    if (c->w->nxtools == 0 || !(c->env.flags & GW_ENV_F_MODERN) ||
+        !gw_str_eq(c->env.method, "tools/call") ||
         gw_rpc_scan(c->env.body.ptr, c->env.body.len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK ||
         rpc.name.len == 0 || rpc.name_too_long) {
         return 0;

@@ -20,20 +20,25 @@ function requireBinary(name) {
 }
 
 /**
- * Starts `mcpgw-testbackend --name NAME --port 0 [--sse]` and waits for "listening port=N".
- * Returns {name, port, url, origin, proc, stats(), stop()}.
+ * Spawns file with args and waits (bounded) for its "listening port=N" line on stdout; a process
+ * that does not get there is stopped and the error names `what` with its output. Returns
+ * {proc, port}.
  */
-export async function startBackend({ name, sse = false, extraArgs = [] }) {
-    const args = ['--name', name, '--port', '0', ...(sse ? ['--sse'] : []), ...extraArgs];
-    const proc = spawnProc(requireBinary('mcpgw-testbackend'), args, { label: `testbackend ${name}` });
+export async function spawnListening(file, args, { label, what, timeoutMs = 10000 }) {
+    const proc = spawnProc(file, args, { label });
     let line;
     try {
-        line = await proc.waitForLine(/^listening port=\d+/, { stream: 'stdout', timeoutMs: 10000 });
+        line = await proc.waitForLine(/^listening port=\d+/, { stream: 'stdout', timeoutMs });
     } catch (err) {
         await proc.stop();
-        throw new Error(`test backend ${name} did not start: ${err.message}\n${proc.output()}`);
+        throw new Error(`${what} did not start: ${err.message}\n${proc.output()}`);
     }
-    const port = Number(/port=(\d+)/.exec(line)[1]);
+    return { proc, port: Number(/port=(\d+)/.exec(line)[1]) };
+}
+
+/** What a started backend with a GET /stats page is to a test: {name, port, origin, url, proc,
+ * stats(), stop()}. */
+export function statsBackend(name, proc, port) {
     const origin = `http://127.0.0.1:${port}`;
     return {
         name,
@@ -53,20 +58,28 @@ export async function startBackend({ name, sse = false, extraArgs = [] }) {
 }
 
 /**
+ * Starts `mcpgw-testbackend --name NAME --port 0 [--sse]` and waits for "listening port=N".
+ * Returns {name, port, url, origin, proc, stats(), stop()}.
+ */
+export async function startBackend({ name, sse = false, extraArgs = [] }) {
+    const args = ['--name', name, '--port', '0', ...(sse ? ['--sse'] : []), ...extraArgs];
+    const { proc, port } = await spawnListening(requireBinary('mcpgw-testbackend'), args, {
+        label: `testbackend ${name}`,
+        what: `test backend ${name}`,
+    });
+    return statsBackend(name, proc, port);
+}
+
+/**
  * Starts `mcpgw-conformance --era ERA --port 0` (the conformance suite's fixture: legacy, modern
  * 2026-07-28 or dual; tests/backends/README.md) and waits for "listening port=N".
  * Returns {era, port, url, proc, stop()}.
  */
 export async function startConformance({ era = 'legacy', label = `conformance ${era}` } = {}) {
-    const proc = spawnProc(requireBinary('mcpgw-conformance'), ['--port', '0', '--era', era], { label });
-    let line;
-    try {
-        line = await proc.waitForLine(/^listening port=\d+/, { stream: 'stdout', timeoutMs: 10000 });
-    } catch (err) {
-        await proc.stop();
-        throw new Error(`mcpgw-conformance --era ${era} did not start: ${err.message}\n${proc.output()}`);
-    }
-    const port = Number(/port=(\d+)/.exec(line)[1]);
+    const { proc, port } = await spawnListening(requireBinary('mcpgw-conformance'), ['--port', '0', '--era', era], {
+        label,
+        what: `mcpgw-conformance --era ${era}`,
+    });
     return { era, port, url: `http://127.0.0.1:${port}/mcp`, proc, stop: () => proc.stop() };
 }
 

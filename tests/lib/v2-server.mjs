@@ -2,7 +2,8 @@
 // createMcpHandler with legacy: 'reject') on a free loopback port, as a child like the others.
 import fs from 'node:fs';
 import path from 'node:path';
-import { TESTS_DIR, spawnProc } from './procs.mjs';
+import { TESTS_DIR } from './procs.mjs';
+import { spawnListening, statsBackend } from './servers.mjs';
 
 const V2_SERVER_MAIN = path.join(TESTS_DIR, 'lib', 'v2-server-process.mjs');
 const V2_SERVER_PKG = path.join(TESTS_DIR, 'node_modules', '@modelcontextprotocol', 'server', 'package.json');
@@ -19,29 +20,10 @@ export async function startV2Server({ name = 'v2' } = {}) {
     if (!fs.existsSync(V2_SERVER_PKG)) {
         throw new Error(`${V2_SERVER_PKG} missing: run npm ci in ${TESTS_DIR}`);
     }
-    const proc = spawnProc(process.execPath, [V2_SERVER_MAIN, '--name', name, '--port', '0'], { label: `v2-server ${name}` });
-    let line;
-    try {
-        line = await proc.waitForLine(/^listening port=\d+/, { stream: 'stdout', timeoutMs: 15000 });
-    } catch (err) {
-        await proc.stop();
-        throw new Error(`v2 server ${name} did not start: ${err.message}\n${proc.output()}`);
-    }
-    const port = Number(/port=(\d+)/.exec(line)[1]);
-    const origin = `http://127.0.0.1:${port}`;
-    return {
-        name,
-        port,
-        origin,
-        url: `${origin}/mcp`,
-        proc,
-        async stats() {
-            const res = await fetch(`${origin}/stats`);
-            if (res.status !== 200) {
-                throw new Error(`${name} GET /stats: HTTP ${res.status}`);
-            }
-            return res.json();
-        },
-        stop: () => proc.stop(),
-    };
+    const { proc, port } = await spawnListening(process.execPath, [V2_SERVER_MAIN, '--name', name, '--port', '0'], {
+        label: `v2-server ${name}`,
+        what: `v2 server ${name}`,
+        timeoutMs: 15000,
+    });
+    return statsBackend(name, proc, port);
 }

@@ -168,6 +168,10 @@ typedef struct gw_config {
     unsigned max_pooled_sessions;
     /* sessions.upstream_idle: a pooled upstream session unused this long is closed; default 300s */
     uint64_t upstream_idle_ms;
+    /* limits.input_wait: a requestState the router seals opens for this long; default 300s */
+    uint64_t input_wait_s;
+    /* limits.max_request_state: the largest backend requestState the router wraps; 64 KiB */
+    uint64_t max_request_state;
     gw_server_conf_t *servers;
     size_t nservers;
     /* http.allowed_hosts / http.allowed_origins: besides loopback, the Host names and Origins

@@ -202,15 +202,22 @@ test('a 2026-07-28 caller of a 2025 backend gets a pooled session: reused, one p
     assert.ok(!stack.legacy.seen.some((x) => x.method === 'GET' && x.sid === l.json.sid), 'no GET stream on a pooled session');
 });
 
-test('the body sent up keeps _meta, drops inputResponses and requestState', T, async () => {
+test('the body sent up keeps _meta, drops inputResponses; a requestState the gateway did not seal goes nowhere', T, async () => {
     const { json } = await callJson('l_whoami', {}, {});
     assert.equal(json.params._meta[`${NS}protocolVersion`], MODERN);
-    const r = await modern('tools/call', { name: 'l_whoami', arguments: {}, inputResponses: { k: {} }, requestState: 'abc' });
+    const r = await modern('tools/call', { name: 'l_whoami', arguments: {}, inputResponses: { k: {} } });
     const resp = r.messages.find((m) => m && m.result);
     const got = JSON.parse(resp.result.content[0].text);
     assert.equal(got.params.inputResponses, undefined);
     assert.equal(got.params.requestState, undefined);
     assert.equal(got.params.name, 'whoami');
+    // a state that is not the gateway's is refused by the router (design row 19), never sent up
+    const before = stack.legacy.seen.length;
+    const bad = await modern('tools/call', { name: 'l_whoami', arguments: {}, inputResponses: { k: {} }, requestState: 'abc' });
+    assert.equal(bad.status, 400, bad.text.slice(0, 300));
+    assert.equal(bad.json.error.code, -32602);
+    assert.equal(bad.json.error.message, 'invalid or expired requestState');
+    assert.equal(stack.legacy.seen.length, before, 'nothing reached the backend');
 });
 
 test('log level: logging/setLevel after initialize, messages relayed at the level only, none without one', T, async () => {

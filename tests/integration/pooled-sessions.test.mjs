@@ -16,7 +16,8 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
 import http2 from 'node:http2';
-import { rawPost, startBackend, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
+import fs from 'node:fs';
+import { rawPost, startBackend, startGateway, toYaml, useSetup, waitFor, sleep } from '../lib/index.mjs';
 
 const MODERN = '2026-07-28';
 const NS = 'io.modelcontextprotocol/';
@@ -310,4 +311,22 @@ test('a pooled session the backend forgot (404) is initialized again and the cal
     stack.legacy.sessions.delete(first);
     const second = (await callJson('l_whoami')).json.sid;
     assert.notEqual(second, first);
+});
+
+test('a reload applies limits.max_pooled_sessions to the worker it keeps', T, async () => {
+    const write = (max) => fs.writeFileSync(stack.gw.configFile, toYaml({ ...stack.gw.config, limits: { ...stack.gw.config.limits, max_pooled_sessions: max } }));
+    try {
+        write(1);
+        const r = await stack.gw.ctl(['reload']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /0 changed/, 'the worker was kept, not restarted');
+        await waitFor(() => stack.gw.logLines().some((l) => /msg="reload: worker settings applied" backend=legacy changed=1/.test(l)), { what: 'the worker took the new value' });
+        for (const caps of [{ sampling: {} }, { roots: {} }, { elicitation: {} }]) {
+            await callJson('l_whoami', {}, { caps });
+        }
+        assert.equal(await pooled('legacy'), 1, 'bounded by the reloaded limits.max_pooled_sessions');
+    } finally {
+        write(3);
+        assert.equal((await stack.gw.ctl(['reload'])).code, 0);
+    }
 });

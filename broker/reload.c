@@ -86,16 +86,18 @@ static int any_tls(const gw_config_t *c)
     return 0;
 }
 
-/* Do the settings a router reads at its start (limits, http, log.format, TLS settings, auth,
- * policy, endpoints: the paths it serves) differ? With auth on either side they do: its key files
- * may have changed under the same names, and routers read them at start. With a policy on either
- * side too: routers match tokens to its rules once and keep the result with the token. */
+/* Do the settings a router reads at its start (limits, input_wait and max_request_state among
+ * them, http, log.format, TLS settings, auth, policy, endpoints: the paths it serves) differ? With
+ * auth on either side they do: its key files may have changed under the same names, and routers
+ * read them at start. With a policy on either side too: routers match tokens to its rules once and
+ * keep the result with the token. */
 static int router_settings_differ(const gw_config_t *a, const gw_config_t *b)
 {
     return tls_settings_differ(a, b) || a->auth_resource != NULL || b->auth_resource != NULL ||
            a->policy_set || b->policy_set || !gw_config_endpoints_same(a, b) ||
            a->max_request_body != b->max_request_body || a->max_header_size != b->max_header_size ||
-           a->client_timeout_ms != b->client_timeout_ms ||
+           a->client_timeout_ms != b->client_timeout_ms || a->input_wait_s != b->input_wait_s ||
+           a->max_request_state != b->max_request_state ||
            a->max_concurrent_requests_per_session != b->max_concurrent_requests_per_session ||
            memcmp(&a->rate, &b->rate, sizeof(a->rate)) != 0 ||
            a->sse_heartbeat_ms != b->sse_heartbeat_ms || a->log_json != b->log_json ||

@@ -163,11 +163,18 @@ typedef struct gw_config {
     int control_group_set;    /* control.group was written in the file (not the default) */
     int log_level;            /* log.level, default info (GW_LOG_INFO) */
     int log_json;             /* log.format: json (1) or logfmt (0, the default) */
+    /* limits.max_waiting_calls: calls one worker keeps parked for their 2026-07-28 caller's
+     * answers to a 2025 backend's requests (MRTR, design 5.3); default 1024 */
+    unsigned max_waiting_calls;
     /* limits.max_pooled_sessions: upstream sessions one worker keeps for 2026-07-28 callers of a
      * 2025 backend, least recently used closed first; default 1024 */
     unsigned max_pooled_sessions;
     /* sessions.upstream_idle: a pooled upstream session unused this long is closed; default 300s */
     uint64_t upstream_idle_ms;
+    /* limits.input_wait: a requestState the router seals opens for this long; default 300s */
+    uint64_t input_wait_s;
+    /* limits.max_request_state: the largest backend requestState the router wraps; 64 KiB */
+    uint64_t max_request_state;
     gw_server_conf_t *servers;
     size_t nservers;
     /* http.allowed_hosts / http.allowed_origins: besides loopback, the Host names and Origins

@@ -83,6 +83,7 @@ static const struct counter_info {
     [GW_MC_REJ_CLIENT_TIMEOUT] = {"mcpgw_rejections_total", "reason", "client_timeout", NULL},
     [GW_MC_REJ_H2_RESET_FLOOD] = {"mcpgw_rejections_total", "reason", "h2_reset_flood", NULL},
     [GW_MC_REJ_RATE] = {"mcpgw_rejections_total", "reason", "rate", NULL},
+    [GW_MC_REJ_REQUEST_STATE] = {"mcpgw_rejections_total", "reason", "request_state", NULL},
     [GW_MC_BYTES_IN] = {"mcpgw_http_bytes_total", "direction", "in",
                         "Request and response body bytes (router)."},
     [GW_MC_BYTES_OUT] = {"mcpgw_http_bytes_total", "direction", "out", NULL},

@@ -52,6 +52,7 @@ typedef enum gw_counter {
     GW_MC_REJ_UNAUTHORIZED,     /* 401: no valid bearer token (auth) */
     GW_MC_REJ_H2_RESET_FLOOD,   /* an HTTP/2 connection shut for resetting requests (router) */
     GW_MC_REJ_RATE,             /* limits.rate: the caller is over its rate (router) */
+    GW_MC_REJ_REQUEST_STATE,    /* a retry's requestState that does not open (router, MRTR) */
     /* router: bytes */
     GW_MC_BYTES_IN,
     GW_MC_BYTES_OUT,

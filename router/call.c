@@ -204,6 +204,9 @@ static void call_on_head(rtr_call_t *c, const gw_envelope_t *e)
         rtr_stream_heartbeat_rearm(c);
     }
     for (size_t i = 0; i < e->nheaders; i++) {
+        if (e->headers[i].name.len > 5 && memcmp(e->headers[i].name.ptr, "wait-", 5) == 0) {
+            continue; /* a parked call's names (mrtr.c seals them), never the client's */
+        }
         h2o_iovec_t name =
             h2o_strdup(&c->req->pool, e->headers[i].name.ptr, e->headers[i].name.len);
         h2o_iovec_t value =
@@ -214,6 +217,20 @@ static void call_on_head(rtr_call_t *c, const gw_envelope_t *e)
     if (c->sse) {
         rtr_sse_start(c);
     }
+}
+
+/* An interim result (GW_ENV_F_INPUT_REQUIRED): its body with the requestState sealed (mrtr.c),
+ * in sealed and *body (1); else c failed with -32603 and the reason, logged (0). */
+static int seal_interim(rtr_call_t *c, const gw_envelope_t *e, gw_buf_t *sealed, gw_str_t *body)
+{
+    const char *why;
+    if (!rtr_mrtr_seal_reply(c, e, sealed, &why)) {
+        gw_buf_fini(sealed);
+        rtr_call_fail(c, GW_RPC_INTERNAL_ERROR, why);
+        return 0;
+    }
+    *body = (gw_str_t){sealed->data, sealed->len};
+    return 1;
 }
 
 void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e)
@@ -241,6 +258,12 @@ void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e)
             /* the whole JSON reply in one message: answer straight from it */
             h2o_req_t *req = c->req;
             unsigned status = e->status ? e->status : 200;
+            gw_buf_t sealed;
+            gw_buf_init(&sealed);
+            gw_str_t body = e->body;
+            if ((e->flags & GW_ENV_F_INPUT_REQUIRED) && !seal_interim(c, e, &sealed, &body)) {
+                return;
+            }
             if (status >= 400) { /* a refusal decided behind the router (session limits) */
                 gw_log_info("msg=rejected status=%u by=%s request_id=%s", status, c->peer->name,
                             c->request_id);
@@ -248,11 +271,23 @@ void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e)
             }
             rtr_call_destroy(c);
             if (req != NULL) {
-                rtr_respond(r, RTR_TO_CLIENT(req), status, e->body.ptr, e->body.len);
+                rtr_respond(r, RTR_TO_CLIENT(req), status, body.ptr, body.len);
             }
+            gw_buf_fini(&sealed);
         }
         return;
     case GW_ENV_CHUNK:
+        if (e->flags & GW_ENV_F_INPUT_REQUIRED) {
+            gw_buf_t sealed;
+            gw_buf_init(&sealed);
+            gw_envelope_t chunk = *e;
+            if (seal_interim(c, e, &sealed, &chunk.body)) {
+                chunk.flags &= ~GW_ENV_F_INPUT_REQUIRED;
+                rtr_call_on_reply(c, &chunk);
+                gw_buf_fini(&sealed);
+            }
+            return;
+        }
         if (c->sse) {
             gw_str_t id = GW_STR_NULL;
             for (size_t i = 0; i < e->nheaders; i++) {

@@ -183,6 +183,10 @@ int main(int argc, char **argv)
         gw_log_err("msg=\"cannot load session keys\" error=\"%s\"", err);
         return 1;
     }
+    if (rtr_mrtr_start(r) != GW_OK) {
+        gw_log_err("msg=\"out of memory deriving the requestState keys\"");
+        return 1;
+    }
     if (rtr_auth_create(r) != GW_OK) {
         gw_log_err("msg=\"out of memory reading auth\"");
         return 1;

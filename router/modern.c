@@ -132,7 +132,9 @@ static void dispatch(rtr_t *r, h2o_req_t *req, const char *body, size_t len, con
             "Header mismatch: too many Mcp-Param headers", data, sizeof(data) - 1, " row=17");
         return;
     }
-    rtr_route_message(r, RTR_TO_CLIENT(req), &e, body, len, rpc);
+    if (!rtr_mrtr_retry(r, RTR_TO_CLIENT(req), &e, body, len, rpc)) {
+        rtr_route_message(r, RTR_TO_CLIENT(req), &e, body, len, rpc);
+    }
 }
 
 /* A modern notification is not dispatched (design §2), except notifications/cancelled naming a

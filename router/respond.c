@@ -52,6 +52,9 @@ gw_counter_t rtr_rejection_of(unsigned status, int code, const char *msg)
     default:
         break;
     }
+    if (code == GW_RPC_INVALID_PARAMS && strstr(msg, "requestState") != NULL) {
+        return GW_MC_REJ_REQUEST_STATE; /* MRTR's row 19, from the router or a worker */
+    }
     switch (code) {
     case GW_RPC_PARSE_ERROR:
         return GW_MC_REJ_PARSE_ERROR;

@@ -205,6 +205,7 @@ typedef struct rtr_rate {
 struct rtr {
     gw_config_t *cfg;
     gw_keyring_t *keys;
+    gw_keyring_t *rs_keys; /* requestStates' (mrtr.c), derived from keys */
     unsigned index;
     h2o_globalconf_t h2o_config;
     h2o_context_t ctx;
@@ -404,6 +405,22 @@ void rtr_route_message(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *bo
  * 1 when it was answered or dispatched. */
 int rtr_modern_front(rtr_t *r, h2o_req_t *req, const char *body, size_t len, const gw_rpc_t *rpc,
                      const char *request_id);
+
+/* ---- mrtr.c ---- */
+
+/* Derives the requestState key ring from the session keys (at start; GW_ENOMEM only). */
+gw_err_t rtr_mrtr_start(rtr_t *r);
+/* A reply of modern call c flagged GW_ENV_F_INPUT_REQUIRED (its HEAD|FINAL or its CHUNK): the
+ * body with its requestState sealed for c's caller, request and backend (kind W when the worker
+ * named its parked call in wait-* headers, else P wrapping the backend's own state; as it is when
+ * it has none) into out (1). 0 with *why when it cannot be sealed: the caller fails c (-32603). */
+int rtr_mrtr_seal_reply(rtr_call_t *c, const gw_envelope_t *e, gw_buf_t *out, const char **why);
+/* A modern tools/call, prompts/get or resources/read carrying params.requestState: opened and
+ * checked against this caller and request, then routed (W: to its worker, flagged
+ * GW_ENV_F_RESUME with the wait-* headers; P: by name with the backend's state put back), or
+ * answered row 19 (400 -32602). Returns 0, doing nothing, for any other message. */
+int rtr_mrtr_retry(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char *body, size_t len,
+                   const gw_rpc_t *rpc);
 
 /* ---- batch.c ---- */
 

@@ -17,7 +17,14 @@ static wrk_shape_dir_t call_shape_dir(const call_t *c)
                          wrk_era_of_call(c->w, &c->env) == WRK_ERA_MODERN);
 }
 
-wrk_shape_rc_t wrk_call_shape(const call_t *c, const char *data, size_t len, gw_buf_t *out)
+/* The methods whose results may be input_required (spec basic/patterns/mrtr). */
+static int takes_input(const call_t *c)
+{
+    return gw_str_eq(c->env.method, "tools/call") || gw_str_eq(c->env.method, "prompts/get") ||
+           gw_str_eq(c->env.method, "resources/read");
+}
+
+wrk_shape_rc_t wrk_call_shape(call_t *c, const char *data, size_t len, gw_buf_t *out)
 {
     switch (call_shape_dir(c)) {
     case WRK_SHAPE_FOR_MODERN: {
@@ -39,6 +46,12 @@ wrk_shape_rc_t wrk_call_shape(const call_t *c, const char *data, size_t len, gw_
     case WRK_SHAPE_FOR_LEGACY:
         return wrk_shape_for_legacy(data, len, out);
     case WRK_SHAPE_AS_IS:
+        /* new <-> new: the router wraps the backend's requestState in one it seals for the
+         * caller (kind P), since the backend sees every caller as the gateway */
+        if ((c->env.flags & GW_ENV_F_MODERN) && takes_input(c) &&
+            wrk_shape_is_input_required(data, len)) {
+            c->answer_flags |= GW_ENV_F_INPUT_REQUIRED;
+        }
         break;
     }
     return WRK_SHAPE_SAME;

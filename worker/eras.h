@@ -11,9 +11,10 @@
 
 /* Fits the backend's response data[0..len) for c's caller (worker/result_shape.h): SAME to relay
  * data itself, REWRITTEN with the message to relay in out (empty, the caller's), anything else
- * a refusal for wrk_call_refuse_shape. Pure apart from reading c; callable inside libcurl's
- * callbacks. */
-wrk_shape_rc_t wrk_call_shape(const call_t *c, const char *data, size_t len, gw_buf_t *out);
+ * a refusal for wrk_call_refuse_shape. A modern backend's input_required for a modern caller is
+ * SAME, with c->answer_flags marked for the router to seal its requestState. Callable inside
+ * libcurl's callbacks. */
+wrk_shape_rc_t wrk_call_shape(call_t *c, const char *data, size_t len, gw_buf_t *out);
 /* Answers c with the error for a refused verdict rc (-32012, or -32603 for an input_required
  * to a 2025 session). Loop only, outside libcurl's callbacks. */
 void wrk_call_refuse_shape(call_t *c, wrk_shape_rc_t rc);

@@ -145,7 +145,7 @@ void wrk_reply_chunk(call_t *c, const char *body, size_t len)
         len = t.len;
     }
     if (!c->head_held) {
-        call_send(c, GW_ENV_CHUNK, 0, 0, body, len);
+        call_send(c, GW_ENV_CHUNK, 0, c->answer_flags, body, len);
     } else if (gw_buf_append(&c->held_body, body, len) != GW_OK) {
         gw_log_warn("msg=\"reply lost\" request_id=%s backend=%s error=\"out of memory\"", c->rid,
                     c->w->name);
@@ -172,8 +172,8 @@ void wrk_reply_end(call_t *c, uint32_t status, const char *body, size_t len)
                  c->retried, gw_clock_ms() - c->received_ms);
     if (c->head_held) {
         c->head_held = 0;
-        call_send(c, GW_ENV_HEAD, c->held_status, GW_ENV_F_FINAL, c->held_body.data,
-                  c->held_body.len);
+        call_send(c, GW_ENV_HEAD, c->held_status, GW_ENV_F_FINAL | c->answer_flags,
+                  c->held_body.data, c->held_body.len);
         gw_buf_fini(&c->held_body);
     } else {
         call_send(c, GW_ENV_END, status, 0, body, len);

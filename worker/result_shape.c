@@ -389,6 +389,25 @@ wrk_shape_rc_t wrk_shape_for_modern(const char *msg, size_t len, int cacheable, 
     return apply_edits(msg, len, e, ne, out);
 }
 
+int wrk_shape_is_input_required(const char *msg, size_t len)
+{
+    member_t outcome, m;
+    int is_error;
+    if (memmem(msg, len, "input_required", 14) == NULL && memchr(msg, '\\', len) == NULL) {
+        return 0; /* the common case, decided without the walk (an escaped value has a '\\') */
+    }
+    if (find_outcome(msg, len, &outcome, &is_error) != 0 || is_error || msg[outcome.val] != '{') {
+        return 0;
+    }
+    size_t i = outcome.val + 1;
+    while (next_member(msg, len, &i, &m) == 1) {
+        if (token_is(msg, m.key, m.key_end, "resultType")) {
+            return token_is(msg, m.val, m.val_end, "input_required");
+        }
+    }
+    return 0;
+}
+
 wrk_shape_rc_t wrk_shape_for_legacy(const char *msg, size_t len, gw_buf_t *out)
 {
     member_t outcome;

@@ -49,4 +49,9 @@ wrk_shape_rc_t wrk_shape_for_modern(const char *msg, size_t len, int cacheable, 
  * for wrk_shape_for_modern. */
 wrk_shape_rc_t wrk_shape_for_legacy(const char *msg, size_t len, gw_buf_t *out);
 
+/* Is the response msg[0..len) a result whose top-level resultType is "input_required" (a
+ * modern backend asking a modern caller for input, relayed with GW_ENV_F_INPUT_REQUIRED so the
+ * router wraps its requestState, docs/design-2026-07-28.md 5.2)? Pure. */
+int wrk_shape_is_input_required(const char *msg, size_t len);
+
 #endif

@@ -266,6 +266,26 @@ static void test_input_required_for_sessions(void **state)
            WRK_SHAPE_INPUT_REQUIRED, NULL);
 }
 
+static int is_ir(const char *msg)
+{
+    return wrk_shape_is_input_required(msg, strlen(msg));
+}
+
+static void test_input_required_for_modern_callers(void **state)
+{
+    (void)state;
+    assert_true(is_ir("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"inputRequests\":{},"
+                      "\"resultType\":\"input_required\",\"requestState\":\"s\"}}"));
+    assert_true(is_ir("{\"id\":1,\"result\":{\"result\\u0054ype\":\"input\\u005frequired\"}}"));
+    assert_false(is_ir("{\"id\":1,\"result\":{\"resultType\":\"complete\",\"content\":[{"
+                       "\"type\":\"text\",\"text\":\"input_required\"}]}}"));
+    assert_false(is_ir("{\"id\":1,\"result\":{\"content\":[],\"_meta\":{\"resultType\":"
+                       "\"input_required\"}}}"));
+    assert_false(is_ir("{\"id\":1,\"error\":{\"code\":1,\"message\":\"input_required\"}}"));
+    assert_false(is_ir("{\"id\":1,\"result\":{\"resultType\":\"input_required\""));
+    assert_false(is_ir("{\"id\":1,\"result\":{\"content\":[]}}"));
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -292,6 +312,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_modern_fields_removed_for_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_untouched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_required_for_sessions, setup, teardown),
+        cmocka_unit_test(test_input_required_for_modern_callers),
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

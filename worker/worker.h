@@ -262,7 +262,8 @@ struct call {
     int retried;         /* already sent again after a 404 */
     int sent_sid;        /* the POST carried an upstream session id */
     int head_sent;
-    int head_held; /* a JSON reply's HEAD, held to go out with the body in one message */
+    int head_held;         /* a JSON reply's HEAD, held to go out with the body in one message */
+    uint32_t answer_flags; /* GW_ENV_F_INPUT_REQUIRED: the answer's chunk (or held HEAD) has it */
     uint32_t held_status;
     gw_buf_t held_body;  /* the JSON body, while the HEAD is held */
     gw_buf_t named_body; /* the body with the backend's own tool name, when renamed (env.body) */

@@ -110,7 +110,6 @@ static gw_err_t call_on_response(call_t *c, const char *data, size_t len)
 static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
 {
     call_t *c = GW_CONTAINER_OF(x, call_t, x);
-
     if (!c->head_sent && !c->head_lazy) {
         return GW_OK; /* an event stream answering a notification: nobody to give it to */
     }
@@ -121,13 +120,14 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
         c->bad_answer = (int)a; /* answered from on_done, outside libcurl's callback */
         return GW_EPROTO;
     }
-    if (wrk_mrtr_parked(c)) {
-        return wrk_mrtr_parked_event(c, &rpc, a == WRK_ANSWER_RESPONSE);
-    }
     if (a == WRK_ANSWER_MESSAGE && rpc.kind == GW_MSG_REQUEST && (c->env.flags & GW_ENV_F_MODERN) &&
         wrk_era_of_call(c->w, &c->env) != WRK_ERA_MODERN) {
-        gw_err_t err = wrk_mrtr_on_request(c, data, len, &rpc); /* parks the call */
-        return err != GW_OK ? err : c->lost ? GW_ECLOSED : GW_OK;
+        /* parks the call; while parked, waits for the next round */
+        gw_err_t err = wrk_mrtr_on_request(c, data, len, &rpc);
+        return err != GW_OK ? err : c->lost && !wrk_mrtr_parked(c) ? GW_ECLOSED : GW_OK;
+    }
+    if (wrk_mrtr_parked(c)) {
+        return wrk_mrtr_parked_event(c, &rpc, a == WRK_ANSWER_RESPONSE);
     }
     gw_buf_t reid; /* a resumed call's response, with the retry's id */
     gw_buf_init(&reid);

@@ -401,9 +401,10 @@ static int send_interim(call_t *c, int64_t now)
     if (err != GW_OK) {
         gw_log_warn("msg=\"reply lost\" request_id=%s backend=%s error=\"%s\"", c->rid, w->name,
                     gw_strerror(err));
-        c->lost = 1; /* the client never gets the state: the wait expires */
+        /* the client never gets the state: the wait expires */
     }
     c->head_sent = 1;
+    c->lost = 1; /* that router call is over: nothing more goes to it (a resume clears this) */
     gw_metric_add(w->m, GW_MC_INPUT_WAIT_PARKED, 1);
     gw_log_info("msg=\"call parked for input\" request_id=%s backend=%s slot=%" PRIu32
                 " round=%u requests=%zu",

@@ -50,6 +50,7 @@ const TOOLS = {
     elicit: [[ELICIT]],
     two: [[SAMPLE], [ELICIT]],
     both: [[SAMPLE, ROOTS]],
+    late: [[SAMPLE], [ROOTS]], // the second asked 300 ms after the first, not after its answer
 };
 
 async function startLegacyFake() {
@@ -90,6 +91,11 @@ async function startLegacyFake() {
             res.writeHead(202).end();
             return;
         }
+        if (msg.method === 'ping') { // the worker's health check
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: {} }));
+            return;
+        }
         if (msg.method === 'tools/list') {
             res.writeHead(200, { 'content-type': 'application/json' });
             res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { tools: Object.keys(TOOLS).map((name) => ({ name, inputSchema: { type: 'object' } })) } }));
@@ -103,14 +109,18 @@ async function startLegacyFake() {
         }
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const answers = [];
+        const pending = [];
         for (const round of rounds) {
             const asked = round.map((r) => ({ ...r, id: `srv-${nextId++}` }));
-            const got = asked.map((r) => new Promise((resolve) => waiting.set(r.id, resolve)));
+            pending.push(...asked.map((r) => new Promise((resolve) => waiting.set(r.id, resolve))));
             res.write(asked.map((r) => `data: ${JSON.stringify({ jsonrpc: '2.0', ...r })}\n\n`).join(''));
-            for (const a of await Promise.all(got)) {
-                answers.push(a);
+            if (msg.params.name === 'late') {
+                await sleep(300);
+                continue;
             }
+            answers.push(...(await Promise.all(pending.splice(0))));
         }
+        answers.push(...(await Promise.all(pending)));
         res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: JSON.stringify(answers) }] } })}\n\n`);
         res.end();
     });
@@ -155,6 +165,7 @@ function interimOf(r, id) {
     assert.equal(r.status, 200, r.text.slice(0, 400));
     const m = responseOf(r);
     assert.equal(m.id, id);
+    assert.ok(m.result, JSON.stringify(m));
     assert.equal(m.result.resultType, 'input_required', JSON.stringify(m));
     assert.match(m.result.requestState, /^mcpgw1\./, 'sealed by the router');
     for (const k of Object.keys(m.result.inputRequests)) {
@@ -230,6 +241,20 @@ test('a missing answer is asked again in the next round; unknown keys are ignore
     assert.deepEqual(Object.keys(i3.requests), [kr]);
 
     const answers = answersOf(await call('l_both', { id: 'both-3', extra: { inputResponses: { [kr]: ROOTS_ANSWER }, requestState: i3.state } }), 'both-3');
+    assert.deepEqual(answers.map((a) => a.result), [SAMPLED, ROOTS_ANSWER]);
+});
+
+test('a request the backend sends while its call is parked is asked in the next round', T, async () => {
+    const i1 = interimOf(await call('l_late', { id: 'late-0' }), 'late-0');
+    const [ks] = Object.keys(i1.requests);
+    assert.equal(i1.requests[ks].method, 'sampling/createMessage');
+    await waitFor(() => stack.legacy.waiting.size >= 2, { what: 'the backend asked the second while parked' });
+    await sleep(300); // written; the worker reads it while the call is parked
+    const i2 = interimOf(await call('l_late', { id: 'late-1', extra: { inputResponses: { [ks]: SAMPLED }, requestState: i1.state } }), 'late-1');
+    const [kr] = Object.keys(i2.requests);
+    assert.notEqual(kr, ks);
+    assert.deepEqual(i2.requests[kr], ROOTS);
+    const answers = answersOf(await call('l_late', { id: 'late-2', extra: { inputResponses: { [kr]: ROOTS_ANSWER }, requestState: i2.state } }), 'late-2');
     assert.deepEqual(answers.map((a) => a.result), [SAMPLED, ROOTS_ANSWER]);
 });
 

@@ -270,6 +270,9 @@ test('a request the caller did not declare: 400 -32021 with requiredCapabilities
 });
 
 test('past limits.input_wait the wait ends on the backend (elicitation cancelled, sampling -32603, the call cancelled) and the retry gets 400 -32602', T, async () => {
+    const expired = async () => Number((/mcpgw_input_waits_total\{process="worker\.legacy",backend="legacy",outcome="expired"\} (\d+)/.exec(await (await fetch(`${stack.gw.adminOrigin}/metrics`)).text()) || [0, 0])[1]);
+    assert.ok(stack.gw.adminOrigin, 'the admin listener serves /metrics');
+    const expiredBefore = await expired();
     const ie = interimOf(await call('l_elicit', { id: 'exp-e' }), 'exp-e');
     const is = interimOf(await call('l_ask', { id: 'exp-s' }), 'exp-s');
     const before = stack.legacy.seen.length;
@@ -279,6 +282,7 @@ test('past limits.input_wait the wait ends on the backend (elicitation cancelled
     await waitFor(() => stack.legacy.seen.some((x) => x.body && !x.body.method && x.body.error?.code === -32603 && /did not answer/.test(x.body.error.message)), { what: 'the sampling request failed', timeoutMs: 5000 });
     const cancels = stack.legacy.seen.filter((x) => x.body?.method === 'notifications/cancelled' && ['exp-e', 'exp-s'].includes(x.body.params.requestId));
     assert.equal(cancels.length, 2, 'both upstream calls cancelled');
+    assert.equal(await expired() - expiredBefore, 2, 'mcpgw_input_waits_total{outcome="expired"}');
     const [ke] = Object.keys(ie.requests);
     const late = await call('l_elicit', { id: 'exp-late', extra: { inputResponses: { [ke]: ELICITED }, requestState: ie.state } });
     assert.equal(late.status, 400, late.text);

@@ -131,7 +131,8 @@ const stack = useSetup(async () => {
     const legacy = await startLegacyFake();
     const gw = await startGateway({
         servers: [{ name: 'legacy', url: legacy.url, prefix: 'l_' }],
-        extra: { limits: { input_wait: `${INPUT_WAIT_S}s` } },
+        // pooled sessions idle for 1 s close: a parked call's must not
+        extra: { limits: { input_wait: `${INPUT_WAIT_S}s` }, sessions: { upstream_idle: '1s' } },
     });
     return { gw, legacy };
 }, {
@@ -276,13 +277,16 @@ test('past limits.input_wait the wait ends on the backend (elicitation cancelled
     const ie = interimOf(await call('l_elicit', { id: 'exp-e' }), 'exp-e');
     const is = interimOf(await call('l_ask', { id: 'exp-s' }), 'exp-s');
     const before = stack.legacy.seen.length;
-    await sleep(500);
+    const sid = stack.legacy.seen.find((x) => x.body?.id === 'exp-e').sid;
+    await sleep(2000);
     assert.ok(!stack.legacy.seen.slice(before).some((x) => x.body?.method === 'notifications/cancelled'), 'not before input_wait');
+    assert.ok(!stack.legacy.seen.some((x) => x.method === 'DELETE' && x.sid === sid), 'the parked call keeps its pooled session past sessions.upstream_idle');
     await waitFor(() => stack.legacy.seen.some((x) => x.body && !x.body.method && x.body.result?.action === 'cancel'), { what: 'the elicitation declined', timeoutMs: INPUT_WAIT_S * 1000 + 5000 });
     await waitFor(() => stack.legacy.seen.some((x) => x.body && !x.body.method && x.body.error?.code === -32603 && /did not answer/.test(x.body.error.message)), { what: 'the sampling request failed', timeoutMs: 5000 });
     const cancels = stack.legacy.seen.filter((x) => x.body?.method === 'notifications/cancelled' && ['exp-e', 'exp-s'].includes(x.body.params.requestId));
     assert.equal(cancels.length, 2, 'both upstream calls cancelled');
     assert.equal(await expired() - expiredBefore, 2, 'mcpgw_input_waits_total{outcome="expired"}');
+    await waitFor(() => stack.legacy.seen.some((x) => x.method === 'DELETE' && x.sid === sid), { what: 'the session closed once idle' });
     const [ke] = Object.keys(ie.requests);
     const late = await call('l_elicit', { id: 'exp-late', extra: { inputResponses: { [ke]: ELICITED }, requestState: ie.state } });
     assert.equal(late.status, 400, late.text);

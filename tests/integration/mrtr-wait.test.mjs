@@ -5,7 +5,7 @@
 // backend with its own ids, a missing one is asked again, a later request starts the next round,
 // a used or expired state gets 400 -32602, an undeclared capability 400 -32021, and a wait past
 // limits.input_wait is ended on the backend (elicitation cancelled, others -32603, the call
-// cancelled).
+// cancelled); at most 16 calls of one caller wait at once.
 //
 // Raw 2026-07-28 POSTs as the v2 client sends them. The 2025 backend is a fake written here
 // (node:http) because it must ask in rounds and several requests in one write, and show what the
@@ -293,4 +293,23 @@ test('past limits.input_wait the wait ends on the backend (elicitation cancelled
     assert.equal(late.json.id, 'exp-late');
     assert.equal(late.json.error.code, -32602);
     assert.ok(is.state);
+});
+
+test('16 parked calls per caller: the 17th gets -32603 "too many calls waiting for input", its backend request an error', T, async () => {
+    const parked = await Promise.all(Array.from({ length: 16 }, (_, i) => call('l_ask', { id: `full-${i}` })));
+    for (const [i, r] of parked.entries()) {
+        interimOf(r, `full-${i}`);
+    }
+    const r = await call('l_ask', { id: 'full-16' });
+    assert.equal(r.status, 200, r.text);
+    const m = responseOf(r);
+    assert.equal(m.id, 'full-16');
+    assert.equal(m.error.code, -32603);
+    assert.match(m.error.message, /too many calls waiting for input/);
+    await waitFor(() => stack.legacy.seen.some((x) => x.body && !x.body.method && x.body.error?.code === -32603 && /too many calls waiting/.test(x.body.error.message)), { what: 'the backend told' });
+    // they expire (limits.input_wait) and the caller can park again
+    await waitFor(async () => {
+        const again = await call('l_ask', { id: `full-again-${nextId++}` });
+        return again.status === 200 && responseOf(again).result?.resultType === 'input_required';
+    }, { what: 'parking again once the waits expired', timeoutMs: INPUT_WAIT_S * 1000 + 8000, intervalMs: 500 });
 });

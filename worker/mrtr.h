@@ -22,7 +22,7 @@ typedef enum wrk_wait_state {
     WRK_WAIT_FREE = 0,
     WRK_WAIT_COLLECTING, /* a router call is attached; its interim result goes out next turn */
     WRK_WAIT_PARKED,     /* the interim result went out; waiting for the retry */
-    WRK_WAIT_ATTACHED,   /* resumed with every answer in: the call runs on, the slot kept */
+    WRK_WAIT_ATTACHED,   /* resumed with every answer in: the call runs on (mrtr_call.c frees it) */
 } wrk_wait_state_t;
 
 /* One request of the backend (sampling, elicitation, roots) the client is asked to answer. */

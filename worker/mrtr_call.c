@@ -554,6 +554,9 @@ void wrk_mrtr_resume(call_t *r)
         wt->state = WRK_WAIT_COLLECTING; /* missing answers, or requests that came meanwhile */
         w->mrtr.due = 1;
     } else {
+        /* every answer in: the call runs on without a slot (the bounds count waiting calls); a
+         * later request parks it again in a new slot, with a new nonce */
         wt->state = WRK_WAIT_ATTACHED;
+        wrk_mrtr_release(p);
     }
 }

@@ -166,6 +166,9 @@ typedef struct gw_config {
     int control_group_set;    /* control.group was written in the file (not the default) */
     int log_level;            /* log.level, default info (GW_LOG_INFO) */
     int log_json;             /* log.format: json (1) or logfmt (0, the default) */
+    /* limits.max_waiting_calls: calls one worker keeps parked for their 2026-07-28 caller's
+     * answers to a 2025 backend's requests (MRTR, design 5.3); default 1024 */
+    unsigned max_waiting_calls;
     /* limits.max_pooled_sessions: upstream sessions one worker keeps for 2026-07-28 callers of a
      * 2025 backend, least recently used closed first; default 1024 */
     unsigned max_pooled_sessions;

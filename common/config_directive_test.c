@@ -36,6 +36,7 @@ static void test_every_default(void **state)
     assert_int_equal(c->max_sessions_per_client, 10000);
     assert_int_equal(c->client_timeout_ms, 10000);
     assert_int_equal(c->max_concurrent_requests_per_session, 64);
+    assert_int_equal(c->max_waiting_calls, 1024);
     assert_int_equal(c->max_pooled_sessions, 1024);
     assert_int_equal(c->upstream_idle_ms, 300000);
     assert_int_equal(c->input_wait_s, 300);

@@ -128,6 +128,12 @@ static const gw_config_directive_t limits_directives[] = {
     {GW_CONFIG_ROW_UINT("rate_callers", gw_config_t, rate_callers), .min = GW_RATE_SLOTS_MIN,
      .max = GW_RATE_SLOTS_MAX, .def = 65536,
      .msg = "must be a number of callers from 64 to 16777216"},
+    /* MRTR, the worker's half (docs/design-2026-07-28.md 5.3): calls of 2026-07-28 callers parked
+     * in one worker while their client answers the backend's requests (16 per caller at most, a
+     * fixed bound: WRK_WAITS_PER_CALLER in worker/mrtr.h). */
+    {GW_CONFIG_ROW_UINT("max_waiting_calls", gw_config_t, max_waiting_calls), .min = 1,
+     .max = COUNT_MAX, .def = 1024,
+     .msg = "must be a number of calls from 1 to " GW_CONFIG_STR(COUNT_MAX)},
     /* Upstream sessions a worker keeps for 2026-07-28 callers of a 2025 backend (pooled by
      * caller, capability set and log level, docs/design-2026-07-28.md 7.1). */
     {GW_CONFIG_ROW_UINT("max_pooled_sessions", gw_config_t, max_pooled_sessions), .min = 1,

@@ -98,6 +98,17 @@ static const struct counter_info {
                                 "Upstream sessions a worker initialized."},
     [GW_MC_UPSTREAM_REINIT] = {"mcpgw_upstream_sessions_reinitialized_total", NULL, NULL,
                                "Upstream sessions re-created after the backend lost them."},
+    [GW_MC_INPUT_WAIT_PARKED] = {"mcpgw_input_waits_total", "outcome", "parked",
+                                 "Calls of 2026-07-28 callers parked for the client's input to a "
+                                 "2025 backend, and how the waits ended (worker)."},
+    [GW_MC_INPUT_WAIT_RESUMED] = {"mcpgw_input_waits_total", "outcome", "resumed", NULL},
+    [GW_MC_INPUT_WAIT_EXPIRED] = {"mcpgw_input_waits_total", "outcome", "expired", NULL},
+    [GW_MC_INPUT_WAIT_ENDED] = {"mcpgw_input_waits_total", "outcome", "ended", NULL},
+    [GW_MC_INPUT_WAIT_REFUSED] = {"mcpgw_input_waits_total", "outcome", "refused", NULL},
+    [GW_MC_INPUT_WAIT_FULL] = {"mcpgw_input_waits_total", "outcome", "full", NULL},
+    [GW_MC_INPUT_WAIT_MISSING_CAP] = {"mcpgw_input_waits_total", "outcome", "missing_capability",
+                                      NULL},
+    [GW_MC_INPUT_WAIT_DROPPED] = {"mcpgw_input_waits_total", "outcome", "event_dropped", NULL},
     [GW_MC_BAD_ANSWER_NOT_JSON] =
         {"mcpgw_backend_bad_answers_total", "reason", "not_json",
          "Backend answers to calls refused as not the answer, by reason."},

@@ -64,6 +64,15 @@ typedef enum gw_counter {
     /* worker (its calls by method and outcome: gw_backend_request_add) */
     GW_MC_UPSTREAM_CREATED,
     GW_MC_UPSTREAM_REINIT,
+    /* worker: calls of 2026-07-28 callers parked for input (MRTR, design 5.3), by outcome */
+    GW_MC_INPUT_WAIT_PARKED,
+    GW_MC_INPUT_WAIT_RESUMED,
+    GW_MC_INPUT_WAIT_EXPIRED,
+    GW_MC_INPUT_WAIT_ENDED,   /* the backend ended the call, or it was cancelled, while parked */
+    GW_MC_INPUT_WAIT_REFUSED, /* a resume naming no parked call, another round or caller */
+    GW_MC_INPUT_WAIT_FULL,    /* limits.max_waiting_calls or the per-caller bound */
+    GW_MC_INPUT_WAIT_MISSING_CAP, /* a request the caller did not declare (row 20) */
+    GW_MC_INPUT_WAIT_DROPPED,     /* an event the backend sent while its call was parked */
     /* worker: backend answers refused before reaching a client, by reason (worker/answer.h) */
     GW_MC_BAD_ANSWER_NOT_JSON,
     GW_MC_BAD_ANSWER_NOT_JSONRPC,

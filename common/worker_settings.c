@@ -18,6 +18,7 @@ static const setting_t settings[] = {
     {"limits.max_response_body", offsetof(gw_config_t, max_response_body), 1},
     {"limits.max_pooled_sessions", offsetof(gw_config_t, max_pooled_sessions), 0},
     {"sessions.upstream_idle", offsetof(gw_config_t, upstream_idle_ms), 1},
+    {"limits.input_wait", offsetof(gw_config_t, input_wait_s), 1}, /* for calls parked from now */
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 _Static_assert(NSETTINGS <= GW_WORKER_SETTINGS_MAX, "GW_WORKER_SETTINGS_MAX too small");

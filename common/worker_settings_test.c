@@ -23,15 +23,17 @@ static gw_envelope_t envelope_of(const gw_worker_settings_t *ws)
 static void test_round_trip(void **state)
 {
     (void)state;
-    gw_config_t a = {
-        .max_response_body = 1u << 20, .max_pooled_sessions = 7, .upstream_idle_ms = 300000};
+    gw_config_t a = {.max_response_body = 1u << 20,
+                     .max_pooled_sessions = 7,
+                     .upstream_idle_ms = 300000,
+                     .input_wait_s = 300};
     gw_config_t b = {
         .max_response_body = 8u << 20, .max_pooled_sessions = 1024, .upstream_idle_ms = 1000};
     gw_worker_settings_t ws;
     gw_worker_settings_encode(&a, &ws);
-    assert_int_equal(ws.n, 3);
+    assert_int_equal(ws.n, 4);
     gw_envelope_t e = envelope_of(&ws);
-    assert_int_equal(gw_worker_settings_apply(&b, &e), 3);
+    assert_int_equal(gw_worker_settings_apply(&b, &e), 4);
     assert_int_equal(b.max_response_body, 1u << 20);
     assert_int_equal(b.max_pooled_sessions, 7);
     assert_int_equal(b.upstream_idle_ms, 300000);

@@ -40,6 +40,7 @@ void wrk_call_set_state(call_t *c, call_state_t to)
 void wrk_call_destroy(call_t *c)
 {
     wrk_xfer_fini(&c->x);
+    wrk_mrtr_release(c);
     list_remove(&c->qlink);
     wrk_reply_clear(c);
     if (c->up != NULL) {
@@ -54,7 +55,13 @@ void wrk_call_destroy(call_t *c)
     gw_buf_fini(&c->held_body);
     gw_buf_fini(&c->named_body);
     gw_buf_fini(&c->up_body);
-    nng_msg_free(c->msg);
+    gw_buf_fini(&c->up_id);
+    if (c->msg != NULL) {
+        nng_msg_free(c->msg);
+    }
+    if (c->body_msg != NULL) {
+        nng_msg_free(c->body_msg);
+    }
     free(c);
 }
 
@@ -68,23 +75,74 @@ static void call_on_head(xfer_t *x)
     }
     if (x->status / 100 == 2 && x->status != 202 && c->env.rpc_id.len > 0 && !c->head_sent &&
         (x->ctype == CTYPE_SSE || x->ctype == CTYPE_JSON)) {
+        if (x->ctype == CTYPE_SSE && (c->env.flags & GW_ENV_F_MODERN) &&
+            wrk_era_of_call(c->w, &c->env) != WRK_ERA_MODERN) {
+            /* a 2026-07-28 caller on a 2025 backend: the stream may ask for input before
+             * anything else, and the answer then is an interim result or a 400 (mrtr_call.c) */
+            c->head_lazy = 1;
+            return;
+        }
         wrk_reply_head(c, 200, x->ctype == CTYPE_SSE ? GW_ENV_F_SSE : 0);
     }
+}
+
+/* The response to the call on its event stream: shaped for the caller's era and relayed. */
+static gw_err_t call_on_response(call_t *c, const char *data, size_t len)
+{
+    gw_buf_t shaped;
+    gw_buf_init(&shaped);
+    wrk_shape_rc_t s = wrk_call_shape(c, data, len, &shaped);
+    if (s != WRK_SHAPE_SAME && s != WRK_SHAPE_REWRITTEN) {
+        gw_buf_fini(&shaped);
+        c->shape_refused = (int)s; /* answered from on_done, outside libcurl's callback */
+        return GW_EPROTO;
+    }
+    c->answered = 1;
+    if (s == WRK_SHAPE_REWRITTEN) {
+        wrk_reply_chunk(c, shaped.data, shaped.len);
+    } else {
+        wrk_reply_chunk(c, data, len);
+    }
+    gw_buf_fini(&shaped);
+    return c->lost ? GW_ECLOSED : GW_OK;
 }
 
 static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
 {
     call_t *c = GW_CONTAINER_OF(x, call_t, x);
-
-    if (!c->head_sent) {
+    if (!c->head_sent && !c->head_lazy) {
         return GW_OK; /* an event stream answering a notification: nobody to give it to */
     }
     gw_rpc_t rpc;
-    wrk_answer_t a =
-        wrk_answer_check(data, len, c->env.rpc_id.ptr, c->env.rpc_id.len, 1, c->answered, &rpc);
+    gw_str_t want = c->up_id.len > 0 ? (gw_str_t){c->up_id.data, c->up_id.len} : c->env.rpc_id;
+    wrk_answer_t a = wrk_answer_check(data, len, want.ptr, want.len, 1, c->answered, &rpc);
     if (a != WRK_ANSWER_RESPONSE && a != WRK_ANSWER_MESSAGE) {
         c->bad_answer = (int)a; /* answered from on_done, outside libcurl's callback */
         return GW_EPROTO;
+    }
+    if (a == WRK_ANSWER_MESSAGE && rpc.kind == GW_MSG_REQUEST && (c->env.flags & GW_ENV_F_MODERN) &&
+        wrk_era_of_call(c->w, &c->env) != WRK_ERA_MODERN) {
+        /* parks the call; while parked, waits for the next round */
+        gw_err_t err = wrk_mrtr_on_request(c, data, len, &rpc);
+        return err != GW_OK ? err : c->lost && !wrk_mrtr_parked(c) ? GW_ECLOSED : GW_OK;
+    }
+    if (wrk_mrtr_parked(c)) {
+        return wrk_mrtr_parked_event(c, &rpc, a == WRK_ANSWER_RESPONSE);
+    }
+    gw_buf_t reid; /* a resumed call's response, with the retry's id */
+    gw_buf_init(&reid);
+    if (a == WRK_ANSWER_RESPONSE && c->up_id.len > 0) {
+        if (gw_rpc_splice_raw(&reid, data, len, rpc.id, c->env.rpc_id.ptr, c->env.rpc_id.len) !=
+            GW_OK) {
+            gw_buf_fini(&reid);
+            return GW_ENOMEM;
+        }
+        gw_err_t err = call_on_response(c, reid.data, reid.len);
+        gw_buf_fini(&reid);
+        return err;
+    }
+    if (a == WRK_ANSWER_RESPONSE) {
+        return call_on_response(c, data, len);
     }
     if (a == WRK_ANSWER_MESSAGE && (c->env.flags & GW_ENV_F_MODERN) &&
         (wrk_era_of_call(c->w, &c->env) != WRK_ERA_MODERN
@@ -94,24 +152,8 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
          * on a stream (it asks with input_required) and no session to answer one on */
         return c->lost ? GW_ECLOSED : GW_OK;
     }
-    if (a == WRK_ANSWER_RESPONSE) {
-        gw_buf_t shaped;
-        gw_buf_init(&shaped);
-        wrk_shape_rc_t s = wrk_call_shape(c, data, len, &shaped);
-        if (s != WRK_SHAPE_SAME && s != WRK_SHAPE_REWRITTEN) {
-            gw_buf_fini(&shaped);
-            c->shape_refused = (int)s; /* answered from on_done, outside libcurl's callback */
-            return GW_EPROTO;
-        }
-        c->answered = 1;
-        if (s == WRK_SHAPE_REWRITTEN) {
-            wrk_reply_chunk(c, shaped.data, shaped.len);
-            gw_buf_fini(&shaped);
-            return c->lost ? GW_ECLOSED : GW_OK;
-        }
-        gw_buf_fini(&shaped);
-    } else if (rpc.kind == GW_MSG_NOTIFICATION &&
-               gw_list_by_changed(rpc.method_str, strlen(rpc.method_str)) >= 0) {
+    if (rpc.kind == GW_MSG_NOTIFICATION &&
+        gw_list_by_changed(rpc.method_str, strlen(rpc.method_str)) >= 0) {
         wrk_catalog_note_changed(c->w); /* the broker tells the clients once it is fresh */
         return c->lost ? GW_ECLOSED : GW_OK;
     } else if (rpc.kind == GW_MSG_REQUEST) {
@@ -306,6 +348,9 @@ static void call_on_done(xfer_t *x, CURLcode rc)
     char msg[512];
     int code;
 
+    if (wrk_mrtr_on_done(c)) {
+        return; /* row 20, no room to park, or it ended while parked */
+    }
     if (c->bad_answer != 0) {
         call_refuse_answer(c, (wrk_answer_t)c->bad_answer);
         return;
@@ -673,6 +718,7 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     list_init(&c->outq);
     gw_buf_init(&c->named_body);
     gw_buf_init(&c->up_body);
+    gw_buf_init(&c->up_id);
     list_append(&w->calls, &c->link);
     wrk_inbox_copy_token(c->rid, sizeof(c->rid), env->request_id.ptr, env->request_id.len);
     wrk_xfer_init(&c->x, w, &call_ops);
@@ -692,6 +738,10 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
     }
     if (env->deadline_ms != 0 && gw_clock_ms() >= env->deadline_ms) {
         wrk_reply_failf(c, GW_RPC_TIMEOUT, "backend %s timed out after 0 ms", w->name);
+        return;
+    }
+    if (env->flags & GW_ENV_F_RESUME) {
+        wrk_mrtr_resume(c); /* onto its parked call, or row 19 */
         return;
     }
     if (wrk_tool_names_call(c) || wrk_mcp_param_call(c)) {

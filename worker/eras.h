@@ -101,10 +101,37 @@ int64_t wrk_pool_tick(wrk_t *w, int64_t now);
 /* wrk_pool_strip_body: worker/meta.h */
 /* What a 2026-07-28 caller gets of a message on its call's stream to a 2025 backend: 1 to
  * relay it, 0 to drop it (notifications/message under its log level or without one; server
- * requests, refused to the backend here until MRTR). */
+ * requests never come here: they park the call, mrtr_call.c). */
 int wrk_pool_relay_event(call_t *c, const char *data, size_t len, const gw_rpc_t *rpc);
 /* A 2026-07-28 caller's cancel (env: notifications/cancelled with its caller headers): its
  * calls with that request id end; a 2025 backend gets the notification on their session. */
 size_t wrk_pool_cancel(wrk_t *w, const gw_envelope_t *env);
+
+/* ---- mrtr_call.c: calls parked for a 2026-07-28 caller's input (design 5.3) ---- */
+
+#define WRK_MRTR_REFUSE_CAP 1  /* the caller did not declare the capability (row 20) */
+#define WRK_MRTR_REFUSE_FULL 2 /* limits.max_waiting_calls or the per-caller bound */
+
+/* Chooses the worker's random run id and prepares the table (limits.max_waiting_calls). */
+gw_err_t wrk_mrtr_start(wrk_t *w);
+/* Frees the table (at exit; the calls are gone). */
+void wrk_mrtr_stop(wrk_t *w);
+/* A 2025 backend's request on a 2026-07-28 caller's call stream (inside libcurl's callback):
+ * ping answered, others refused, an undeclared capability or a full table stops the transfer
+ * (GW_EPROTO; wrk_mrtr_on_done answers), else the request is kept for the interim result. */
+gw_err_t wrk_mrtr_on_request(call_t *c, const char *data, size_t len, const gw_rpc_t *rpc);
+/* Is c parked (its interim result went, no retry yet)? */
+int wrk_mrtr_parked(const call_t *c);
+/* An event of parked c's stream: dropped and counted; a response stops the transfer. */
+gw_err_t wrk_mrtr_parked_event(call_t *c, const gw_rpc_t *rpc, int is_response);
+/* c's transfer ended: 1 when mrtr answered or ended c (row 20, full, or parked). */
+int wrk_mrtr_on_done(call_t *c);
+/* A retry (GW_ENV_F_RESUME) r: attached to its parked call, or answered row 19; r is freed. */
+void wrk_mrtr_resume(call_t *r);
+/* Frees c's slot (c is destroyed). */
+void wrk_mrtr_release(call_t *c);
+/* Sends the interim results due and ends the waits past limits.input_wait; returns when the
+ * next one is due. */
+int64_t wrk_mrtr_tick(wrk_t *w, int64_t now);
 
 #endif

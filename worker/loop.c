@@ -162,8 +162,8 @@ static void pump_transfers(wrk_t *w)
     }
 }
 
-/* The timers of calls, the catalog, GET streams, the inbox guard, outboxes without a pipe and
- * resumes; returns when the next one is due. */
+/* The timers of calls, the catalog, GET streams, the inbox guard, parked calls, outboxes without
+ * a pipe and resumes; returns when the next one is due. */
 static int64_t run_ticks(wrk_t *w, int64_t now)
 {
     int64_t next = wrk_call_sweep_waiting(w, now);
@@ -173,6 +173,7 @@ static int64_t run_ticks(wrk_t *w, int64_t now)
     next = earliest(next, wrk_catalog_tick(w, now));
     next = earliest(next, wrk_stream_tick(w, now));
     next = earliest(next, gw_ipc_guard_tick(&w->inbox_guard, now));
+    next = earliest(next, wrk_mrtr_tick(w, now));
     return earliest(next, wrk_call_resumes_tick(w, now));
 }
 

@@ -47,6 +47,11 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     wrk_sessmap_init(&w->listeners);
     wrk_era_init(w);
     wrk_catalog_init(w);
+    if ((err = wrk_mrtr_start(w)) != GW_OK) {
+        gw_log_err("msg=\"cannot prepare the table of parked calls\" backend=%s error=\"%s\"",
+                   w->name, gw_strerror(err));
+        return err;
+    }
 
     if ((err = wrk_loop_setup(w)) != GW_OK) {
         gw_log_err("msg=\"cannot create the epoll set or the signal pipe\" backend=%s error=\"%s\"",
@@ -106,6 +111,7 @@ static void wrk_fini(wrk_t *w)
     }
     gw_outboxes_fini(&w->out);
     wrk_loop_teardown(w);
+    wrk_mrtr_stop(w); /* after the calls, which free their slots */
 }
 
 static void usage(FILE *f)

@@ -2,7 +2,8 @@
  * caller has no gateway session, so the worker keeps initialized sessions keyed by caller,
  * capability set and log level, reuses them, closes them when idle (sessions.upstream_idle) or
  * past limits.max_pooled_sessions (least recently used first); what comes back to such a caller
- * (log messages at its level, no server requests until MRTR), and its cancels. */
+ * (log messages at its level; server requests park the call, worker/mrtr_call.c), and its
+ * cancels. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -160,29 +161,10 @@ int64_t wrk_pool_tick(wrk_t *w, int64_t now)
     return next;
 }
 
-/* Tells the backend the gateway will not relay its request (until MRTR, design 5.3). */
-static void refuse_server_request(call_t *c, const char *data, const gw_rpc_t *rpc)
-{
-    gw_buf_t b;
-
-    gw_buf_init(&b);
-    if (gw_rpc_error(&b, data + rpc->id.off, rpc->id.len, GW_RPC_METHOD_NOT_FOUND,
-                     "the gateway does not relay server requests to 2026-07-28 clients yet") ==
-            GW_OK &&
-        c->up != NULL) {
-        wrk_closer_post(c->up, b.data, b.len, c->rid);
-    }
-    gw_buf_fini(&b);
-    gw_log_info("msg=\"server request refused: 2026-07-28 caller\" request_id=%s backend=%s "
-                "method=%s",
-                c->rid, c->w->name, rpc->method_str);
-}
-
 int wrk_pool_relay_event(call_t *c, const char *data, size_t len, const gw_rpc_t *rpc)
 {
     if (rpc->kind == GW_MSG_REQUEST) {
-        refuse_server_request(c, data, rpc);
-        return 0;
+        return 0; /* call.c gives requests to mrtr_call.c (they park the call) */
     }
     if (rpc->kind != GW_MSG_NOTIFICATION || strcmp(rpc->method_str, "notifications/message") != 0) {
         return 1;
@@ -246,7 +228,9 @@ size_t wrk_pool_cancel(wrk_t *w, const gw_envelope_t *env)
             gw_buf_init(&b);
             if (gw_buf_appends(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
                                    "\"params\":{\"requestId\":") == GW_OK &&
-                gw_buf_append(&b, id, rpc.request_id.len) == GW_OK &&
+                (c->up_id.len > 0 /* resumed: the request went upstream with the first id */
+                     ? gw_buf_append(&b, c->up_id.data, c->up_id.len)
+                     : gw_buf_append(&b, id, rpc.request_id.len)) == GW_OK &&
                 gw_buf_appends(&b, ",\"reason\":\"the client went away\"}}") == GW_OK) {
                 wrk_closer_post(c->up, b.data, b.len, rid);
             }

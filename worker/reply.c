@@ -134,6 +134,9 @@ static gw_str_t call_next_task_server(const call_t *c)
 /* Sends one CHUNK of the reply, or keeps it for the held HEAD. */
 void wrk_reply_chunk(call_t *c, const char *body, size_t len)
 {
+    if (!c->head_sent && c->head_lazy) {
+        wrk_reply_head(c, 200, GW_ENV_F_SSE); /* the event stream begins with its first event */
+    }
     gw_buf_t t;
     gw_buf_init(&t);
     if (wrk_tasks_rewrite(c->w, body, len, gw_str_eq(c->env.method, "tasks/list"),

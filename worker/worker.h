@@ -25,6 +25,7 @@
 #include "common/sse.h"
 #include "common/xmcpheader.h"
 #include "worker/meta.h"
+#include "worker/mrtr.h"
 #include "worker/result_shape.h"
 #include "worker/sessmap.h"
 
@@ -277,6 +278,19 @@ struct call {
     int64_t resume_ms; /* when to resume (the backend's retry advice) */
     gw_buf_t up_body;  /* the body sent upstream when it is not env.body (_meta spliced, MRTR
                           fields removed) */
+    /* MRTR (worker/mrtr_call.c): its parked-call slot, or NULL; the JSON-RPC id its request
+     * went upstream with once a retry took its place (empty before); the first router call's
+     * message, which the upstream POST's body points into, kept after a retry; the HEAD sent
+     * only with the first reply (a call that may park: row 20 can still be a 400); why the
+     * transfer was stopped from its callback (WRK_MRTR_REFUSE_*) and the capability wanted;
+     * the backend answered while parked */
+    wrk_wait_t *wait;
+    gw_buf_t up_id;
+    nng_msg *body_msg;
+    int head_lazy;
+    int mrtr_refuse;
+    char mrtr_need[16];
+    int mrtr_ended;
     xfer_t x;
 };
 
@@ -391,7 +405,8 @@ struct wrk {
     wrk_probe_t probe;
     wrk_xtool_t *xtools; /* the backend's tools that declare x-mcp-header, sorted by name */
     size_t nxtools;
-    link_t pool; /* pooled upstream sessions (upstream.plink), least recently used first */
+    link_t pool;     /* pooled upstream sessions (upstream.plink), least recently used first */
+    wrk_mrtr_t mrtr; /* calls parked for their 2026-07-28 caller's input (worker/mrtr_call.c) */
     size_t npooled;
     const gw_server_conf_t *srv;
     const char *name;

@@ -3,7 +3,7 @@
 // closed when idle (sessions.upstream_idle) or past limits.max_pooled_sessions (least recently
 // used first, with DELETE); initialize declaring the key's capabilities; logging/setLevel when the
 // key has a level; no GET stream; the MRTR fields not sent up; log messages relayed at the
-// request's level only; a server request refused to the backend (until MRTR); the caller's
+// request's level only; a server request parks the call (input_required) or, undeclared, gets 400 -32021; the caller's
 // cancel sent as notifications/cancelled.
 //
 // The requests are raw 2026-07-28 POSTs (headers and _meta as the v2 client sends them), which
@@ -149,7 +149,7 @@ const stack = useSetup(async () => {
             { name: 'alpha', url: alpha.url, prefix: 'alpha_' },
             { name: 'legacy', url: legacy.url, prefix: 'l_' },
         ],
-        extra: { sessions: { upstream_idle: '3s' }, limits: { max_pooled_sessions: 3 } },
+        extra: { sessions: { upstream_idle: '3s' }, limits: { max_pooled_sessions: 3, input_wait: '1s' } }, // a parked call holds its session
     });
     return { gw, alpha, legacy };
 }, {
@@ -232,13 +232,30 @@ test('log level: logging/setLevel after initialize, messages relayed at the leve
     assert.notEqual(without.json.sid, withLevel.json.sid, 'the level is part of the key');
 });
 
-test('a server request inside a 2026-07-28 call is refused to the backend, not sent to the client', T, async () => {
+test('a server request inside a 2026-07-28 call parks it: an input_required result keyed by a gateway id, no request on the stream', T, async () => {
     const r = await modern('tools/call', { name: 'l_ask', arguments: {} }, { caps: { sampling: {} } });
-    assert.ok(!r.messages.some((m) => m.method === 'sampling/createMessage'), r.text.slice(0, 300));
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    assert.ok(!r.messages.some((m) => m.method === 'sampling/createMessage'), 'no JSON-RPC request to a 2026-07-28 client');
     const resp = r.messages.find((m) => m && m.result);
-    const { reply } = JSON.parse(resp.result.content[0].text);
-    assert.equal(reply.error.code, -32601);
-    assert.match(reply.error.message, /does not relay server requests to 2026-07-28 clients yet/);
+    assert.equal(resp.result.resultType, 'input_required', r.text.slice(0, 300));
+    const keys = Object.keys(resp.result.inputRequests);
+    assert.equal(keys.length, 1);
+    assert.match(keys[0], /^mcpgw:legacy:\d+$/);
+    assert.deepEqual(resp.result.inputRequests[keys[0]], { method: 'sampling/createMessage', params: { messages: [], maxTokens: 5 } });
+    assert.equal(typeof resp.result.requestState, 'string');
+    // the backend was not refused: its request waits for the client's answer
+    assert.ok(!stack.legacy.seen.some((x) => x.body && !x.body.method && String(x.body.id).startsWith('ask-') && x.body.error), 'no error sent to the backend');
+});
+
+test('a server request the 2026-07-28 caller did not declare: 400 -32021 with requiredCapabilities, an error to the backend', T, async () => {
+    const r = await modern('tools/call', { name: 'l_ask', arguments: {} }, { caps: {}, id: 'nocaps-1' });
+    assert.equal(r.status, 400, r.text.slice(0, 300));
+    assert.equal(r.json.id, 'nocaps-1');
+    assert.equal(r.json.error.code, -32021);
+    assert.match(r.json.error.message, /sampling/);
+    assert.deepEqual(r.json.error.data, { requiredCapabilities: { sampling: {} } });
+    await waitFor(() => stack.legacy.seen.some((x) => x.body && !x.body.method && /did not declare the sampling capability/.test(x.body.error?.message)), { what: 'the backend got an error for its request' });
+    await waitFor(() => stack.legacy.seen.some((x) => x.body?.method === 'notifications/cancelled'), { what: 'the upstream call cancelled' });
 });
 
 test('a 2026-07-28 caller closing its HTTP/1.1 connection: that alone cancels the call on the 2025 backend\'s pooled session', T, async () => {

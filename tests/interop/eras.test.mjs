@@ -394,7 +394,7 @@ test('gateway: pinned v2 client ↔ v2 server: input_required passes through, th
 // elicitation and sampling across eras, both directions (part D)
 // ---------------------------------------------------------------------------------------------
 
-test('gateway: pinned v2 client → server-everything elicitation: input_required, then the retry completes', { timeout: 30000, todo: NEEDS_D }, async () => {
+test('gateway: pinned v2 client → server-everything elicitation: input_required, then the retry completes', { timeout: 30000 }, async () => {
     await withClient('v2 pinned', stack.gw.url, async (c) => {
         const r = await c.client.callTool({ name: 'ev_trigger-elicitation-request', arguments: {} });
         assert.match(textOf(r), new RegExp(`Name: ${ELICITED_NAME}`));
@@ -406,7 +406,7 @@ test('gateway: pinned v2 client → server-everything elicitation: input_require
     });
 });
 
-test('gateway: pinned v2 client → server-everything sampling round trip', { timeout: 30000, todo: NEEDS_D }, async () => {
+test('gateway: pinned v2 client → server-everything sampling round trip', { timeout: 30000 }, async () => {
     await withClient('v2 pinned', stack.gw.url, async (c) => {
         const r = await c.client.callTool({ name: 'ev_trigger-sampling-request', arguments: { prompt: 'The capital of France?' } });
         assert.match(textOf(r), new RegExp(`"text": "${SAMPLED_TEXT}"`));

@@ -133,6 +133,10 @@ static const gw_config_directive_t limits_directives[] = {
     {GW_CONFIG_ROW_UINT("max_pooled_sessions", gw_config_t, max_pooled_sessions), .min = 1,
      .max = COUNT_MAX, .def = 1024,
      .msg = "must be a number of sessions from 1 to " GW_CONFIG_STR(COUNT_MAX)},
+    /* Rounds of input a worker bridges for a 2025 session's call to a 2026-07-28 backend
+     * (docs/design-2026-07-28.md 5.4): past them the call ends with -32603. */
+    {GW_CONFIG_ROW_UINT("max_input_rounds", gw_config_t, max_input_rounds), .min = 1, .max = 1000,
+     .def = 8, .msg = "must be a number of rounds from 1 to 1000"},
 };
 
 /* ---- sessions ---- */

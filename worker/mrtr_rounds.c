@@ -258,10 +258,10 @@ void wrk_rounds_start(call_t *c)
         const char *m = gw_json_get_string(reqs->u.object.values[i], "method");
         if ((c->env.caps & method_cap(m)) == 0) {
             /* the backend was told the session's capabilities in _meta (design §7.3) */
-            yajl_tree_free(tree);
             snprintf(text, sizeof(text),
                      "backend %s asked the client for %s, which the client did not declare",
                      w->name, m);
+            yajl_tree_free(tree); /* m is in it */
             refuse(c, GW_MC_BAD_ANSWER_INPUT_UNDECLARED, GW_RPC_BAD_ANSWER, "not declared", text);
             return;
         }

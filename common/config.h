@@ -172,6 +172,9 @@ typedef struct gw_config {
     /* limits.max_pooled_sessions: upstream sessions one worker keeps for 2026-07-28 callers of a
      * 2025 backend, least recently used closed first; default 1024 */
     unsigned max_pooled_sessions;
+    /* limits.max_input_rounds: the retries a worker makes of a 2025 session's call to a
+     * 2026-07-28 backend that keeps answering input_required; default 8 */
+    unsigned max_input_rounds;
     /* sessions.upstream_idle: a pooled upstream session unused this long is closed; default 300s */
     uint64_t upstream_idle_ms;
     /* limits.input_wait: a requestState the router seals opens for this long; default 300s */

@@ -148,6 +148,10 @@ static const gw_config_directive_t limits_directives[] = {
     {GW_CONFIG_ROW_SIZE("max_request_state", gw_config_t, max_request_state), .min = 1u << 10,
      .max = 1u << 20, .def = 64u << 10, .msg = "not a size (e.g. 64KiB)",
      .range_msg = "must be between 1KiB and 1MiB"},
+    /* Rounds of input a worker bridges for a 2025 session's call to a 2026-07-28 backend
+     * (docs/design-2026-07-28.md 5.4): past them the call ends with -32603. */
+    {GW_CONFIG_ROW_UINT("max_input_rounds", gw_config_t, max_input_rounds), .min = 1, .max = 1000,
+     .def = 8, .msg = "must be a number of rounds from 1 to 1000"},
 };
 
 /* ---- sessions ---- */

@@ -78,6 +78,10 @@ typedef enum gw_counter {
     GW_MC_BAD_ANSWER_NOT_JSONRPC,
     GW_MC_BAD_ANSWER_WRONG_ID,
     GW_MC_BAD_ANSWER_SECOND,
+    /* worker: a 2026-07-28 backend's input_required for a 2025 session refused (mrtr_rounds.c) */
+    GW_MC_BAD_ANSWER_INPUT_REQUIRED,   /* malformed */
+    GW_MC_BAD_ANSWER_INPUT_UNDECLARED, /* asks for a capability the client did not declare */
+    GW_MC_BAD_ANSWER_INPUT_ROUNDS,     /* past limits.max_input_rounds */
     /* worker: posts to the backend (refusals, client answers, notifications) not sent, by the
      * bound that was full */
     GW_MC_POST_DROP_SESSION,

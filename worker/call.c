@@ -43,6 +43,7 @@ void wrk_call_destroy(call_t *c)
     wrk_mrtr_release(c);
     list_remove(&c->qlink);
     wrk_reply_clear(c);
+    wrk_rounds_free(c);
     if (c->up != NULL) {
         if (c->up->pooled) {
             wrk_pool_touch(c->up); /* idle from its last call's end */
@@ -94,6 +95,9 @@ static gw_err_t call_on_response(call_t *c, const char *data, size_t len)
     wrk_shape_rc_t s = wrk_call_shape(c, data, len, &shaped);
     if (s != WRK_SHAPE_SAME && s != WRK_SHAPE_REWRITTEN) {
         gw_buf_fini(&shaped);
+        if (s == WRK_SHAPE_INPUT_REQUIRED && wrk_rounds_keep(c, data, len) != GW_OK) {
+            s = WRK_SHAPE_NOMEM; /* else the rounds start from on_done (mrtr_rounds.c) */
+        }
         c->shape_refused = (int)s; /* answered from on_done, outside libcurl's callback */
         return GW_EPROTO;
     }
@@ -107,9 +111,8 @@ static gw_err_t call_on_response(call_t *c, const char *data, size_t len)
     return c->lost ? GW_ECLOSED : GW_OK;
 }
 
-static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
+static gw_err_t call_event(call_t *c, const char *data, size_t len)
 {
-    call_t *c = GW_CONTAINER_OF(x, call_t, x);
     if (!c->head_sent && !c->head_lazy) {
         return GW_OK; /* an event stream answering a notification: nobody to give it to */
     }
@@ -168,6 +171,23 @@ static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
     }
     wrk_reply_chunk(c, data, len);
     return c->lost ? GW_ECLOSED : GW_OK;
+}
+
+/* An event of the call's stream; a retry's response comes with the retry's own id, which the
+ * client never sent (mrtr_rounds.c): its own id goes back in. */
+static gw_err_t call_on_event(xfer_t *x, const char *data, size_t len)
+{
+    call_t *c = GW_CONTAINER_OF(x, call_t, x);
+    gw_buf_t fixed;
+
+    if (c->rounds == NULL) {
+        return call_event(c, data, len);
+    }
+    gw_buf_init(&fixed);
+    gw_err_t rc = wrk_rounds_fix_id(c, data, len, &fixed) ? call_event(c, fixed.data, fixed.len)
+                                                          : call_event(c, data, len);
+    gw_buf_fini(&fixed);
+    return rc;
 }
 
 /* The backend sent something that is not the call's answer (worker/answer.h): counted and
@@ -422,6 +442,15 @@ static void call_on_done(xfer_t *x, CURLcode rc)
                             w->name, x->status);
             return;
         }
+        gw_buf_t fixed; /* a retry's response: the client's id back in (mrtr_rounds.c) */
+        gw_buf_init(&fixed);
+        if (c->rounds != NULL && wrk_rounds_fix_id(c, x->body.data, x->body.len, &fixed)) {
+            gw_buf_reset(&x->body);
+            if (gw_buf_append(&x->body, fixed.data, fixed.len) != GW_OK) {
+                gw_buf_reset(&x->body);
+            }
+        }
+        gw_buf_fini(&fixed);
         gw_rpc_t rpc;
         wrk_answer_t a = wrk_answer_check(x->body.data, x->body.len, c->env.rpc_id.ptr,
                                           c->env.rpc_id.len, 0, 0, &rpc);
@@ -434,6 +463,10 @@ static void call_on_done(xfer_t *x, CURLcode rc)
         wrk_shape_rc_t s = wrk_call_shape(c, x->body.data, x->body.len, &shaped);
         if (s != WRK_SHAPE_SAME && s != WRK_SHAPE_REWRITTEN) {
             gw_buf_fini(&shaped);
+            if (s == WRK_SHAPE_INPUT_REQUIRED &&
+                wrk_rounds_keep(c, x->body.data, x->body.len) != GW_OK) {
+                s = WRK_SHAPE_NOMEM;
+            }
             wrk_call_refuse_shape(c, s);
             return;
         }
@@ -516,7 +549,8 @@ static void call_run(call_t *c)
     };
     if (wrk_era_of_call(w, &c->env) == WRK_ERA_MODERN) {
         /* a stateless POST with _meta and the Mcp-* headers (modern.c) */
-        if (wrk_modern_prepare_call(c, &rq.body, &rq.len) != GW_OK) {
+        if (wrk_modern_prepare_call(c, &rq.body, &rq.len) != GW_OK ||
+            (c->rounds != NULL && wrk_rounds_body(c, &rq.body, &rq.len) != GW_OK)) {
             return; /* answered */
         }
         rq.sid = NULL;
@@ -538,6 +572,11 @@ static void call_run(call_t *c)
         wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR, "backend %s: cannot start the request: %s",
                         w->name, gw_strerror(err));
     }
+}
+
+void wrk_call_retry(call_t *c)
+{
+    call_run(c);
 }
 
 /* Only the calls of the session's upstream session are looked at: a cancel costs what that
@@ -754,7 +793,9 @@ void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
 int64_t wrk_call_sweep_waiting(wrk_t *w, int64_t now)
 {
     int64_t next = wrk_era_sweep_held(w, now);
+    int64_t rounds = wrk_rounds_tick(w, now);
 
+    next = rounds < next ? rounds : next;
     for (link_t *il = w->initializing.next; il != &w->initializing; il = il->next) {
         upstream_t *up = GW_CONTAINER_OF(il, upstream_t, ilink);
         link_t *l = up->waiting.next;

@@ -73,12 +73,9 @@ void wrk_call_refuse_shape(call_t *c, wrk_shape_rc_t rc)
                         name);
         return;
     case WRK_SHAPE_INPUT_REQUIRED:
-        /* TODO(part D, MRTR): turn the inputRequests into requests on the session's stream and
-         * retry the backend with the responses and the byte-exact requestState. */
-        wrk_reply_failf(c, GW_RPC_INTERNAL_ERROR,
-                        "backend %s asked for input (2026-07-28 input_required); relaying it to "
-                        "2025 sessions is not built yet",
-                        name);
+        /* the requests go to the session's client, the backend is called again (§5.4); the
+         * result was kept by call.c (wrk_rounds_keep) */
+        wrk_rounds_start(c);
         return;
     case WRK_SHAPE_NOMEM:
         wrk_reply_fail(c, GW_RPC_INTERNAL_ERROR, "out of memory");

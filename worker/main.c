@@ -42,6 +42,7 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
     list_init(&w->relisten);
     list_init(&w->stream_waits);
     list_init(&w->resuming);
+    list_init(&w->input_waits);
     list_init(&w->pool);
     wrk_sessmap_init(&w->sessions);
     wrk_sessmap_init(&w->listeners);

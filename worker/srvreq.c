@@ -23,6 +23,7 @@ typedef struct srvreq {
     char key[WRK_KEY_MAX + 1];
     gw_buf_t id; /* the backend's own id (raw JSON) */
     int64_t expires_ms;
+    call_t *call; /* an input request of a 2026-07-28 backend's call (mrtr_rounds.c), or NULL */
 } srvreq_t;
 
 #define WRK_SRVREQS_MAX 65536
@@ -41,6 +42,17 @@ void wrk_srvreq_forget_session(wrk_t *w, gw_str_t key)
         srvreq_t *r = GW_CONTAINER_OF(l, srvreq_t, link);
         l = l->next;
         if (gw_str_eq(key, r->key)) {
+            srvreq_drop(w, r);
+        }
+    }
+}
+
+void wrk_srvreq_forget_call(wrk_t *w, const call_t *c)
+{
+    for (link_t *l = w->srvreqs.next; l != &w->srvreqs;) {
+        srvreq_t *r = GW_CONTAINER_OF(l, srvreq_t, link);
+        l = l->next;
+        if (r->call == c) {
             srvreq_drop(w, r);
         }
     }
@@ -128,6 +140,35 @@ int wrk_srvreq_relay(wrk_t *w, upstream_t *up, gw_str_t key, uint8_t caps, const
     return 0;
 }
 
+/* A gateway id for an input request of call c (a 2026-07-28 backend's input_required, which has
+ * no id of its own): the client's answer, from c's session, goes to wrk_rounds_answer. */
+gw_err_t wrk_srvreq_add_call(wrk_t *w, call_t *c, uint64_t *n, char *gid, size_t gid_size)
+{
+    char num[24];
+    srvreq_t *r;
+
+    while (w->nsrvreqs >= WRK_SRVREQS_MAX) {
+        srvreq_drop(w, GW_CONTAINER_OF(w->srvreqs.next, srvreq_t, link));
+    }
+    if (c->env.session.len > WRK_KEY_MAX || (r = calloc(1, sizeof(*r))) == NULL) {
+        return GW_ENOMEM;
+    }
+    r->n = ++w->next_srvreq;
+    memcpy(r->key, c->env.session.ptr, c->env.session.len);
+    r->key[c->env.session.len] = '\0';
+    gw_buf_init(&r->id);
+    r->call = c;
+    snprintf(num, sizeof(num), "%" PRIu64, r->n);
+    if (gw_gwid_format(gid, gid_size, w->name, num) != GW_OK) {
+        free(r);
+        return GW_ENOMEM;
+    }
+    *n = r->n;
+    list_append(&w->srvreqs, &r->link);
+    w->nsrvreqs++;
+    return GW_OK;
+}
+
 /* The client's answer (a JSON-RPC response whose id is one of ours) to a server request: back to
  * the backend with the backend's own id, on the upstream session it came from. */
 void wrk_srvreq_answer(wrk_t *w, const gw_envelope_t *env)
@@ -143,6 +184,16 @@ void wrk_srvreq_answer(wrk_t *w, const gw_envelope_t *env)
             srvreq_t *r = GW_CONTAINER_OF(l, srvreq_t, link);
             if (r->n != n || !gw_str_eq(env->session, r->key)) {
                 continue;
+            }
+            if (r->call != NULL) {
+                call_t *c = r->call;
+                srvreq_drop(w, r); /* before: the call may end in wrk_rounds_answer */
+                if (wrk_rounds_answer(c, n, env)) {
+                    status = 202;
+                } else {
+                    why = "the answer is not a JSON-RPC response";
+                }
+                break;
             }
             upstream_t *up = wrk_upstream_find(w, r->key, strlen(r->key));
             gw_rpc_t rpc;

@@ -26,6 +26,7 @@
 #include "common/xmcpheader.h"
 #include "worker/meta.h"
 #include "worker/mrtr.h"
+#include "worker/mrtr_rounds.h"
 #include "worker/result_shape.h"
 #include "worker/sessmap.h"
 
@@ -291,6 +292,7 @@ struct call {
     int mrtr_refuse;
     char mrtr_need[16];
     int mrtr_ended;
+    struct wrk_rounds *rounds; /* a 2026-07-28 backend asked for input (mrtr_rounds.c), or NULL */
     xfer_t x;
 };
 
@@ -444,6 +446,7 @@ struct wrk {
     wrk_sessmap_t listeners; /* sessions whose client holds its GET stream (session/listen) */
     link_t stream_waits;     /* new sessions whose calls wait for their GET stream (swlink) */
     link_t resuming;         /* calls whose response stream the backend closed early (call.qlink) */
+    link_t input_waits;      /* calls waiting for the client's answers to input (call.qlink) */
     link_t levels;           /* logging/setLevel of sessions without an upstream session yet */
     size_t nlevels;
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
@@ -615,6 +618,9 @@ void wrk_srvreq_answer(wrk_t *w, const gw_envelope_t *env);
 void wrk_srvreq_forget_session(wrk_t *w, gw_str_t key);
 /* Forgets every pending server request (at exit). */
 void wrk_srvreq_fini(wrk_t *w);
+/* input requests of a 2026-07-28 backend's call (mrtr_rounds.c): a gateway id, and forgetting */
+gw_err_t wrk_srvreq_add_call(wrk_t *w, call_t *c, uint64_t *n, char *gid, size_t gid_size);
+void wrk_srvreq_forget_call(wrk_t *w, const call_t *c);
 
 /* ---- stream.c: upstream GET streams ---- */
 
@@ -649,6 +655,8 @@ void wrk_call_destroy(call_t *c);
 /* Runs the call on its gateway session's upstream session, creating that lazily (single
  * flight). May answer and destroy c before returning. */
 void wrk_call_dispatch(call_t *c);
+/* Sends the call to the backend again, as it is now (an MRTR retry: mrtr_rounds.c). */
+void wrk_call_retry(call_t *c);
 /* A call envelope from a router: takes ownership of msg (env points into it). */
 void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env);
 /* A client's notifications/cancelled (env): the calls of its session with that request id end

@@ -414,7 +414,7 @@ test('gateway: pinned v2 client → server-everything sampling round trip', { ti
     });
 });
 
-test('gateway: 1.32.2 client → v2 server elicitation: a real elicitation/create on the stream', { timeout: 30000, todo: NEEDS_D }, async () => {
+test('gateway: 1.32.2 client → v2 server elicitation: a real elicitation/create on the stream', { timeout: 30000 }, async () => {
     needV2();
     await withClient('1.32.2', stack.gw.url, async (c) => {
         const r = await c.client.callTool({ name: 'v2_ask', arguments: {} });
@@ -425,7 +425,7 @@ test('gateway: 1.32.2 client → v2 server elicitation: a real elicitation/creat
     });
 });
 
-test('gateway: 1.32.2 client → v2 server sampling: a real sampling/createMessage on the stream', { timeout: 30000, todo: NEEDS_D }, async () => {
+test('gateway: 1.32.2 client → v2 server sampling: a real sampling/createMessage on the stream', { timeout: 30000 }, async () => {
     needV2();
     await withClient('1.32.2', stack.gw.url, async (c) => {
         const r = await c.client.callTool({ name: 'v2_sample', arguments: { question: 'The capital of France?' } });

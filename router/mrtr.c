@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/reqstate.h"
+#include "common/result_state.h"
 #include "router/mrtr.h"
 #include "router/router.h"
 
@@ -105,7 +106,7 @@ int rtr_mrtr_seal_reply(rtr_call_t *c, const gw_envelope_t *e, gw_buf_t *out, co
     rtr_mrtr_wait_t w;
     int wait = rtr_mrtr_wait_parse(e->headers, e->nheaders, &w);
     gw_span_t span;
-    int has = rtr_mrtr_result_state(e->body.ptr, e->body.len, &span);
+    int has = gw_result_state(e->body.ptr, e->body.len, &span);
     if (wait < 0 || has < 0 || (has == 1 && e->body.ptr[span.off] != '"') ||
         (wait == 1 && (has != 1 || span.len != 2))) {
         *why = wait != 0 ? "the worker sent an input_required result the gateway cannot seal"

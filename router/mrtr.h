@@ -29,11 +29,6 @@ typedef struct rtr_mrtr_wait_text {
     char round[4];
 } rtr_mrtr_wait_text_t;
 
-/* In one JSON-RPC response msg[0..len), the value of result.requestState (a top-level member of
- * the result object; a key written with escapes counts by what it decodes to). Returns 1 with
- * *span the value's token (quotes included when a string), 0 when the result has none, -1 when
- * msg is not a response with an object result, the member repeats, or the JSON is cut. */
-int rtr_mrtr_result_state(const char *msg, size_t len, gw_span_t *span);
 
 /* The wait-* headers among h[0..n): 1 and *out when all four are there and valid, 0 when none
  * is, -1 when some are missing or invalid (a worker's bug: the state cannot be sealed). */

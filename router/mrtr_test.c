@@ -12,13 +12,14 @@
 
 #include <cmocka.h>
 
+#include "common/result_state.h"
 #include "router/mrtr.h"
 
 /* The value token result.requestState has in msg, "" when absent, NULL when refused. */
 static const char *state_of(const char *msg, char *out, size_t outlen)
 {
     gw_span_t s;
-    int rc = rtr_mrtr_result_state(msg, strlen(msg), &s);
+    int rc = gw_result_state(msg, strlen(msg), &s);
     if (rc < 0) {
         return NULL;
     }
@@ -104,7 +105,7 @@ static void test_splice(void **state)
     /* the sealed text into the worker's empty state */
     const char *msg = "{\"id\":1,\"result\":{\"requestState\":\"\",\"x\":1}}";
     gw_span_t s;
-    assert_int_equal(rtr_mrtr_result_state(msg, strlen(msg), &s), 1);
+    assert_int_equal(gw_result_state(msg, strlen(msg), &s), 1);
     gw_buf_t b;
     gw_buf_init(&b);
     assert_int_equal(rtr_mrtr_splice_quoted(&b, msg, strlen(msg), s, "mcpgw1.AbC-_", 12), GW_OK);

@@ -18,6 +18,7 @@
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/result_state.h"
 #include "worker/worker.h"
 
 typedef struct round_req {
@@ -31,7 +32,7 @@ typedef struct round_req {
 struct wrk_rounds {
     gw_buf_t ir;      /* the backend's latest input_required response */
     unsigned retries; /* retries sent */
-    char *state;      /* its requestState, NULL when it sent none */
+    char *state;      /* its requestState's JSON token, byte for byte; NULL when it sent none */
     size_t state_len;
     round_req_t *reqs; /* the latest round's input requests */
     size_t nreqs;
@@ -190,12 +191,11 @@ static const char *check_shape(yajl_val reqs, yajl_val state)
     return NULL;
 }
 
-/* The client's answers are due by the call's deadline, else ten times the backend's timeout, the
- * bound srvreq.c gives a 2025 backend's server requests (a person answers an elicitation).
- * limits.input_wait, when it lands, is the natural bound here too. */
+/* The client's answers are due by the call's deadline, else after limits.input_wait (a person
+ * answers an elicitation), as for the calls parked for 2026-07-28 clients. */
 static int64_t wait_until(const call_t *c)
 {
-    int64_t t = gw_clock_ms() + (int64_t)c->w->srv->timeout_ms * 10;
+    int64_t t = gw_clock_ms() + (int64_t)c->w->cfg->input_wait_s * 1000;
     return c->env.deadline_ms != 0 && c->env.deadline_ms < t ? c->env.deadline_ms : t;
 }
 
@@ -269,13 +269,18 @@ void wrk_rounds_start(call_t *c)
     reqs_free(w, c, r);
     free(r->state);
     r->state = NULL;
-    /* yajl unescapes the string; written again as JSON it is the same string value, which is
-     * what the backend reads back (an embedded NUL would not survive: such a state is cut) */
-    const char *sv = gw_json_get_string(res, "requestState");
-    if (sv != NULL && (r->state = strdup(sv)) == NULL) {
-        goto nomem;
+    /* the state's JSON token as the backend wrote it, quotes and escapes included: it goes back
+     * byte for byte (the spec's "byte-exact"), whatever it holds */
+    gw_span_t span;
+    if (state != NULL && gw_result_state(r->ir.data, r->ir.len, &span) == 1) {
+        if ((r->state = malloc(span.len)) == NULL) {
+            goto nomem;
+        }
+        memcpy(r->state, r->ir.data + span.off, span.len);
+        r->state_len = span.len;
+    } else {
+        r->state_len = 0;
     }
-    r->state_len = r->state != NULL ? strlen(r->state) : 0;
     if (n > 0 && (r->reqs = calloc(n, sizeof(*r->reqs))) == NULL) {
         goto nomem;
     }
@@ -390,7 +395,7 @@ static gw_err_t add_fields(gw_buf_t *out, const struct wrk_rounds *r)
     if (e == GW_OK && r->state != NULL) {
         e = gw_buf_appends(out, ",\"requestState\":");
         if (e == GW_OK) {
-            e = gw_buf_append_json_string(out, r->state, r->state_len);
+            e = gw_buf_append(out, r->state, r->state_len); /* the backend's token, as it was */
         }
     }
     return e;

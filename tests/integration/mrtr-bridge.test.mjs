@@ -19,6 +19,9 @@ const MODERN = '2026-07-28';
 const NS = 'io.modelcontextprotocol/';
 // a state with escapes and characters past ASCII: it must reach the backend as the same string
 const STATE = 'st\u00e9/\\"1';
+// how the fake writes it on the wire: escapes JSON.stringify would not choose, which a state
+// handed back as a re-encoded string value would lose (the spec asks for the bytes)
+const STATE_WIRE = '"st\\u00e9\\/\\\\\\"1"';
 
 const ASK_NAME = { method: 'elicitation/create', params: { mode: 'form', message: 'Name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } };
 const ASK_MODEL = { method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 10 } };
@@ -27,6 +30,7 @@ const TOOLS = ['forever', 'ask', 'sample', 'undeclared', 'bad_empty', 'bad_reque
 
 function startFake() {
     const seen = [];
+    const raw = []; // each request's text as it came
     const aborted = [];
     return new Promise((resolve) => {
         const server = http.createServer((req, res) => {
@@ -36,9 +40,10 @@ function startFake() {
             req.on('end', () => {
                 const msg = JSON.parse(text);
                 seen.push(msg);
+                raw.push(text);
                 const send = (result) => {
                     res.writeHead(200, { 'content-type': 'application/json' });
-                    res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result }));
+                    res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result }).replace(JSON.stringify(STATE), STATE_WIRE));
                 };
                 const inputRequired = (inputRequests, extra = {}) => send({ resultType: 'input_required', inputRequests, requestState: STATE, ...extra });
                 const p = msg.params || {};
@@ -90,7 +95,7 @@ function startFake() {
             });
         });
         server.listen(0, '127.0.0.1', () => {
-            resolve({ server, seen, aborted, url: `http://127.0.0.1:${server.address().port}/mcp`, close: () => new Promise((r) => server.close(r)) });
+            resolve({ server, seen, raw, aborted, url: `http://127.0.0.1:${server.address().port}/mcp`, close: () => new Promise((r) => server.close(r)) });
         });
     });
 }
@@ -180,6 +185,7 @@ test('the retry carries a new id, the inputResponses and the requestState as the
         const got = JSON.parse(text(r));
         assert.deepEqual(got.inputResponses, { who: { action: 'accept', content: { name: 'Ada', color: 'green' } } });
         assert.equal(got.requestState, STATE);
+        assert.ok(stack.fake.raw.some((t) => t.includes(`"requestState":${STATE_WIRE}`)), 'the state went back byte for byte');
         const calls = stack.fake.seen.filter((m) => m.method === 'tools/call' && m.params.name === 'ask');
         assert.equal(calls.length, 2);
         assert.notEqual(calls[1].id, calls[0].id, 'a new upstream id');

@@ -43,6 +43,8 @@ static const struct control_handler {
     {"session/event", brk_get_stream_on_session_event},
     {"stream/open", brk_get_stream_on_open},
     {"stream/close", brk_get_stream_on_close},
+    {"listen/close", brk_listen_on_close},
+    {"listen/event", brk_listen_on_event},
     {"sessions/active", brk_sessions_on_active},
     {"auth/refetch", brk_keys_on_refetch},
 };
@@ -78,6 +80,10 @@ void brk_inbox_on_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
                  (int)e->session.len, e->session.ptr, (int)e->origin.len, e->origin.ptr);
     if (gw_str_eq(e->method, "initialize")) {
         brk_methods_initialize(b, e);
+    } else if ((e->flags & GW_ENV_F_MODERN) && gw_str_eq(e->method, "subscriptions/listen")) {
+        brk_listen_open(b, e);
+    } else if ((e->flags & GW_ENV_F_MODERN) && gw_str_eq(e->method, "notifications/cancelled")) {
+        brk_listen_on_cancelled(b, e);
     } else {
         brk_methods_list(b, e);
     }

@@ -190,6 +190,7 @@ static gw_err_t start(brk_t *b)
 static void stop(brk_t *b)
 {
     brk_list_wait_run(b, gw_clock_ms(), 1);
+    brk_listen_end_all(b, "stopping"); /* before the routers go: their clients get the result */
     brk_sup_stop_all(&b->sup, 5000);
     brk_sup_fini(&b->sup);
     nng_close(b->inbox);
@@ -197,6 +198,7 @@ static void stop(brk_t *b)
     gw_ipc_guard_fini(&b->inbox_guard);
     gw_ipc_guard_fini(&b->control_guard);
     gw_outboxes_fini(&b->out);
+    brk_listens_fini(b);
     brk_sessions_fini(b);
     gw_streams_fini(&b->streams);
     brk_admin_close(b->admin);
@@ -272,6 +274,10 @@ int main(int argc, char **argv)
     if (gw_streams_init(&b->streams, cfg->stream_replay, BRK_STREAM_REPLAY_BYTES,
                         (uint64_t)gw_wallclock_s() * 100000u + (uint64_t)getpid() % 100000u) !=
         GW_OK) {
+        fprintf(stderr, "mcpgw-broker: out of memory\n");
+        goto out_cycle;
+    }
+    if (brk_listens_init(b) != GW_OK) {
         fprintf(stderr, "mcpgw-broker: out of memory\n");
         goto out_cycle;
     }

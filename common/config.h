@@ -166,6 +166,9 @@ typedef struct gw_config {
     /* limits.max_pooled_sessions: upstream sessions one worker keeps for 2026-07-28 callers of a
      * 2025 backend, least recently used closed first; default 1024 */
     unsigned max_pooled_sessions;
+    /* limits.max_listens: 2026-07-28 subscriptions/listen streams the gateway holds; default 4096
+     * (0: no limit) */
+    unsigned max_listens;
     /* sessions.upstream_idle: a pooled upstream session unused this long is closed; default 300s */
     uint64_t upstream_idle_ms;
     gw_server_conf_t *servers;

@@ -133,6 +133,10 @@ static const gw_config_directive_t limits_directives[] = {
     {GW_CONFIG_ROW_UINT("max_pooled_sessions", gw_config_t, max_pooled_sessions), .min = 1,
      .max = COUNT_MAX, .def = 1024,
      .msg = "must be a number of sessions from 1 to " GW_CONFIG_STR(COUNT_MAX)},
+    /* subscriptions/listen streams of 2026-07-28 clients the broker holds (design §6; 16 per
+     * caller besides, fixed) */
+    {GW_CONFIG_ROW_UINT("max_listens", gw_config_t, max_listens), .max = COUNT_MAX, .def = 4096,
+     .msg = COUNT_MSG},
 };
 
 /* ---- sessions ---- */

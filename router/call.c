@@ -219,8 +219,9 @@ static void call_on_head(rtr_call_t *c, const gw_envelope_t *e)
 void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e)
 {
     rtr_t *r = c->rtr;
-    if (c->cancelled) {
-        return; /* a late reply of a cancelled call reaches nobody */
+    if (c->cancelled || (c->listen && c->ended)) {
+        return; /* a late reply of a cancelled call reaches nobody; a listen this router ended
+                   (it stops) has had its result */
     }
     if (e->kind == GW_ENV_END && (e->flags & GW_ENV_F_CANCELLED)) {
         rtr_call_cancel(c, c->peer->name); /* the cancel reached another router first */

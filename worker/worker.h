@@ -68,6 +68,7 @@ typedef struct wrk wrk_t;
 typedef struct xfer xfer_t;
 typedef struct upstream upstream_t;
 typedef struct call call_t;
+typedef struct wrk_listen_sub wrk_listen_sub_t; /* listen.c */
 typedef struct wrk_multi wrk_multi_t;
 
 /* ---- intrusive lists ---- */
@@ -430,6 +431,10 @@ struct wrk {
     link_t resuming;         /* calls whose response stream the backend closed early (call.qlink) */
     link_t levels;           /* logging/setLevel of sessions without an upstream session yet */
     size_t nlevels;
+    /* URIs 2026-07-28 listens subscribed here, and when their pooled sessions are touched next
+     * (listen.c) */
+    wrk_listen_sub_t *listen_subs;
+    int64_t listen_touch_ms;
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
     uint64_t next_corr;
     uint64_t next_rpc_id;
@@ -623,6 +628,21 @@ int wrk_stream_hold_calls(upstream_t *up);
 int64_t wrk_stream_tick(wrk_t *w, int64_t now);
 /* Forgets every listening session (at exit). */
 void wrk_stream_listeners_fini(wrk_t *w);
+
+/* Closes up's GET stream when nobody needs it any more (wrk_stream_wanted). */
+void wrk_stream_stop_unneeded(upstream_t *up);
+
+/* ---- listen.c: resource subscriptions of 2026-07-28 listens ---- */
+
+/* listen/subscribe (env: session the listen's name, body one URI, the caller's headers and caps)
+ * or listen/drop (session the listen's name) from the broker. */
+void wrk_listen_control(wrk_t *w, const gw_envelope_t *env);
+/* A notification on pooled session up's GET stream: a resources/updated a listen wants goes to
+ * the broker for it; anything else is dropped (nobody listens for it). */
+void wrk_listen_on_notification(upstream_t *up, const char *data, size_t len, const gw_rpc_t *rpc);
+/* Keeps the pooled sessions with subscriptions from idling out; returns when it is due next. */
+int64_t wrk_listen_tick(wrk_t *w, int64_t now);
+void wrk_listen_fini(wrk_t *w);
 
 /* ---- call.c: calls from routers ---- */
 

@@ -1,0 +1,262 @@
+// subscriptions/listen for 2026-07-28 clients (issue 14 point 8, docs/design-2026-07-28.md §6),
+// with raw POSTs: the acknowledgement first with the honoured subset of the filter, the listen id
+// echoed as its raw token (string and number) on every event, list_changed from the gateway's own
+// catalog change on a reload (only the lists asked for), resources/updated from a 2025 backend
+// (subscribed on the caller's pooled session), the bound per caller, notifications/cancelled
+// through the other router ending it with the complete result, the broker's stop ending it the
+// same way, and the old era's GET streams as before.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { test } from 'node:test';
+import { H2Client, gatewayConfig, initializeSession, rawPost, readSse, startBackend, startConformance, startGateway, toYaml, useSetup } from '../lib/index.mjs';
+
+const MODERN = '2026-07-28';
+const SUB = 'io.modelcontextprotocol/subscriptionId';
+const META = {
+    'io.modelcontextprotocol/protocolVersion': MODERN,
+    'io.modelcontextprotocol/clientCapabilities': {},
+    'io.modelcontextprotocol/clientInfo': { name: 'listen-test', version: '1.0.0' },
+};
+const T = { timeout: 60000 };
+
+const stack = useSetup(async () => {
+    const [alpha, conf] = await Promise.all([startBackend({ name: 'alpha' }), startConformance({ era: 'legacy' })]);
+    const servers = [{ name: 'alpha', url: alpha.url, prefix: 'alpha_' }];
+    // a short heartbeat: over HTTP/1.1 the router sees a client gone at its next write
+    const extra = { http: { sse_heartbeat: '300ms' } };
+    const gw = await startGateway({ servers, extra });
+    return { alpha, conf, gw, servers, extra };
+});
+
+/** Opens a listen on url; events() yields the parsed events, next() the next within ms. */
+async function listen(url, id, notifications) {
+    const ctl = new AbortController();
+    const res = await fetch(url, {
+        method: 'POST',
+        signal: ctl.signal,
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'subscriptions/listen' },
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { _meta: META, notifications } }),
+    });
+    const l = { res, ctl, router: String(res.headers.get('x-request-id')).slice(0, 8), got: [], ended: false };
+    if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+        const it = readSse(res.body);
+        l.pump = (async () => {
+            try {
+                for (;;) {
+                    const { value, done } = await it.next();
+                    if (done) {
+                        break;
+                    }
+                    if (value.data) {
+                        l.got.push(JSON.parse(value.data));
+                    }
+                }
+            } catch {
+                /* aborted */
+            }
+            l.ended = true;
+        })();
+    }
+    l.close = () => ctl.abort();
+    /** Ends it as the v2 client does: notifications/cancelled naming it, then the abort. */
+    l.end = async () => {
+        await rawPost(url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, _meta: META } }, { 'MCP-Protocol-Version': MODERN });
+        ctl.abort();
+    };
+    /** The first event (from index from) that pred accepts, within ms. */
+    l.waitFor = async (pred, { ms = 8000, from = 0, what = 'an event' } = {}) => {
+        const t0 = Date.now();
+        for (;;) {
+            const e = l.got.slice(from).find(pred);
+            if (e) {
+                return e;
+            }
+            if (Date.now() - t0 > ms || (l.ended && !l.got.slice(from).find(pred))) {
+                throw new Error(`${what} not seen within ${ms} ms; got ${JSON.stringify(l.got)}`);
+            }
+            await new Promise((r) => setTimeout(r, 25));
+        }
+    };
+    return l;
+}
+
+async function reloadWith(servers) {
+    fs.writeFileSync(stack.gw.configFile, toYaml(gatewayConfig(stack.gw.dir, { servers, extra: stack.extra })));
+    const r = await stack.gw.ctl(['reload']);
+    assert.equal(r.code, 0, r.stderr);
+}
+
+test('the acknowledgement comes first, with the honoured subset and the id as sent', T, async () => {
+    const l = await listen(stack.gw.url, 'listen:0', { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true, resourceSubscriptions: ['test://nowhere'] });
+    try {
+        assert.equal(l.res.status, 200);
+        assert.equal(l.res.headers.get('x-accel-buffering'), 'no');
+        const ack = await l.waitFor(() => true, { what: 'the acknowledgement' });
+        assert.equal(l.got.indexOf(ack), 0);
+        assert.equal(ack.method, 'notifications/subscriptions/acknowledged');
+        // alpha offers tools only, and no resource of that URI exists here
+        assert.deepEqual(ack.params.notifications, { toolsListChanged: true });
+        assert.equal(ack.params._meta[SUB], 'listen:0');
+    } finally {
+        await l.end();
+    }
+    const n = await listen(stack.gw.url, 7, { toolsListChanged: true });
+    try {
+        const ack = await n.waitFor(() => true, { what: 'the acknowledgement' });
+        assert.equal(ack.params._meta[SUB], 7, 'a number stays a number');
+    } finally {
+        await n.end();
+    }
+});
+
+test('a filter that is not one is refused with 400 -32602', T, async () => {
+    const r = await rawPost(stack.gw.url, { jsonrpc: '2.0', id: 'bad', method: 'subscriptions/listen', params: { _meta: META, notifications: { toolsListChanged: 'yes' } } },
+        { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'subscriptions/listen' });
+    assert.equal(r.status, 400);
+    assert.equal(r.messages[0].error.code, -32602);
+    assert.equal(r.messages[0].id, 'bad');
+});
+
+test('a reload that changes the catalog: list_changed on the listens that asked, tagged; resources/updated from a 2025 backend', T, async () => {
+    const tools = await listen(stack.gw.url, 'tools-only', { toolsListChanged: true });
+    // the old era beside it: a session's GET stream
+    const session = await initializeSession(stack.gw.url);
+    const get = await session.openStream();
+    try {
+        assert.equal(get.status, 200);
+        await tools.waitFor((e) => e.method === 'notifications/subscriptions/acknowledged', { what: 'the acknowledgement' });
+        await reloadWith([...stack.servers, { name: 'conf', url: stack.conf.url, prefix: 'conf_' }]);
+        const changed = await tools.waitFor((e) => e.method === 'notifications/tools/list_changed', { what: 'tools/list_changed' });
+        assert.equal(changed.params._meta[SUB], 'tools-only');
+        // the GET stream hears of it as before: an event id, no subscription id, no ack
+        const old = await get.next((e) => e.json?.method === 'notifications/tools/list_changed');
+        assert.ok(old.id, 'a resumable event');
+        assert.equal(old.json.params, undefined);
+        assert.ok(!get.events.some((e) => e.json?.method === 'notifications/subscriptions/acknowledged'));
+        // now prompts and resources are offered: a listen asking for all of it gets it honoured
+        const all = await listen(stack.gw.url, 'all', { promptsListChanged: true, resourcesListChanged: true, resourceSubscriptions: ['test://watched-resource', 'test://nowhere'] });
+        try {
+            const ack = await all.waitFor(() => true, { what: 'the acknowledgement' });
+            assert.deepEqual(ack.params.notifications, { promptsListChanged: true, resourcesListChanged: true, resourceSubscriptions: ['test://watched-resource'] });
+            const up = await all.waitFor((e) => e.method === 'notifications/resources/updated', { what: 'resources/updated from the 2025 backend' });
+            assert.equal(up.params.uri, 'test://watched-resource');
+            assert.equal(up.params._meta[SUB], 'all');
+            // the backend going away changes every list: prompts and resources here, tools there
+            const before = all.got.length;
+            const beforeTools = tools.got.length;
+            await reloadWith(stack.servers);
+            await all.waitFor((e) => e.method === 'notifications/prompts/list_changed', { from: before, what: 'prompts/list_changed' });
+            await all.waitFor((e) => e.method === 'notifications/resources/list_changed', { from: before, what: 'resources/list_changed' });
+            await tools.waitFor((e) => e.method === 'notifications/tools/list_changed', { from: beforeTools, what: 'the second tools/list_changed' });
+            await new Promise((r) => setTimeout(r, 300));
+            assert.ok(!all.got.some((e) => e.method === 'notifications/tools/list_changed'), 'not asked for tools');
+            assert.ok(all.got.every((e) => e.params._meta[SUB] === 'all'), JSON.stringify(all.got));
+        } finally {
+            await all.end();
+        }
+        assert.ok(tools.got.every((e) => !/prompts|resources/.test(e.method)), `a tools-only listen: ${JSON.stringify(tools.got)}`);
+        assert.ok(tools.got.every((e) => e.params._meta[SUB] === 'tools-only'));
+        assert.ok(!tools.got.some((e) => e.method === 'notifications/message' || e.method === 'notifications/progress'));
+    } finally {
+        get.close();
+        await tools.end();
+    }
+});
+
+test('16 listens per caller; the 17th is refused 429, and one more fits once one ends', T, async () => {
+    const ls = [];
+    try {
+        for (let i = 0; i < 16; i++) {
+            const l = await listen(stack.gw.url, `bound-${i}`, { toolsListChanged: true });
+            assert.equal(l.res.status, 200);
+            await l.waitFor(() => true, { what: `listen ${i} acknowledged` });
+            ls.push(l);
+        }
+        const over = await listen(stack.gw.url, 'bound-16', { toolsListChanged: true });
+        assert.equal(over.res.status, 429);
+        const body = await over.res.json();
+        assert.equal(body.id, 'bound-16');
+        assert.ok(body.error, JSON.stringify(body));
+        // a client going away frees its place too, once the router sees it (the next heartbeat)
+        ls.pop().close();
+        let again;
+        for (let i = 0; i < 50; i++) {
+            again = await listen(stack.gw.url, 'bound-16', { toolsListChanged: true });
+            if (again.res.status === 200) {
+                break;
+            }
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal(again.res.status, 200);
+        ls.push(again);
+    } finally {
+        await Promise.all(ls.map((l) => l.end()));
+    }
+});
+
+test('notifications/cancelled through the other router ends the listen with the complete result', T, async () => {
+    const l = await listen(stack.gw.url, 'far', { toolsListChanged: true });
+    const clients = [];
+    try {
+        await l.waitFor(() => true, { what: 'the acknowledgement' });
+        let other;
+        for (let i = 0; i < 40 && !other; i++) {
+            const c = new H2Client(stack.gw.origin);
+            clients.push(c);
+            const r = await c.request('/mcp', {
+                headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' },
+                body: { jsonrpc: '2.0', id: 'which', method: 'tools/list', params: { _meta: META } },
+            });
+            if (String(r.headers['x-request-id']).slice(0, 8) !== l.router) {
+                other = c;
+            }
+        }
+        assert.ok(other, 'a connection on the other router');
+        const c = await other.request('/mcp', {
+            headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN },
+            body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'far', _meta: META } },
+        });
+        assert.equal(c.status, 202);
+        const end = await l.waitFor((e) => e.id === 'far', { what: 'the complete result' });
+        assert.deepEqual(end.result, { resultType: 'complete', _meta: { [SUB]: 'far' } });
+        await l.pump;
+        assert.ok(l.ended, 'the stream ends after the result');
+    } finally {
+        l.close();
+        clients.forEach((c) => c.close());
+    }
+});
+
+test('a cancel naming an id that is no listen of this caller ends nothing', T, async () => {
+    const l = await listen(stack.gw.url, 'mine', { toolsListChanged: true });
+    try {
+        await l.waitFor(() => true, { what: 'the acknowledgement' });
+        const c = await rawPost(stack.gw.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'not-mine', _meta: META } }, { 'MCP-Protocol-Version': MODERN });
+        assert.equal(c.status, 202);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.ok(!l.ended);
+        assert.equal(l.got.length, 1);
+    } finally {
+        await l.end();
+    }
+});
+
+test('the broker stopping ends a listen with the complete result', T, async () => {
+    const gw = await startGateway({ servers: stack.servers, extra: stack.extra });
+    const l = await listen(gw.url, 99, { toolsListChanged: true });
+    try {
+        await l.waitFor(() => true, { what: 'the acknowledgement' });
+        const stopped = gw.stop();
+        const end = await l.waitFor((e) => e.id === 99, { what: 'the complete result' });
+        assert.deepEqual(end.result, { resultType: 'complete', _meta: { [SUB]: 99 } });
+        assert.equal(l.got.filter((e) => e.id === 99).length, 1, 'one result');
+        await stopped;
+    } finally {
+        l.close();
+    }
+    assert.deepEqual(gw.sanitizerReports(), []);
+});
+
+test('no sanitizer reports in the gateway log', async () => {
+    assert.deepEqual(stack.gw.sanitizerReports(), []);
+});

@@ -104,10 +104,12 @@ static void on_subscribe(wrk_t *w, const gw_envelope_t *env, const char *rid)
     uint8_t caps;
     char level[16];
     if (wrk_era_of_call(w, env) == WRK_ERA_MODERN) {
-        /* not built: an upstream subscriptions/listen with resourceSubscriptions (design §6) */
-        gw_log_info("msg=\"listen subscription not made: the backend speaks 2026-07-28, whose "
-                    "upstream listens are not built\" backend=%s request_id=%s",
-                    w->name, rid);
+        char uri[2049];
+        if (env->body.len > 0 && env->body.len < sizeof(uri)) {
+            memcpy(uri, env->body.ptr, env->body.len);
+            uri[env->body.len] = '\0';
+            wrk_listen_modern_add(w, env, uri, rid); /* an upstream listen (listen_modern.c) */
+        }
         return;
     }
     size_t n = wrk_pool_key(env, pkey, &caps, level);
@@ -157,6 +159,7 @@ static void unsubscribe(wrk_t *w, const char *pkey, const char *uri, const char 
 
 static void on_drop(wrk_t *w, const gw_envelope_t *env, const char *rid)
 {
+    wrk_listen_modern_drop(w, env->session);
     for (wrk_listen_sub_t **p = &w->listen_subs; *p != NULL;) {
         wrk_listen_sub_t *s = *p;
         if (!gw_str_eq(env->session, s->lkey)) {
@@ -212,8 +215,9 @@ void wrk_listen_on_notification(upstream_t *up, const char *data, size_t len, co
 
 int64_t wrk_listen_tick(wrk_t *w, int64_t now)
 {
+    int64_t modern = wrk_listen_modern_tick(w, now);
     if (w->listen_subs == NULL) {
-        return INT64_MAX;
+        return modern;
     }
     if (now >= w->listen_touch_ms) {
         for (const wrk_listen_sub_t *s = w->listen_subs; s != NULL; s = s->next) {
@@ -224,11 +228,12 @@ int64_t wrk_listen_tick(wrk_t *w, int64_t now)
         }
         w->listen_touch_ms = now + LISTEN_TOUCH_MS;
     }
-    return w->listen_touch_ms;
+    return w->listen_touch_ms < modern ? w->listen_touch_ms : modern;
 }
 
 void wrk_listen_fini(wrk_t *w)
 {
+    wrk_listen_modern_fini(w);
     while (w->listen_subs != NULL) {
         wrk_listen_sub_t *s = w->listen_subs;
         w->listen_subs = s->next;

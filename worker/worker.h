@@ -69,6 +69,7 @@ typedef struct xfer xfer_t;
 typedef struct upstream upstream_t;
 typedef struct call call_t;
 typedef struct wrk_listen_sub wrk_listen_sub_t; /* listen.c */
+typedef struct wrk_mlisten wrk_mlisten_t;       /* listen_modern.c */
 typedef struct wrk_multi wrk_multi_t;
 
 /* ---- intrusive lists ---- */
@@ -139,6 +140,8 @@ typedef struct xfer_req {
     const char *rid;           /* x-request-id to send, or NULL/"" */
     const char *last_event_id; /* GET: resume a stream after this event, or NULL */
     uint64_t timeout_ms;
+    int stream; /* a POST whose answer stays open (an upstream subscriptions/listen): held with
+                   the GET streams, outside limits.max_connections */
 } xfer_req_t;
 
 struct xfer {
@@ -435,6 +438,8 @@ struct wrk {
      * (listen.c) */
     wrk_listen_sub_t *listen_subs;
     int64_t listen_touch_ms;
+    /* upstream listens on a 2026-07-28 backend (listen_modern.c) */
+    wrk_mlisten_t *mlistens;
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
     uint64_t next_corr;
     uint64_t next_rpc_id;
@@ -643,6 +648,17 @@ void wrk_listen_on_notification(upstream_t *up, const char *data, size_t len, co
 /* Keeps the pooled sessions with subscriptions from idling out; returns when it is due next. */
 int64_t wrk_listen_tick(wrk_t *w, int64_t now);
 void wrk_listen_fini(wrk_t *w);
+
+/* ---- listen_modern.c: upstream subscriptions/listen on a 2026-07-28 backend ---- */
+
+/* uri joins the upstream listen of the broker's listen env->session (made on first use with the
+ * caller's caps and log level), opened again with it from the next tick. */
+void wrk_listen_modern_add(wrk_t *w, const gw_envelope_t *env, const char *uri, const char *rid);
+/* The broker's listen lkey ended: its upstream listen closes. */
+void wrk_listen_modern_drop(wrk_t *w, gw_str_t lkey);
+/* Opens the upstream listens that are due; returns when the next one is. */
+int64_t wrk_listen_modern_tick(wrk_t *w, int64_t now);
+void wrk_listen_modern_fini(wrk_t *w);
 
 /* ---- call.c: calls from routers ---- */
 

@@ -4,7 +4,10 @@
  * rewrites them), held with the GET streams (outside limits.max_connections, as long as it
  * lives), opened again after it ends; each resources/updated of a URI it asked for goes to the
  * broker for that listen. The backend's acknowledgement and anything else are dropped: the
- * gateway's own acknowledgement went first, and list_changed is the gateway's (broker). */
+ * gateway's own acknowledgement went first, and list_changed is the gateway's (broker).
+ * And the catalog's: while the default set's catalog session speaks 2026-07-28, one upstream
+ * listen for the three list_changed, each of which refetches the catalog (what a 2025 backend's
+ * catalog session hears on its GET stream). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -16,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/lists.h"
 #include "common/jsonrpc.h"
 #include "common/log.h"
 #include "common/mcp.h"
@@ -36,7 +40,8 @@ struct wrk_mlisten {
     char *uris[MAX_URIS];
     size_t nuris;
     xfer_t x;
-    int due; /* (re)open at due_ms */
+    int catalog; /* the catalog's listen (lkey ""), not a client's */
+    int due;     /* (re)open at due_ms */
     int64_t due_ms;
     int64_t backoff_ms;
 };
@@ -46,8 +51,17 @@ static gw_err_t on_event(xfer_t *x, const char *data, size_t len)
     wrk_mlisten_t *m = GW_CONTAINER_OF(x, wrk_mlisten_t, x);
     gw_rpc_t rpc;
     if (gw_rpc_scan(data, len, GW_RPC_DEFAULT_MAX_DEPTH, &rpc) != GW_OK ||
-        rpc.kind != GW_MSG_NOTIFICATION ||
-        strcmp(rpc.method_str, "notifications/resources/updated") != 0) {
+        rpc.kind != GW_MSG_NOTIFICATION) {
+        return GW_OK;
+    }
+    if (m->catalog) {
+        if (gw_list_by_changed(rpc.method_str, strlen(rpc.method_str)) >= 0) {
+            wrk_catalog_note_changed(m->w);
+        }
+        m->backoff_ms = RETRY_MIN_MS;
+        return GW_OK;
+    }
+    if (strcmp(rpc.method_str, "notifications/resources/updated") != 0) {
         return GW_OK;
     }
     char err[64];
@@ -96,11 +110,15 @@ static void start(wrk_mlisten_t *m)
     wrk_xfer_cancel(x);
     x->expect_id = ++w->next_rpc_id;
     gw_buf_reset(&x->req);
-    gw_err_t err = gw_buf_appendf(&x->req,
-                                  "{\"jsonrpc\":\"2.0\",\"id\":\"mcpgw-listen-%" PRIu64
-                                  "\",\"method\":\"subscriptions/listen\",\"params\":{"
-                                  "\"notifications\":{\"resourceSubscriptions\":[",
-                                  x->expect_id);
+    gw_err_t err =
+        gw_buf_appendf(&x->req,
+                       "{\"jsonrpc\":\"2.0\",\"id\":\"mcpgw-listen-%" PRIu64
+                       "\",\"method\":\"subscriptions/listen\",\"params\":{"
+                       "\"notifications\":{%s\"resourceSubscriptions\":[",
+                       x->expect_id,
+                       m->catalog ? "\"toolsListChanged\":true,\"promptsListChanged\":true,"
+                                    "\"resourcesListChanged\":true,"
+                                  : "");
     for (size_t i = 0; err == GW_OK && i < m->nuris; i++) {
         err = gw_buf_appends(&x->req, i > 0 ? "," : "");
         err =
@@ -198,9 +216,40 @@ void wrk_listen_modern_drop(wrk_t *w, gw_str_t lkey)
     }
 }
 
+/* The catalog's listen: wanted while the default set's catalog session is a ready 2026-07-28
+ * one; made, or dropped, here. */
+static void catalog_listen_check(wrk_t *w)
+{
+    const upstream_t *up = w->cat[WRK_CAP_SET_DEFAULT].up;
+    int want = up != NULL && up->modern && up->state == UP_READY && !w->stopping;
+    wrk_mlisten_t **p = &w->mlistens;
+    while (*p != NULL && !(*p)->catalog) {
+        p = &(*p)->next;
+    }
+    if (!want && *p != NULL) {
+        wrk_mlisten_t *m = *p;
+        *p = m->next;
+        mlisten_free(m);
+    } else if (want && *p == NULL) {
+        wrk_mlisten_t *m = calloc(1, sizeof(*m));
+        if (m == NULL) {
+            return; /* tried again next turn */
+        }
+        m->w = w;
+        m->catalog = 1;
+        m->backoff_ms = RETRY_MIN_MS;
+        m->due = 1;
+        m->due_ms = gw_clock_ms();
+        wrk_xfer_init(&m->x, w, &mlisten_ops);
+        m->next = w->mlistens;
+        w->mlistens = m;
+    }
+}
+
 int64_t wrk_listen_modern_tick(wrk_t *w, int64_t now)
 {
     int64_t next = INT64_MAX;
+    catalog_listen_check(w);
     for (wrk_mlisten_t *m = w->mlistens; m != NULL; m = m->next) {
         if (m->due && now >= m->due_ms && !w->stopping) {
             start(m);

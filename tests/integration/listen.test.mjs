@@ -163,6 +163,29 @@ test('a reload that changes the catalog: list_changed on the listens that asked,
     }
 });
 
+test('a 2026-07-28 backend: resources/updated through an upstream listen, its list changes refetched and announced', T, async () => {
+    const mod = await startConformance({ era: 'modern', label: 'conformance modern (listen)' });
+    const gw = await startGateway({ servers: [{ name: 'mod', url: mod.url, prefix: 'mod_' }], extra: stack.extra });
+    const l = await listen(gw.url, 'modern', { toolsListChanged: true, resourceSubscriptions: ['test://watched-resource'] });
+    try {
+        const ack = await l.waitFor(() => true, { what: 'the acknowledgement' });
+        assert.deepEqual(ack.params.notifications, { toolsListChanged: true, resourceSubscriptions: ['test://watched-resource'] });
+        const up = await l.waitFor((e) => e.method === 'notifications/resources/updated', { what: 'resources/updated from the 2026-07-28 backend' });
+        assert.equal(up.params.uri, 'test://watched-resource');
+        assert.equal(up.params._meta[SUB], 'modern');
+        const call = await rawPost(gw.url, { jsonrpc: '2.0', id: 'trigger', method: 'tools/call', params: { name: 'mod_test_trigger_tool_change', arguments: {}, _meta: META } },
+            { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'mod_test_trigger_tool_change' });
+        assert.equal(call.status, 200, call.text);
+        const changed = await l.waitFor((e) => e.method === 'notifications/tools/list_changed', { what: 'tools/list_changed after the backend\'s change' });
+        assert.equal(changed.params._meta[SUB], 'modern');
+    } finally {
+        await l.end();
+        await gw.stop();
+        await mod.stop();
+    }
+    assert.deepEqual(gw.sanitizerReports(), []);
+});
+
 test('16 listens per caller; the 17th is refused 429, and one more fits once one ends', T, async () => {
     const ls = [];
     try {

@@ -217,11 +217,13 @@ void wrk_listen_modern_drop(wrk_t *w, gw_str_t lkey)
 }
 
 /* The catalog's listen: wanted while the default set's catalog session is a ready 2026-07-28
- * one; made, or dropped, here. */
+ * one, or a dual backend's (whose 2025 catalog session has a GET stream, but whose changes of
+ * the 2026-07-28 lists it fetches may be told to listens only); made, or dropped, here. */
 static void catalog_listen_check(wrk_t *w)
 {
     const upstream_t *up = w->cat[WRK_CAP_SET_DEFAULT].up;
-    int want = up != NULL && up->modern && up->state == UP_READY && !w->stopping;
+    int want = up != NULL && (up->modern || w->era == WRK_ERA_DUAL) && up->state == UP_READY &&
+               !w->stopping;
     wrk_mlisten_t **p = &w->mlistens;
     while (*p != NULL && !(*p)->catalog) {
         p = &(*p)->next;

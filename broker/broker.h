@@ -223,6 +223,9 @@ void brk_listen_on_cancelled(brk_t *b, const gw_envelope_t *e);
 void brk_listen_on_event(brk_t *b, const gw_envelope_t *e);
 /* List list (GW_LIST_*, templates folded into resources) changed for the sets in bits sets. */
 void brk_listen_announce(brk_t *b, int list, unsigned sets);
+/* Tells worker (an inbox name) again of every listen's URIs there (it may have restarted: it
+ * knows none; one that knows them ignores them). */
+void brk_listen_resubscribe(brk_t *b, gw_str_t worker);
 /* The listens router held are gone with it (it restarted). */
 void brk_listen_release_router(brk_t *b, const char *router);
 /* Ends every listen gracefully (the broker stops). */

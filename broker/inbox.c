@@ -29,6 +29,7 @@ static void on_catalog_report(brk_t *b, const gw_envelope_t *e)
         }
     }
     brk_get_stream_relisten(b, e->origin); /* a worker that restarted lost who listens */
+    brk_listen_resubscribe(b, e->origin);  /* and what listens subscribed there */
     brk_reply(b, e->origin, e->corr, GW_ENV_END, rc == GW_ENOMEM ? 503 : 200, NULL, 0, GW_STR(""));
 }
 

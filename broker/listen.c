@@ -41,9 +41,17 @@ typedef struct listen {
     unsigned want;            /* WANT_*, honoured */
     unsigned set;             /* the caller's capability set */
     char **uris;              /* resourceSubscriptions honoured */
-    size_t *uri_server;       /* the backend each routes to */
+    char **uri_worker;        /* the inbox of the backend each routes to (a name: a reload may
+                                 renumber the servers) */
     size_t nuris;
     char request_id[80];
+    /* the caller's headers, for listen/subscribe (again after a worker restarts) */
+    char subject[GW_SUBJECT_MAX];
+    size_t subject_len;
+    char tag[GW_ISSUER_TAG_LEN];
+    size_t tag_len;
+    char level[16];
+    uint8_t caps;
 } listen_t;
 
 struct brk_listens {
@@ -62,9 +70,10 @@ static void listen_free(listen_t *l)
 {
     for (size_t i = 0; i < l->nuris; i++) {
         free(l->uris[i]);
+        free(l->uri_worker[i]);
     }
     free(l->uris);
-    free(l->uri_server);
+    free(l->uri_worker);
     free(l->caller);
     free(l->id);
     free(l);
@@ -136,18 +145,14 @@ static void listen_unlink(brk_t *b, listen_t *l)
     }
 }
 
-static void worker_send(brk_t *b, size_t server, gw_envelope_t *e)
+static void worker_send(brk_t *b, const char *inbox, gw_envelope_t *e)
 {
-    const gw_config_t *cfg = b->cycle->cfg;
-    if (server >= cfg->nservers) {
-        return; /* a reload removed it: its worker is gone */
-    }
-    gw_name_t name = gw_worker_inbox(cfg->servers[server].name);
-    gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name.s, strlen(name.s)});
+    gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){inbox, strlen(inbox)});
     e->origin = GW_STR(GW_BROKER_NAME);
     if (o == NULL || gw_outbox_send(o, e) != GW_OK) {
-        gw_log_warn("msg=\"worker not told of a listen\" backend=%s method=%.*s",
-                    cfg->servers[server].name, (int)e->method.len, e->method.ptr);
+        /* a reload removed it (its listens hear nothing more of it), or it is stuck */
+        gw_log_warn("msg=\"worker not told of a listen\" worker=%s method=%.*s", inbox,
+                    (int)e->method.len, e->method.ptr);
     }
 }
 
@@ -159,13 +164,13 @@ static void tell_workers_dropped(brk_t *b, const listen_t *l)
     for (size_t i = 0; i < l->nuris; i++) {
         int seen = 0;
         for (size_t j = 0; j < i && !seen; j++) {
-            seen = l->uri_server[j] == l->uri_server[i];
+            seen = strcmp(l->uri_worker[j], l->uri_worker[i]) == 0;
         }
         if (!seen) {
             gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
             e.method = GW_STR("listen/drop");
             e.session = (gw_str_t){key, strlen(key)};
-            worker_send(b, l->uri_server[i], &e);
+            worker_send(b, l->uri_worker[i], &e);
         }
     }
 }
@@ -280,8 +285,8 @@ static const char *read_filter(brk_t *b, const gw_envelope_t *e, yajl_val params
         return "Invalid params: more than 64 resourceSubscriptions";
     }
     l->uris = calloc(n + 1, sizeof(*l->uris));
-    l->uri_server = calloc(n + 1, sizeof(*l->uri_server));
-    if (l->uris == NULL || l->uri_server == NULL) {
+    l->uri_worker = calloc(n + 1, sizeof(*l->uri_worker));
+    if (l->uris == NULL || l->uri_worker == NULL) {
         return "";
     }
     for (size_t i = 0; i < n; i++) {
@@ -297,10 +302,13 @@ static const char *read_filter(brk_t *b, const gw_envelope_t *e, yajl_val params
         if (owner < 0) {
             continue; /* not honoured: the acknowledgement leaves it out */
         }
-        if ((l->uris[l->nuris] = strdup(u)) == NULL) {
+        gw_name_t inbox = gw_worker_inbox(b->cycle->cfg->servers[owner].name);
+        if ((l->uris[l->nuris] = strdup(u)) == NULL ||
+            (l->uri_worker[l->nuris] = strdup(inbox.s)) == NULL) {
+            free(l->uris[l->nuris]);
             return "";
         }
-        l->uri_server[l->nuris++] = (size_t)owner;
+        l->nuris++;
     }
     return NULL;
 }
@@ -344,26 +352,43 @@ static gw_err_t send_ack(brk_t *b, const listen_t *l)
  * listen/subscribe records which listen wants which URI (the worker maps updates back to it),
  * then the URI's resources/subscribe goes as a modern call of the caller, on the caller's pooled
  * session there (worker/listen.c; its answer comes back here and is not needed). */
-static void subscribe_upstream(brk_t *b, const gw_envelope_t *req, const listen_t *l)
+static void subscribe_upstream(brk_t *b, const listen_t *l, const char *only)
 {
     char key[32];
     snprintf(key, sizeof(key), "L%llu", (unsigned long long)l->serial);
     for (size_t i = 0; i < l->nuris; i++) {
+        if (only != NULL && strcmp(only, l->uri_worker[i]) != 0) {
+            continue;
+        }
         gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY | GW_ENV_F_MODERN};
         e.method = GW_STR("listen/subscribe");
         e.session = (gw_str_t){key, strlen(key)};
         e.request_id = (gw_str_t){l->request_id, strlen(l->request_id)};
-        e.caps = req->caps;
-        e.proto = req->proto;
-        static const char *const copied[] = {"auth-subject", "auth-issuer-tag", "log-level"};
-        for (size_t k = 0; k < sizeof(copied) / sizeof(copied[0]); k++) {
-            gw_str_t v = header(req, copied[k]);
-            if (v.ptr != NULL) {
-                e.headers[e.nheaders++] = (gw_env_header_t){{copied[k], strlen(copied[k])}, v};
-            }
+        e.caps = l->caps;
+        e.proto = GW_PROTO_2026_07_28;
+        if (l->subject_len > 0) {
+            e.headers[e.nheaders++] =
+                (gw_env_header_t){GW_STR("auth-subject"), {l->subject, l->subject_len}};
+        }
+        if (l->tag_len > 0) {
+            e.headers[e.nheaders++] =
+                (gw_env_header_t){GW_STR("auth-issuer-tag"), {l->tag, l->tag_len}};
+        }
+        if (l->level[0] != '\0') {
+            e.headers[e.nheaders++] =
+                (gw_env_header_t){GW_STR("log-level"), {l->level, strlen(l->level)}};
         }
         e.body = (gw_str_t){l->uris[i], strlen(l->uris[i])};
-        worker_send(b, l->uri_server[i], &e);
+        worker_send(b, l->uri_worker[i], &e);
+    }
+}
+
+void brk_listen_resubscribe(brk_t *b, gw_str_t worker)
+{
+    char inbox[GW_NAME_MAX];
+    snprintf(inbox, sizeof(inbox), "%.*s", (int)worker.len, worker.ptr);
+    for (listen_t *l = b->listens->head; l != NULL; l = l->next) {
+        subscribe_upstream(b, l, inbox);
     }
 }
 
@@ -399,6 +424,21 @@ void brk_listen_open(brk_t *b, const gw_envelope_t *e)
              e->request_id.ptr);
     l->corr = e->corr;
     l->set = e->caps & BRK_CAP_SET_MASK;
+    l->caps = e->caps;
+    gw_str_t hv = header(e, "auth-subject");
+    if (hv.len < sizeof(l->subject)) {
+        memcpy(l->subject, hv.ptr != NULL ? hv.ptr : "", hv.len);
+        l->subject_len = hv.len;
+    }
+    hv = header(e, "auth-issuer-tag");
+    if (hv.len <= sizeof(l->tag)) {
+        memcpy(l->tag, hv.ptr != NULL ? hv.ptr : "", hv.len);
+        l->tag_len = hv.len;
+    }
+    hv = header(e, "log-level");
+    if (hv.len < sizeof(l->level)) {
+        memcpy(l->level, hv.ptr != NULL ? hv.ptr : "", hv.len);
+    }
     const char *bad = read_filter(b, e, gw_json_get(v, "params"), l);
     yajl_tree_free(v);
     if (bad != NULL) {
@@ -443,7 +483,7 @@ void brk_listen_open(brk_t *b, const gw_envelope_t *e)
         gw_log_warn("msg=\"listen acknowledgement lost: out of memory\" request_id=%s",
                     l->request_id);
     }
-    subscribe_upstream(b, e, l);
+    subscribe_upstream(b, l, NULL);
     gw_log_info("msg=\"listen opened\" router=%s request_id=%s want=%u uris=%zu listens=%zu",
                 l->holder, l->request_id, l->want, l->nuris, b->listens->n);
 }
@@ -493,12 +533,9 @@ void brk_listen_on_event(brk_t *b, const gw_envelope_t *e)
         }
         /* only a URI this listen subscribed, from the backend it routes to */
         for (size_t i = 0; i < l->nuris; i++) {
-            const gw_config_t *cfg = b->cycle->cfg;
-            size_t s = l->uri_server[i];
             if (e->body.len == strlen(l->uris[i]) &&
-                memcmp(e->body.ptr, l->uris[i], e->body.len) == 0 && s < cfg->nservers) {
-                gw_name_t w = gw_worker_inbox(cfg->servers[s].name);
-                if (!gw_str_eq(e->origin, w.s)) {
+                memcmp(e->body.ptr, l->uris[i], e->body.len) == 0) {
+                if (!gw_str_eq(e->origin, l->uri_worker[i])) {
                     continue;
                 }
                 gw_buf_t u;

@@ -15,20 +15,57 @@
 #include "common/json.h"
 #include "common/jsonrpc.h"
 #include "common/log.h"
+#include "common/mcp.h"
 #include "common/names.h"
+#include "common/token.h"
 #include "worker/worker.h"
 
 /* A pooled session with subscriptions is touched this often, so that sessions.upstream_idle does
  * not close it under a listen that is quiet (pool.c closes sessions without calls). */
 #define LISTEN_TOUCH_MS 10000
 
-/* One URI one listen wants, on one pooled session. */
+/* One URI one listen wants, on one pooled session; with the caller's headers, so that it can be
+ * subscribed again on a new session (the pooled one was closed, or the backend lost it). */
 struct wrk_listen_sub {
     struct wrk_listen_sub *next;
     char lkey[32];                /* the broker's name of the listen, "L<n>" */
     char pkey[WRK_UPKEY_MAX + 1]; /* the pooled session's key */
     char *uri;
+    char subject[GW_SUBJECT_MAX];
+    size_t subject_len;
+    char tag[GW_ISSUER_TAG_LEN];
+    size_t tag_len;
+    char level[16];
+    uint8_t caps;
+    char *sid; /* the upstream session it was subscribed on (owned), NULL until seen ready */
 };
+
+static void sub_free(wrk_listen_sub_t *s)
+{
+    free(s->uri);
+    free(s->sid);
+    free(s);
+}
+
+/* The listen/subscribe envelope s came from, again (its strings point into s). */
+static void sub_env(const wrk_listen_sub_t *s, gw_envelope_t *e)
+{
+    *e = (gw_envelope_t){.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_MODERN, .caps = s->caps};
+    e->proto = GW_PROTO_2026_07_28;
+    e->session = (gw_str_t){s->lkey, strlen(s->lkey)};
+    if (s->subject_len > 0) {
+        e->headers[e->nheaders++] =
+            (gw_env_header_t){GW_STR("auth-subject"), {s->subject, s->subject_len}};
+    }
+    if (s->tag_len > 0) {
+        e->headers[e->nheaders++] =
+            (gw_env_header_t){GW_STR("auth-issuer-tag"), {s->tag, s->tag_len}};
+    }
+    if (s->level[0] != '\0') {
+        e->headers[e->nheaders++] =
+            (gw_env_header_t){GW_STR("log-level"), {s->level, strlen(s->level)}};
+    }
+}
 
 static int wanted(const wrk_t *w, const char *pkey, const char *uri)
 {
@@ -124,6 +161,26 @@ static void on_subscribe(wrk_t *w, const gw_envelope_t *env, const char *rid)
     }
     memcpy(s->lkey, env->session.ptr, env->session.len);
     memcpy(s->pkey, pkey, n + 1);
+    for (const wrk_listen_sub_t *o = w->listen_subs; o != NULL; o = o->next) {
+        if (strcmp(o->lkey, s->lkey) == 0 && strcmp(o->pkey, s->pkey) == 0 &&
+            strcmp(o->uri, s->uri) == 0) {
+            sub_free(s); /* the broker tells again after each catalog report: known */
+            return;
+        }
+    }
+    s->caps = env->caps;
+    for (size_t i = 0; i < env->nheaders; i++) {
+        gw_str_t k = env->headers[i].name, v = env->headers[i].value;
+        if (gw_str_eq(k, "auth-subject") && v.len < sizeof(s->subject)) {
+            memcpy(s->subject, v.ptr, v.len);
+            s->subject_len = v.len;
+        } else if (gw_str_eq(k, "auth-issuer-tag") && v.len <= sizeof(s->tag)) {
+            memcpy(s->tag, v.ptr, v.len);
+            s->tag_len = v.len;
+        } else if (gw_str_eq(k, "log-level") && v.len < sizeof(s->level)) {
+            memcpy(s->level, v.ptr, v.len);
+        }
+    }
     int again = wanted(w, s->pkey, s->uri);
     s->next = w->listen_subs;
     w->listen_subs = s;
@@ -170,8 +227,7 @@ static void on_drop(wrk_t *w, const gw_envelope_t *env, const char *rid)
         if (!wanted(w, s->pkey, s->uri)) {
             unsubscribe(w, s->pkey, s->uri, rid);
         }
-        free(s->uri);
-        free(s);
+        sub_free(s);
     }
 }
 
@@ -220,11 +276,31 @@ int64_t wrk_listen_tick(wrk_t *w, int64_t now)
         return modern;
     }
     if (now >= w->listen_touch_ms) {
-        for (const wrk_listen_sub_t *s = w->listen_subs; s != NULL; s = s->next) {
+        for (wrk_listen_sub_t *s = w->listen_subs; s != NULL; s = s->next) {
             upstream_t *up = wrk_upstream_find(w, s->pkey, strlen(s->pkey));
             if (up != NULL && up->pooled) {
                 wrk_pool_touch(up);
             }
+            if (up != NULL && (up->state != UP_READY || up->sid == NULL)) {
+                continue; /* initializing (its calls, ours among them, are on the way), or
+                             stateless: no GET stream to hear updates on */
+            }
+            if (up != NULL && (s->sid == NULL || strcmp(s->sid, up->sid) == 0)) {
+                if (s->sid == NULL) {
+                    s->sid = strdup(up->sid); /* NULL: noted next time */
+                }
+                continue;
+            }
+            /* the session is gone (closed, lost by the backend) or is another one now: what was
+             * subscribed on it is not any more */
+            gw_log_info("msg=\"listen subscription made again: its pooled session changed\" "
+                        "backend=%s listen=%s",
+                        w->name, s->lkey);
+            free(s->sid);
+            s->sid = NULL;
+            gw_envelope_t e;
+            sub_env(s, &e);
+            subscribe_call(w, &e, s->uri, "");
         }
         w->listen_touch_ms = now + LISTEN_TOUCH_MS;
     }
@@ -237,7 +313,6 @@ void wrk_listen_fini(wrk_t *w)
     while (w->listen_subs != NULL) {
         wrk_listen_sub_t *s = w->listen_subs;
         w->listen_subs = s->next;
-        free(s->uri);
-        free(s);
+        sub_free(s);
     }
 }

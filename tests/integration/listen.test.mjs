@@ -186,6 +186,25 @@ test('a 2026-07-28 backend: resources/updated through an upstream listen, its li
     assert.deepEqual(gw.sanitizerReports(), []);
 });
 
+test('a 2025 backend\'s worker restarting: the broker tells it the listen\'s URIs again, and the updates resume', T, async () => {
+    const gw = await startGateway({ servers: [{ name: 'conf', url: stack.conf.url, prefix: 'conf_' }], extra: stack.extra });
+    const l = await listen(gw.url, 'again', { resourceSubscriptions: ['test://watched-resource'] });
+    try {
+        const ack = await l.waitFor(() => true, { what: 'the acknowledgement' });
+        assert.deepEqual(ack.params.notifications, { resourceSubscriptions: ['test://watched-resource'] });
+        await l.waitFor((e) => e.method === 'notifications/resources/updated', { what: 'the first update' });
+        const seen = l.got.length;
+        const worker = (await gw.status()).processes.find((p) => p.role === 'worker');
+        process.kill(worker.pid, 'SIGKILL');
+        // the fixture sends one update after each subscribe: a second one means a new subscribe
+        const up = await l.waitFor((e) => e.method === 'notifications/resources/updated', { from: seen, ms: 20000, what: 'an update after the restart' });
+        assert.equal(up.params._meta[SUB], 'again');
+    } finally {
+        await l.end();
+        await gw.stop();
+    }
+});
+
 test('16 listens per caller; the 17th is refused 429, and one more fits once one ends', T, async () => {
     const ls = [];
     try {

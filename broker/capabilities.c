@@ -246,6 +246,18 @@ yajl_gen_status brk_capabilities_gen_discover(const brk_catalog_t *cat, yajl_gen
          * there (design §3) */
         gen_merged(cat, endpoint, g, NULL, 0);
     }
+    yajl_gen_array_close(g);
+    /* what discover says beside them, per endpoint: a string, or null for none */
+    gw_json_gen_cstr(g, "instructions");
+    yajl_gen_array_open(g);
+    for (unsigned endpoint = 0; endpoint <= cat->cfg->nendpoints; endpoint++) {
+        const char *s = gw_config_instructions(cat->cfg, endpoint);
+        if (s != NULL) {
+            gw_json_gen_cstr(g, s);
+        } else {
+            yajl_gen_null(g);
+        }
+    }
     return yajl_gen_array_close(g);
 }
 

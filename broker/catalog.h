@@ -236,7 +236,7 @@ void brk_capabilities_endpoints_free(const brk_catalog_t *cat, char **caps);
 /* Writes "discover": [...] into the routing table: the capabilities object server/discover
  * answers with on each endpoint (index 0: mcp_path, n: endpoints[n - 1]), in 2026-07-28 form (no
  * tasks key); routers answer server/discover and gate methods by it (docs/design-2026-07-28.md
- * §3). */
+ * §3). Then "instructions": [...], each endpoint's (a string, or null for none). */
 yajl_gen_status brk_capabilities_gen_discover(const brk_catalog_t *cat, yajl_gen g);
 /* The capabilities object initialize answers on endpoint (0: mcp_path); a string of cat. */
 const char *brk_capabilities_of(const brk_catalog_t *cat, unsigned endpoint);

@@ -42,9 +42,9 @@ static void caller_of(const gw_envelope_t *e, gw_session_claims_t *c)
     }
 }
 
-/* initialize's result object: protocolVersion, capabilities, serverInfo. The capabilities are
- * the catalog's for the endpoint, merged when a report changed them: copied here, never rebuilt
- * per client. */
+/* initialize's result object: protocolVersion, capabilities, serverInfo, instructions. The
+ * capabilities are the catalog's for the endpoint, merged when a report changed them: copied here,
+ * never rebuilt per client. */
 static gw_err_t gen_initialize_result(brk_t *b, gw_proto_t proto, unsigned endpoint, gw_buf_t *out)
 {
     gw_err_t err =
@@ -59,7 +59,17 @@ static gw_err_t gen_initialize_result(brk_t *b, gw_proto_t proto, unsigned endpo
         err = gw_buf_append_json_string(out, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
     }
     if (err == GW_OK) {
-        err = gw_buf_appends(out, "}}");
+        err = gw_buf_appends(out, "}");
+    }
+    const char *instructions = gw_config_instructions(b->cycle->cfg, endpoint);
+    if (err == GW_OK && instructions != NULL) {
+        err = gw_buf_appends(out, ",\"instructions\":");
+        if (err == GW_OK) {
+            err = gw_buf_append_json_string(out, instructions, strlen(instructions));
+        }
+    }
+    if (err == GW_OK) {
+        err = gw_buf_appends(out, "}");
     }
     return err;
 }

@@ -9,6 +9,7 @@
 
 #include "broker/broker.h"
 #include "common/log.h"
+#include "common/worker_settings.h"
 
 /* Settings only a restart can change: listeners, processes, sockets, keys. */
 static const char *immutable_change(const gw_config_t *a, const gw_config_t *b)
@@ -248,13 +249,18 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
     if (brk_keys_configure(b) != GW_OK) {
         gw_log_err("msg=\"out of memory: jwks_uri key sets not fetched\"");
     }
-    /* Workers kept across the reload probe their backend's era again (design 7.2: a backend
-     * may have been upgraded behind the same URL); restarted and new ones probe as they start. */
-    gw_envelope_t probe = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
-    probe.method = GW_STR("era/probe");
+    /* Workers kept across the reload take the new worker settings (common/worker_settings.h)
+     * and probe their backend's era again (design 7.2: a backend may have been upgraded behind
+     * the same URL); restarted and new ones read both as they start. */
+    gw_worker_settings_t ws;
+    gw_worker_settings_encode(next->cfg, &ws);
+    gw_envelope_t note = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    note.method = GW_STR("worker/reload");
+    memcpy(note.headers, ws.headers, ws.n * sizeof(ws.headers[0]));
+    note.nheaders = ws.n;
     for (size_t i = 0; i < next->cfg->nservers; i++) {
         gw_name_t to = gw_worker_inbox(next->cfg->servers[i].name);
-        brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &probe, GW_STR(""));
+        brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &note, GW_STR(""));
     }
     brk_cycle_destroy(prev);
     brk_routes_push(b);

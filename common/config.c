@@ -163,6 +163,7 @@ void gw_config_destroy(gw_config_t *c)
     free(c->allowed_origins);
     free(c->path);
     free(c->mcp_path);
+    free(c->instructions);
     free(c->runtime_dir);
     free(c->key_file);
     free(c->control_socket);

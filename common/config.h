@@ -124,8 +124,10 @@ typedef struct gw_endpoint_conf {
     size_t nservers;
     char **tools; /* server/name globs (common/glob.h) of the backends' own tool names */
     size_t ntools;
-    int tools_set;  /* tools was written: only tools matching one of them (none for []) */
-    char *resource; /* its canonical URI for auth, or NULL (derived from auth.resource) */
+    int tools_set;      /* tools was written: only tools matching one of them (none for []) */
+    char *resource;     /* its canonical URI for auth, or NULL (derived from auth.resource) */
+    char *instructions; /* what initialize and server/discover tell its clients, or NULL (the
+                         * top-level instructions) */
 } gw_endpoint_conf_t;
 
 typedef struct gw_config {
@@ -133,6 +135,7 @@ typedef struct gw_config {
     gw_listen_t *listen; /* at least one */
     size_t nlisten;
     char *mcp_path;             /* default "/mcp" */
+    char *instructions;         /* initialize's and server/discover's, or NULL (none) */
     char *runtime_dir;          /* default "/run/mcpgw" */
     unsigned routers;           /* default: number of online CPUs; 1..64 */
     uint64_t max_request_body;  /* limits.max_request_body, default 1 MiB */
@@ -217,6 +220,9 @@ void gw_config_destroy(gw_config_t *c);
 void gw_listen_fini(gw_listen_t *l);
 /* Whether two string lists of a config hold the same strings in the same order. */
 int gw_config_strings_same(char *const *a, size_t na, char *const *b, size_t nb);
+/* The instructions of endpoint (0: mcp_path): its own, else the top level's, else NULL. */
+const char *gw_config_instructions(const gw_config_t *c, unsigned endpoint);
+
 /* Whether a and b have the same endpoints (paths, servers, tools, resources, in order). */
 int gw_config_endpoints_same(const gw_config_t *a, const gw_config_t *b);
 /* Returns the server called name, or NULL. */

@@ -1,12 +1,14 @@
 /* config_endpoints.c: the endpoints section of mcpgw.yaml (virtual servers, docs/routing.md): each
- * entry's path, servers, tools narrowing and resource read by the directive table, then checked
- * against the rest of the file (mcp_path, servers[]) once all of it was read; and freeing it. */
+ * entry's path, servers, tools narrowing, resource and instructions read by the directive table,
+ * then checked against the rest of the file (mcp_path, servers[]) once all of it was read; and
+ * freeing it. */
 #include <config.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/config_int.h"
+#include "common/endpoint.h"
 #include "common/glob.h"
 
 #define WELL_KNOWN_PREFIX "/.well-known/"
@@ -29,6 +31,8 @@ static const gw_config_directive_t endpoint_directives[] = {
      .check = endpoint_path_problem},
     {GW_CONFIG_ROW_STRLIST("servers", gw_endpoint_conf_t, servers, nservers), .required = 1},
     {GW_CONFIG_ROW_STRLIST("tools", gw_endpoint_conf_t, tools, ntools)},
+    {GW_CONFIG_ROW_NONEMPTY("instructions", gw_endpoint_conf_t, instructions),
+     .check = gw_config_instructions_problem},
     {GW_CONFIG_ROW_NONEMPTY("resource", gw_endpoint_conf_t, resource),
      .check = gw_config_resource_problem},
 };
@@ -40,8 +44,8 @@ gw_err_t gw_config_set_endpoints(gw_config_ctx_t *cx, const gw_config_directive_
     (void)d;
     void *items;
     gw_err_t started =
-        gw_config_list_start(cx, v, path, "{path, servers, tools, resource}", GW_ENDPOINTS_MAX,
-                             "endpoints", sizeof(*c->endpoints), &items);
+        gw_config_list_start(cx, v, path, "{path, servers, tools, resource, instructions}",
+                             GW_ENDPOINTS_MAX, "endpoints", sizeof(*c->endpoints), &items);
     if (started != GW_OK || (c->endpoints = items) == NULL) {
         return started;
     }
@@ -168,6 +172,15 @@ static int same_string(const char *a, const char *b)
     return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
+const char *gw_config_instructions(const gw_config_t *c, unsigned endpoint)
+{
+    if (endpoint != GW_ENDPOINT_MAIN && endpoint <= c->nendpoints &&
+        c->endpoints[endpoint - 1].instructions != NULL) {
+        return c->endpoints[endpoint - 1].instructions;
+    }
+    return c->instructions;
+}
+
 int gw_config_endpoints_same(const gw_config_t *a, const gw_config_t *b)
 {
     if (a->nendpoints != b->nendpoints) {
@@ -193,6 +206,7 @@ void gw_config_endpoints_fini(gw_config_t *c)
         gw_config_strings_free(e->servers, e->nservers);
         gw_config_strings_free(e->tools, e->ntools);
         free(e->resource);
+        free(e->instructions);
     }
     free(c->endpoints);
 }

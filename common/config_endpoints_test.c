@@ -7,12 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "common/buf.h"
 #include "common/config.h"
+#include "common/config_int.h"
 #include "common/config_sample.h"
 
 #define SERVERS                                                                                    \
@@ -60,12 +62,44 @@ static void test_every_key(void **state)
     gw_config_destroy(c);
 }
 
+/* instructions at the top level apply to every endpoint without its own; bounded */
+static void test_instructions(void **state)
+{
+    (void)state;
+    gw_config_t *c =
+        config_parse_ok(SERVERS "instructions: \"Use alpha_ for search.\"\n"
+                                "endpoints:\n"
+                                "  - {path: /a, servers: [alpha], instructions: Alpha.}\n"
+                                "  - {path: /b, servers: [beta]}\n");
+    assert_string_equal(gw_config_instructions(c, 0), "Use alpha_ for search.");
+    assert_string_equal(gw_config_instructions(c, 1), "Alpha.");
+    assert_string_equal(gw_config_instructions(c, 2), "Use alpha_ for search.");
+    gw_config_destroy(c);
+    c = config_parse_ok(SERVERS);
+    assert_null(gw_config_instructions(c, 0));
+    gw_config_destroy(c);
+
+    char *yaml = malloc(sizeof(SERVERS) + GW_CONFIG_INSTRUCTIONS_MAX + 32);
+    assert_non_null(yaml);
+    int n = sprintf(yaml, SERVERS "instructions: ");
+    memset(yaml + n, 'x', GW_CONFIG_INSTRUCTIONS_MAX);
+    strcpy(yaml + n + GW_CONFIG_INSTRUCTIONS_MAX, "\n");
+    c = config_parse_ok(yaml); /* exactly the bound */
+    gw_config_destroy(c);
+    strcpy(yaml + n + GW_CONFIG_INSTRUCTIONS_MAX, "x\n");
+    config_expect_error(yaml, "mcpgw.yaml:4: instructions: at most 8192 bytes");
+    free(yaml);
+    config_expect_error(SERVERS
+                        "endpoints:\n  - {path: /a, servers: [alpha], instructions: \"\"}\n",
+                        "mcpgw.yaml:5: endpoints[0].instructions: must not be empty");
+}
+
 static void test_refused(void **state)
 {
     (void)state;
     config_expect_error(SERVERS "endpoints: {path: /x}\n",
                         "mcpgw.yaml:4: endpoints: expected a list of {path, servers, tools, "
-                        "resource}");
+                        "resource, instructions}");
     config_expect_error(SERVERS "endpoints:\n  - servers: [alpha]\n",
                         "mcpgw.yaml:5: endpoints[0]: missing required key path");
     config_expect_error(SERVERS "endpoints:\n  - path: /x\n",
@@ -134,9 +168,8 @@ static void test_at_most_64(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_absent),
-        cmocka_unit_test(test_every_key),
-        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_absent),     cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_refused),    cmocka_unit_test(test_instructions),
         cmocka_unit_test(test_at_most_64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

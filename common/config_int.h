@@ -87,6 +87,9 @@ const char *gw_config_address_problem(const char *s);
 const char *gw_config_url_problem(const char *url);
 /* Checks a URL path such as "/mcp"; returns NULL or what is wrong. */
 const char *gw_config_url_path_problem(const char *path);
+/* Checks instructions (top level or an endpoint's): at most GW_CONFIG_INSTRUCTIONS_MAX bytes. */
+#define GW_CONFIG_INSTRUCTIONS_MAX 8192
+const char *gw_config_instructions_problem(const char *s);
 /* Checks a backend's own tool name (len bytes: tool_timeouts and tools.rename keys): 1 to 128
  * bytes, no spaces or control characters; returns NULL or what is wrong. */
 const char *gw_config_tool_name_problem(const char *s, size_t len);

@@ -295,6 +295,8 @@ const gw_config_directive_t gw_config_top_directives[] = {
     {GW_CONFIG_ROW_CUSTOM("listen", set_listen)},
     {GW_CONFIG_ROW_STRING("mcp_path", gw_config_t, mcp_path), .def_str = "/mcp",
      .check = gw_config_url_path_problem},
+    {GW_CONFIG_ROW_NONEMPTY("instructions", gw_config_t, instructions),
+     .check = gw_config_instructions_problem},
     {GW_CONFIG_ROW_NONEMPTY("runtime_dir", gw_config_t, runtime_dir), .def_str = "/run/mcpgw"},
     {GW_CONFIG_ROW_UINT("routers", gw_config_t, routers), .min = 1, .max = ROUTERS_MAX,
      .def_fn = default_routers, .msg = "must be a number from 1 to " GW_CONFIG_STR(ROUTERS_MAX)},

@@ -56,6 +56,15 @@ const char *gw_config_url_path_problem(const char *path)
     return NULL;
 }
 
+const char *gw_config_instructions_problem(const char *s)
+{
+    /* sent whole in every initialize and server/discover answer: bounded like one */
+    if (strlen(s) > GW_CONFIG_INSTRUCTIONS_MAX) {
+        return "at most " GW_CONFIG_STR(GW_CONFIG_INSTRUCTIONS_MAX) " bytes";
+    }
+    return NULL;
+}
+
 const char *gw_config_url_problem(const char *url)
 {
     const char *p;

@@ -1,5 +1,6 @@
 /* jsonrpc_test.c: unit tests of the hot-path JSON-RPC scanner (classification, byte spans,
- * duplicate members, hostile input, deep nesting) and of the splices and replies built on it. */
+ * duplicate members, hostile input, deep nesting); its writers in jsonrpc_write_test.c, the
+ * 2026-07-28 envelope in jsonrpc_modern_test.c. */
 #include <config.h>
 
 #include <pthread.h>
@@ -15,45 +16,8 @@
 
 #include "common/buf.h"
 #include "common/jsonrpc.h"
+#include "common/jsonrpc_assert.h"
 #include "common/mcp.h"
-
-static gw_err_t scan(const char *body, gw_rpc_t *r)
-{
-    return gw_rpc_scan(body, strlen(body), GW_RPC_DEFAULT_MAX_DEPTH, r);
-}
-
-static void assert_span(const char *body, gw_span_t span, const char *want)
-{
-    if (want == NULL) {
-        assert_int_equal(span.len, 0);
-        return;
-    }
-    if (span.len != strlen(want) || memcmp(body + span.off, want, span.len) != 0) {
-        fail_msg("span [%u,+%u) is '%.*s', want '%s'", span.off, span.len, (int)span.len,
-                 body + span.off, want);
-    }
-}
-
-static void assert_kind(const char *body, gw_msg_kind_t kind)
-{
-    gw_rpc_t r;
-    assert_int_equal(scan(body, &r), GW_OK);
-    if (r.kind != kind) {
-        fail_msg("%s: kind %d, want %d (%s)", body, r.kind, kind,
-                 r.invalid_reason ? r.invalid_reason : "-");
-    }
-}
-
-static void assert_invalid(const char *body, const char *reason)
-{
-    gw_rpc_t r;
-    assert_int_equal(scan(body, &r), GW_OK);
-    if (r.kind != GW_MSG_INVALID) {
-        fail_msg("%s: kind %d, want INVALID", body, r.kind);
-    }
-    assert_non_null(r.invalid_reason);
-    assert_string_equal(r.invalid_reason, reason);
-}
 
 static void test_request(void **state)
 {
@@ -61,21 +25,21 @@ static void test_request(void **state)
                     "\"alpha_echo\",\"arguments\":{\"text\":\"hi\"}}}";
     gw_rpc_t r;
 
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_REQUEST);
     assert_null(r.invalid_reason);
-    assert_span(b, r.id, "1");
+    jt_assert_span(b, r.id, "1");
     assert_int_equal(r.id_is_null, 0);
-    assert_span(b, r.method, "\"tools/call\"");
+    jt_assert_span(b, r.method, "\"tools/call\"");
     assert_string_equal(r.method_str, "tools/call");
     assert_int_equal(r.method_too_long, 0);
-    assert_span(b, r.params, "{\"name\":\"alpha_echo\",\"arguments\":{\"text\":\"hi\"}}");
-    assert_span(b, r.name, "\"alpha_echo\"");
+    jt_assert_span(b, r.params, "{\"name\":\"alpha_echo\",\"arguments\":{\"text\":\"hi\"}}");
+    jt_assert_span(b, r.name, "\"alpha_echo\"");
     assert_string_equal(r.name_str, "alpha_echo");
     assert_int_equal(r.name_too_long, 0);
-    assert_span(b, r.uri, NULL);
-    assert_span(b, r.protocol_version, NULL);
-    assert_span(b, r.progress_token, NULL);
+    jt_assert_span(b, r.uri, NULL);
+    jt_assert_span(b, r.protocol_version, NULL);
+    jt_assert_span(b, r.progress_token, NULL);
     assert_int_equal(r.caps, 0);
     assert_int_equal(r.has_result, 0);
     assert_int_equal(r.has_error, 0);
@@ -83,29 +47,30 @@ static void test_request(void **state)
 
 static void test_classification(void **state)
 {
-    assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
-                GW_MSG_NOTIFICATION);
-    assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":[1,2]}", GW_MSG_NOTIFICATION);
-    assert_kind("{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"ping\"}", GW_MSG_REQUEST);
-    assert_kind("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}", GW_MSG_RESPONSE);
-    assert_kind("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":null}", GW_MSG_RESPONSE);
-    assert_kind("{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-1,\"message\":\"m\"}}",
-                GW_MSG_RESPONSE);
-    assert_kind("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"m\"}}",
-                GW_MSG_RESPONSE);
-    assert_kind("[{\"jsonrpc\":\"2.0\",\"method\":\"a\"},{\"jsonrpc\":\"2.0\",\"id\":1}]",
-                GW_MSG_BATCH);
-    assert_kind("[]", GW_MSG_BATCH);
-    assert_kind(" [1, \"x\", null] ", GW_MSG_BATCH);
+    jt_assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
+                   GW_MSG_NOTIFICATION);
+    jt_assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":[1,2]}", GW_MSG_NOTIFICATION);
+    jt_assert_kind("{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"ping\"}", GW_MSG_REQUEST);
+    jt_assert_kind("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}", GW_MSG_RESPONSE);
+    jt_assert_kind("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":null}", GW_MSG_RESPONSE);
+    jt_assert_kind("{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-1,\"message\":\"m\"}}",
+                   GW_MSG_RESPONSE);
+    jt_assert_kind(
+        "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"m\"}}",
+        GW_MSG_RESPONSE);
+    jt_assert_kind("[{\"jsonrpc\":\"2.0\",\"method\":\"a\"},{\"jsonrpc\":\"2.0\",\"id\":1}]",
+                   GW_MSG_BATCH);
+    jt_assert_kind("[]", GW_MSG_BATCH);
+    jt_assert_kind(" [1, \"x\", null] ", GW_MSG_BATCH);
     /* unknown members are ignored */
-    assert_kind("{\"x\":{\"method\":1},\"jsonrpc\":\"2.0\",\"method\":\"m\",\"y\":[]}",
-                GW_MSG_NOTIFICATION);
+    jt_assert_kind("{\"x\":{\"method\":1},\"jsonrpc\":\"2.0\",\"method\":\"m\",\"y\":[]}",
+                   GW_MSG_NOTIFICATION);
 
     gw_rpc_t r;
     const char *b = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":1,\"message\":\"\"}}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.id_is_null, 1);
-    assert_span(b, r.id, "null");
+    jt_assert_span(b, r.id, "null");
     /* ... so that the reply to a backend's transport error can carry the client's id */
     gw_buf_t out;
     gw_buf_init(&out);
@@ -114,52 +79,53 @@ static void test_classification(void **state)
         out.data, "{\"jsonrpc\":\"2.0\",\"id\":\"c-1\",\"error\":{\"code\":1,\"message\":\"\"}}");
     gw_buf_fini(&out);
     b = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":\"\"},\"id\" : null }";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_RESPONSE);
-    assert_span(b, r.id, "null");
+    jt_assert_span(b, r.id, "null");
     assert_int_equal(r.has_error, 1);
     b = "{\"jsonrpc\":\"2.0\",\"id\":\"r1\",\"result\":{\"content\":[]}}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.has_result, 1);
-    assert_span(b, r.id, "\"r1\"");
+    jt_assert_span(b, r.id, "\"r1\"");
 }
 
 static void test_invalid_messages(void **state)
 {
-    assert_invalid("{\"id\":1,\"method\":\"m\"}", "jsonrpc must be \"2.0\"");
-    assert_invalid("{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"m\"}", "jsonrpc must be \"2.0\"");
-    assert_invalid("{\"jsonrpc\":2.0,\"id\":1,\"method\":\"m\"}", "jsonrpc must be \"2.0\"");
-    assert_invalid("{\"jsonrpc\":\"2.0 \",\"method\":\"m\"}", "jsonrpc must be \"2.0\"");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"m\"}",
-                   "id must be a string or number");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"m\"}",
-                   "id must be a string or number");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"m\"}",
-                   "id must be a string or number");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"m\"}",
-                   "id must be a string or number");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{}}",
-                   "id must be a string or number");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"result\":{}}", "id must be a string or number");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}", "method must be a string");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":null}", "method must be a string");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1}", "method must be a string");
-    assert_invalid("{}", "jsonrpc must be \"2.0\"");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":\"x\"}",
-                   "params must be an object or array");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":null}",
-                   "params must be an object or array");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1,\"error\":{}}",
-                   "a response has either result or error");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"result\":1}",
-                   "a request has no result or error");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":\"bad\"}", "error must be an object");
-    assert_invalid("null", "not a JSON-RPC object");
-    assert_invalid("true", "not a JSON-RPC object");
-    assert_invalid("12", "not a JSON-RPC object");
-    assert_invalid("-1.5e3", "not a JSON-RPC object");
-    assert_invalid("\"str\"", "not a JSON-RPC object");
-    assert_invalid(" \t\r\n0\n", "not a JSON-RPC object");
+    jt_assert_invalid("{\"id\":1,\"method\":\"m\"}", "jsonrpc must be \"2.0\"");
+    jt_assert_invalid("{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"m\"}", "jsonrpc must be \"2.0\"");
+    jt_assert_invalid("{\"jsonrpc\":2.0,\"id\":1,\"method\":\"m\"}", "jsonrpc must be \"2.0\"");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0 \",\"method\":\"m\"}", "jsonrpc must be \"2.0\"");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"m\"}",
+                      "id must be a string or number");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"m\"}",
+                      "id must be a string or number");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"m\"}",
+                      "id must be a string or number");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"m\"}",
+                      "id must be a string or number");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{}}",
+                      "id must be a string or number");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"result\":{}}", "id must be a string or number");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}", "method must be a string");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":null}", "method must be a string");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1}", "method must be a string");
+    jt_assert_invalid("{}", "jsonrpc must be \"2.0\"");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":\"x\"}",
+                      "params must be an object or array");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":null}",
+                      "params must be an object or array");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1,\"error\":{}}",
+                      "a response has either result or error");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"result\":1}",
+                      "a request has no result or error");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":\"bad\"}",
+                      "error must be an object");
+    jt_assert_invalid("null", "not a JSON-RPC object");
+    jt_assert_invalid("true", "not a JSON-RPC object");
+    jt_assert_invalid("12", "not a JSON-RPC object");
+    jt_assert_invalid("-1.5e3", "not a JSON-RPC object");
+    jt_assert_invalid("\"str\"", "not a JSON-RPC object");
+    jt_assert_invalid(" \t\r\n0\n", "not a JSON-RPC object");
 }
 
 static void test_id_spans(void **state)
@@ -183,16 +149,16 @@ static void test_id_spans(void **state)
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         /* id in the middle, first and last, with spaces around */
         snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\": %s ,\"method\":\"m\"}", ids[i]);
-        assert_int_equal(scan(body, &r), GW_OK);
+        assert_int_equal(jt_scan(body, &r), GW_OK);
         assert_int_equal(r.kind, GW_MSG_REQUEST);
-        assert_span(body, r.id, ids[i]);
+        jt_assert_span(body, r.id, ids[i]);
         snprintf(body, sizeof(body), "{\"id\":%s,\"jsonrpc\":\"2.0\",\"method\":\"m\"}", ids[i]);
-        assert_int_equal(scan(body, &r), GW_OK);
-        assert_span(body, r.id, ids[i]);
+        assert_int_equal(jt_scan(body, &r), GW_OK);
+        jt_assert_span(body, r.id, ids[i]);
         snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"result\":{},\"id\":%s}", ids[i]);
-        assert_int_equal(scan(body, &r), GW_OK);
+        assert_int_equal(jt_scan(body, &r), GW_OK);
         assert_int_equal(r.kind, GW_MSG_RESPONSE);
-        assert_span(body, r.id, ids[i]);
+        jt_assert_span(body, r.id, ids[i]);
     }
 }
 
@@ -202,34 +168,34 @@ static void test_escaped_strings(void **state)
                     "\"params\":{\"name\":\"\\u0061lpha_echo\",\"uri\":\"file:\\/\\/x\"}}";
     gw_rpc_t r;
 
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_REQUEST);
-    assert_span(b, r.id, "\"q\\\"\"");
-    assert_span(b, r.method, "\"tools\\/call\"");
+    jt_assert_span(b, r.id, "\"q\\\"\"");
+    jt_assert_span(b, r.method, "\"tools\\/call\"");
     assert_string_equal(r.method_str, "tools/call");
-    assert_span(b, r.name, "\"\\u0061lpha_echo\"");
+    jt_assert_span(b, r.name, "\"\\u0061lpha_echo\"");
     assert_string_equal(r.name_str, "alpha_echo");
-    assert_span(b, r.uri, "\"file:\\/\\/x\"");
+    jt_assert_span(b, r.uri, "\"file:\\/\\/x\"");
 
     /* a string ending in escaped backslashes, then a quote inside another string before it */
     b = "{\"a\":\"x\\\"\",\"method\":\"m\\\\\",\"jsonrpc\":\"2.0\"}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.method, "\"m\\\\\"");
+    assert_int_equal(jt_scan(b, &r), GW_OK);
+    jt_assert_span(b, r.method, "\"m\\\\\"");
     assert_string_equal(r.method_str, "m\\");
     b = "{\"method\":\"\\\"\",\"jsonrpc\":\"2.0\"}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.method, "\"\\\"\"");
+    assert_int_equal(jt_scan(b, &r), GW_OK);
+    jt_assert_span(b, r.method, "\"\\\"\"");
     assert_string_equal(r.method_str, "\"");
 
     /* "tools/call\u0000x" must not be taken for tools/call */
     b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\\u0000x\"}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_REQUEST);
     assert_int_equal(r.method_too_long, 1);
     assert_string_equal(r.method_str, "");
     b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/"
         "call\",\"params\":{\"name\":\"a\\u0000\"}}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.name_too_long, 1);
     assert_string_equal(r.name_str, "");
 }
@@ -241,13 +207,13 @@ static void test_member_order(void **state)
                     "\"method\":\"tools/call\",\"id\":\"z\",\"jsonrpc\":\"2.0\"}";
     gw_rpc_t r;
 
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_REQUEST);
-    assert_span(b, r.params, "{\"_meta\":{\"progressToken\":\"pt-1\"},\"name\":\"beta_x\"}");
-    assert_span(b, r.name, "\"beta_x\"");
-    assert_span(b, r.progress_token, "\"pt-1\"");
-    assert_span(b, r.method, "\"tools/call\"");
-    assert_span(b, r.id, "\"z\"");
+    jt_assert_span(b, r.params, "{\"_meta\":{\"progressToken\":\"pt-1\"},\"name\":\"beta_x\"}");
+    jt_assert_span(b, r.name, "\"beta_x\"");
+    jt_assert_span(b, r.progress_token, "\"pt-1\"");
+    jt_assert_span(b, r.method, "\"tools/call\"");
+    jt_assert_span(b, r.id, "\"z\"");
 }
 
 static void test_initialize_fields(void **state)
@@ -258,25 +224,25 @@ static void test_initialize_fields(void **state)
                     "\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}";
     gw_rpc_t r;
 
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_REQUEST);
-    assert_span(b, r.protocol_version, "\"2025-06-18\"");
+    jt_assert_span(b, r.protocol_version, "\"2025-06-18\"");
     assert_int_equal(r.caps, GW_CAP_ROOTS | GW_CAP_SAMPLING);
     /* clientInfo.name is not params.name */
-    assert_span(b, r.name, NULL);
+    jt_assert_span(b, r.name, NULL);
 
     b = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"capabilities\":{"
         "\"elicitation\":{\"form\":{}},\"roots\":{},\"sampling\":{}}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.caps, GW_CAP_ROOTS | GW_CAP_SAMPLING | GW_CAP_ELICITATION);
 
     /* capabilities outside params, or params as an array, declare nothing */
     b = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"capabilities\":{\"roots\":{}},"
         "\"params\":[{\"capabilities\":{\"roots\":{}}},{\"name\":\"n\"}]}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.caps, 0);
-    assert_span(b, r.name, NULL);
-    assert_span(b, r.params, "[{\"capabilities\":{\"roots\":{}}},{\"name\":\"n\"}]");
+    jt_assert_span(b, r.name, NULL);
+    jt_assert_span(b, r.params, "[{\"capabilities\":{\"roots\":{}}},{\"name\":\"n\"}]");
 }
 
 static void test_progress_token(void **state)
@@ -286,15 +252,15 @@ static void test_progress_token(void **state)
                     "{\"progressToken\":\"inner\"}}}}";
     gw_rpc_t r;
 
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.progress_token, "-42");
+    assert_int_equal(jt_scan(b, &r), GW_OK);
+    jt_assert_span(b, r.progress_token, "-42");
     b = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"_meta\":{"
         "\"progressToken\":{\"x\":1}}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.progress_token, NULL);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
+    jt_assert_span(b, r.progress_token, NULL);
     b = "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"_meta\":{\"progressToken\":1}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.progress_token, NULL);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
+    jt_assert_span(b, r.progress_token, NULL);
 }
 
 /* notifications/cancelled names the request it cancels: a string or a number, raw; a repeated
@@ -319,9 +285,9 @@ static void test_cancelled_request_id(void **state)
         snprintf(b, sizeof(b),
                  "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":%s}",
                  cases[i].params);
-        assert_int_equal(scan(b, &r), GW_OK);
+        assert_int_equal(jt_scan(b, &r), GW_OK);
         assert_int_equal(r.kind, GW_MSG_NOTIFICATION);
-        assert_span(b, r.request_id, cases[i].want);
+        jt_assert_span(b, r.request_id, cases[i].want);
     }
 }
 
@@ -331,21 +297,21 @@ static void test_completion_ref(void **state)
     const char *prompt = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"completion/complete\","
                          "\"params\":{\"argument\":{\"name\":\"a\",\"value\":\"x\"},"
                          "\"ref\":{\"type\":\"ref/prompt\",\"name\":\"ev1_simple\"}}}";
-    assert_int_equal(scan(prompt, &r), GW_OK);
-    assert_span(prompt, r.ref_name, "\"ev1_simple\"");
+    assert_int_equal(jt_scan(prompt, &r), GW_OK);
+    jt_assert_span(prompt, r.ref_name, "\"ev1_simple\"");
     assert_string_equal(r.ref_name_str, "ev1_simple");
     assert_int_equal(r.ref_uri.len, 0);
     assert_int_equal(r.name.len, 0); /* argument.name is not params.name */
 
     const char *res = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"completion/complete\","
                       "\"params\":{\"ref\":{\"type\":\"ref/resource\",\"uri\":\"test://x/{id}\"}}}";
-    assert_int_equal(scan(res, &r), GW_OK);
-    assert_span(res, r.ref_uri, "\"test://x/{id}\"");
+    assert_int_equal(jt_scan(res, &r), GW_OK);
+    jt_assert_span(res, r.ref_uri, "\"test://x/{id}\"");
     assert_int_equal(r.ref_name.len, 0);
 
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"completion/complete\","
-                   "\"params\":{\"ref\":{\"name\":\"a\",\"name\":\"b\"}}}",
-                   "duplicate member");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"completion/complete\","
+                      "\"params\":{\"ref\":{\"name\":\"a\",\"name\":\"b\"}}}",
+                      "duplicate member");
 }
 
 static void test_task_id_and_cursor(void **state)
@@ -353,20 +319,20 @@ static void test_task_id_and_cursor(void **state)
     gw_rpc_t r;
     const char *get = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tasks/get\","
                       "\"params\":{\"_meta\":{\"taskId\":\"no\"},\"taskId\":\"mcpgw:ev1:abc\"}}";
-    assert_int_equal(scan(get, &r), GW_OK);
-    assert_span(get, r.task_id, "\"mcpgw:ev1:abc\"");
+    assert_int_equal(jt_scan(get, &r), GW_OK);
+    jt_assert_span(get, r.task_id, "\"mcpgw:ev1:abc\"");
     assert_int_equal(r.cursor.len, 0);
     const char *list = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tasks/list\","
                        "\"params\":{\"cursor\":\"mcpgw:ev2:\"}}";
-    assert_int_equal(scan(list, &r), GW_OK);
-    assert_span(list, r.cursor, "\"mcpgw:ev2:\"");
+    assert_int_equal(jt_scan(list, &r), GW_OK);
+    jt_assert_span(list, r.cursor, "\"mcpgw:ev2:\"");
     assert_int_equal(r.task_id.len, 0);
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/get\","
-                   "\"params\":{\"taskId\":\"a\",\"taskId\":\"b\"}}",
-                   "duplicate member");
-    assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/list\","
-                   "\"params\":{\"cursor\":\"a\",\"cursor\":\"b\"}}",
-                   "duplicate member");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/get\","
+                      "\"params\":{\"taskId\":\"a\",\"taskId\":\"b\"}}",
+                      "duplicate member");
+    jt_assert_invalid("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/list\","
+                      "\"params\":{\"cursor\":\"a\",\"cursor\":\"b\"}}",
+                      "duplicate member");
 }
 
 static void test_duplicate_members(void **state)
@@ -386,15 +352,15 @@ static void test_duplicate_members(void **state)
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"m\\u0065thod\":\"tools/call\"}",
     };
     for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
-        assert_invalid(dups[i], "duplicate member");
+        jt_assert_invalid(dups[i], "duplicate member");
     }
     /* repeats elsewhere are the backend's business */
-    assert_kind(
+    jt_assert_kind(
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\","
         "\"arguments\":{\"name\":1,\"name\":2}},\"x\":1,\"x\":2}",
         GW_MSG_REQUEST);
     /* a method named like a member is not a member */
-    assert_kind("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"id\"}", GW_MSG_REQUEST);
+    jt_assert_kind("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"id\"}", GW_MSG_REQUEST);
 }
 
 static void test_too_long(void **state)
@@ -407,7 +373,7 @@ static void test_too_long(void **state)
     snprintf(body, sizeof(body),
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":{\"name\":\"%s\"}}", name,
              name);
-    assert_int_equal(scan(body, &r), GW_OK);
+    assert_int_equal(jt_scan(body, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_REQUEST);
     assert_int_equal(r.name_too_long, 0);
     assert_int_equal(r.method_too_long, 0);
@@ -419,7 +385,7 @@ static void test_too_long(void **state)
     snprintf(body, sizeof(body),
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":{\"name\":\"%s\"}}", name,
              name);
-    assert_int_equal(scan(body, &r), GW_OK);
+    assert_int_equal(jt_scan(body, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_REQUEST);
     assert_int_equal(r.name_too_long, 1);
     assert_int_equal(r.method_too_long, 1);
@@ -427,7 +393,7 @@ static void test_too_long(void **state)
     assert_string_equal(r.method_str, "");
     assert_int_equal(r.name.len, GW_RPC_NAME_MAX + 3);
     snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"method\":\"%s\"}", name);
-    assert_int_equal(scan(body, &r), GW_OK);
+    assert_int_equal(jt_scan(body, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_NOTIFICATION);
     assert_int_equal(r.method_too_long, 1);
 }
@@ -465,7 +431,7 @@ static void test_parse_errors(void **state)
     };
     gw_rpc_t r;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (scan(bad[i], &r) != GW_EPARSE) {
+        if (jt_scan(bad[i], &r) != GW_EPARSE) {
             fail_msg("case %zu '%s' is not a parse error", i, bad[i]);
         }
         assert_int_equal(r.kind, GW_MSG_INVALID);
@@ -475,7 +441,7 @@ static void test_parse_errors(void **state)
     assert_int_equal(gw_rpc_scan("{\"a\":\"\0\"}", 8, 0, &r), GW_EPARSE);
     assert_int_equal(gw_rpc_scan(NULL, 0, 0, &r), GW_EPARSE);
     /* trailing whitespace is fine */
-    assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"m\"}\r\n \t", GW_MSG_NOTIFICATION);
+    jt_assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"m\"}\r\n \t", GW_MSG_NOTIFICATION);
 }
 
 /* UTF-8 that yajl's own check lets through but RFC 3629 forbids: overlong forms, surrogates and
@@ -501,20 +467,20 @@ static void test_strict_utf8(void **state)
     };
     gw_rpc_t r;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (scan(bad[i], &r) != GW_EPARSE) {
+        if (jt_scan(bad[i], &r) != GW_EPARSE) {
             fail_msg("case %zu is not a parse error", i);
         }
     }
     /* the edges that are valid: U+0080, U+07FF, U+0800, U+D7FF, U+E000, U+FFFF, U+10000,
      * U+10FFFF, each also as the last bytes before the closing quote */
-    assert_kind(
+    jt_assert_kind(
         "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{\"x\":\"\xc2\x80\xdf\xbf"
         "\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"}}",
         GW_MSG_NOTIFICATION);
     /* more than eight bytes of ASCII before and after a multi-byte character */
-    assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{\"text\":\"abcdefghij"
-                "\xc3\xa9klmnopqrstu\"}}",
-                GW_MSG_NOTIFICATION);
+    jt_assert_kind("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{\"text\":\"abcdefghij"
+                   "\xc3\xa9klmnopqrstu\"}}",
+                   GW_MSG_NOTIFICATION);
 }
 
 /* A lone low surrogate escape is valid JSON, but yajl unescapes it into surrogate bytes (ED B0
@@ -525,27 +491,27 @@ static void test_escaped_surrogate_never_routed(void **state)
     gw_rpc_t r;
     const char *b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
                     "\"name\":\"alpha_\\udc00\"}}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.kind, GW_MSG_REQUEST);
     assert_int_equal(r.name_too_long, 1);
     assert_string_equal(r.name_str, "");
     assert_int_equal(r.name.len, strlen("\"alpha_\\udc00\""));
 
     b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/c\\udc00all\"}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.method_too_long, 1);
     assert_string_equal(r.method_str, "");
 
     b = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"completion/complete\",\"params\":{\"ref\":{"
         "\"type\":\"ref/prompt\",\"name\":\"\\udfff\"}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.ref_name_too_long, 1);
     assert_string_equal(r.ref_name_str, "");
 
     /* a proper surrogate pair is one character and routes as such */
     b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
         "\"name\":\"a\\ud83d\\ude00\"}}";
-    assert_int_equal(scan(b, &r), GW_OK);
+    assert_int_equal(jt_scan(b, &r), GW_OK);
     assert_int_equal(r.name_too_long, 0);
     assert_string_equal(r.name_str, "a\xf0\x9f\x98\x80");
 }
@@ -645,80 +611,6 @@ static void test_deep_nesting(void **state)
     free(body);
 }
 
-static void test_splice_prefix_strip(void **state)
-{
-    const char *b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
-                    "\"alpha_echo\",\"arguments\":{\"name\":\"alpha_x\"}}}";
-    gw_rpc_t r;
-    gw_buf_t out;
-
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_string_equal(r.name_str, "alpha_echo");
-    gw_buf_init(&out);
-    assert_int_equal(
-        gw_rpc_splice_string(&out, b, strlen(b), r.name, r.name_str + 6, strlen(r.name_str + 6)),
-        GW_OK);
-    assert_string_equal(out.data,
-                        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
-                        "{\"name\":\"echo\",\"arguments\":{\"name\":\"alpha_x\"}}}");
-    /* the result scans to the new name */
-    assert_int_equal(gw_rpc_scan(out.data, out.len, 0, &r), GW_OK);
-    assert_string_equal(r.name_str, "echo");
-
-    /* an escaped original is replaced as a whole, and the new string is escaped */
-    b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
-        "\"\\u0061lpha_echo\"}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    gw_buf_reset(&out);
-    assert_int_equal(gw_rpc_splice_string(&out, b, strlen(b), r.name, "e\"c\n", 4), GW_OK);
-    assert_string_equal(out.data, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-                                  "\"params\":{\"name\":\"e\\\"c\\n\"}}");
-
-    /* id rewrite with a raw splice */
-    gw_buf_reset(&out);
-    assert_int_equal(gw_rpc_splice_raw(&out, b, strlen(b), r.id, "\"gw-17\"", 7), GW_OK);
-    assert_string_equal(out.data, "{\"jsonrpc\":\"2.0\",\"id\":\"gw-17\",\"method\":\"tools/call\","
-                                  "\"params\":{\"name\":\"\\u0061lpha_echo\"}}");
-
-    /* absent or out-of-range spans are refused */
-    gw_buf_reset(&out);
-    assert_int_equal(gw_rpc_splice_raw(&out, b, strlen(b), r.uri, "1", 1), GW_EINVAL);
-    gw_span_t past = {(uint32_t)strlen(b) - 1, 2};
-    assert_int_equal(gw_rpc_splice_string(&out, b, strlen(b), past, "x", 1), GW_EINVAL);
-    gw_span_t huge = {UINT32_MAX, UINT32_MAX};
-    assert_int_equal(gw_rpc_splice_raw(&out, b, strlen(b), huge, "x", 1), GW_EINVAL);
-    assert_int_equal(out.len, 0);
-    gw_buf_fini(&out);
-}
-
-static void test_error_and_result(void **state)
-{
-    gw_buf_t out;
-
-    gw_buf_init(&out);
-    assert_int_equal(gw_rpc_error(&out, "7", 1, GW_RPC_METHOD_NOT_FOUND, "Method not found"),
-                     GW_OK);
-    assert_string_equal(out.data, "{\"jsonrpc\":\"2.0\",\"id\":7,\"error\":{\"code\":-32601,"
-                                  "\"message\":\"Method not found\"}}");
-    gw_buf_reset(&out);
-    assert_int_equal(gw_rpc_error(&out, NULL, 0, GW_RPC_PARSE_ERROR, "Parse error"), GW_OK);
-    assert_string_equal(out.data, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"
-                                  "\"message\":\"Parse error\"}}");
-    gw_buf_reset(&out);
-    assert_int_equal(
-        gw_rpc_error(&out, "\"a\"", 3, GW_RPC_INVALID_PARAMS, "Unknown tool: \"x\"\\y"), GW_OK);
-    assert_string_equal(out.data, "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"error\":{\"code\":-32602,"
-                                  "\"message\":\"Unknown tool: \\\"x\\\"\\\\y\"}}");
-    gw_buf_reset(&out);
-    assert_int_equal(gw_rpc_result(&out, "\"a\"", 3, "{}", 2), GW_OK);
-    assert_string_equal(out.data, "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"result\":{}}");
-    /* appends: two replies in one buffer */
-    assert_int_equal(gw_rpc_result(&out, "1", 1, "{\"x\":[]}", 8), GW_OK);
-    assert_string_equal(out.data, "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"result\":{}}"
-                                  "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"x\":[]}}");
-    gw_buf_fini(&out);
-}
-
 static void test_mutations_never_crash(void **state)
 {
     const char *b = "{\"jsonrpc\":\"2.0\",\"id\":\"a\\\"b\",\"method\":\"tools/call\",\"params\":{"
@@ -755,163 +647,8 @@ static void test_mutations_never_crash(void **state)
     free(copy);
 }
 
-#define META_PV "\"io.modelcontextprotocol/protocolVersion\""
-#define META_CC "\"io.modelcontextprotocol/clientCapabilities\""
-#define META_CI "\"io.modelcontextprotocol/clientInfo\""
-#define META_LL "\"io.modelcontextprotocol/logLevel\""
-#define META_SUB "\"io.modelcontextprotocol/subscriptionId\""
-
 /* The 2026-07-28 envelope in params._meta: the claim, each member's raw span whatever its type,
  * and the capability bits. */
-static void test_modern_meta(void **state)
-{
-    (void)state;
-    gw_rpc_t r;
-    const char *b =
-        "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"tools/"
-        "list\",\"params\":{\"_meta\":{" META_PV ":\"2026-07-28\"," META_CC
-        ":{\"sampling\":{\"tools\":{}},"
-        "\"elicitation\":{\"form\":{},\"url\":{}},\"roots\":{\"listChanged\":true}}," META_CI
-        ":{\"name\":\"c\",\"version\":\"1\"}," META_LL ":\"debug\"," META_SUB ":7}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_int_equal(r.kind, GW_MSG_REQUEST);
-    assert_true(r.meta_claim);
-    assert_span(b, r.meta_protocol_version, "\"2026-07-28\"");
-    assert_string_equal(r.meta_protocol_version_str, "2026-07-28");
-    assert_span(b, r.meta_client_capabilities,
-                "{\"sampling\":{\"tools\":{}},\"elicitation\":{\"form\":{},\"url\":{}},"
-                "\"roots\":{\"listChanged\":true}}");
-    assert_int_equal(r.meta_caps, GW_CAP_SAMPLING | GW_CAP_SAMPLING_TOOLS | GW_CAP_ELICITATION |
-                                      GW_CAP_ELICITATION_URL | GW_CAP_ROOTS);
-    assert_int_equal(r.caps, 0); /* initialize's params.capabilities only */
-    assert_span(b, r.meta_client_info, "{\"name\":\"c\",\"version\":\"1\"}");
-    assert_true(r.meta_client_info_ok);
-    assert_span(b, r.meta_log_level, "\"debug\"");
-    assert_string_equal(r.meta_log_level_str, "debug");
-    assert_span(b, r.meta_subscription_id, "7");
-    assert_int_equal(r.meta.off, strstr(b, "{\"io.") - b);
-    assert_int_equal(b[r.meta.off + r.meta.len - 1], '}');
-    assert_int_equal(b[r.meta.off + r.meta.len], '}');
-
-    /* a claim of any type is a claim; wrong types keep their raw spans for the checks */
-    b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/"
-        "discover\",\"params\":{\"_meta\":{" META_PV ":5," META_CC ":true," META_CI
-        ":{\"name\":\"c\"}," META_LL ":null}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_true(r.meta_claim);
-    assert_span(b, r.meta_protocol_version, "5");
-    assert_string_equal(r.meta_protocol_version_str, "");
-    assert_span(b, r.meta_client_capabilities, "true");
-    assert_int_equal(r.meta_caps, 0);
-    assert_false(r.meta_client_info_ok); /* no version */
-    assert_span(b, r.meta_log_level, "null");
-    assert_span(b, r.meta_protocol_version, "5");
-
-    b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{" META_PV
-        ":false," META_CI ":{\"name\":1,\"version\":\"1\"}}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.meta_protocol_version, "false");
-    assert_false(r.meta_client_info_ok);
-    assert_span(b, r.meta_client_capabilities, NULL);
-
-    /* no claim: _meta without protocolVersion, the member outside _meta, _meta not an object */
-    const char *no_claim[] = {
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{" META_CC ":{}}}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{" META_PV ":\"2026-07-28\"}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":[{" META_PV
-        ":\"2026-07-28\"}]}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":[{\"_meta\":{" META_PV
-        ":\"2026-07-28\"}}]}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"x\":{\"_meta\":{" META_PV
-        ":\"2026-07-28\"}}}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{\"protocolVersion\":"
-        "\"2026-07-28\"}}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"_meta\":{" META_PV ":\"2026-07-28\"}}",
-    };
-    for (size_t i = 0; i < sizeof(no_claim) / sizeof(no_claim[0]); i++) {
-        assert_int_equal(scan(no_claim[i], &r), GW_OK);
-        if (r.meta_claim) {
-            fail_msg("%s: taken for a claim", no_claim[i]);
-        }
-    }
-
-    /* an escaped version is compared unescaped, echoed raw */
-    b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{" META_PV
-        ":\"2026\\u002d07-28\"}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.meta_protocol_version, "\"2026\\u002d07-28\"");
-    assert_string_equal(r.meta_protocol_version_str, "2026-07-28");
-}
-
-/* A repeated envelope member is INVALID (the gateway must route on what the backend reads); a
- * repeated _meta starts over, as the backend's parser keeps the last one. */
-static void test_modern_duplicates(void **state)
-{
-    (void)state;
-    gw_rpc_t r;
-    const char *dups[] = {
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{" META_PV
-        ":\"a\"," META_PV ":\"b\"}}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{" META_CC
-        ":{}," META_CC ":{}}}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{" META_CI
-        ":{}," META_CI ":{}}}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{" META_LL
-        ":\"a\"," META_LL ":\"b\"}}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{" META_SUB
-        ":1," META_SUB ":2}}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"arguments\":{},"
-        "\"arguments\":{}}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"requestState\":\"a\","
-        "\"requestState\":\"b\"}}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"inputResponses\":{},"
-        "\"inputResponses\":{}}}",
-    };
-    for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
-        assert_int_equal(scan(dups[i], &r), GW_OK);
-        if (r.kind != GW_MSG_INVALID) {
-            fail_msg("%s: kind %d, want INVALID", dups[i], r.kind);
-        }
-    }
-    const char *b =
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"_meta\":{" META_PV
-        ":\"2026-07-28\"," META_CC ":{\"sampling\":{}}},\"_meta\":{" META_CC ":{\"roots\":{}}}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_int_equal(r.kind, GW_MSG_REQUEST);
-    assert_false(r.meta_claim);
-    assert_int_equal(r.meta_caps, GW_CAP_ROOTS);
-    assert_span(b, r.meta_protocol_version, NULL);
-    assert_string_equal(r.meta_protocol_version_str, "");
-    assert_span(b, r.meta_client_capabilities, "{\"roots\":{}}");
-    /* the same member names in another container are not the envelope's */
-    b = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"arguments\":{\"_meta\":"
-        "{" META_PV ":1," META_PV ":2},\"requestState\":1,\"requestState\":2}}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_int_equal(r.kind, GW_MSG_REQUEST);
-    assert_false(r.meta_claim);
-}
-
-/* The MRTR retry's members and the call's arguments, by raw span. */
-static void test_modern_params_spans(void **state)
-{
-    (void)state;
-    gw_rpc_t r;
-    const char *b = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
-                    "\"ask\",\"arguments\":{\"a\":[1,{\"b\":2}]},\"inputResponses\":{\"k\":{"
-                    "\"action\":\"accept\"}},\"requestState\":\"v1.AA.BB\"}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_int_equal(r.kind, GW_MSG_REQUEST);
-    assert_span(b, r.arguments, "{\"a\":[1,{\"b\":2}]}");
-    assert_span(b, r.input_responses, "{\"k\":{\"action\":\"accept\"}}");
-    assert_span(b, r.request_state, "\"v1.AA.BB\"");
-    assert_span(b, r.name, "\"ask\"");
-    b = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"arguments\":[],"
-        "\"requestState\":null}}";
-    assert_int_equal(scan(b, &r), GW_OK);
-    assert_span(b, r.arguments, "[]");
-    assert_span(b, r.request_state, "null");
-    assert_span(b, r.input_responses, NULL);
-}
 
 int main(void)
 {
@@ -935,12 +672,7 @@ int main(void)
         cmocka_unit_test(test_truncated_every_length),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_deep_nesting),
-        cmocka_unit_test(test_splice_prefix_strip),
-        cmocka_unit_test(test_error_and_result),
         cmocka_unit_test(test_mutations_never_crash),
-        cmocka_unit_test(test_modern_meta),
-        cmocka_unit_test(test_modern_duplicates),
-        cmocka_unit_test(test_modern_params_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,6 +55,7 @@ void rtr_call_destroy(rtr_call_t *c)
         h2o_timeout_unlink(&c->timer);
     }
     rtr_req_unguard(c->guard);
+    rtr_h1_gone_unwatch(c);
     call_release_use(c);
     rtr_batch_t *batch = c->batch;
     gw_buf_t answer = c->body; /* a batch message's answer, handed over below */
@@ -333,10 +334,15 @@ h2o_timeout_t *rtr_call_timeout_list(rtr_t *r, uint64_t ms)
 /* A 2026-07-28 client went away from its call (design §6: on HTTP, closing the stream is the
  * cancel): the worker is told, as a NOREPLY notifications/cancelled naming the call's id with
  * the caller it matches by, and the call ends here without an answer. Called from the request's
- * dispose: c->req is NULL already. */
+ * dispose (c->req is NULL already), or by h1_gone.c (c->req still set: answered as cancelled, to
+ * a connection that is gone). */
 static void modern_call_gone(void *owner)
 {
-    rtr_call_t *c = owner;
+    rtr_call_client_gone(owner);
+}
+
+void rtr_call_client_gone(rtr_call_t *c)
+{
     rtr_t *r = c->rtr;
     if (c->ended || c->cancelled || c->peer == r->broker || c->rpc_id == NULL) {
         return; /* answered (an interim result's stream ending is no cancel), or a list */
@@ -421,6 +427,7 @@ rtr_call_t *rtr_call_dispatch(rtr_t *r, rtr_sink_t to, rtr_peer_t *peer, gw_enve
             }
             c->guard->gone = modern_call_gone;
             c->guard->owner = c;
+            rtr_h1_gone_watch(r, c);
         }
     }
     gw_buf_init(&c->body);

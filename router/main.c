@@ -30,7 +30,8 @@ static void on_signal_readable(h2o_socket_t *sock, const char *err)
 }
 
 /* Every 500 ms: the subscription until a routing table came, the inbox guard's probes, expired
- * revocations, activity reports, outboxes without a pipe (redialed) and queued outboxes. */
+ * revocations, HTTP/1 clients of modern calls gone, activity reports, outboxes without a pipe
+ * (redialed) and queued outboxes. */
 static void on_retry_timer(h2o_timeout_entry_t *entry)
 {
     rtr_t *r = H2O_STRUCT_FROM_MEMBER(rtr_t, retry_entry, entry);
@@ -44,6 +45,7 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
         gw_revoked_purge(&r->revoked, gw_wallclock_s()); /* their tokens no longer open anyway */
     }
     rtr_h2_resets_sweep(r, now);
+    rtr_h1_gone_sweep(r);
     if (now >= r->next_activity_ms) {
         rtr_session_use_report(r);
         r->next_activity_ms =
@@ -198,6 +200,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     gw_htable_init(&r->calls);
+    h2o_linklist_init_anchor(&r->h1_calls);
     gw_htable_init(&r->uses);
     gw_htable_init(&r->h2_resets);
     gw_htable_init(&r->h2_reset_addrs);

@@ -51,6 +51,13 @@ static void answer_discover(rtr_t *r, h2o_req_t *req, const char *id, size_t id_
     if (err == GW_OK) {
         err = gw_buf_appends(&b, caps);
     }
+    const char *instructions = rtr_routes_instructions(r->routes, endpoint);
+    if (err == GW_OK && instructions != NULL) {
+        err = gw_buf_appends(&b, ",\"instructions\":");
+        if (err == GW_OK) {
+            err = gw_buf_appends(&b, instructions);
+        }
+    }
     if (err == GW_OK) {
         err = gw_buf_appendf(&b,
                              ",\"ttlMs\":0,\"cacheScope\":\"%s\",\"_meta\":{"

@@ -153,7 +153,8 @@ struct rtr_call {
     const char *outcome;     /* NULL: answered by the peer; else why the gateway answered */
     rtr_session_use_t *use;  /* the session's count this call holds a place in, or NULL */
     h2o_linklist_t use_link; /* in use->calls while use is set */
-    int cancelled; /* notifications/cancelled: ending without an answer, replies ignored */
+    int cancelled;          /* notifications/cancelled: ending without an answer, replies ignored */
+    h2o_linklist_t h1_link; /* in rtr_t.h1_calls: a modern call over HTTP/1.x (h1_gone.c) */
     /* A 2026-07-28 call (GW_ENV_F_MODERN): its client cancels by going away, and the worker is
      * told so with the caller it matches the call by (worker/pool.c). */
     int modern;
@@ -227,6 +228,7 @@ struct rtr {
     gw_htable_t h2_resets; /* h2_resets.c: HTTP/2 connections that reset requests, by conn id */
     gw_htable_t h2_reset_addrs; /* h2_resets.c: their client addresses, each with a budget */
     gw_htable_t calls;          /* rtr_call_t.node, by correlation id */
+    h2o_linklist_t h1_calls; /* rtr_call_t.h1_link: modern calls whose client h1_gone.c watches */
     uint64_t next_corr;
     size_t ncalls;
     size_t nstreams;          /* of ncalls, GET streams: not requests in flight */
@@ -436,6 +438,9 @@ void rtr_call_cancel(rtr_call_t *c, const char *by);
 /* notifications/cancelled of session for the request id (raw JSON, id_len bytes): cancels the
  * session's calls in flight on this router with that id; returns how many. */
 size_t rtr_call_cancel_request(rtr_t *r, gw_str_t session, const char *id, size_t id_len);
+/* The 2026-07-28 client of c went away (its stream reset, its connection closed): the worker
+ * is told to cancel and c ends without an answer; nothing for an answered call or a list. */
+void rtr_call_client_gone(rtr_call_t *c);
 /* Frees c, logging its audit line and handing a batch message's answer to its batch. */
 void rtr_call_destroy(rtr_call_t *c);
 /* The timer list of calls waiting ms (made on first use). */
@@ -509,6 +514,15 @@ int rtr_h2_accept_refused(rtr_t *r, h2o_socket_t *sock);
 /* Drops the entries of connections and addresses whose budget is full again, or shut long
  * enough ago. */
 void rtr_h2_resets_sweep(rtr_t *r, int64_t now_ms);
+
+/* ---- h1_gone.c ---- */
+
+/* Watches the HTTP/1.x connection of modern call c (nothing for HTTP/2: its resets dispose the
+ * request) until c ends; a client seen gone ends c as rtr_call_client_gone. */
+void rtr_h1_gone_watch(rtr_t *r, rtr_call_t *c);
+void rtr_h1_gone_unwatch(rtr_call_t *c);
+/* Looks at every watched connection once (the router's 500 ms timer). */
+void rtr_h1_gone_sweep(rtr_t *r);
 
 /* ---- slow_clients.c ---- */
 

@@ -36,8 +36,10 @@ void rtr_routes_destroy(rtr_routes_t *r)
     }
     for (size_t i = 0; i < r->ndiscover; i++) {
         free(r->discover[i]);
+        free(r->instructions != NULL ? r->instructions[i] : NULL);
     }
     free(r->discover);
+    free(r->instructions);
     free(r->discover_offers);
     free(r->servers);
     free(r);
@@ -240,6 +242,7 @@ static gw_err_t parse_discover(rtr_routes_t *r, yajl_val list)
     }
     size_t n = YAJL_GET_ARRAY(list)->len;
     if ((r->discover = calloc(n + 1, sizeof(*r->discover))) == NULL ||
+        (r->instructions = calloc(n + 1, sizeof(*r->instructions))) == NULL ||
         (r->discover_offers = calloc(n + 1, sizeof(*r->discover_offers))) == NULL) {
         return GW_ENOMEM;
     }
@@ -266,6 +269,46 @@ static gw_err_t parse_discover(rtr_routes_t *r, yajl_val list)
         }
     }
     return GW_OK;
+}
+
+/* "instructions": [string or null per endpoint], optional, after "discover" (as many or fewer);
+ * kept as JSON text to append as it is. */
+static gw_err_t parse_instructions(rtr_routes_t *r, yajl_val list)
+{
+    if (list == NULL || r->instructions == NULL) {
+        return GW_OK;
+    }
+    if (!YAJL_IS_ARRAY(list) || YAJL_GET_ARRAY(list)->len > r->ndiscover) {
+        return GW_EPARSE;
+    }
+    for (size_t i = 0; i < YAJL_GET_ARRAY(list)->len; i++) {
+        yajl_val v = YAJL_GET_ARRAY(list)->values[i];
+        if (YAJL_IS_NULL(v)) {
+            continue;
+        }
+        const char *text = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+        if (text == NULL) {
+            return GW_EPARSE;
+        }
+        gw_buf_t b;
+        gw_buf_init(&b);
+        gw_err_t err = gw_buf_append_json_string(&b, text, strlen(text));
+        if (err == GW_OK && (r->instructions[i] = gw_buf_steal(&b, NULL)) == NULL) {
+            err = GW_ENOMEM;
+        }
+        gw_buf_fini(&b);
+        if (err != GW_OK) {
+            return err;
+        }
+    }
+    return GW_OK;
+}
+
+const char *rtr_routes_instructions(const rtr_routes_t *r, unsigned endpoint)
+{
+    return r != NULL && r->instructions != NULL && endpoint < r->ndiscover
+               ? r->instructions[endpoint]
+               : NULL;
 }
 
 const char *rtr_routes_discover(const rtr_routes_t *r, unsigned endpoint, unsigned *offers)
@@ -374,7 +417,8 @@ gw_err_t rtr_routes_parse(yajl_val root, rtr_routes_t **out)
     if ((err = parse_absent(r, gw_json_get(root, "absent"))) != GW_OK) {
         goto fail;
     }
-    if ((err = parse_discover(r, gw_json_get(root, "discover"))) != GW_OK) {
+    if ((err = parse_discover(r, gw_json_get(root, "discover"))) != GW_OK ||
+        (err = parse_instructions(r, gw_json_get(root, "instructions"))) != GW_OK) {
         goto fail;
     }
     yajl_val pending = gw_json_get(root, "pending");

@@ -57,6 +57,7 @@ typedef struct rtr_routes {
      * ndiscover 0 when the broker sent none */
     char **discover;
     unsigned *discover_offers;
+    char **instructions; /* per endpoint likewise: a JSON string's text, or NULL for none */
     size_t ndiscover;
 } rtr_routes_t;
 
@@ -86,6 +87,8 @@ long rtr_routes_server_named(const rtr_routes_t *r, const char *name, size_t len
 /* The capabilities object server/discover answers with on endpoint, and what it offers in
  * *offers (RTR_OFFERS_*); with no table or none for endpoint, tools only. r may be NULL. */
 const char *rtr_routes_discover(const rtr_routes_t *r, unsigned endpoint, unsigned *offers);
+/* The instructions server/discover gives on endpoint, as a JSON string ("..."), or NULL. */
+const char *rtr_routes_instructions(const rtr_routes_t *r, unsigned endpoint);
 
 /* The backend deadline of a tools/call of tool (the backend's own name) on s. */
 uint64_t rtr_routes_tool_timeout(const rtr_route_server_t *s, const char *tool);

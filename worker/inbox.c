@@ -12,6 +12,7 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "common/worker_settings.h"
 #include "worker/worker.h"
 
 /* ---- ids from envelopes, fit for headers and log lines ---- */
@@ -148,8 +149,14 @@ static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
         return;
     }
     if (env->kind == GW_ENV_CONTROL && (env->flags & GW_ENV_F_NOREPLY) &&
-        gw_str_eq(env->method, "era/probe")) {
-        wrk_era_reprobe(w, 0, "reload"); /* the broker's, after a reload kept this worker */
+        gw_str_eq(env->method, "worker/reload")) {
+        /* the broker's, after a reload kept this worker: the new settings, a new era probe */
+        size_t changed = gw_worker_settings_apply(w->cfg, env);
+        if (changed > 0) {
+            gw_log_info("msg=\"reload: worker settings applied\" backend=%s changed=%zu", w->name,
+                        changed);
+        }
+        wrk_era_reprobe(w, 0, "reload");
         nng_msg_free(msg);
         return;
     }

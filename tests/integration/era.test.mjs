@@ -16,7 +16,9 @@ import {
     startBackend,
     startEverything,
     startGateway,
+    toYaml,
     useSetup,
+    waitFor,
 } from '../lib/index.mjs';
 
 const V = '2026-07-28';
@@ -35,6 +37,10 @@ async function closedPort() {
     await new Promise((resolve) => srv.close(resolve));
     return port;
 }
+
+// the top-level instructions (quotes and a newline: sent as JSON text) and the /mcp/alpha
+// endpoint's own
+const INSTRUCTIONS = 'Search with ev_ tools.\nSay "done" at the end.';
 
 const ISS = 'https://idp.era.test';
 const RESOURCE = 'https://mcp.era.test/mcp';
@@ -76,7 +82,13 @@ const stack = useSetup(async () => {
         { name: 'ev', url: ev.url, prefix: 'ev_' },
         { name: 'ev2', url: ev2.url, prefix: 'ev2_' }, // two resource servers: URIs need an owner
     ];
-    const gw = await startGateway({ servers, extra: { endpoints: [{ path: '/mcp/alpha', servers: ['alpha'] }] } });
+    const gw = await startGateway({
+        servers,
+        extra: {
+            instructions: INSTRUCTIONS,
+            endpoints: [{ path: '/mcp/alpha', servers: ['alpha'], instructions: 'Alpha only.' }],
+        },
+    });
     const down = await startGateway({
         servers: [
             { name: 'alpha', url: alpha.url, prefix: 'alpha_' },
@@ -144,6 +156,28 @@ test('server/discover: the merged capabilities of the endpoint, in 2026 form', T
     const r = await post(request(42, 'server/discover', {}, noInfo), headers('server/discover'));
     assert.equal(r.status, 200);
     assert.equal(onlyMessage(r).id, 42);
+});
+
+test('instructions: the config value in discover and in initialize, per endpoint, changed by a reload', T, async () => {
+    const alphaUrl = `${stack.gw.origin}/mcp/alpha`;
+    assert.equal((await discover(stack.gw.url)).instructions, INSTRUCTIONS);
+    assert.equal((await discover(alphaUrl)).instructions, 'Alpha only.');
+    assert.equal((await initializeSession(stack.gw.url)).initResult.instructions, INSTRUCTIONS);
+    assert.equal((await initializeSession(alphaUrl)).initResult.instructions, 'Alpha only.');
+    const none = await initializeSession(stack.authed.url, { bearer: (await bearer('era-bob')).Authorization.slice('Bearer '.length) });
+    assert.equal(none.initResult.instructions, undefined, 'none configured: no key');
+    const write = (instructions) => fs.writeFileSync(stack.gw.configFile, toYaml({ ...stack.gw.config, instructions }));
+    try {
+        write('Changed.');
+        const r = await stack.gw.ctl(['reload']);
+        assert.equal(r.code, 0, r.stderr);
+        await waitFor(async () => (await discover(stack.gw.url)).instructions === 'Changed.', { what: 'discover with the new instructions', timeoutMs: 15000 });
+        assert.equal((await initializeSession(stack.gw.url)).initResult.instructions, 'Changed.');
+        assert.equal((await discover(alphaUrl)).instructions, 'Alpha only.', 'the endpoint keeps its own');
+    } finally {
+        write(INSTRUCTIONS);
+        assert.equal((await stack.gw.ctl(['reload'])).code, 0);
+    }
 });
 
 test('server/discover with a backend down is still 200 (never a 5xx)', T, async () => {
@@ -246,7 +280,7 @@ test('a modern tools/call with a base64 Mcp-Name reaches the backend (no session
         assert.ok(![-32020, -32601, -32602, -32001].includes(m.error.code), `not a router refusal: ${JSON.stringify(m.error)}`);
     }
     // its audit line has no session
-    await waitFor(() => stack.gw.logs().split('\n').some((l) => l.includes('msg=audit') && l.includes('tool=alpha_echo') && l.includes('session=-')), 'the audit line with session=-');
+    await waitFor(() => stack.gw.logs().split('\n').some((l) => l.includes('msg=audit') && l.includes('tool=alpha_echo') && l.includes('session=-')), { what: 'the audit line with session=-' });
 });
 
 test('a modern tools/list reaches the broker; a session header is ignored (row 23)', T, async () => {
@@ -330,16 +364,5 @@ test('with auth: a modern request needs a token; discover is private; the audit 
     assert.equal(onlyMessage(r).result.cacheScope, 'private');
     r = await post(request('a3', 'tools/call', { name: 'alpha_echo', arguments: { text: 'x' } }), headers('tools/call', { ...auth, 'Mcp-Name': 'alpha_echo' }), url);
     assert.ok(r.status < 400, `${r.status} ${r.text.slice(0, 300)}`);
-    await waitFor(() => stack.authed.logs().split('\n').some((l) => l.includes('msg=audit') && l.includes('subject="era-alice"') && l.includes('session=-')), 'the audit line of era-alice');
+    await waitFor(() => stack.authed.logs().split('\n').some((l) => l.includes('msg=audit') && l.includes('subject="era-alice"') && l.includes('session=-')), { what: 'the audit line of era-alice' });
 });
-
-async function waitFor(pred, what, ms = 5000) {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-        if (pred()) {
-            return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.fail(`timed out waiting for ${what}`);
-}

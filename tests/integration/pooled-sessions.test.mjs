@@ -16,7 +16,8 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
 import http2 from 'node:http2';
-import { rawPost, startBackend, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
+import fs from 'node:fs';
+import { rawPost, startBackend, startGateway, toYaml, useSetup, waitFor, sleep } from '../lib/index.mjs';
 
 const MODERN = '2026-07-28';
 const NS = 'io.modelcontextprotocol/';
@@ -233,22 +234,32 @@ test('a server request inside a 2026-07-28 call is refused to the backend, not s
     assert.match(reply.error.message, /does not relay server requests to 2026-07-28 clients yet/);
 });
 
-test('a 2026-07-28 caller going away: notifications/cancelled on the 2025 backend\'s pooled session, the call ended', T, async () => {
+test('a 2026-07-28 caller closing its HTTP/1.1 connection: that alone cancels the call on the 2025 backend\'s pooled session', T, async () => {
     const id = 'slow-cancel-1';
     const ac = new AbortController();
     const pending = modern('tools/call', { name: 'l_slow', arguments: {} }, { id, signal: ac.signal }).catch((e) => e);
     await waitFor(() => stack.legacy.seen.some((x) => x.body?.id === id), { what: 'the call reached the backend' });
-    // The client closes its stream (design 6: that is the 2026-07-28 cancel). Over HTTP/1.1 the
-    // router cannot see that while the answer is pending (the HTTP/2 case is the next test), so
-    // the client also says so, which the router honours (router/modern.c).
+    // The client closes its connection (design 6: that is the 2026-07-28 cancel); h2o reads
+    // nothing from it while the answer is pending, the router looks (router/h1_gone.c).
     ac.abort();
     await pending;
-    await rawPost(stack.gw.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, _meta: { [`${NS}protocolVersion`]: MODERN, [`${NS}clientCapabilities`]: {} } } }, { 'MCP-Protocol-Version': MODERN });
     await waitFor(() => stack.legacy.seen.some((x) => x.body?.method === 'notifications/cancelled' && x.body.params.requestId === id), { what: 'notifications/cancelled at the backend' });
     const cancelled = stack.legacy.seen.find((x) => x.body?.method === 'notifications/cancelled' && x.body.params.requestId === id);
     const call = stack.legacy.seen.find((x) => x.body?.id === id);
     assert.equal(cancelled.sid, call.sid, 'on the call\'s own pooled session');
+    assert.ok(stack.gw.logLines().some((l) => /msg="client closed its HTTP\/1.1 connection during a 2026-07-28 call"/.test(l)));
     await waitFor(() => stack.gw.logLines().some((l) => /msg="call cancelled" request_id=\S+ backend=legacy method=tools\/call/.test(l)), { what: 'the worker ended the call' });
+});
+
+test('a 2026-07-28 notifications/cancelled naming a pending call, its connection kept open: the call ends', T, async () => {
+    const id = 'slow-cancel-note';
+    const pending = modern('tools/call', { name: 'l_slow', arguments: {} }, { id });
+    await waitFor(() => stack.legacy.seen.some((x) => x.body?.id === id), { what: 'the call reached the backend' });
+    const n = await rawPost(stack.gw.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, _meta: { [`${NS}protocolVersion`]: MODERN, [`${NS}clientCapabilities`]: {} } } }, { 'MCP-Protocol-Version': MODERN });
+    assert.equal(n.status, 202);
+    await waitFor(() => stack.legacy.seen.some((x) => x.body?.method === 'notifications/cancelled' && x.body.params.requestId === id), { what: 'notifications/cancelled at the backend' });
+    const r = await pending;
+    assert.ok(!r.messages.some((m) => m && m.result), `no result after the cancel: ${r.text.slice(0, 300)}`);
 });
 
 test('a 2026-07-28 caller closing its HTTP/2 stream: that alone cancels the call on the pooled session', T, async () => {
@@ -300,4 +311,22 @@ test('a pooled session the backend forgot (404) is initialized again and the cal
     stack.legacy.sessions.delete(first);
     const second = (await callJson('l_whoami')).json.sid;
     assert.notEqual(second, first);
+});
+
+test('a reload applies limits.max_pooled_sessions to the worker it keeps', T, async () => {
+    const write = (max) => fs.writeFileSync(stack.gw.configFile, toYaml({ ...stack.gw.config, limits: { ...stack.gw.config.limits, max_pooled_sessions: max } }));
+    try {
+        write(1);
+        const r = await stack.gw.ctl(['reload']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /0 changed/, 'the worker was kept, not restarted');
+        await waitFor(() => stack.gw.logLines().some((l) => /msg="reload: worker settings applied" backend=legacy changed=1/.test(l)), { what: 'the worker took the new value' });
+        for (const caps of [{ sampling: {} }, { roots: {} }, { elicitation: {} }]) {
+            await callJson('l_whoami', {}, { caps });
+        }
+        assert.equal(await pooled('legacy'), 1, 'bounded by the reloaded limits.max_pooled_sessions');
+    } finally {
+        write(3);
+        assert.equal((await stack.gw.ctl(['reload'])).code, 0);
+    }
 });

@@ -344,6 +344,10 @@ static void modern_call_gone(void *owner)
 void rtr_call_client_gone(rtr_call_t *c)
 {
     rtr_t *r = c->rtr;
+    if (c->listen) {
+        rtr_listen_client_gone(c); /* no cancel: the broker drops it (stream.c) */
+        return;
+    }
     if (c->ended || c->cancelled || c->peer == r->broker || c->rpc_id == NULL) {
         return; /* answered (an interim result's stream ending is no cancel), or a list */
     }

@@ -462,6 +462,9 @@ void rtr_streams_end(rtr_t *r);
  * stream, ended by the broker, the client, or this router stopping (docs/design-2026-07-28.md
  * §6). */
 void rtr_listen_open(rtr_t *r, h2o_req_t *req, gw_envelope_t *e);
+/* The client of listen c went away (h1_gone.c saw its HTTP/1.1 connection close): released
+ * with the broker and ended now, not at the next heartbeat's write. */
+void rtr_listen_client_gone(rtr_call_t *c);
 
 /* ---- session_use.c ---- */
 

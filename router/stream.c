@@ -128,6 +128,18 @@ void rtr_streams_end(rtr_t *r)
     }
 }
 
+void rtr_listen_client_gone(rtr_call_t *c)
+{
+    /* from a dispose (req NULL) the generator's stop releases it; before the stream opened the
+     * broker's answer finds the client gone (call.c) */
+    if (c->req == NULL || c->ended || !c->sse) {
+        return;
+    }
+    rtr_stream_release(c);
+    c->ended = 1;
+    rtr_sse_flush(c);
+}
+
 /* subscriptions/listen (design §6): the broker answers with an event stream that stays open; the
  * acknowledgement and every later event come from it, tagged there. No deadline once open, a
  * heartbeat while idle, as a GET stream. */

@@ -22,9 +22,11 @@ const T = { timeout: 60000 };
 const stack = useSetup(async () => {
     const [alpha, conf] = await Promise.all([startBackend({ name: 'alpha' }), startConformance({ era: 'legacy' })]);
     const servers = [{ name: 'alpha', url: alpha.url, prefix: 'alpha_' }];
-    // a short heartbeat: over HTTP/1.1 the router sees a client gone at its next write
+    // the main gateway keeps the default heartbeat (15 s): a client that leaves its listen over
+    // HTTP/1.1 is seen by the router's poll of the connection (h1_gone.c), not by a write; the
+    // other gateways here beat every 300 ms
+    const gw = await startGateway({ servers });
     const extra = { http: { sse_heartbeat: '300ms' } };
-    const gw = await startGateway({ servers, extra });
     return { alpha, conf, gw, servers, extra };
 });
 
@@ -81,7 +83,7 @@ async function listen(url, id, notifications) {
 }
 
 async function reloadWith(servers) {
-    fs.writeFileSync(stack.gw.configFile, toYaml(gatewayConfig(stack.gw.dir, { servers, extra: stack.extra })));
+    fs.writeFileSync(stack.gw.configFile, toYaml(gatewayConfig(stack.gw.dir, { servers })));
     const r = await stack.gw.ctl(['reload']);
     assert.equal(r.code, 0, r.stderr);
 }
@@ -219,7 +221,7 @@ test('16 listens per caller; the 17th is refused 429, and one more fits once one
         const body = await over.res.json();
         assert.equal(body.id, 'bound-16');
         assert.ok(body.error, JSON.stringify(body));
-        // a client going away frees its place too, once the router sees it (the next heartbeat)
+        // a client going away frees its place too, once the router sees its connection close
         ls.pop().close();
         let again;
         for (let i = 0; i < 50; i++) {
@@ -280,6 +282,34 @@ test('a cancel naming an id that is no listen of this caller ends nothing', T, a
         assert.equal(l.got.length, 1);
     } finally {
         await l.end();
+    }
+});
+
+test('an idle listen gets a keepalive comment every http.sse_heartbeat', T, async () => {
+    const gw = await startGateway({ servers: stack.servers, extra: stack.extra });
+    const ctl = new AbortController();
+    try {
+        const res = await fetch(gw.url, {
+            method: 'POST',
+            signal: ctl.signal,
+            headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'subscriptions/listen' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 'beat', method: 'subscriptions/listen', params: { _meta: META, notifications: { toolsListChanged: true } } }),
+        });
+        const reader = res.body.getReader();
+        let text = '';
+        const t0 = Date.now();
+        while ((text.match(/^: keepalive$/gm) || []).length < 2 && Date.now() - t0 < 5000) {
+            const { value, done } = await reader.read();
+            if (done) {
+                break;
+            }
+            text += new TextDecoder().decode(value);
+        }
+        assert.ok((text.match(/^: keepalive$/gm) || []).length >= 2, text);
+        assert.ok(text.indexOf('notifications/subscriptions/acknowledged') < text.indexOf(': keepalive'), 'the acknowledgement first');
+    } finally {
+        ctl.abort();
+        await gw.stop();
     }
 });
 

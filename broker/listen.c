@@ -231,6 +231,9 @@ static long subscribable_owner(const brk_t *b, unsigned set, unsigned view, cons
     const brk_catalog_t *cat = &b->cycle->cat;
     const brk_item_t *const *items;
     size_t n;
+    if (!(cat->active & (1u << set))) {
+        set = 0; /* a set not seen yet has no view: the default set's lists until it comes */
+    }
     if (brk_catalog_filtered(cat, set, view, GW_LIST_RESOURCES, &items, &n) != GW_OK) {
         return -1;
     }
@@ -425,6 +428,7 @@ void brk_listen_open(brk_t *b, const gw_envelope_t *e)
     l->corr = e->corr;
     l->set = e->caps & BRK_CAP_SET_MASK;
     l->caps = e->caps;
+    brk_cap_sets_want(b, l->set); /* its list changes are announced per set */
     gw_str_t hv = header(e, "auth-subject");
     if (hv.len < sizeof(l->subject)) {
         memcpy(l->subject, hv.ptr != NULL ? hv.ptr : "", hv.len);

@@ -31,13 +31,14 @@ const stack = useSetup(async () => {
 });
 
 /** Opens a listen on url; events() yields the parsed events, next() the next within ms. */
-async function listen(url, id, notifications) {
+async function listen(url, id, notifications, caps) {
+    const meta = caps === undefined ? META : { ...META, 'io.modelcontextprotocol/clientCapabilities': caps };
     const ctl = new AbortController();
     const res = await fetch(url, {
         method: 'POST',
         signal: ctl.signal,
         headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'subscriptions/listen' },
-        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { _meta: META, notifications } }),
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { _meta: meta, notifications } }),
     });
     const l = { res, ctl, router: String(res.headers.get('x-request-id')).slice(0, 8), got: [], ended: false };
     if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
@@ -62,7 +63,7 @@ async function listen(url, id, notifications) {
     l.close = () => ctl.abort();
     /** Ends it as the v2 client does: notifications/cancelled naming it, then the abort. */
     l.end = async () => {
-        await rawPost(url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, _meta: META } }, { 'MCP-Protocol-Version': MODERN });
+        await rawPost(url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, _meta: meta } }, { 'MCP-Protocol-Version': MODERN });
         ctl.abort();
     };
     /** The first event (from index from) that pred accepts, within ms. */
@@ -190,7 +191,9 @@ test('a 2026-07-28 backend: resources/updated through an upstream listen, its li
 
 test('a 2025 backend\'s worker restarting: the broker tells it the listen\'s URIs again, and the updates resume', T, async () => {
     const gw = await startGateway({ servers: [{ name: 'conf', url: stack.conf.url, prefix: 'conf_' }], extra: stack.extra });
-    const l = await listen(gw.url, 'again', { resourceSubscriptions: ['test://watched-resource'] });
+    // the caller's first request, with capabilities no one declared before (a set the broker has
+    // not seen): its URIs are found all the same
+    const l = await listen(gw.url, 'again', { resourceSubscriptions: ['test://watched-resource'] }, { sampling: {} });
     try {
         const ack = await l.waitFor(() => true, { what: 'the acknowledgement' });
         assert.deepEqual(ack.params.notifications, { resourceSubscriptions: ['test://watched-resource'] });

@@ -226,6 +226,11 @@ void brk_listen_announce(brk_t *b, int list, unsigned sets);
 /* Tells worker (an inbox name) again of every listen's URIs there (it may have restarted: it
  * knows none; one that knows them ignores them). */
 void brk_listen_resubscribe(brk_t *b, gw_str_t worker);
+/* A worker confirmed a listen's subscriptions ("listen/ready", or the answer to its own
+ * resources/subscribe, corr flagged GW_LISTEN_CORR_FLAG). */
+void brk_listen_on_ready(brk_t *b, const gw_envelope_t *e);
+/* Acknowledges the listens whose wait for their backends is over; returns when the next is. */
+int64_t brk_listen_tick(brk_t *b, int64_t now);
 /* The listens router held are gone with it (it restarted). */
 void brk_listen_release_router(brk_t *b, const char *router);
 /* Ends every listen gracefully (the broker stops). */

@@ -46,6 +46,7 @@ static const struct control_handler {
     {"stream/close", brk_get_stream_on_close},
     {"listen/close", brk_listen_on_close},
     {"listen/event", brk_listen_on_event},
+    {"listen/ready", brk_listen_on_ready},
     {"sessions/active", brk_sessions_on_active},
     {"auth/refetch", brk_keys_on_refetch},
 };
@@ -67,6 +68,10 @@ void brk_inbox_on_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
     (void)frame;
     if (e->kind == GW_ENV_CONTROL) {
         on_control(b, e);
+        return;
+    }
+    if ((e->kind == GW_ENV_HEAD || e->kind == GW_ENV_END) && (e->corr & GW_LISTEN_CORR_FLAG)) {
+        brk_listen_on_ready(b, e); /* a worker's resources/subscribe for a listen answered */
         return;
     }
     if (e->kind == GW_ENV_END && e->corr > BRK_DELETE_CORR_BASE) {

@@ -10,6 +10,7 @@
 
 #include "broker/broker.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/endpoint.h"
 #include "common/json.h"
 #include "common/jsonrpc.h"
@@ -26,6 +27,7 @@
 #define LISTEN_URI_MAX 2048
 
 #define SUB_ID_KEY "io.modelcontextprotocol/subscriptionId"
+#define ACK_WAIT_MS 2000
 
 /* The honoured filter's bits. */
 enum { WANT_TOOLS = 1u << 0, WANT_PROMPTS = 1u << 1, WANT_RESOURCES = 1u << 2 };
@@ -52,6 +54,13 @@ typedef struct listen {
     size_t tag_len;
     char level[16];
     uint8_t caps;
+    /* The acknowledgement waits until every backend of its URIs says the subscription is in
+     * place (listen/ready, or the answer to its resources/subscribe), so that an update the
+     * client causes right after it is not missed; at most ACK_WAIT_MS, and never behind an
+     * event, which sends it first. */
+    int acked;
+    unsigned char *ready; /* per URI: its backend confirmed */
+    int64_t ack_due_ms;
 } listen_t;
 
 struct brk_listens {
@@ -74,6 +83,7 @@ static void listen_free(listen_t *l)
     }
     free(l->uris);
     free(l->uri_worker);
+    free(l->ready);
     free(l->caller);
     free(l->id);
     free(l);
@@ -202,6 +212,8 @@ static void listen_end(brk_t *b, listen_t *l, const char *why)
     listen_free(l);
 }
 
+static void listen_send(brk_t *b, const listen_t *l, const char *method, const char *members);
+
 /* One event onto l's stream: method, and params' members (JSON text without braces, or "")
  * before the subscription id. */
 static void listen_send(brk_t *b, const listen_t *l, const char *method, const char *members)
@@ -226,6 +238,59 @@ static void listen_send(brk_t *b, const listen_t *l, const char *method, const c
 /* The backend resource uri routes to for a caller of set and view, when that backend advertises
  * resources.subscribe; else -1. Listed resources only: a URI that only a template matches is not
  * honoured (its owner would be a guess among the backends whose templates match). */
+/* The acknowledgement: the honoured filter and the subscription id, before anything else. */
+static gw_err_t send_ack(brk_t *b, listen_t *l)
+{
+    gw_buf_t f;
+    gw_buf_init(&f);
+    (void)gw_buf_appends(&f, "\"notifications\":{");
+    const char *sep = "";
+    static const struct {
+        unsigned bit;
+        const char *key;
+    } flags[] = {{WANT_TOOLS, "toolsListChanged"},
+                 {WANT_PROMPTS, "promptsListChanged"},
+                 {WANT_RESOURCES, "resourcesListChanged"}};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (l->want & flags[i].bit) {
+            (void)gw_buf_appendf(&f, "%s\"%s\":true", sep, flags[i].key);
+            sep = ",";
+        }
+    }
+    if (l->nuris > 0) {
+        (void)gw_buf_appendf(&f, "%s\"resourceSubscriptions\":[", sep);
+        for (size_t i = 0; i < l->nuris; i++) {
+            (void)gw_buf_appends(&f, i > 0 ? "," : "");
+            (void)gw_buf_append_json_string(&f, l->uris[i], strlen(l->uris[i]));
+        }
+        (void)gw_buf_appends(&f, "]");
+    }
+    gw_err_t err = gw_buf_appends(&f, "}");
+    l->acked = 1;
+    if (err == GW_OK) {
+        listen_send(b, l, "notifications/subscriptions/acknowledged", f.data);
+    }
+    gw_buf_fini(&f);
+    return err;
+}
+
+/* Sends l's acknowledgement when every URI's backend confirmed (or force). */
+static void ack_if_ready(brk_t *b, listen_t *l, int force, const char *why)
+{
+    for (size_t i = 0; !force && i < l->nuris; i++) {
+        if (!l->ready[i]) {
+            return;
+        }
+    }
+    if (!l->acked) {
+        if (send_ack(b, l) != GW_OK) {
+            gw_log_warn("msg=\"listen acknowledgement lost: out of memory\" request_id=%s",
+                        l->request_id);
+        }
+        gw_log_debug("msg=\"listen acknowledged\" why=%s request_id=%s", why, l->request_id);
+    }
+}
+
 static long subscribable_owner(const brk_t *b, unsigned set, unsigned view, const char *uri)
 {
     const brk_catalog_t *cat = &b->cycle->cat;
@@ -289,7 +354,8 @@ static const char *read_filter(brk_t *b, const gw_envelope_t *e, yajl_val params
     }
     l->uris = calloc(n + 1, sizeof(*l->uris));
     l->uri_worker = calloc(n + 1, sizeof(*l->uri_worker));
-    if (l->uris == NULL || l->uri_worker == NULL) {
+    l->ready = calloc(n + 1, 1);
+    if (l->uris == NULL || l->uri_worker == NULL || l->ready == NULL) {
         return "";
     }
     for (size_t i = 0; i < n; i++) {
@@ -314,41 +380,6 @@ static const char *read_filter(brk_t *b, const gw_envelope_t *e, yajl_val params
         l->nuris++;
     }
     return NULL;
-}
-
-/* The acknowledgement: the honoured filter and the subscription id, before anything else. */
-static gw_err_t send_ack(brk_t *b, const listen_t *l)
-{
-    gw_buf_t f;
-    gw_buf_init(&f);
-    (void)gw_buf_appends(&f, "\"notifications\":{");
-    const char *sep = "";
-    static const struct {
-        unsigned bit;
-        const char *key;
-    } flags[] = {{WANT_TOOLS, "toolsListChanged"},
-                 {WANT_PROMPTS, "promptsListChanged"},
-                 {WANT_RESOURCES, "resourcesListChanged"}};
-    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-        if (l->want & flags[i].bit) {
-            (void)gw_buf_appendf(&f, "%s\"%s\":true", sep, flags[i].key);
-            sep = ",";
-        }
-    }
-    if (l->nuris > 0) {
-        (void)gw_buf_appendf(&f, "%s\"resourceSubscriptions\":[", sep);
-        for (size_t i = 0; i < l->nuris; i++) {
-            (void)gw_buf_appends(&f, i > 0 ? "," : "");
-            (void)gw_buf_append_json_string(&f, l->uris[i], strlen(l->uris[i]));
-        }
-        (void)gw_buf_appends(&f, "]");
-    }
-    gw_err_t err = gw_buf_appends(&f, "}");
-    if (err == GW_OK) {
-        listen_send(b, l, "notifications/subscriptions/acknowledged", f.data);
-    }
-    gw_buf_fini(&f);
-    return err;
 }
 
 /* Each backend of l's resource subscriptions is asked to subscribe upstream for the caller:
@@ -483,11 +514,9 @@ void brk_listen_open(brk_t *b, const gw_envelope_t *e)
     head.headers[0] = h;
     head.nheaders = 1;
     brk_reply_send(b, e->origin, &head, e->request_id);
-    if (send_ack(b, l) != GW_OK) {
-        gw_log_warn("msg=\"listen acknowledgement lost: out of memory\" request_id=%s",
-                    l->request_id);
-    }
+    l->ack_due_ms = gw_clock_ms() + ACK_WAIT_MS;
     subscribe_upstream(b, l, NULL);
+    ack_if_ready(b, l, 0, "no resource subscriptions");
     gw_log_info("msg=\"listen opened\" router=%s request_id=%s want=%u uris=%zu listens=%zu",
                 l->holder, l->request_id, l->want, l->nuris, b->listens->n);
 }
@@ -542,6 +571,7 @@ void brk_listen_on_event(brk_t *b, const gw_envelope_t *e)
                 if (!gw_str_eq(e->origin, l->uri_worker[i])) {
                     continue;
                 }
+                ack_if_ready(b, l, 1, "an event came first");
                 gw_buf_t u;
                 gw_buf_init(&u);
                 (void)gw_buf_appends(&u, "\"uri\":");
@@ -556,6 +586,49 @@ void brk_listen_on_event(brk_t *b, const gw_envelope_t *e)
     }
 }
 
+/* The backend of worker confirmed l's subscriptions there. */
+static void mark_ready(brk_t *b, listen_t *l, gw_str_t worker)
+{
+    for (size_t i = 0; i < l->nuris; i++) {
+        if (gw_str_eq(worker, l->uri_worker[i])) {
+            l->ready[i] = 1;
+        }
+    }
+    ack_if_ready(b, l, 0, "subscribed");
+}
+
+void brk_listen_on_ready(brk_t *b, const gw_envelope_t *e)
+{
+    unsigned long long serial = 0;
+    char key[32];
+    snprintf(key, sizeof(key), "%.*s", (int)(e->session.len < 31 ? e->session.len : 31),
+             e->session.ptr);
+    if (e->corr & GW_LISTEN_CORR_FLAG) {
+        serial = e->corr & ~GW_LISTEN_CORR_FLAG;
+    } else if (sscanf(key, "L%llu", &serial) != 1) {
+        return;
+    }
+    for (listen_t *l = b->listens->head; l != NULL; l = l->next) {
+        if (l->serial == serial) {
+            mark_ready(b, l, e->origin);
+            return;
+        }
+    }
+}
+
+int64_t brk_listen_tick(brk_t *b, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    for (listen_t *l = b->listens != NULL ? b->listens->head : NULL; l != NULL; l = l->next) {
+        if (!l->acked && now >= l->ack_due_ms) {
+            ack_if_ready(b, l, 1, "the backends did not confirm in time");
+        } else if (!l->acked && l->ack_due_ms < next) {
+            next = l->ack_due_ms;
+        }
+    }
+    return next;
+}
+
 void brk_listen_announce(brk_t *b, int list, unsigned sets)
 {
     unsigned bit = list == GW_LIST_TOOLS     ? WANT_TOOLS
@@ -563,6 +636,7 @@ void brk_listen_announce(brk_t *b, int list, unsigned sets)
                                              : WANT_RESOURCES;
     for (listen_t *l = b->listens->head; l != NULL; l = l->next) {
         if ((l->want & bit) && (sets & (1u << l->set))) {
+            ack_if_ready(b, l, 1, "an event came first");
             listen_send(b, l, gw_list_kinds[list].changed, "");
         }
     }

@@ -44,6 +44,10 @@ static int turn_timeout(brk_t *b, int64_t now)
     if (b->cycle->cfg->session_idle_ms > 0 && b->next_idle_ms - now < timeout) {
         timeout = b->next_idle_ms > now ? (int)(b->next_idle_ms - now) : 0;
     }
+    int64_t acks = brk_listen_tick(b, now); /* listens waiting for their backends */
+    if (acks != INT64_MAX && acks - now < timeout) {
+        timeout = acks > now ? (int)(acks - now) : 0;
+    }
     int64_t waits = brk_list_wait_run(b, now, 0); /* list requests waiting for their set */
     if (waits != INT64_MAX && waits - now < timeout) {
         timeout = waits > now ? (int)(waits - now) : 0;

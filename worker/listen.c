@@ -100,7 +100,12 @@ static void subscribe_call(wrk_t *w, const gw_envelope_t *env, const char *uri, 
     gw_envelope_t c = *env;
     c.kind = GW_ENV_CALL;
     c.flags = GW_ENV_F_MODERN;
-    c.corr = 0; /* the broker drops answers of corr 0 */
+    /* the answer goes to the broker, which learns from it that the subscription is in place */
+    unsigned long long serial = 0;
+    char lkey[32];
+    snprintf(lkey, sizeof(lkey), "%.*s", (int)(env->session.len < 31 ? env->session.len : 31),
+             env->session.ptr != NULL ? env->session.ptr : "");
+    c.corr = sscanf(lkey, "L%llu", &serial) == 1 ? GW_LISTEN_CORR_FLAG | serial : 0;
     c.method = GW_STR("resources/subscribe");
     c.rpc_id = (gw_str_t){id.data, id.len};
     c.session = GW_STR_NULL;
@@ -188,6 +193,20 @@ static void on_subscribe(wrk_t *w, const gw_envelope_t *env, const char *rid)
                  s->lkey, s->pkey, again);
     if (!again) {
         subscribe_call(w, env, s->uri, rid);
+    } else {
+        wrk_listen_ready(w, s->lkey); /* subscribed there already, for another listen */
+    }
+}
+
+void wrk_listen_ready(wrk_t *w, const char *lkey)
+{
+    gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
+    e.method = GW_STR("listen/ready");
+    e.session = (gw_str_t){lkey, strlen(lkey)};
+    gw_outbox_t *o = wrk_reply_outbox(w, GW_STR(GW_BROKER_NAME));
+    if (o == NULL || wrk_reply_send_env(w, o, &e) != GW_OK) {
+        gw_log_warn("msg=\"listen confirmation lost: the broker is unreachable\" backend=%s",
+                    w->name);
     }
 }
 

@@ -40,8 +40,9 @@ struct wrk_mlisten {
     char *uris[MAX_URIS];
     size_t nuris;
     xfer_t x;
-    int catalog; /* the catalog's listen (lkey ""), not a client's */
-    int due;     /* (re)open at due_ms */
+    int catalog;    /* the catalog's listen (lkey ""), not a client's */
+    int ready_sent; /* listen/ready sent for its URIs as they are now */
+    int due;        /* (re)open at due_ms */
     int64_t due_ms;
     int64_t backoff_ms;
 };
@@ -59,6 +60,13 @@ static gw_err_t on_event(xfer_t *x, const char *data, size_t len)
             wrk_catalog_note_changed(m->w);
         }
         m->backoff_ms = RETRY_MIN_MS;
+        return GW_OK;
+    }
+    if (strcmp(rpc.method_str, "notifications/subscriptions/acknowledged") == 0) {
+        if (!m->ready_sent) { /* the backend holds the subscriptions: the broker may ack */
+            m->ready_sent = 1;
+            wrk_listen_ready(m->w, m->lkey);
+        }
         return GW_OK;
     }
     if (strcmp(rpc.method_str, "notifications/resources/updated") != 0) {
@@ -189,6 +197,7 @@ void wrk_listen_modern_add(wrk_t *w, const gw_envelope_t *env, const char *uri, 
         return;
     }
     m->nuris++;
+    m->ready_sent = 0;
     /* the broker sends a listen's URIs back to back: one opening for all of them, next turn */
     m->due = 1;
     m->due_ms = gw_clock_ms();

@@ -645,6 +645,8 @@ void wrk_listen_control(wrk_t *w, const gw_envelope_t *env);
 /* A notification on pooled session up's GET stream: a resources/updated a listen wants goes to
  * the broker for it; anything else is dropped (nobody listens for it). */
 void wrk_listen_on_notification(upstream_t *up, const char *data, size_t len, const gw_rpc_t *rpc);
+/* Tells the broker that listen lkey's subscriptions here are in place ("listen/ready"). */
+void wrk_listen_ready(wrk_t *w, const char *lkey);
 /* Keeps the pooled sessions with subscriptions from idling out; returns when it is due next. */
 int64_t wrk_listen_tick(wrk_t *w, int64_t now);
 void wrk_listen_fini(wrk_t *w);

@@ -84,6 +84,8 @@ typedef struct brk_cycle {
 } brk_cycle_t;
 
 typedef struct brk_keys brk_keys_t; /* keys.c */
+/* listen.c */
+typedef struct brk_listens brk_listens_t;
 
 typedef struct brk {
     brk_cycle_t *cycle; /* owned; replaced by a reload */
@@ -128,6 +130,7 @@ typedef struct brk {
     int64_t next_idle_ms;        /* when to look for idle sessions next */
     uint64_t idle_expired;       /* sessions ended by sessions.idle_timeout */
     brk_keys_t *jwks;            /* the key sets of auth issuers with a jwks_uri (keys.c) */
+    brk_listens_t *listens;      /* 2026-07-28 subscriptions/listen streams (listen.c) */
 } brk_t;
 
 /* ---- keys.c: the auth issuers' jwks_uri key sets, fetched and pushed to routers ---- */
@@ -203,6 +206,35 @@ void brk_session_end_answer_deletes(brk_t *b);
 void brk_session_end_on_worker_reply(brk_t *b, const gw_envelope_t *e);
 /* Ends the sessions idle for sessions.idle_timeout as a DELETE would. */
 void brk_session_end_idle(brk_t *b, int64_t now_ms);
+
+/* ---- listen.c: 2026-07-28 subscriptions/listen (docs/design-2026-07-28.md §6) ---- */
+
+gw_err_t brk_listens_init(brk_t *b);
+void brk_listens_fini(brk_t *b);
+size_t brk_listens_count(const brk_t *b);
+/* A router's subscriptions/listen (a modern CALL flagged GW_ENV_F_STREAM): refused, or held
+ * open: the acknowledgement first, then what its filter asks for. */
+void brk_listen_open(brk_t *b, const gw_envelope_t *e);
+/* The router's client left its listen ("listen/close": found by router and corr). */
+void brk_listen_on_close(brk_t *b, const gw_envelope_t *e);
+/* A modern notifications/cancelled (any router): ends the caller's listen of that id, if any. */
+void brk_listen_on_cancelled(brk_t *b, const gw_envelope_t *e);
+/* A worker's resources/updated for a listen ("listen/event": session "L<n>", body the URI). */
+void brk_listen_on_event(brk_t *b, const gw_envelope_t *e);
+/* List list (GW_LIST_*, templates folded into resources) changed for the sets in bits sets. */
+void brk_listen_announce(brk_t *b, int list, unsigned sets);
+/* Tells worker (an inbox name) again of every listen's URIs there (it may have restarted: it
+ * knows none; one that knows them ignores them). */
+void brk_listen_resubscribe(brk_t *b, gw_str_t worker);
+/* A worker confirmed a listen's subscriptions ("listen/ready", or the answer to its own
+ * resources/subscribe, corr flagged GW_LISTEN_CORR_FLAG). */
+void brk_listen_on_ready(brk_t *b, const gw_envelope_t *e);
+/* Acknowledges the listens whose wait for their backends is over; returns when the next is. */
+int64_t brk_listen_tick(brk_t *b, int64_t now);
+/* The listens router held are gone with it (it restarted). */
+void brk_listen_release_router(brk_t *b, const char *router);
+/* Ends every listen gracefully (the broker stops). */
+void brk_listen_end_all(brk_t *b, const char *why);
 
 /* ---- get_stream.c: the clients' GET streams ---- */
 

@@ -260,6 +260,7 @@ void brk_get_stream_announce_list_changes(brk_t *b)
                     changed[l], gw_streams_count(&b->streams));
         announce_t a = {b, note, (size_t)n, changed[l]};
         gw_streams_each(&b->streams, announce_one, &a);
+        brk_listen_announce(b, l, changed[l]); /* and on the 2026-07-28 listens (listen.c) */
     }
 }
 

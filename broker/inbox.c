@@ -29,6 +29,7 @@ static void on_catalog_report(brk_t *b, const gw_envelope_t *e)
         }
     }
     brk_get_stream_relisten(b, e->origin); /* a worker that restarted lost who listens */
+    brk_listen_resubscribe(b, e->origin);  /* and what listens subscribed there */
     brk_reply(b, e->origin, e->corr, GW_ENV_END, rc == GW_ENOMEM ? 503 : 200, NULL, 0, GW_STR(""));
 }
 
@@ -43,6 +44,9 @@ static const struct control_handler {
     {"session/event", brk_get_stream_on_session_event},
     {"stream/open", brk_get_stream_on_open},
     {"stream/close", brk_get_stream_on_close},
+    {"listen/close", brk_listen_on_close},
+    {"listen/event", brk_listen_on_event},
+    {"listen/ready", brk_listen_on_ready},
     {"sessions/active", brk_sessions_on_active},
     {"auth/refetch", brk_keys_on_refetch},
 };
@@ -66,6 +70,10 @@ void brk_inbox_on_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
         on_control(b, e);
         return;
     }
+    if ((e->kind == GW_ENV_HEAD || e->kind == GW_ENV_END) && (e->corr & GW_LISTEN_CORR_FLAG)) {
+        brk_listen_on_ready(b, e); /* a worker's resources/subscribe for a listen answered */
+        return;
+    }
     if (e->kind == GW_ENV_END && e->corr > BRK_DELETE_CORR_BASE) {
         brk_session_end_on_worker_reply(b, e);
         return;
@@ -78,6 +86,10 @@ void brk_inbox_on_message(void *arg, const gw_envelope_t *e, gw_str_t frame)
                  (int)e->session.len, e->session.ptr, (int)e->origin.len, e->origin.ptr);
     if (gw_str_eq(e->method, "initialize")) {
         brk_methods_initialize(b, e);
+    } else if ((e->flags & GW_ENV_F_MODERN) && gw_str_eq(e->method, "subscriptions/listen")) {
+        brk_listen_open(b, e);
+    } else if ((e->flags & GW_ENV_F_MODERN) && gw_str_eq(e->method, "notifications/cancelled")) {
+        brk_listen_on_cancelled(b, e);
     } else {
         brk_methods_list(b, e);
     }

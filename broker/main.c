@@ -44,6 +44,10 @@ static int turn_timeout(brk_t *b, int64_t now)
     if (b->cycle->cfg->session_idle_ms > 0 && b->next_idle_ms - now < timeout) {
         timeout = b->next_idle_ms > now ? (int)(b->next_idle_ms - now) : 0;
     }
+    int64_t acks = brk_listen_tick(b, now); /* listens waiting for their backends */
+    if (acks != INT64_MAX && acks - now < timeout) {
+        timeout = acks > now ? (int)(acks - now) : 0;
+    }
     int64_t waits = brk_list_wait_run(b, now, 0); /* list requests waiting for their set */
     if (waits != INT64_MAX && waits - now < timeout) {
         timeout = waits > now ? (int)(waits - now) : 0;
@@ -190,6 +194,7 @@ static gw_err_t start(brk_t *b)
 static void stop(brk_t *b)
 {
     brk_list_wait_run(b, gw_clock_ms(), 1);
+    brk_listen_end_all(b, "stopping"); /* before the routers go: their clients get the result */
     brk_sup_stop_all(&b->sup, 5000);
     brk_sup_fini(&b->sup);
     nng_close(b->inbox);
@@ -197,6 +202,7 @@ static void stop(brk_t *b)
     gw_ipc_guard_fini(&b->inbox_guard);
     gw_ipc_guard_fini(&b->control_guard);
     gw_outboxes_fini(&b->out);
+    brk_listens_fini(b);
     brk_sessions_fini(b);
     gw_streams_fini(&b->streams);
     brk_admin_close(b->admin);
@@ -272,6 +278,10 @@ int main(int argc, char **argv)
     if (gw_streams_init(&b->streams, cfg->stream_replay, BRK_STREAM_REPLAY_BYTES,
                         (uint64_t)gw_wallclock_s() * 100000u + (uint64_t)getpid() % 100000u) !=
         GW_OK) {
+        fprintf(stderr, "mcpgw-broker: out of memory\n");
+        goto out_cycle;
+    }
+    if (brk_listens_init(b) != GW_OK) {
         fprintf(stderr, "mcpgw-broker: out of memory\n");
         goto out_cycle;
     }

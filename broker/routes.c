@@ -143,6 +143,7 @@ void brk_routes_on_subscribe(brk_t *b, const gw_envelope_t *e)
     b->subs[i].corr = e->corr;
     /* a router (re)subscribes when it starts: streams an earlier one held are gone */
     brk_get_stream_release_router(b, expect.s);
+    brk_listen_release_router(b, expect.s);
     gw_log_debug("msg=\"router subscribed\" router=%lu", i);
     /* every revocation first: then the table that opens it */
     brk_routes_push_revoked(b, (long)i, NULL, 0, GW_STR(""));

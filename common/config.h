@@ -175,6 +175,9 @@ typedef struct gw_config {
     /* limits.max_input_rounds: the retries a worker makes of a 2025 session's call to a
      * 2026-07-28 backend that keeps answering input_required; default 8 */
     unsigned max_input_rounds;
+    /* limits.max_listens: 2026-07-28 subscriptions/listen streams the gateway holds; default 4096
+     * (0: no limit) */
+    unsigned max_listens;
     /* sessions.upstream_idle: a pooled upstream session unused this long is closed; default 300s */
     uint64_t upstream_idle_ms;
     /* limits.input_wait: a requestState the router seals opens for this long; default 300s */

@@ -152,6 +152,10 @@ static const gw_config_directive_t limits_directives[] = {
      * (docs/design-2026-07-28.md 5.4): past them the call ends with -32603. */
     {GW_CONFIG_ROW_UINT("max_input_rounds", gw_config_t, max_input_rounds), .min = 1, .max = 1000,
      .def = 8, .msg = "must be a number of rounds from 1 to 1000"},
+    /* subscriptions/listen streams of 2026-07-28 clients the broker holds (design §6; 16 per
+     * caller besides, fixed) */
+    {GW_CONFIG_ROW_UINT("max_listens", gw_config_t, max_listens), .max = COUNT_MAX, .def = 4096,
+     .msg = COUNT_MSG},
 };
 
 /* ---- sessions ---- */

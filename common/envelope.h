@@ -45,6 +45,11 @@ typedef enum gw_env_kind {
 /* CALL (router → worker): a retry resuming a parked call (part D; reserved). */
 #define GW_ENV_F_RESUME 0x80u
 
+/* corr of a worker's own call for a 2026-07-28 listen (worker/listen.c: resources/subscribe on
+ * the caller's pooled session), answered to the broker: this bit and the listen's serial, so
+ * that the broker learns the subscription is in place (broker/listen.c). */
+#define GW_LISTEN_CORR_FLAG (UINT64_C(1) << 63)
+
 typedef struct gw_str {
     const char *ptr; /* not NUL-terminated */
     size_t len;

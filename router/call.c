@@ -237,8 +237,9 @@ static int seal_interim(rtr_call_t *c, const gw_envelope_t *e, gw_buf_t *sealed,
 void rtr_call_on_reply(rtr_call_t *c, const gw_envelope_t *e)
 {
     rtr_t *r = c->rtr;
-    if (c->cancelled) {
-        return; /* a late reply of a cancelled call reaches nobody */
+    if (c->cancelled || (c->listen && c->ended)) {
+        return; /* a late reply of a cancelled call reaches nobody; a listen this router ended
+                   (it stops) has had its result */
     }
     if (e->kind == GW_ENV_END && (e->flags & GW_ENV_F_CANCELLED)) {
         rtr_call_cancel(c, c->peer->name); /* the cancel reached another router first */
@@ -378,6 +379,10 @@ static void modern_call_gone(void *owner)
 void rtr_call_client_gone(rtr_call_t *c)
 {
     rtr_t *r = c->rtr;
+    if (c->listen) {
+        rtr_listen_client_gone(c); /* no cancel: the broker drops it (stream.c) */
+        return;
+    }
     if (c->ended || c->cancelled || c->peer == r->broker || c->rpc_id == NULL) {
         return; /* answered (an interim result's stream ending is no cancel), or a list */
     }

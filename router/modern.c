@@ -132,6 +132,10 @@ static void dispatch(rtr_t *r, h2o_req_t *req, const char *body, size_t len, con
 {
     gw_envelope_t e;
     modern_envelope(r, body, len, rpc, request_id, &e);
+    if (strcmp(rpc->method_str, "subscriptions/listen") == 0) {
+        rtr_listen_open(r, req, &e); /* held open like a GET stream (stream.c) */
+        return;
+    }
     if (strcmp(rpc->method_str, "tools/call") == 0 && !param_headers(req, &e)) {
         static const char data[] = "{\"mismatch\":{\"header\":\"Mcp-Param-*\"}}";
         rtr_respond_error_data(
@@ -147,7 +151,8 @@ static void dispatch(rtr_t *r, h2o_req_t *req, const char *body, size_t len, con
 /* A modern notification is not dispatched (design §2), except notifications/cancelled naming a
  * request: on HTTP a client cancels by closing its stream, which HTTP/1.1 does not show while
  * the answer is pending, so a client that says it is honoured too. Every worker gets it (the
- * call may be held by another router) and ends the call of this caller with that id. */
+ * call may be held by another router) and ends the call of this caller with that id; so does
+ * the broker, which ends a subscriptions/listen of this caller with that id (design §6). */
 static void modern_notification(rtr_t *r, const char *body, size_t len, const gw_rpc_t *rpc,
                                 const char *request_id)
 {
@@ -157,6 +162,9 @@ static void modern_notification(rtr_t *r, const char *body, size_t len, const gw
     gw_envelope_t e;
     modern_envelope(r, body, len, rpc, request_id, &e);
     rtr_route_broadcast(r, &e, 0);
+    if (rtr_peer_send(r->broker, &e) != GW_OK) { /* NOREPLY: the broadcast set it */
+        gw_log_warn("msg=\"cancel not sent to the broker\" request_id=%s", request_id);
+    }
 }
 
 int rtr_modern_front(rtr_t *r, h2o_req_t *req, const char *body, size_t len, const gw_rpc_t *rpc,

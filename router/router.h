@@ -148,6 +148,7 @@ struct rtr_call {
     char request_id[RTR_REQUEST_ID_MAX + 1]; /* for every log line about this call */
     rtr_batch_t *batch; /* the batch this call answers a message of (req is NULL then) */
     int stream;         /* a client's GET stream (held open by the broker) */
+    int listen;         /* of those, a 2026-07-28 subscriptions/listen (stream.c) */
     char stream_session[GW_UUID_TEXT_LEN + 1];
     const char *outcome;     /* NULL: answered by the peer; else why the gateway answered */
     rtr_session_use_t *use;  /* the session's count this call holds a place in, or NULL */
@@ -474,6 +475,13 @@ void rtr_stream_gone(rtr_call_t *c);
 void rtr_stream_heartbeat_rearm(rtr_call_t *c);
 /* Ends every open GET stream (the router is stopping; clients reconnect elsewhere). */
 void rtr_streams_end(rtr_t *r);
+/* A 2026-07-28 subscriptions/listen (e: its modern envelope): held open by the broker like a GET
+ * stream, ended by the broker, the client, or this router stopping (docs/design-2026-07-28.md
+ * §6). */
+void rtr_listen_open(rtr_t *r, h2o_req_t *req, gw_envelope_t *e);
+/* The client of listen c went away (h1_gone.c saw its HTTP/1.1 connection close): released
+ * with the broker and ended now, not at the next heartbeat's write. */
+void rtr_listen_client_gone(rtr_call_t *c);
 
 /* ---- session_use.c ---- */
 

@@ -1,5 +1,6 @@
-/* stream.c: a client's GET stream: opened with the broker, relayed, kept alive with heartbeats,
- * and released when the client or the router goes. */
+/* stream.c: a client's GET stream, and a 2026-07-28 subscriptions/listen, which is held the same
+ * way: opened with the broker, relayed, kept alive with heartbeats, and released when the client
+ * or the router goes. */
 #include <config.h> /* autoconf's, not common/config.h */
 
 #include <stdio.h>
@@ -13,8 +14,14 @@
 void rtr_stream_release(rtr_call_t *c)
 {
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .corr = c->corr, .flags = GW_ENV_F_NOREPLY};
-    e.method = GW_STR("stream/close");
-    e.session = (gw_str_t){c->stream_session, strlen(c->stream_session)};
+    if (c->listen) {
+        /* the broker finds a listen by this router and corr: a newer listen of the same caller
+         * and id that replaced it is not closed by the older one going */
+        e.method = GW_STR("listen/close");
+    } else {
+        e.method = GW_STR("stream/close");
+        e.session = (gw_str_t){c->stream_session, strlen(c->stream_session)};
+    }
     rtr_peer_send(c->rtr->broker, &e);
 }
 
@@ -87,15 +94,64 @@ void rtr_stream_open(rtr_t *r, h2o_req_t *req, const char *request_id)
     }
 }
 
+/* The graceful end of a listen (spec basic/patterns/subscriptions, graceful closure): its
+ * request's result, complete, tagged with the subscription id. The broker sends the same when
+ * it drops a listen; this is for a router that stops first. */
+static void listen_complete(rtr_call_t *c)
+{
+    gw_buf_t b;
+    gw_buf_init(&b);
+    (void)gw_buf_appends(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+    (void)gw_buf_append(&b, c->rpc_id, c->rpc_id_len);
+    (void)gw_buf_appends(&b, ",\"result\":{\"resultType\":\"complete\",\"_meta\":{"
+                             "\"io.modelcontextprotocol/subscriptionId\":");
+    (void)gw_buf_append(&b, c->rpc_id, c->rpc_id_len);
+    if (gw_buf_appends(&b, "}}}") == GW_OK) {
+        rtr_sse_append(c, b.data, b.len);
+    }
+    gw_buf_fini(&b);
+}
+
 void rtr_streams_end(rtr_t *r)
 {
     for (h2o_linklist_t *l = r->broker->calls.next; l != &r->broker->calls;) {
         rtr_call_t *c = H2O_STRUCT_FROM_MEMBER(rtr_call_t, peer_link, l);
         l = l->next;
-        if (c->stream && c->req != NULL && c->sse) {
+        if (c->stream && c->req != NULL && c->sse && !c->ended) {
+            if (c->listen && c->rpc_id != NULL) {
+                listen_complete(c);
+            }
             rtr_stream_release(c);
             c->ended = 1;
             rtr_sse_flush(c);
         }
+    }
+}
+
+void rtr_listen_client_gone(rtr_call_t *c)
+{
+    /* from a dispose (req NULL) the generator's stop releases it; before the stream opened the
+     * broker's answer finds the client gone (call.c) */
+    if (c->req == NULL || c->ended || !c->sse) {
+        return;
+    }
+    rtr_stream_release(c);
+    c->ended = 1;
+    rtr_sse_flush(c);
+}
+
+/* subscriptions/listen (design §6): the broker answers with an event stream that stays open; the
+ * acknowledgement and every later event come from it, tagged there. No deadline once open, a
+ * heartbeat while idle, as a GET stream. */
+void rtr_listen_open(rtr_t *r, h2o_req_t *req, gw_envelope_t *e)
+{
+    e->flags |= GW_ENV_F_STREAM;
+    e->view = (uint16_t)rtr_policy_envelope_view(r); /* the broker checks URIs against it */
+    rtr_call_t *c = rtr_call_dispatch(r, RTR_TO_CLIENT(req), r->broker, e, RTR_BROKER_TIMEOUT_MS);
+    if (c != NULL) {
+        c->stream = 1;
+        c->listen = 1;
+        r->nstreams++;
+        gw_gauge_set(r->m, GW_MG_IN_FLIGHT, (int64_t)(r->ncalls - r->nstreams));
     }
 }

@@ -340,7 +340,7 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
     x->started_ms = gw_clock_ms();
     x->easy = e;
     /* a GET lives as long as its stream: it must never hold a connection a call waits for */
-    x->mx = strcmp(rq->method, "GET") == 0 ? &w->streams : &w->requests;
+    x->mx = strcmp(rq->method, "GET") == 0 || rq->stream ? &w->streams : &w->requests;
     if (curl_multi_add_handle(x->mx->m, e) != CURLM_OK) {
         x->easy = NULL;
         x->mx = NULL;

@@ -160,6 +160,12 @@ static void handle_request(wrk_t *w, nng_msg *msg, const gw_envelope_t *env)
         nng_msg_free(msg);
         return;
     }
+    if (env->kind == GW_ENV_CONTROL && (env->flags & GW_ENV_F_NOREPLY) &&
+        (gw_str_eq(env->method, "listen/subscribe") || gw_str_eq(env->method, "listen/drop"))) {
+        wrk_listen_control(w, env); /* listen.c */
+        nng_msg_free(msg);
+        return;
+    }
     if (env->flags & GW_ENV_F_NOREPLY) {
         handle_broadcast(w, env);
         nng_msg_free(msg);

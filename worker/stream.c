@@ -35,6 +35,15 @@ int wrk_stream_wanted(const upstream_t *up)
 }
 
 /* Closes up's GET stream (and its pending reopen): nobody needs it now. */
+static void stream_stop(upstream_t *up);
+
+void wrk_stream_stop_unneeded(upstream_t *up)
+{
+    if (!wrk_stream_wanted(up)) {
+        stream_stop(up);
+    }
+}
+
 static void stream_stop(upstream_t *up)
 {
     if (up->gx.easy != NULL) {
@@ -153,6 +162,7 @@ void wrk_stream_listeners_fini(wrk_t *w)
         list_remove(&up->swlink);
         wrk_upstream_unref(up);
     }
+    wrk_listen_fini(w);
     while ((e = wrk_sessmap_any(&w->listeners)) != NULL) {
         wrk_sessmap_remove(&w->listeners, e);
         free(GW_CONTAINER_OF(e, listener_t, hentry));
@@ -262,6 +272,9 @@ static gw_err_t stream_on_event(xfer_t *x, const char *data, size_t len)
             stream_to_client(up, out.data, out.len);
         }
         gw_buf_fini(&out);
+    } else if (rpc.kind == GW_MSG_NOTIFICATION && up->pooled) {
+        /* a 2026-07-28 caller's session: no GET stream of a client, only its listens */
+        wrk_listen_on_notification(up, data, len, &rpc);
     } else if (rpc.kind == GW_MSG_NOTIFICATION) {
         stream_to_client(up, data, len);
     }
@@ -321,6 +334,8 @@ const xfer_ops_t wrk_stream_ops = {
 int64_t wrk_stream_tick(wrk_t *w, int64_t now)
 {
     int64_t next = release_due_calls(w, now);
+    int64_t touch = wrk_listen_tick(w, now);
+    next = touch < next ? touch : next;
     for (link_t *l = w->relisten.next; l != &w->relisten;) {
         upstream_t *up = GW_CONTAINER_OF(l, upstream_t, rlink);
         l = l->next;

@@ -70,6 +70,8 @@ typedef struct wrk wrk_t;
 typedef struct xfer xfer_t;
 typedef struct upstream upstream_t;
 typedef struct call call_t;
+typedef struct wrk_listen_sub wrk_listen_sub_t; /* listen.c */
+typedef struct wrk_mlisten wrk_mlisten_t;       /* listen_modern.c */
 typedef struct wrk_multi wrk_multi_t;
 
 /* ---- intrusive lists ---- */
@@ -140,6 +142,8 @@ typedef struct xfer_req {
     const char *rid;           /* x-request-id to send, or NULL/"" */
     const char *last_event_id; /* GET: resume a stream after this event, or NULL */
     uint64_t timeout_ms;
+    int stream; /* a POST whose answer stays open (an upstream subscriptions/listen): held with
+                   the GET streams, outside limits.max_connections */
 } xfer_req_t;
 
 struct xfer {
@@ -449,6 +453,12 @@ struct wrk {
     link_t input_waits;      /* calls waiting for the client's answers to input (call.qlink) */
     link_t levels;           /* logging/setLevel of sessions without an upstream session yet */
     size_t nlevels;
+    /* URIs 2026-07-28 listens subscribed here, and when their pooled sessions are touched next
+     * (listen.c) */
+    wrk_listen_sub_t *listen_subs;
+    int64_t listen_touch_ms;
+    /* upstream listens on a 2026-07-28 backend (listen_modern.c) */
+    wrk_mlisten_t *mlistens;
     gw_metrics_slot_t *m; /* this worker's metrics slot, or NULL */
     uint64_t next_corr;
     uint64_t next_rpc_id;
@@ -645,6 +655,34 @@ int wrk_stream_hold_calls(upstream_t *up);
 int64_t wrk_stream_tick(wrk_t *w, int64_t now);
 /* Forgets every listening session (at exit). */
 void wrk_stream_listeners_fini(wrk_t *w);
+
+/* Closes up's GET stream when nobody needs it any more (wrk_stream_wanted). */
+void wrk_stream_stop_unneeded(upstream_t *up);
+
+/* ---- listen.c: resource subscriptions of 2026-07-28 listens ---- */
+
+/* listen/subscribe (env: session the listen's name, body one URI, the caller's headers and caps)
+ * or listen/drop (session the listen's name) from the broker. */
+void wrk_listen_control(wrk_t *w, const gw_envelope_t *env);
+/* A notification on pooled session up's GET stream: a resources/updated a listen wants goes to
+ * the broker for it; anything else is dropped (nobody listens for it). */
+void wrk_listen_on_notification(upstream_t *up, const char *data, size_t len, const gw_rpc_t *rpc);
+/* Tells the broker that listen lkey's subscriptions here are in place ("listen/ready"). */
+void wrk_listen_ready(wrk_t *w, const char *lkey);
+/* Keeps the pooled sessions with subscriptions from idling out; returns when it is due next. */
+int64_t wrk_listen_tick(wrk_t *w, int64_t now);
+void wrk_listen_fini(wrk_t *w);
+
+/* ---- listen_modern.c: upstream subscriptions/listen on a 2026-07-28 backend ---- */
+
+/* uri joins the upstream listen of the broker's listen env->session (made on first use with the
+ * caller's caps and log level), opened again with it from the next tick. */
+void wrk_listen_modern_add(wrk_t *w, const gw_envelope_t *env, const char *uri, const char *rid);
+/* The broker's listen lkey ended: its upstream listen closes. */
+void wrk_listen_modern_drop(wrk_t *w, gw_str_t lkey);
+/* Opens the upstream listens that are due; returns when the next one is. */
+int64_t wrk_listen_modern_tick(wrk_t *w, int64_t now);
+void wrk_listen_modern_fini(wrk_t *w);
 
 /* ---- call.c: calls from routers ---- */
 

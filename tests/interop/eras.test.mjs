@@ -6,7 +6,7 @@
 // with no gateway ("direct:" tests), so a failure through the gateway is the gateway's.
 //
 // Cases for what issue 14 has not built yet carry a todo naming it: elicitation and sampling
-// across eras (MRTR, part D) and listen (part E). A todo test still
+// across eras (MRTR, part D). A todo test still
 // runs and still reports `not ok` when it fails (run-all shows the line); drop the todo when the
 // part lands and the case passes.
 import assert from 'node:assert/strict';
@@ -24,7 +24,6 @@ function test(name, opts, fn) {
 }
 
 const NEEDS_D = 'needs issue 14 part D (MRTR) merged';
-const NEEDS_E = 'needs issue 14 part E (subscriptions/listen) merged';
 
 const MODERN = '2026-07-28';
 const EV_URI = 'demo://resource/static/document/architecture.md';
@@ -439,7 +438,7 @@ test('gateway: 1.32.2 client → v2 server sampling: a real sampling/createMessa
 // subscriptions/listen (part E); last, since it changes alpha's tool list and ev's updates
 // ---------------------------------------------------------------------------------------------
 
-test('gateway: pinned v2 client listen: ack, list_changed from the gateway, resources/updated from both eras', { timeout: 40000, todo: NEEDS_E }, async () => {
+test('gateway: pinned v2 client listen: ack, list_changed from the gateway, resources/updated from both eras', { timeout: 40000 }, async () => {
     needV2();
     await withClient('v2 pinned', stack.gw.url, async (c) => {
         const got = [];

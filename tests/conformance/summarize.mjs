@@ -6,7 +6,8 @@
 //   node summarize.mjs [--expected FILE] SUITE REQUIREMENTS DIRECT_DIR GATEWAY_DIR [SUITE …]
 //
 // SUITE is the suite's version (0.1.16, 0.2.0-alpha.12), REQUIREMENTS the revision it ran with
-// (--requirements; "-" for the 0.1.16 run, which has none). A DIR holds either
+// (--requirements; "-" for the 0.1.16 run, which has none), optionally with a label after a slash
+// naming the setup (2026-07-28/legacy-backend). A DIR holds either
 //   - per suite ("active", "pending"): SUITE.log (the suite's stdout) and SUITE/ (its
 //     --output-dir: one server-<scenario>-<time>/checks.json per scenario that finished): the
 //     0.1.16 layout, where pending scenarios count as skipped; or
@@ -139,7 +140,10 @@ const baselines = [];
 const used = new Set();
 for (let i = 0; i < args.length; i += 4) {
     const [suite, requirements, directDir, gatewayDir] = args.slice(i, i + 4);
-    const title = requirements === '-' ? `suite ${suite}` : `suite ${suite}, --requirements ${requirements}`;
+    // REQUIREMENTS may carry a label after a slash (2026-07-28/legacy-backend): the same
+    // revision through another gateway, with expected failures of its own
+    const [revision, label] = requirements.split('/');
+    const title = requirements === '-' ? `suite ${suite}` : `suite ${suite}, --requirements ${revision}${label ? ` (${label})` : ''}`;
     const direct = collect(directDir);
     const gateway = collect(gatewayDir);
     const scenarios = [...new Set([...direct.keys(), ...gateway.keys()])];

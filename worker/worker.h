@@ -695,6 +695,10 @@ void wrk_call_destroy(call_t *c);
 void wrk_call_dispatch(call_t *c);
 /* Sends the call to the backend again, as it is now (an MRTR retry: mrtr_rounds.c). */
 void wrk_call_retry(call_t *c);
+/* call_http_error.c: whether c's non-2xx answer says the backend lost its session (a call not
+ * executed: retried once), and the relay of any other non-2xx answer to the client. */
+int wrk_call_session_rejected(const call_t *c);
+void wrk_call_relay_http_error(call_t *c);
 /* A call envelope from a router: takes ownership of msg (env points into it). */
 void wrk_call_accept(wrk_t *w, nng_msg *msg, const gw_envelope_t *env);
 /* A client's notifications/cancelled (env): the calls of its session with that request id end

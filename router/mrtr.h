@@ -29,7 +29,6 @@ typedef struct rtr_mrtr_wait_text {
     char round[4];
 } rtr_mrtr_wait_text_t;
 
-
 /* The wait-* headers among h[0..n): 1 and *out when all four are there and valid, 0 when none
  * is, -1 when some are missing or invalid (a worker's bug: the state cannot be sealed). */
 int rtr_mrtr_wait_parse(const gw_env_header_t *h, size_t n, rtr_mrtr_wait_t *out);

@@ -4,11 +4,6 @@
 // (@modelcontextprotocol/server 2.4.0, legacy: 'reject', prefix v2_), server-everything (2025 era,
 // ev_) and the C test backend (2025 era, alpha_). Every assertion is first made client → backend
 // with no gateway ("direct:" tests), so a failure through the gateway is the gateway's.
-//
-// Cases for what issue 14 has not built yet carry a todo naming it: elicitation and sampling
-// across eras (MRTR, part D). A todo test still
-// runs and still reports `not ok` when it fails (run-all shows the line); drop the todo when the
-// part lands and the case passes.
 import assert from 'node:assert/strict';
 import { test as nodeTest } from 'node:test';
 import { messagesOf, startBackend, startEverything, startGateway, startV2Server, useSetup, waitFor } from '../lib/index.mjs';
@@ -20,10 +15,8 @@ const NEEDS_NODE = NODE_MAJOR < 20 ? `needs node >= 20 (the @modelcontextprotoco
 const { connectClient, listAll, ELICITED_NAME, SAMPLED_TEXT } = NEEDS_NODE ? {} : await import('../lib/era-clients.mjs');
 /** node:test's test(), every case skipped when this node cannot run the v2 SDK. */
 function test(name, opts, fn) {
-    return nodeTest(name, NEEDS_NODE ? { ...opts, todo: undefined, skip: NEEDS_NODE } : opts, fn);
+    return nodeTest(name, NEEDS_NODE ? { ...opts, skip: NEEDS_NODE } : opts, fn);
 }
-
-const NEEDS_D = 'needs issue 14 part D (MRTR) merged';
 
 const MODERN = '2026-07-28';
 const EV_URI = 'demo://resource/static/document/architecture.md';

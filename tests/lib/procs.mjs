@@ -9,11 +9,6 @@ import { fileURLToPath } from 'node:url';
 export const TESTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_DIR = path.resolve(TESTS_DIR, '..');
 export const BUILD_DIR = path.resolve(process.env.MCPGW_BUILD_DIR || path.join(REPO_DIR, 'build'));
-// LeakSanitizer's suppressions (tests/lsan.supp: nng's reaper frees closed sockets after a
-// process may have exited) for every process started here, beside any options already set
-if (!/suppressions=/.test(process.env.LSAN_OPTIONS || '')) {
-    process.env.LSAN_OPTIONS = [process.env.LSAN_OPTIONS, `suppressions=${path.join(TESTS_DIR, 'lsan.supp')}`].filter(Boolean).join(':');
-}
 
 export function binPath(name) {
     return path.join(BUILD_DIR, name);

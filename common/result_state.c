@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "common/result_state.h"
 
 #define WALK_MAX_DEPTH 256
@@ -71,20 +72,6 @@ static size_t skip_value(const char *p, size_t len, size_t i)
     return i > s ? i : 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Whether the key token p[s..e) (quotes included) decodes to the ASCII text lit. Escapes are
  * decoded so that "request\u0053tate" is the member a backend's parser would read. */
 static int key_is(const char *p, size_t s, size_t e, const char *lit)
@@ -103,7 +90,7 @@ static int key_is(const char *p, size_t s, size_t e, const char *lit)
                 }
                 int v = 0;
                 for (int j = 1; j <= 4; j++) {
-                    int h = hex_value(p[i + j]);
+                    int h = gw_hex_value(p[i + j]);
                     if (h < 0) {
                         return 0;
                     }

@@ -20,6 +20,7 @@
 #include <openssl/sha.h>
 
 #include "common/base64.h"
+#include "common/hex.h"
 #include "common/token.h"
 
 #define KEY_LEN 32
@@ -98,20 +99,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\r';
@@ -143,7 +130,7 @@ static const char *parse_key_line(gw_keyring_t *k, const char *p, const char *en
         return "key must be 64 hex digits";
     }
     for (size_t i = 0; i < KEY_LEN; i++) {
-        int hi = hex_value(p[2 * i]), lo = hex_value(p[2 * i + 1]);
+        int hi = gw_hex_value(p[2 * i]), lo = gw_hex_value(p[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             OPENSSL_cleanse(key, sizeof(key));
             return "key must be 64 hex digits";

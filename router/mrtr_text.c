@@ -7,22 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "common/reqstate.h"
 #include "router/mrtr.h"
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /* A decimal u32 of 1 to 10 digits, no sign or leading zero (but "0"). */
 static int parse_u32(gw_str_t v, uint32_t *out)
@@ -68,7 +55,7 @@ int rtr_mrtr_wait_parse(const gw_env_header_t *h, size_t n, rtr_mrtr_wait_t *out
     }
     uint64_t run = 0;
     for (size_t i = 0; i < 16; i++) {
-        int x = hex_value(v[0].ptr[i]);
+        int x = gw_hex_value(v[0].ptr[i]);
         if (x < 0) {
             return -1;
         }

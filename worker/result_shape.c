@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "common/mcp.h"
 #include "worker/result_shape.h"
 
@@ -112,14 +113,6 @@ static int next_member(const char *p, size_t n, size_t *i, member_t *m)
     return 1;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* Does the string token p[tok..end) read as the ASCII text lit once unescaped? A key may be
  * written "result\u0054ype": the backend's client reads it as resultType, so must we. */
 static int token_is(const char *p, size_t tok, size_t end, const char *lit)
@@ -141,7 +134,7 @@ static int token_is(const char *p, size_t tok, size_t end, const char *lit)
             if (e == 'u' && i + 4 <= end) {
                 int v = 0;
                 for (int d = 0; d < 4; d++) {
-                    int h = hexval(p[i + (size_t)d]);
+                    int h = gw_hex_value(p[i + (size_t)d]);
                     if (h < 0) {
                         return 0;
                     }

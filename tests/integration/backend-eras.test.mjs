@@ -14,33 +14,13 @@
 // with 401, 500 and -32022. The dual backend (both eras on one endpoint) is the real conformance
 // fixture, mcpgw-conformance --era dual.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { DEFAULT_HEADERS, initializeSession, rawPost, readSse, startBackend, startConformance, startEverything, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
+import { DEFAULT_HEADERS, initializeSession, rawPost, readSse, startBackend, startConformance, startEverything, startGateway, useSetup, waitFor, sleep, listenHttp as listen, readBody } from '../lib/index.mjs';
 
 const MODERN = '2026-07-28';
 const NS = 'io.modelcontextprotocol/';
-
-function listen(handler) {
-    return new Promise((resolve) => {
-        const server = http.createServer(handler);
-        server.listen(0, '127.0.0.1', () => {
-            const { port } = server.address();
-            resolve({ server, url: `http://127.0.0.1:${port}/mcp`, close: () => new Promise((r) => server.close(r)) });
-        });
-    });
-}
-
-function readBody(req) {
-    return new Promise((resolve) => {
-        let b = '';
-        req.setEncoding('utf8');
-        req.on('data', (d) => (b += d));
-        req.on('end', () => resolve(b));
-    });
-}
 
 function answer(res, status, msg) {
     res.writeHead(status, { 'content-type': 'application/json' });

@@ -11,33 +11,14 @@
 // (node:http) because it must ask in rounds and several requests in one write, and show what the
 // worker answered it, which no backend in tests/node_modules does on demand.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
-import { rawPost, startGateway, useSetup, waitFor, sleep } from '../lib/index.mjs';
+import { rawPost, startGateway, useSetup, waitFor, sleep, listenHttp as listen, readBody } from '../lib/index.mjs';
 
 const MODERN = '2026-07-28';
 const NS = 'io.modelcontextprotocol/';
 const INPUT_WAIT_S = 3;
 let nextId = 1;
-
-function listen(handler) {
-    return new Promise((resolve) => {
-        const server = http.createServer(handler);
-        server.listen(0, '127.0.0.1', () => {
-            resolve({ server, url: `http://127.0.0.1:${server.address().port}/mcp`, close: () => new Promise((r) => server.close(r)) });
-        });
-    });
-}
-
-function readBody(req) {
-    return new Promise((resolve) => {
-        let b = '';
-        req.setEncoding('utf8');
-        req.on('data', (d) => (b += d));
-        req.on('end', () => resolve(b));
-    });
-}
 
 const SAMPLE = { method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'capital?' } }], maxTokens: 5 } };
 const ELICIT = { method: 'elicitation/create', params: { message: 'name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } };

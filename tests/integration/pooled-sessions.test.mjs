@@ -12,34 +12,15 @@
 // cancel) and send log messages and a server request inside a call, which no backend in
 // tests/node_modules does on demand.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
 import http2 from 'node:http2';
 import fs from 'node:fs';
-import { rawPost, startBackend, startGateway, toYaml, useSetup, waitFor, sleep } from '../lib/index.mjs';
+import { rawPost, startBackend, startGateway, toYaml, useSetup, waitFor, sleep, listenHttp as listen, readBody } from '../lib/index.mjs';
 
 const MODERN = '2026-07-28';
 const NS = 'io.modelcontextprotocol/';
 let nextId = 1;
-
-function listen(handler) {
-    return new Promise((resolve) => {
-        const server = http.createServer(handler);
-        server.listen(0, '127.0.0.1', () => {
-            resolve({ server, url: `http://127.0.0.1:${server.address().port}/mcp`, close: () => new Promise((r) => server.close(r)) });
-        });
-    });
-}
-
-function readBody(req) {
-    return new Promise((resolve) => {
-        let b = '';
-        req.setEncoding('utf8');
-        req.on('data', (d) => (b += d));
-        req.on('end', () => resolve(b));
-    });
-}
 
 /** A 2025-11-25 backend with sessions, logging, and tools that log, ask and wait. */
 async function startLegacyFake() {

@@ -473,3 +473,24 @@ export function onlyMessage(r) {
 export function isVisibleAscii(s) {
     return typeof s === 'string' && s.length > 0 && /^[\x21-\x7e]+$/.test(s);
 }
+
+/** A plain HTTP server on 127.0.0.1 and an ephemeral port, for fake backends written in a test:
+ * {server, url (its /mcp), close()}. */
+export function listenHttp(handler) {
+    return new Promise((resolve) => {
+        const server = http.createServer(handler);
+        server.listen(0, '127.0.0.1', () => {
+            resolve({ server, url: `http://127.0.0.1:${server.address().port}/mcp`, close: () => new Promise((r) => server.close(r)) });
+        });
+    });
+}
+
+/** The whole body of an incoming request, as text. */
+export function readBody(req) {
+    return new Promise((resolve) => {
+        let b = '';
+        req.setEncoding('utf8');
+        req.on('data', (d) => (b += d));
+        req.on('end', () => resolve(b));
+    });
+}

@@ -133,6 +133,15 @@ function buildServer(ctx) {
         holder.handler.notify.toolsChanged();
         return text(`grown_${holder.extraTools}`);
     });
+    // Publishes notifications/tools/list_changed and changes nothing: what a refetch then gets is
+    // the list it had.
+    server.registerTool('announce', {
+        description: 'Announces tools/list_changed with the tool list unchanged',
+        inputSchema: fromJsonSchema({ type: 'object', properties: {} }),
+    }, async () => {
+        holder.handler.notify.toolsChanged();
+        return text('announced');
+    });
     for (let i = 1; i <= holder.extraTools; i++) {
         server.registerTool(`grown_${i}`, { description: 'A tool grow added', inputSchema: fromJsonSchema({ type: 'object', properties: {} }) },
             async () => text(`grown_${i}`));

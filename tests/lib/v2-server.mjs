@@ -11,8 +11,9 @@ const V2_SERVER_PKG = path.join(TESTS_DIR, 'node_modules', '@modelcontextprotoco
 /**
  * Starts the v2 server named `name` and waits for its "listening port=N" line.
  * Its tools: echo, region (x-mcp-header Region), ask (elicitation), sample (sampling), touch
- * (resources/updated of v2://notes/today), grow (tools/list_changed); the resource
- * v2://notes/today, the template v2://notes/{day}, the prompt greet.
+ * (resources/updated of v2://notes/today), grow (tools/list_changed), announce (tools/list_changed
+ * with the list unchanged); the resource v2://notes/today, the template v2://notes/{day}, the
+ * prompt greet.
  * Returns {name, port, origin, url, proc, stats(), stop()}; stats() is what reached it per
  * Mcp-Method: {requests: {METHOD: n}, lastHeaders: {METHOD: {header: value}}}.
  */

@@ -186,9 +186,8 @@ shapes_section() {
         echo "| $n | ${!dr} | ${!gr} | $(ratio "${!gr}" "${!dr}") | ${!dp} µs | ${!gp} µs | $(ratio "${!gp}" "${!dp}") | ${!d9} µs | ${!g9} µs |"
     done
     echo
-    echo "Errors in these runs: h2c $s_h2c_errs, SSE $s_sse_errs, one connection $s_h1_1_errs. On h2c the"
-    echo "per-request times are skewed (many streams answered at once, some late): the mean of h2load's"
-    echo "log is $s_h2c_d_mean µs direct and $s_h2c_g_mean µs through mcpgw, against the p50s above."
+    echo "Errors in these runs: h2c $s_h2c_errs, SSE $s_sse_errs, one connection $s_h1_1_errs. The mean"
+    echo "latency of h2load's per-request log on h2c: $s_h2c_d_mean µs direct, $s_h2c_g_mean µs through mcpgw."
     echo
     echo "**Added latency at one connection** (gateway p50 − direct p50): **$added_p50 µs** (goal,"
     echo "issue 15: at most 120 µs). What a gateway adds at the least is one more HTTP hop and one"
@@ -203,7 +202,9 @@ shapes_section() {
     echo "medians. The floor of the gateway's CPU per call is the backend's own per call when called"
     echo "directly (the server side of one HTTP hop) + one unix-socket round trip's (both processes,"
     echo "$f_unix_cpu µs, tests/bench/floors); the client side of the worker's HTTP hop is not in it, so"
-    echo "the floor is low. With nng's round trip ($f_nng_cpu µs) instead, the last column."
+    echo "the floor is low. With nng's round trip ($f_nng_cpu µs, one message alone each way) instead, the"
+    echo "last column: under load mcpgw batches the messages of a loop turn (docs/ipc.md), so a call"
+    echo "can cost less than that floor, which only one connection (nothing to batch) shows whole."
     echo
     echo "| shape | backend direct | router | worker | backend via mcpgw | router + worker | floor | ratio | ratio to the nng floor |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

@@ -150,7 +150,7 @@ shapes_plot() { # png
     gnuplot <<GP
 set terminal png size 800,440
 set output "$1"
-set title "tools/call req/s by load shape (xN: N connections), median of ${rounds} x ${duration}s; labels: gateway / direct"
+set title "tools/call req/s by load shape (xN: N connections), median of ${rounds} x ${duration}s\\nlabels: gateway / direct"
 set ylabel "requests/s (log scale)"
 set logscale y
 set yrange [100:1000000]

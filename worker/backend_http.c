@@ -19,20 +19,65 @@
 #include "common/log.h"
 #include "worker/worker.h"
 
+#define SETOPT(e, opt, val) (curl_easy_setopt((e), (opt), (val)) != CURLE_OK)
+
 /* ---- easy handles ---- */
+
+static size_t on_curl_header(char *buf, size_t size, size_t nitems, void *arg);
+static size_t on_curl_write(char *buf, size_t size, size_t nmemb, void *arg);
+
+/* A handle for this backend with what every transfer shares set once: the parsed URL (no parse
+ * per transfer), protocols, proxy, HTTP version, TLS and the callbacks. A pooled handle keeps
+ * them: curl_easy_reset would free every option and the next transfer set them again. */
+static CURL *easy_create(wrk_t *w)
+{
+    CURL *e = curl_easy_init();
+    int bad = 0;
+
+    if (e == NULL) {
+        return NULL;
+    }
+    bad |= SETOPT(e, CURLOPT_CURLU, w->curlu);
+    bad |= SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+    bad |= SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
+    bad |= SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    bad |= SETOPT(e, CURLOPT_PROXY, "");
+    bad |= SETOPT(e, CURLOPT_NOPROXY, "*");
+#if LIBCURL_VERSION_NUM >= 0x075500
+    bad |= SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    bad |= SETOPT(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    bad |= SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    if (w->https) {
+        bad |= SETOPT(e, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing on an h2 connection */
+        bad |= wrk_tls_setopts(w, e);
+    }
+    bad |= SETOPT(e, CURLOPT_HEADERFUNCTION, on_curl_header);
+    bad |= SETOPT(e, CURLOPT_WRITEFUNCTION, on_curl_write);
+    if (bad) {
+        curl_easy_cleanup(e);
+        return NULL;
+    }
+    return e;
+}
 
 static CURL *easy_acquire(wrk_t *w)
 {
     if (w->nidle > 0) {
         return w->idle[--w->nidle];
     }
-    return curl_easy_init();
+    return easy_create(w);
 }
 
-static void easy_release(wrk_t *w, CURL *e)
+/* Back to the pool with the shared options as they were; what pointed into the transfer that
+ * ended is cleared, the rest each transfer sets again (wrk_xfer_start). A handle left paused is
+ * not kept. */
+static void easy_release(wrk_t *w, CURL *e, int paused)
 {
-    if (w->nidle < WRK_IDLE_EASY_MAX) {
-        curl_easy_reset(e);
+    if (!paused && w->nidle < WRK_IDLE_EASY_MAX) {
+        curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)NULL);
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, (char *)NULL);
         w->idle[w->nidle++] = e;
         return;
     }
@@ -75,7 +120,7 @@ void wrk_xfer_cancel(xfer_t *x)
         return;
     }
     curl_multi_remove_handle(x->mx->m, x->easy);
-    easy_release(x->w, x->easy);
+    easy_release(x->w, x->easy, x->paused);
     x->easy = NULL;
     x->mx = NULL;
 }
@@ -191,7 +236,7 @@ static size_t on_curl_header(char *buf, size_t size, size_t nitems, void *arg)
     }
     if (header_is(buf, (size_t)(colon - buf), "content-type")) {
         x->ctype = ctype_parse(v, (size_t)(end - v));
-    } else if (header_is(buf, (size_t)(colon - buf), "mcp-session-id")) {
+    } else if (x->want_sid && header_is(buf, (size_t)(colon - buf), "mcp-session-id")) {
         free(x->sid);
         x->sid = NULL;
         x->sid_bad = !sid_valid(v, (size_t)(end - v));
@@ -244,14 +289,13 @@ static size_t on_curl_write(char *buf, size_t size, size_t nmemb, void *arg)
     return len;
 }
 
-#define SETOPT(e, opt, val) (curl_easy_setopt((e), (opt), (val)) != CURLE_OK)
-
 /* Starts an HTTP request to the backend. On GW_OK ops->on_done will be called from the loop
  * (never from inside this call); on failure nothing was started. */
 gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
 {
     wrk_t *w = x->w;
     int post = strcmp(rq->method, "POST") == 0;
+    int get = strcmp(rq->method, "GET") == 0;
     struct curl_slist *head = post ? w->post_hdrs : w->plain_hdrs;
     struct curl_slist *mine[4];
     size_t n = 0;
@@ -260,6 +304,7 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
 
     assert(x->easy == NULL);
     xfer_reset_response(x);
+    x->want_sid = rq->sid == NULL; /* an answer on a session has nothing to tell of its id */
     x->rid_hdr[0] = '\0';
     if (rq->rid != NULL && rq->rid[0] != '\0') {
         snprintf(x->rid_hdr, sizeof(x->rid_hdr), WRK_RID_HDR "%s", rq->rid);
@@ -297,54 +342,37 @@ gw_err_t wrk_xfer_start(xfer_t *x, const xfer_req_t *rq)
     if ((e = easy_acquire(w)) == NULL) {
         return GW_ENOMEM;
     }
-    bad |= SETOPT(e, CURLOPT_URL, w->url);
+    /* only what changes from one transfer to the next (easy_create set the rest) */
     bad |= SETOPT(e, CURLOPT_PRIVATE, (void *)x);
-    bad |= SETOPT(e, CURLOPT_NOSIGNAL, 1L);
-    bad |= SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
-    bad |= SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    bad |= SETOPT(e, CURLOPT_PROXY, "");
-    bad |= SETOPT(e, CURLOPT_NOPROXY, "*");
-#if LIBCURL_VERSION_NUM >= 0x075500
-    bad |= SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    bad |= SETOPT(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    bad |= SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    if (strncasecmp(w->url, "https:", 6) == 0) {
-        bad |= SETOPT(e, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing on an h2 connection */
-        bad |= wrk_tls_setopts(w, e);
-    } else if (!post && strcmp(rq->method, "GET") == 0) {
-        /* HTTP/1.1: a GET stream's connection closes with it; an idle one kept would count
-         * against the backend for nothing */
-        bad |= SETOPT(e, CURLOPT_FORBID_REUSE, 1L);
-    }
-    bad |= SETOPT(e, CURLOPT_USERAGENT, "mcpgw/" PACKAGE_VERSION);
+    bad |= SETOPT(e, CURLOPT_HEADERDATA, (void *)x);
+    bad |= SETOPT(e, CURLOPT_WRITEDATA, (void *)x);
+    bad |= SETOPT(e, CURLOPT_ERRORBUFFER, x->errbuf);
     bad |= SETOPT(e, CURLOPT_HTTPHEADER, head);
     bad |= SETOPT(e, CURLOPT_TIMEOUT_MS, (long)rq->timeout_ms);
-    bad |= SETOPT(e, CURLOPT_ERRORBUFFER, x->errbuf);
-    bad |= SETOPT(e, CURLOPT_HEADERFUNCTION, on_curl_header);
-    bad |= SETOPT(e, CURLOPT_HEADERDATA, (void *)x);
-    bad |= SETOPT(e, CURLOPT_WRITEFUNCTION, on_curl_write);
-    bad |= SETOPT(e, CURLOPT_WRITEDATA, (void *)x);
+    /* HTTP/1.1: a GET stream's connection closes with it; an idle one kept would count against
+     * the backend for nothing (over h2 it is one stream of a shared connection) */
+    bad |= SETOPT(e, CURLOPT_FORBID_REUSE, (long)(get && !w->https));
     if (post) {
+        bad |= SETOPT(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
         bad |= SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
         bad |= SETOPT(e, CURLOPT_POSTFIELDS, rq->len > 0 ? rq->body : "");
     } else {
-        bad |= SETOPT(e, CURLOPT_CUSTOMREQUEST, rq->method);
+        bad |= SETOPT(e, CURLOPT_HTTPGET, 1L);
+        bad |= SETOPT(e, CURLOPT_CUSTOMREQUEST, get ? (char *)NULL : rq->method);
     }
     if (bad) {
-        easy_release(w, e);
+        easy_release(w, e, 1); /* in an unknown state: not kept */
         return GW_EINVAL;
     }
     x->timeout_ms = rq->timeout_ms;
     x->started_ms = gw_clock_ms();
     x->easy = e;
     /* a GET lives as long as its stream: it must never hold a connection a call waits for */
-    x->mx = strcmp(rq->method, "GET") == 0 || rq->stream ? &w->streams : &w->requests;
+    x->mx = get || rq->stream ? &w->streams : &w->requests;
     if (curl_multi_add_handle(x->mx->m, e) != CURLM_OK) {
         x->easy = NULL;
         x->mx = NULL;
-        easy_release(w, e);
+        easy_release(w, e, 0);
         return GW_EIO;
     }
     return GW_OK;
@@ -436,7 +464,19 @@ static struct curl_slist *headers_add(struct curl_slist *list, const char *line,
     return l;
 }
 
-/* The headers every request carries: fixed ones, then the server's configured headers. */
+static int header_configured(const gw_server_conf_t *srv, const char *name)
+{
+    for (size_t i = 0; i < srv->nheaders; i++) {
+        if (strcasecmp(srv->headers[i].name, name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The headers every request carries: fixed ones, then the server's configured headers. The
+ * User-Agent is one of them (unless configured) rather than CURLOPT_USERAGENT, which libcurl
+ * formats into a new string for every request. */
 static gw_err_t headers_build(wrk_t *w)
 {
     const gw_server_conf_t *srv = w->srv;
@@ -447,6 +487,10 @@ static gw_err_t headers_build(wrk_t *w)
     w->post_hdrs = headers_add(w->post_hdrs, "Accept: application/json, text/event-stream", &bad);
     w->post_hdrs = headers_add(w->post_hdrs, "Expect:", &bad); /* no 100-continue round trip */
     w->plain_hdrs = headers_add(w->plain_hdrs, "Accept: application/json, text/event-stream", &bad);
+    if (!header_configured(srv, "user-agent")) {
+        w->post_hdrs = headers_add(w->post_hdrs, "User-Agent: mcpgw/" PACKAGE_VERSION, &bad);
+        w->plain_hdrs = headers_add(w->plain_hdrs, "User-Agent: mcpgw/" PACKAGE_VERSION, &bad);
+    }
     for (size_t i = 0; i < srv->nheaders; i++) {
         const gw_header_t *h = &srv->headers[i];
         /* "Name;" is how libcurl sends a header with an empty value */
@@ -600,6 +644,16 @@ gw_err_t wrk_xfer_setup(wrk_t *w)
         (err = wrk_tls_setup(w)) != GW_OK) {
         return err;
     }
+    /* parsed once for every handle (CURLOPT_CURLU): libcurl copies it per transfer instead of
+     * parsing the text and writing it out again */
+    if ((w->curlu = curl_url()) == NULL) {
+        return GW_ENOMEM;
+    }
+    if (curl_url_set(w->curlu, CURLUPART_URL, w->url, 0) != CURLUE_OK) {
+        gw_log_err("msg=\"libcurl refused the url\" backend=%s url=%s", w->name, w->url);
+        return GW_EINVAL;
+    }
+    w->https = strncasecmp(w->url, "https:", 6) == 0;
     return headers_build(w);
 }
 
@@ -610,6 +664,8 @@ void wrk_xfer_teardown(wrk_t *w)
     while (w->nidle > 0) {
         curl_easy_cleanup(w->idle[--w->nidle]);
     }
+    curl_url_cleanup(w->curlu);
+    w->curlu = NULL;
     curl_slist_free_all(w->post_hdrs);
     curl_slist_free_all(w->plain_hdrs);
     w->post_hdrs = NULL;

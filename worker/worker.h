@@ -173,6 +173,7 @@ struct xfer {
     char *sid;    /* the Mcp-Session-Id the backend answered (owned), or NULL */
     int sid_bad;  /* the backend answered an unusable Mcp-Session-Id */
     int discard;  /* the body is not wanted */
+    int want_sid; /* sid and sid_bad are read: the request had no Mcp-Session-Id (initialize) */
     int rpc_seen; /* the response to expect_id was collected into body */
     xfer_abort_t aborted;
     gw_sse_t sse;
@@ -428,8 +429,10 @@ struct wrk {
     wrk_multi_t requests;       /* POSTs and DELETEs: at most srv->max_connections connections */
     wrk_multi_t streams;        /* GETs: upstream GET streams and resumed response streams */
     unsigned char out_watched[GW_OUTBOXES_MAX]; /* outbox i's send fd is on the epoll set */
-    CURL *idle[WRK_IDLE_EASY_MAX];
+    CURL *idle[WRK_IDLE_EASY_MAX]; /* easy handles with the shared options set (backend_http.c) */
     size_t nidle;
+    CURLU *curlu; /* the backend's url (w->url), parsed once; every easy handle points to it */
+    int https;    /* w->url is https: */
     struct curl_slist *post_hdrs;  /* shared headers of every POST */
     struct curl_slist *plain_hdrs; /* shared headers of a DELETE */
     wrk_sessmap_t sessions;        /* gateway session uuid -> upstream session */

@@ -1,7 +1,8 @@
 // What an upstream session costs the backend: the worker opens an upstream GET stream only while
 // the session's client holds its own GET stream (the test backend's /stats `streams`), and all
 // upstream sessions share at most servers[].max_connections TCP connections for their requests
-// (more calls queue in the worker and are all answered).
+// (more calls queue in the worker and are all answered); calls one after another reuse a kept-alive
+// connection rather than connecting again.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -28,12 +29,14 @@ async function call(s, text) {
 
 const streams = async () => (await stack.alpha.stats()).streams;
 
-/** The worker's established TCP connections to the backend (this test's own /stats fetches
- * have one too: not counted). */
-function backendConnections() {
+/** The local ports of the worker's established TCP connections to the backend (this test's own
+ * /stats fetches have connections too: not counted). */
+function backendPorts() {
     const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( dport = :${stack.alpha.port} )`], { encoding: 'utf8' });
-    return out.split('\n').filter((l) => l.includes('"mcpgw-worker"')).length;
+    return out.split('\n').filter((l) => l.includes('"mcpgw-worker"'))
+        .map((l) => l.trim().split(/\s+/)[2].split(':').pop());
 }
+const backendConnections = () => backendPorts().length;
 
 test('a session whose client holds no GET stream has no upstream GET stream; one opens with the client\'s and closes with it', T, async () => {
     // the worker's catalog session listens for list_changed: that stream is always there
@@ -89,6 +92,21 @@ test('with max_connections 2, 20 concurrent calls of 20 sessions use at most 2 c
     // 20 calls of 300 ms over 2 connections queue: about ten rounds, not one
     assert.ok(took >= 2000, `the calls queued for the 2 connections (took ${took} ms)`);
     assert.ok(backendConnections() - (await streams()) <= 2, 'connections kept alive stay within the bound');
+});
+
+test('calls one after another reuse a kept-alive connection: none connects again', T, async () => {
+    await waitFor(async () => (await streams()) === 1, { what: 'only the catalog session\'s GET stream' });
+    const s = await initializeSession(stack.gw.url);
+    await call(s, 'warm');
+    const before = new Set(backendPorts());
+    for (let i = 0; i < 20; i++) {
+        await call(s, `again ${i}`);
+    }
+    const after = backendPorts();
+    // the catalog's GET stream and at least the request connection the calls went over, still open
+    assert.ok(after.length - (await streams()) >= 1, `a request connection kept alive: ${after.join(', ')}`);
+    const fresh = after.filter((p) => !before.has(p));
+    assert.deepEqual(fresh, [], `connections opened by 20 calls one after another (before: ${[...before].join(', ')})`);
 });
 
 test('a worker that restarts opens the GET stream again for a client still listening', T, async () => {

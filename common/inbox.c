@@ -15,8 +15,8 @@
 #include "common/log.h"
 #include "common/mailbox.h"
 
-#define CONN_BUF_MIN (64u << 10) /* a connection's buffer; grown for a longer frame, then shrunk   \
-                                  */
+/* A connection's buffer: grown for a longer frame, shrunk again after it. */
+#define CONN_BUF_MIN (64u << 10)
 #define LISTEN_BACKLOG 128
 #define DRAIN_EVENTS 64
 #define TAG_LISTENER 0 /* epoll data of the listener; a connection's is its slot + 1 */

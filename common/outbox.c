@@ -54,9 +54,11 @@ static void drop_cut_frame(gw_outbox_t *o)
         }
         off = end;
     }
-    memmove(o->buf, o->buf + o->sent, o->len - o->sent);
-    o->len -= o->sent;
-    o->sent = 0;
+    if (o->sent > 0) {
+        memmove(o->buf, o->buf + o->sent, o->len - o->sent);
+        o->len -= o->sent;
+        o->sent = 0;
+    }
 }
 
 static void hang_up(gw_outbox_t *o, const char *why)
@@ -143,6 +145,9 @@ void gw_outbox_close(gw_outbox_t *o)
 static int append(void *data, const char *p, size_t n)
 {
     gw_outbox_t *o = data;
+    if (n == 0) {
+        return 0;
+    }
     if (o->cap - o->len < n) {
         size_t cap = o->cap ? o->cap : BUF_MIN;
         while (cap - o->len < n) {

@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "common/htable.h"
 #include "common/ipc.h"
+#include "common/mailbox.h"
 #include "common/metrics.h"
 #include "common/names.h"
 #include "common/rate.h"
@@ -31,7 +32,7 @@
 #define BRK_MAX_PENDING_DELETES 1024
 #define BRK_DELETE_WAIT_MS 1000
 #define BRK_DELETE_CORR_BASE (UINT64_C(1) << 62)
-#define BRK_OUTBOX_MAX_QUEUED 65536
+#define BRK_OUTBOX_MAX_BYTES (256u << 20) /* what waits for one router or worker at most */
 /* Replay bytes kept per session, besides sessions.stream_replay events. */
 #define BRK_STREAM_REPLAY_BYTES (1u << 20)
 #define BRK_DRAIN_MAX_MS 60000
@@ -92,11 +93,10 @@ typedef struct brk {
     char config_path[PATH_MAX];
     gw_keyring_t *keys;
     brk_supervisor_t sup;
-    nng_socket inbox; /* broker.ipc: requests and reports from routers and workers */
+    gw_inbox_t inbox; /* broker.ipc: requests and reports from routers and workers */
     nng_socket csock; /* control socket: mcpgwctl (raw REP: one or two replies a command) */
-    gw_ipc_guard_t inbox_guard; /* nng 1.5.2: listeners that stop taking peers are replaced */
-    gw_ipc_guard_t control_guard;
-    gw_outboxes_t out; /* to routers and workers, opened on first use */
+    gw_ipc_guard_t control_guard; /* nng 1.5.2: a listener that stops taking peers is replaced */
+    gw_outboxes_t out;            /* to routers and workers, opened on first use */
     int listen_fds[BRK_MAX_LISTEN + 1];
     size_t nlisten;
     char listen_desc[512];

@@ -52,6 +52,10 @@ static int turn_timeout(brk_t *b, int64_t now)
     if (waits != INT64_MAX && waits - now < timeout) {
         timeout = waits > now ? (int)(waits - now) : 0;
     }
+    int64_t dial = gw_outboxes_next_dial(&b->out); /* frames waiting for a peer that is away */
+    if (dial != INT64_MAX && dial - now < timeout) {
+        timeout = dial > now ? (int)(dial - now) : 0;
+    }
     return timeout;
 }
 
@@ -73,9 +77,8 @@ static void on_timers(brk_t *b)
 static void run(brk_t *b)
 {
     struct pollfd pfd[3 + GW_OUTBOXES_MAX + 64];
-    gw_outbox_t *watched[GW_OUTBOXES_MAX];
     pfd[0] = (struct pollfd){.fd = gw_signals_fd(&b->signals), .events = POLLIN};
-    pfd[1] = (struct pollfd){.fd = gw_ipc_recv_fd(b->inbox), .events = POLLIN};
+    pfd[1] = (struct pollfd){.fd = gw_inbox_fd(&b->inbox), .events = POLLIN};
     pfd[2] = (struct pollfd){.fd = gw_ipc_recv_fd(b->csock), .events = POLLIN};
     while (!b->stopping) {
         int64_t now = gw_clock_ms();
@@ -85,35 +88,31 @@ static void run(brk_t *b)
         if (keys_wait >= 0 && keys_wait < timeout) {
             timeout = keys_wait;
         }
-        size_t nwatched = 0;
-        for (size_t i = 0; i < b->out.n; i++) {
-            if (b->out.v[i]->count > 0) {
-                watched[nwatched] = b->out.v[i];
-                pfd[3 + nwatched++] =
-                    (struct pollfd){.fd = gw_outbox_send_fd(b->out.v[i]), .events = POLLIN};
-            }
+        /* every outbox: its fd is quiet unless its peer hung up or bytes wait for room */
+        size_t nout = b->out.n;
+        for (size_t i = 0; i < nout; i++) {
+            pfd[3 + i] = (struct pollfd){.fd = gw_outbox_fd(b->out.v[i]), .events = POLLIN};
         }
-        size_t nadmin = b->admin != NULL ? brk_admin_pollfds(b->admin, pfd + 3 + nwatched, 64) : 0;
-        if (poll(pfd, 3 + nwatched + nadmin, timeout) < 0 && errno != EINTR) {
+        size_t nadmin = b->admin != NULL ? brk_admin_pollfds(b->admin, pfd + 3 + nout, 64) : 0;
+        if (poll(pfd, 3 + nout + nadmin, timeout) < 0 && errno != EINTR) {
             gw_log_err("msg=\"poll failed\" error=\"%s\"", strerror(errno));
             break;
         }
         if (pfd[0].revents & POLLIN) {
             on_signals(b);
         }
-        for (size_t i = 0; i < nwatched; i++) {
+        for (size_t i = 0; i < nout; i++) {
             if (pfd[3 + i].revents & POLLIN) {
-                gw_outbox_flush(watched[i]);
+                gw_outbox_poll(b->out.v[i]);
             }
         }
         if (b->admin != NULL) {
-            brk_admin_serve(b->admin, pfd + 3 + nwatched, nadmin);
+            brk_admin_serve(b->admin, pfd + 3 + nout, nadmin);
         }
-        gw_ipc_drain_inbox(b->inbox, brk_inbox_on_message, b, 0);
+        gw_inbox_drain(&b->inbox, brk_inbox_on_message, b, 0);
         brk_control_serve(b);
         brk_session_end_answer_deletes(b);
         brk_control_check_drain(b);
-        gw_ipc_guard_tick(&b->inbox_guard, gw_clock_ms());
         gw_outboxes_redial_tick(&b->out, gw_clock_ms());
         unsigned relistens = b->control_guard.relistens;
         gw_ipc_guard_tick(&b->control_guard, gw_clock_ms());
@@ -197,9 +196,8 @@ static void stop(brk_t *b)
     brk_listen_end_all(b, "stopping"); /* before the routers go: their clients get the result */
     brk_sup_stop_all(&b->sup, 5000);
     brk_sup_fini(&b->sup);
-    nng_close(b->inbox);
+    gw_inbox_close(&b->inbox);
     nng_close(b->csock);
-    gw_ipc_guard_fini(&b->inbox_guard);
     gw_ipc_guard_fini(&b->control_guard);
     gw_outboxes_fini(&b->out);
     brk_listens_fini(b);

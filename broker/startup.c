@@ -68,12 +68,8 @@ gw_err_t brk_startup_bind_listeners(brk_t *b)
 gw_err_t brk_startup_open_sockets(brk_t *b)
 {
     const gw_config_t *cfg = b->cycle->cfg;
-    char url[GW_IPC_URL_MAX];
-    gw_outboxes_init(&b->out, cfg->runtime_dir, BRK_OUTBOX_MAX_QUEUED);
-    gw_err_t err = gw_ipc_url(url, sizeof(url), cfg->runtime_dir, GW_BROKER_NAME);
-    if (err == GW_OK) {
-        err = gw_ipc_inbox(&b->inbox, url);
-    }
+    gw_outboxes_init(&b->out, cfg->runtime_dir, BRK_OUTBOX_MAX_BYTES);
+    gw_err_t err = gw_inbox_open(&b->inbox, cfg->runtime_dir, GW_BROKER_NAME);
     if (err == GW_EBUSY) {
         gw_log_err("msg=\"another mcpgw-broker runs with this runtime_dir; nothing was touched\" "
                    "runtime_dir=%s",
@@ -81,11 +77,10 @@ gw_err_t brk_startup_open_sockets(brk_t *b)
         return err;
     }
     if (err != GW_OK) {
-        gw_log_err("msg=\"cannot listen on the broker socket\" url=%s error=\"%s\"", url,
-                   gw_strerror(err));
+        gw_log_err("msg=\"cannot listen on the broker socket\" runtime_dir=%s error=\"%s\"",
+                   cfg->runtime_dir, gw_strerror(err));
         return err;
     }
-    gw_ipc_guard_init(&b->inbox_guard, b->inbox, url, 0);
     return brk_control_open(b);
 }
 

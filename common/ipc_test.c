@@ -1,6 +1,5 @@
-/* ipc_test.c: unit tests of the nng helpers that carry envelopes between processes: urls, a stream
- * of replies, dialing, a second listener, the guard against nng 1.5.2's listener wedge, and the
- * redial of an outbox whose dialer the same release stops. */
+/* ipc_test.c: unit tests of the nng helpers of the control socket: urls, a stream of replies,
+ * dialing, a second listener, and the guard against nng 1.5.2's listener wedge. */
 #include <config.h>
 
 #include <poll.h>
@@ -12,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <spawn.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -83,10 +81,6 @@ static void test_ipc_stream_of_replies(void **state)
     nng_msg *m;
     gw_envelope_t e, d;
     gw_ipc_route_t route;
-    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    uint64_t count = 0;
-
-    assert_true(efd >= 0);
     assert_int_equal(gw_ipc_url(url, sizeof(url), ipc_dir, "t"), GW_OK);
 
     /* a stale socket file (bound, never listening, owner gone) must not stop the listener */
@@ -100,7 +94,6 @@ static void test_ipc_stream_of_replies(void **state)
     assert_int_equal(access(path, F_OK), 0);
 
     assert_int_equal(gw_ipc_listen(&rep, url), GW_OK);
-    assert_int_equal(gw_ipc_notify_pipe_loss(rep, efd), GW_OK);
     assert_int_equal(gw_ipc_dial(&req, url), GW_OK);
     assert_true(gw_ipc_recv_fd(rep) >= 0);
     assert_int_equal(gw_ipc_recv(rep, &m, &d, &route), GW_EAGAIN);
@@ -143,15 +136,8 @@ static void test_ipc_stream_of_replies(void **state)
     gw_ipc_route_t bad = {.len = 0};
     assert_int_equal(gw_ipc_reply(rep, &bad, &e), GW_EINVAL);
 
-    /* the peer goes away: the eventfd becomes readable */
     nng_close(req);
-    struct pollfd pfd = {.fd = efd, .events = POLLIN};
-    assert_int_equal(poll(&pfd, 1, 2000), 1);
-    assert_int_equal(read(efd, &count, sizeof(count)), sizeof(count));
-    assert_true(count >= 1);
-
     nng_close(rep);
-    close(efd);
 }
 
 static void test_ipc_dial_without_listener(void **state)
@@ -348,56 +334,6 @@ static void test_ipc_guard_relistens_a_wedged_listener(void **state)
     nng_close(inbox);
 }
 
-/* A peer that accepts an outbox's connection and dies before its handshake (a process killed
- * right then: the kernel had accepted for it) stops nng 1.5.2's dialer for good: it never dials
- * again, and nothing sent reaches the next process on the path. gw_outbox_redial_tick gives an
- * outbox that has had no pipe for GW_IPC_REDIAL_MS a fresh dialer: the envelope sent reaches the
- * next listener. (Without the redial it was lost in each of four runs here, but the wedge depends
- * on timing: the dialer must see the hang-up before nng's own redial, so there is no test that
- * the wedge itself happens.) */
-static void test_ipc_outbox_redials(void **state)
-{
-    char url[GW_IPC_URL_MAX];
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    const char *path = sa.sun_path;
-    assert_int_equal(gw_ipc_url(url, sizeof(url), ipc_dir, "dialed"), GW_OK);
-    assert_true(snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dialed.ipc", ipc_dir) <
-                (int)sizeof(sa.sun_path));
-    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(lfd, 4), 0);
-
-    gw_outbox_t o;
-    assert_int_equal(gw_outbox_open(&o, ipc_dir, "dialed", 16, NULL, NULL), GW_OK);
-    struct pollfd pfd = {.fd = lfd, .events = POLLIN};
-    assert_int_equal(poll(&pfd, 1, 3000), 1);
-    close(accept(lfd, NULL, NULL)); /* dead before a byte of the handshake */
-    close(lfd);
-    unlink(path);
-
-    nng_socket inbox;
-    assert_int_equal(gw_ipc_inbox(&inbox, url), GW_OK);
-    gw_envelope_t e;
-    sample_fill(&e);
-    assert_int_equal(gw_outbox_send(&o, &e), GW_OK);
-    gw_outbox_flush(&o);
-    int arrived = 0;
-    for (int i = 0; i < 150 && !arrived; i++) {
-        gw_outbox_redial_tick(&o, gw_clock_ms() + GW_IPC_REDIAL_MS);
-        gw_outbox_flush(&o);
-        nng_msg *m;
-        if (gw_ipc_recv_frames(inbox, &m) == GW_OK) {
-            nng_msg_free(m);
-            arrived = 1;
-        }
-        usleep(20000);
-    }
-    gw_outbox_close(&o);
-    nng_close(inbox);
-    unlink(path);
-    assert_true(arrived);
-}
-
 /* The wedge scenario runs in a child process of its own (this program with --wedge): the pipes
  * nng 1.5.2 strands in a wedged listener are never freed (its bug), and LeakSanitizer would
  * report them at the exit of whatever process wedged one. The child leaves with _exit(2). */
@@ -434,7 +370,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ipc_second_listener_leaves_the_first_whole),
         cmocka_unit_test(test_ipc_dial_wait_says_why),
         cmocka_unit_test(test_ipc_guard_in_a_child),
-        cmocka_unit_test(test_ipc_outbox_redials),
     };
     return cmocka_run_group_tests(tests, ipc_setup, ipc_teardown);
 }

@@ -29,9 +29,9 @@ static void on_signal_readable(h2o_socket_t *sock, const char *err)
     rtr_listeners_stop(r);
 }
 
-/* Every 500 ms: the subscription until a routing table came, the inbox guard's probes, expired
- * revocations, HTTP/1 clients of modern calls gone, activity reports, outboxes without a pipe
- * (redialed) and queued outboxes. */
+/* Every 500 ms: the subscription until a routing table came, expired revocations, HTTP/1
+ * clients of modern calls gone, activity reports, and outboxes whose peer is away (dialed again
+ * when their backoff has passed, so an idle router reconnects too). */
 static void on_retry_timer(h2o_timeout_entry_t *entry)
 {
     rtr_t *r = H2O_STRUCT_FROM_MEMBER(rtr_t, retry_entry, entry);
@@ -39,7 +39,6 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
         rtr_control_subscribe(r);
     }
     int64_t now = gw_clock_ms();
-    gw_ipc_guard_tick(&r->inbox_guard, now); /* this timer's 500 ms are fine for its probes */
     if (now >= r->next_purge_ms) {
         r->next_purge_ms = now + 60000;
         gw_revoked_purge(&r->revoked, gw_wallclock_s()); /* their tokens no longer open anyway */
@@ -51,15 +50,8 @@ static void on_retry_timer(h2o_timeout_entry_t *entry)
         r->next_activity_ms =
             now + (int64_t)(r->routes != NULL ? r->routes->activity_ms : RTR_ACTIVITY_MS_DEFAULT);
     }
-    /* Safety net: an outbox that queued while its peer was away is flushed at least this often,
-     * even if nng's send fd never signals (seen once in CI right after a worker restart). */
     for (rtr_peer_t *p = r->peers; p != NULL; p = p->next) {
         gw_outbox_redial_tick(&p->out, now);
-        if (p->out.count > 0) {
-            gw_log_debug("msg=\"flushing a queued outbox\" peer=%s queued=%zu", p->name,
-                         p->out.count);
-            gw_outbox_flush(&p->out);
-        }
     }
     h2o_timeout_link(r->ctx.loop, &r->retry_timeout, &r->retry_entry);
 }
@@ -173,7 +165,7 @@ int main(int argc, char **argv)
     }
     gw_log_setup(proc, r->cfg->log_level);
     gw_log_set_json(r->cfg->log_json);
-    char mpath[GW_IPC_URL_MAX + 16];
+    char mpath[GW_MAILBOX_PATH_MAX + 16];
     snprintf(mpath, sizeof(mpath), "%s/metrics", r->cfg->runtime_dir);
     if (gw_metrics_attach(mpath, r->index, proc, &r->m) != GW_OK) {
         gw_log_warn("msg=\"running without metrics\" path=%s", mpath);

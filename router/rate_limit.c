@@ -57,7 +57,7 @@ gw_err_t rtr_rate_open(rtr_t *r)
             limit_init(&r->rate.rules[i], name, &r->cfg->policy_rules[i].rate);
         }
     }
-    char path[GW_IPC_URL_MAX + 16];
+    char path[GW_MAILBOX_PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/rate", r->cfg->runtime_dir);
     gw_err_t err = gw_rate_attach(path, &r->rate.table);
     if (err != GW_OK && any_limit(r->cfg)) {

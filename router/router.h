@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include <h2o.h>
-#include <nng/nng.h>
 #include <yajl/yajl_tree.h>
 
 #include "common/buf.h"
@@ -19,7 +18,7 @@
 #include "common/envelope.h"
 #include "common/err.h"
 #include "common/htable.h"
-#include "common/ipc.h"
+#include "common/mailbox.h"
 #include "common/jsonrpc.h"
 #include "common/mcp.h"
 #include "common/metrics.h"
@@ -71,14 +70,8 @@ struct rtr_peer {
     rtr_t *rtr;
     char name[GW_NAME_MAX];  /* its inbox: GW_BROKER_NAME or gw_worker_inbox(server) */
     gw_outbox_t out;         /* to the peer's inbox */
-    h2o_socket_t *send_sock; /* the outbox's send fd, watched while it queues */
-    int event_fd;
-    h2o_socket_t *event_sock;
-    atomic_uint pipes_added; /* written by nng threads, read by the loop */
-    atomic_uint pipes_removed;
-    unsigned seen_added;
-    unsigned seen_removed;
-    h2o_linklist_t calls; /* rtr_call_t.peer_link, in flight to this peer */
+    h2o_socket_t *send_sock; /* the outbox's fd: the peer hung up, or room for what waits */
+    h2o_linklist_t calls;    /* rtr_call_t.peer_link, in flight to this peer */
     rtr_peer_t *next;
 };
 
@@ -214,8 +207,7 @@ struct rtr {
     rtr_listener_t listeners[RTR_MAX_LISTENERS];
     size_t nlisteners;
     gw_name_t inbox_name; /* gw_router_inbox(index): where every reply to this router arrives */
-    nng_socket inbox;
-    gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
+    gw_inbox_t inbox;
     h2o_socket_t *inbox_sock;
     rtr_peer_t *broker;
     rtr_peer_t *peers; /* every peer, broker first */

@@ -9,7 +9,6 @@
 
 #include <nng/nng.h>
 
-#include "common/ipc.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/worker_settings.h"
@@ -237,5 +236,5 @@ static void on_inbox_envelope(void *arg, const gw_envelope_t *env, gw_str_t fram
 
 void wrk_inbox_drain(wrk_t *w)
 {
-    gw_ipc_drain_inbox(w->inbox, on_inbox_envelope, w, WRK_RECV_BATCH);
+    gw_inbox_drain(&w->inbox, on_inbox_envelope, w, WRK_RECV_READS);
 }

@@ -1,7 +1,7 @@
 /* loop.c: the worker's event loop: one epoll set holding the inbox, the signal pipe, the
- * backlogged outboxes and libcurl's sockets (curl_multi_socket_action), so a turn touches only
- * what is active; then the timers (libcurl's, waiting calls, catalog, GET streams, resumes, the
- * inbox guard); signals (SIGTERM, SIGINT) stop it gracefully. */
+ * outboxes and libcurl's sockets (curl_multi_socket_action), so a turn touches only
+ * what is active; then the timers (libcurl's, waiting calls, catalog, GET streams, resumes);
+ * signals (SIGTERM, SIGINT) stop it gracefully. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,7 +15,6 @@
 #include <curl/curl.h>
 
 #include "common/clock.h"
-#include "common/ipc.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "worker/worker.h"
@@ -44,6 +43,11 @@ gw_err_t wrk_loop_setup(wrk_t *w)
         return err;
     }
     return watch(w, gw_signals_fd(&w->sigs), WRK_EV_SIGNAL, 0);
+}
+
+gw_err_t wrk_loop_watch_inbox(wrk_t *w)
+{
+    return watch(w, gw_inbox_fd(&w->inbox), WRK_EV_INBOX, 0);
 }
 
 void wrk_loop_teardown(wrk_t *w)
@@ -85,39 +89,16 @@ static int loop_timeout(wrk_t *w, int64_t now, int64_t next)
     return wait > WRK_IDLE_POLL_MS ? WRK_IDLE_POLL_MS : (int)wait;
 }
 
-/* An outbox's send fd is readable while nng can take more: watched only while it holds
- * messages nng refused, so an idle outbox never wakes the loop. Walks the outboxes (at most
- * GW_OUTBOXES_MAX peers), never the sessions. */
+/* Each outbox's fd is on the epoll set from its first use on (readable only when its peer hung
+ * up, or while bytes wait and the socket has room). Outboxes are never closed before exit. */
 static void watch_outboxes(wrk_t *w)
 {
-    for (size_t i = 0; i < w->out.n; i++) {
-        int want = w->out.v[i]->count > 0;
-        struct epoll_event ev;
-        int fd;
-
-        if (want == w->out_watched[i] || (fd = gw_outbox_send_fd(w->out.v[i])) < 0) {
-            continue;
+    for (; w->out_watched < w->out.n; w->out_watched++) {
+        size_t i = w->out_watched;
+        if (watch(w, gw_outbox_fd(w->out.v[i]), WRK_EV_OUTBOX, (uint32_t)i) != GW_OK) {
+            gw_log_warn("msg=\"cannot watch an outbox\" backend=%s peer=%s", w->name,
+                        w->out.v[i]->name);
         }
-        memset(&ev, 0, sizeof(ev));
-        ev.events = EPOLLIN;
-        ev.data.u64 = ((uint64_t)WRK_EV_OUTBOX << 32) | (uint32_t)i;
-        if (epoll_ctl(w->ep, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev) == 0) {
-            w->out_watched[i] = (unsigned char)want;
-        }
-    }
-}
-
-/* The inbox's fd is nng's, known once the socket is open (and again after the guard replaced
- * the listener: the socket, and so its fd, stays the same). */
-static void watch_inbox(wrk_t *w, int *inbox_fd)
-{
-    int fd;
-
-    if (*inbox_fd >= 0) {
-        return;
-    }
-    if ((fd = gw_ipc_recv_fd(w->inbox)) >= 0 && watch(w, fd, WRK_EV_INBOX, 0) == GW_OK) {
-        *inbox_fd = fd;
     }
 }
 
@@ -136,8 +117,10 @@ static void dispatch_events(wrk_t *w, const struct epoll_event *evs, int n)
             flags |= (evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0;
             flags |= (evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0;
             wrk_xfer_socket_ready(w, tag, low, flags);
+        } else if (tag == WRK_EV_OUTBOX && (size_t)low < w->out.n) {
+            gw_outbox_poll(w->out.v[low]);
         }
-        /* the inbox is drained and the outboxes flushed every turn */
+        /* the inbox is drained every turn */
     }
 }
 
@@ -162,17 +145,16 @@ static void pump_transfers(wrk_t *w)
     }
 }
 
-/* The timers of calls, the catalog, GET streams, the inbox guard, parked calls, outboxes without
- * a pipe and resumes; returns when the next one is due. */
+/* The timers of calls, the catalog, GET streams, parked calls, outboxes whose peer is away and
+ * resumes; returns when the next one is due. */
 static int64_t run_ticks(wrk_t *w, int64_t now)
 {
     int64_t next = wrk_call_sweep_waiting(w, now);
 
     gw_outboxes_redial_tick(&w->out, now);
-    next = earliest(next, now + GW_IPC_REDIAL_MS);
+    next = earliest(next, gw_outboxes_next_dial(&w->out));
     next = earliest(next, wrk_catalog_tick(w, now));
     next = earliest(next, wrk_stream_tick(w, now));
-    next = earliest(next, gw_ipc_guard_tick(&w->inbox_guard, now));
     next = earliest(next, wrk_mrtr_tick(w, now));
     return earliest(next, wrk_call_resumes_tick(w, now));
 }
@@ -180,7 +162,6 @@ static int64_t run_ticks(wrk_t *w, int64_t now)
 void wrk_loop_run(wrk_t *w)
 {
     int64_t next = 0;
-    int inbox_fd = -1;
 
     for (;;) {
         struct epoll_event evs[WRK_EPOLL_EVENTS];
@@ -192,7 +173,6 @@ void wrk_loop_run(wrk_t *w)
              now >= w->stop_deadline)) {
             return;
         }
-        watch_inbox(w, &inbox_fd);
         watch_outboxes(w);
         n = epoll_wait(w->ep, evs, WRK_EPOLL_EVENTS, loop_timeout(w, now, next));
         if (n < 0 && errno != EINTR) {

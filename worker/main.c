@@ -14,7 +14,6 @@
 #include <nng/nng.h>
 
 #include "common/config.h"
-#include "common/ipc.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/names.h"
@@ -23,7 +22,6 @@
 /* Sets the context up; on failure what was set up is for wrk_fini. */
 static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
 {
-    char url[GW_IPC_URL_MAX];
     gw_err_t err;
 
     memset(w, 0, sizeof(*w));
@@ -64,15 +62,16 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
         return err;
     }
     w->inbox_name = gw_worker_inbox(w->name);
-    if ((err = gw_ipc_url(url, sizeof(url), cfg->runtime_dir, w->inbox_name.s)) != GW_OK ||
-        (err = gw_ipc_inbox(&w->inbox, url)) != GW_OK) {
-        gw_log_err("msg=\"cannot listen\" backend=%s url=%s error=\"%s\"", w->name, url,
-                   gw_strerror(err));
+    if ((err = gw_inbox_open(&w->inbox, cfg->runtime_dir, w->inbox_name.s)) != GW_OK) {
+        gw_log_err("msg=\"cannot listen\" backend=%s inbox=%s error=\"%s\"", w->name,
+                   w->inbox_name.s, gw_strerror(err));
         return err;
     }
     w->inbox_open = 1;
-    gw_ipc_guard_init(&w->inbox_guard, w->inbox, url, 0);
-    gw_outboxes_init(&w->out, cfg->runtime_dir, WRK_OUTBOX_MAX_QUEUED);
+    if ((err = wrk_loop_watch_inbox(w)) != GW_OK) {
+        return err;
+    }
+    gw_outboxes_init(&w->out, cfg->runtime_dir, WRK_OUTBOX_MAX_BYTES);
     if (wrk_reply_outbox(w, GW_STR(GW_BROKER_NAME)) == NULL) {
         return GW_ENOMEM;
     }
@@ -107,8 +106,7 @@ static void wrk_fini(wrk_t *w)
     wrk_stream_listeners_fini(w);
     wrk_xfer_teardown(w);
     if (w->inbox_open) {
-        nng_close(w->inbox);
-        gw_ipc_guard_fini(&w->inbox_guard);
+        gw_inbox_close(&w->inbox);
     }
     gw_outboxes_fini(&w->out);
     wrk_loop_teardown(w);
@@ -188,7 +186,7 @@ int main(int argc, char **argv)
     }
     gw_metrics_slot_t *m = NULL;
     if (slot >= 0) {
-        char mpath[GW_IPC_URL_MAX + 16];
+        char mpath[GW_MAILBOX_PATH_MAX + 16];
         snprintf(mpath, sizeof(mpath), "%s/metrics", cfg->runtime_dir);
         if (gw_metrics_attach(mpath, (unsigned)slot, proc.s, &m) != GW_OK) {
             gw_log_warn("msg=\"running without metrics\" path=%s", mpath);

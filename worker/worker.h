@@ -15,7 +15,7 @@
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/err.h"
-#include "common/ipc.h"
+#include "common/mailbox.h"
 #include "common/jsonrpc.h"
 #include "common/lists.h"
 #include "common/mcp.h"
@@ -46,10 +46,10 @@
 /* A list_changed refetches the catalog no sooner than this after the last refetch began: a backend
  * that floods list_changed costs the broker (which parses every report) one report a second. */
 #define WRK_CATALOG_REFETCH_MS 1000
-#define WRK_RECV_BATCH 256     /* messages taken from one socket per loop turn */
-#define WRK_BACKLOG_POLL_MS 10 /* safety net: the outboxes' send fds wake the loop first */
-#define WRK_OUTBOXES 128       /* distinct callers (routers, the broker) replied to */
-#define WRK_OUTBOX_MAX_QUEUED 65536
+#define WRK_RECV_READS 16                 /* reads of one caller's connection per loop turn */
+#define WRK_BACKLOG_POLL_MS 10            /* safety net: the outboxes' fds wake the loop first */
+#define WRK_OUTBOXES 128                  /* distinct callers (routers, the broker) replied to */
+#define WRK_OUTBOX_MAX_BYTES (256u << 20) /* what waits for one caller at most */
 #define WRK_IDLE_POLL_MS 1000
 #define WRK_EPOLL_EVENTS 256     /* events taken from epoll per loop turn */
 #define WRK_PUMP_MAX 16          /* rounds of timers and completions per loop turn */
@@ -255,7 +255,7 @@ struct call {
     link_t link;  /* w->calls */
     link_t qlink; /* up->waiting while CALL_WAITING; w->resuming while it waits to resume */
     link_t blink; /* w->backlog while outq is not empty */
-    link_t outq;  /* replies nng did not take yet */
+    link_t outq;  /* replies that wait while the caller's outbox is backed up */
     call_state_t state;
     upstream_t *up; /* a reference */
     link_t ulink;   /* in up->calls while up is set */
@@ -421,14 +421,13 @@ struct wrk {
     char *tls_url;   /* srv->url with tls.server_name as its host (curl_free), or NULL */
     struct curl_slist *tls_connect_to; /* then CURLOPT_CONNECT_TO: to the url's own host */
     gw_name_t inbox_name;              /* gw_worker_inbox(name) */
-    nng_socket inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
+    gw_inbox_t inbox; /* worker-NAME.ipc: calls from routers, the broker's controls and replies */
     int inbox_open;
-    gw_ipc_guard_t inbox_guard; /* nng 1.5.2: a listener that stopped taking peers is replaced */
-    gw_outboxes_t out;          /* to callers' inboxes, opened on first use */
-    int ep;                     /* the loop's epoll set */
-    wrk_multi_t requests;       /* POSTs and DELETEs: at most srv->max_connections connections */
-    wrk_multi_t streams;        /* GETs: upstream GET streams and resumed response streams */
-    unsigned char out_watched[GW_OUTBOXES_MAX]; /* outbox i's send fd is on the epoll set */
+    gw_outboxes_t out;             /* to callers' inboxes, opened on first use */
+    int ep;                        /* the loop's epoll set */
+    wrk_multi_t requests;          /* POSTs and DELETEs: at most srv->max_connections connections */
+    wrk_multi_t streams;           /* GETs: upstream GET streams and resumed response streams */
+    size_t out_watched;            /* outboxes w->out.v[0..out_watched) are on the epoll set */
     CURL *idle[WRK_IDLE_EASY_MAX]; /* easy handles with the shared options set (backend_http.c) */
     size_t nidle;
     CURLU *curlu; /* the backend's url (w->url), parsed once; every easy handle points to it */
@@ -605,7 +604,7 @@ void wrk_reply_fail(call_t *c, int code, const char *msg);
 /* wrk_reply_fail with a formatted message. */
 void wrk_reply_failf(call_t *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Sends what nng refused earlier; pauses the transfers of calls still backlogged. */
+/* Sends what waited for a backed-up outbox; pauses the transfers of calls still backlogged. */
 void wrk_reply_flush_backlog(wrk_t *w);
 /* Answers a control request with an END of status. */
 void wrk_reply_control_end(wrk_t *w, const gw_envelope_t *req, uint32_t status);
@@ -770,6 +769,8 @@ int wrk_tool_names_call(call_t *c);
 /* Creates the epoll set and opens the signal self-pipe for SIGTERM and SIGINT (common/signals;
  * SIGPIPE ignored), on the epoll set. */
 gw_err_t wrk_loop_setup(wrk_t *w);
+/* Puts the inbox (open) on the epoll set. */
+gw_err_t wrk_loop_watch_inbox(wrk_t *w);
 /* Restores the default handlers, closes the self-pipe and the epoll set. */
 void wrk_loop_teardown(wrk_t *w);
 /* Runs until stopped (a signal) and the calls in flight are done or the grace period is over. */

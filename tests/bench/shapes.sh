@@ -193,7 +193,7 @@ shapes_section() {
     echo "issue 15: at most 120 µs). What a gateway adds at the least is one more HTTP hop and one"
     echo "round trip between two processes: its floor is the direct p50 ($s_h1_1_d_p50 µs) + a unix-socket"
     echo "round trip ($f_unix_p50 µs) = $(sum "$s_h1_1_d_p50" "$f_unix_p50") µs, so the added latency is"
-    echo "$(ratio "$added_p50" "$(sum "$s_h1_1_d_p50" "$f_unix_p50")") x its floor; with nng's round trip as mcpgw uses it"
+    echo "$(ratio "$added_p50" "$(sum "$s_h1_1_d_p50" "$f_unix_p50")") x its floor; with nng's round trip, which mcpgw used before issue 15,"
     echo "($f_nng_p50 µs) instead, the floor is $(sum "$s_h1_1_d_p50" "$f_nng_p50") µs and the ratio $(ratio "$added_p50" "$(sum "$s_h1_1_d_p50" "$f_nng_p50")")."
     echo
     echo "### CPU per call per process, by shape"
@@ -203,8 +203,8 @@ shapes_section() {
     echo "directly (the server side of one HTTP hop) + one unix-socket round trip's (both processes,"
     echo "$f_unix_cpu µs, tests/bench/floors); the client side of the worker's HTTP hop is not in it, so"
     echo "the floor is low. With nng's round trip ($f_nng_cpu µs, one message alone each way) instead, the"
-    echo "last column: under load mcpgw batches the messages of a loop turn (docs/ipc.md), so a call"
-    echo "can cost less than that floor, which only one connection (nothing to batch) shows whole."
+    echo "last column (mcpgw's transport before issue 15; it now writes a loop turn's frames to one peer"
+    echo "in one write on a unix socket, docs/ipc.md)."
     echo
     echo "| shape | backend direct | router | worker | backend via mcpgw | router + worker | floor | ratio | ratio to the nng floor |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

@@ -18,6 +18,7 @@
 
 #include "common/ipc.h"
 #include "common/log.h"
+#include "common/mailbox.h"
 
 #define IPC_SCHEME "ipc://"
 #define IPC_SCHEME_LEN (sizeof(IPC_SCHEME) - 1)
@@ -70,15 +71,11 @@ static gw_err_t from_nng(int rv)
 
 gw_err_t gw_ipc_url(char *out, size_t outlen, const char *rundir, const char *name)
 {
-    size_t path_len = strlen(rundir) + 1 + strlen(name) + sizeof(".ipc") - 1;
-    if (path_len >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+    if (outlen <= IPC_SCHEME_LEN) {
         return GW_ETOOBIG;
     }
-    int n = snprintf(out, outlen, IPC_SCHEME "%s/%s.ipc", rundir, name);
-    if (n < 0 || (size_t)n >= outlen) {
-        return GW_ETOOBIG;
-    }
-    return GW_OK;
+    memcpy(out, IPC_SCHEME, IPC_SCHEME_LEN);
+    return gw_mailbox_path(out + IPC_SCHEME_LEN, outlen - IPC_SCHEME_LEN, rundir, name);
 }
 
 /* Whether a live process accepts on the socket file at path: 0 when nobody does (a file left by

@@ -17,7 +17,7 @@
 #define GW_IPC_RECV_MAX (16u << 20) /* NNG_OPT_RECVMAXSZ: larger messages are dropped */
 #define GW_IPC_ROUTE_MAX 64         /* bytes of nng backtrace a reply needs */
 
-/* "ipc://<rundir>/<name>.ipc"; GW_ETOOBIG when it would not fit a unix socket path. */
+/* "ipc://" + gw_mailbox_path: GW_ETOOBIG when it would not fit a unix socket path. */
 gw_err_t gw_ipc_url(char *out, size_t outlen, const char *rundir, const char *name);
 
 /* Opens a raw REP socket listening on url (the server side: broker, worker). A stale socket file

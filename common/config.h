@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "common/tool_names.h"
 
+#define GW_WORKERS_MAX 64     /* servers[].workers at most */
 #define GW_SERVER_NAME_MAX 32 /* [A-Za-z0-9_-]{1,32}: it names ipc sockets and log fields */
 #define GW_PREFIX_MAX 64      /* [A-Za-z0-9_.-]{0,64} */
 /* One backend answer must fit an inter-process message with room for the envelope. */
@@ -62,6 +63,9 @@ typedef struct gw_server_conf {
     /* TCP connections the worker's requests (POSTs, DELETEs) keep to this backend at most; more
      * requests queue in the worker. GET streams have a pool of their own. Default 32. */
     unsigned max_connections;
+    /* worker processes of this backend (1..GW_WORKERS_MAX, default 1): sessions are sharded
+     * over them by their uuid (common/shard.h), each its own max_connections */
+    unsigned workers;
     gw_tool_names_t tools; /* servers[].tools: which tools are exposed, under which names */
     gw_server_tls_t tls;
 } gw_server_conf_t;

@@ -68,6 +68,7 @@ static void test_every_default(void **state)
     assert_int_equal(a->timeout_ms, 30000);
     assert_int_equal(a->health_interval_ms, 10000);
     assert_int_equal(a->max_connections, 32);
+    assert_int_equal(a->workers, 1);
     assert_int_equal(a->ntool_timeouts, 0);
     assert_null(a->tool_timeouts);
     gw_config_destroy(c);
@@ -206,6 +207,21 @@ static void test_directive_bounds(void **state)
     check_rows(&server, gw_config_server_directives, gw_config_nserver_directives);
 }
 
+/* servers[].workers as a user reads it: the message names the key, its line and the range. */
+static void test_server_workers(void **state)
+{
+    (void)state;
+    gw_config_t *c = config_parse_ok("servers:\n  - name: a\n    url: http://a/\n    workers: 3\n");
+    assert_int_equal(c->servers[0].workers, 3);
+    gw_config_destroy(c);
+    config_expect_error("servers:\n  - name: a\n    url: http://a/\n    workers: 0\n",
+                        "mcpgw.yaml:4: servers[0].workers: must be a number of worker processes "
+                        "from 1 to 64");
+    config_expect_error("servers:\n  - name: a\n    url: http://a/\n    workers: many\n",
+                        "mcpgw.yaml:4: servers[0].workers: must be a number of worker processes "
+                        "from 1 to 64");
+}
+
 /* The defaults of the tables are what a file without the key gets. */
 static void test_directive_defaults_applied(void **state)
 {
@@ -232,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_every_default),
         cmocka_unit_test(test_directive_bounds),
         cmocka_unit_test(test_directive_defaults_applied),
+        cmocka_unit_test(test_server_workers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,7 @@ enum {
     SRV_HEALTH,
     SRV_TOOL_TIMEOUTS,
     SRV_MAX_CONNECTIONS,
+    SRV_WORKERS,
     SRV_TOOLS,
     SRV_TLS
 };
@@ -279,6 +280,10 @@ const gw_config_directive_t gw_config_server_directives[] = {
                                                 max_connections),
                              .min = 1, .max = 10000, .def = 32,
                              .msg = "must be a number from 1 to 10000"},
+    [SRV_WORKERS] = {GW_CONFIG_ROW_UINT("workers", gw_server_conf_t, workers), .min = 1,
+                     .max = GW_WORKERS_MAX, .def = 1,
+                     .msg = "must be a number of worker processes from 1 to " GW_CONFIG_STR(
+                         GW_WORKERS_MAX)},
     [SRV_TOOLS] = {GW_CONFIG_ROW_CUSTOM("tools", gw_config_set_server_tools)},
     [SRV_TLS] = {GW_CONFIG_ROW_SECTION("tls", gw_config_server_tls_directives),
                  .set = gw_config_set_server_tls},

@@ -342,9 +342,11 @@ gw_backend_method_t gw_backend_method_of(const char *method, size_t len)
 /* The labels every series of a slot carries: process, and backend for a worker. */
 static void slot_labels(const gw_metrics_slot_t *s, char *out, size_t outlen)
 {
-    const char *server = gw_worker_proc_server(s->name);
-    if (server != NULL) {
-        snprintf(out, outlen, "process=\"%s\",backend=\"%s\"", s->name, server);
+    const char *server;
+    size_t len;
+    unsigned shard;
+    if (gw_worker_proc_parse(s->name, &server, &len, &shard)) { /* worker.<server>[.<shard>] */
+        snprintf(out, outlen, "process=\"%s\",backend=\"%.*s\"", s->name, (int)len, server);
     } else {
         snprintf(out, outlen, "process=\"%s\"", s->name);
     }
@@ -390,7 +392,10 @@ gw_err_t gw_metrics_render(const gw_metrics_t *m, gw_buf_t *out)
     }
     for (unsigned i = 0; i < n && err == GW_OK; i++) {
         const gw_metrics_slot_t *s = &m->slots[i];
-        if (gw_worker_proc_server(s->name) == NULL) {
+        const char *server;
+        size_t len;
+        unsigned shard;
+        if (!gw_worker_proc_parse(s->name, &server, &len, &shard)) {
             continue;
         }
         slot_labels(s, labels, sizeof(labels));

@@ -37,6 +37,26 @@ gw_name_t gw_worker_inbox(const char *server)
     return name_of(WORKER_INBOX, server);
 }
 
+static gw_name_t shard_name(const char *kind, const char *server, unsigned shard)
+{
+    gw_name_t n;
+    if (shard == 0) {
+        return name_of(kind, server);
+    }
+    snprintf(n.s, sizeof(n.s), "%s%s.%u", kind, server, shard);
+    return n;
+}
+
+gw_name_t gw_worker_shard_inbox(const char *server, unsigned shard)
+{
+    return shard_name(WORKER_INBOX, server, shard);
+}
+
+gw_name_t gw_worker_shard_proc(const char *server, unsigned shard)
+{
+    return shard_name(WORKER_PROC, server, shard);
+}
+
 gw_name_t gw_router_proc(unsigned index)
 {
     return name_of_index(ROUTER_PROC, index);
@@ -73,6 +93,57 @@ static int is_server_name(const char *s)
     return n > 0 && n <= GW_SERVER_NAME_MAX && strspn(s, SERVER_CHARS) == n;
 }
 
+/* kind<server>[.<k>] in name's len bytes, as gw_worker_inbox_parse says. */
+static int worker_parse(const char *kind, const char *name, size_t len, const char **server,
+                        size_t *server_len, unsigned *shard)
+{
+    size_t tag = strlen(kind);
+    if (len <= tag || memcmp(name, kind, tag) != 0) {
+        return 0;
+    }
+    const char *s = name + tag;
+    size_t rest = len - tag;
+    size_t n = 0;
+    while (n < rest && strchr(SERVER_CHARS, s[n]) != NULL && s[n] != '\0') {
+        n++;
+    }
+    if (n == 0 || n > GW_SERVER_NAME_MAX) {
+        return 0;
+    }
+    unsigned k = 0;
+    if (n < rest) {
+        const char *d = s + n + 1;
+        size_t nd = rest - n - 1;
+        if (s[n] != '.' || nd == 0 || nd > 2 || d[0] == '0') {
+            return 0;
+        }
+        for (size_t i = 0; i < nd; i++) {
+            if (d[i] < '0' || d[i] > '9') {
+                return 0;
+            }
+            k = k * 10 + (unsigned)(d[i] - '0');
+        }
+        if (k >= GW_WORKERS_MAX) {
+            return 0;
+        }
+    }
+    *server = s;
+    *server_len = n;
+    *shard = k;
+    return 1;
+}
+
+int gw_worker_inbox_parse(const char *name, size_t len, const char **server, size_t *server_len,
+                          unsigned *shard)
+{
+    return worker_parse(WORKER_INBOX, name, len, server, server_len, shard);
+}
+
+int gw_worker_proc_parse(const char *name, const char **server, size_t *server_len, unsigned *shard)
+{
+    return worker_parse(WORKER_PROC, name, strlen(name), server, server_len, shard);
+}
+
 const char *gw_worker_proc_server(const char *name)
 {
     size_t tag = sizeof(WORKER_PROC) - 1;
@@ -91,6 +162,8 @@ int gw_is_inbox_name(const char *name)
     if (gw_router_inbox_parse(name, strlen(name), &index)) {
         return 1;
     }
-    return strncmp(name, WORKER_INBOX, sizeof(WORKER_INBOX) - 1) == 0 &&
-           is_server_name(name + sizeof(WORKER_INBOX) - 1);
+    const char *server;
+    size_t len;
+    unsigned shard;
+    return gw_worker_inbox_parse(name, strlen(name), &server, &len, &shard);
 }

@@ -52,6 +52,49 @@ static void test_names(void **state)
     assert_false(gw_is_inbox_name("router-x"));
 }
 
+/* servers[].workers: shard k > 0 of a backend has names no server can have, read back whole. */
+static void test_shard_names(void **state)
+{
+    (void)state;
+    const char *server = NULL;
+    size_t len = 0;
+    unsigned k = 99;
+    assert_string_equal(gw_worker_shard_inbox("alpha", 0).s, "worker-alpha");
+    assert_string_equal(gw_worker_shard_inbox("alpha", 2).s, "worker-alpha.2");
+    assert_string_equal(gw_worker_shard_proc("alpha", 0).s, "worker.alpha");
+    assert_string_equal(gw_worker_shard_proc("alpha", 63).s, "worker.alpha.63");
+    char longest[GW_SERVER_NAME_MAX + 1];
+    memset(longest, 'x', GW_SERVER_NAME_MAX);
+    longest[GW_SERVER_NAME_MAX] = '\0';
+    assert_int_equal(strlen(gw_worker_shard_inbox(longest, 63).s), GW_SERVER_NAME_MAX + 10);
+
+    assert_true(gw_worker_inbox_parse("worker-alpha", 12, &server, &len, &k));
+    assert_int_equal(k, 0);
+    assert_int_equal(len, 5);
+    assert_memory_equal(server, "alpha", 5);
+    assert_true(gw_worker_inbox_parse("worker-a-b.17", 13, &server, &len, &k));
+    assert_int_equal(k, 17);
+    assert_int_equal(len, 3);
+    assert_memory_equal(server, "a-b", 3);
+    assert_false(gw_worker_inbox_parse("worker-alpha.0", 14, &server, &len, &k));
+    assert_false(gw_worker_inbox_parse("worker-alpha.07", 15, &server, &len, &k));
+    assert_false(gw_worker_inbox_parse("worker-alpha.64", 15, &server, &len, &k));
+    assert_false(gw_worker_inbox_parse("worker-alpha.", 13, &server, &len, &k));
+    assert_false(gw_worker_inbox_parse("worker-alpha.1.2", 16, &server, &len, &k));
+    assert_false(gw_worker_inbox_parse("worker-.1", 9, &server, &len, &k));
+    assert_false(gw_worker_inbox_parse("worker.alpha.1", 14, &server, &len, &k));
+    assert_true(gw_worker_proc_parse("worker.alpha.1", &server, &len, &k));
+    assert_int_equal(k, 1);
+    assert_int_equal(len, 5);
+    assert_null(gw_worker_proc_server("worker.alpha.1"));
+
+    assert_true(gw_is_inbox_name("worker-alpha.1"));
+    assert_true(gw_is_inbox_name("worker-alpha.63"));
+    assert_false(gw_is_inbox_name("worker-alpha.64"));
+    assert_false(gw_is_inbox_name("worker-alpha#1"));
+    assert_false(gw_is_inbox_name("worker-alpha.x"));
+}
+
 static void test_gwid(void **state)
 {
     (void)state;
@@ -113,6 +156,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_shard_names),
         cmocka_unit_test(test_gwid),
         cmocka_unit_test(test_lists),
     };

@@ -80,7 +80,7 @@ typedef struct brk_session {
 typedef struct brk_cycle {
     gw_config_t *cfg; /* owned */
     brk_catalog_t cat;
-    char worker_slots[GW_METRICS_SLOTS_MAX][GW_SERVER_NAME_MAX + 1]; /* server of each slot */
+    char worker_slots[GW_METRICS_SLOTS_MAX][GW_NAME_MAX]; /* worker process of each slot */
     unsigned nworker_slots;
 } brk_cycle_t;
 
@@ -157,6 +157,12 @@ void brk_routes_send(brk_t *b, long only, const gw_buf_t *msg);
 void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id);
 /* Sends e to every router subscribed to routes; returns how many. */
 size_t brk_reply_to_routers(brk_t *b, gw_envelope_t *e);
+/* Sends e to every worker (each shard of servers[].workers) of every server, or of only that
+ * server when not NULL; returns how many were sent to. */
+size_t brk_reply_to_workers(brk_t *b, const gw_server_conf_t *only, gw_envelope_t *e);
+/* The inbox of the worker of server s that serves e: its session's shard, or its caller's
+ * (common/shard.h). */
+gw_name_t brk_worker_of(const gw_server_conf_t *s, const gw_envelope_t *e);
 /* Sends one message of kind with status and body (borrowed) to peer to. */
 void brk_reply(brk_t *b, gw_str_t to, uint64_t corr, uint8_t kind, unsigned status,
                const char *body, size_t len, gw_str_t request_id);
@@ -380,16 +386,20 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen);
 gw_err_t brk_cycle_create(gw_config_t *cfg, brk_cycle_t **out);
 /* Frees the cycle: its catalog, then the config the catalog borrows from (NULL: nothing). */
 void brk_cycle_destroy(brk_cycle_t *c);
-/* The metrics slot of a server's worker, assigned on first use and kept across restarts and
- * reloads; -1 when none is left (the worker then runs without metrics). */
-long brk_cycle_worker_slot(brk_cycle_t *c, unsigned metrics_slots, const char *server);
+/* The metrics slot of shard of a server's workers, assigned on first use and kept across
+ * restarts and reloads; -1 when none is left (the worker then runs without metrics). */
+long brk_cycle_worker_slot(brk_cycle_t *c, unsigned metrics_slots, const char *server,
+                           unsigned shard);
+/* The worker processes cfg asks for: every server's servers[].workers. */
+unsigned brk_cycle_nworkers(const gw_config_t *cfg);
 
 /* ---- children.c: the routers and workers the broker spawns ---- */
 
 /* Finds a child program next to this one (build tree, tests) or in the libexec directory. */
 gw_err_t brk_children_find_program(const char *name, char *out, size_t outlen);
-/* Adds the worker of server (program is mcpgw-worker's path) to the supervisor. */
-gw_err_t brk_children_add_worker(brk_t *b, const char *program, const char *server);
+/* Adds shard (0..servers[].workers - 1) of server's workers (program is mcpgw-worker's path) to
+ * the supervisor. */
+gw_err_t brk_children_add_worker(brk_t *b, const char *program, const char *server, unsigned shard);
 /* Adds every router and worker of the running cycle to the supervisor. */
 gw_err_t brk_children_add_all(brk_t *b);
 

@@ -51,22 +51,26 @@ void brk_cap_sets_want(brk_t *b, unsigned s)
         b->list_digest[s][l] = brk_catalog_digest(cat, s, (gw_list_t)l);
     }
     for (size_t i = 0; i < b->cycle->cfg->nservers; i++) {
-        gw_name_t name = gw_worker_inbox(b->cycle->cfg->servers[i].name);
-        send_want(b, (gw_str_t){name.s, strlen(name.s)}, s);
+        const gw_server_conf_t *srv = &b->cycle->cfg->servers[i];
+        for (unsigned k = 0; k < srv->workers; k++) { /* each shard keeps its own catalogs */
+            gw_name_t name = gw_worker_shard_inbox(srv->name, k);
+            send_want(b, (gw_str_t){name.s, strlen(name.s)}, s);
+        }
     }
 }
 
 void brk_cap_sets_on_default_report(brk_t *b, gw_str_t worker)
 {
-    static const char prefix[] = "worker-";
     char server[GW_SERVER_NAME_MAX + 1];
-    size_t plen = sizeof(prefix) - 1;
-    if (b->cycle->cat.active == 1u || worker.len <= plen ||
-        worker.len - plen > GW_SERVER_NAME_MAX || memcmp(worker.ptr, prefix, plen) != 0) {
+    const char *name;
+    size_t len;
+    unsigned shard;
+    if (b->cycle->cat.active == 1u ||
+        !gw_worker_inbox_parse(worker.ptr, worker.len, &name, &len, &shard)) {
         return;
     }
-    memcpy(server, worker.ptr + plen, worker.len - plen);
-    server[worker.len - plen] = '\0';
+    memcpy(server, name, len);
+    server[len] = '\0';
     const brk_backend_t *be = brk_catalog_backend(&b->cycle->cat, server);
     if (be == NULL || be->state != BRK_BACKEND_UP) {
         return;

@@ -457,8 +457,8 @@ int brk_server_same(const gw_server_conf_t *a, const gw_server_conf_t *b)
         a->nheaders != b->nheaders || a->ntool_timeouts != b->ntool_timeouts) {
         return 0;
     }
-    if (a->max_connections != b->max_connections || !gw_tool_names_same(&a->tools, &b->tools) ||
-        !tls_same(&a->tls, &b->tls)) {
+    if (a->max_connections != b->max_connections || a->workers != b->workers ||
+        !gw_tool_names_same(&a->tools, &b->tools) || !tls_same(&a->tls, &b->tls)) {
         return 0;
     }
     for (size_t i = 0; i < a->ntool_timeouts; i++) {
@@ -729,6 +729,8 @@ gw_err_t brk_catalog_routes(const brk_catalog_t *cat, uint64_t seq, gw_buf_t *ou
         gw_json_gen_cstr(g, b->conf->prefix);
         gw_json_gen_cstr(g, "timeout_ms");
         yajl_gen_integer(g, (long long)b->conf->timeout_ms);
+        gw_json_gen_cstr(g, "workers");
+        yajl_gen_integer(g, (long long)b->conf->workers);
         if (b->conf->ntool_timeouts > 0) {
             gw_json_gen_cstr(g, "tool_timeouts");
             yajl_gen_map_open(g);

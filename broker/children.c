@@ -1,5 +1,5 @@
-/* children.c: the routers and workers the broker spawns: where their programs are, the argument
- * list of each, handed to the supervisor. */
+/* children.c: the routers and workers the broker spawns (servers[].workers of each backend, one
+ * per shard): where their programs are, the argument list of each, handed to the supervisor. */
 #include <config.h> /* autoconf's, not common/config.h */
 
 #include <limits.h>
@@ -29,19 +29,16 @@ gw_err_t brk_children_find_program(const char *name, char *out, size_t outlen)
     return access(out, X_OK) == 0 ? GW_OK : GW_ENOTFOUND;
 }
 
-gw_err_t brk_children_add_worker(brk_t *b, const char *program, const char *server)
+gw_err_t brk_children_add_worker(brk_t *b, const char *program, const char *server, unsigned shard)
 {
-    gw_name_t name = gw_worker_proc(server);
+    gw_name_t name = gw_worker_shard_proc(server, shard);
     char slot[16];
-    snprintf(slot, sizeof(slot), "%ld", brk_cycle_worker_slot(b->cycle, b->metrics_slots, server));
-    char *argv[] = {(char *)program,
-                    "-c",
-                    b->config_path,
-                    "--server",
-                    (char *)server,
-                    "--metrics-slot",
-                    slot,
-                    NULL};
+    char k[16];
+    snprintf(slot, sizeof(slot), "%ld",
+             brk_cycle_worker_slot(b->cycle, b->metrics_slots, server, shard));
+    snprintf(k, sizeof(k), "%u", shard);
+    char *argv[] = {(char *)program, "-c", b->config_path,   "--server", (char *)server,
+                    "--shard",       k,    "--metrics-slot", slot,       NULL};
     return brk_sup_add(&b->sup, BRK_ROLE_WORKER, name.s, argv, NULL) != NULL ? GW_OK : GW_ENOMEM;
 }
 
@@ -73,9 +70,11 @@ gw_err_t brk_children_add_all(brk_t *b)
         }
     }
     for (size_t i = 0; i < cfg->nservers; i++) {
-        gw_err_t err = brk_children_add_worker(b, worker, cfg->servers[i].name);
-        if (err != GW_OK) {
-            return err;
+        for (unsigned k = 0; k < cfg->servers[i].workers; k++) {
+            gw_err_t err = brk_children_add_worker(b, worker, cfg->servers[i].name, k);
+            if (err != GW_OK) {
+                return err;
+            }
         }
     }
     return GW_OK;

@@ -128,17 +128,12 @@ static gw_err_t ctl_session_kill(brk_t *b, yajl_val args, yajl_gen g, char *err,
  * the configured level again). */
 size_t brk_control_set_log_level(brk_t *b, int level)
 {
-    const gw_config_t *cfg = b->cycle->cfg;
     gw_log_threshold = level;
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
     e.method = GW_STR("log-level");
     e.body = (gw_str_t){gw_log_level_name(level), strlen(gw_log_level_name(level))};
     size_t sent = brk_reply_to_routers(b, &e);
-    for (size_t i = 0; i < cfg->nservers; i++) {
-        gw_name_t to = gw_worker_inbox(cfg->servers[i].name);
-        brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &e, GW_STR(""));
-        sent++;
-    }
+    sent += brk_reply_to_workers(b, NULL, &e);
     gw_log_notice("msg=\"log level set\" level=%s processes=%zu", gw_log_level_name(level),
                   sent + 1);
     return sent + 1;

@@ -36,16 +36,27 @@ void brk_cycle_destroy(brk_cycle_t *c)
     free(c);
 }
 
-long brk_cycle_worker_slot(brk_cycle_t *c, unsigned metrics_slots, const char *server)
+unsigned brk_cycle_nworkers(const gw_config_t *cfg)
 {
+    unsigned n = 0;
+    for (size_t i = 0; i < cfg->nservers; i++) {
+        n += cfg->servers[i].workers;
+    }
+    return n;
+}
+
+long brk_cycle_worker_slot(brk_cycle_t *c, unsigned metrics_slots, const char *server,
+                           unsigned shard)
+{
+    gw_name_t proc = gw_worker_shard_proc(server, shard);
     for (unsigned i = 0; i < c->nworker_slots; i++) {
-        if (strcmp(c->worker_slots[i], server) == 0) {
+        if (strcmp(c->worker_slots[i], proc.s) == 0) {
             return (long)(c->cfg->routers + i);
         }
     }
     if (c->cfg->routers + c->nworker_slots >= metrics_slots) {
         return -1;
     }
-    snprintf(c->worker_slots[c->nworker_slots], sizeof(c->worker_slots[0]), "%s", server);
+    snprintf(c->worker_slots[c->nworker_slots], sizeof(c->worker_slots[0]), "%s", proc.s);
     return (long)(c->cfg->routers + c->nworker_slots++);
 }

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/mcp.h"
 #include "common/names.h"
+#include "common/shard.h"
 
 typedef struct stream_target {
     brk_t *b;
@@ -43,10 +44,10 @@ static void stream_publish(brk_t *b, gw_stream_t *st, const char *json, size_t l
     stream_send(b, st, id, json, len);
 }
 
-/* Tells every worker that the client of session now holds a GET stream (session/listen) or no
- * longer does (session/unlisten): a worker keeps an upstream GET stream open only while its
- * client listens (docs/ipc.md). A worker without that session remembers it for when it creates
- * one. */
+/* Tells every backend's worker of the session's shard that the client of session now holds a GET
+ * stream (session/listen) or no longer does (session/unlisten): a worker keeps an upstream GET
+ * stream open only while its client listens (docs/ipc.md). A worker without that session remembers
+ * it for when it creates one. */
 static void tell_workers(brk_t *b, gw_str_t session, const char *method)
 {
     const gw_config_t *cfg = b->cycle->cfg;
@@ -54,7 +55,7 @@ static void tell_workers(brk_t *b, gw_str_t session, const char *method)
     e.method = (gw_str_t){method, strlen(method)};
     e.origin = GW_STR(GW_BROKER_NAME);
     for (size_t i = 0; i < cfg->nservers; i++) {
-        gw_name_t name = gw_worker_inbox(cfg->servers[i].name);
+        gw_name_t name = brk_worker_of(&cfg->servers[i], &e);
         gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name.s, strlen(name.s)});
         if (o == NULL || gw_outbox_send(o, &e) != GW_OK) {
             gw_log_warn("msg=\"worker not told of a GET stream\" backend=%s session=%.*s "
@@ -67,12 +68,15 @@ static void tell_workers(brk_t *b, gw_str_t session, const char *method)
 typedef struct relisten {
     brk_t *b;
     gw_outbox_t *o;
+    unsigned shard;   /* the worker's */
+    unsigned workers; /* of its backend: only the sessions of its shard are its */
 } relisten_t;
 
 static void relisten_one(void *arg, gw_stream_t *st)
 {
     const relisten_t *r = arg;
-    if (st->holder[0] == '\0') {
+    if (st->holder[0] == '\0' ||
+        gw_shard_of_session((gw_str_t){st->key, strlen(st->key)}, r->workers) != r->shard) {
         return;
     }
     gw_envelope_t e = {.kind = GW_ENV_CONTROL, .flags = GW_ENV_F_NOREPLY};
@@ -84,8 +88,17 @@ static void relisten_one(void *arg, gw_stream_t *st)
 
 void brk_get_stream_relisten(brk_t *b, gw_str_t worker)
 {
-    relisten_t r = {b, gw_outboxes_get(&b->out, worker)};
-    if (r.o != NULL) {
+    relisten_t r = {b, gw_outboxes_get(&b->out, worker), 0, 1};
+    const char *server;
+    size_t len;
+    char name[GW_SERVER_NAME_MAX + 1];
+    if (!gw_worker_inbox_parse(worker.ptr, worker.len, &server, &len, &r.shard)) {
+        return;
+    }
+    snprintf(name, sizeof(name), "%.*s", (int)len, server);
+    const gw_server_conf_t *s = gw_config_server(b->cycle->cfg, name);
+    r.workers = s != NULL ? s->workers : 1;
+    if (r.o != NULL && s != NULL) {
         gw_streams_each(&b->streams, relisten_one, &r);
     }
 }

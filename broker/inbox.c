@@ -6,14 +6,31 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-/* A worker's "catalog" report: applied; what it changed is pushed to the routers (the routing
- * table) and announced to clients (list_changed). A report that changed nothing (a backend still
- * down, retrying) moves neither. Out of memory: 503, and the worker sends it again. */
+/* Whether origin is shard 0 of its backend's workers (servers[].workers), the one whose catalog
+ * reports the broker keeps: every shard fetches the catalog for itself (its calls need the
+ * tools' x-mcp-header declarations, its health pings say when its backend is down), and a
+ * shard's report tells the broker it (re)started, but one shard's lists and up/down make the
+ * backend's, so that shards that see the backend at different moments never make it flap. */
+static int reports_catalog(gw_str_t origin)
+{
+    const char *server;
+    size_t len;
+    unsigned shard = 0;
+    return !gw_worker_inbox_parse(origin.ptr, origin.len, &server, &len, &shard) || shard == 0;
+}
+
+/* A worker's "catalog" report: applied (shard 0's); what it changed is pushed to the routers
+ * (the routing table) and announced to clients (list_changed). A report that changed nothing
+ * (a backend still down, retrying) moves neither. Out of memory: 503, and the worker sends it
+ * again. */
 static void on_catalog_report(brk_t *b, const gw_envelope_t *e)
 {
     unsigned changed = 0;
-    gw_err_t rc = brk_catalog_apply_report(&b->cycle->cat, e->body.ptr, e->body.len, &changed);
-    if (rc == GW_OK) {
+    gw_err_t rc = GW_OK;
+    if (!reports_catalog(e->origin)) {
+        brk_cap_sets_on_default_report(b, e->origin); /* a restarted shard knows no set */
+    } else if ((rc = brk_catalog_apply_report(&b->cycle->cat, e->body.ptr, e->body.len,
+                                              &changed)) == GW_OK) {
         if (changed & BRK_CHANGED_ROUTES) {
             brk_routes_push(b);
         }

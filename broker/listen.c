@@ -371,7 +371,9 @@ static const char *read_filter(brk_t *b, const gw_envelope_t *e, yajl_val params
         if (owner < 0) {
             continue; /* not honoured: the acknowledgement leaves it out */
         }
-        gw_name_t inbox = gw_worker_inbox(b->cycle->cfg->servers[owner].name);
+        /* the caller's shard: its pooled session there is the one subscribed (read_filter
+         * runs on the listen's own envelope, which has no session) */
+        gw_name_t inbox = brk_worker_of(&b->cycle->cfg->servers[owner], e);
         if ((l->uris[l->nuris] = strdup(u)) == NULL ||
             (l->uri_worker[l->nuris] = strdup(inbox.s)) == NULL) {
             free(l->uris[l->nuris]);

@@ -159,7 +159,7 @@ static gw_err_t start(brk_t *b)
     char mpath[PATH_MAX];
     snprintf(mpath, sizeof(mpath), "%s/metrics", cfg->runtime_dir);
     /* Room for the routers, the workers and servers added by later reloads. */
-    b->metrics_slots = cfg->routers + (unsigned)cfg->nservers + 64;
+    b->metrics_slots = cfg->routers + brk_cycle_nworkers(cfg) + 64;
     if (b->metrics_slots > GW_METRICS_SLOTS_MAX) {
         b->metrics_slots = GW_METRICS_SLOTS_MAX;
     }

@@ -160,7 +160,9 @@ static gw_err_t build_cycle(brk_t *b, brk_cycle_t **out, char *worker, size_t wo
     memcpy(next->worker_slots, cur->worker_slots, sizeof(next->worker_slots));
     next->nworker_slots = cur->nworker_slots;
     for (size_t i = 0; i < next->cfg->nservers; i++) {
-        brk_cycle_worker_slot(next, b->metrics_slots, next->cfg->servers[i].name);
+        for (unsigned k = 0; k < next->cfg->servers[i].workers; k++) {
+            brk_cycle_worker_slot(next, b->metrics_slots, next->cfg->servers[i].name, k);
+        }
     }
     if ((rc = adopt_catalog(next, cur)) != GW_OK) { /* last: it alone touches the running one */
         snprintf(msg, msglen, "cannot prepare the new catalog");
@@ -171,33 +173,49 @@ static gw_err_t build_cycle(brk_t *b, brk_cycle_t **out, char *worker, size_t wo
     return GW_OK;
 }
 
+/* Adds shards from..to - 1 of server's workers. */
+static void add_shards(brk_t *b, const char *worker, const char *server, unsigned from, unsigned to)
+{
+    for (unsigned k = from; k < to; k++) {
+        if (brk_children_add_worker(b, worker, server, k) != GW_OK) {
+            gw_log_err("msg=\"cannot add a worker: out of memory\" server=%s shard=%u", server, k);
+        }
+    }
+}
+
 /* The supervisor follows the new cycle: workers of removed servers retire, those of changed
- * servers restart, new servers get one. */
+ * servers restart (a new servers[].workers too: every shard of the backend restarts, since a
+ * session's shard moves with the count; shards past the new count retire, new ones start),
+ * new servers get theirs. */
 static void apply_servers(brk_t *b, const gw_config_t *prev, const char *worker, size_t *added,
                           size_t *removed, size_t *changed)
 {
     const gw_config_t *next = b->cycle->cfg;
     for (size_t i = 0; i < prev->nservers; i++) {
         const gw_server_conf_t *old = &prev->servers[i];
-        gw_name_t wname = gw_worker_proc(old->name);
         const gw_server_conf_t *now = gw_config_server(next, old->name);
-        if (now == NULL) {
-            brk_sup_retire(&b->sup, wname.s);
-            (*removed)++;
-        } else if (!brk_server_same(old, now)) {
-            brk_sup_restart(&b->sup, wname.s);
-            (*changed)++;
-        }
-    }
-    for (size_t i = 0; i < next->nservers; i++) {
-        const char *name = next->servers[i].name;
-        if (gw_config_server(prev, name) != NULL) {
+        if (now != NULL && brk_server_same(old, now)) {
             continue;
         }
-        if (brk_children_add_worker(b, worker, name) != GW_OK) {
-            gw_log_err("msg=\"cannot add a worker: out of memory\" server=%s", name);
+        for (unsigned k = 0; k < old->workers; k++) {
+            gw_name_t wname = gw_worker_shard_proc(old->name, k);
+            if (now != NULL && k < now->workers) {
+                brk_sup_restart(&b->sup, wname.s);
+            } else {
+                brk_sup_retire(&b->sup, wname.s);
+            }
         }
-        (*added)++;
+        if (now != NULL) {
+            add_shards(b, worker, now->name, old->workers, now->workers);
+        }
+        (*(now == NULL ? removed : changed))++;
+    }
+    for (size_t i = 0; i < next->nservers; i++) {
+        const gw_server_conf_t *s = &next->servers[i];
+        if (gw_config_server(prev, s->name) == NULL) {
+            add_shards(b, worker, s->name, 0, s->workers);
+            (*added)++;
+        }
     }
 }
 
@@ -260,10 +278,7 @@ gw_err_t brk_reload(brk_t *b, char *msg, size_t msglen)
     note.method = GW_STR("worker/reload");
     memcpy(note.headers, ws.headers, ws.n * sizeof(ws.headers[0]));
     note.nheaders = ws.n;
-    for (size_t i = 0; i < next->cfg->nservers; i++) {
-        gw_name_t to = gw_worker_inbox(next->cfg->servers[i].name);
-        brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, &note, GW_STR(""));
-    }
+    brk_reply_to_workers(b, NULL, &note);
     brk_cycle_destroy(prev);
     brk_routes_push(b);
     snprintf(msg, msglen, "applied: %zu servers added, %zu removed, %zu changed%s", added, removed,

@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/jsonrpc.h"
 #include "common/log.h"
+#include "common/shard.h"
 
 void brk_reply_send(brk_t *b, gw_str_t to, gw_envelope_t *e, gw_str_t request_id)
 {
@@ -31,6 +32,26 @@ size_t brk_reply_to_routers(brk_t *b, gw_envelope_t *e)
         }
     }
     return sent;
+}
+
+size_t brk_reply_to_workers(brk_t *b, const gw_server_conf_t *only, gw_envelope_t *e)
+{
+    const gw_config_t *cfg = b->cycle->cfg;
+    size_t sent = 0;
+    for (size_t i = 0; i < cfg->nservers; i++) {
+        const gw_server_conf_t *s = &cfg->servers[i];
+        for (unsigned k = 0; (only == NULL || only == s) && k < s->workers; k++) {
+            gw_name_t to = gw_worker_shard_inbox(s->name, k);
+            brk_reply_send(b, (gw_str_t){to.s, strlen(to.s)}, e, GW_STR(""));
+            sent++;
+        }
+    }
+    return sent;
+}
+
+gw_name_t brk_worker_of(const gw_server_conf_t *s, const gw_envelope_t *e)
+{
+    return gw_worker_shard_inbox(s->name, gw_shard_of(e, s->workers));
 }
 
 void brk_reply(brk_t *b, gw_str_t to, uint64_t corr, uint8_t kind, unsigned status,

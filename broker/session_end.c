@@ -9,8 +9,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-/* Asks every worker to close its upstream session of the gateway session (a DELETE upstream);
- * corr is for their answers (0: none awaited). Returns how many were asked. */
+/* Asks every backend's worker of the session's shard (common/shard.h) to close its upstream
+ * session of the gateway session (a DELETE upstream); corr is for their answers (0: none
+ * awaited). Returns how many were asked. */
 static unsigned close_upstream(brk_t *b, gw_str_t session, gw_str_t request_id, uint64_t corr)
 {
     const gw_config_t *cfg = b->cycle->cfg;
@@ -20,7 +21,7 @@ static unsigned close_upstream(brk_t *b, gw_str_t session, gw_str_t request_id, 
     close.request_id = request_id;
     close.corr = corr;
     for (size_t i = 0; i < cfg->nservers; i++) {
-        gw_name_t name = gw_worker_inbox(cfg->servers[i].name);
+        gw_name_t name = brk_worker_of(&cfg->servers[i], &close);
         gw_outbox_t *o = gw_outboxes_get(&b->out, (gw_str_t){name.s, strlen(name.s)});
         close.origin = GW_STR(GW_BROKER_NAME);
         if (o != NULL && gw_outbox_send(o, &close) == GW_OK) {

@@ -23,14 +23,19 @@ void brk_status_kv_int(yajl_gen g, const char *k, long long v)
     yajl_gen_integer(g, v);
 }
 
-/* The state mcpgwctl shows: "failed" when the worker is in a crash loop. */
+/* The state mcpgwctl shows: "failed" when a worker of it (any shard) is in a crash loop; *worker
+ * is shard 0's. */
 static const char *backend_state(brk_t *b, const brk_backend_t *be, const brk_child_t **worker)
 {
-    const brk_child_t *w = brk_sup_find(&b->sup, gw_worker_proc(be->conf->name).s);
-    if (worker != NULL) {
-        *worker = w;
+    int failed = 0;
+    for (unsigned k = 0; k < be->conf->workers; k++) {
+        const brk_child_t *w = brk_sup_find(&b->sup, gw_worker_shard_proc(be->conf->name, k).s);
+        failed |= w != NULL && w->state == BRK_CHILD_FAILED;
+        if (k == 0 && worker != NULL) {
+            *worker = w;
+        }
     }
-    return w != NULL && w->state == BRK_CHILD_FAILED ? "failed" : backend_states[be->state];
+    return failed ? "failed" : backend_states[be->state];
 }
 
 static void gen_process(yajl_gen g, long long pid, const char *role, const char *name,
@@ -89,30 +94,46 @@ gw_err_t brk_status_gen(brk_t *b, yajl_gen g)
     return gen_done(yajl_gen_map_close(g));
 }
 
-/* Requests, errors and the mean latency of one backend, from its worker's metrics slot. */
-static void gen_backend_traffic(yajl_gen g, const gw_metrics_slot_t *m)
+/* Requests, errors and the mean latency of one backend, summed over its workers' metrics slots
+ * (servers[].workers); the era and probe are shard 0's. */
+static void gen_backend_traffic(brk_t *b, yajl_gen g, const gw_server_conf_t *conf)
 {
-    uint64_t calls = 0, errors = 0;
-    for (size_t bm = 0; m != NULL && bm < GW_BM_COUNT; bm++) {
-        for (size_t bs = 0; bs < GW_BS_COUNT; bs++) {
-            calls += m->backend_requests[bm][bs];
-            errors += bs != GW_BS_OK ? m->backend_requests[bm][bs] : 0;
+    uint64_t calls = 0, errors = 0, count = 0, sum_us = 0;
+    int64_t upstream = 0, pooled = 0, era = 0, probe = 0;
+    for (unsigned w = 0; w < conf->workers; w++) {
+        long slot = brk_cycle_worker_slot(b->cycle, b->metrics_slots, conf->name, w);
+        const gw_metrics_slot_t *m = slot >= 0 ? gw_metrics_slot(b->metrics, (unsigned)slot) : NULL;
+        if (m == NULL) {
+            continue;
+        }
+        for (size_t bm = 0; bm < GW_BM_COUNT; bm++) {
+            for (size_t bs = 0; bs < GW_BS_COUNT; bs++) {
+                calls += m->backend_requests[bm][bs];
+                errors += bs != GW_BS_OK ? m->backend_requests[bm][bs] : 0;
+            }
+        }
+        for (size_t k = 0; k <= GW_HIST_BUCKETS; k++) {
+            count += m->buckets[GW_MH_BACKEND][k];
+        }
+        sum_us += m->sum_us[GW_MH_BACKEND];
+        upstream += m->gauges[GW_MG_UPSTREAM_SESSIONS];
+        pooled += m->gauges[GW_MG_POOLED_SESSIONS];
+        if (w == 0) {
+            era = m->gauges[GW_MG_BACKEND_ERA];
+            probe = m->gauges[GW_MG_BACKEND_PROBE];
         }
     }
-    uint64_t count = 0;
-    for (size_t k = 0; m != NULL && k <= GW_HIST_BUCKETS; k++) {
-        count += m->buckets[GW_MH_BACKEND][k];
-    }
-    brk_status_kv_int(g, "upstream_sessions", m ? m->gauges[GW_MG_UPSTREAM_SESSIONS] : 0);
+    brk_status_kv_int(g, "workers", conf->workers);
+    brk_status_kv_int(g, "upstream_sessions", upstream);
     /* 2026-07-28 (worker/era.c, worker/pool.c): the era its probe found, how server/discover
      * was answered, and the sessions pooled for 2026-07-28 callers of a 2025 backend */
-    brk_status_kv_str(g, "era", gw_era_gauge_name(m ? m->gauges[GW_MG_BACKEND_ERA] : 0));
-    brk_status_kv_str(g, "probe", gw_probe_name(m ? m->gauges[GW_MG_BACKEND_PROBE] : 0));
-    brk_status_kv_int(g, "pooled_sessions", m ? m->gauges[GW_MG_POOLED_SESSIONS] : 0);
+    brk_status_kv_str(g, "era", gw_era_gauge_name(era));
+    brk_status_kv_str(g, "probe", gw_probe_name(probe));
+    brk_status_kv_int(g, "pooled_sessions", pooled);
     brk_status_kv_int(g, "requests", (long long)calls);
     brk_status_kv_int(g, "errors", (long long)errors);
     gw_json_gen_cstr(g, "latency_ms");
-    yajl_gen_double(g, count > 0 ? m->sum_us[GW_MH_BACKEND] / 1000.0 / (double)count : 0.0);
+    yajl_gen_double(g, count > 0 ? sum_us / 1000.0 / (double)count : 0.0);
 }
 
 gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g)
@@ -125,8 +146,6 @@ gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g)
         const brk_backend_t *be = &cy->cat.backends[i];
         const brk_child_t *w = NULL;
         const char *state = backend_state(b, be, &w);
-        long slot = brk_cycle_worker_slot(cy, b->metrics_slots, be->conf->name);
-        const gw_metrics_slot_t *m = slot >= 0 ? gw_metrics_slot(b->metrics, (unsigned)slot) : NULL;
         yajl_gen_map_open(g);
         brk_status_kv_str(g, "name", be->conf->name);
         brk_status_kv_str(g, "url", be->conf->url);
@@ -137,7 +156,7 @@ gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g)
         brk_status_kv_int(g, "resources", (long long)be->nitems[GW_LIST_RESOURCES]);
         brk_status_kv_int(g, "pid", w != NULL ? w->pid : 0);
         brk_status_kv_int(g, "restarts", w != NULL ? w->restarts : 0);
-        gen_backend_traffic(g, m);
+        gen_backend_traffic(b, g, be->conf);
         if (be->error != NULL) {
             brk_status_kv_str(g, "error", be->error);
         }

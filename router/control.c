@@ -31,17 +31,19 @@ static void revoked_apply(rtr_t *r, yajl_val root)
     }
 }
 
-/* Gives every server of table its peer: the server's worker inbox, opened when new. */
+/* Gives every server of table its peers: each shard's worker inbox, opened when new. */
 static gw_err_t bind_peers(rtr_t *r, rtr_routes_t *table)
 {
     for (size_t i = 0; i < table->nservers; i++) {
-        gw_name_t pname = gw_worker_inbox(table->servers[i].name);
-        rtr_peer_t *p = rtr_peer_find(r, pname.s);
-        gw_err_t err = p != NULL ? GW_OK : rtr_peer_create(r, pname.s, &p);
-        if (err != GW_OK) {
-            return err;
+        for (unsigned k = 0; k < table->servers[i].workers; k++) {
+            gw_name_t pname = gw_worker_shard_inbox(table->servers[i].name, k);
+            rtr_peer_t *p = rtr_peer_find(r, pname.s);
+            gw_err_t err = p != NULL ? GW_OK : rtr_peer_create(r, pname.s, &p);
+            if (err != GW_OK) {
+                return err;
+            }
+            table->servers[i].peers[k] = p;
         }
-        table->servers[i].peer = p;
     }
     return GW_OK;
 }
@@ -57,7 +59,9 @@ static void fail_calls_of_removed(rtr_t *r, const rtr_routes_t *table)
         }
         int named = 0;
         for (size_t i = 0; i < table->nservers && !named; i++) {
-            named = table->servers[i].peer == p;
+            for (unsigned k = 0; k < table->servers[i].workers && !named; k++) {
+                named = table->servers[i].peers[k] == p;
+            }
         }
         if (!named) {
             char msg[96];

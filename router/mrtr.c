@@ -17,8 +17,6 @@
 #include "router/mrtr.h"
 #include "router/router.h"
 
-#define WORKER_INBOX_PREFIX "worker-"
-
 gw_err_t rtr_mrtr_start(rtr_t *r)
 {
     /* r->keys is the session key ring, loaded (or, with no file yet, the broker created it)
@@ -74,11 +72,18 @@ static const char *target_of(const char *body, const gw_rpc_t *rpc, uint8_t meth
     return text;
 }
 
-/* The backend's config name behind a worker peer ("worker-<server>"). */
-static const char *server_of(const rtr_peer_t *p)
+/* The backend's config name behind a worker peer ("worker-<server>[.<shard>]"), in out. */
+static const char *server_of(const rtr_peer_t *p, char out[GW_SERVER_NAME_MAX + 1])
 {
-    size_t n = sizeof(WORKER_INBOX_PREFIX) - 1;
-    return strncmp(p->name, WORKER_INBOX_PREFIX, n) == 0 ? p->name + n : NULL;
+    const char *server;
+    size_t len;
+    unsigned shard;
+    if (!gw_worker_inbox_parse(p->name, strlen(p->name), &server, &len, &shard)) {
+        return NULL;
+    }
+    memcpy(out, server, len);
+    out[len] = '\0';
+    return out;
 }
 
 int rtr_mrtr_seal_reply(rtr_call_t *c, const gw_envelope_t *e, gw_buf_t *out, const char **why)
@@ -98,7 +103,8 @@ int rtr_mrtr_seal_reply(rtr_call_t *c, const gw_envelope_t *e, gw_buf_t *out, co
         rpc.kind == GW_MSG_REQUEST && (method = method_code(rpc.method_str)) != 0) {
         t = target_of(body, &rpc, method, target, sizeof(target));
     }
-    const char *server = server_of(c->peer);
+    char server_name[GW_SERVER_NAME_MAX + 1];
+    const char *server = server_of(c->peer, server_name);
     if (t == NULL || server == NULL || strlen(server) > GW_REQSTATE_SERVER_MAX) {
         *why = "an input_required result for a request that cannot take one";
         return 0;

@@ -61,7 +61,7 @@ static int find_dest(const char *m, dest_t *dest)
 static rtr_call_t *send_to_server(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, size_t server)
 {
     const rtr_route_server_t *s = &r->routes->servers[server];
-    return rtr_call_dispatch(r, to, s->peer, e, s->timeout_ms);
+    return rtr_call_dispatch(r, to, rtr_routes_peer_of(s, e), e, s->timeout_ms);
 }
 
 /* The audit line of a tools/call the policy refused (call.c writes those that go through); the
@@ -121,8 +121,9 @@ static void route_by_name(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, const char 
     }
     e->body = (gw_str_t){rewritten.data, rewritten.len};
     const rtr_route_server_t *s = &r->routes->servers[k->server];
-    rtr_call_t *c = rtr_call_dispatch(
-        r, to, s->peer, e, is_call ? rtr_routes_tool_timeout(s, name + plen) : s->timeout_ms);
+    rtr_call_t *c =
+        rtr_call_dispatch(r, to, rtr_routes_peer_of(s, e), e,
+                          is_call ? rtr_routes_tool_timeout(s, name + plen) : s->timeout_ms);
     gw_buf_fini(&rewritten);
     if (c != NULL && is_call) {
         if ((c->audit_tool = strdup(name)) == NULL) { /* the call goes on, without its audit */
@@ -318,7 +319,8 @@ size_t rtr_route_broadcast(rtr_t *r, gw_envelope_t *e, int logging_only)
         if (logging_only && !r->routes->servers[i].logging) {
             continue;
         }
-        if (rtr_peer_send(r->routes->servers[i].peer, e) == GW_OK) {
+        /* the shard holding the session's upstream session (or the caller's pooled one) */
+        if (rtr_peer_send(rtr_routes_peer_of(&r->routes->servers[i], e), e) == GW_OK) {
             n++;
         }
     }
@@ -336,7 +338,7 @@ static void route_client_response(rtr_t *r, rtr_sink_t to, gw_envelope_t *e, con
         if (i >= 0) {
             const rtr_route_server_t *s = &r->routes->servers[i];
             e->method = GW_STR_NULL;
-            rtr_call_dispatch(r, to, s->peer, e, s->timeout_ms);
+            rtr_call_dispatch(r, to, rtr_routes_peer_of(s, e), e, s->timeout_ms);
             return;
         }
     }

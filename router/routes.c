@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "common/shard.h"
 #include "router/era.h"
 #include "router/routes.h"
 
@@ -350,6 +351,11 @@ static gw_err_t parse_tool_timeouts(rtr_route_server_t *s, yajl_val map)
 }
 
 /* The backend deadline of a tools/call of tool (the backend's name) on s. */
+struct rtr_peer *rtr_routes_peer_of(const rtr_route_server_t *s, const gw_envelope_t *e)
+{
+    return s->peers[gw_shard_of(e, s->workers)];
+}
+
 uint64_t rtr_routes_tool_timeout(const rtr_route_server_t *s, const char *tool)
 {
     for (size_t i = 0; i < s->ntool_timeouts; i++) {
@@ -397,6 +403,15 @@ gw_err_t rtr_routes_parse(yajl_val root, rtr_routes_t **out)
         rs->prefix = strdup(prefix);
         rs->prefix_len = strlen(prefix);
         rs->timeout_ms = (uint64_t)YAJL_GET_INTEGER(tmo);
+        /* a broker before servers[].workers sends none: one worker */
+        yajl_val nw = gw_json_get(s, "workers");
+        rs->workers = YAJL_IS_INTEGER(nw) ? (unsigned)YAJL_GET_INTEGER(nw) : 1;
+        if (nw != NULL && (!YAJL_IS_INTEGER(nw) || YAJL_GET_INTEGER(nw) < 1 ||
+                           YAJL_GET_INTEGER(nw) > GW_WORKERS_MAX)) {
+            r->nservers++; /* its strings are freed with the rest */
+            err = GW_EPARSE;
+            goto fail;
+        }
         rs->resources = YAJL_IS_TRUE(gw_json_get(s, "resources"));
         rs->logging = YAJL_IS_TRUE(gw_json_get(s, "logging"));
         rs->tasks = YAJL_IS_TRUE(gw_json_get(s, "tasks"));

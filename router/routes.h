@@ -8,6 +8,8 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "common/config.h"
+#include "common/envelope.h"
 #include "common/err.h"
 #include "common/lists.h"
 
@@ -26,8 +28,10 @@ typedef struct rtr_route_server {
     char *name;
     char *prefix;
     size_t prefix_len;
-    struct rtr_peer *peer; /* NULL from rtr_routes_parse; the router sets it (not owned) */
-    uint64_t timeout_ms;   /* the backend deadline of a call to this server (servers[].timeout) */
+    unsigned workers; /* its servers[].workers: shards 0..workers - 1 (common/shard.h) */
+    /* each shard's worker: NULL from rtr_routes_parse; the router sets them (not owned) */
+    struct rtr_peer *peers[GW_WORKERS_MAX];
+    uint64_t timeout_ms; /* the backend deadline of a call to this server (servers[].timeout) */
     rtr_route_tool_timeout_t *tool_timeouts;
     size_t ntool_timeouts;
     int resources; /* advertises resources */
@@ -89,6 +93,10 @@ long rtr_routes_server_named(const rtr_routes_t *r, const char *name, size_t len
 const char *rtr_routes_discover(const rtr_routes_t *r, unsigned endpoint, unsigned *offers);
 /* The instructions server/discover gives on endpoint, as a JSON string ("..."), or NULL. */
 const char *rtr_routes_instructions(const rtr_routes_t *r, unsigned endpoint);
+
+/* The peer (the worker of its shard) of s that serves e: its session's, or with no session its
+ * caller's (common/shard.h). */
+struct rtr_peer *rtr_routes_peer_of(const rtr_route_server_t *s, const gw_envelope_t *e);
 
 /* The backend deadline of a tools/call of tool (the backend's own name) on s. */
 uint64_t rtr_routes_tool_timeout(const rtr_route_server_t *s, const char *tool);

@@ -21,7 +21,8 @@ static const char table_json[] =
     "\"servers\":["
     "{\"name\":\"alpha\",\"prefix\":\"a_\",\"timeout_ms\":1000,\"tool_timeouts\":{\"slow\":9000},"
     "\"resources\":true,\"logging\":true,\"tasks\":false},"
-    "{\"name\":\"beta\",\"prefix\":\"\",\"timeout_ms\":2000,\"resources\":true,\"tasks\":true},"
+    "{\"name\":\"beta\",\"prefix\":\"\",\"timeout_ms\":2000,\"workers\":3,\"resources\":true,"
+    "\"tasks\":true},"
     "{\"name\":\"gamma\",\"prefix\":\"g.\",\"timeout_ms\":3000,\"tasks\":true}],"
     "\"tools\":{\"a_slow\":0,\"a_echo\":0,\"zeta\":1,\"g.add\":2},"
     "\"prompts\":{\"a_greet\":0},"
@@ -63,7 +64,9 @@ static void test_parse(void **state)
     assert_int_equal(r->servers[1].prefix_len, 0);
     assert_true(r->servers[0].resources && r->servers[0].logging && !r->servers[0].tasks);
     assert_true(r->servers[1].tasks && !r->servers[1].logging);
-    assert_null(r->servers[0].peer);
+    assert_null(r->servers[0].peers[0]);
+    assert_int_equal(r->servers[0].workers, 1); /* none sent: one */
+    assert_int_equal(r->servers[1].workers, 3);
     assert_int_equal(r->nkeys[GW_LIST_TOOLS], 4);
     assert_int_equal(r->nkeys[GW_LIST_PROMPTS], 1);
     assert_int_equal(r->nkeys[GW_LIST_RESOURCES], 1);
@@ -189,6 +192,10 @@ static void test_malformed(void **state)
         "\"tools\":{},\"prompts\":{},\"resources\":{},\"resourceTemplates\":{}}",
         "{\"generation\":1,\"servers\":[{\"name\":\"a\",\"prefix\":\"\",\"timeout_ms\":5}],"
         "\"tools\":{},\"prompts\":{},\"resources\":{}}", /* no templates */
+        "{\"generation\":1,\"servers\":[{\"name\":\"a\",\"prefix\":\"\",\"timeout_ms\":5,"
+        "\"workers\":0}],\"tools\":{},\"prompts\":{},\"resources\":{},\"resourceTemplates\":{}}",
+        "{\"generation\":1,\"servers\":[{\"name\":\"a\",\"prefix\":\"\",\"timeout_ms\":5,"
+        "\"workers\":65}],\"tools\":{},\"prompts\":{},\"resources\":{},\"resourceTemplates\":{}}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         rtr_routes_t *r = NULL;

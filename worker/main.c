@@ -20,7 +20,7 @@
 #include "worker/worker.h"
 
 /* Sets the context up; on failure what was set up is for wrk_fini. */
-static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv)
+static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv, unsigned shard)
 {
     gw_err_t err;
 
@@ -61,7 +61,7 @@ static gw_err_t wrk_init(wrk_t *w, gw_config_t *cfg, const gw_server_conf_t *srv
         gw_log_err("msg=\"cannot set up libcurl\" backend=%s", w->name);
         return err;
     }
-    w->inbox_name = gw_worker_inbox(w->name);
+    w->inbox_name = gw_worker_shard_inbox(w->name, shard); /* servers[].workers */
     if ((err = gw_inbox_open(&w->inbox, cfg->runtime_dir, w->inbox_name.s)) != GW_OK) {
         gw_log_err("msg=\"cannot listen\" backend=%s inbox=%s error=\"%s\"", w->name,
                    w->inbox_name.s, gw_strerror(err));
@@ -115,12 +115,13 @@ static void wrk_fini(wrk_t *w)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mcpgw-worker -c CONFIG --server NAME [--metrics-slot N]\n"
+    fprintf(f, "usage: mcpgw-worker -c CONFIG --server NAME [--shard K] [--metrics-slot N]\n"
                "\n"
                "Serves one backend MCP server of the mcpgw gateway: started by mcpgw-broker.\n"
                "\n"
                "  -c, --config CONFIG  the mcpgw.yaml to load\n"
                "  -s, --server NAME    the configured server (servers[].name) to serve\n"
+               "  -k, --shard K        which of its servers[].workers this is (default 0)\n"
                "  -h, --help           show this help\n");
 }
 
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"server", required_argument, NULL, 's'},
         {"metrics-slot", required_argument, NULL, 'm'},
+        {"shard", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -143,8 +145,9 @@ int main(int argc, char **argv)
     int opt;
     int rc = 1;
     long slot = -1;
+    long shard = 0;
 
-    while ((opt = getopt_long(argc, argv, "c:s:m:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:s:m:k:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             path = optarg;
@@ -154,6 +157,9 @@ int main(int argc, char **argv)
             break;
         case 'm':
             slot = strtol(optarg, NULL, 10);
+            break;
+        case 'k':
+            shard = strtol(optarg, NULL, 10);
             break;
         case 'h':
             usage(stdout);
@@ -176,7 +182,13 @@ int main(int argc, char **argv)
         gw_config_destroy(cfg);
         return 1;
     }
-    proc = gw_worker_proc(srv->name);
+    if (shard < 0 || shard >= (long)srv->workers) {
+        fprintf(stderr, "mcpgw-worker: %s: server \"%s\" has no worker %ld (servers[].workers)\n",
+                path, name, shard);
+        gw_config_destroy(cfg);
+        return 1;
+    }
+    proc = gw_worker_shard_proc(srv->name, (unsigned)shard);
     gw_log_setup(proc.s, cfg->log_level);
     gw_log_set_json(cfg->log_json);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -192,7 +204,7 @@ int main(int argc, char **argv)
             gw_log_warn("msg=\"running without metrics\" path=%s", mpath);
         }
     }
-    if (wrk_init(&w, cfg, srv) == GW_OK) {
+    if (wrk_init(&w, cfg, srv, (unsigned)shard) == GW_OK) {
         w.m = m;
         wrk_loop_run(&w);
         if (!list_empty(&w.calls)) {

@@ -84,18 +84,19 @@ static int print_version(yajl_val v)
 
 static int print_backends(yajl_val v)
 {
-    printf("%-16s %-8s %-8s %-6s %-8s %-7s %-9s %-8s %-7s %-10s %s\n", "BACKEND", "STATE", "ERA",
-           "TOOLS", "SESSIONS", "POOLED", "REQUESTS", "ERRORS", "AVG_MS", "RESTARTS", "URL");
+    printf("%-16s %-8s %-8s %-6s %-8s %-7s %-9s %-8s %-7s %-8s %-10s %s\n", "BACKEND", "STATE",
+           "ERA", "TOOLS", "SESSIONS", "POOLED", "REQUESTS", "ERRORS", "AVG_MS", "WORKERS",
+           "RESTARTS", "URL");
     yajl_val bes = gw_json_get(v, "backends");
     for (size_t i = 0; YAJL_IS_ARRAY(bes) && i < YAJL_GET_ARRAY(bes)->len; i++) {
         yajl_val b = YAJL_GET_ARRAY(bes)->values[i];
         yajl_val lat = gw_json_get(b, "latency_ms");
-        printf("%-16s %-8s %-8s %-6lld %-8lld %-7lld %-9lld %-8lld %-7.2f %-10lld %s",
+        printf("%-16s %-8s %-8s %-6lld %-8lld %-7lld %-9lld %-8lld %-7.2f %-8lld %-10lld %s",
                str_or(b, "name", "?"), str_or(b, "state", "?"), str_or(b, "era", "?"),
                int_or(b, "tools", 0), int_or(b, "upstream_sessions", 0),
                int_or(b, "pooled_sessions", 0), int_or(b, "requests", 0), int_or(b, "errors", 0),
-               YAJL_IS_NUMBER(lat) ? YAJL_GET_DOUBLE(lat) : 0.0, int_or(b, "restarts", 0),
-               str_or(b, "url", "?"));
+               YAJL_IS_NUMBER(lat) ? YAJL_GET_DOUBLE(lat) : 0.0, int_or(b, "workers", 1),
+               int_or(b, "restarts", 0), str_or(b, "url", "?"));
         const char *err = gw_json_get_string(b, "error");
         printf(err != NULL ? "  (%s)\n" : "\n", err); /* why it is down, as status shows it */
     }

@@ -24,14 +24,17 @@ void brk_status_kv_int(yajl_gen g, const char *k, long long v)
 }
 
 /* The state mcpgwctl shows: "failed" when a worker of it (any shard) is in a crash loop; *worker
- * is shard 0's. */
-static const char *backend_state(brk_t *b, const brk_backend_t *be, const brk_child_t **worker)
+ * is shard 0's, *restarts those of all its workers. */
+static const char *backend_state(brk_t *b, const brk_backend_t *be, const brk_child_t **worker,
+                                 long long *restarts)
 {
     int failed = 0;
+    *restarts = 0;
     for (unsigned k = 0; k < be->conf->workers; k++) {
         const brk_child_t *w = brk_sup_find(&b->sup, gw_worker_shard_proc(be->conf->name, k).s);
         failed |= w != NULL && w->state == BRK_CHILD_FAILED;
-        if (k == 0 && worker != NULL) {
+        *restarts += w != NULL ? w->restarts : 0;
+        if (k == 0) {
             *worker = w;
         }
     }
@@ -83,7 +86,9 @@ gw_err_t brk_status_gen(brk_t *b, yajl_gen g)
         brk_status_kv_str(g, "name", be->conf->name);
         brk_status_kv_str(g, "url", be->conf->url);
         brk_status_kv_str(g, "prefix", be->conf->prefix);
-        brk_status_kv_str(g, "state", backend_state(b, be, NULL));
+        const brk_child_t *w;
+        long long restarts;
+        brk_status_kv_str(g, "state", backend_state(b, be, &w, &restarts));
         brk_status_kv_int(g, "tools", (long long)be->nitems[GW_LIST_TOOLS]);
         if (be->error != NULL) {
             brk_status_kv_str(g, "error", be->error);
@@ -145,7 +150,8 @@ gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g)
     for (size_t i = 0; i < cy->cat.nbackends; i++) {
         const brk_backend_t *be = &cy->cat.backends[i];
         const brk_child_t *w = NULL;
-        const char *state = backend_state(b, be, &w);
+        long long restarts;
+        const char *state = backend_state(b, be, &w, &restarts);
         yajl_gen_map_open(g);
         brk_status_kv_str(g, "name", be->conf->name);
         brk_status_kv_str(g, "url", be->conf->url);
@@ -155,7 +161,7 @@ gw_err_t brk_status_gen_backends(brk_t *b, yajl_gen g)
         brk_status_kv_int(g, "prompts", (long long)be->nitems[GW_LIST_PROMPTS]);
         brk_status_kv_int(g, "resources", (long long)be->nitems[GW_LIST_RESOURCES]);
         brk_status_kv_int(g, "pid", w != NULL ? w->pid : 0);
-        brk_status_kv_int(g, "restarts", w != NULL ? w->restarts : 0);
+        brk_status_kv_int(g, "restarts", restarts);
         gen_backend_traffic(b, g, be->conf);
         if (be->error != NULL) {
             brk_status_kv_str(g, "error", be->error);

@@ -9,7 +9,10 @@
 #include "common/err.h"
 #include "common/tool_names.h"
 
-#define GW_WORKERS_MAX 64     /* servers[].workers at most */
+#define GW_WORKERS_MAX 64 /* servers[].workers at most */
+/* Worker processes of all servers at most: each router and the broker keep an outbox to every
+ * one (GW_OUTBOXES_MAX, with the broker's 64 routers at most). */
+#define GW_WORKER_PROCS_MAX 255
 #define GW_SERVER_NAME_MAX 32 /* [A-Za-z0-9_-]{1,32}: it names ipc sockets and log fields */
 #define GW_PREFIX_MAX 64      /* [A-Za-z0-9_.-]{0,64} */
 /* One backend answer must fit an inter-process message with room for the envelope. */

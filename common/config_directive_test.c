@@ -220,6 +220,16 @@ static void test_server_workers(void **state)
     config_expect_error("servers:\n  - name: a\n    url: http://a/\n    workers: many\n",
                         "mcpgw.yaml:4: servers[0].workers: must be a number of worker processes "
                         "from 1 to 64");
+    /* 4 x 64 = 256 worker processes in all: one past what the outboxes hold */
+    char yaml[512] = "servers:\n";
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(yaml);
+        snprintf(yaml + n, sizeof(yaml) - n, "  - name: s%d\n    url: http://a/\n    workers: 64\n",
+                 i);
+    }
+    config_expect_error(yaml, "mcpgw.yaml:13: servers[3].workers: more than 255 worker processes "
+                              "in all (the sum of every server's workers: routers and the broker "
+                              "connect to each)");
 }
 
 /* The defaults of the tables are what a file without the key gets. */

@@ -15,7 +15,7 @@
 
 #include "common/config_int.h"
 
-#define SERVERS_MAX 4096
+#define SERVERS_MAX GW_WORKER_PROCS_MAX /* one worker each at least */
 #define HEADERS_MAX 64
 #define TOOL_TIMEOUTS_MAX 1024
 
@@ -312,6 +312,7 @@ gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t 
     }
     c->servers = s;
     c->nservers = v->nitems;
+    unsigned nworkers = 0;
     for (size_t i = 0; i < v->nitems; i++) {
         const gw_config_node_t *item = v->items[i];
         char sub[GW_CONFIG_KEY_PATH_MAX];
@@ -340,6 +341,15 @@ gw_err_t gw_config_set_servers(gw_config_ctx_t *cx, const gw_config_directive_t 
                                       "prefix \"%s\" is already used by server \"%s\"", s[i].prefix,
                                       s[j].name);
             }
+        }
+        nworkers += s[i].workers;
+        if (nworkers > GW_WORKER_PROCS_MAX) {
+            const gw_config_node_t *at = gw_config_node_value_of(item, "workers");
+            gw_config_path_join(field, sub, "workers");
+            return gw_config_fail(cx, at != NULL ? at : item, field,
+                                  "more than %d worker processes in all (the sum of every "
+                                  "server's workers: routers and the broker connect to each)",
+                                  GW_WORKER_PROCS_MAX);
         }
     }
     return GW_OK;

@@ -18,9 +18,14 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "common/mailbox.h"
 #include "common/names.h"
+
+/* The broker keeps an outbox to each of at most 64 routers (config_keys.c ROUTERS_MAX) and every
+ * worker, a router one to the broker and every worker: the config's bound must fit. */
+_Static_assert(64 + GW_WORKER_PROCS_MAX <= GW_OUTBOXES_MAX, "GW_WORKER_PROCS_MAX past outboxes");
 
 #define BUF_MIN (16u << 10)
 #define BUF_KEEP (1u << 20) /* an emptied buffer larger than this is given back */

@@ -186,6 +186,9 @@ export function makeTempDir(prefix = 'mcpgw-test-') {
 }
 
 /** The config the tests run the gateway with; `extra` is deep-merged over it. */
+/** The servers[] keys a test may give besides name, url and prefix. */
+const SERVER_OPTIONS = ['headers', 'timeout', 'health_interval', 'tool_timeouts', 'max_connections', 'tools', 'tls', 'workers'];
+
 export function gatewayConfig(dir, { servers = [], routers = 2, extra = {} } = {}) {
     const base = {
         listen: [{ address: '127.0.0.1', port: 0 }],
@@ -199,26 +202,10 @@ export function gatewayConfig(dir, { servers = [], routers = 2, extra = {} } = {
         admin: { port: 0 },
         servers: servers.map((s) => {
             const o = { name: s.name, url: s.url, prefix: s.prefix };
-            if (s.headers) {
-                o.headers = s.headers;
-            }
-            if (s.timeout !== undefined) {
-                o.timeout = s.timeout;
-            }
-            if (s.health_interval !== undefined) {
-                o.health_interval = s.health_interval;
-            }
-            if (s.tool_timeouts !== undefined) {
-                o.tool_timeouts = s.tool_timeouts;
-            }
-            if (s.max_connections !== undefined) {
-                o.max_connections = s.max_connections;
-            }
-            if (s.tools !== undefined) {
-                o.tools = s.tools;
-            }
-            if (s.tls !== undefined) {
-                o.tls = s.tls;
+            for (const k of SERVER_OPTIONS) {
+                if (s[k] !== undefined) {
+                    o[k] = s[k];
+                }
             }
             return o;
         }),
@@ -231,7 +218,7 @@ let gatewayCount = 0;
 /**
  * Writes <tmp>/mcpgw.yaml, spawns `mcpgw-broker -c` on it and waits (bounded) for its
  * "msg=ready ... listen=127.0.0.1:PORT" log line.
- * servers: [{name, url, prefix, headers?, timeout?, tool_timeouts?, max_connections?, tools?, tls?}]; extra: object merged over the config.
+ * servers: [{name, url, prefix, and any of SERVER_OPTIONS}]; extra: object merged over the config.
  * Returns {url, origin, port, dir, configFile, ctlSocket, proc, logs(), logLines(), ctl(), status(),
  * sanitizerReports(), stop()}.
  */
